@@ -1,0 +1,72 @@
+use poem::web::Data;
+use poem_openapi::param::Query;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use super::PageInfo;
+use super::me::ApiTags;
+use crate::auth::{AuditReader, Auth};
+use crate::domain::PageRequest;
+use crate::domain::audit::{AuditRecord, VerifyReport};
+use crate::error::ApiError;
+use crate::store::{AuditFilter, Store};
+
+#[derive(Debug, Object)]
+pub struct AuditPage {
+    pub items: Vec<AuditRecord>,
+    pub page: PageInfo,
+}
+
+pub struct AuditApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Audit")]
+impl AuditApi {
+    /// Read the audit trail
+    ///
+    /// Every change, oldest first, with who made it, under which role, and the object before and after.
+    /// Auditors and admins.
+    #[oai(path = "/audit", method = "get", operation_id = "listAudit")]
+    async fn list(
+        &self,
+        store: Data<&Store>,
+        _auth: Auth<AuditReader>,
+        /// e.g. `vendor`, `department`.
+        object_type: Query<Option<String>>,
+        object_id: Query<Option<String>>,
+        /// Token subject of the actor.
+        actor: Query<Option<String>>,
+        /// e.g. `vendor.updated`.
+        action: Query<Option<String>>,
+        /// Page size, 1 to 200 (default 50).
+        limit: Query<Option<i64>>,
+        /// Items to skip.
+        offset: Query<Option<i64>>,
+    ) -> Result<Json<AuditPage>, ApiError> {
+        let page = PageRequest::parse(limit.0, offset.0)?;
+        let filter = AuditFilter {
+            object_type: object_type.0,
+            object_id: object_id.0,
+            actor: actor.0,
+            action: action.0,
+        };
+        let found = store.list_audit(&filter, page).await?;
+        let info = PageInfo::new(found.total, page, found.items.len());
+        Ok(Json(AuditPage {
+            items: found.items,
+            page: info,
+        }))
+    }
+
+    /// Verify the audit chain
+    ///
+    /// Recomputes every record's hash and link; names each record that was edited or removed.
+    /// Auditors and admins.
+    #[oai(path = "/audit/verify", method = "get", operation_id = "verifyAudit")]
+    async fn verify(
+        &self,
+        store: Data<&Store>,
+        _auth: Auth<AuditReader>,
+    ) -> Result<Json<VerifyReport>, ApiError> {
+        Ok(Json(store.verify_audit().await?))
+    }
+}

@@ -1,0 +1,54 @@
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi, Tags};
+use uuid::Uuid;
+
+use crate::auth::{AnyRole, Auth, role_names};
+use crate::error::ApiError;
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// The caller's identity.
+    Identity,
+    /// Departments and vendors.
+    Registry,
+    /// The hash-chained audit trail.
+    Audit,
+}
+
+/// Who the token says the caller is.
+#[derive(Debug, Object)]
+pub struct Me {
+    pub subject: String,
+    pub name: Option<String>,
+    /// Every role of this service the token carries.
+    pub roles: Vec<String>,
+    /// Department code, for buyers.
+    pub department: Option<String>,
+    /// Vendor id, for vendors.
+    pub vendor: Option<Uuid>,
+}
+
+pub struct MeApi;
+
+#[OpenApi(prefix_path = "/api/v1")]
+impl MeApi {
+    /// Who am I
+    ///
+    /// Returns the identity and roles that the bearer token carries. Any role.
+    #[oai(
+        path = "/me",
+        method = "get",
+        operation_id = "getMe",
+        tag = "ApiTags::Identity"
+    )]
+    async fn me(&self, auth: Auth<AnyRole>) -> Result<Json<Me>, ApiError> {
+        let p = &auth.principal;
+        Ok(Json(Me {
+            subject: p.subject.clone(),
+            name: p.name.clone(),
+            roles: role_names(&p.roles),
+            department: p.department.clone(),
+            vendor: p.vendor,
+        }))
+    }
+}

@@ -1,0 +1,104 @@
+//! The HTTP API under `/api/v1`: one module per resource. Handlers are thin: parse into domain types, check
+//! scope, call the store, shape the response.
+
+pub mod audit;
+pub mod departments;
+pub mod me;
+pub mod vendors;
+
+use poem_openapi::Object;
+
+use crate::auth::{Auth, Permission};
+use crate::error::ApiError;
+use crate::store::Actor;
+
+pub const PREFIX: &str = "/api/v1";
+
+/// All operations, for the OpenAPI service.
+pub fn apis() -> (
+    me::MeApi,
+    departments::DepartmentsApi,
+    vendors::VendorsApi,
+    audit::AuditApi,
+) {
+    (
+        me::MeApi,
+        departments::DepartmentsApi,
+        vendors::VendorsApi,
+        audit::AuditApi,
+    )
+}
+
+impl<P: Permission> Auth<P> {
+    /// The audit identity of this caller for the current request.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            subject: self.principal.subject.clone(),
+            role: self.role.as_str().to_string(),
+            request_id: crate::telemetry::current_request_id(),
+        }
+    }
+}
+
+/// An ETag for an object version.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// Reads `If-Match`: `"3"` or `W/"3"` (and `*`, meaning any version).
+pub fn parse_if_match(value: Option<&str>) -> Result<Option<i64>, ApiError> {
+    let Some(raw) = value.map(str::trim) else {
+        return Ok(None);
+    };
+    if raw == "*" {
+        return Ok(None);
+    }
+    let bare = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
+    bare.parse::<i64>().map(Some).map_err(|_| {
+        ApiError::new(
+            poem::http::StatusCode::PRECONDITION_FAILED,
+            "stale_etag",
+            format!("If-Match {raw} is not an ETag this service issued"),
+        )
+    })
+}
+
+/// Page metadata returned with every list.
+#[derive(Debug, Clone, Object)]
+pub struct PageInfo {
+    /// Matches in all pages.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+    /// Offset of the next page, absent on the last one.
+    pub next_offset: Option<i64>,
+}
+
+impl PageInfo {
+    pub fn new(total: i64, page: crate::domain::PageRequest, returned: usize) -> PageInfo {
+        let next = page.offset + returned as i64;
+        PageInfo {
+            total,
+            limit: page.limit,
+            offset: page.offset,
+            next_offset: (next < total && returned > 0).then_some(next),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_accepts_strong_weak_and_star() {
+        assert_eq!(parse_if_match(Some("\"3\"")).unwrap(), Some(3));
+        assert_eq!(parse_if_match(Some("W/\"4\"")).unwrap(), Some(4));
+        assert_eq!(parse_if_match(Some("*")).unwrap(), None);
+        assert_eq!(parse_if_match(None).unwrap(), None);
+        assert_eq!(
+            parse_if_match(Some("abc")).unwrap_err().status().as_u16(),
+            412
+        );
+    }
+}

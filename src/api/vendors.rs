@@ -1,0 +1,130 @@
+use poem::web::Data;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use super::me::ApiTags;
+use super::{PageInfo, etag, parse_if_match};
+use crate::auth::{AnyRole, Auth, Role, Staff, VendorEditor};
+use crate::domain::PageRequest;
+use crate::domain::registry::{NewVendor, NewVendorBody, Vendor, VendorPatchBody};
+use crate::error::ApiError;
+use crate::store::{Store, VendorFilter};
+
+#[derive(Debug, Object)]
+pub struct VendorPage {
+    pub items: Vec<Vendor>,
+    pub page: PageInfo,
+}
+
+#[derive(ApiResponse)]
+pub enum VendorCreated {
+    /// The vendor was registered.
+    #[oai(status = 201)]
+    Created(
+        Json<Vendor>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "ETag")] String,
+    ),
+}
+
+#[derive(ApiResponse)]
+pub enum VendorResponse {
+    #[oai(status = 200)]
+    Ok(Json<Vendor>, #[oai(header = "ETag")] String),
+}
+
+pub struct VendorsApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Registry")]
+impl VendorsApi {
+    /// List vendors
+    ///
+    /// Paginated, ordered by legal name. Staff roles.
+    #[oai(path = "/vendors", method = "get", operation_id = "listVendors")]
+    async fn list(
+        &self,
+        store: Data<&Store>,
+        _auth: Auth<Staff>,
+        /// Text to find in the legal name or website.
+        q: Query<Option<String>>,
+        /// ISO 3166-1 alpha-2 code of the headquarters country.
+        hq_country: Query<Option<String>>,
+        /// Page size, 1 to 200 (default 50).
+        limit: Query<Option<i64>>,
+        /// Items to skip.
+        offset: Query<Option<i64>>,
+    ) -> Result<Json<VendorPage>, ApiError> {
+        let page = PageRequest::parse(limit.0, offset.0)?;
+        let filter = VendorFilter {
+            q: q.0.filter(|s| !s.trim().is_empty()),
+            hq_country: hq_country.0.filter(|s| !s.trim().is_empty()),
+        };
+        let found = store.list_vendors(&filter, page).await?;
+        let info = PageInfo::new(found.total, page, found.items.len());
+        Ok(Json(VendorPage {
+            items: found.items,
+            page: info,
+        }))
+    }
+
+    /// Register a vendor
+    ///
+    /// Buyers, security analysts, the CIO office and admins. Legal names are unique (case and spacing aside).
+    #[oai(path = "/vendors", method = "post", operation_id = "createVendor")]
+    async fn create(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<VendorEditor>,
+        body: Json<NewVendorBody>,
+    ) -> Result<VendorCreated, ApiError> {
+        let new = NewVendor::parse(body.0)?;
+        let created = store.create_vendor(&auth.actor(), new).await?;
+        let location = format!("{}/vendors/{}", super::PREFIX, created.id);
+        let tag = etag(created.version);
+        Ok(VendorCreated::Created(Json(created), location, tag))
+    }
+
+    /// Read a vendor
+    ///
+    /// Staff read any vendor; a vendor reads only its own record (another id answers 404).
+    #[oai(path = "/vendors/:id", method = "get", operation_id = "getVendor")]
+    async fn get(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<AnyRole>,
+        id: Path<Uuid>,
+    ) -> Result<VendorResponse, ApiError> {
+        if auth.role == Role::Vendor && auth.vendor != Some(id.0) {
+            return Err(ApiError::not_found("vendor"));
+        }
+        let found = store
+            .get_vendor(id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("vendor"))?;
+        let tag = etag(found.version);
+        Ok(VendorResponse::Ok(Json(found), tag))
+    }
+
+    /// Update a vendor
+    ///
+    /// Buyers, security analysts, the CIO office and admins. Fields left out keep their value; `contacts`
+    /// replaces the list. `If-Match` makes the update conditional on the version read.
+    #[oai(path = "/vendors/:id", method = "patch", operation_id = "updateVendor")]
+    async fn update(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<VendorEditor>,
+        id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        body: Json<VendorPatchBody>,
+    ) -> Result<VendorResponse, ApiError> {
+        let expected = parse_if_match(if_match.0.as_deref())?;
+        let updated = store
+            .update_vendor(&auth.actor(), id.0, expected, body.0)
+            .await?;
+        let tag = etag(updated.version);
+        Ok(VendorResponse::Ok(Json(updated), tag))
+    }
+}

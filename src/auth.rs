@@ -1,0 +1,557 @@
+//! Bearer JWTs: verification (identity provider keys or the embedded HS256 secret), dev token minting, and
+//! permissions as handler parameter types — obtaining an `Auth<Admin>` IS the admin check.
+
+use std::collections::HashSet;
+use std::marker::PhantomData;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use poem::Request;
+use poem_openapi::registry::{MetaSecurityScheme, Registry};
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::config::{AuthConfig, Secret};
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, poem_openapi::Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum Role {
+    Buyer,
+    Vendor,
+    SecurityAnalyst,
+    Cio,
+    Finance,
+    Admin,
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Buyer,
+        Role::Vendor,
+        Role::SecurityAnalyst,
+        Role::Cio,
+        Role::Finance,
+        Role::Admin,
+        Role::Auditor,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Buyer => "buyer",
+            Role::Vendor => "vendor",
+            Role::SecurityAnalyst => "security_analyst",
+            Role::Cio => "cio",
+            Role::Finance => "finance",
+            Role::Admin => "admin",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// Who the token says the caller is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub subject: String,
+    pub name: Option<String>,
+    pub roles: Vec<Role>,
+    /// Department code, for buyers.
+    pub department: Option<String>,
+    /// Vendor id, for vendors.
+    pub vendor: Option<Uuid>,
+}
+
+impl Principal {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// The claims of tokens this service mints itself (dev tokens in embedded mode).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MintClaims {
+    pub sub: String,
+    pub roles: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+}
+
+enum StaffKeys {
+    /// Embedded default: tokens minted by this service with a shared secret.
+    Local,
+    Pem {
+        key: DecodingKey,
+        algorithm: Algorithm,
+    },
+    /// Keys converted once at start, with their `kid`.
+    Jwks(Vec<(Option<String>, DecodingKey)>),
+}
+
+/// Verifies bearer tokens. Built once at start from configuration.
+pub struct Verifier {
+    staff: StaffKeys,
+    local_encoding: EncodingKey,
+    local_decoding: DecodingKey,
+    config: AuthConfig,
+}
+
+const IDP_ALGORITHMS: &[Algorithm] = &[
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::ES256,
+    Algorithm::ES384,
+];
+
+impl Verifier {
+    /// `local_secret` signs the tokens this service mints (dev tokens and, later, vendor invitations).
+    pub fn new(config: &AuthConfig, local_secret: &Secret) -> anyhow::Result<Verifier> {
+        let staff = if let Some(path) = &config.jwt_public_key_file {
+            let (key, algorithm) = load_pem(path)?;
+            StaffKeys::Pem { key, algorithm }
+        } else if let Some(path) = &config.jwks_file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading JWKS file {}", path.display()))?;
+            let set: JwkSet = serde_json::from_str(&text)
+                .with_context(|| format!("parsing JWKS file {}", path.display()))?;
+            if set.keys.is_empty() {
+                bail!("JWKS file {} holds no keys", path.display());
+            }
+            let mut keys = Vec::new();
+            for jwk in &set.keys {
+                let key = DecodingKey::from_jwk(jwk).with_context(|| {
+                    format!("a key in JWKS file {} cannot be used", path.display())
+                })?;
+                keys.push((jwk.common.key_id.clone(), key));
+            }
+            StaffKeys::Jwks(keys)
+        } else {
+            StaffKeys::Local
+        };
+        Ok(Verifier {
+            staff,
+            local_encoding: EncodingKey::from_secret(local_secret.expose().as_bytes()),
+            local_decoding: DecodingKey::from_secret(local_secret.expose().as_bytes()),
+            config: config.clone(),
+        })
+    }
+
+    pub fn uses_identity_provider(&self) -> bool {
+        !matches!(self.staff, StaffKeys::Local)
+    }
+
+    /// Mints a staff token signed with the local secret (only accepted in embedded mode).
+    pub fn mint(&self, request: &MintRequest) -> anyhow::Result<String> {
+        if self.uses_identity_provider() {
+            bail!(
+                "this service verifies staff tokens from an identity provider; get a token there \
+                 (tokens minted here would be refused)"
+            );
+        }
+        if request.role == Role::Buyer && request.department.is_none() {
+            bail!("a buyer token needs --department");
+        }
+        if request.role == Role::Vendor && request.vendor.is_none() {
+            bail!("a vendor token needs --vendor");
+        }
+        let now = Utc::now().timestamp();
+        let claims = MintClaims {
+            sub: request.subject.clone(),
+            roles: vec![request.role.as_str().to_string()],
+            department: request.department.clone(),
+            vendor: request.vendor.map(|v| v.to_string()),
+            name: None,
+            iss: self.config.issuer.clone(),
+            aud: self.config.audience.clone(),
+            iat: now,
+            nbf: now,
+            exp: now + request.ttl_seconds,
+        };
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.local_encoding,
+        )?)
+    }
+
+    /// Verifies signature, algorithm, expiry, not-before, issuer and audience, then reads the principal.
+    pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|e| {
+            ApiError::unauthorized(format!("the bearer token is not a valid JWT: {e}"))
+        })?;
+        let (key, algorithm) = match &self.staff {
+            StaffKeys::Local => (&self.local_decoding, Algorithm::HS256),
+            StaffKeys::Pem { key, algorithm } => (key, *algorithm),
+            StaffKeys::Jwks(set) => self.jwks_key(set, &header)?,
+        };
+        if header.alg != algorithm {
+            return Err(ApiError::unauthorized(format!(
+                "tokens signed with {:?} are not accepted here",
+                header.alg
+            )));
+        }
+        let mut validation = Validation::new(algorithm);
+        validation.leeway = self.config.leeway_seconds;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[self.config.issuer.as_str()]);
+        validation.set_audience(&[self.config.audience.as_str()]);
+        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        let data =
+            jsonwebtoken::decode::<Map<String, Value>>(token, key, &validation).map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind as K;
+                let why = match e.kind() {
+                    K::ExpiredSignature => "the bearer token has expired".to_string(),
+                    K::ImmatureSignature => "the bearer token is not valid yet".to_string(),
+                    K::InvalidSignature => {
+                        "the bearer token's signature does not verify".to_string()
+                    }
+                    K::InvalidIssuer => "the bearer token was issued by someone else".to_string(),
+                    K::InvalidAudience => {
+                        "the bearer token is meant for another audience".to_string()
+                    }
+                    K::MissingRequiredClaim(c) => format!("the bearer token has no `{c}` claim"),
+                    _ => format!("the bearer token was refused: {e}"),
+                };
+                ApiError::unauthorized(why)
+            })?;
+        self.principal(&data.claims)
+    }
+
+    fn jwks_key<'k>(
+        &self,
+        keys: &'k [(Option<String>, DecodingKey)],
+        header: &Header,
+    ) -> Result<(&'k DecodingKey, Algorithm), ApiError> {
+        let found = match &header.kid {
+            Some(kid) => keys
+                .iter()
+                .find(|(k, _)| k.as_deref() == Some(kid.as_str())),
+            None if keys.len() == 1 => keys.first(),
+            None => None,
+        };
+        let (_, key) = found.ok_or_else(|| {
+            ApiError::unauthorized("no key in the configured JWKS matches the token's `kid`")
+        })?;
+        if !IDP_ALGORITHMS.contains(&header.alg) {
+            return Err(ApiError::unauthorized(format!(
+                "tokens signed with {:?} are not accepted here",
+                header.alg
+            )));
+        }
+        Ok((key, header.alg))
+    }
+
+    fn principal(&self, claims: &Map<String, Value>) -> Result<Principal, ApiError> {
+        let subject = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ApiError::unauthorized("the bearer token has no subject"))?
+            .to_string();
+        let roles_value = claim_path(claims, &self.config.role_claim);
+        let names: Vec<&str> = match roles_value {
+            Some(Value::String(s)) => s.split([' ', ',']).filter(|s| !s.is_empty()).collect(),
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let mut roles: Vec<Role> = names.into_iter().filter_map(Role::parse).collect();
+        roles.dedup();
+        if roles.is_empty() {
+            return Err(ApiError::forbidden(format!(
+                "the token's `{}` claim names no role of this service",
+                self.config.role_claim
+            )));
+        }
+        let department = claim_path(claims, &self.config.department_claim)
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let vendor = match claim_path(claims, &self.config.vendor_claim) {
+            Some(Value::String(s)) => Some(Uuid::parse_str(s).map_err(|_| {
+                ApiError::unauthorized("the token's vendor claim is not a vendor id")
+            })?),
+            _ => None,
+        };
+        let name = claims
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        Ok(Principal {
+            subject,
+            name,
+            roles,
+            department,
+            vendor,
+        })
+    }
+}
+
+fn claim_path<'a>(claims: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('.');
+    let mut current = claims.get(parts.next()?)?;
+    for part in parts {
+        current = current.as_object()?.get(part)?;
+    }
+    Some(current)
+}
+
+fn load_pem(path: &Path) -> anyhow::Result<(DecodingKey, Algorithm)> {
+    let pem =
+        std::fs::read(path).with_context(|| format!("reading public key {}", path.display()))?;
+    if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
+        return Ok((key, Algorithm::RS256));
+    }
+    if let Ok(key) = DecodingKey::from_ec_pem(&pem) {
+        return Ok((key, Algorithm::ES256));
+    }
+    bail!(
+        "{} is neither an RSA nor an EC public key in PEM form",
+        path.display()
+    )
+}
+
+#[derive(Debug, Clone)]
+pub struct MintRequest {
+    pub role: Role,
+    pub subject: String,
+    pub department: Option<String>,
+    pub vendor: Option<Uuid>,
+    pub ttl_seconds: i64,
+}
+
+/// A set of roles allowed to call an operation.
+pub trait Permission: Send + Sync + 'static {
+    const ROLES: &'static [Role];
+}
+
+/// Obtaining an `Auth<P>` is the permission check: 401 without a valid token, 403 when none of the token's
+/// roles is in `P::ROLES`. `role` is the role under which the caller acts (recorded in the audit trail).
+pub struct Auth<P: Permission> {
+    pub principal: Principal,
+    pub role: Role,
+    _permission: PhantomData<P>,
+}
+
+impl<P: Permission> std::ops::Deref for Auth<P> {
+    type Target = Principal;
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+macro_rules! permission {
+    ($(#[$doc:meta])* $name:ident = [$($role:ident),+ $(,)?]) => {
+        $(#[$doc])*
+        pub struct $name;
+        impl Permission for $name {
+            const ROLES: &'static [Role] = &[$(Role::$role),+];
+        }
+    };
+}
+
+permission!(
+    /// Any valid token, vendors included.
+    AnyRole = [Buyer, Vendor, SecurityAnalyst, Cio, Finance, Admin, Auditor]
+);
+permission!(
+    /// City staff of any role (not vendors).
+    Staff = [Buyer, SecurityAnalyst, Cio, Finance, Admin, Auditor]
+);
+permission!(
+    /// Administrators.
+    Admin = [Admin]
+);
+permission!(
+    /// Readers of the audit trail.
+    AuditReader = [Auditor, Admin]
+);
+permission!(
+    /// Those who register and maintain vendor records.
+    VendorEditor = [Buyer, SecurityAnalyst, Cio, Admin]
+);
+
+pub const BEARER_SCHEME: &str = "bearerAuth";
+
+pub(crate) fn bearer_token(req: &Request) -> Result<&str, ApiError> {
+    let header = req
+        .headers()
+        .get(poem::http::header::AUTHORIZATION)
+        .ok_or_else(|| {
+            ApiError::unauthorized("a bearer token is required (Authorization: Bearer ...)")
+        })?;
+    let value = header
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("the Authorization header is not readable"))?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(|| {
+        ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+    })?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::unauthorized(
+            "the Authorization header must be `Bearer <token>`",
+        ));
+    }
+    Ok(token.trim())
+}
+
+impl<'a, P: Permission> ApiExtractor<'a> for Auth<P> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        registry.create_security_scheme(
+            BEARER_SCHEME,
+            MetaSecurityScheme {
+                ty: "http",
+                description: Some(
+                    "A JWT from the city's identity provider (staff), a token minted by \
+                     `procurement-review token` (embedded mode), or a vendor invitation token.",
+                ),
+                name: None,
+                key_in: None,
+                scheme: Some("bearer"),
+                bearer_format: Some("JWT"),
+                flows: None,
+                openid_connect_url: None,
+            },
+        );
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![BEARER_SCHEME]
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        _body: &mut poem::RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let verifier = req.data::<Arc<Verifier>>().ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("verifier missing from request data"))
+        })?;
+        let principal = verifier.verify(bearer_token(req)?)?;
+        let role = P::ROLES
+            .iter()
+            .copied()
+            .find(|r| principal.has(*r))
+            .ok_or_else(|| {
+                let allowed: Vec<&str> = P::ROLES.iter().map(|r| r.as_str()).collect();
+                ApiError::forbidden(format!("this operation is for: {}", allowed.join(", ")))
+            })?;
+        if role == Role::Buyer && principal.department.is_none() {
+            return Err(ApiError::forbidden("a buyer token must name a department").into());
+        }
+        if role == Role::Vendor && principal.vendor.is_none() {
+            return Err(ApiError::forbidden("a vendor token must name a vendor").into());
+        }
+        Ok(Auth {
+            principal,
+            role,
+            _permission: PhantomData,
+        })
+    }
+}
+
+/// Distinct roles, for `/me`.
+pub fn role_names(roles: &[Role]) -> Vec<String> {
+    let set: HashSet<Role> = roles.iter().copied().collect();
+    Role::ALL
+        .iter()
+        .filter(|r| set.contains(r))
+        .map(|r| r.as_str().to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verifier() -> Verifier {
+        Verifier::new(
+            &AuthConfig::default(),
+            &Secret::new("test-secret-test-secret"),
+        )
+        .unwrap()
+    }
+
+    fn mint(role: Role) -> String {
+        verifier()
+            .mint(&MintRequest {
+                role,
+                subject: "alice".into(),
+                department: Some("DOIT".into()),
+                vendor: None,
+                ttl_seconds: 60,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_minted_token_verifies_to_its_principal() {
+        let p = verifier().verify(&mint(Role::Buyer)).unwrap();
+        assert_eq!(p.subject, "alice");
+        assert_eq!(p.roles, vec![Role::Buyer]);
+        assert_eq!(p.department.as_deref(), Some("DOIT"));
+    }
+
+    #[test]
+    fn a_token_signed_with_another_secret_is_refused() {
+        let other = Verifier::new(&AuthConfig::default(), &Secret::new("another-secret")).unwrap();
+        let err = other.verify(&mint(Role::Admin)).unwrap_err();
+        assert_eq!(err.status().as_u16(), 401);
+    }
+
+    #[test]
+    fn roles_may_be_a_nested_claim_and_a_string() {
+        let mut cfg = AuthConfig::default();
+        cfg.role_claim = "realm_access.roles".into();
+        let v = Verifier::new(&cfg, &Secret::new("x")).unwrap();
+        let claims: Map<String, Value> =
+            serde_json::from_str(r#"{"sub":"a","realm_access":{"roles":["cio","unknown"]}}"#)
+                .unwrap();
+        assert_eq!(v.principal(&claims).unwrap().roles, vec![Role::Cio]);
+        cfg.role_claim = "scope".into();
+        let v = Verifier::new(&cfg, &Secret::new("x")).unwrap();
+        let claims: Map<String, Value> =
+            serde_json::from_str(r#"{"sub":"a","scope":"auditor finance"}"#).unwrap();
+        assert_eq!(
+            v.principal(&claims).unwrap().roles,
+            vec![Role::Auditor, Role::Finance]
+        );
+    }
+
+    #[test]
+    fn buyer_tokens_need_a_department() {
+        let err = verifier()
+            .mint(&MintRequest {
+                role: Role::Buyer,
+                subject: "b".into(),
+                department: None,
+                vendor: None,
+                ttl_seconds: 60,
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("--department"));
+    }
+}

@@ -1,0 +1,219 @@
+//! The command line: `serve` (default), `migrate`, `openapi`, `token`, `audit verify`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use uuid::Uuid;
+
+use crate::auth::{MintRequest, Role, Verifier};
+use crate::config::Config;
+use crate::startup::{Application, open_store, shutdown_signal, spec_yaml};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "procurement-review",
+    version,
+    about = "Security review and approval routing for a city's technology purchases"
+)]
+pub struct Cli {
+    /// TOML configuration file (also PROCUREMENT_REVIEW_CONFIG). Environment variables override it.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (the default). Applies migrations first.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (overrides PROCUREMENT_REVIEW_LISTEN).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document as YAML.
+    Openapi,
+    /// Mint a staff token for the embedded default (HS256, this instance's secret).
+    Token {
+        /// buyer, vendor, security_analyst, cio, finance, admin or auditor.
+        #[arg(long)]
+        role: String,
+        /// The subject (user id) the token names.
+        #[arg(long)]
+        sub: String,
+        /// Department code; required for buyers.
+        #[arg(long)]
+        department: Option<String>,
+        /// Vendor id; required for vendors.
+        #[arg(long)]
+        vendor: Option<Uuid>,
+        /// Lifetime, e.g. 3600, 30m, 12h, 7d.
+        #[arg(long, default_value = "12h")]
+        ttl: String,
+    },
+    /// Audit trail tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain; exits 1 and names each edited or removed record when it is broken.
+    Verify,
+}
+
+pub fn parse_ttl(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: i64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 3600, 30m, 12h or 7d"))?;
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(format!("{text:?}: the unit must be s, m, h or d")),
+    };
+    if n <= 0 {
+        return Err("the lifetime must be positive".into());
+    }
+    n.checked_mul(scale)
+        .ok_or_else(|| "the lifetime is too long".to_string())
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(Command::Openapi) = cli.command {
+        print!("{}", spec_yaml());
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Option<Command>, mut config: Config) -> anyhow::Result<ExitCode> {
+    match command.unwrap_or(Command::Serve { listen: None }) {
+        Command::Serve { listen } => {
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            crate::telemetry::init(config.log_format, &config.log_level);
+            let app = Application::build(config.clone()).await?;
+            tracing::info!(
+                address = %app.addr(),
+                database = app.store().backend(),
+                "serving; API docs at http://{}/docs",
+                app.addr()
+            );
+            if !config.auth.jwt_public_key_file.is_some() && config.auth.jwks_file.is_none() {
+                tracing::info!(
+                    "embedded mode: mint a token with `procurement-review token --role admin --sub you`"
+                );
+            }
+            app.run_until(shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let (store, _) = open_store(&config).await?;
+            println!("migrations applied ({})", store.backend());
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Openapi => unreachable!("handled before the runtime starts"),
+        Command::Token {
+            role,
+            sub,
+            department,
+            vendor,
+            ttl,
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+                anyhow::anyhow!("--role {role:?} is not one of {}", all.join(", "))
+            })?;
+            let ttl_seconds = parse_ttl(&ttl).map_err(|e| anyhow::anyhow!("--ttl {e}"))?;
+            let (store, secret) = open_store(&config).await?;
+            store.close().await;
+            let verifier = Verifier::new(&config.auth, &secret)?;
+            let token = verifier.mint(&MintRequest {
+                role,
+                subject: sub,
+                department: department.map(|d| d.trim().to_ascii_uppercase()),
+                vendor,
+                ttl_seconds,
+            })?;
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let (store, _) = open_store(&config).await?;
+            let report = store
+                .verify_audit()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            store.close().await;
+            if report.ok {
+                println!(
+                    "audit chain intact: {} records, head at {}",
+                    report.records, report.head_seq
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("audit chain BROKEN ({} records checked):", report.records);
+                for fault in &report.faults {
+                    println!("  seq {}: {}", fault.seq, fault.problem);
+                }
+                Ok(ExitCode::from(1))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_units() {
+        assert_eq!(parse_ttl("3600"), Ok(3600));
+        assert_eq!(parse_ttl("30m"), Ok(1800));
+        assert_eq!(parse_ttl("12h"), Ok(43200));
+        assert_eq!(parse_ttl("7d"), Ok(604800));
+        assert!(parse_ttl("0").is_err());
+        assert!(parse_ttl("5y").is_err());
+        assert!(parse_ttl("abc").is_err());
+    }
+}

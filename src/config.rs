@@ -1,0 +1,283 @@
+//! Settings: defaults, then an optional TOML file, then environment variables (`PROCUREMENT_REVIEW_*`, and
+//! `DATABASE_URL`). Every setting is listed, with its default, in README's configuration table.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// A value that must never be printed: `Debug` and `Display` show a placeholder.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite:FILE` (created on first run) or `postgres://...`.
+    pub database_url: Secret,
+    pub database_max_connections: u32,
+    pub listen: SocketAddr,
+    /// Public base URL of the service, used in links it hands out (vendor invitations).
+    pub public_url: String,
+    pub log_format: LogFormat,
+    /// `tracing` filter directives, e.g. `info` or `procurement_review=debug,info`.
+    pub log_level: String,
+    /// Largest JSON request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest file upload (workbooks, evidence), in bytes.
+    pub max_upload_bytes: usize,
+    /// Seconds a shutdown waits for requests in flight.
+    pub shutdown_grace_seconds: u64,
+    pub auth: AuthConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// HS256 secret for locally minted staff tokens (embedded mode). When neither this nor an identity provider
+    /// key is configured, a secret is generated on first run and kept in the database.
+    pub hs256_secret: Option<Secret>,
+    /// PEM file with the identity provider's RSA or EC public key (RS256 / ES256).
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// JWKS file (JSON) with the identity provider's keys; a token's `kid` picks the key.
+    pub jwks_file: Option<PathBuf>,
+    /// `iss` a staff token must carry.
+    pub issuer: String,
+    /// `aud` a staff token must carry.
+    pub audience: String,
+    /// Claim holding the role or roles (a string or an array); dots walk into objects (`realm_access.roles`).
+    pub role_claim: String,
+    pub department_claim: String,
+    pub vendor_claim: String,
+    /// Seconds of clock skew tolerated on `exp` and `nbf`.
+    pub leeway_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: Secret::new("sqlite:procurement-review.db"),
+            database_max_connections: 10,
+            listen: "127.0.0.1:8080".parse().expect("valid default address"),
+            public_url: "http://127.0.0.1:8080".to_string(),
+            log_format: LogFormat::Text,
+            log_level: "info".to_string(),
+            max_body_bytes: 1024 * 1024,
+            max_upload_bytes: 10 * 1000 * 1000,
+            shutdown_grace_seconds: 10,
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            hs256_secret: None,
+            jwt_public_key_file: None,
+            jwks_file: None,
+            issuer: "procurement-review".to_string(),
+            audience: "procurement-review".to_string(),
+            role_claim: "roles".to_string(),
+            department_claim: "department".to_string(),
+            vendor_claim: "vendor".to_string(),
+            leeway_seconds: 30,
+        }
+    }
+}
+
+const PREFIX: &str = "PROCUREMENT_REVIEW_";
+
+impl Config {
+    /// Loads the file (when given) and then the environment over it.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(file, &env)
+    }
+
+    pub fn load_from(file: Option<&Path>, env: &[(String, String)]) -> anyhow::Result<Config> {
+        let file = file.map(Path::to_path_buf).or_else(|| {
+            env.iter()
+                .find(|(k, _)| k == "PROCUREMENT_REVIEW_CONFIG")
+                .map(|(_, v)| PathBuf::from(v))
+        });
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading configuration file {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("parsing configuration file {}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        for (key, value) in env {
+            if key == "DATABASE_URL"
+                && !env
+                    .iter()
+                    .any(|(k, _)| k == "PROCUREMENT_REVIEW_DATABASE_URL")
+            {
+                config.database_url = Secret::new(value.clone());
+            } else if let Some(name) = key.strip_prefix(PREFIX) {
+                config
+                    .set(&name.to_ascii_lowercase(), value)
+                    .with_context(|| format!("environment variable {key}"))?;
+            }
+        }
+        config.check()?;
+        Ok(config)
+    }
+
+    fn set(&mut self, name: &str, value: &str) -> anyhow::Result<()> {
+        fn parse<T: std::str::FromStr>(value: &str) -> anyhow::Result<T>
+        where
+            T::Err: fmt::Display,
+        {
+            value
+                .parse::<T>()
+                .map_err(|e| anyhow::anyhow!("{value:?}: {e}"))
+        }
+        let a = &mut self.auth;
+        match name {
+            "config" => {}
+            "database_url" => self.database_url = Secret::new(value),
+            "database_max_connections" => self.database_max_connections = parse(value)?,
+            "listen" => self.listen = parse(value)?,
+            "public_url" => self.public_url = value.to_string(),
+            "log_format" => {
+                self.log_format = match value {
+                    "text" => LogFormat::Text,
+                    "json" => LogFormat::Json,
+                    other => bail!("{other:?} is not one of text, json"),
+                }
+            }
+            "log_level" => self.log_level = value.to_string(),
+            "max_body_bytes" => self.max_body_bytes = parse(value)?,
+            "max_upload_bytes" => self.max_upload_bytes = parse(value)?,
+            "shutdown_grace_seconds" => self.shutdown_grace_seconds = parse(value)?,
+            "auth_hs256_secret" => a.hs256_secret = Some(Secret::new(value)),
+            "auth_jwt_public_key_file" => a.jwt_public_key_file = Some(PathBuf::from(value)),
+            "auth_jwks_file" => a.jwks_file = Some(PathBuf::from(value)),
+            "auth_issuer" => a.issuer = value.to_string(),
+            "auth_audience" => a.audience = value.to_string(),
+            "auth_role_claim" => a.role_claim = value.to_string(),
+            "auth_department_claim" => a.department_claim = value.to_string(),
+            "auth_vendor_claim" => a.vendor_claim = value.to_string(),
+            "auth_leeway_seconds" => a.leeway_seconds = parse(value)?,
+            other => bail!("unknown setting {other:?}"),
+        }
+        Ok(())
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if self.auth.jwt_public_key_file.is_some() && self.auth.jwks_file.is_some() {
+            bail!("configure either auth.jwt_public_key_file or auth.jwks_file, not both");
+        }
+        if self.database_max_connections == 0 {
+            bail!("database_max_connections must be at least 1");
+        }
+        if self.max_body_bytes == 0 || self.max_upload_bytes == 0 {
+            bail!("max_body_bytes and max_upload_bytes must be positive");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_serve_embedded_sqlite_on_localhost() {
+        let c = Config::load_from(None, &[]).unwrap();
+        assert_eq!(c.database_url.expose(), "sqlite:procurement-review.db");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn environment_overrides_and_database_url_is_accepted() {
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("DATABASE_URL", "postgres://x/y"),
+                ("PROCUREMENT_REVIEW_AUTH_ROLE_CLAIM", "groups"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.database_url.expose(), "postgres://x/y");
+        assert_eq!(c.auth.role_claim, "groups");
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("DATABASE_URL", "postgres://x/y"),
+                ("PROCUREMENT_REVIEW_DATABASE_URL", "sqlite:a.db"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.database_url.expose(), "sqlite:a.db");
+    }
+
+    #[test]
+    fn unknown_settings_and_bad_values_are_refused_with_their_name() {
+        let err = Config::load_from(None, &env(&[("PROCUREMENT_REVIEW_LISTN", "x")])).unwrap_err();
+        assert!(format!("{err:#}").contains("PROCUREMENT_REVIEW_LISTN"));
+        let err =
+            Config::load_from(None, &env(&[("PROCUREMENT_REVIEW_LISTEN", "nowhere")])).unwrap_err();
+        assert!(format!("{err:#}").contains("nowhere"));
+    }
+
+    #[test]
+    fn toml_file_is_read_and_secrets_do_not_print() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "database_url = \"postgres://u:pw@h/db\"\n[auth]\nhs256_secret = \"s3cret-value\"\n",
+        )
+        .unwrap();
+        let c = Config::load_from(Some(&path), &[]).unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("s3cret-value"));
+        assert!(!printed.contains("pw@"));
+        assert_eq!(c.auth.hs256_secret.unwrap().expose(), "s3cret-value");
+    }
+}

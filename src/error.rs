@@ -1,0 +1,425 @@
+//! One error type for the whole HTTP surface, answered as `application/problem+json` (RFC 9457).
+//!
+//! When to use what:
+//! - A handler returns `Result<_, ApiError>`. Expected outcomes that are part of an operation's contract
+//!   (201 Created, 304, ...) are variants of that operation's response enum instead.
+//! - `ApiError::validation` for input that parsed but is wrong: it names every field at fault (422).
+//! - `ApiError::not_found` for an object that does not exist *or lies outside the caller's scope*: a vendor must
+//!   not learn that another vendor's objects exist.
+//! - Storage and other internal failures become `ApiError::Internal`: the cause is logged with the request id and
+//!   the client sees a bland message.
+//! - Errors that poem and poem-openapi raise themselves (bad JSON, bad path value, unknown route, wrong method,
+//!   oversized body, missing auth) are converted by [`problem_from_poem_error`] in the outermost middleware, so
+//!   that every error a client sees has the same shape.
+
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response};
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::{ApiResponse, Object, types::Type};
+use serde::Serialize;
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// One field (or spreadsheet cell) at fault in a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Object)]
+pub struct FieldError {
+    /// The JSON field path (`contacts[0].email`), query/path parameter, header, or spreadsheet cell
+    /// (`Questions!D14`) at fault.
+    pub field: String,
+    /// What is wrong with it, in words a person can act on.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An RFC 9457 problem document. `code` is stable and machine-readable; `title` and `detail` are for people.
+#[derive(Debug, Clone, Serialize, Object)]
+#[oai(rename = "Problem")]
+pub struct Problem {
+    /// A URI naming the kind of problem (`tag:procurement-review,2026:problem/<code>`).
+    #[oai(rename = "type")]
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Stable machine-readable code, e.g. `validation_failed`, `not_found`, `stale_etag`.
+    pub code: String,
+    /// The request id (also sent as `X-Request-Id`), to quote when reporting a problem.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// For validation problems: every field or cell at fault.
+    #[oai(skip_serializing_if_is_empty)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// For state conflicts: the transitions or values that would have been allowed.
+    #[oai(skip_serializing_if_is_empty)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{detail}")]
+    Problem {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+        errors: Vec<FieldError>,
+        allowed: Vec<String>,
+    },
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Problem {
+            status,
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            allowed: Vec::new(),
+        }
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            many => format!("{} fields are invalid", many.len()),
+        };
+        ApiError::Problem {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "validation_failed",
+            detail,
+            errors,
+            allowed: Vec::new(),
+        }
+    }
+
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, detail)
+    }
+
+    pub fn stale(current_etag: &str) -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            "stale_etag",
+            format!("the object has changed since it was read; its current ETag is {current_etag}"),
+        )
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Problem { status, .. } => *status,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Problem { code, .. } => code,
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The problem document a client sees. Internal causes never leave the process.
+    pub fn to_problem(&self) -> Problem {
+        let status = self.status();
+        let (detail, errors, allowed) = match self {
+            ApiError::Problem {
+                detail,
+                errors,
+                allowed,
+                ..
+            } => (Some(detail.clone()), errors.clone(), allowed.clone()),
+            ApiError::Internal(_) => (
+                Some("the service failed to handle this request; it has been logged".to_string()),
+                Vec::new(),
+                Vec::new(),
+            ),
+        };
+        Problem {
+            type_: format!("tag:procurement-review,2026:problem/{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail,
+            code: self.code().to_string(),
+            request_id: crate::telemetry::current_request_id(),
+            errors,
+            allowed,
+        }
+    }
+
+    pub fn with_allowed(mut self, values: Vec<String>) -> Self {
+        if let ApiError::Problem { allowed, .. } = &mut self {
+            *allowed = values;
+        }
+        self
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        ApiError::Internal(anyhow::Error::new(err))
+    }
+}
+
+pub fn problem_response(problem: &Problem) -> Response {
+    let body = serde_json::to_vec(problem).unwrap_or_default();
+    Response::builder()
+        .status(StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .content_type(PROBLEM_CONTENT_TYPE)
+        .body(body)
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(error = format!("{cause:#}"), "internal error");
+        }
+        problem_response(&self.to_problem())
+    }
+}
+
+impl poem::error::ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        ApiError::status(self)
+    }
+
+    fn as_response(&self) -> Response {
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(error = format!("{cause:#}"), "internal error");
+        }
+        problem_response(&self.to_problem())
+    }
+}
+
+const DOCUMENTED: &[(u16, &str)] = &[
+    (400, "The request is malformed (bad JSON, bad parameter)."),
+    (
+        401,
+        "The bearer token is missing, invalid, expired or revoked.",
+    ),
+    (403, "The caller's role may not perform this operation."),
+    (
+        404,
+        "No such object, or it lies outside the caller's scope.",
+    ),
+    (
+        409,
+        "The object's state does not allow this; `allowed` lists what would be.",
+    ),
+    (412, "`If-Match` names an ETag that is no longer current."),
+    (413, "The request body is larger than the configured limit."),
+    (
+        422,
+        "The input is invalid; `errors` names every field or cell at fault.",
+    ),
+    (
+        500,
+        "The service failed; quote `request_id` when reporting it.",
+    ),
+];
+
+impl ApiResponse for ApiError {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: DOCUMENTED
+                .iter()
+                .map(|(status, description)| MetaResponse {
+                    description,
+                    status: Some(*status),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: PROBLEM_CONTENT_TYPE,
+                        schema: Problem::schema_ref(),
+                    }],
+                    headers: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        Problem::register(registry);
+    }
+}
+
+/// Converts any error poem or poem-openapi raised into our problem document, naming the parameter or field
+/// where the framework tells us which one it was.
+pub fn problem_from_poem_error(err: poem::Error) -> ApiError {
+    use poem_openapi::error as oai;
+
+    if let Some(api) = err.downcast_ref::<ApiError>() {
+        return match api {
+            ApiError::Problem {
+                status,
+                code,
+                detail,
+                errors,
+                allowed,
+            } => ApiError::Problem {
+                status: *status,
+                code,
+                detail: detail.clone(),
+                errors: errors.clone(),
+                allowed: allowed.clone(),
+            },
+            ApiError::Internal(e) => ApiError::Internal(anyhow::anyhow!("{e:#}")),
+        };
+    }
+    if let Some(e) = err.downcast_ref::<oai::ParseParamError>() {
+        return ApiError::Problem {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad_parameter",
+            detail: format!("parameter `{}`: {}", e.name, e.reason),
+            errors: vec![FieldError::new(e.name, e.reason.clone())],
+            allowed: Vec::new(),
+        };
+    }
+    if let Some(e) = err.downcast_ref::<oai::ParsePathError>() {
+        return ApiError::Problem {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad_parameter",
+            detail: format!("path parameter `{}`: {}", e.name, e.reason),
+            errors: vec![FieldError::new(e.name, e.reason.clone())],
+            allowed: Vec::new(),
+        };
+    }
+    if let Some(e) = err.downcast_ref::<oai::ParseRequestPayloadError>() {
+        let field = payload_error_field(&e.reason);
+        return ApiError::Problem {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad_body",
+            detail: format!("the request body could not be read: {}", e.reason),
+            errors: vec![FieldError::new(field, e.reason.clone())],
+            allowed: Vec::new(),
+        };
+    }
+    if let Some(e) = err.downcast_ref::<oai::ParseMultipartError>() {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_body",
+            format!("the multipart body could not be read: {}", e.reason),
+        );
+    }
+    if let Some(e) = err.downcast_ref::<oai::ContentTypeError>() {
+        return ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            e.to_string(),
+        );
+    }
+    if err.is::<oai::AuthorizationError>() {
+        return ApiError::unauthorized("a bearer token is required");
+    }
+    if err.is::<poem::error::NotFoundError>() || err.status() == StatusCode::NOT_FOUND {
+        return ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route");
+    }
+    if err.is::<poem::error::MethodNotAllowedError>()
+        || err.status() == StatusCode::METHOD_NOT_ALLOWED
+    {
+        return ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this route does not accept that method",
+        );
+    }
+    let status = err.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            status,
+            "body_too_large",
+            "the request body is larger than the limit",
+        );
+    }
+    if status.is_server_error() {
+        return ApiError::Internal(anyhow::anyhow!("{err}"));
+    }
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        _ => "request_failed",
+    };
+    ApiError::new(status, code, err.to_string())
+}
+
+/// poem-openapi reports body problems as text; recover the field name where it says one.
+fn payload_error_field(reason: &str) -> String {
+    for marker in ["field `", "property `", "field \"", "property \""] {
+        if let Some(start) = reason.find(marker) {
+            let rest = &reason[start + marker.len()..];
+            if let Some(end) = rest.find(['`', '"']) {
+                return rest[..end].to_string();
+            }
+        }
+    }
+    "body".to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_errors_name_the_field_when_the_framework_does() {
+        assert_eq!(
+            payload_error_field("missing field `legal_name` at line 1"),
+            "legal_name"
+        );
+        assert_eq!(
+            payload_error_field("expected value at line 1 column 2"),
+            "body"
+        );
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_their_cause() {
+        let problem = ApiError::Internal(anyhow::anyhow!("password=hunter2")).to_problem();
+        assert_eq!(problem.status, 500);
+        assert!(!problem.detail.unwrap().contains("hunter2"));
+    }
+
+    #[test]
+    fn a_single_field_error_is_summarised_in_detail() {
+        let problem = ApiError::field("website", "must start with https://").to_problem();
+        assert_eq!(problem.code, "validation_failed");
+        assert_eq!(
+            problem.detail.as_deref(),
+            Some("website: must start with https://")
+        );
+    }
+}

@@ -1,0 +1,15 @@
+//! procurement-review: the security review and approval routing of a city's technology purchases.
+//!
+//! Layers: `api` (HTTP, thin) -> `store` (transactions: load, apply a domain rule, store, audit) ->
+//! `domain` (pure rules and types). `startup` wires them; `cli` is what `main` runs.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod metrics;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,320 @@
+//! Wiring: database, keys, routes, middleware. `Application::build` binds first, so tests can ask for port 0
+//! and learn the real address before serving.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use poem::http::{HeaderValue, StatusCode};
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::web::Data;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler};
+use poem_openapi::{OpenApiService, OperationId};
+use tracing::Instrument;
+
+use crate::auth::Verifier;
+use crate::config::Config;
+use crate::error::{ApiError, problem_from_poem_error};
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::telemetry;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+type Apis = (
+    crate::api::me::MeApi,
+    crate::api::departments::DepartmentsApi,
+    crate::api::vendors::VendorsApi,
+    crate::api::audit::AuditApi,
+);
+
+pub fn openapi_service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(crate::api::apis(), "procurement-review", env!("CARGO_PKG_VERSION")).description(
+        "Security review and approval routing for a city's technology purchases. Errors are \
+         application/problem+json (RFC 9457) with a stable `code`; lists paginate with `limit` and `offset`; \
+         updates and state transitions take `If-Match`.",
+    )
+}
+
+/// The OpenAPI document as YAML, exactly as committed in `openapi/openapi.yaml`.
+pub fn spec_yaml() -> String {
+    openapi_service().spec_yaml()
+}
+
+pub struct Application {
+    acceptor: TcpAcceptor,
+    addr: SocketAddr,
+    store: Store,
+    app: poem::endpoint::BoxEndpoint<'static, Response>,
+    grace: Duration,
+}
+
+/// Opens the store and returns the secret that signs locally minted tokens: the configured one, or the one the
+/// database keeps (generated on first run).
+pub async fn open_store(config: &Config) -> anyhow::Result<(Store, crate::config::Secret)> {
+    let store = Store::open(&config.database_url, config.database_max_connections)
+        .await
+        .context("opening the database")?;
+    let kept = store
+        .bootstrap()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let secret = config.auth.hs256_secret.clone().unwrap_or(kept);
+    Ok((store, secret))
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let (store, secret) = open_store(&config).await?;
+        let verifier = Arc::new(Verifier::new(&config.auth, &secret)?);
+        let acceptor = TcpListener::bind(config.listen.to_string())
+            .into_acceptor()
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let addr = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .context("the listener has no socket address")?;
+        let app = routes(store.clone(), verifier, &config).boxed();
+        Ok(Application {
+            acceptor,
+            addr,
+            store,
+            app,
+            grace: Duration::from_secs(config.shutdown_grace_seconds),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until `signal` completes, then lets requests in flight finish within the grace period.
+    pub async fn run_until(
+        self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let result = Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(self.app, signal, Some(self.grace))
+            .await;
+        self.store.close().await;
+        result
+    }
+}
+
+pub fn routes(
+    store: Store,
+    verifier: Arc<Verifier>,
+    config: &Config,
+) -> impl Endpoint<Output = Response> + use<> {
+    let api = openapi_service();
+    let limits = BodyLimits {
+        json: config.max_body_bytes,
+        upload: config.max_upload_bytes,
+    };
+    Route::new()
+        .at("/healthz", get(healthz))
+        .at("/readyz", get(readyz))
+        .at("/metrics", get(metrics_text))
+        .at("/openapi.json", api.spec_endpoint())
+        .at("/openapi.yaml", api.spec_endpoint_yaml())
+        .nest("/docs", api.swagger_ui())
+        .nest("/", api)
+        .data(store)
+        .data(verifier)
+        .data(Arc::new(Metrics::default()))
+        .data(limits)
+        .around(outermost)
+        .map_to_response()
+}
+
+#[derive(Clone, Copy)]
+struct BodyLimits {
+    json: usize,
+    upload: usize,
+}
+
+/// Upload routes take files; everything else takes JSON.
+fn is_upload_route(path: &str) -> bool {
+    path.ends_with("/workbook") || path.ends_with("/evidence") || path.ends_with("/import")
+}
+
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+fn route_label(path: &str, op: Option<&OperationId>) -> String {
+    if let Some(op) = op {
+        return op.0.to_string();
+    }
+    match path {
+        "/healthz" | "/readyz" | "/metrics" | "/openapi.json" | "/openapi.yaml" => path.to_string(),
+        p if p.starts_with("/docs") => "/docs".to_string(),
+        _ => "unmatched".to_string(),
+    }
+}
+
+/// Request id, body cap, problem+json for every error, one log line and the metrics of each request.
+async fn outermost<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    let id = request_id(&req);
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let started = Instant::now();
+    let metrics = req.data::<Arc<Metrics>>().cloned();
+    let limits = req.data::<BodyLimits>().copied();
+    let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
+
+    let outcome = telemetry::with_request_id(
+        id.clone(),
+        async {
+            if let Some(limits) = limits {
+                let limit = if is_upload_route(&path) {
+                    limits.upload
+                } else {
+                    limits.json
+                };
+                if let Err(e) = cap_body(&mut req, limit).await {
+                    return (e.into_response(), None);
+                }
+            }
+            match next.call(req).await {
+                Ok(resp) => {
+                    let resp = resp.into_response();
+                    let op = resp.data::<OperationId>().copied();
+                    (resp, op)
+                }
+                Err(err) => {
+                    let op = err.data::<OperationId>().copied();
+                    (problem_from_poem_error(err).into_response(), op)
+                }
+            }
+        }
+        .instrument(span.clone()),
+    )
+    .await;
+    let (mut resp, op) = outcome;
+    let status = resp.status();
+    let elapsed = started.elapsed();
+    span.in_scope(|| {
+        tracing::info!(
+            status = status.as_u16(),
+            elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        );
+    });
+    if let Some(metrics) = metrics {
+        metrics.observe(
+            &route_label(&path, op.as_ref()),
+            &method,
+            status.as_u16(),
+            elapsed,
+        );
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    Ok(resp)
+}
+
+/// Reads the body into memory up to `limit` bytes. The declared length is checked first, but a body that
+/// lies about its length (or has none, chunked) is still cut at the limit while it is read.
+async fn cap_body(req: &mut Request, limit: usize) -> Result<(), ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the request body is larger than the limit of {limit} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let body = req.take_body();
+    match body.into_bytes_limit(limit).await {
+        Ok(bytes) => {
+            req.set_body(bytes);
+            Ok(())
+        }
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => Err(too_large()),
+        Err(e) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_body",
+            format!("the request body could not be read: {e}"),
+        )),
+    }
+}
+
+#[handler]
+fn healthz() -> poem::web::Json<serde_json::Value> {
+    poem::web::Json(serde_json::json!({"status": "ok"}))
+}
+
+#[handler]
+async fn readyz(store: Data<&Store>) -> Response {
+    match store.ping().await {
+        Ok(()) => {
+            poem::web::Json(serde_json::json!({"status": "ready", "database": store.backend()}))
+                .into_response()
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                "the database does not answer",
+            )
+            .into_response()
+        }
+    }
+}
+
+#[handler]
+fn metrics_text(metrics: Data<&Arc<Metrics>>) -> Response {
+    Response::builder()
+        .content_type("text/plain; version=0.0.4")
+        .body(metrics.render())
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

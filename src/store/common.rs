@@ -1,0 +1,425 @@
+// The storage implementation shared by both backends. Included by `sqlite.rs` and `postgres.rs`, which
+// provide `Db`, `Pool`, `begin` and the `for_update!` macro. Keep the SQL portable: `$N` placeholders,
+// `RETURNING`, `ON CONFLICT`, `lower(..) LIKE .. ESCAPE`, no backend-specific functions.
+
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::config::Secret;
+use crate::domain::audit::{AuditEntry, AuditRecord, ChainVerifier, VerifyReport, chain_hash};
+use crate::domain::registry::{
+    Department, DepartmentPatchBody, NewDepartment, NewVendor, ORDINANCE_BODIES, Vendor, VendorPatchBody,
+};
+use crate::domain::{PageRequest, now};
+use crate::error::ApiError;
+use crate::store::{
+    Actor, AuditFilter, DepartmentFilter, Paged, VendorFilter, contains_pattern, is_unique_violation, to_json,
+};
+
+#[derive(Clone)]
+pub struct Repo {
+    pub pool: Pool,
+}
+
+type Tx = sqlx::Transaction<'static, Db>;
+
+/// Appends one record to the audit chain inside the caller's transaction. Updating the head row first takes
+/// its lock, so concurrent appenders queue instead of forking the chain.
+async fn audit(
+    tx: &mut Tx,
+    actor: &Actor,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Result<(), ApiError> {
+    let (seq, prev_hash): (i64, String) = sqlx::query_as(
+        "UPDATE audit_head SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq, last_hash",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let at = now();
+    let entry = AuditEntry {
+        at,
+        actor: &actor.subject,
+        role: &actor.role,
+        action,
+        object_type,
+        object_id,
+        before: before.as_ref(),
+        after: after.as_ref(),
+        request_id: actor.request_id.as_deref(),
+    };
+    let hash = chain_hash(seq, &prev_hash, &entry);
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, actor, role, action, object_type, object_id, before, after, \
+         request_id, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(seq)
+    .bind(at)
+    .bind(&actor.subject)
+    .bind(&actor.role)
+    .bind(action)
+    .bind(object_type)
+    .bind(object_id)
+    .bind(before.map(Json))
+    .bind(after.map(Json))
+    .bind(actor.request_id.as_deref())
+    .bind(&prev_hash)
+    .bind(&hash)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn check_version(current: i64, if_match: Option<i64>) -> Result<(), ApiError> {
+    match if_match {
+        Some(expected) if expected != current => Err(ApiError::stale(&format!("\"{current}\""))),
+        _ => Ok(()),
+    }
+}
+
+const SECRET_KEY: &str = "jwt_hs256_secret";
+const SEEDED_KEY: &str = "seeded_ordinance_bodies";
+
+impl Repo {
+    pub async fn ping(&self) -> Result<(), ApiError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn bootstrap(&self) -> Result<Secret, ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let system = Actor::system();
+        let seeded = sqlx::query("INSERT INTO instance_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(SEEDED_KEY)
+            .bind(now().to_rfc3339())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if seeded {
+            for (code, name) in ORDINANCE_BODIES {
+                let at = now();
+                let inserted: Option<Department> = sqlx::query_as(
+                    "INSERT INTO departments (id, code, name, surveillance_ordinance, version, created_at, updated_at) \
+                     VALUES ($1, $2, $3, TRUE, 1, $4, $4) ON CONFLICT (code) DO NOTHING RETURNING *",
+                )
+                .bind(Uuid::new_v4())
+                .bind(code)
+                .bind(name)
+                .bind(at)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(d) = inserted {
+                    audit(&mut tx, &system, "department.seeded", "department", &d.id.to_string(), None, Some(to_json(&d)))
+                        .await?;
+                }
+            }
+        }
+        let generated = hex::encode(rand::random::<[u8; 32]>());
+        let created = sqlx::query("INSERT INTO instance_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(SECRET_KEY)
+            .bind(&generated)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if created {
+            let note = serde_json::json!({"setting": SECRET_KEY, "value": "generated (not recorded)"});
+            audit(&mut tx, &system, "instance.secret_generated", "instance_setting", SECRET_KEY, None, Some(note))
+                .await?;
+        }
+        let (secret,): (String,) = sqlx::query_as("SELECT value FROM instance_settings WHERE key = $1")
+            .bind(SECRET_KEY)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Secret::new(secret))
+    }
+
+    pub async fn list_departments(
+        &self,
+        filter: &DepartmentFilter,
+        page: PageRequest,
+    ) -> Result<Paged<Department>, ApiError> {
+        let q = filter.q.as_deref().map(contains_pattern);
+        let items: Vec<Department> = sqlx::query_as(
+            "SELECT * FROM departments WHERE ($1 IS NULL OR surveillance_ordinance = $1) \
+             AND ($2 IS NULL OR lower(code) LIKE $2 ESCAPE '\\' OR lower(name) LIKE $2 ESCAPE '\\') \
+             ORDER BY code LIMIT $3 OFFSET $4",
+        )
+        .bind(filter.surveillance_ordinance)
+        .bind(q.as_deref())
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let (total,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM departments WHERE ($1 IS NULL OR surveillance_ordinance = $1) \
+             AND ($2 IS NULL OR lower(code) LIKE $2 ESCAPE '\\' OR lower(name) LIKE $2 ESCAPE '\\')",
+        )
+        .bind(filter.surveillance_ordinance)
+        .bind(q.as_deref())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Paged { items, total })
+    }
+
+    pub async fn get_department(&self, id: Uuid) -> Result<Option<Department>, ApiError> {
+        Ok(sqlx::query_as("SELECT * FROM departments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn create_department(&self, actor: &Actor, new: NewDepartment) -> Result<Department, ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let at = now();
+        let created: Department = sqlx::query_as(
+            "INSERT INTO departments (id, code, name, surveillance_ordinance, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 1, $5, $5) RETURNING *",
+        )
+        .bind(Uuid::new_v4())
+        .bind(&new.code)
+        .bind(&new.name)
+        .bind(new.surveillance_ordinance)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                ApiError::conflict("duplicate_department", format!("a department with code {} exists", new.code))
+            } else {
+                e.into()
+            }
+        })?;
+        let id = created.id.to_string();
+        audit(&mut tx, actor, "department.created", "department", &id, None, Some(to_json(&created))).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    pub async fn update_department(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+        patch: DepartmentPatchBody,
+    ) -> Result<Department, ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let current: Department = sqlx::query_as(concat!("SELECT * FROM departments WHERE id = $1", for_update!()))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| ApiError::not_found("department"))?;
+        check_version(current.version, if_match)?;
+        let next = NewDepartment::patched(&current, patch)?;
+        let updated: Department = sqlx::query_as(
+            "UPDATE departments SET name = $2, surveillance_ordinance = $3, version = version + 1, updated_at = $4 \
+             WHERE id = $1 RETURNING *",
+        )
+        .bind(id)
+        .bind(&next.name)
+        .bind(next.surveillance_ordinance)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            actor,
+            "department.updated",
+            "department",
+            &id.to_string(),
+            Some(to_json(&current)),
+            Some(to_json(&updated)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    pub async fn list_vendors(&self, filter: &VendorFilter, page: PageRequest) -> Result<Paged<Vendor>, ApiError> {
+        let q = filter.q.as_deref().map(contains_pattern);
+        let country = filter.hq_country.as_deref().map(str::to_ascii_uppercase);
+        let items: Vec<Vendor> = sqlx::query_as(
+            "SELECT * FROM vendors WHERE ($1 IS NULL OR legal_name_key LIKE $1 ESCAPE '\\' \
+             OR lower(coalesce(website, '')) LIKE $1 ESCAPE '\\') AND ($2 IS NULL OR hq_country = $2) \
+             ORDER BY legal_name_key, id LIMIT $3 OFFSET $4",
+        )
+        .bind(q.as_deref())
+        .bind(country.as_deref())
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let (total,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM vendors WHERE ($1 IS NULL OR legal_name_key LIKE $1 ESCAPE '\\' \
+             OR lower(coalesce(website, '')) LIKE $1 ESCAPE '\\') AND ($2 IS NULL OR hq_country = $2)",
+        )
+        .bind(q.as_deref())
+        .bind(country.as_deref())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Paged { items, total })
+    }
+
+    pub async fn get_vendor(&self, id: Uuid) -> Result<Option<Vendor>, ApiError> {
+        Ok(sqlx::query_as("SELECT * FROM vendors WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    fn vendor_conflict(new: &NewVendor, e: sqlx::Error) -> ApiError {
+        if is_unique_violation(&e) {
+            ApiError::conflict(
+                "duplicate_vendor",
+                format!("a vendor named {:?} is already registered", new.legal_name),
+            )
+        } else {
+            e.into()
+        }
+    }
+
+    pub async fn create_vendor(&self, actor: &Actor, new: NewVendor) -> Result<Vendor, ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let at = now();
+        let created: Vendor = sqlx::query_as(
+            "INSERT INTO vendors (id, legal_name, legal_name_key, website, hq_country, contacts, version, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) RETURNING *",
+        )
+        .bind(Uuid::new_v4())
+        .bind(&new.legal_name)
+        .bind(new.name_key())
+        .bind(new.website.as_deref())
+        .bind(&new.hq_country)
+        .bind(Json(&new.contacts))
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| Self::vendor_conflict(&new, e))?;
+        let id = created.id.to_string();
+        audit(&mut tx, actor, "vendor.created", "vendor", &id, None, Some(to_json(&created))).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    pub async fn update_vendor(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+        patch: VendorPatchBody,
+    ) -> Result<Vendor, ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let current: Vendor = sqlx::query_as(concat!("SELECT * FROM vendors WHERE id = $1", for_update!()))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| ApiError::not_found("vendor"))?;
+        check_version(current.version, if_match)?;
+        let next = NewVendor::patched(&current, patch)?;
+        let updated: Vendor = sqlx::query_as(
+            "UPDATE vendors SET legal_name = $2, legal_name_key = $3, website = $4, hq_country = $5, contacts = $6, \
+             version = version + 1, updated_at = $7 WHERE id = $1 RETURNING *",
+        )
+        .bind(id)
+        .bind(&next.legal_name)
+        .bind(next.name_key())
+        .bind(next.website.as_deref())
+        .bind(&next.hq_country)
+        .bind(Json(&next.contacts))
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| Self::vendor_conflict(&next, e))?;
+        audit(
+            &mut tx,
+            actor,
+            "vendor.updated",
+            "vendor",
+            &id.to_string(),
+            Some(to_json(&current)),
+            Some(to_json(&updated)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    pub async fn list_audit(&self, filter: &AuditFilter, page: PageRequest) -> Result<Paged<AuditRecord>, ApiError> {
+        let items: Vec<AuditRecord> = sqlx::query_as(
+            "SELECT * FROM audit_log WHERE ($1 IS NULL OR object_type = $1) AND ($2 IS NULL OR object_id = $2) \
+             AND ($3 IS NULL OR actor = $3) AND ($4 IS NULL OR action = $4) ORDER BY seq LIMIT $5 OFFSET $6",
+        )
+        .bind(filter.object_type.as_deref())
+        .bind(filter.object_id.as_deref())
+        .bind(filter.actor.as_deref())
+        .bind(filter.action.as_deref())
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let (total,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM audit_log WHERE ($1 IS NULL OR object_type = $1) AND ($2 IS NULL OR object_id = $2) \
+             AND ($3 IS NULL OR actor = $3) AND ($4 IS NULL OR action = $4)",
+        )
+        .bind(filter.object_type.as_deref())
+        .bind(filter.object_id.as_deref())
+        .bind(filter.actor.as_deref())
+        .bind(filter.action.as_deref())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Paged { items, total })
+    }
+
+    /// Recomputes the chain in batches. Records appended while it runs lie past the head it read first and are
+    /// left for the next run.
+    pub async fn verify_audit(&self) -> Result<VerifyReport, ApiError> {
+        let (head_seq, head_hash): (i64, String) =
+            sqlx::query_as("SELECT last_seq, last_hash FROM audit_head WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?;
+        let mut verifier = ChainVerifier::default();
+        let mut after = 0i64;
+        loop {
+            let batch: Vec<AuditRecord> =
+                sqlx::query_as("SELECT * FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT 1000")
+                    .bind(after)
+                    .bind(head_seq)
+                    .fetch_all(&self.pool)
+                    .await?;
+            let Some(last) = batch.last() else { break };
+            after = last.seq;
+            batch.iter().for_each(|r| verifier.check(r));
+        }
+        let (beyond,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE seq > $1")
+            .bind(head_seq)
+            .fetch_one(&self.pool)
+            .await?;
+        let mut report = verifier.finish(head_seq, &head_hash);
+        if beyond > 0 {
+            // Either appended since the head was read (benign) or inserted outside the chain: re-read the head.
+            let (now_seq,): (i64,) = sqlx::query_as("SELECT last_seq FROM audit_head WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?;
+            let (max_seq,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM audit_log")
+                .fetch_one(&self.pool)
+                .await?;
+            if max_seq > now_seq {
+                report.ok = false;
+                report.faults.push(crate::domain::audit::ChainFault {
+                    seq: now_seq + 1,
+                    problem: format!("records after {now_seq} were added outside the chain"),
+                });
+            }
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,230 @@
+//! Storage: one API, one implementation per backend.
+//!
+//! The queries live once, in `common.rs`, which each backend module includes with its own `Db` type, pool and
+//! transaction opener: the SQL text (with `$N` placeholders, `RETURNING`, `ON CONFLICT`) serves both, while
+//! each backend keeps native column types and its own migrations folder. Where the SQL must differ, the
+//! including module defines a small macro (`for_update!`) that `concat!` splices in.
+//!
+//! Every write runs in one transaction that also appends to the audit chain.
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::str::FromStr;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::config::Secret;
+use crate::domain::PageRequest;
+use crate::domain::audit::{AuditRecord, VerifyReport};
+use crate::domain::registry::{
+    Department, DepartmentPatchBody, NewDepartment, NewVendor, Vendor, VendorPatchBody,
+};
+use crate::error::ApiError;
+
+/// Who is acting, as recorded in the audit trail.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub subject: String,
+    pub role: String,
+    pub request_id: Option<String>,
+}
+
+impl Actor {
+    pub fn system() -> Actor {
+        Actor {
+            subject: "system".into(),
+            role: "system".into(),
+            request_id: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DepartmentFilter {
+    pub surveillance_ordinance: Option<bool>,
+    /// Matches code or name, case-insensitively.
+    pub q: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VendorFilter {
+    pub q: Option<String>,
+    pub hq_country: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+}
+
+/// One page of a list and the total number of matches.
+#[derive(Debug, Clone)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}
+
+/// A `LIKE` pattern matching `needle` anywhere, with the wildcards in it escaped (`ESCAPE '\'`).
+pub(crate) fn contains_pattern(needle: &str) -> String {
+    let mut out = String::with_capacity(needle.len() + 2);
+    out.push('%');
+    for c in needle.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(sqlite::Repo),
+    Postgres(postgres::Repo),
+}
+
+macro_rules! dispatch {
+    ($self:expr, $repo:ident => $body:expr) => {
+        match $self {
+            Store::Sqlite($repo) => $body,
+            Store::Postgres($repo) => $body,
+        }
+    };
+}
+
+impl Store {
+    /// Opens the database the URL names (`sqlite:` or `postgres:`), applying migrations on a dedicated
+    /// connection first.
+    pub async fn open(url: &Secret, max_connections: u32) -> anyhow::Result<Store> {
+        let url = url.expose();
+        if url.starts_with("sqlite:") {
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                .context("parsing the SQLite database URL")?;
+            Ok(Store::Sqlite(
+                sqlite::Repo::open(options, max_connections).await?,
+            ))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = sqlx::postgres::PgConnectOptions::from_str(url)
+                .context("parsing the PostgreSQL database URL")?;
+            Ok(Store::Postgres(
+                postgres::Repo::open(options, max_connections).await?,
+            ))
+        } else {
+            bail!("the database URL must start with sqlite: or postgres://")
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        dispatch!(self, r => r.pool.close().await)
+    }
+
+    pub async fn ping(&self) -> Result<(), ApiError> {
+        dispatch!(self, r => r.ping().await)
+    }
+
+    /// Seeds what a new installation needs (the ordinance bodies) and returns the instance's HS256 secret,
+    /// generating and keeping one on first run.
+    pub async fn bootstrap(&self) -> Result<Secret, ApiError> {
+        dispatch!(self, r => r.bootstrap().await)
+    }
+
+    pub async fn list_departments(
+        &self,
+        filter: &DepartmentFilter,
+        page: PageRequest,
+    ) -> Result<Paged<Department>, ApiError> {
+        dispatch!(self, r => r.list_departments(filter, page).await)
+    }
+
+    pub async fn get_department(&self, id: Uuid) -> Result<Option<Department>, ApiError> {
+        dispatch!(self, r => r.get_department(id).await)
+    }
+
+    pub async fn create_department(
+        &self,
+        actor: &Actor,
+        new: NewDepartment,
+    ) -> Result<Department, ApiError> {
+        dispatch!(self, r => r.create_department(actor, new).await)
+    }
+
+    pub async fn update_department(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+        patch: DepartmentPatchBody,
+    ) -> Result<Department, ApiError> {
+        dispatch!(self, r => r.update_department(actor, id, if_match, patch).await)
+    }
+
+    pub async fn list_vendors(
+        &self,
+        filter: &VendorFilter,
+        page: PageRequest,
+    ) -> Result<Paged<Vendor>, ApiError> {
+        dispatch!(self, r => r.list_vendors(filter, page).await)
+    }
+
+    pub async fn get_vendor(&self, id: Uuid) -> Result<Option<Vendor>, ApiError> {
+        dispatch!(self, r => r.get_vendor(id).await)
+    }
+
+    pub async fn create_vendor(&self, actor: &Actor, new: NewVendor) -> Result<Vendor, ApiError> {
+        dispatch!(self, r => r.create_vendor(actor, new).await)
+    }
+
+    pub async fn update_vendor(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+        patch: VendorPatchBody,
+    ) -> Result<Vendor, ApiError> {
+        dispatch!(self, r => r.update_vendor(actor, id, if_match, patch).await)
+    }
+
+    pub async fn list_audit(
+        &self,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> Result<Paged<AuditRecord>, ApiError> {
+        dispatch!(self, r => r.list_audit(filter, page).await)
+    }
+
+    pub async fn verify_audit(&self) -> Result<VerifyReport, ApiError> {
+        dispatch!(self, r => r.verify_audit().await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(contains_pattern(" Ab%_c "), "%ab\\%\\_c%");
+    }
+}

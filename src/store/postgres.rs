@@ -1,0 +1,41 @@
+//! PostgreSQL: production and scale-out. Native uuid, timestamptz, boolean and jsonb columns; rows are locked
+//! with `FOR UPDATE` where a read decides a write.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection};
+
+pub type Db = sqlx::Postgres;
+pub type Pool = sqlx::PgPool;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+macro_rules! for_update {
+    () => {
+        " FOR UPDATE"
+    };
+}
+
+async fn begin(pool: &Pool) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
+    pool.begin().await
+}
+
+impl Repo {
+    pub async fn open(options: PgConnectOptions, max_connections: u32) -> anyhow::Result<Repo> {
+        // Migrate on a connection of its own and close it: a failed migration must not leave the migration
+        // lock held on a pooled connection.
+        let mut conn = options.connect().await?;
+        let migrated = MIGRATOR.run(&mut conn).await;
+        conn.close().await?;
+        migrated?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Repo { pool })
+    }
+}
+
+include!("common.rs");

@@ -1,0 +1,43 @@
+//! SQLite: the embedded default. WAL, foreign keys on, a busy timeout, and write transactions that take the
+//! write lock up front (`BEGIN IMMEDIATE`) so that two writers never deadlock upgrading a read lock.
+
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection};
+
+pub type Db = sqlx::Sqlite;
+pub type Pool = sqlx::SqlitePool;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+macro_rules! for_update {
+    () => {
+        ""
+    };
+}
+
+async fn begin(pool: &Pool) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+impl Repo {
+    pub async fn open(options: SqliteConnectOptions, max_connections: u32) -> anyhow::Result<Repo> {
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let mut conn = options.connect().await?;
+        MIGRATOR.run(&mut conn).await?;
+        conn.close().await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(options)
+            .await?;
+        Ok(Repo { pool })
+    }
+}
+
+include!("common.rs");
