@@ -524,8 +524,10 @@ mod tests {
 
     #[test]
     fn roles_may_be_a_nested_claim_and_a_string() {
-        let mut cfg = AuthConfig::default();
-        cfg.role_claim = "realm_access.roles".into();
+        let mut cfg = AuthConfig {
+            role_claim: "realm_access.roles".into(),
+            ..AuthConfig::default()
+        };
         let v = Verifier::new(&cfg, &Secret::new("x")).unwrap();
         let claims: Map<String, Value> =
             serde_json::from_str(r#"{"sub":"a","realm_access":{"roles":["cio","unknown"]}}"#)

@@ -136,7 +136,7 @@ async fn run(command: Option<Command>, mut config: Config) -> anyhow::Result<Exi
                 "serving; API docs at http://{}/docs",
                 app.addr()
             );
-            if !config.auth.jwt_public_key_file.is_some() && config.auth.jwks_file.is_none() {
+            if config.auth.jwt_public_key_file.is_none() && config.auth.jwks_file.is_none() {
                 tracing::info!(
                     "embedded mode: mint a token with `procurement-review token --role admin --sub you`"
                 );

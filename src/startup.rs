@@ -22,7 +22,7 @@ use crate::telemetry;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-type Apis = (
+pub type Apis = (
     crate::api::me::MeApi,
     crate::api::departments::DepartmentsApi,
     crate::api::vendors::VendorsApi,
@@ -126,11 +126,12 @@ pub fn routes(
         .at("/openapi.yaml", api.spec_endpoint_yaml())
         .nest("/docs", api.swagger_ui())
         .nest("/", api)
+        // `outermost` must see the data, so it goes inside the data layers.
+        .around(outermost)
         .data(store)
         .data(verifier)
         .data(Arc::new(Metrics::default()))
         .data(limits)
-        .around(outermost)
         .map_to_response()
 }
 
@@ -183,14 +184,16 @@ async fn outermost<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
     let outcome = telemetry::with_request_id(
         id.clone(),
         async {
+            let mut body = None;
             if let Some(limits) = limits {
                 let limit = if is_upload_route(&path) {
                     limits.upload
                 } else {
                     limits.json
                 };
-                if let Err(e) = cap_body(&mut req, limit).await {
-                    return (e.into_response(), None);
+                match cap_body(&mut req, limit).await {
+                    Ok(bytes) => body = Some(bytes),
+                    Err(e) => return (e.into_response(), None),
                 }
             }
             match next.call(req).await {
@@ -201,7 +204,11 @@ async fn outermost<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
                 }
                 Err(err) => {
                     let op = err.data::<OperationId>().copied();
-                    (problem_from_poem_error(err).into_response(), op)
+                    let mut problem = problem_from_poem_error(err);
+                    if let Some(op) = op {
+                        problem = name_the_field(problem, op.0, body.as_deref());
+                    }
+                    (problem.into_response(), op)
                 }
             }
         }
@@ -232,9 +239,62 @@ async fn outermost<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
     Ok(resp)
 }
 
+/// Replaces the framework's positional or type-level wording with the field a client must fix.
+fn name_the_field(problem: ApiError, operation: &str, body: Option<&[u8]>) -> ApiError {
+    use crate::api::schema_check::{body_fault, path_param_name};
+    use crate::error::FieldError;
+    match problem {
+        ApiError::Problem {
+            status,
+            code: "bad_parameter",
+            detail,
+            mut errors,
+            allowed,
+        } => {
+            let mut detail = detail;
+            for e in &mut errors {
+                if let Some(real) = path_param_name(operation, &e.field) {
+                    detail = detail.replace(&format!("`{}`", e.field), &format!("`{real}`"));
+                    e.field = real;
+                }
+            }
+            ApiError::Problem {
+                status,
+                code: "bad_parameter",
+                detail,
+                errors,
+                allowed,
+            }
+        }
+        ApiError::Problem {
+            status,
+            code: "bad_body",
+            detail,
+            errors,
+            allowed,
+        } => match body.and_then(|b| body_fault(operation, b)) {
+            Some((field, message)) => ApiError::Problem {
+                status,
+                code: "bad_body",
+                detail: format!("{field}: {message}"),
+                errors: vec![FieldError::new(field, message)],
+                allowed,
+            },
+            None => ApiError::Problem {
+                status,
+                code: "bad_body",
+                detail,
+                errors,
+                allowed,
+            },
+        },
+        other => other,
+    }
+}
+
 /// Reads the body into memory up to `limit` bytes. The declared length is checked first, but a body that
 /// lies about its length (or has none, chunked) is still cut at the limit while it is read.
-async fn cap_body(req: &mut Request, limit: usize) -> Result<(), ApiError> {
+async fn cap_body(req: &mut Request, limit: usize) -> Result<bytes::Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -253,8 +313,8 @@ async fn cap_body(req: &mut Request, limit: usize) -> Result<(), ApiError> {
     let body = req.take_body();
     match body.into_bytes_limit(limit).await {
         Ok(bytes) => {
-            req.set_body(bytes);
-            Ok(())
+            req.set_body(bytes.clone());
+            Ok(bytes)
         }
         Err(poem::error::ReadBodyError::PayloadTooLarge) => Err(too_large()),
         Err(e) => Err(ApiError::new(

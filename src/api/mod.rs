@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod departments;
 pub mod me;
+pub mod schema_check;
 pub mod vendors;
 
 use poem_openapi::Object;

@@ -1,0 +1,332 @@
+//! `TestApp`: a fresh database per test (SQLite temp file, or a PostgreSQL schema of its own), the service on
+//! an ephemeral port, and one helper per kind of call.
+
+use std::path::PathBuf;
+
+use procurement_review::auth::{MintRequest, Role, Verifier};
+use procurement_review::config::{Config, Secret};
+use procurement_review::startup::Application;
+use procurement_review::store::Store;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sqlx::{Connection, Executor};
+use uuid::Uuid;
+
+pub const TEST_SECRET: &str = "test-secret-for-the-suite-only-0123456789";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Declares one test that runs on SQLite, and on PostgreSQL when `TEST_POSTGRES_URL` is set:
+/// `both!(async fn name(backend) { ... })` makes `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both {
+    ($(#[$meta:meta])* async fn $name:ident($backend:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$meta])*
+            async fn case($backend: $crate::helpers::Backend) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                case($crate::helpers::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::helpers::postgres_url().is_none() {
+                    return;
+                }
+                case($crate::helpers::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+/// The PostgreSQL server the suite may use. In CI it must be set: a run that silently skipped the
+/// PostgreSQL half would pass for the wrong reason.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false") {
+                panic!("TEST_POSTGRES_URL must be set in CI so that the PostgreSQL cases run");
+            }
+            eprintln!("TEST_POSTGRES_URL is not set: PostgreSQL case not run");
+            None
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    pub database_url: String,
+    verifier: Verifier,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    pg_schema: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an `application/problem+json` answer with this status and code, and returns it.
+    #[track_caller]
+    pub fn problem(&self, status: u16, code: &str) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "content type; body: {}",
+            self.text
+        );
+        assert_eq!(self.body["code"], code, "problem code; body: {}", self.text);
+        assert_eq!(self.body["status"], status);
+        &self.body
+    }
+
+    #[track_caller]
+    pub fn ok(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "status; body: {}", self.text);
+        &self.body
+    }
+
+    /// The names of the fields a validation problem points at.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["field"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+pub fn keys_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/keys")
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut pg_schema = None;
+        let database_url = match backend {
+            Backend::Sqlite => format!("sqlite:{}", dir.path().join("test.db").display()),
+            Backend::Postgres => {
+                let admin = postgres_url().expect("TEST_POSTGRES_URL");
+                let schema = format!("t_{}", Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .expect("connect to TEST_POSTGRES_URL");
+                conn.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                    .await
+                    .expect("create test schema");
+                conn.close().await.ok();
+                let sep = if admin.contains('?') { '&' } else { '?' };
+                pg_schema = Some((admin.clone(), schema.clone()));
+                format!("{admin}{sep}options=-c%20search_path%3D{schema}")
+            }
+        };
+        let mut config = Config {
+            database_url: Secret::new(database_url.clone()),
+            database_max_connections: 5,
+            listen: "127.0.0.1:0".parse().unwrap(),
+            shutdown_grace_seconds: 1,
+            ..Config::default()
+        };
+        config.auth.hs256_secret = Some(Secret::new(TEST_SECRET));
+        configure(&mut config);
+        let verifier = Verifier::new(&Default::default(), &Secret::new(TEST_SECRET)).unwrap();
+        let app = Application::build(config)
+            .await
+            .expect("build the application");
+        let addr = app.addr();
+        let store = app.store().clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = rx.await;
+        }));
+        TestApp {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            store,
+            database_url,
+            verifier,
+            shutdown: Some(tx),
+            server: Some(server),
+            pg_schema,
+            _dir: dir,
+        }
+    }
+
+    /// A staff token for `role` (buyers get department `DOIT`).
+    pub fn token(&self, role: Role) -> String {
+        let department = (role == Role::Buyer).then(|| "DOIT".to_string());
+        self.mint(role, "user-".to_string() + role.as_str(), department, None)
+    }
+
+    pub fn buyer_token(&self, department: &str, subject: &str) -> String {
+        self.mint(
+            Role::Buyer,
+            subject.to_string(),
+            Some(department.to_string()),
+            None,
+        )
+    }
+
+    pub fn vendor_token(&self, vendor: Uuid) -> String {
+        self.mint(Role::Vendor, format!("vendor-{vendor}"), None, Some(vendor))
+    }
+
+    pub fn mint(
+        &self,
+        role: Role,
+        subject: String,
+        department: Option<String>,
+        vendor: Option<Uuid>,
+    ) -> String {
+        self.verifier
+            .mint(&MintRequest {
+                role,
+                subject,
+                department,
+                vendor,
+                ttl_seconds: 600,
+            })
+            .unwrap()
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Self::read(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn read(resp: reqwest::Response) -> Resp {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body read");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            text,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.call(Method::GET, path, Some(token), None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call(Method::POST, path, Some(token), Some(&body), &[])
+            .await
+    }
+
+    pub async fn patch(
+        &self,
+        path: &str,
+        token: &str,
+        body: Value,
+        if_match: Option<&str>,
+    ) -> Resp {
+        let headers: Vec<(&str, &str)> =
+            if_match.map(|m| vec![("If-Match", m)]).unwrap_or_default();
+        self.call(Method::PATCH, path, Some(token), Some(&body), &headers)
+            .await
+    }
+
+    pub async fn create_vendor(&self, name: &str) -> Value {
+        let admin = self.token(Role::Admin);
+        let resp = self
+            .post(
+                "/api/v1/vendors",
+                &admin,
+                serde_json::json!({"legal_name": name, "hq_country": "US", "website": "https://vendor.example"}),
+            )
+            .await;
+        resp.ok(201).clone()
+    }
+
+    /// Runs raw SQL against the test database, bypassing the service (to tamper, or to inspect).
+    pub async fn exec_sql(&self, sql: &str) -> u64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        match &self.store {
+            Store::Sqlite(r) => sqlx::query(sql)
+                .execute(&r.pool)
+                .await
+                .unwrap()
+                .rows_affected(),
+            Store::Postgres(r) => sqlx::query(sql)
+                .execute(&r.pool)
+                .await
+                .unwrap()
+                .rows_affected(),
+        }
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        match &self.store {
+            Store::Sqlite(r) => sqlx::query_scalar(sql).fetch_one(&r.pool).await.unwrap(),
+            Store::Postgres(r) => sqlx::query_scalar(sql).fetch_one(&r.pool).await.unwrap(),
+        }
+    }
+
+    /// Stops the server and drops the PostgreSQL schema.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        if let Some((admin, schema)) = self.pg_schema.take()
+            && let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await
+        {
+            let _ = conn
+                .execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                .await;
+            let _ = conn.close().await;
+        }
+    }
+}

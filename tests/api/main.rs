@@ -1,0 +1,9 @@
+//! HTTP tests: every case runs on SQLite, and on PostgreSQL when `TEST_POSTGRES_URL` is set.
+
+mod helpers;
+
+mod audit;
+mod auth;
+mod errors;
+mod operations;
+mod registry;
