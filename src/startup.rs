@@ -26,6 +26,8 @@ pub type Apis = (
     crate::api::me::MeApi,
     crate::api::departments::DepartmentsApi,
     crate::api::vendors::VendorsApi,
+    crate::api::requests::RequestsApi,
+    crate::api::policy::PolicyApi,
     crate::api::audit::AuditApi,
 );
 

@@ -11,6 +11,10 @@ pub enum ApiTags {
     Identity,
     /// Departments and vendors.
     Registry,
+    /// Procurement requests, their review routes and decisions.
+    Requests,
+    /// The routing policy and its versions.
+    Policy,
     /// The hash-chained audit trail.
     Audit,
 }

@@ -4,6 +4,8 @@
 pub mod audit;
 pub mod departments;
 pub mod me;
+pub mod policy;
+pub mod requests;
 pub mod schema_check;
 pub mod vendors;
 
@@ -16,16 +18,13 @@ use crate::store::Actor;
 pub const PREFIX: &str = "/api/v1";
 
 /// All operations, for the OpenAPI service.
-pub fn apis() -> (
-    me::MeApi,
-    departments::DepartmentsApi,
-    vendors::VendorsApi,
-    audit::AuditApi,
-) {
+pub fn apis() -> crate::startup::Apis {
     (
         me::MeApi,
         departments::DepartmentsApi,
         vendors::VendorsApi,
+        requests::RequestsApi,
+        policy::PolicyApi,
         audit::AuditApi,
     )
 }

@@ -93,6 +93,13 @@ pub fn chain_hash(seq: i64, prev_hash: &str, entry: &AuditEntry<'_>) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
+/// JSON with object keys sorted at every depth: the same value always gives the same text.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
 fn write_canonical(value: &Value, out: &mut String) {
     match value {
         Value::Object(map) => {

@@ -1,7 +1,11 @@
 //! Pure types and rules: no I/O here. Request bodies are parsed into these types once, at the boundary.
 
 pub mod audit;
+pub mod policy;
+pub mod questionnaire;
 pub mod registry;
+pub mod request;
+pub mod workflow;
 
 /// Offset pagination with a bounded page size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -86,6 +86,7 @@ fn check_version(current: i64, if_match: Option<i64>) -> Result<(), ApiError> {
 
 const SECRET_KEY: &str = "jwt_hs256_secret";
 const SEEDED_KEY: &str = "seeded_ordinance_bodies";
+const POLICY_SEEDED_KEY: &str = "seeded_default_policy";
 
 impl Repo {
     pub async fn ping(&self) -> Result<(), ApiError> {
@@ -121,6 +122,18 @@ impl Repo {
                         .await?;
                 }
             }
+        }
+        let policy_seeded = sqlx::query(
+            "INSERT INTO instance_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(POLICY_SEEDED_KEY)
+        .bind(now().to_rfc3339())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if policy_seeded {
+            requests_impl::insert_policy(&mut tx, &system, crate::domain::policy::Policy::default_policy()).await?;
         }
         let generated = hex::encode(rand::random::<[u8; 32]>());
         let created = sqlx::query("INSERT INTO instance_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")

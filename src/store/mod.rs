@@ -10,18 +10,25 @@
 pub mod postgres;
 pub mod sqlite;
 
+mod records;
+pub use records::*;
+
 use std::str::FromStr;
 
 use anyhow::{Context, bail};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::auth::Principal;
 use crate::config::Secret;
 use crate::domain::PageRequest;
 use crate::domain::audit::{AuditRecord, VerifyReport};
+use crate::domain::policy::Policy;
 use crate::domain::registry::{
     Department, DepartmentPatchBody, NewDepartment, NewVendor, Vendor, VendorPatchBody,
 };
+use crate::domain::request::{RequestFields, RequestInput};
+use crate::domain::workflow::{CheckedDecision, Decision};
 use crate::error::ApiError;
 
 /// Who is acting, as recorded in the audit trail.
@@ -204,6 +211,111 @@ impl Store {
         patch: VendorPatchBody,
     ) -> Result<Vendor, ApiError> {
         dispatch!(self, r => r.update_vendor(actor, id, if_match, patch).await)
+    }
+
+    pub async fn current_policy(&self) -> Result<PolicyRecord, ApiError> {
+        dispatch!(self, r => r.current_policy().await)
+    }
+
+    pub async fn get_policy(&self, version: i32) -> Result<Option<PolicyRecord>, ApiError> {
+        dispatch!(self, r => r.get_policy(version).await)
+    }
+
+    pub async fn list_policies(&self, page: PageRequest) -> Result<Paged<PolicyRecord>, ApiError> {
+        dispatch!(self, r => r.list_policies(page).await)
+    }
+
+    pub async fn publish_policy(
+        &self,
+        actor: &Actor,
+        policy: Policy,
+    ) -> Result<PolicyRecord, ApiError> {
+        dispatch!(self, r => r.publish_policy(actor, policy).await)
+    }
+
+    pub async fn create_request(
+        &self,
+        actor: &Actor,
+        department_code: &str,
+        fields: RequestFields,
+    ) -> Result<RequestRecord, ApiError> {
+        dispatch!(self, r => r.create_request(actor, department_code, fields).await)
+    }
+
+    pub async fn get_request(&self, scope: &Scope, id: Uuid) -> Result<RequestRecord, ApiError> {
+        dispatch!(self, r => r.get_request(scope, id).await)
+    }
+
+    pub async fn list_requests(
+        &self,
+        scope: &Scope,
+        filter: &RequestFilter,
+        page: PageRequest,
+    ) -> Result<Paged<RequestRecord>, ApiError> {
+        dispatch!(self, r => r.list_requests(scope, filter, page).await)
+    }
+
+    pub async fn update_request(
+        &self,
+        actor: &Actor,
+        scope: &Scope,
+        id: Uuid,
+        if_match: Option<i64>,
+        input: RequestInput,
+    ) -> Result<RequestRecord, ApiError> {
+        dispatch!(self, r => r.update_request(actor, scope, id, if_match, input).await)
+    }
+
+    pub async fn submit_request(
+        &self,
+        actor: &Actor,
+        scope: &Scope,
+        id: Uuid,
+        if_match: Option<i64>,
+    ) -> Result<RequestRecord, ApiError> {
+        dispatch!(self, r => r.submit_request(actor, scope, id, if_match).await)
+    }
+
+    pub async fn withdraw_request(
+        &self,
+        actor: &Actor,
+        scope: &Scope,
+        id: Uuid,
+        if_match: Option<i64>,
+    ) -> Result<RequestRecord, ApiError> {
+        dispatch!(self, r => r.withdraw_request(actor, scope, id, if_match).await)
+    }
+
+    pub async fn reroute_request(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+    ) -> Result<RequestRecord, ApiError> {
+        dispatch!(self, r => r.reroute_request(actor, id, if_match).await)
+    }
+
+    pub async fn route_steps(&self, request: &RequestRecord) -> Result<Vec<StepRecord>, ApiError> {
+        dispatch!(self, r => r.route_steps(request).await)
+    }
+
+    pub async fn decide(
+        &self,
+        actor: &Actor,
+        principal: &Principal,
+        id: Uuid,
+        if_match: Option<i64>,
+        decision: CheckedDecision,
+    ) -> Result<(Decision, RequestRecord), ApiError> {
+        dispatch!(self, r => r.decide(actor, principal, id, if_match, decision).await)
+    }
+
+    pub async fn list_decisions(&self, request_id: Uuid) -> Result<Vec<Decision>, ApiError> {
+        dispatch!(self, r => r.list_decisions(request_id).await)
+    }
+
+    pub async fn list_versions(&self, request_id: Uuid) -> Result<Vec<VersionRecord>, ApiError> {
+        dispatch!(self, r => r.list_versions(request_id).await)
     }
 
     pub async fn list_audit(

@@ -39,3 +39,8 @@ impl Repo {
 }
 
 include!("common.rs");
+
+mod requests_impl {
+    use super::*;
+    include!("requests.rs");
+}

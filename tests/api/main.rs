@@ -7,3 +7,4 @@ mod auth;
 mod errors;
 mod operations;
 mod registry;
+mod requests;

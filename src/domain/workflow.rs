@@ -1,0 +1,368 @@
+//! The decision workflow: the state of each route step, who decides which step, what a decision may say, and
+//! the request status that follows from the steps.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{Enum, Object};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::Role;
+use crate::domain::policy::{Ground, Route, RouteStep, StepKindTag};
+use crate::domain::request::Status;
+use crate::error::{ApiError, FieldError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum StepState {
+    Pending,
+    Satisfied,
+    Waived,
+    Blocked,
+}
+
+impl StepState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::Pending => "pending",
+            StepState::Satisfied => "satisfied",
+            StepState::Waived => "waived",
+            StepState::Blocked => "blocked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StepState> {
+        [
+            StepState::Pending,
+            StepState::Satisfied,
+            StepState::Waived,
+            StepState::Blocked,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    pub fn is_done(self) -> bool {
+        matches!(self, StepState::Satisfied | StepState::Waived)
+    }
+}
+
+/// The role that decides a step, for steps that are decisions.
+pub fn decider(kind: StepKindTag) -> Option<Role> {
+    match kind {
+        StepKindTag::CioApproval | StepKindTag::CioDuplicateReview => Some(Role::Cio),
+        StepKindTag::FinanceApproval => Some(Role::Finance),
+        _ => None,
+    }
+}
+
+pub fn parse_step_kind(s: &str) -> Option<StepKindTag> {
+    StepKindTag::ALL.into_iter().find(|k| k.as_str() == s)
+}
+
+/// What a pending step is waiting for, in words a buyer can read.
+pub fn pending_note(step: &RouteStep) -> String {
+    match step.kind {
+        StepKindTag::CioDuplicateReview => {
+            "awaiting the CIO's review of the likely duplicate".into()
+        }
+        StepKindTag::CioApproval => "awaiting the CIO's decision".into(),
+        StepKindTag::FinanceApproval => "awaiting Finance's decision".into(),
+        StepKindTag::SecurityReview => format!(
+            "awaiting the vendor's answers to {} and the security analyst's acceptance",
+            step.questionnaires.join(", ")
+        ),
+        StepKindTag::ContractSafeguards => format!(
+            "awaiting the contract clauses {}, each recorded present or waived",
+            step.clauses.join(", ")
+        ),
+        StepKindTag::Evidence => format!("awaiting evidence: {}", step.items.join(", ")),
+        StepKindTag::CouncilApproval => format!(
+            "awaiting City Council approval, with {} attached",
+            step.attachments.join(" and ")
+        ),
+    }
+}
+
+/// The status a routed request takes from the state of its steps.
+pub fn status_from_steps(
+    route: &Route,
+    states: &[(StepKindTag, StepState)],
+    with_conditions: bool,
+) -> Status {
+    if route.is_prohibited() || states.iter().any(|(_, s)| *s == StepState::Blocked) {
+        return Status::Denied;
+    }
+    let pending: Vec<StepKindTag> = states
+        .iter()
+        .filter(|(_, s)| !s.is_done())
+        .map(|(k, _)| *k)
+        .collect();
+    if pending.is_empty() {
+        if with_conditions {
+            Status::ApprovedWithConditions
+        } else {
+            Status::Approved
+        }
+    } else if pending.iter().all(|k| decider(*k).is_some()) {
+        Status::AwaitingDecision
+    } else {
+        Status::InReview
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum Outcome {
+    Approve,
+    ApproveWithConditions,
+    Deny,
+    RequestChanges,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum DenialReason {
+    SecurityRisk,
+    Cost,
+    ContractTerms,
+    ProhibitedTechnology,
+    DuplicateOfCentralService,
+    Other,
+}
+
+/// A decision as a CIO or Finance sends it.
+#[derive(Debug, Clone, Object, Deserialize)]
+pub struct DecisionInput {
+    /// The step decided: `cio_approval`, `cio_duplicate_review` (CIO) or `finance_approval` (Finance).
+    pub step: String,
+    pub outcome: Outcome,
+    /// For `approve_with_conditions`: each condition the purchase must meet.
+    #[oai(default)]
+    #[serde(default)]
+    pub conditions: Vec<String>,
+    /// For `deny`.
+    pub reason_code: Option<DenialReason>,
+    /// Why; required to deny or to request changes.
+    pub rationale: Option<String>,
+}
+
+/// A recorded decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+pub struct Decision {
+    pub id: Uuid,
+    pub request_id: Uuid,
+    /// The submitted version decided.
+    pub submission: i64,
+    pub step: String,
+    pub outcome: Outcome,
+    pub conditions: Vec<String>,
+    pub reason_code: Option<DenialReason>,
+    pub rationale: Option<String>,
+    pub decided_by: String,
+    pub role: String,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// A checked decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedDecision {
+    pub step: StepKindTag,
+    pub outcome: Outcome,
+    pub conditions: Vec<String>,
+    pub reason_code: Option<DenialReason>,
+    pub rationale: Option<String>,
+}
+
+impl CheckedDecision {
+    pub fn parse(input: DecisionInput) -> Result<CheckedDecision, ApiError> {
+        let mut errors = Vec::new();
+        let step = parse_step_kind(input.step.trim()).filter(|k| decider(*k).is_some());
+        if step.is_none() {
+            errors.push(FieldError::new(
+                "step",
+                format!(
+                    "{:?} is not a decision step: one of cio_approval, cio_duplicate_review, finance_approval",
+                    input.step
+                ),
+            ));
+        }
+        let rationale = input
+            .rationale
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty());
+        if rationale.as_ref().is_some_and(|r| r.chars().count() > 5000) {
+            errors.push(FieldError::new(
+                "rationale",
+                "must be at most 5000 characters",
+            ));
+        }
+        let conditions: Vec<String> = input
+            .conditions
+            .into_iter()
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect();
+        match input.outcome {
+            Outcome::ApproveWithConditions if conditions.is_empty() => {
+                errors.push(FieldError::new("conditions", "list at least one condition"));
+            }
+            Outcome::Approve | Outcome::Deny | Outcome::RequestChanges
+                if !conditions.is_empty() =>
+            {
+                errors.push(FieldError::new(
+                    "conditions",
+                    "only approve_with_conditions takes conditions",
+                ));
+            }
+            _ => {}
+        }
+        if input.outcome == Outcome::Deny && input.reason_code.is_none() {
+            errors.push(FieldError::new(
+                "reason_code",
+                "a denial needs a reason code",
+            ));
+        }
+        if input.outcome != Outcome::Deny && input.reason_code.is_some() {
+            errors.push(FieldError::new(
+                "reason_code",
+                "only a denial takes a reason code",
+            ));
+        }
+        if matches!(input.outcome, Outcome::Deny | Outcome::RequestChanges) && rationale.is_none() {
+            errors.push(FieldError::new("rationale", "say why: the buyer reads it"));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        Ok(CheckedDecision {
+            step: step.expect("checked"),
+            outcome: input.outcome,
+            conditions,
+            reason_code: input.reason_code,
+            rationale,
+        })
+    }
+}
+
+/// Grounds rendered for a denial the system records itself (a prohibition).
+pub fn prohibition_rationale(route: &Route) -> String {
+    route
+        .prohibitions
+        .iter()
+        .flat_map(|p| p.grounds.iter().map(Ground::to_string))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(kinds: &[StepKindTag]) -> Route {
+        Route {
+            policy_label: "t".into(),
+            total_contract_value_cents: 0,
+            fy_vendor_total_cents: 0,
+            fiscal_year: 2027,
+            fast_path: false,
+            prohibitions: vec![],
+            steps: kinds
+                .iter()
+                .map(|k| RouteStep {
+                    kind: *k,
+                    questionnaires: vec![],
+                    clauses: vec![],
+                    attachments: vec![],
+                    items: vec![],
+                    grounds: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn status_follows_the_steps() {
+        use StepKindTag::*;
+        let r = route(&[CioApproval, SecurityReview]);
+        let states = [
+            (CioApproval, StepState::Pending),
+            (SecurityReview, StepState::Pending),
+        ];
+        assert_eq!(status_from_steps(&r, &states, false), Status::InReview);
+        let states = [
+            (CioApproval, StepState::Pending),
+            (SecurityReview, StepState::Satisfied),
+        ];
+        assert_eq!(
+            status_from_steps(&r, &states, false),
+            Status::AwaitingDecision
+        );
+        let states = [
+            (CioApproval, StepState::Satisfied),
+            (SecurityReview, StepState::Waived),
+        ];
+        assert_eq!(
+            status_from_steps(&r, &states, true),
+            Status::ApprovedWithConditions
+        );
+        assert_eq!(status_from_steps(&route(&[]), &[], false), Status::Approved);
+        let states = [(CioApproval, StepState::Blocked)];
+        assert_eq!(status_from_steps(&r, &states, false), Status::Denied);
+    }
+
+    fn input(outcome: Outcome) -> DecisionInput {
+        DecisionInput {
+            step: "cio_approval".into(),
+            outcome,
+            conditions: vec![],
+            reason_code: None,
+            rationale: None,
+        }
+    }
+
+    #[test]
+    fn a_denial_needs_a_reason_code_and_a_rationale() {
+        let p = CheckedDecision::parse(input(Outcome::Deny))
+            .unwrap_err()
+            .to_problem();
+        let fields: Vec<&str> = p.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["reason_code", "rationale"]);
+        let mut ok = input(Outcome::Deny);
+        ok.reason_code = Some(DenialReason::Cost);
+        ok.rationale = Some("over budget".into());
+        assert!(CheckedDecision::parse(ok).is_ok());
+    }
+
+    #[test]
+    fn conditions_belong_to_conditional_approvals_only() {
+        let p = CheckedDecision::parse(input(Outcome::ApproveWithConditions))
+            .unwrap_err()
+            .to_problem();
+        assert_eq!(p.errors[0].field, "conditions");
+        let mut plain = input(Outcome::Approve);
+        plain.conditions = vec!["SSO".into()];
+        assert_eq!(
+            CheckedDecision::parse(plain)
+                .unwrap_err()
+                .to_problem()
+                .errors[0]
+                .field,
+            "conditions"
+        );
+    }
+
+    #[test]
+    fn only_decision_steps_can_be_decided() {
+        let mut i = input(Outcome::Approve);
+        i.step = "security_review".into();
+        assert_eq!(
+            CheckedDecision::parse(i).unwrap_err().to_problem().errors[0].field,
+            "step"
+        );
+        assert_eq!(decider(StepKindTag::FinanceApproval), Some(Role::Finance));
+        assert_eq!(decider(StepKindTag::CioDuplicateReview), Some(Role::Cio));
+    }
+}

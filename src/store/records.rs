@@ -1,0 +1,96 @@
+//! Rows as the store returns them, and the filters and scopes it takes.
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::domain::policy::{Policy, Route, RouteStep};
+use crate::domain::request::{RequestFields, Status};
+use crate::domain::workflow::StepState;
+
+/// Which objects a caller may see. Out-of-scope objects answer 404, exactly like missing ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    /// A buyer: their own department's objects.
+    Department(String),
+}
+
+impl Scope {
+    pub fn admits_department(&self, code: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Department(own) => own == code,
+        }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RequestRecord {
+    pub id: Uuid,
+    pub department_code: String,
+    pub vendor_id: Uuid,
+    pub status: String,
+    pub title: String,
+    pub fields: Json<RequestFields>,
+    pub total_contract_value_cents: i64,
+    pub fiscal_year: i32,
+    pub submission: i32,
+    pub policy_version: Option<i32>,
+    pub route: Option<Json<Route>>,
+    pub created_by: String,
+    pub submitted_by: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl RequestRecord {
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Draft)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    pub status: Option<Status>,
+    pub department: Option<String>,
+    pub vendor_id: Option<Uuid>,
+    /// Only requests with a pending step of one of these kinds (the caller's decision queue).
+    pub awaiting_kinds: Option<Vec<String>>,
+    pub q: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StepRecord {
+    pub kind: String,
+    pub position: i32,
+    pub state: String,
+    pub detail: Json<RouteStep>,
+    pub note: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl StepRecord {
+    pub fn state(&self) -> StepState {
+        StepState::parse(&self.state).unwrap_or(StepState::Pending)
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VersionRecord {
+    pub submission: i32,
+    pub fields: Json<RequestFields>,
+    pub submitted_by: String,
+    pub submitted_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PolicyRecord {
+    pub version: i32,
+    pub label: String,
+    pub document: Json<Policy>,
+    pub content_hash: String,
+    pub published_by: String,
+    pub published_at: DateTime<Utc>,
+}

@@ -1,0 +1,516 @@
+use procurement_review::auth::Role;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::helpers::{Resp, TestApp};
+
+/// A request worth `annual` cents a year for 12 months, public data, on premises: routed by value alone.
+fn body(vendor: &Value, annual: i64) -> Value {
+    json!({
+        "title": "Permit e-signature",
+        "description": "Sign permit documents online",
+        "vendor_id": vendor["id"],
+        "product_name": "SignIt",
+        "category": "e-signature",
+        "capabilities": ["electronic signatures"],
+        "capital_cost_cents": 0,
+        "annual_operating_cost_cents": annual,
+        "term_months": 12,
+        "expected_users": 40,
+        "hosting": "on_premises",
+        "data_classes": ["public"],
+        "requested_start_date": "2026-09-01"
+    })
+}
+
+fn with(mut base: Value, changes: Value) -> Value {
+    for (k, v) in changes.as_object().unwrap() {
+        base[k] = v.clone();
+    }
+    base
+}
+
+async fn department(app: &TestApp, code: &str) {
+    let admin = app.token(Role::Admin);
+    app.post(
+        "/api/v1/departments",
+        &admin,
+        json!({"code": code, "name": format!("Dept {code}")}),
+    )
+    .await
+    .ok(201);
+}
+
+async fn draft(app: &TestApp, buyer: &str, body: Value) -> Value {
+    app.post("/api/v1/requests", buyer, body)
+        .await
+        .ok(201)
+        .clone()
+}
+
+async fn submit(app: &TestApp, buyer: &str, id: &str) -> Resp {
+    app.call(
+        Method::POST,
+        &format!("/api/v1/requests/{id}/submit"),
+        Some(buyer),
+        None,
+        &[],
+    )
+    .await
+}
+
+async fn decide(app: &TestApp, token: &str, id: &str, decision: Value) -> Resp {
+    app.post(&format!("/api/v1/requests/{id}/decisions"), token, decision)
+        .await
+}
+
+fn step<'a>(route: &'a Value, kind: &str) -> Option<&'a Value> {
+    route["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == kind)
+}
+
+both!(
+    async fn a_request_over_the_cio_threshold_is_routed_with_its_reason_and_approved_by_the_cio(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let vendor = app.create_vendor("SignIt Inc").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let created = draft(&app, &buyer, body(&vendor, 6_000_000)).await;
+        assert_eq!(created["status"], "draft");
+        assert_eq!(created["total_contract_value_cents"], 6_000_000);
+        assert_eq!(created["fiscal_year"], 2027);
+        let id = created["id"].as_str().unwrap();
+        app.get(&format!("/api/v1/requests/{id}/route"), &buyer).await.problem(409, "not_routed");
+
+        let submitted = submit(&app, &buyer, id).await;
+        assert_eq!(submitted.ok(200)["status"], "awaiting_decision");
+        assert_eq!(submitted.body["submission"], 1);
+        let route = app.get(&format!("/api/v1/requests/{id}/route"), &buyer).await.ok(200).clone();
+        assert_eq!(route["policy_version"], 1);
+        let cio = step(&route, "cio_approval").expect("a CIO step");
+        assert_eq!(cio["state"], "pending");
+        let ground = &cio["grounds"][0];
+        assert_eq!(ground["rule_id"], "cio-value-threshold");
+        assert_eq!(
+            ground["reason"],
+            "total contract value $60,000.00 is at or above $50,000.00"
+        );
+        assert_eq!(ground["citation"], "c.30B §5; EO 2025 Art. 3");
+        assert!(step(&route, "finance_approval").is_none());
+
+        let queue = app.get("/api/v1/requests?awaiting=me", &app.token(Role::Cio)).await;
+        assert_eq!(queue.ok(200)["page"]["total"], 1);
+        let finance_queue = app.get("/api/v1/requests?awaiting=me", &app.token(Role::Finance)).await;
+        assert_eq!(finance_queue.ok(200)["page"]["total"], 0);
+
+        let cio = app.token(Role::Cio);
+        let decided = decide(&app, &cio, id, json!({"step": "cio_approval", "outcome": "approve"})).await;
+        let result = decided.ok(201);
+        assert_eq!(result["request"]["status"], "approved");
+        assert_eq!(result["decision"]["submission"], 1);
+        let route = app.get(&format!("/api/v1/requests/{id}/route"), &buyer).await.ok(200).clone();
+        assert_eq!(step(&route, "cio_approval").unwrap()["state"], "satisfied");
+        let trail = app
+            .get(&format!("/api/v1/audit?object_type=request&object_id={id}"), &app.token(Role::Auditor))
+            .await;
+        let actions: Vec<&str> =
+            trail.body["items"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+        assert_eq!(actions, ["request.created", "request.submitted", "request.decided"]);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn finance_co_approves_large_purchases_and_conditions_are_kept(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let vendor = app.create_vendor("Big Systems").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let id = draft(&app, &buyer, body(&vendor, 15_000_000)).await["id"].as_str().unwrap().to_string();
+        submit(&app, &buyer, &id).await.ok(200);
+        let cio = app.token(Role::Cio);
+        let first = decide(&app, &cio, &id, json!({"step": "cio_approval", "outcome": "approve"})).await;
+        assert_eq!(first.ok(201)["request"]["status"], "awaiting_decision");
+        let wrong_role = decide(&app, &cio, &id, json!({"step": "finance_approval", "outcome": "approve"})).await;
+        wrong_role.problem(403, "forbidden");
+        let no_conditions = decide(
+            &app,
+            &app.token(Role::Finance),
+            &id,
+            json!({"step": "finance_approval", "outcome": "approve_with_conditions"}),
+        )
+        .await;
+        no_conditions.problem(422, "validation_failed");
+        assert_eq!(no_conditions.fields(), ["conditions"]);
+        let finance = decide(
+            &app,
+            &app.token(Role::Finance),
+            &id,
+            json!({"step": "finance_approval", "outcome": "approve_with_conditions",
+                   "conditions": ["funded from the FY27 capital plan"]}),
+        )
+        .await;
+        assert_eq!(finance.ok(201)["request"]["status"], "approved_with_conditions");
+        let decisions = app.get(&format!("/api/v1/requests/{id}/decisions"), &buyer).await;
+        let list = decisions.ok(200).as_array().unwrap().clone();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[1]["conditions"][0], "funded from the FY27 capital plan");
+        assert_eq!(list[1]["role"], "finance");
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn the_submitter_never_decides_their_own_request(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let vendor = app.create_vendor("Self Dealing Co").await;
+        let buyer = app.buyer_token("DOIT", "casey");
+        let id = draft(&app, &buyer, body(&vendor, 6_000_000)).await["id"].as_str().unwrap().to_string();
+        submit(&app, &buyer, &id).await.ok(200);
+        let same_person_as_cio = app.mint(Role::Cio, "casey".into(), None, None);
+        let resp = decide(&app, &same_person_as_cio, &id, json!({"step": "cio_approval", "outcome": "approve"})).await;
+        resp.problem(403, "forbidden");
+        assert_eq!(app.count("SELECT COUNT(*) FROM decisions").await, 0);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn invalid_requests_name_every_field_and_store_nothing(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let vendor = app.create_vendor("Valid Vendor").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let bad = with(
+            body(&vendor, 1_000),
+            json!({"capital_cost_cents": -5, "term_months": 0, "data_classes": ["pi_ma", "gossip"],
+                   "annual_operating_cost_cents": 2_000_000_000_000i64}),
+        );
+        let resp = app.post("/api/v1/requests", &buyer, bad).await;
+        resp.problem(422, "validation_failed");
+        assert_eq!(
+            resp.fields(),
+            ["capital_cost_cents", "annual_operating_cost_cents", "term_months", "data_classes[1]"]
+        );
+        let ghost = with(body(&vendor, 1_000), json!({"vendor_id": uuid::Uuid::new_v4()}));
+        let resp = app.post("/api/v1/requests", &buyer, ghost).await;
+        resp.problem(422, "validation_failed");
+        assert_eq!(resp.fields(), ["vendor_id"]);
+        let unregistered = app.buyer_token("NOPE", "x");
+        app.post("/api/v1/requests", &unregistered, body(&vendor, 1_000)).await.problem(403, "forbidden");
+        assert_eq!(app.count("SELECT COUNT(*) FROM requests").await, 0);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn a_buyer_sees_only_their_department(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        department(&app, "PARKS").await;
+        let vendor = app.create_vendor("Shared Vendor").await;
+        let doit = app.buyer_token("DOIT", "bea");
+        let parks = app.buyer_token("PARKS", "pat");
+        let id = draft(&app, &doit, body(&vendor, 1_000)).await["id"].as_str().unwrap().to_string();
+        draft(&app, &parks, body(&vendor, 2_000)).await;
+        app.get(&format!("/api/v1/requests/{id}"), &parks).await.problem(404, "not_found");
+        app.get(&format!("/api/v1/requests/{id}/route"), &parks).await.problem(404, "not_found");
+        submit(&app, &parks, &id).await.problem(404, "not_found");
+        let listed = app.get("/api/v1/requests", &parks).await;
+        assert_eq!(listed.ok(200)["page"]["total"], 1);
+        assert_eq!(listed.body["items"][0]["department_code"], "PARKS");
+        let other_filter = app.get("/api/v1/requests?department=DOIT", &parks).await;
+        assert_eq!(other_filter.ok(200)["page"]["total"], 0);
+        let everyone = app.get("/api/v1/requests", &app.token(Role::Auditor)).await;
+        assert_eq!(everyone.ok(200)["page"]["total"], 2);
+        app.get("/api/v1/requests", &app.vendor_token(uuid::Uuid::new_v4())).await.problem(403, "forbidden");
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn stale_etags_and_disallowed_transitions_are_refused(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let vendor = app.create_vendor("Etag Co").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let id = draft(&app, &buyer, body(&vendor, 1_000)).await["id"].as_str().unwrap().to_string();
+        let path = format!("/api/v1/requests/{id}");
+        app.patch(&path, &buyer, json!({"title": "Renamed"}), Some("\"1\"")).await.ok(200);
+        let stale = app
+            .call(Method::POST, &format!("{path}/submit"), Some(&buyer), None, &[("If-Match", "\"1\"")])
+            .await;
+        stale.problem(412, "stale_etag");
+        let ok = app
+            .call(Method::POST, &format!("{path}/submit"), Some(&buyer), None, &[("If-Match", "\"2\"")])
+            .await;
+        assert_eq!(ok.ok(200)["status"], "approved", "a $10 purchase of public data needs no review");
+        let again = submit(&app, &buyer, &id).await;
+        let problem = again.problem(409, "transition_not_allowed");
+        assert_eq!(problem["allowed"], json!(["edit"]));
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn changes_requested_send_the_request_back_and_versions_are_kept(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let vendor = app.create_vendor("Revise Co").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let id = draft(&app, &buyer, body(&vendor, 6_000_000)).await["id"].as_str().unwrap().to_string();
+        submit(&app, &buyer, &id).await.ok(200);
+        let cio = app.token(Role::Cio);
+        let missing_why = decide(&app, &cio, &id, json!({"step": "cio_approval", "outcome": "request_changes"})).await;
+        assert_eq!(missing_why.problem(422, "validation_failed")["errors"][0]["field"], "rationale");
+        let sent_back = decide(
+            &app,
+            &cio,
+            &id,
+            json!({"step": "cio_approval", "outcome": "request_changes", "rationale": "Quote a 24-month term"}),
+        )
+        .await;
+        assert_eq!(sent_back.ok(201)["request"]["status"], "changes_requested");
+        let edited = app.patch(&format!("/api/v1/requests/{id}"), &buyer, json!({"term_months": 24}), None).await;
+        assert_eq!(edited.ok(200)["status"], "draft");
+        let resubmitted = submit(&app, &buyer, &id).await;
+        assert_eq!(resubmitted.ok(200)["submission"], 2);
+        let approved = decide(&app, &cio, &id, json!({"step": "cio_approval", "outcome": "approve"})).await;
+        assert_eq!(approved.ok(201)["decision"]["submission"], 2);
+        let versions = app.get(&format!("/api/v1/requests/{id}/versions"), &buyer).await;
+        let list = versions.ok(200).as_array().unwrap().clone();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0]["fields"]["term_months"], 12);
+        assert_eq!(list[1]["fields"]["term_months"], 24);
+        let decisions = app.get(&format!("/api/v1/requests/{id}/decisions"), &buyer).await;
+        let subs: Vec<i64> =
+            decisions.ok(200).as_array().unwrap().iter().map(|d| d["submission"].as_i64().unwrap()).collect();
+        assert_eq!(subs, [1, 2]);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn a_denial_needs_a_reason_and_ends_the_request(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let vendor = app.create_vendor("Deny Co").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let id = draft(&app, &buyer, body(&vendor, 6_000_000)).await["id"].as_str().unwrap().to_string();
+        submit(&app, &buyer, &id).await.ok(200);
+        let cio = app.token(Role::Cio);
+        let denied = decide(
+            &app,
+            &cio,
+            &id,
+            json!({"step": "cio_approval", "outcome": "deny", "reason_code": "duplicate_of_central_service",
+                   "rationale": "Use the citywide e-signature service"}),
+        )
+        .await;
+        assert_eq!(denied.ok(201)["request"]["status"], "denied");
+        let withdraw = app.call(Method::POST, &format!("/api/v1/requests/{id}/withdraw"), Some(&buyer), None, &[]).await;
+        withdraw.problem(409, "transition_not_allowed");
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn a_buyer_withdraws_before_a_decision(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let vendor = app.create_vendor("Withdraw Co").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let id = draft(&app, &buyer, body(&vendor, 6_000_000)).await["id"].as_str().unwrap().to_string();
+        submit(&app, &buyer, &id).await.ok(200);
+        let resp = app.call(Method::POST, &format!("/api/v1/requests/{id}/withdraw"), Some(&buyer), None, &[]).await;
+        assert_eq!(resp.ok(200)["status"], "withdrawn");
+        let late = decide(&app, &app.token(Role::Cio), &id, json!({"step": "cio_approval", "outcome": "approve"})).await;
+        late.problem(409, "transition_not_allowed");
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn face_surveillance_is_refused_for_any_department(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let vendor = app.create_vendor("Faces Inc").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let request = with(body(&vendor, 1_000), json!({"surveillance": true, "face_surveillance": true}));
+        let id = draft(&app, &buyer, request).await["id"].as_str().unwrap().to_string();
+        let resp = submit(&app, &buyer, &id).await;
+        assert_eq!(resp.ok(200)["status"], "denied");
+        let route = app.get(&format!("/api/v1/requests/{id}/route"), &buyer).await.ok(200).clone();
+        assert_eq!(route["prohibitions"][0]["code"], "face_surveillance");
+        assert!(route["prohibitions"][0]["grounds"][0]["citation"].as_str().unwrap().contains("16-62"));
+        let decisions = app.get(&format!("/api/v1/requests/{id}/decisions"), &buyer).await;
+        assert_eq!(decisions.ok(200)[0]["reason_code"], "prohibited_technology");
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn surveillance_by_an_ordinance_body_needs_city_council_approval(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let vendor = app.create_vendor("Cameras Co").await;
+        let request = with(body(&vendor, 1_000), json!({"surveillance": true}));
+        let police = app.buyer_token("BPD", "officer");
+        let id = draft(&app, &police, request.clone()).await["id"].as_str().unwrap().to_string();
+        assert_eq!(submit(&app, &police, &id).await.ok(200)["status"], "in_review");
+        let route = app.get(&format!("/api/v1/requests/{id}/route"), &police).await.ok(200).clone();
+        let council = step(&route, "council_approval").expect("council approval for BPD");
+        assert_eq!(council["attachments"], json!(["surveillance_impact_report", "surveillance_use_policy"]));
+        assert!(council["grounds"][0]["citation"].as_str().unwrap().contains("16-63"));
+        assert!(step(&route, "security_review").unwrap()["questionnaires"].as_array().unwrap().contains(&json!("surveillance")));
+
+        let doit = app.buyer_token("DOIT", "bea");
+        let other = draft(&app, &doit, request).await["id"].as_str().unwrap().to_string();
+        submit(&app, &doit, &other).await.ok(200);
+        let route = app.get(&format!("/api/v1/requests/{other}/route"), &doit).await.ok(200).clone();
+        assert!(step(&route, "council_approval").is_none(), "DOIT is not one of the seven bodies");
+        assert!(step(&route, "cio_approval").is_some());
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn splitting_a_purchase_across_departments_does_not_escape_review(backend) {
+        let app = TestApp::spawn(backend).await;
+        for code in ["DOIT", "PARKS", "LIB"] {
+            department(&app, code).await;
+        }
+        let vendor = app.create_vendor("Split Co").await;
+        let mut last = String::new();
+        for (code, who) in [("DOIT", "a"), ("PARKS", "b"), ("LIB", "c")] {
+            let buyer = app.buyer_token(code, who);
+            let id = draft(&app, &buyer, body(&vendor, 2_000_000)).await["id"].as_str().unwrap().to_string();
+            submit(&app, &buyer, &id).await.ok(200);
+            last = id;
+        }
+        let route = app.get(&format!("/api/v1/requests/{last}/route"), &app.token(Role::Auditor)).await.ok(200).clone();
+        assert_eq!(route["fy_vendor_total_cents"], 6_000_000);
+        let cio = step(&route, "cio_approval").expect("the aggregate crosses $50,000");
+        assert_eq!(cio["grounds"][0]["rule_id"], "cio-vendor-fy-aggregate");
+        let reason = cio["grounds"][0]["reason"].as_str().unwrap();
+        assert!(reason.contains("$60,000.00"), "{reason}");
+        assert!(reason.contains("3 purchases"), "{reason}");
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn a_material_change_after_approval_reopens_review(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let vendor = app.create_vendor("Grow Co").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let id = draft(&app, &buyer, body(&vendor, 6_000_000)).await["id"].as_str().unwrap().to_string();
+        submit(&app, &buyer, &id).await.ok(200);
+        decide(&app, &app.token(Role::Cio), &id, json!({"step": "cio_approval", "outcome": "approve"})).await.ok(201);
+        let path = format!("/api/v1/requests/{id}");
+        let cosmetic = app.patch(&path, &buyer, json!({"description": "Clearer words"}), None).await;
+        assert_eq!(cosmetic.ok(200)["status"], "approved");
+        assert_eq!(cosmetic.body["submission"], 1);
+        let dearer = app.patch(&path, &buyer, json!({"annual_operating_cost_cents": 12_000_000}), None).await;
+        assert_eq!(dearer.ok(200)["status"], "awaiting_decision");
+        assert_eq!(dearer.body["submission"], 2);
+        let route = app.get(&format!("{path}/route"), &buyer).await.ok(200).clone();
+        assert!(step(&route, "finance_approval").is_some(), "now over $100,000");
+        let trail = app.get(&format!("/api/v1/audit?object_id={id}&action=request.reopened"), &app.token(Role::Admin)).await;
+        assert_eq!(trail.ok(200)["page"]["total"], 1);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn twenty_concurrent_decisions_record_exactly_one(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let vendor = app.create_vendor("Race Co").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let id = draft(&app, &buyer, body(&vendor, 6_000_000)).await["id"].as_str().unwrap().to_string();
+        let etag = submit(&app, &buyer, &id).await.header("etag").unwrap().to_string();
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let client = app.client.clone();
+            let url = format!("{}/api/v1/requests/{id}/decisions", app.base);
+            let token = app.mint(Role::Cio, format!("cio-{i}"), None, None);
+            let etag = etag.clone();
+            let with_etag = i % 2 == 0;
+            tasks.push(tokio::spawn(async move {
+                let mut req = client.post(url).bearer_auth(token).json(&json!({"step": "cio_approval", "outcome": "approve"}));
+                if with_etag {
+                    req = req.header("If-Match", etag);
+                }
+                req.send().await.unwrap().status().as_u16()
+            }));
+        }
+        let mut statuses = Vec::new();
+        for t in tasks {
+            statuses.push(t.await.unwrap());
+        }
+        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+        assert!(statuses.iter().all(|s| [201, 409, 412].contains(s)), "{statuses:?}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM decisions").await, 1);
+        let verify = app.get("/api/v1/audit/verify", &app.token(Role::Auditor)).await;
+        assert_eq!(verify.ok(200)["ok"], true);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn an_admin_publishes_a_policy_version_and_reroutes_under_it(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let admin = app.token(Role::Admin);
+        let current = app.get("/api/v1/policy", &app.token(Role::Buyer)).await.ok(200).clone();
+        assert_eq!(current["version"], 1);
+        let mut doc = current["policy"].clone();
+
+        let mut broken = doc.clone();
+        broken["rules"][0]["reason"] = json!("value {nonsense}");
+        let refused = app.call(Method::PUT, "/api/v1/policy", Some(&admin), Some(&broken), &[]).await;
+        refused.problem(422, "validation_failed");
+        assert_eq!(refused.fields(), ["rules[0]"]);
+        assert!(refused.body["errors"][0]["message"].as_str().unwrap().contains("cio-value-threshold"));
+        app.call(Method::PUT, "/api/v1/policy", Some(&app.token(Role::Cio)), Some(&doc), &[]).await.problem(403, "forbidden");
+
+        // Raise the CIO threshold to $75,000 in both rules that carry it.
+        for rule in doc["rules"].as_array_mut().unwrap() {
+            if let Some(all) = rule["when"]["all"].as_array_mut() {
+                for cond in all {
+                    for op in ["gte", "lt"] {
+                        if cond[op] == json!(5_000_000) {
+                            cond[op] = json!(7_500_000);
+                        }
+                    }
+                }
+            }
+        }
+        doc["label"] = json!("raised-threshold");
+
+        let vendor = app.create_vendor("Policy Co").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let id = draft(&app, &buyer, body(&vendor, 6_000_000)).await["id"].as_str().unwrap().to_string();
+        assert_eq!(submit(&app, &buyer, &id).await.ok(200)["status"], "awaiting_decision");
+
+        let published = app.call(Method::PUT, "/api/v1/policy", Some(&admin), Some(&doc), &[]).await;
+        assert_eq!(published.ok(200)["version"], 2);
+        let versions = app.get("/api/v1/policy/versions", &admin).await;
+        assert_eq!(versions.ok(200)["page"]["total"], 2);
+        assert_eq!(app.get("/api/v1/policy/versions/1", &admin).await.ok(200)["version"], 1);
+
+        let request = app.get(&format!("/api/v1/requests/{id}"), &admin).await;
+        assert_eq!(request.ok(200)["policy_version"], 1, "routed requests keep their version");
+        let rerouted = app.call(Method::POST, &format!("/api/v1/requests/{id}/reroute"), Some(&admin), None, &[]).await;
+        assert_eq!(rerouted.ok(200)["policy_version"], 2);
+        assert_eq!(rerouted.body["status"], "approved", "$60,000 is under the new $75,000 line");
+        app.stop().await;
+    }
+);
