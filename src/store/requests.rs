@@ -80,12 +80,6 @@ fn snapshot(r: &RequestRecord) -> serde_json::Value {
     })
 }
 
-fn check_version(current: i64, if_match: Option<i64>) -> Result<(), ApiError> {
-    match if_match {
-        Some(expected) if expected != current => Err(ApiError::stale(&format!("\"{current}\""))),
-        _ => Ok(()),
-    }
-}
 
 async fn lock_request(tx: &mut Tx, scope: &Scope, id: Uuid) -> Result<RequestRecord, ApiError> {
     let found: Option<RequestRecord> = sqlx::query_as(concat!("SELECT * FROM requests WHERE id = $1", for_update!()))
@@ -95,6 +89,31 @@ async fn lock_request(tx: &mut Tx, scope: &Scope, id: Uuid) -> Result<RequestRec
     found
         .filter(|r| scope.admits_department(&r.department_code))
         .ok_or_else(|| ApiError::not_found("request"))
+}
+
+/// Locks a request for a change: in scope, the state allows `action`, and `If-Match` (when sent) is current.
+async fn lock_for(
+    tx: &mut Tx,
+    scope: &Scope,
+    id: Uuid,
+    action: Action,
+    if_match: Option<i64>,
+) -> Result<RequestRecord, ApiError> {
+    let current = lock_request(tx, scope, id).await?;
+    current.status().check(action)?;
+    check_version(current.version, if_match)?;
+    Ok(current)
+}
+
+/// Records a change of a request in the audit chain, with the request before and after.
+async fn audit_change(
+    tx: &mut Tx,
+    actor: &Actor,
+    action: &str,
+    before: &RequestRecord,
+    after: serde_json::Value,
+) -> Result<(), ApiError> {
+    audit(tx, actor, action, "request", &before.id.to_string(), Some(snapshot(before)), Some(after)).await
 }
 
 async fn load_policy(tx: &mut Tx) -> Result<(i32, Policy), ApiError> {
@@ -471,9 +490,7 @@ impl Repo {
         input: RequestInput,
     ) -> Result<RequestRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let current = lock_request(&mut tx, scope, id).await?;
-        current.status().check(Action::Edit)?;
-        check_version(current.version, if_match)?;
+        let current = lock_for(&mut tx, scope, id, Action::Edit, if_match).await?;
         let next = RequestFields::parse(input, Some(&current.fields.0))?;
         if next.vendor_id != current.fields.0.vendor_id && !vendor_exists(&mut tx, next.vendor_id).await? {
             return Err(ApiError::field("vendor_id", "no vendor is registered with this id"));
@@ -491,16 +508,7 @@ impl Repo {
             // An edit of a request sent back for changes turns it into a draft again.
             (store_fields(&mut tx, &current, &next, Status::Draft, &policy).await?, "request.updated")
         };
-        audit(
-            &mut tx,
-            actor,
-            action,
-            "request",
-            &id.to_string(),
-            Some(snapshot(&current)),
-            Some(snapshot(&updated)),
-        )
-        .await?;
+        audit_change(&mut tx, actor, action, &current, snapshot(&updated)).await?;
         tx.commit().await?;
         Ok(updated)
     }
@@ -513,21 +521,10 @@ impl Repo {
         if_match: Option<i64>,
     ) -> Result<RequestRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let current = lock_request(&mut tx, scope, id).await?;
-        current.status().check(Action::Submit)?;
-        check_version(current.version, if_match)?;
+        let current = lock_for(&mut tx, scope, id, Action::Submit, if_match).await?;
         let fields = current.fields.0.clone();
         let updated = route_submission(&mut tx, actor, &current, &fields, false).await?;
-        audit(
-            &mut tx,
-            actor,
-            "request.submitted",
-            "request",
-            &id.to_string(),
-            Some(snapshot(&current)),
-            Some(snapshot(&updated)),
-        )
-        .await?;
+        audit_change(&mut tx, actor, "request.submitted", &current, snapshot(&updated)).await?;
         tx.commit().await?;
         Ok(updated)
     }
@@ -540,9 +537,7 @@ impl Repo {
         if_match: Option<i64>,
     ) -> Result<RequestRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let current = lock_request(&mut tx, scope, id).await?;
-        current.status().check(Action::Withdraw)?;
-        check_version(current.version, if_match)?;
+        let current = lock_for(&mut tx, scope, id, Action::Withdraw, if_match).await?;
         let updated: RequestRecord = sqlx::query_as(
             "UPDATE requests SET status = 'withdrawn', version = version + 1, updated_at = $2 WHERE id = $1 RETURNING *",
         )
@@ -550,16 +545,7 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
-        audit(
-            &mut tx,
-            actor,
-            "request.withdrawn",
-            "request",
-            &id.to_string(),
-            Some(snapshot(&current)),
-            Some(snapshot(&updated)),
-        )
-        .await?;
+        audit_change(&mut tx, actor, "request.withdrawn", &current, snapshot(&updated)).await?;
         tx.commit().await?;
         Ok(updated)
     }
@@ -567,9 +553,7 @@ impl Repo {
     /// Re-evaluates the current submission under the current policy; steps already decided keep their state.
     pub async fn reroute_request(&self, actor: &Actor, id: Uuid, if_match: Option<i64>) -> Result<RequestRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let current = lock_request(&mut tx, &Scope::All, id).await?;
-        current.status().check(Action::Reroute)?;
-        check_version(current.version, if_match)?;
+        let current = lock_for(&mut tx, &Scope::All, id, Action::Reroute, if_match).await?;
         let (policy_version, policy) = load_policy(&mut tx).await?;
         let fields = current.fields.0.clone();
         let (route, fiscal_year) =
@@ -595,16 +579,7 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
-        audit(
-            &mut tx,
-            actor,
-            "request.rerouted",
-            "request",
-            &id.to_string(),
-            Some(snapshot(&current)),
-            Some(snapshot(&updated)),
-        )
-        .await?;
+        audit_change(&mut tx, actor, "request.rerouted", &current, snapshot(&updated)).await?;
         tx.commit().await?;
         Ok(updated)
     }
@@ -626,9 +601,7 @@ impl Repo {
         decision: CheckedDecision,
     ) -> Result<(Decision, RequestRecord), ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let current = lock_request(&mut tx, &Scope::All, id).await?;
-        current.status().check(Action::Decide)?;
-        check_version(current.version, if_match)?;
+        let current = lock_for(&mut tx, &Scope::All, id, Action::Decide, if_match).await?;
         let role: Role = decider(decision.step).expect("decision steps have deciders");
         if !principal.has(role) {
             return Err(ApiError::forbidden(format!(
@@ -723,8 +696,7 @@ impl Repo {
         .await?;
         let mut after = snapshot(&updated);
         after["decision"] = to_json(&recorded);
-        audit(&mut tx, &decider_actor, "request.decided", "request", &id.to_string(), Some(snapshot(&current)), Some(after))
-            .await?;
+        audit_change(&mut tx, &decider_actor, "request.decided", &current, after).await?;
         tx.commit().await?;
         Ok((recorded, updated))
     }
