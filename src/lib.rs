@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod metrics;
+pub mod sheets;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -1,6 +1,8 @@
 //! Pure types and rules: no I/O here. Request bodies are parsed into these types once, at the boundary.
 
 pub mod audit;
+pub mod catalog;
+pub mod duplicates;
 pub mod policy;
 pub mod questionnaire;
 pub mod registry;

@@ -23,6 +23,7 @@ use crate::auth::Principal;
 use crate::config::Secret;
 use crate::domain::PageRequest;
 use crate::domain::audit::{AuditRecord, VerifyReport};
+use crate::domain::catalog::{CatalogService, CatalogServiceInput, ServiceFields};
 use crate::domain::policy::Policy;
 use crate::domain::registry::{
     Department, DepartmentPatchBody, NewDepartment, NewVendor, Vendor, VendorPatchBody,
@@ -316,6 +317,48 @@ impl Store {
 
     pub async fn list_versions(&self, request_id: Uuid) -> Result<Vec<VersionRecord>, ApiError> {
         dispatch!(self, r => r.list_versions(request_id).await)
+    }
+
+    pub async fn list_services(
+        &self,
+        filter: &CatalogFilter,
+        page: PageRequest,
+    ) -> Result<Paged<CatalogService>, ApiError> {
+        dispatch!(self, r => r.list_services(filter, page).await)
+    }
+
+    pub async fn all_services(&self) -> Result<Vec<CatalogService>, ApiError> {
+        dispatch!(self, r => r.all_services().await)
+    }
+
+    pub async fn get_service(&self, id: Uuid) -> Result<Option<CatalogService>, ApiError> {
+        dispatch!(self, r => r.get_service(id).await)
+    }
+
+    pub async fn create_service(
+        &self,
+        actor: &Actor,
+        fields: ServiceFields,
+    ) -> Result<CatalogService, ApiError> {
+        dispatch!(self, r => r.create_service(actor, fields).await)
+    }
+
+    pub async fn update_service(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+        input: CatalogServiceInput,
+    ) -> Result<CatalogService, ApiError> {
+        dispatch!(self, r => r.update_service(actor, id, if_match, input).await)
+    }
+
+    pub async fn load_services(
+        &self,
+        actor: &Actor,
+        entries: Vec<ServiceFields>,
+    ) -> Result<(usize, usize), ApiError> {
+        dispatch!(self, r => r.load_services(actor, entries).await)
     }
 
     pub async fn list_audit(

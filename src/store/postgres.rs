@@ -44,3 +44,8 @@ mod requests_impl {
     use super::*;
     include!("requests.rs");
 }
+
+mod catalog_impl {
+    use super::*;
+    include!("catalog.rs");
+}

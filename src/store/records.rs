@@ -94,3 +94,11 @@ pub struct PolicyRecord {
     pub published_by: String,
     pub published_at: DateTime<Utc>,
 }
+
+#[derive(Debug, Clone, Default)]
+pub struct CatalogFilter {
+    pub status: Option<crate::domain::catalog::ServiceStatus>,
+    pub category: Option<String>,
+    /// Matches name, description, aliases or capabilities.
+    pub q: Option<String>,
+}

@@ -46,3 +46,8 @@ mod requests_impl {
     use super::*;
     include!("requests.rs");
 }
+
+mod catalog_impl {
+    use super::*;
+    include!("catalog.rs");
+}

@@ -1,0 +1,17 @@
+-- The catalogue of centrally managed services.
+CREATE TABLE catalog_services (
+    id           BLOB PRIMARY KEY,
+    name         TEXT NOT NULL,
+    name_key     TEXT NOT NULL UNIQUE,
+    category     TEXT NOT NULL DEFAULT '',
+    description  TEXT NOT NULL DEFAULT '',
+    capabilities TEXT NOT NULL DEFAULT '[]',
+    aliases      TEXT NOT NULL DEFAULT '[]',
+    owning_team  TEXT NOT NULL DEFAULT '',
+    status       TEXT NOT NULL CHECK (status IN ('active', 'retiring', 'retired')),
+    access       TEXT NOT NULL DEFAULT '',
+    version      INTEGER NOT NULL DEFAULT 1,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+);
+CREATE INDEX catalog_services_status ON catalog_services (status);

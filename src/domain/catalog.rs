@@ -1,0 +1,251 @@
+//! The city's catalogue of centrally managed services, which purchases are checked against for duplicates.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{Enum, Object};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{ApiError, FieldError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum ServiceStatus {
+    Active,
+    Retiring,
+    Retired,
+}
+
+impl ServiceStatus {
+    pub const ALL: [ServiceStatus; 3] = [
+        ServiceStatus::Active,
+        ServiceStatus::Retiring,
+        ServiceStatus::Retired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceStatus::Active => "active",
+            ServiceStatus::Retiring => "retiring",
+            ServiceStatus::Retired => "retired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ServiceStatus> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+/// A centrally managed service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object, sqlx::FromRow)]
+pub struct CatalogService {
+    pub id: Uuid,
+    pub name: String,
+    pub category: String,
+    pub description: String,
+    /// What it does, in short phrases (`electronic signatures`).
+    #[sqlx(json)]
+    pub capabilities: Vec<String>,
+    /// Product and vendor names, abbreviations and synonyms people use for it (`DocuSign`).
+    #[sqlx(json)]
+    pub aliases: Vec<String>,
+    pub owning_team: String,
+    /// `active`, `retiring` or `retired`; retired services are not matched.
+    pub status: String,
+    /// How a department gets access: a contact or a link.
+    pub access: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A catalogue entry as sent (create, edit, or one spreadsheet row). On edit, fields left out keep their value.
+#[derive(Debug, Clone, Default, Object, Deserialize)]
+pub struct CatalogServiceInput {
+    pub name: Option<String>,
+    pub category: Option<String>,
+    pub description: Option<String>,
+    pub capabilities: Option<Vec<String>>,
+    pub aliases: Option<Vec<String>>,
+    pub owning_team: Option<String>,
+    /// `active` (default), `retiring` or `retired`.
+    pub status: Option<String>,
+    pub access: Option<String>,
+}
+
+/// A checked catalogue entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceFields {
+    pub name: String,
+    pub category: String,
+    pub description: String,
+    pub capabilities: Vec<String>,
+    pub aliases: Vec<String>,
+    pub owning_team: String,
+    pub status: ServiceStatus,
+    pub access: String,
+}
+
+fn phrases(errors: &mut Vec<FieldError>, field: &str, list: Vec<String>) -> Vec<String> {
+    if list.len() > 100 {
+        errors.push(FieldError::new(field, "at most 100 entries"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, item) in list.into_iter().enumerate() {
+        let item = item.trim().to_string();
+        if item.is_empty() || item.chars().count() > 120 {
+            errors.push(FieldError::new(
+                format!("{field}[{i}]"),
+                "must be 1 to 120 characters",
+            ));
+        } else if !out.iter().any(|o| o.eq_ignore_ascii_case(&item)) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+impl ServiceFields {
+    /// Parses an entry; `prefix` names where it came from in field names (`""` for JSON, or a sheet cell's
+    /// row), and `current` supplies what an edit leaves out.
+    pub fn parse(
+        input: CatalogServiceInput,
+        current: Option<&CatalogService>,
+        name_field: &dyn Fn(&str) -> String,
+    ) -> Result<ServiceFields, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut text = |field: &str,
+                        value: Option<String>,
+                        fallback: Option<&String>,
+                        max: usize,
+                        required: bool| {
+            let v = value
+                .or(fallback.cloned())
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            if required && v.is_empty() {
+                errors.push(FieldError::new(name_field(field), "is required"));
+            } else if v.chars().count() > max {
+                errors.push(FieldError::new(
+                    name_field(field),
+                    format!("must be at most {max} characters"),
+                ));
+            }
+            v
+        };
+        let name = text("name", input.name, current.map(|c| &c.name), 200, true);
+        let category = text(
+            "category",
+            input.category,
+            current.map(|c| &c.category),
+            100,
+            false,
+        );
+        let description = text(
+            "description",
+            input.description,
+            current.map(|c| &c.description),
+            5000,
+            false,
+        );
+        let owning_team = text(
+            "owning_team",
+            input.owning_team,
+            current.map(|c| &c.owning_team),
+            200,
+            false,
+        );
+        let access = text(
+            "access",
+            input.access,
+            current.map(|c| &c.access),
+            500,
+            false,
+        );
+        let status = match input.status {
+            Some(s) => ServiceStatus::parse(&s).unwrap_or_else(|| {
+                errors.push(FieldError::new(
+                    name_field("status"),
+                    format!("{s:?} is not one of active, retiring, retired"),
+                ));
+                ServiceStatus::Active
+            }),
+            None => current
+                .and_then(|c| ServiceStatus::parse(&c.status))
+                .unwrap_or(ServiceStatus::Active),
+        };
+        let capabilities = phrases(
+            &mut errors,
+            &name_field("capabilities"),
+            input
+                .capabilities
+                .or(current.map(|c| c.capabilities.clone()))
+                .unwrap_or_default(),
+        );
+        let aliases = phrases(
+            &mut errors,
+            &name_field("aliases"),
+            input
+                .aliases
+                .or(current.map(|c| c.aliases.clone()))
+                .unwrap_or_default(),
+        );
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(ServiceFields {
+            name,
+            category,
+            description,
+            capabilities,
+            aliases,
+            owning_team,
+            status,
+            access,
+        })
+    }
+
+    pub fn parse_json(
+        input: CatalogServiceInput,
+        current: Option<&CatalogService>,
+    ) -> Result<ServiceFields, ApiError> {
+        Self::parse(input, current, &|f| f.to_string()).map_err(ApiError::validation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_is_trimmed_deduplicated_and_defaults_to_active() {
+        let input = CatalogServiceInput {
+            name: Some(" Enterprise e-signature ".into()),
+            capabilities: Some(vec![
+                "electronic signatures".into(),
+                "Electronic Signatures".into(),
+            ]),
+            aliases: Some(vec!["DocuSign".into()]),
+            ..Default::default()
+        };
+        let f = ServiceFields::parse_json(input, None).unwrap();
+        assert_eq!(f.name, "Enterprise e-signature");
+        assert_eq!(f.capabilities, vec!["electronic signatures".to_string()]);
+        assert_eq!(f.status, ServiceStatus::Active);
+    }
+
+    #[test]
+    fn field_names_can_carry_their_spreadsheet_cell() {
+        let input = CatalogServiceInput {
+            name: None,
+            status: Some("maybe".into()),
+            ..Default::default()
+        };
+        let errors = ServiceFields::parse(input, None, &|f| format!("Services!{f}@7")).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["Services!name@7", "Services!status@7"]);
+    }
+}

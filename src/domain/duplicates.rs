@@ -1,0 +1,2957 @@
+//! Duplicate check: ranks the city's centrally managed services and other departments' purchases against a
+//! procurement request, so that the CIO can see when a department is about to buy what the city already runs
+//! [EO 2025 Art. 3: the CIO may deny a procurement that duplicates a centralized service offering].
+//!
+//! Everything here is offline and pure: no model, no network. The matcher is a small search engine built
+//! for how department buyers actually write requests.
+//!
+//! # Text analysis
+//! Every text field goes through the same pipeline, on the index side and on the request side:
+//! 1. **Tokenise** on anything that is not a letter or digit, lower-case, drop apostrophes inside words
+//!    (`city's` -> `citys`), so hyphens, slashes and case stop mattering (`e-signature` = `E Signature`).
+//! 2. **Correct typos** (request side only): a word of 5+ letters that nothing in the index or the lexicon
+//!    knows is replaced by the nearest known word with the same first letter, within an optimal string
+//!    alignment distance of 1 (2 for words of 10+ letters): `sharepiont` -> `sharepoint`, `electornic` ->
+//!    `electronic`, `authentification` -> `authentication`. Up to 7 letters a substitution does not count
+//!    (`lending` is not a typo of `landing`). Targets are the lexicon's words and the words that name
+//!    catalogue services (names, capabilities, aliases), so a typo can only become a word that matters.
+//! 3. **Stem** lightly (plurals, `-ing`, `-ed`, final `e`, British `-ise`/`licence` spellings), so that
+//!    `schedules`, `scheduling` and `scheduled` meet.
+//! 4. **Concepts**: a hand-written table ([`CONCEPTS`]) groups phrases that mean one thing in city IT
+//!    (`e-signature`, `electronic signature`, `digital document signing`, `DocuSign` -> *e-signature*;
+//!    `MFA`, `two-factor`, `second factor` -> *multi-factor authentication*). The longest phrase wins, so
+//!    `scan to email` is printing, not email, and `live chat` is a website chat widget, not staff chat.
+//!    Phrases marked weak (the lone word `map`, `signature`, `alert`) count half. A few concepts are also
+//!    recognised from words apart ("sign the forms electronically"), and the words of a matched phrase also
+//!    count on their own at 0.4, so that "reminders" still meets "appointment reminders by text".
+//! 5. **Terms**: the words left over, minus stop words and a list of generic procurement words
+//!    (`platform`, `management`, `cloud`, `solution`, `software`, `system`, `tool`, `service`, `online`,
+//!    `digital`, `city`, `data`, ...) that say nothing about *what* is bought.
+//!
+//! # Scoring
+//! A feature (concept or term) carries a weight on each side: the strongest field it occurs in times the
+//! phrase weight. Request fields: the title up to its first "for" 1.3 (it says what is bought: "Interactive
+//! map of capital projects *for the website*" buys a map), capabilities 1.0, product 0.9, the rest of the
+//! title and the description 0.6, vendor 0.4. Index fields: name, title before "for", capabilities and
+//! product 1.0, aliases 0.9, description 0.6. A feature's informativeness `g` comes from an IDF learned from
+//! the indexed documents, normalised so that a feature found in one document scores 1: terms use it fully
+//! (`0.7 * idf`), concepts only half (`0.5 + 0.5 * idf`), because a curated concept means the same thing
+//! however many purchases share it.
+//!
+//! For a candidate: `matched = sum(request weight * candidate weight * g)` over shared features, and
+//! `mass = sum(request weight * g)` over all request features (a word the index has never seen counts 0.3,
+//! a concept no document has counts fully: it is evidence the request is about something else). Text
+//! similarity is `sqrt(coverage * strength)` with `coverage = matched / mass` (how much of the
+//! request the candidate explains) and `strength = 1 - exp(-matched)` (how much evidence there is in
+//! absolute terms), so that neither a one-word request nor a long shared boilerplate alone scores high.
+//!
+//! Independent signals are then combined as a noisy OR, `score = 1 - (1 - text) * prod(1 - bonus)`:
+//! - an **alias hit**, bonus `0.6 * strength`: the product field names one of the service's aliases (1.0 at
+//!   its start, 0.8 elsewhere), the title or a capability does (0.8), the description (0.5), the vendor
+//!   (0.4). Mentions outside the product field are halved when the request names some other product
+//!   ("Datto backup for Microsoft 365" buys Datto), and scaled by `0.5 + 0.5 * coverage`, because a passing
+//!   mention in a request about something else is weak evidence. A longer alias of another service covering
+//!   the same words halves a shorter one ("PeopleSoft Financials" is not "PeopleSoft" HR). Aliases that are
+//!   ordinary words or clashing abbreviations (`Box`, `Zoom`, `Teams`, `Falcon`, `CAD`) count only in the
+//!   product (0.35 when not at its start) and vendor fields, and weigh little as text;
+//! - for purchases, the **same product** (0.5) and the **same vendor** (0.15);
+//! - the **same category** (0.05);
+//! - **capability phrases** that match pairwise (a concept named outright on one side, or words making up
+//!   half of both phrases): 0.07 each, at most 0.2.
+//!
+//! `score >= LIKELY_THRESHOLD` is a likely duplicate, `>= POSSIBLE_THRESHOLD` a possible overlap; nothing
+//! below is returned. The thresholds were fixed before evaluation; `tests/duplicates_eval.json` checks them.
+//!
+//! # Index
+//! Features have ids (concepts first, then terms); each id has a posting list of `(document, weight)`.
+//! A check walks the postings of the request's concepts and selective words only, so only documents that
+//! share something meaningful become candidates; words found in more than 1% of the index (and at least
+//! 200 documents) only top up a shortlist. The best few by this cheap score get evidence and capability
+//! bonuses. `upsert_*` and `remove_*` update postings in place, so the index follows the catalogue and the
+//! purchase register without a rebuild. Purchases from the requesting department are skipped: the check is
+//! across departments. Retired services are not indexed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+/// At or above this score a candidate is classed [`MatchClass::LikelyDuplicate`] and put before the CIO.
+pub const LIKELY_THRESHOLD: f64 = 0.6;
+/// Below this score a candidate is not returned at all.
+pub const POSSIBLE_THRESHOLD: f64 = 0.3;
+
+/// How much a request word that no indexed document contains weighs in the request's mass, against 0.7 for
+/// a word found in exactly one document. Such words are mostly particulars (place names, counts, program
+/// names) that would drown the signal if they weighed as much as a rare shared word.
+const UNKNOWN_TERM_G: f64 = 0.3;
+
+const TERM_KIND_WEIGHT: f64 = 0.7;
+const STRENGTH_SCALE: f64 = 1.0;
+const ALIAS_BONUS: f64 = 0.6;
+const SAME_PRODUCT_BONUS: f64 = 0.5;
+const SAME_VENDOR_BONUS: f64 = 0.15;
+const SAME_CATEGORY_BONUS: f64 = 0.05;
+const CAPABILITY_PAIR_BONUS: f64 = 0.07;
+const CAPABILITY_BONUS_CAP: f64 = 0.2;
+const WEAK_PHRASE_WEIGHT: f32 = 0.5;
+const AMBIGUOUS_ALIAS_TEXT_WEIGHT: f32 = 0.3;
+/// A word inside a matched concept phrase also counts as a term at this share of the phrase weight, so
+/// that "reminders" still meets "appointment reminders by text".
+const COMPONENT_WEIGHT: f32 = 0.4;
+const PROXIMITY_WINDOW: usize = 4;
+/// Words in more than 1% of the index only top up a shortlist; below this document frequency a word always
+/// nominates candidates, however small the index.
+const COMMON_DF_FLOOR: usize = 200;
+const COMMON_DF_SHARE: usize = 100;
+
+// Field weights: a title or a capability states what is bought; a description also says why and for whom.
+const W_REQUEST_TITLE: f32 = 1.3;
+const W_NAME: f32 = 1.0;
+const W_CAPABILITY: f32 = 1.0;
+const W_PRODUCT: f32 = 0.9;
+const W_ALIAS: f32 = 0.9;
+const W_DESCRIPTION: f32 = 0.6;
+const W_VENDOR: f32 = 0.4;
+
+/// Lifecycle of a central service. Only active and retiring services are matched: a retiring service is
+/// still what the city runs until it is gone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceStatus {
+    #[default]
+    Active,
+    Retiring,
+    Retired,
+}
+
+/// A centrally managed service in the city's catalogue.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CatalogEntry {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub description: String,
+    /// Short phrases, e.g. `electronic signatures`.
+    pub capabilities: Vec<String>,
+    /// Product and vendor names, abbreviations and synonyms people use for the service, e.g. `DocuSign`.
+    pub aliases: Vec<String>,
+    pub status: ServiceStatus,
+}
+
+/// Another department's approved purchase or active contract.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PastPurchase {
+    pub id: String,
+    pub department: String,
+    pub vendor_id: String,
+    pub vendor_name: String,
+    pub product_name: String,
+    pub category: String,
+    pub capabilities: Vec<String>,
+    pub title: String,
+    pub description: String,
+}
+
+/// The text of a procurement request, as the buyer wrote it. Empty strings mean "not given".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RequestText {
+    pub title: String,
+    pub description: String,
+    pub product_name: String,
+    pub vendor_id: String,
+    pub vendor_name: String,
+    pub category: String,
+    pub capabilities: Vec<String>,
+    /// The requesting department; its own purchases are not candidates.
+    pub department: String,
+}
+
+/// What a candidate is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CandidateKind {
+    Service,
+    Purchase,
+}
+
+/// How sure the match is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchClass {
+    /// Score at or above [`LIKELY_THRESHOLD`].
+    LikelyDuplicate,
+    /// Score at or above [`POSSIBLE_THRESHOLD`].
+    PossibleOverlap,
+}
+
+/// Why a candidate was returned, for a reviewer to check.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// `(request phrase, candidate phrase)` pairs that say the same thing.
+    pub matched_capabilities: Vec<(String, String)>,
+    /// Concepts (by label, e.g. `e-signature`) and words the request shares with the candidate, strongest
+    /// first.
+    pub matched_terms: Vec<String>,
+    /// The catalogue alias the request named, e.g. `DocuSign`.
+    pub alias_hit: Option<String>,
+    pub same_vendor: bool,
+    pub same_product: bool,
+    pub same_category: bool,
+}
+
+/// One ranked candidate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub kind: CandidateKind,
+    pub id: String,
+    /// Service name, or the purchase's product name (its title when no product is named).
+    pub name: String,
+    /// In `[0, 1]`.
+    pub score: f64,
+    pub class: MatchClass,
+    pub evidence: Evidence,
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Lexicon: concepts, stop words, generic words, spelling variants.
+// ---------------------------------------------------------------------------------------------------------
+
+/// A cluster of phrases that mean one capability. A phrase starting with `~` is weak (counts half): it
+/// usually, but not always, means the concept.
+pub struct Concept {
+    /// Stable identifier.
+    pub id: &'static str,
+    /// Shown in evidence.
+    pub label: &'static str,
+    /// Phrases separated by `|`.
+    pub phrases: &'static str,
+}
+
+/// The city-IT concept table. Some concepts have no central service (court e-filing, computer-aided
+/// design, point of sale): they are here so that their words are recognised as *something else* instead of
+/// leaking into a neighbouring concept (`CAD drafting` is not dispatch, `parking tickets` are not help desk
+/// tickets), and so that a request about them carries mass no service explains.
+pub const CONCEPTS: &[Concept] = &[
+    Concept {
+        id: "esign",
+        label: "e-signature",
+        phrases: "e signature|electronic signature|digital signature|e sign|esign|esigning|electronic signing|\
+            digital signing|document signing|digital document signing|sign electronically|\
+            signed electronically|electronically sign|electronically signed|digitally sign|digitally signed|\
+            signature workflow|signing workflow|signature routing|signing order|signature request|\
+            collect signatures|wet ink|wet signature|signer|signer authentication|docusign|adobe sign|\
+            acrobat sign|signnow|dropbox sign|hellosign|pandadoc|~signature",
+    },
+    Concept {
+        id: "gis",
+        label: "GIS / mapping",
+        phrases: "gis|geographic information system|geospatial|spatial analysis|spatial data|arcgis|esri|qgis|\
+            mapbox|google maps|web map|web mapping|online map|interactive map|map viewer|basemap|base map|\
+            map layer|map service|story map|storymap|geocode|geocoding|geocoder|parcel layer|parcel data|\
+            centerline|field data collection|field collection|field maps|field survey|survey123|\
+            gps location|gps point|coordinates|~map|~mapping|~gps|~spatial",
+    },
+    Concept {
+        id: "crm",
+        label: "CRM / case management",
+        phrases: "crm|customer relationship management|constituent relationship management|constituent management|\
+            casework|case management|case tracking|case assignment|dynamics 365 customer service|\
+            salesforce service cloud",
+    },
+    Concept {
+        id: "service_request",
+        label: "311 / constituent requests",
+        phrases: "311|bos 311|service request|constituent request|constituent service|resident request|\
+            citizen request|issue reporting|report issues|report an issue|report problems|pothole|\
+            missed trash|complaint intake|resident complaint|request routing|work order routing|\
+            routed to departments|seeclickfix|citizens connect|~complaint|~constituent",
+    },
+    Concept {
+        id: "email",
+        label: "email",
+        phrases: "email|e mail|mailbox|inbox|shared inbox|exchange online|outlook|gmail|zoho mail|email account|\
+            mail server",
+    },
+    Concept {
+        id: "email_marketing",
+        label: "email newsletters",
+        phrases: "email newsletter|newsletter|email marketing|mass email|email campaign|mailchimp|\
+            constant contact|govdelivery",
+    },
+    Concept {
+        id: "calendar",
+        label: "calendars",
+        phrases: "calendar|shared calendar|calendaring",
+    },
+    Concept {
+        id: "office_suite",
+        label: "office productivity suite",
+        phrases: "office suite|productivity suite|office productivity|productivity app|office app|word processing|\
+            word processor|spreadsheet|presentation software|presentations|microsoft office|office 365|o365|\
+            m365|microsoft 365|google workspace|g suite|libreoffice|powerpoint|excel",
+    },
+    Concept {
+        id: "chat",
+        label: "team chat",
+        phrases: "team chat|chat|instant messaging|instant message|team messaging|messaging app|group chat|\
+            group channel|chat channel|slack|microsoft teams|teams chat|~channel",
+    },
+    Concept {
+        id: "webchat",
+        label: "website chat",
+        phrases: "live chat|web chat|chat widget|chatbot|chat bot|virtual agent",
+    },
+    Concept {
+        id: "video_conf",
+        label: "video conferencing",
+        phrases: "video conferencing|video conference|videoconferencing|videoconference|video meeting|video call|\
+            video chat|virtual meeting|online meeting|web meeting|web conferencing|remote meeting|\
+            hybrid meeting|hybrid public meeting|virtual hearing|remote hearing|hybrid hearing|\
+            remote testimony|meeting recording|zoom|webex|goto meeting|gotomeeting|google meet|\
+            teams meeting|bluejeans",
+    },
+    Concept {
+        id: "webinar",
+        label: "webinars",
+        phrases: "webinar|virtual event|online event|online information session|virtual town hall|on24|livestorm",
+    },
+    Concept {
+        id: "livestream",
+        label: "live streaming",
+        phrases: "live stream|livestream|live streaming|streaming|webcast|webcasting",
+    },
+    Concept {
+        id: "captions",
+        label: "captioning",
+        phrases: "caption|captioning|live caption|closed caption",
+    },
+    Concept {
+        id: "broadcast",
+        label: "broadcast television",
+        phrases: "broadcast|playout|cable channel|cable tv|broadcast automation",
+    },
+    Concept {
+        id: "video_editing",
+        label: "video editing",
+        phrases: "video editing|video production|premiere pro|after effects|motion graphics",
+    },
+    Concept {
+        id: "intranet",
+        label: "intranet / team sites",
+        phrases: "intranet|internal site|staff portal|employee portal|team site|sharepoint|document library|\
+            internal news|internal announcement|internal communications|employee communications|staffbase",
+    },
+    Concept {
+        id: "ecm",
+        label: "document management",
+        phrases: "document management|enterprise content management|ecm|document repository|content repository|\
+            searchable repository|document archive|digital archive|searchable archive|records management|\
+            electronic records|laserfiche|onbase|opentext|m files|documentum|~repository|~archive",
+    },
+    Concept {
+        id: "doc_capture",
+        label: "scanning / OCR",
+        phrases: "scanning|document scanning|scan|document imaging|document capture|ocr|\
+            optical character recognition|digitize|digitization|paperless|backfile|indexing|\
+            large format scanning|~capture",
+    },
+    Concept {
+        id: "retention",
+        label: "records retention",
+        phrases: "retention schedule|records retention|retention policy|retention rule|~retention",
+    },
+    Concept {
+        id: "eforms",
+        label: "electronic forms",
+        phrases: "electronic form|online form|web form|fillable form|form builder|digital form|laserfiche forms|\
+            formstack|jotform|microsoft forms",
+    },
+    Concept {
+        id: "workflow",
+        label: "approval workflow",
+        phrases: "approval workflow|approval routing|route for approval|routing for approval|\
+            business process automation|~workflow",
+    },
+    Concept {
+        id: "sso",
+        label: "single sign-on",
+        phrases: "sso|single sign on|single signon|one login|single login|unified login|saml|federated login|\
+            identity provider|idp|okta|onelogin|ping identity|auth0",
+    },
+    Concept {
+        id: "mfa",
+        label: "multi-factor authentication",
+        phrases: "mfa|multi factor authentication|multifactor authentication|multi factor|multifactor|two factor|\
+            two factor authentication|2fa|second factor|two step verification|authenticator app|\
+            hardware token|duo security|okta verify",
+    },
+    Concept {
+        id: "iam",
+        label: "identity and access management",
+        phrases: "identity management|identity and access management|iam|access management|user provisioning|\
+            account provisioning|deprovisioning|identity lifecycle|access certification|access review|\
+            directory service|active directory|azure ad|entra id|jumpcloud|~identity",
+    },
+    Concept {
+        id: "password_reset",
+        label: "password reset",
+        phrases: "password reset|self service password reset|sspr",
+    },
+    Concept {
+        id: "password_manager",
+        label: "password manager",
+        phrases: "password manager|password vault|password management|credential vault|shared password|\
+            shared credential|shared login|password sharing|password generator|1password|lastpass|bitwarden|\
+            dashlane",
+    },
+    Concept {
+        id: "service_desk",
+        label: "IT help desk / ticketing",
+        phrases: "help desk|helpdesk|service desk|it help|ticketing|ticketing system|ticket queue|support ticket|\
+            trouble ticket|help ticket|itsm|it service management|problem management|change management|\
+            service catalog|servicenow|freshservice|jira service management|zendesk|tech support|it support|\
+            technical support|~incident management|~ticket",
+    },
+    Concept {
+        id: "knowledge_base",
+        label: "knowledge base",
+        phrases: "knowledge base|knowledgebase|knowledge article|how to article|faq",
+    },
+    Concept {
+        id: "asset_management",
+        label: "asset management",
+        phrases: "asset management|asset inventory|asset tracking|asset lifecycle|asset record|it asset|\
+            hardware inventory|eam|enterprise asset management|~asset",
+    },
+    Concept {
+        id: "payroll",
+        label: "payroll",
+        phrases: "payroll|payroll processing|pay run|paycheck|pay stub|direct deposit|adp|paychex",
+    },
+    Concept {
+        id: "time_attendance",
+        label: "time and attendance",
+        phrases: "time and attendance|time attendance|timekeeping|time keeping|time clock|timeclock|time tracking|\
+            timesheet|time sheet|clock in|punch in|hours worked|time and labor|workforce management|\
+            shift scheduling|crew scheduling|kronos|ukg|telestaff|~overtime",
+    },
+    Concept {
+        id: "hr",
+        label: "HR / HRIS",
+        phrases: "human resources|human resource|hris|hcm|hrms|human capital|employee records|personnel records|\
+            position management|workday|peoplesoft hcm|employee self service|~hr|~personnel",
+    },
+    Concept {
+        id: "benefits",
+        label: "benefits enrollment",
+        phrases: "benefits administration|benefits enrollment|benefit enrollment|open enrollment|\
+            health plan enrollment",
+    },
+    Concept {
+        id: "recruiting",
+        label: "recruiting",
+        phrases: "applicant tracking|recruiting|recruitment|job posting|job application|neogov|onboarding",
+    },
+    Concept {
+        id: "pension",
+        label: "pension administration",
+        phrases: "pension|retirement benefit|pension administration|retiree",
+    },
+    Concept {
+        id: "erp_financials",
+        label: "ERP / financials",
+        phrases: "erp|enterprise resource planning|financial system|general ledger|fund accounting|\
+            accounting system|encumbrance|budget control|budget checking|chart of accounts|\
+            financial reporting|peoplesoft financials|munis|sage intacct|~financials",
+    },
+    Concept {
+        id: "accounts_payable",
+        label: "accounts payable",
+        phrases: "accounts payable|invoice processing|vendor invoice|invoice approval|invoice matching|\
+            vendor payment|ap automation|three way match|~invoice",
+    },
+    Concept {
+        id: "purchasing",
+        label: "purchasing",
+        phrases: "purchase order|requisition|procurement system|eprocurement|purchasing system",
+    },
+    Concept {
+        id: "budgeting",
+        label: "budgeting",
+        phrases: "budget formulation|budget book|budget request|budget preparation|budget development|\
+            budgeting software|~budget",
+    },
+    Concept {
+        id: "payments",
+        label: "online payments",
+        phrases: "online payment|payment processing|payment portal|bill payment|bill pay|online bill pay|\
+            credit card processing|card payment|card processing|ach|epayment|payment gateway|\
+            merchant services|pci|paymentus|stripe|invoice cloud|pay online|accept payment|~payment",
+    },
+    Concept {
+        id: "point_of_sale",
+        label: "point of sale",
+        phrases: "point of sale|pos|pos terminal|cash register",
+    },
+    Concept {
+        id: "permits",
+        label: "permitting",
+        phrases: "permit|permitting|permit application|building permit|online permit|permit portal|\
+            street occupancy permit|plan review|plan examiner|accela|opengov permitting",
+    },
+    Concept {
+        id: "licensing",
+        label: "business licensing",
+        phrases: "business license|license application|license renewal|license issuance|issue license|licensing|\
+            liquor license|entertainment license|occupancy license|licensing board|clariti",
+    },
+    Concept {
+        id: "inspections",
+        label: "inspections",
+        phrases: "inspection|inspection scheduling|inspection result|field inspection|mobile inspection|\
+            code enforcement|~inspector",
+    },
+    Concept {
+        id: "bi",
+        label: "BI / dashboards",
+        phrases: "bi|business intelligence|dashboard|data visualization|visualization|interactive dashboard|kpi|\
+            scorecard|performance metric|performance dashboard|tableau|power bi|qlik|looker|~chart|\
+            ~analytics",
+    },
+    Concept {
+        id: "survey",
+        label: "surveys",
+        phrases: "survey|questionnaire|poll|polling|pulse survey|engagement survey|feedback form|\
+            resident feedback|community feedback|customer feedback|anonymous feedback|qualtrics|\
+            surveymonkey|alchemer|culture amp|google forms",
+    },
+    Concept {
+        id: "file_sharing",
+        label: "file sharing",
+        phrases: "file sharing|file share|share files|sharing files|external sharing|shared folder|file transfer|\
+            large file transfer|secure file transfer|managed file transfer|mft|sftp|ftp|secure link|\
+            expiring link|cloud storage|cloud file storage|online storage|content storage|document exchange|\
+            dropbox|egnyte|wetransfer|google drive|onedrive",
+    },
+    Concept {
+        id: "web_cms",
+        label: "website / web CMS",
+        phrases: "content management system|cms|web content management|website content management|\
+            content management|website builder|web publishing|web content|website hosting|web hosting|\
+            drupal|wordpress|squarespace|wix|acquia|~website|~web page|~webpage",
+    },
+    Concept {
+        id: "backup",
+        label: "backup and recovery",
+        phrases: "backup|back up|data backup|disaster recovery|restore|data recovery|immutable backup|\
+            offsite copy|veeam|commvault|druva|datto|rubrik|cohesity|~recovery",
+    },
+    Concept {
+        id: "endpoint_protection",
+        label: "endpoint protection / antivirus",
+        phrases: "antivirus|anti virus|anti malware|antimalware|malware protection|malware|endpoint protection|\
+            endpoint security|endpoint detection|edr|xdr|endpoint detection and response|next gen antivirus|\
+            ngav|threat hunting|crowdstrike|sentinelone|sophos|defender for endpoint|carbon black|\
+            threat monitoring|~threat",
+    },
+    Concept {
+        id: "vpn",
+        label: "VPN / remote access",
+        phrases: "vpn|virtual private network|remote access|secure remote access|secure tunnel|globalprotect|\
+            anyconnect|zero trust network access|ztna",
+    },
+    Concept {
+        id: "records_request",
+        label: "public records requests / FOIA",
+        phrases: "public records request|public records|records request|foia|freedom of information|open records|\
+            public records law|govqa|nextrequest|justfoia",
+    },
+    Concept {
+        id: "redaction",
+        label: "redaction",
+        phrases: "redaction|redact",
+    },
+    Concept {
+        id: "cad",
+        label: "911 / computer-aided dispatch",
+        phrases: "computer aided dispatch|cad dispatch|dispatch system|911|e911|911 call|call taking|\
+            unit recommendation|avl|automatic vehicle location|vehicle location|mdt|mobile data terminal|\
+            hexagon|intergraph|oncall dispatch|~dispatch|~dispatcher",
+    },
+    Concept {
+        id: "cad_design",
+        label: "computer-aided design",
+        phrases: "computer aided design|autocad|cad drafting|drafting|civil 3d|revit|microstation",
+    },
+    Concept {
+        id: "body_cameras",
+        label: "body-worn cameras",
+        phrases: "body worn camera|body camera|bodycam|body cam|wearable camera|axon body",
+    },
+    Concept {
+        id: "digital_evidence",
+        label: "digital evidence management",
+        phrases: "digital evidence|evidence management|evidence storage|video evidence|chain of custody|\
+            evidence sharing|~evidence",
+    },
+    Concept {
+        id: "alpr",
+        label: "license plate readers",
+        phrases: "alpr|lpr|license plate reader|license plate recognition|plate reader|plate recognition|\
+            plate read|anpr|hotlist|flock safety",
+    },
+    Concept {
+        id: "gunshot_detection",
+        label: "gunshot detection",
+        phrases: "gunshot detection|shotspotter|acoustic sensor",
+    },
+    Concept {
+        id: "drones",
+        label: "drones",
+        phrases: "drone|uas|unmanned aircraft",
+    },
+    Concept {
+        id: "radio",
+        label: "two-way radio",
+        phrases: "p25|portable radio|two way radio|radio system|lmr",
+    },
+    Concept {
+        id: "police_rms",
+        label: "police records management",
+        phrases: "police records management|rms|incident report|arrest record|nibrs|mark43",
+    },
+    Concept {
+        id: "eoc",
+        label: "emergency operations",
+        phrases: "emergency operations center|eoc|webeoc|situation report|resource request",
+    },
+    Concept {
+        id: "fleet",
+        label: "fleet management",
+        phrases: "fleet management|fleet maintenance|vehicle maintenance|fleet|vehicle repair|fuel tracking|\
+            fuel transaction|fuel card|fuel management|fleetio|fleetfocus|assetworks|~vehicle",
+    },
+    Concept {
+        id: "work_orders",
+        label: "maintenance work orders",
+        phrases: "work order|maintenance request|repair request|cmms|facility maintenance|facilities maintenance|\
+            building maintenance|preventive maintenance|~maintenance",
+    },
+    Concept {
+        id: "inventory",
+        label: "inventory",
+        phrases: "parts inventory|inventory|stock level|stockroom|warehouse",
+    },
+    Concept {
+        id: "barcode",
+        label: "barcode scanning",
+        phrases: "barcode|barcode scanner|barcode scanning",
+    },
+    Concept {
+        id: "appointments",
+        label: "appointment scheduling / queuing",
+        phrases: "appointment|appointment booking|appointment scheduling|online booking|book appointment|\
+            book a time|time slot|virtual queue|virtual line|queue management|walk in|wait time|\
+            appointment reminder|text reminder|sms reminder|qless|acuity scheduling|calendly|\
+            microsoft bookings|booking system",
+    },
+    Concept {
+        id: "signup",
+        label: "sign-up / registration",
+        phrases: "sign up|signup|event registration|volunteer management",
+    },
+    Concept {
+        id: "sms",
+        label: "text messaging",
+        phrases: "sms|text message|text messaging|text alert|twilio",
+    },
+    Concept {
+        id: "mass_notification",
+        label: "mass / emergency notification",
+        phrases: "mass notification|emergency alert|emergency notification|alert system|notification system|\
+            reverse 911|everbridge|rave alert|onsolve|codered|alertboston|alert boston|staff recall|\
+            staff notification|~alert|~notification|~notify",
+    },
+    Concept {
+        id: "voice_calls",
+        label: "voice calls",
+        phrases: "voice call|phone call|robocall|voice message",
+    },
+    Concept {
+        id: "contact_center",
+        label: "contact center / IVR",
+        phrases: "contact center|call center|ivr|interactive voice response|phone menu|automated phone menu|\
+            phone tree|auto attendant|call queue|call routing|acd|call recording|hotline|phone bank|\
+            amazon connect|five9|genesys|ringcentral contact center",
+    },
+    Concept {
+        id: "telephony",
+        label: "telephony",
+        phrases: "phone system|voip|desk phone|telephony|teams phone",
+    },
+    Concept {
+        id: "interpretation",
+        label: "interpretation / translation",
+        phrases: "interpretation|interpreter|translation|language access|languageline",
+    },
+    Concept {
+        id: "multilingual",
+        label: "multilingual",
+        phrases: "multilingual|multiple languages|several languages|many languages",
+    },
+    Concept {
+        id: "printing",
+        label: "printing / copiers",
+        phrases: "printer|multifunction printer|mfp|copier|print release|secure print|badge release|scan to email|\
+            print management|print job|papercut|xerox|~print|~printing",
+    },
+    Concept {
+        id: "learning",
+        label: "learning management / training",
+        phrases: "lms|learning management|learning management system|online training|online course|e learning|\
+            elearning|training course|course catalog|completion tracking|continuing education|\
+            training management|training platform|employee training|cornerstone ondemand|targetsolutions|\
+            thinkific|~training|~course",
+    },
+    Concept {
+        id: "security_awareness",
+        label: "security awareness training",
+        phrases: "security awareness|security awareness training|phishing simulation|simulated phishing|\
+            phishing training|phishing awareness|phish|phishing|knowbe4|proofpoint security awareness|\
+            cybersecurity training|security training",
+    },
+    Concept {
+        id: "project_management",
+        label: "project / work management",
+        phrases: "project management|project plan|gantt|gantt chart|task tracking|task management|kanban|\
+            task board|work management|project portfolio|portfolio management|project tracking|smartsheet|\
+            asana|trello|wrike|microsoft project|monday com",
+    },
+    Concept {
+        id: "grants",
+        label: "grants management",
+        phrases: "grants management|grant management|grant tracking|grant application|grant reporting|\
+            funding opportunity|drawdown|grant award|ecivis|submittable|~grant",
+    },
+    Concept {
+        id: "open_data",
+        label: "open data",
+        phrases: "open data|open data portal|data portal|public dataset|data catalog|data api|dataset api|socrata|\
+            ckan|analyze boston|~dataset",
+    },
+    Concept {
+        id: "cloud_hosting",
+        label: "cloud hosting / IaaS",
+        phrases: "cloud hosting|iaas|paas|platform as a service|infrastructure as a service|virtual machine|vm|\
+            managed database|database hosting|object storage|kubernetes|app hosting|application hosting|aws|\
+            amazon web services|azure|microsoft azure|google cloud|gcp|google cloud platform|heroku|~server|\
+            hosting service|~container",
+    },
+    Concept {
+        id: "cloud_cost",
+        label: "cloud cost management",
+        phrases: "cloud cost|finops|cost optimization|cloudhealth|cloud spend",
+    },
+    Concept {
+        id: "network",
+        label: "network equipment",
+        phrases: "network switch|access switch|wifi|wi fi|wireless access point|access point|router|firewall",
+    },
+    Concept {
+        id: "mdm",
+        label: "mobile device management",
+        phrases: "mdm|mobile device management|device management|intune|jamf",
+    },
+    Concept {
+        id: "process_improvement",
+        label: "process improvement",
+        phrases: "process mapping|business process mapping|process improvement|business process analysis",
+    },
+    Concept {
+        id: "pentest",
+        label: "penetration testing",
+        phrases: "penetration test|pen test|vulnerability assessment|vulnerability scan",
+    },
+    Concept {
+        id: "library_system",
+        label: "integrated library system",
+        phrases: "integrated library system|ils|circulation|library catalog|patron account",
+    },
+    Concept {
+        id: "elections",
+        label: "elections",
+        phrases: "poll book|pollbook|voter check in|voter registration|ballot|poll worker|polling location|\
+            polling place",
+    },
+    Concept {
+        id: "signage",
+        label: "digital signage",
+        phrases: "digital signage|signage|wayfinding",
+    },
+    Concept {
+        id: "street_signs",
+        label: "street signs",
+        phrases: "street sign|sign shop|sign fabrication|sign inventory",
+    },
+    Concept {
+        id: "traffic",
+        label: "traffic signals",
+        phrases: "traffic signal|signal timing|traffic count",
+    },
+    Concept {
+        id: "parking",
+        label: "parking enforcement",
+        phrases: "parking ticket|parking citation|parking meter|pay by phone",
+    },
+    Concept {
+        id: "social_media",
+        label: "social media management",
+        phrases: "social media|social account|hootsuite|sprout social|social listening",
+    },
+    Concept {
+        id: "agenda",
+        label: "agenda and legislation management",
+        phrases: "agenda management|meeting agenda|legislation tracking|legislative management|legistar",
+    },
+    Concept {
+        id: "auction",
+        label: "surplus auctions",
+        phrases: "online auction|auction|surplus",
+    },
+    Concept {
+        id: "contract_management",
+        label: "contract lifecycle management",
+        phrases: "contract lifecycle management|clm|contract management|clause library|redline|contract drafting",
+    },
+    Concept {
+        id: "ediscovery",
+        label: "e-discovery / legal hold",
+        phrases: "ediscovery|e discovery|legal hold|litigation hold",
+    },
+    Concept {
+        id: "court_efiling",
+        label: "court e-filing",
+        phrases: "e filing|efiling|electronic filing|court filing|electronic court filing|efilema",
+    },
+    Concept {
+        id: "legal_research",
+        label: "legal research",
+        phrases: "legal research|westlaw|lexisnexis",
+    },
+    Concept {
+        id: "sensors",
+        label: "sensors / IoT",
+        phrases: "sensor|iot|telemetry|smart streetlight|streetlight controller|irrigation controller",
+    },
+];
+
+/// Concepts people express with words apart: "sign the forms electronically". The concept fires when a word
+/// of the first list and one of the second are at most [`PROXIMITY_WINDOW`] words apart.
+const PROXIMITY: &[(&str, &[&str], &[&str])] = &[(
+    "esign",
+    &["sign", "signed", "signing", "signature", "signatures"],
+    &[
+        "electronically",
+        "digitally",
+        "online",
+        "remotely",
+        "electronic",
+        "digital",
+    ],
+)];
+
+const STOP_WORDS: &str = "a an the and or of to for in on at by with from as is are be been being was were this that \
+    these those it its our we us you your they their them will would can could should may might \
+    must need needs needed want wants like so such into onto than then there here each every all \
+    any some more most other also not no yes per via about across after before during between \
+    within without up down out over under who what which when where how why do does did done have \
+    has had get gets make makes use used using uses instead currently etc eg ie one two three \
+    four five six seven eight nine ten twelve own way back forth only just very much many both \
+    either while until if but because since i my me he she his her s x";
+
+/// Words every procurement request uses: they say that something is bought, not what.
+const GENERIC_WORDS: &str = "platform management manage managed managing manager cloud solution software system tool \
+    service online digital city data app application based web enterprise program department \
+    staff team support new license licence seat user renewal renew subscription add addon module \
+    upgrade replacement replace implementation implement integration integrate configure \
+    configuration consulting consultant vendor boston massachusetts municipal government access \
+    modern modernize existing current annual year day month include including provide allow \
+    ability able help product feature functionality capability option process work related \
+    various general simple easy secure security information info technology tech ai saas pro plus \
+    business premium standard basic edition plan professional inc llc corp corporation company co \
+    ltd group mobile virtual remote automated automation automatic smart integrated custom site \
+    electronic office tracking track portal purchase procure procurement buy order cost price \
+    quote";
+
+/// Aliases that are ordinary words or abbreviations that clash with other meanings (CAD is also
+/// computer-aided design): they only count where a product or vendor is named.
+const AMBIGUOUS_ALIAS_WORDS: &str = "box zoom teams team outlook exchange snow falcon keeper hub metallic vigilant connect forms \
+    cornerstone domino notes hexagon cad aca axon rio sage square slack signal ring nest apex \
+    atlas compass beacon bridge canvas pulse summit edge shield insight focus spark relay anchor \
+    harbor metro civic evidence vision oracle sharp";
+
+/// Spellings folded before stemming (British and variant forms seen in requests).
+fn american_spelling(word: &str) -> &str {
+    match word {
+        "licence" => "license",
+        "licences" => "licenses",
+        "licenced" => "licensed",
+        "catalogue" => "catalog",
+        "catalogues" => "catalogs",
+        "centre" => "center",
+        "centres" => "centers",
+        "enrolment" => "enrollment",
+        "programme" => "program",
+        "programmes" => "programs",
+        "analyse" => "analyze",
+        "behaviour" => "behavior",
+        "colour" => "color",
+        "dialogue" => "dialog",
+        other => other,
+    }
+}
+
+/// Words whose stem would collide with a different meaning: `licensing` is a city function, while
+/// `license` is mostly a software seat.
+fn is_stem_exception(word: &str) -> bool {
+    matches!(
+        word,
+        "licensing" | "news" | "series" | "status" | "analytics" | "canvas" | "gis" | "ops"
+    )
+}
+
+struct TrieNode {
+    next: HashMap<u32, u32>,
+    hit: Option<(u16, f32)>,
+}
+
+struct Lexicon {
+    /// Stemmed phrase token -> id used by the trie.
+    phrase_tokens: HashMap<String, u32>,
+    trie: Vec<TrieNode>,
+    stop: HashSet<String>,
+    ambiguous: HashSet<String>,
+    /// Raw words the lexicon knows (phrase words, stop and generic words), for typo correction.
+    fuzzy: FuzzyVocab,
+    /// `(concept, first stems, second stems)` from [`PROXIMITY`].
+    proximity: Vec<(u16, HashSet<String>, HashSet<String>)>,
+}
+
+fn lexicon() -> &'static Lexicon {
+    static LEXICON: OnceLock<Lexicon> = OnceLock::new();
+    LEXICON.get_or_init(Lexicon::build)
+}
+
+impl Lexicon {
+    fn build() -> Lexicon {
+        let mut lex = Lexicon {
+            phrase_tokens: HashMap::new(),
+            trie: vec![TrieNode {
+                next: HashMap::new(),
+                hit: None,
+            }],
+            stop: HashSet::new(),
+            ambiguous: AMBIGUOUS_ALIAS_WORDS.split_whitespace().map(stem).collect(),
+            fuzzy: FuzzyVocab::default(),
+            proximity: PROXIMITY
+                .iter()
+                .map(|(id, first, second)| {
+                    let concept = CONCEPTS
+                        .iter()
+                        .position(|c| c.id == *id)
+                        .expect("proximity names a concept");
+                    (
+                        concept as u16,
+                        first.iter().map(|w| stem(w)).collect(),
+                        second.iter().map(|w| stem(w)).collect(),
+                    )
+                })
+                .collect(),
+        };
+        for word in STOP_WORDS
+            .split_whitespace()
+            .chain(GENERIC_WORDS.split_whitespace())
+        {
+            lex.stop.insert(stem(word));
+            lex.fuzzy.add(word);
+        }
+        for (index, concept) in CONCEPTS.iter().enumerate() {
+            for phrase in concept.phrases.split('|') {
+                let (text, weight) = match phrase.strip_prefix('~') {
+                    Some(rest) => (rest, WEAK_PHRASE_WEIGHT),
+                    None => (phrase, 1.0),
+                };
+                let raw = tokenize(text);
+                for word in &raw {
+                    lex.fuzzy.add(word);
+                }
+                // "e signature" is also written "esignature": register every way of gluing neighbours.
+                for variant in glued_variants(&raw) {
+                    let stems: Vec<String> = variant.iter().map(|w| stem(w)).collect();
+                    lex.insert_phrase(&stems, index as u16, weight);
+                }
+            }
+        }
+        lex
+    }
+
+    fn insert_phrase(&mut self, stems: &[String], concept: u16, weight: f32) {
+        let mut node = 0u32;
+        for s in stems {
+            let next_id = self.phrase_tokens.len() as u32;
+            let token = *self.phrase_tokens.entry(s.clone()).or_insert(next_id);
+            let trie_len = self.trie.len() as u32;
+            let child = *self.trie[node as usize]
+                .next
+                .entry(token)
+                .or_insert(trie_len);
+            if child == trie_len {
+                self.trie.push(TrieNode {
+                    next: HashMap::new(),
+                    hit: None,
+                });
+            }
+            node = child;
+        }
+        let slot = &mut self.trie[node as usize].hit;
+        // A phrase listed twice keeps its strongest reading.
+        match slot {
+            Some((_, w)) if *w >= weight => {}
+            _ => *slot = Some((concept, weight)),
+        }
+    }
+
+    fn is_stop(&self, stem: &str) -> bool {
+        self.stop.contains(stem)
+    }
+}
+
+/// All ways of gluing adjacent words of a short phrase: `[e, signature]` -> `e signature`, `esignature`.
+fn glued_variants(words: &[String]) -> Vec<Vec<String>> {
+    if words.len() <= 1 || words.len() > 5 {
+        return vec![words.to_vec()];
+    }
+    let gaps = words.len() - 1;
+    let mut out = Vec::with_capacity(1 << gaps);
+    for mask in 0..(1u32 << gaps) {
+        let mut variant = vec![words[0].clone()];
+        for (gap, word) in words[1..].iter().enumerate() {
+            if mask & (1 << gap) != 0 {
+                variant.last_mut().expect("non-empty").push_str(word);
+            } else {
+                variant.push(word.clone());
+            }
+        }
+        out.push(variant);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Tokens and stems.
+// ---------------------------------------------------------------------------------------------------------
+
+fn tokenize(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for ch in text.chars() {
+        if ch.is_alphanumeric() {
+            current.extend(ch.to_lowercase());
+        } else if (ch == '\'' || ch == '\u{2019}') && !current.is_empty() {
+            // "city's", "veterans'": drop the apostrophe and keep the word whole.
+        } else if !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+fn has_vowel(s: &str) -> bool {
+    s.bytes()
+        .any(|b| matches!(b, b'a' | b'e' | b'i' | b'o' | b'u' | b'y'))
+}
+
+fn undouble(s: &mut String) {
+    let b = s.as_bytes();
+    let n = b.len();
+    if n >= 3 && b[n - 1] == b[n - 2] && !matches!(b[n - 1], b'l' | b's' | b'z' | b'e' | b'o') {
+        s.pop();
+    }
+}
+
+/// A light stemmer: enough to meet plurals and verb forms, not so much that unrelated words collide.
+fn stem(word: &str) -> String {
+    let word = american_spelling(word);
+    if word.len() <= 3 || !word.bytes().all(|b| b.is_ascii_lowercase()) || is_stem_exception(word) {
+        return word.to_string();
+    }
+    let mut s = word.to_string();
+    // British -ise forms meet -ize forms (digitise, organisation); harmless elsewhere because it applies
+    // the same way to both sides.
+    for (from, to) in [
+        ("isation", "ization"),
+        ("ising", "izing"),
+        ("ised", "ized"),
+        ("ises", "izes"),
+        ("ise", "ize"),
+    ] {
+        if s.len() >= 7 && s.ends_with(from) {
+            s.truncate(s.len() - from.len());
+            s.push_str(to);
+            break;
+        }
+    }
+    let n = s.len();
+    if n > 4 && s.ends_with("ies") {
+        s.truncate(n - 3);
+        s.push('y');
+    } else if s.ends_with("sses")
+        || ["xes", "ches", "shes", "zzes"]
+            .iter()
+            .any(|e| s.ends_with(e))
+    {
+        s.truncate(n - 2);
+    } else if s.ends_with('s') && !s.ends_with("ss") && !s.ends_with("us") && !s.ends_with("is") {
+        s.truncate(n - 1);
+    }
+    let n = s.len();
+    if n > 4 && s.ends_with("ied") {
+        s.truncate(n - 3);
+        s.push('y');
+    } else if n >= 6 && s.ends_with("ing") && has_vowel(&s[..n - 3]) {
+        s.truncate(n - 3);
+        undouble(&mut s);
+    } else if n >= 5 && s.ends_with("ed") && !s.ends_with("eed") && has_vowel(&s[..n - 2]) {
+        s.truncate(n - 2);
+        undouble(&mut s);
+    }
+    if s.len() > 4 && s.ends_with('e') {
+        s.pop();
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Typo correction: a symmetric-deletion index over the words that matter.
+// ---------------------------------------------------------------------------------------------------------
+
+const FUZZY_MIN_LEN: usize = 5;
+const SHORT_WORD_LEN: usize = 7;
+/// Two edits are allowed only in long words: a 9-letter brand the index does not know ("OverDrive") is
+/// too often two edits from one it does ("OneDrive").
+const FUZZY_TWO_EDITS_LEN: usize = 10;
+
+#[derive(Default)]
+struct FuzzyVocab {
+    /// Word -> how many indexed documents (or the lexicon) contributed it.
+    words: HashMap<String, u32>,
+    /// Deletion variant -> words that produce it. Words whose count fell to zero stay here and are skipped.
+    deletes: HashMap<String, Vec<String>>,
+}
+
+impl FuzzyVocab {
+    fn add(&mut self, word: &str) {
+        if word.chars().count() < FUZZY_MIN_LEN - 1 || !word.bytes().all(|b| b.is_ascii_lowercase())
+        {
+            return;
+        }
+        let count = self.words.entry(word.to_string()).or_insert(0);
+        *count += 1;
+        if *count > 1 {
+            return;
+        }
+        let max = if word.len() >= 6 { 2 } else { 1 };
+        for variant in deletions(word, max) {
+            let entry = self.deletes.entry(variant).or_default();
+            if !entry.iter().any(|w| w == word) {
+                entry.push(word.to_string());
+            }
+        }
+    }
+
+    fn remove(&mut self, word: &str) {
+        if let Some(count) = self.words.get_mut(word) {
+            *count -= 1;
+            if *count == 0 {
+                self.words.remove(word);
+            }
+        }
+    }
+
+    fn contains(&self, word: &str) -> bool {
+        self.words.contains_key(word)
+    }
+
+    /// The closest known word, as `(distance, word)`. Short words are easily one substitution away from
+    /// another real word (`write`/`wrike`, `lending`/`landing`): up to 7 letters only a swap of neighbouring
+    /// letters or one missing or extra letter counts as a typo (`vidoe`, `reveiw`, `recrods`).
+    fn nearest(&self, word: &str, max: usize) -> Option<(usize, String)> {
+        let len = word.chars().count();
+        let mut best: Option<(usize, String)> = None;
+        let first = word.as_bytes()[0];
+        for variant in deletions(word, max) {
+            let Some(candidates) = self.deletes.get(&variant) else {
+                continue;
+            };
+            for candidate in candidates {
+                if candidate.as_bytes()[0] != first || !self.words.contains_key(candidate) {
+                    continue;
+                }
+                let substitution_only =
+                    candidate.chars().count() == len && !is_transposition(word, candidate);
+                if len <= SHORT_WORD_LEN && substitution_only {
+                    continue;
+                }
+                if let Some(d) = osa_distance(word, candidate, max) {
+                    let better = match &best {
+                        None => true,
+                        Some((bd, bw)) => d < *bd || (d == *bd && candidate < bw),
+                    };
+                    if better {
+                        best = Some((d, candidate.clone()));
+                    }
+                }
+            }
+        }
+        best
+    }
+}
+
+fn is_transposition(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    diff.len() == 2
+        && diff[1] == diff[0] + 1
+        && a[diff[0]] == b[diff[1]]
+        && a[diff[1]] == b[diff[0]]
+}
+
+/// The word itself and every string obtained by deleting up to `max` characters.
+fn deletions(word: &str, max: usize) -> Vec<String> {
+    let mut out = vec![word.to_string()];
+    let mut frontier = vec![word.to_string()];
+    for _ in 0..max {
+        let mut next = Vec::new();
+        for w in &frontier {
+            let chars: Vec<char> = w.chars().collect();
+            if chars.len() <= 2 {
+                continue;
+            }
+            for i in 0..chars.len() {
+                let v: String = chars[..i].iter().chain(&chars[i + 1..]).collect();
+                if !out.contains(&v) {
+                    out.push(v.clone());
+                    next.push(v);
+                }
+            }
+        }
+        frontier = next;
+    }
+    out
+}
+
+/// Optimal string alignment distance (a transposition counts one), or `None` when above `max`.
+fn osa_distance(a: &str, b: &str, max: usize) -> Option<usize> {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > max {
+        return None;
+    }
+    let (n, m) = (a.len(), b.len());
+    let mut prev2 = vec![0usize; m + 1];
+    let mut prev: Vec<usize> = (0..=m).collect();
+    let mut cur = vec![0usize; m + 1];
+    for i in 1..=n {
+        cur[0] = i;
+        let mut row_min = cur[0];
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(prev2[j - 2] + 1);
+            }
+            cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > max {
+            return None;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    (prev[m] <= max).then_some(prev[m])
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Analysis of one field into concepts and terms.
+// ---------------------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Unit {
+    Concept(u16),
+    Term(String),
+}
+
+#[derive(Debug, Clone)]
+struct AnalysedUnit {
+    unit: Unit,
+    weight: f32,
+    /// A word inside a concept phrase, counted again on its own.
+    component: bool,
+    /// Position of its first word in the field.
+    start: usize,
+    /// The words as written, for evidence.
+    surface: String,
+}
+
+/// Splits stemmed tokens into the longest concept phrases and the leftover informative terms.
+fn analyse_stems(lex: &Lexicon, raw: &[String], stems: &[String]) -> Vec<AnalysedUnit> {
+    let ids: Vec<Option<u32>> = stems
+        .iter()
+        .map(|s| lex.phrase_tokens.get(s).copied())
+        .collect();
+    let mut out = Vec::new();
+    // Words inside a matched phrase belong to it: "street sign" and "digital signage" must not be re-read
+    // as "sign ... digital" by the proximity rules below.
+    let mut claimed = vec![false; stems.len()];
+    let mut i = 0;
+    while i < stems.len() {
+        let mut node = 0usize;
+        let mut best: Option<(usize, u16, f32)> = None;
+        let mut j = i;
+        while j < stems.len() {
+            let Some(token) = ids[j] else { break };
+            let Some(&child) = lex.trie[node].next.get(&token) else {
+                break;
+            };
+            node = child as usize;
+            j += 1;
+            if let Some((concept, weight)) = lex.trie[node].hit {
+                best = Some((j, concept, weight));
+            }
+        }
+        if let Some((end, concept, weight)) = best {
+            out.push(AnalysedUnit {
+                unit: Unit::Concept(concept),
+                weight,
+                component: false,
+                start: i,
+                surface: raw[i..end].join(" "),
+            });
+            claimed[i..end].fill(true);
+            if end - i > 1 {
+                for k in i..end {
+                    if is_informative(lex, &stems[k]) {
+                        out.push(AnalysedUnit {
+                            unit: Unit::Term(stems[k].clone()),
+                            weight: weight * COMPONENT_WEIGHT,
+                            component: true,
+                            start: k,
+                            surface: raw[k].clone(),
+                        });
+                    }
+                }
+            }
+            i = end;
+            continue;
+        }
+        if is_informative(lex, &stems[i]) {
+            let s = &stems[i];
+            out.push(AnalysedUnit {
+                unit: Unit::Term(s.clone()),
+                weight: 1.0,
+                component: false,
+                start: i,
+                surface: raw[i].clone(),
+            });
+        }
+        i += 1;
+    }
+    for (concept, first, second) in &lex.proximity {
+        if out.iter().any(|u| u.unit == Unit::Concept(*concept)) {
+            continue;
+        }
+        let near = stems.iter().enumerate().find_map(|(a, s)| {
+            if claimed[a] || !first.contains(s) {
+                return None;
+            }
+            let lo = a.saturating_sub(PROXIMITY_WINDOW);
+            let hi = (a + PROXIMITY_WINDOW + 1).min(stems.len());
+            (lo..hi)
+                .find(|&b| !claimed[b] && second.contains(&stems[b]))
+                .map(|b| (a.min(b), a.max(b)))
+        });
+        if let Some((lo, hi)) = near {
+            out.push(AnalysedUnit {
+                unit: Unit::Concept(*concept),
+                weight: 1.0,
+                component: false,
+                start: lo,
+                surface: raw[lo..=hi].join(" "),
+            });
+        }
+    }
+    out
+}
+
+fn is_informative(lex: &Lexicon, stem: &str) -> bool {
+    !lex.is_stop(stem) && stem.chars().count() >= 2 && !stem.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Splits a title at its first "for": "Interactive map of capital projects for the website" buys a map;
+/// what follows "for" is the purpose or the audience, and weighs like a description.
+fn split_purpose(raw: &[String]) -> (&[String], &[String]) {
+    match raw.iter().position(|w| w == "for") {
+        Some(i) if i > 0 => (&raw[..i], &raw[i + 1..]),
+        _ => (raw, &[]),
+    }
+}
+
+/// Marks the concepts of a title (before "for") that only qualify what is bought. English puts the head of
+/// a compound last ("Microsoft 365 mailbox *backup*") and ends it at a preposition ("*backup* of Microsoft
+/// 365 mailboxes"); concepts joined by "and"/"or" are all heads ("payroll and timekeeping").
+fn title_modifiers(raw: &[String], units: &[AnalysedUnit]) -> Vec<bool> {
+    const PREPOSITIONS: &str =
+        "of with to in on from via using into across at by including through";
+    let core_end = raw
+        .iter()
+        .position(|w| PREPOSITIONS.split(' ').any(|p| p == w))
+        .unwrap_or(raw.len());
+    let coordinated = raw[..core_end].iter().any(|w| w == "and" || w == "or");
+    let is_concept = |u: &AnalysedUnit| matches!(u.unit, Unit::Concept(_)) && !u.component;
+    let head = units
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| is_concept(u) && u.start < core_end)
+        .max_by_key(|(i, u)| (u.start, *i))
+        .map(|(i, _)| i);
+    units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| is_concept(u) && (u.start >= core_end || (!coordinated && Some(i) != head)))
+        .collect()
+}
+
+fn stems_of(raw: &[String]) -> Vec<String> {
+    raw.iter().map(|w| stem(w)).collect()
+}
+
+fn normalise_key(text: &str) -> String {
+    tokenize(text).join(" ")
+}
+
+/// Vendor names without the legal suffixes that differ between records of the same company.
+fn vendor_key(name: &str) -> String {
+    const SUFFIXES: &[&str] = &[
+        "inc",
+        "llc",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "ltd",
+        "limited",
+        "plc",
+        "lp",
+    ];
+    tokenize(name)
+        .into_iter()
+        .filter(|w| !SUFFIXES.contains(&w.as_str()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn significant_stems(lex: &Lexicon, text: &str) -> Vec<String> {
+    stems_of(&tokenize(text))
+        .into_iter()
+        .filter(|s| !lex.is_stop(s))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The index.
+// ---------------------------------------------------------------------------------------------------------
+
+type FeatureId = u32;
+
+#[derive(Debug, Clone, Copy)]
+struct Posting {
+    slot: u32,
+    weight: f32,
+}
+
+struct Alias {
+    display: String,
+    stems: Vec<String>,
+    ambiguous: bool,
+}
+
+struct Doc {
+    kind: CandidateKind,
+    id: String,
+    name: String,
+    product_stems: Vec<String>,
+    /// Sorted by feature id, for removal and for evidence.
+    features: Vec<(FeatureId, f32)>,
+    capabilities: Vec<Phrase>,
+    aliases: Vec<Alias>,
+    /// Raw words this document added to the typo vocabulary (services only).
+    vocab_words: Vec<String>,
+}
+
+/// What scoring needs to know about every candidate, interned and packed so that scoring thousands of
+/// candidates touches no heap memory. Key `0` means "not given".
+#[derive(Debug, Clone, Copy, Default)]
+struct SlotMeta {
+    live: bool,
+    purchase: bool,
+    department: u32,
+    category: u32,
+    vendor_id: u32,
+    vendor_key: u32,
+    /// First significant stem of the product name; the full comparison is only made when it agrees.
+    product_first: u32,
+}
+
+/// An in-memory index of central services and past purchases, kept current with `upsert_*` / `remove_*`.
+pub struct DuplicateIndex {
+    lex: &'static Lexicon,
+    /// Term ids follow the concepts' and are never reused: a word that leaves the index keeps its id with
+    /// an empty posting list.
+    term_ids: HashMap<String, FeatureId>,
+    /// Indexed by feature id.
+    postings: Vec<Vec<Posting>>,
+    slots: Vec<Option<Doc>>,
+    meta: Vec<SlotMeta>,
+    /// Interned department, category, vendor and product keys; `0` is the empty key.
+    interned: HashMap<String, u32>,
+    free: Vec<u32>,
+    keys: HashMap<(CandidateKind, String), u32>,
+    /// First stem of an alias -> `(slot, alias index)`.
+    alias_heads: HashMap<String, Vec<(u32, u16)>>,
+    vocab: FuzzyVocab,
+    services: usize,
+    purchases: usize,
+}
+
+impl Default for DuplicateIndex {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+struct FieldText {
+    raw: Vec<String>,
+    weight: f32,
+}
+
+impl FieldText {
+    fn new(text: &str, weight: f32) -> FieldText {
+        FieldText {
+            raw: tokenize(text),
+            weight,
+        }
+    }
+
+    /// A title becomes two fields: what is bought, and what follows "for".
+    fn title(text: &str, weight: f32) -> [FieldText; 2] {
+        let raw = tokenize(text);
+        let (head, tail) = split_purpose(&raw);
+        [
+            FieldText {
+                raw: head.to_vec(),
+                weight,
+            },
+            FieldText {
+                raw: tail.to_vec(),
+                weight: W_DESCRIPTION,
+            },
+        ]
+    }
+}
+
+impl DuplicateIndex {
+    /// An empty index.
+    pub fn new() -> DuplicateIndex {
+        let lex = lexicon();
+        DuplicateIndex {
+            lex,
+            term_ids: HashMap::new(),
+            postings: vec![Vec::new(); CONCEPTS.len()],
+            slots: Vec::new(),
+            meta: Vec::new(),
+            interned: HashMap::from([(String::new(), 0)]),
+            free: Vec::new(),
+            keys: HashMap::new(),
+            alias_heads: HashMap::new(),
+            vocab: FuzzyVocab::default(),
+            services: 0,
+            purchases: 0,
+        }
+    }
+
+    /// Number of indexed (active or retiring) services.
+    pub fn service_count(&self) -> usize {
+        self.services
+    }
+
+    /// Number of indexed purchases.
+    pub fn purchase_count(&self) -> usize {
+        self.purchases
+    }
+
+    /// Adds or replaces a catalogue service. A retired service is removed instead: it is no longer something
+    /// a request could duplicate.
+    pub fn upsert_service(&mut self, entry: CatalogEntry) {
+        self.remove(CandidateKind::Service, &entry.id);
+        if entry.status == ServiceStatus::Retired {
+            return;
+        }
+        let mut fields = vec![
+            FieldText::new(&entry.name, W_NAME),
+            FieldText::new(&entry.description, W_DESCRIPTION),
+        ];
+        for capability in &entry.capabilities {
+            fields.push(FieldText::new(capability, W_CAPABILITY));
+        }
+        for alias in &entry.aliases {
+            fields.push(FieldText::new(alias, W_ALIAS));
+        }
+        // Typo targets come from what names the service (name, capabilities, aliases), not from the
+        // description's ordinary words, which would turn "lending" into "landing".
+        let mut vocab_words: Vec<String> = std::iter::once(&entry.name)
+            .chain(&entry.capabilities)
+            .chain(&entry.aliases)
+            .flat_map(|text| tokenize(text))
+            .collect();
+        vocab_words.sort();
+        vocab_words.dedup();
+        for word in &vocab_words {
+            self.vocab.add(word);
+        }
+        let mut features = self.doc_features(&fields);
+        let capabilities = self.capability_features(&entry.capabilities);
+        let aliases: Vec<Alias> = entry
+            .aliases
+            .iter()
+            .filter_map(|a| {
+                let stems = stems_of(&tokenize(a));
+                let significant: Vec<&String> =
+                    stems.iter().filter(|s| !self.lex.is_stop(s)).collect();
+                if significant.is_empty() {
+                    return None;
+                }
+                let ambiguous = significant.len() == 1
+                    && (self.lex.ambiguous.contains(significant[0].as_str())
+                        || significant[0].len() <= 2);
+                Some(Alias {
+                    display: a.clone(),
+                    stems,
+                    ambiguous,
+                })
+            })
+            .collect();
+        // "Box file sharing" must not match a ballot drop box on the word alone: an alias that is an ordinary
+        // word weighs little as text; naming it as the product is what counts (see `alias_hits`).
+        for alias in aliases.iter().filter(|a| a.ambiguous) {
+            let Some(word) = alias.stems.iter().find(|s| !self.lex.is_stop(s)) else {
+                continue;
+            };
+            if let Some(&id) = self.term_ids.get(word)
+                && let Ok(pos) = features.binary_search_by_key(&id, |(fid, _)| *fid)
+            {
+                features[pos].1 = features[pos].1.min(AMBIGUOUS_ALIAS_TEXT_WEIGHT);
+            }
+        }
+        let meta = SlotMeta {
+            live: true,
+            purchase: false,
+            category: self.intern(normalise_key(&entry.category)),
+            ..SlotMeta::default()
+        };
+        let doc = Doc {
+            kind: CandidateKind::Service,
+            id: entry.id,
+            name: entry.name,
+            product_stems: Vec::new(),
+            features,
+            capabilities,
+            aliases,
+            vocab_words,
+        };
+        self.insert(doc, meta);
+    }
+
+    /// Removes a service; returns whether it was indexed.
+    pub fn remove_service(&mut self, id: &str) -> bool {
+        self.remove(CandidateKind::Service, id)
+    }
+
+    /// Adds or replaces a past purchase or active contract.
+    pub fn upsert_purchase(&mut self, purchase: PastPurchase) {
+        self.remove(CandidateKind::Purchase, &purchase.id);
+        let mut fields = vec![
+            FieldText::new(&purchase.product_name, W_NAME),
+            FieldText::new(&purchase.description, W_DESCRIPTION),
+            FieldText::new(&purchase.vendor_name, W_VENDOR),
+        ];
+        fields.extend(FieldText::title(&purchase.title, W_NAME));
+        for capability in &purchase.capabilities {
+            fields.push(FieldText::new(capability, W_CAPABILITY));
+        }
+        let features = self.doc_features(&fields);
+        let mut capabilities = self.capability_features(&purchase.capabilities);
+        if capabilities.is_empty() && !purchase.title.is_empty() {
+            capabilities = self.capability_features(std::slice::from_ref(&purchase.title));
+        }
+        let name = if purchase.product_name.trim().is_empty() {
+            purchase.title.clone()
+        } else {
+            purchase.product_name.clone()
+        };
+        let product_stems = significant_stems(self.lex, &purchase.product_name);
+        let meta = SlotMeta {
+            live: true,
+            purchase: true,
+            department: self.intern(normalise_key(&purchase.department)),
+            category: self.intern(normalise_key(&purchase.category)),
+            vendor_id: self.intern(purchase.vendor_id.trim().to_string()),
+            vendor_key: self.intern(vendor_key(&purchase.vendor_name)),
+            product_first: self.intern(product_stems.first().cloned().unwrap_or_default()),
+        };
+        let doc = Doc {
+            kind: CandidateKind::Purchase,
+            id: purchase.id,
+            name,
+            product_stems,
+            features,
+            capabilities,
+            aliases: Vec::new(),
+            vocab_words: Vec::new(),
+        };
+        self.insert(doc, meta);
+    }
+
+    /// Removes a purchase; returns whether it was indexed.
+    pub fn remove_purchase(&mut self, id: &str) -> bool {
+        self.remove(CandidateKind::Purchase, id)
+    }
+
+    fn term_id_mut(&mut self, term: &str) -> FeatureId {
+        if let Some(&id) = self.term_ids.get(term) {
+            return id;
+        }
+        let id = self.postings.len() as FeatureId;
+        self.term_ids.insert(term.to_string(), id);
+        self.postings.push(Vec::new());
+        id
+    }
+
+    fn unit_id_mut(&mut self, unit: &Unit) -> FeatureId {
+        match unit {
+            Unit::Concept(c) => FeatureId::from(*c),
+            Unit::Term(t) => self.term_id_mut(t),
+        }
+    }
+
+    fn doc_features(&mut self, fields: &[FieldText]) -> Vec<(FeatureId, f32)> {
+        let mut weights: HashMap<FeatureId, f32> = HashMap::new();
+        for field in fields {
+            let stems = stems_of(&field.raw);
+            for unit in analyse_stems(self.lex, &field.raw, &stems) {
+                let id = self.unit_id_mut(&unit.unit);
+                let w = field.weight * unit.weight;
+                let e = weights.entry(id).or_insert(0.0);
+                *e = e.max(w);
+            }
+        }
+        let mut features: Vec<(FeatureId, f32)> = weights.into_iter().collect();
+        features.sort_by_key(|(id, _)| *id);
+        features
+    }
+
+    fn capability_features(&mut self, phrases: &[String]) -> Vec<Phrase> {
+        phrases
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|phrase| {
+                let raw = tokenize(phrase);
+                let stems = stems_of(&raw);
+                let units = analyse_stems(self.lex, &raw, &stems);
+                let units: Vec<(FeatureId, f32)> = units
+                    .iter()
+                    .filter(|u| !u.component)
+                    .map(|u| (self.unit_id_mut(&u.unit), u.weight))
+                    .collect();
+                Phrase::new(phrase, units)
+            })
+            .collect()
+    }
+
+    fn unit_id(&self, unit: &Unit) -> Option<FeatureId> {
+        match unit {
+            Unit::Concept(c) => Some(FeatureId::from(*c)),
+            Unit::Term(t) => self.term_ids.get(t).copied(),
+        }
+    }
+
+    fn intern(&mut self, key: String) -> u32 {
+        let next = self.interned.len() as u32;
+        *self.interned.entry(key).or_insert(next)
+    }
+
+    /// The interned id of a request's key: `0` when empty, `u32::MAX` (matches nothing) when never seen.
+    fn lookup(&self, key: &str) -> u32 {
+        self.interned.get(key).copied().unwrap_or(u32::MAX)
+    }
+
+    fn insert(&mut self, doc: Doc, meta: SlotMeta) {
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(None);
+                self.meta.push(SlotMeta::default());
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.meta[slot as usize] = meta;
+        for &(feature, weight) in &doc.features {
+            self.postings[feature as usize].push(Posting { slot, weight });
+        }
+        for (index, alias) in doc.aliases.iter().enumerate() {
+            self.alias_heads
+                .entry(alias.stems[0].clone())
+                .or_default()
+                .push((slot, index as u16));
+        }
+        match doc.kind {
+            CandidateKind::Service => self.services += 1,
+            CandidateKind::Purchase => self.purchases += 1,
+        }
+        self.keys.insert((doc.kind, doc.id.clone()), slot);
+        self.slots[slot as usize] = Some(doc);
+    }
+
+    fn remove(&mut self, kind: CandidateKind, id: &str) -> bool {
+        let Some(slot) = self.keys.remove(&(kind, id.to_string())) else {
+            return false;
+        };
+        let doc = self.slots[slot as usize]
+            .take()
+            .expect("keyed slot is occupied");
+        self.meta[slot as usize] = SlotMeta::default();
+        for &(feature, _) in &doc.features {
+            self.postings[feature as usize].retain(|p| p.slot != slot);
+        }
+        for alias in &doc.aliases {
+            if let Some(list) = self.alias_heads.get_mut(&alias.stems[0]) {
+                list.retain(|(s, _)| *s != slot);
+                if list.is_empty() {
+                    self.alias_heads.remove(&alias.stems[0]);
+                }
+            }
+        }
+        for word in &doc.vocab_words {
+            self.vocab.remove(word);
+        }
+        match kind {
+            CandidateKind::Service => self.services -= 1,
+            CandidateKind::Purchase => self.purchases -= 1,
+        }
+        self.free.push(slot);
+        true
+    }
+
+    fn doc_count(&self) -> usize {
+        self.services + self.purchases
+    }
+
+    /// IDF normalised so that a feature in exactly one document is 1 and one in every document is near 0.
+    fn idf_norm(&self, df: usize) -> f64 {
+        let n = self.doc_count().max(1) as f64;
+        let idf = |df: f64| (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+        (idf(df as f64) / idf(1.0)).clamp(0.0, 1.0)
+    }
+
+    fn feature_g(&self, feature: FeatureId) -> f64 {
+        let df = self.postings[feature as usize].len();
+        let idf = self.idf_norm(df);
+        if (feature as usize) < CONCEPTS.len() {
+            0.5 + 0.5 * idf
+        } else {
+            TERM_KIND_WEIGHT * idf
+        }
+    }
+
+    fn is_known_word(&self, raw: &str, stem: &str) -> bool {
+        self.lex.phrase_tokens.contains_key(stem)
+            || self.lex.is_stop(stem)
+            || self.lex.fuzzy.contains(raw)
+            || self.vocab.contains(raw)
+            || self
+                .term_ids
+                .get(stem)
+                .is_some_and(|&id| !self.postings[id as usize].is_empty())
+    }
+
+    /// Replaces words nobody knows by the nearest word the lexicon or the catalogue knows.
+    fn correct_typos(&self, raw: Vec<String>) -> Vec<String> {
+        raw.into_iter()
+            .map(|word| {
+                let len = word.chars().count();
+                if len < FUZZY_MIN_LEN || !word.bytes().all(|b| b.is_ascii_lowercase()) {
+                    return word;
+                }
+                let stem = stem(&word);
+                if self.is_known_word(&word, &stem) {
+                    return word;
+                }
+                let max = if len >= FUZZY_TWO_EDITS_LEN { 2 } else { 1 };
+                let a = self.lex.fuzzy.nearest(&word, max);
+                let b = self.vocab.nearest(&word, max);
+                match (a, b) {
+                    (Some(x), Some(y)) => {
+                        if y.0 < x.0 || (y.0 == x.0 && y.1 < x.1) {
+                            y.1
+                        } else {
+                            x.1
+                        }
+                    }
+                    (Some(x), None) => x.1,
+                    (None, Some(y)) => y.1,
+                    (None, None) => word,
+                }
+            })
+            .collect()
+    }
+
+    fn analyse_request(&self, request: &RequestText) -> Query {
+        let title = tokenize(&request.title);
+        let (head, tail) = split_purpose(&title);
+        let mut fields: Vec<(FieldKind, Vec<String>, f32)> = vec![
+            (FieldKind::Title, head.to_vec(), W_REQUEST_TITLE),
+            (FieldKind::Description, tail.to_vec(), W_DESCRIPTION),
+            (
+                FieldKind::Product,
+                tokenize(&request.product_name),
+                W_PRODUCT,
+            ),
+            (
+                FieldKind::Description,
+                tokenize(&request.description),
+                W_DESCRIPTION,
+            ),
+            (FieldKind::Vendor, tokenize(&request.vendor_name), W_VENDOR),
+        ];
+        for capability in &request.capabilities {
+            fields.push((FieldKind::Capability, tokenize(capability), W_CAPABILITY));
+        }
+        let mut features: HashMap<Unit, QueryFeature> = HashMap::new();
+        let mut field_stems: Vec<(FieldKind, Vec<String>)> = Vec::new();
+        for (kind, raw, field_weight) in fields {
+            let raw = self.correct_typos(raw);
+            let stems = stems_of(&raw);
+            let units = analyse_stems(self.lex, &raw, &stems);
+            let modifiers = if kind == FieldKind::Title {
+                title_modifiers(&raw, &units)
+            } else {
+                vec![false; units.len()]
+            };
+            for (unit, modifier) in units.into_iter().zip(modifiers) {
+                let field_weight = if modifier { W_CAPABILITY } else { field_weight };
+                let w = field_weight * unit.weight;
+                let entry = features
+                    .entry(unit.unit.clone())
+                    .or_insert_with(|| QueryFeature {
+                        id: None,
+                        weight: 0.0,
+                        label: match &unit.unit {
+                            Unit::Concept(c) => CONCEPTS[*c as usize].label.to_string(),
+                            Unit::Term(_) => unit.surface.clone(),
+                        },
+                        g: 0.0,
+                    });
+                if w > entry.weight {
+                    entry.weight = w;
+                    if let Unit::Term(_) = unit.unit {
+                        entry.label = unit.surface.clone();
+                    }
+                }
+            }
+            field_stems.push((kind, stems));
+        }
+        let mut list: Vec<QueryFeature> = Vec::with_capacity(features.len());
+        for (unit, mut feature) in features {
+            feature.id = self.unit_id(&unit);
+            let known = feature
+                .id
+                .filter(|&id| !self.postings[id as usize].is_empty());
+            feature.g = match (known, &unit) {
+                (Some(id), _) => self.feature_g(id),
+                (None, Unit::Concept(_)) => 1.0,
+                (None, Unit::Term(_)) => UNKNOWN_TERM_G,
+            };
+            list.push(feature);
+        }
+        // A fixed order keeps evidence and float sums identical from run to run.
+        list.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.label.cmp(&b.label)));
+        let mass: f64 = list.iter().map(|f| f64::from(f.weight) * f.g).sum();
+        let mut phrases = request.capabilities.clone();
+        if phrases.iter().all(|p| p.trim().is_empty()) && !request.title.trim().is_empty() {
+            phrases = vec![request.title.clone()];
+        }
+        let capabilities = phrases
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|phrase| {
+                let raw = self.correct_typos(tokenize(phrase));
+                let stems = stems_of(&raw);
+                let units: Vec<(FeatureId, f32)> = analyse_stems(self.lex, &raw, &stems)
+                    .iter()
+                    .filter(|u| !u.component)
+                    .filter_map(|u| Some((self.unit_id(&u.unit)?, u.weight)))
+                    .collect();
+                Phrase::new(phrase, units)
+            })
+            .collect();
+        let product_raw = self.correct_typos(tokenize(&request.product_name));
+        let product_stems: Vec<String> = stems_of(&product_raw)
+            .into_iter()
+            .filter(|s| !self.lex.is_stop(s))
+            .collect();
+        Query {
+            features: list,
+            mass,
+            field_stems,
+            capabilities,
+            category: self.lookup(&normalise_key(&request.category)),
+            department: self.lookup(&normalise_key(&request.department)),
+            vendor_id: self.lookup(request.vendor_id.trim()),
+            vendor_key: self.lookup(&vendor_key(&request.vendor_name)),
+            product_first: self.lookup(product_stems.first().map_or("", String::as_str)),
+            product_stems,
+            has_product: !request.product_name.trim().is_empty(),
+        }
+    }
+
+    /// Alias hits per service slot: `(strength, alias index, field it was found in)`.
+    fn alias_hits(&self, query: &Query) -> HashMap<u32, (f64, u16, FieldKind)> {
+        // (slot, alias index, field, start, end, strength)
+        let mut raw_hits: Vec<(u32, u16, usize, usize, usize, f64)> = Vec::new();
+        for (field, (kind, stems)) in query.field_stems.iter().enumerate() {
+            for start in 0..stems.len() {
+                let Some(list) = self.alias_heads.get(&stems[start]) else {
+                    continue;
+                };
+                for &(slot, index) in list {
+                    let Some(doc) = &self.slots[slot as usize] else {
+                        continue;
+                    };
+                    let alias = &doc.aliases[index as usize];
+                    let end = start + alias.stems.len();
+                    if end > stems.len() || stems[start..end] != alias.stems[..] {
+                        continue;
+                    }
+                    let at_start = stems[..start].iter().all(|s| self.lex.is_stop(s));
+                    // A buyer who names the product and mentions an alias elsewhere is usually naming what
+                    // it works with ("Datto backup for Microsoft 365"), not what is bought.
+                    let reference = if query.has_product { 0.5 } else { 1.0 };
+                    let strength = match (kind, alias.ambiguous) {
+                        (FieldKind::Product, _) if at_start => 1.0,
+                        (FieldKind::Product, false) => 0.8,
+                        (FieldKind::Product, true) => 0.35,
+                        (FieldKind::Vendor, _) => 0.4,
+                        (FieldKind::Title | FieldKind::Capability, false) => 0.8 * reference,
+                        (FieldKind::Description, false) => 0.5 * reference,
+                        _ => 0.0,
+                    };
+                    if strength > 0.0 {
+                        raw_hits.push((slot, index, field, start, end, strength));
+                    }
+                }
+            }
+        }
+        let mut hits: HashMap<u32, (f64, u16, FieldKind)> = HashMap::new();
+        for &(slot, index, field, start, end, strength) in &raw_hits {
+            // "PeopleSoft Financials" names the financials service; the HR service's shorter alias
+            // "PeopleSoft" inside it is weaker evidence.
+            let covered = raw_hits.iter().any(|&(_, _, f, s, e, _)| {
+                f == field && s <= start && e >= end && e - s > end - start
+            });
+            let strength = if covered { strength * 0.5 } else { strength };
+            let kind = query.field_stems[field].0;
+            let len = end - start;
+            let entry = hits.entry(slot).or_insert((0.0, index, kind));
+            let Some(doc) = &self.slots[slot as usize] else {
+                continue;
+            };
+            // On a tie the longer alias is the better evidence ("DocuSign eSignature" over "DocuSign").
+            let longer = len > doc.aliases[entry.1 as usize].stems.len();
+            if strength > entry.0 || (strength == entry.0 && longer) {
+                *entry = (strength, index, kind);
+            }
+        }
+        hits
+    }
+
+    /// Ranks candidates for a request: at most `limit`, best first, each at or above
+    /// [`POSSIBLE_THRESHOLD`]. Purchases from the request's own department are left out.
+    pub fn check(&self, request: &RequestText, limit: usize) -> Vec<Candidate> {
+        if limit == 0 || self.doc_count() == 0 {
+            return Vec::new();
+        }
+        let query = self.analyse_request(request);
+        let aliases = self.alias_hits(&query);
+        let mut acc = vec![0f32; self.slots.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        // Concepts and selective words nominate candidates through their postings. Words found in a large
+        // share of the index weigh little (IDF) and only top up a shortlist: a document that shares nothing
+        // but common words with the request is not a duplicate of it, and walking their long postings would
+        // be most of the cost of a check.
+        let common_df = (self.doc_count() / COMMON_DF_SHARE).max(COMMON_DF_FLOOR);
+        let (common, selective): (Vec<&QueryFeature>, Vec<&QueryFeature>) = query
+            .features
+            .iter()
+            .filter(|f| f.id.is_some())
+            .partition(|f| {
+                let id = f.id.expect("filtered") as usize;
+                id >= CONCEPTS.len() && self.postings[id].len() > common_df
+            });
+        for feature in selective {
+            let id = feature.id.expect("filtered");
+            let factor = (f64::from(feature.weight) * feature.g) as f32;
+            for posting in &self.postings[id as usize] {
+                let cell = &mut acc[posting.slot as usize];
+                if *cell == 0.0 {
+                    touched.push(posting.slot);
+                }
+                *cell += factor * posting.weight;
+            }
+        }
+        for &slot in aliases.keys() {
+            if acc[slot as usize] == 0.0 {
+                touched.push(slot);
+                acc[slot as usize] = f32::MIN_POSITIVE;
+            }
+        }
+        let mut scored: Vec<(f64, u32)> = Vec::with_capacity(touched.len());
+        for &slot in &touched {
+            let meta = &self.meta[slot as usize];
+            if !meta.live
+                || (meta.purchase && query.department != 0 && meta.department == query.department)
+            {
+                continue;
+            }
+            let signals = self.signals(
+                &query,
+                slot,
+                f64::from(acc[slot as usize]),
+                aliases.get(&slot),
+            );
+            scored.push((signals.score(0), slot));
+        }
+        let shortlist = (limit * 4).max(20);
+        if !common.is_empty() {
+            keep_best(&mut scored, shortlist * 5);
+            for entry in scored.iter_mut() {
+                let slot = entry.1;
+                let Some(doc) = &self.slots[slot as usize] else {
+                    continue;
+                };
+                for feature in &common {
+                    let id = feature.id.expect("filtered");
+                    if let Ok(pos) = doc.features.binary_search_by_key(&id, |(fid, _)| *fid) {
+                        acc[slot as usize] +=
+                            (f64::from(feature.weight) * feature.g) as f32 * doc.features[pos].1;
+                    }
+                }
+                entry.0 = self
+                    .signals(
+                        &query,
+                        slot,
+                        f64::from(acc[slot as usize]),
+                        aliases.get(&slot),
+                    )
+                    .score(0);
+            }
+        }
+        // Capability bonuses are only computed for a shortlist; keep it wide enough that they can reorder it.
+        keep_best(&mut scored, shortlist);
+        let mut out: Vec<Candidate> = scored
+            .into_iter()
+            .filter_map(|(_, slot)| {
+                let doc = self.slots[slot as usize].as_ref()?;
+                let signals = self.signals(
+                    &query,
+                    slot,
+                    f64::from(acc[slot as usize]),
+                    aliases.get(&slot),
+                );
+                let pairs = capability_pairs(&query.capabilities, &doc.capabilities);
+                let score = signals.score(pairs.len());
+                if score < POSSIBLE_THRESHOLD {
+                    return None;
+                }
+                Some(Candidate {
+                    kind: doc.kind,
+                    id: doc.id.clone(),
+                    name: doc.name.clone(),
+                    score,
+                    class: if score >= LIKELY_THRESHOLD {
+                        MatchClass::LikelyDuplicate
+                    } else {
+                        MatchClass::PossibleOverlap
+                    },
+                    evidence: Evidence {
+                        matched_capabilities: pairs,
+                        matched_terms: self.matched_terms(&query, doc),
+                        alias_hit: aliases
+                            .get(&slot)
+                            .map(|&(_, index, _)| doc.aliases[index as usize].display.clone()),
+                        same_vendor: signals.same_vendor,
+                        same_product: signals.same_product,
+                        same_category: signals.same_category,
+                    },
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.kind.cmp(&b.kind))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        out.truncate(limit);
+        out
+    }
+
+    fn signals(
+        &self,
+        query: &Query,
+        slot: u32,
+        matched: f64,
+        alias: Option<&(f64, u16, FieldKind)>,
+    ) -> Signals {
+        let meta = &self.meta[slot as usize];
+        let coverage = if query.mass > 0.0 {
+            (matched / query.mass).min(1.0)
+        } else {
+            0.0
+        };
+        let strength = 1.0 - (-matched / STRENGTH_SCALE).exp();
+        let text = (coverage * strength).sqrt();
+        let same_category = query.category != 0 && query.category == meta.category;
+        let (alias_strength, same_vendor, same_product) = match meta.purchase {
+            false => match alias {
+                Some(&(strength, _, field)) => {
+                    // An alias named as the product stands on its own. Named in passing ("backup of
+                    // Microsoft 365 mailboxes", "embedded on Boston.gov"), or only as the vendor, it
+                    // counts as far as the service also explains the rest of the request.
+                    let effective = if field == FieldKind::Product {
+                        strength
+                    } else {
+                        strength * (0.5 + 0.5 * coverage)
+                    };
+                    (
+                        effective,
+                        field == FieldKind::Vendor,
+                        field == FieldKind::Product && strength >= 0.8,
+                    )
+                }
+                None => (0.0, false, false),
+            },
+            true => {
+                let same_vendor = (query.vendor_id != 0 && query.vendor_id == meta.vendor_id)
+                    || (query.vendor_key != 0 && query.vendor_key == meta.vendor_key);
+                let same_product = query.product_first != 0
+                    && query.product_first == meta.product_first
+                    && self.slots[slot as usize].as_ref().is_some_and(|doc| {
+                        query.product_stems.starts_with(&doc.product_stems)
+                            || doc.product_stems.starts_with(&query.product_stems)
+                    });
+                (0.0, same_vendor, same_product)
+            }
+        };
+        Signals {
+            text,
+            alias_strength,
+            same_vendor,
+            same_product,
+            same_category,
+            purchase: meta.purchase,
+        }
+    }
+
+    fn matched_terms(&self, query: &Query, doc: &Doc) -> Vec<String> {
+        let mut shared: Vec<(f64, &str)> = query
+            .features
+            .iter()
+            .filter_map(|f| {
+                let id = f.id?;
+                let pos = doc
+                    .features
+                    .binary_search_by_key(&id, |(fid, _)| *fid)
+                    .ok()?;
+                let contribution = f64::from(f.weight) * f64::from(doc.features[pos].1) * f.g;
+                Some((contribution, f.label.as_str()))
+            })
+            .collect();
+        shared.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        let mut out: Vec<String> = Vec::new();
+        for (_, label) in shared {
+            if !out.iter().any(|l| l == label) {
+                out.push(label.to_string());
+            }
+            if out.len() == 12 {
+                break;
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldKind {
+    Title,
+    Product,
+    Description,
+    Vendor,
+    Capability,
+}
+
+struct QueryFeature {
+    id: Option<FeatureId>,
+    weight: f32,
+    label: String,
+    g: f64,
+}
+
+struct Query {
+    features: Vec<QueryFeature>,
+    mass: f64,
+    field_stems: Vec<(FieldKind, Vec<String>)>,
+    capabilities: Vec<Phrase>,
+    category: u32,
+    department: u32,
+    vendor_id: u32,
+    vendor_key: u32,
+    product_first: u32,
+    product_stems: Vec<String>,
+    has_product: bool,
+}
+
+struct Signals {
+    text: f64,
+    alias_strength: f64,
+    same_vendor: bool,
+    same_product: bool,
+    same_category: bool,
+    purchase: bool,
+}
+
+impl Signals {
+    fn score(&self, capability_pairs: usize) -> f64 {
+        let mut keep = 1.0 - self.text;
+        keep *= 1.0 - ALIAS_BONUS * self.alias_strength;
+        if self.purchase {
+            if self.same_product {
+                keep *= 1.0 - SAME_PRODUCT_BONUS;
+            }
+            if self.same_vendor {
+                keep *= 1.0 - SAME_VENDOR_BONUS;
+            }
+        }
+        if self.same_category {
+            keep *= 1.0 - SAME_CATEGORY_BONUS;
+        }
+        let capability =
+            (CAPABILITY_PAIR_BONUS * capability_pairs as f64).min(CAPABILITY_BONUS_CAP);
+        keep *= 1.0 - capability;
+        (1.0 - keep).clamp(0.0, 1.0)
+    }
+}
+
+/// Keeps the `n` best-scored entries, in no particular order.
+fn keep_best(scored: &mut Vec<(f64, u32)>, n: usize) {
+    if scored.len() > n {
+        scored.select_nth_unstable_by(n - 1, |a, b| {
+            b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1))
+        });
+        scored.truncate(n);
+    }
+}
+
+/// A capability phrase (or a title standing in for one) reduced to its features, for pairing.
+struct Phrase {
+    text: String,
+    /// Sorted, without words that are only part of a concept phrase: pairing "team messaging" with "text
+    /// message notifications" on the shared word would pair things that differ.
+    ids: Vec<FeatureId>,
+    /// The concepts named by a full-strength phrase, sorted.
+    strong_concepts: Vec<FeatureId>,
+}
+
+impl Phrase {
+    fn new(text: &str, units: Vec<(FeatureId, f32)>) -> Phrase {
+        let mut ids: Vec<FeatureId> = units.iter().map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut strong_concepts: Vec<FeatureId> = units
+            .iter()
+            .filter(|(id, w)| (*id as usize) < CONCEPTS.len() && *w >= 1.0)
+            .map(|(id, _)| *id)
+            .collect();
+        strong_concepts.sort_unstable();
+        strong_concepts.dedup();
+        Phrase {
+            text: text.to_string(),
+            ids,
+            strong_concepts,
+        }
+    }
+}
+
+/// Pairs each request phrase with the candidate phrase that says the same thing, if any: a shared concept
+/// named outright on at least one side, or words that make up at least half of both phrases together.
+fn capability_pairs(request: &[Phrase], candidate: &[Phrase]) -> Vec<(String, String)> {
+    let concepts = CONCEPTS.len() as FeatureId;
+    let mut out = Vec::new();
+    for phrase in request {
+        let mut best: Option<(usize, &str)> = None;
+        for other in candidate {
+            let shared: Vec<FeatureId> = phrase
+                .ids
+                .iter()
+                .copied()
+                .filter(|id| other.ids.binary_search(id).is_ok())
+                .collect();
+            if shared.is_empty() {
+                continue;
+            }
+            let concept_shared = shared.iter().any(|&id| {
+                id < concepts
+                    && (phrase.strong_concepts.binary_search(&id).is_ok()
+                        || other.strong_concepts.binary_search(&id).is_ok())
+            });
+            let union = phrase.ids.len() + other.ids.len() - shared.len();
+            if concept_shared || shared.len() * 2 >= union {
+                let rank = shared.len() + if concept_shared { 10 } else { 0 };
+                if best.is_none_or(|(r, _)| rank > r) {
+                    best = Some((rank, &other.text));
+                }
+            }
+        }
+        if let Some((_, other)) = best {
+            out.push((phrase.text.clone(), other.to_string()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(
+        id: &str,
+        name: &str,
+        caps: &[&str],
+        aliases: &[&str],
+        description: &str,
+    ) -> CatalogEntry {
+        CatalogEntry {
+            id: id.to_string(),
+            name: name.to_string(),
+            category: "Collaboration".to_string(),
+            description: description.to_string(),
+            capabilities: caps.iter().map(|s| s.to_string()).collect(),
+            aliases: aliases.iter().map(|s| s.to_string()).collect(),
+            status: ServiceStatus::Active,
+        }
+    }
+
+    fn catalogue() -> DuplicateIndex {
+        let mut index = DuplicateIndex::new();
+        index.upsert_service(service(
+            "esign",
+            "Enterprise e-signature (DocuSign)",
+            &[
+                "electronic signatures",
+                "signing order and approval routing",
+                "reusable document templates",
+            ],
+            &["DocuSign", "DocuSign eSignature"],
+            "Departments send contracts and forms for signature by residents, vendors and staff.",
+        ));
+        index.upsert_service(service(
+            "gis",
+            "Citywide GIS (ArcGIS Enterprise)",
+            &[
+                "web maps and map viewers",
+                "spatial analysis",
+                "address geocoding",
+            ],
+            &["ArcGIS", "Esri"],
+            "Basemaps, parcel layers and web maps for all departments.",
+        ));
+        index.upsert_service(service(
+            "sso",
+            "Okta single sign-on and MFA",
+            &[
+                "single sign-on",
+                "multi-factor authentication",
+                "user provisioning",
+            ],
+            &["Okta"],
+            "One city login for cloud and on-premises applications.",
+        ));
+        index.upsert_service(service(
+            "intranet",
+            "SharePoint intranet and team sites",
+            &["staff intranet", "document libraries"],
+            &["SharePoint", "SharePoint Online"],
+            "Department team sites with document libraries and version history.",
+        ));
+        index.upsert_service(service(
+            "box",
+            "Box file sharing",
+            &["external file sharing", "secure large file transfer"],
+            &["Box", "Box Enterprise"],
+            "Sharing files with partners outside the city.",
+        ));
+        index
+    }
+
+    fn request(title: &str, description: &str) -> RequestText {
+        RequestText {
+            title: title.to_string(),
+            description: description.to_string(),
+            department: "Assessing".to_string(),
+            ..RequestText::default()
+        }
+    }
+
+    fn top(index: &DuplicateIndex, r: &RequestText) -> Option<Candidate> {
+        index.check(r, 5).into_iter().next()
+    }
+
+    #[test]
+    fn stemmer_meets_plurals_and_verb_forms() {
+        assert_eq!(stem("schedules"), stem("scheduling"));
+        assert_eq!(stem("scheduled"), stem("schedule"));
+        assert_eq!(stem("policies"), "policy");
+        assert_eq!(stem("maps"), stem("mapping"));
+        assert_eq!(stem("switches"), "switch");
+        assert_eq!(stem("licences"), stem("licenses"));
+        assert_ne!(stem("licensing"), stem("license"));
+        assert_eq!(stem("digitise"), stem("digitize"));
+    }
+
+    #[test]
+    fn tokenizer_ignores_hyphens_case_and_apostrophes() {
+        assert_eq!(
+            tokenize("E-Signature for the City's HR/Payroll"),
+            vec!["e", "signature", "for", "the", "citys", "hr", "payroll"]
+        );
+    }
+
+    #[test]
+    fn osa_counts_a_transposition_as_one_edit() {
+        assert_eq!(osa_distance("sharepiont", "sharepoint", 2), Some(1));
+        assert_eq!(osa_distance("electornic", "electronic", 2), Some(1));
+        assert_eq!(
+            osa_distance("authentification", "authentication", 2),
+            Some(2)
+        );
+        assert_eq!(osa_distance("signage", "signature", 2), None);
+    }
+
+    #[test]
+    fn paraphrases_of_e_signature_all_find_the_service() {
+        let index = catalogue();
+        for title in [
+            "e-signature for abatement forms",
+            "Electronic signature licences",
+            "Digital document signing for leases",
+            "Tool to sign forms electronically",
+        ] {
+            let found = top(&index, &request(title, "")).expect(title);
+            assert_eq!(found.id, "esign", "{title}");
+            assert!(
+                found
+                    .evidence
+                    .matched_terms
+                    .contains(&"e-signature".to_string()),
+                "{title}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_product_alias_alone_is_a_likely_duplicate() {
+        let index = catalogue();
+        let mut r = request(
+            "Licences for five senders",
+            "Renewal for the Assessing office.",
+        );
+        r.product_name = "DocuSign eSignature Business Pro".to_string();
+        r.vendor_name = "DocuSign Inc.".to_string();
+        let found = top(&index, &r).unwrap();
+        assert_eq!(found.id, "esign");
+        assert_eq!(found.class, MatchClass::LikelyDuplicate);
+        assert_eq!(
+            found.evidence.alias_hit.as_deref(),
+            Some("DocuSign eSignature")
+        );
+        assert!(found.evidence.same_product);
+    }
+
+    #[test]
+    fn abbreviations_map_to_their_concepts() {
+        let index = catalogue();
+        let found = top(&index, &request("MFA and SSO for payment staff", "")).unwrap();
+        assert_eq!(found.id, "sso");
+        let found = top(&index, &request("GIS licences for planners", "")).unwrap();
+        assert_eq!(found.id, "gis");
+    }
+
+    #[test]
+    fn plurals_and_word_forms_match() {
+        let index = catalogue();
+        let found = top(
+            &index,
+            &request("Geocode addresses and map layer viewer", ""),
+        )
+        .unwrap();
+        assert_eq!(found.id, "gis");
+        let found = top(&index, &request("Provisioning users into applications", "")).unwrap();
+        assert_eq!(found.id, "sso");
+    }
+
+    #[test]
+    fn typos_are_corrected_towards_known_words() {
+        let index = catalogue();
+        let found = top(&index, &request("Electornic signiture software", "")).unwrap();
+        assert_eq!(found.id, "esign");
+        let mut r = request("Sharepiont site for the team", "");
+        r.product_name = "Sharepiont Online".to_string();
+        let found = top(&index, &r).unwrap();
+        assert_eq!(found.id, "intranet");
+        assert_eq!(
+            found.evidence.alias_hit.as_deref(),
+            Some("SharePoint Online")
+        );
+    }
+
+    #[test]
+    fn generic_words_do_not_fire() {
+        let index = catalogue();
+        let r = request(
+            "Cloud platform management software solution",
+            "An online digital system and tool to manage city data as a service.",
+        );
+        assert!(index.check(&r, 5).is_empty(), "{:?}", index.check(&r, 5));
+    }
+
+    #[test]
+    fn ambiguous_aliases_need_a_product_field() {
+        let index = catalogue();
+        let r = request("Drop box for ballots", "A steel box outside City Hall.");
+        assert!(index.check(&r, 5).iter().all(|c| c.id != "box"));
+        let mut r = request("Enterprise Plus upgrade", "More storage.");
+        r.product_name = "Box Enterprise Plus".to_string();
+        assert_eq!(top(&index, &r).unwrap().id, "box");
+    }
+
+    #[test]
+    fn street_signs_are_not_e_signatures() {
+        let index = catalogue();
+        let r = request(
+            "Sign shop inventory",
+            "Street sign blanks and digital signage for the lobby.",
+        );
+        assert!(index.check(&r, 5).iter().all(|c| c.id != "esign"));
+    }
+
+    fn purchase(id: &str, department: &str) -> PastPurchase {
+        PastPurchase {
+            id: id.to_string(),
+            department: department.to_string(),
+            vendor_id: "V-100".to_string(),
+            vendor_name: "Adobe Inc.".to_string(),
+            product_name: "Adobe Acrobat Sign".to_string(),
+            category: "Collaboration".to_string(),
+            capabilities: vec!["electronic signatures".to_string()],
+            title: "E-signature for permit agreements".to_string(),
+            description: "Sign park use agreements online.".to_string(),
+        }
+    }
+
+    #[test]
+    fn purchases_from_the_same_department_are_skipped() {
+        let mut index = DuplicateIndex::new();
+        index.upsert_purchase(purchase("p-own", "Assessing"));
+        index.upsert_purchase(purchase("p-parks", "Parks and Recreation"));
+        let mut r = request("Electronic signature tool", "");
+        r.product_name = "Adobe Acrobat Sign".to_string();
+        r.vendor_name = "Adobe".to_string();
+        let found = index.check(&r, 5);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].id, "p-parks");
+        assert_eq!(found[0].kind, CandidateKind::Purchase);
+        assert!(found[0].evidence.same_product);
+        assert!(found[0].evidence.same_vendor);
+        assert!(found[0].evidence.same_category || r.category.is_empty());
+    }
+
+    #[test]
+    fn upsert_and_remove_keep_the_index_current() {
+        let mut index = catalogue();
+        let r = request("Zoom webinars for author talks", "");
+        assert!(index.check(&r, 5).iter().all(|c| c.id != "zoom"));
+        index.upsert_service(service(
+            "zoom",
+            "Zoom video conferencing and webinars",
+            &["video conferencing", "webinars"],
+            &["Zoom"],
+            "",
+        ));
+        assert_eq!(top(&index, &r).unwrap().id, "zoom");
+        assert_eq!(index.service_count(), 6);
+
+        // Replacing an entry must not leave its old text behind.
+        index.upsert_service(service(
+            "zoom",
+            "Parking meters",
+            &["meter status"],
+            &[],
+            "",
+        ));
+        assert!(index.check(&r, 5).iter().all(|c| c.id != "zoom"));
+        assert_eq!(index.service_count(), 6);
+
+        let mut retired = service("gis", "Citywide GIS", &["web maps"], &["ArcGIS"], "");
+        retired.status = ServiceStatus::Retired;
+        index.upsert_service(retired);
+        assert!(
+            index
+                .check(&request("ArcGIS web maps", ""), 5)
+                .iter()
+                .all(|c| c.id != "gis")
+        );
+
+        assert!(index.remove_service("esign"));
+        assert!(!index.remove_service("esign"));
+        assert!(
+            index
+                .check(&request("Electronic signature", ""), 5)
+                .iter()
+                .all(|c| c.id != "esign")
+        );
+        index.upsert_purchase(purchase("p1", "Parks"));
+        assert_eq!(index.purchase_count(), 1);
+        assert_eq!(
+            top(&index, &request("Electronic signature", ""))
+                .unwrap()
+                .id,
+            "p1"
+        );
+        assert!(index.remove_purchase("p1"));
+        assert!(
+            index
+                .check(&request("Electronic signature", ""), 5)
+                .is_empty()
+        );
+        assert_eq!(index.purchase_count(), 0);
+    }
+
+    #[test]
+    fn scores_are_bounded_ordered_and_limited() {
+        let index = catalogue();
+        let mut r = request(
+            "DocuSign and ArcGIS and Okta",
+            "e-signature, web maps, single sign-on",
+        );
+        r.product_name = "DocuSign".to_string();
+        let found = index.check(&r, 2);
+        assert_eq!(found.len(), 2);
+        assert!(found.windows(2).all(|w| w[0].score >= w[1].score));
+        assert!(
+            found
+                .iter()
+                .all(|c| (POSSIBLE_THRESHOLD..=1.0).contains(&c.score))
+        );
+        assert!(index.check(&r, 0).is_empty());
+    }
+
+    #[test]
+    fn a_longer_alias_of_another_service_wins() {
+        let mut index = DuplicateIndex::new();
+        index.upsert_service(service(
+            "hr",
+            "PeopleSoft HR and payroll",
+            &["payroll"],
+            &["PeopleSoft"],
+            "",
+        ));
+        index.upsert_service(service(
+            "fin",
+            "PeopleSoft Financials",
+            &["general ledger"],
+            &["PeopleSoft Financials"],
+            "",
+        ));
+        let mut r = request(
+            "Report development",
+            "Consultant hours for cash management reports.",
+        );
+        r.product_name = "PeopleSoft Financials".to_string();
+        let found = index.check(&r, 5);
+        assert_eq!(found[0].id, "fin", "{found:?}");
+        assert!(
+            found
+                .iter()
+                .all(|c| c.id != "hr" || c.score < found[0].score - 0.1)
+        );
+    }
+
+    #[test]
+    fn an_alias_mentioned_beside_another_product_is_weak_evidence() {
+        let mut index = DuplicateIndex::new();
+        index.upsert_service(service(
+            "m365",
+            "Microsoft 365 email and Teams",
+            &["email and calendars", "team chat"],
+            &["Microsoft 365", "Outlook"],
+            "",
+        ));
+        index.upsert_service(service(
+            "backup",
+            "Enterprise backup and recovery",
+            &["server backup", "Microsoft 365 backup", "data restore"],
+            &["Commvault"],
+            "",
+        ));
+        let mut r = request(
+            "Microsoft 365 mailbox backup",
+            "Back up Outlook mailboxes so deleted items can be restored.",
+        );
+        r.product_name = "Datto SaaS Protection".to_string();
+        let found = index.check(&r, 5);
+        assert_eq!(found[0].id, "backup", "{found:?}");
+    }
+
+    #[test]
+    fn the_purpose_after_for_weighs_less_than_what_is_bought() {
+        let raw = tokenize("Interactive map of capital projects for the website");
+        let (head, tail) = split_purpose(&raw);
+        assert_eq!(head.join(" "), "interactive map of capital projects");
+        assert_eq!(tail.join(" "), "the website");
+        let raw = tokenize("for the record");
+        assert_eq!(
+            split_purpose(&raw).0.len(),
+            3,
+            "a leading 'for' is not a purpose"
+        );
+    }
+
+    #[test]
+    fn typo_correction_leaves_real_words_and_other_brands_alone() {
+        let mut index = catalogue();
+        index.upsert_service(service(
+            "cloud",
+            "Cloud hosting",
+            &["landing zones"],
+            &["OneDrive"],
+            "Microsoft Azure landing zones.",
+        ));
+        let fix = |w: &str| index.correct_typos(vec![w.to_string()]).remove(0);
+        assert_eq!(fix("lending"), "lending");
+        assert_eq!(fix("write"), "write");
+        assert_eq!(fix("overdrive"), "overdrive");
+        assert_eq!(fix("vidoe"), "video");
+        assert_eq!(fix("signiture"), "signature");
+        assert_eq!(fix("authentification"), "authentication");
+    }
+
+    #[test]
+    fn retiring_services_are_still_matched() {
+        let mut index = DuplicateIndex::new();
+        let mut webex = service(
+            "webex",
+            "Cisco Webex meetings",
+            &["web meetings"],
+            &["Webex"],
+            "",
+        );
+        webex.status = ServiceStatus::Retiring;
+        index.upsert_service(webex);
+        let mut r = request("Licences for the EOC", "");
+        r.product_name = "Webex Meetings".to_string();
+        assert_eq!(top(&index, &r).unwrap().id, "webex");
+    }
+
+    #[test]
+    fn words_common_to_much_of_the_index_do_not_nominate_candidates() {
+        let mut index = DuplicateIndex::new();
+        for i in 0..300 {
+            let mut p = purchase(&format!("binder-{i}"), "Parks");
+            p.product_name = String::new();
+            p.vendor_id = format!("V{i}");
+            p.vendor_name = format!("Printer {i}");
+            p.capabilities = vec![];
+            p.title = "Quarterly binders".to_string();
+            p.description = "Quarterly report binders.".to_string();
+            index.upsert_purchase(p);
+        }
+        let mut signing = purchase("esign", "Parks");
+        signing.description = "Quarterly report binders signed electronically.".to_string();
+        index.upsert_purchase(signing);
+
+        assert!(
+            index
+                .check(&request("Quarterly report binders", ""), 5)
+                .is_empty()
+        );
+        let found = index.check(
+            &request("Electronic signature for quarterly binders", ""),
+            5,
+        );
+        assert_eq!(found[0].id, "esign", "{found:?}");
+        assert!(
+            found[0]
+                .evidence
+                .matched_terms
+                .iter()
+                .any(|t| t == "binders"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn evidence_pairs_capability_phrases() {
+        let index = catalogue();
+        let mut r = request("Maps for the climate team", "");
+        r.capabilities = vec![
+            "geocoding of addresses".to_string(),
+            "interactive web maps".to_string(),
+        ];
+        let found = top(&index, &r).unwrap();
+        assert_eq!(found.id, "gis");
+        assert!(found.evidence.matched_capabilities.contains(&(
+            "geocoding of addresses".to_string(),
+            "address geocoding".to_string()
+        )));
+    }
+}
