@@ -9,7 +9,7 @@ use procurement_review::config::Secret;
 use procurement_review::domain::policy::{DataClass, Hosting, Policy, RequestFacts, evaluate};
 use procurement_review::domain::registry::NewVendor;
 use procurement_review::domain::request::{RequestFields, RequestInput};
-use procurement_review::store::{Actor, Scope, Store};
+use procurement_review::store::{Actor, Detection, Scope, Store};
 use uuid::Uuid;
 
 /// The default policy's rules, repeated with other ids and thresholds until there are 50.
@@ -47,6 +47,7 @@ fn facts() -> RequestFacts {
         capabilities: vec!["license plate reading".into()],
         vendor_fy_other_cents: 3_000_000,
         vendor_fy_other_count: 2,
+        likely_duplicate_of: None,
     }
 }
 
@@ -131,12 +132,17 @@ fn bench_submit(c: &mut Criterion) {
                         ..Default::default()
                     };
                     let fields = RequestFields::parse(input, None).unwrap();
-                    rt.block_on(store.create_request(&buyer, "BPD", fields))
-                        .unwrap()
-                        .id
+                    let created = rt
+                        .block_on(store.create_request(&buyer, "BPD", fields))
+                        .unwrap();
+                    (created.id, created.version)
                 },
-                |id| {
-                    rt.block_on(store.submit_request(&buyer, &Scope::All, id, None))
+                |(id, version)| {
+                    let detection = Detection {
+                        for_version: version,
+                        candidates: Vec::new(),
+                    };
+                    rt.block_on(store.submit_request(&buyer, &Scope::All, id, None, detection))
                         .unwrap()
                 },
                 BatchSize::PerIteration,

@@ -15,6 +15,7 @@ use tracing::Instrument;
 
 use crate::auth::Verifier;
 use crate::config::Config;
+use crate::detection::Detector;
 use crate::error::{ApiError, problem_from_poem_error};
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -27,6 +28,8 @@ pub type Apis = (
     crate::api::departments::DepartmentsApi,
     crate::api::vendors::VendorsApi,
     crate::api::requests::RequestsApi,
+    crate::api::duplicates::DuplicatesApi,
+    crate::api::catalog::CatalogApi,
     crate::api::policy::PolicyApi,
     crate::api::audit::AuditApi,
 );
@@ -79,7 +82,14 @@ impl Application {
             .first()
             .and_then(|a| a.as_socket_addr().copied())
             .context("the listener has no socket address")?;
-        let app = routes(store.clone(), verifier, &config).boxed();
+        let detector = Arc::new(
+            Detector::load(&store)
+                .await
+                .map_err(|e| anyhow::anyhow!("building the duplicate index: {e}"))?,
+        );
+        let (services, purchases) = detector.sizes();
+        tracing::info!(services, purchases, "duplicate index built");
+        let app = routes(store.clone(), verifier, detector, &config).boxed();
         Ok(Application {
             acceptor,
             addr,
@@ -113,6 +123,7 @@ impl Application {
 pub fn routes(
     store: Store,
     verifier: Arc<Verifier>,
+    detector: Arc<Detector>,
     config: &Config,
 ) -> impl Endpoint<Output = Response> + use<> {
     let api = openapi_service();
@@ -132,6 +143,7 @@ pub fn routes(
         .around(outermost)
         .data(store)
         .data(verifier)
+        .data(detector)
         .data(Arc::new(Metrics::default()))
         .data(limits)
         .map_to_response()

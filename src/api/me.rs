@@ -15,6 +15,8 @@ pub enum ApiTags {
     Requests,
     /// The routing policy and its versions.
     Policy,
+    /// The catalogue of centrally managed services.
+    Catalog,
     /// The hash-chained audit trail.
     Audit,
 }

@@ -2,7 +2,9 @@
 //! scope, call the store, shape the response.
 
 pub mod audit;
+pub mod catalog;
 pub mod departments;
+pub mod duplicates;
 pub mod me;
 pub mod policy;
 pub mod requests;
@@ -24,6 +26,8 @@ pub fn apis() -> crate::startup::Apis {
         departments::DepartmentsApi,
         vendors::VendorsApi,
         requests::RequestsApi,
+        duplicates::DuplicatesApi,
+        catalog::CatalogApi,
         policy::PolicyApi,
         audit::AuditApi,
     )
@@ -101,4 +105,46 @@ mod tests {
             412
         );
     }
+}
+
+/// A spreadsheet or CSV upload. The content type is only a hint: the bytes decide what the file is.
+#[derive(poem_openapi::ApiRequest)]
+pub enum SpreadsheetUpload {
+    #[oai(content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")]
+    Xlsx(poem_openapi::payload::Binary<Vec<u8>>),
+    #[oai(content_type = "application/vnd.ms-excel.sheet.macroEnabled.12")]
+    Xlsm(poem_openapi::payload::Binary<Vec<u8>>),
+    #[oai(content_type = "application/vnd.ms-excel")]
+    Xls(poem_openapi::payload::Binary<Vec<u8>>),
+    #[oai(content_type = "application/vnd.oasis.opendocument.spreadsheet")]
+    Ods(poem_openapi::payload::Binary<Vec<u8>>),
+    #[oai(content_type = "text/csv")]
+    Csv(poem_openapi::payload::Binary<Vec<u8>>),
+    #[oai(content_type = "application/octet-stream")]
+    Bytes(poem_openapi::payload::Binary<Vec<u8>>),
+}
+
+impl SpreadsheetUpload {
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            SpreadsheetUpload::Xlsx(b)
+            | SpreadsheetUpload::Xlsm(b)
+            | SpreadsheetUpload::Xls(b)
+            | SpreadsheetUpload::Ods(b)
+            | SpreadsheetUpload::Csv(b)
+            | SpreadsheetUpload::Bytes(b) => b.0,
+        }
+    }
+}
+
+pub const XLSX_CONTENT_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Runs CPU-bound spreadsheet work off the async workers.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("spreadsheet work failed: {e}")))?
 }

@@ -176,6 +176,15 @@ impl PolicyApi {
 mod tests {
     use super::*;
 
+    fn rule_index(doc: &Value, id: &str) -> usize {
+        doc["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|r| r["id"] == id)
+            .unwrap()
+    }
+
     #[test]
     fn the_default_policy_survives_its_own_parser() {
         let doc = serde_json::to_value(Policy::default_policy()).unwrap();
@@ -185,9 +194,10 @@ mod tests {
     #[test]
     fn a_broken_rule_is_named_by_position_and_id() {
         let mut doc = serde_json::to_value(Policy::default_policy()).unwrap();
-        doc["rules"][2]["then"] = serde_json::json!({"step": "teleport"});
+        let i = rule_index(&doc, "cio-user-threshold");
+        doc["rules"][i]["then"] = serde_json::json!({"step": "teleport"});
         let p = parse_policy(doc).unwrap_err().to_problem();
-        assert_eq!(p.errors[0].field, "rules[2]");
+        assert_eq!(p.errors[0].field, format!("rules[{i}]"));
         assert!(
             p.errors[0].message.contains("cio-user-threshold"),
             "{}",
@@ -198,9 +208,10 @@ mod tests {
     #[test]
     fn a_rule_that_fails_validation_is_named() {
         let mut doc = serde_json::to_value(Policy::default_policy()).unwrap();
-        doc["rules"][0]["citation"] = serde_json::json!("");
+        let i = rule_index(&doc, "cio-value-threshold");
+        doc["rules"][i]["citation"] = serde_json::json!("");
         let p = parse_policy(doc).unwrap_err().to_problem();
-        assert_eq!(p.errors[0].field, "rules[0]");
+        assert_eq!(p.errors[0].field, format!("rules[{i}]"));
         assert!(p.errors[0].message.contains("cio-value-threshold"));
     }
 }

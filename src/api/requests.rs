@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
@@ -8,12 +10,15 @@ use uuid::Uuid;
 use super::me::ApiTags;
 use super::{PageInfo, etag, parse_if_match};
 use crate::auth::{Admin, Auth, Permission, Principal, Role, Staff};
+use crate::detection::{Detector, request_text};
 use crate::domain::PageRequest;
 use crate::domain::policy::{Ground, Hosting};
 use crate::domain::request::{RequestFields, RequestInput, Status};
 use crate::domain::workflow::{CheckedDecision, Decision, DecisionInput, StepState};
 use crate::error::ApiError;
-use crate::store::{RequestFilter, RequestRecord, Scope, StepRecord, Store, VersionRecord};
+use crate::store::{
+    Detection, RequestFilter, RequestRecord, Scope, StepRecord, Store, VersionRecord,
+};
 
 pub struct Buyer;
 impl Permission for Buyer {
@@ -276,6 +281,28 @@ pub enum DecisionCreated {
     Created(Json<DecisionResult>, #[oai(header = "ETag")] String),
 }
 
+/// Runs the duplicate check for a request's fields as they stand at `version`.
+pub async fn detect(
+    store: &Store,
+    detector: &Detector,
+    fields: &RequestFields,
+    department: &str,
+    version: i64,
+) -> Result<Detection, ApiError> {
+    let vendor_name = store
+        .get_vendor(fields.vendor_id)
+        .await?
+        .map(|v| v.legal_name)
+        .unwrap_or_default();
+    let candidates = detector
+        .check(store, &request_text(fields, department, &vendor_name))
+        .await?;
+    Ok(Detection {
+        for_version: version,
+        candidates,
+    })
+}
+
 fn respond(record: RequestRecord) -> RequestResponse {
     let tag = etag(record.version);
     RequestResponse::Ok(Json(record.into()), tag)
@@ -393,14 +420,31 @@ impl RequestsApi {
     async fn update(
         &self,
         store: Data<&Store>,
+        detector: Data<&Arc<Detector>>,
         auth: Auth<Buyer>,
         id: Path<Uuid>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
         body: Json<RequestInput>,
     ) -> Result<RequestResponse, ApiError> {
         let expected = parse_if_match(if_match.0.as_deref())?;
+        let scope = scope_of(&auth);
+        let current = store.get_request(&scope, id.0).await?;
+        // An approved request re-opens on a material change: check the edited request for duplicates first.
+        let detection = match RequestFields::parse(body.0.clone(), Some(&current.fields.0)) {
+            Ok(next) if current.status().is_approved() => Some(
+                detect(
+                    &store,
+                    &detector,
+                    &next,
+                    &current.department_code,
+                    current.version,
+                )
+                .await?,
+            ),
+            _ => None,
+        };
         let updated = store
-            .update_request(&auth.actor(), &scope_of(&auth), id.0, expected, body.0)
+            .update_request(&auth.actor(), &scope, id.0, expected, body.0, detection)
             .await?;
         Ok(respond(updated))
     }
@@ -417,14 +461,25 @@ impl RequestsApi {
     async fn submit(
         &self,
         store: Data<&Store>,
+        detector: Data<&Arc<Detector>>,
         auth: Auth<Buyer>,
         id: Path<Uuid>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> Result<RequestResponse, ApiError> {
         let expected = parse_if_match(if_match.0.as_deref())?;
+        let scope = scope_of(&auth);
+        let current = store.get_request(&scope, id.0).await?;
+        let detection = detect(
+            &store,
+            &detector,
+            &current.fields.0,
+            &current.department_code,
+            current.version,
+        )
+        .await?;
         Ok(respond(
             store
-                .submit_request(&auth.actor(), &scope_of(&auth), id.0, expected)
+                .submit_request(&auth.actor(), &scope, id.0, expected, detection)
                 .await?,
         ))
     }

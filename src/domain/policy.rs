@@ -66,7 +66,7 @@ pub const DEFAULT_POLICY_TOML: &str = include_str!("default_policy.toml");
 /// The placeholders a rule's reason may use, each in braces: `{total_contract_value}`.
 ///
 /// `vendor_fy_purchase_count` is the number of purchases in the fiscal-year aggregate, this one included.
-pub const REASON_PLACEHOLDERS: [&str; 10] = [
+pub const REASON_PLACEHOLDERS: [&str; 11] = [
     "total_contract_value",
     "fy_vendor_total",
     "vendor_fy_other",
@@ -77,6 +77,7 @@ pub const REASON_PLACEHOLDERS: [&str; 10] = [
     "data_classes",
     "department",
     "fiscal_year",
+    "duplicate",
 ];
 
 /// What kind of data a purchased system will hold; each class brings its own reviews.
@@ -201,6 +202,8 @@ pub struct RequestFacts {
     pub vendor_fy_other_cents: i64,
     /// How many requests `vendor_fy_other_cents` adds up.
     pub vendor_fy_other_count: u32,
+    /// The best likely duplicate the duplicate check found, described for a reader (name, kind, score).
+    pub likely_duplicate_of: Option<String>,
 }
 
 impl RequestFacts {
@@ -611,6 +614,8 @@ pub enum Flag {
     DepartmentOrdinanceCovered,
     /// The vendor hosts the system ([`Hosting::VendorCloud`]).
     VendorHosted,
+    /// The duplicate check found a likely duplicate ([`RequestFacts::likely_duplicate_of`]).
+    LikelyDuplicate,
 }
 
 impl Flag {
@@ -625,6 +630,7 @@ impl Flag {
             Flag::FaceSurveillance => facts.face_surveillance,
             Flag::DepartmentOrdinanceCovered => facts.department_ordinance_covered,
             Flag::VendorHosted => facts.vendor_hosted(),
+            Flag::LikelyDuplicate => facts.likely_duplicate_of.is_some(),
         }
     }
 }
@@ -1427,6 +1433,10 @@ impl<'a> RequestView<'a> {
             }
             "department" => facts.department_code.clone(),
             "fiscal_year" => format!("FY{}", self.fiscal_year),
+            "duplicate" => facts
+                .likely_duplicate_of
+                .clone()
+                .unwrap_or_else(|| "none".to_owned()),
             _ => return None,
         })
     }
@@ -1607,6 +1617,7 @@ mod tests {
             capabilities: Vec::new(),
             vendor_fy_other_cents: 0,
             vendor_fy_other_count: 0,
+            likely_duplicate_of: None,
         }
     }
 
@@ -1792,6 +1803,7 @@ mod tests {
         let request = RequestFacts {
             vendor_fy_other_cents: same_vendor_this_fy.iter().sum(),
             vendor_fy_other_count: same_vendor_this_fy.len() as u32,
+            likely_duplicate_of: None,
             ..request
         };
 
@@ -1839,6 +1851,7 @@ mod tests {
             let route = route_of(&RequestFacts {
                 vendor_fy_other_cents: others,
                 vendor_fy_other_count: 1,
+                likely_duplicate_of: None,
                 ..costing(this_request)
             });
             let case = format!("{this_request} + {others}");
@@ -2362,14 +2375,34 @@ mod tests {
                 start_date: date(2027, 1, 15),
                 vendor_fy_other_cents: 4_250_050,
                 vendor_fy_other_count: 4,
+                likely_duplicate_of: Some("Enterprise e-signature (score 0.82)".to_owned()),
                 ..costing(1_000_000)
             },
         );
         assert_eq!(
             reason(&route, StepKindTag::CioApproval, "everything"),
             "$10,000.00 | $52,500.50 | $42,500.50 | 4 | 5 | $50,000.00 | 1200 | \
-             protected health information | BPHC | FY2027"
+             protected health information | BPHC | FY2027 | Enterprise e-signature (score 0.82)"
         );
+    }
+
+    #[test]
+    fn a_likely_duplicate_puts_the_request_before_the_cio_with_the_match() {
+        let policy = Policy::default_policy();
+        let facts = RequestFacts {
+            likely_duplicate_of: Some(
+                "Enterprise e-signature (catalogue service, score 0.91)".to_owned(),
+            ),
+            ..quiet_request()
+        };
+        let route = evaluate(&policy, &facts);
+        let step = route
+            .step(StepKindTag::CioDuplicateReview)
+            .expect("a duplicate review");
+        assert!(step.grounds[0].reason.contains("Enterprise e-signature"));
+        assert_eq!(step.grounds[0].citation, "EO 2025 Art. 3");
+        let plain = evaluate(&policy, &quiet_request());
+        assert!(plain.step(StepKindTag::CioDuplicateReview).is_none());
     }
 
     /// A valid policy to break one way at a time.

@@ -147,6 +147,18 @@ pub struct DecisionInput {
     pub reason_code: Option<DenialReason>,
     /// Why; required to deny or to request changes.
     pub rationale: Option<String>,
+    /// For a denial as `duplicate_of_central_service`: the catalogue service the buyer should use instead.
+    pub service_id: Option<Uuid>,
+}
+
+/// The central service a buyer is told to use instead of a purchase denied as a duplicate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
+pub struct UseInstead {
+    pub service_id: Uuid,
+    pub name: String,
+    pub owning_team: String,
+    /// How a department gets access: a contact or a link.
+    pub access: String,
 }
 
 /// A recorded decision.
@@ -164,6 +176,8 @@ pub struct Decision {
     pub decided_by: String,
     pub role: String,
     pub decided_at: DateTime<Utc>,
+    /// For a duplicate denial: what to use instead.
+    pub use_instead: Option<UseInstead>,
 }
 
 /// A checked decision.
@@ -174,6 +188,7 @@ pub struct CheckedDecision {
     pub conditions: Vec<String>,
     pub reason_code: Option<DenialReason>,
     pub rationale: Option<String>,
+    pub service_id: Option<Uuid>,
 }
 
 impl CheckedDecision {
@@ -234,6 +249,19 @@ impl CheckedDecision {
         if matches!(input.outcome, Outcome::Deny | Outcome::RequestChanges) && rationale.is_none() {
             errors.push(FieldError::new("rationale", "say why: the buyer reads it"));
         }
+        let duplicate_denial = input.reason_code == Some(DenialReason::DuplicateOfCentralService);
+        if duplicate_denial && input.service_id.is_none() {
+            errors.push(FieldError::new(
+                "service_id",
+                "name the catalogue service the buyer should use instead",
+            ));
+        }
+        if !duplicate_denial && input.service_id.is_some() {
+            errors.push(FieldError::new(
+                "service_id",
+                "only a denial as duplicate_of_central_service names a service",
+            ));
+        }
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
         }
@@ -243,6 +271,7 @@ impl CheckedDecision {
             conditions,
             reason_code: input.reason_code,
             rationale,
+            service_id: input.service_id,
         })
     }
 }
@@ -320,6 +349,7 @@ mod tests {
             conditions: vec![],
             reason_code: None,
             rationale: None,
+            service_id: None,
         }
     }
 
@@ -333,6 +363,11 @@ mod tests {
         let mut ok = input(Outcome::Deny);
         ok.reason_code = Some(DenialReason::Cost);
         ok.rationale = Some("over budget".into());
+        assert!(CheckedDecision::parse(ok.clone()).is_ok());
+        ok.reason_code = Some(DenialReason::DuplicateOfCentralService);
+        let p = CheckedDecision::parse(ok.clone()).unwrap_err().to_problem();
+        assert_eq!(p.errors[0].field, "service_id");
+        ok.service_id = Some(Uuid::nil());
         assert!(CheckedDecision::parse(ok).is_ok());
     }
 

@@ -119,6 +119,17 @@ impl Repo {
             .await?)
     }
 
+    /// Services changed after `since` (all of them without it), for the duplicate index.
+    pub async fn services_changed_since(
+        &self,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<CatalogService>, ApiError> {
+        Ok(sqlx::query_as("SELECT * FROM catalog_services WHERE ($1 IS NULL OR updated_at > $1)")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     pub async fn get_service(&self, id: Uuid) -> Result<Option<CatalogService>, ApiError> {
         Ok(sqlx::query_as("SELECT * FROM catalog_services WHERE id = $1")
             .bind(id)

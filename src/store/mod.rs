@@ -263,8 +263,9 @@ impl Store {
         id: Uuid,
         if_match: Option<i64>,
         input: RequestInput,
+        detection: Option<Detection>,
     ) -> Result<RequestRecord, ApiError> {
-        dispatch!(self, r => r.update_request(actor, scope, id, if_match, input).await)
+        dispatch!(self, r => r.update_request(actor, scope, id, if_match, input, detection).await)
     }
 
     pub async fn submit_request(
@@ -273,8 +274,9 @@ impl Store {
         scope: &Scope,
         id: Uuid,
         if_match: Option<i64>,
+        detection: Detection,
     ) -> Result<RequestRecord, ApiError> {
-        dispatch!(self, r => r.submit_request(actor, scope, id, if_match).await)
+        dispatch!(self, r => r.submit_request(actor, scope, id, if_match, detection).await)
     }
 
     pub async fn withdraw_request(
@@ -359,6 +361,69 @@ impl Store {
         entries: Vec<ServiceFields>,
     ) -> Result<(usize, usize), ApiError> {
         dispatch!(self, r => r.load_services(actor, entries).await)
+    }
+
+    pub async fn services_changed_since(
+        &self,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<CatalogService>, ApiError> {
+        dispatch!(self, r => r.services_changed_since(since).await)
+    }
+
+    pub async fn purchases_changed_since(
+        &self,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<PurchaseRecord>, ApiError> {
+        dispatch!(self, r => r.purchases_changed_since(since).await)
+    }
+
+    pub async fn request_duplicates(
+        &self,
+        id: Uuid,
+        submission: i32,
+    ) -> Result<Vec<DuplicateRecord>, ApiError> {
+        dispatch!(self, r => r.request_duplicates(id, submission).await)
+    }
+
+    pub async fn dismissals(&self, id: Uuid) -> Result<Vec<DismissalRecord>, ApiError> {
+        dispatch!(self, r => r.dismissals(id).await)
+    }
+
+    pub async fn exceptions(&self, id: Uuid) -> Result<Vec<ExceptionRecord>, ApiError> {
+        dispatch!(self, r => r.exceptions(id).await)
+    }
+
+    pub async fn dismiss_duplicate(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        candidate_kind: &str,
+        candidate_id: &str,
+        reason: &str,
+        if_match: Option<i64>,
+    ) -> Result<RequestRecord, ApiError> {
+        dispatch!(self, r => r.dismiss_duplicate(actor, id, candidate_kind, candidate_id, reason, if_match).await)
+    }
+
+    pub async fn request_exception(
+        &self,
+        actor: &Actor,
+        scope: &Scope,
+        id: Uuid,
+        justification: &str,
+    ) -> Result<ExceptionRecord, ApiError> {
+        dispatch!(self, r => r.request_exception(actor, scope, id, justification).await)
+    }
+
+    pub async fn decide_exception(
+        &self,
+        actor: &Actor,
+        principal: &Principal,
+        id: Uuid,
+        grant: bool,
+        reason: &str,
+    ) -> Result<(ExceptionRecord, RequestRecord), ApiError> {
+        dispatch!(self, r => r.decide_exception(actor, principal, id, grant, reason).await)
     }
 
     pub async fn list_audit(

@@ -102,3 +102,55 @@ pub struct CatalogFilter {
     /// Matches name, description, aliases or capabilities.
     pub q: Option<String>,
 }
+
+/// A request as the duplicate index sees it: what was bought, from whom, by which department.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PurchaseRecord {
+    pub id: Uuid,
+    pub department_code: String,
+    pub status: String,
+    pub fields: Json<RequestFields>,
+    pub vendor_name: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What the duplicate check found for a request, and the request version it looked at.
+#[derive(Debug, Clone)]
+pub struct Detection {
+    pub for_version: i64,
+    pub candidates: Vec<crate::domain::duplicates::Candidate>,
+}
+
+/// A candidate recorded at submission.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DuplicateRecord {
+    pub submission: i32,
+    pub candidate_kind: String,
+    pub candidate_id: String,
+    pub name: String,
+    pub score: f64,
+    pub class: String,
+    pub evidence: Json<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DismissalRecord {
+    pub candidate_kind: String,
+    pub candidate_id: String,
+    pub reason: String,
+    pub dismissed_by: String,
+    pub dismissed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExceptionRecord {
+    pub id: Uuid,
+    pub submission: i32,
+    pub justification: String,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub status: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decision_reason: Option<String>,
+}

@@ -9,14 +9,16 @@ use crate::domain::audit::canonical_json;
 use crate::domain::policy::{Policy, RequestFacts, Route, evaluate};
 use crate::domain::request::{Action, RequestFields, RequestInput, Status};
 use crate::domain::workflow::{
-    CheckedDecision, Decision, DenialReason, Outcome, StepState, decider, pending_note, prohibition_rationale,
-    status_from_steps,
+    CheckedDecision, Decision, DenialReason, Outcome, StepState, UseInstead, decider, pending_note,
+    prohibition_rationale, status_from_steps,
 };
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
+use crate::domain::duplicates::Candidate;
+use crate::domain::policy::StepKindTag;
 use crate::store::{
-    Actor, Paged, PolicyRecord, RequestFilter, RequestRecord, Scope, StepRecord, VersionRecord, contains_pattern,
-    to_json,
+    Actor, Detection, DismissalRecord, DuplicateRecord, ExceptionRecord, Paged, PolicyRecord, RequestFilter, RequestRecord, Scope, StepRecord, VersionRecord,
+    contains_pattern, to_json,
 };
 
 const SPEND_STATUSES: &str = "('submitted', 'in_review', 'awaiting_decision', 'approved', 'approved_with_conditions')";
@@ -34,6 +36,13 @@ struct DecisionRow {
     decided_by: String,
     role: String,
     decided_at: chrono::DateTime<chrono::Utc>,
+    service_id: Option<Uuid>,
+    #[sqlx(default)]
+    service_name: Option<String>,
+    #[sqlx(default)]
+    service_team: Option<String>,
+    #[sqlx(default)]
+    service_access: Option<String>,
 }
 
 fn enum_from_str<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
@@ -58,6 +67,15 @@ impl DecisionRow {
             decided_by: self.decided_by,
             role: self.role,
             decided_at: self.decided_at,
+            use_instead: match (self.service_id, self.service_name) {
+                (Some(service_id), Some(name)) => Some(UseInstead {
+                    service_id,
+                    name,
+                    owning_team: self.service_team.unwrap_or_default(),
+                    access: self.service_access.unwrap_or_default(),
+                }),
+                _ => None,
+            },
         }
     }
 }
@@ -139,6 +157,7 @@ async fn route_for(
     department_code: &str,
     fields: &RequestFields,
     material_change: bool,
+    likely_duplicate_of: Option<String>,
 ) -> Result<(Route, i32), ApiError> {
     let (covered,): (bool,) = sqlx::query_as("SELECT surveillance_ordinance FROM departments WHERE code = $1")
         .bind(department_code)
@@ -178,6 +197,7 @@ async fn route_for(
         capabilities: fields.capabilities.clone(),
         vendor_fy_other_cents: other_cents,
         vendor_fy_other_count: other_count as u32,
+        likely_duplicate_of,
     };
     Ok((evaluate(policy, &facts), fiscal_year))
 }
@@ -226,6 +246,65 @@ async fn write_steps(
     Ok(states)
 }
 
+/// Sets one step's state on the current submission and returns the status the request's steps now give.
+async fn settle_step(
+    tx: &mut Tx,
+    current: &RequestRecord,
+    kind: &str,
+    state: StepState,
+    note: &str,
+) -> Result<Status, ApiError> {
+    sqlx::query(
+        "UPDATE route_steps SET state = $4, note = $5, updated_at = $6 \
+         WHERE request_id = $1 AND submission = $2 AND kind = $3",
+    )
+    .bind(current.id)
+    .bind(current.submission)
+    .bind(kind)
+    .bind(state.as_str())
+    .bind(note)
+    .bind(now())
+    .execute(&mut **tx)
+    .await?;
+    let steps: Vec<StepRecord> =
+        sqlx::query_as("SELECT * FROM route_steps WHERE request_id = $1 AND submission = $2 ORDER BY position")
+            .bind(current.id)
+            .bind(current.submission)
+            .fetch_all(&mut **tx)
+            .await?;
+    let route = current.route.as_ref().map(|r| r.0.clone()).ok_or_else(|| {
+        ApiError::Internal(anyhow::anyhow!("request {} is under review without a route", current.id))
+    })?;
+    let states: Vec<_> = steps
+        .iter()
+        .filter_map(|s| Some((crate::domain::workflow::parse_step_kind(&s.kind)?, s.state())))
+        .collect();
+    let conditions = has_conditions(tx, current.id, current.submission).await?;
+    Ok(status_from_steps(&route, &states, conditions))
+}
+
+async fn step_state(tx: &mut Tx, current: &RequestRecord, kind: &str) -> Result<Option<StepState>, ApiError> {
+    let found: Option<(String,)> =
+        sqlx::query_as("SELECT state FROM route_steps WHERE request_id = $1 AND submission = $2 AND kind = $3")
+            .bind(current.id)
+            .bind(current.submission)
+            .bind(kind)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(found.and_then(|(s,)| StepState::parse(&s)))
+}
+
+async fn set_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<RequestRecord, ApiError> {
+    Ok(sqlx::query_as(
+        "UPDATE requests SET status = $2, version = version + 1, updated_at = $3 WHERE id = $1 RETURNING *",
+    )
+    .bind(id)
+    .bind(status.as_str())
+    .bind(now())
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
 async fn has_conditions(tx: &mut Tx, request_id: Uuid, submission: i32) -> Result<bool, ApiError> {
     let (n,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM decisions WHERE request_id = $1 AND submission = $2 AND outcome = 'approve_with_conditions'",
@@ -245,9 +324,10 @@ async fn insert_decision(
     d: &CheckedDecision,
     actor: &Actor,
 ) -> Result<Decision, ApiError> {
-    let row: DecisionRow = sqlx::query_as(
+    let (id,): (Uuid,) = sqlx::query_as(
         "INSERT INTO decisions (id, request_id, submission, step, outcome, conditions, reason_code, rationale, \
-         decided_by, role, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *",
+         decided_by, role, decided_at, service_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         RETURNING id",
     )
     .bind(Uuid::new_v4())
     .bind(request_id)
@@ -260,6 +340,7 @@ async fn insert_decision(
     .bind(&actor.subject)
     .bind(&actor.role)
     .bind(now())
+    .bind(d.service_id)
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| {
@@ -269,7 +350,68 @@ async fn insert_decision(
             e.into()
         }
     })?;
+    let row: DecisionRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("{DECISION_SELECT} WHERE d.id = $1")))
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
     Ok(row.into_decision())
+}
+
+const DECISION_SELECT: &str = "SELECT d.*, c.name AS service_name, c.owning_team AS service_team, \
+    c.access AS service_access FROM decisions d LEFT JOIN catalog_services c ON c.id = d.service_id";
+
+/// The best likely duplicate among `candidates` that the CIO has not dismissed for this request, described
+/// for the route's reason.
+async fn undismissed_likely(
+    tx: &mut Tx,
+    request_id: Uuid,
+    candidates: &[(String, String, String, f64, String)],
+) -> Result<Option<String>, ApiError> {
+    let dismissed: Vec<(String, String)> =
+        sqlx::query_as("SELECT candidate_kind, candidate_id FROM duplicate_dismissals WHERE request_id = $1")
+            .bind(request_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    Ok(candidates
+        .iter()
+        .filter(|(kind, id, _, _, class)| {
+            class == "likely_duplicate" && !dismissed.iter().any(|(k, i)| k == kind && i == id)
+        })
+        .max_by(|a, b| a.3.total_cmp(&b.3))
+        .map(|(kind, _, name, score, _)| {
+            let what = if kind == "service" { "central service" } else { "purchase by another department" };
+            format!("{name} ({what}, match score {score:.2})")
+        }))
+}
+
+/// Records what the duplicate check found for a submitted version.
+async fn record_candidates(
+    tx: &mut Tx,
+    request_id: Uuid,
+    submission: i32,
+    candidates: &[Candidate],
+) -> Result<Vec<(String, String, String, f64, String)>, ApiError> {
+    let mut out = Vec::new();
+    for c in candidates {
+        let kind = enum_to_str(&c.kind);
+        let class = enum_to_str(&c.class);
+        sqlx::query(
+            "INSERT INTO request_duplicates (request_id, submission, candidate_kind, candidate_id, name, score, class, \
+             evidence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(request_id)
+        .bind(submission)
+        .bind(&kind)
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(c.score)
+        .bind(&class)
+        .bind(Json(to_json(&c.evidence)))
+        .execute(&mut **tx)
+        .await?;
+        out.push((kind, c.id.clone(), c.name.clone(), c.score, class));
+    }
+    Ok(out)
 }
 
 /// Routes the request's current fields as a new submitted version and sets the status that follows.
@@ -279,11 +421,20 @@ async fn route_submission(
     current: &RequestRecord,
     fields: &RequestFields,
     material_change: bool,
+    detection: &Detection,
 ) -> Result<RequestRecord, ApiError> {
+    if detection.for_version != current.version {
+        return Err(ApiError::conflict(
+            "changed_during_submission",
+            "the request changed while it was being checked; submit again",
+        ));
+    }
     let (policy_version, policy) = load_policy(tx).await?;
-    let (route, fiscal_year) =
-        route_for(tx, &policy, current.id, &current.department_code, fields, material_change).await?;
     let submission = current.submission + 1;
+    let recorded = record_candidates(tx, current.id, submission, &detection.candidates).await?;
+    let likely = undismissed_likely(tx, current.id, &recorded).await?;
+    let (route, fiscal_year) =
+        route_for(tx, &policy, current.id, &current.department_code, fields, material_change, likely).await?;
     let at = now();
     sqlx::query(
         "INSERT INTO request_versions (request_id, submission, fields, submitted_by, submitted_at) \
@@ -305,6 +456,7 @@ async fn route_submission(
             conditions: Vec::new(),
             reason_code: Some(DenialReason::ProhibitedTechnology),
             rationale: Some(prohibition_rationale(&route)),
+            service_id: None,
         };
         let policy_actor = Actor {
             subject: "policy".into(),
@@ -488,6 +640,7 @@ impl Repo {
         id: Uuid,
         if_match: Option<i64>,
         input: RequestInput,
+        detection: Option<Detection>,
     ) -> Result<RequestRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
         let current = lock_for(&mut tx, scope, id, Action::Edit, if_match).await?;
@@ -501,7 +654,10 @@ impl Repo {
             if reasons.is_empty() {
                 (store_fields(&mut tx, &current, &next, current.status(), &policy).await?, "request.updated")
             } else {
-                let reopened = route_submission(&mut tx, actor, &current, &next, true).await?;
+                let detection = detection.ok_or_else(|| {
+                    ApiError::Internal(anyhow::anyhow!("a material change was routed without a duplicate check"))
+                })?;
+                let reopened = route_submission(&mut tx, actor, &current, &next, true, &detection).await?;
                 (reopened, "request.reopened")
             }
         } else {
@@ -519,11 +675,12 @@ impl Repo {
         scope: &Scope,
         id: Uuid,
         if_match: Option<i64>,
+        detection: Detection,
     ) -> Result<RequestRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
         let current = lock_for(&mut tx, scope, id, Action::Submit, if_match).await?;
         let fields = current.fields.0.clone();
-        let updated = route_submission(&mut tx, actor, &current, &fields, false).await?;
+        let updated = route_submission(&mut tx, actor, &current, &fields, false, &detection).await?;
         audit_change(&mut tx, actor, "request.submitted", &current, snapshot(&updated)).await?;
         tx.commit().await?;
         Ok(updated)
@@ -556,8 +713,17 @@ impl Repo {
         let current = lock_for(&mut tx, &Scope::All, id, Action::Reroute, if_match).await?;
         let (policy_version, policy) = load_policy(&mut tx).await?;
         let fields = current.fields.0.clone();
+        let recorded: Vec<(String, String, String, f64, String)> = sqlx::query_as(
+            "SELECT candidate_kind, candidate_id, name, score, class FROM request_duplicates \
+             WHERE request_id = $1 AND submission = $2",
+        )
+        .bind(id)
+        .bind(current.submission)
+        .fetch_all(&mut *tx)
+        .await?;
+        let likely = undismissed_likely(&mut tx, id, &recorded).await?;
         let (route, fiscal_year) =
-            route_for(&mut tx, &policy, id, &current.department_code, &fields, false).await?;
+            route_for(&mut tx, &policy, id, &current.department_code, &fields, false, likely).await?;
         let before: Vec<StepRecord> =
             sqlx::query_as("SELECT * FROM route_steps WHERE request_id = $1 AND submission = $2")
                 .bind(id)
@@ -646,6 +812,15 @@ impl Repo {
             role: role.as_str().to_string(),
             ..actor.clone()
         };
+        if let Some(service_id) = decision.service_id {
+            let found: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM catalog_services WHERE id = $1")
+                .bind(service_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if found.is_none() {
+                return Err(ApiError::field("service_id", "no catalogue service has this id"));
+            }
+        }
         let recorded = insert_decision(&mut tx, id, current.submission, step, &decision, &decider_actor).await?;
         let (new_state, note) = match decision.outcome {
             Outcome::Approve => (StepState::Satisfied, format!("approved by {}", principal.subject)),
@@ -656,44 +831,13 @@ impl Repo {
             Outcome::Deny => (StepState::Blocked, format!("denied by {}", principal.subject)),
             Outcome::RequestChanges => (StepState::Pending, format!("changes requested by {}", principal.subject)),
         };
-        sqlx::query(
-            "UPDATE route_steps SET state = $4, note = $5, updated_at = $6 \
-             WHERE request_id = $1 AND submission = $2 AND kind = $3",
-        )
-        .bind(id)
-        .bind(current.submission)
-        .bind(step)
-        .bind(new_state.as_str())
-        .bind(&note)
-        .bind(now())
-        .execute(&mut *tx)
-        .await?;
+        let settled = settle_step(&mut tx, &current, step, new_state, &note).await?;
         let status = match decision.outcome {
             Outcome::Deny => Status::Denied,
             Outcome::RequestChanges => Status::ChangesRequested,
-            Outcome::Approve | Outcome::ApproveWithConditions => {
-                let route = current.route.as_ref().map(|r| r.0.clone()).ok_or_else(|| {
-                    ApiError::Internal(anyhow::anyhow!("request {id} is under review without a route"))
-                })?;
-                let states: Vec<_> = steps
-                    .iter()
-                    .filter_map(|s| {
-                        let kind = crate::domain::workflow::parse_step_kind(&s.kind)?;
-                        Some((kind, if s.kind == step { new_state } else { s.state() }))
-                    })
-                    .collect();
-                let conditions = has_conditions(&mut tx, id, current.submission).await?;
-                status_from_steps(&route, &states, conditions)
-            }
+            Outcome::Approve | Outcome::ApproveWithConditions => settled,
         };
-        let updated: RequestRecord = sqlx::query_as(
-            "UPDATE requests SET status = $2, version = version + 1, updated_at = $3 WHERE id = $1 RETURNING *",
-        )
-        .bind(id)
-        .bind(status.as_str())
-        .bind(now())
-        .fetch_one(&mut *tx)
-        .await?;
+        let updated = set_status(&mut tx, id, status).await?;
         let mut after = snapshot(&updated);
         after["decision"] = to_json(&recorded);
         audit_change(&mut tx, &decider_actor, "request.decided", &current, after).await?;
@@ -701,9 +845,207 @@ impl Repo {
         Ok((recorded, updated))
     }
 
+    pub async fn request_duplicates(&self, id: Uuid, submission: i32) -> Result<Vec<DuplicateRecord>, ApiError> {
+        Ok(sqlx::query_as(
+            "SELECT submission, candidate_kind, candidate_id, name, score, class, evidence FROM request_duplicates \
+             WHERE request_id = $1 AND submission = $2 ORDER BY score DESC, candidate_id",
+        )
+        .bind(id)
+        .bind(submission)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn dismissals(&self, id: Uuid) -> Result<Vec<DismissalRecord>, ApiError> {
+        Ok(sqlx::query_as(
+            "SELECT candidate_kind, candidate_id, reason, dismissed_by, dismissed_at FROM duplicate_dismissals \
+             WHERE request_id = $1 ORDER BY dismissed_at",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn exceptions(&self, id: Uuid) -> Result<Vec<ExceptionRecord>, ApiError> {
+        Ok(sqlx::query_as(
+            "SELECT id, submission, justification, requested_by, requested_at, status, decided_by, decided_at, \
+             decision_reason FROM duplicate_exceptions WHERE request_id = $1 ORDER BY requested_at",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The CIO sets a match aside with a reason; when no likely duplicate is left standing, the duplicate
+    /// review step is satisfied.
+    pub async fn dismiss_duplicate(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        candidate_kind: &str,
+        candidate_id: &str,
+        reason: &str,
+        if_match: Option<i64>,
+    ) -> Result<RequestRecord, ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let current = lock_for(&mut tx, &Scope::All, id, Action::Decide, if_match).await?;
+        let recorded: Vec<(String, String, String, f64, String)> = sqlx::query_as(
+            "SELECT candidate_kind, candidate_id, name, score, class FROM request_duplicates \
+             WHERE request_id = $1 AND submission = $2",
+        )
+        .bind(id)
+        .bind(current.submission)
+        .fetch_all(&mut *tx)
+        .await?;
+        if !recorded.iter().any(|(k, c, ..)| k == candidate_kind && c == candidate_id) {
+            return Err(ApiError::not_found("duplicate candidate of this request"));
+        }
+        sqlx::query(
+            "INSERT INTO duplicate_dismissals (request_id, candidate_kind, candidate_id, reason, dismissed_by, \
+             dismissed_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(candidate_kind)
+        .bind(candidate_id)
+        .bind(reason)
+        .bind(&actor.subject)
+        .bind(now())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if crate::store::is_unique_violation(&e) {
+                ApiError::conflict("already_dismissed", "this match is already dismissed")
+            } else {
+                e.into()
+            }
+        })?;
+        let step = StepKindTag::CioDuplicateReview.as_str();
+        let pending = step_state(&mut tx, &current, step).await? == Some(StepState::Pending);
+        let status = if pending && undismissed_likely(&mut tx, id, &recorded).await?.is_none() {
+            let note = format!("likely duplicate dismissed by {}: {reason}", actor.subject);
+            settle_step(&mut tx, &current, step, StepState::Satisfied, &note).await?
+        } else {
+            current.status()
+        };
+        let updated = set_status(&mut tx, id, status).await?;
+        let mut after = snapshot(&updated);
+        after["dismissed"] = serde_json::json!({"candidate_kind": candidate_kind, "candidate_id": candidate_id,
+                                                "reason": reason});
+        audit_change(&mut tx, actor, "request.duplicate_dismissed", &current, after).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// A buyer asks the CIO to let the purchase go ahead although it looks like a duplicate.
+    pub async fn request_exception(
+        &self,
+        actor: &Actor,
+        scope: &Scope,
+        id: Uuid,
+        justification: &str,
+    ) -> Result<ExceptionRecord, ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let current = lock_for(&mut tx, scope, id, Action::Decide, None).await?;
+        let step = StepKindTag::CioDuplicateReview.as_str();
+        if step_state(&mut tx, &current, step).await? != Some(StepState::Pending) {
+            return Err(ApiError::conflict(
+                "no_duplicate_review",
+                "an exception is asked while the request waits for the CIO's duplicate review",
+            ));
+        }
+        let record: ExceptionRecord = sqlx::query_as(
+            "INSERT INTO duplicate_exceptions (id, request_id, submission, justification, requested_by, requested_at, \
+             status) VALUES ($1, $2, $3, $4, $5, $6, 'requested') RETURNING id, submission, justification, \
+             requested_by, requested_at, status, decided_by, decided_at, decision_reason",
+        )
+        .bind(Uuid::new_v4())
+        .bind(id)
+        .bind(current.submission)
+        .bind(justification)
+        .bind(&actor.subject)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if crate::store::is_unique_violation(&e) {
+                ApiError::conflict("exception_exists", "an exception was already asked for this version")
+            } else {
+                e.into()
+            }
+        })?;
+        let updated = set_status(&mut tx, id, current.status()).await?;
+        let mut after = snapshot(&updated);
+        after["exception"] = serde_json::json!({"justification": justification, "status": "requested"});
+        audit_change(&mut tx, actor, "request.exception_requested", &current, after).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// The CIO grants (the duplicate review step is waived) or refuses a buyer's exception.
+    pub async fn decide_exception(
+        &self,
+        actor: &Actor,
+        principal: &Principal,
+        id: Uuid,
+        grant: bool,
+        reason: &str,
+    ) -> Result<(ExceptionRecord, RequestRecord), ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let current = lock_for(&mut tx, &Scope::All, id, Action::Decide, None).await?;
+        if current.submitted_by.as_deref() == Some(principal.subject.as_str()) {
+            return Err(ApiError::forbidden("the person who submitted a request never decides it"));
+        }
+        let status = if grant { "granted" } else { "refused" };
+        let record: Option<ExceptionRecord> = sqlx::query_as(
+            "UPDATE duplicate_exceptions SET status = $3, decided_by = $4, decided_at = $5, decision_reason = $6 \
+             WHERE request_id = $1 AND submission = $2 AND status = 'requested' RETURNING id, submission, \
+             justification, requested_by, requested_at, status, decided_by, decided_at, decision_reason",
+        )
+        .bind(id)
+        .bind(current.submission)
+        .bind(status)
+        .bind(&actor.subject)
+        .bind(now())
+        .bind(reason)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let record = record.ok_or_else(|| {
+            ApiError::conflict("no_open_exception", "no exception is waiting for a decision on this version")
+        })?;
+        let step = StepKindTag::CioDuplicateReview.as_str();
+        let new_status = if grant && step_state(&mut tx, &current, step).await? == Some(StepState::Pending) {
+            let note = format!("exception granted by {}: {reason}", actor.subject);
+            settle_step(&mut tx, &current, step, StepState::Waived, &note).await?
+        } else {
+            current.status()
+        };
+        let updated = set_status(&mut tx, id, new_status).await?;
+        let mut after = snapshot(&updated);
+        after["exception"] = serde_json::json!({"status": status, "reason": reason});
+        let action = if grant { "request.exception_granted" } else { "request.exception_refused" };
+        audit_change(&mut tx, actor, action, &current, after).await?;
+        tx.commit().await?;
+        Ok((record, updated))
+    }
+
+    /// Requests changed after `since` (all of them without it), for the duplicate index.
+    pub async fn purchases_changed_since(
+        &self,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<crate::store::PurchaseRecord>, ApiError> {
+        Ok(sqlx::query_as(
+            "SELECT r.id, r.department_code, r.status, r.fields, v.legal_name AS vendor_name, r.updated_at \
+             FROM requests r JOIN vendors v ON v.id = r.vendor_id WHERE ($1 IS NULL OR r.updated_at > $1)",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn list_decisions(&self, request_id: Uuid) -> Result<Vec<Decision>, ApiError> {
-        let rows: Vec<DecisionRow> =
-            sqlx::query_as("SELECT * FROM decisions WHERE request_id = $1 ORDER BY decided_at, id")
+        let rows: Vec<DecisionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{DECISION_SELECT} WHERE d.request_id = $1 ORDER BY d.decided_at, d.id"
+        )))
                 .bind(request_id)
                 .fetch_all(&self.pool)
                 .await?;

@@ -4,6 +4,8 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod catalog;
+mod duplicates;
 mod errors;
 mod operations;
 mod registry;

@@ -308,8 +308,8 @@ both!(
             &app,
             &cio,
             &id,
-            json!({"step": "cio_approval", "outcome": "deny", "reason_code": "duplicate_of_central_service",
-                   "rationale": "Use the citywide e-signature service"}),
+            json!({"step": "cio_approval", "outcome": "deny", "reason_code": "cost",
+                   "rationale": "Twice what comparable cities pay"}),
         )
         .await;
         assert_eq!(denied.ok(201)["request"]["status"], "denied");
@@ -474,10 +474,11 @@ both!(
         let mut doc = current["policy"].clone();
 
         let mut broken = doc.clone();
-        broken["rules"][0]["reason"] = json!("value {nonsense}");
+        let i = broken["rules"].as_array().unwrap().iter().position(|r| r["id"] == "cio-value-threshold").unwrap();
+        broken["rules"][i]["reason"] = json!("value {nonsense}");
         let refused = app.call(Method::PUT, "/api/v1/policy", Some(&admin), Some(&broken), &[]).await;
         refused.problem(422, "validation_failed");
-        assert_eq!(refused.fields(), ["rules[0]"]);
+        assert_eq!(refused.fields(), [format!("rules[{i}]")]);
         assert!(refused.body["errors"][0]["message"].as_str().unwrap().contains("cio-value-threshold"));
         app.call(Method::PUT, "/api/v1/policy", Some(&app.token(Role::Cio)), Some(&doc), &[]).await.problem(403, "forbidden");
 

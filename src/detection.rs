@@ -1,0 +1,132 @@
+//! The live duplicate index: built from the database at start, and brought up to date before every check
+//! from the rows changed since its last look, so that every instance sees catalogue and purchase changes
+//! made by any instance.
+
+use std::sync::RwLock;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::domain::catalog::CatalogService;
+use crate::domain::duplicates::{
+    self as dup, Candidate, CatalogEntry, DuplicateIndex, PastPurchase, RequestText,
+};
+use crate::domain::request::{RequestFields, Status};
+use crate::error::ApiError;
+use crate::store::{PurchaseRecord, Store};
+
+/// Rows written by another instance with a slightly slower clock could carry an `updated_at` just before our
+/// last look; looking back this far again costs a few idempotent upserts.
+const CLOCK_SLACK_SECONDS: i64 = 5;
+
+pub const MAX_CANDIDATES: usize = 10;
+
+#[derive(Default)]
+struct State {
+    index: DuplicateIndex,
+    synced_to: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+pub struct Detector {
+    state: RwLock<State>,
+}
+
+fn entry(s: &CatalogService) -> CatalogEntry {
+    CatalogEntry {
+        id: s.id.to_string(),
+        name: s.name.clone(),
+        category: s.category.clone(),
+        description: s.description.clone(),
+        capabilities: s.capabilities.clone(),
+        aliases: s.aliases.clone(),
+        status: match s.status.as_str() {
+            "active" => dup::ServiceStatus::Active,
+            "retiring" => dup::ServiceStatus::Retiring,
+            _ => dup::ServiceStatus::Retired,
+        },
+    }
+}
+
+fn purchase(p: &PurchaseRecord) -> PastPurchase {
+    let f = &p.fields.0;
+    PastPurchase {
+        id: p.id.to_string(),
+        department: p.department_code.clone(),
+        vendor_id: f.vendor_id.to_string(),
+        vendor_name: p.vendor_name.clone(),
+        product_name: f.product_name.clone(),
+        category: f.category.clone(),
+        capabilities: f.capabilities.clone(),
+        title: f.title.clone(),
+        description: f.description.clone(),
+    }
+}
+
+/// What the index is asked about a request.
+pub fn request_text(fields: &RequestFields, department: &str, vendor_name: &str) -> RequestText {
+    RequestText {
+        title: fields.title.clone(),
+        description: fields.description.clone(),
+        product_name: fields.product_name.clone(),
+        vendor_id: fields.vendor_id.to_string(),
+        vendor_name: vendor_name.to_string(),
+        category: fields.category.clone(),
+        capabilities: fields.capabilities.clone(),
+        department: department.to_string(),
+    }
+}
+
+impl Detector {
+    /// Builds the index from the database.
+    pub async fn load(store: &Store) -> Result<Detector, ApiError> {
+        let detector = Detector::default();
+        detector.refresh(store).await?;
+        Ok(detector)
+    }
+
+    /// Applies the catalogue and purchase changes made since the last look.
+    pub async fn refresh(&self, store: &Store) -> Result<(), ApiError> {
+        let since = self
+            .state
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .synced_to;
+        let look_from = since.map(|t| t - Duration::seconds(CLOCK_SLACK_SECONDS));
+        let started = crate::domain::now();
+        let services = store.services_changed_since(look_from).await?;
+        let purchases = store.purchases_changed_since(look_from).await?;
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        for s in &services {
+            state.index.upsert_service(entry(s));
+        }
+        for p in &purchases {
+            // Approved purchases are what other departments already bought; anything else leaves the index.
+            let approved = Status::parse(&p.status).is_some_and(Status::is_approved);
+            if approved {
+                state.index.upsert_purchase(purchase(p));
+            } else {
+                state.index.remove_purchase(&p.id.to_string());
+            }
+        }
+        if state.synced_to.is_none_or(|t| t < started) {
+            state.synced_to = Some(started);
+        }
+        Ok(())
+    }
+
+    /// Ranks candidates for a request, after catching up with changes.
+    pub async fn check(
+        &self,
+        store: &Store,
+        text: &RequestText,
+    ) -> Result<Vec<Candidate>, ApiError> {
+        self.refresh(store).await?;
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        Ok(state.index.check(text, MAX_CANDIDATES))
+    }
+
+    pub fn sizes(&self) -> (usize, usize) {
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        (state.index.service_count(), state.index.purchase_count())
+    }
+}

@@ -1,0 +1,125 @@
+use procurement_review::auth::Role;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::helpers::{Resp, TestApp};
+
+pub fn esign() -> Value {
+    json!({
+        "name": "Enterprise e-signature",
+        "category": "e-signature",
+        "description": "Citywide electronic signature service for forms, contracts and permits.",
+        "capabilities": ["electronic signatures", "signing workflows", "signer identity verification"],
+        "aliases": ["DocuSign", "eSign"],
+        "owning_team": "DoIT Enterprise Applications",
+        "access": "Request through the DoIT service desk: https://it.city.example/esign"
+    })
+}
+
+pub async fn add_service(app: &TestApp, body: Value) -> Value {
+    app.post("/api/v1/catalog/services", &app.token(Role::Cio), body)
+        .await
+        .ok(201)
+        .clone()
+}
+
+async fn upload(app: &TestApp, token: &str, content_type: &str, bytes: Vec<u8>) -> Resp {
+    let resp = app
+        .client
+        .post(format!("{}/api/v1/catalog/services/import", app.base))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    TestApp::read(resp).await
+}
+
+both!(
+    async fn the_cio_office_maintains_the_catalogue_and_everyone_reads_it(backend) {
+        let app = TestApp::spawn(backend).await;
+        let created = app.post("/api/v1/catalog/services", &app.token(Role::Cio), esign()).await;
+        let body = created.ok(201).clone();
+        assert_eq!(body["status"], "active");
+        assert_eq!(body["aliases"], json!(["DocuSign", "eSign"]));
+        app.post("/api/v1/catalog/services", &app.token(Role::Buyer), esign()).await.problem(403, "forbidden");
+        app.post("/api/v1/catalog/services", &app.token(Role::Admin), esign()).await.problem(409, "duplicate_service");
+        let bad = app.post("/api/v1/catalog/services", &app.token(Role::Admin), json!({"name": " ", "status": "gone"})).await;
+        bad.problem(422, "validation_failed");
+        assert_eq!(bad.fields(), ["name", "status"]);
+
+        let vendor = app.vendor_token(uuid::Uuid::new_v4());
+        let found = app.get("/api/v1/catalog/services?q=docusign", &vendor).await;
+        assert_eq!(found.ok(200)["page"]["total"], 1);
+        let none = app.get("/api/v1/catalog/services?status=retired", &vendor).await;
+        assert_eq!(none.ok(200)["page"]["total"], 0);
+
+        let path = created.header("location").unwrap().to_string();
+        let retired = app.patch(&path, &app.token(Role::Cio), json!({"status": "retired"}), Some("\"1\"")).await;
+        assert_eq!(retired.ok(200)["status"], "retired");
+        assert_eq!(retired.body["name"], "Enterprise e-signature");
+        app.patch(&path, &app.token(Role::Cio), json!({"status": "active"}), Some("\"1\"")).await.problem(412, "stale_etag");
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn the_catalogue_round_trips_through_xlsx_and_csv(backend) {
+        let app = TestApp::spawn(backend).await;
+        add_service(&app, esign()).await;
+        add_service(&app, json!({"name": "Citywide GIS", "capabilities": ["web maps", "spatial analysis"],
+                                  "aliases": ["=HYPERLINK(\"http://evil\")", "ArcGIS"]}))
+        .await;
+        let reader = app.token(Role::Auditor);
+        for (path, content_type) in [
+            ("/api/v1/catalog/services/export.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            ("/api/v1/catalog/services/export.csv", "text/csv"),
+        ] {
+            let resp = app.client.get(format!("{}{path}", app.base)).bearer_auth(&reader).send().await.unwrap();
+            assert_eq!(resp.status(), 200);
+            assert_eq!(resp.headers()["content-type"], content_type);
+            assert!(resp.headers()["content-disposition"].to_str().unwrap().contains("attachment"));
+            let bytes = resp.bytes().await.unwrap().to_vec();
+            if content_type == "text/csv" {
+                let text = String::from_utf8(bytes.clone()).unwrap();
+                assert!(text.contains("'=HYPERLINK"), "formulas are neutralised: {text}");
+            }
+            let other = TestApp::spawn(backend).await;
+            let loaded = upload(&other, &other.token(Role::Admin), content_type, bytes.clone()).await;
+            assert_eq!(loaded.ok(200)["created"], 2);
+            let listed = other.get("/api/v1/catalog/services?q=arcgis", &reader_of(&other)).await;
+            assert_eq!(listed.ok(200)["items"][0]["aliases"][0], "=HYPERLINK(\"http://evil\")");
+            let again = upload(&other, &other.token(Role::Cio), "application/octet-stream", bytes).await;
+            assert_eq!(again.ok(200)["updated"], 2);
+            other.stop().await;
+        }
+        app.stop().await;
+    }
+);
+
+fn reader_of(app: &TestApp) -> String {
+    app.token(Role::Buyer)
+}
+
+both!(
+    async fn a_bad_upload_names_every_cell_and_stores_nothing(backend) {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.token(Role::Admin);
+        let csv = "Name,Status,Aliases\nGood one,active,A\n,active,B\nOdd,sometimes,C\n";
+        let resp = upload(&app, &admin, "text/csv", csv.as_bytes().to_vec()).await;
+        resp.problem(422, "validation_failed");
+        assert_eq!(resp.fields(), ["csv!A3", "csv!B4"]);
+        assert_eq!(app.count("SELECT COUNT(*) FROM catalog_services").await, 0);
+        let png = upload(&app, &admin, "application/octet-stream", vec![0x89, b'P', b'N', b'G', 0, 0, 0]).await;
+        png.problem(415, "unsupported_file");
+        let buyer = upload(&app, &app.token(Role::Buyer), "text/csv", b"Name\nX\n".to_vec()).await;
+        buyer.problem(403, "forbidden");
+        let wrong_type = app
+            .call(Method::POST, "/api/v1/catalog/services/import", Some(&admin), Some(&json!({"name": "x"})), &[])
+            .await;
+        wrong_type.problem(415, "unsupported_media_type");
+        app.stop().await;
+    }
+);

@@ -1,0 +1,235 @@
+use procurement_review::auth::Role;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::catalog::{add_service, esign};
+use crate::helpers::TestApp;
+
+async fn department(app: &TestApp, code: &str) {
+    app.post(
+        "/api/v1/departments",
+        &app.token(Role::Admin),
+        json!({"code": code, "name": code}),
+    )
+    .await
+    .ok(201);
+}
+
+/// A small on-premises purchase of public data: nothing routes it but the duplicate check.
+fn request(vendor: &Value, title: &str, product: &str, capabilities: &[&str]) -> Value {
+    json!({
+        "title": title, "description": "", "vendor_id": vendor["id"], "product_name": product,
+        "category": "", "capabilities": capabilities, "capital_cost_cents": 0,
+        "annual_operating_cost_cents": 500_000, "term_months": 12, "expected_users": 20,
+        "hosting": "on_premises", "data_classes": ["public"], "requested_start_date": "2026-09-01"
+    })
+}
+
+async fn submitted(app: &TestApp, buyer: &str, body: Value) -> (String, Value) {
+    let id = app.post("/api/v1/requests", buyer, body).await.ok(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resp = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/requests/{id}/submit"),
+            Some(buyer),
+            None,
+            &[],
+        )
+        .await;
+    (id, resp.ok(200).clone())
+}
+
+fn step<'a>(route: &'a Value, kind: &str) -> Option<&'a Value> {
+    route["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == kind)
+}
+
+both!(
+    async fn a_product_name_that_is_a_catalogue_alias_puts_the_request_before_the_cio(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let service = add_service(&app, esign()).await;
+        let vendor = app.create_vendor("DocuSign, Inc.").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let (id, body) = submitted(&app, &buyer, request(&vendor, "DocuSign licences for permits", "DocuSign", &[])).await;
+        assert_eq!(body["status"], "awaiting_decision");
+        let route = app.get(&format!("/api/v1/requests/{id}/route"), &buyer).await.ok(200).clone();
+        let review = step(&route, "cio_duplicate_review").expect("a duplicate review step");
+        let ground = &review["grounds"][0];
+        assert_eq!(ground["citation"], "EO 2025 Art. 3");
+        assert!(ground["reason"].as_str().unwrap().contains("Enterprise e-signature"), "{ground}");
+
+        let report = app.get(&format!("/api/v1/requests/{id}/duplicates"), &app.token(Role::Cio)).await;
+        let top = &report.ok(200)["candidates"][0];
+        assert_eq!(top["kind"], "service");
+        assert_eq!(top["id"], service["id"]);
+        assert_eq!(top["class"], "likely_duplicate");
+        assert!(top["score"].as_f64().unwrap() > 0.5);
+        assert_eq!(top["evidence"]["alias_hit"], "DocuSign");
+        assert_eq!(report.body["recorded"][0]["id"], service["id"]);
+
+        // Denied as a duplicate, naming the service: the answer tells the buyer what to use instead.
+        let cio = app.token(Role::Cio);
+        let unnamed = app
+            .post(
+                &format!("/api/v1/requests/{id}/decisions"),
+                &cio,
+                json!({"step": "cio_duplicate_review", "outcome": "deny", "reason_code": "duplicate_of_central_service",
+                       "rationale": "The city already runs e-signature"}),
+            )
+            .await;
+        assert_eq!(unnamed.problem(422, "validation_failed")["errors"][0]["field"], "service_id");
+        let denied = app
+            .post(
+                &format!("/api/v1/requests/{id}/decisions"),
+                &cio,
+                json!({"step": "cio_duplicate_review", "outcome": "deny", "reason_code": "duplicate_of_central_service",
+                       "rationale": "The city already runs e-signature", "service_id": service["id"]}),
+            )
+            .await;
+        let result = denied.ok(201);
+        assert_eq!(result["request"]["status"], "denied");
+        assert_eq!(result["decision"]["use_instead"]["name"], "Enterprise e-signature");
+        assert!(result["decision"]["use_instead"]["access"].as_str().unwrap().contains("service desk"));
+        let listed = app.get(&format!("/api/v1/requests/{id}/decisions"), &buyer).await;
+        assert_eq!(listed.ok(200)[0]["use_instead"]["service_id"], service["id"]);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn a_paraphrased_request_matches_and_the_cio_can_dismiss_the_match(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        add_service(&app, esign()).await;
+        let vendor = app.create_vendor("Inkwell Software").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let (id, body) = submitted(
+            &app,
+            &buyer,
+            request(&vendor, "Digital document signing for HR onboarding", "Inkwell Sign", &["electronic signature"]),
+        )
+        .await;
+        assert_eq!(body["status"], "awaiting_decision");
+        let report = app.get(&format!("/api/v1/requests/{id}/duplicates"), &buyer).await;
+        let top = report.ok(200)["recorded"][0].clone();
+        assert_eq!(top["class"], "likely_duplicate");
+
+        let cio = app.token(Role::Cio);
+        let no_reason = app
+            .post(
+                &format!("/api/v1/requests/{id}/duplicates/dismissals"),
+                &cio,
+                json!({"candidate_kind": top["kind"], "candidate_id": top["id"], "reason": " "}),
+            )
+            .await;
+        assert_eq!(no_reason.problem(422, "validation_failed")["errors"][0]["field"], "reason");
+        app.post(
+            &format!("/api/v1/requests/{id}/duplicates/dismissals"),
+            &buyer,
+            json!({"candidate_kind": top["kind"], "candidate_id": top["id"], "reason": "x"}),
+        )
+        .await
+        .problem(403, "forbidden");
+        let dismissed = app
+            .post(
+                &format!("/api/v1/requests/{id}/duplicates/dismissals"),
+                &cio,
+                json!({"candidate_kind": top["kind"], "candidate_id": top["id"],
+                       "reason": "HR needs offline signing in the field, which the central service lacks"}),
+            )
+            .await;
+        assert_eq!(dismissed.ok(200)["status"], "approved", "nothing else was pending");
+        let report = app.get(&format!("/api/v1/requests/{id}/duplicates"), &cio).await;
+        assert!(report.ok(200)["recorded"][0]["dismissed"]["reason"].as_str().unwrap().contains("offline"));
+        let trail = app.get(&format!("/api/v1/audit?object_id={id}&action=request.duplicate_dismissed"), &app.token(Role::Auditor)).await;
+        assert_eq!(trail.ok(200)["page"]["total"], 1);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn a_buyer_asks_for_an_exception_and_the_cio_grants_it(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        add_service(&app, esign()).await;
+        let vendor = app.create_vendor("DocuSign, Inc.").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let (id, _) = submitted(&app, &buyer, request(&vendor, "DocuSign for grants", "DocuSign", &[])).await;
+        let asked = app
+            .post(
+                &format!("/api/v1/requests/{id}/duplicates/exception"),
+                &buyer,
+                json!({"justification": "Our federal grantor requires its own signing audit trail"}),
+            )
+            .await;
+        assert_eq!(asked.ok(201)["status"], "requested");
+        let twice = app.post(&format!("/api/v1/requests/{id}/duplicates/exception"), &buyer, json!({"justification": "again"})).await;
+        twice.problem(409, "exception_exists");
+        let other_dept = app.buyer_token("BPD", "x");
+        app.post(&format!("/api/v1/requests/{id}/duplicates/exception"), &other_dept, json!({"justification": "x"}))
+            .await
+            .problem(404, "not_found");
+
+        let granted = app
+            .post(
+                &format!("/api/v1/requests/{id}/duplicates/exception/decision"),
+                &app.token(Role::Cio),
+                json!({"grant": true, "reason": "Grant terms require it; revisit at renewal"}),
+            )
+            .await;
+        let body = granted.ok(200);
+        assert_eq!(body["exception"]["status"], "granted");
+        assert_eq!(body["request"]["status"], "approved");
+        let route = app.get(&format!("/api/v1/requests/{id}/route"), &buyer).await.ok(200).clone();
+        assert_eq!(step(&route, "cio_duplicate_review").unwrap()["state"], "waived");
+        let trail = app.get(&format!("/api/v1/audit?object_id={id}"), &app.token(Role::Auditor)).await;
+        let actions: Vec<String> = trail.ok(200)["items"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap().to_string()).collect();
+        assert!(actions.contains(&"request.exception_requested".to_string()), "{actions:?}");
+        assert!(actions.contains(&"request.exception_granted".to_string()), "{actions:?}");
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn another_departments_approved_purchase_is_a_candidate_and_generic_words_are_not(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "PARKS").await;
+        department(&app, "DOIT").await;
+        let vendor = app.create_vendor("Esri").await;
+        let parks = app.buyer_token("PARKS", "pat");
+        let (first, body) = submitted(&app, &parks, request(&vendor, "ArcGIS Online seats for tree inventory", "ArcGIS Online", &["web maps"])).await;
+        assert_eq!(body["status"], "approved");
+        let doit = app.buyer_token("DOIT", "bea");
+        let draft = app
+            .post("/api/v1/requests", &doit, request(&vendor, "ArcGIS Online licences for street maps", "ArcGIS Online", &["web maps"]))
+            .await;
+        let id = draft.ok(201)["id"].as_str().unwrap().to_string();
+        let report = app.get(&format!("/api/v1/requests/{id}/duplicates"), &doit).await;
+        let top = &report.ok(200)["candidates"][0];
+        assert_eq!(top["kind"], "purchase");
+        assert_eq!(top["id"], first.as_str());
+        assert_eq!(top["evidence"]["same_vendor"], true);
+
+        let other_vendor = app.create_vendor("Acme Cloud Co").await;
+        let generic = app
+            .post(
+                "/api/v1/requests",
+                &doit,
+                request(&other_vendor, "Cloud platform management software solution", "Platform", &["management"]),
+            )
+            .await;
+        let gid = generic.ok(201)["id"].as_str().unwrap().to_string();
+        let report = app.get(&format!("/api/v1/requests/{gid}/duplicates"), &doit).await;
+        let likely = report.ok(200)["candidates"].as_array().unwrap().iter().filter(|c| c["class"] == "likely_duplicate").count();
+        assert_eq!(likely, 0, "{}", report.text);
+        app.stop().await;
+    }
+);
