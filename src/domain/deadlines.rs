@@ -1,0 +1,1034 @@
+//! Due dates turned into reminders, and breach-notice deadlines per jurisdiction.
+//!
+//! Everything here takes "today" or "now" from the caller, so that the reminder job and its tests decide what
+//! time it is; nothing reads the clock.
+//!
+//! # When a reminder fires
+//!
+//! Each kind of due date has thresholds, counted in days before the date (a questionnaire: 7, 3 and 1). On any
+//! day, the functions here return at most one reminder: the one for the **most urgent threshold already
+//! crossed**, or the overdue (expired) reminder once the date has passed. The reminder's
+//! [`dedup_key`](Reminder::dedup_key) names the subject, the date and the threshold, but not the day the job ran.
+//! The job records each key it sends and skips a key it has sent before, so that:
+//!
+//! - running the job twice on one day sends nothing the second time;
+//! - each threshold sends once, on the first run at or after it;
+//! - a job that did not run for a few days sends only the most urgent reminder it missed, once, and not the
+//!   stale ones before it (questionnaire due in 2 days after a gap: the 3-day reminder, never the 7-day one);
+//! - a due date that moves (an extension, a renewed risk acceptance, next year's review) makes new keys, so its
+//!   reminders fire again.
+//!
+//! A due date is the last day to act: a questionnaire due on the 10th is overdue on the 11th. A risk acceptance
+//! stops holding on its expiry date: one expiring on the 10th has expired on the 10th.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::policy::DataClass;
+
+/// Days before a questionnaire's due date at which the vendor is reminded.
+pub const QUESTIONNAIRE_THRESHOLDS: [u32; 3] = [7, 3, 1];
+
+/// Days before a finding's remediation due date at which the vendor and the analyst are reminded.
+pub const REMEDIATION_THRESHOLDS: [u32; 3] = [7, 3, 1];
+
+/// Days before a risk acceptance expires at which the analyst and the CIO office are reminded.
+pub const RISK_ACCEPTANCE_THRESHOLDS: [u32; 2] = [30, 7];
+
+/// Days before a vendor's annual re-assessment is due at which the analyst is reminded.
+pub const REASSESSMENT_THRESHOLDS: [u32; 1] = [30];
+
+/// Months between accepted assessments of a vendor: 201 CMR 17.03(2)(i) asks for a review at least annually.
+pub const REASSESSMENT_MONTHS: u32 = 12;
+
+/// One reminder to send about one subject (an assessment, a finding, a vendor, a contract, a request).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reminder {
+    /// A questionnaire is due soon.
+    QuestionnaireDue {
+        /// The last day to submit.
+        due: NaiveDate,
+        /// The threshold crossed (7, 3 or 1 days before).
+        threshold_days: u32,
+        /// Days from today to the due date; 0 on the day itself.
+        days_left: i64,
+    },
+    /// A questionnaire was not submitted by its due date.
+    QuestionnaireOverdue {
+        /// The missed due date.
+        due: NaiveDate,
+        /// Days past it when the reminder was made.
+        days_overdue: i64,
+    },
+    /// A finding's remediation is due soon.
+    RemediationDue {
+        /// The last day of the remediation plan.
+        due: NaiveDate,
+        /// The threshold crossed.
+        threshold_days: u32,
+        /// Days from today to the due date.
+        days_left: i64,
+    },
+    /// A finding was not remediated by its due date.
+    RemediationOverdue {
+        /// The missed due date.
+        due: NaiveDate,
+        /// Days past it when the reminder was made.
+        days_overdue: i64,
+    },
+    /// A risk acceptance is about to stop holding.
+    RiskAcceptanceExpiring {
+        /// The day it stops holding.
+        expiry: NaiveDate,
+        /// The threshold crossed (30 or 7 days before).
+        threshold_days: u32,
+        /// Days from today to the expiry.
+        days_left: i64,
+    },
+    /// A risk acceptance has expired; the finding is open again.
+    RiskAcceptanceExpired {
+        /// The day it stopped holding.
+        expiry: NaiveDate,
+    },
+    /// A vendor's annual re-assessment is due soon.
+    ReassessmentDue {
+        /// The day the review is due.
+        next_review: NaiveDate,
+        /// The threshold crossed.
+        threshold_days: u32,
+        /// Days from today to the review date.
+        days_left: i64,
+    },
+    /// A vendor's annual re-assessment is late.
+    ReassessmentOverdue {
+        /// The missed review date.
+        next_review: NaiveDate,
+        /// Days past it when the reminder was made.
+        days_overdue: i64,
+    },
+    /// A contract has entered its renewal notice period: renew, renegotiate or give notice now.
+    ContractEnding {
+        /// The contract's last day.
+        end: NaiveDate,
+        /// The contract's renewal notice period in days.
+        notice_days: u32,
+        /// Days from today to the end.
+        days_left: i64,
+    },
+    /// A purchase decision has waited longer than policy allows; it goes up to the CIO office.
+    DecisionEscalation {
+        /// When the decision became due.
+        waiting_since: DateTime<Utc>,
+        /// The policy's limit (`decision_escalation_days`).
+        escalation_days: u32,
+        /// Whole days waited so far.
+        waiting_days: i64,
+    },
+}
+
+impl Reminder {
+    /// The reminder's kind as a wire name, e.g. `questionnaire_due`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reminder::QuestionnaireDue { .. } => "questionnaire_due",
+            Reminder::QuestionnaireOverdue { .. } => "questionnaire_overdue",
+            Reminder::RemediationDue { .. } => "remediation_due",
+            Reminder::RemediationOverdue { .. } => "remediation_overdue",
+            Reminder::RiskAcceptanceExpiring { .. } => "risk_acceptance_expiring",
+            Reminder::RiskAcceptanceExpired { .. } => "risk_acceptance_expired",
+            Reminder::ReassessmentDue { .. } => "reassessment_due",
+            Reminder::ReassessmentOverdue { .. } => "reassessment_overdue",
+            Reminder::ContractEnding { .. } => "contract_ending",
+            Reminder::DecisionEscalation { .. } => "decision_escalation",
+        }
+    }
+
+    /// The key under which the job records that it sent this reminder about `subject_id`:
+    /// `<kind>[:<threshold>]:<subject>:<date>`, e.g. `questionnaire_due:7:<assessment id>:2026-05-01`.
+    ///
+    /// It names the threshold and the due date, never the day the job ran or the days left, so a rerun makes
+    /// the same key and a new threshold or a moved date makes a new one. A decision escalation's date is its
+    /// `waiting_since` to the second, so a store that keeps fewer fractional digits cannot change the key.
+    pub fn dedup_key(&self, subject_id: &str) -> String {
+        let kind = self.kind();
+        match self {
+            Reminder::QuestionnaireDue {
+                due,
+                threshold_days,
+                ..
+            }
+            | Reminder::RemediationDue {
+                due,
+                threshold_days,
+                ..
+            }
+            | Reminder::RiskAcceptanceExpiring {
+                expiry: due,
+                threshold_days,
+                ..
+            }
+            | Reminder::ReassessmentDue {
+                next_review: due,
+                threshold_days,
+                ..
+            }
+            | Reminder::ContractEnding {
+                end: due,
+                notice_days: threshold_days,
+                ..
+            } => format!("{kind}:{threshold_days}:{subject_id}:{due}"),
+            Reminder::QuestionnaireOverdue { due, .. }
+            | Reminder::RemediationOverdue { due, .. }
+            | Reminder::RiskAcceptanceExpired { expiry: due }
+            | Reminder::ReassessmentOverdue {
+                next_review: due, ..
+            } => format!("{kind}:{subject_id}:{due}"),
+            Reminder::DecisionEscalation {
+                waiting_since,
+                escalation_days,
+                ..
+            } => format!(
+                "{kind}:{escalation_days}:{subject_id}:{}",
+                waiting_since.format("%Y-%m-%dT%H:%M:%SZ")
+            ),
+        }
+    }
+
+    /// The reminder in plain words, for a notification.
+    pub fn message(&self) -> String {
+        match self {
+            Reminder::QuestionnaireDue { due, days_left, .. } => {
+                format!(
+                    "The security questionnaire is due {}.",
+                    when(*due, *days_left)
+                )
+            }
+            Reminder::QuestionnaireOverdue { due, days_overdue } => format!(
+                "The security questionnaire was due on {due} and is {} late.",
+                days(*days_overdue)
+            ),
+            Reminder::RemediationDue { due, days_left, .. } => {
+                format!(
+                    "The remediation of this finding is due {}.",
+                    when(*due, *days_left)
+                )
+            }
+            Reminder::RemediationOverdue { due, days_overdue } => format!(
+                "The remediation of this finding was due on {due} and is {} late.",
+                days(*days_overdue)
+            ),
+            Reminder::RiskAcceptanceExpiring {
+                expiry, days_left, ..
+            } => format!(
+                "The risk acceptance for this finding expires on {expiry}, in {}; renew it or close the finding.",
+                days(*days_left)
+            ),
+            Reminder::RiskAcceptanceExpired { expiry } => format!(
+                "The risk acceptance for this finding expired on {expiry}; the finding is open again."
+            ),
+            Reminder::ReassessmentDue {
+                next_review,
+                days_left,
+                ..
+            } => format!(
+                "The vendor's annual security re-assessment is due {} [201 CMR 17.03(2)(i)].",
+                when(*next_review, *days_left)
+            ),
+            Reminder::ReassessmentOverdue {
+                next_review,
+                days_overdue,
+            } => format!(
+                "The vendor's annual security re-assessment was due on {next_review} and is {} late \
+                 [201 CMR 17.03(2)(i)].",
+                days(*days_overdue)
+            ),
+            Reminder::ContractEnding {
+                end,
+                notice_days,
+                days_left,
+            } => format!(
+                "The contract ends on {end}, in {}, inside its {notice_days}-day renewal notice period: \
+                 decide now whether to renew.",
+                days(*days_left)
+            ),
+            Reminder::DecisionEscalation {
+                waiting_days,
+                escalation_days,
+                ..
+            } => format!(
+                "A purchase decision has waited {}, longer than the {escalation_days} days policy allows.",
+                days(*waiting_days)
+            ),
+        }
+    }
+}
+
+fn days(count: i64) -> String {
+    if count == 1 {
+        "1 day".to_owned()
+    } else {
+        format!("{count} days")
+    }
+}
+
+fn when(date: NaiveDate, days_left: i64) -> String {
+    match days_left {
+        0 => format!("today, {date}"),
+        1 => format!("tomorrow, {date}"),
+        _ => format!("on {date}, in {}", days(days_left)),
+    }
+}
+
+/// Where today stands against a date with reminder thresholds.
+enum Stage {
+    /// No threshold crossed yet.
+    Quiet,
+    /// The most urgent threshold crossed, and the days left.
+    Crossed { threshold_days: u32, days_left: i64 },
+    /// The date has passed (or, for an expiry, arrived), by this many days.
+    Past { days_past: i64 },
+}
+
+/// Today's stage. `lapses_on_the_day` says whether the date itself already counts as past (an expiry) or is the
+/// last day to act (a due date).
+fn stage(date: NaiveDate, today: NaiveDate, thresholds: &[u32], lapses_on_the_day: bool) -> Stage {
+    let days_left = (date - today).num_days();
+    let past = if lapses_on_the_day {
+        days_left <= 0
+    } else {
+        days_left < 0
+    };
+    if past {
+        return Stage::Past {
+            days_past: -days_left,
+        };
+    }
+    thresholds
+        .iter()
+        .copied()
+        .filter(|threshold| days_left <= i64::from(*threshold))
+        .min()
+        .map_or(Stage::Quiet, |threshold_days| Stage::Crossed {
+            threshold_days,
+            days_left,
+        })
+}
+
+/// The reminder for a questionnaire due on `due`: at 7, 3 and 1 days before, then overdue from the next day.
+pub fn questionnaire_reminders(due: NaiveDate, today: NaiveDate) -> Option<Reminder> {
+    match stage(due, today, &QUESTIONNAIRE_THRESHOLDS, false) {
+        Stage::Quiet => None,
+        Stage::Crossed {
+            threshold_days,
+            days_left,
+        } => Some(Reminder::QuestionnaireDue {
+            due,
+            threshold_days,
+            days_left,
+        }),
+        Stage::Past { days_past } => Some(Reminder::QuestionnaireOverdue {
+            due,
+            days_overdue: days_past,
+        }),
+    }
+}
+
+/// The reminder for a finding whose remediation is due on `due`: at 7, 3 and 1 days before, then overdue.
+pub fn remediation_reminders(due: NaiveDate, today: NaiveDate) -> Option<Reminder> {
+    match stage(due, today, &REMEDIATION_THRESHOLDS, false) {
+        Stage::Quiet => None,
+        Stage::Crossed {
+            threshold_days,
+            days_left,
+        } => Some(Reminder::RemediationDue {
+            due,
+            threshold_days,
+            days_left,
+        }),
+        Stage::Past { days_past } => Some(Reminder::RemediationOverdue {
+            due,
+            days_overdue: days_past,
+        }),
+    }
+}
+
+/// The reminder for a risk acceptance that stops holding on `expiry`: at 30 and 7 days before, then expired
+/// from the expiry date itself.
+pub fn risk_acceptance_reminders(expiry: NaiveDate, today: NaiveDate) -> Option<Reminder> {
+    match stage(expiry, today, &RISK_ACCEPTANCE_THRESHOLDS, true) {
+        Stage::Quiet => None,
+        Stage::Crossed {
+            threshold_days,
+            days_left,
+        } => Some(Reminder::RiskAcceptanceExpiring {
+            expiry,
+            threshold_days,
+            days_left,
+        }),
+        Stage::Past { .. } => Some(Reminder::RiskAcceptanceExpired { expiry }),
+    }
+}
+
+/// The reminder for a vendor whose annual re-assessment is due on `next_review` (see [`next_review_date`]):
+/// 30 days before, then overdue from the next day.
+pub fn reassessment(next_review: NaiveDate, today: NaiveDate) -> Option<Reminder> {
+    match stage(next_review, today, &REASSESSMENT_THRESHOLDS, false) {
+        Stage::Quiet => None,
+        Stage::Crossed {
+            threshold_days,
+            days_left,
+        } => Some(Reminder::ReassessmentDue {
+            next_review,
+            threshold_days,
+            days_left,
+        }),
+        Stage::Past { days_past } => Some(Reminder::ReassessmentOverdue {
+            next_review,
+            days_overdue: days_past,
+        }),
+    }
+}
+
+/// The reminder for a contract ending on `end` (its last day) with a renewal notice period of `notice_days`:
+/// once, on the first run inside the period. Nothing after the contract has ended: that is no longer a renewal
+/// decision.
+pub fn contract_ending(end: NaiveDate, notice_days: u32, today: NaiveDate) -> Option<Reminder> {
+    match stage(end, today, &[notice_days], false) {
+        Stage::Crossed { days_left, .. } => Some(Reminder::ContractEnding {
+            end,
+            notice_days,
+            days_left,
+        }),
+        Stage::Quiet | Stage::Past { .. } => None,
+    }
+}
+
+/// The escalation for a purchase decision waiting since `waiting_since`: once it has waited longer than
+/// `escalation_days` whole days (the policy's `decision_escalation_days`). It fires once per wait: a request
+/// sent back and resubmitted starts a new wait, and a new key.
+pub fn decision_escalation(
+    waiting_since: DateTime<Utc>,
+    now: DateTime<Utc>,
+    escalation_days: u32,
+) -> Option<Reminder> {
+    let waited = now - waiting_since;
+    (waited > Duration::days(i64::from(escalation_days))).then(|| Reminder::DecisionEscalation {
+        waiting_since,
+        escalation_days,
+        waiting_days: waited.num_days(),
+    })
+}
+
+/// The day a vendor's next re-assessment is due: `months` after its last accepted assessment (12 for the annual
+/// review of 201 CMR 17.03(2)(i), [`REASSESSMENT_MONTHS`]).
+///
+/// A day the target month lacks becomes that month's last day, so an assessment accepted on February 29 is due
+/// again on February 28 of the next year: a day early rather than a day past the year.
+pub fn next_review_date(last_accepted: NaiveDate, months: u32) -> NaiveDate {
+    last_accepted
+        .checked_add_months(Months::new(months))
+        .unwrap_or(NaiveDate::MAX)
+}
+
+/// One notice a vendor incident requires: who must be told, by when, under which rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadline {
+    /// Who must be told, e.g. `affected Connecticut residents`.
+    pub who: String,
+    /// The latest moment the notice may go out; `None` where the law sets no fixed date (the rule says what it
+    /// asks instead).
+    pub by: Option<DateTime<Utc>>,
+    /// Who tells them what, in plain words.
+    pub rule: String,
+    /// The rule's citation.
+    pub citation: String,
+}
+
+/// Days after discovery by which Connecticut residents, and the Connecticut Attorney General, must be told
+/// [CGS 36a-701b] (since 2021-10-01; 90 before).
+pub const CT_NOTICE_DAYS: i64 = 60;
+
+/// Months of identity-theft prevention services Connecticut requires where SSNs or TINs are involved.
+pub const CT_IDENTITY_PROTECTION_MONTHS: u32 = 24;
+
+/// Months of free credit monitoring Massachusetts requires where Social Security numbers are involved.
+pub const MA_CREDIT_MONITORING_MONTHS: u32 = 18;
+
+/// The notices a breach at a vendor requires, from the moment it was discovered.
+///
+/// The vendor's notice to the city comes first, within the contract's `vendor_notice_hours` (city policy). Then,
+/// for each jurisdiction in `jurisdictions` (`pi_ma`, `pi_ct`; other classes have their own regimes and are not
+/// covered here), what the city as owner of the data must do:
+///
+/// - Massachusetts [c.93H §3]: the Attorney General, the Director of OCABR and the affected residents, "as soon
+///   as practicable and without unreasonable delay". The law sets no number of days, so `by` is `None`, never a
+///   guessed date. Where SSNs are involved, 18 months of free credit monitoring [c.93H §3A].
+/// - Connecticut [CGS 36a-701b]: the affected residents without unreasonable delay and no later than 60 days
+///   after discovery; the Attorney General no later than the residents. Where SSNs or TINs are involved
+///   (`ssn_involved`), 24 months of identity-theft protection.
+///
+/// Connecticut's 60 days run from the vendor's discovery, the earliest one the city can know of: the cautious
+/// reading when the vendor, not the city, found the breach.
+pub fn breach_deadlines(
+    discovered_at: DateTime<Utc>,
+    vendor_notice_hours: u32,
+    jurisdictions: &BTreeSet<DataClass>,
+    ssn_involved: bool,
+) -> Vec<Deadline> {
+    let mut deadlines = vec![Deadline {
+        who: "the city".to_owned(),
+        by: Some(discovered_at + Duration::hours(i64::from(vendor_notice_hours))),
+        rule: format!(
+            "The vendor tells the city within {vendor_notice_hours} hours of discovering the breach, as its \
+             contract requires, and cooperates: the date or period of the breach, its nature, and the steps it \
+             has taken or plans to take."
+        ),
+        citation: "c.93H §3(a)".to_owned(),
+    }];
+    if jurisdictions.contains(&DataClass::PiMa) {
+        let no_fixed_date = "as soon as practicable and without unreasonable delay; the law sets no fixed \
+                             number of days, so there is no date to count down to. Only a written \
+                             determination by a law-enforcement agency that notice would impede a criminal \
+                             investigation allows a delay [c.93H §4].";
+        deadlines.push(Deadline {
+            who: "the Massachusetts Attorney General and the Director of the Office of Consumer Affairs and \
+                  Business Regulation (OCABR)"
+                .to_owned(),
+            by: None,
+            rule: format!(
+                "The city notifies them {no_fixed_date} The notice gives the nature of the breach, the number \
+                 of Massachusetts residents affected, the steps taken, whether a written information security \
+                 program is kept, and the other details c.93H §3 lists."
+            ),
+            citation: "c.93H §3".to_owned(),
+        });
+        deadlines.push(Deadline {
+            who: "affected Massachusetts residents".to_owned(),
+            by: None,
+            rule: format!("The city notifies them {no_fixed_date}"),
+            citation: "c.93H §3".to_owned(),
+        });
+        if ssn_involved {
+            deadlines.push(Deadline {
+                who: "affected Massachusetts residents".to_owned(),
+                by: None,
+                rule: format!(
+                    "Social Security numbers are involved: the notice offers at least \
+                     {MA_CREDIT_MONITORING_MONTHS} months of free credit monitoring, and the notice to the \
+                     Attorney General and OCABR certifies that it was offered."
+                ),
+                citation: "c.93H §3A".to_owned(),
+            });
+        }
+    }
+    if jurisdictions.contains(&DataClass::PiCt) {
+        let by = Some(discovered_at + Duration::days(CT_NOTICE_DAYS));
+        deadlines.push(Deadline {
+            who: "affected Connecticut residents".to_owned(),
+            by,
+            rule: format!(
+                "The city notifies them without unreasonable delay and no later than {CT_NOTICE_DAYS} days \
+                 after the breach was discovered; the date is the latest allowed, not a target."
+            ),
+            citation: "CGS 36a-701b".to_owned(),
+        });
+        deadlines.push(Deadline {
+            who: "the Connecticut Attorney General".to_owned(),
+            by,
+            rule: format!(
+                "The city notifies the Attorney General no later than it notifies the residents, and so no \
+                 later than {CT_NOTICE_DAYS} days after discovery."
+            ),
+            citation: "CGS 36a-701b".to_owned(),
+        });
+        if ssn_involved {
+            deadlines.push(Deadline {
+                who: "affected Connecticut residents".to_owned(),
+                by,
+                rule: format!(
+                    "Social Security or taxpayer identification numbers are involved: the notice offers at \
+                     least {CT_IDENTITY_PROTECTION_MONTHS} months of identity-theft prevention services, and \
+                     mitigation services where they apply, at no cost."
+                ),
+                citation: "CGS 36a-701b".to_owned(),
+            });
+        }
+    }
+    deadlines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    /// Runs a reminder job on each day of `days`, `runs_per_day` times, and returns the (day, key) of every
+    /// reminder it sent: a key already sent is skipped, as the outbox does.
+    fn run_job(
+        days: impl IntoIterator<Item = NaiveDate>,
+        runs_per_day: usize,
+        job: impl Fn(NaiveDate) -> Option<Reminder>,
+    ) -> Vec<(NaiveDate, String)> {
+        let mut sent = BTreeSet::new();
+        let mut fired = Vec::new();
+        for day in days {
+            for _ in 0..runs_per_day {
+                if let Some(reminder) = job(day) {
+                    let key = reminder.dedup_key("a-1");
+                    if sent.insert(key.clone()) {
+                        fired.push((day, key));
+                    }
+                }
+            }
+        }
+        fired
+    }
+
+    fn every_day(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
+        from.iter_days().take_while(|day| *day <= to).collect()
+    }
+
+    fn offset(day: NaiveDate, days: i64) -> NaiveDate {
+        day + Duration::days(days)
+    }
+
+    #[test]
+    fn a_questionnaire_reminder_names_the_most_urgent_threshold_crossed() {
+        let due = date("2026-05-10");
+        let due_in = |threshold_days, days_left| {
+            Some(Reminder::QuestionnaireDue {
+                due,
+                threshold_days,
+                days_left,
+            })
+        };
+        let overdue = |days_overdue| Some(Reminder::QuestionnaireOverdue { due, days_overdue });
+        let cases = [
+            (30, None),
+            (8, None),
+            (7, due_in(7, 7)),
+            (6, due_in(7, 6)),
+            (4, due_in(7, 4)),
+            (3, due_in(3, 3)),
+            (2, due_in(3, 2)),
+            (1, due_in(1, 1)),
+            (0, due_in(1, 0)),
+            (-1, overdue(1)),
+            (-5, overdue(5)),
+        ];
+        for (days_left, expected) in cases {
+            let today = offset(due, -days_left);
+            assert_eq!(
+                questionnaire_reminders(due, today),
+                expected,
+                "{days_left} days left"
+            );
+        }
+    }
+
+    #[test]
+    fn a_daily_job_run_twice_a_day_sends_each_questionnaire_threshold_once_and_overdue_once() {
+        let due = date("2026-05-10");
+        let fired = run_job(every_day(offset(due, -12), offset(due, 5)), 2, |today| {
+            questionnaire_reminders(due, today)
+        });
+        assert_eq!(
+            fired,
+            [
+                (
+                    date("2026-05-03"),
+                    "questionnaire_due:7:a-1:2026-05-10".to_owned()
+                ),
+                (
+                    date("2026-05-07"),
+                    "questionnaire_due:3:a-1:2026-05-10".to_owned()
+                ),
+                (
+                    date("2026-05-09"),
+                    "questionnaire_due:1:a-1:2026-05-10".to_owned()
+                ),
+                (
+                    date("2026-05-11"),
+                    "questionnaire_overdue:a-1:2026-05-10".to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_job_that_missed_days_sends_only_the_most_urgent_missed_reminder_once() {
+        let due = date("2026-05-10");
+        let runs = [-9, -2, -2, -1, 3, 4].map(|days| offset(due, days));
+        let fired = run_job(runs, 1, |today| questionnaire_reminders(due, today));
+        assert_eq!(
+            fired,
+            [
+                (
+                    offset(due, -2),
+                    "questionnaire_due:3:a-1:2026-05-10".to_owned()
+                ),
+                (
+                    offset(due, -1),
+                    "questionnaire_due:1:a-1:2026-05-10".to_owned()
+                ),
+                (
+                    offset(due, 3),
+                    "questionnaire_overdue:a-1:2026-05-10".to_owned()
+                ),
+            ]
+        );
+        let down_until_late = run_job([offset(due, 2), offset(due, 3)], 1, |today| {
+            questionnaire_reminders(due, today)
+        });
+        assert_eq!(down_until_late.len(), 1);
+        assert!(down_until_late[0].1.starts_with("questionnaire_overdue:"));
+    }
+
+    #[test]
+    fn an_extended_due_date_sends_its_reminders_again_under_new_keys() {
+        let first = questionnaire_reminders(date("2026-05-10"), date("2026-05-09")).unwrap();
+        let extended = questionnaire_reminders(date("2026-05-20"), date("2026-05-19")).unwrap();
+        assert_ne!(first.dedup_key("a-1"), extended.dedup_key("a-1"));
+        assert_ne!(first.dedup_key("a-1"), first.dedup_key("a-2"));
+    }
+
+    #[test]
+    fn remediation_reminders_fire_at_each_threshold_then_once_overdue() {
+        let due = date("2026-09-30");
+        let fired = run_job(every_day(offset(due, -20), offset(due, 10)), 2, |today| {
+            remediation_reminders(due, today)
+        });
+        let keys: Vec<&str> = fired.iter().map(|(_, key)| key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "remediation_due:7:a-1:2026-09-30",
+                "remediation_due:3:a-1:2026-09-30",
+                "remediation_due:1:a-1:2026-09-30",
+                "remediation_overdue:a-1:2026-09-30",
+            ]
+        );
+        assert_eq!(fired[3].0, date("2026-10-01"));
+    }
+
+    #[test]
+    fn a_risk_acceptance_warns_at_30_and_7_days_and_expires_on_its_expiry_date() {
+        let expiry = date("2027-01-15");
+        let fired = run_job(
+            every_day(offset(expiry, -60), offset(expiry, 5)),
+            2,
+            |today| risk_acceptance_reminders(expiry, today),
+        );
+        assert_eq!(
+            fired,
+            [
+                (
+                    date("2026-12-16"),
+                    "risk_acceptance_expiring:30:a-1:2027-01-15".to_owned()
+                ),
+                (
+                    date("2027-01-08"),
+                    "risk_acceptance_expiring:7:a-1:2027-01-15".to_owned()
+                ),
+                (
+                    date("2027-01-15"),
+                    "risk_acceptance_expired:a-1:2027-01-15".to_owned()
+                ),
+            ]
+        );
+        assert_eq!(
+            risk_acceptance_reminders(expiry, offset(expiry, -1)),
+            Some(Reminder::RiskAcceptanceExpiring {
+                expiry,
+                threshold_days: 7,
+                days_left: 1
+            })
+        );
+        assert_eq!(risk_acceptance_reminders(expiry, offset(expiry, -31)), None);
+    }
+
+    #[test]
+    fn a_reassessment_is_announced_30_days_ahead_and_then_once_overdue() {
+        let next_review = date("2027-03-01");
+        assert_eq!(reassessment(next_review, offset(next_review, -31)), None);
+        assert_eq!(
+            reassessment(next_review, offset(next_review, -30)),
+            Some(Reminder::ReassessmentDue {
+                next_review,
+                threshold_days: 30,
+                days_left: 30
+            })
+        );
+        assert!(matches!(
+            reassessment(next_review, next_review),
+            Some(Reminder::ReassessmentDue { days_left: 0, .. })
+        ));
+        assert_eq!(
+            reassessment(next_review, offset(next_review, 1)),
+            Some(Reminder::ReassessmentOverdue {
+                next_review,
+                days_overdue: 1
+            })
+        );
+        let fired = run_job(
+            every_day(offset(next_review, -40), offset(next_review, 40)),
+            2,
+            |today| reassessment(next_review, today),
+        );
+        assert_eq!(fired.len(), 2);
+    }
+
+    #[test]
+    fn next_years_reassessment_reminds_again() {
+        let this_year = reassessment(date("2027-03-01"), date("2027-02-10")).unwrap();
+        let next_year = reassessment(date("2028-03-01"), date("2028-02-10")).unwrap();
+        assert_eq!(this_year.kind(), next_year.kind());
+        assert_ne!(this_year.dedup_key("v-9"), next_year.dedup_key("v-9"));
+    }
+
+    #[test]
+    fn a_contract_reminds_once_when_its_renewal_notice_period_begins() {
+        let end = date("2027-06-30");
+        assert_eq!(contract_ending(end, 90, offset(end, -91)), None);
+        assert_eq!(
+            contract_ending(end, 90, offset(end, -90)),
+            Some(Reminder::ContractEnding {
+                end,
+                notice_days: 90,
+                days_left: 90
+            })
+        );
+        assert!(contract_ending(end, 90, end).is_some());
+        assert_eq!(contract_ending(end, 90, offset(end, 1)), None);
+        let fired = run_job(every_day(offset(end, -120), offset(end, 10)), 3, |today| {
+            contract_ending(end, 90, today)
+        });
+        assert_eq!(
+            fired,
+            [(
+                date("2027-04-01"),
+                "contract_ending:90:a-1:2027-06-30".to_owned()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_contract_with_no_notice_period_reminds_on_its_last_day_only() {
+        let end = date("2027-06-30");
+        assert_eq!(contract_ending(end, 0, offset(end, -1)), None);
+        assert!(contract_ending(end, 0, end).is_some());
+    }
+
+    #[test]
+    fn a_decision_escalates_once_it_has_waited_longer_than_the_policy_days() {
+        let since = at("2026-04-01T14:30:00.123456Z");
+        assert_eq!(
+            decision_escalation(since, at("2026-04-11T14:30:00.123456Z"), 10),
+            None
+        );
+        let late = decision_escalation(since, at("2026-04-11T14:30:01Z"), 10).unwrap();
+        assert_eq!(
+            late,
+            Reminder::DecisionEscalation {
+                waiting_since: since,
+                escalation_days: 10,
+                waiting_days: 10
+            }
+        );
+        let later = decision_escalation(since, at("2026-04-20T09:00:00Z"), 10).unwrap();
+        assert!(matches!(
+            later,
+            Reminder::DecisionEscalation {
+                waiting_days: 18,
+                ..
+            }
+        ));
+        assert_eq!(late.dedup_key("r-7"), later.dedup_key("r-7"));
+        assert_eq!(
+            late.dedup_key("r-7"),
+            "decision_escalation:10:r-7:2026-04-01T14:30:00Z"
+        );
+        assert_eq!(
+            decision_escalation(since, at("2026-03-01T00:00:00Z"), 10),
+            None
+        );
+    }
+
+    #[test]
+    fn a_resubmitted_request_starts_a_new_wait_with_a_new_key() {
+        let first = decision_escalation(at("2026-04-01T09:00:00Z"), at("2026-04-20T09:00:00Z"), 10);
+        let second =
+            decision_escalation(at("2026-04-25T09:00:00Z"), at("2026-05-10T09:00:00Z"), 10);
+        assert_ne!(
+            first.unwrap().dedup_key("r-7"),
+            second.unwrap().dedup_key("r-7")
+        );
+    }
+
+    #[test]
+    fn no_two_kinds_of_reminder_share_a_key_for_the_same_subject_and_date() {
+        let day = date("2026-05-10");
+        let reminders = [
+            questionnaire_reminders(day, offset(day, -1)),
+            questionnaire_reminders(day, offset(day, 1)),
+            remediation_reminders(day, offset(day, -1)),
+            remediation_reminders(day, offset(day, 1)),
+            risk_acceptance_reminders(day, offset(day, -7)),
+            risk_acceptance_reminders(day, day),
+            reassessment(day, offset(day, -1)),
+            reassessment(day, offset(day, 1)),
+            contract_ending(day, 1, offset(day, -1)),
+            decision_escalation(at("2026-05-10T00:00:00Z"), at("2026-05-20T00:00:01Z"), 1),
+        ];
+        let keys: BTreeSet<String> = reminders
+            .iter()
+            .map(|reminder| reminder.as_ref().expect("each case fires").dedup_key("x"))
+            .collect();
+        assert_eq!(keys.len(), reminders.len());
+    }
+
+    #[test]
+    fn a_reminder_reads_back_from_json_and_says_what_is_due_in_words() {
+        let reminder = questionnaire_reminders(date("2026-05-10"), date("2026-05-07")).unwrap();
+        let json = serde_json::to_value(&reminder).unwrap();
+        assert_eq!(json["kind"], "questionnaire_due");
+        assert_eq!(serde_json::from_value::<Reminder>(json).unwrap(), reminder);
+        assert_eq!(
+            reminder.message(),
+            "The security questionnaire is due on 2026-05-10, in 3 days."
+        );
+        let tomorrow = questionnaire_reminders(date("2026-05-10"), date("2026-05-09")).unwrap();
+        assert_eq!(
+            tomorrow.message(),
+            "The security questionnaire is due tomorrow, 2026-05-10."
+        );
+        let late = remediation_reminders(date("2026-05-10"), date("2026-05-11")).unwrap();
+        assert_eq!(
+            late.message(),
+            "The remediation of this finding was due on 2026-05-10 and is 1 day late."
+        );
+    }
+
+    #[test]
+    fn a_review_accepted_on_february_29_falls_due_on_february_28_of_the_next_year() {
+        assert_eq!(next_review_date(date("2024-02-29"), 12), date("2025-02-28"));
+        assert_eq!(next_review_date(date("2024-02-29"), 48), date("2028-02-29"));
+        assert_eq!(next_review_date(date("2023-02-28"), 12), date("2024-02-28"));
+        assert_eq!(next_review_date(date("2023-03-01"), 12), date("2024-03-01"));
+        assert_eq!(next_review_date(date("2026-01-31"), 1), date("2026-02-28"));
+        assert_eq!(
+            next_review_date(date("2026-07-15"), REASSESSMENT_MONTHS),
+            date("2027-07-15")
+        );
+    }
+
+    fn jurisdictions(list: &[DataClass]) -> BTreeSet<DataClass> {
+        list.iter().copied().collect()
+    }
+
+    #[test]
+    fn connecticut_residents_and_attorney_general_must_be_told_within_60_days_of_discovery() {
+        let discovered = at("2026-03-10T16:45:00Z");
+        let deadlines = breach_deadlines(discovered, 72, &jurisdictions(&[DataClass::PiCt]), false);
+        let ct: Vec<&Deadline> = deadlines
+            .iter()
+            .filter(|deadline| deadline.citation == "CGS 36a-701b")
+            .collect();
+        assert_eq!(ct.len(), 2);
+        for deadline in &ct {
+            assert_eq!(
+                deadline.by,
+                Some(at("2026-05-09T16:45:00Z")),
+                "{}",
+                deadline.who
+            );
+        }
+        assert_eq!(ct[0].who, "affected Connecticut residents");
+        assert_eq!(ct[1].who, "the Connecticut Attorney General");
+        assert!(ct[0].rule.contains("no later than 60 days"));
+        assert!(
+            deadlines
+                .iter()
+                .all(|deadline| !deadline.citation.starts_with("c.93H §3A"))
+        );
+    }
+
+    #[test]
+    fn massachusetts_notice_is_as_soon_as_practicable_with_no_date_to_count_down_to() {
+        let discovered = at("2026-03-10T16:45:00Z");
+        let deadlines = breach_deadlines(discovered, 48, &jurisdictions(&[DataClass::PiMa]), false);
+        let ma: Vec<&Deadline> = deadlines
+            .iter()
+            .filter(|deadline| deadline.citation == "c.93H §3")
+            .collect();
+        assert_eq!(ma.len(), 2);
+        assert!(ma[0].who.contains("Attorney General") && ma[0].who.contains("OCABR"));
+        assert_eq!(ma[1].who, "affected Massachusetts residents");
+        for deadline in ma {
+            assert_eq!(deadline.by, None);
+            assert!(
+                deadline
+                    .rule
+                    .contains("as soon as practicable and without unreasonable delay")
+            );
+            assert!(deadline.rule.contains("no fixed"));
+        }
+        assert!(
+            deadlines
+                .iter()
+                .all(|deadline| !deadline.citation.contains("36a-701b"))
+        );
+    }
+
+    #[test]
+    fn the_vendor_must_tell_the_city_within_the_contract_hours_whatever_the_jurisdiction() {
+        let discovered = at("2026-03-10T16:45:00Z");
+        for set in [
+            jurisdictions(&[]),
+            jurisdictions(&[DataClass::PiMa]),
+            jurisdictions(&[DataClass::PiCt, DataClass::Health]),
+        ] {
+            let deadlines = breach_deadlines(discovered, 72, &set, true);
+            assert_eq!(deadlines[0].who, "the city");
+            assert_eq!(deadlines[0].by, Some(at("2026-03-13T16:45:00Z")));
+            assert!(deadlines[0].rule.contains("within 72 hours"));
+            assert_eq!(deadlines[0].citation, "c.93H §3(a)");
+        }
+        assert_eq!(
+            breach_deadlines(discovered, 24, &jurisdictions(&[DataClass::Cjis]), true).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn social_security_numbers_add_18_months_of_monitoring_in_massachusetts_and_24_in_connecticut()
+    {
+        let discovered = at("2026-03-10T16:45:00Z");
+        let both = jurisdictions(&[DataClass::PiMa, DataClass::PiCt]);
+        let without = breach_deadlines(discovered, 72, &both, false);
+        let with = breach_deadlines(discovered, 72, &both, true);
+        assert_eq!(with.len(), without.len() + 2);
+        let ma = with
+            .iter()
+            .find(|deadline| deadline.citation == "c.93H §3A")
+            .expect("credit monitoring in Massachusetts");
+        assert!(ma.rule.contains("18 months of free credit monitoring"));
+        assert_eq!(ma.by, None);
+        let ct = with
+            .iter()
+            .find(|deadline| deadline.rule.contains("identity-theft"))
+            .expect("identity-theft protection in Connecticut");
+        assert!(ct.rule.contains("24 months"));
+        assert_eq!(ct.by, Some(at("2026-05-09T16:45:00Z")));
+    }
+}
