@@ -61,6 +61,10 @@ pub struct Config {
     pub max_upload_bytes: usize,
     /// Seconds a shutdown waits for requests in flight.
     pub shutdown_grace_seconds: u64,
+    /// Folder of questionnaire templates (`*.toml`).
+    pub questionnaires_dir: PathBuf,
+    /// Days a vendor invitation stays valid unless revoked.
+    pub invitation_days: u32,
     pub auth: AuthConfig,
 }
 
@@ -98,6 +102,8 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             max_upload_bytes: 10 * 1000 * 1000,
             shutdown_grace_seconds: 10,
+            questionnaires_dir: PathBuf::from("questionnaires"),
+            invitation_days: 30,
             auth: AuthConfig::default(),
         }
     }
@@ -187,6 +193,8 @@ impl Config {
             "max_body_bytes" => self.max_body_bytes = parse(value)?,
             "max_upload_bytes" => self.max_upload_bytes = parse(value)?,
             "shutdown_grace_seconds" => self.shutdown_grace_seconds = parse(value)?,
+            "questionnaires_dir" => self.questionnaires_dir = PathBuf::from(value),
+            "invitation_days" => self.invitation_days = parse(value)?,
             "auth_hs256_secret" => a.hs256_secret = Some(Secret::new(value)),
             "auth_jwt_public_key_file" => a.jwt_public_key_file = Some(PathBuf::from(value)),
             "auth_jwks_file" => a.jwks_file = Some(PathBuf::from(value)),
@@ -207,6 +215,9 @@ impl Config {
         }
         if self.database_max_connections == 0 {
             bail!("database_max_connections must be at least 1");
+        }
+        if !(1..=365).contains(&self.invitation_days) {
+            bail!("invitation_days must be from 1 to 365");
         }
         if self.max_body_bytes == 0 || self.max_upload_bytes == 0 {
             bail!("max_body_bytes and max_upload_bytes must be positive");

@@ -20,6 +20,7 @@ use crate::error::{ApiError, problem_from_poem_error};
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::telemetry;
+use crate::templates::Templates;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -30,6 +31,8 @@ pub type Apis = (
     crate::api::requests::RequestsApi,
     crate::api::duplicates::DuplicatesApi,
     crate::api::catalog::CatalogApi,
+    crate::api::invitations::InvitationsApi,
+    crate::api::assessments::AssessmentsApi,
     crate::api::policy::PolicyApi,
     crate::api::audit::AuditApi,
 );
@@ -87,9 +90,19 @@ impl Application {
                 .await
                 .map_err(|e| anyhow::anyhow!("building the duplicate index: {e}"))?,
         );
+        let templates = Arc::new(
+            Templates::load(&config.questionnaires_dir, &store)
+                .await
+                .with_context(|| {
+                    format!(
+                        "loading questionnaire templates from {}",
+                        config.questionnaires_dir.display()
+                    )
+                })?,
+        );
         let (services, purchases) = detector.sizes();
         tracing::info!(services, purchases, "duplicate index built");
-        let app = routes(store.clone(), verifier, detector, &config).boxed();
+        let app = routes(store.clone(), verifier, detector, templates, &config).boxed();
         Ok(Application {
             acceptor,
             addr,
@@ -124,6 +137,7 @@ pub fn routes(
     store: Store,
     verifier: Arc<Verifier>,
     detector: Arc<Detector>,
+    templates: Arc<Templates>,
     config: &Config,
 ) -> impl Endpoint<Output = Response> + use<> {
     let api = openapi_service();
@@ -144,6 +158,8 @@ pub fn routes(
         .data(store)
         .data(verifier)
         .data(detector)
+        .data(templates)
+        .data(Arc::new(config.clone()))
         .data(Arc::new(Metrics::default()))
         .data(limits)
         .map_to_response()

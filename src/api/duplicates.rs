@@ -31,7 +31,7 @@ pub struct PhraseMatch {
 
 /// Why a candidate was ranked: what a CIO reads to judge it in seconds.
 #[derive(Debug, Object)]
-pub struct EvidenceView {
+pub struct MatchEvidence {
     pub matched_capabilities: Vec<PhraseMatch>,
     pub matched_terms: Vec<String>,
     /// A product or vendor name in the request that the catalogue lists as an alias.
@@ -41,9 +41,9 @@ pub struct EvidenceView {
     pub same_category: bool,
 }
 
-impl From<&Evidence> for EvidenceView {
+impl From<&Evidence> for MatchEvidence {
     fn from(e: &Evidence) -> Self {
-        EvidenceView {
+        MatchEvidence {
             matched_capabilities: e
                 .matched_capabilities
                 .iter()
@@ -88,7 +88,7 @@ pub struct CandidateView {
     pub score: f64,
     /// `likely_duplicate` or `possible_overlap`.
     pub class: String,
-    pub evidence: EvidenceView,
+    pub evidence: MatchEvidence,
     /// Set when the CIO dismissed this match for this request.
     pub dismissed: Option<DismissalView>,
 }
@@ -119,7 +119,7 @@ fn view_of(c: &Candidate, dismissals: &[DismissalRecord]) -> CandidateView {
         name: c.name.clone(),
         score: c.score,
         class: tag(&c.class),
-        evidence: EvidenceView::from(&c.evidence),
+        evidence: MatchEvidence::from(&c.evidence),
     }
 }
 
@@ -133,7 +133,7 @@ fn recorded_view(r: &DuplicateRecord, dismissals: &[DismissalRecord]) -> Candida
         name: r.name.clone(),
         score: r.score,
         class: r.class.clone(),
-        evidence: EvidenceView::from(&evidence),
+        evidence: MatchEvidence::from(&evidence),
     }
 }
 

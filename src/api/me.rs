@@ -17,6 +17,8 @@ pub enum ApiTags {
     Policy,
     /// The catalogue of centrally managed services.
     Catalog,
+    /// Questionnaire templates, vendor assessments, evidence, reviews and findings.
+    Questionnaires,
     /// The hash-chained audit trail.
     Audit,
 }

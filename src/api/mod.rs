@@ -1,10 +1,12 @@
 //! The HTTP API under `/api/v1`: one module per resource. Handlers are thin: parse into domain types, check
 //! scope, call the store, shape the response.
 
+pub mod assessments;
 pub mod audit;
 pub mod catalog;
 pub mod departments;
 pub mod duplicates;
+pub mod invitations;
 pub mod me;
 pub mod policy;
 pub mod requests;
@@ -28,6 +30,8 @@ pub fn apis() -> crate::startup::Apis {
         requests::RequestsApi,
         duplicates::DuplicatesApi,
         catalog::CatalogApi,
+        invitations::InvitationsApi,
+        assessments::AssessmentsApi,
         policy::PolicyApi,
         audit::AuditApi,
     )

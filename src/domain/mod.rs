@@ -1,12 +1,16 @@
 //! Pure types and rules: no I/O here. Request bodies are parsed into these types once, at the boundary.
 
+pub mod assessment;
 pub mod audit;
 pub mod catalog;
+pub mod deadlines;
 pub mod duplicates;
 pub mod policy;
 pub mod questionnaire;
 pub mod registry;
 pub mod request;
+pub mod safeguards;
+pub mod webhook;
 pub mod workflow;
 
 /// Offset pagination with a bounded page size.

@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::config::Secret;
 use crate::domain::PageRequest;
+use crate::domain::assessment::{AssessmentStatus, FindingChange, ScoreView};
 use crate::domain::audit::{AuditRecord, VerifyReport};
 use crate::domain::catalog::{CatalogService, CatalogServiceInput, ServiceFields};
 use crate::domain::policy::Policy;
@@ -424,6 +425,173 @@ impl Store {
         reason: &str,
     ) -> Result<(ExceptionRecord, RequestRecord), ApiError> {
         dispatch!(self, r => r.decide_exception(actor, principal, id, grant, reason).await)
+    }
+
+    pub async fn register_template(
+        &self,
+        template_id: &str,
+        version: &str,
+        file_name: &str,
+        source: &str,
+    ) -> Result<(), ApiError> {
+        dispatch!(self, r => r.register_template(template_id, version, file_name, source).await)
+    }
+
+    pub async fn template_source(
+        &self,
+        template_id: &str,
+        version: &str,
+    ) -> Result<Option<(String, String)>, ApiError> {
+        dispatch!(self, r => r.template_source(template_id, version).await)
+    }
+
+    pub async fn create_invitation(
+        &self,
+        actor: &Actor,
+        vendor_id: Uuid,
+        contact_email: &str,
+        contact_name: Option<&str>,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<InvitationRecord, ApiError> {
+        dispatch!(self, r => r.create_invitation(actor, vendor_id, contact_email, contact_name, expires_at).await)
+    }
+
+    pub async fn list_invitations(
+        &self,
+        vendor_id: Uuid,
+    ) -> Result<Vec<InvitationRecord>, ApiError> {
+        dispatch!(self, r => r.list_invitations(vendor_id).await)
+    }
+
+    pub async fn revoke_invitation(
+        &self,
+        actor: &Actor,
+        vendor_id: Uuid,
+        id: Uuid,
+    ) -> Result<InvitationRecord, ApiError> {
+        dispatch!(self, r => r.revoke_invitation(actor, vendor_id, id).await)
+    }
+
+    pub async fn invitation_active(&self, id: Uuid) -> Result<bool, ApiError> {
+        dispatch!(self, r => r.invitation_active(id).await)
+    }
+
+    pub async fn list_assessments(
+        &self,
+        scope: &VendorScope,
+        request_id: Option<Uuid>,
+        status: Option<AssessmentStatus>,
+        page: PageRequest,
+    ) -> Result<Paged<AssessmentRecord>, ApiError> {
+        dispatch!(self, r => r.list_assessments(scope, request_id, status, page).await)
+    }
+
+    pub async fn get_assessment(
+        &self,
+        scope: &VendorScope,
+        id: Uuid,
+    ) -> Result<AssessmentRecord, ApiError> {
+        dispatch!(self, r => r.get_assessment(scope, id).await)
+    }
+
+    pub async fn answers(&self, assessment_id: Uuid) -> Result<Vec<AnswerRecord>, ApiError> {
+        dispatch!(self, r => r.answers(assessment_id).await)
+    }
+
+    pub async fn save_answers(
+        &self,
+        actor: &Actor,
+        scope: &VendorScope,
+        id: Uuid,
+        if_match: Option<i64>,
+        entries: Vec<(String, Option<serde_json::Value>, Option<String>, String)>,
+    ) -> Result<AssessmentRecord, ApiError> {
+        dispatch!(self, r => r.save_answers(actor, scope, id, if_match, entries).await)
+    }
+
+    pub async fn submit_assessment(
+        &self,
+        actor: &Actor,
+        scope: &VendorScope,
+        id: Uuid,
+        expected_version: i64,
+        answers: serde_json::Value,
+        score: ScoreView,
+    ) -> Result<AssessmentRecord, ApiError> {
+        dispatch!(self, r => r.submit_assessment(actor, scope, id, expected_version, answers, score).await)
+    }
+
+    pub async fn review_assessment(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+        accept: bool,
+        comments: Vec<ReviewComment>,
+        findings: Vec<NewFinding>,
+    ) -> Result<(AssessmentRecord, Vec<FindingRecord>), ApiError> {
+        dispatch!(self, r => r.review_assessment(actor, id, if_match, accept, comments, findings).await)
+    }
+
+    pub async fn reviews(&self, assessment_id: Uuid) -> Result<Vec<ReviewRecord>, ApiError> {
+        dispatch!(self, r => r.reviews(assessment_id).await)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn store_evidence(
+        &self,
+        actor: &Actor,
+        scope: &VendorScope,
+        assessment_id: Uuid,
+        question_id: Option<&str>,
+        file_name: &str,
+        content_type: &str,
+        data: &[u8],
+    ) -> Result<EvidenceRecord, ApiError> {
+        dispatch!(self, r => r.store_evidence(actor, scope, assessment_id, question_id, file_name, content_type, data).await)
+    }
+
+    pub async fn list_evidence(
+        &self,
+        assessment_id: Uuid,
+    ) -> Result<Vec<EvidenceRecord>, ApiError> {
+        dispatch!(self, r => r.list_evidence(assessment_id).await)
+    }
+
+    pub async fn evidence_file(
+        &self,
+        assessment_id: Uuid,
+        evidence_id: Uuid,
+    ) -> Result<Option<(EvidenceRecord, Vec<u8>)>, ApiError> {
+        dispatch!(self, r => r.evidence_file(assessment_id, evidence_id).await)
+    }
+
+    pub async fn list_findings(
+        &self,
+        scope: &VendorScope,
+        filter: &FindingFilter,
+        page: PageRequest,
+    ) -> Result<Paged<FindingRecord>, ApiError> {
+        dispatch!(self, r => r.list_findings(scope, filter, page).await)
+    }
+
+    pub async fn get_finding(
+        &self,
+        scope: &VendorScope,
+        id: Uuid,
+    ) -> Result<FindingRecord, ApiError> {
+        dispatch!(self, r => r.get_finding(scope, id).await)
+    }
+
+    pub async fn change_finding(
+        &self,
+        actor: &Actor,
+        scope: &VendorScope,
+        id: Uuid,
+        if_match: Option<i64>,
+        change: FindingChange,
+    ) -> Result<FindingRecord, ApiError> {
+        dispatch!(self, r => r.change_finding(actor, scope, id, if_match, change).await)
     }
 
     pub async fn list_audit(

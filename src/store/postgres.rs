@@ -49,3 +49,8 @@ mod catalog_impl {
     use super::*;
     include!("catalog.rs");
 }
+
+mod questionnaires_impl {
+    use super::*;
+    include!("questionnaires.rs");
+}

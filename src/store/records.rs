@@ -154,3 +154,123 @@ pub struct ExceptionRecord {
     pub decided_at: Option<DateTime<Utc>>,
     pub decision_reason: Option<String>,
 }
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct InvitationRecord {
+    pub id: Uuid,
+    pub vendor_id: Uuid,
+    pub contact_email: String,
+    pub contact_name: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoked_by: Option<String>,
+}
+
+/// Which assessments and findings a caller may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VendorScope {
+    All,
+    /// A buyer: the assessments of their department's requests.
+    Department(String),
+    /// A vendor: its own.
+    Vendor(Uuid),
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct AssessmentRecord {
+    pub id: Uuid,
+    pub request_id: Uuid,
+    pub vendor_id: Uuid,
+    pub template_id: String,
+    pub template_version: String,
+    pub status: String,
+    pub due_date: chrono::NaiveDate,
+    pub submission: i32,
+    pub score: Option<Json<crate::domain::assessment::ScoreView>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct AnswerRecord {
+    pub question_id: String,
+    pub value: Json<serde_json::Value>,
+    pub comment: Option<String>,
+    /// `vendor`, or where a derived answer came from (`caiq-v4:IAM-14.1`).
+    pub source: String,
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct EvidenceRecord {
+    pub id: Uuid,
+    pub assessment_id: Uuid,
+    pub question_id: Option<String>,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub uploaded_by: String,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct ReviewRecord {
+    pub id: Uuid,
+    pub submission: i32,
+    pub outcome: String,
+    pub comments: Json<Vec<crate::store::ReviewComment>>,
+    pub reviewer: String,
+    pub reviewed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, poem_openapi::Object)]
+pub struct ReviewComment {
+    pub question_id: String,
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct FindingRecord {
+    pub id: Uuid,
+    pub assessment_id: Uuid,
+    pub request_id: Uuid,
+    pub vendor_id: Uuid,
+    pub question_id: String,
+    pub severity: String,
+    pub title: String,
+    pub reason: String,
+    pub citation: Option<String>,
+    pub status: String,
+    pub remediation_plan: Option<String>,
+    pub remediation_due: Option<chrono::NaiveDate>,
+    pub resolution_note: Option<String>,
+    pub risk_rationale: Option<String>,
+    pub risk_expires_on: Option<chrono::NaiveDate>,
+    pub decided_by: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    pub request_id: Option<Uuid>,
+    pub assessment_id: Option<Uuid>,
+    pub status: Option<String>,
+    pub severity: Option<String>,
+}
+
+/// A finding to raise when an assessment is accepted.
+#[derive(Debug, Clone)]
+pub struct NewFinding {
+    pub question_id: String,
+    pub severity: String,
+    pub title: String,
+    pub reason: String,
+    pub citation: Option<String>,
+}

@@ -247,7 +247,7 @@ async fn write_steps(
 }
 
 /// Sets one step's state on the current submission and returns the status the request's steps now give.
-async fn settle_step(
+pub(super) async fn settle_step(
     tx: &mut Tx,
     current: &RequestRecord,
     kind: &str,
@@ -283,7 +283,7 @@ async fn settle_step(
     Ok(status_from_steps(&route, &states, conditions))
 }
 
-async fn step_state(tx: &mut Tx, current: &RequestRecord, kind: &str) -> Result<Option<StepState>, ApiError> {
+pub(super) async fn step_state(tx: &mut Tx, current: &RequestRecord, kind: &str) -> Result<Option<StepState>, ApiError> {
     let found: Option<(String,)> =
         sqlx::query_as("SELECT state FROM route_steps WHERE request_id = $1 AND submission = $2 AND kind = $3")
             .bind(current.id)
@@ -294,7 +294,7 @@ async fn step_state(tx: &mut Tx, current: &RequestRecord, kind: &str) -> Result<
     Ok(found.and_then(|(s,)| StepState::parse(&s)))
 }
 
-async fn set_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<RequestRecord, ApiError> {
+pub(super) async fn set_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<RequestRecord, ApiError> {
     Ok(sqlx::query_as(
         "UPDATE requests SET status = $2, version = version + 1, updated_at = $3 WHERE id = $1 RETURNING *",
     )
@@ -484,6 +484,18 @@ async fn route_submission(
     .bind(at)
     .fetch_one(&mut **tx)
     .await?;
+    if let Some(review) = route.step(StepKindTag::SecurityReview)
+        && !route.is_prohibited()
+    {
+        super::questionnaires_impl::create_assessments(
+            tx,
+            actor,
+            &updated,
+            &review.questionnaires,
+            policy.questionnaire_due_days,
+        )
+        .await?;
+    }
     Ok(updated)
 }
 

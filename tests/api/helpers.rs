@@ -155,6 +155,7 @@ impl TestApp {
             database_max_connections: 5,
             listen: "127.0.0.1:0".parse().unwrap(),
             shutdown_grace_seconds: 1,
+            questionnaires_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("questionnaires"),
             ..Config::default()
         };
         config.auth.hs256_secret = Some(Secret::new(TEST_SECRET));

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod assessments;
 mod audit;
 mod auth;
 mod catalog;

@@ -1,0 +1,1020 @@
+//! Questionnaire templates, assessments (a vendor's answers), evidence, the analyst's review, and findings.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::{Binary, Json};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::me::ApiTags;
+use super::{PageInfo, etag, parse_if_match};
+use crate::auth::{AnyRole, Auth, Permission, Principal, Role};
+use crate::domain::PageRequest;
+use crate::domain::assessment::{
+    AssessmentStatus, AssessmentView, FindingChange, FindingStatus, FindingView, ScoreView,
+};
+use crate::domain::questionnaire::{self as q, Answer, RiskThresholds, Template};
+use crate::error::{ApiError, FieldError};
+use crate::store::{
+    AnswerRecord, AssessmentRecord, EvidenceRecord, FindingFilter, FindingRecord, NewFinding,
+    ReviewComment, ReviewRecord, Store, VendorScope,
+};
+use crate::templates::Templates;
+
+pub struct Vendor;
+impl Permission for Vendor {
+    const ROLES: &'static [Role] = &[Role::Vendor];
+}
+
+pub struct Analyst;
+impl Permission for Analyst {
+    const ROLES: &'static [Role] = &[Role::SecurityAnalyst];
+}
+
+pub struct RemediationPlanner;
+impl Permission for RemediationPlanner {
+    const ROLES: &'static [Role] = &[Role::Vendor, Role::SecurityAnalyst];
+}
+
+pub struct CioOnly;
+impl Permission for CioOnly {
+    const ROLES: &'static [Role] = &[Role::Cio];
+}
+
+/// Vendors see their own; buyers their department's; other staff everything.
+pub fn vendor_scope(p: &Principal) -> VendorScope {
+    if let (true, Some(v)) = (p.has(Role::Vendor), p.vendor) {
+        return VendorScope::Vendor(v);
+    }
+    let broad = p
+        .roles
+        .iter()
+        .any(|r| !matches!(r, Role::Buyer | Role::Vendor));
+    match (&p.department, broad) {
+        (Some(d), false) => VendorScope::Department(d.clone()),
+        _ => VendorScope::All,
+    }
+}
+
+fn view(a: AssessmentRecord, template: &Template) -> AssessmentView {
+    AssessmentView {
+        id: a.id,
+        request_id: a.request_id,
+        vendor_id: a.vendor_id,
+        template_id: a.template_id,
+        template_version: a.template_version,
+        template_title: template.title.clone(),
+        status: AssessmentStatus::parse(&a.status).unwrap_or(AssessmentStatus::Open),
+        due_date: a.due_date,
+        submission: a.submission,
+        score: a.score.map(|s| s.0),
+        version: a.version,
+        created_at: a.created_at,
+        updated_at: a.updated_at,
+    }
+}
+
+fn finding_view(f: FindingRecord) -> FindingView {
+    FindingView {
+        id: f.id,
+        assessment_id: f.assessment_id,
+        request_id: f.request_id,
+        vendor_id: f.vendor_id,
+        question_id: f.question_id,
+        severity: f.severity,
+        title: f.title,
+        reason: f.reason,
+        citation: f.citation,
+        status: FindingStatus::parse(&f.status).unwrap_or(FindingStatus::Open),
+        remediation_plan: f.remediation_plan,
+        remediation_due: f.remediation_due,
+        resolution_note: f.resolution_note,
+        risk_rationale: f.risk_rationale,
+        risk_expires_on: f.risk_expires_on,
+        decided_by: f.decided_by,
+        version: f.version,
+        created_at: f.created_at,
+        updated_at: f.updated_at,
+    }
+}
+
+/// Stored answers read back against the template (an answer that no longer parses is left out).
+fn parsed_answers(template: &Template, stored: &[AnswerRecord]) -> BTreeMap<String, Answer> {
+    stored
+        .iter()
+        .filter_map(|a| {
+            let question = template.question(&a.question_id)?;
+            Some((
+                a.question_id.clone(),
+                q::parse_answer(question, &a.value.0).ok()?,
+            ))
+        })
+        .collect()
+}
+
+fn score_view(score: &q::Score) -> ScoreView {
+    let unmet_critical = score.has_unmet_critical();
+    let tier = q::risk_tier(score.percent, unmet_critical, &RiskThresholds::default());
+    ScoreView {
+        earned_points: score.earned_points,
+        possible_points: score.possible_points,
+        percent: (score.percent * 10.0).round() / 10.0,
+        risk_tier: serde_json::to_value(tier)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        unmet_critical,
+    }
+}
+
+fn tag<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Object)]
+pub struct TemplateSummary {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub applies_to: String,
+    /// Content hash of the template file.
+    pub version: String,
+    pub questions: usize,
+}
+
+#[derive(Debug, Object)]
+pub struct QuestionState {
+    pub id: String,
+    pub section: String,
+    pub text: String,
+    pub help: Option<String>,
+    /// `yes_no`, `single_choice`, `multiple_choice`, `text`, `number`, `date` or `file`.
+    pub kind: String,
+    pub options: Vec<String>,
+    pub na_allowed: bool,
+    pub required: bool,
+    /// `critical`, `standard` or `minor`; absent for informational questions.
+    pub weight: Option<String>,
+    pub citation: Option<String>,
+    /// When the question is asked, e.g. `when SUB-01 is yes`.
+    pub asked_when: Option<String>,
+    /// Whether the question is asked, given the answers so far.
+    pub applicable: bool,
+    pub answer: Option<Value>,
+    pub comment: Option<String>,
+    /// `vendor`, or where a derived answer came from (`caiq-v4:IAM-14.1`).
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct EvidenceView {
+    pub id: Uuid,
+    pub question_id: Option<String>,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub uploaded_by: String,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+impl From<EvidenceRecord> for EvidenceView {
+    fn from(e: EvidenceRecord) -> Self {
+        EvidenceView {
+            id: e.id,
+            question_id: e.question_id,
+            file_name: e.file_name,
+            content_type: e.content_type,
+            size_bytes: e.size_bytes,
+            sha256: e.sha256,
+            uploaded_by: e.uploaded_by,
+            uploaded_at: e.uploaded_at,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct ReviewView {
+    pub submission: i32,
+    /// `accepted` or `returned`.
+    pub outcome: String,
+    pub comments: Vec<ReviewComment>,
+    pub reviewer: String,
+    pub reviewed_at: DateTime<Utc>,
+}
+
+impl From<ReviewRecord> for ReviewView {
+    fn from(r: ReviewRecord) -> Self {
+        ReviewView {
+            submission: r.submission,
+            outcome: r.outcome,
+            comments: r.comments.0,
+            reviewer: r.reviewer,
+            reviewed_at: r.reviewed_at,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct AssessmentDetail {
+    pub assessment: AssessmentView,
+    pub questions: Vec<QuestionState>,
+    pub evidence: Vec<EvidenceView>,
+    pub reviews: Vec<ReviewView>,
+}
+
+#[derive(Debug, Object)]
+pub struct AssessmentPage {
+    pub items: Vec<AssessmentView>,
+    pub page: PageInfo,
+}
+
+#[derive(Debug, Object)]
+pub struct AnswerInput {
+    pub question_id: String,
+    /// `"yes"`/`"no"`/`"na"` for yes/no questions, an option's text for a single choice, a list of option texts
+    /// for a multiple choice, text, a number, an ISO date, or `{"evidence_id": "..."}` for a file question;
+    /// `null` clears the answer.
+    pub value: Option<Value>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct AnswersInput {
+    pub answers: Vec<AnswerInput>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ReviewOutcome {
+    Accept,
+    Return,
+}
+
+#[derive(Debug, Object)]
+pub struct ReviewInput {
+    pub outcome: ReviewOutcome,
+    /// Comments per question; a returned assessment needs at least one.
+    #[oai(default)]
+    pub comments: Vec<ReviewComment>,
+}
+
+#[derive(Debug, Object)]
+pub struct ReviewResult {
+    pub assessment: AssessmentView,
+    /// Findings raised by an acceptance: one per unmet expectation.
+    pub findings: Vec<FindingView>,
+}
+
+#[derive(Debug, Object)]
+pub struct FindingPage {
+    pub items: Vec<FindingView>,
+    pub page: PageInfo,
+}
+
+#[derive(Debug, Object)]
+pub struct RemediationInput {
+    pub plan: String,
+    pub due_date: NaiveDate,
+}
+
+#[derive(Debug, Object)]
+pub struct ResolveInput {
+    /// How the analyst verified the fix.
+    pub note: String,
+}
+
+#[derive(Debug, Object)]
+pub struct RiskAcceptanceInput {
+    pub rationale: String,
+    /// The acceptance lapses on this date and the finding must be looked at again.
+    pub expires_on: NaiveDate,
+}
+
+#[derive(ApiResponse)]
+pub enum AssessmentResponse {
+    #[oai(status = 200)]
+    Ok(Json<AssessmentView>, #[oai(header = "ETag")] String),
+}
+
+#[derive(ApiResponse)]
+pub enum EvidenceCreated {
+    #[oai(status = 201)]
+    Created(Json<EvidenceView>),
+}
+
+#[derive(ApiResponse)]
+pub enum EvidenceDownload {
+    #[oai(status = 200, content_type = "application/octet-stream")]
+    Ok(
+        Binary<Vec<u8>>,
+        #[oai(header = "Content-Disposition")] String,
+        #[oai(header = "X-Content-Type")] String,
+    ),
+}
+
+#[derive(ApiResponse)]
+pub enum FindingResponse {
+    #[oai(status = 200)]
+    Ok(Json<FindingView>, #[oai(header = "ETag")] String),
+}
+
+/// Evidence file kinds accepted, judged by their first bytes.
+fn evidence_kind(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"PK\x03\x04") {
+        Some("application/zip")
+    } else if !bytes.is_empty() && std::str::from_utf8(bytes).is_ok() && !bytes.contains(&0) {
+        Some("text/plain")
+    } else {
+        None
+    }
+}
+
+/// The declared type must agree with the bytes: a PDF declared as an image is refused.
+fn declared_agrees(declared: &str, sniffed: &str) -> bool {
+    let declared = declared
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match sniffed {
+        "application/zip" => {
+            declared == "application/zip"
+                || declared.starts_with("application/vnd.openxmlformats-officedocument")
+                || declared == "application/octet-stream"
+        }
+        "text/plain" => declared.starts_with("text/") || declared == "application/octet-stream",
+        other => declared == other || declared == "application/octet-stream",
+    }
+}
+
+fn safe_file_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    let ok = !name.is_empty()
+        && name.len() <= 200
+        && !name.contains(['/', '\\', '\0', '"'])
+        && !name.starts_with('.')
+        && name.chars().all(|c| !c.is_control());
+    if ok {
+        Ok(name.to_string())
+    } else {
+        Err(ApiError::field(
+            "filename",
+            "must be a plain file name (no path), 1 to 200 characters",
+        ))
+    }
+}
+
+async fn template_of(
+    templates: &Templates,
+    store: &Store,
+    a: &AssessmentRecord,
+) -> Result<Arc<Template>, ApiError> {
+    templates
+        .version(store, &a.template_id, &a.template_version)
+        .await
+}
+
+pub struct AssessmentsApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Questionnaires")]
+impl AssessmentsApi {
+    /// Questionnaire templates
+    ///
+    /// The templates on disk now, with their content-hash versions. Every signed-in role.
+    #[oai(
+        path = "/questionnaires",
+        method = "get",
+        operation_id = "listQuestionnaires"
+    )]
+    async fn templates(
+        &self,
+        templates: Data<&Arc<Templates>>,
+        _auth: Auth<AnyRole>,
+    ) -> Result<Json<Vec<TemplateSummary>>, ApiError> {
+        Ok(Json(
+            templates
+                .current()
+                .iter()
+                .map(|t| TemplateSummary {
+                    id: t.id.clone(),
+                    title: t.title.clone(),
+                    description: t.description.clone(),
+                    applies_to: t.applies_to.clone(),
+                    version: t.version().to_string(),
+                    questions: t.questions().count(),
+                })
+                .collect(),
+        ))
+    }
+
+    /// One questionnaire template
+    ///
+    /// Sections and questions with kind, allowed answers, expected answer, weight, citation, conditions and the
+    /// CAIQ v4 / HECVAT question IDs that answer them.
+    #[oai(
+        path = "/questionnaires/:id",
+        method = "get",
+        operation_id = "getQuestionnaire"
+    )]
+    async fn template(
+        &self,
+        templates: Data<&Arc<Templates>>,
+        _auth: Auth<AnyRole>,
+        id: Path<String>,
+    ) -> Result<Json<Value>, ApiError> {
+        let t = templates
+            .current_of(&id.0)
+            .ok_or_else(|| ApiError::not_found("questionnaire"))?;
+        let mut value =
+            serde_json::to_value(t.as_ref()).map_err(|e| ApiError::Internal(e.into()))?;
+        value["version"] = Value::from(t.version());
+        Ok(Json(value))
+    }
+
+    /// List assessments
+    ///
+    /// A vendor sees its own; a buyer those of their department's requests; other staff all.
+    #[oai(
+        path = "/assessments",
+        method = "get",
+        operation_id = "listAssessments"
+    )]
+    async fn list(
+        &self,
+        store: Data<&Store>,
+        templates: Data<&Arc<Templates>>,
+        auth: Auth<AnyRole>,
+        request_id: Query<Option<Uuid>>,
+        status: Query<Option<AssessmentStatus>>,
+        /// Page size, 1 to 200 (default 50).
+        limit: Query<Option<i64>>,
+        /// Items to skip.
+        offset: Query<Option<i64>>,
+    ) -> Result<Json<AssessmentPage>, ApiError> {
+        let page = PageRequest::parse(limit.0, offset.0)?;
+        let found = store
+            .list_assessments(&vendor_scope(&auth), request_id.0, status.0, page)
+            .await?;
+        let info = PageInfo::new(found.total, page, found.items.len());
+        let mut items = Vec::new();
+        for a in found.items {
+            let t = template_of(&templates, &store, &a).await?;
+            items.push(view(a, &t));
+        }
+        Ok(Json(AssessmentPage { items, page: info }))
+    }
+
+    /// Read an assessment
+    ///
+    /// The questions with whether each is asked given the answers so far, the answers, evidence and reviews.
+    /// Another vendor's assessment answers 404.
+    #[oai(
+        path = "/assessments/:id",
+        method = "get",
+        operation_id = "getAssessment"
+    )]
+    async fn get(
+        &self,
+        store: Data<&Store>,
+        templates: Data<&Arc<Templates>>,
+        auth: Auth<AnyRole>,
+        id: Path<Uuid>,
+    ) -> Result<Json<AssessmentDetail>, ApiError> {
+        let a = store.get_assessment(&vendor_scope(&auth), id.0).await?;
+        let t = template_of(&templates, &store, &a).await?;
+        let stored = store.answers(a.id).await?;
+        let parsed = parsed_answers(&t, &stored);
+        let mut questions = Vec::new();
+        for section in &t.sections {
+            for question in &section.questions {
+                let answer = stored.iter().find(|s| s.question_id == question.id);
+                questions.push(QuestionState {
+                    id: question.id.clone(),
+                    section: section.title.clone(),
+                    text: question.text.clone(),
+                    help: question.help.clone(),
+                    kind: question.kind.as_str().to_string(),
+                    options: question.options.clone(),
+                    na_allowed: question.na_allowed,
+                    required: question.required,
+                    weight: question
+                        .is_scored()
+                        .then(|| question.weight.as_str().to_string()),
+                    citation: question.citation.clone(),
+                    asked_when: question
+                        .show_if
+                        .as_ref()
+                        .map(|s| format!("when {} is {}", s.question, s.any_of.join(" or "))),
+                    applicable: q::is_applicable(&t, question, &parsed),
+                    answer: answer.map(|a| a.value.0.clone()),
+                    comment: answer.and_then(|a| a.comment.clone()),
+                    source: answer.map(|a| a.source.clone()),
+                });
+            }
+        }
+        let evidence = store
+            .list_evidence(a.id)
+            .await?
+            .into_iter()
+            .map(EvidenceView::from)
+            .collect();
+        let reviews = store
+            .reviews(a.id)
+            .await?
+            .into_iter()
+            .map(ReviewView::from)
+            .collect();
+        Ok(Json(AssessmentDetail {
+            assessment: view(a, &t),
+            questions,
+            evidence,
+            reviews,
+        }))
+    }
+
+    /// Save answers
+    ///
+    /// The vendor, in as many parts as it likes, while the assessment is open or returned. Each answer is
+    /// checked against its question's kind and N/A rule; a question whose condition does not hold is not asked
+    /// and cannot be answered. All answers of one call are stored, or none.
+    #[oai(
+        path = "/assessments/:id/answers",
+        method = "put",
+        operation_id = "saveAnswers"
+    )]
+    async fn answer(
+        &self,
+        store: Data<&Store>,
+        templates: Data<&Arc<Templates>>,
+        auth: Auth<Vendor>,
+        id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        body: Json<AnswersInput>,
+    ) -> Result<AssessmentResponse, ApiError> {
+        let expected = parse_if_match(if_match.0.as_deref())?;
+        let scope = vendor_scope(&auth);
+        let a = store.get_assessment(&scope, id.0).await?;
+        let t = template_of(&templates, &store, &a).await?;
+        let stored = store.answers(a.id).await?;
+        let mut merged = parsed_answers(&t, &stored);
+        let evidence_ids: Vec<String> = store
+            .list_evidence(a.id)
+            .await?
+            .into_iter()
+            .map(|e| e.id.to_string())
+            .collect();
+        let mut errors = Vec::new();
+        let mut entries = Vec::new();
+        for (i, input) in body.0.answers.into_iter().enumerate() {
+            let Some(question) = t.question(&input.question_id) else {
+                errors.push(FieldError::new(
+                    format!("answers[{i}].question_id"),
+                    format!("{:?} is not a question of {}", input.question_id, t.id),
+                ));
+                continue;
+            };
+            let comment = input
+                .comment
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty());
+            if comment.as_ref().is_some_and(|c| c.chars().count() > 10_000) {
+                errors.push(FieldError::new(
+                    format!("answers[{i}].comment"),
+                    "must be at most 10,000 characters",
+                ));
+            }
+            match input.value.filter(|v| !v.is_null()) {
+                None => {
+                    merged.remove(&question.id);
+                    entries.push((question.id.clone(), None, None, "vendor".to_string()));
+                }
+                Some(value) => match q::parse_answer(question, &value) {
+                    Ok(answer) => {
+                        if let Answer::File { evidence_id } = &answer
+                            && !evidence_ids.contains(evidence_id)
+                        {
+                            errors.push(FieldError::new(
+                                format!("answers[{i}].value"),
+                                "names no evidence file uploaded to this assessment",
+                            ));
+                        }
+                        merged.insert(question.id.clone(), answer.clone());
+                        entries.push((
+                            question.id.clone(),
+                            Some(answer.to_json()),
+                            comment,
+                            "vendor".to_string(),
+                        ));
+                    }
+                    Err(message) => {
+                        errors.push(FieldError::new(format!("answers[{i}].value"), message))
+                    }
+                },
+            }
+        }
+        for (i, (question_id, value, ..)) in entries.iter().enumerate() {
+            if value.is_none() {
+                continue;
+            }
+            let question = t.question(question_id).expect("checked above");
+            if !q::is_applicable(&t, question, &merged) {
+                let when = question
+                    .show_if
+                    .as_ref()
+                    .map(|s| format!("{} is {}", s.question, s.any_of.join(" or ")))
+                    .unwrap_or_default();
+                errors.push(FieldError::new(
+                    format!("answers[{i}].question_id"),
+                    format!("{question_id} is asked only when {when}"),
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        let updated = store
+            .save_answers(&auth.actor(), &scope, a.id, expected, entries)
+            .await?;
+        let tag = etag(updated.version);
+        Ok(AssessmentResponse::Ok(Json(view(updated, &t)), tag))
+    }
+
+    /// Upload evidence
+    ///
+    /// The vendor, while the assessment is open or returned: a PDF, PNG, JPEG, office document or text file,
+    /// judged by its bytes (the declared type must agree), up to the upload limit. Stored with its SHA-256.
+    /// Answer a file question with `{"evidence_id": "<id>"}`.
+    #[oai(
+        path = "/assessments/:id/evidence",
+        method = "post",
+        operation_id = "uploadEvidence"
+    )]
+    async fn upload(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<Vendor>,
+        id: Path<Uuid>,
+        /// The file's name, as the vendor knows it.
+        filename: Query<String>,
+        /// The question the file supports, if one.
+        question_id: Query<Option<String>>,
+        #[oai(name = "Content-Type")] content_type: Header<String>,
+        body: Binary<Vec<u8>>,
+    ) -> Result<EvidenceCreated, ApiError> {
+        let file_name = safe_file_name(&filename.0)?;
+        let sniffed = evidence_kind(&body.0).ok_or_else(|| {
+            ApiError::new(
+                poem::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_file",
+                "evidence must be a PDF, PNG, JPEG, office document or text file",
+            )
+        })?;
+        if !declared_agrees(&content_type.0, sniffed) {
+            return Err(ApiError::new(
+                poem::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "content_type_mismatch",
+                format!("the file is {sniffed}, not {}", content_type.0),
+            ));
+        }
+        let stored = store
+            .store_evidence(
+                &auth.actor(),
+                &vendor_scope(&auth),
+                id.0,
+                question_id.0.as_deref(),
+                &file_name,
+                sniffed,
+                &body.0,
+            )
+            .await?;
+        Ok(EvidenceCreated::Created(Json(stored.into())))
+    }
+
+    /// Download evidence
+    #[oai(
+        path = "/assessments/:id/evidence/:evidence_id",
+        method = "get",
+        operation_id = "downloadEvidence"
+    )]
+    async fn download(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<AnyRole>,
+        id: Path<Uuid>,
+        evidence_id: Path<Uuid>,
+    ) -> Result<EvidenceDownload, ApiError> {
+        store.get_assessment(&vendor_scope(&auth), id.0).await?;
+        let (meta, data) = store
+            .evidence_file(id.0, evidence_id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("evidence"))?;
+        Ok(EvidenceDownload::Ok(
+            Binary(data),
+            format!("attachment; filename=\"{}\"", meta.file_name),
+            meta.content_type,
+        ))
+    }
+
+    /// Submit an assessment
+    ///
+    /// The vendor. Every applicable required question must be answered (422 names each one missing). The
+    /// answers are kept as a submitted version with their score and risk tier.
+    #[oai(
+        path = "/assessments/:id/submit",
+        method = "post",
+        operation_id = "submitAssessment"
+    )]
+    async fn submit(
+        &self,
+        store: Data<&Store>,
+        templates: Data<&Arc<Templates>>,
+        auth: Auth<Vendor>,
+        id: Path<Uuid>,
+    ) -> Result<AssessmentResponse, ApiError> {
+        let scope = vendor_scope(&auth);
+        let a = store.get_assessment(&scope, id.0).await?;
+        let t = template_of(&templates, &store, &a).await?;
+        let stored = store.answers(a.id).await?;
+        let parsed = parsed_answers(&t, &stored);
+        let score = q::score(&t, &parsed);
+        if !score.unanswered_required.is_empty() {
+            return Err(ApiError::validation(
+                score
+                    .unanswered_required
+                    .iter()
+                    .map(|qid| {
+                        FieldError::new(format!("answers.{qid}"), "is required before submitting")
+                    })
+                    .collect(),
+            ));
+        }
+        let snapshot: Value = serde_json::to_value(
+            stored
+                .iter()
+                .map(|s| (s.question_id.clone(), serde_json::json!({"value": s.value.0, "comment": s.comment, "source": s.source})))
+                .collect::<BTreeMap<_, _>>(),
+        )
+        .map_err(|e| ApiError::Internal(e.into()))?;
+        let updated = store
+            .submit_assessment(
+                &auth.actor(),
+                &scope,
+                a.id,
+                a.version,
+                snapshot,
+                score_view(&score),
+            )
+            .await?;
+        let tag = etag(updated.version);
+        Ok(AssessmentResponse::Ok(Json(view(updated, &t)), tag))
+    }
+
+    /// Review an assessment
+    ///
+    /// The security analyst accepts a submitted assessment (each unmet expectation becomes a finding with a
+    /// severity from its weight and the question's citation) or returns it with comments per question for the
+    /// vendor to revise. The request's security review step is satisfied when every assessment is accepted and
+    /// no critical finding stands.
+    #[oai(
+        path = "/assessments/:id/review",
+        method = "post",
+        operation_id = "reviewAssessment"
+    )]
+    async fn review(
+        &self,
+        store: Data<&Store>,
+        templates: Data<&Arc<Templates>>,
+        auth: Auth<Analyst>,
+        id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        body: Json<ReviewInput>,
+    ) -> Result<Json<ReviewResult>, ApiError> {
+        let expected = parse_if_match(if_match.0.as_deref())?;
+        let a = store.get_assessment(&VendorScope::All, id.0).await?;
+        let t = template_of(&templates, &store, &a).await?;
+        let mut errors = Vec::new();
+        let mut comments = Vec::new();
+        for (i, c) in body.0.comments.into_iter().enumerate() {
+            if t.question(&c.question_id).is_none() {
+                errors.push(FieldError::new(
+                    format!("comments[{i}].question_id"),
+                    "no such question",
+                ));
+            }
+            let text = c.comment.trim().to_string();
+            if text.is_empty() {
+                errors.push(FieldError::new(
+                    format!("comments[{i}].comment"),
+                    "is required",
+                ));
+            }
+            comments.push(ReviewComment {
+                question_id: c.question_id,
+                comment: text,
+            });
+        }
+        let accept = body.0.outcome == ReviewOutcome::Accept;
+        if !accept && comments.is_empty() {
+            errors.push(FieldError::new(
+                "comments",
+                "say what the vendor should revise",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        let findings = if accept {
+            let parsed = parsed_answers(&t, &store.answers(a.id).await?);
+            let score = q::score(&t, &parsed);
+            q::findings(&t, &score)
+                .into_iter()
+                .map(|f| NewFinding {
+                    question_id: f.question_id,
+                    severity: tag(&f.severity),
+                    title: f.question_text,
+                    reason: f.reason,
+                    citation: f.citation,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let (updated, raised) = store
+            .review_assessment(&auth.actor(), a.id, expected, accept, comments, findings)
+            .await?;
+        Ok(Json(ReviewResult {
+            assessment: view(updated, &t),
+            findings: raised.into_iter().map(finding_view).collect(),
+        }))
+    }
+
+    /// List findings
+    ///
+    /// A vendor sees its own; a buyer those of their department's requests; other staff all.
+    #[oai(path = "/findings", method = "get", operation_id = "listFindings")]
+    async fn findings(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<AnyRole>,
+        request_id: Query<Option<Uuid>>,
+        assessment_id: Query<Option<Uuid>>,
+        status: Query<Option<FindingStatus>>,
+        /// `critical`, `moderate` or `low`.
+        severity: Query<Option<String>>,
+        /// Page size, 1 to 200 (default 50).
+        limit: Query<Option<i64>>,
+        /// Items to skip.
+        offset: Query<Option<i64>>,
+    ) -> Result<Json<FindingPage>, ApiError> {
+        let page = PageRequest::parse(limit.0, offset.0)?;
+        let filter = FindingFilter {
+            request_id: request_id.0,
+            assessment_id: assessment_id.0,
+            status: status.0.map(|s| s.as_str().to_string()),
+            severity: severity.0,
+        };
+        let found = store
+            .list_findings(&vendor_scope(&auth), &filter, page)
+            .await?;
+        let info = PageInfo::new(found.total, page, found.items.len());
+        Ok(Json(FindingPage {
+            items: found.items.into_iter().map(finding_view).collect(),
+            page: info,
+        }))
+    }
+
+    /// Read a finding
+    #[oai(path = "/findings/:id", method = "get", operation_id = "getFinding")]
+    async fn finding(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<AnyRole>,
+        id: Path<Uuid>,
+    ) -> Result<FindingResponse, ApiError> {
+        let f = store.get_finding(&vendor_scope(&auth), id.0).await?;
+        let tag = etag(f.version);
+        Ok(FindingResponse::Ok(Json(finding_view(f)), tag))
+    }
+
+    /// Plan remediation of a finding
+    ///
+    /// The vendor (its own findings) or a security analyst: the plan and its due date.
+    #[oai(
+        path = "/findings/:id/remediation",
+        method = "post",
+        operation_id = "planRemediation"
+    )]
+    async fn plan(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<RemediationPlanner>,
+        id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        body: Json<RemediationInput>,
+    ) -> Result<FindingResponse, ApiError> {
+        let change =
+            FindingChange::plan(&body.plan, body.due_date, crate::domain::now().date_naive())?;
+        self.change(&store, &auth, id.0, if_match.0, change).await
+    }
+
+    /// Resolve a finding
+    ///
+    /// A security analyst, having verified the fix.
+    #[oai(
+        path = "/findings/:id/resolve",
+        method = "post",
+        operation_id = "resolveFinding"
+    )]
+    async fn resolve(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<Analyst>,
+        id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        body: Json<ResolveInput>,
+    ) -> Result<FindingResponse, ApiError> {
+        let change = FindingChange::resolve(&body.note)?;
+        self.change(&store, &auth, id.0, if_match.0, change).await
+    }
+
+    /// Accept the risk of a finding
+    ///
+    /// The CIO only, with a rationale and an expiry date.
+    #[oai(
+        path = "/findings/:id/risk-acceptance",
+        method = "post",
+        operation_id = "acceptFindingRisk"
+    )]
+    async fn accept_risk(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<CioOnly>,
+        id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        body: Json<RiskAcceptanceInput>,
+    ) -> Result<FindingResponse, ApiError> {
+        let change = FindingChange::accept_risk(
+            &body.rationale,
+            body.expires_on,
+            crate::domain::now().date_naive(),
+        )?;
+        self.change(&store, &auth, id.0, if_match.0, change).await
+    }
+}
+
+impl AssessmentsApi {
+    async fn change<P: Permission>(
+        &self,
+        store: &Store,
+        auth: &Auth<P>,
+        id: Uuid,
+        if_match: Option<String>,
+        change: FindingChange,
+    ) -> Result<FindingResponse, ApiError> {
+        let expected = parse_if_match(if_match.as_deref())?;
+        let updated = store
+            .change_finding(&auth.actor(), &vendor_scope(auth), id, expected, change)
+            .await?;
+        let tag = etag(updated.version);
+        Ok(FindingResponse::Ok(Json(finding_view(updated)), tag))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_is_judged_by_its_bytes_and_the_declared_type_must_agree() {
+        assert_eq!(evidence_kind(b"%PDF-1.7 ..."), Some("application/pdf"));
+        assert_eq!(evidence_kind(b"\x89PNG\r\n\x1a\nrest"), Some("image/png"));
+        assert_eq!(evidence_kind(&[0, 1, 2, 0xff]), None);
+        assert!(declared_agrees("application/pdf", "application/pdf"));
+        assert!(!declared_agrees("image/png", "application/pdf"));
+        assert!(declared_agrees("text/plain; charset=utf-8", "text/plain"));
+    }
+
+    #[test]
+    fn file_names_carry_no_path() {
+        assert!(safe_file_name("soc2-report.pdf").is_ok());
+        assert!(safe_file_name("../etc/passwd").is_err());
+        assert!(safe_file_name("a\\b.pdf").is_err());
+        assert!(safe_file_name(".hidden").is_err());
+    }
+}

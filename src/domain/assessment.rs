@@ -1,0 +1,282 @@
+//! Assessments (a vendor's answers to one questionnaire for one request) and the findings their answers raise.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use poem_openapi::{Enum, Object};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{ApiError, FieldError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum AssessmentStatus {
+    /// The vendor is answering.
+    Open,
+    /// Sent for review; answers are frozen.
+    Submitted,
+    /// Sent back by the analyst with comments; the vendor revises.
+    Returned,
+    Accepted,
+}
+
+impl AssessmentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssessmentStatus::Open => "open",
+            AssessmentStatus::Submitted => "submitted",
+            AssessmentStatus::Returned => "returned",
+            AssessmentStatus::Accepted => "accepted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AssessmentStatus> {
+        [Self::Open, Self::Submitted, Self::Returned, Self::Accepted]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+
+    /// Whether the vendor may change answers.
+    pub fn editable(self) -> bool {
+        matches!(self, AssessmentStatus::Open | AssessmentStatus::Returned)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum FindingStatus {
+    Open,
+    RemediationPlanned,
+    Resolved,
+    RiskAccepted,
+}
+
+impl FindingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingStatus::Open => "open",
+            FindingStatus::RemediationPlanned => "remediation_planned",
+            FindingStatus::Resolved => "resolved",
+            FindingStatus::RiskAccepted => "risk_accepted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FindingStatus> {
+        [
+            Self::Open,
+            Self::RemediationPlanned,
+            Self::Resolved,
+            Self::RiskAccepted,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+
+    /// Open and planned findings still stand; a critical one blocks approval.
+    pub fn stands(self) -> bool {
+        matches!(
+            self,
+            FindingStatus::Open | FindingStatus::RemediationPlanned
+        )
+    }
+
+    /// What a finding in this state may become next.
+    pub fn may_become(self, next: FindingStatus) -> bool {
+        use FindingStatus::*;
+        matches!(
+            (self, next),
+            (Open, RemediationPlanned)
+                | (RemediationPlanned, RemediationPlanned)
+                | (Open | RemediationPlanned, Resolved)
+                | (Open | RemediationPlanned, RiskAccepted)
+        )
+    }
+}
+
+/// An assessment as shown to vendors and staff.
+#[derive(Debug, Clone, Object)]
+pub struct AssessmentView {
+    pub id: Uuid,
+    pub request_id: Uuid,
+    pub vendor_id: Uuid,
+    pub template_id: String,
+    /// Content hash of the template file it is answered against.
+    pub template_version: String,
+    pub template_title: String,
+    pub status: AssessmentStatus,
+    pub due_date: NaiveDate,
+    /// Submitted versions so far.
+    pub submission: i32,
+    /// Score of the last submitted version.
+    pub score: Option<ScoreView>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Object)]
+pub struct ScoreView {
+    pub earned_points: u32,
+    pub possible_points: u32,
+    /// 0 to 100.
+    pub percent: f64,
+    /// `low`, `moderate` or `high`.
+    pub risk_tier: String,
+    pub unmet_critical: bool,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct FindingView {
+    pub id: Uuid,
+    pub assessment_id: Uuid,
+    pub request_id: Uuid,
+    pub vendor_id: Uuid,
+    pub question_id: String,
+    /// `critical`, `moderate` or `low`, from the question's weight.
+    pub severity: String,
+    pub title: String,
+    /// e.g. `answered No; expected Yes`.
+    pub reason: String,
+    pub citation: Option<String>,
+    pub status: FindingStatus,
+    pub remediation_plan: Option<String>,
+    pub remediation_due: Option<NaiveDate>,
+    pub resolution_note: Option<String>,
+    pub risk_rationale: Option<String>,
+    pub risk_expires_on: Option<NaiveDate>,
+    pub decided_by: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A change to a finding, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FindingChange {
+    PlanRemediation {
+        plan: String,
+        due: NaiveDate,
+    },
+    Resolve {
+        note: String,
+    },
+    AcceptRisk {
+        rationale: String,
+        expires_on: NaiveDate,
+    },
+}
+
+impl FindingChange {
+    pub fn target(&self) -> FindingStatus {
+        match self {
+            FindingChange::PlanRemediation { .. } => FindingStatus::RemediationPlanned,
+            FindingChange::Resolve { .. } => FindingStatus::Resolved,
+            FindingChange::AcceptRisk { .. } => FindingStatus::RiskAccepted,
+        }
+    }
+
+    fn text(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
+        let v = value.trim();
+        if v.is_empty() {
+            Err(FieldError::new(field, "is required"))
+        } else if v.chars().count() > max {
+            Err(FieldError::new(
+                field,
+                format!("must be at most {max} characters"),
+            ))
+        } else {
+            Ok(v.to_string())
+        }
+    }
+
+    pub fn plan(plan: &str, due: NaiveDate, today: NaiveDate) -> Result<FindingChange, ApiError> {
+        let plan = Self::text("plan", plan, 5000).map_err(|e| ApiError::validation(vec![e]))?;
+        if due < today {
+            return Err(ApiError::field("due_date", "must not be in the past"));
+        }
+        Ok(FindingChange::PlanRemediation { plan, due })
+    }
+
+    pub fn resolve(note: &str) -> Result<FindingChange, ApiError> {
+        let note = Self::text("note", note, 5000).map_err(|e| ApiError::validation(vec![e]))?;
+        Ok(FindingChange::Resolve { note })
+    }
+
+    /// A risk acceptance expires: the risk is reconsidered, not accepted for ever.
+    pub fn accept_risk(
+        rationale: &str,
+        expires_on: NaiveDate,
+        today: NaiveDate,
+    ) -> Result<FindingChange, ApiError> {
+        let rationale =
+            Self::text("rationale", rationale, 5000).map_err(|e| ApiError::validation(vec![e]))?;
+        if expires_on <= today {
+            return Err(ApiError::field("expires_on", "must be after today"));
+        }
+        if expires_on > today + chrono::Duration::days(3 * 366) {
+            return Err(ApiError::field("expires_on", "must be within three years"));
+        }
+        Ok(FindingChange::AcceptRisk {
+            rationale,
+            expires_on,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn findings_move_forward_only() {
+        use FindingStatus::*;
+        assert!(Open.may_become(RemediationPlanned));
+        assert!(RemediationPlanned.may_become(Resolved));
+        assert!(Open.may_become(RiskAccepted));
+        assert!(!Resolved.may_become(Open));
+        assert!(!RiskAccepted.may_become(Resolved));
+        assert!(
+            Open.stands()
+                && RemediationPlanned.stands()
+                && !Resolved.stands()
+                && !RiskAccepted.stands()
+        );
+    }
+
+    #[test]
+    fn a_risk_acceptance_needs_a_rationale_and_a_future_expiry() {
+        let today = d(2026, 11, 21);
+        assert!(FindingChange::accept_risk("compensating controls", d(2027, 6, 30), today).is_ok());
+        let e = FindingChange::accept_risk(" ", d(2027, 6, 30), today)
+            .unwrap_err()
+            .to_problem();
+        assert_eq!(e.errors[0].field, "rationale");
+        let e = FindingChange::accept_risk("x", today, today)
+            .unwrap_err()
+            .to_problem();
+        assert_eq!(e.errors[0].field, "expires_on");
+        let e = FindingChange::accept_risk("x", d(2031, 1, 1), today)
+            .unwrap_err()
+            .to_problem();
+        assert_eq!(e.errors[0].field, "expires_on");
+    }
+
+    #[test]
+    fn a_remediation_plan_is_due_today_or_later() {
+        let today = d(2026, 11, 21);
+        assert!(FindingChange::plan("enable MFA", today, today).is_ok());
+        assert_eq!(
+            FindingChange::plan("enable MFA", d(2026, 11, 20), today)
+                .unwrap_err()
+                .to_problem()
+                .errors[0]
+                .field,
+            "due_date"
+        );
+    }
+}

@@ -1,0 +1,424 @@
+use procurement_review::auth::Role;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::helpers::{Resp, TestApp};
+
+/// A vendor-hosted system holding Massachusetts residents' personal information: the route asks for the
+/// 201 CMR 17.00 questionnaire and the city baseline.
+async fn routed_request(app: &TestApp, vendor: &Value) -> String {
+    app.post(
+        "/api/v1/departments",
+        &app.token(Role::Admin),
+        json!({"code": "DOIT", "name": "DoIT"}),
+    )
+    .await
+    .ok(201);
+    let buyer = app.buyer_token("DOIT", "bea");
+    let id = app
+        .post(
+            "/api/v1/requests",
+            &buyer,
+            json!({"title": "Case management", "vendor_id": vendor["id"], "product_name": "CaseFlow",
+                   "capital_cost_cents": 0, "annual_operating_cost_cents": 1_000_000, "term_months": 12,
+                   "expected_users": 30, "hosting": "vendor_cloud", "data_classes": ["pi_ma"],
+                   "requested_start_date": "2026-09-01"}),
+        )
+        .await
+        .ok(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let submitted = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/requests/{id}/submit"),
+            Some(&buyer),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(submitted.ok(200)["status"], "in_review");
+    id
+}
+
+async fn invite(app: &TestApp, vendor: &Value) -> (String, String) {
+    let resp = app
+        .post(
+            &format!(
+                "/api/v1/vendors/{}/invitations",
+                vendor["id"].as_str().unwrap()
+            ),
+            &app.buyer_token("DOIT", "bea"),
+            json!({"contact_email": "security@vendor.example", "contact_name": "Sam"}),
+        )
+        .await;
+    let body = resp.ok(201).clone();
+    assert!(
+        body["link"]
+            .as_str()
+            .unwrap()
+            .contains(body["token"].as_str().unwrap())
+    );
+    (
+        body["token"].as_str().unwrap().to_string(),
+        body["invitation"]["id"].as_str().unwrap().to_string(),
+    )
+}
+
+fn question<'a>(template: &'a Value, id: &str) -> &'a Value {
+    template["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["questions"].as_array().unwrap())
+        .find(|q| q["id"] == id)
+        .unwrap()
+}
+
+/// An answer that meets the question's expectation.
+fn good_answer(q: &Value, evidence: &str) -> Value {
+    let expected = &q["expected"];
+    match q["kind"].as_str().unwrap() {
+        "yes_no" => expected.get("yes_no").cloned().unwrap_or(json!("yes")),
+        "single_choice" => expected
+            .get("any_of")
+            .map(|v| v[0].clone())
+            .unwrap_or_else(|| q["options"][0].clone()),
+        "multiple_choice" => expected
+            .get("all_of")
+            .cloned()
+            .unwrap_or_else(|| json!([q["options"][0]])),
+        "number" => {
+            let range = expected.get("range");
+            range
+                .and_then(|r| r["max"].as_f64().or(r["min"].as_f64()))
+                .or(q["min"].as_f64())
+                .map(|n| json!(n))
+                .unwrap_or(json!(1))
+        }
+        "date" => json!("2026-01-15"),
+        "file" => json!({"evidence_id": evidence}),
+        _ => json!("Documented in our written information security program."),
+    }
+}
+
+/// Answers every question that is asked, in parts, until none is left; `overrides` replace chosen answers.
+async fn answer_all(
+    app: &TestApp,
+    token: &str,
+    assessment: &str,
+    evidence: &str,
+    overrides: &[(String, Value)],
+) {
+    let detail = app
+        .get(&format!("/api/v1/assessments/{assessment}"), token)
+        .await
+        .ok(200)
+        .clone();
+    let template_id = detail["assessment"]["template_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let template = app
+        .get(&format!("/api/v1/questionnaires/{template_id}"), token)
+        .await
+        .ok(200)
+        .clone();
+    for _round in 0..10 {
+        let detail = app
+            .get(&format!("/api/v1/assessments/{assessment}"), token)
+            .await
+            .ok(200)
+            .clone();
+        let todo: Vec<Value> = detail["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|q| q["applicable"] == true && q["answer"].is_null())
+            .map(|q| {
+                let id = q["id"].as_str().unwrap();
+                let value = overrides
+                    .iter()
+                    .find(|(o, _)| o == id)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_else(|| good_answer(question(&template, id), evidence));
+                json!({"question_id": id, "value": value, "comment": "see our SOC 2 report"})
+            })
+            .collect();
+        if todo.is_empty() {
+            return;
+        }
+        for part in todo.chunks(12) {
+            let resp = app
+                .call(
+                    Method::PUT,
+                    &format!("/api/v1/assessments/{assessment}/answers"),
+                    Some(token),
+                    Some(&json!({"answers": part})),
+                    &[],
+                )
+                .await;
+            resp.ok(200);
+        }
+    }
+    panic!("answers did not converge");
+}
+
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    assessment: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> Resp {
+    let resp = app
+        .client
+        .post(format!(
+            "{}/api/v1/assessments/{assessment}/evidence?filename=soc2.pdf",
+            app.base
+        ))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    TestApp::read(resp).await
+}
+
+fn first_critical_yes(template: &Value) -> String {
+    template["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["questions"].as_array().unwrap())
+        .find(|q| {
+            q["kind"] == "yes_no"
+                && q["weight"] == "critical"
+                && q["expected"]["yes_no"] == "yes"
+                && q["show_if"].is_null()
+        })
+        .expect("a critical yes/no question")["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn step<'a>(route: &'a Value, kind: &str) -> &'a Value {
+    route["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == kind)
+        .unwrap()
+}
+
+both!(
+    async fn a_vendor_answers_by_invitation_and_the_security_review_completes(backend) {
+        let app = TestApp::spawn(backend).await;
+        let vendor = app.create_vendor("CaseFlow LLC").await;
+        let request = routed_request(&app, &vendor).await;
+        let (token, _) = invite(&app, &vendor).await;
+
+        let listed = app.get("/api/v1/assessments", &token).await;
+        let items = listed.ok(200)["items"].as_array().unwrap().clone();
+        let mut templates: Vec<&str> = items.iter().map(|a| a["template_id"].as_str().unwrap()).collect();
+        templates.sort();
+        assert_eq!(templates, ["city-baseline", "ma-201-cmr-17"]);
+        assert!(items.iter().all(|a| a["status"] == "open"));
+        let ma = items.iter().find(|a| a["template_id"] == "ma-201-cmr-17").unwrap()["id"].as_str().unwrap().to_string();
+        let baseline = items.iter().find(|a| a["template_id"] == "city-baseline").unwrap()["id"].as_str().unwrap().to_string();
+
+        // Evidence: checked by content, stored with its hash.
+        let pdf = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n".to_vec();
+        let uploaded = upload(&app, &token, &ma, "application/pdf", pdf.clone()).await;
+        let evidence = uploaded.ok(201).clone();
+        assert_eq!(evidence["sha256"].as_str().unwrap().len(), 64);
+        upload(&app, &token, &ma, "image/png", pdf.clone()).await.problem(415, "content_type_mismatch");
+        upload(&app, &token, &ma, "application/octet-stream", vec![0, 1, 2, 3]).await.problem(415, "unsupported_file");
+        let evidence_id = evidence["id"].as_str().unwrap().to_string();
+        let baseline_evidence = upload(&app, &token, &baseline, "application/pdf", pdf).await.ok(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+
+        // Bad answers are named and store nothing.
+        let bad = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/assessments/{ma}/answers"),
+                Some(&token),
+                Some(&json!({"answers": [{"question_id": "NOPE-1", "value": "yes"}]})),
+                &[],
+            )
+            .await;
+        bad.problem(422, "validation_failed");
+        assert_eq!(bad.fields(), ["answers[0].question_id"]);
+
+        let template = app.get("/api/v1/questionnaires/ma-201-cmr-17", &token).await.ok(200).clone();
+        let critical = first_critical_yes(&template);
+        let maybe = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/assessments/{ma}/answers"),
+                Some(&token),
+                Some(&json!({"answers": [{"question_id": critical, "value": "maybe"}]})),
+                &[],
+            )
+            .await;
+        maybe.problem(422, "validation_failed");
+        assert_eq!(maybe.fields(), ["answers[0].value"]);
+        assert!(maybe.body["errors"][0]["message"].as_str().unwrap().contains("Maybe") || maybe.text.contains("maybe"));
+
+        let early = app.call(Method::POST, &format!("/api/v1/assessments/{ma}/submit"), Some(&token), None, &[]).await;
+        early.problem(422, "validation_failed");
+        assert!(early.fields().iter().all(|f| f.starts_with("answers.")));
+
+        // Answer everything, leaving one critical expectation unmet.
+        answer_all(&app, &token, &ma, &evidence_id, &[(critical.clone(), json!("no"))]).await;
+        answer_all(&app, &token, &baseline, &baseline_evidence, &[]).await;
+        let submitted = app.call(Method::POST, &format!("/api/v1/assessments/{ma}/submit"), Some(&token), None, &[]).await;
+        let body = submitted.ok(200).clone();
+        assert_eq!(body["status"], "submitted");
+        assert_eq!(body["score"]["risk_tier"], "high");
+        assert_eq!(body["score"]["unmet_critical"], true);
+        let frozen = app
+            .call(Method::PUT, &format!("/api/v1/assessments/{ma}/answers"), Some(&token),
+                  Some(&json!({"answers": [{"question_id": critical, "value": "yes"}]})), &[])
+            .await;
+        frozen.problem(409, "assessment_not_editable");
+
+        // The analyst returns it with a comment; the vendor revises nothing and resubmits.
+        let analyst = app.token(Role::SecurityAnalyst);
+        let returned = app
+            .post(&format!("/api/v1/assessments/{ma}/review"), &analyst,
+                  json!({"outcome": "return", "comments": [{"question_id": critical, "comment": "Explain the gap"}]}))
+            .await;
+        assert_eq!(returned.ok(200)["assessment"]["status"], "returned");
+        let detail = app.get(&format!("/api/v1/assessments/{ma}"), &token).await;
+        assert_eq!(detail.ok(200)["reviews"][0]["comments"][0]["comment"], "Explain the gap");
+        app.call(Method::POST, &format!("/api/v1/assessments/{ma}/submit"), Some(&token), None, &[]).await.ok(200);
+        app.call(Method::POST, &format!("/api/v1/assessments/{baseline}/submit"), Some(&token), None, &[]).await.ok(200);
+
+        // Accepting raises the finding; a critical finding keeps the step pending.
+        let accepted = app.post(&format!("/api/v1/assessments/{ma}/review"), &analyst, json!({"outcome": "accept"})).await;
+        let body = accepted.ok(200).clone();
+        assert_eq!(body["assessment"]["status"], "accepted");
+        let finding = body["findings"].as_array().unwrap().iter().find(|f| f["question_id"] == critical.as_str()).unwrap().clone();
+        assert_eq!(finding["severity"], "critical");
+        assert!(finding["citation"].as_str().unwrap().starts_with("201 CMR 17."));
+        app.post(&format!("/api/v1/assessments/{baseline}/review"), &analyst, json!({"outcome": "accept"})).await.ok(200);
+        let route = app.get(&format!("/api/v1/requests/{request}/route"), &analyst).await.ok(200).clone();
+        assert_eq!(step(&route, "security_review")["state"], "pending", "a critical finding stands");
+
+        // The vendor plans remediation; only the CIO may accept the risk.
+        let fid = finding["id"].as_str().unwrap();
+        let planned = app
+            .post(&format!("/api/v1/findings/{fid}/remediation"), &token, json!({"plan": "Roll out by spring", "due_date": "2027-03-01"}))
+            .await;
+        assert_eq!(planned.ok(200)["status"], "remediation_planned");
+        app.post(&format!("/api/v1/findings/{fid}/risk-acceptance"), &analyst, json!({"rationale": "x", "expires_on": "2027-06-30"}))
+            .await
+            .problem(403, "forbidden");
+        let accepted_risk = app
+            .post(&format!("/api/v1/findings/{fid}/risk-acceptance"), &app.token(Role::Cio),
+                  json!({"rationale": "Compensating monitoring until the rollout", "expires_on": "2027-06-30"}))
+            .await;
+        assert_eq!(accepted_risk.ok(200)["status"], "risk_accepted");
+        let route = app.get(&format!("/api/v1/requests/{request}/route"), &analyst).await.ok(200).clone();
+        assert_eq!(step(&route, "security_review")["state"], "satisfied");
+
+        let verify = app.get("/api/v1/audit/verify", &app.token(Role::Auditor)).await;
+        assert_eq!(verify.ok(200)["ok"], true);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn another_vendor_gets_404_and_a_revoked_invitation_401_everywhere(backend) {
+        let app = TestApp::spawn(backend).await;
+        let vendor = app.create_vendor("Mine Inc").await;
+        routed_request(&app, &vendor).await;
+        let (token, invitation) = invite(&app, &vendor).await;
+        let other = app.create_vendor("Other Inc").await;
+        let (other_token, _) = invite(&app, &other).await;
+
+        let mine = app.get("/api/v1/assessments", &token).await.ok(200)["items"][0].clone();
+        let aid = mine["id"].as_str().unwrap().to_string();
+        let evidence = upload(&app, &token, &aid, "text/plain", b"policy text".to_vec()).await.ok(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(app.get("/api/v1/assessments", &other_token).await.ok(200)["page"]["total"], 0);
+
+        let answers = json!({"answers": []});
+        let checks: Vec<(Method, String, Option<Value>)> = vec![
+            (Method::GET, format!("/api/v1/assessments/{aid}"), None),
+            (Method::PUT, format!("/api/v1/assessments/{aid}/answers"), Some(answers.clone())),
+            (Method::POST, format!("/api/v1/assessments/{aid}/submit"), None),
+            (Method::GET, format!("/api/v1/assessments/{aid}/evidence/{evidence}"), None),
+        ];
+        for (method, path, body) in &checks {
+            let resp = app.call(method.clone(), path, Some(&other_token), body.as_ref(), &[]).await;
+            resp.problem(404, "not_found");
+        }
+        upload(&app, &other_token, &aid, "text/plain", b"x".to_vec()).await.problem(404, "not_found");
+        assert_eq!(app.count("SELECT COUNT(*) FROM evidence").await, 1);
+
+        let revoked = app
+            .call(Method::POST, &format!("/api/v1/vendors/{}/invitations/{invitation}/revoke", vendor["id"].as_str().unwrap()),
+                  Some(&app.token(Role::SecurityAnalyst)), None, &[])
+            .await;
+        assert!(revoked.ok(200)["revoked_at"].is_string());
+        for (method, path, body) in &checks {
+            let resp = app.call(method.clone(), path, Some(&token), body.as_ref(), &[]).await;
+            resp.problem(401, "unauthorized");
+        }
+        app.get("/api/v1/findings", &token).await.problem(401, "unauthorized");
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn conditional_questions_are_only_asked_when_their_condition_holds(backend) {
+        let app = TestApp::spawn(backend).await;
+        let vendor = app.create_vendor("Cond Co").await;
+        routed_request(&app, &vendor).await;
+        let (token, _) = invite(&app, &vendor).await;
+        let items = app.get("/api/v1/assessments", &token).await.ok(200)["items"].as_array().unwrap().clone();
+        let mut checked = false;
+        for a in items {
+            let aid = a["id"].as_str().unwrap();
+            let detail = app.get(&format!("/api/v1/assessments/{aid}"), &token).await.ok(200).clone();
+            let Some(hidden) = detail["questions"].as_array().unwrap().iter().find(|q| q["applicable"] == false) else {
+                continue;
+            };
+            let resp = app
+                .call(Method::PUT, &format!("/api/v1/assessments/{aid}/answers"), Some(&token),
+                      Some(&json!({"answers": [{"question_id": hidden["id"], "value": "x"}]})), &[])
+                .await;
+            resp.problem(422, "validation_failed");
+            assert!(resp.text.contains("is asked only when") || resp.fields()[0].ends_with(".value"), "{}", resp.text);
+            checked = true;
+        }
+        assert!(checked, "the shipped templates have conditional questions");
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn evidence_over_the_upload_limit_is_refused(backend) {
+        let app = TestApp::spawn_with(backend, |c| c.max_upload_bytes = 1000).await;
+        let vendor = app.create_vendor("Big Files").await;
+        routed_request(&app, &vendor).await;
+        let (token, _) = invite(&app, &vendor).await;
+        let aid = app.get("/api/v1/assessments", &token).await.ok(200)["items"][0]["id"].as_str().unwrap().to_string();
+        let mut big = b"%PDF-1.7\n".to_vec();
+        big.resize(1001, b'x');
+        upload(&app, &token, &aid, "application/pdf", big).await.problem(413, "body_too_large");
+        assert_eq!(app.count("SELECT COUNT(*) FROM evidence").await, 0);
+        app.stop().await;
+    }
+);
