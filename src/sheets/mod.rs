@@ -2,6 +2,10 @@
 //! writes. Callers run these functions off the async workers (`spawn_blocking`): parsing is CPU-bound.
 
 pub mod catalog;
+pub mod external;
+pub mod fixtures;
+pub mod limits;
+pub mod workbook;
 
 use std::io::Cursor;
 
@@ -81,8 +85,14 @@ pub struct Workbook {
 
 impl Workbook {
     pub fn read(bytes: &[u8]) -> Result<Workbook, ApiError> {
+        Self::open(bytes).map_err(|e| ApiError::validation(vec![e]))
+    }
+
+    /// Reads every sheet, hidden ones included. The error names the file, or the sheet that could not be read,
+    /// as a [`FieldError`] for callers that report a list of them.
+    pub fn open(bytes: &[u8]) -> Result<Workbook, FieldError> {
         let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
-            ApiError::field(
+            FieldError::new(
                 "file",
                 format!("the file is not a workbook this service can read: {e}"),
             )
@@ -90,7 +100,7 @@ impl Workbook {
         let mut sheets = Vec::new();
         for name in book.sheet_names() {
             let range = book.worksheet_range(&name).map_err(|e| {
-                ApiError::field(name.clone(), format!("the sheet could not be read: {e}"))
+                FieldError::new(name.clone(), format!("the sheet could not be read: {e}"))
             })?;
             sheets.push((name, range));
         }

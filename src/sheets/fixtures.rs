@@ -1,0 +1,310 @@
+//! Synthetic CAIQ v4 and HECVAT v3/v4 workbooks for tests, unit and HTTP alike.
+//!
+//! They reproduce the layouts the readers in [`super::external`] must cope with (sheet names, header rows, merged
+//! cells, formulas with cached values, hidden sheets and rows, trailing notes), never the published content: the
+//! CAIQ and HECVAT question texts are copyrighted, so every question here is made-up text. Each function takes
+//! `(question id, answer, comment)` triples and panics only if rust_xlsxwriter refuses the fixed layout, which a
+//! test would show at once.
+
+use rust_xlsxwriter::{Format, FormatAlign, Formula, Workbook, Worksheet, XlsxError};
+
+/// A CAIQ v4.0.3-shaped workbook: an introduction sheet, then sheet `CAIQv4.0.3` with a title on row 1, the header
+/// on row 2 (doubled spaces and line breaks inside header cells, as in the download), one row per question in the
+/// order given, CCM control columns merged down over the questions of one control, then an "End of Standard" row
+/// and copyright lines. Each triple is (question ID like `IAM-14.1`, answer, implementation description).
+pub fn caiq_v4(answers: &[(&str, &str, &str)]) -> Vec<u8> {
+    build(|book| {
+        let intro = book.add_worksheet();
+        intro.set_name("Introduction")?;
+        intro.write_string(0, 0, "Synthetic CAIQ-shaped workbook for tests.")?;
+
+        let sheet = book.add_worksheet();
+        sheet.set_name("CAIQv4.0.3")?;
+        let bold = Format::new().set_bold().set_text_wrap();
+        let merged = Format::new().set_align(FormatAlign::VerticalCenter);
+        sheet.write_string_with_format(
+            0,
+            0,
+            "Consensus Assessments Initiative Questionnaire (synthetic)",
+            &bold,
+        )?;
+        let headers = [
+            "Question ID",
+            "Question",
+            "CSP CAIQ  Answer",
+            "SSRM Control\nOwnership",
+            "CSP Implementation Description\n(Optional/Recommended)",
+            "CSC Responsibilities\n(Optional/Recommended)",
+            "CCM Control ID",
+            "CCM Control  Specification",
+            "CCM Control Title",
+            "CCM Domain Title",
+        ];
+        for (col, header) in headers.iter().enumerate() {
+            sheet.write_string_with_format(1, col as u16, *header, &bold)?;
+        }
+        let mut row = 2u32;
+        let mut index = 0;
+        while index < answers.len() {
+            let control = control_of(answers[index].0);
+            let group = answers[index..]
+                .iter()
+                .take_while(|(id, _, _)| control_of(id) == control)
+                .count();
+            for (offset, (id, answer, description)) in
+                answers[index..index + group].iter().enumerate()
+            {
+                let r = row + offset as u32;
+                sheet.write_string(r, 0, *id)?;
+                sheet.write_string(r, 1, format!("Made-up question {id} for tests?"))?;
+                sheet.write_string(r, 2, *answer)?;
+                sheet.write_string(r, 3, "CSP-owned")?;
+                sheet.write_string(r, 4, *description)?;
+                sheet.write_string(r, 5, "None.")?;
+            }
+            let control_cells = [
+                control.to_string(),
+                format!("Made-up control {control} specification."),
+                format!("Control {control}"),
+                "Made-up domain".to_string(),
+            ];
+            for (offset, text) in control_cells.iter().enumerate() {
+                let col = 6 + offset as u16;
+                if group > 1 {
+                    sheet.merge_range(row, col, row + group as u32 - 1, col, text, &merged)?;
+                } else {
+                    sheet.write_string(row, col, text)?;
+                }
+            }
+            row += group as u32;
+            index += group;
+        }
+        sheet.write_string(row, 0, "End of Standard")?;
+        sheet.write_string(
+            row + 2,
+            0,
+            "© Copyright notice of the publisher (synthetic).",
+        )?;
+        sheet.write_string(row + 3, 0, "Licence terms line (synthetic).")?;
+        sheet.set_freeze_panes(2, 0)?;
+        Ok(())
+    })
+}
+
+/// `IAM-14.1` -> `IAM-14`.
+fn control_of(id: &str) -> &str {
+    id.split_once('.').map_or(id, |(control, _)| control)
+}
+
+/// `HLDA-07` -> `HLDA`.
+fn section_of(id: &str) -> &str {
+    id.split_once('-').map_or(id, |(section, _)| section)
+}
+
+/// (question id, answer, comment), as every fixture takes them.
+type Triple<'a> = (&'a str, &'a str, &'a str);
+
+/// Triples grouped by HECVAT section prefix, sections in first-seen order.
+fn by_section<'a>(answers: &'a [Triple<'a>]) -> Vec<(&'a str, Vec<&'a Triple<'a>>)> {
+    let mut sections: Vec<(&str, Vec<&Triple>)> = Vec::new();
+    for triple in answers {
+        let section = section_of(triple.0);
+        match sections.iter_mut().find(|(name, _)| *name == section) {
+            Some((_, rows)) => rows.push(triple),
+            None => sections.push((section, vec![triple])),
+        }
+    }
+    sections
+}
+
+/// A HECVAT v3 Full-shaped workbook: an instructions sheet, then sheet `HECVAT - Full` with a title row, general
+/// information rows whose answers are free text (`GNRL-01`, `GNRL-02`), and one block per section prefix, each
+/// opened by a header row `<Section> | | Vendor Answers | Additional Information | Guidance`. Each triple is
+/// (HECVAT ID like `HLDA-07`, answer, additional information).
+pub fn hecvat_v3(answers: &[(&str, &str, &str)]) -> Vec<u8> {
+    build(|book| {
+        let intro = book.add_worksheet();
+        intro.set_name("Instructions")?;
+        intro.write_string(0, 0, "Synthetic HECVAT-shaped workbook for tests.")?;
+
+        let sheet = book.add_worksheet();
+        sheet.set_name("HECVAT - Full")?;
+        let bold = Format::new().set_bold();
+        sheet.write_string_with_format(0, 0, "HECVAT Full (synthetic)", &bold)?;
+        write_v3_header(sheet, 2, "General Information", &bold)?;
+        sheet.write_string(3, 0, "GNRL-01")?;
+        sheet.write_string(3, 1, "Made-up: vendor name")?;
+        sheet.write_string(3, 2, "Example Vendor Inc.")?;
+        sheet.write_string(4, 0, "GNRL-02")?;
+        sheet.write_string(4, 1, "Made-up: product name")?;
+        sheet.write_string(4, 2, "Example Product")?;
+        let mut row = 6u32;
+        for (section, rows) in by_section(answers) {
+            write_v3_header(sheet, row, &format!("Section {section}"), &bold)?;
+            row += 1;
+            for (id, answer, info) in rows {
+                sheet.write_string(row, 0, *id)?;
+                sheet.write_string(row, 1, format!("Made-up question {id} for tests?"))?;
+                if !answer.is_empty() {
+                    sheet.write_string(row, 2, *answer)?;
+                }
+                if !info.is_empty() {
+                    sheet.write_string(row, 3, *info)?;
+                }
+                sheet.write_string(row, 4, "Made-up guidance.")?;
+                row += 1;
+            }
+            row += 1;
+        }
+        Ok(())
+    })
+}
+
+fn write_v3_header(
+    sheet: &mut Worksheet,
+    row: u32,
+    title: &str,
+    bold: &Format,
+) -> Result<(), XlsxError> {
+    sheet.write_string_with_format(row, 0, title, bold)?;
+    sheet.write_string_with_format(row, 2, "Vendor Answers", bold)?;
+    sheet.write_string_with_format(row, 3, "Additional Information", bold)?;
+    sheet.write_string_with_format(row, 4, "Guidance", bold)?;
+    Ok(())
+}
+
+/// Tabs of the synthetic HECVAT v4 workbook; sections are dealt to them in turn. The last is hidden.
+const V4_TABS: [&str; 3] = ["Organization", "Product", "Infrastructure"];
+
+/// A HECVAT v4-shaped workbook: a start sheet, then three tabs (`Organization`, `Product` and a hidden
+/// `Infrastructure`) that the section prefixes are dealt to in turn. Each block opens with a header row
+/// ` <Section> | (merged) | Answer | Additional Information | Guidance | Weight` whose title starts with a space;
+/// question cells are formulas with cached values; the second question row of every block is hidden; and the first
+/// triple's ID is repeated, with the same answer, at the end of the last tab (as v4 repeats questions across tabs).
+/// Each triple is (HECVAT ID, answer, additional information).
+pub fn hecvat_v4(answers: &[(&str, &str, &str)]) -> Vec<u8> {
+    build(|book| {
+        let start = book.add_worksheet();
+        start.set_name("START HERE")?;
+        start.write_string(0, 0, "Synthetic HECVAT 4-shaped workbook for tests.")?;
+        let sections = by_section(answers);
+        let bold = Format::new().set_bold();
+        for (tab_index, tab) in V4_TABS.iter().enumerate() {
+            let sheet = book.add_worksheet();
+            sheet.set_name(*tab)?;
+            sheet.write_string_with_format(0, 0, format!("{tab} (synthetic)"), &bold)?;
+            let mut row = 2u32;
+            for (section, rows) in sections.iter().skip(tab_index).step_by(V4_TABS.len()) {
+                sheet.merge_range(row, 0, row, 1, &format!(" Section {section}"), &bold)?;
+                for (offset, title) in ["Answer", "Additional Information", "Guidance", "Weight"]
+                    .iter()
+                    .enumerate()
+                {
+                    sheet.write_string_with_format(row, 2 + offset as u16, *title, &bold)?;
+                }
+                row += 1;
+                for (position, (id, answer, info)) in rows.iter().enumerate() {
+                    write_v4_question(sheet, row, id, answer, info)?;
+                    if position == 1 {
+                        sheet.set_row_hidden(row)?;
+                    }
+                    row += 1;
+                }
+                row += 1;
+            }
+            if tab_index == V4_TABS.len() - 1 {
+                if let Some((id, answer, info)) = answers.first() {
+                    sheet.merge_range(row, 0, row, 1, " Repeated questions", &bold)?;
+                    sheet.write_string_with_format(row, 2, "Answer", &bold)?;
+                    sheet.write_string_with_format(row, 3, "Additional Information", &bold)?;
+                    write_v4_question(sheet, row + 1, id, answer, info)?;
+                }
+                sheet.set_hidden(true);
+            }
+        }
+        Ok(())
+    })
+}
+
+fn write_v4_question(
+    sheet: &mut Worksheet,
+    row: u32,
+    id: &str,
+    answer: &str,
+    info: &str,
+) -> Result<(), XlsxError> {
+    sheet.write_string(row, 0, id)?;
+    let text = format!("Made-up question {id} for tests?");
+    sheet.write_formula(
+        row,
+        1,
+        Formula::new(format!("=\"{text}\"")).set_result(&text),
+    )?;
+    if !answer.is_empty() {
+        sheet.write_string(row, 2, answer)?;
+    }
+    if !info.is_empty() {
+        sheet.write_string(row, 3, info)?;
+    }
+    sheet.write_string(row, 4, "Made-up guidance.")?;
+    sheet.write_number(row, 5, 10)?;
+    Ok(())
+}
+
+fn build(fill: impl FnOnce(&mut Workbook) -> Result<(), XlsxError>) -> Vec<u8> {
+    let mut book = Workbook::new();
+    fill(&mut book).expect("the fixture layout is valid");
+    book.save_to_buffer().expect("the fixture workbook saves")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    fn part(bytes: &[u8], name: &str) -> String {
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut text = String::new();
+        archive
+            .by_name(name)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    }
+
+    #[test]
+    fn the_caiq_fixture_has_the_traps_of_the_real_layout() {
+        let bytes = caiq_v4(&[("BCR-08.1", "Yes", ""), ("BCR-08.2", "No", "")]);
+        let sheet = part(&bytes, "xl/worksheets/sheet2.xml");
+        assert!(sheet.contains(r#"<mergeCell ref="G3:G4"/>"#), "{sheet}");
+        let strings = part(&bytes, "xl/sharedStrings.xml");
+        assert!(strings.contains("CSP CAIQ  Answer"), "doubled space");
+        assert!(strings.contains("SSRM Control\nOwnership"), "line break");
+        assert!(strings.contains("End of Standard"));
+        assert!(strings.contains("Copyright"));
+    }
+
+    #[test]
+    fn the_hecvat_4_fixture_has_formulas_a_hidden_tab_and_hidden_rows() {
+        let bytes = hecvat_v4(&[("DOCU-01", "Yes", ""), ("DOCU-02", "No", "")]);
+        let workbook = part(&bytes, "xl/workbook.xml");
+        assert!(
+            workbook.contains(r#"name="Infrastructure" sheetId="4" state="hidden""#),
+            "{workbook}"
+        );
+        let organization = part(&bytes, "xl/worksheets/sheet2.xml");
+        assert!(organization.contains("<f>"), "formula question cells");
+        assert!(organization.contains(r#"hidden="1""#), "hidden row");
+        let strings = part(&bytes, "xl/sharedStrings.xml");
+        assert!(
+            strings.contains(r#"<t xml:space="preserve"> Section DOCU</t>"#),
+            "block title with a leading space: {strings}"
+        );
+        assert!(
+            part(&bytes, "xl/worksheets/sheet4.xml").contains(r#"<f>"Made-up question DOCU-01"#),
+            "the first question is repeated on the hidden tab"
+        );
+    }
+}

@@ -1,0 +1,814 @@
+//! Upload safety: what a spreadsheet upload must pass before any parser sees it.
+//!
+//! A workbook is a zip of XML (or an OLE2 container for legacy xls), so a few kilobytes can ask a reader for
+//! gigabytes: an entry that inflates a thousandfold, or two cells at A1 and XFD1048576 that make calamine allocate
+//! the whole grid between them. [`check`] judges the bytes themselves (never the file name or the declared
+//! content type), refuses what this service does not read, and bounds what reading will cost. The bounds are
+//! checked against what the reader will actually do: the sizes come from the zip's central directory (the zip
+//! reader, ours and calamine's, refuses to inflate an entry past its declared size), and a sheet's cells are counted from the cells' own references as
+//! well as from its `<dimension>` tag, which is only the writer's claim and may be missing or wrong.
+//!
+//! Legacy xls is accepted on its container alone: its cells sit in a BIFF stream inside OLE2 that this check does
+//! not parse, so its cost is bounded only by the byte cap and xls's own grid (65,536 rows by 256 columns).
+
+use std::io::{Cursor, Read};
+
+/// Caps for one upload. The defaults suit vendor questionnaires: the largest real ones (CAIQ, HECVAT 4) are a
+/// few hundred kilobytes holding a few thousand cells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file accepted, as uploaded.
+    pub max_bytes: usize,
+    /// Largest total of a zip's entries once inflated.
+    pub max_uncompressed_bytes: u64,
+    /// Most cells the reader may have to hold, summed over every sheet.
+    pub max_cells: u64,
+    /// Most entries in a zip container.
+    pub max_entries: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: 10 * 1024 * 1024,
+            max_uncompressed_bytes: 100 * 1024 * 1024,
+            max_cells: 2_000_000,
+            max_entries: 5_000,
+        }
+    }
+}
+
+/// What a file that passed [`check`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkbookKind {
+    /// Office Open XML workbook.
+    Xlsx,
+    /// Office Open XML workbook with macros. Accepted because vendors' questionnaires (SIG among them) come that
+    /// way; this service only reads cell values and never runs a macro.
+    Xlsm,
+    /// Legacy Excel 97-2003 workbook (BIFF8 in an OLE2 container).
+    Xls,
+    /// OpenDocument spreadsheet.
+    Ods,
+}
+
+/// Why an upload was refused, before reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Stable and machine-readable: `file_too_large`, `unsupported_file`, `encrypted_workbook`,
+    /// `too_many_entries`, `too_large_uncompressed` or `too_many_cells`.
+    pub code: &'static str,
+    /// What was found and what to send instead, in words an uploader can act on.
+    pub message: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+impl Refusal {
+    fn new(code: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+const OLE2_MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+const ODS_MIMETYPE: &[u8] = b"application/vnd.oasis.opendocument.spreadsheet";
+const SEND_INSTEAD: &str = "send the questionnaire as an xlsx, xlsm, xls or ods workbook";
+
+/// Checks an upload before it is parsed: its kind by content, encryption, and the cost of reading it.
+pub fn check(bytes: &[u8], limits: &Limits) -> Result<WorkbookKind, Refusal> {
+    if bytes.len() > limits.max_bytes {
+        return Err(Refusal::new(
+            "file_too_large",
+            format!(
+                "the file is {} bytes; the most this service accepts is {} bytes",
+                bytes.len(),
+                limits.max_bytes
+            ),
+        ));
+    }
+    if bytes.starts_with(&OLE2_MAGIC) {
+        check_ole2(bytes)
+    } else if bytes.starts_with(ZIP_MAGIC) {
+        check_zip(bytes, limits)
+    } else {
+        Err(Refusal::new(
+            "unsupported_file",
+            format!(
+                "the file is {}, not a workbook; {SEND_INSTEAD}",
+                describe(bytes)
+            ),
+        ))
+    }
+}
+
+/// A few common kinds by their first bytes, so that the refusal says what was sent.
+fn describe(bytes: &[u8]) -> &'static str {
+    if bytes.is_empty() {
+        "empty"
+    } else if bytes.starts_with(b"%PDF") {
+        "a PDF document"
+    } else if bytes.starts_with(b"\x89PNG")
+        || bytes.starts_with(b"\xFF\xD8\xFF")
+        || bytes.starts_with(b"GIF8")
+    {
+        "an image"
+    } else if std::str::from_utf8(bytes).is_ok() {
+        "plain text (for CSV, save it as a workbook first)"
+    } else {
+        "of a kind this service does not read"
+    }
+}
+
+/// Whether `haystack` holds `name` as UTF-16LE, the way an OLE2 directory stores stream names.
+fn contains_utf16(haystack: &[u8], name: &str) -> bool {
+    let needle: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_slice())
+}
+
+/// OLE2 holds legacy xls, but also an encrypted (password to open) xlsx: Office wraps the encrypted package in an
+/// OLE2 file with `EncryptionInfo` and `EncryptedPackage` streams. Looking for the stream names in the directory
+/// sectors is enough; a false positive would only refuse a file that is not a plain workbook anyway.
+fn check_ole2(bytes: &[u8]) -> Result<WorkbookKind, Refusal> {
+    if contains_utf16(bytes, "EncryptedPackage") || contains_utf16(bytes, "EncryptionInfo") {
+        return Err(Refusal::new(
+            "encrypted_workbook",
+            "the workbook is protected by a password to open it, so it cannot be read; remove the password \
+             (File > Info > Protect Workbook > Encrypt with Password, then clear it) and upload it again",
+        ));
+    }
+    if contains_utf16(bytes, "Workbook") || contains_utf16(bytes, "Book") {
+        return Ok(WorkbookKind::Xls);
+    }
+    Err(Refusal::new(
+        "unsupported_file",
+        format!(
+            "the file is an Office document but not a workbook (a Word or Outlook file?); {SEND_INSTEAD}"
+        ),
+    ))
+}
+
+fn check_zip(bytes: &[u8], limits: &Limits) -> Result<WorkbookKind, Refusal> {
+    let damaged = |e: zip::result::ZipError| {
+        Refusal::new(
+            "unsupported_file",
+            format!("the file looks like a zip archive but cannot be opened ({e}); {SEND_INSTEAD}"),
+        )
+    };
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(damaged)?;
+    if archive.len() > limits.max_entries {
+        return Err(Refusal::new(
+            "too_many_entries",
+            format!(
+                "the workbook holds {} parts; the most this service reads is {}",
+                archive.len(),
+                limits.max_entries
+            ),
+        ));
+    }
+
+    // The central directory's sizes first: cheap, and refuses the plain zip bomb without inflating anything.
+    let mut names = Vec::with_capacity(archive.len());
+    let mut declared_total: u64 = 0;
+    for index in 0..archive.len() {
+        let entry = archive.by_index_raw(index).map_err(damaged)?;
+        declared_total = declared_total.saturating_add(entry.size());
+        names.push((entry.name().map_err(damaged)?.into_owned(), entry.size()));
+    }
+    if declared_total > limits.max_uncompressed_bytes {
+        return Err(too_large_uncompressed(declared_total, limits));
+    }
+
+    let has = |wanted: &str| names.iter().any(|(name, _)| name == wanted);
+    let kind = if has("[Content_Types].xml") && has("xl/workbook.xml") {
+        let types = read_entry(
+            &mut archive,
+            "[Content_Types].xml",
+            limits.max_uncompressed_bytes,
+        )?;
+        if has("xl/vbaProject.bin") || contains(&types, b"macroEnabled") {
+            WorkbookKind::Xlsm
+        } else {
+            WorkbookKind::Xlsx
+        }
+    } else if has("mimetype")
+        && has("content.xml")
+        && read_entry(&mut archive, "mimetype", 1024)?.trim_ascii() == ODS_MIMETYPE
+    {
+        WorkbookKind::Ods
+    } else {
+        let what = if has("word/document.xml") {
+            "a Word document"
+        } else if has("ppt/presentation.xml") {
+            "a PowerPoint presentation"
+        } else if has("xl/workbook.bin") {
+            "a binary Excel workbook (xlsb), which this service does not read"
+        } else {
+            "a zip archive but not a workbook"
+        };
+        return Err(Refusal::new(
+            "unsupported_file",
+            format!("the file is {what}; {SEND_INSTEAD}"),
+        ));
+    };
+
+    // The zip reader refuses to inflate an entry past its declared size (calamine reads through the same crate), so
+    // the declared total above is a real bound. What remains is the cells: every part that can hold them is
+    // inflated once, capped at its declared size, and scanned.
+    let mut cells: u64 = 0;
+    for (name, declared) in names.iter().filter(|(name, _)| is_cell_part(kind, name)) {
+        let forged = |e: std::io::Error| {
+            Refusal::new(
+                "unsupported_file",
+                format!(
+                    "the part {name} of the workbook cannot be unpacked ({e}); the file is damaged or forged"
+                ),
+            )
+        };
+        let entry = archive.by_name(name).map_err(damaged)?;
+        let mut xml = Vec::new();
+        entry
+            .take(declared.saturating_add(1))
+            .read_to_end(&mut xml)
+            .map_err(forged)?;
+        if xml.len() as u64 > *declared {
+            return Err(forged(std::io::Error::other(
+                "larger than its declared size",
+            )));
+        }
+        let estimate = match kind {
+            WorkbookKind::Ods => ods_cells(&xml),
+            _ => sheet_cells(&xml),
+        };
+        cells = cells.saturating_add(estimate);
+        if cells > limits.max_cells {
+            return Err(Refusal::new(
+                "too_many_cells",
+                format!(
+                    "the workbook spans at least {cells} cells (a sheet counts from its first to its last filled \
+                     cell, whole); the most this service reads is {}; delete unused rows and columns, or a stray \
+                     cell far from the others, and upload it again",
+                    limits.max_cells
+                ),
+            ));
+        }
+    }
+    Ok(kind)
+}
+
+fn too_large_uncompressed(total: u64, limits: &Limits) -> Refusal {
+    Refusal::new(
+        "too_large_uncompressed",
+        format!(
+            "the workbook unpacks to {total} bytes; the most this service reads is {} bytes",
+            limits.max_uncompressed_bytes
+        ),
+    )
+}
+
+fn read_entry(
+    archive: &mut zip::ZipArchive<Cursor<&[u8]>>,
+    name: &str,
+    cap: u64,
+) -> Result<Vec<u8>, Refusal> {
+    let unreadable = |e: String| {
+        Refusal::new(
+            "unsupported_file",
+            format!("the part {name} of the workbook cannot be read ({e}); {SEND_INSTEAD}"),
+        )
+    };
+    let entry = archive
+        .by_name(name)
+        .map_err(|e| unreadable(e.to_string()))?;
+    let mut out = Vec::new();
+    entry
+        .take(cap)
+        .read_to_end(&mut out)
+        .map_err(|e| unreadable(e.to_string()))?;
+    Ok(out)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+/// Parts whose cells a reader loads. For xlsx that is any XML part: the relationships, not the path, say which
+/// part is a sheet, and a crafted file could put one anywhere.
+fn is_cell_part(kind: WorkbookKind, name: &str) -> bool {
+    match kind {
+        WorkbookKind::Ods => name == "content.xml",
+        _ => name.ends_with(".xml") && !name.ends_with(".rels"),
+    }
+}
+
+/// One XML start or end tag.
+struct Tag<'a> {
+    /// Qualified name, prefix included (`c`, `x:row`, `table:table-cell`).
+    name: &'a [u8],
+    attrs: &'a [u8],
+    end: bool,
+    self_closing: bool,
+}
+
+impl<'a> Tag<'a> {
+    /// The tag's name without a namespace prefix.
+    fn local(&self) -> &'a [u8] {
+        match self.name.iter().position(|b| *b == b':') {
+            Some(colon) => &self.name[colon + 1..],
+            None => self.name,
+        }
+    }
+
+    /// The value of attribute `name` (qualified as written), if present.
+    fn attr(&self, name: &[u8]) -> Option<&'a [u8]> {
+        let mut rest = self.attrs;
+        loop {
+            let at = rest.windows(name.len() + 2).position(|w| {
+                w[..name.len()] == *name
+                    && w[name.len()] == b'='
+                    && matches!(w[name.len() + 1], b'"' | b'\'')
+            })?;
+            let preceded_by_space = at == 0 || rest[at - 1].is_ascii_whitespace();
+            let quote = rest[at + name.len() + 1];
+            let value_start = at + name.len() + 2;
+            let value_len = rest[value_start..].iter().position(|b| *b == quote)?;
+            if preceded_by_space {
+                return Some(&rest[value_start..value_start + value_len]);
+            }
+            rest = &rest[value_start + value_len..];
+        }
+    }
+}
+
+/// Calls `visit` for every start and end tag of `xml`, skipping comments, processing instructions and CDATA.
+/// Not a validating parser: it only needs to find tags and their attributes, and never allocates.
+fn for_each_tag<'a>(xml: &'a [u8], mut visit: impl FnMut(Tag<'a>)) {
+    let mut i = 0;
+    while let Some(offset) = xml[i..].iter().position(|b| *b == b'<') {
+        let start = i + offset;
+        let rest = &xml[start..];
+        let skip_to = |terminator: &[u8]| {
+            rest.windows(terminator.len())
+                .position(|w| w == terminator)
+                .map_or(xml.len(), |p| start + p + terminator.len())
+        };
+        if rest.starts_with(b"<!--") {
+            i = skip_to(b"-->");
+            continue;
+        }
+        if rest.starts_with(b"<![CDATA[") {
+            i = skip_to(b"]]>");
+            continue;
+        }
+        if rest.starts_with(b"<?") || rest.starts_with(b"<!") {
+            i = skip_to(b">");
+            continue;
+        }
+        // Find the closing '>' outside quoted attribute values, where '>' is allowed.
+        let mut quote = None;
+        let mut close = None;
+        for (j, b) in rest.iter().enumerate().skip(1) {
+            match (quote, *b) {
+                (None, b'"' | b'\'') => quote = Some(*b),
+                (Some(q), b) if b == q => quote = None,
+                (None, b'>') => {
+                    close = Some(j);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let Some(close) = close else { return };
+        let inner = &rest[1..close];
+        let (end, inner) = match inner.strip_prefix(b"/") {
+            Some(inner) => (true, inner),
+            None => (false, inner),
+        };
+        let (self_closing, inner) = match inner.strip_suffix(b"/") {
+            Some(inner) => (true, inner),
+            None => (false, inner),
+        };
+        let name_len = inner
+            .iter()
+            .position(|b| b.is_ascii_whitespace())
+            .unwrap_or(inner.len());
+        visit(Tag {
+            name: &inner[..name_len],
+            attrs: &inner[name_len..],
+            end,
+            self_closing,
+        });
+        i = start + close + 1;
+    }
+}
+
+/// `B12` -> (row 11, column 1), 0-based.
+fn parse_cell_ref(text: &[u8]) -> Option<(u64, u64)> {
+    let letters = text.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    if letters == 0 || letters > 3 {
+        return None;
+    }
+    let mut col: u64 = 0;
+    for b in &text[..letters] {
+        col = col * 26 + u64::from(b.to_ascii_uppercase() - b'A' + 1);
+    }
+    let row: u64 = std::str::from_utf8(&text[letters..]).ok()?.parse().ok()?;
+    Some((row.checked_sub(1)?, col - 1))
+}
+
+fn parse_number(text: Option<&[u8]>) -> Option<u64> {
+    std::str::from_utf8(text?).ok()?.trim().parse().ok()
+}
+
+/// Cells a reader may allocate for one xlsx part: the area from the first to the last cell that may hold a value
+/// (a self-closing `<c/>` is a styled blank and holds none), or the sheet's `<dimension>` claim if that is larger.
+/// Cells without an `r` attribute follow the previous one, as readers place them.
+fn sheet_cells(xml: &[u8]) -> u64 {
+    let mut bounds: Option<(u64, u64, u64, u64)> = None;
+    let mut dimension: u64 = 0;
+    let mut row: u64 = 0;
+    let mut next_col: u64 = 0;
+    let mut next_row: u64 = 0;
+    for_each_tag(xml, |tag| {
+        if tag.end {
+            return;
+        }
+        match tag.local() {
+            b"row" => {
+                row = parse_number(tag.attr(b"r")).map_or(next_row, |r| r.saturating_sub(1));
+                next_row = row + 1;
+                next_col = 0;
+            }
+            b"c" => {
+                let (r, c) = tag
+                    .attr(b"r")
+                    .and_then(parse_cell_ref)
+                    .unwrap_or((row, next_col));
+                next_col = c + 1;
+                if tag.self_closing {
+                    return;
+                }
+                bounds = Some(match bounds {
+                    None => (r, r, c, c),
+                    Some((r0, r1, c0, c1)) => (r0.min(r), r1.max(r), c0.min(c), c1.max(c)),
+                });
+            }
+            b"dimension" => {
+                if let Some(area) = tag.attr(b"ref").and_then(dimension_area) {
+                    dimension = area;
+                }
+            }
+            _ => {}
+        }
+    });
+    let used = bounds.map_or(0, |(r0, r1, c0, c1)| {
+        (r1 - r0 + 1).saturating_mul(c1 - c0 + 1)
+    });
+    used.max(dimension)
+}
+
+/// `A1:Z100` -> 2600; a single cell `A1` -> 1.
+fn dimension_area(reference: &[u8]) -> Option<u64> {
+    let mut parts = reference.split(|b| *b == b':');
+    let (r0, c0) = parse_cell_ref(parts.next()?)?;
+    let (r1, c1) = match parts.next() {
+        Some(end) => parse_cell_ref(end)?,
+        None => (r0, c0),
+    };
+    Some((r1.abs_diff(r0) + 1).saturating_mul(c1.abs_diff(c0) + 1))
+}
+
+/// Readers cap a sheet at Excel's grid; a repeat count beyond it is clamped the same way.
+const MAX_ROWS: u64 = 1_048_576;
+const MAX_COLUMNS: u64 = 16_384;
+
+/// Cells a reader allocates for an ODS `content.xml`: per table, the rows from the first to the last row holding a
+/// value (repeats expanded) times the widest such row. Trailing repeated empty cells and rows, which LibreOffice
+/// writes to the edge of the grid, hold no value and do not count.
+fn ods_cells(xml: &[u8]) -> u64 {
+    #[derive(Default)]
+    struct Table {
+        row_position: u64,
+        first_data_row: Option<u64>,
+        data_rows_end: u64,
+        width: u64,
+    }
+    impl Table {
+        fn area(&self) -> u64 {
+            self.first_data_row.map_or(0, |first| {
+                (self.data_rows_end - first).saturating_mul(self.width)
+            })
+        }
+    }
+    let mut total: u64 = 0;
+    let mut table = Table::default();
+    let mut row_repeats: u64 = 1;
+    let mut column: u64 = 0;
+    let mut row_width: u64 = 0;
+    for_each_tag(xml, |tag| match (tag.name, tag.end) {
+        (b"table:table", false) => table = Table::default(),
+        (b"table:table", true) => total = total.saturating_add(table.area()),
+        (b"table:table-row", false) => {
+            row_repeats = parse_number(tag.attr(b"table:number-rows-repeated"))
+                .unwrap_or(1)
+                .clamp(1, MAX_ROWS);
+            column = 0;
+            row_width = 0;
+            if tag.self_closing {
+                table.row_position = table.row_position.saturating_add(row_repeats);
+            }
+        }
+        (b"table:table-row", true) => {
+            if row_width > 0 {
+                table.first_data_row.get_or_insert(table.row_position);
+                table.data_rows_end = (table.row_position + row_repeats).min(MAX_ROWS);
+                table.width = table.width.max(row_width);
+            }
+            table.row_position = table.row_position.saturating_add(row_repeats);
+        }
+        (b"table:table-cell" | b"table:covered-table-cell", false) => {
+            let repeats = parse_number(tag.attr(b"table:number-columns-repeated"))
+                .unwrap_or(1)
+                .clamp(1, MAX_COLUMNS);
+            column = (column + repeats).min(MAX_COLUMNS);
+            let has_value = !tag.self_closing
+                || tag.attr(b"office:value-type").is_some()
+                || tag.attr(b"table:formula").is_some();
+            if has_value {
+                row_width = column;
+            }
+        }
+        _ => {}
+    });
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use zip::write::SimpleFileOptions;
+
+    use super::*;
+
+    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, data) in entries {
+            writer
+                .start_file(*name, SimpleFileOptions::default())
+                .unwrap();
+            writer.write_all(data).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    fn refusal(bytes: &[u8], limits: &Limits) -> Refusal {
+        check(bytes, limits).expect_err("the upload should be refused")
+    }
+
+    fn small_workbook() -> Vec<u8> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "ID").unwrap();
+        sheet.write_string(1, 0, "Q1").unwrap();
+        book.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn an_xlsx_and_the_fixtures_pass_with_the_default_limits() {
+        let limits = Limits::default();
+        assert_eq!(check(&small_workbook(), &limits), Ok(WorkbookKind::Xlsx));
+        let caiq = super::super::fixtures::caiq_v4(&[("IAM-14.1", "Yes", "")]);
+        assert_eq!(check(&caiq, &limits), Ok(WorkbookKind::Xlsx));
+    }
+
+    #[test]
+    fn the_real_cis_worksheet_passes() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/fixtures/real/cloud.gov-CIS-Worksheet.xlsx"
+        );
+        let bytes = std::fs::read(path).unwrap_or_else(|e| {
+            panic!("{path} is missing ({e}): shared/fixtures must sit beside the checkout")
+        });
+        assert_eq!(check(&bytes, &Limits::default()), Ok(WorkbookKind::Xlsx));
+    }
+
+    #[test]
+    fn a_macro_enabled_workbook_is_xlsm() {
+        let mut bytes_entries = Vec::new();
+        let types = br#"<Types><Override ContentType="application/vnd.ms-excel.sheet.macroEnabled.main+xml"/></Types>"#;
+        bytes_entries.push(("[Content_Types].xml", types.as_slice()));
+        bytes_entries.push(("xl/workbook.xml", b"<workbook/>".as_slice()));
+        assert_eq!(
+            check(&zip_of(&bytes_entries), &Limits::default()),
+            Ok(WorkbookKind::Xlsm)
+        );
+    }
+
+    #[test]
+    fn a_zip_bomb_is_refused_from_its_directory() {
+        let zeros = vec![0u8; 50 * 1024 * 1024];
+        let bytes = zip_of(&[
+            ("[Content_Types].xml", b"<Types/>"),
+            ("xl/workbook.xml", b"<workbook/>"),
+            ("xl/worksheets/sheet1.xml", &zeros),
+        ]);
+        assert!(bytes.len() < 1024 * 1024, "compressed to {}", bytes.len());
+        let limits = Limits {
+            max_uncompressed_bytes: 10 * 1024 * 1024,
+            ..Limits::default()
+        };
+        let refused = refusal(&bytes, &limits);
+        assert_eq!(refused.code, "too_large_uncompressed");
+        assert!(refused.message.contains("10485760"), "{}", refused.message);
+    }
+
+    #[test]
+    fn an_entry_that_inflates_past_its_declared_size_is_refused() {
+        let payload = vec![b'x'; 4096];
+        let mut bytes = zip_of(&[
+            ("[Content_Types].xml", b"<Types/>"),
+            ("xl/workbook.xml", b"<workbook/>"),
+            ("xl/worksheets/sheet1.xml", &payload),
+        ]);
+        // Rewrite the central directory's uncompressed size of the last entry (4096) to 16, as a forger would.
+        let central = bytes
+            .windows(4)
+            .rposition(|w| w == b"PK\x01\x02")
+            .expect("a central directory header");
+        let size_at = central + 24;
+        assert_eq!(&bytes[size_at..size_at + 4], &4096u32.to_le_bytes());
+        bytes[size_at..size_at + 4].copy_from_slice(&16u32.to_le_bytes());
+        let refused = refusal(&bytes, &Limits::default());
+        assert_eq!(refused.code, "unsupported_file", "{}", refused.message);
+        assert!(refused.message.contains("forged"), "{}", refused.message);
+    }
+
+    #[test]
+    fn too_many_entries_are_refused() {
+        let names: Vec<String> = (0..20).map(|i| format!("xl/media/{i}.bin")).collect();
+        let mut entries: Vec<(&str, &[u8])> = vec![
+            ("[Content_Types].xml", b"<Types/>"),
+            ("xl/workbook.xml", b"<workbook/>"),
+        ];
+        entries.extend(names.iter().map(|name| (name.as_str(), b"x".as_slice())));
+        let limits = Limits {
+            max_entries: 10,
+            ..Limits::default()
+        };
+        assert_eq!(refusal(&zip_of(&entries), &limits).code, "too_many_entries");
+    }
+
+    #[test]
+    fn two_cells_far_apart_are_refused_as_too_many_cells() {
+        let sheet = br#"<worksheet><dimension ref="A1"/><sheetData>
+            <row r="1"><c r="A1"><v>1</v></c></row>
+            <row r="1048576"><c r="XFD1048576"><v>2</v></c></row>
+        </sheetData></worksheet>"#;
+        let bytes = zip_of(&[
+            ("[Content_Types].xml", b"<Types/>"),
+            ("xl/workbook.xml", b"<workbook/>"),
+            ("xl/worksheets/sheet1.xml", sheet),
+        ]);
+        let refused = refusal(&bytes, &Limits::default());
+        assert_eq!(refused.code, "too_many_cells", "{}", refused.message);
+    }
+
+    #[test]
+    fn a_large_dimension_claim_is_refused() {
+        let sheet = br#"<worksheet><dimension ref="A1:Z100000"/><sheetData>
+            <row r="1"><c r="A1"><v>1</v></c></row></sheetData></worksheet>"#;
+        let bytes = zip_of(&[
+            ("[Content_Types].xml", b"<Types/>"),
+            ("xl/workbook.xml", b"<workbook/>"),
+            ("xl/worksheets/sheet1.xml", sheet),
+        ]);
+        let limits = Limits {
+            max_cells: 1_000_000,
+            ..Limits::default()
+        };
+        assert_eq!(refusal(&bytes, &limits).code, "too_many_cells");
+    }
+
+    #[test]
+    fn cells_are_counted_from_references_rows_and_positions() {
+        let xml =
+            br#"<sheetData><row r="2"><c r="B2"><v>1</v></c><c><v>2</v></c><c r="Z2" s="1"/></row>
+            <row><c><v>3</v></c></row><x:row r="10"><x:c r="D10" t="s"><x:v>0</x:v></x:c></x:row>
+            <!-- <c r="ZZ99999"><v>1</v></c> --></sheetData>"#;
+        // Values at B2, C2, A3 and D10: rows 2..=10 by columns A..=D.
+        assert_eq!(sheet_cells(xml), 9 * 4);
+    }
+
+    #[test]
+    fn ods_cells_ignore_trailing_repeats_but_count_repeated_values() {
+        let xml = br#"<office:spreadsheet><table:table table:name="S">
+            <table:table-row><table:table-cell office:value-type="string"><text:p>a</text:p></table:table-cell>
+              <table:table-cell table:number-columns-repeated="16383"/></table:table-row>
+            <table:table-row table:number-rows-repeated="3"><table:table-cell/></table:table-row>
+            <table:table-row><table:table-cell table:number-columns-repeated="2" office:value-type="float" office:value="1"/></table:table-row>
+            <table:table-row table:number-rows-repeated="1048570"><table:table-cell table:number-columns-repeated="16384"/></table:table-row>
+            </table:table></office:spreadsheet>"#;
+        // Rows 1..=5 by 2 columns.
+        assert_eq!(ods_cells(xml), 5 * 2);
+        let bomb = br#"<table:table><table:table-row table:number-rows-repeated="1000000">
+            <table:table-cell table:number-columns-repeated="1000" office:value-type="float" office:value="1"/>
+            </table:table-row></table:table>"#;
+        assert_eq!(ods_cells(bomb), 1_000_000 * 1000);
+    }
+
+    #[test]
+    fn an_ods_is_recognised_by_its_mimetype() {
+        let bytes = zip_of(&[
+            ("mimetype", ODS_MIMETYPE),
+            ("content.xml", b"<office:document-content/>"),
+        ]);
+        assert_eq!(check(&bytes, &Limits::default()), Ok(WorkbookKind::Ods));
+        let text = zip_of(&[
+            ("mimetype", b"application/vnd.oasis.opendocument.text"),
+            ("content.xml", b"<office:document-content/>"),
+        ]);
+        assert_eq!(refusal(&text, &Limits::default()).code, "unsupported_file");
+    }
+
+    /// An OLE2 header followed by a directory naming the given streams in UTF-16LE, as Office writes them.
+    fn ole2_with_streams(names: &[&str]) -> Vec<u8> {
+        let mut bytes = OLE2_MAGIC.to_vec();
+        bytes.resize(512, 0);
+        for name in names {
+            let mut entry: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+            entry.resize(128, 0);
+            bytes.extend(entry);
+        }
+        bytes
+    }
+
+    #[test]
+    fn an_encrypted_workbook_is_refused_as_such() {
+        let bytes = ole2_with_streams(&["EncryptionInfo", "EncryptedPackage", "\u{6}DataSpaces"]);
+        let refused = refusal(&bytes, &Limits::default());
+        assert_eq!(refused.code, "encrypted_workbook");
+        assert!(refused.message.contains("password"), "{}", refused.message);
+    }
+
+    #[test]
+    fn a_legacy_xls_passes_and_a_word_file_does_not() {
+        let xls = ole2_with_streams(&["Workbook", "\u{5}SummaryInformation"]);
+        assert_eq!(check(&xls, &Limits::default()), Ok(WorkbookKind::Xls));
+        let doc = ole2_with_streams(&["WordDocument", "1Table"]);
+        assert_eq!(refusal(&doc, &Limits::default()).code, "unsupported_file");
+    }
+
+    #[test]
+    fn other_files_are_refused_by_content_whatever_their_name() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+        let refused = refusal(png, &Limits::default());
+        assert_eq!(refused.code, "unsupported_file");
+        assert!(refused.message.contains("an image"), "{}", refused.message);
+
+        let text = refusal(b"ID,Answer\nIAM-01,Yes\n", &Limits::default());
+        assert_eq!(text.code, "unsupported_file");
+        assert!(text.message.contains("plain text"), "{}", text.message);
+
+        let docx = zip_of(&[
+            ("[Content_Types].xml", b"<Types/>"),
+            ("word/document.xml", b"<w:document/>"),
+        ]);
+        let refused = refusal(&docx, &Limits::default());
+        assert_eq!(refused.code, "unsupported_file");
+        assert!(
+            refused.message.contains("Word document"),
+            "{}",
+            refused.message
+        );
+
+        assert_eq!(refusal(b"", &Limits::default()).code, "unsupported_file");
+        assert_eq!(
+            refusal(b"PK\x03\x04garbage", &Limits::default()).code,
+            "unsupported_file"
+        );
+    }
+
+    #[test]
+    fn a_file_over_the_byte_cap_is_refused_before_anything_else() {
+        let limits = Limits {
+            max_bytes: 10,
+            ..Limits::default()
+        };
+        assert_eq!(refusal(&small_workbook(), &limits).code, "file_too_large");
+    }
+}

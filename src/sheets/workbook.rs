@@ -1,0 +1,1568 @@
+//! Our own questionnaire workbook: what a vendor downloads to answer an assessment offline, and uploads back.
+//!
+//! Three sheets. "Instructions" says how to fill it in. "Questions" has one row per question of the template: the
+//! ID, section and question cells are locked and the sheet protected, so that a vendor cannot reword a question by
+//! accident; the answer, comment and evidence cells are unlocked, and each answer cell carries data validation
+//! (a dropdown where the answers are a fixed list). "_meta" is very hidden and names the assessment, template and
+//! template version, so that a workbook uploaded to the wrong assessment, or filled against an older version of the
+//! questions, is refused instead of being read against questions it was not written for.
+//!
+//! Sheet protection has no password: Excel's protection is a guard against slips, not a security boundary (it is
+//! removed in seconds), and [`import`] checks every cell it reads whatever the protection says. Every text cell
+//! written from data goes through [`neutralise`], so that nothing a vendor, an analyst or a template wrote can run
+//! as a formula in the next person's spreadsheet.
+
+use std::collections::BTreeMap;
+
+use calamine::{Data, Range};
+use chrono::{Datelike, NaiveDate};
+use rust_xlsxwriter::{
+    Color, DataValidation, DataValidationErrorStyle, DataValidationRule, ExcelDateTime, Format,
+    FormatAlign, FormatBorder, Formula, ProtectionOptions, Workbook as XlsxWorkbook, Worksheet,
+    XlsxError,
+};
+use serde_json::Value;
+
+use super::{
+    Workbook, cell_ref, cell_text, column_letters, neutralise, rows_of, split_list, unneutralise,
+};
+use crate::domain::questionnaire::{
+    Answer, AnswerKind, MAX_TEXT_ANSWER_CHARS, Question, Template, YesNo, parse_answer,
+};
+use crate::error::FieldError;
+
+/// The sheet of instructions, first in the workbook.
+pub const INSTRUCTIONS_SHEET: &str = "Instructions";
+/// The sheet a vendor answers on.
+pub const QUESTIONS_SHEET: &str = "Questions";
+/// The very hidden sheet naming the assessment, template and version.
+pub const META_SHEET: &str = "_meta";
+
+/// Names this layout in `_meta`, so that a later layout can tell an old workbook from a foreign one.
+const FORMAT_NAME: &str = "procurement-review questionnaire workbook 1";
+
+/// How a multiple-choice answer separates the options chosen (line breaks are read too).
+pub const CHOICE_SEPARATOR: &str = "; ";
+
+/// Questions sheet columns, in order. The first six are what a vendor works with; the rest explain each question.
+const HEADERS: [&str; 11] = [
+    "ID",
+    "Section",
+    "Question",
+    "Answer",
+    "Comment",
+    "Evidence reference",
+    "Answer only if",
+    "How to answer",
+    "Allowed answers",
+    "Guidance",
+    "Citation",
+];
+const ID_COL: u16 = 0;
+const ANSWER_COL: u16 = 3;
+const COMMENT_COL: u16 = 4;
+const EVIDENCE_COL: u16 = 5;
+/// First of the explanatory columns ("Answer only if" onwards).
+const NOTES_COL: u16 = 6;
+const WIDTHS: [f64; 11] = [
+    11.0, 20.0, 60.0, 24.0, 40.0, 26.0, 26.0, 30.0, 32.0, 50.0, 22.0,
+];
+
+/// `_meta` rows: label in column A, value in column B. Import finds them by label, so their order may change.
+const META_ASSESSMENT: &str = "assessment_id";
+const META_TEMPLATE: &str = "template_id";
+const META_VERSION: &str = "template_version";
+const META_VENDOR: &str = "vendor_name";
+const META_DUE: &str = "due";
+const META_FORMAT: &str = "format";
+/// First `_meta` column holding a dropdown list too long or too comma-laden to inline in its validation.
+const META_LIST_COL: u16 = 3;
+
+/// Longest comment or evidence reference read back; as for text answers, longer belongs in a file.
+const MAX_CELL_CHARS: usize = MAX_TEXT_ANSWER_CHARS;
+
+/// Whom and what a workbook is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkbookMeta {
+    pub assessment_id: String,
+    pub template_id: String,
+    /// The template's content hash ([`Template::version`]) the assessment is answered against.
+    pub template_version: String,
+    pub vendor_name: String,
+    /// When the answers are due, shown on the instructions sheet.
+    pub due: Option<NaiveDate>,
+}
+
+/// An answer already given, prefilled into the export.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PriorAnswer {
+    /// The answer's plain JSON, as [`Answer`] serialises it.
+    pub answer: Option<Value>,
+    pub comment: Option<String>,
+    pub evidence_ref: Option<String>,
+}
+
+/// What a vendor wrote against one question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedAnswer {
+    /// None where the answer cell is blank: the question is unanswered.
+    pub answer: Option<Answer>,
+    pub comment: Option<String>,
+    pub evidence_ref: Option<String>,
+    /// The answer cell, e.g. `Questions!D14`, for messages that point back into the workbook.
+    pub cell: String,
+}
+
+/// A workbook read back whole. Only questions with something written against them (an answer, a comment or an
+/// evidence reference) appear.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportedWorkbook {
+    /// By question id.
+    pub answers: BTreeMap<String, ImportedAnswer>,
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Export.
+
+/// Writes the workbook for one assessment: instructions, every question of `template` (conditional ones included,
+/// with the condition spelt out), `prior` answers prefilled (by question id; ids the template lacks are skipped),
+/// and the hidden `_meta` sheet. The error is rust_xlsxwriter's, which only a bug in this layout would cause.
+pub fn export(
+    meta: &WorkbookMeta,
+    template: &Template,
+    prior: &BTreeMap<String, PriorAnswer>,
+) -> Result<Vec<u8>, String> {
+    build(meta, template, prior).map_err(|e| format!("writing the questionnaire workbook: {e}"))
+}
+
+struct Formats {
+    title: Format,
+    header: Format,
+    locked: Format,
+    open: Format,
+    open_date: Format,
+}
+
+impl Formats {
+    fn new() -> Formats {
+        let cell = Format::new()
+            .set_text_wrap()
+            .set_align(FormatAlign::Top)
+            .set_border(FormatBorder::Thin)
+            .set_border_color(Color::RGB(0xBFBFBF));
+        // A pale fill marks where to type, which matters more than looks once the sheet is protected.
+        let open = cell
+            .clone()
+            .set_unlocked()
+            .set_background_color(Color::RGB(0xFFF9E5));
+        Formats {
+            title: Format::new().set_bold().set_font_size(14),
+            header: Format::new()
+                .set_bold()
+                .set_text_wrap()
+                .set_align(FormatAlign::Top)
+                .set_background_color(Color::RGB(0xDCE6F1))
+                .set_border(FormatBorder::Thin),
+            locked: cell.clone(),
+            open_date: open.clone().set_num_format("yyyy-mm-dd"),
+            open,
+        }
+    }
+}
+
+fn build(
+    meta: &WorkbookMeta,
+    template: &Template,
+    prior: &BTreeMap<String, PriorAnswer>,
+) -> Result<Vec<u8>, XlsxError> {
+    let formats = Formats::new();
+    let mut book = XlsxWorkbook::new();
+    let mut meta_sheet = meta_sheet(meta, template)?;
+    let questions = questions_sheet(template, prior, &formats, &mut meta_sheet)?;
+    book.push_worksheet(instructions_sheet(meta, template, &formats)?);
+    book.push_worksheet(questions);
+    book.push_worksheet(meta_sheet);
+    book.save_to_buffer()
+}
+
+fn instructions_sheet(
+    meta: &WorkbookMeta,
+    template: &Template,
+    formats: &Formats,
+) -> Result<Worksheet, XlsxError> {
+    let mut sheet = Worksheet::new();
+    sheet.set_name(INSTRUCTIONS_SHEET)?;
+    sheet.set_column_width(0, 110)?;
+    let wrap = Format::new().set_text_wrap().set_align(FormatAlign::Top);
+    let due = meta.due.map_or_else(
+        || "the date given in your invitation".to_owned(),
+        |due| due.format("%B %-d, %Y").to_string(),
+    );
+    let lines: Vec<String> = vec![
+        format!("Security questionnaire: {}", template.title),
+        format!("For: {}", meta.vendor_name),
+        format!("Assessment: {}", meta.assessment_id),
+        format!("Please return it by {due}."),
+        String::new(),
+        "How to fill it in".to_owned(),
+        format!(
+            "1. Answer on the \"{QUESTIONS_SHEET}\" sheet, one row per question. Type only in the shaded columns: \
+             Answer, Comment and Evidence reference. The other cells are locked."
+        ),
+        "2. Where the Answer cell offers a list, pick from it. \"Allowed answers\" says what each question accepts \
+         and \"How to answer\" says which questions are required."
+            .to_owned(),
+        "3. Yes or No questions: answer Yes only if it is true today for the product or service you are offering \
+         the city, not if it is planned. Use Comment to explain a No or a partial answer; an honest No with a plan \
+         reads better than a Yes we later find untrue."
+            .to_owned(),
+        "4. N/A means the question does not apply to your product or service at all (for example, it asks about \
+         payment pages and you serve none). It is offered only where a question allows it; say why in Comment."
+            .to_owned(),
+        format!(
+            "5. Questions that allow several options: type each option exactly as listed, separated by \
+             \"{}\" (a semicolon and a space), e.g. \"Audio{}Images or video\".",
+            CHOICE_SEPARATOR.trim_end(),
+            CHOICE_SEPARATOR
+        ),
+        "6. Numbers: a plain number, without units. Dates: a date such as 2025-07-01.".to_owned(),
+        "7. Some questions apply only after a given answer to an earlier one; \"Answer only if\" says when. Leave \
+         the others blank."
+            .to_owned(),
+        "8. Evidence reference: name the document, section or page that supports the answer (e.g. \"SOC 2 report, \
+         section 4\"), and upload the document itself in the vendor portal. Where a question asks for a document, \
+         upload it in the portal and type the evidence id the portal shows into the Answer cell."
+            .to_owned(),
+        "9. A blank Answer cell means not answered yet. You may upload a partly filled workbook and finish later."
+            .to_owned(),
+        String::new(),
+        "Please do not".to_owned(),
+        "- change the ID, Section or Question cells, or the sheet names: answers are matched to questions by ID;"
+            .to_owned(),
+        "- add, delete or reorder rows or sheets;".to_owned(),
+        "- copy answers in from a workbook for another assessment: each workbook belongs to one assessment and one \
+         version of the questions, and any other is refused on upload."
+            .to_owned(),
+        String::new(),
+        "Returning it".to_owned(),
+        "Save the file (keep the .xlsx format) and upload it in the vendor portal for this assessment. The upload is \
+         checked as a whole: if any cell cannot be read, nothing is saved, and you get a list of the cells to fix, \
+         such as Questions!D14."
+            .to_owned(),
+    ];
+    for (row, line) in lines.iter().enumerate() {
+        let format = match line.as_str() {
+            "" => continue,
+            _ if row == 0 => &formats.title,
+            "How to fill it in" | "Please do not" | "Returning it" => &formats.header,
+            _ => &wrap,
+        };
+        sheet.write_string_with_format(row as u32, 0, neutralise(line), format)?;
+    }
+    sheet.set_active(true);
+    Ok(sheet)
+}
+
+fn meta_sheet(meta: &WorkbookMeta, template: &Template) -> Result<Worksheet, XlsxError> {
+    let mut sheet = Worksheet::new();
+    sheet.set_name(META_SHEET)?;
+    let due = meta
+        .due
+        .map(|due| due.format("%Y-%m-%d").to_string())
+        .unwrap_or_default();
+    let rows = [
+        (META_ASSESSMENT, meta.assessment_id.as_str()),
+        (META_TEMPLATE, template.id.as_str()),
+        (META_VERSION, template.version()),
+        (META_VENDOR, meta.vendor_name.as_str()),
+        (META_DUE, due.as_str()),
+        (META_FORMAT, FORMAT_NAME),
+    ];
+    for (row, (label, value)) in rows.iter().enumerate() {
+        sheet.write_string(row as u32, 0, *label)?;
+        sheet.write_string(row as u32, 1, neutralise(value))?;
+    }
+    // Very hidden: not listed under Unhide in Excel, so the sheet is not edited by someone tidying up.
+    sheet.set_very_hidden(true);
+    Ok(sheet)
+}
+
+fn questions_sheet(
+    template: &Template,
+    prior: &BTreeMap<String, PriorAnswer>,
+    formats: &Formats,
+    meta_sheet: &mut Worksheet,
+) -> Result<Worksheet, XlsxError> {
+    let mut sheet = Worksheet::new();
+    sheet.set_name(QUESTIONS_SHEET)?;
+    for (col, (header, width)) in HEADERS.iter().zip(WIDTHS).enumerate() {
+        sheet.write_string_with_format(0, col as u16, *header, &formats.header)?;
+        sheet.set_column_width(col as u16, width)?;
+    }
+    let mut lists = ListColumns {
+        sheet: meta_sheet,
+        next_col: META_LIST_COL,
+    };
+    let mut row = 1u32;
+    for section in &template.sections {
+        for question in &section.questions {
+            let locked = [
+                (0, question.id.as_str()),
+                (1, section.title.as_str()),
+                (2, question.text.as_str()),
+            ];
+            for (col, text) in locked {
+                sheet.write_string_with_format(row, col, neutralise(text), &formats.locked)?;
+            }
+            let notes = [
+                condition_note(question, template),
+                how_to_answer(question),
+                allowed_answers(question),
+                question.help.clone().unwrap_or_default(),
+                question.citation.clone().unwrap_or_default(),
+            ];
+            for (offset, text) in notes.iter().enumerate() {
+                sheet.write_string_with_format(
+                    row,
+                    NOTES_COL + offset as u16,
+                    neutralise(text),
+                    &formats.locked,
+                )?;
+            }
+            let prior = prior.get(&question.id);
+            write_prior_answer(
+                &mut sheet,
+                row,
+                question,
+                prior.and_then(|p| p.answer.as_ref()),
+                formats,
+            )?;
+            for (col, text) in [
+                (COMMENT_COL, prior.and_then(|p| p.comment.as_deref())),
+                (EVIDENCE_COL, prior.and_then(|p| p.evidence_ref.as_deref())),
+            ] {
+                match text {
+                    Some(text) => {
+                        sheet.write_string_with_format(row, col, neutralise(text), &formats.open)?
+                    }
+                    None => sheet.write_blank(row, col, &formats.open)?,
+                };
+            }
+            sheet.add_data_validation(
+                row,
+                ANSWER_COL,
+                row,
+                ANSWER_COL,
+                &validation(question, row, &mut lists)?,
+            )?;
+            row += 1;
+        }
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    sheet.protect_with_options(&ProtectionOptions {
+        // Resizing rows and columns to read long questions changes nothing that import reads.
+        format_columns: true,
+        format_rows: true,
+        ..ProtectionOptions::default()
+    });
+    Ok(sheet)
+}
+
+/// Dropdown lists kept on `_meta`, one column each, for lists Excel cannot hold inline.
+struct ListColumns<'a> {
+    sheet: &'a mut Worksheet,
+    next_col: u16,
+}
+
+impl ListColumns<'_> {
+    /// Writes `items` to a new column and returns an absolute reference to them.
+    fn add(&mut self, items: &[String]) -> Result<Formula, XlsxError> {
+        let col = self.next_col;
+        self.next_col += 1;
+        for (row, item) in items.iter().enumerate() {
+            self.sheet.write_string(row as u32, col, neutralise(item))?;
+        }
+        let letters = column_letters(u32::from(col));
+        Ok(Formula::new(format!(
+            "='{META_SHEET}'!${letters}$1:${letters}${}",
+            items.len()
+        )))
+    }
+}
+
+/// Answers a dropdown offers: exactly what import accepts, as the vendor should write them.
+fn list_items(question: &Question) -> Vec<String> {
+    let mut items: Vec<String> = match question.kind {
+        AnswerKind::YesNo => vec![YesNo::Yes.label().to_owned(), YesNo::No.label().to_owned()],
+        _ => question.options.clone(),
+    };
+    if question.na_allowed {
+        items.push(YesNo::Na.label().to_owned());
+    }
+    items
+}
+
+fn validation(
+    question: &Question,
+    row: u32,
+    lists: &mut ListColumns<'_>,
+) -> Result<DataValidation, XlsxError> {
+    let cell = format!("{}{}", column_letters(u32::from(ANSWER_COL)), row + 1);
+    let na = question.na_allowed;
+    let validation = match question.kind {
+        AnswerKind::YesNo | AnswerKind::SingleChoice => {
+            let items = list_items(question);
+            // Excel splits an inline list on commas and caps it at 255 characters; anything else goes by reference.
+            let inline = items
+                .iter()
+                .map(|item| item.chars().count() + 1)
+                .sum::<usize>()
+                <= 255
+                && items
+                    .iter()
+                    .all(|item| !item.contains([',', '"']) && neutralise(item) == *item);
+            let validation = if inline {
+                DataValidation::new().allow_list_strings(&items)?
+            } else {
+                DataValidation::new().allow_list_formula(lists.add(&items)?)
+            };
+            validation
+                .set_input_message(if question.kind == AnswerKind::YesNo {
+                    "Pick from the list."
+                } else {
+                    "Pick one option from the list."
+                })?
+                .set_error_message(format!("Pick one of: {}", shorten(&items.join(", "), 200)))?
+        }
+        AnswerKind::Number => {
+            let (min, max) = (question.min, question.max);
+            let validation = if na {
+                // A number rule alone would refuse the text N/A.
+                let low = min.map_or(String::new(), |min| format!(",{cell}>={min}"));
+                let high = max.map_or(String::new(), |max| format!(",{cell}<={max}"));
+                DataValidation::new().allow_custom(Formula::new(format!(
+                    "=OR({cell}=\"N/A\",AND(ISNUMBER({cell}){low}{high}))"
+                )))
+            } else {
+                let rule = match (min, max) {
+                    (Some(min), Some(max)) => DataValidationRule::Between(min, max),
+                    (Some(min), None) => DataValidationRule::GreaterThanOrEqualTo(min),
+                    (None, Some(max)) => DataValidationRule::LessThanOrEqualTo(max),
+                    // Excel needs some bound; this one is beyond any count, duration or amount asked about.
+                    (None, None) => DataValidationRule::Between(-1e15, 1e15),
+                };
+                DataValidation::new().allow_decimal_number(rule)
+            };
+            validation
+                .set_input_message("Enter a number, without units.")?
+                .set_error_message(format!("Enter {}.", allowed_answers(question)))?
+        }
+        AnswerKind::Date => {
+            let validation = if na {
+                DataValidation::new().allow_custom(Formula::new(format!(
+                    "=OR({cell}=\"N/A\",ISNUMBER({cell}))"
+                )))
+            } else {
+                DataValidation::new().allow_date(DataValidationRule::Between(
+                    ExcelDateTime::from_ymd(1900, 1, 1)?,
+                    ExcelDateTime::from_ymd(9999, 12, 31)?,
+                ))
+            };
+            validation
+                .set_input_message("Enter a date, e.g. 2025-07-01.")?
+                .set_error_message("Enter a date, e.g. 2025-07-01.")?
+        }
+        AnswerKind::Text => DataValidation::new()
+            .allow_text_length(DataValidationRule::LessThanOrEqualTo(
+                MAX_TEXT_ANSWER_CHARS as u32,
+            ))
+            .set_input_message("Free text.")?
+            .set_error_message(format!(
+                "At most {MAX_TEXT_ANSWER_CHARS} characters; attach a longer text as a file."
+            ))?,
+        AnswerKind::MultipleChoice => {
+            DataValidation::new()
+                .allow_any_value()
+                .set_input_message(format!(
+                    "Type one or more options from \"Allowed answers\", separated by \"{}\".",
+                    CHOICE_SEPARATOR.trim_end()
+                ))?
+        }
+        AnswerKind::File => DataValidation::new().allow_any_value().set_input_message(
+            "Upload the document in the vendor portal and type its evidence id here.",
+        )?,
+    };
+    Ok(validation.set_error_style(DataValidationErrorStyle::Stop))
+}
+
+fn shorten(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        text.to_owned()
+    } else {
+        let cut: String = text.chars().take(max_chars.saturating_sub(3)).collect();
+        format!("{cut}...")
+    }
+}
+
+/// "Answer only if SUB-01 is Yes", for a question shown only after given answers to an earlier one.
+fn condition_note(question: &Question, template: &Template) -> String {
+    let Some(condition) = &question.show_if else {
+        return String::new();
+    };
+    let referenced = template.question(&condition.question);
+    let values: Vec<String> = condition
+        .any_of
+        .iter()
+        .map(|value| match (value.as_str(), referenced.map(|q| q.kind)) {
+            ("na", _) => YesNo::Na.label().to_owned(),
+            ("yes", Some(AnswerKind::YesNo)) => YesNo::Yes.label().to_owned(),
+            ("no", Some(AnswerKind::YesNo)) => YesNo::No.label().to_owned(),
+            (option, _) => format!("\"{option}\""),
+        })
+        .collect();
+    let verb = match referenced.map(|q| q.kind) {
+        Some(AnswerKind::MultipleChoice) => "includes",
+        _ => "is",
+    };
+    format!(
+        "Answer only if {} {verb} {}",
+        condition.question,
+        values.join(" or ")
+    )
+}
+
+fn how_to_answer(question: &Question) -> String {
+    let how = match question.kind {
+        AnswerKind::YesNo => "Pick Yes or No from the list",
+        AnswerKind::SingleChoice => "Pick one option from the list",
+        AnswerKind::MultipleChoice => "Type every option that applies, separated by \"; \"",
+        AnswerKind::Text => "Free text",
+        AnswerKind::Number => "A number, without units",
+        AnswerKind::Date => "A date, e.g. 2025-07-01",
+        AnswerKind::File => "Upload the document in the vendor portal; type its evidence id here",
+    };
+    let need = if question.required {
+        "required"
+    } else {
+        "optional"
+    };
+    format!("{how} ({need})")
+}
+
+fn allowed_answers(question: &Question) -> String {
+    let na = if question.na_allowed { ", or N/A" } else { "" };
+    match question.kind {
+        AnswerKind::YesNo | AnswerKind::SingleChoice => list_items(question).join(CHOICE_SEPARATOR),
+        AnswerKind::MultipleChoice => format!("{}{na}", question.options.join(CHOICE_SEPARATOR)),
+        AnswerKind::Number => {
+            let range = match (question.min, question.max) {
+                (Some(min), Some(max)) => format!("a number from {min} to {max}"),
+                (Some(min), None) => format!("a number of at least {min}"),
+                (None, Some(max)) => format!("a number of at most {max}"),
+                (None, None) => "a number".to_owned(),
+            };
+            format!("{range}{na}")
+        }
+        AnswerKind::Date => format!("a date{na}"),
+        AnswerKind::Text => format!("text of up to {MAX_TEXT_ANSWER_CHARS} characters{na}"),
+        AnswerKind::File => format!("an evidence id from the vendor portal{na}"),
+    }
+}
+
+/// Writes a stored answer the way a vendor would have typed it. A stored answer that no longer fits its question
+/// is written as its raw text rather than dropped, so that the vendor sees it and import reports it.
+fn write_prior_answer(
+    sheet: &mut Worksheet,
+    row: u32,
+    question: &Question,
+    prior: Option<&Value>,
+    formats: &Formats,
+) -> Result<(), XlsxError> {
+    let Some(value) = prior else {
+        // A blank date cell still carries the date format, so that a typed date reads back as a date.
+        let format = match question.kind {
+            AnswerKind::Date => &formats.open_date,
+            _ => &formats.open,
+        };
+        sheet.write_blank(row, ANSWER_COL, format)?;
+        return Ok(());
+    };
+    let text = match parse_answer(question, value) {
+        Ok(Answer::Number(number)) => {
+            sheet.write_number_with_format(row, ANSWER_COL, number, &formats.open)?;
+            return Ok(());
+        }
+        Ok(Answer::Date(date)) => {
+            let date =
+                ExcelDateTime::from_ymd(date.year() as u16, date.month() as u8, date.day() as u8)?;
+            sheet.write_datetime_with_format(row, ANSWER_COL, &date, &formats.open_date)?;
+            return Ok(());
+        }
+        Ok(answer) => answer_text(&answer),
+        Err(_) => match value {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        },
+    };
+    sheet.write_string_with_format(row, ANSWER_COL, neutralise(&text), &formats.open)?;
+    Ok(())
+}
+
+/// An answer as the vendor writes it in the Answer cell.
+fn answer_text(answer: &Answer) -> String {
+    match answer {
+        Answer::YesNo(answer) => answer.label().to_owned(),
+        Answer::Choice(text) | Answer::Text(text) => text.clone(),
+        Answer::Choices(options) => options.join(CHOICE_SEPARATOR),
+        Answer::Number(number) => number.to_string(),
+        Answer::Date(date) => date.format("%Y-%m-%d").to_string(),
+        Answer::File { evidence_id } => evidence_id.clone(),
+        Answer::Na => YesNo::Na.label().to_owned(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Import.
+
+/// Reads a filled-in workbook back, checking all of it first: every cell at fault is reported, by cell, and
+/// nothing is returned unless every cell passes. A blank answer cell is an unanswered question, not an error, and
+/// so is a question whose row is missing. A workbook made for another assessment, template or template version is
+/// refused on its `_meta` sheet alone: its answers were written against other questions, so judging them cell by
+/// cell would only bury that one message.
+pub fn import(
+    bytes: &[u8],
+    expected: &WorkbookMeta,
+    template: &Template,
+) -> Result<ImportedWorkbook, Vec<FieldError>> {
+    let book = Workbook::open(bytes).map_err(|error| vec![error])?;
+    check_meta(&book, expected, template)?;
+    let Some((_, range)) = book.sheet(QUESTIONS_SHEET) else {
+        return Err(vec![FieldError::new(
+            QUESTIONS_SHEET,
+            format!("the workbook has no \"{QUESTIONS_SHEET}\" sheet; was it renamed or deleted?"),
+        )]);
+    };
+    read_questions(range, template)
+}
+
+fn check_meta(
+    book: &Workbook,
+    expected: &WorkbookMeta,
+    template: &Template,
+) -> Result<(), Vec<FieldError>> {
+    let fresh = "download a fresh workbook for this assessment and copy your answers into it";
+    let Some((_, range)) = book.sheet(META_SHEET) else {
+        return Err(vec![FieldError::new(
+            "file",
+            format!(
+                "this is not a questionnaire workbook from this service (it has no {META_SHEET} sheet naming its \
+                 assessment); {fresh}"
+            ),
+        )]);
+    };
+    let mut values: BTreeMap<String, (String, u32)> = BTreeMap::new();
+    for (row, cells) in rows_of(range) {
+        let text = |col: u32| {
+            cells
+                .iter()
+                .find(|(c, _)| *c == col)
+                .map(|(_, cell)| cell_text(cell))
+                .unwrap_or_default()
+        };
+        values.entry(text(0)).or_insert((text(1), row));
+    }
+    let field = |label: &str, fallback_row: u32| {
+        let row = values.get(label).map_or(fallback_row, |(_, row)| *row);
+        cell_ref(META_SHEET, row, 1)
+    };
+    let value = |label: &str| {
+        values
+            .get(label)
+            .map(|(value, _)| value.as_str())
+            .unwrap_or_default()
+    };
+
+    let mut errors = Vec::new();
+    if value(META_ASSESSMENT) != expected.assessment_id {
+        errors.push(FieldError::new(
+            field(META_ASSESSMENT, 0),
+            format!(
+                "this workbook is for assessment {}, not assessment {}; upload it to its own assessment, or {fresh}",
+                quoted_or_none(value(META_ASSESSMENT)),
+                expected.assessment_id
+            ),
+        ));
+    } else if value(META_TEMPLATE) != expected.template_id {
+        errors.push(FieldError::new(
+            field(META_TEMPLATE, 1),
+            format!(
+                "this workbook holds the questionnaire {}, but this assessment asks {}; {fresh}",
+                quoted_or_none(value(META_TEMPLATE)),
+                expected.template_id
+            ),
+        ));
+    } else if value(META_VERSION) != expected.template_version {
+        errors.push(FieldError::new(
+            field(META_VERSION, 2),
+            format!(
+                "this workbook was made from version {} of the questionnaire {}, and the assessment is answered \
+                 against version {}: the questions have changed since; {fresh}",
+                short_version(value(META_VERSION)),
+                expected.template_id,
+                short_version(&expected.template_version)
+            ),
+        ));
+    }
+    // The answers are read against `template`: if it is not the version the assessment names, reading them
+    // would judge them against other questions, so refuse rather than guess.
+    if errors.is_empty()
+        && (template.id != expected.template_id || template.version() != expected.template_version)
+    {
+        errors.push(FieldError::new(
+            field(META_VERSION, 2),
+            format!(
+                "this assessment is answered against version {} of the questionnaire {}, which is not the one \
+                 the service has loaded ({} version {}); ask the city's review team to look into it",
+                short_version(&expected.template_version),
+                expected.template_id,
+                template.id,
+                short_version(template.version())
+            ),
+        ));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+fn quoted_or_none(text: &str) -> String {
+    if text.is_empty() {
+        "(none named)".to_owned()
+    } else {
+        format!("\"{text}\"")
+    }
+}
+
+/// The first 12 hex digits name a version well enough for a person; the full hash is noise in a message.
+fn short_version(version: &str) -> String {
+    if version.is_empty() {
+        "(none named)".to_owned()
+    } else {
+        version.chars().take(12).collect()
+    }
+}
+
+fn normalise_header(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+fn read_questions(
+    range: &Range<Data>,
+    template: &Template,
+) -> Result<ImportedWorkbook, Vec<FieldError>> {
+    let mut rows = rows_of(range).peekable();
+    let header_row = match rows.peek() {
+        Some((row, _)) if *row == 0 => rows.next(),
+        _ => None,
+    };
+    let header: BTreeMap<u32, String> = header_row
+        .map(|(_, cells)| {
+            cells
+                .into_iter()
+                .map(|(col, cell)| (col, normalise_header(&cell_text(cell))))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut errors = Vec::new();
+    for col in [ID_COL, ANSWER_COL, COMMENT_COL, EVIDENCE_COL] {
+        let wanted = HEADERS[usize::from(col)];
+        if header.get(&u32::from(col)) != Some(&normalise_header(wanted)) {
+            errors.push(FieldError::new(
+                cell_ref(QUESTIONS_SHEET, 0, u32::from(col)),
+                format!(
+                    "the header should read \"{wanted}\"; columns must not be moved, inserted or deleted: {}",
+                    "download a fresh workbook and copy your answers into it"
+                ),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let mut answers = BTreeMap::new();
+    let mut first_row_of: BTreeMap<String, u32> = BTreeMap::new();
+    for (row, cells) in rows {
+        let cell = |col: u16| {
+            cells
+                .iter()
+                .find(|(c, _)| *c == u32::from(col))
+                .map_or(&Data::Empty, |(_, cell)| *cell)
+        };
+        let at = |col: u16| cell_ref(QUESTIONS_SHEET, row, u32::from(col));
+        let id = cell_text(cell(ID_COL));
+        let comment = optional_text(cell(COMMENT_COL), at(COMMENT_COL), &mut errors);
+        let evidence_ref = optional_text(cell(EVIDENCE_COL), at(EVIDENCE_COL), &mut errors);
+        let answer_cell = cell(ANSWER_COL);
+        let written = !is_blank(answer_cell) || comment.is_some() || evidence_ref.is_some();
+        if id.is_empty() {
+            if written {
+                errors.push(FieldError::new(
+                    at(ID_COL),
+                    "this row has an answer but no question ID; answers are matched to questions by ID, so the \
+                     ID cell must not be cleared",
+                ));
+            }
+            continue;
+        }
+        let Some(question) = template.question(&id) else {
+            errors.push(FieldError::new(
+                at(ID_COL),
+                format!(
+                    "\"{id}\" is not a question of this questionnaire; ID cells must not be edited (download a fresh \
+                     workbook if unsure)"
+                ),
+            ));
+            continue;
+        };
+        if let Some(first) = first_row_of.get(&id) {
+            errors.push(FieldError::new(
+                at(ID_COL),
+                format!("{id} appears a second time; its row is {}", first + 1),
+            ));
+            continue;
+        }
+        first_row_of.insert(id.clone(), row);
+        let answer = match read_answer(question, answer_cell) {
+            Ok(answer) => answer,
+            Err(message) => {
+                errors.push(FieldError::new(at(ANSWER_COL), message));
+                None
+            }
+        };
+        if written {
+            answers.insert(
+                id,
+                ImportedAnswer {
+                    answer,
+                    comment,
+                    evidence_ref,
+                    cell: at(ANSWER_COL),
+                },
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(ImportedWorkbook { answers })
+    } else {
+        Err(errors)
+    }
+}
+
+fn is_blank(cell: &Data) -> bool {
+    match cell {
+        Data::Empty => true,
+        Data::String(text) => unneutralise(text).trim().is_empty(),
+        _ => false,
+    }
+}
+
+fn optional_text(cell: &Data, field: String, errors: &mut Vec<FieldError>) -> Option<String> {
+    let text = cell_text(cell);
+    if text.is_empty() {
+        None
+    } else if text.chars().count() > MAX_CELL_CHARS {
+        errors.push(FieldError::new(
+            field,
+            format!("longer than {MAX_CELL_CHARS} characters; upload a longer text as a document"),
+        ));
+        None
+    } else {
+        Some(text)
+    }
+}
+
+/// The JSON [`parse_answer`] expects for what a vendor wrote, then parsed by it, so that a workbook and the API
+/// accept exactly the same answers with the same messages.
+fn read_answer(question: &Question, cell: &Data) -> Result<Option<Answer>, String> {
+    if is_blank(cell) {
+        return Ok(None);
+    }
+    let text = cell_text(cell);
+    let value = match (question.kind, cell) {
+        (_, Data::Error(error)) => {
+            return Err(format!(
+                "the cell shows the error {error:?}; type the answer as a value"
+            ));
+        }
+        (AnswerKind::YesNo, Data::Bool(answer)) => Value::Bool(*answer),
+        (AnswerKind::Number, Data::Int(number)) => Value::from(*number),
+        (AnswerKind::Number, Data::Float(number)) => Value::from(*number),
+        (AnswerKind::Date, Data::DateTime(date)) => {
+            let (year, month, day, ..) = date.to_ymd_hms_milli();
+            Value::from(format!("{year:04}-{month:02}-{day:02}"))
+        }
+        (AnswerKind::Date, Data::DateTimeIso(iso)) => {
+            Value::from(iso.chars().take(10).collect::<String>())
+        }
+        (AnswerKind::Date, Data::Float(_) | Data::Int(_)) => {
+            return Err(format!(
+                "{text} is not a date; type a date such as 2025-07-01"
+            ));
+        }
+        (AnswerKind::MultipleChoice, _) if !(question.na_allowed && is_na(&text)) => {
+            Value::from(split_list(&text))
+        }
+        _ => Value::from(text),
+    };
+    parse_answer(question, &value).map(Some)
+}
+
+fn is_na(text: &str) -> bool {
+    matches!(text.trim().to_ascii_lowercase().as_str(), "na" | "n/a")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use serde_json::json;
+
+    use super::*;
+
+    const TEMPLATE: &str = r#"
+id = "test-all-kinds"
+title = "Every kind of question"
+description = "d"
+applies_to = "a"
+
+[[sections]]
+id = "one"
+title = "First section"
+
+[[sections.questions]]
+id = "SUB-01"
+text = "Do you use sub-processors?"
+kind = "yes_no"
+expected = "no"
+citation = "c"
+
+[[sections.questions]]
+id = "SUB-02"
+text = "=HYPERLINK(\"http://evil.example\", \"Which ones?\")"
+kind = "text"
+show_if = { question = "SUB-01", equals = "yes" }
+
+[[sections.questions]]
+id = "NA-01"
+text = "Are payment pages protected?"
+kind = "yes_no"
+na_allowed = true
+expected = "yes"
+citation = "c"
+
+[[sections.questions]]
+id = "CH-01"
+text = "Which protocol?"
+kind = "single_choice"
+options = ["SAML 2.0", "OpenID Connect", "Another, unlisted protocol"]
+expected = ["SAML 2.0", "OpenID Connect"]
+citation = "c"
+
+[[sections]]
+id = "two"
+title = "Second section"
+
+[[sections.questions]]
+id = "MC-01"
+text = "Which certifications?"
+kind = "multiple_choice"
+options = ["SOC 2 Type 2", "ISO/IEC 27001", "FedRAMP"]
+na_allowed = true
+
+[[sections.questions]]
+id = "NUM-01"
+text = "Within how many hours do you notify?"
+kind = "number"
+min = 0
+max = 720
+expected = { max = 72 }
+citation = "c"
+
+[[sections.questions]]
+id = "NUM-02"
+text = "How many staff?"
+kind = "number"
+na_allowed = true
+required = false
+
+[[sections.questions]]
+id = "DATE-01"
+text = "When was the last restore test?"
+kind = "date"
+
+[[sections.questions]]
+id = "FILE-01"
+text = "Upload the report."
+kind = "file"
+"#;
+
+    fn template() -> Template {
+        Template::from_toml("test.toml", TEMPLATE).expect("the test template is valid")
+    }
+
+    fn meta(template: &Template) -> WorkbookMeta {
+        WorkbookMeta {
+            assessment_id: "asm-123".into(),
+            template_id: template.id.clone(),
+            template_version: template.version().to_owned(),
+            vendor_name: "=Evil Vendor".into(),
+            due: NaiveDate::from_ymd_opt(2026, 3, 31),
+        }
+    }
+
+    fn prior(answer: Value, comment: Option<&str>) -> PriorAnswer {
+        PriorAnswer {
+            answer: Some(answer),
+            comment: comment.map(str::to_owned),
+            evidence_ref: None,
+        }
+    }
+
+    fn full_prior() -> BTreeMap<String, PriorAnswer> {
+        [
+            (
+                "SUB-01",
+                prior(json!("yes"), Some("-two of them, see list")),
+            ),
+            ("SUB-02", prior(json!("=cmd|'/c calc'!A1"), None)),
+            ("NA-01", prior(json!("na"), Some("no payment pages"))),
+            ("CH-01", prior(json!("Another, unlisted protocol"), None)),
+            ("MC-01", prior(json!(["SOC 2 Type 2", "FedRAMP"]), None)),
+            ("NUM-01", prior(json!(48), None)),
+            ("NUM-02", prior(json!("na"), None)),
+            ("DATE-01", prior(json!("2025-07-01"), None)),
+            (
+                "FILE-01",
+                PriorAnswer {
+                    answer: Some(json!({"evidence_id": "ev-9"})),
+                    comment: None,
+                    evidence_ref: Some("@SOC 2 report, section 4".into()),
+                },
+            ),
+        ]
+        .into_iter()
+        .map(|(id, answer)| (id.to_owned(), answer))
+        .collect()
+    }
+
+    fn export_full() -> (Template, WorkbookMeta, Vec<u8>) {
+        let template = template();
+        let meta = meta(&template);
+        let bytes = export(&meta, &template, &full_prior()).expect("export");
+        (template, meta, bytes)
+    }
+
+    /// The text of one part of the xlsx zip.
+    fn part(bytes: &[u8], name: &str) -> String {
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut text = String::new();
+        archive
+            .by_name(name)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    }
+
+    /// Overwrites cells of the exported workbook by rebuilding it: calamine reads, rust_xlsxwriter writes, so a
+    /// "vendor edit" is a fresh workbook with the same cells plus the changes.
+    fn edited(bytes: &[u8], changes: &[(&str, u32, u16, Data)]) -> Vec<u8> {
+        let book = Workbook::open(bytes).unwrap();
+        let mut out = XlsxWorkbook::new();
+        for (name, range) in &book.sheets {
+            let sheet = out.add_worksheet();
+            sheet.set_name(name).unwrap();
+            let date = Format::new().set_num_format("yyyy-mm-dd");
+            let mut cells: BTreeMap<(u32, u16), Data> = BTreeMap::new();
+            for (row, row_cells) in rows_of(range) {
+                for (col, cell) in row_cells {
+                    cells.insert((row, col as u16), cell.clone());
+                }
+            }
+            for (sheet_name, row, col, data) in changes {
+                if sheet_name == name {
+                    cells.insert((*row, *col), data.clone());
+                }
+            }
+            for ((row, col), cell) in cells {
+                match cell {
+                    Data::String(text) => {
+                        sheet.write_string(row, col, text).unwrap();
+                    }
+                    Data::Float(number) => {
+                        sheet.write_number(row, col, number).unwrap();
+                    }
+                    Data::Int(number) => {
+                        sheet.write_number(row, col, number as f64).unwrap();
+                    }
+                    Data::Bool(value) => {
+                        sheet.write_boolean(row, col, value).unwrap();
+                    }
+                    Data::DateTime(value) => {
+                        sheet
+                            .write_number_with_format(row, col, value.as_f64(), &date)
+                            .unwrap();
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out.save_to_buffer().unwrap()
+    }
+
+    fn row_of(template: &Template, id: &str) -> u32 {
+        template.questions().position(|q| q.id == id).unwrap() as u32 + 1
+    }
+
+    fn text(value: &str) -> Data {
+        Data::String(value.to_owned())
+    }
+
+    #[test]
+    fn a_workbook_exported_with_prior_answers_imports_to_the_same_answers() {
+        let (template, meta, bytes) = export_full();
+        let imported = import(&bytes, &meta, &template).expect("import");
+        let prior = full_prior();
+        assert_eq!(imported.answers.len(), prior.len());
+        for (id, given) in &prior {
+            let question = template.question(id).unwrap();
+            let back = &imported.answers[id];
+            let expected = parse_answer(question, given.answer.as_ref().unwrap()).unwrap();
+            assert_eq!(back.answer.as_ref(), Some(&expected), "{id}");
+            assert_eq!(back.comment, given.comment, "{id}");
+            assert_eq!(back.evidence_ref, given.evidence_ref, "{id}");
+        }
+        assert_eq!(imported.answers["SUB-01"].cell, "Questions!D2");
+    }
+
+    #[test]
+    fn an_empty_workbook_imports_as_nothing_answered() {
+        let template = template();
+        let meta = meta(&template);
+        let bytes = export(&meta, &template, &BTreeMap::new()).unwrap();
+        assert_eq!(
+            import(&bytes, &meta, &template),
+            Ok(ImportedWorkbook::default())
+        );
+    }
+
+    #[test]
+    fn the_export_opens_with_its_sheets_and_the_meta_sheet_very_hidden() {
+        let (template, _, bytes) = export_full();
+        let book = Workbook::open(&bytes).unwrap();
+        let names: Vec<&str> = book.sheets.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, [INSTRUCTIONS_SHEET, QUESTIONS_SHEET, META_SHEET]);
+        let workbook_xml = part(&bytes, "xl/workbook.xml");
+        assert!(
+            workbook_xml.contains(r#"name="_meta" sheetId="3" state="veryHidden""#),
+            "{workbook_xml}"
+        );
+        let (_, meta_range) = book.sheet(META_SHEET).unwrap();
+        assert_eq!(
+            meta_range.get_value((2, 1)),
+            Some(&text(template.version()))
+        );
+        let (_, questions) = book.sheet(QUESTIONS_SHEET).unwrap();
+        assert_eq!(questions.get_value((0, 3)), Some(&text("Answer")));
+        assert_eq!(questions.get_value((1, 0)), Some(&text("SUB-01")));
+        assert_eq!(questions.get_value((1, 3)), Some(&text("Yes")));
+        assert_eq!(
+            questions.get_value((row_of(&template, "SUB-02"), 6)),
+            Some(&text("Answer only if SUB-01 is Yes"))
+        );
+        assert_eq!(
+            questions.get_value((row_of(&template, "MC-01"), 3)),
+            Some(&text("SOC 2 Type 2; FedRAMP"))
+        );
+    }
+
+    #[test]
+    fn the_questions_sheet_is_protected_with_only_the_answer_columns_unlocked_and_validated() {
+        let (template, _, bytes) = export_full();
+        let sheet = part(&bytes, "xl/worksheets/sheet2.xml");
+        assert!(sheet.contains("<sheetProtection"), "protected");
+        assert!(sheet.contains(r#"<pane ySplit="1""#), "header frozen");
+        let styles = part(&bytes, "xl/styles.xml");
+        assert!(styles.contains(r#"locked="0""#), "some cells unlocked");
+        let validations = sheet.matches("<dataValidation ").count();
+        assert_eq!(
+            validations,
+            template.questions().count(),
+            "one per answer cell"
+        );
+        assert!(
+            sheet.contains(r#"<formula1>"Yes,No"</formula1>"#),
+            "yes/no dropdown"
+        );
+        assert!(
+            sheet.contains(r#"<formula1>"Yes,No,N/A"</formula1>"#),
+            "N/A only where allowed"
+        );
+        assert_eq!(sheet.matches(r#""Yes,No,N/A""#).count(), 1);
+        // An option with a comma cannot sit in an inline list; it is listed on _meta instead.
+        assert!(
+            sheet.contains("<formula1>'_meta'!$D$1:$D$3</formula1>"),
+            "{sheet}"
+        );
+        assert!(
+            sheet.contains(r#"type="decimal""#)
+                && sheet.contains("<formula1>0</formula1><formula2>720</formula2>"),
+            "number range"
+        );
+        assert!(
+            sheet.contains(r#"<formula1>OR(D8="N/A",AND(ISNUMBER(D8)))</formula1>"#),
+            "number or N/A"
+        );
+        assert!(sheet.contains(r#"type="date""#), "date");
+        let book = Workbook::open(&bytes).unwrap();
+        let (_, meta) = book.sheet(META_SHEET).unwrap();
+        assert_eq!(
+            meta.get_value((2, 3)),
+            Some(&text("Another, unlisted protocol"))
+        );
+    }
+
+    #[test]
+    fn formula_like_text_is_neutralised_in_every_sheet() {
+        let (template, meta, bytes) = export_full();
+        let book = Workbook::open(&bytes).unwrap();
+        let (_, questions) = book.sheet(QUESTIONS_SHEET).unwrap();
+        let row = row_of(&template, "SUB-02");
+        assert_eq!(
+            questions.get_value((row, 2)),
+            Some(&text(
+                "'=HYPERLINK(\"http://evil.example\", \"Which ones?\")"
+            ))
+        );
+        assert_eq!(
+            questions.get_value((row, 3)),
+            Some(&text("'=cmd|'/c calc'!A1"))
+        );
+        assert_eq!(
+            questions.get_value((1, 4)),
+            Some(&text("'-two of them, see list"))
+        );
+        let (_, instructions) = book.sheet(INSTRUCTIONS_SHEET).unwrap();
+        assert!(
+            instructions
+                .used_cells()
+                .all(|(_, _, cell)| !cell_text(cell).starts_with('=')
+                    && !matches!(cell, Data::String(s) if s.starts_with('='))),
+        );
+        for name in [
+            "xl/worksheets/sheet1.xml",
+            "xl/worksheets/sheet2.xml",
+            "xl/worksheets/sheet3.xml",
+        ] {
+            assert!(
+                !part(&bytes, name).contains("<f>"),
+                "{name} holds a formula"
+            );
+        }
+        // And the values survive the round trip unevaluated.
+        let imported = import(&bytes, &meta, &template).unwrap();
+        assert_eq!(
+            imported.answers["SUB-02"].answer,
+            Some(Answer::Text("=cmd|'/c calc'!A1".into()))
+        );
+    }
+
+    #[test]
+    fn every_bad_cell_is_reported_by_cell_and_nothing_is_returned() {
+        let (template, meta, bytes) = export_full();
+        let bytes = edited(
+            &bytes,
+            &[
+                (
+                    QUESTIONS_SHEET,
+                    row_of(&template, "SUB-01"),
+                    3,
+                    text("Maybe"),
+                ),
+                (
+                    QUESTIONS_SHEET,
+                    row_of(&template, "NA-01"),
+                    3,
+                    text("Perhaps"),
+                ),
+                (
+                    QUESTIONS_SHEET,
+                    row_of(&template, "CH-01"),
+                    3,
+                    text("Kerberos"),
+                ),
+                (
+                    QUESTIONS_SHEET,
+                    row_of(&template, "MC-01"),
+                    3,
+                    text("SOC 2 Type 2; PCI"),
+                ),
+                (
+                    QUESTIONS_SHEET,
+                    row_of(&template, "NUM-01"),
+                    3,
+                    Data::Float(1000.0),
+                ),
+                (
+                    QUESTIONS_SHEET,
+                    row_of(&template, "DATE-01"),
+                    3,
+                    text("last spring"),
+                ),
+                (
+                    QUESTIONS_SHEET,
+                    row_of(&template, "FILE-01"),
+                    0,
+                    text("FILE-99"),
+                ),
+            ],
+        );
+        let errors = import(&bytes, &meta, &template).expect_err("refused");
+        let found: Vec<(String, String)> =
+            errors.into_iter().map(|e| (e.field, e.message)).collect();
+        let cell = |id: &str, col: &str| format!("Questions!{col}{}", row_of(&template, id) + 1);
+        assert_eq!(
+            found,
+            vec![
+                (cell("SUB-01", "D"), "\"Maybe\" is not one of Yes, No".to_owned()),
+                (cell("NA-01", "D"), "\"Perhaps\" is not one of Yes, No, N/A".to_owned()),
+                (
+                    cell("CH-01", "D"),
+                    "\"Kerberos\" is not one of SAML 2.0, OpenID Connect, Another, unlisted protocol".to_owned()
+                ),
+                (
+                    cell("MC-01", "D"),
+                    "\"PCI\" is not one of SOC 2 Type 2, ISO/IEC 27001, FedRAMP".to_owned()
+                ),
+                (cell("NUM-01", "D"), "1000 is above the maximum 720".to_owned()),
+                (
+                    cell("DATE-01", "D"),
+                    "\"last spring\" is not a date in the form YYYY-MM-DD".to_owned()
+                ),
+                (
+                    cell("FILE-01", "A"),
+                    "\"FILE-99\" is not a question of this questionnaire; ID cells must not be edited (download a \
+                     fresh workbook if unsure)"
+                        .to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn blank_answers_are_unanswered_and_typed_values_are_read_as_vendors_type_them() {
+        let (template, meta, _) = export_full();
+        let bytes = export(&meta, &template, &BTreeMap::new()).unwrap();
+        let bytes = edited(
+            &bytes,
+            &[
+                (
+                    QUESTIONS_SHEET,
+                    row_of(&template, "SUB-01"),
+                    3,
+                    Data::Bool(true),
+                ),
+                (
+                    QUESTIONS_SHEET,
+                    row_of(&template, "NA-01"),
+                    3,
+                    text(" n/a "),
+                ),
+                (
+                    QUESTIONS_SHEET,
+                    row_of(&template, "CH-01"),
+                    3,
+                    text("openid connect"),
+                ),
+                (
+                    QUESTIONS_SHEET,
+                    row_of(&template, "MC-01"),
+                    3,
+                    text("FedRAMP\nsoc 2 type 2"),
+                ),
+                (QUESTIONS_SHEET, row_of(&template, "NUM-01"), 3, text("24")),
+                (
+                    QUESTIONS_SHEET,
+                    row_of(&template, "NUM-02"),
+                    4,
+                    text("only a comment"),
+                ),
+                (
+                    QUESTIONS_SHEET,
+                    row_of(&template, "DATE-01"),
+                    3,
+                    Data::DateTime(calamine::ExcelDateTime::new(
+                        45839.0,
+                        calamine::ExcelDateTimeType::DateTime,
+                        false,
+                    )),
+                ),
+            ],
+        );
+        let imported = import(&bytes, &meta, &template).expect("import");
+        let answer = |id: &str| imported.answers[id].answer.clone();
+        assert_eq!(answer("SUB-01"), Some(Answer::YesNo(YesNo::Yes)));
+        assert_eq!(answer("NA-01"), Some(Answer::YesNo(YesNo::Na)));
+        assert_eq!(
+            answer("CH-01"),
+            Some(Answer::Choice("OpenID Connect".into()))
+        );
+        assert_eq!(
+            answer("MC-01"),
+            Some(Answer::Choices(vec![
+                "FedRAMP".into(),
+                "SOC 2 Type 2".into()
+            ]))
+        );
+        assert_eq!(answer("NUM-01"), Some(Answer::Number(24.0)));
+        assert_eq!(answer("NUM-02"), None);
+        assert_eq!(
+            imported.answers["NUM-02"].comment.as_deref(),
+            Some("only a comment")
+        );
+        assert_eq!(
+            answer("DATE-01"),
+            Some(Answer::Date(NaiveDate::from_ymd_opt(2025, 7, 1).unwrap()))
+        );
+        assert!(
+            !imported.answers.contains_key("SUB-02"),
+            "blank rows are left out"
+        );
+    }
+
+    #[test]
+    fn a_workbook_for_another_assessment_is_refused_naming_both() {
+        let (template, meta, bytes) = export_full();
+        let other = WorkbookMeta {
+            assessment_id: "asm-999".into(),
+            ..meta
+        };
+        let errors = import(&bytes, &other, &template).expect_err("refused");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "_meta!B1");
+        assert!(
+            errors[0]
+                .message
+                .starts_with("this workbook is for assessment \"asm-123\", not assessment asm-999")
+        );
+    }
+
+    #[test]
+    fn a_workbook_from_an_older_template_version_is_refused_naming_both_versions() {
+        let (old_template, old_meta, bytes) = export_full();
+        let new_template = Template::from_toml(
+            "test.toml",
+            &TEMPLATE.replace("How many staff?", "How many people?"),
+        )
+        .unwrap();
+        let current = WorkbookMeta {
+            template_version: new_template.version().to_owned(),
+            ..old_meta.clone()
+        };
+        let errors = import(&bytes, &current, &new_template).expect_err("refused");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "_meta!B3");
+        let message = &errors[0].message;
+        assert!(message.contains(&old_template.version()[..12]), "{message}");
+        assert!(message.contains(&new_template.version()[..12]), "{message}");
+
+        // The workbook matches the assessment, but the caller holds another version of the questions.
+        let errors = import(&bytes, &old_meta, &new_template).expect_err("refused");
+        assert_eq!(errors[0].field, "_meta!B3");
+        assert!(
+            errors[0]
+                .message
+                .contains("not the one the service has loaded"),
+            "{}",
+            errors[0].message
+        );
+    }
+
+    #[test]
+    fn a_workbook_without_meta_or_without_its_columns_is_refused() {
+        let template = template();
+        let meta = meta(&template);
+        let mut book = XlsxWorkbook::new();
+        book.add_worksheet().set_name(QUESTIONS_SHEET).unwrap();
+        let errors = import(&book.save_to_buffer().unwrap(), &meta, &template).unwrap_err();
+        assert_eq!(errors[0].field, "file");
+        assert!(
+            errors[0]
+                .message
+                .contains("not a questionnaire workbook from this service")
+        );
+
+        let bytes = export(&meta, &template, &BTreeMap::new()).unwrap();
+        let moved = edited(&bytes, &[(QUESTIONS_SHEET, 0, 3, text("Comment"))]);
+        let errors = import(&moved, &meta, &template).unwrap_err();
+        assert_eq!(errors[0].field, "Questions!D1");
+
+        let errors = import(b"not a workbook", &meta, &template).unwrap_err();
+        assert_eq!(errors[0].field, "file");
+    }
+
+    #[test]
+    fn a_repeated_id_and_an_answer_without_an_id_are_reported() {
+        let (template, meta, bytes) = export_full();
+        let last = template.questions().count() as u32;
+        let bytes = edited(
+            &bytes,
+            &[
+                (QUESTIONS_SHEET, last + 1, 0, text("SUB-01")),
+                (QUESTIONS_SHEET, last + 1, 3, text("No")),
+                (QUESTIONS_SHEET, last + 2, 3, text("Yes")),
+            ],
+        );
+        let errors = import(&bytes, &meta, &template).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                format!("Questions!A{}", last + 2),
+                format!("Questions!A{}", last + 3)
+            ]
+        );
+        assert!(
+            errors[0].message.contains("its row is 2"),
+            "{}",
+            errors[0].message
+        );
+    }
+
+    #[test]
+    fn every_shipped_template_exports_and_reads_back_empty() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/questionnaires");
+        for template in crate::domain::questionnaire::load_dir(dir).unwrap() {
+            let meta = WorkbookMeta {
+                assessment_id: "a".into(),
+                template_id: template.id.clone(),
+                template_version: template.version().to_owned(),
+                vendor_name: "v".into(),
+                due: None,
+            };
+            let bytes = export(&meta, &template, &BTreeMap::new()).unwrap();
+            assert_eq!(
+                import(&bytes, &meta, &template),
+                Ok(ImportedWorkbook::default()),
+                "{}",
+                template.id
+            );
+        }
+    }
+}
