@@ -33,6 +33,8 @@ pub type Apis = (
     crate::api::catalog::CatalogApi,
     crate::api::invitations::InvitationsApi,
     crate::api::assessments::AssessmentsApi,
+    crate::api::workbooks::WorkbooksApi,
+    crate::api::reports::ReportsApi,
     crate::api::policy::PolicyApi,
     crate::api::audit::AuditApi,
 );

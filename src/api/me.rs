@@ -19,6 +19,8 @@ pub enum ApiTags {
     Catalog,
     /// Questionnaire templates, vendor assessments, evidence, reviews and findings.
     Questionnaires,
+    /// Registers as xlsx.
+    Reports,
     /// The hash-chained audit trail.
     Audit,
 }

@@ -9,9 +9,11 @@ pub mod duplicates;
 pub mod invitations;
 pub mod me;
 pub mod policy;
+pub mod reports;
 pub mod requests;
 pub mod schema_check;
 pub mod vendors;
+pub mod workbooks;
 
 use poem_openapi::Object;
 
@@ -32,6 +34,8 @@ pub fn apis() -> crate::startup::Apis {
         catalog::CatalogApi,
         invitations::InvitationsApi,
         assessments::AssessmentsApi,
+        workbooks::WorkbooksApi,
+        reports::ReportsApi,
         policy::PolicyApi,
         audit::AuditApi,
     )

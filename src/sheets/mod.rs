@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod external;
 pub mod fixtures;
 pub mod limits;
+pub mod registers;
 pub mod workbook;
 
 use std::io::Cursor;

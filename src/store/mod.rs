@@ -509,6 +509,21 @@ impl Store {
         dispatch!(self, r => r.save_answers(actor, scope, id, if_match, entries).await)
     }
 
+    #[allow(clippy::too_many_arguments)]
+    pub async fn import_answers(
+        &self,
+        actor: &Actor,
+        scope: &VendorScope,
+        id: Uuid,
+        expected_version: i64,
+        entries: Vec<(String, Option<serde_json::Value>, Option<String>, String)>,
+        file_name: &str,
+        content_type: &str,
+        original: &[u8],
+    ) -> Result<(AssessmentRecord, EvidenceRecord), ApiError> {
+        dispatch!(self, r => r.import_answers(actor, scope, id, expected_version, entries, file_name, content_type, original).await)
+    }
+
     pub async fn submit_assessment(
         &self,
         actor: &Actor,

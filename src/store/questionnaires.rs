@@ -145,6 +145,80 @@ async fn evaluate_security_step(tx: &mut Tx, actor: &Actor, request_id: Uuid) ->
     .await
 }
 
+/// Stores or clears answers inside the caller's transaction; returns what changed, for the audit record.
+async fn upsert_answers(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: Uuid,
+    entries: Vec<(String, Option<serde_json::Value>, Option<String>, String)>,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    let at = now();
+    let mut changes = Vec::new();
+    for (question_id, value, comment, source) in entries {
+        match value {
+            Some(value) => {
+                sqlx::query(
+                    "INSERT INTO answers (assessment_id, question_id, value, comment, source, updated_by, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (assessment_id, question_id) DO UPDATE SET \
+                     value = excluded.value, comment = excluded.comment, source = excluded.source, \
+                     updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                )
+                .bind(id)
+                .bind(&question_id)
+                .bind(Json(&value))
+                .bind(comment.as_deref())
+                .bind(&source)
+                .bind(&actor.subject)
+                .bind(at)
+                .execute(&mut **tx)
+                .await?;
+                changes.push(serde_json::json!({"question_id": question_id, "value": value, "comment": comment,
+                                                "source": source}));
+            }
+            None => {
+                sqlx::query("DELETE FROM answers WHERE assessment_id = $1 AND question_id = $2")
+                    .bind(id)
+                    .bind(&question_id)
+                    .execute(&mut **tx)
+                    .await?;
+                changes.push(serde_json::json!({"question_id": question_id, "cleared": true}));
+            }
+        }
+    }
+    Ok(changes)
+}
+
+async fn insert_evidence(
+    tx: &mut Tx,
+    actor: &Actor,
+    assessment_id: Uuid,
+    question_id: Option<&str>,
+    file_name: &str,
+    content_type: &str,
+    data: &[u8],
+) -> Result<EvidenceRecord, ApiError> {
+    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(data));
+    let created: EvidenceRecord = sqlx::query_as(
+        "INSERT INTO evidence (id, assessment_id, question_id, file_name, content_type, size_bytes, sha256, data, \
+         uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id, assessment_id, \
+         question_id, file_name, content_type, size_bytes, sha256, uploaded_by, uploaded_at",
+    )
+    .bind(Uuid::new_v4())
+    .bind(assessment_id)
+    .bind(question_id)
+    .bind(file_name)
+    .bind(content_type)
+    .bind(data.len() as i64)
+    .bind(&sha256)
+    .bind(data)
+    .bind(&actor.subject)
+    .bind(now())
+    .fetch_one(&mut **tx)
+    .await?;
+    audit(tx, actor, "evidence.uploaded", "evidence", &created.id.to_string(), None, Some(to_json(&created))).await?;
+    Ok(created)
+}
+
 impl Repo {
     pub async fn register_template(
         &self,
@@ -343,38 +417,7 @@ impl Repo {
             ));
         }
         let at = now();
-        let mut changes = Vec::new();
-        for (question_id, value, comment, source) in entries {
-            match value {
-                Some(value) => {
-                    sqlx::query(
-                        "INSERT INTO answers (assessment_id, question_id, value, comment, source, updated_by, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (assessment_id, question_id) DO UPDATE SET \
-                         value = excluded.value, comment = excluded.comment, source = excluded.source, \
-                         updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-                    )
-                    .bind(id)
-                    .bind(&question_id)
-                    .bind(Json(&value))
-                    .bind(comment.as_deref())
-                    .bind(&source)
-                    .bind(&actor.subject)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
-                    changes.push(serde_json::json!({"question_id": question_id, "value": value, "comment": comment,
-                                                    "source": source}));
-                }
-                None => {
-                    sqlx::query("DELETE FROM answers WHERE assessment_id = $1 AND question_id = $2")
-                        .bind(id)
-                        .bind(&question_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    changes.push(serde_json::json!({"question_id": question_id, "cleared": true}));
-                }
-            }
-        }
+        let changes = upsert_answers(&mut tx, actor, id, entries).await?;
         let updated: AssessmentRecord = sqlx::query_as(
             "UPDATE assessments SET version = version + 1, updated_at = $2 WHERE id = $1 RETURNING *",
         )
@@ -394,6 +437,52 @@ impl Repo {
         .await?;
         tx.commit().await?;
         Ok(updated)
+    }
+
+    /// Stores the answers read from an uploaded spreadsheet and keeps the file itself as evidence, in one
+    /// transaction: both or neither.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn import_answers(
+        &self,
+        actor: &Actor,
+        scope: &VendorScope,
+        id: Uuid,
+        expected_version: i64,
+        entries: Vec<(String, Option<serde_json::Value>, Option<String>, String)>,
+        file_name: &str,
+        content_type: &str,
+        original: &[u8],
+    ) -> Result<(AssessmentRecord, EvidenceRecord), ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let current = lock_assessment(&mut tx, scope, id).await?;
+        check_assessment_version(&current, Some(expected_version))?;
+        if !status_of(&current).editable() {
+            return Err(ApiError::conflict(
+                "assessment_not_editable",
+                format!("the assessment is {}; answers change only while it is open or returned", current.status),
+            ));
+        }
+        let changes = upsert_answers(&mut tx, actor, id, entries).await?;
+        let evidence = insert_evidence(&mut tx, actor, id, None, file_name, content_type, original).await?;
+        let updated: AssessmentRecord = sqlx::query_as(
+            "UPDATE assessments SET version = version + 1, updated_at = $2 WHERE id = $1 RETURNING *",
+        )
+        .bind(id)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            actor,
+            "assessment.imported",
+            "assessment",
+            &id.to_string(),
+            None,
+            Some(serde_json::json!({"answers": changes, "file": evidence.id, "version": updated.version})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((updated, evidence))
     }
 
     /// Freezes the answers as a submitted version with their score; `expected_version` is the version the
@@ -571,26 +660,7 @@ impl Repo {
                 format!("the assessment is {}; evidence is added while it is open or returned", assessment.status),
             ));
         }
-        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(data));
-        let created: EvidenceRecord = sqlx::query_as(
-            "INSERT INTO evidence (id, assessment_id, question_id, file_name, content_type, size_bytes, sha256, data, \
-             uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id, assessment_id, \
-             question_id, file_name, content_type, size_bytes, sha256, uploaded_by, uploaded_at",
-        )
-        .bind(Uuid::new_v4())
-        .bind(assessment_id)
-        .bind(question_id)
-        .bind(file_name)
-        .bind(content_type)
-        .bind(data.len() as i64)
-        .bind(&sha256)
-        .bind(data)
-        .bind(&actor.subject)
-        .bind(now())
-        .fetch_one(&mut *tx)
-        .await?;
-        audit(&mut tx, actor, "evidence.uploaded", "evidence", &created.id.to_string(), None, Some(to_json(&created)))
-            .await?;
+        let created = insert_evidence(&mut tx, actor, assessment_id, question_id, file_name, content_type, data).await?;
         tx.commit().await?;
         Ok(created)
     }

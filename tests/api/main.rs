@@ -11,3 +11,4 @@ mod errors;
 mod operations;
 mod registry;
 mod requests;
+mod workbooks;

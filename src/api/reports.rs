@@ -1,0 +1,291 @@
+//! Registers as xlsx, filtered like the list endpoints and scoped like them.
+
+use std::collections::HashMap;
+
+use poem::web::Data;
+use poem_openapi::OpenApi;
+use poem_openapi::param::Query;
+use poem_openapi::payload::Binary;
+use uuid::Uuid;
+
+use super::assessments::vendor_scope;
+use super::catalog::XlsxFile;
+use super::me::ApiTags;
+use super::requests::scope_of;
+use crate::auth::{AnyRole, Auth, Staff};
+use crate::domain::PageRequest;
+use crate::domain::assessment::FindingStatus;
+use crate::domain::request::Status;
+use crate::error::ApiError;
+use crate::sheets::registers::{Cell, col, write};
+use crate::store::{FindingFilter, Paged, RequestFilter, Store, VendorFilter};
+
+/// A register is one download, not a page; this bounds its size.
+const MAX_ROWS: i64 = 100_000;
+
+/// Reads every page of a list.
+async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, ApiError>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Paged<T>, ApiError>>,
+{
+    let mut out = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = PageRequest {
+            limit: PageRequest::MAX_LIMIT,
+            offset,
+        };
+        let got = fetch(page).await?;
+        let n = got.items.len() as i64;
+        out.extend(got.items);
+        offset += n;
+        if n < PageRequest::MAX_LIMIT || offset >= got.total || offset >= MAX_ROWS {
+            return Ok(out);
+        }
+    }
+}
+
+fn file(bytes: Vec<u8>, name: &str) -> XlsxFile {
+    XlsxFile::Ok(Binary(bytes), format!("attachment; filename=\"{name}\""))
+}
+
+async fn vendor_names(store: &Store) -> Result<HashMap<Uuid, String>, ApiError> {
+    let filter = VendorFilter::default();
+    let vendors = all_pages(|p| store.list_vendors(&filter, p)).await?;
+    Ok(vendors.into_iter().map(|v| (v.id, v.legal_name)).collect())
+}
+
+pub struct ReportsApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Reports")]
+impl ReportsApi {
+    /// Register of requests
+    ///
+    /// Filters and scope as `GET /requests`: buyers get their department's.
+    #[oai(
+        path = "/reports/requests.xlsx",
+        method = "get",
+        operation_id = "reportRequests"
+    )]
+    async fn requests(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<Staff>,
+        status: Query<Option<Status>>,
+        department: Query<Option<String>>,
+        vendor_id: Query<Option<Uuid>>,
+        q: Query<Option<String>>,
+    ) -> Result<XlsxFile, ApiError> {
+        let filter = RequestFilter {
+            status: status.0,
+            department: department
+                .0
+                .map(|d| d.trim().to_ascii_uppercase())
+                .filter(|d| !d.is_empty()),
+            vendor_id: vendor_id.0,
+            awaiting_kinds: None,
+            q: q.0.filter(|s| !s.trim().is_empty()),
+        };
+        let scope = scope_of(&auth);
+        let rows = all_pages(|p| store.list_requests(&scope, &filter, p)).await?;
+        let names = vendor_names(&store).await?;
+        let columns = [
+            col("Title", 36.0),
+            col("Department", 12.0),
+            col("Vendor", 28.0),
+            col("Product", 22.0),
+            col("Status", 18.0),
+            col("Version", 9.0),
+            col("Capital cost", 15.0),
+            col("Annual operating cost", 15.0),
+            col("Term (months)", 10.0),
+            col("Total contract value", 17.0),
+            col("Fiscal year", 10.0),
+            col("Data classes", 22.0),
+            col("Surveillance", 12.0),
+            col("Requested start", 14.0),
+            col("Submitted by", 18.0),
+            col("Updated", 17.0),
+        ];
+        let cells: Vec<Vec<Cell>> = rows
+            .iter()
+            .map(|r| {
+                let f = &r.fields.0;
+                vec![
+                    Cell::Text(r.title.clone()),
+                    Cell::Text(r.department_code.clone()),
+                    Cell::Text(names.get(&r.vendor_id).cloned().unwrap_or_default()),
+                    Cell::Text(f.product_name.clone()),
+                    Cell::Text(r.status.clone()),
+                    Cell::Number(r.submission as f64),
+                    Cell::Money(f.capital_cost_cents),
+                    Cell::Money(f.annual_operating_cost_cents),
+                    Cell::Number(f.term_months as f64),
+                    Cell::Money(r.total_contract_value_cents),
+                    Cell::Text(format!("FY{}", r.fiscal_year)),
+                    Cell::Text(
+                        f.data_classes
+                            .iter()
+                            .map(|d| d.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                    Cell::Bool(f.surveillance),
+                    Cell::Date(f.requested_start_date),
+                    Cell::Text(r.submitted_by.clone().unwrap_or_default()),
+                    Cell::Time(r.updated_at),
+                ]
+            })
+            .collect();
+        let bytes = super::blocking(move || write("Requests", &columns, &cells)).await?;
+        Ok(file(bytes, "requests.xlsx"))
+    }
+
+    /// Register of vendors
+    #[oai(
+        path = "/reports/vendors.xlsx",
+        method = "get",
+        operation_id = "reportVendors"
+    )]
+    async fn vendors(
+        &self,
+        store: Data<&Store>,
+        _auth: Auth<Staff>,
+        q: Query<Option<String>>,
+        hq_country: Query<Option<String>>,
+    ) -> Result<XlsxFile, ApiError> {
+        let filter = VendorFilter {
+            q: q.0.filter(|s| !s.trim().is_empty()),
+            hq_country: hq_country.0.filter(|s| !s.trim().is_empty()),
+        };
+        let vendors = all_pages(|p| store.list_vendors(&filter, p)).await?;
+        let columns = [
+            col("Legal name", 34.0),
+            col("Website", 30.0),
+            col("HQ country", 10.0),
+            col("Contacts", 50.0),
+            col("Registered", 17.0),
+            col("Updated", 17.0),
+        ];
+        let cells: Vec<Vec<Cell>> = vendors
+            .iter()
+            .map(|v| {
+                vec![
+                    Cell::Text(v.legal_name.clone()),
+                    Cell::Text(v.website.clone().unwrap_or_default()),
+                    Cell::Text(v.hq_country.clone()),
+                    Cell::Text(
+                        v.contacts
+                            .iter()
+                            .map(|c| format!("{} <{}>", c.name, c.email))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    ),
+                    Cell::Time(v.created_at),
+                    Cell::Time(v.updated_at),
+                ]
+            })
+            .collect();
+        let bytes = super::blocking(move || write("Vendors", &columns, &cells)).await?;
+        Ok(file(bytes, "vendors.xlsx"))
+    }
+
+    /// Register of findings
+    ///
+    /// Scoped as `GET /findings`: a vendor gets its own.
+    #[oai(
+        path = "/reports/findings.xlsx",
+        method = "get",
+        operation_id = "reportFindings"
+    )]
+    async fn findings(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<AnyRole>,
+        request_id: Query<Option<Uuid>>,
+        status: Query<Option<FindingStatus>>,
+        severity: Query<Option<String>>,
+    ) -> Result<XlsxFile, ApiError> {
+        let filter = FindingFilter {
+            request_id: request_id.0,
+            assessment_id: None,
+            status: status.0.map(|s| s.as_str().to_string()),
+            severity: severity.0,
+        };
+        let scope = vendor_scope(&auth);
+        let findings = all_pages(|p| store.list_findings(&scope, &filter, p)).await?;
+        let columns = [
+            col("Severity", 10.0),
+            col("Status", 18.0),
+            col("Question", 10.0),
+            col("Finding", 48.0),
+            col("Reason", 26.0),
+            col("Citation", 22.0),
+            col("Remediation plan", 36.0),
+            col("Remediation due", 14.0),
+            col("Risk accepted until", 14.0),
+            col("Raised", 17.0),
+        ];
+        let cells: Vec<Vec<Cell>> = findings
+            .iter()
+            .map(|f| {
+                vec![
+                    Cell::Text(f.severity.clone()),
+                    Cell::Text(f.status.clone()),
+                    Cell::Text(f.question_id.clone()),
+                    Cell::Text(f.title.clone()),
+                    Cell::Text(f.reason.clone()),
+                    Cell::Text(f.citation.clone().unwrap_or_default()),
+                    Cell::Text(f.remediation_plan.clone().unwrap_or_default()),
+                    f.remediation_due.map(Cell::Date).unwrap_or(Cell::Empty),
+                    f.risk_expires_on.map(Cell::Date).unwrap_or(Cell::Empty),
+                    Cell::Time(f.created_at),
+                ]
+            })
+            .collect();
+        let bytes = super::blocking(move || write("Findings", &columns, &cells)).await?;
+        Ok(file(bytes, "findings.xlsx"))
+    }
+
+    /// Register of the service catalogue
+    #[oai(
+        path = "/reports/catalog.xlsx",
+        method = "get",
+        operation_id = "reportCatalog"
+    )]
+    async fn catalog(
+        &self,
+        store: Data<&Store>,
+        _auth: Auth<AnyRole>,
+    ) -> Result<XlsxFile, ApiError> {
+        let services = store.all_services().await?;
+        let columns = [
+            col("Name", 30.0),
+            col("Category", 16.0),
+            col("Status", 10.0),
+            col("Capabilities", 40.0),
+            col("Aliases", 30.0),
+            col("Owning team", 22.0),
+            col("Access", 36.0),
+            col("Updated", 17.0),
+        ];
+        let cells: Vec<Vec<Cell>> = services
+            .iter()
+            .map(|s| {
+                vec![
+                    Cell::Text(s.name.clone()),
+                    Cell::Text(s.category.clone()),
+                    Cell::Text(s.status.clone()),
+                    Cell::Text(s.capabilities.join("; ")),
+                    Cell::Text(s.aliases.join("; ")),
+                    Cell::Text(s.owning_team.clone()),
+                    Cell::Text(s.access.clone()),
+                    Cell::Time(s.updated_at),
+                ]
+            })
+            .collect();
+        let bytes = super::blocking(move || write("Catalogue", &columns, &cells)).await?;
+        Ok(file(bytes, "catalog.xlsx"))
+    }
+}

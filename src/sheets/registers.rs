@@ -1,0 +1,148 @@
+//! Registers as xlsx: typed columns (money as currency, dates as dates), frozen header, autofilter, widths. Every
+//! text cell written from user data is neutralised so that no spreadsheet evaluates it.
+
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook as XlsxWorkbook, XlsxError};
+
+use super::neutralise;
+use crate::error::ApiError;
+
+/// One cell of a register row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    /// Integer cents, written as dollars with a currency format.
+    Money(i64),
+    Date(NaiveDate),
+    Time(DateTime<Utc>),
+    Number(f64),
+    Bool(bool),
+    Empty,
+}
+
+pub struct Column {
+    pub header: &'static str,
+    pub width: f64,
+}
+
+pub const fn col(header: &'static str, width: f64) -> Column {
+    Column { header, width }
+}
+
+fn fail(e: XlsxError) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("writing the register: {e}"))
+}
+
+fn excel_date(d: NaiveDate) -> Result<ExcelDateTime, XlsxError> {
+    ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
+}
+
+pub fn write(
+    sheet_name: &str,
+    columns: &[Column],
+    rows: &[Vec<Cell>],
+) -> Result<Vec<u8>, ApiError> {
+    let mut book = XlsxWorkbook::new();
+    let header = Format::new()
+        .set_bold()
+        .set_background_color("#DCE6F1")
+        .set_text_wrap();
+    let money = Format::new().set_num_format("$#,##0.00");
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let time = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+    let sheet = book.add_worksheet();
+    sheet.set_name(sheet_name).map_err(fail)?;
+    for (c, column) in columns.iter().enumerate() {
+        sheet
+            .write_string_with_format(0, c as u16, column.header, &header)
+            .map_err(fail)?;
+        sheet
+            .set_column_width(c as u16, column.width)
+            .map_err(fail)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        for (c, cell) in row.iter().enumerate() {
+            let c = c as u16;
+            match cell {
+                Cell::Text(t) => {
+                    sheet.write_string(r, c, neutralise(t)).map_err(fail)?;
+                }
+                Cell::Money(cents) => {
+                    sheet
+                        .write_number_with_format(r, c, *cents as f64 / 100.0, &money)
+                        .map_err(fail)?;
+                }
+                Cell::Date(d) => {
+                    sheet
+                        .write_datetime_with_format(r, c, excel_date(*d).map_err(fail)?, &date)
+                        .map_err(fail)?;
+                }
+                Cell::Time(t) => {
+                    let dt = excel_date(t.date_naive())
+                        .and_then(|d| {
+                            d.and_hms(t.hour() as u16, t.minute() as u8, t.second() as f64)
+                        })
+                        .map_err(fail)?;
+                    sheet
+                        .write_datetime_with_format(r, c, dt, &time)
+                        .map_err(fail)?;
+                }
+                Cell::Number(n) => {
+                    sheet.write_number(r, c, *n).map_err(fail)?;
+                }
+                Cell::Bool(b) => {
+                    sheet.write_boolean(r, c, *b).map_err(fail)?;
+                }
+                Cell::Empty => {}
+            }
+        }
+    }
+    sheet.set_freeze_panes(1, 0).map_err(fail)?;
+    sheet
+        .autofilter(
+            0,
+            0,
+            rows.len().max(1) as u32,
+            columns.len().saturating_sub(1) as u16,
+        )
+        .map_err(fail)?;
+    book.save_to_buffer().map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sheets::Workbook;
+    use calamine::Data;
+
+    #[test]
+    fn registers_keep_real_types_and_neutralise_text() {
+        let rows = vec![vec![
+            Cell::Text("=cmd|' /C calc'!A0".into()),
+            Cell::Money(1_234_567),
+            Cell::Date(NaiveDate::from_ymd_opt(2026, 7, 1).unwrap()),
+            Cell::Bool(true),
+        ]];
+        let bytes = write(
+            "Requests",
+            &[
+                col("Title", 30.0),
+                col("Value", 14.0),
+                col("Start", 12.0),
+                col("PI", 6.0),
+            ],
+            &rows,
+        )
+        .unwrap();
+        let book = Workbook::read(&bytes).unwrap();
+        let (_, range) = book.sheet("Requests").unwrap();
+        assert_eq!(
+            range.get_value((1, 0)),
+            Some(&Data::String("'=cmd|' /C calc'!A0".into()))
+        );
+        assert_eq!(range.get_value((1, 1)), Some(&Data::Float(12345.67)));
+        assert!(matches!(range.get_value((1, 2)), Some(Data::DateTime(_))));
+        assert_eq!(range.get_value((1, 3)), Some(&Data::Bool(true)));
+    }
+}

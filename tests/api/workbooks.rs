@@ -1,0 +1,374 @@
+use std::collections::BTreeMap;
+
+use procurement_review::auth::Role;
+use procurement_review::domain::questionnaire::Template;
+use procurement_review::sheets::{fixtures, workbook};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::helpers::{Resp, TestApp};
+
+/// A vendor with an open 201 CMR 17.00 assessment and its invitation token.
+async fn setup(app: &TestApp) -> (String, String, Value) {
+    app.post(
+        "/api/v1/departments",
+        &app.token(Role::Admin),
+        json!({"code": "DOIT", "name": "DoIT"}),
+    )
+    .await
+    .ok(201);
+    let vendor = app.create_vendor("Sheets Inc").await;
+    let buyer = app.buyer_token("DOIT", "bea");
+    let id = app
+        .post(
+            "/api/v1/requests",
+            &buyer,
+            json!({"title": "Benefits portal", "vendor_id": vendor["id"], "product_name": "Portal",
+                   "capital_cost_cents": 0, "annual_operating_cost_cents": 1_000_000, "term_months": 12,
+                   "expected_users": 30, "hosting": "vendor_cloud", "data_classes": ["pi_ma"],
+                   "requested_start_date": "2026-09-01"}),
+        )
+        .await
+        .ok(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.call(
+        Method::POST,
+        &format!("/api/v1/requests/{id}/submit"),
+        Some(&buyer),
+        None,
+        &[],
+    )
+    .await
+    .ok(200);
+    let invited = app
+        .post(
+            &format!(
+                "/api/v1/vendors/{}/invitations",
+                vendor["id"].as_str().unwrap()
+            ),
+            &buyer,
+            json!({"contact_email": "it@sheets.example"}),
+        )
+        .await;
+    let token = invited.ok(201)["token"].as_str().unwrap().to_string();
+    let list = app.get("/api/v1/assessments", &token).await.ok(200).clone();
+    let assessment = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["template_id"] == "ma-201-cmr-17")
+        .unwrap()
+        .clone();
+    (
+        token,
+        assessment["id"].as_str().unwrap().to_string(),
+        assessment,
+    )
+}
+
+async fn upload(app: &TestApp, token: &str, assessment: &str, query: &str, bytes: Vec<u8>) -> Resp {
+    let resp = app
+        .client
+        .post(format!(
+            "{}/api/v1/assessments/{assessment}/workbook{query}",
+            app.base
+        ))
+        .bearer_auth(token)
+        .header(
+            "content-type",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    TestApp::read(resp).await
+}
+
+async fn download(app: &TestApp, token: &str, assessment: &str) -> Vec<u8> {
+    let resp = app
+        .client
+        .get(format!(
+            "{}/api/v1/assessments/{assessment}/workbook",
+            app.base
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    resp.bytes().await.unwrap().to_vec()
+}
+
+fn template(id: &str) -> Template {
+    let path = format!("{}/questionnaires/{id}.toml", env!("CARGO_MANIFEST_DIR"));
+    Template::from_toml(
+        &format!("{id}.toml"),
+        &std::fs::read_to_string(path).unwrap(),
+    )
+    .unwrap()
+}
+
+fn first_yes_no(t: &Template) -> String {
+    t.questions()
+        .find(|q| q.kind.as_str() == "yes_no" && q.show_if.is_none())
+        .unwrap()
+        .id
+        .clone()
+}
+
+both!(
+    async fn the_workbook_round_trips_and_reports_what_changed(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (token, aid, _) = setup(&app).await;
+        let t = template("ma-201-cmr-17");
+        let qid = first_yes_no(&t);
+        let put = |value: &str| json!({"answers": [{"question_id": qid, "value": value, "comment": "from the API"}]});
+        app.call(Method::PUT, &format!("/api/v1/assessments/{aid}/answers"), Some(&token), Some(&put("yes")), &[])
+            .await
+            .ok(200);
+        let exported = download(&app, &token, &aid).await;
+
+        // Unchanged: uploading what was downloaded changes nothing but keeps the file.
+        let same = upload(&app, &token, &aid, "", exported.clone()).await;
+        let body = same.ok(200).clone();
+        assert_eq!(body["format"], "own");
+        assert!(body["added"].as_array().unwrap().is_empty(), "{body}");
+        assert!(body["changed"].as_array().unwrap().is_empty(), "{body}");
+        assert_eq!(body["unchanged"], 1);
+
+        // The answer changes through the API; the workbook brings the exported value back.
+        app.call(Method::PUT, &format!("/api/v1/assessments/{aid}/answers"), Some(&token), Some(&put("no")), &[])
+            .await
+            .ok(200);
+        let restored = upload(&app, &token, &aid, "", exported).await;
+        assert_eq!(restored.ok(200)["changed"], json!([qid]));
+        let detail = app.get(&format!("/api/v1/assessments/{aid}"), &token).await.ok(200).clone();
+        let answer = detail["questions"].as_array().unwrap().iter().find(|q| q["id"] == qid.as_str()).unwrap().clone();
+        assert_eq!(answer["answer"], "yes");
+        assert_eq!(answer["source"], "workbook");
+        assert_eq!(detail["evidence"].as_array().unwrap().len(), 2, "each upload kept as evidence");
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn a_bad_cell_or_a_workbook_for_another_assessment_is_refused_by_cell(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (token, aid, assessment) = setup(&app).await;
+        let t = template("ma-201-cmr-17");
+        let qid = first_yes_no(&t);
+        let meta = workbook::WorkbookMeta {
+            assessment_id: aid.clone(),
+            template_id: "ma-201-cmr-17".into(),
+            template_version: assessment["template_version"].as_str().unwrap().into(),
+            vendor_name: "Sheets Inc".into(),
+            due: None,
+        };
+        let mut prior = BTreeMap::new();
+        prior.insert(qid.clone(), workbook::PriorAnswer { answer: Some(json!("Maybe")), comment: None, evidence_ref: None });
+        let bad = workbook::export(&meta, &t, &prior).unwrap();
+        let resp = upload(&app, &token, &aid, "", bad).await;
+        resp.problem(422, "validation_failed");
+        let problem = &resp.body["errors"][0];
+        assert!(problem["field"].as_str().unwrap().starts_with("Questions!"), "{problem}");
+        assert!(problem["message"].as_str().unwrap().contains("Maybe"), "{problem}");
+
+        let other = workbook::WorkbookMeta { assessment_id: uuid::Uuid::new_v4().to_string(), ..meta };
+        let foreign = workbook::export(&other, &t, &BTreeMap::new()).unwrap();
+        let resp = upload(&app, &token, &aid, "", foreign).await;
+        resp.problem(422, "validation_failed");
+        assert!(resp.fields()[0].starts_with("_meta!"), "{}", resp.text);
+        assert_eq!(app.count("SELECT COUNT(*) FROM answers").await, 0);
+        assert_eq!(app.count("SELECT COUNT(*) FROM evidence").await, 0);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn a_caiq_carries_answers_over_through_the_crosswalk_without_replacing_direct_ones(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (token, aid, _) = setup(&app).await;
+        let t = template("ma-201-cmr-17");
+        let crosswalked: Vec<(String, String)> = t
+            .questions()
+            .filter(|q| q.show_if.is_none())
+            .flat_map(|q| q.crosswalk.caiq_v4.iter().map(|c| (q.id.clone(), c.clone())).collect::<Vec<_>>())
+            .collect();
+        assert!(crosswalked.len() >= 2, "the template crosswalks to CAIQ");
+        let (direct_q, direct_caiq) = crosswalked[0].clone();
+        app.call(
+            Method::PUT,
+            &format!("/api/v1/assessments/{aid}/answers"),
+            Some(&token),
+            Some(&json!({"answers": [{"question_id": direct_q, "value": "no"}]})),
+            &[],
+        )
+        .await
+        .ok(200);
+        let mut rows: Vec<(String, &str, &str)> =
+            crosswalked.iter().map(|(_, c)| (c.clone(), "Yes", "Implemented across the platform")).collect();
+        rows.push(("ZZZ-99.9".into(), "Yes", "not in any crosswalk"));
+        rows.dedup_by(|a, b| a.0 == b.0);
+        let triples: Vec<(&str, &str, &str)> = rows.iter().map(|(a, b, c)| (a.as_str(), *b, *c)).collect();
+        let caiq = fixtures::caiq_v4(&triples);
+
+        let resp = upload(&app, &token, &aid, "?format=caiq-v4", caiq.clone()).await;
+        let body = resp.ok(200).clone();
+        assert_eq!(body["format"], "caiq-v4");
+        assert!(body["kept_direct"].as_array().unwrap().contains(&json!(direct_q)), "{body}");
+        assert!(body["unmapped"].as_array().unwrap().contains(&json!("ZZZ-99.9")), "{body}");
+        assert!(!body["added"].as_array().unwrap().is_empty(), "{body}");
+        let detail = app.get(&format!("/api/v1/assessments/{aid}"), &token).await.ok(200).clone();
+        let derived = detail["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["source"].as_str().is_some_and(|s| s.starts_with("caiq-v4:")))
+            .expect("a derived answer marked with its source");
+        assert_eq!(derived["answer"], "yes");
+        let kept = detail["questions"].as_array().unwrap().iter().find(|q| q["id"] == direct_q.as_str()).unwrap().clone();
+        assert_eq!(kept["answer"], "no");
+
+        let forced = upload(&app, &token, &aid, "?format=caiq-v4&overwrite=true", caiq).await;
+        assert!(forced.ok(200)["changed"].as_array().unwrap().contains(&json!(direct_q)));
+        let _ = direct_caiq;
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn hecvat_versions_3_and_4_are_read(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (token, aid, _) = setup(&app).await;
+        let t = template("ma-201-cmr-17");
+        let ids: Vec<String> = t
+            .questions()
+            .filter(|q| q.show_if.is_none())
+            .flat_map(|q| q.crosswalk.hecvat.clone())
+            .collect();
+        assert!(!ids.is_empty(), "the template crosswalks to HECVAT");
+        let triples: Vec<(&str, &str, &str)> = ids.iter().map(|i| (i.as_str(), "Yes", "See our HECVAT notes")).collect();
+        for (name, bytes) in [("v3", fixtures::hecvat_v3(&triples)), ("v4", fixtures::hecvat_v4(&triples))] {
+            let resp = upload(&app, &token, &aid, "?format=hecvat&overwrite=true", bytes).await;
+            let body = resp.ok(200).clone();
+            let touched = body["added"].as_array().unwrap().len() + body["changed"].as_array().unwrap().len()
+                + body["unchanged"].as_u64().unwrap() as usize;
+            assert!(touched > 0, "{name}: {body}");
+        }
+        app.stop().await;
+    }
+);
+
+/// Built once per test process: deflating 120 MB takes a while in a debug build.
+fn zip_bomb() -> &'static Vec<u8> {
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB.get_or_init(|| {
+        let mut bomb = Vec::new();
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut bomb));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .compression_level(Some(1));
+        zip.start_file("[Content_Types].xml", options).unwrap();
+        std::io::Write::write_all(&mut zip, b"<Types/>").unwrap();
+        zip.start_file("xl/workbook.xml", options).unwrap();
+        std::io::Write::write_all(&mut zip, b"<workbook/>").unwrap();
+        zip.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+        let spaces = vec![b' '; 1 << 20];
+        for _ in 0..120 {
+            std::io::Write::write_all(&mut zip, &spaces).unwrap();
+        }
+        zip.finish().unwrap();
+        bomb
+    })
+}
+
+both!(
+    async fn unsafe_uploads_are_refused_and_store_nothing(backend) {
+        let app = TestApp::spawn_with(backend, |c| c.max_upload_bytes = 10_000_000).await;
+        let (token, aid, _) = setup(&app).await;
+        let png = upload(&app, &token, &aid, "", b"\x89PNG\r\n\x1a\n0000".to_vec()).await;
+        png.problem(415, "unsupported_file");
+
+        // A zip bomb: a small archive that unpacks past the 100 MB limit.
+        let bomb = zip_bomb().clone();
+        assert!(bomb.len() < 2_000_000, "the bomb itself is small: {}", bomb.len());
+        let resp = upload(&app, &token, &aid, "", bomb).await;
+        resp.problem(413, "too_large_uncompressed");
+
+        // 10 MB + 1: refused on its declared length, before a byte of the body is read (a client still sending
+        // would see the connection close, so only the head is sent here).
+        let mut stream = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://")).await.unwrap();
+        let head = format!(
+            "POST /api/v1/assessments/{aid}/workbook HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n\
+             Content-Length: 10000001\r\nConnection: close\r\n\r\n"
+        );
+        tokio::io::AsyncWriteExt::write_all(&mut stream, head.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        assert!(answer.contains("body_too_large"), "{answer}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM evidence").await, 0);
+        assert_eq!(app.count("SELECT COUNT(*) FROM answers").await, 0);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn registers_are_typed_scoped_and_neutralised(backend) {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.token(Role::Admin);
+        for code in ["DOIT", "PARKS"] {
+            app.post("/api/v1/departments", &admin, json!({"code": code, "name": code})).await.ok(201);
+        }
+        let vendor = app.create_vendor("Register Co").await;
+        for (code, title) in [("DOIT", "=HYPERLINK(\"http://evil.example\")"), ("PARKS", "Tree inventory")] {
+            app.post(
+                "/api/v1/requests",
+                &app.buyer_token(code, "b"),
+                json!({"title": title, "vendor_id": vendor["id"], "product_name": "X", "capital_cost_cents": 123_456,
+                       "annual_operating_cost_cents": 0, "term_months": 12, "expected_users": 1,
+                       "hosting": "on_premises", "data_classes": ["public"], "requested_start_date": "2026-09-01"}),
+            )
+            .await
+            .ok(201);
+        }
+        let fetch = |token: String| {
+            let client = app.client.clone();
+            let url = format!("{}/api/v1/reports/requests.xlsx", app.base);
+            async move { client.get(url).bearer_auth(token).send().await.unwrap() }
+        };
+        let resp = fetch(app.buyer_token("DOIT", "b")).await;
+        assert_eq!(resp.status(), 200);
+        let bytes = resp.bytes().await.unwrap().to_vec();
+        let book = procurement_review::sheets::Workbook::read(&bytes).unwrap();
+        let (_, range) = book.sheet("Requests").unwrap();
+        assert_eq!(range.height(), 2, "the buyer sees their department's request only");
+        assert_eq!(
+            range.get_value((1, 0)),
+            Some(&calamine::Data::String("'=HYPERLINK(\"http://evil.example\")".into()))
+        );
+        assert_eq!(range.get_value((1, 6)), Some(&calamine::Data::Float(1234.56)), "money as a number");
+        assert!(matches!(range.get_value((1, 13)), Some(calamine::Data::DateTime(_))), "dates as dates");
+
+        let all = fetch(app.token(Role::Auditor)).await.bytes().await.unwrap().to_vec();
+        let book = procurement_review::sheets::Workbook::read(&all).unwrap();
+        assert_eq!(book.sheet("Requests").unwrap().1.height(), 3);
+        for path in ["vendors.xlsx", "findings.xlsx", "catalog.xlsx"] {
+            let resp = app.client.get(format!("{}/api/v1/reports/{path}", app.base)).bearer_auth(&admin).send().await.unwrap();
+            assert_eq!(resp.status(), 200, "{path}");
+        }
+        let vendor_token = app.vendor_token(uuid::Uuid::new_v4());
+        let resp = app.client.get(format!("{}/api/v1/reports/requests.xlsx", app.base)).bearer_auth(vendor_token).send().await.unwrap();
+        assert_eq!(resp.status(), 403);
+        app.stop().await;
+    }
+);
