@@ -4,12 +4,15 @@
 pub mod assessments;
 pub mod audit;
 pub mod catalog;
+pub mod contracts;
 pub mod departments;
 pub mod duplicates;
 pub mod invitations;
 pub mod me;
+pub mod notifications;
 pub mod policy;
 pub mod requests;
+pub mod safeguards;
 pub mod schema_check;
 pub mod vendors;
 
@@ -34,6 +37,9 @@ pub fn apis() -> crate::startup::Apis {
         assessments::AssessmentsApi,
         policy::PolicyApi,
         audit::AuditApi,
+        safeguards::SafeguardsApi,
+        contracts::ContractsApi,
+        notifications::NotificationsApi,
     )
 }
 

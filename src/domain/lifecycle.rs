@@ -32,15 +32,31 @@ pub struct ChecklistEntry {
 
 /// The checklist of a routed request: the clauses its safeguards and evidence steps name, then the library's other
 /// clauses for its data classes. Empty when the route has neither step.
-pub fn checklist(library: &ClauseLibrary, route: &Route, data_classes: &BTreeSet<DataClass>) -> Vec<ChecklistEntry> {
+pub fn checklist(
+    library: &ClauseLibrary,
+    route: &Route,
+    data_classes: &BTreeSet<DataClass>,
+) -> Vec<ChecklistEntry> {
     let mut entries: Vec<ChecklistEntry> = Vec::new();
     for (kind, ids) in [
-        (StepKindTag::ContractSafeguards, route.step(StepKindTag::ContractSafeguards).map(|s| &s.clauses)),
-        (StepKindTag::Evidence, route.step(StepKindTag::Evidence).map(|s| &s.items)),
+        (
+            StepKindTag::ContractSafeguards,
+            route
+                .step(StepKindTag::ContractSafeguards)
+                .map(|s| &s.clauses),
+        ),
+        (
+            StepKindTag::Evidence,
+            route.step(StepKindTag::Evidence).map(|s| &s.items),
+        ),
     ] {
         for id in ids.into_iter().flatten() {
             if !entries.iter().any(|e| &e.clause_id == id) {
-                entries.push(ChecklistEntry { clause_id: id.clone(), step: Some(kind), clause: library.get(id).cloned() });
+                entries.push(ChecklistEntry {
+                    clause_id: id.clone(),
+                    step: Some(kind),
+                    clause: library.get(id).cloned(),
+                });
             }
         }
     }
@@ -49,24 +65,38 @@ pub fn checklist(library: &ClauseLibrary, route: &Route, data_classes: &BTreeSet
     }
     for clause in applicable(library, data_classes) {
         if !entries.iter().any(|e| e.clause_id == clause.id) {
-            entries.push(ChecklistEntry { clause_id: clause.id.clone(), step: None, clause: Some(clause.clone()) });
+            entries.push(ChecklistEntry {
+                clause_id: clause.id.clone(),
+                step: None,
+                clause: Some(clause.clone()),
+            });
         }
     }
     entries
 }
 
 /// The clauses of `step` that are neither present nor waived, in checklist order.
-pub fn unsettled(entries: &[ChecklistEntry], step: StepKindTag, statuses: &BTreeMap<String, ClauseStatus>) -> Vec<String> {
+pub fn unsettled(
+    entries: &[ChecklistEntry],
+    step: StepKindTag,
+    statuses: &BTreeMap<String, ClauseStatus>,
+) -> Vec<String> {
     entries
         .iter()
         .filter(|e| e.step == Some(step))
-        .filter(|e| !statuses.get(&e.clause_id).is_some_and(ClauseStatus::is_settled))
+        .filter(|e| {
+            !statuses
+                .get(&e.clause_id)
+                .is_some_and(ClauseStatus::is_settled)
+        })
         .map(|e| e.clause_id.clone())
         .collect()
 }
 
 /// Where a contract stands on `today`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, poem_openapi::Enum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, poem_openapi::Enum,
+)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
 pub enum ContractStatus {
@@ -80,7 +110,12 @@ pub enum ContractStatus {
 }
 
 impl ContractStatus {
-    pub fn of(end: NaiveDate, notice_starts_on: NaiveDate, decommissioned: bool, today: NaiveDate) -> ContractStatus {
+    pub fn of(
+        end: NaiveDate,
+        notice_starts_on: NaiveDate,
+        decommissioned: bool,
+        today: NaiveDate,
+    ) -> ContractStatus {
         if decommissioned {
             ContractStatus::Decommissioned
         } else if today > end {
@@ -133,11 +168,17 @@ impl ContractFields {
             errors.push(FieldError::new("value_cents", "must not be negative"));
         }
         if !(0..=3650).contains(&self.renewal_notice_days) {
-            errors.push(FieldError::new("renewal_notice_days", "must be from 0 to 3650"));
+            errors.push(FieldError::new(
+                "renewal_notice_days",
+                "must be from 0 to 3650",
+            ));
         }
         for (i, id) in self.safeguard_clauses.iter().enumerate() {
             if library.get(id).is_none() {
-                errors.push(FieldError::new(format!("safeguard_clauses[{i}]"), format!("{id:?} is not a clause of the library")));
+                errors.push(FieldError::new(
+                    format!("safeguard_clauses[{i}]"),
+                    format!("{id:?} is not a clause of the library"),
+                ));
             }
         }
         if !errors.is_empty() {
@@ -181,7 +222,10 @@ pub fn recipient_of(reminder: &Reminder, vendor: Option<uuid::Uuid>) -> Recipien
         | Reminder::ReassessmentOverdue { .. } => Role::SecurityAnalyst,
         Reminder::ContractEnding { .. } | Reminder::DecisionEscalation { .. } => Role::Cio,
     };
-    Recipient { role, vendor: if role == Role::Vendor { vendor } else { None } }
+    Recipient {
+        role,
+        vendor: if role == Role::Vendor { vendor } else { None },
+    }
 }
 
 #[cfg(test)]
@@ -216,7 +260,11 @@ mod tests {
     }
 
     fn blocking(entries: &[ChecklistEntry], step: StepKindTag) -> Vec<&str> {
-        entries.iter().filter(|e| e.step == Some(step)).map(|e| e.clause_id.as_str()).collect()
+        entries
+            .iter()
+            .filter(|e| e.step == Some(step))
+            .map(|e| e.clause_id.as_str())
+            .collect()
     }
 
     #[test]
@@ -227,18 +275,35 @@ mod tests {
         safeguards.sort();
         assert_eq!(
             safeguards,
-            ["audit-evidence", "breach-notice", "encryption", "ma-201-cmr-17-safeguards", "return-destroy-data", "subprocessor-flow-down"]
+            [
+                "audit-evidence",
+                "breach-notice",
+                "encryption",
+                "ma-201-cmr-17-safeguards",
+                "return-destroy-data",
+                "subprocessor-flow-down"
+            ]
         );
         assert!(blocking(&entries, StepKindTag::Evidence).is_empty());
-        assert!(entries.iter().all(|e| e.clause.is_some()), "every clause the policy names is in the library");
-        assert!(entries.iter().any(|e| e.step.is_none()), "recommended clauses are listed too");
+        assert!(
+            entries.iter().all(|e| e.clause.is_some()),
+            "every clause the policy names is in the library"
+        );
+        assert!(
+            entries.iter().any(|e| e.step.is_none()),
+            "recommended clauses are listed too"
+        );
     }
 
     #[test]
     fn cjis_health_and_cardholder_data_each_bring_their_evidence_clause() {
-        let (route, classes) = route_for(&[DataClass::Cjis, DataClass::Health, DataClass::Cardholder]);
+        let (route, classes) =
+            route_for(&[DataClass::Cjis, DataClass::Health, DataClass::Cardholder]);
         let entries = checklist(&LIBRARY, &route, &classes);
-        assert_eq!(blocking(&entries, StepKindTag::Evidence), ["cjis_security_addendum", "hipaa_baa", "pci_dss_aoc"]);
+        assert_eq!(
+            blocking(&entries, StepKindTag::Evidence),
+            ["cjis_security_addendum", "hipaa_baa", "pci_dss_aoc"]
+        );
         assert!(blocking(&entries, StepKindTag::ContractSafeguards).is_empty());
     }
 
@@ -253,12 +318,23 @@ mod tests {
         let (route, classes) = route_for(&[DataClass::Health]);
         let entries = checklist(&LIBRARY, &route, &classes);
         let mut statuses = BTreeMap::new();
-        assert_eq!(unsettled(&entries, StepKindTag::Evidence, &statuses), ["hipaa_baa"]);
+        assert_eq!(
+            unsettled(&entries, StepKindTag::Evidence, &statuses),
+            ["hipaa_baa"]
+        );
         statuses.insert(
             "hipaa_baa".to_string(),
-            ClauseStatus::Waived { justification: " ".into(), waived_by: "cio".into(), waived_at: chrono::Utc::now() },
+            ClauseStatus::Waived {
+                justification: " ".into(),
+                waived_by: "cio".into(),
+                waived_at: chrono::Utc::now(),
+            },
         );
-        assert_eq!(unsettled(&entries, StepKindTag::Evidence, &statuses), ["hipaa_baa"], "a blank justification does not count");
+        assert_eq!(
+            unsettled(&entries, StepKindTag::Evidence, &statuses),
+            ["hipaa_baa"],
+            "a blank justification does not count"
+        );
         statuses.insert(
             "hipaa_baa".to_string(),
             ClauseStatus::Present {
@@ -275,11 +351,26 @@ mod tests {
     fn contract_status_follows_the_notice_period_and_the_end_date() {
         let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
         let (end, notice) = (d(6, 30), d(4, 1));
-        assert_eq!(ContractStatus::of(end, notice, false, d(3, 31)), ContractStatus::Active);
-        assert_eq!(ContractStatus::of(end, notice, false, d(4, 1)), ContractStatus::Expiring);
-        assert_eq!(ContractStatus::of(end, notice, false, d(6, 30)), ContractStatus::Expiring);
-        assert_eq!(ContractStatus::of(end, notice, false, d(7, 1)), ContractStatus::Ended);
-        assert_eq!(ContractStatus::of(end, notice, true, d(5, 1)), ContractStatus::Decommissioned);
+        assert_eq!(
+            ContractStatus::of(end, notice, false, d(3, 31)),
+            ContractStatus::Active
+        );
+        assert_eq!(
+            ContractStatus::of(end, notice, false, d(4, 1)),
+            ContractStatus::Expiring
+        );
+        assert_eq!(
+            ContractStatus::of(end, notice, false, d(6, 30)),
+            ContractStatus::Expiring
+        );
+        assert_eq!(
+            ContractStatus::of(end, notice, false, d(7, 1)),
+            ContractStatus::Ended
+        );
+        assert_eq!(
+            ContractStatus::of(end, notice, true, d(5, 1)),
+            ContractStatus::Decommissioned
+        );
     }
 
     #[test]
@@ -297,6 +388,11 @@ mod tests {
         };
         let err = fields.check(&LIBRARY).unwrap_err();
         let text = format!("{err:?}");
-        assert!(text.contains("contract_number") && text.contains("end_date") && text.contains("safeguard_clauses[1]"), "{text}");
+        assert!(
+            text.contains("contract_number")
+                && text.contains("end_date")
+                && text.contains("safeguard_clauses[1]"),
+            "{text}"
+        );
     }
 }

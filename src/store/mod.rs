@@ -26,14 +26,14 @@ use crate::config::Secret;
 use crate::domain::PageRequest;
 use crate::domain::assessment::{AssessmentStatus, FindingChange, ScoreView};
 use crate::domain::audit::{AuditRecord, VerifyReport};
-use crate::domain::lifecycle::{ChecklistEntry, ContractFields};
-use crate::domain::safeguards::ClauseStatus;
 use crate::domain::catalog::{CatalogService, CatalogServiceInput, ServiceFields};
+use crate::domain::lifecycle::{ChecklistEntry, ContractFields};
 use crate::domain::policy::Policy;
 use crate::domain::registry::{
     Department, DepartmentPatchBody, NewDepartment, NewVendor, Vendor, VendorPatchBody,
 };
 use crate::domain::request::{RequestFields, RequestInput};
+use crate::domain::safeguards::ClauseStatus;
 use crate::domain::workflow::{CheckedDecision, Decision};
 use crate::error::ApiError;
 
@@ -713,7 +713,11 @@ impl Store {
         dispatch!(self, r => r.list_deliveries(status, page).await)
     }
 
-    pub async fn retry_delivery(&self, actor: &Actor, id: Uuid) -> Result<DeliveryRecord, ApiError> {
+    pub async fn retry_delivery(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+    ) -> Result<DeliveryRecord, ApiError> {
         dispatch!(self, r => r.retry_delivery(actor, id).await)
     }
 

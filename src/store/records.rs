@@ -423,7 +423,10 @@ pub struct DeliveryRecord {
 pub enum DeliveryOutcome {
     Delivered,
     /// Failed; try again at `retry_at`, or dead-letter it when `None`.
-    Failed { error: String, retry_at: Option<DateTime<Utc>> },
+    Failed {
+        error: String,
+        retry_at: Option<DateTime<Utc>>,
+    },
 }
 
 /// The dates the reminder job looks at, read in one pass.

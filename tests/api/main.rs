@@ -8,6 +8,8 @@ mod auth;
 mod catalog;
 mod duplicates;
 mod errors;
+mod jobs;
 mod operations;
 mod registry;
 mod requests;
+mod safeguards;
