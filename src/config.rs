@@ -65,6 +65,12 @@ pub struct Config {
     pub questionnaires_dir: PathBuf,
     /// Days a vendor invitation stays valid unless revoked.
     pub invitation_days: u32,
+    /// Seconds between passes of the job runner (reminders, webhook deliveries); 0 turns it off.
+    pub jobs_interval_seconds: u64,
+    /// URLs that receive every notification as a signed JSON POST.
+    pub webhook_urls: Vec<String>,
+    /// Shared secret of the webhook signature (HMAC-SHA256); required when `webhook_urls` is set.
+    pub webhook_secret: Option<Secret>,
     pub auth: AuthConfig,
 }
 
@@ -104,6 +110,9 @@ impl Default for Config {
             shutdown_grace_seconds: 10,
             questionnaires_dir: PathBuf::from("questionnaires"),
             invitation_days: 30,
+            jobs_interval_seconds: 60,
+            webhook_urls: Vec::new(),
+            webhook_secret: None,
             auth: AuthConfig::default(),
         }
     }
@@ -195,6 +204,16 @@ impl Config {
             "shutdown_grace_seconds" => self.shutdown_grace_seconds = parse(value)?,
             "questionnaires_dir" => self.questionnaires_dir = PathBuf::from(value),
             "invitation_days" => self.invitation_days = parse(value)?,
+            "jobs_interval_seconds" => self.jobs_interval_seconds = parse(value)?,
+            "webhook_urls" => {
+                self.webhook_urls = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }
+            "webhook_secret" => self.webhook_secret = Some(Secret::new(value)),
             "auth_hs256_secret" => a.hs256_secret = Some(Secret::new(value)),
             "auth_jwt_public_key_file" => a.jwt_public_key_file = Some(PathBuf::from(value)),
             "auth_jwks_file" => a.jwks_file = Some(PathBuf::from(value)),
@@ -218,6 +237,16 @@ impl Config {
         }
         if !(1..=365).contains(&self.invitation_days) {
             bail!("invitation_days must be from 1 to 365");
+        }
+        if !self.webhook_urls.is_empty() && self.webhook_secret.is_none() {
+            bail!("webhook_urls needs webhook_secret, so that receivers can check the signature");
+        }
+        if let Some(url) = self
+            .webhook_urls
+            .iter()
+            .find(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+        {
+            bail!("webhook URL {url:?} must start with http:// or https://");
         }
         if self.max_body_bytes == 0 || self.max_upload_bytes == 0 {
             bail!("max_body_bytes and max_upload_bytes must be positive");
@@ -274,6 +303,32 @@ mod tests {
         let err =
             Config::load_from(None, &env(&[("PROCUREMENT_REVIEW_LISTEN", "nowhere")])).unwrap_err();
         assert!(format!("{err:#}").contains("nowhere"));
+    }
+
+    #[test]
+    fn webhook_urls_are_a_comma_separated_list_and_need_a_secret() {
+        let err = Config::load_from(
+            None,
+            &env(&[("PROCUREMENT_REVIEW_WEBHOOK_URLS", "https://a.example/hook")]),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("webhook_secret"));
+        let c = Config::load_from(
+            None,
+            &env(&[
+                (
+                    "PROCUREMENT_REVIEW_WEBHOOK_URLS",
+                    "https://a.example/hook, http://b.example/x",
+                ),
+                ("PROCUREMENT_REVIEW_WEBHOOK_SECRET", "whsec"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.webhook_urls,
+            ["https://a.example/hook", "http://b.example/x"]
+        );
+        assert!(!format!("{c:?}").contains("whsec"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod detection;
 pub mod domain;
 pub mod error;
+pub mod jobs;
 pub mod metrics;
 pub mod sheets;
 pub mod startup;

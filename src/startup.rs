@@ -37,6 +37,9 @@ pub type Apis = (
     crate::api::reports::ReportsApi,
     crate::api::policy::PolicyApi,
     crate::api::audit::AuditApi,
+    crate::api::safeguards::SafeguardsApi,
+    crate::api::contracts::ContractsApi,
+    crate::api::notifications::NotificationsApi,
 );
 
 pub fn openapi_service() -> OpenApiService<Apis, ()> {
@@ -58,6 +61,7 @@ pub struct Application {
     store: Store,
     app: poem::endpoint::BoxEndpoint<'static, Response>,
     grace: Duration,
+    config: Config,
 }
 
 /// Opens the store and returns the secret that signs locally minted tokens: the configured one, or the one the
@@ -111,6 +115,7 @@ impl Application {
             store,
             app,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
+            config,
         })
     }
 
@@ -122,14 +127,21 @@ impl Application {
         &self.store
     }
 
-    /// Serves until `signal` completes, then lets requests in flight finish within the grace period.
+    /// Serves, with the job runner beside it, until `signal` completes; then lets requests in flight finish
+    /// within the grace period and stops the runner (a delivery it was making is retried after its lease).
     pub async fn run_until(
         self,
         signal: impl std::future::Future<Output = ()>,
     ) -> std::io::Result<()> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let runner = crate::jobs::spawn(self.store.clone(), self.config.clone(), stopped);
         let result = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(self.app, signal, Some(self.grace))
             .await;
+        let _ = stop.send(true);
+        if let Some(runner) = runner {
+            let _ = runner.await;
+        }
         self.store.close().await;
         result
     }

@@ -23,6 +23,10 @@ pub enum ApiTags {
     Reports,
     /// The hash-chained audit trail.
     Audit,
+    /// Contract safeguards, contracts and their lifecycle.
+    Contracts,
+    /// Reminders and their webhook deliveries.
+    Notifications,
 }
 
 /// Who the token says the caller is.

@@ -4,13 +4,16 @@
 pub mod assessments;
 pub mod audit;
 pub mod catalog;
+pub mod contracts;
 pub mod departments;
 pub mod duplicates;
 pub mod invitations;
 pub mod me;
+pub mod notifications;
 pub mod policy;
 pub mod reports;
 pub mod requests;
+pub mod safeguards;
 pub mod schema_check;
 pub mod vendors;
 pub mod workbooks;
@@ -38,6 +41,9 @@ pub fn apis() -> crate::startup::Apis {
         reports::ReportsApi,
         policy::PolicyApi,
         audit::AuditApi,
+        safeguards::SafeguardsApi,
+        contracts::ContractsApi,
+        notifications::NotificationsApi,
     )
 }
 

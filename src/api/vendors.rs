@@ -12,6 +12,15 @@ use crate::domain::registry::{NewVendor, NewVendorBody, Vendor, VendorPatchBody}
 use crate::error::ApiError;
 use crate::store::{Store, VendorFilter};
 
+/// Vendors by where their annual re-assessment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ReassessmentFilter {
+    /// Holding personal information, with the last accepted assessment older than the policy's
+    /// `reassessment_months` [201 CMR 17.03(2)(i)].
+    Overdue,
+}
+
 #[derive(Debug, Object)]
 pub struct VendorPage {
     pub items: Vec<Vendor>,
@@ -35,6 +44,32 @@ pub enum VendorResponse {
     Ok(Json<Vendor>, #[oai(header = "ETag")] String),
 }
 
+/// Vendors whose next review date has passed, most overdue first.
+async fn overdue_vendors(store: &Store, page: PageRequest) -> Result<VendorPage, ApiError> {
+    let months = store.current_policy().await?.document.0.reassessment_months;
+    let today = crate::domain::now().date_naive();
+    let mut overdue: Vec<(chrono::NaiveDate, uuid::Uuid)> = store
+        .reassessment_schedule(months)
+        .await?
+        .into_iter()
+        .filter(|(_, next)| *next < today)
+        .map(|(vendor, next)| (next, vendor))
+        .collect();
+    overdue.sort();
+    let mut items = Vec::new();
+    for (_, vendor) in overdue
+        .iter()
+        .skip(page.offset as usize)
+        .take(page.limit as usize)
+    {
+        if let Some(found) = store.get_vendor(*vendor).await? {
+            items.push(found);
+        }
+    }
+    let info = PageInfo::new(overdue.len() as i64, page, items.len());
+    Ok(VendorPage { items, page: info })
+}
+
 pub struct VendorsApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Registry")]
@@ -51,6 +86,8 @@ impl VendorsApi {
         q: Query<Option<String>>,
         /// ISO 3166-1 alpha-2 code of the headquarters country.
         hq_country: Query<Option<String>>,
+        /// `overdue`: only vendors whose annual re-assessment is late.
+        reassessment: Query<Option<ReassessmentFilter>>,
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<i64>>,
         /// Items to skip.
@@ -61,6 +98,9 @@ impl VendorsApi {
             q: q.0.filter(|s| !s.trim().is_empty()),
             hq_country: hq_country.0.filter(|s| !s.trim().is_empty()),
         };
+        if reassessment.0 == Some(ReassessmentFilter::Overdue) {
+            return overdue_vendors(&store, page).await.map(Json);
+        }
         let found = store.list_vendors(&filter, page).await?;
         let info = PageInfo::new(found.total, page, found.items.len());
         Ok(Json(VendorPage {

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod catalog;
 pub mod deadlines;
 pub mod duplicates;
+pub mod lifecycle;
 pub mod policy;
 pub mod questionnaire;
 pub mod registry;

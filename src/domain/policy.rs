@@ -349,6 +349,9 @@ pub struct Policy {
     /// Days a decision may wait before it is escalated.
     #[serde(default = "default_decision_escalation_days")]
     pub decision_escalation_days: u32,
+    /// Months between accepted assessments of a vendor holding personal information [201 CMR 17.03(2)(i)].
+    #[serde(default = "default_reassessment_months")]
+    pub reassessment_months: u32,
     /// Applied in order; the order decides the order of grounds within a step.
     #[serde(default)]
     pub rules: Vec<Rule>,
@@ -368,6 +371,9 @@ fn default_questionnaire_due_days() -> u32 {
 }
 fn default_decision_escalation_days() -> u32 {
     10
+}
+fn default_reassessment_months() -> u32 {
+    super::deadlines::REASSESSMENT_MONTHS
 }
 
 impl Policy {
@@ -437,6 +443,9 @@ impl Policy {
         }
         if self.decision_escalation_days == 0 {
             policy_fault(PolicyFault::ZeroDecisionEscalationDays);
+        }
+        if self.reassessment_months == 0 {
+            policy_fault(PolicyFault::ZeroReassessmentMonths);
         }
 
         let mut seen_ids = BTreeSet::new();
@@ -1527,6 +1536,9 @@ pub enum PolicyFault {
     /// Every decision would be escalated at once.
     #[error("decision_escalation_days must be at least 1")]
     ZeroDecisionEscalationDays,
+    /// Every vendor would be due for re-assessment at once.
+    #[error("reassessment_months must be at least 1")]
+    ZeroReassessmentMonths,
     /// Routes and audit records could not refer to the rule.
     #[error("id is empty")]
     EmptyId,
@@ -2583,6 +2595,10 @@ mod tests {
             (
                 |p| p.decision_escalation_days = 0,
                 policy(PolicyFault::ZeroDecisionEscalationDays),
+            ),
+            (
+                |p| p.reassessment_months = 0,
+                policy(PolicyFault::ZeroReassessmentMonths),
             ),
             (|p| p.label = String::new(), policy(PolicyFault::EmptyLabel)),
         ];

@@ -13,9 +13,11 @@ pub mod sqlite;
 mod records;
 pub use records::*;
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use anyhow::{Context, bail};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -25,11 +27,13 @@ use crate::domain::PageRequest;
 use crate::domain::assessment::{AssessmentStatus, FindingChange, ScoreView};
 use crate::domain::audit::{AuditRecord, VerifyReport};
 use crate::domain::catalog::{CatalogService, CatalogServiceInput, ServiceFields};
+use crate::domain::lifecycle::{ChecklistEntry, ContractFields};
 use crate::domain::policy::Policy;
 use crate::domain::registry::{
     Department, DepartmentPatchBody, NewDepartment, NewVendor, Vendor, VendorPatchBody,
 };
 use crate::domain::request::{RequestFields, RequestInput};
+use crate::domain::safeguards::ClauseStatus;
 use crate::domain::workflow::{CheckedDecision, Decision};
 use crate::error::ApiError;
 
@@ -607,6 +611,129 @@ impl Store {
         change: FindingChange,
     ) -> Result<FindingRecord, ApiError> {
         dispatch!(self, r => r.change_finding(actor, scope, id, if_match, change).await)
+    }
+
+    pub async fn safeguards(
+        &self,
+        scope: &Scope,
+        id: Uuid,
+    ) -> Result<(RequestRecord, Vec<ChecklistEntry>, Vec<SafeguardRecord>), ApiError> {
+        dispatch!(self, r => r.safeguards(scope, id).await)
+    }
+
+    pub async fn record_safeguards(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+        changes: Vec<(String, ClauseStatus)>,
+    ) -> Result<(RequestRecord, Vec<ChecklistEntry>, Vec<SafeguardRecord>), ApiError> {
+        dispatch!(self, r => r.record_safeguards(actor, id, if_match, changes).await)
+    }
+
+    pub async fn list_contracts(
+        &self,
+        filter: &ContractFilter,
+        today: NaiveDate,
+        page: PageRequest,
+    ) -> Result<Paged<ContractDetail>, ApiError> {
+        dispatch!(self, r => r.list_contracts(filter, today, page).await)
+    }
+
+    pub async fn get_contract(&self, id: Uuid) -> Result<ContractDetail, ApiError> {
+        dispatch!(self, r => r.get_contract(id).await)
+    }
+
+    pub async fn create_contract(
+        &self,
+        actor: &Actor,
+        fields: ContractFields,
+    ) -> Result<ContractDetail, ApiError> {
+        dispatch!(self, r => r.create_contract(actor, fields).await)
+    }
+
+    pub async fn update_contract(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+        fields: ContractFields,
+    ) -> Result<ContractDetail, ApiError> {
+        dispatch!(self, r => r.update_contract(actor, id, if_match, fields).await)
+    }
+
+    pub async fn decommission_contract(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+        decommission: Decommission,
+    ) -> Result<ContractDetail, ApiError> {
+        dispatch!(self, r => r.decommission_contract(actor, id, if_match, decommission).await)
+    }
+
+    pub async fn reassessment_schedule(
+        &self,
+        months: u32,
+    ) -> Result<HashMap<Uuid, NaiveDate>, ApiError> {
+        dispatch!(self, r => r.reassessment_schedule(months).await)
+    }
+
+    pub async fn reminder_sources(&self, today: NaiveDate) -> Result<ReminderSources, ApiError> {
+        dispatch!(self, r => r.reminder_sources(today).await)
+    }
+
+    pub async fn insert_notifications(
+        &self,
+        items: Vec<NewNotification>,
+        webhook_urls: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<NotificationRecord>, ApiError> {
+        dispatch!(self, r => r.insert_notifications(items, webhook_urls, at).await)
+    }
+
+    pub async fn claim_deliveries(
+        &self,
+        runner: &str,
+        at: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRecord>, ApiError> {
+        dispatch!(self, r => r.claim_deliveries(runner, at, lease_until, limit).await)
+    }
+
+    pub async fn finish_delivery(
+        &self,
+        id: Uuid,
+        runner: &str,
+        outcome: DeliveryOutcome,
+        at: DateTime<Utc>,
+    ) -> Result<bool, ApiError> {
+        dispatch!(self, r => r.finish_delivery(id, runner, outcome, at).await)
+    }
+
+    pub async fn list_notifications(
+        &self,
+        audience: &NotificationAudience,
+        page: PageRequest,
+    ) -> Result<Paged<NotificationRecord>, ApiError> {
+        dispatch!(self, r => r.list_notifications(audience, page).await)
+    }
+
+    pub async fn list_deliveries(
+        &self,
+        status: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Paged<DeliveryRecord>, ApiError> {
+        dispatch!(self, r => r.list_deliveries(status, page).await)
+    }
+
+    pub async fn retry_delivery(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+    ) -> Result<DeliveryRecord, ApiError> {
+        dispatch!(self, r => r.retry_delivery(actor, id).await)
     }
 
     pub async fn list_audit(

@@ -17,6 +17,13 @@ macro_rules! for_update {
     };
 }
 
+// Several runners claim outbox rows at once: each skips the rows another is claiming instead of waiting.
+macro_rules! skip_locked {
+    () => {
+        " FOR UPDATE SKIP LOCKED"
+    };
+}
+
 async fn begin(pool: &Pool) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
     pool.begin().await
 }
@@ -53,4 +60,14 @@ mod catalog_impl {
 mod questionnaires_impl {
     use super::*;
     include!("questionnaires.rs");
+}
+
+mod lifecycle_impl {
+    use super::*;
+    include!("lifecycle.rs");
+}
+
+mod jobs_impl {
+    use super::*;
+    include!("jobs.rs");
 }

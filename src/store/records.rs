@@ -274,3 +274,172 @@ pub struct NewFinding {
     pub reason: String,
     pub citation: Option<String>,
 }
+
+/// A clause of a request's checklist that someone has dealt with.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct SafeguardRecord {
+    pub clause_id: String,
+    pub status: String,
+    pub document: Option<String>,
+    pub section: Option<String>,
+    pub attested_by: Option<String>,
+    pub attested_at: Option<DateTime<Utc>>,
+    pub justification: Option<String>,
+    pub waived_by: Option<String>,
+    pub waived_at: Option<DateTime<Utc>>,
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl SafeguardRecord {
+    pub fn clause_status(&self) -> crate::domain::safeguards::ClauseStatus {
+        use crate::domain::safeguards::ClauseStatus;
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        match self.status.as_str() {
+            "present" => ClauseStatus::Present {
+                document: text(&self.document),
+                section: text(&self.section),
+                attested_by: text(&self.attested_by),
+                attested_at: self.attested_at.unwrap_or(self.updated_at),
+            },
+            "waived" => ClauseStatus::Waived {
+                justification: text(&self.justification),
+                waived_by: text(&self.waived_by),
+                waived_at: self.waived_at.unwrap_or(self.updated_at),
+            },
+            _ => ClauseStatus::Missing,
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct ContractRecord {
+    pub id: Uuid,
+    pub vendor_id: Uuid,
+    pub contract_number: String,
+    pub title: String,
+    pub start_date: chrono::NaiveDate,
+    pub end_date: chrono::NaiveDate,
+    pub value_cents: i64,
+    pub renewal_notice_days: i32,
+    pub notice_starts_on: chrono::NaiveDate,
+    pub safeguard_clauses: Json<Vec<String>>,
+    pub decommissioned_on: Option<chrono::NaiveDate>,
+    pub data_disposition: Option<String>,
+    pub certificate_reference: Option<String>,
+    pub certified_by: Option<String>,
+    pub decommission_note: Option<String>,
+    pub decommissioned_by: Option<String>,
+    pub version: i64,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A contract with what is linked to it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ContractDetail {
+    pub contract: ContractRecord,
+    pub request_ids: Vec<Uuid>,
+    /// Whether a safeguard clause is recorded for it: on the contract itself, or present on a linked request's
+    /// checklist.
+    pub safeguard_recorded: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ContractFilter {
+    pub vendor_id: Option<Uuid>,
+    pub status: Option<crate::domain::lifecycle::ContractStatus>,
+    pub request_id: Option<Uuid>,
+}
+
+/// The end of a contract: the data returned or destroyed, and the certificate that says so.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Decommission {
+    pub decommissioned_on: chrono::NaiveDate,
+    /// `returned` or `destroyed`.
+    pub data_disposition: String,
+    pub certificate_reference: String,
+    pub certified_by: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct NotificationRecord {
+    pub id: Uuid,
+    pub recipient_role: String,
+    pub recipient_dept: Option<String>,
+    pub recipient_vendor: Option<Uuid>,
+    pub kind: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    pub dedup_key: String,
+    pub message: String,
+    pub payload: Json<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A notification the job runner wants to make; ignored when its `dedup_key` was made before.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub recipient_role: String,
+    pub recipient_dept: Option<String>,
+    pub recipient_vendor: Option<Uuid>,
+    pub kind: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    pub dedup_key: String,
+    pub message: String,
+    pub payload: serde_json::Value,
+}
+
+/// Whose notifications to list: a role, and for a buyer or a vendor, their own.
+#[derive(Debug, Clone)]
+pub struct NotificationAudience {
+    pub role: String,
+    pub department: Option<String>,
+    pub vendor: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct DeliveryRecord {
+    pub id: Uuid,
+    pub notification_id: Uuid,
+    pub url: String,
+    pub body: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub claimed_by: Option<String>,
+    pub claimed_until: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// How one delivery attempt went.
+#[derive(Debug, Clone)]
+pub enum DeliveryOutcome {
+    Delivered,
+    /// Failed; try again at `retry_at`, or dead-letter it when `None`.
+    Failed {
+        error: String,
+        retry_at: Option<DateTime<Utc>>,
+    },
+}
+
+/// The dates the reminder job looks at, read in one pass.
+#[derive(Debug, Clone, Default)]
+pub struct ReminderSources {
+    /// Open or returned assessments: id, vendor, due date.
+    pub questionnaires: Vec<(Uuid, Uuid, chrono::NaiveDate)>,
+    /// Findings with a remediation plan: id, vendor, due date.
+    pub remediations: Vec<(Uuid, Uuid, chrono::NaiveDate)>,
+    /// Findings whose risk is accepted: id, expiry.
+    pub risk_acceptances: Vec<(Uuid, chrono::NaiveDate)>,
+    /// Contracts not decommissioned: id, end date, renewal notice days.
+    pub contracts: Vec<(Uuid, chrono::NaiveDate, i32)>,
+    /// Requests awaiting a decision: id, since when.
+    pub waiting_decisions: Vec<(Uuid, DateTime<Utc>)>,
+}

@@ -110,7 +110,7 @@ async fn lock_request(tx: &mut Tx, scope: &Scope, id: Uuid) -> Result<RequestRec
 }
 
 /// Locks a request for a change: in scope, the state allows `action`, and `If-Match` (when sent) is current.
-async fn lock_for(
+pub(super) async fn lock_for(
     tx: &mut Tx,
     scope: &Scope,
     id: Uuid,

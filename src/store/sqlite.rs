@@ -17,6 +17,13 @@ macro_rules! for_update {
     };
 }
 
+// BEGIN IMMEDIATE already serialises writers, so a claim needs no row lock.
+macro_rules! skip_locked {
+    () => {
+        ""
+    };
+}
+
 async fn begin(pool: &Pool) -> sqlx::Result<sqlx::Transaction<'static, Db>> {
     pool.begin_with("BEGIN IMMEDIATE").await
 }
@@ -55,4 +62,14 @@ mod catalog_impl {
 mod questionnaires_impl {
     use super::*;
     include!("questionnaires.rs");
+}
+
+mod lifecycle_impl {
+    use super::*;
+    include!("lifecycle.rs");
+}
+
+mod jobs_impl {
+    use super::*;
+    include!("jobs.rs");
 }

@@ -68,6 +68,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub store: Store,
     pub database_url: String,
+    pub config: Config,
     verifier: Verifier,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -159,7 +160,10 @@ impl TestApp {
             ..Config::default()
         };
         config.auth.hs256_secret = Some(Secret::new(TEST_SECRET));
+        // Jobs run when a test calls `jobs::run_once` with its own clock, never on a timer.
+        config.jobs_interval_seconds = 0;
         configure(&mut config);
+        let kept_config = config.clone();
         let verifier = Verifier::new(&Default::default(), &Secret::new(TEST_SECRET)).unwrap();
         let app = Application::build(config)
             .await
@@ -175,6 +179,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             store,
             database_url,
+            config: kept_config,
             verifier,
             shutdown: Some(tx),
             server: Some(server),
@@ -260,6 +265,13 @@ impl TestApp {
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
         self.call(Method::POST, path, Some(token), Some(&body), &[])
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value, if_match: Option<&str>) -> Resp {
+        let headers: Vec<(&str, &str)> =
+            if_match.map(|m| vec![("If-Match", m)]).unwrap_or_default();
+        self.call(Method::PUT, path, Some(token), Some(&body), &headers)
             .await
     }
 

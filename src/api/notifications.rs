@@ -1,0 +1,197 @@
+//! Notifications for the signed-in user, and the webhook outbox for admins.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Enum, Object, OpenApi};
+use uuid::Uuid;
+
+use super::PageInfo;
+use super::me::ApiTags;
+use crate::auth::{Admin, AnyRole, Auth, Role};
+use crate::domain::PageRequest;
+use crate::error::ApiError;
+use crate::store::{DeliveryRecord, NotificationAudience, NotificationRecord, Store};
+
+#[derive(Debug, Object)]
+pub struct NotificationView {
+    pub id: Uuid,
+    /// `questionnaire_due`, `questionnaire_overdue`, `remediation_due`, `remediation_overdue`,
+    /// `risk_acceptance_expiring`, `risk_acceptance_expired`, `reassessment_due`, `reassessment_overdue`,
+    /// `contract_ending`, `decision_escalation`.
+    pub kind: String,
+    /// `assessment`, `finding`, `vendor`, `contract` or `request`.
+    pub subject_type: String,
+    pub subject_id: String,
+    pub message: String,
+    /// The reminder's figures (dates, days left).
+    pub payload: serde_json::Value,
+    pub recipient_role: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<NotificationRecord> for NotificationView {
+    fn from(n: NotificationRecord) -> Self {
+        NotificationView {
+            id: n.id,
+            kind: n.kind,
+            subject_type: n.subject_type,
+            subject_id: n.subject_id,
+            message: n.message,
+            payload: n.payload.0,
+            recipient_role: n.recipient_role,
+            created_at: n.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct NotificationPage {
+    pub items: Vec<NotificationView>,
+    pub page: PageInfo,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    /// Failed every attempt; waits for an admin to retry it.
+    Dead,
+}
+
+impl DeliveryStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct DeliveryView {
+    pub id: Uuid,
+    pub notification_id: Uuid,
+    pub url: String,
+    /// `pending`, `delivered` or `dead`.
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<DeliveryRecord> for DeliveryView {
+    fn from(d: DeliveryRecord) -> Self {
+        DeliveryView {
+            id: d.id,
+            notification_id: d.notification_id,
+            url: d.url,
+            status: d.status,
+            attempts: d.attempts,
+            next_attempt_at: d.next_attempt_at,
+            last_error: d.last_error,
+            delivered_at: d.delivered_at,
+            created_at: d.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct DeliveryPage {
+    pub items: Vec<DeliveryView>,
+    pub page: PageInfo,
+}
+
+pub struct NotificationsApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Notifications")]
+impl NotificationsApi {
+    /// List my notifications
+    ///
+    /// Those addressed to the role the caller acts under; a vendor sees only its own. Newest first.
+    #[oai(
+        path = "/notifications",
+        method = "get",
+        operation_id = "listNotifications"
+    )]
+    async fn list(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<AnyRole>,
+        /// Page size, 1 to 200 (default 50).
+        limit: Query<Option<i64>>,
+        /// Items to skip.
+        offset: Query<Option<i64>>,
+    ) -> Result<Json<NotificationPage>, ApiError> {
+        let page = PageRequest::parse(limit.0, offset.0)?;
+        let audience = NotificationAudience {
+            role: auth.role.as_str().to_string(),
+            department: auth.department.clone().filter(|_| auth.role == Role::Buyer),
+            vendor: auth.vendor.filter(|_| auth.role == Role::Vendor),
+        };
+        let found = store.list_notifications(&audience, page).await?;
+        let info = PageInfo::new(found.total, page, found.items.len());
+        Ok(Json(NotificationPage {
+            items: found
+                .items
+                .into_iter()
+                .map(NotificationView::from)
+                .collect(),
+            page: info,
+        }))
+    }
+
+    /// List webhook deliveries
+    ///
+    /// Admins: the outbox, oldest first; `status=dead` lists the deliveries that failed every attempt.
+    #[oai(
+        path = "/webhooks/deliveries",
+        method = "get",
+        operation_id = "listWebhookDeliveries"
+    )]
+    async fn deliveries(
+        &self,
+        store: Data<&Store>,
+        _auth: Auth<Admin>,
+        status: Query<Option<DeliveryStatus>>,
+        /// Page size, 1 to 200 (default 50).
+        limit: Query<Option<i64>>,
+        /// Items to skip.
+        offset: Query<Option<i64>>,
+    ) -> Result<Json<DeliveryPage>, ApiError> {
+        let page = PageRequest::parse(limit.0, offset.0)?;
+        let found = store
+            .list_deliveries(status.0.map(DeliveryStatus::as_str), page)
+            .await?;
+        let info = PageInfo::new(found.total, page, found.items.len());
+        Ok(Json(DeliveryPage {
+            items: found.items.into_iter().map(DeliveryView::from).collect(),
+            page: info,
+        }))
+    }
+
+    /// Retry a dead-lettered delivery
+    ///
+    /// Admins: puts the delivery back in the outbox with a fresh count of attempts; the next pass of the job
+    /// runner sends it. 409 unless it is dead.
+    #[oai(
+        path = "/webhooks/deliveries/:id/retry",
+        method = "post",
+        operation_id = "retryWebhookDelivery"
+    )]
+    async fn retry(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<Admin>,
+        id: Path<Uuid>,
+    ) -> Result<Json<DeliveryView>, ApiError> {
+        Ok(Json(
+            store.retry_delivery(&auth.actor(), id.0).await?.into(),
+        ))
+    }
+}

@@ -1,0 +1,398 @@
+//! After the review: a request's contract safeguards checklist, contracts and their status, and who hears of
+//! which reminder.
+//!
+//! The route decides which clauses block approval: the clauses its `contract_safeguards` step names and the items
+//! its `evidence` step names (the CJIS addendum, the HIPAA BAA and the PCI attestation are clauses of the library
+//! too). The library adds the clauses it recommends for the request's data classes; those are shown but never
+//! block.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use chrono::NaiveDate;
+
+use super::deadlines::Reminder;
+use super::policy::{DataClass, Route, StepKindTag};
+use super::safeguards::{Clause, ClauseLibrary, ClauseStatus, applicable};
+use crate::error::{ApiError, FieldError};
+
+/// The clause library, read once.
+pub static LIBRARY: LazyLock<ClauseLibrary> = LazyLock::new(ClauseLibrary::embedded);
+
+/// One line of a request's checklist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChecklistEntry {
+    pub clause_id: String,
+    /// The route step this clause holds up (`contract_safeguards` or `evidence`), or `None` for a clause the
+    /// library only recommends.
+    pub step: Option<StepKindTag>,
+    /// The library's clause; `None` when the policy names a clause the library does not know.
+    pub clause: Option<Clause>,
+}
+
+/// The checklist of a routed request: the clauses its safeguards and evidence steps name, then the library's other
+/// clauses for its data classes. Empty when the route has neither step.
+pub fn checklist(
+    library: &ClauseLibrary,
+    route: &Route,
+    data_classes: &BTreeSet<DataClass>,
+) -> Vec<ChecklistEntry> {
+    let mut entries: Vec<ChecklistEntry> = Vec::new();
+    for (kind, ids) in [
+        (
+            StepKindTag::ContractSafeguards,
+            route
+                .step(StepKindTag::ContractSafeguards)
+                .map(|s| &s.clauses),
+        ),
+        (
+            StepKindTag::Evidence,
+            route.step(StepKindTag::Evidence).map(|s| &s.items),
+        ),
+    ] {
+        for id in ids.into_iter().flatten() {
+            if !entries.iter().any(|e| &e.clause_id == id) {
+                entries.push(ChecklistEntry {
+                    clause_id: id.clone(),
+                    step: Some(kind),
+                    clause: library.get(id).cloned(),
+                });
+            }
+        }
+    }
+    if entries.is_empty() {
+        return entries;
+    }
+    for clause in applicable(library, data_classes) {
+        if !entries.iter().any(|e| e.clause_id == clause.id) {
+            entries.push(ChecklistEntry {
+                clause_id: clause.id.clone(),
+                step: None,
+                clause: Some(clause.clone()),
+            });
+        }
+    }
+    entries
+}
+
+/// The clauses of `step` that are neither present nor waived, in checklist order.
+pub fn unsettled(
+    entries: &[ChecklistEntry],
+    step: StepKindTag,
+    statuses: &BTreeMap<String, ClauseStatus>,
+) -> Vec<String> {
+    entries
+        .iter()
+        .filter(|e| e.step == Some(step))
+        .filter(|e| {
+            !statuses
+                .get(&e.clause_id)
+                .is_some_and(ClauseStatus::is_settled)
+        })
+        .map(|e| e.clause_id.clone())
+        .collect()
+}
+
+/// Where a contract stands on `today`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, poem_openapi::Enum,
+)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum ContractStatus {
+    Active,
+    /// Inside its renewal notice period: renew, renegotiate or give notice.
+    Expiring,
+    /// Past its end date, data not yet certified returned or destroyed.
+    Ended,
+    /// Decommissioned, with the data return or destruction certificate recorded.
+    Decommissioned,
+}
+
+impl ContractStatus {
+    pub fn of(
+        end: NaiveDate,
+        notice_starts_on: NaiveDate,
+        decommissioned: bool,
+        today: NaiveDate,
+    ) -> ContractStatus {
+        if decommissioned {
+            ContractStatus::Decommissioned
+        } else if today > end {
+            ContractStatus::Ended
+        } else if today >= notice_starts_on {
+            ContractStatus::Expiring
+        } else {
+            ContractStatus::Active
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContractStatus::Active => "active",
+            ContractStatus::Expiring => "expiring",
+            ContractStatus::Ended => "ended",
+            ContractStatus::Decommissioned => "decommissioned",
+        }
+    }
+}
+
+/// A contract's facts, checked.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ContractFields {
+    pub vendor_id: uuid::Uuid,
+    pub contract_number: String,
+    pub title: String,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub value_cents: i64,
+    pub renewal_notice_days: i32,
+    pub request_ids: Vec<uuid::Uuid>,
+    pub safeguard_clauses: Vec<String>,
+}
+
+impl ContractFields {
+    /// Checks the fields together; every fault is named.
+    pub fn check(self, library: &ClauseLibrary) -> Result<ContractFields, ApiError> {
+        let mut errors = Vec::new();
+        if self.contract_number.trim().is_empty() {
+            errors.push(FieldError::new("contract_number", "must not be blank"));
+        }
+        if self.title.trim().is_empty() {
+            errors.push(FieldError::new("title", "must not be blank"));
+        }
+        if self.end_date < self.start_date {
+            errors.push(FieldError::new("end_date", "must not be before start_date"));
+        }
+        if self.value_cents < 0 {
+            errors.push(FieldError::new("value_cents", "must not be negative"));
+        }
+        if !(0..=3650).contains(&self.renewal_notice_days) {
+            errors.push(FieldError::new(
+                "renewal_notice_days",
+                "must be from 0 to 3650",
+            ));
+        }
+        for (i, id) in self.safeguard_clauses.iter().enumerate() {
+            if library.get(id).is_none() {
+                errors.push(FieldError::new(
+                    format!("safeguard_clauses[{i}]"),
+                    format!("{id:?} is not a clause of the library"),
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        let mut fields = self;
+        fields.contract_number = fields.contract_number.trim().to_string();
+        fields.title = fields.title.trim().to_string();
+        fields.request_ids.sort();
+        fields.request_ids.dedup();
+        fields.safeguard_clauses.sort();
+        fields.safeguard_clauses.dedup();
+        Ok(fields)
+    }
+
+    /// The first day of the renewal notice period.
+    pub fn notice_starts_on(&self) -> NaiveDate {
+        self.end_date - chrono::Duration::days(i64::from(self.renewal_notice_days))
+    }
+}
+
+/// Who hears of a reminder: a role, narrowed to one vendor where the vendor must act.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub role: crate::auth::Role,
+    pub vendor: Option<uuid::Uuid>,
+}
+
+/// The vendor acts on its questionnaires and remediation plans; the analysts watch risk acceptances and the
+/// annual re-assessment; the CIO office owns renewals and late decisions.
+pub fn recipient_of(reminder: &Reminder, vendor: Option<uuid::Uuid>) -> Recipient {
+    use crate::auth::Role;
+    let role = match reminder {
+        Reminder::QuestionnaireDue { .. }
+        | Reminder::QuestionnaireOverdue { .. }
+        | Reminder::RemediationDue { .. }
+        | Reminder::RemediationOverdue { .. } => Role::Vendor,
+        Reminder::RiskAcceptanceExpiring { .. }
+        | Reminder::RiskAcceptanceExpired { .. }
+        | Reminder::ReassessmentDue { .. }
+        | Reminder::ReassessmentOverdue { .. } => Role::SecurityAnalyst,
+        Reminder::ContractEnding { .. } | Reminder::DecisionEscalation { .. } => Role::Cio,
+    };
+    Recipient {
+        role,
+        vendor: if role == Role::Vendor { vendor } else { None },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::policy::{Policy, RequestFacts, evaluate};
+
+    fn route_for(classes: &[DataClass]) -> (Route, BTreeSet<DataClass>) {
+        let classes: BTreeSet<DataClass> = classes.iter().copied().collect();
+        let facts = RequestFacts {
+            department_code: "DOIT".into(),
+            department_ordinance_covered: false,
+            vendor_id: "v".into(),
+            capital_cents: 0,
+            annual_operating_cents: 1_000_000,
+            term_months: 12,
+            users: 10,
+            renewal: false,
+            enterprise_agreement: false,
+            material_change: false,
+            hosting: crate::domain::policy::Hosting::VendorCloud,
+            data_classes: classes.clone(),
+            surveillance: false,
+            face_surveillance: false,
+            start_date: NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+            capabilities: Vec::new(),
+            vendor_fy_other_cents: 0,
+            vendor_fy_other_count: 0,
+            likely_duplicate_of: None,
+        };
+        (evaluate(&Policy::default_policy(), &facts), classes)
+    }
+
+    fn blocking(entries: &[ChecklistEntry], step: StepKindTag) -> Vec<&str> {
+        entries
+            .iter()
+            .filter(|e| e.step == Some(step))
+            .map(|e| e.clause_id.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn massachusetts_personal_information_blocks_on_the_six_service_provider_clauses() {
+        let (route, classes) = route_for(&[DataClass::PiMa]);
+        let entries = checklist(&LIBRARY, &route, &classes);
+        let mut safeguards = blocking(&entries, StepKindTag::ContractSafeguards);
+        safeguards.sort();
+        assert_eq!(
+            safeguards,
+            [
+                "audit-evidence",
+                "breach-notice",
+                "encryption",
+                "ma-201-cmr-17-safeguards",
+                "return-destroy-data",
+                "subprocessor-flow-down"
+            ]
+        );
+        assert!(blocking(&entries, StepKindTag::Evidence).is_empty());
+        assert!(
+            entries.iter().all(|e| e.clause.is_some()),
+            "every clause the policy names is in the library"
+        );
+        assert!(
+            entries.iter().any(|e| e.step.is_none()),
+            "recommended clauses are listed too"
+        );
+    }
+
+    #[test]
+    fn cjis_health_and_cardholder_data_each_bring_their_evidence_clause() {
+        let (route, classes) =
+            route_for(&[DataClass::Cjis, DataClass::Health, DataClass::Cardholder]);
+        let entries = checklist(&LIBRARY, &route, &classes);
+        assert_eq!(
+            blocking(&entries, StepKindTag::Evidence),
+            ["cjis_security_addendum", "hipaa_baa", "pci_dss_aoc"]
+        );
+        assert!(blocking(&entries, StepKindTag::ContractSafeguards).is_empty());
+    }
+
+    #[test]
+    fn public_data_has_no_checklist() {
+        let (route, classes) = route_for(&[DataClass::Public]);
+        assert!(checklist(&LIBRARY, &route, &classes).is_empty());
+    }
+
+    #[test]
+    fn a_step_is_unsettled_until_each_of_its_clauses_is_present_or_waived() {
+        let (route, classes) = route_for(&[DataClass::Health]);
+        let entries = checklist(&LIBRARY, &route, &classes);
+        let mut statuses = BTreeMap::new();
+        assert_eq!(
+            unsettled(&entries, StepKindTag::Evidence, &statuses),
+            ["hipaa_baa"]
+        );
+        statuses.insert(
+            "hipaa_baa".to_string(),
+            ClauseStatus::Waived {
+                justification: " ".into(),
+                waived_by: "cio".into(),
+                waived_at: chrono::Utc::now(),
+            },
+        );
+        assert_eq!(
+            unsettled(&entries, StepKindTag::Evidence, &statuses),
+            ["hipaa_baa"],
+            "a blank justification does not count"
+        );
+        statuses.insert(
+            "hipaa_baa".to_string(),
+            ClauseStatus::Present {
+                document: "BAA 2026".into(),
+                section: "§ 2".into(),
+                attested_by: "ana".into(),
+                attested_at: chrono::Utc::now(),
+            },
+        );
+        assert!(unsettled(&entries, StepKindTag::Evidence, &statuses).is_empty());
+    }
+
+    #[test]
+    fn contract_status_follows_the_notice_period_and_the_end_date() {
+        let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+        let (end, notice) = (d(6, 30), d(4, 1));
+        assert_eq!(
+            ContractStatus::of(end, notice, false, d(3, 31)),
+            ContractStatus::Active
+        );
+        assert_eq!(
+            ContractStatus::of(end, notice, false, d(4, 1)),
+            ContractStatus::Expiring
+        );
+        assert_eq!(
+            ContractStatus::of(end, notice, false, d(6, 30)),
+            ContractStatus::Expiring
+        );
+        assert_eq!(
+            ContractStatus::of(end, notice, false, d(7, 1)),
+            ContractStatus::Ended
+        );
+        assert_eq!(
+            ContractStatus::of(end, notice, true, d(5, 1)),
+            ContractStatus::Decommissioned
+        );
+    }
+
+    #[test]
+    fn contract_fields_name_each_fault() {
+        let fields = ContractFields {
+            vendor_id: uuid::Uuid::nil(),
+            contract_number: " ".into(),
+            title: "Case management".into(),
+            start_date: NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),
+            end_date: NaiveDate::from_ymd_opt(2026, 6, 30).unwrap(),
+            value_cents: 10,
+            renewal_notice_days: 90,
+            request_ids: Vec::new(),
+            safeguard_clauses: vec!["breach-notice".into(), "no-such-clause".into()],
+        };
+        let err = fields.check(&LIBRARY).unwrap_err();
+        let text = format!("{err:?}");
+        assert!(
+            text.contains("contract_number")
+                && text.contains("end_date")
+                && text.contains("safeguard_clauses[1]"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,231 @@
+//! The job runner: turns due dates into notifications, and delivers notifications to the configured webhooks.
+//!
+//! [`run_once`] does one pass with the clock it is given, so tests run it deterministically. The runner started
+//! by the service ([`spawn`]) calls it every `jobs_interval_seconds`. Several instances may run it against one
+//! PostgreSQL database: a notification is made once (its `dedup_key` is unique), and a delivery is claimed by one
+//! runner at a time (`FOR UPDATE SKIP LOCKED`, and a lease so that the claim of a runner that died runs out and
+//! the delivery is picked up again — delivery is at least once, and each carries a `Webhook-Id` for receivers
+//! that must not act twice).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::domain::deadlines::{
+    Reminder, contract_ending, decision_escalation, questionnaire_reminders, reassessment,
+    remediation_reminders, risk_acceptance_reminders,
+};
+use crate::domain::lifecycle::recipient_of;
+use crate::domain::webhook::{SIGNATURE_HEADER, next_attempt_after, signature_header};
+use crate::error::ApiError;
+use crate::store::{DeliveryOutcome, NewNotification, Store};
+
+/// How long a claimed delivery stays with its runner: well over the HTTP timeout, so that a live runner never
+/// loses a claim it is still working on.
+const LEASE: Duration = Duration::from_secs(120);
+
+/// Time allowed for one webhook POST.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Deliveries claimed per round.
+const CLAIM_BATCH: i64 = 50;
+
+/// The header naming the delivery, for receivers that deduplicate.
+pub const DELIVERY_ID_HEADER: &str = "Webhook-Id";
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunReport {
+    pub notifications: usize,
+    pub delivered: usize,
+    pub retried: usize,
+    pub dead: usize,
+}
+
+/// One pass: make the notifications due at `now`, then attempt the deliveries due at `now`.
+pub async fn run_once(
+    store: &Store,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<RunReport, ApiError> {
+    let due = due_notifications(store, now).await?;
+    let made = store
+        .insert_notifications(due, &config.webhook_urls, now)
+        .await?;
+    let mut report = RunReport {
+        notifications: made.len(),
+        ..RunReport::default()
+    };
+    if let Some(secret) = &config.webhook_secret {
+        deliver(store, secret.expose().as_bytes(), now, &mut report).await?;
+    }
+    Ok(report)
+}
+
+/// Every reminder due today, as notifications (the store drops those already made).
+async fn due_notifications(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Vec<NewNotification>, ApiError> {
+    let today = now.date_naive();
+    let policy = store.current_policy().await?.document.0;
+    let sources = store.reminder_sources(today).await?;
+    let mut out = Vec::new();
+    let mut push =
+        |reminder: Option<Reminder>, subject_type: &str, subject: Uuid, vendor: Option<Uuid>| {
+            let Some(reminder) = reminder else { return };
+            let recipient = recipient_of(&reminder, vendor);
+            let subject_id = subject.to_string();
+            out.push(NewNotification {
+                recipient_role: recipient.role.as_str().to_string(),
+                recipient_dept: None,
+                recipient_vendor: recipient.vendor,
+                kind: reminder.kind().to_string(),
+                subject_type: subject_type.to_string(),
+                dedup_key: reminder.dedup_key(&subject_id),
+                message: reminder.message(),
+                payload: crate::store::to_json(&reminder),
+                subject_id,
+            });
+        };
+    for (id, vendor, due) in sources.questionnaires {
+        push(
+            questionnaire_reminders(due, today),
+            "assessment",
+            id,
+            Some(vendor),
+        );
+    }
+    for (id, vendor, due) in sources.remediations {
+        push(
+            remediation_reminders(due, today),
+            "finding",
+            id,
+            Some(vendor),
+        );
+    }
+    for (id, expiry) in sources.risk_acceptances {
+        push(
+            risk_acceptance_reminders(expiry, today),
+            "finding",
+            id,
+            None,
+        );
+    }
+    for (vendor, next_review) in store
+        .reassessment_schedule(policy.reassessment_months)
+        .await?
+    {
+        push(reassessment(next_review, today), "vendor", vendor, None);
+    }
+    for (id, end, notice_days) in sources.contracts {
+        push(
+            contract_ending(end, notice_days.max(0) as u32, today),
+            "contract",
+            id,
+            None,
+        );
+    }
+    for (id, since) in sources.waiting_decisions {
+        push(
+            decision_escalation(since, now, policy.decision_escalation_days),
+            "request",
+            id,
+            None,
+        );
+    }
+    Ok(out)
+}
+
+/// Claims due deliveries in batches until none is left, posting each with its signature.
+async fn deliver(
+    store: &Store,
+    secret: &[u8],
+    now: DateTime<Utc>,
+    report: &mut RunReport,
+) -> Result<(), ApiError> {
+    let runner = format!("runner-{}", Uuid::new_v4().simple());
+    let lease_until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let client = reqwest::Client::builder()
+        .timeout(HTTP_TIMEOUT)
+        .build()
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    loop {
+        let batch = store
+            .claim_deliveries(&runner, now, lease_until, CLAIM_BATCH)
+            .await?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for delivery in batch {
+            let header = signature_header(secret, now.timestamp(), delivery.body.as_bytes());
+            let sent = client
+                .post(&delivery.url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(SIGNATURE_HEADER, header)
+                .header(DELIVERY_ID_HEADER, delivery.id.to_string())
+                .body(delivery.body.clone())
+                .send()
+                .await;
+            let error = match sent {
+                Ok(resp) if resp.status().is_success() => None,
+                Ok(resp) => Some(format!("the receiver answered {}", resp.status())),
+                Err(e) => Some(format!("the request failed: {e}")),
+            };
+            let outcome = match error {
+                None => DeliveryOutcome::Delivered,
+                Some(error) => {
+                    let failed = u32::try_from(delivery.attempts + 1).unwrap_or(u32::MAX);
+                    let retry_at = next_attempt_after(failed)
+                        .map(|wait| now + chrono::Duration::from_std(wait).unwrap_or_default());
+                    tracing::warn!(delivery = %delivery.id, url = %delivery.url, %error, dead = retry_at.is_none(),
+                                   "webhook delivery failed");
+                    DeliveryOutcome::Failed { error, retry_at }
+                }
+            };
+            let kind = match &outcome {
+                DeliveryOutcome::Delivered => &mut report.delivered,
+                DeliveryOutcome::Failed {
+                    retry_at: Some(_), ..
+                } => &mut report.retried,
+                DeliveryOutcome::Failed { retry_at: None, .. } => &mut report.dead,
+            };
+            if store
+                .finish_delivery(delivery.id, &runner, outcome, now)
+                .await?
+            {
+                *kind += 1;
+            }
+        }
+    }
+}
+
+/// Starts the runner as a task that passes every `jobs_interval_seconds` until `stop` fires; `None` when the
+/// interval is 0.
+pub fn spawn(
+    store: Store,
+    config: Config,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if config.jobs_interval_seconds == 0 {
+        return None;
+    }
+    let period = Duration::from_secs(config.jobs_interval_seconds);
+    Some(tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = stop.changed() => return,
+            }
+            match run_once(&store, &config, crate::domain::now()).await {
+                Ok(report) if report != RunReport::default() => tracing::info!(?report, "jobs ran"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "the job runner's pass failed"),
+            }
+        }
+    }))
+}

@@ -1,0 +1,456 @@
+// Contract safeguards checklists, contracts, and the vendors' re-assessment schedule. Included by both backends
+// as a submodule, like requests.rs.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::requests_impl::{set_status, settle_step, step_state};
+use crate::domain::deadlines::next_review_date;
+use crate::domain::lifecycle::{ChecklistEntry, ContractFields, ContractStatus, LIBRARY, checklist, unsettled};
+use crate::domain::policy::{DataClass, StepKindTag};
+use crate::domain::request::{Action, RequestFields};
+use crate::domain::safeguards::ClauseStatus;
+use crate::domain::workflow::{StepState, pending_note};
+use crate::domain::{PageRequest, now};
+use crate::error::ApiError;
+use crate::store::{
+    Actor, ContractDetail, ContractFilter, ContractRecord, Decommission, Paged, RequestRecord, SafeguardRecord, Scope,
+    to_json,
+};
+
+/// The checklist of a routed request; 409 when its route needs neither safeguards nor evidence.
+pub(super) fn request_checklist(request: &RequestRecord) -> Result<Vec<ChecklistEntry>, ApiError> {
+    let entries = request
+        .route
+        .as_ref()
+        .map(|route| checklist(&LIBRARY, &route.0, &request.fields.0.data_classes))
+        .unwrap_or_default();
+    if entries.is_empty() {
+        return Err(ApiError::conflict(
+            "no_safeguards_step",
+            "this request's route needs neither contract safeguards nor evidence",
+        ));
+    }
+    Ok(entries)
+}
+
+async fn safeguard_rows(tx: &mut Tx, request_id: Uuid) -> Result<Vec<SafeguardRecord>, ApiError> {
+    Ok(sqlx::query_as(
+        "SELECT clause_id, status, document, section, attested_by, attested_at, justification, waived_by, waived_at, \
+         updated_by, updated_at FROM request_safeguards WHERE request_id = $1 ORDER BY clause_id",
+    )
+    .bind(request_id)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Settles the safeguards and evidence steps once each of their clauses is present or waived, and puts a step
+/// that the checklist had settled back to pending when one of its clauses is set back to missing.
+async fn evaluate_checklist_steps(
+    tx: &mut Tx,
+    current: &RequestRecord,
+    entries: &[ChecklistEntry],
+    statuses: &BTreeMap<String, ClauseStatus>,
+) -> Result<crate::domain::request::Status, ApiError> {
+    let mut status = current.status();
+    for kind in [StepKindTag::ContractSafeguards, StepKindTag::Evidence] {
+        let Some(step) = current.route.as_ref().and_then(|r| r.0.step(kind).cloned()) else { continue };
+        let state = step_state(tx, current, kind.as_str()).await?;
+        let open = unsettled(entries, kind, statuses);
+        match (state, open.is_empty()) {
+            (Some(StepState::Pending), true) => {
+                let waived = entries
+                    .iter()
+                    .filter(|e| e.step == Some(kind))
+                    .all(|e| matches!(statuses.get(&e.clause_id), Some(ClauseStatus::Waived { .. })));
+                let (state, note) = if waived {
+                    (StepState::Waived, "every clause waived by the CIO".to_string())
+                } else {
+                    (StepState::Satisfied, "every clause present in the contract or waived".to_string())
+                };
+                status = settle_step(tx, current, kind.as_str(), state, &note).await?;
+            }
+            (Some(StepState::Satisfied | StepState::Waived), false) => {
+                status = settle_step(tx, current, kind.as_str(), StepState::Pending, &pending_note(&step)).await?;
+            }
+            _ => {}
+        }
+    }
+    Ok(status)
+}
+
+fn decommission_of(record: &ContractRecord) -> bool {
+    record.decommissioned_on.is_some()
+}
+
+async fn contract_detail(tx: &mut Tx, contract: ContractRecord) -> Result<ContractDetail, ApiError> {
+    let links: Vec<(Uuid,)> =
+        sqlx::query_as("SELECT request_id FROM contract_requests WHERE contract_id = $1 ORDER BY request_id")
+            .bind(contract.id)
+            .fetch_all(&mut **tx)
+            .await?;
+    let (present,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM request_safeguards s JOIN contract_requests c ON c.request_id = s.request_id \
+         WHERE c.contract_id = $1 AND s.status = 'present'",
+    )
+    .bind(contract.id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let safeguard_recorded = present > 0 || !contract.safeguard_clauses.0.is_empty();
+    Ok(ContractDetail { request_ids: links.into_iter().map(|(id,)| id).collect(), safeguard_recorded, contract })
+}
+
+async fn link_requests(tx: &mut Tx, contract_id: Uuid, fields: &ContractFields) -> Result<(), ApiError> {
+    sqlx::query("DELETE FROM contract_requests WHERE contract_id = $1")
+        .bind(contract_id)
+        .execute(&mut **tx)
+        .await?;
+    for (i, request_id) in fields.request_ids.iter().enumerate() {
+        let vendor: Option<(Uuid,)> = sqlx::query_as("SELECT vendor_id FROM requests WHERE id = $1")
+            .bind(request_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        match vendor {
+            None => return Err(ApiError::field(format!("request_ids[{i}]"), "no request has this id")),
+            Some((v,)) if v != fields.vendor_id => {
+                return Err(ApiError::field(format!("request_ids[{i}]"), "the request is with another vendor"));
+            }
+            Some(_) => {}
+        }
+        sqlx::query("INSERT INTO contract_requests (contract_id, request_id) VALUES ($1, $2)")
+            .bind(contract_id)
+            .bind(request_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+fn contract_conflict(number: &str, e: sqlx::Error) -> ApiError {
+    if crate::store::is_unique_violation(&e) {
+        ApiError::conflict("duplicate_contract", format!("a contract numbered {number:?} is already recorded"))
+    } else {
+        e.into()
+    }
+}
+
+const CONTRACT_WHERE: &str = "FROM contracts c WHERE ($1 IS NULL OR c.vendor_id = $1) \
+    AND ($2 IS NULL OR EXISTS (SELECT 1 FROM contract_requests l WHERE l.contract_id = c.id AND l.request_id = $2)) \
+    AND ($3 IS NULL OR ($3 = 'decommissioned' AND c.decommissioned_on IS NOT NULL) \
+         OR ($3 = 'ended' AND c.decommissioned_on IS NULL AND c.end_date < $4) \
+         OR ($3 = 'expiring' AND c.decommissioned_on IS NULL AND c.end_date >= $4 AND c.notice_starts_on <= $4) \
+         OR ($3 = 'active' AND c.decommissioned_on IS NULL AND c.notice_starts_on > $4))";
+
+impl Repo {
+    /// A request's checklist and the rows recorded against it.
+    pub async fn safeguards(
+        &self,
+        scope: &Scope,
+        id: Uuid,
+    ) -> Result<(RequestRecord, Vec<ChecklistEntry>, Vec<SafeguardRecord>), ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let request: RequestRecord = sqlx::query_as("SELECT * FROM requests WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .filter(|r: &RequestRecord| scope.admits_department(&r.department_code))
+            .ok_or_else(|| ApiError::not_found("request"))?;
+        let entries = request_checklist(&request)?;
+        let rows = safeguard_rows(&mut tx, id).await?;
+        tx.rollback().await?;
+        Ok((request, entries, rows))
+    }
+
+    /// Records clauses as present, waived or missing, then settles or re-opens the safeguards and evidence steps.
+    /// Who may waive is the caller's check; this checks that each clause is on the request's checklist.
+    pub async fn record_safeguards(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+        changes: Vec<(String, ClauseStatus)>,
+    ) -> Result<(RequestRecord, Vec<ChecklistEntry>, Vec<SafeguardRecord>), ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let current = super::requests_impl::lock_for(&mut tx, &Scope::All, id, Action::Decide, if_match).await?;
+        let entries = request_checklist(&current)?;
+        for (i, (clause_id, _)) in changes.iter().enumerate() {
+            if !entries.iter().any(|e| &e.clause_id == clause_id) {
+                return Err(ApiError::field(
+                    format!("clauses[{i}].clause_id"),
+                    format!("{clause_id:?} is not on this request's checklist"),
+                ));
+            }
+        }
+        let before = safeguard_rows(&mut tx, id).await?;
+        let at = now();
+        for (clause_id, status) in &changes {
+            let (state, document, section, attested_by, attested_at, justification, waived_by, waived_at) = match status
+            {
+                ClauseStatus::Missing => ("missing", None, None, None, None, None, None, None),
+                ClauseStatus::Present { document, section, attested_by, attested_at } => {
+                    ("present", Some(document), Some(section), Some(attested_by), Some(*attested_at), None, None, None)
+                }
+                ClauseStatus::Waived { justification, waived_by, waived_at } => {
+                    ("waived", None, None, None, None, Some(justification), Some(waived_by), Some(*waived_at))
+                }
+            };
+            sqlx::query(
+                "INSERT INTO request_safeguards (request_id, clause_id, status, document, section, attested_by, \
+                 attested_at, justification, waived_by, waived_at, updated_by, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (request_id, clause_id) \
+                 DO UPDATE SET status = excluded.status, document = excluded.document, section = excluded.section, \
+                 attested_by = excluded.attested_by, attested_at = excluded.attested_at, \
+                 justification = excluded.justification, waived_by = excluded.waived_by, \
+                 waived_at = excluded.waived_at, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+            )
+            .bind(id)
+            .bind(clause_id)
+            .bind(state)
+            .bind(document)
+            .bind(section)
+            .bind(attested_by)
+            .bind(attested_at)
+            .bind(justification)
+            .bind(waived_by)
+            .bind(waived_at)
+            .bind(&actor.subject)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let rows = safeguard_rows(&mut tx, id).await?;
+        let statuses: BTreeMap<String, ClauseStatus> =
+            rows.iter().map(|r| (r.clause_id.clone(), r.clause_status())).collect();
+        let status = evaluate_checklist_steps(&mut tx, &current, &entries, &statuses).await?;
+        let updated = set_status(&mut tx, id, status).await?;
+        audit(
+            &mut tx,
+            actor,
+            "request.safeguards_recorded",
+            "request",
+            &id.to_string(),
+            Some(serde_json::json!({"status": current.status, "version": current.version, "safeguards": before})),
+            Some(serde_json::json!({"status": updated.status, "version": updated.version, "safeguards": rows})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((updated, entries, rows))
+    }
+
+    pub async fn list_contracts(
+        &self,
+        filter: &ContractFilter,
+        today: NaiveDate,
+        page: PageRequest,
+    ) -> Result<Paged<ContractDetail>, ApiError> {
+        let status = filter.status.map(ContractStatus::as_str);
+        let mut tx = self.pool.begin().await?;
+        let records: Vec<ContractRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT c.* {CONTRACT_WHERE} ORDER BY c.end_date, c.id LIMIT $5 OFFSET $6"
+        )))
+        .bind(filter.vendor_id)
+        .bind(filter.request_id)
+        .bind(status)
+        .bind(today)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(&mut *tx)
+        .await?;
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {CONTRACT_WHERE}")))
+            .bind(filter.vendor_id)
+            .bind(filter.request_id)
+            .bind(status)
+            .bind(today)
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut items = Vec::with_capacity(records.len());
+        for record in records {
+            items.push(contract_detail(&mut tx, record).await?);
+        }
+        tx.rollback().await?;
+        Ok(Paged { items, total })
+    }
+
+    pub async fn get_contract(&self, id: Uuid) -> Result<ContractDetail, ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let record: ContractRecord = sqlx::query_as("SELECT * FROM contracts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| ApiError::not_found("contract"))?;
+        let detail = contract_detail(&mut tx, record).await?;
+        tx.rollback().await?;
+        Ok(detail)
+    }
+
+    pub async fn create_contract(&self, actor: &Actor, fields: ContractFields) -> Result<ContractDetail, ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let vendor: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM vendors WHERE id = $1")
+            .bind(fields.vendor_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if vendor.is_none() {
+            return Err(ApiError::field("vendor_id", "no vendor is registered with this id"));
+        }
+        let at = now();
+        let record: ContractRecord = sqlx::query_as(
+            "INSERT INTO contracts (id, vendor_id, contract_number, title, start_date, end_date, value_cents, \
+             renewal_notice_days, notice_starts_on, safeguard_clauses, version, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $12) RETURNING *",
+        )
+        .bind(Uuid::new_v4())
+        .bind(fields.vendor_id)
+        .bind(&fields.contract_number)
+        .bind(&fields.title)
+        .bind(fields.start_date)
+        .bind(fields.end_date)
+        .bind(fields.value_cents)
+        .bind(fields.renewal_notice_days)
+        .bind(fields.notice_starts_on())
+        .bind(Json(&fields.safeguard_clauses))
+        .bind(&actor.subject)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| contract_conflict(&fields.contract_number, e))?;
+        link_requests(&mut tx, record.id, &fields).await?;
+        let detail = contract_detail(&mut tx, record).await?;
+        let id = detail.contract.id.to_string();
+        audit(&mut tx, actor, "contract.created", "contract", &id, None, Some(to_json(&detail))).await?;
+        tx.commit().await?;
+        Ok(detail)
+    }
+
+    pub async fn update_contract(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+        fields: ContractFields,
+    ) -> Result<ContractDetail, ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let current: ContractRecord = sqlx::query_as(concat!("SELECT * FROM contracts WHERE id = $1", for_update!()))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| ApiError::not_found("contract"))?;
+        check_version(current.version, if_match)?;
+        if decommission_of(&current) {
+            return Err(ApiError::conflict("contract_decommissioned", "a decommissioned contract no longer changes"));
+        }
+        if fields.vendor_id != current.vendor_id {
+            return Err(ApiError::field("vendor_id", "a contract stays with the vendor it was made with"));
+        }
+        let before = contract_detail(&mut tx, current).await?;
+        let record: ContractRecord = sqlx::query_as(
+            "UPDATE contracts SET contract_number = $2, title = $3, start_date = $4, end_date = $5, value_cents = $6, \
+             renewal_notice_days = $7, notice_starts_on = $8, safeguard_clauses = $9, version = version + 1, \
+             updated_at = $10 WHERE id = $1 RETURNING *",
+        )
+        .bind(id)
+        .bind(&fields.contract_number)
+        .bind(&fields.title)
+        .bind(fields.start_date)
+        .bind(fields.end_date)
+        .bind(fields.value_cents)
+        .bind(fields.renewal_notice_days)
+        .bind(fields.notice_starts_on())
+        .bind(Json(&fields.safeguard_clauses))
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| contract_conflict(&fields.contract_number, e))?;
+        link_requests(&mut tx, id, &fields).await?;
+        let detail = contract_detail(&mut tx, record).await?;
+        audit(&mut tx, actor, "contract.updated", "contract", &id.to_string(), Some(to_json(&before)), Some(to_json(&detail)))
+            .await?;
+        tx.commit().await?;
+        Ok(detail)
+    }
+
+    /// Ends a contract's life: records how the city's data came back or was destroyed, and the certificate.
+    pub async fn decommission_contract(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+        decommission: Decommission,
+    ) -> Result<ContractDetail, ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let current: ContractRecord = sqlx::query_as(concat!("SELECT * FROM contracts WHERE id = $1", for_update!()))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| ApiError::not_found("contract"))?;
+        check_version(current.version, if_match)?;
+        if decommission_of(&current) {
+            return Err(ApiError::conflict("contract_decommissioned", "the contract is already decommissioned"));
+        }
+        if decommission.decommissioned_on < current.start_date {
+            return Err(ApiError::field("decommissioned_on", "must not be before the contract's start date"));
+        }
+        let before = contract_detail(&mut tx, current).await?;
+        let record: ContractRecord = sqlx::query_as(
+            "UPDATE contracts SET decommissioned_on = $2, data_disposition = $3, certificate_reference = $4, \
+             certified_by = $5, decommission_note = $6, decommissioned_by = $7, version = version + 1, \
+             updated_at = $8 WHERE id = $1 RETURNING *",
+        )
+        .bind(id)
+        .bind(decommission.decommissioned_on)
+        .bind(&decommission.data_disposition)
+        .bind(&decommission.certificate_reference)
+        .bind(&decommission.certified_by)
+        .bind(decommission.note.as_deref())
+        .bind(&actor.subject)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        let detail = contract_detail(&mut tx, record).await?;
+        audit(
+            &mut tx,
+            actor,
+            "contract.decommissioned",
+            "contract",
+            &id.to_string(),
+            Some(to_json(&before)),
+            Some(to_json(&detail)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(detail)
+    }
+
+    /// The next re-assessment date of each vendor that holds personal information for the city (a request in
+    /// review or approved with `pi_ma` or `pi_ct`) and has an accepted assessment: `months` after the last one.
+    ///
+    /// Data classes live in the request's JSON fields, which the two backends query differently, so the
+    /// filtering is done here; a city has hundreds of vendors, not millions.
+    pub async fn reassessment_schedule(&self, months: u32) -> Result<HashMap<Uuid, NaiveDate>, ApiError> {
+        let holding: Vec<(Uuid, Json<RequestFields>)> = sqlx::query_as(
+            "SELECT vendor_id, fields FROM requests \
+             WHERE status IN ('in_review', 'awaiting_decision', 'approved', 'approved_with_conditions')",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let holders: std::collections::HashSet<Uuid> = holding
+            .into_iter()
+            .filter(|(_, f)| f.0.data_classes.iter().any(|c| matches!(c, DataClass::PiMa | DataClass::PiCt)))
+            .map(|(v, _)| v)
+            .collect();
+        let accepted: Vec<(Uuid, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+            "SELECT a.vendor_id, r.reviewed_at FROM assessment_reviews r JOIN assessments a ON a.id = r.assessment_id \
+             WHERE r.outcome = 'accepted'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut last: HashMap<Uuid, NaiveDate> = HashMap::new();
+        for (vendor, at) in accepted.into_iter().filter(|(v, _)| holders.contains(v)) {
+            let day = at.date_naive();
+            last.entry(vendor).and_modify(|d| *d = (*d).max(day)).or_insert(day);
+        }
+        Ok(last.into_iter().map(|(v, d)| (v, next_review_date(d, months))).collect())
+    }
+}
