@@ -12,6 +12,18 @@ use procurement_review::sheets::external::{self, ExternalFormat};
 use procurement_review::sheets::{fixtures, workbook};
 use serde_json::json;
 
+/// A distinct CAIQ-shaped ID (`XAB-07.3`) for question `q`.
+fn caiq_id(q: usize) -> String {
+    let domain = q / 990;
+    let letters = [b'A' + (domain / 26) as u8, b'A' + (domain % 26) as u8];
+    format!(
+        "X{}-{:02}.{}",
+        String::from_utf8_lossy(&letters),
+        (q % 990) / 10 + 1,
+        q % 10 + 1
+    )
+}
+
 /// A template of `n` yes/no questions in sections of 25, every one crosswalked to a CAIQ-shaped ID.
 fn template(n: usize) -> Template {
     let mut toml = String::from(
@@ -24,9 +36,8 @@ fn template(n: usize) -> Template {
         for q in (s * 25)..((s + 1) * 25).min(n) {
             toml.push_str(&format!(
                 "\n[[sections.questions]]\nid = \"Q-{q:05}\"\ntext = \"Is control {q} in place?\"\nkind = \"yes_no\"\n\
-                 na_allowed = true\nexpected = \"yes\"\ncitation = \"bench\"\ncrosswalk = {{ caiq_v4 = [\"BEN-{:02}.{}\"] }}\n",
-                q / 10,
-                q % 10 + 1
+                 na_allowed = true\nexpected = \"yes\"\ncitation = \"bench\"\ncrosswalk = {{ caiq_v4 = [\"{}\"] }}\n",
+                caiq_id(q)
             ));
         }
     }

@@ -329,6 +329,10 @@ pub struct Template {
     version: String,
     #[serde(skip)]
     file_name: String,
+    /// Question id -> (section, position in section): lookups by id stay constant-time in templates of
+    /// thousands of questions (workbook import, answer checks).
+    #[serde(skip)]
+    index: std::collections::HashMap<String, (usize, usize)>,
 }
 
 impl Template {
@@ -366,7 +370,8 @@ impl Template {
 
     /// The question with this id, if the template has one.
     pub fn question(&self, id: &str) -> Option<&Question> {
-        self.questions().find(|question| question.id == id)
+        let (section, position) = *self.index.get(id)?;
+        self.sections.get(section)?.questions.get(position)
     }
 }
 
@@ -665,6 +670,17 @@ fn build_template(
     }
 
     if faults.is_empty() {
+        let index = sections
+            .iter()
+            .enumerate()
+            .flat_map(|(s, section)| {
+                section
+                    .questions
+                    .iter()
+                    .enumerate()
+                    .map(move |(q, question)| (question.id.clone(), (s, q)))
+            })
+            .collect();
         Ok(Template {
             id: raw.id,
             title: raw.title,
@@ -673,6 +689,7 @@ fn build_template(
             sections,
             version,
             file_name: file_name.to_owned(),
+            index,
         })
     } else {
         Err(faults)
