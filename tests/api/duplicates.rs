@@ -1,5 +1,4 @@
 use procurement_review::auth::Role;
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::both;
@@ -27,20 +26,7 @@ fn request(vendor: &Value, title: &str, product: &str, capabilities: &[&str]) ->
 }
 
 async fn submitted(app: &TestApp, buyer: &str, body: Value) -> (String, Value) {
-    let id = app.post("/api/v1/requests", buyer, body).await.ok(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let resp = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/requests/{id}/submit"),
-            Some(buyer),
-            None,
-            &[],
-        )
-        .await;
-    (id, resp.ok(200).clone())
+    app.draft_and_submit(buyer, body).await
 }
 
 fn step<'a>(route: &'a Value, kind: &str) -> Option<&'a Value> {

@@ -300,6 +300,24 @@ impl TestApp {
         resp.ok(201).clone()
     }
 
+    /// Drafts a request as `buyer` and submits it; returns its id and the submitted request.
+    pub async fn draft_and_submit(&self, buyer: &str, body: Value) -> (String, Value) {
+        let id = self.post("/api/v1/requests", buyer, body).await.ok(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let submitted = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/requests/{id}/submit"),
+                Some(buyer),
+                None,
+                &[],
+            )
+            .await;
+        (id, submitted.ok(200).clone())
+    }
+
     /// Runs raw SQL against the test database, bypassing the service (to tamper, or to inspect).
     pub async fn exec_sql(&self, sql: &str) -> u64 {
         let sql = sqlx::AssertSqlSafe(sql.to_string());

@@ -93,29 +93,10 @@ async fn request_with_questionnaires(app: &TestApp) -> String {
     .await
     .ok(201);
     let buyer = app.buyer_token("DOIT", "bea");
-    let id = app
-        .post(
-            "/api/v1/requests",
-            &buyer,
-            json!({"title": "Case management", "vendor_id": vendor["id"], "product_name": "CaseFlow",
+    app.draft_and_submit(&buyer, json!({"title": "Case management", "vendor_id": vendor["id"], "product_name": "CaseFlow",
                    "capital_cost_cents": 0, "annual_operating_cost_cents": 1_000_000, "term_months": 12,
                    "expected_users": 30, "hosting": "vendor_cloud", "data_classes": ["pi_ma"],
-                   "requested_start_date": "2026-09-01"}),
-        )
-        .await
-        .ok(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.call(
-        Method::POST,
-        &format!("/api/v1/requests/{id}/submit"),
-        Some(&buyer),
-        None,
-        &[],
-    )
-    .await
-    .ok(200);
+                   "requested_start_date": "2026-09-01"})).await;
     vendor["id"].as_str().unwrap().to_string()
 }
 

@@ -1,5 +1,4 @@
 use procurement_review::auth::Role;
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::both;
@@ -16,29 +15,10 @@ async fn submitted(app: &TestApp, classes: Value) -> String {
     .await
     .ok(201);
     let buyer = app.buyer_token("DOIT", "bea");
-    let id = app
-        .post(
-            "/api/v1/requests",
-            &buyer,
-            json!({"title": "Records system", "vendor_id": vendor["id"], "product_name": "RecordsCloud",
+    let (id, _) = app.draft_and_submit(&buyer, json!({"title": "Records system", "vendor_id": vendor["id"], "product_name": "RecordsCloud",
                    "capital_cost_cents": 0, "annual_operating_cost_cents": 1_000_000, "term_months": 12,
                    "expected_users": 30, "hosting": "vendor_cloud", "data_classes": classes,
-                   "requested_start_date": "2026-09-01"}),
-        )
-        .await
-        .ok(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.call(
-        Method::POST,
-        &format!("/api/v1/requests/{id}/submit"),
-        Some(&buyer),
-        None,
-        &[],
-    )
-    .await
-    .ok(200);
+                   "requested_start_date": "2026-09-01"})).await;
     id
 }
 
@@ -96,29 +76,10 @@ both!(
 async fn submitted_public(app: &TestApp) -> String {
     let vendor = app.create_vendor("Open Data Co").await;
     let buyer = app.buyer_token("DOIT", "bea");
-    let id = app
-        .post(
-            "/api/v1/requests",
-            &buyer,
-            json!({"title": "Open data portal", "vendor_id": vendor["id"], "product_name": "Portal",
+    let (id, _) = app.draft_and_submit(&buyer, json!({"title": "Open data portal", "vendor_id": vendor["id"], "product_name": "Portal",
                    "capital_cost_cents": 0, "annual_operating_cost_cents": 100_000, "term_months": 12,
                    "expected_users": 5, "hosting": "vendor_cloud", "data_classes": ["public"],
-                   "requested_start_date": "2026-09-01"}),
-        )
-        .await
-        .ok(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.call(
-        Method::POST,
-        &format!("/api/v1/requests/{id}/submit"),
-        Some(&buyer),
-        None,
-        &[],
-    )
-    .await
-    .ok(200);
+                   "requested_start_date": "2026-09-01"})).await;
     id
 }
 

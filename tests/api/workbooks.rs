@@ -20,29 +20,10 @@ async fn setup(app: &TestApp) -> (String, String, Value) {
     .ok(201);
     let vendor = app.create_vendor("Sheets Inc").await;
     let buyer = app.buyer_token("DOIT", "bea");
-    let id = app
-        .post(
-            "/api/v1/requests",
-            &buyer,
-            json!({"title": "Benefits portal", "vendor_id": vendor["id"], "product_name": "Portal",
+    app.draft_and_submit(&buyer, json!({"title": "Benefits portal", "vendor_id": vendor["id"], "product_name": "Portal",
                    "capital_cost_cents": 0, "annual_operating_cost_cents": 1_000_000, "term_months": 12,
                    "expected_users": 30, "hosting": "vendor_cloud", "data_classes": ["pi_ma"],
-                   "requested_start_date": "2026-09-01"}),
-        )
-        .await
-        .ok(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.call(
-        Method::POST,
-        &format!("/api/v1/requests/{id}/submit"),
-        Some(&buyer),
-        None,
-        &[],
-    )
-    .await
-    .ok(200);
+                   "requested_start_date": "2026-09-01"})).await;
     let invited = app
         .post(
             &format!(
