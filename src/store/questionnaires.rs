@@ -33,18 +33,38 @@ async fn lock_assessment(tx: &mut Tx, scope: &VendorScope, id: Uuid) -> Result<A
             .fetch_optional(&mut **tx)
             .await?;
     let found = found.ok_or_else(|| ApiError::not_found("assessment"))?;
-    let visible = match scope {
+    if visible(tx, scope, found.vendor_id, found.request_id).await? {
+        Ok(found)
+    } else {
+        Err(ApiError::not_found("assessment"))
+    }
+}
+
+/// Whether an object of `vendor_id`'s, made for `request_id`, lies in the caller's scope.
+async fn visible(tx: &mut Tx, scope: &VendorScope, vendor_id: Uuid, request_id: Uuid) -> Result<bool, ApiError> {
+    Ok(match scope {
         VendorScope::All => true,
-        VendorScope::Vendor(v) => found.vendor_id == *v,
+        VendorScope::Vendor(v) => vendor_id == *v,
         VendorScope::Department(d) => {
             let (code,): (String,) = sqlx::query_as("SELECT department_code FROM requests WHERE id = $1")
-                .bind(found.request_id)
+                .bind(request_id)
                 .fetch_one(&mut **tx)
                 .await?;
             &code == d
         }
-    };
-    if visible { Ok(found) } else { Err(ApiError::not_found("assessment")) }
+    })
+}
+
+/// Answers and evidence change only while the vendor holds the assessment (open, or returned for revision).
+fn ensure_editable(a: &AssessmentRecord, what: &str) -> Result<(), ApiError> {
+    if status_of(a).editable() {
+        Ok(())
+    } else {
+        Err(ApiError::conflict(
+            "assessment_not_editable",
+            format!("the assessment is {}; {what} only while it is open or returned", a.status),
+        ))
+    }
 }
 
 fn status_of(a: &AssessmentRecord) -> AssessmentStatus {
@@ -410,12 +430,7 @@ impl Repo {
         let mut tx = begin(&self.pool).await?;
         let current = lock_assessment(&mut tx, scope, id).await?;
         check_assessment_version(&current, if_match)?;
-        if !status_of(&current).editable() {
-            return Err(ApiError::conflict(
-                "assessment_not_editable",
-                format!("the assessment is {}; answers change only while it is open or returned", current.status),
-            ));
-        }
+        ensure_editable(&current, "answers change")?;
         let at = now();
         let changes = upsert_answers(&mut tx, actor, id, entries).await?;
         let updated: AssessmentRecord = sqlx::query_as(
@@ -456,12 +471,7 @@ impl Repo {
         let mut tx = begin(&self.pool).await?;
         let current = lock_assessment(&mut tx, scope, id).await?;
         check_assessment_version(&current, Some(expected_version))?;
-        if !status_of(&current).editable() {
-            return Err(ApiError::conflict(
-                "assessment_not_editable",
-                format!("the assessment is {}; answers change only while it is open or returned", current.status),
-            ));
-        }
+        ensure_editable(&current, "answers change")?;
         let changes = upsert_answers(&mut tx, actor, id, entries).await?;
         let evidence = insert_evidence(&mut tx, actor, id, None, file_name, content_type, original).await?;
         let updated: AssessmentRecord = sqlx::query_as(
@@ -499,12 +509,7 @@ impl Repo {
         let mut tx = begin(&self.pool).await?;
         let current = lock_assessment(&mut tx, scope, id).await?;
         check_assessment_version(&current, Some(expected_version))?;
-        if !status_of(&current).editable() {
-            return Err(ApiError::conflict(
-                "assessment_not_editable",
-                format!("the assessment is {}; only an open or returned assessment is submitted", current.status),
-            ));
-        }
+        ensure_editable(&current, "it is submitted")?;
         let submission = current.submission + 1;
         let at = now();
         sqlx::query(
@@ -654,12 +659,7 @@ impl Repo {
     ) -> Result<EvidenceRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
         let assessment = lock_assessment(&mut tx, scope, assessment_id).await?;
-        if !status_of(&assessment).editable() {
-            return Err(ApiError::conflict(
-                "assessment_not_editable",
-                format!("the assessment is {}; evidence is added while it is open or returned", assessment.status),
-            ));
-        }
+        ensure_editable(&assessment, "evidence is added")?;
         let created = insert_evidence(&mut tx, actor, assessment_id, question_id, file_name, content_type, data).await?;
         tx.commit().await?;
         Ok(created)
@@ -734,23 +734,15 @@ impl Repo {
     }
 
     pub async fn get_finding(&self, scope: &VendorScope, id: Uuid) -> Result<FindingRecord, ApiError> {
+        let mut tx = self.pool.begin().await?;
         let found: Option<FindingRecord> = sqlx::query_as("SELECT * FROM findings WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
         let found = found.ok_or_else(|| ApiError::not_found("finding"))?;
-        let visible = match scope {
-            VendorScope::All => true,
-            VendorScope::Vendor(v) => found.vendor_id == *v,
-            VendorScope::Department(d) => {
-                let (code,): (String,) = sqlx::query_as("SELECT department_code FROM requests WHERE id = $1")
-                    .bind(found.request_id)
-                    .fetch_one(&self.pool)
-                    .await?;
-                &code == d
-            }
-        };
-        if visible { Ok(found) } else { Err(ApiError::not_found("finding")) }
+        let shown = visible(&mut tx, scope, found.vendor_id, found.request_id).await?;
+        tx.rollback().await?;
+        if shown { Ok(found) } else { Err(ApiError::not_found("finding")) }
     }
 
     pub async fn change_finding(
