@@ -17,7 +17,7 @@ use crate::domain::deadlines::{
     Reminder, contract_ending, decision_escalation, questionnaire_reminders, reassessment,
     remediation_reminders, risk_acceptance_reminders,
 };
-use crate::domain::lifecycle::recipient_of;
+use crate::domain::lifecycle::recipients_of;
 use crate::domain::webhook::{SIGNATURE_HEADER, next_attempt_after, signature_header};
 use crate::error::ApiError;
 use crate::store::{DeliveryOutcome, NewNotification, Store};
@@ -73,29 +73,35 @@ async fn due_notifications(
     let policy = store.current_policy().await?.document.0;
     let sources = store.reminder_sources(today).await?;
     let mut out = Vec::new();
-    let mut push =
-        |reminder: Option<Reminder>, subject_type: &str, subject: Uuid, vendor: Option<Uuid>| {
-            let Some(reminder) = reminder else { return };
-            let recipient = recipient_of(&reminder, vendor);
-            let subject_id = subject.to_string();
+    let mut push = |reminder: Option<Reminder>,
+                    subject_type: &str,
+                    subject: Uuid,
+                    vendor: Option<Uuid>,
+                    departments: &[String]| {
+        let Some(reminder) = reminder else { return };
+        let subject_id = subject.to_string();
+        let key = reminder.dedup_key(&subject_id);
+        for recipient in recipients_of(&reminder, vendor, departments) {
             out.push(NewNotification {
                 recipient_role: recipient.role.as_str().to_string(),
-                recipient_dept: None,
+                dedup_key: recipient.dedup_key(&key),
+                recipient_dept: recipient.department,
                 recipient_vendor: recipient.vendor,
                 kind: reminder.kind().to_string(),
                 subject_type: subject_type.to_string(),
-                dedup_key: reminder.dedup_key(&subject_id),
                 message: reminder.message(),
                 payload: crate::store::to_json(&reminder),
-                subject_id,
+                subject_id: subject_id.clone(),
             });
-        };
-    for (id, vendor, due) in sources.questionnaires {
+        }
+    };
+    for (id, vendor, due, department) in sources.questionnaires {
         push(
             questionnaire_reminders(due, today),
             "assessment",
             id,
             Some(vendor),
+            &[department],
         );
     }
     for (id, vendor, due) in sources.remediations {
@@ -104,6 +110,7 @@ async fn due_notifications(
             "finding",
             id,
             Some(vendor),
+            &[],
         );
     }
     for (id, expiry) in sources.risk_acceptances {
@@ -112,28 +119,43 @@ async fn due_notifications(
             "finding",
             id,
             None,
+            &[],
         );
     }
     for (vendor, next_review) in store
         .reassessment_schedule(policy.reassessment_months)
         .await?
     {
-        push(reassessment(next_review, today), "vendor", vendor, None);
+        push(
+            reassessment(next_review, today),
+            "vendor",
+            vendor,
+            None,
+            &[],
+        );
     }
     for (id, end, notice_days) in sources.contracts {
+        let departments: Vec<String> = sources
+            .contract_departments
+            .iter()
+            .filter(|(contract, _)| *contract == id)
+            .map(|(_, department)| department.clone())
+            .collect();
         push(
             contract_ending(end, notice_days.max(0) as u32, today),
             "contract",
             id,
             None,
+            &departments,
         );
     }
-    for (id, since) in sources.waiting_decisions {
+    for (id, since, department) in sources.waiting_decisions {
         push(
             decision_escalation(since, now, policy.decision_escalation_days),
             "request",
             id,
             None,
+            &[department],
         );
     }
     Ok(out)

@@ -21,8 +21,8 @@ use crate::domain::assessment::{
 use crate::domain::questionnaire::{self as q, Answer, RiskThresholds, Template};
 use crate::error::{ApiError, FieldError};
 use crate::store::{
-    AnswerRecord, AssessmentRecord, EvidenceRecord, FindingFilter, FindingRecord, NewFinding,
-    ReviewComment, ReviewRecord, Store, VendorScope,
+    AnswerRecord, AssessmentRecord, EvidenceRecord, FindingFilter, FindingRecord, NewCycle,
+    NewFinding, ReviewComment, ReviewRecord, Store, VendorScope,
 };
 use crate::templates::Templates;
 
@@ -73,6 +73,7 @@ fn view(a: AssessmentRecord, template: &Template) -> AssessmentView {
         due_date: a.due_date,
         submission: a.submission,
         score: a.score.map(|s| s.0),
+        cycle: a.cycle,
         version: a.version,
         created_at: a.created_at,
         updated_at: a.updated_at,
@@ -274,6 +275,28 @@ pub struct ReviewResult {
     pub findings: Vec<FindingView>,
 }
 
+/// A new review cycle (201 CMR 17.03(2)(i) asks for a review at least yearly).
+#[derive(Debug, Object)]
+pub struct ReassessmentInput {
+    /// The last day for the vendor to submit; by default the policy's `questionnaire_due_days` from today.
+    pub due_date: Option<NaiveDate>,
+    /// Why the cycle starts now (the annual review, a breach, a material change), for the audit trail.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct ReassessmentResult {
+    /// The assessment, open again in its next cycle, against the current template version.
+    pub assessment: AssessmentView,
+    /// The template version the last cycle was answered against.
+    pub previous_template_version: String,
+    /// Questions whose last answer is kept as the starting point (source `cycle-N`) for the vendor to confirm.
+    pub carried: Vec<String>,
+    /// Questions whose last answer is not carried: the current template no longer asks them, or the answer no
+    /// longer fits the question. The last cycle's submitted version keeps them.
+    pub retired: Vec<String>,
+}
+
 #[derive(Debug, Object)]
 pub struct FindingPage {
     pub items: Vec<FindingView>,
@@ -461,6 +484,8 @@ impl AssessmentsApi {
         templates: Data<&Arc<Templates>>,
         auth: Auth<AnyRole>,
         request_id: Query<Option<Uuid>>,
+        /// One vendor's assessments (e.g. to start its re-assessment).
+        vendor_id: Query<Option<Uuid>>,
         status: Query<Option<AssessmentStatus>>,
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<i64>>,
@@ -469,7 +494,13 @@ impl AssessmentsApi {
     ) -> Result<Json<AssessmentPage>, ApiError> {
         let page = PageRequest::parse(limit.0, offset.0)?;
         let found = store
-            .list_assessments(&vendor_scope(&auth), request_id.0, status.0, page)
+            .list_assessments(
+                &vendor_scope(&auth),
+                request_id.0,
+                vendor_id.0,
+                status.0,
+                page,
+            )
             .await?;
         let info = PageInfo::new(found.total, page, found.items.len());
         let mut items = Vec::new();
@@ -861,6 +892,82 @@ impl AssessmentsApi {
         Ok(Json(ReviewResult {
             assessment: view(updated, &t),
             findings: raised.into_iter().map(finding_view).collect(),
+        }))
+    }
+
+    /// Start a new review cycle
+    ///
+    /// The security analyst reopens an accepted assessment for its periodic review: it moves to the current
+    /// version of its template and the vendor finds the last answers filled in, marked `cycle-N` until confirmed.
+    /// Answers the current version no longer asks or reads are retired and listed. The request's decision stands;
+    /// the vendor's next-review date moves when the new cycle is accepted. A finding resolved in an earlier cycle
+    /// is reopened if its question fails again. 409 unless the assessment is accepted.
+    #[oai(
+        path = "/assessments/:id/reassessment",
+        method = "post",
+        operation_id = "startReassessment"
+    )]
+    async fn reassess(
+        &self,
+        store: Data<&Store>,
+        templates: Data<&Arc<Templates>>,
+        auth: Auth<Analyst>,
+        id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        body: Json<ReassessmentInput>,
+    ) -> Result<Json<ReassessmentResult>, ApiError> {
+        let expected = parse_if_match(if_match.0.as_deref())?;
+        let a = store.get_assessment(&VendorScope::All, id.0).await?;
+        let today = crate::domain::now().date_naive();
+        let due_date = match body.0.due_date {
+            Some(d) if d < today => {
+                return Err(ApiError::field("due_date", "must not be in the past"));
+            }
+            Some(d) => d,
+            None => {
+                let days = store
+                    .current_policy()
+                    .await?
+                    .document
+                    .0
+                    .questionnaire_due_days;
+                today + chrono::Duration::days(i64::from(days))
+            }
+        };
+        let note = body
+            .0
+            .note
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty());
+        let current = templates
+            .current_of(&a.template_id)
+            .ok_or_else(|| {
+                ApiError::conflict(
+                    "template_not_loaded",
+                    format!("the questionnaire {} is no longer loaded", a.template_id),
+                )
+            })?
+            .clone();
+        let stored = store.answers(a.id).await?;
+        let carry = crate::domain::assessment::carry_over(
+            &current,
+            stored.iter().map(|s| (s.question_id.as_str(), &s.value.0)),
+        );
+        let previous_template_version = a.template_version.clone();
+        let cycle = NewCycle {
+            template_version: current.version().to_string(),
+            due_date,
+            carry: carry.clone(),
+            note,
+        };
+        let updated = store
+            .start_cycle(&auth.actor(), a.id, expected, cycle)
+            .await?;
+        Ok(Json(ReassessmentResult {
+            assessment: view(updated, &current),
+            previous_template_version,
+            carried: carry.carried,
+            retired: carry.retired,
         }))
     }
 

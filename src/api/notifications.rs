@@ -28,7 +28,11 @@ pub struct NotificationView {
     /// The reminder's figures (dates, days left).
     pub payload: serde_json::Value,
     pub recipient_role: String,
+    /// The department whose buyers it is addressed to, when it concerns one department's purchase.
+    pub recipient_department: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When the caller marked it read; absent while unread.
+    pub read_at: Option<DateTime<Utc>>,
 }
 
 impl From<NotificationRecord> for NotificationView {
@@ -41,7 +45,9 @@ impl From<NotificationRecord> for NotificationView {
             message: n.message,
             payload: n.payload.0,
             recipient_role: n.recipient_role,
+            recipient_department: n.recipient_dept,
             created_at: n.created_at,
+            read_at: n.read_at,
         }
     }
 }
@@ -50,6 +56,45 @@ impl From<NotificationRecord> for NotificationView {
 pub struct NotificationPage {
     pub items: Vec<NotificationView>,
     pub page: PageInfo,
+    /// The caller's unread notifications in all pages.
+    pub unread: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct ReadResult {
+    /// The notifications this call marked read (one already read is not marked again).
+    pub marked: Vec<Uuid>,
+    /// The caller's unread notifications left.
+    pub unread: i64,
+}
+
+/// Who the caller is for notifications: the role they act under, narrowed to their department (buyers) or
+/// their vendor (vendors), and themselves as the reader.
+fn audience_of(auth: &Auth<AnyRole>) -> NotificationAudience {
+    NotificationAudience {
+        role: auth.role.as_str().to_string(),
+        department: auth.department.clone().filter(|_| auth.role == Role::Buyer),
+        vendor: auth.vendor.filter(|_| auth.role == Role::Vendor),
+        reader: auth.actor().subject,
+    }
+}
+
+async fn read_result(
+    store: &Store,
+    audience: &NotificationAudience,
+    marked: Vec<Uuid>,
+) -> Result<Json<ReadResult>, ApiError> {
+    let (_, unread) = store
+        .list_notifications(
+            audience,
+            true,
+            PageRequest {
+                limit: 1,
+                offset: 0,
+            },
+        )
+        .await?;
+    Ok(Json(ReadResult { marked, unread }))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -113,7 +158,8 @@ pub struct NotificationsApi;
 impl NotificationsApi {
     /// List my notifications
     ///
-    /// Those addressed to the role the caller acts under; a vendor sees only its own. Newest first.
+    /// Those addressed to the role the caller acts under; a buyer sees those for their department, a vendor only
+    /// its own. Newest first, each with the caller's read mark; `unread=true` lists only the unread.
     #[oai(
         path = "/notifications",
         method = "get",
@@ -123,18 +169,18 @@ impl NotificationsApi {
         &self,
         store: Data<&Store>,
         auth: Auth<AnyRole>,
+        /// Only those the caller has not marked read.
+        unread: Query<Option<bool>>,
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<i64>>,
         /// Items to skip.
         offset: Query<Option<i64>>,
     ) -> Result<Json<NotificationPage>, ApiError> {
         let page = PageRequest::parse(limit.0, offset.0)?;
-        let audience = NotificationAudience {
-            role: auth.role.as_str().to_string(),
-            department: auth.department.clone().filter(|_| auth.role == Role::Buyer),
-            vendor: auth.vendor.filter(|_| auth.role == Role::Vendor),
-        };
-        let found = store.list_notifications(&audience, page).await?;
+        let audience = audience_of(&auth);
+        let (found, unread) = store
+            .list_notifications(&audience, unread.0.unwrap_or(false), page)
+            .await?;
         let info = PageInfo::new(found.total, page, found.items.len());
         Ok(Json(NotificationPage {
             items: found
@@ -143,7 +189,50 @@ impl NotificationsApi {
                 .map(NotificationView::from)
                 .collect(),
             page: info,
+            unread,
         }))
+    }
+
+    /// Mark a notification read
+    ///
+    /// For the caller only: others it is addressed to keep their own marks. Marking one already read changes
+    /// nothing. 404 for a notification not addressed to the caller.
+    #[oai(
+        path = "/notifications/:id/read",
+        method = "post",
+        operation_id = "markNotificationRead"
+    )]
+    async fn mark_read(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<AnyRole>,
+        id: Path<Uuid>,
+    ) -> Result<Json<ReadResult>, ApiError> {
+        let audience = audience_of(&auth);
+        let marked = store
+            .mark_notifications_read(&auth.actor(), &audience, Some(id.0))
+            .await?;
+        read_result(&store, &audience, marked).await
+    }
+
+    /// Mark all my notifications read
+    ///
+    /// Every notification addressed to the caller, for the caller only.
+    #[oai(
+        path = "/notifications/read",
+        method = "post",
+        operation_id = "markAllNotificationsRead"
+    )]
+    async fn mark_all_read(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<AnyRole>,
+    ) -> Result<Json<ReadResult>, ApiError> {
+        let audience = audience_of(&auth);
+        let marked = store
+            .mark_notifications_read(&auth.actor(), &audience, None)
+            .await?;
+        read_result(&store, &audience, marked).await
     }
 
     /// List webhook deliveries

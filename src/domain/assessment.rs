@@ -106,10 +106,12 @@ pub struct AssessmentView {
     pub template_title: String,
     pub status: AssessmentStatus,
     pub due_date: NaiveDate,
-    /// Submitted versions so far.
+    /// Submitted versions so far, over every cycle.
     pub submission: i32,
     /// Score of the last submitted version.
     pub score: Option<ScoreView>,
+    /// The review cycle: 1 for the first answers, one more for each re-assessment.
+    pub cycle: i32,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -224,6 +226,44 @@ impl FindingChange {
     }
 }
 
+/// What a new review cycle keeps of the last cycle's answers, question by question.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CarryOver {
+    /// Answers the template (the version the new cycle uses) still asks and still reads: kept as the starting
+    /// point, marked with [`prior_cycle_source`] for the vendor to confirm or change.
+    pub carried: Vec<String>,
+    /// Answers to questions the template no longer asks, or that no longer fit the question (its kind or options
+    /// changed): not carried. They stay in the submitted versions of the earlier cycle.
+    pub retired: Vec<String>,
+}
+
+/// Sorts the last answers (question id and stored value) into those a new cycle carries and those it retires.
+pub fn carry_over<'a>(
+    template: &crate::domain::questionnaire::Template,
+    answers: impl IntoIterator<Item = (&'a str, &'a serde_json::Value)>,
+) -> CarryOver {
+    let mut out = CarryOver::default();
+    for (question_id, value) in answers {
+        let fits = template
+            .question(question_id)
+            .is_some_and(|q| crate::domain::questionnaire::parse_answer(q, value).is_ok());
+        if fits {
+            out.carried.push(question_id.to_string());
+        } else {
+            out.retired.push(question_id.to_string());
+        }
+    }
+    out.carried.sort();
+    out.retired.sort();
+    out
+}
+
+/// The source mark of an answer carried into a new cycle from cycle `cycle`; it becomes `vendor` again once the
+/// vendor saves it.
+pub fn prior_cycle_source(cycle: i32) -> String {
+    format!("cycle-{cycle}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,5 +318,28 @@ mod tests {
                 .field,
             "due_date"
         );
+    }
+
+    #[test]
+    fn a_new_cycle_carries_answers_the_template_still_reads_and_retires_the_rest() {
+        let template = crate::domain::questionnaire::Template::from_toml(
+            "questionnaires/t.toml",
+            "id = \"t\"\ntitle = \"T\"\ndescription = \"d\"\napplies_to = \"a\"\n\
+             [[sections]]\nid = \"s\"\ntitle = \"S\"\n\
+             [[sections.questions]]\nid = \"Q-1\"\ntext = \"One?\"\nkind = \"yes_no\"\nexpected = \"yes\"\n\
+             weight = \"standard\"\ncitation = \"c\"\n\
+             [[sections.questions]]\nid = \"Q-2\"\ntext = \"Two?\"\nkind = \"single_choice\"\n\
+             options = [\"A\", \"B\"]\n",
+        )
+        .expect("template");
+        let yes = serde_json::json!("yes");
+        let gone = serde_json::json!("C");
+        let old = serde_json::json!("no");
+        let answers = [("Q-2", &gone), ("Q-1", &yes), ("Q-9", &old)];
+        let out = carry_over(&template, answers);
+        assert_eq!(out.carried, vec!["Q-1"]);
+        // Q-2's option "C" is no longer offered; Q-9 is no longer asked.
+        assert_eq!(out.retired, vec!["Q-2", "Q-9"]);
+        assert_eq!(prior_cycle_source(1), "cycle-1");
     }
 }

@@ -200,16 +200,36 @@ impl ContractFields {
     }
 }
 
-/// Who hears of a reminder: a role, narrowed to one vendor where the vendor must act.
+/// Who hears of a reminder: a role, narrowed to one vendor where the vendor must act, or to one department's
+/// buyers where the reminder concerns their purchase.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
     pub role: crate::auth::Role,
     pub vendor: Option<uuid::Uuid>,
+    pub department: Option<String>,
+}
+
+impl Recipient {
+    /// The reminder's dedup key for this recipient: the first recipient keeps the reminder's own key, a buyer
+    /// copy adds its department, so each recipient hears of each threshold once.
+    pub fn dedup_key(&self, reminder_key: &str) -> String {
+        match &self.department {
+            Some(department) => format!("{reminder_key}:buyer:{department}"),
+            None => reminder_key.to_string(),
+        }
+    }
 }
 
 /// The vendor acts on its questionnaires and remediation plans; the analysts watch risk acceptances and the
-/// annual re-assessment; the CIO office owns renewals and late decisions.
-pub fn recipient_of(reminder: &Reminder, vendor: Option<uuid::Uuid>) -> Recipient {
+/// annual re-assessment; the CIO office owns renewals and late decisions. The buyers of the departments
+/// concerned (`departments`: the request's, or those of a contract's requests) also hear when their purchase is
+/// held up (a questionnaire overdue, a decision waiting too long) and when their contract nears its notice
+/// period.
+pub fn recipients_of(
+    reminder: &Reminder,
+    vendor: Option<uuid::Uuid>,
+    departments: &[String],
+) -> Vec<Recipient> {
     use crate::auth::Role;
     let role = match reminder {
         Reminder::QuestionnaireDue { .. }
@@ -222,10 +242,28 @@ pub fn recipient_of(reminder: &Reminder, vendor: Option<uuid::Uuid>) -> Recipien
         | Reminder::ReassessmentOverdue { .. } => Role::SecurityAnalyst,
         Reminder::ContractEnding { .. } | Reminder::DecisionEscalation { .. } => Role::Cio,
     };
-    Recipient {
+    let mut out = vec![Recipient {
         role,
         vendor: if role == Role::Vendor { vendor } else { None },
+        department: None,
+    }];
+    let buyers_hear = matches!(
+        reminder,
+        Reminder::QuestionnaireOverdue { .. }
+            | Reminder::DecisionEscalation { .. }
+            | Reminder::ContractEnding { .. }
+    );
+    if buyers_hear {
+        let mut seen = BTreeSet::new();
+        for department in departments.iter().filter(|d| seen.insert(d.as_str())) {
+            out.push(Recipient {
+                role: Role::Buyer,
+                vendor: None,
+                department: Some(department.clone()),
+            });
+        }
     }
+    out
 }
 
 #[cfg(test)]
@@ -394,5 +432,43 @@ mod tests {
                 && text.contains("safeguard_clauses[1]"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn buyers_hear_when_their_purchase_is_held_up_and_each_recipient_has_its_own_key() {
+        use crate::auth::Role;
+        let vendor = uuid::Uuid::nil();
+        let departments = vec!["DOIT".to_string(), "BPD".to_string(), "DOIT".to_string()];
+        let overdue = Reminder::QuestionnaireOverdue {
+            due: NaiveDate::from_ymd_opt(2026, 5, 1).unwrap(),
+            days_overdue: 1,
+        };
+        let to = recipients_of(&overdue, Some(vendor), &departments);
+        let roles: Vec<(Role, Option<&str>)> = to
+            .iter()
+            .map(|r| (r.role, r.department.as_deref()))
+            .collect();
+        assert_eq!(
+            roles,
+            vec![
+                (Role::Vendor, None),
+                (Role::Buyer, Some("DOIT")),
+                (Role::Buyer, Some("BPD"))
+            ]
+        );
+        assert_eq!(to[0].vendor, Some(vendor));
+        assert_eq!(to[1].vendor, None);
+        let key = overdue.dedup_key("a1");
+        let keys: BTreeSet<String> = to.iter().map(|r| r.dedup_key(&key)).collect();
+        assert_eq!(keys.len(), 3);
+        assert!(keys.contains(&key));
+
+        // A reminder only the vendor must act on goes to the vendor alone.
+        let due = Reminder::QuestionnaireDue {
+            due: NaiveDate::from_ymd_opt(2026, 5, 1).unwrap(),
+            threshold_days: 7,
+            days_left: 7,
+        };
+        assert_eq!(recipients_of(&due, Some(vendor), &departments).len(), 1);
     }
 }

@@ -18,7 +18,8 @@ impl Repo {
     /// out: their renewal is no longer anyone's decision.
     pub async fn reminder_sources(&self, today: NaiveDate) -> Result<ReminderSources, ApiError> {
         let questionnaires = sqlx::query_as(
-            "SELECT id, vendor_id, due_date FROM assessments WHERE status IN ('open', 'returned') ORDER BY id",
+            "SELECT a.id, a.vendor_id, a.due_date, r.department_code FROM assessments a \
+             JOIN requests r ON r.id = a.request_id WHERE a.status IN ('open', 'returned') ORDER BY a.id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -41,13 +42,28 @@ impl Repo {
         .bind(today)
         .fetch_all(&self.pool)
         .await?;
+        let contract_departments = sqlx::query_as(
+            "SELECT DISTINCT cr.contract_id, r.department_code FROM contract_requests cr \
+             JOIN contracts c ON c.id = cr.contract_id JOIN requests r ON r.id = cr.request_id \
+             WHERE c.decommissioned_on IS NULL AND c.end_date >= $1 ORDER BY cr.contract_id, r.department_code",
+        )
+        .bind(today)
+        .fetch_all(&self.pool)
+        .await?;
         // A request awaiting a decision last changed when it started to wait (or when a co-decider acted).
         let waiting_decisions = sqlx::query_as(
-            "SELECT id, updated_at FROM requests WHERE status = 'awaiting_decision' ORDER BY id",
+            "SELECT id, updated_at, department_code FROM requests WHERE status = 'awaiting_decision' ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(ReminderSources { questionnaires, remediations, risk_acceptances, contracts, waiting_decisions })
+        Ok(ReminderSources {
+            questionnaires,
+            remediations,
+            risk_acceptances,
+            contracts,
+            contract_departments,
+            waiting_decisions,
+        })
     }
 
     /// Inserts the notifications not made before (by `dedup_key`) and, in the same transaction, one outbox row per
@@ -90,6 +106,7 @@ impl Repo {
                 "subject_type": created.subject_type,
                 "subject_id": created.subject_id,
                 "recipient_role": created.recipient_role,
+                "recipient_department": created.recipient_dept,
                 "message": created.message,
                 "payload": created.payload.0,
                 "created_at": created.created_at,
@@ -196,30 +213,94 @@ impl Repo {
         Ok(true)
     }
 
+    /// The notifications addressed to `audience`, newest first, each with the reader's read mark; with
+    /// `unread_only`, those not marked. Also returns how many are unread in all.
     pub async fn list_notifications(
         &self,
         audience: &NotificationAudience,
+        unread_only: bool,
         page: PageRequest,
-    ) -> Result<Paged<NotificationRecord>, ApiError> {
-        const WHERE: &str = "FROM notifications WHERE recipient_role = $1 \
-            AND (recipient_dept IS NULL OR recipient_dept = $2) AND (recipient_vendor IS NULL OR recipient_vendor = $3)";
+    ) -> Result<(Paged<NotificationRecord>, i64), ApiError> {
+        const FROM: &str = "FROM notifications n LEFT JOIN notification_reads nr \
+            ON nr.notification_id = n.id AND nr.reader = $4 WHERE n.recipient_role = $1 \
+            AND (n.recipient_dept IS NULL OR n.recipient_dept = $2) AND (n.recipient_vendor IS NULL OR n.recipient_vendor = $3)";
+        let unread = if unread_only { " AND nr.read_at IS NULL" } else { "" };
         let items = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT * {WHERE} ORDER BY created_at DESC, id LIMIT $4 OFFSET $5"
+            "SELECT n.*, nr.read_at {FROM}{unread} ORDER BY n.created_at DESC, n.id LIMIT $5 OFFSET $6"
         )))
         .bind(&audience.role)
         .bind(audience.department.as_deref())
         .bind(audience.vendor)
+        .bind(&audience.reader)
         .bind(page.limit)
         .bind(page.offset)
         .fetch_all(&self.pool)
         .await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
-            .bind(&audience.role)
-            .bind(audience.department.as_deref())
-            .bind(audience.vendor)
-            .fetch_one(&self.pool)
+        let (total, unread_total): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN nr.read_at IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) {FROM}"
+        )))
+        .bind(&audience.role)
+        .bind(audience.department.as_deref())
+        .bind(audience.vendor)
+        .bind(&audience.reader)
+        .fetch_one(&self.pool)
+        .await?;
+        let total = if unread_only { unread_total } else { total };
+        Ok((Paged { items, total }, unread_total))
+    }
+
+    /// Marks notifications read for `audience.reader`: the one named by `id` (404 unless addressed to the
+    /// audience), or with `id` `None` every one addressed to it. A notification already marked keeps its first
+    /// mark. Returns the notifications newly marked.
+    pub async fn mark_notifications_read(
+        &self,
+        actor: &Actor,
+        audience: &NotificationAudience,
+        id: Option<Uuid>,
+    ) -> Result<Vec<Uuid>, ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let targets: Vec<(Uuid, Option<DateTime<Utc>>)> = sqlx::query_as(
+            "SELECT n.id, nr.read_at FROM notifications n LEFT JOIN notification_reads nr \
+             ON nr.notification_id = n.id AND nr.reader = $4 WHERE n.recipient_role = $1 \
+             AND (n.recipient_dept IS NULL OR n.recipient_dept = $2) AND (n.recipient_vendor IS NULL OR n.recipient_vendor = $3) \
+             AND ($5 IS NULL OR n.id = $5) ORDER BY n.id",
+        )
+        .bind(&audience.role)
+        .bind(audience.department.as_deref())
+        .bind(audience.vendor)
+        .bind(&audience.reader)
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        if id.is_some() && targets.is_empty() {
+            return Err(ApiError::not_found("notification"));
+        }
+        let at = crate::domain::now();
+        let mut marked = Vec::new();
+        for (notification, read_at) in targets {
+            if read_at.is_some() {
+                continue;
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO notification_reads (notification_id, reader, read_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (notification_id, reader) DO NOTHING",
+            )
+            .bind(notification)
+            .bind(&audience.reader)
+            .bind(at)
+            .execute(&mut *tx)
             .await?;
-        Ok(Paged { items, total })
+            if inserted.rows_affected() == 1 {
+                marked.push(notification);
+            }
+        }
+        if !marked.is_empty() {
+            let object = id.map(|i| i.to_string()).unwrap_or_else(|| "*".to_string());
+            audit(&mut tx, actor, "notification.read", "notification", &object, None,
+                  Some(serde_json::json!({"reader": audience.reader, "marked": marked}))).await?;
+        }
+        tx.commit().await?;
+        Ok(marked)
     }
 
     pub async fn list_deliveries(

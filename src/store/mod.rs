@@ -484,10 +484,11 @@ impl Store {
         &self,
         scope: &VendorScope,
         request_id: Option<Uuid>,
+        vendor_id: Option<Uuid>,
         status: Option<AssessmentStatus>,
         page: PageRequest,
     ) -> Result<Paged<AssessmentRecord>, ApiError> {
-        dispatch!(self, r => r.list_assessments(scope, request_id, status, page).await)
+        dispatch!(self, r => r.list_assessments(scope, request_id, vendor_id, status, page).await)
     }
 
     pub async fn get_assessment(
@@ -550,6 +551,16 @@ impl Store {
         findings: Vec<NewFinding>,
     ) -> Result<(AssessmentRecord, Vec<FindingRecord>), ApiError> {
         dispatch!(self, r => r.review_assessment(actor, id, if_match, accept, comments, findings).await)
+    }
+
+    pub async fn start_cycle(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+        cycle: NewCycle,
+    ) -> Result<AssessmentRecord, ApiError> {
+        dispatch!(self, r => r.start_cycle(actor, id, if_match, cycle).await)
     }
 
     pub async fn reviews(&self, assessment_id: Uuid) -> Result<Vec<ReviewRecord>, ApiError> {
@@ -715,9 +726,19 @@ impl Store {
     pub async fn list_notifications(
         &self,
         audience: &NotificationAudience,
+        unread_only: bool,
         page: PageRequest,
-    ) -> Result<Paged<NotificationRecord>, ApiError> {
-        dispatch!(self, r => r.list_notifications(audience, page).await)
+    ) -> Result<(Paged<NotificationRecord>, i64), ApiError> {
+        dispatch!(self, r => r.list_notifications(audience, unread_only, page).await)
+    }
+
+    pub async fn mark_notifications_read(
+        &self,
+        actor: &Actor,
+        audience: &NotificationAudience,
+        id: Option<Uuid>,
+    ) -> Result<Vec<Uuid>, ApiError> {
+        dispatch!(self, r => r.mark_notifications_read(actor, audience, id).await)
     }
 
     pub async fn list_deliveries(

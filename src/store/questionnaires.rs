@@ -12,8 +12,8 @@ use crate::domain::workflow::StepState;
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
-    Actor, AnswerRecord, AssessmentRecord, EvidenceRecord, FindingFilter, FindingRecord, InvitationRecord, NewFinding,
-    Paged, RequestRecord, ReviewComment, ReviewRecord, VendorScope, to_json,
+    Actor, AnswerRecord, AssessmentRecord, EvidenceRecord, FindingFilter, FindingRecord, InvitationRecord, NewCycle,
+    NewFinding, Paged, RequestRecord, ReviewComment, ReviewRecord, VendorScope, to_json,
 };
 
 /// The two bindings a scope becomes (`$1` department code, `$2` vendor id) for queries whose clause is
@@ -373,20 +373,23 @@ impl Repo {
         &self,
         scope: &VendorScope,
         request_id: Option<Uuid>,
+        vendor_id: Option<Uuid>,
         status: Option<AssessmentStatus>,
         page: PageRequest,
     ) -> Result<Paged<AssessmentRecord>, ApiError> {
         let (department, vendor) = scope_binds(scope);
         const WHERE: &str = "FROM assessments a JOIN requests r ON r.id = a.request_id \
             WHERE ($1 IS NULL OR r.department_code = $1) AND ($2 IS NULL OR a.vendor_id = $2) \
-            AND ($3 IS NULL OR a.request_id = $3) AND ($4 IS NULL OR a.status = $4)";
+            AND ($3 IS NULL OR a.request_id = $3) AND ($4 IS NULL OR a.status = $4) \
+            AND ($5 IS NULL OR a.vendor_id = $5)";
         let items: Vec<AssessmentRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT a.* {WHERE} ORDER BY a.created_at DESC, a.id LIMIT $5 OFFSET $6"
+            "SELECT a.* {WHERE} ORDER BY a.created_at DESC, a.id LIMIT $6 OFFSET $7"
         )))
         .bind(department.as_deref())
         .bind(vendor)
         .bind(request_id)
         .bind(status.map(|s| s.as_str()))
+        .bind(vendor_id)
         .bind(page.limit)
         .bind(page.offset)
         .fetch_all(&self.pool)
@@ -396,6 +399,7 @@ impl Repo {
             .bind(vendor)
             .bind(request_id)
             .bind(status.map(|s| s.as_str()))
+            .bind(vendor_id)
             .fetch_one(&self.pool)
             .await?;
         Ok(Paged { items, total })
@@ -513,8 +517,8 @@ impl Repo {
         let submission = current.submission + 1;
         let at = now();
         sqlx::query(
-            "INSERT INTO assessment_submissions (assessment_id, submission, answers, score, submitted_by, submitted_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO assessment_submissions (assessment_id, submission, answers, score, submitted_by, submitted_at, \
+             cycle) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id)
         .bind(submission)
@@ -522,6 +526,7 @@ impl Repo {
         .bind(Json(&score))
         .bind(&actor.subject)
         .bind(at)
+        .bind(current.cycle)
         .execute(&mut *tx)
         .await?;
         let updated: AssessmentRecord = sqlx::query_as(
@@ -586,12 +591,15 @@ impl Repo {
         let mut raised = Vec::new();
         if accept {
             for f in &findings {
-                // A question that still fails after a resubmission keeps its one finding.
+                // A question keeps one finding. Failing again in a later cycle reopens it if it was resolved; a
+                // finding still open, planned or risk-accepted is left as it stands.
                 let created: Option<FindingRecord> = sqlx::query_as(
                     "INSERT INTO findings (id, assessment_id, request_id, vendor_id, question_id, severity, title, \
                      reason, citation, status, version, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', 1, $10, $10) \
-                     ON CONFLICT (assessment_id, question_id) DO NOTHING RETURNING *",
+                     ON CONFLICT (assessment_id, question_id) DO UPDATE SET status = 'open', severity = excluded.severity, \
+                     reason = excluded.reason, resolution_note = NULL, version = findings.version + 1, \
+                     updated_at = excluded.updated_at WHERE findings.status = 'resolved' RETURNING *",
                 )
                 .bind(Uuid::new_v4())
                 .bind(id)
@@ -607,7 +615,8 @@ impl Repo {
                 .await?;
                 if let Some(created) = created {
                     let fid = created.id.to_string();
-                    audit(&mut tx, actor, "finding.raised", "finding", &fid, None, Some(to_json(&created))).await?;
+                    let action = if created.version > 1 { "finding.reopened" } else { "finding.raised" };
+                    audit(&mut tx, actor, action, "finding", &fid, None, Some(to_json(&created))).await?;
                     raised.push(created);
                 }
             }
@@ -635,6 +644,68 @@ impl Repo {
         }
         tx.commit().await?;
         Ok((updated, raised))
+    }
+
+    /// Reopens an accepted assessment as the next review cycle, against `cycle.template_version`: the carried
+    /// answers stay as the vendor's starting point, marked as from the last cycle; the retired ones are removed
+    /// (the last cycle's submitted version keeps them). The request's route is not touched: its decision stands.
+    pub async fn start_cycle(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: Option<i64>,
+        cycle: NewCycle,
+    ) -> Result<AssessmentRecord, ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let current = lock_assessment(&mut tx, &VendorScope::All, id).await?;
+        check_assessment_version(&current, if_match)?;
+        if status_of(&current) != AssessmentStatus::Accepted {
+            return Err(ApiError::conflict(
+                "assessment_not_accepted",
+                format!(
+                    "the assessment is {}; a new review cycle starts from an accepted assessment",
+                    current.status
+                ),
+            ));
+        }
+        for question_id in &cycle.carry.retired {
+            sqlx::query("DELETE FROM answers WHERE assessment_id = $1 AND question_id = $2")
+                .bind(id)
+                .bind(question_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let at = now();
+        sqlx::query("UPDATE answers SET source = $2, updated_by = $3, updated_at = $4 WHERE assessment_id = $1")
+            .bind(id)
+            .bind(crate::domain::assessment::prior_cycle_source(current.cycle))
+            .bind(&actor.subject)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        let updated: AssessmentRecord = sqlx::query_as(
+            "UPDATE assessments SET status = 'open', cycle = cycle + 1, template_version = $2, due_date = $3, \
+             version = version + 1, updated_at = $4 WHERE id = $1 RETURNING *",
+        )
+        .bind(id)
+        .bind(&cycle.template_version)
+        .bind(cycle.due_date)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            actor,
+            "assessment.cycle_started",
+            "assessment",
+            &id.to_string(),
+            Some(to_json(&current)),
+            Some(serde_json::json!({"assessment": updated, "carried": cycle.carry.carried,
+                                    "retired": cycle.carry.retired, "note": cycle.note})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(updated)
     }
 
     pub async fn reviews(&self, assessment_id: Uuid) -> Result<Vec<ReviewRecord>, ApiError> {

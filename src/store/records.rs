@@ -192,6 +192,8 @@ pub struct AssessmentRecord {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The review cycle: 1 for the first, one more for each re-assessment.
+    pub cycle: i32,
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
@@ -377,6 +379,9 @@ pub struct NotificationRecord {
     pub message: String,
     pub payload: Json<serde_json::Value>,
     pub created_at: DateTime<Utc>,
+    /// When the reader it was listed for marked it read (absent where no reader is in question).
+    #[sqlx(default)]
+    pub read_at: Option<DateTime<Utc>>,
 }
 
 /// A notification the job runner wants to make; ignored when its `dedup_key` was made before.
@@ -399,6 +404,8 @@ pub struct NotificationAudience {
     pub role: String,
     pub department: Option<String>,
     pub vendor: Option<Uuid>,
+    /// Who is reading: read marks are kept per reader.
+    pub reader: String,
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
@@ -432,14 +439,25 @@ pub enum DeliveryOutcome {
 /// The dates the reminder job looks at, read in one pass.
 #[derive(Debug, Clone, Default)]
 pub struct ReminderSources {
-    /// Open or returned assessments: id, vendor, due date.
-    pub questionnaires: Vec<(Uuid, Uuid, chrono::NaiveDate)>,
+    /// Open or returned assessments: id, vendor, due date, the request's department.
+    pub questionnaires: Vec<(Uuid, Uuid, chrono::NaiveDate, String)>,
     /// Findings with a remediation plan: id, vendor, due date.
     pub remediations: Vec<(Uuid, Uuid, chrono::NaiveDate)>,
     /// Findings whose risk is accepted: id, expiry.
     pub risk_acceptances: Vec<(Uuid, chrono::NaiveDate)>,
     /// Contracts not decommissioned: id, end date, renewal notice days.
     pub contracts: Vec<(Uuid, chrono::NaiveDate, i32)>,
-    /// Requests awaiting a decision: id, since when.
-    pub waiting_decisions: Vec<(Uuid, DateTime<Utc>)>,
+    /// The departments of the requests each of those contracts is linked to: contract id, department.
+    pub contract_departments: Vec<(Uuid, String)>,
+    /// Requests awaiting a decision: id, since when, department.
+    pub waiting_decisions: Vec<(Uuid, DateTime<Utc>, String)>,
+}
+
+/// A new review cycle of an accepted assessment, worked out by the caller against the template version it moves to.
+#[derive(Debug, Clone)]
+pub struct NewCycle {
+    pub template_version: String,
+    pub due_date: chrono::NaiveDate,
+    pub carry: crate::domain::assessment::CarryOver,
+    pub note: Option<String>,
 }

@@ -422,3 +422,169 @@ both!(
         app.stop().await;
     }
 );
+
+/// Answers, submits and accepts the routed request's `ma-201-cmr-17` assessment with `critical` answered "no":
+/// returns (vendor token, assessment id, the finding on `critical`).
+async fn accepted_with_a_finding(
+    app: &TestApp,
+    vendor: &Value,
+    critical: &str,
+) -> (String, String, Value) {
+    routed_request(app, vendor).await;
+    let (token, _) = invite(app, vendor).await;
+    let listed = app
+        .get("/api/v1/assessments?status=open", &token)
+        .await
+        .ok(200)
+        .clone();
+    let ma = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["template_id"] == "ma-201-cmr-17")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pdf = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n".to_vec();
+    let evidence = upload(app, &token, &ma, "application/pdf", pdf)
+        .await
+        .ok(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    answer_all(
+        app,
+        &token,
+        &ma,
+        &evidence,
+        &[(critical.to_string(), json!("no"))],
+    )
+    .await;
+    app.call(
+        Method::POST,
+        &format!("/api/v1/assessments/{ma}/submit"),
+        Some(&token),
+        None,
+        &[],
+    )
+    .await
+    .ok(200);
+    let accepted = app
+        .post(
+            &format!("/api/v1/assessments/{ma}/review"),
+            &app.token(Role::SecurityAnalyst),
+            json!({"outcome": "accept"}),
+        )
+        .await;
+    let finding = accepted.ok(200)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["question_id"] == critical)
+        .unwrap()
+        .clone();
+    (token, ma, finding)
+}
+
+/// The ids of the vendors `GET /vendors?reassessment=overdue` lists.
+async fn overdue_vendors(app: &TestApp) -> Vec<String> {
+    let page = app
+        .get(
+            "/api/v1/vendors?reassessment=overdue",
+            &app.token(Role::SecurityAnalyst),
+        )
+        .await
+        .ok(200)
+        .clone();
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+both!(
+    async fn a_new_review_cycle_reopens_the_assessment_with_the_last_answers(backend) {
+        let app = TestApp::spawn(backend).await;
+        let vendor = app.create_vendor("Yearly Review Inc").await;
+        let analyst = app.token(Role::SecurityAnalyst);
+        let template = app.get("/api/v1/questionnaires/ma-201-cmr-17", &analyst).await.ok(200).clone();
+        let critical = first_critical_yes(&template);
+        let (token, ma, finding) = accepted_with_a_finding(&app, &vendor, &critical).await;
+        let fid = finding["id"].as_str().unwrap();
+        let resolved = app.post(&format!("/api/v1/findings/{fid}/resolve"), &analyst, json!({"note": "Fixed and checked"})).await;
+        assert_eq!(resolved.ok(200)["status"], "resolved");
+
+        // The last accepted review is over a year old: the vendor is overdue for its annual review.
+        let vendor_id = vendor["id"].as_str().unwrap();
+        assert!(overdue_vendors(&app).await.is_empty(), "accepted today: not due");
+        app.exec_sql("UPDATE assessment_reviews SET reviewed_at = '2025-06-30T12:00:00+00:00'").await;
+        assert_eq!(overdue_vendors(&app).await, [vendor_id]);
+
+        // An answer to a question the template no longer asks (as after a template change) is retired.
+        app.exec_sql(
+            "INSERT INTO answers (assessment_id, question_id, value, comment, source, updated_by, updated_at) \
+             SELECT id, 'OLD-99', '\"yes\"', NULL, 'vendor', 'old', updated_at FROM assessments \
+             WHERE template_id = 'ma-201-cmr-17'"
+        )
+        .await;
+        let answered = app.count("SELECT COUNT(*) FROM answers WHERE question_id <> 'OLD-99'").await;
+        assert!(answered > 0);
+
+        // Only an analyst starts a cycle, only from an accepted assessment, with a due date not in the past.
+        let path = format!("/api/v1/assessments/{ma}/reassessment");
+        app.post(&path, &token, json!({})).await.problem(403, "forbidden");
+        let past = app.post(&path, &analyst, json!({"due_date": "2020-01-01"})).await;
+        past.problem(422, "validation_failed");
+        assert_eq!(past.fields(), ["due_date"]);
+        let due = (chrono::Utc::now().date_naive() + chrono::Duration::days(21)).to_string();
+        let started = app.post(&path, &analyst, json!({"due_date": due, "note": "Annual review, 201 CMR 17.03(2)(i)"})).await;
+        let started = started.ok(200).clone();
+        assert_eq!(started["assessment"]["status"], "open");
+        assert_eq!(started["assessment"]["cycle"], 2);
+        assert_eq!(started["assessment"]["due_date"], due.as_str());
+        assert_eq!(started["retired"], json!(["OLD-99"]));
+        assert_eq!(started["carried"].as_array().unwrap().len() as i64, answered);
+        app.post(&path, &analyst, json!({})).await.problem(409, "assessment_not_accepted");
+        assert_eq!(app.count("SELECT COUNT(*) FROM answers WHERE question_id = 'OLD-99'").await, 0);
+        assert_eq!(app.count("SELECT COUNT(*) FROM assessment_submissions WHERE cycle = 1").await, 1);
+
+        // The vendor finds the last answers filled in, marked as carried from cycle 1, and can change them.
+        let detail = app.get(&format!("/api/v1/assessments/{ma}"), &token).await.ok(200).clone();
+        let asked: Vec<&Value> = detail["questions"].as_array().unwrap().iter().filter(|q| !q["answer"].is_null()).collect();
+        assert_eq!(asked.len() as i64, answered);
+        assert!(asked.iter().all(|q| q["source"] == "cycle-1"), "{asked:?}");
+        let critical_state = asked.iter().find(|q| q["id"] == critical.as_str()).unwrap();
+        assert_eq!(critical_state["answer"], "no");
+        let other = asked.iter().find(|q| q["id"] != critical.as_str() && q["kind"] == "text").unwrap()["id"].clone();
+        app.call(Method::PUT, &format!("/api/v1/assessments/{ma}/answers"), Some(&token),
+                 Some(&json!({"answers": [{"question_id": other, "value": "Reviewed again this year."}]})), &[])
+            .await
+            .ok(200);
+        let detail = app.get(&format!("/api/v1/assessments/{ma}"), &token).await.ok(200).clone();
+        let mine = detail["questions"].as_array().unwrap().iter().find(|q| q["id"] == other).unwrap().clone();
+        assert_eq!(mine["source"], "vendor");
+
+        // Still overdue until the new cycle is accepted; failing the same question again reopens its finding.
+        assert_eq!(overdue_vendors(&app).await, [vendor_id]);
+        app.call(Method::POST, &format!("/api/v1/assessments/{ma}/submit"), Some(&token), None, &[]).await.ok(200);
+        assert_eq!(app.count("SELECT COUNT(*) FROM assessment_submissions WHERE cycle = 2").await, 1);
+        let accepted = app.post(&format!("/api/v1/assessments/{ma}/review"), &analyst, json!({"outcome": "accept"})).await;
+        let accepted = accepted.ok(200).clone();
+        let reopened = accepted["findings"].as_array().unwrap().iter().find(|f| f["question_id"] == critical.as_str()).unwrap().clone();
+        assert_eq!(reopened["id"], finding["id"], "one finding per question, reopened");
+        assert_eq!(reopened["status"], "open");
+        assert!(overdue_vendors(&app).await.is_empty(), "the accepted cycle moves the next review a year on");
+        assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'assessment.cycle_started'").await, 1);
+        assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'finding.reopened'").await, 1);
+
+        // Another vendor cannot see it; the list filters by vendor.
+        let stranger = app.vendor_token(uuid::Uuid::new_v4());
+        app.get(&format!("/api/v1/assessments/{ma}"), &stranger).await.problem(404, "not_found");
+        let by_vendor = app.get(&format!("/api/v1/assessments?vendor_id={vendor_id}&status=accepted"), &analyst).await;
+        assert_eq!(by_vendor.ok(200)["page"]["total"], 1);
+        app.stop().await;
+    }
+);

@@ -9,7 +9,7 @@ use procurement_review::auth::Role;
 use procurement_review::config::{Config, Secret};
 use procurement_review::domain::webhook::{MAX_ATTEMPTS, SIGNATURE_HEADER, verify};
 use procurement_review::jobs::run_once;
-use procurement_review::store::Store;
+use procurement_review::store::{DeliveryOutcome, Store};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -124,9 +124,9 @@ both!(
         assert_eq!(mine.ok(200)["page"]["total"], 2);
         let other = app.vendor_token(uuid::Uuid::new_v4());
         assert_eq!(app.get("/api/v1/notifications", &other).await.ok(200)["page"]["total"], 0);
-        // Overdue the day after the due date: a new reminder.
+        // Overdue the day after the due date: a new reminder, to the vendor and to the buying department.
         let late = run_once(&app.store, &app.config, now + Duration::days(8)).await.unwrap();
-        assert_eq!(late.notifications, 2);
+        assert_eq!(late.notifications, 4);
         assert!(receiver.accepted().iter().any(|n| n["kind"] == "questionnaire_overdue"));
         app.stop().await;
     }
@@ -176,19 +176,20 @@ both!(
         request_with_questionnaires(&app).await;
         let other = Store::open(&Secret::new(app.database_url.clone()), 5).await.unwrap();
         let now = week_before_due();
-        // Several rounds: each makes new notifications (7, 3, 1 days before, then overdue) for both to race on.
-        for offset in [0, 4, 6, 8] {
+        // Several rounds: each makes new notifications (7, 3, 1 days before, then overdue to the vendor and the
+        // buyers) for both to race on.
+        for (offset, made) in [(0, 2), (4, 2), (6, 2), (8, 4)] {
             let at = now + Duration::days(offset);
             let (a, b) = tokio::join!(run_once(&app.store, &app.config, at), run_once(&other, &app.config, at));
             let (a, b) = (a.unwrap(), b.unwrap());
-            assert_eq!(a.notifications + b.notifications, 2, "{a:?} {b:?}");
-            assert_eq!(a.delivered + b.delivered, 2, "{a:?} {b:?}");
+            assert_eq!(a.notifications + b.notifications, made, "{a:?} {b:?}");
+            assert_eq!(a.delivered + b.delivered, made, "{a:?} {b:?}");
         }
         let received = receiver.accepted();
         let mut ids: Vec<String> = received.iter().map(|n| n["id"].as_str().unwrap().to_string()).collect();
         ids.sort();
         ids.dedup();
-        assert_eq!((received.len(), ids.len()), (8, 8), "each notification arrives exactly once");
+        assert_eq!((received.len(), ids.len()), (10, 10), "each notification arrives exactly once");
         other.close().await;
         app.stop().await;
     }
@@ -250,6 +251,147 @@ both!(
         assert_eq!(done["status"], "decommissioned");
         assert_eq!(done["decommission"]["certificate_reference"], "DEST-2026-004");
         app.call(Method::POST, &path, Some(&cio), Some(&body), &[]).await.problem(409, "contract_decommissioned");
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn buyers_hear_of_held_up_purchases_and_read_marks_are_per_reader(backend) {
+        let receiver = Receiver::default();
+        let app = spawn_with_receiver(backend, &receiver).await;
+        let vendor = request_with_questionnaires(&app).await;
+        let overdue_day = week_before_due() + Duration::days(8);
+        let report = run_once(&app.store, &app.config, overdue_day).await.unwrap();
+        assert_eq!(report.notifications, 4, "{report:?}");
+        let to_buyers: Vec<Value> =
+            receiver.accepted().into_iter().filter(|n| n["recipient_role"] == "buyer").collect();
+        assert_eq!(to_buyers.len(), 2);
+        assert!(to_buyers.iter().all(|n| n["recipient_department"] == "DOIT" && n["kind"] == "questionnaire_overdue"));
+
+        let bea = app.buyer_token("DOIT", "bea");
+        let inbox = app.get("/api/v1/notifications", &bea).await.ok(200).clone();
+        assert_eq!((inbox["page"]["total"].as_i64(), inbox["unread"].as_i64()), (Some(2), Some(2)));
+        assert!(inbox["items"].as_array().unwrap().iter().all(|n| n["read_at"].is_null()));
+        let other_department = app.buyer_token("BPD", "pat");
+        assert_eq!(app.get("/api/v1/notifications", &other_department).await.ok(200)["page"]["total"], 0);
+
+        // Marking one read is the reader's own: a colleague in the department still sees it unread.
+        let first = inbox["items"][0]["id"].as_str().unwrap().to_string();
+        let read = app.post(&format!("/api/v1/notifications/{first}/read"), &bea, json!({})).await;
+        assert_eq!(read.ok(200)["marked"], json!([first]));
+        assert_eq!(read.body["unread"], 1);
+        let again = app.post(&format!("/api/v1/notifications/{first}/read"), &bea, json!({})).await;
+        assert_eq!((again.ok(200)["marked"].clone(), again.body["unread"].clone()), (json!([]), json!(1)));
+        let unread = app.get("/api/v1/notifications?unread=true", &bea).await.ok(200).clone();
+        assert_eq!(unread["page"]["total"], 1);
+        assert_ne!(unread["items"][0]["id"], first.as_str());
+        let listed = app.get("/api/v1/notifications", &bea).await.ok(200).clone();
+        let marked = listed["items"].as_array().unwrap().iter().find(|n| n["id"] == first.as_str()).unwrap().clone();
+        assert!(marked["read_at"].is_string());
+        let colleague = app.buyer_token("DOIT", "bob");
+        assert_eq!(app.get("/api/v1/notifications", &colleague).await.ok(200)["unread"], 2);
+
+        // Nobody marks what is not addressed to them.
+        let vendor_token = app.vendor_token(vendor.parse().unwrap());
+        let vendors = app.get("/api/v1/notifications", &vendor_token).await.ok(200).clone();
+        let vendors_first = vendors["items"][0]["id"].as_str().unwrap().to_string();
+        app.post(&format!("/api/v1/notifications/{vendors_first}/read"), &bea, json!({})).await.problem(404, "not_found");
+        let stranger = app.vendor_token(uuid::Uuid::new_v4());
+        app.post(&format!("/api/v1/notifications/{vendors_first}/read"), &stranger, json!({})).await.problem(404, "not_found");
+
+        let all = app.post("/api/v1/notifications/read", &bea, json!({})).await;
+        assert_eq!((all.ok(200)["marked"].as_array().unwrap().len(), all.body["unread"].as_i64()), (1, Some(0)));
+        assert_eq!(app.count("SELECT COUNT(*) FROM notification_reads").await, 2);
+        assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'notification.read'").await, 2);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn a_contract_is_replaced_conditionally_and_its_buyers_hear_it_is_ending(backend) {
+        let receiver = Receiver::default();
+        let app = spawn_with_receiver(backend, &receiver).await;
+        let vendor = request_with_questionnaires(&app).await;
+        let bea = app.buyer_token("DOIT", "bea");
+        let request = app.get("/api/v1/requests", &bea).await.ok(200)["items"][0]["id"].as_str().unwrap().to_string();
+        let cio = app.token(Role::Cio);
+        let today = Utc::now().date_naive();
+        let body = |title: &str, end_days: i64, requests: Value| {
+            json!({"vendor_id": vendor, "contract_number": "C-2026-044", "title": title,
+                   "start_date": today.to_string(), "end_date": (today + Duration::days(end_days)).to_string(),
+                   "value_cents": 5_000_000, "renewal_notice_days": 30, "request_ids": requests})
+        };
+        let created = app.post("/api/v1/contracts", &cio, body("Case management", 400, json!([]))).await;
+        let created = created.ok(201).clone();
+        assert_eq!(created["status"], "active");
+        let path = format!("/api/v1/contracts/{}", created["id"].as_str().unwrap());
+
+        let put = |token: &str, body: Value, if_match: Option<&'static str>| {
+            let token = token.to_string();
+            let path = path.clone();
+            let app = &app;
+            async move {
+                let headers: Vec<(&str, &str)> = if_match.map(|v| vec![("If-Match", v)]).unwrap_or_default();
+                app.call(Method::PUT, &path, Some(&token), Some(&body), &headers).await
+            }
+        };
+        put(&bea, body("x", 20, json!([])), None).await.problem(403, "forbidden");
+        put(&cio, body("Case management, shortened", 20, json!([request])), Some("\"9\"")).await.problem(412, "stale_etag");
+        let moved = put(&cio, json!({"vendor_id": uuid::Uuid::new_v4(), "contract_number": "C-2026-044", "title": "t",
+                                     "start_date": today.to_string(), "end_date": today.to_string(),
+                                     "value_cents": 1, "renewal_notice_days": 0}), None).await;
+        moved.problem(422, "validation_failed");
+        assert_eq!(moved.fields(), ["vendor_id"]);
+        let foreign = put(&cio, body("t", 20, json!([uuid::Uuid::new_v4()])), None).await;
+        foreign.problem(422, "validation_failed");
+        assert_eq!(foreign.fields(), ["request_ids[0]"]);
+        let unchanged = app.get(&path, &cio).await.ok(200).clone();
+        assert_eq!((unchanged["version"].as_i64(), unchanged["title"].as_str()), (Some(1), Some("Case management")));
+
+        let replaced = put(&cio, body("Case management, shortened", 20, json!([request])), Some("\"1\"")).await;
+        let replaced = replaced.ok(200).clone();
+        assert_eq!(replaced["version"], 2);
+        assert_eq!(replaced["status"], "expiring", "20 days left inside a 30-day notice period");
+        assert_eq!(replaced["request_ids"], json!([request]));
+        assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'contract.updated'").await, 1);
+
+        let report = run_once(&app.store, &app.config, Utc::now()).await.unwrap();
+        assert_eq!(report.notifications, 2, "the CIO office and the buying department: {report:?}");
+        let inbox = app.get("/api/v1/notifications", &bea).await.ok(200).clone();
+        assert_eq!(inbox["items"][0]["kind"], "contract_ending");
+        assert_eq!(inbox["items"][0]["recipient_department"], "DOIT");
+        assert_eq!(inbox["items"][0]["subject_id"], created["id"]);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn a_delivery_whose_runner_died_is_delivered_when_its_lease_runs_out(backend) {
+        let receiver = Receiver::default();
+        let app = spawn_with_receiver(backend, &receiver).await;
+        request_with_questionnaires(&app).await;
+        let now = week_before_due();
+        // Make the notifications and their outbox rows without delivering them.
+        let mut quiet = app.config.clone();
+        quiet.webhook_secret = None;
+        assert_eq!(run_once(&app.store, &quiet, now).await.unwrap().notifications, 2);
+        // A runner claims both for two minutes and dies.
+        let claimed = app.store.claim_deliveries("runner-dead", now, now + Duration::minutes(2), 50).await.unwrap();
+        assert_eq!(claimed.len(), 2);
+
+        let during = run_once(&app.store, &app.config, now + Duration::minutes(1)).await.unwrap();
+        assert_eq!(during.delivered, 0, "the claims are still live");
+        let after = run_once(&app.store, &app.config, now + Duration::minutes(3)).await.unwrap();
+        assert_eq!(after.delivered, 2, "the lease ran out: another runner takes them over");
+        assert_eq!(receiver.accepted().len(), 2);
+        // The dead runner, coming back, records nothing over the new owner's result.
+        let late = app
+            .store
+            .finish_delivery(claimed[0].id, "runner-dead", DeliveryOutcome::Delivered, now + Duration::minutes(4))
+            .await
+            .unwrap();
+        assert!(!late);
+        assert_eq!(app.count("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'delivered' AND attempts = 1").await, 2);
         app.stop().await;
     }
 );
