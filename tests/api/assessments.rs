@@ -425,7 +425,7 @@ both!(
 
 /// Answers, submits and accepts the routed request's `ma-201-cmr-17` assessment with `critical` answered "no":
 /// returns (vendor token, assessment id, the finding on `critical`).
-async fn accepted_with_a_finding(
+pub async fn accepted_with_a_finding(
     app: &TestApp,
     vendor: &Value,
     critical: &str,

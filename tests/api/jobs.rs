@@ -395,3 +395,75 @@ both!(
         app.stop().await;
     }
 );
+
+/// The kinds of the notifications `token` sees.
+async fn kinds(app: &TestApp, token: &str) -> Vec<String> {
+    let page = app
+        .get("/api/v1/notifications?limit=200", token)
+        .await
+        .ok(200)
+        .clone();
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+both!(
+    async fn remediation_risk_reassessment_and_escalation_reminders_come_from_the_stored_dates(backend) {
+        let app = TestApp::spawn(backend).await;
+        let vendor = app.create_vendor("Every Reminder Co").await;
+        let analyst = app.token(Role::SecurityAnalyst);
+        let template = app.get("/api/v1/questionnaires/ma-201-cmr-17", &analyst).await.ok(200).clone();
+        let critical = template["sections"].as_array().unwrap().iter()
+            .flat_map(|s| s["questions"].as_array().unwrap())
+            .find(|q| q["kind"] == "yes_no" && q["weight"] == "critical" && q["show_if"].is_null())
+            .unwrap()["id"].as_str().unwrap().to_string();
+        let (vendor_token, _, finding) = crate::assessments::accepted_with_a_finding(&app, &vendor, &critical).await;
+        let fid = finding["id"].as_str().unwrap();
+        let today = Utc::now().date_naive();
+
+        // A remediation due in 5 days: the vendor hears at the 7-day threshold.
+        app.post(&format!("/api/v1/findings/{fid}/remediation"), &vendor_token,
+                 json!({"plan": "Turn on MFA for every admin", "due_date": (today + Duration::days(5)).to_string()}))
+            .await
+            .ok(200);
+        run_once(&app.store, &app.config, Utc::now()).await.unwrap();
+        assert!(kinds(&app, &vendor_token).await.contains(&"remediation_due".to_string()));
+
+        // The CIO accepts the risk until 20 days from now: the analysts hear at the 30-day threshold.
+        let cio = app.token(Role::Cio);
+        app.post(&format!("/api/v1/findings/{fid}/risk-acceptance"), &cio,
+                 json!({"rationale": "Compensating monitoring", "expires_on": (today + Duration::days(20)).to_string()}))
+            .await
+            .ok(200);
+        // The annual review is late: the last accepted assessment is 14 months old.
+        app.exec_sql("UPDATE assessment_reviews SET reviewed_at = '2025-09-01T12:00:00+00:00'").await;
+        // A request over the CIO's threshold has waited for a decision longer than the policy's 10 days.
+        let buyer = app.buyer_token("DOIT", "bea");
+        let (waiting, submitted) = app
+            .draft_and_submit(&buyer, json!({"title": "E-signature", "vendor_id": vendor["id"], "product_name": "SignIt",
+                      "capital_cost_cents": 0, "annual_operating_cost_cents": 6_000_000, "term_months": 12,
+                      "expected_users": 40, "hosting": "on_premises", "data_classes": ["public"],
+                      "requested_start_date": "2026-09-01"}))
+            .await;
+        assert_eq!(submitted["status"], "awaiting_decision");
+
+        let later = Utc::now() + Duration::days(11);
+        run_once(&app.store, &app.config, later).await.unwrap();
+        let analyst_kinds = kinds(&app, &analyst).await;
+        assert!(analyst_kinds.contains(&"risk_acceptance_expiring".to_string()), "{analyst_kinds:?}");
+        assert!(analyst_kinds.contains(&"reassessment_overdue".to_string()), "{analyst_kinds:?}");
+        let escalations: Vec<Value> = app.get("/api/v1/notifications", &cio).await.ok(200)["items"]
+            .as_array().unwrap().iter().filter(|n| n["kind"] == "decision_escalation").cloned().collect();
+        assert_eq!(escalations.len(), 1);
+        assert_eq!(escalations[0]["subject_id"], waiting.as_str());
+        assert!(kinds(&app, &buyer).await.contains(&"decision_escalation".to_string()));
+
+        // Nothing more on a rerun the same day.
+        assert_eq!(run_once(&app.store, &app.config, later).await.unwrap().notifications, 0);
+        app.stop().await;
+    }
+);
