@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -44,12 +46,32 @@ pub enum VendorResponse {
     Ok(Json<Vendor>, #[oai(header = "ETag")] String),
 }
 
+/// The next review date of each vendor that has one.
+async fn review_dates(store: &Store) -> Result<HashMap<uuid::Uuid, chrono::NaiveDate>, ApiError> {
+    let months = store.current_policy().await?.document.0.reassessment_months;
+    store.reassessment_schedule(months).await
+}
+
+/// Fills in `next_review_on`.
+async fn with_review_dates(
+    store: &Store,
+    mut vendors: Vec<Vendor>,
+) -> Result<Vec<Vendor>, ApiError> {
+    let dates = review_dates(store).await?;
+    for v in &mut vendors {
+        v.next_review_on = dates.get(&v.id).copied();
+    }
+    Ok(vendors)
+}
+
+async fn with_review_date(store: &Store, vendor: Vendor) -> Result<Vendor, ApiError> {
+    Ok(with_review_dates(store, vec![vendor]).await?.remove(0))
+}
+
 /// Vendors whose next review date has passed, most overdue first.
 async fn overdue_vendors(store: &Store, page: PageRequest) -> Result<VendorPage, ApiError> {
-    let months = store.current_policy().await?.document.0.reassessment_months;
     let today = crate::domain::now().date_naive();
-    let mut overdue: Vec<(chrono::NaiveDate, uuid::Uuid)> = store
-        .reassessment_schedule(months)
+    let mut overdue: Vec<(chrono::NaiveDate, uuid::Uuid)> = review_dates(store)
         .await?
         .into_iter()
         .filter(|(_, next)| *next < today)
@@ -57,12 +79,13 @@ async fn overdue_vendors(store: &Store, page: PageRequest) -> Result<VendorPage,
         .collect();
     overdue.sort();
     let mut items = Vec::new();
-    for (_, vendor) in overdue
+    for (next, vendor) in overdue
         .iter()
         .skip(page.offset as usize)
         .take(page.limit as usize)
     {
-        if let Some(found) = store.get_vendor(*vendor).await? {
+        if let Some(mut found) = store.get_vendor(*vendor).await? {
+            found.next_review_on = Some(*next);
             items.push(found);
         }
     }
@@ -104,7 +127,7 @@ impl VendorsApi {
         let found = store.list_vendors(&filter, page).await?;
         let info = PageInfo::new(found.total, page, found.items.len());
         Ok(Json(VendorPage {
-            items: found.items,
+            items: with_review_dates(&store, found.items).await?,
             page: info,
         }))
     }
@@ -144,7 +167,10 @@ impl VendorsApi {
             .await?
             .ok_or_else(|| ApiError::not_found("vendor"))?;
         let tag = etag(found.version);
-        Ok(VendorResponse::Ok(Json(found), tag))
+        Ok(VendorResponse::Ok(
+            Json(with_review_date(&store, found).await?),
+            tag,
+        ))
     }
 
     /// Update a vendor
@@ -165,6 +191,9 @@ impl VendorsApi {
             .update_vendor(&auth.actor(), id.0, expected, body.0)
             .await?;
         let tag = etag(updated.version);
-        Ok(VendorResponse::Ok(Json(updated), tag))
+        Ok(VendorResponse::Ok(
+            Json(with_review_date(&store, updated).await?),
+            tag,
+        ))
     }
 }

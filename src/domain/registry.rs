@@ -74,6 +74,13 @@ pub struct Vendor {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the vendor's next security review is due: `reassessment_months` (policy) after its last accepted
+    /// assessment, for a vendor holding Massachusetts or Connecticut residents' personal information
+    /// [201 CMR 17.03(2)(i)]. Absent for other vendors.
+    #[sqlx(skip)]
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_review_on: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Clone, Object, Deserialize)]

@@ -522,6 +522,8 @@ both!(
         assert!(overdue_vendors(&app).await.is_empty(), "accepted today: not due");
         app.exec_sql("UPDATE assessment_reviews SET reviewed_at = '2025-06-30T12:00:00+00:00'").await;
         assert_eq!(overdue_vendors(&app).await, [vendor_id]);
+        let read = app.get(&format!("/api/v1/vendors/{vendor_id}"), &analyst).await;
+        assert_eq!(read.ok(200)["next_review_on"], "2026-06-30", "twelve months after the last acceptance");
 
         // An answer to a question the template no longer asks (as after a template change) is retired.
         app.exec_sql(
@@ -577,6 +579,9 @@ both!(
         assert_eq!(reopened["id"], finding["id"], "one finding per question, reopened");
         assert_eq!(reopened["status"], "open");
         assert!(overdue_vendors(&app).await.is_empty(), "the accepted cycle moves the next review a year on");
+        let next_year = chrono::Utc::now().date_naive().checked_add_months(chrono::Months::new(12)).unwrap();
+        let read = app.get(&format!("/api/v1/vendors/{vendor_id}"), &analyst).await;
+        assert_eq!(read.ok(200)["next_review_on"], next_year.to_string().as_str());
         assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'assessment.cycle_started'").await, 1);
         assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'finding.reopened'").await, 1);
 
