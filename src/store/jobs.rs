@@ -75,8 +75,20 @@ impl Repo {
         at: DateTime<Utc>,
     ) -> Result<Vec<NotificationRecord>, ApiError> {
         let system = Actor::system();
+        // Most passes find every due reminder made already: look the keys up in a few queries rather than
+        // trying an insert (and a transaction) for each. The unique key still settles races between runners.
+        let mut known = std::collections::HashSet::new();
+        for chunk in items.chunks(500) {
+            let marks = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+            let sql = format!("SELECT dedup_key FROM notifications WHERE dedup_key IN ({marks})");
+            let mut query = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
+            for item in chunk {
+                query = query.bind(&item.dedup_key);
+            }
+            known.extend(query.fetch_all(&self.pool).await?.into_iter().map(|(k,)| k));
+        }
         let mut made = Vec::new();
-        for item in items {
+        for item in items.into_iter().filter(|i| !known.contains(&i.dedup_key)) {
             let mut tx = begin(&self.pool).await?;
             let created: Option<NotificationRecord> = sqlx::query_as(
                 "INSERT INTO notifications (id, recipient_role, recipient_dept, recipient_vendor, kind, subject_type, \
