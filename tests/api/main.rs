@@ -14,3 +14,4 @@ mod registry;
 mod requests;
 mod safeguards;
 mod workbooks;
+mod workbooks_libreoffice;
