@@ -1,6 +1,7 @@
 //! Our workbook as LibreOffice sees it: it opens, converts to xlsx, ods and PDF, keeps its dropdowns, locks,
 //! frozen header and hidden `_meta` sheet when LibreOffice saves it again, and a copy filled in and saved by
-//! LibreOffice imports with the answers typed.
+//! LibreOffice imports with the answers typed. Also checks that the committed xls and ods fixtures
+//! (`tests/fixtures/`) are LibreOffice conversions of the synthetic CAIQ and HECVAT workbooks.
 //!
 //! These tests need LibreOffice's `soffice` on PATH, which CI does not have, so they are ignored; run them with
 //! `cargo nextest run --test api --run-ignored all workbooks_libreoffice`.
@@ -14,17 +15,19 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use calamine::Data;
 use procurement_review::domain::questionnaire::Template;
-use procurement_review::sheets::workbook;
+use procurement_review::sheets::{Workbook, fixtures, workbook};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp};
 use crate::workbooks::{download, setup, template, upload};
+use crate::workbooks_formats::{CAIQ_ROWS, HECVAT_ROWS};
 
 const IGNORED: &str = "needs LibreOffice (soffice) on PATH";
 
@@ -830,3 +833,73 @@ both_with_libreoffice!(
         app.stop().await;
     }
 );
+
+// ---------------------------------------------------------------------------------------------------------------
+// The committed xls and ods fixtures.
+
+/// `tests/fixtures/<name>`.
+pub fn fixture_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Every non-blank cell of every sheet, as text, by sheet name.
+fn cells(bytes: &[u8]) -> BTreeMap<String, Vec<(u32, u32, String)>> {
+    Workbook::open(bytes)
+        .unwrap()
+        .sheets
+        .iter()
+        .map(|(name, range)| {
+            let (row0, col0) = range.start().unwrap_or((0, 0));
+            let cells = range
+                .used_cells()
+                .filter(|(_, _, cell)| !matches!(cell, Data::Empty))
+                .map(|(r, c, cell)| {
+                    (
+                        row0 + r as u32,
+                        col0 + c as u32,
+                        procurement_review::sheets::cell_text(cell),
+                    )
+                })
+                .collect();
+            (name.clone(), cells)
+        })
+        .collect()
+}
+
+/// The synthetic workbooks the committed fixtures are made from, by file stem.
+fn fixture_sources() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("caiq-v4", fixtures::caiq_v4(CAIQ_ROWS)),
+        ("hecvat-3", fixtures::hecvat_v3(HECVAT_ROWS)),
+        ("hecvat-4", fixtures::hecvat_v4(HECVAT_ROWS)),
+    ]
+}
+
+/// With `WRITE_FIXTURES=1` this writes `tests/fixtures/*.xls` and `*.ods` afresh; otherwise it checks that the
+/// committed ones hold, cell for cell, what LibreOffice makes of today's synthetic workbooks.
+#[test]
+#[ignore = "needs LibreOffice (soffice) on PATH"]
+fn the_committed_xls_and_ods_fixtures_are_libreoffice_conversions_of_the_synthetic_workbooks() {
+    let soffice = Soffice::new();
+    let write = std::env::var("WRITE_FIXTURES").is_ok_and(|v| v == "1");
+    for (stem, xlsx) in fixture_sources() {
+        for (extension, filter) in [("xls", "xls:MS Excel 97"), ("ods", "ods:calc8")] {
+            let fresh = soffice.convert(&xlsx, "xlsx", filter);
+            let path = fixture_path(&format!("{stem}.{extension}"));
+            if write {
+                std::fs::write(&path, &fresh).unwrap();
+                continue;
+            }
+            let committed = std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("{path:?} ({e}); make it with WRITE_FIXTURES=1"));
+            assert_eq!(cells(&committed), cells(&fresh), "{path:?}");
+            assert_eq!(
+                cells(&committed),
+                cells(&xlsx),
+                "{path:?} holds what the xlsx holds"
+            );
+        }
+    }
+}
