@@ -377,3 +377,134 @@ both!(
         app.stop().await;
     }
 );
+
+// ---------------------------------------------------------------------------------------------------------------
+// The generic mapping, on a real file: cloud.gov's FedRAMP Control Implementation Summary worksheet.
+
+fn cis_worksheet() -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/real/cloud.gov-CIS-Worksheet.xlsx"
+    );
+    std::fs::read(path).unwrap_or_else(|error| {
+        panic!(
+            "{path} cannot be read ({error}); the real fixtures live in shared/fixtures/real/ beside the checkout \
+             (see its README)"
+        )
+    })
+}
+
+/// `?format=mapped&...`, encoded.
+fn mapped(params: &[(&str, &str)]) -> String {
+    let url =
+        reqwest::Url::parse_with_params("http://x/", [("format", "mapped")].iter().chain(params))
+            .unwrap();
+    format!("?{}", url.query().unwrap())
+}
+
+/// The IDs in column A of `sheet`, below 1-based `header_row`, whose column `answer` (0-based) holds one of
+/// `words`: what a mapping of that column should report, read here straight from the cells.
+fn answered_ids(
+    bytes: &[u8],
+    sheet: &str,
+    header_row: u32,
+    answer: usize,
+    words: &[&str],
+) -> Vec<String> {
+    let book = procurement_review::sheets::Workbook::open(bytes).unwrap();
+    let (_, range) = book.sheet(sheet).unwrap();
+    let (row0, _) = range.start().unwrap();
+    range
+        .rows()
+        .enumerate()
+        .filter(|(i, _)| row0 + *i as u32 >= header_row)
+        .filter_map(|(_, row)| {
+            let id = procurement_review::sheets::cell_text(row.first()?);
+            let said = procurement_review::sheets::cell_text(row.get(answer)?);
+            (!id.is_empty() && words.iter().any(|w| w.eq_ignore_ascii_case(&said))).then_some(id)
+        })
+        .collect()
+}
+
+both!(
+    async fn the_real_fedramp_cis_worksheet_maps_by_hand_and_reports_every_control_it_cannot_place(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (token, aid, _) = setup(&app).await;
+        let bytes = cis_worksheet();
+
+        // Without its settings the mapped format names each one missing.
+        let resp = upload_as(&app, &token, &aid, "?format=mapped", content_type("xlsx"), bytes.clone()).await;
+        resp.problem(422, "validation_failed");
+        let mut fields = resp.fields();
+        fields.sort();
+        assert_eq!(fields, ["answer_column", "header_row", "id_column", "sheet"]);
+
+        // "CIS Worksheet": an X under Implemented (column B) is a Yes. Its IDs are NIST SP 800-53 controls such as
+        // "AC-02 (a)", which no question of the 201 CMR 17.00 questionnaire crosswalks to: every one comes back
+        // as unmapped for the analyst, none is dropped, and nothing is stored as an answer.
+        let implemented = answered_ids(&bytes, "CIS Worksheet", 3, 1, &["X"]);
+        assert_eq!(implemented.len(), 588);
+        assert_eq!(implemented[0], "AC-01 (a)");
+        let query = mapped(&[
+            ("sheet", "CIS Worksheet"),
+            ("header_row", "3"),
+            ("id_column", "A"),
+            ("answer_column", "B"),
+            ("answer_words", "X=yes"),
+        ]);
+        let resp = upload_as(&app, &token, &aid, &query, content_type("xlsx"), bytes.clone()).await;
+        let body = resp.ok(200).clone();
+        assert_eq!(body["format"], "mapped");
+        assert_eq!(strings(&body["unmapped"]), implemented);
+        for empty in ["added", "changed", "kept_direct", "conflicts", "not_asked"] {
+            assert_eq!(body[empty], json!([]), "{empty}");
+        }
+        assert_eq!(body["unchanged"], 0);
+        assert!(stored(&app, &token, &aid).await.is_empty());
+        assert_eq!(evidence(&app, &token, &aid).await, [("mapped-upload.xlsx".to_string(), content_type("xlsx").to_string())]);
+
+        // "PaaS CRM": Yes / Partial / No with an explanation beside each, mapped with its comment column.
+        let crm = answered_ids(&bytes, "PaaS CRM", 3, 1, &["Yes", "Partial", "No"]);
+        assert_eq!(crm.len(), 616);
+        let query = mapped(&[
+            ("sheet", "paas crm"),
+            ("header_row", "3"),
+            ("id_column", "a"),
+            ("answer_column", "B"),
+            ("comment_column", "C"),
+            ("answer_words", "Yes=yes,Partial=no,No=no"),
+        ]);
+        let resp = upload_as(&app, &token, &aid, &query, content_type("xlsx"), bytes.clone()).await;
+        let body = resp.ok(200).clone();
+        assert_eq!(strings(&body["unmapped"]), crm);
+        assert_eq!(body["added"], json!([]));
+        assert!(stored(&app, &token, &aid).await.is_empty());
+        let version = body["version"].as_i64().expect("the new version");
+
+        // A mapping that leaves the file's words unexplained is refused whole, naming every cell: the N/A column
+        // (F) holds X marks, which "Implemented" does not describe.
+        let not_applicable = answered_ids(&bytes, "CIS Worksheet", 3, 5, &["X"]);
+        assert_eq!(not_applicable.len(), 31);
+        let query = mapped(&[
+            ("sheet", "CIS Worksheet"),
+            ("header_row", "3"),
+            ("id_column", "A"),
+            ("answer_column", "F"),
+            ("answer_words", "Implemented=na"),
+        ]);
+        let resp = upload_as(&app, &token, &aid, &query, content_type("xlsx"), bytes).await;
+        resp.problem(422, "validation_failed");
+        let fields = resp.fields();
+        assert_eq!(fields.len(), not_applicable.len());
+        assert!(fields.iter().all(|f| f.starts_with("'CIS Worksheet'!F")), "{fields:?}");
+        assert_eq!(resp.body["errors"][0]["message"], "\"X\" is not one of the mapped answers: Implemented");
+        assert_eq!(evidence(&app, &token, &aid).await.len(), 2, "the refused upload kept nothing");
+        let after = app
+            .get(&format!("/api/v1/assessments/{aid}"), &token)
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(after["assessment"]["version"].as_i64(), Some(version), "nor changed the version");
+        app.stop().await;
+    }
+);
