@@ -64,6 +64,8 @@ const COMMENT_COL: u16 = 4;
 const EVIDENCE_COL: u16 = 5;
 /// First of the explanatory columns ("Answer only if" onwards).
 const NOTES_COL: u16 = 6;
+/// Width of the instructions sheet's one column.
+const INSTRUCTIONS_WIDTH: f64 = 110.0;
 const WIDTHS: [f64; 11] = [
     11.0, 20.0, 60.0, 24.0, 40.0, 26.0, 26.0, 30.0, 32.0, 50.0, 22.0,
 ];
@@ -182,7 +184,37 @@ fn build(
     book.push_worksheet(instructions_sheet(meta, template, &formats)?);
     book.push_worksheet(questions);
     book.push_worksheet(meta_sheet);
-    book.save_to_buffer()
+    auto_fit_flags(book.save_to_buffer()?)
+}
+
+/// rust_xlsxwriter marks every row given a height as sized by hand (`customHeight="1"`), which tells Excel and
+/// LibreOffice never to refit it, so that an answer typed into a long row would be cut off. Excel itself stores a
+/// row it fitted to its text as a height without that mark, and so does this: the rows keep the heights
+/// [`fit_row_height`] gave them and still grow or shrink with what the vendor types.
+fn auto_fit_flags(bytes: Vec<u8>) -> Result<Vec<u8>, XlsxError> {
+    use std::io::{Cursor, Read, Write};
+
+    let zip_error = |e: zip::result::ZipError| XlsxError::ParameterError(e.to_string());
+    let io_error = |e: std::io::Error| XlsxError::ParameterError(e.to_string());
+    let mut archive = zip::ZipArchive::new(Cursor::new(&bytes)).map_err(zip_error)?;
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::with_capacity(bytes.len())));
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).map_err(zip_error)?;
+        let name = entry.name().map_err(zip_error)?.into_owned();
+        if !(name.starts_with("xl/worksheets/") && name.ends_with(".xml")) {
+            out.raw_copy_file(entry).map_err(zip_error)?;
+            continue;
+        }
+        let mut xml = String::new();
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(entry.compression())
+            .last_modified_time(entry.last_modified().unwrap_or_default());
+        entry.read_to_string(&mut xml).map_err(io_error)?;
+        out.start_file(name, options).map_err(zip_error)?;
+        out.write_all(xml.replace(r#" customHeight="1""#, "").as_bytes())
+            .map_err(io_error)?;
+    }
+    Ok(out.finish().map_err(zip_error)?.into_inner())
 }
 
 fn instructions_sheet(
@@ -192,7 +224,7 @@ fn instructions_sheet(
 ) -> Result<Worksheet, XlsxError> {
     let mut sheet = Worksheet::new();
     sheet.set_name(INSTRUCTIONS_SHEET)?;
-    sheet.set_column_width(0, 110)?;
+    sheet.set_column_width(0, INSTRUCTIONS_WIDTH)?;
     let wrap = Format::new().set_text_wrap().set_align(FormatAlign::Top);
     let due = meta.due.map_or_else(
         || "the date given in your invitation".to_owned(),
@@ -237,10 +269,10 @@ fn instructions_sheet(
             .to_owned(),
         String::new(),
         "Please do not".to_owned(),
-        "- change the ID, Section or Question cells, or the sheet names: answers are matched to questions by ID;"
+        "\u{2022} change the ID, Section or Question cells, or the sheet names: answers are matched to questions by ID;"
             .to_owned(),
-        "- add, delete or reorder rows or sheets;".to_owned(),
-        "- copy answers in from a workbook for another assessment: each workbook belongs to one assessment and one \
+        "\u{2022} add, delete or reorder rows or sheets;".to_owned(),
+        "\u{2022} copy answers in from a workbook for another assessment: each workbook belongs to one assessment and one \
          version of the questions, and any other is refused on upload."
             .to_owned(),
         String::new(),
@@ -258,6 +290,13 @@ fn instructions_sheet(
             _ => &wrap,
         };
         sheet.write_string_with_format(row as u32, 0, neutralise(line), format)?;
+        if row > 0 {
+            fit_row_height(
+                &mut sheet,
+                row as u32,
+                wrapped_lines(line, INSTRUCTIONS_WIDTH),
+            )?;
+        }
     }
     sheet.set_active(true);
     Ok(sheet)
@@ -306,12 +345,18 @@ fn questions_sheet(
     let mut row = 1u32;
     for section in &template.sections {
         for question in &section.questions {
+            // The lines the tallest cell of the row wraps to, so that the row shows every cell whole.
+            let mut lines = 1;
+            let mut fit = |col: u16, text: &str| {
+                lines = lines.max(wrapped_lines(text, WIDTHS[usize::from(col)]));
+            };
             let locked = [
                 (0, question.id.as_str()),
                 (1, section.title.as_str()),
                 (2, question.text.as_str()),
             ];
             for (col, text) in locked {
+                fit(col, text);
                 sheet.write_string_with_format(row, col, neutralise(text), &formats.locked)?;
             }
             let notes = [
@@ -322,6 +367,7 @@ fn questions_sheet(
                 question.citation.clone().unwrap_or_default(),
             ];
             for (offset, text) in notes.iter().enumerate() {
+                fit(NOTES_COL + offset as u16, text);
                 sheet.write_string_with_format(
                     row,
                     NOTES_COL + offset as u16,
@@ -330,24 +376,28 @@ fn questions_sheet(
                 )?;
             }
             let prior = prior.get(&question.id);
-            write_prior_answer(
+            if let Some(text) = write_prior_answer(
                 &mut sheet,
                 row,
                 question,
                 prior.and_then(|p| p.answer.as_ref()),
                 formats,
-            )?;
+            )? {
+                fit(ANSWER_COL, &text);
+            }
             for (col, text) in [
                 (COMMENT_COL, prior.and_then(|p| p.comment.as_deref())),
                 (EVIDENCE_COL, prior.and_then(|p| p.evidence_ref.as_deref())),
             ] {
                 match text {
                     Some(text) => {
+                        fit(col, text);
                         sheet.write_string_with_format(row, col, neutralise(text), &formats.open)?
                     }
                     None => sheet.write_blank(row, col, &formats.open)?,
                 };
             }
+            fit_row_height(&mut sheet, row, lines)?;
             sheet.add_data_validation(
                 row,
                 ANSWER_COL,
@@ -569,15 +619,16 @@ fn allowed_answers(question: &Question) -> String {
     }
 }
 
-/// Writes a stored answer the way a vendor would have typed it. A stored answer that no longer fits its question
-/// is written as its raw text rather than dropped, so that the vendor sees it and import reports it.
+/// Writes a stored answer the way a vendor would have typed it, and returns it when written as text (a number or
+/// a date is one short line). A stored answer that no longer fits its question is written as its raw text rather
+/// than dropped, so that the vendor sees it and import reports it.
 fn write_prior_answer(
     sheet: &mut Worksheet,
     row: u32,
     question: &Question,
     prior: Option<&Value>,
     formats: &Formats,
-) -> Result<(), XlsxError> {
+) -> Result<Option<String>, XlsxError> {
     let Some(value) = prior else {
         // A blank date cell still carries the date format, so that a typed date reads back as a date.
         let format = match question.kind {
@@ -585,18 +636,18 @@ fn write_prior_answer(
             _ => &formats.open,
         };
         sheet.write_blank(row, ANSWER_COL, format)?;
-        return Ok(());
+        return Ok(None);
     };
     let text = match parse_answer(question, value) {
         Ok(Answer::Number(number)) => {
             sheet.write_number_with_format(row, ANSWER_COL, number, &formats.open)?;
-            return Ok(());
+            return Ok(None);
         }
         Ok(Answer::Date(date)) => {
             let date =
                 ExcelDateTime::from_ymd(date.year() as u16, date.month() as u8, date.day() as u8)?;
             sheet.write_datetime_with_format(row, ANSWER_COL, &date, &formats.open_date)?;
-            return Ok(());
+            return Ok(None);
         }
         Ok(answer) => answer_text(&answer),
         Err(_) => match value {
@@ -605,6 +656,53 @@ fn write_prior_answer(
         },
     };
     sheet.write_string_with_format(row, ANSWER_COL, neutralise(&text), &formats.open)?;
+    Ok(Some(text))
+}
+
+/// Points one line of the body font (Calibri 11) takes, in Excel and in LibreOffice.
+const LINE_HEIGHT: f64 = 15.0;
+/// The tallest row Excel allows, in points.
+const MAX_ROW_HEIGHT: f64 = 409.0;
+
+/// How many lines `text` wraps to in a column `width` characters wide (Excel's width unit, the width of a digit):
+/// words are laid out greedily, a word longer than a line is broken, and each line break starts a new line. A
+/// character of text is counted as wide as a digit, which overestimates a little in most fonts: a row a little too
+/// tall reads better than one that hides the end of a question.
+fn wrapped_lines(text: &str, width: f64) -> usize {
+    // The cell's padding takes about one character.
+    let capacity = (width.floor() as usize).saturating_sub(1).max(1);
+    text.split('\n')
+        .map(|paragraph| {
+            let mut lines = 1;
+            let mut used = 0;
+            for word in paragraph.split_whitespace() {
+                let length = word.chars().count();
+                used = if used == 0 {
+                    length
+                } else if used + 1 + length <= capacity {
+                    used + 1 + length
+                } else {
+                    lines += 1;
+                    length
+                };
+                while used > capacity {
+                    lines += 1;
+                    used -= capacity;
+                }
+            }
+            lines
+        })
+        .sum::<usize>()
+        .max(1)
+}
+
+/// Makes a row tall enough for `lines` lines of wrapped text. LibreOffice does not fit rows to wrapped text when it
+/// opens an xlsx (it trusts the heights stored in the file), so without this every long question shows as one
+/// cut-off line there; Excel fits rows itself, and [`auto_fit_flags`] lets it go on doing so when a vendor types.
+fn fit_row_height(sheet: &mut Worksheet, row: u32, lines: usize) -> Result<(), XlsxError> {
+    if lines > 1 {
+        sheet.set_row_height(row, (lines as f64 * LINE_HEIGHT).min(MAX_ROW_HEIGHT))?;
+    }
     Ok(())
 }
 
@@ -1543,6 +1641,100 @@ kind = "file"
             "{}",
             errors[0].message
         );
+    }
+
+    #[test]
+    fn wrapped_lines_are_counted_word_by_word() {
+        assert_eq!(wrapped_lines("", 10.0), 1);
+        assert_eq!(wrapped_lines("short text", 12.0), 1);
+        // Eleven characters do not fit the ten a width of 11 leaves after padding.
+        assert_eq!(wrapped_lines("abcde fghij", 11.0), 2);
+        assert_eq!(wrapped_lines("one\ntwo\n\nfour", 40.0), 4);
+        assert_eq!(
+            wrapped_lines(&"x".repeat(25), 11.0),
+            3,
+            "a long word is broken"
+        );
+    }
+
+    /// The `<row>` tag of a 1-based row in a worksheet part.
+    fn row_tag(sheet: &str, row: u32) -> &str {
+        let start = sheet
+            .find(&format!(r#"<row r="{row}""#))
+            .unwrap_or_else(|| panic!("row {row} is written"));
+        let end = start + sheet[start..].find('>').unwrap();
+        &sheet[start..=end]
+    }
+
+    fn height(tag: &str) -> f64 {
+        tag.split(r#" ht=""#).nth(1).map_or(15.0, |rest| {
+            rest[..rest.find('"').unwrap()].parse().unwrap()
+        })
+    }
+
+    #[test]
+    fn rows_are_tall_enough_for_their_wrapped_text_and_left_to_refit() {
+        let long = "Do you keep, review at least once a year and test against a realistic scenario a written plan for \
+                    restoring every system that holds the city's data, naming who does what, in which order, within \
+                    which times, and how the city is told?";
+        let template = Template::from_toml(
+            "rows.toml",
+            &format!(
+                "id = \"rows\"\ntitle = \"Rows\"\ndescription = \"d\"\napplies_to = \"a\"\n\n[[sections]]\nid = \"s\"\n\
+                 title = \"S\"\n\n[[sections.questions]]\nid = \"Q-01\"\ntext = \"Short?\"\nkind = \"text\"\n\n\
+                 [[sections.questions]]\nid = \"Q-02\"\ntext = \"{long}\"\nkind = \"text\"\n"
+            ),
+        )
+        .unwrap();
+        let meta = meta(&template);
+        let comment = "A comment of several lines:\nfirst\nsecond\nthird\nfourth\nfifth\nsixth";
+        let prior = [(
+            "Q-01".to_owned(),
+            prior(json!("yes, in part"), Some(comment)),
+        )]
+        .into();
+        let bytes = export(&meta, &template, &prior).unwrap();
+        let sheet = part(&bytes, "xl/worksheets/sheet2.xml");
+        // Column C is 60 wide: the long question takes four lines of 15 points.
+        assert_eq!(wrapped_lines(long, 60.0), 4);
+        assert!(height(row_tag(&sheet, 3)) >= 60.0, "{}", row_tag(&sheet, 3));
+        // Seven lines of comment make Q-01's row the taller.
+        assert_eq!(height(row_tag(&sheet, 2)), 7.0 * LINE_HEIGHT);
+        assert_eq!(
+            height(row_tag(&sheet, 1)),
+            15.0,
+            "the header row keeps the default height"
+        );
+        // Heights as Excel stores rows it fitted itself: not marked as set by hand, so that they refit on edit.
+        assert!(!sheet.contains("customHeight"), "{sheet}");
+        let instructions = part(&bytes, "xl/worksheets/sheet1.xml");
+        assert!(
+            height(row_tag(&instructions, 7)) >= 30.0,
+            "the first long instruction wraps"
+        );
+        assert!(!instructions.contains("customHeight"));
+        // The rewritten workbook still reads back whole.
+        let imported = import(&bytes, &meta, &template).unwrap();
+        assert_eq!(imported.answers["Q-01"].comment.as_deref(), Some(comment));
+    }
+
+    #[test]
+    fn the_instructions_show_no_escaping_apostrophes() {
+        let template = template();
+        let meta = WorkbookMeta {
+            vendor_name: "Plain Vendor".into(),
+            ..meta(&template)
+        };
+        let bytes = export(&meta, &template, &BTreeMap::new()).unwrap();
+        let book = Workbook::open(&bytes).unwrap();
+        let (_, instructions) = book.sheet(INSTRUCTIONS_SHEET).unwrap();
+        for (_, _, cell) in instructions.used_cells() {
+            let Data::String(text) = cell else { continue };
+            assert!(
+                !text.starts_with('\''),
+                "a reader would see the apostrophe: {text}"
+            );
+        }
     }
 
     #[test]

@@ -14,3 +14,5 @@ mod registry;
 mod requests;
 mod safeguards;
 mod workbooks;
+mod workbooks_formats;
+mod workbooks_libreoffice;

@@ -10,7 +10,7 @@ use crate::both;
 use crate::helpers::{Resp, TestApp};
 
 /// A vendor with an open 201 CMR 17.00 assessment and its invitation token.
-async fn setup(app: &TestApp) -> (String, String, Value) {
+pub async fn setup(app: &TestApp) -> (String, String, Value) {
     app.post(
         "/api/v1/departments",
         &app.token(Role::Admin),
@@ -50,7 +50,13 @@ async fn setup(app: &TestApp) -> (String, String, Value) {
     )
 }
 
-async fn upload(app: &TestApp, token: &str, assessment: &str, query: &str, bytes: Vec<u8>) -> Resp {
+pub async fn upload(
+    app: &TestApp,
+    token: &str,
+    assessment: &str,
+    query: &str,
+    bytes: Vec<u8>,
+) -> Resp {
     let resp = app
         .client
         .post(format!(
@@ -69,7 +75,7 @@ async fn upload(app: &TestApp, token: &str, assessment: &str, query: &str, bytes
     TestApp::read(resp).await
 }
 
-async fn download(app: &TestApp, token: &str, assessment: &str) -> Vec<u8> {
+pub async fn download(app: &TestApp, token: &str, assessment: &str) -> Vec<u8> {
     let resp = app
         .client
         .get(format!(
@@ -88,7 +94,7 @@ async fn download(app: &TestApp, token: &str, assessment: &str) -> Vec<u8> {
     resp.bytes().await.unwrap().to_vec()
 }
 
-fn template(id: &str) -> Template {
+pub fn template(id: &str) -> Template {
     let path = format!("{}/questionnaires/{id}.toml", env!("CARGO_MANIFEST_DIR"));
     Template::from_toml(
         &format!("{id}.toml"),
