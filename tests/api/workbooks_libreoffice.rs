@@ -895,11 +895,46 @@ fn the_committed_xls_and_ods_fixtures_are_libreoffice_conversions_of_the_synthet
             let committed = std::fs::read(&path)
                 .unwrap_or_else(|e| panic!("{path:?} ({e}); make it with WRITE_FIXTURES=1"));
             assert_eq!(cells(&committed), cells(&fresh), "{path:?}");
+            // LibreOffice writes a formula's cached text result to xls as the number 0 (it computes nothing when
+            // converting), so the HECVAT 4 question cells, which are formulas, read as 0 there. Readers use the
+            // IDs, answers and notes, which are plain values and must match.
+            let formulas = if extension == "xls" {
+                formula_cells(&xlsx)
+            } else {
+                Vec::new()
+            };
+            let values = |bytes: &[u8]| {
+                let mut all = cells(bytes);
+                for (sheet, row, col) in &formulas {
+                    if let Some(cells) = all.get_mut(sheet) {
+                        cells.retain(|(r, c, _)| (r, c) != (row, col));
+                    }
+                }
+                all
+            };
             assert_eq!(
-                cells(&committed),
-                cells(&xlsx),
+                values(&committed),
+                values(&xlsx),
                 "{path:?} holds what the xlsx holds"
             );
         }
     }
+}
+
+/// Where a workbook holds formulas: (sheet, row, column).
+fn formula_cells(bytes: &[u8]) -> Vec<(String, u32, u32)> {
+    use calamine::Reader;
+
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let mut found = Vec::new();
+    for sheet in book.sheet_names() {
+        let range = book.worksheet_formula(&sheet).unwrap();
+        let (row0, col0) = range.start().unwrap_or((0, 0));
+        for (r, c, formula) in range.used_cells() {
+            if !formula.is_empty() {
+                found.push((sheet.clone(), row0 + r as u32, col0 + c as u32));
+            }
+        }
+    }
+    found
 }
