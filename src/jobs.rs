@@ -7,6 +7,7 @@
 //! the delivery is picked up again — delivery is at least once, and each carries a `Webhook-Id` for receivers
 //! that must not act twice).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -134,13 +135,15 @@ async fn due_notifications(
             &[],
         );
     }
+    let mut contract_departments: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for (contract, department) in sources.contract_departments {
+        contract_departments
+            .entry(contract)
+            .or_default()
+            .push(department);
+    }
     for (id, end, notice_days) in sources.contracts {
-        let departments: Vec<String> = sources
-            .contract_departments
-            .iter()
-            .filter(|(contract, _)| *contract == id)
-            .map(|(_, department)| department.clone())
-            .collect();
+        let departments = contract_departments.remove(&id).unwrap_or_default();
         push(
             contract_ending(end, notice_days.max(0) as u32, today),
             "contract",

@@ -13,6 +13,12 @@ use crate::store::{
     ReminderSources, to_json,
 };
 
+/// The notifications addressed to an audience, each joined to the reader's read mark: `$1` role, `$2` department,
+/// `$3` vendor, `$4` reader.
+const AUDIENCE_FROM: &str = "FROM notifications n LEFT JOIN notification_reads nr \
+    ON nr.notification_id = n.id AND nr.reader = $4 WHERE n.recipient_role = $1 \
+    AND (n.recipient_dept IS NULL OR n.recipient_dept = $2) AND (n.recipient_vendor IS NULL OR n.recipient_vendor = $3)";
+
 impl Repo {
     /// The due dates the reminder job turns into notifications. Decommissioned and long-ended contracts are left
     /// out: their renewal is no longer anyone's decision.
@@ -233,12 +239,9 @@ impl Repo {
         unread_only: bool,
         page: PageRequest,
     ) -> Result<(Paged<NotificationRecord>, i64), ApiError> {
-        const FROM: &str = "FROM notifications n LEFT JOIN notification_reads nr \
-            ON nr.notification_id = n.id AND nr.reader = $4 WHERE n.recipient_role = $1 \
-            AND (n.recipient_dept IS NULL OR n.recipient_dept = $2) AND (n.recipient_vendor IS NULL OR n.recipient_vendor = $3)";
         let unread = if unread_only { " AND nr.read_at IS NULL" } else { "" };
         let items = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT n.*, nr.read_at {FROM}{unread} ORDER BY n.created_at DESC, n.id LIMIT $5 OFFSET $6"
+            "SELECT n.*, nr.read_at {AUDIENCE_FROM}{unread} ORDER BY n.created_at DESC, n.id LIMIT $5 OFFSET $6"
         )))
         .bind(&audience.role)
         .bind(audience.department.as_deref())
@@ -249,7 +252,7 @@ impl Repo {
         .fetch_all(&self.pool)
         .await?;
         let (total, unread_total): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN nr.read_at IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) {FROM}"
+            "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN nr.read_at IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) {AUDIENCE_FROM}"
         )))
         .bind(&audience.role)
         .bind(audience.department.as_deref())
@@ -271,12 +274,9 @@ impl Repo {
         id: Option<Uuid>,
     ) -> Result<Vec<Uuid>, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let targets: Vec<(Uuid, Option<DateTime<Utc>>)> = sqlx::query_as(
-            "SELECT n.id, nr.read_at FROM notifications n LEFT JOIN notification_reads nr \
-             ON nr.notification_id = n.id AND nr.reader = $4 WHERE n.recipient_role = $1 \
-             AND (n.recipient_dept IS NULL OR n.recipient_dept = $2) AND (n.recipient_vendor IS NULL OR n.recipient_vendor = $3) \
-             AND ($5 IS NULL OR n.id = $5) ORDER BY n.id",
-        )
+        let targets: Vec<(Uuid, Option<DateTime<Utc>>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT n.id, nr.read_at {AUDIENCE_FROM} AND ($5 IS NULL OR n.id = $5) ORDER BY n.id"
+        )))
         .bind(&audience.role)
         .bind(audience.department.as_deref())
         .bind(audience.vendor)
