@@ -298,6 +298,7 @@ fn instructions_sheet(
             )?;
         }
     }
+    sheet.set_print_fit_to_pages(1, 0);
     sheet.set_active(true);
     Ok(sheet)
 }
@@ -409,6 +410,13 @@ fn questions_sheet(
         }
     }
     sheet.set_freeze_panes(1, 0)?;
+    // Printed for a signature or a meeting: landscape, the header on every page, and the columns a vendor works
+    // with (ID to Evidence reference) scaled to one page wide. The explanatory columns stay on screen only.
+    sheet
+        .set_landscape()
+        .set_print_fit_to_pages(1, 0)
+        .set_repeat_rows(0, 0)?
+        .set_print_area(0, 0, row.saturating_sub(1).max(1), EVIDENCE_COL)?;
     sheet.protect_with_options(&ProtectionOptions {
         // Resizing rows and columns to read long questions changes nothing that import reads.
         format_columns: true,

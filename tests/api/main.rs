@@ -14,5 +14,6 @@ mod registry;
 mod requests;
 mod safeguards;
 mod workbooks;
+mod workbooks_excel;
 mod workbooks_formats;
 mod workbooks_libreoffice;
