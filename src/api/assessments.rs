@@ -21,8 +21,8 @@ use crate::domain::assessment::{
 use crate::domain::questionnaire::{self as q, Answer, RiskThresholds, Template};
 use crate::error::{ApiError, FieldError};
 use crate::store::{
-    AnswerRecord, AssessmentRecord, EvidenceRecord, FindingFilter, FindingRecord, NewCycle,
-    NewFinding, ReviewComment, ReviewRecord, Store, VendorScope,
+    AnswerEntry, AnswerRecord, AssessmentRecord, EvidenceRecord, FindingFilter, FindingRecord,
+    NewCycle, NewFinding, ReviewComment, ReviewRecord, Store, VendorScope,
 };
 use crate::templates::Templates;
 
@@ -171,6 +171,8 @@ pub struct QuestionState {
     pub applicable: bool,
     pub answer: Option<Value>,
     pub comment: Option<String>,
+    /// The document, section or page the vendor points to in support (`SOC 2 report, section 4`).
+    pub evidence_ref: Option<String>,
     /// `vendor`, or where a derived answer came from (`caiq-v4:IAM-14.1`).
     pub source: Option<String>,
 }
@@ -243,9 +245,13 @@ pub struct AnswerInput {
     pub question_id: String,
     /// `"yes"`/`"no"`/`"na"` for yes/no questions, an option's text for a single choice, a list of option texts
     /// for a multiple choice, text, a number, an ISO date, or `{"evidence_id": "..."}` for a file question;
-    /// `null` clears the answer.
+    /// `null` clears the answer (and then no comment or evidence reference may come with it).
     pub value: Option<Value>,
+    /// Up to 10,000 characters.
     pub comment: Option<String>,
+    /// The document, section or page that supports the answer, e.g. `SOC 2 report, section 4`; up to 1,000
+    /// characters. Upload the document itself as evidence.
+    pub evidence_ref: Option<String>,
 }
 
 #[derive(Debug, Object)]
@@ -555,6 +561,7 @@ impl AssessmentsApi {
                     applicable: q::is_applicable(&t, question, &parsed),
                     answer: answer.map(|a| a.value.0.clone()),
                     comment: answer.and_then(|a| a.comment.clone()),
+                    evidence_ref: answer.and_then(|a| a.evidence_ref.clone()),
                     source: answer.map(|a| a.source.clone()),
                 });
             }
@@ -620,20 +627,32 @@ impl AssessmentsApi {
                 ));
                 continue;
             };
-            let comment = input
-                .comment
-                .map(|c| c.trim().to_string())
-                .filter(|c| !c.is_empty());
-            if comment.as_ref().is_some_and(|c| c.chars().count() > 10_000) {
-                errors.push(FieldError::new(
-                    format!("answers[{i}].comment"),
-                    "must be at most 10,000 characters",
-                ));
-            }
+            let mut note = |field: &str, text: Option<String>, max: usize| {
+                q::note_text(text.as_deref(), max).unwrap_or_else(|message| {
+                    errors.push(FieldError::new(format!("answers[{i}].{field}"), message));
+                    None
+                })
+            };
+            let comment = note("comment", input.comment, q::MAX_COMMENT_CHARS);
+            let evidence_ref = note(
+                "evidence_ref",
+                input.evidence_ref,
+                q::MAX_EVIDENCE_REF_CHARS,
+            );
             match input.value.filter(|v| !v.is_null()) {
                 None => {
+                    // Clearing an answer clears its notes; notes sent with it would be lost, so they are refused.
+                    for (field, given) in [("comment", &comment), ("evidence_ref", &evidence_ref)] {
+                        if given.is_some() {
+                            errors.push(FieldError::new(
+                                format!("answers[{i}].{field}"),
+                                "comes with no answer (value is null, which clears the answer); give the answer \
+                                 too, or leave this out",
+                            ));
+                        }
+                    }
                     merged.remove(&question.id);
-                    entries.push((question.id.clone(), None, None, "vendor".to_string()));
+                    entries.push(AnswerEntry::cleared(question.id.clone(), "vendor"));
                 }
                 Some(value) => match q::parse_answer(question, &value) {
                     Ok(answer) => {
@@ -646,12 +665,13 @@ impl AssessmentsApi {
                             ));
                         }
                         merged.insert(question.id.clone(), answer.clone());
-                        entries.push((
-                            question.id.clone(),
-                            Some(answer.to_json()),
+                        entries.push(AnswerEntry {
+                            question_id: question.id.clone(),
+                            value: Some(answer.to_json()),
                             comment,
-                            "vendor".to_string(),
-                        ));
+                            evidence_ref,
+                            source: "vendor".to_string(),
+                        });
                     }
                     Err(message) => {
                         errors.push(FieldError::new(format!("answers[{i}].value"), message))
@@ -659,10 +679,11 @@ impl AssessmentsApi {
                 },
             }
         }
-        for (i, (question_id, value, ..)) in entries.iter().enumerate() {
-            if value.is_none() {
+        for (i, entry) in entries.iter().enumerate() {
+            if entry.value.is_none() {
                 continue;
             }
+            let question_id = &entry.question_id;
             let question = t.question(question_id).expect("checked above");
             if !q::is_applicable(&t, question, &merged) {
                 let when = question
@@ -798,7 +819,7 @@ impl AssessmentsApi {
         let snapshot: Value = serde_json::to_value(
             stored
                 .iter()
-                .map(|s| (s.question_id.clone(), serde_json::json!({"value": s.value.0, "comment": s.comment, "source": s.source})))
+                .map(|s| (s.question_id.clone(), serde_json::json!({"value": s.value.0, "comment": s.comment, "evidence_ref": s.evidence_ref, "source": s.source})))
                 .collect::<BTreeMap<_, _>>(),
         )
         .map_err(|e| ApiError::Internal(e.into()))?;

@@ -25,7 +25,7 @@ use crate::error::{ApiError, FieldError};
 use crate::sheets::external::{self, ExternalFormat, Mapping};
 use crate::sheets::limits::{self, Limits, Refusal};
 use crate::sheets::workbook::{self, PriorAnswer, WorkbookMeta};
-use crate::store::{AssessmentRecord, Store};
+use crate::store::{AnswerEntry, AssessmentRecord, Store};
 use crate::templates::Templates;
 
 /// One import may not hold a worker longer than this.
@@ -190,7 +190,7 @@ impl WorkbooksApi {
                     PriorAnswer {
                         answer: Some(s.value.0),
                         comment: s.comment,
-                        evidence_ref: None,
+                        evidence_ref: s.evidence_ref,
                     },
                 )
             })
@@ -364,8 +364,6 @@ fn extension(kind: limits::WorkbookKind) -> &'static str {
     }
 }
 
-type Entry = (String, Option<serde_json::Value>, Option<String>, String);
-
 /// Reads the upload and works out, against the stored answers, what to store and what to report.
 fn plan_import(
     bytes: &[u8],
@@ -374,7 +372,7 @@ fn plan_import(
     external_format: Option<ExternalFormat>,
     stored: &[crate::store::AnswerRecord],
     overwrite: bool,
-) -> Result<(Vec<Entry>, WorkbookImport), ApiError> {
+) -> Result<(Vec<AnswerEntry>, WorkbookImport), ApiError> {
     let existing = |qid: &str| stored.iter().find(|s| s.question_id == qid);
     let mut entries = Vec::new();
     let mut summary = WorkbookImport {
@@ -390,16 +388,18 @@ fn plan_import(
         evidence_id: Uuid::nil(),
         version: 0,
     };
-    let note = |qid: &str,
-                value: &serde_json::Value,
-                comment: &Option<String>,
-                summary: &mut WorkbookImport| {
-        match existing(qid) {
-            None => summary.added.push(qid.to_string()),
-            Some(old) if &old.value.0 == value && &old.comment == comment => summary.unchanged += 1,
-            Some(_) => summary.changed.push(qid.to_string()),
-        }
-    };
+    let note =
+        |entry: &AnswerEntry, summary: &mut WorkbookImport| match existing(&entry.question_id) {
+            None => summary.added.push(entry.question_id.clone()),
+            Some(old)
+                if Some(&old.value.0) == entry.value.as_ref()
+                    && old.comment == entry.comment
+                    && old.evidence_ref == entry.evidence_ref =>
+            {
+                summary.unchanged += 1
+            }
+            Some(_) => summary.changed.push(entry.question_id.clone()),
+        };
     match external_format {
         None => {
             summary.format = "own".into();
@@ -407,14 +407,20 @@ fn plan_import(
             for (qid, answer) in imported.answers {
                 match answer.answer {
                     Some(a) => {
-                        let value = a.to_json();
-                        note(&qid, &value, &answer.comment, &mut summary);
-                        entries.push((qid, Some(value), answer.comment, "workbook".to_string()));
+                        let entry = AnswerEntry {
+                            question_id: qid,
+                            value: Some(a.to_json()),
+                            comment: answer.comment,
+                            evidence_ref: answer.evidence_ref,
+                            source: "workbook".to_string(),
+                        };
+                        note(&entry, &mut summary);
+                        entries.push(entry);
                     }
                     None => {
                         if existing(&qid).is_some() {
                             summary.cleared.push(qid.clone());
-                            entries.push((qid, None, None, "workbook".to_string()));
+                            entries.push(AnswerEntry::cleared(qid, "workbook"));
                         }
                     }
                 }
@@ -454,14 +460,17 @@ fn plan_import(
                     summary.kept_direct.push(qid);
                     continue;
                 }
-                let value = derived.answer.to_json();
-                note(&qid, &value, &derived.comment, &mut summary);
-                entries.push((
-                    qid,
-                    Some(value),
-                    derived.comment,
-                    derived.sources.join(", "),
-                ));
+                // The file gives no evidence reference; one the vendor gave before stays with the question.
+                let evidence_ref = existing(&qid).and_then(|s| s.evidence_ref.clone());
+                let entry = AnswerEntry {
+                    question_id: qid,
+                    value: Some(derived.answer.to_json()),
+                    comment: derived.comment,
+                    evidence_ref,
+                    source: derived.sources.join(", "),
+                };
+                note(&entry, &mut summary);
+                entries.push(entry);
             }
         }
     }
@@ -475,7 +484,12 @@ fn plan_import(
             ))
         })
         .collect();
-    for (qid, value, ..) in &entries {
+    for AnswerEntry {
+        question_id: qid,
+        value,
+        ..
+    } in &entries
+    {
         match value {
             Some(v) => {
                 if let Some(a) = template
@@ -490,14 +504,14 @@ fn plan_import(
             }
         }
     }
-    let (kept, not_asked): (Vec<Entry>, Vec<Entry>) =
-        entries.into_iter().partition(|(qid, value, ..)| {
-            value.is_none()
+    let (kept, not_asked): (Vec<AnswerEntry>, Vec<AnswerEntry>) =
+        entries.into_iter().partition(|entry| {
+            entry.value.is_none()
                 || template
-                    .question(qid)
+                    .question(&entry.question_id)
                     .is_some_and(|q| q::is_applicable(template, q, &merged))
         });
-    summary.not_asked = not_asked.into_iter().map(|(qid, ..)| qid).collect();
+    summary.not_asked = not_asked.into_iter().map(|e| e.question_id).collect();
     for qid in &summary.not_asked {
         summary.added.retain(|a| a != qid);
         summary.changed.retain(|c| c != qid);

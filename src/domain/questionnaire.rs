@@ -20,6 +20,24 @@ use sha2::{Digest, Sha256};
 
 /// Longest text answer accepted; anything longer is almost certainly a pasted document that belongs in a file.
 pub const MAX_TEXT_ANSWER_CHARS: usize = 20_000;
+/// Longest comment on an answer.
+pub const MAX_COMMENT_CHARS: usize = 10_000;
+/// Longest evidence reference ("SOC 2 report, section 4"): it names a document, it is not one.
+pub const MAX_EVIDENCE_REF_CHARS: usize = 1_000;
+
+/// A comment or evidence reference as it is stored: trimmed, absent when blank, refused past `max` characters.
+pub fn note_text(text: Option<&str>, max: usize) -> Result<Option<String>, String> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let length = text.chars().count();
+    if length > max {
+        return Err(format!(
+            "is {length} characters; the most is {max}, so upload a longer text as a document"
+        ));
+    }
+    Ok(Some(text.to_string()))
+}
 
 /// How a question is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -2541,6 +2559,17 @@ mod tests {
         assert_eq!(
             location.expected,
             Some(Expected::AnyOf(vec!["US only".into()]))
+        );
+    }
+
+    #[test]
+    fn notes_are_trimmed_blank_ones_dropped_and_long_ones_refused() {
+        assert_eq!(note_text(None, 5), Ok(None));
+        assert_eq!(note_text(Some("  \n "), 5), Ok(None));
+        assert_eq!(note_text(Some(" SOC 2 "), 5), Ok(Some("SOC 2".into())));
+        assert_eq!(
+            note_text(Some("SOC 2 report"), 5),
+            Err("is 12 characters; the most is 5, so upload a longer text as a document".into())
         );
     }
 }

@@ -27,7 +27,8 @@ use super::{
     Workbook, cell_ref, cell_text, column_letters, neutralise, rows_of, split_list, unneutralise,
 };
 use crate::domain::questionnaire::{
-    Answer, AnswerKind, MAX_TEXT_ANSWER_CHARS, Question, Template, YesNo, parse_answer,
+    Answer, AnswerKind, MAX_COMMENT_CHARS, MAX_EVIDENCE_REF_CHARS, MAX_TEXT_ANSWER_CHARS, Question,
+    Template, YesNo, note_text, parse_answer,
 };
 use crate::error::FieldError;
 
@@ -79,9 +80,6 @@ const META_DUE: &str = "due";
 const META_FORMAT: &str = "format";
 /// First `_meta` column holding a dropdown list too long or too comma-laden to inline in its validation.
 const META_LIST_COL: u16 = 3;
-
-/// Longest comment or evidence reference read back; as for text answers, longer belongs in a file.
-const MAX_CELL_CHARS: usize = MAX_TEXT_ANSWER_CHARS;
 
 /// Whom and what a workbook is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -912,8 +910,18 @@ fn read_questions(
         };
         let at = |col: u16| cell_ref(QUESTIONS_SHEET, row, u32::from(col));
         let id = cell_text(cell(ID_COL));
-        let comment = optional_text(cell(COMMENT_COL), at(COMMENT_COL), &mut errors);
-        let evidence_ref = optional_text(cell(EVIDENCE_COL), at(EVIDENCE_COL), &mut errors);
+        let comment = optional_text(
+            cell(COMMENT_COL),
+            at(COMMENT_COL),
+            MAX_COMMENT_CHARS,
+            &mut errors,
+        );
+        let evidence_ref = optional_text(
+            cell(EVIDENCE_COL),
+            at(EVIDENCE_COL),
+            MAX_EVIDENCE_REF_CHARS,
+            &mut errors,
+        );
         let answer_cell = cell(ANSWER_COL);
         let written = !is_blank(answer_cell) || comment.is_some() || evidence_ref.is_some();
         if id.is_empty() {
@@ -951,6 +959,22 @@ fn read_questions(
                 None
             }
         };
+        // A blank answer clears the question, and a cleared question keeps no notes: rather than lose them, the
+        // row is refused.
+        if is_blank(answer_cell) {
+            for (col, note) in [(COMMENT_COL, &comment), (EVIDENCE_COL, &evidence_ref)] {
+                if note.is_some() {
+                    errors.push(FieldError::new(
+                        at(col),
+                        format!(
+                            "{} is filled in but the answer ({}) is blank; answer {id} too, or clear this cell",
+                            HEADERS[usize::from(col)],
+                            at(ANSWER_COL)
+                        ),
+                    ));
+                }
+            }
+        }
         if written {
             answers.insert(
                 id,
@@ -978,19 +1002,16 @@ fn is_blank(cell: &Data) -> bool {
     }
 }
 
-fn optional_text(cell: &Data, field: String, errors: &mut Vec<FieldError>) -> Option<String> {
-    let text = cell_text(cell);
-    if text.is_empty() {
+fn optional_text(
+    cell: &Data,
+    field: String,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    note_text(Some(&cell_text(cell)), max).unwrap_or_else(|message| {
+        errors.push(FieldError::new(field, message));
         None
-    } else if text.chars().count() > MAX_CELL_CHARS {
-        errors.push(FieldError::new(
-            field,
-            format!("longer than {MAX_CELL_CHARS} characters; upload a longer text as a document"),
-        ));
-        None
-    } else {
-        Some(text)
-    }
+    })
 }
 
 /// The JSON [`parse_answer`] expects for what a vendor wrote, then parsed by it, so that a workbook and the API
@@ -1505,9 +1526,9 @@ kind = "file"
                 (QUESTIONS_SHEET, row_of(&template, "NUM-01"), 3, text("24")),
                 (
                     QUESTIONS_SHEET,
-                    row_of(&template, "NUM-02"),
-                    4,
-                    text("only a comment"),
+                    row_of(&template, "NUM-01"),
+                    5,
+                    text("Retention schedule, page 3"),
                 ),
                 (
                     QUESTIONS_SHEET,
@@ -1537,10 +1558,9 @@ kind = "file"
             ]))
         );
         assert_eq!(answer("NUM-01"), Some(Answer::Number(24.0)));
-        assert_eq!(answer("NUM-02"), None);
         assert_eq!(
-            imported.answers["NUM-02"].comment.as_deref(),
-            Some("only a comment")
+            imported.answers["NUM-01"].evidence_ref.as_deref(),
+            Some("Retention schedule, page 3")
         );
         assert_eq!(
             answer("DATE-01"),
@@ -1549,6 +1569,61 @@ kind = "file"
         assert!(
             !imported.answers.contains_key("SUB-02"),
             "blank rows are left out"
+        );
+    }
+
+    #[test]
+    fn a_comment_or_evidence_reference_without_an_answer_is_refused_by_cell() {
+        let (template, meta, _) = export_full();
+        let bytes = export(&meta, &template, &BTreeMap::new()).unwrap();
+        let long = "x".repeat(MAX_EVIDENCE_REF_CHARS + 1);
+        let bytes = edited(
+            &bytes,
+            &[
+                (
+                    QUESTIONS_SHEET,
+                    row_of(&template, "NUM-02"),
+                    4,
+                    text("only a comment"),
+                ),
+                (
+                    QUESTIONS_SHEET,
+                    row_of(&template, "DATE-01"),
+                    5,
+                    text("SOC 2, section 4"),
+                ),
+                (QUESTIONS_SHEET, row_of(&template, "NUM-01"), 3, text("24")),
+                (QUESTIONS_SHEET, row_of(&template, "NUM-01"), 5, text(&long)),
+            ],
+        );
+        let errors = import(&bytes, &meta, &template).expect_err("refused");
+        let found: Vec<(String, String)> =
+            errors.into_iter().map(|e| (e.field, e.message)).collect();
+        let cell = |id: &str, col: &str| format!("Questions!{col}{}", row_of(&template, id) + 1);
+        assert_eq!(
+            found,
+            vec![
+                (
+                    cell("NUM-01", "F"),
+                    "is 1001 characters; the most is 1000, so upload a longer text as a document"
+                        .to_owned()
+                ),
+                (
+                    cell("NUM-02", "E"),
+                    format!(
+                        "Comment is filled in but the answer ({}) is blank; answer NUM-02 too, or clear this cell",
+                        cell("NUM-02", "D")
+                    )
+                ),
+                (
+                    cell("DATE-01", "F"),
+                    format!(
+                        "Evidence reference is filled in but the answer ({}) is blank; answer DATE-01 too, or clear \
+                         this cell",
+                        cell("DATE-01", "D")
+                    )
+                ),
+            ]
         );
     }
 

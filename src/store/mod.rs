@@ -509,7 +509,7 @@ impl Store {
         scope: &VendorScope,
         id: Uuid,
         if_match: Option<i64>,
-        entries: Vec<(String, Option<serde_json::Value>, Option<String>, String)>,
+        entries: Vec<AnswerEntry>,
     ) -> Result<AssessmentRecord, ApiError> {
         dispatch!(self, r => r.save_answers(actor, scope, id, if_match, entries).await)
     }
@@ -521,7 +521,7 @@ impl Store {
         scope: &VendorScope,
         id: Uuid,
         expected_version: i64,
-        entries: Vec<(String, Option<serde_json::Value>, Option<String>, String)>,
+        entries: Vec<AnswerEntry>,
         file_name: &str,
         content_type: &str,
         original: &[u8],

@@ -12,7 +12,7 @@ use crate::domain::workflow::StepState;
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
-    Actor, AnswerRecord, AssessmentRecord, EvidenceRecord, FindingFilter, FindingRecord, InvitationRecord, NewCycle,
+    Actor, AnswerEntry, AnswerRecord, AssessmentRecord, EvidenceRecord, FindingFilter, FindingRecord, InvitationRecord, NewCycle,
     NewFinding, Paged, RequestRecord, ReviewComment, ReviewRecord, VendorScope, to_json,
 };
 
@@ -170,30 +170,38 @@ async fn upsert_answers(
     tx: &mut Tx,
     actor: &Actor,
     id: Uuid,
-    entries: Vec<(String, Option<serde_json::Value>, Option<String>, String)>,
+    entries: Vec<AnswerEntry>,
 ) -> Result<Vec<serde_json::Value>, ApiError> {
     let at = now();
     let mut changes = Vec::new();
-    for (question_id, value, comment, source) in entries {
+    for entry in entries {
+        let AnswerEntry {
+            question_id,
+            value,
+            comment,
+            evidence_ref,
+            source,
+        } = entry;
         match value {
             Some(value) => {
                 sqlx::query(
-                    "INSERT INTO answers (assessment_id, question_id, value, comment, source, updated_by, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (assessment_id, question_id) DO UPDATE SET \
-                     value = excluded.value, comment = excluded.comment, source = excluded.source, \
-                     updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                    "INSERT INTO answers (assessment_id, question_id, value, comment, evidence_ref, source, updated_by, \
+                     updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (assessment_id, question_id) DO \
+                     UPDATE SET value = excluded.value, comment = excluded.comment, evidence_ref = excluded.evidence_ref, \
+                     source = excluded.source, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
                 )
                 .bind(id)
                 .bind(&question_id)
                 .bind(Json(&value))
                 .bind(comment.as_deref())
+                .bind(evidence_ref.as_deref())
                 .bind(&source)
                 .bind(&actor.subject)
                 .bind(at)
                 .execute(&mut **tx)
                 .await?;
                 changes.push(serde_json::json!({"question_id": question_id, "value": value, "comment": comment,
-                                                "source": source}));
+                                                "evidence_ref": evidence_ref, "source": source}));
             }
             None => {
                 sqlx::query("DELETE FROM answers WHERE assessment_id = $1 AND question_id = $2")
@@ -414,7 +422,7 @@ impl Repo {
 
     pub async fn answers(&self, assessment_id: Uuid) -> Result<Vec<AnswerRecord>, ApiError> {
         Ok(sqlx::query_as(
-            "SELECT question_id, value, comment, source, updated_by, updated_at FROM answers \
+            "SELECT question_id, value, comment, evidence_ref, source, updated_by, updated_at FROM answers \
              WHERE assessment_id = $1 ORDER BY question_id",
         )
         .bind(assessment_id)
@@ -429,7 +437,7 @@ impl Repo {
         scope: &VendorScope,
         id: Uuid,
         if_match: Option<i64>,
-        entries: Vec<(String, Option<serde_json::Value>, Option<String>, String)>,
+        entries: Vec<AnswerEntry>,
     ) -> Result<AssessmentRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
         let current = lock_assessment(&mut tx, scope, id).await?;
@@ -467,7 +475,7 @@ impl Repo {
         scope: &VendorScope,
         id: Uuid,
         expected_version: i64,
-        entries: Vec<(String, Option<serde_json::Value>, Option<String>, String)>,
+        entries: Vec<AnswerEntry>,
         file_name: &str,
         content_type: &str,
         original: &[u8],

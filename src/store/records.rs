@@ -201,10 +201,36 @@ pub struct AnswerRecord {
     pub question_id: String,
     pub value: Json<serde_json::Value>,
     pub comment: Option<String>,
+    /// Where the vendor points for support, e.g. `SOC 2 report, section 4`.
+    pub evidence_ref: Option<String>,
     /// `vendor`, or where a derived answer came from (`caiq-v4:IAM-14.1`).
     pub source: String,
     pub updated_by: String,
     pub updated_at: DateTime<Utc>,
+}
+
+/// One answer to store, or to clear when `value` is `None` (a cleared answer keeps no comment or reference).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnswerEntry {
+    pub question_id: String,
+    pub value: Option<serde_json::Value>,
+    pub comment: Option<String>,
+    pub evidence_ref: Option<String>,
+    /// `vendor`, `workbook`, or the sources a derived answer came from.
+    pub source: String,
+}
+
+impl AnswerEntry {
+    /// Clears the answer to `question_id`.
+    pub fn cleared(question_id: impl Into<String>, source: impl Into<String>) -> AnswerEntry {
+        AnswerEntry {
+            question_id: question_id.into(),
+            value: None,
+            comment: None,
+            evidence_ref: None,
+            source: source.into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]

@@ -94,6 +94,9 @@ pub async fn download(app: &TestApp, token: &str, assessment: &str) -> Vec<u8> {
     resp.bytes().await.unwrap().to_vec()
 }
 
+/// A prior answer to export: question, answer, comment, evidence reference.
+type PriorRow<'a> = (&'a str, Option<Value>, Option<&'a str>, Option<&'a str>);
+
 pub fn template(id: &str) -> Template {
     let path = format!("{}/questionnaires/{id}.toml", env!("CARGO_MANIFEST_DIR"));
     Template::from_toml(
@@ -142,6 +145,95 @@ both!(
         assert_eq!(answer["answer"], "yes");
         assert_eq!(answer["source"], "workbook");
         assert_eq!(detail["evidence"].as_array().unwrap().len(), 2, "each upload kept as evidence");
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn evidence_references_are_kept_and_notes_without_an_answer_are_refused(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (token, aid, assessment) = setup(&app).await;
+        let t = template("ma-201-cmr-17");
+        let answers = format!("/api/v1/assessments/{aid}/answers");
+        let put = |body: Value| {
+            let app = &app;
+            let token = token.clone();
+            let answers = answers.clone();
+            async move { app.call(Method::PUT, &answers, Some(&token), Some(&body), &[]).await }
+        };
+        let question = |detail: &Value, id: &str| -> Value {
+            detail["questions"].as_array().unwrap().iter().find(|q| q["id"] == id).unwrap().clone()
+        };
+
+        // Over the API: kept, trimmed, shown.
+        put(json!({"answers": [{"question_id": "WISP-01", "value": "yes", "evidence_ref": " WISP, section 2 "}]}))
+            .await
+            .ok(200);
+        let detail = app.get(&format!("/api/v1/assessments/{aid}"), &token).await.ok(200).clone();
+        assert_eq!(question(&detail, "WISP-01")["evidence_ref"], "WISP, section 2");
+        let version = detail["version"].clone();
+
+        // Notes that would be lost, or too long, are refused and change nothing.
+        let resp = put(json!({"answers": [
+            {"question_id": "WISP-01", "value": null, "comment": "we are rewriting it"},
+            {"question_id": "WISP-03", "value": "yes", "evidence_ref": "x".repeat(1001)},
+        ]}))
+        .await;
+        resp.problem(422, "validation_failed");
+        assert_eq!(resp.fields(), ["answers[0].comment", "answers[1].evidence_ref"], "{}", resp.text);
+        let detail = app.get(&format!("/api/v1/assessments/{aid}"), &token).await.ok(200).clone();
+        assert_eq!(detail["version"], version);
+        assert_eq!(question(&detail, "WISP-01")["answer"], "yes");
+
+        // The workbook carries the reference out and back; a vendor's new one is stored.
+        let exported = download(&app, &token, &aid).await;
+        let row = t.questions().position(|q| q.id == "WISP-01").unwrap() + 1;
+        let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(exported.clone())).unwrap();
+        let sheet = calamine::Reader::worksheet_range(&mut book, "Questions").unwrap();
+        assert_eq!(sheet.get_value((row as u32, 5)).unwrap().to_string(), "WISP, section 2");
+        let same = upload(&app, &token, &aid, "", exported).await.ok(200).clone();
+        assert_eq!(same["unchanged"], 1, "{same}");
+
+        let meta = workbook::WorkbookMeta {
+            assessment_id: aid.clone(),
+            template_id: "ma-201-cmr-17".into(),
+            template_version: assessment["template_version"].as_str().unwrap().into(),
+            vendor_name: "Sheets Inc".into(),
+            due: None,
+        };
+        let prior = |entries: &[PriorRow]| {
+            entries
+                .iter()
+                .map(|(id, answer, comment, evidence)| {
+                    (id.to_string(), workbook::PriorAnswer {
+                        answer: answer.clone(),
+                        comment: comment.map(str::to_string),
+                        evidence_ref: evidence.map(str::to_string),
+                    })
+                })
+                .collect::<BTreeMap<_, _>>()
+        };
+        let changed = workbook::export(&meta, &t, &prior(&[("WISP-01", Some(json!("yes")), None, Some("WISP v3, section 2"))])).unwrap();
+        let body = upload(&app, &token, &aid, "", changed).await.ok(200).clone();
+        assert_eq!(body["changed"], json!(["WISP-01"]), "a new reference is a change: {body}");
+        let detail = app.get(&format!("/api/v1/assessments/{aid}"), &token).await.ok(200).clone();
+        assert_eq!(question(&detail, "WISP-01")["evidence_ref"], "WISP v3, section 2");
+        let version = detail["version"].clone();
+
+        // A comment beside a blank answer is refused by its cell, and nothing is stored.
+        let evidence_before = app.count("SELECT COUNT(*) FROM evidence").await;
+        let orphan = workbook::export(&meta, &t, &prior(&[
+            ("WISP-01", Some(json!("yes")), None, Some("WISP v3, section 2")),
+            ("WISP-03", None, Some("to follow"), None),
+        ])).unwrap();
+        let resp = upload(&app, &token, &aid, "", orphan).await;
+        resp.problem(422, "validation_failed");
+        let row = t.questions().position(|q| q.id == "WISP-03").unwrap() + 2;
+        assert_eq!(resp.fields(), [format!("Questions!E{row}")], "{}", resp.text);
+        assert!(resp.text.contains(&format!("the answer (Questions!D{row}) is blank")), "{}", resp.text);
+        let detail = app.get(&format!("/api/v1/assessments/{aid}"), &token).await.ok(200).clone();
+        assert_eq!(detail["version"], version);
+        assert_eq!(app.count("SELECT COUNT(*) FROM evidence").await, evidence_before);
         app.stop().await;
     }
 );
