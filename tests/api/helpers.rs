@@ -54,13 +54,43 @@ pub fn postgres_url() -> Option<String> {
     match std::env::var("TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
-            if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false") {
+            if in_ci() {
                 panic!("TEST_POSTGRES_URL must be set in CI so that the PostgreSQL cases run");
             }
             eprintln!("TEST_POSTGRES_URL is not set: PostgreSQL case not run");
             None
         }
     }
+}
+
+/// Whether CI is running the suite (`CI` set to anything but `false`).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
+}
+
+/// Whether an outside program that a case needs (LibreOffice, openpyxl) runs here: `program args` exits with 0.
+/// Outside CI a missing one skips the case with a note. In CI it fails the case, because `.ci/run` installs these
+/// programs and a case that skipped itself there would pass for the wrong reason.
+pub fn outside_program(program: &str, args: &[&str], install: &str) -> bool {
+    let runs = std::process::Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !runs {
+        if in_ci() {
+            panic!(
+                "`{program} {}` does not run in CI; {install}",
+                args.join(" ")
+            );
+        }
+        eprintln!(
+            "`{program} {}` does not run here: case not run; {install}",
+            args.join(" ")
+        );
+    }
+    runs
 }
 
 pub struct TestApp {

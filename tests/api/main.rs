@@ -17,3 +17,4 @@ mod workbooks;
 mod workbooks_excel;
 mod workbooks_formats;
 mod workbooks_libreoffice;
+mod workbooks_openpyxl;
