@@ -192,12 +192,13 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<WorkbookKind, Refusal> {
 
     let has = |wanted: &str| names.iter().any(|(name, _)| name == wanted);
     let kind = if has("[Content_Types].xml") && has("xl/workbook.xml") {
-        let types = read_entry(
+        let macro_types = entry_contains(
             &mut archive,
             "[Content_Types].xml",
             limits.max_uncompressed_bytes,
+            b"macroEnabled",
         )?;
-        if has("xl/vbaProject.bin") || contains(&types, b"macroEnabled") {
+        if has("xl/vbaProject.bin") || macro_types {
             WorkbookKind::Xlsm
         } else {
             WorkbookKind::Xlsx
@@ -281,27 +282,45 @@ fn read_entry(
     name: &str,
     cap: u64,
 ) -> Result<Vec<u8>, Refusal> {
+    let mut out = Vec::new();
+    with_entry(archive, name, |entry| entry.take(cap).read_to_end(&mut out))?;
+    Ok(out)
+}
+
+/// Whether the first `cap` bytes of part `name` hold `needle`, read a chunk at a time.
+fn entry_contains(
+    archive: &mut zip::ZipArchive<Cursor<&[u8]>>,
+    name: &str,
+    cap: u64,
+    needle: &[u8],
+) -> Result<bool, Refusal> {
+    let mut found = false;
+    with_entry(archive, name, |entry| {
+        for_each_chunk(entry.take(cap), CHUNK, |buffer| {
+            found |= find(buffer, needle).is_some();
+            // A needle cut at the end of this chunk is found in the next.
+            buffer.len().saturating_sub(needle.len() - 1)
+        })
+    })?;
+    Ok(found)
+}
+
+/// Runs `read` on part `name`, refusing the file when the part cannot be read.
+fn with_entry<T>(
+    archive: &mut zip::ZipArchive<Cursor<&[u8]>>,
+    name: &str,
+    read: impl FnOnce(&mut dyn Read) -> std::io::Result<T>,
+) -> Result<T, Refusal> {
     let unreadable = |e: String| {
         Refusal::new(
             "unsupported_file",
             format!("the part {name} of the workbook cannot be read ({e}); {SEND_INSTEAD}"),
         )
     };
-    let entry = archive
+    let mut entry = archive
         .by_name(name)
         .map_err(|e| unreadable(e.to_string()))?;
-    let mut out = Vec::new();
-    entry
-        .take(cap)
-        .read_to_end(&mut out)
-        .map_err(|e| unreadable(e.to_string()))?;
-    Ok(out)
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
+    read(&mut entry).map_err(|e| unreadable(e.to_string()))
 }
 
 /// Parts whose cells a reader loads. For xlsx that is any XML part: the relationships, not the path, say which
@@ -930,6 +949,24 @@ mod tests {
             check(&zip_of(&bytes_entries), &Limits::default()),
             Ok(WorkbookKind::Xlsm)
         );
+    }
+
+    #[test]
+    fn the_macro_content_type_is_found_across_a_chunk_boundary() {
+        let override_tag =
+            br#"<Override ContentType="application/vnd.ms-excel.sheet.macroEnabled.main+xml"/>"#;
+        let word_at = find(override_tag, b"macroEnabled").unwrap();
+        // Spaces put the middle of "macroEnabled" on the first chunk's last byte.
+        let mut types = b"<Types>".to_vec();
+        types.resize(CHUNK - word_at - 6, b' ');
+        types.extend_from_slice(override_tag);
+        types.extend_from_slice(b"</Types>");
+        assert_eq!(&types[CHUNK - 6..CHUNK + 6], b"macroEnabled");
+        let bytes = zip_of(&[
+            ("[Content_Types].xml", &types),
+            ("xl/workbook.xml", b"<workbook/>"),
+        ]);
+        assert_eq!(check(&bytes, &Limits::default()), Ok(WorkbookKind::Xlsm));
     }
 
     #[test]
