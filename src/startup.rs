@@ -284,56 +284,35 @@ async fn outermost<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
 }
 
 /// Replaces the framework's positional or type-level wording with the field a client must fix.
-fn name_the_field(problem: ApiError, operation: &str, body: Option<&[u8]>) -> ApiError {
+fn name_the_field(mut problem: ApiError, operation: &str, body: Option<&[u8]>) -> ApiError {
     use crate::api::schema_check::{body_fault, path_param_name};
     use crate::error::FieldError;
-    match problem {
-        ApiError::Problem {
-            status,
-            code: "bad_parameter",
-            detail,
-            mut errors,
-            allowed,
-        } => {
-            let mut detail = detail;
-            for e in &mut errors {
-                if let Some(real) = path_param_name(operation, &e.field) {
-                    detail = detail.replace(&format!("`{}`", e.field), &format!("`{real}`"));
-                    e.field = real;
+    if let ApiError::Problem {
+        code,
+        detail,
+        errors,
+        ..
+    } = &mut problem
+    {
+        match *code {
+            "bad_parameter" => {
+                for e in errors.iter_mut() {
+                    if let Some(real) = path_param_name(operation, &e.field) {
+                        *detail = detail.replace(&format!("`{}`", e.field), &format!("`{real}`"));
+                        e.field = real;
+                    }
                 }
             }
-            ApiError::Problem {
-                status,
-                code: "bad_parameter",
-                detail,
-                errors,
-                allowed,
+            "bad_body" => {
+                if let Some((field, message)) = body.and_then(|b| body_fault(operation, b)) {
+                    *detail = format!("{field}: {message}");
+                    *errors = vec![FieldError::new(field, message)];
+                }
             }
+            _ => {}
         }
-        ApiError::Problem {
-            status,
-            code: "bad_body",
-            detail,
-            errors,
-            allowed,
-        } => match body.and_then(|b| body_fault(operation, b)) {
-            Some((field, message)) => ApiError::Problem {
-                status,
-                code: "bad_body",
-                detail: format!("{field}: {message}"),
-                errors: vec![FieldError::new(field, message)],
-                allowed,
-            },
-            None => ApiError::Problem {
-                status,
-                code: "bad_body",
-                detail,
-                errors,
-                allowed,
-            },
-        },
-        other => other,
     }
+    problem
 }
 
 /// Reads the body into memory up to `limit` bytes. The declared length is checked first, but a body that
