@@ -13,6 +13,7 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server
 use poem_openapi::{OpenApiService, OperationId};
 use tracing::Instrument;
 
+use crate::api::workbooks::ImportSlots;
 use crate::auth::Verifier;
 use crate::config::Config;
 use crate::detection::Detector;
@@ -62,6 +63,7 @@ pub struct Application {
     app: poem::endpoint::BoxEndpoint<'static, Response>,
     grace: Duration,
     config: Config,
+    import_slots: ImportSlots,
 }
 
 /// Opens the store and returns the secret that signs locally minted tokens: the configured one, or the one the
@@ -108,7 +110,16 @@ impl Application {
         );
         let (services, purchases) = detector.sizes();
         tracing::info!(services, purchases, "duplicate index built");
-        let app = routes(store.clone(), verifier, detector, templates, &config).boxed();
+        let import_slots = ImportSlots::from_config(&config);
+        let app = routes(
+            store.clone(),
+            verifier,
+            detector,
+            templates,
+            import_slots.clone(),
+            &config,
+        )
+        .boxed();
         Ok(Application {
             acceptor,
             addr,
@@ -116,6 +127,7 @@ impl Application {
             app,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
             config,
+            import_slots,
         })
     }
 
@@ -125,6 +137,11 @@ impl Application {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The slots the spreadsheet uploads share; a test takes them to see what an upload does when all are busy.
+    pub fn import_slots(&self) -> &ImportSlots {
+        &self.import_slots
     }
 
     /// Serves, with the job runner beside it, until `signal` completes; then lets requests in flight finish
@@ -152,6 +169,7 @@ pub fn routes(
     verifier: Arc<Verifier>,
     detector: Arc<Detector>,
     templates: Arc<Templates>,
+    import_slots: ImportSlots,
     config: &Config,
 ) -> impl Endpoint<Output = Response> + use<> {
     let api = openapi_service();
@@ -173,6 +191,7 @@ pub fn routes(
         .data(verifier)
         .data(detector)
         .data(templates)
+        .data(import_slots)
         .data(Arc::new(config.clone()))
         .data(Arc::new(Metrics::default()))
         .data(limits)
