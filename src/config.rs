@@ -59,6 +59,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest file upload (workbooks, evidence), in bytes.
     pub max_upload_bytes: usize,
+    /// Spreadsheet uploads read at once (check and parse); each may take a few hundred megabytes at the limits.
+    pub max_concurrent_imports: usize,
+    /// Milliseconds an upload waits for one of those slots before it is refused with 503 `imports_busy`.
+    pub import_wait_ms: u64,
     /// Seconds a shutdown waits for requests in flight.
     pub shutdown_grace_seconds: u64,
     /// Folder of questionnaire templates (`*.toml`).
@@ -107,6 +111,8 @@ impl Default for Config {
             log_level: "info".to_string(),
             max_body_bytes: 1024 * 1024,
             max_upload_bytes: 10 * 1000 * 1000,
+            max_concurrent_imports: 2,
+            import_wait_ms: 10_000,
             shutdown_grace_seconds: 10,
             questionnaires_dir: PathBuf::from("questionnaires"),
             invitation_days: 30,
@@ -201,6 +207,8 @@ impl Config {
             "log_level" => self.log_level = value.to_string(),
             "max_body_bytes" => self.max_body_bytes = parse(value)?,
             "max_upload_bytes" => self.max_upload_bytes = parse(value)?,
+            "max_concurrent_imports" => self.max_concurrent_imports = parse(value)?,
+            "import_wait_ms" => self.import_wait_ms = parse(value)?,
             "shutdown_grace_seconds" => self.shutdown_grace_seconds = parse(value)?,
             "questionnaires_dir" => self.questionnaires_dir = PathBuf::from(value),
             "invitation_days" => self.invitation_days = parse(value)?,
@@ -250,6 +258,9 @@ impl Config {
         }
         if self.max_body_bytes == 0 || self.max_upload_bytes == 0 {
             bail!("max_body_bytes and max_upload_bytes must be positive");
+        }
+        if self.max_concurrent_imports == 0 {
+            bail!("max_concurrent_imports must be at least 1");
         }
         Ok(())
     }
@@ -329,6 +340,45 @@ mod tests {
             ["https://a.example/hook", "http://b.example/x"]
         );
         assert!(!format!("{c:?}").contains("whsec"));
+    }
+
+    #[test]
+    fn import_concurrency_and_wait_are_read_from_the_file_and_the_environment() {
+        let c = Config::load_from(None, &[]).unwrap();
+        assert_eq!((c.max_concurrent_imports, c.import_wait_ms), (2, 10_000));
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "max_concurrent_imports = 4\nimport_wait_ms = 250\n").unwrap();
+        let c = Config::load_from(Some(&path), &[]).unwrap();
+        assert_eq!((c.max_concurrent_imports, c.import_wait_ms), (4, 250));
+        let c = Config::load_from(
+            Some(&path),
+            &env(&[
+                ("PROCUREMENT_REVIEW_MAX_CONCURRENT_IMPORTS", "1"),
+                ("PROCUREMENT_REVIEW_IMPORT_WAIT_MS", "0"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!((c.max_concurrent_imports, c.import_wait_ms), (1, 0));
+
+        let err = Config::load_from(
+            None,
+            &env(&[("PROCUREMENT_REVIEW_MAX_CONCURRENT_IMPORTS", "0")]),
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("max_concurrent_imports must be at least 1"),
+            "{err:#}"
+        );
+        std::fs::write(&path, "max_concurrent_imports = 0\n").unwrap();
+        assert!(Config::load_from(Some(&path), &[]).is_err());
+        let err = Config::load_from(None, &env(&[("PROCUREMENT_REVIEW_IMPORT_WAIT_MS", "soon")]))
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("PROCUREMENT_REVIEW_IMPORT_WAIT_MS"),
+            "{err:#}"
+        );
     }
 
     #[test]

@@ -77,6 +77,8 @@ pub enum ApiError {
         detail: String,
         errors: Vec<FieldError>,
         allowed: Vec<String>,
+        /// Seconds after which the same request may succeed, sent as `Retry-After` (503 when busy).
+        retry_after_seconds: Option<u64>,
     },
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
@@ -90,6 +92,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             allowed: Vec::new(),
+            retry_after_seconds: None,
         }
     }
 
@@ -104,6 +107,7 @@ impl ApiError {
             detail,
             errors,
             allowed: Vec::new(),
+            retry_after_seconds: None,
         }
     }
 
@@ -187,6 +191,39 @@ impl ApiError {
         }
         self
     }
+
+    /// Tells the client, in a `Retry-After` header, how many seconds to wait before sending the request again.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        if let ApiError::Problem {
+            retry_after_seconds,
+            ..
+        } = &mut self
+        {
+            *retry_after_seconds = Some(seconds);
+        }
+        self
+    }
+
+    /// The problem document as a response, with its `Retry-After` when it has one; internal causes are logged.
+    fn response(&self) -> Response {
+        let retry_after = match self {
+            ApiError::Problem {
+                retry_after_seconds,
+                ..
+            } => *retry_after_seconds,
+            ApiError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "internal error");
+                None
+            }
+        };
+        let mut response = problem_response(&self.to_problem());
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(poem::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
+    }
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -205,10 +242,7 @@ pub fn problem_response(problem: &Problem) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(error = format!("{cause:#}"), "internal error");
-        }
-        problem_response(&self.to_problem())
+        self.response()
     }
 }
 
@@ -218,10 +252,7 @@ impl poem::error::ResponseError for ApiError {
     }
 
     fn as_response(&self) -> Response {
-        if let ApiError::Internal(cause) = self {
-            tracing::error!(error = format!("{cause:#}"), "internal error");
-        }
-        problem_response(&self.to_problem())
+        self.response()
     }
 }
 
@@ -289,12 +320,14 @@ pub fn problem_from_poem_error(err: poem::Error) -> ApiError {
                 detail,
                 errors,
                 allowed,
+                retry_after_seconds,
             } => ApiError::Problem {
                 status: *status,
                 code,
                 detail: detail.clone(),
                 errors: errors.clone(),
                 allowed: allowed.clone(),
+                retry_after_seconds: *retry_after_seconds,
             },
             ApiError::Internal(e) => ApiError::Internal(anyhow::anyhow!("{e:#}")),
         };
@@ -306,6 +339,7 @@ pub fn problem_from_poem_error(err: poem::Error) -> ApiError {
             detail: format!("parameter `{}`: {}", e.name, e.reason),
             errors: vec![FieldError::new(e.name, e.reason.clone())],
             allowed: Vec::new(),
+            retry_after_seconds: None,
         };
     }
     if let Some(e) = err.downcast_ref::<oai::ParsePathError>() {
@@ -315,6 +349,7 @@ pub fn problem_from_poem_error(err: poem::Error) -> ApiError {
             detail: format!("path parameter `{}`: {}", e.name, e.reason),
             errors: vec![FieldError::new(e.name, e.reason.clone())],
             allowed: Vec::new(),
+            retry_after_seconds: None,
         };
     }
     if let Some(e) = err.downcast_ref::<oai::ParseRequestPayloadError>() {
@@ -325,6 +360,7 @@ pub fn problem_from_poem_error(err: poem::Error) -> ApiError {
             detail: format!("the request body could not be read: {}", e.reason),
             errors: vec![FieldError::new(field, e.reason.clone())],
             allowed: Vec::new(),
+            retry_after_seconds: None,
         };
     }
     if let Some(e) = err.downcast_ref::<oai::ParseMultipartError>() {
@@ -411,6 +447,19 @@ mod tests {
         let problem = ApiError::Internal(anyhow::anyhow!("password=hunter2")).to_problem();
         assert_eq!(problem.status, 500);
         assert!(!problem.detail.unwrap().contains("hunter2"));
+    }
+
+    #[test]
+    fn a_retry_after_is_sent_as_a_header_and_survives_the_framework() {
+        let busy = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "imports_busy", "busy")
+            .with_retry_after(30);
+        // Handlers' errors reach the client through poem and `problem_from_poem_error`.
+        let response = problem_from_poem_error(poem::Error::from(busy)).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()["retry-after"], "30");
+        assert_eq!(response.headers()["content-type"], PROBLEM_CONTENT_TYPE);
+        let plain = ApiError::not_found("vendor").into_response();
+        assert!(plain.headers().get("retry-after").is_none());
     }
 
     #[test]

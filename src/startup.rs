@@ -13,6 +13,7 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server
 use poem_openapi::{OpenApiService, OperationId};
 use tracing::Instrument;
 
+use crate::api::workbooks::ImportSlots;
 use crate::auth::Verifier;
 use crate::config::Config;
 use crate::detection::Detector;
@@ -62,6 +63,7 @@ pub struct Application {
     app: poem::endpoint::BoxEndpoint<'static, Response>,
     grace: Duration,
     config: Config,
+    import_slots: ImportSlots,
 }
 
 /// Opens the store and returns the secret that signs locally minted tokens: the configured one, or the one the
@@ -108,7 +110,16 @@ impl Application {
         );
         let (services, purchases) = detector.sizes();
         tracing::info!(services, purchases, "duplicate index built");
-        let app = routes(store.clone(), verifier, detector, templates, &config).boxed();
+        let import_slots = ImportSlots::from_config(&config);
+        let app = routes(
+            store.clone(),
+            verifier,
+            detector,
+            templates,
+            import_slots.clone(),
+            &config,
+        )
+        .boxed();
         Ok(Application {
             acceptor,
             addr,
@@ -116,6 +127,7 @@ impl Application {
             app,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
             config,
+            import_slots,
         })
     }
 
@@ -125,6 +137,11 @@ impl Application {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The slots the spreadsheet uploads share; a test takes them to see what an upload does when all are busy.
+    pub fn import_slots(&self) -> &ImportSlots {
+        &self.import_slots
     }
 
     /// Serves, with the job runner beside it, until `signal` completes; then lets requests in flight finish
@@ -152,6 +169,7 @@ pub fn routes(
     verifier: Arc<Verifier>,
     detector: Arc<Detector>,
     templates: Arc<Templates>,
+    import_slots: ImportSlots,
     config: &Config,
 ) -> impl Endpoint<Output = Response> + use<> {
     let api = openapi_service();
@@ -173,6 +191,7 @@ pub fn routes(
         .data(verifier)
         .data(detector)
         .data(templates)
+        .data(import_slots)
         .data(Arc::new(config.clone()))
         .data(Arc::new(Metrics::default()))
         .data(limits)
@@ -284,56 +303,35 @@ async fn outermost<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
 }
 
 /// Replaces the framework's positional or type-level wording with the field a client must fix.
-fn name_the_field(problem: ApiError, operation: &str, body: Option<&[u8]>) -> ApiError {
+fn name_the_field(mut problem: ApiError, operation: &str, body: Option<&[u8]>) -> ApiError {
     use crate::api::schema_check::{body_fault, path_param_name};
     use crate::error::FieldError;
-    match problem {
-        ApiError::Problem {
-            status,
-            code: "bad_parameter",
-            detail,
-            mut errors,
-            allowed,
-        } => {
-            let mut detail = detail;
-            for e in &mut errors {
-                if let Some(real) = path_param_name(operation, &e.field) {
-                    detail = detail.replace(&format!("`{}`", e.field), &format!("`{real}`"));
-                    e.field = real;
+    if let ApiError::Problem {
+        code,
+        detail,
+        errors,
+        ..
+    } = &mut problem
+    {
+        match *code {
+            "bad_parameter" => {
+                for e in errors.iter_mut() {
+                    if let Some(real) = path_param_name(operation, &e.field) {
+                        *detail = detail.replace(&format!("`{}`", e.field), &format!("`{real}`"));
+                        e.field = real;
+                    }
                 }
             }
-            ApiError::Problem {
-                status,
-                code: "bad_parameter",
-                detail,
-                errors,
-                allowed,
+            "bad_body" => {
+                if let Some((field, message)) = body.and_then(|b| body_fault(operation, b)) {
+                    *detail = format!("{field}: {message}");
+                    *errors = vec![FieldError::new(field, message)];
+                }
             }
+            _ => {}
         }
-        ApiError::Problem {
-            status,
-            code: "bad_body",
-            detail,
-            errors,
-            allowed,
-        } => match body.and_then(|b| body_fault(operation, b)) {
-            Some((field, message)) => ApiError::Problem {
-                status,
-                code: "bad_body",
-                detail: format!("{field}: {message}"),
-                errors: vec![FieldError::new(field, message)],
-                allowed,
-            },
-            None => ApiError::Problem {
-                status,
-                code: "bad_body",
-                detail,
-                errors,
-                allowed,
-            },
-        },
-        other => other,
     }
+    problem
 }
 
 /// Reads the body into memory up to `limit` bytes. The declared length is checked first, but a body that

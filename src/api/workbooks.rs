@@ -12,7 +12,10 @@ use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
+use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
 use super::assessments::{Vendor, vendor_scope};
@@ -21,7 +24,7 @@ use super::{SpreadsheetUpload, XLSX_CONTENT_TYPE};
 use crate::auth::{AnyRole, Auth};
 use crate::config::Config;
 use crate::domain::questionnaire::{self as q, Template};
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, PROBLEM_CONTENT_TYPE, Problem};
 use crate::sheets::external::{self, ExternalFormat, Mapping};
 use crate::sheets::limits::{self, Limits, Refusal};
 use crate::sheets::workbook::{self, PriorAnswer, WorkbookMeta};
@@ -30,6 +33,102 @@ use crate::templates::Templates;
 
 /// One import may not hold a worker longer than this.
 const IMPORT_TIME_LIMIT: Duration = Duration::from_secs(30);
+
+/// What an upload refused for want of an import slot is told to wait: by then the imports holding the slots have
+/// usually finished, or been refused for taking longer than [`IMPORT_TIME_LIMIT`].
+const BUSY_RETRY_AFTER: Duration = IMPORT_TIME_LIMIT;
+
+/// The slots for reading uploaded spreadsheets (`max_concurrent_imports`), shared by every upload. An import holds
+/// one from the upload check to the end of the parse, in the blocking thread that does the work: a request refused
+/// for taking too long does not stop that thread, and its slot frees only when the thread is done.
+#[derive(Clone)]
+pub struct ImportSlots {
+    slots: Arc<Semaphore>,
+    wait: Duration,
+}
+
+/// A taken import slot; dropping it frees the slot.
+pub struct ImportSlot {
+    _permit: OwnedSemaphorePermit,
+}
+
+impl ImportSlots {
+    pub fn new(count: usize, wait: Duration) -> ImportSlots {
+        ImportSlots {
+            slots: Arc::new(Semaphore::new(count.min(Semaphore::MAX_PERMITS))),
+            wait,
+        }
+    }
+
+    pub fn from_config(config: &Config) -> ImportSlots {
+        Self::new(
+            config.max_concurrent_imports,
+            Duration::from_millis(config.import_wait_ms),
+        )
+    }
+
+    /// Takes a slot, waiting up to `import_wait_ms` for one to free; refused with 503 `imports_busy` otherwise.
+    pub async fn take(&self) -> Result<ImportSlot, ApiError> {
+        match tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(ImportSlot { _permit: permit }),
+            Ok(Err(closed)) => Err(ApiError::Internal(anyhow::anyhow!("import slots: {closed}"))),
+            Err(_) => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "imports_busy",
+                format!(
+                    "the service is already reading as many uploaded spreadsheets as it reads at once; nothing was \
+                     stored; send the same file again in {} seconds",
+                    BUSY_RETRY_AFTER.as_secs()
+                ),
+            )
+            .with_retry_after(BUSY_RETRY_AFTER.as_secs())),
+        }
+    }
+}
+
+/// The error of an operation that reads an uploaded spreadsheet: any [`ApiError`], documented in the OpenAPI
+/// document with the usual statuses and also 503 `imports_busy` and its `Retry-After`.
+pub struct ImportError(ApiError);
+
+impl From<ApiError> for ImportError {
+    fn from(error: ApiError) -> Self {
+        ImportError(error)
+    }
+}
+
+impl From<ImportError> for poem::Error {
+    fn from(error: ImportError) -> Self {
+        error.0.into()
+    }
+}
+
+impl ApiResponse for ImportError {
+    fn meta() -> MetaResponses {
+        let mut meta = ApiError::meta();
+        meta.responses.push(MetaResponse {
+            description: "Every slot for reading uploaded spreadsheets stayed taken by other uploads while this \
+                          one waited (`imports_busy`); nothing was stored. Send the file again after `Retry-After`.",
+            status: Some(503),
+            status_range: None,
+            content: vec![MetaMediaType {
+                content_type: PROBLEM_CONTENT_TYPE,
+                schema: Problem::schema_ref(),
+            }],
+            headers: vec![MetaHeader {
+                name: "Retry-After".to_string(),
+                description: Some("Seconds to wait before sending the file again.".to_string()),
+                required: true,
+                deprecated: false,
+                schema: u64::schema_ref(),
+            }],
+        });
+        meta
+    }
+
+    fn register(registry: &mut Registry) {
+        ApiError::register(registry);
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "kebab-case")]
@@ -102,11 +201,21 @@ fn refusal(r: Refusal) -> ApiError {
     ApiError::new(status, r.code, r.message)
 }
 
-/// Runs parsing off the async workers, refused after [`IMPORT_TIME_LIMIT`].
+/// Takes an import slot, then runs parsing off the async workers, refused after `time_limit`
+/// ([`IMPORT_TIME_LIMIT`]). The slot moves into the blocking work and is freed when the work ends, which may be
+/// after the request was refused.
 async fn parse_off_thread<T: Send + 'static>(
+    slots: &ImportSlots,
+    time_limit: Duration,
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    match tokio::time::timeout(IMPORT_TIME_LIMIT, super::blocking(work)).await {
+    let slot = slots.take().await?;
+    let work = move || {
+        let result = work();
+        drop(slot);
+        result
+    };
+    match tokio::time::timeout(time_limit, super::blocking(work)).await {
         Ok(result) => result,
         Err(_) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -216,7 +325,8 @@ impl WorkbooksApi {
     /// the vendor gave directly unless `overwrite=true`. The file is checked whole before anything is stored
     /// (422 names every problem by sheet and cell); refused by content when it is not a workbook, encrypted, or
     /// too large unpacked. On success the answers are stored as one new version and the original file is kept
-    /// as evidence.
+    /// as evidence. The service reads only a few uploads at once; when they stay busy while this one waits, it
+    /// answers 503 `imports_busy` with `Retry-After` and stores nothing.
     #[oai(
         path = "/assessments/:id/workbook",
         method = "post",
@@ -227,6 +337,7 @@ impl WorkbooksApi {
         store: Data<&Store>,
         templates: Data<&Arc<Templates>>,
         config: Data<&Arc<Config>>,
+        slots: Data<&ImportSlots>,
         auth: Auth<Vendor>,
         id: Path<Uuid>,
         /// `own` (default), `caiq-v4`, `hecvat` or `mapped`.
@@ -246,7 +357,7 @@ impl WorkbooksApi {
         /// mapped: how the file's answer words map to ours, e.g. `Implemented=yes,Partial=no,X=yes`.
         answer_words: Query<Option<String>>,
         body: SpreadsheetUpload,
-    ) -> Result<Json<WorkbookImport>, ApiError> {
+    ) -> Result<Json<WorkbookImport>, ImportError> {
         let scope = vendor_scope(&auth);
         let a = store.get_assessment(&scope, id.0).await?;
         let template = templates
@@ -275,7 +386,7 @@ impl WorkbooksApi {
                     ));
                 }
                 if !missing.is_empty() {
-                    return Err(ApiError::validation(missing));
+                    return Err(ApiError::validation(missing).into());
                 }
                 Some(ExternalFormat::Mapped(Mapping {
                     sheet: sheet.0.clone().unwrap_or_default(),
@@ -296,26 +407,24 @@ impl WorkbooksApi {
             max_bytes: config.max_upload_bytes,
             ..Limits::default()
         };
-        let kind = {
-            let bytes = bytes.clone();
-            parse_off_thread(move || limits::check(&bytes, &limits).map_err(refusal)).await?
-        };
         let stored = store.answers(a.id).await?;
         let overwrite = overwrite.0.unwrap_or(false);
-        let (entries, summary_base) = {
+        // The check and the parse in one blocking job, under one import slot.
+        let (kind, (entries, summary_base)) = {
             let bytes = bytes.clone();
             let template = template.clone();
             let meta = meta_of(&a, String::new());
-            let stored = stored.clone();
-            parse_off_thread(move || {
-                plan_import(
+            parse_off_thread(&slots, IMPORT_TIME_LIMIT, move || {
+                let kind = limits::check(&bytes, &limits).map_err(refusal)?;
+                let plan = plan_import(
                     &bytes,
                     &template,
                     &meta,
                     external_format,
                     &stored,
                     overwrite,
-                )
+                )?;
+                Ok((kind, plan))
             })
             .await?
         };
@@ -517,4 +626,36 @@ fn plan_import(
         summary.changed.retain(|c| c != qid);
     }
     Ok((kept, summary))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_parse_refused_for_time_keeps_its_slot_until_its_work_really_ends() {
+        let slots = ImportSlots::new(1, Duration::ZERO);
+        let (finish, finished) = std::sync::mpsc::channel::<()>();
+        // A zero time limit refuses the request while the work waits for `finish`.
+        let refused = parse_off_thread(&slots, Duration::ZERO, move || {
+            finished.recv().ok();
+            Ok(())
+        })
+        .await
+        .expect_err("refused for time");
+        assert_eq!(refused.code(), "import_too_slow");
+
+        assert_eq!(slots.slots.available_permits(), 0);
+        let busy = slots
+            .take()
+            .await
+            .err()
+            .expect("no slot while the work runs");
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.code(), "imports_busy");
+
+        finish.send(()).unwrap();
+        // Completes once the blocking work has ended and dropped the slot.
+        let _slot = slots.slots.clone().acquire_owned().await.unwrap();
+    }
 }

@@ -192,12 +192,13 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<WorkbookKind, Refusal> {
 
     let has = |wanted: &str| names.iter().any(|(name, _)| name == wanted);
     let kind = if has("[Content_Types].xml") && has("xl/workbook.xml") {
-        let types = read_entry(
+        let macro_types = entry_contains(
             &mut archive,
             "[Content_Types].xml",
             limits.max_uncompressed_bytes,
+            b"macroEnabled",
         )?;
-        if has("xl/vbaProject.bin") || contains(&types, b"macroEnabled") {
+        if has("xl/vbaProject.bin") || macro_types {
             WorkbookKind::Xlsm
         } else {
             WorkbookKind::Xlsx
@@ -225,7 +226,7 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<WorkbookKind, Refusal> {
 
     // The zip reader refuses to inflate an entry past its declared size (calamine reads through the same crate), so
     // the declared total above is a real bound. What remains is the cells: every part that can hold them is
-    // inflated once, capped at its declared size, and scanned.
+    // inflated once, capped at its declared size, and scanned as it is inflated, a chunk at a time.
     let mut cells: u64 = 0;
     for (name, declared) in names.iter().filter(|(name, _)| is_cell_part(kind, name)) {
         let forged = |e: std::io::Error| {
@@ -236,21 +237,20 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<WorkbookKind, Refusal> {
                 ),
             )
         };
-        let entry = archive.by_name(name).map_err(damaged)?;
-        let mut xml = Vec::new();
-        entry
-            .take(declared.saturating_add(1))
-            .read_to_end(&mut xml)
-            .map_err(forged)?;
-        if xml.len() as u64 > *declared {
+        let entry = archive
+            .by_name(name)
+            .map_err(damaged)?
+            .take(declared.saturating_add(1));
+        let (estimate, read) = match kind {
+            WorkbookKind::Ods => count_cells::<OdsCells>(entry, CHUNK),
+            _ => count_cells::<SheetCells>(entry, CHUNK),
+        }
+        .map_err(forged)?;
+        if read > *declared {
             return Err(forged(std::io::Error::other(
                 "larger than its declared size",
             )));
         }
-        let estimate = match kind {
-            WorkbookKind::Ods => ods_cells(&xml),
-            _ => sheet_cells(&xml),
-        };
         cells = cells.saturating_add(estimate);
         if cells > limits.max_cells {
             return Err(Refusal::new(
@@ -282,27 +282,45 @@ fn read_entry(
     name: &str,
     cap: u64,
 ) -> Result<Vec<u8>, Refusal> {
+    let mut out = Vec::new();
+    with_entry(archive, name, |entry| entry.take(cap).read_to_end(&mut out))?;
+    Ok(out)
+}
+
+/// Whether the first `cap` bytes of part `name` hold `needle`, read a chunk at a time.
+fn entry_contains(
+    archive: &mut zip::ZipArchive<Cursor<&[u8]>>,
+    name: &str,
+    cap: u64,
+    needle: &[u8],
+) -> Result<bool, Refusal> {
+    let mut found = false;
+    with_entry(archive, name, |entry| {
+        for_each_chunk(entry.take(cap), CHUNK, |buffer| {
+            found |= find(buffer, needle).is_some();
+            // A needle cut at the end of this chunk is found in the next.
+            buffer.len().saturating_sub(needle.len() - 1)
+        })
+    })?;
+    Ok(found)
+}
+
+/// Runs `read` on part `name`, refusing the file when the part cannot be read.
+fn with_entry<T>(
+    archive: &mut zip::ZipArchive<Cursor<&[u8]>>,
+    name: &str,
+    read: impl FnOnce(&mut dyn Read) -> std::io::Result<T>,
+) -> Result<T, Refusal> {
     let unreadable = |e: String| {
         Refusal::new(
             "unsupported_file",
             format!("the part {name} of the workbook cannot be read ({e}); {SEND_INSTEAD}"),
         )
     };
-    let entry = archive
+    let mut entry = archive
         .by_name(name)
         .map_err(|e| unreadable(e.to_string()))?;
-    let mut out = Vec::new();
-    entry
-        .take(cap)
-        .read_to_end(&mut out)
-        .map_err(|e| unreadable(e.to_string()))?;
-    Ok(out)
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
+    read(&mut entry).map_err(|e| unreadable(e.to_string()))
 }
 
 /// Parts whose cells a reader loads. For xlsx that is any XML part: the relationships, not the path, say which
@@ -312,6 +330,65 @@ fn is_cell_part(kind: WorkbookKind, name: &str) -> bool {
         WorkbookKind::Ods => name == "content.xml",
         _ => name.ends_with(".xml") && !name.ends_with(".rels"),
     }
+}
+
+/// How much of a part is inflated at a time. A tag cut at the end of a chunk is kept for the next one, so the
+/// buffer outgrows this only by the length of one tag (bounded by the part's declared size, which is capped).
+const CHUNK: usize = 64 * 1024;
+
+/// Reads `reader` to its end, `chunk` bytes at a time, into a buffer that starts with what `take` left of the
+/// previous pass: `take` gets the buffer and answers how many of its leading bytes it is done with. Returns the
+/// number of bytes read.
+fn for_each_chunk(
+    mut reader: impl Read,
+    chunk: usize,
+    mut take: impl FnMut(&[u8]) -> usize,
+) -> std::io::Result<u64> {
+    let mut buffer = Vec::with_capacity(chunk);
+    let mut read: u64 = 0;
+    loop {
+        let kept = buffer.len();
+        buffer.resize(kept + chunk, 0);
+        let n = loop {
+            match reader.read(&mut buffer[kept..]) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        buffer.truncate(kept + n);
+        if n == 0 {
+            return Ok(read);
+        }
+        read += n as u64;
+        let done = take(&buffer);
+        buffer.drain(..done);
+    }
+}
+
+/// Calls `visit` for every start and end tag of the XML that `reader` yields, read `chunk` bytes at a time.
+/// Returns the number of bytes read.
+fn scan_tags(
+    reader: impl Read,
+    chunk: usize,
+    mut visit: impl FnMut(&Tag<'_>),
+) -> std::io::Result<u64> {
+    let mut scanner = TagScanner::default();
+    for_each_chunk(reader, chunk, |buffer| scanner.scan(buffer, &mut visit))
+}
+
+/// Counts the cells of one part that `reader` yields, read `chunk` bytes at a time. Returns the count and the
+/// number of bytes read.
+fn count_cells<C: CellCounter>(reader: impl Read, chunk: usize) -> std::io::Result<(u64, u64)> {
+    let mut counter = C::default();
+    let read = scan_tags(reader, chunk, |tag| counter.feed(tag))?;
+    Ok((counter.total(), read))
+}
+
+/// The first position of `needle` in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 /// One XML start or end tag.
@@ -324,6 +401,28 @@ struct Tag<'a> {
 }
 
 impl<'a> Tag<'a> {
+    /// The tag whose text between `<` and `>` is `inner`.
+    fn parse(inner: &'a [u8]) -> Tag<'a> {
+        let (end, inner) = match inner.strip_prefix(b"/") {
+            Some(inner) => (true, inner),
+            None => (false, inner),
+        };
+        let (self_closing, inner) = match inner.strip_suffix(b"/") {
+            Some(inner) => (true, inner),
+            None => (false, inner),
+        };
+        let name_len = inner
+            .iter()
+            .position(|b| b.is_ascii_whitespace())
+            .unwrap_or(inner.len());
+        Tag {
+            name: &inner[..name_len],
+            attrs: &inner[name_len..],
+            end,
+            self_closing,
+        }
+    }
+
     /// The tag's name without a namespace prefix.
     fn local(&self) -> &'a [u8] {
         match self.name.iter().position(|b| *b == b':') {
@@ -353,65 +452,96 @@ impl<'a> Tag<'a> {
     }
 }
 
-/// Calls `visit` for every start and end tag of `xml`, skipping comments, processing instructions and CDATA.
-/// Not a validating parser: it only needs to find tags and their attributes, and never allocates.
-fn for_each_tag<'a>(xml: &'a [u8], mut visit: impl FnMut(Tag<'a>)) {
-    let mut i = 0;
-    while let Some(offset) = xml[i..].iter().position(|b| *b == b'<') {
-        let start = i + offset;
-        let rest = &xml[start..];
-        let skip_to = |terminator: &[u8]| {
-            rest.windows(terminator.len())
-                .position(|w| w == terminator)
-                .map_or(xml.len(), |p| start + p + terminator.len())
-        };
-        if rest.starts_with(b"<!--") {
-            i = skip_to(b"-->");
-            continue;
-        }
-        if rest.starts_with(b"<![CDATA[") {
-            i = skip_to(b"]]>");
-            continue;
-        }
-        if rest.starts_with(b"<?") || rest.starts_with(b"<!") {
-            i = skip_to(b">");
-            continue;
-        }
-        // Find the closing '>' outside quoted attribute values, where '>' is allowed.
-        let mut quote = None;
-        let mut close = None;
-        for (j, b) in rest.iter().enumerate().skip(1) {
-            match (quote, *b) {
-                (None, b'"' | b'\'') => quote = Some(*b),
-                (Some(q), b) if b == q => quote = None,
-                (None, b'>') => {
-                    close = Some(j);
-                    break;
+/// Finds the start and end tags of XML that arrives in pieces, skipping comments, processing instructions,
+/// declarations and CDATA. Not a validating parser: it only needs to find tags and their attributes.
+#[derive(Default)]
+struct TagScanner {
+    within: Within,
+}
+
+/// Where the bytes scanned so far end.
+#[derive(Debug, Default, Clone, Copy)]
+enum Within {
+    /// In text, or at a `<` whose kind needs more bytes to tell (`<!-` may open a comment or a declaration).
+    #[default]
+    Text,
+    /// In a comment, CDATA section, processing instruction or declaration, which ends at this terminator. Only the
+    /// last bytes that could begin the terminator are kept, so a long comment costs no memory.
+    Skipping(&'static [u8]),
+    /// In a tag, kept from its `<`: `looked` bytes of it have been looked at, ending inside an attribute value
+    /// quoted by `quote` if that is set (a `>` there does not close the tag).
+    Tag { looked: usize, quote: Option<u8> },
+}
+
+/// Openers that a `<` and a few more bytes may be the start of, and that change how what follows is read.
+const OPENERS: [&[u8]; 2] = [b"<!--", b"<![CDATA["];
+
+impl TagScanner {
+    /// Calls `visit` for every tag that ends in `buffer` and returns how many of its leading bytes are done with.
+    /// The caller passes the rest again at the front of the next buffer, followed by the bytes that come next.
+    fn scan(&mut self, buffer: &[u8], visit: &mut impl FnMut(&Tag<'_>)) -> usize {
+        let mut at = 0;
+        loop {
+            match self.within {
+                Within::Text => {
+                    let Some(offset) = buffer[at..].iter().position(|b| *b == b'<') else {
+                        return buffer.len();
+                    };
+                    at += offset;
+                    let rest = &buffer[at..];
+                    if OPENERS
+                        .iter()
+                        .any(|opener| rest.len() < opener.len() && opener.starts_with(rest))
+                    {
+                        return at;
+                    }
+                    self.within = if rest.starts_with(b"<!--") {
+                        Within::Skipping(b"-->")
+                    } else if rest.starts_with(b"<![CDATA[") {
+                        Within::Skipping(b"]]>")
+                    } else if rest.starts_with(b"<?") || rest.starts_with(b"<!") {
+                        Within::Skipping(b">")
+                    } else {
+                        Within::Tag {
+                            looked: 1,
+                            quote: None,
+                        }
+                    };
                 }
-                _ => {}
+                Within::Skipping(terminator) => match find(&buffer[at..], terminator) {
+                    Some(offset) => {
+                        at += offset + terminator.len();
+                        self.within = Within::Text;
+                    }
+                    None => return buffer.len().saturating_sub(terminator.len() - 1).max(at),
+                },
+                Within::Tag { looked, mut quote } => {
+                    let tag = &buffer[at..];
+                    let mut close = None;
+                    for (j, b) in tag.iter().enumerate().skip(looked) {
+                        match (quote, *b) {
+                            (None, b'"' | b'\'') => quote = Some(*b),
+                            (Some(q), b) if b == q => quote = None,
+                            (None, b'>') => {
+                                close = Some(j);
+                                break;
+                            }
+                            _ => {}
+                        }
+                    }
+                    let Some(close) = close else {
+                        self.within = Within::Tag {
+                            looked: tag.len(),
+                            quote,
+                        };
+                        return at;
+                    };
+                    visit(&Tag::parse(&tag[1..close]));
+                    at += close + 1;
+                    self.within = Within::Text;
+                }
             }
         }
-        let Some(close) = close else { return };
-        let inner = &rest[1..close];
-        let (end, inner) = match inner.strip_prefix(b"/") {
-            Some(inner) => (true, inner),
-            None => (false, inner),
-        };
-        let (self_closing, inner) = match inner.strip_suffix(b"/") {
-            Some(inner) => (true, inner),
-            None => (false, inner),
-        };
-        let name_len = inner
-            .iter()
-            .position(|b| b.is_ascii_whitespace())
-            .unwrap_or(inner.len());
-        visit(Tag {
-            name: &inner[..name_len],
-            attrs: &inner[name_len..],
-            end,
-            self_closing,
-        });
-        i = start + close + 1;
     }
 }
 
@@ -433,51 +563,68 @@ fn parse_number(text: Option<&[u8]>) -> Option<u64> {
     std::str::from_utf8(text?).ok()?.trim().parse().ok()
 }
 
+/// Works out, tag by tag, the cells a reader may allocate for one part, so that the part can be read in pieces.
+trait CellCounter: Default {
+    fn feed(&mut self, tag: &Tag<'_>);
+    fn total(&self) -> u64;
+}
+
 /// Cells a reader may allocate for one xlsx part: the area from the first to the last cell that may hold a value
 /// (a self-closing `<c/>` is a styled blank and holds none), or the sheet's `<dimension>` claim if that is larger.
 /// Cells without an `r` attribute follow the previous one, as readers place them.
-fn sheet_cells(xml: &[u8]) -> u64 {
-    let mut bounds: Option<(u64, u64, u64, u64)> = None;
-    let mut dimension: u64 = 0;
-    let mut row: u64 = 0;
-    let mut next_col: u64 = 0;
-    let mut next_row: u64 = 0;
-    for_each_tag(xml, |tag| {
+#[derive(Debug, Default)]
+struct SheetCells {
+    /// First and last row, first and last column of the cells that may hold a value.
+    bounds: Option<(u64, u64, u64, u64)>,
+    dimension: u64,
+    row: u64,
+    next_col: u64,
+    next_row: u64,
+}
+
+impl CellCounter for SheetCells {
+    fn feed(&mut self, tag: &Tag<'_>) {
         if tag.end {
             return;
         }
         match tag.local() {
             b"row" => {
-                row = parse_number(tag.attr(b"r")).map_or(next_row, |r| r.saturating_sub(1));
-                next_row = row + 1;
-                next_col = 0;
+                self.row =
+                    parse_number(tag.attr(b"r")).map_or(self.next_row, |r| r.saturating_sub(1));
+                self.next_row = self.row.saturating_add(1);
+                self.next_col = 0;
             }
             b"c" => {
                 let (r, c) = tag
                     .attr(b"r")
                     .and_then(parse_cell_ref)
-                    .unwrap_or((row, next_col));
-                next_col = c + 1;
+                    .unwrap_or((self.row, self.next_col));
+                self.next_col = c + 1;
                 if tag.self_closing {
                     return;
                 }
-                bounds = Some(match bounds {
+                self.bounds = Some(match self.bounds {
                     None => (r, r, c, c),
                     Some((r0, r1, c0, c1)) => (r0.min(r), r1.max(r), c0.min(c), c1.max(c)),
                 });
             }
             b"dimension" => {
                 if let Some(area) = tag.attr(b"ref").and_then(dimension_area) {
-                    dimension = area;
+                    self.dimension = area;
                 }
             }
             _ => {}
         }
-    });
-    let used = bounds.map_or(0, |(r0, r1, c0, c1)| {
-        (r1 - r0 + 1).saturating_mul(c1 - c0 + 1)
-    });
-    used.max(dimension)
+    }
+
+    fn total(&self) -> u64 {
+        let used = self.bounds.map_or(0, |(r0, r1, c0, c1)| {
+            (r1 - r0)
+                .saturating_add(1)
+                .saturating_mul((c1 - c0).saturating_add(1))
+        });
+        used.max(self.dimension)
+    }
 }
 
 /// `A1:Z100` -> 2600; a single cell `A1` -> 1.
@@ -498,62 +645,87 @@ const MAX_COLUMNS: u64 = 16_384;
 /// Cells a reader allocates for an ODS `content.xml`: per table, the rows from the first to the last row holding a
 /// value (repeats expanded) times the widest such row. Trailing repeated empty cells and rows, which LibreOffice
 /// writes to the edge of the grid, hold no value and do not count.
-fn ods_cells(xml: &[u8]) -> u64 {
-    #[derive(Default)]
-    struct Table {
-        row_position: u64,
-        first_data_row: Option<u64>,
-        data_rows_end: u64,
-        width: u64,
+#[derive(Debug)]
+struct OdsCells {
+    /// The tables closed so far.
+    total: u64,
+    table: OdsTable,
+    row_repeats: u64,
+    column: u64,
+    row_width: u64,
+}
+
+#[derive(Debug, Default)]
+struct OdsTable {
+    row_position: u64,
+    first_data_row: Option<u64>,
+    data_rows_end: u64,
+    width: u64,
+}
+
+impl OdsTable {
+    fn area(&self) -> u64 {
+        self.first_data_row.map_or(0, |first| {
+            (self.data_rows_end - first).saturating_mul(self.width)
+        })
     }
-    impl Table {
-        fn area(&self) -> u64 {
-            self.first_data_row.map_or(0, |first| {
-                (self.data_rows_end - first).saturating_mul(self.width)
-            })
+}
+
+impl Default for OdsCells {
+    fn default() -> Self {
+        OdsCells {
+            total: 0,
+            table: OdsTable::default(),
+            row_repeats: 1,
+            column: 0,
+            row_width: 0,
         }
     }
-    let mut total: u64 = 0;
-    let mut table = Table::default();
-    let mut row_repeats: u64 = 1;
-    let mut column: u64 = 0;
-    let mut row_width: u64 = 0;
-    for_each_tag(xml, |tag| match (tag.name, tag.end) {
-        (b"table:table", false) => table = Table::default(),
-        (b"table:table", true) => total = total.saturating_add(table.area()),
-        (b"table:table-row", false) => {
-            row_repeats = parse_number(tag.attr(b"table:number-rows-repeated"))
-                .unwrap_or(1)
-                .clamp(1, MAX_ROWS);
-            column = 0;
-            row_width = 0;
-            if tag.self_closing {
-                table.row_position = table.row_position.saturating_add(row_repeats);
+}
+
+impl CellCounter for OdsCells {
+    fn feed(&mut self, tag: &Tag<'_>) {
+        let table = &mut self.table;
+        match (tag.name, tag.end) {
+            (b"table:table", false) => *table = OdsTable::default(),
+            (b"table:table", true) => self.total = self.total.saturating_add(table.area()),
+            (b"table:table-row", false) => {
+                self.row_repeats = parse_number(tag.attr(b"table:number-rows-repeated"))
+                    .unwrap_or(1)
+                    .clamp(1, MAX_ROWS);
+                self.column = 0;
+                self.row_width = 0;
+                if tag.self_closing {
+                    table.row_position = table.row_position.saturating_add(self.row_repeats);
+                }
             }
-        }
-        (b"table:table-row", true) => {
-            if row_width > 0 {
-                table.first_data_row.get_or_insert(table.row_position);
-                table.data_rows_end = (table.row_position + row_repeats).min(MAX_ROWS);
-                table.width = table.width.max(row_width);
+            (b"table:table-row", true) => {
+                if self.row_width > 0 {
+                    table.first_data_row.get_or_insert(table.row_position);
+                    table.data_rows_end = (table.row_position + self.row_repeats).min(MAX_ROWS);
+                    table.width = table.width.max(self.row_width);
+                }
+                table.row_position = table.row_position.saturating_add(self.row_repeats);
             }
-            table.row_position = table.row_position.saturating_add(row_repeats);
-        }
-        (b"table:table-cell" | b"table:covered-table-cell", false) => {
-            let repeats = parse_number(tag.attr(b"table:number-columns-repeated"))
-                .unwrap_or(1)
-                .clamp(1, MAX_COLUMNS);
-            column = (column + repeats).min(MAX_COLUMNS);
-            let has_value = !tag.self_closing
-                || tag.attr(b"office:value-type").is_some()
-                || tag.attr(b"table:formula").is_some();
-            if has_value {
-                row_width = column;
+            (b"table:table-cell" | b"table:covered-table-cell", false) => {
+                let repeats = parse_number(tag.attr(b"table:number-columns-repeated"))
+                    .unwrap_or(1)
+                    .clamp(1, MAX_COLUMNS);
+                self.column = (self.column + repeats).min(MAX_COLUMNS);
+                let has_value = !tag.self_closing
+                    || tag.attr(b"office:value-type").is_some()
+                    || tag.attr(b"table:formula").is_some();
+                if has_value {
+                    self.row_width = self.column;
+                }
             }
+            _ => {}
         }
-        _ => {}
-    });
-    total
+    }
+
+    fn total(&self) -> u64 {
+        self.total
+    }
 }
 
 #[cfg(test)]
@@ -573,6 +745,166 @@ mod tests {
             writer.write_all(data).unwrap();
         }
         writer.finish().unwrap().into_inner()
+    }
+
+    /// One pass over the whole of `xml`, as if it came in one piece.
+    fn whole<C: CellCounter>(xml: &[u8]) -> u64 {
+        let mut counter = C::default();
+        TagScanner::default().scan(xml, &mut |tag| counter.feed(tag));
+        counter.total()
+    }
+
+    fn sheet_cells(xml: &[u8]) -> u64 {
+        whole::<SheetCells>(xml)
+    }
+
+    fn ods_cells(xml: &[u8]) -> u64 {
+        whole::<OdsCells>(xml)
+    }
+
+    /// The tags found in `xml` read `chunk` bytes at a time, written out as `</name/ attrs`.
+    fn tags_read_by(xml: &[u8], chunk: usize) -> Vec<String> {
+        let mut tags = Vec::new();
+        let read = scan_tags(xml, chunk, |tag| {
+            tags.push(format!(
+                "<{}{}{}{}",
+                if tag.end { "/" } else { "" },
+                String::from_utf8_lossy(tag.name),
+                if tag.self_closing { "/" } else { "" },
+                String::from_utf8_lossy(tag.attrs)
+            ))
+        })
+        .unwrap();
+        assert_eq!(read, xml.len() as u64);
+        tags
+    }
+
+    /// Every way of cutting the XML below into chunks of up to 64 bytes: each '<' and '>', each opener and
+    /// terminator of a comment or CDATA, lands on a chunk boundary in some of them.
+    const CHUNK_SIZES: std::ops::RangeInclusive<usize> = 1..=64;
+
+    /// A sheet part with what a cut can break: a declaration and a PI, tags longer than a chunk, '>' in quoted
+    /// attribute values (both quotes), a comment and CDATA holding cells far away, and self-closing blank cells.
+    const SHEET_XML: &[u8] = br#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<!DOCTYPE worksheet><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:x="x"><dimension ref="A1"/>
+<!-- a cell far away, commented out: <c r="XFD1048576"><v>1</v></c> -- and a lone > -->
+<sheetData><row r="2" spans="1:5"><c r="B2" t="inlineStr"><is><t>a &gt; b</t></is></c><c note='x > "y"' r="D2"><v>2</v></c>
+<c r="E2" s="1"/><c s="2"/></row><row><c t="str"><v><![CDATA[<c r="ZZ99999"><v>1</v></c> ]]]]></v></c><c/></row>
+<x:row r="10"><x:c r="C10" t="s" x:note="<<>>"><x:v>0</x:v></x:c><x:c r="F10"/></x:row></sheetData></worksheet>"#;
+
+    /// Values at B2, D2, A3 and C10 (E2, F2, B3 and F10 are blank): rows 2..=10 by columns A..=D.
+    const SHEET_XML_CELLS: u64 = 9 * 4;
+
+    /// An ODS content.xml with the same hazards, two tables and repeats.
+    const ODS_XML: &[u8] = br#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet>
+<!-- <table:table-row table:number-rows-repeated="1000000"><table:table-cell office:value-type="float"/></table:table-row> -->
+<table:table table:name="A &gt; B" table:style-name='t>1'>
+<table:table-row><table:table-cell office:value-type="string"><text:p><![CDATA[</table:table-row><table:table-row table:number-rows-repeated="9">]]></text:p></table:table-cell><table:table-cell table:number-columns-repeated="16383"/></table:table-row>
+<table:table-row table:number-rows-repeated="3"><table:table-cell/></table:table-row>
+<table:table-row table:style-name="ro>1"><table:table-cell table:number-columns-repeated="2" office:value-type="float" office:value="1"/></table:table-row>
+<table:table-row table:number-rows-repeated="1048570"><table:table-cell table:number-columns-repeated="16384"/></table:table-row>
+</table:table>
+<table:table table:name="Second"><table:table-row table:number-rows-repeated="2"><table:table-cell table:formula="of:=[.A1]>0" table:number-columns-repeated="3"/></table:table-row></table:table>
+</office:spreadsheet></office:body></office:document-content>"#;
+
+    /// The first table: rows 1..=5 by 2 columns; the second: 2 rows by 3 columns.
+    const ODS_XML_CELLS: u64 = 5 * 2 + 2 * 3;
+
+    #[test]
+    fn tags_are_found_alike_however_the_xml_is_cut_into_chunks() {
+        let whole = tags_read_by(SHEET_XML, SHEET_XML.len());
+        assert!(
+            whole.contains(&r#"<c note='x > "y"' r="D2""#.to_string()),
+            "{whole:#?}"
+        );
+        assert!(
+            whole.contains(&r#"<x:c r="C10" t="s" x:note="<<>>""#.to_string()),
+            "{whole:#?}"
+        );
+        assert!(whole.contains(&r#"<c/"#.to_string()), "{whole:#?}");
+        assert!(
+            !whole
+                .iter()
+                .any(|tag| tag.contains("XFD1048576") || tag.contains("ZZ99999")),
+            "{whole:#?}"
+        );
+        assert_eq!(
+            whole.first().map(String::as_str),
+            Some(
+                r#"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:x="x""#
+            )
+        );
+        assert_eq!(whole.last().map(String::as_str), Some("</worksheet"));
+        for chunk in CHUNK_SIZES {
+            assert_eq!(
+                tags_read_by(SHEET_XML, chunk),
+                whole,
+                "read {chunk} bytes at a time"
+            );
+        }
+        let whole = tags_read_by(ODS_XML, ODS_XML.len());
+        for chunk in CHUNK_SIZES {
+            assert_eq!(
+                tags_read_by(ODS_XML, chunk),
+                whole,
+                "read {chunk} bytes at a time"
+            );
+        }
+    }
+
+    /// Counts the cells of `xml` in one piece and then in every chunk size, expecting `cells` each time.
+    fn assert_counted_alike<C: CellCounter>(xml: &[u8], cells: u64) {
+        assert_eq!(whole::<C>(xml), cells);
+        for chunk in CHUNK_SIZES.chain([CHUNK]) {
+            let counted = count_cells::<C>(xml, chunk).unwrap();
+            assert_eq!(
+                counted,
+                (cells, xml.len() as u64),
+                "read {chunk} bytes at a time"
+            );
+        }
+    }
+
+    #[test]
+    fn sheet_cells_are_counted_alike_however_the_part_is_cut_into_chunks() {
+        assert_counted_alike::<SheetCells>(SHEET_XML, SHEET_XML_CELLS);
+    }
+
+    #[test]
+    fn ods_cells_are_counted_alike_however_the_part_is_cut_into_chunks() {
+        assert_counted_alike::<OdsCells>(ODS_XML, ODS_XML_CELLS);
+    }
+
+    /// The most bytes the scan of `xml`, read `chunk` bytes at a time, kept from one chunk for the next.
+    fn longest_kept(xml: &[u8], chunk: usize) -> usize {
+        let mut scanner = TagScanner::default();
+        let mut longest = 0;
+        for_each_chunk(xml, chunk, |buffer| {
+            let done = scanner.scan(buffer, &mut |_| {});
+            longest = longest.max(buffer.len() - done);
+            done
+        })
+        .unwrap();
+        longest
+    }
+
+    #[test]
+    fn a_long_comment_or_cdata_is_skipped_without_being_kept_but_a_long_tag_is_kept_whole() {
+        let filler = "x".repeat(100_000);
+        let skipped = format!(
+            r#"<row r="1"><!-- {filler} --><c r="A1"><v><![CDATA[{filler}]]></v></c><?pi {filler}?></row>"#
+        );
+        // At most a cut opener (`<![CDATA`) or the bytes that may begin a terminator are carried over.
+        assert!(longest_kept(skipped.as_bytes(), 64) < 9);
+        let (cells, _) = count_cells::<SheetCells>(skipped.as_bytes(), 64).unwrap();
+        assert_eq!(cells, 1);
+
+        let long_tag = format!(r#"<row r="1"><c note="{filler}" r="B1"><v>1</v></c></row>"#);
+        // Kept from its `<` until the chunk holding its `>`.
+        assert!(longest_kept(long_tag.as_bytes(), 64) > filler.len() - 64);
+        let (cells, _) = count_cells::<SheetCells>(long_tag.as_bytes(), 64).unwrap();
+        assert_eq!(cells, 1);
     }
 
     fn refusal(bytes: &[u8], limits: &Limits) -> Refusal {
@@ -617,6 +949,24 @@ mod tests {
             check(&zip_of(&bytes_entries), &Limits::default()),
             Ok(WorkbookKind::Xlsm)
         );
+    }
+
+    #[test]
+    fn the_macro_content_type_is_found_across_a_chunk_boundary() {
+        let override_tag =
+            br#"<Override ContentType="application/vnd.ms-excel.sheet.macroEnabled.main+xml"/>"#;
+        let word_at = find(override_tag, b"macroEnabled").unwrap();
+        // Spaces put the middle of "macroEnabled" on the first chunk's last byte.
+        let mut types = b"<Types>".to_vec();
+        types.resize(CHUNK - word_at - 6, b' ');
+        types.extend_from_slice(override_tag);
+        types.extend_from_slice(b"</Types>");
+        assert_eq!(&types[CHUNK - 6..CHUNK + 6], b"macroEnabled");
+        let bytes = zip_of(&[
+            ("[Content_Types].xml", &types),
+            ("xl/workbook.xml", b"<workbook/>"),
+        ]);
+        assert_eq!(check(&bytes, &Limits::default()), Ok(WorkbookKind::Xlsm));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use procurement_review::api::workbooks::ImportSlots;
 use procurement_review::auth::{MintRequest, Role, Verifier};
 use procurement_review::config::{Config, Secret};
 use procurement_review::startup::Application;
@@ -99,6 +100,8 @@ pub struct TestApp {
     pub store: Store,
     pub database_url: String,
     pub config: Config,
+    /// The server's own import slots: take them all to see what an upload does when the service is busy.
+    pub import_slots: ImportSlots,
     verifier: Verifier,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -200,6 +203,7 @@ impl TestApp {
             .expect("build the application");
         let addr = app.addr();
         let store = app.store().clone();
+        let import_slots = app.import_slots().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
             let _ = rx.await;
@@ -210,6 +214,7 @@ impl TestApp {
             store,
             database_url,
             config: kept_config,
+            import_slots,
             verifier,
             shutdown: Some(tx),
             server: Some(server),

@@ -106,6 +106,17 @@ pub fn template(id: &str) -> Template {
     .unwrap()
 }
 
+/// What our workbook for the assessment that [`setup`] made carries about it.
+fn meta_of(aid: &str, assessment: &Value) -> workbook::WorkbookMeta {
+    workbook::WorkbookMeta {
+        assessment_id: aid.to_string(),
+        template_id: "ma-201-cmr-17".into(),
+        template_version: assessment["template_version"].as_str().unwrap().into(),
+        vendor_name: "Sheets Inc".into(),
+        due: None,
+    }
+}
+
 fn first_yes_no(t: &Template) -> String {
     t.questions()
         .find(|q| q.kind.as_str() == "yes_no" && q.show_if.is_none())
@@ -244,13 +255,7 @@ both!(
         let (token, aid, assessment) = setup(&app).await;
         let t = template("ma-201-cmr-17");
         let qid = first_yes_no(&t);
-        let meta = workbook::WorkbookMeta {
-            assessment_id: aid.clone(),
-            template_id: "ma-201-cmr-17".into(),
-            template_version: assessment["template_version"].as_str().unwrap().into(),
-            vendor_name: "Sheets Inc".into(),
-            due: None,
-        };
+        let meta = meta_of(&aid, &assessment);
         let mut prior = BTreeMap::new();
         prior.insert(qid.clone(), workbook::PriorAnswer { answer: Some(json!("Maybe")), comment: None, evidence_ref: None });
         let bad = workbook::export(&meta, &t, &prior).unwrap();
@@ -397,6 +402,47 @@ both!(
         assert!(answer.contains("body_too_large"), "{answer}");
         assert_eq!(app.count("SELECT COUNT(*) FROM evidence").await, 0);
         assert_eq!(app.count("SELECT COUNT(*) FROM answers").await, 0);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn an_upload_while_every_import_slot_is_taken_is_refused_as_busy_and_stores_nothing(backend) {
+        let app = TestApp::spawn_with(backend, |c| {
+            c.max_concurrent_imports = 1;
+            c.import_wait_ms = 100;
+        })
+        .await;
+        let (token, aid, assessment) = setup(&app).await;
+        let t = template("ma-201-cmr-17");
+        let qid = first_yes_no(&t);
+        let meta = meta_of(&aid, &assessment);
+        let mut prior = BTreeMap::new();
+        prior.insert(qid.clone(), workbook::PriorAnswer { answer: Some(json!("yes")), comment: None, evidence_ref: None });
+        let filled = workbook::export(&meta, &t, &prior).unwrap();
+        let before = app.get(&format!("/api/v1/assessments/{aid}"), &token).await.ok(200).clone();
+
+        // The test holds the only slot, as a long import would.
+        let held = app.import_slots.take().await.expect("the only slot is free");
+        let busy = upload(&app, &token, &aid, "", filled.clone()).await;
+        busy.problem(503, "imports_busy");
+        assert_eq!(busy.header("retry-after"), Some("30"), "{:?}", busy.headers);
+        let detail = busy.body["detail"].as_str().unwrap();
+        assert!(detail.contains("nothing was stored") && detail.contains("send the same file again"), "{detail}");
+        let after = app.get(&format!("/api/v1/assessments/{aid}"), &token).await.ok(200).clone();
+        assert_eq!(after, before);
+        assert_eq!(app.count("SELECT COUNT(*) FROM answers").await, 0);
+        assert_eq!(app.count("SELECT COUNT(*) FROM evidence").await, 0);
+
+        // Once the slot is free, the same file is read and stored.
+        drop(held);
+        let done = upload(&app, &token, &aid, "", filled).await;
+        let body = done.ok(200).clone();
+        assert_eq!(body["added"], json!([qid]), "{body}");
+        assert_eq!(body["version"], before["assessment"]["version"].as_i64().unwrap() + 1, "{body}");
+        let answered = app.get(&format!("/api/v1/assessments/{aid}"), &token).await.ok(200).clone();
+        let question = answered["questions"].as_array().unwrap().iter().find(|q| q["id"] == qid.as_str()).unwrap();
+        assert_eq!(question["answer"], "yes");
         app.stop().await;
     }
 );
