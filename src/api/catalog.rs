@@ -5,13 +5,17 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::me::ApiTags;
+use super::workbooks::{IMPORT_TIME_LIMIT, ImportError, ImportSlots, parse_off_thread};
 use super::{PageInfo, SpreadsheetUpload, blocking, etag, parse_if_match};
 use crate::auth::{AnyRole, Auth, Permission, Role};
+use crate::config::Config;
 use crate::domain::PageRequest;
 use crate::domain::catalog::{CatalogService, CatalogServiceInput, ServiceFields, ServiceStatus};
 use crate::error::ApiError;
 use crate::sheets;
+use crate::sheets::limits::Limits;
 use crate::store::{CatalogFilter, Store};
+use std::sync::Arc;
 
 /// The CIO office and admins maintain the catalogue.
 pub struct CatalogEditor;
@@ -184,11 +188,20 @@ impl CatalogApi {
     async fn import(
         &self,
         store: Data<&Store>,
+        config: Data<&Arc<Config>>,
+        slots: Data<&ImportSlots>,
         auth: Auth<CatalogEditor>,
         body: SpreadsheetUpload,
-    ) -> Result<Json<ImportSummary>, ApiError> {
+    ) -> Result<Json<ImportSummary>, ImportError> {
         let bytes = body.into_bytes();
-        let entries = blocking(move || sheets::catalog::import(&bytes)).await?;
+        let limits = Limits {
+            max_bytes: config.max_upload_bytes,
+            ..Limits::default()
+        };
+        let entries = parse_off_thread(&slots, IMPORT_TIME_LIMIT, move || {
+            sheets::catalog::import(&bytes, &limits)
+        })
+        .await?;
         let (created, updated) = store.load_services(&auth.actor(), entries).await?;
         Ok(Json(ImportSummary { created, updated }))
     }

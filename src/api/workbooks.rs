@@ -26,13 +26,13 @@ use crate::config::Config;
 use crate::domain::questionnaire::{self as q, Template};
 use crate::error::{ApiError, FieldError, PROBLEM_CONTENT_TYPE, Problem};
 use crate::sheets::external::{self, ExternalFormat, Mapping};
-use crate::sheets::limits::{self, Limits, Refusal};
+use crate::sheets::limits::{self, Limits};
 use crate::sheets::workbook::{self, PriorAnswer, WorkbookMeta};
 use crate::store::{AnswerEntry, AssessmentRecord, Store};
 use crate::templates::Templates;
 
 /// One import may not hold a worker longer than this.
-const IMPORT_TIME_LIMIT: Duration = Duration::from_secs(30);
+pub(super) const IMPORT_TIME_LIMIT: Duration = Duration::from_secs(30);
 
 /// What an upload refused for want of an import slot is told to wait: by then the imports holding the slots have
 /// usually finished, or been refused for taking longer than [`IMPORT_TIME_LIMIT`].
@@ -190,21 +190,10 @@ pub enum WorkbookFile {
     ),
 }
 
-fn refusal(r: Refusal) -> ApiError {
-    let status = match r.code {
-        "unsupported_file" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "file_too_large" | "too_large_uncompressed" | "too_many_cells" | "too_many_entries" => {
-            StatusCode::PAYLOAD_TOO_LARGE
-        }
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    ApiError::new(status, r.code, r.message)
-}
-
 /// Takes an import slot, then runs parsing off the async workers, refused after `time_limit`
 /// ([`IMPORT_TIME_LIMIT`]). The slot moves into the blocking work and is freed when the work ends, which may be
 /// after the request was refused.
-async fn parse_off_thread<T: Send + 'static>(
+pub(super) async fn parse_off_thread<T: Send + 'static>(
     slots: &ImportSlots,
     time_limit: Duration,
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
@@ -415,7 +404,7 @@ impl WorkbooksApi {
             let template = template.clone();
             let meta = meta_of(&a, String::new());
             parse_off_thread(&slots, IMPORT_TIME_LIMIT, move || {
-                let kind = limits::check(&bytes, &limits).map_err(refusal)?;
+                let kind = limits::check(&bytes, &limits).map_err(ApiError::from)?;
                 let plan = plan_import(
                     &bytes,
                     &template,

@@ -3,6 +3,7 @@
 
 use rust_xlsxwriter::{Format, Workbook as XlsxWorkbook};
 
+use super::limits::{self, Limits};
 use super::{UploadKind, Workbook, cell_ref, cell_text, neutralise, rows_of, sniff, split_list};
 use crate::domain::catalog::{CatalogService, CatalogServiceInput, ServiceFields};
 use crate::error::{ApiError, FieldError};
@@ -95,9 +96,11 @@ fn normalise_header(h: &str) -> String {
 type TextRows = (String, Vec<(u32, Vec<String>)>);
 
 /// Reads rows of text cells, from a workbook or CSV.
-fn read_rows(bytes: &[u8]) -> Result<TextRows, ApiError> {
+fn read_rows(bytes: &[u8], limits: &Limits) -> Result<TextRows, ApiError> {
     match sniff(bytes) {
         Some(UploadKind::Zip | UploadKind::Ole2) => {
+            // The same checks as a questionnaire upload: kind by content, encryption, and the cost of reading.
+            limits::check(bytes, limits)?;
             let book = Workbook::read(bytes)?;
             let (name, range) = book
                 .sheet(SHEET)
@@ -147,8 +150,8 @@ fn read_rows(bytes: &[u8]) -> Result<TextRows, ApiError> {
 }
 
 /// Parses a whole upload. Every problem is reported with its cell; nothing is returned unless all rows pass.
-pub fn import(bytes: &[u8]) -> Result<Vec<ServiceFields>, ApiError> {
-    let (sheet, rows) = read_rows(bytes)?;
+pub fn import(bytes: &[u8], limits: &Limits) -> Result<Vec<ServiceFields>, ApiError> {
+    let (sheet, rows) = read_rows(bytes, limits)?;
     let mut rows = rows
         .into_iter()
         .filter(|(_, cells)| cells.iter().any(|c| !c.is_empty()));
@@ -258,7 +261,7 @@ mod tests {
             export_xlsx(&services).unwrap(),
             export_csv(&services).unwrap(),
         ] {
-            let back = import(&bytes).unwrap();
+            let back = import(&bytes, &Limits::default()).unwrap();
             assert_eq!(back.len(), 2);
             assert_eq!(back[0].aliases, vec!["DocuSign".to_string()]);
             assert_eq!(back[0].capabilities, services[0].capabilities);
@@ -286,7 +289,9 @@ mod tests {
     #[test]
     fn every_bad_cell_is_named_and_nothing_passes() {
         let csv = "Name,Status,Aliases\nGood,active,A\n,active,B\nBad status,sometimes,C\nGood,retired,D\n";
-        let problem = import(csv.as_bytes()).unwrap_err().to_problem();
+        let problem = import(csv.as_bytes(), &Limits::default())
+            .unwrap_err()
+            .to_problem();
         let fields: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["csv!A3", "csv!B4", "csv!A5"]);
         assert!(problem.errors[2].message.contains("row 2"));
@@ -294,9 +299,11 @@ mod tests {
 
     #[test]
     fn a_file_without_a_name_column_or_of_another_kind_is_refused() {
-        let e = import(b"Title,Category\nx,y\n").unwrap_err().to_problem();
+        let e = import(b"Title,Category\nx,y\n", &Limits::default())
+            .unwrap_err()
+            .to_problem();
         assert_eq!(e.errors[0].field, "csv!A1");
-        let e = import(&[0x89, b'P', b'N', b'G', 0, 1]).unwrap_err();
+        let e = import(&[0x89, b'P', b'N', b'G', 0, 1], &Limits::default()).unwrap_err();
         assert_eq!(e.status().as_u16(), 415);
     }
 }

@@ -99,6 +99,56 @@ both!(
     }
 );
 
+both!(
+    async fn a_catalogue_workbook_gets_the_same_upload_checks_as_a_questionnaire(backend) {
+        let app = TestApp::spawn_with(backend, |c| {
+            c.max_concurrent_imports = 1;
+            c.import_wait_ms = 100;
+        })
+        .await;
+        let cio = app.token(Role::Cio);
+        let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+        // A zip bomb named like a workbook: refused from the zip's directory, before anything inflates it.
+        let bomb = upload(&app, &cio, xlsx, crate::workbooks::zip_bomb().clone()).await;
+        bomb.problem(413, "too_large_uncompressed");
+
+        // A Word document sent as a workbook: refused by its content.
+        let mut doc = Vec::new();
+        {
+            let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut doc));
+            let options = zip::write::SimpleFileOptions::default();
+            zip.start_file("[Content_Types].xml", options).unwrap();
+            std::io::Write::write_all(&mut zip, b"<Types/>").unwrap();
+            zip.start_file("word/document.xml", options).unwrap();
+            std::io::Write::write_all(&mut zip, b"<document/>").unwrap();
+            zip.finish().unwrap();
+        }
+        let word = upload(&app, &cio, xlsx, doc).await;
+        word.problem(415, "unsupported_file");
+        assert!(word.text.contains("a Word document"), "{}", word.text);
+
+        // Every import slot taken: 503 with Retry-After, then read once a slot frees.
+        let sheet = {
+            let mut book = rust_xlsxwriter::Workbook::new();
+            let ws = book.add_worksheet();
+            ws.write_string(0, 0, "Name").unwrap();
+            ws.write_string(1, 0, "Enterprise e-signature").unwrap();
+            book.save_to_buffer().unwrap()
+        };
+        let held = app.import_slots.take().await.expect("the only slot is free");
+        let busy = upload(&app, &cio, xlsx, sheet.clone()).await;
+        busy.problem(503, "imports_busy");
+        assert_eq!(busy.header("retry-after"), Some("30"));
+        assert_eq!(app.count("SELECT COUNT(*) FROM catalog_services").await, 0, "nothing stored on refusal");
+        drop(held);
+        let done = upload(&app, &cio, xlsx, sheet).await;
+        assert_eq!(done.ok(200)["created"], 1, "{}", done.text);
+        assert_eq!(app.count("SELECT COUNT(*) FROM catalog_services").await, 1);
+        app.stop().await;
+    }
+);
+
 fn reader_of(app: &TestApp) -> String {
     app.token(Role::Buyer)
 }

@@ -352,7 +352,7 @@ both!(
 );
 
 /// Built once per test process: deflating 120 MB takes a while in a debug build.
-fn zip_bomb() -> &'static Vec<u8> {
+pub fn zip_bomb() -> &'static Vec<u8> {
     static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     BOMB.get_or_init(|| {
         let mut bomb = Vec::new();
