@@ -272,7 +272,16 @@ const DOCUMENTED: &[(u16, &str)] = &[
         "The object's state does not allow this; `allowed` lists what would be.",
     ),
     (412, "`If-Match` names an ETag that is no longer current."),
-    (413, "The request body is larger than the configured limit."),
+    (
+        413,
+        "The request body is larger than the configured limit, or an uploaded workbook would unpack to more \
+         bytes or cells than the service reads.",
+    ),
+    (
+        415,
+        "The body's content type is not one this operation reads, or an upload's bytes are not a kind it accepts \
+         (judged by content, not by name).",
+    ),
     (
         422,
         "The input is invalid; `errors` names every field or cell at fault.",
