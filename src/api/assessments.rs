@@ -652,7 +652,7 @@ impl AssessmentsApi {
                         }
                     }
                     merged.remove(&question.id);
-                    entries.push(AnswerEntry::cleared(question.id.clone(), "vendor"));
+                    entries.push((i, AnswerEntry::cleared(question.id.clone(), "vendor")));
                 }
                 Some(value) => match q::parse_answer(question, &value) {
                     Ok(answer) => {
@@ -665,13 +665,16 @@ impl AssessmentsApi {
                             ));
                         }
                         merged.insert(question.id.clone(), answer.clone());
-                        entries.push(AnswerEntry {
-                            question_id: question.id.clone(),
-                            value: Some(answer.to_json()),
-                            comment,
-                            evidence_ref,
-                            source: "vendor".to_string(),
-                        });
+                        entries.push((
+                            i,
+                            AnswerEntry {
+                                question_id: question.id.clone(),
+                                value: Some(answer.to_json()),
+                                comment,
+                                evidence_ref,
+                                source: "vendor".to_string(),
+                            },
+                        ));
                     }
                     Err(message) => {
                         errors.push(FieldError::new(format!("answers[{i}].value"), message))
@@ -679,7 +682,8 @@ impl AssessmentsApi {
                 },
             }
         }
-        for (i, entry) in entries.iter().enumerate() {
+        // `i` is the entry's place in the request, which skipped entries do not shift.
+        for (i, entry) in &entries {
             if entry.value.is_none() {
                 continue;
             }
@@ -701,7 +705,13 @@ impl AssessmentsApi {
             return Err(ApiError::validation(errors));
         }
         let updated = store
-            .save_answers(&auth.actor(), &scope, a.id, expected, entries)
+            .save_answers(
+                &auth.actor(),
+                &scope,
+                a.id,
+                expected,
+                entries.into_iter().map(|(_, entry)| entry).collect(),
+            )
             .await?;
         let tag = etag(updated.version);
         Ok(AssessmentResponse::Ok(Json(view(updated, &t)), tag))

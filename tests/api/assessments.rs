@@ -593,3 +593,24 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    async fn each_refused_answer_is_named_by_its_place_in_the_request(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (token, aid, _) = crate::workbooks::setup(&app).await;
+        // An unknown question first: the later errors still name their own places, not shifted by the one skipped.
+        let resp = app
+            .call(Method::PUT, &format!("/api/v1/assessments/{aid}/answers"), Some(&token),
+                  Some(&json!({"answers": [
+                      {"question_id": "NOPE-01", "value": "yes"},
+                      {"question_id": "WISP-01", "value": "yes"},
+                      {"question_id": "MON-03", "value": "2024-11-30"},
+                  ]})), &[])
+            .await;
+        resp.problem(422, "validation_failed");
+        assert_eq!(resp.fields(), ["answers[0].question_id", "answers[2].question_id"], "{}", resp.text);
+        assert!(resp.text.contains("MON-03 is asked only when MON-02 is yes"), "{}", resp.text);
+        assert_eq!(app.count("SELECT COUNT(*) FROM answers").await, 0);
+        app.stop().await;
+    }
+);
