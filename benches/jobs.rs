@@ -193,6 +193,44 @@ fn bench_pass(c: &mut Criterion) {
             assert_eq!(report.notifications, 0);
         })
     });
+    // The whole schedule (the job runner, the overdue list), and what `GET /vendors/{id}` and a page of
+    // `GET /vendors` pay for `next_review_on`.
+    c.bench_function(
+        "jobs/re-assessment schedule of every vendor (sqlite)",
+        |b| {
+            b.iter(|| {
+                let dates = rt.block_on(store.reassessment_schedule(12, None)).unwrap();
+                assert!(!dates.is_empty());
+            })
+        },
+    );
+    let vendors: Vec<uuid::Uuid> = rt
+        .block_on(store.reassessment_schedule(12, None))
+        .unwrap()
+        .into_keys()
+        .collect();
+    c.bench_function("jobs/re-assessment schedule of one vendor (sqlite)", |b| {
+        b.iter(|| {
+            let dates = rt
+                .block_on(store.reassessment_schedule(12, Some(&vendors[..1])))
+                .unwrap();
+            assert_eq!(dates.len(), 1);
+        })
+    });
+    c.bench_function("jobs/for scale: read one vendor's row (sqlite)", |b| {
+        b.iter(|| rt.block_on(store.get_vendor(vendors[0])).unwrap().unwrap())
+    });
+    c.bench_function(
+        "jobs/re-assessment schedule of a page of 50 vendors (sqlite)",
+        |b| {
+            b.iter(|| {
+                let dates = rt
+                    .block_on(store.reassessment_schedule(12, Some(&vendors[..50])))
+                    .unwrap();
+                assert_eq!(dates.len(), 50);
+            })
+        },
+    );
 }
 
 criterion_group! {

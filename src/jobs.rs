@@ -124,7 +124,7 @@ async fn due_notifications(
         );
     }
     for (vendor, next_review) in store
-        .reassessment_schedule(policy.reassessment_months)
+        .reassessment_schedule(policy.reassessment_months, None)
         .await?
     {
         push(

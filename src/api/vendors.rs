@@ -46,18 +46,22 @@ pub enum VendorResponse {
     Ok(Json<Vendor>, #[oai(header = "ETag")] String),
 }
 
-/// The next review date of each vendor that has one.
-async fn review_dates(store: &Store) -> Result<HashMap<uuid::Uuid, chrono::NaiveDate>, ApiError> {
+/// The next review date of each vendor that has one, among `only` if given.
+async fn review_dates(
+    store: &Store,
+    only: Option<&[uuid::Uuid]>,
+) -> Result<HashMap<uuid::Uuid, chrono::NaiveDate>, ApiError> {
     let months = store.current_policy().await?.document.0.reassessment_months;
-    store.reassessment_schedule(months).await
+    store.reassessment_schedule(months, only).await
 }
 
-/// Fills in `next_review_on`.
+/// Fills in `next_review_on`, scheduling only these vendors.
 async fn with_review_dates(
     store: &Store,
     mut vendors: Vec<Vendor>,
 ) -> Result<Vec<Vendor>, ApiError> {
-    let dates = review_dates(store).await?;
+    let ids: Vec<uuid::Uuid> = vendors.iter().map(|v| v.id).collect();
+    let dates = review_dates(store, Some(&ids)).await?;
     for v in &mut vendors {
         v.next_review_on = dates.get(&v.id).copied();
     }
@@ -71,7 +75,7 @@ async fn with_review_date(store: &Store, vendor: Vendor) -> Result<Vendor, ApiEr
 /// Vendors whose next review date has passed, most overdue first.
 async fn overdue_vendors(store: &Store, page: PageRequest) -> Result<VendorPage, ApiError> {
     let today = crate::domain::now().date_naive();
-    let mut overdue: Vec<(chrono::NaiveDate, uuid::Uuid)> = review_dates(store)
+    let mut overdue: Vec<(chrono::NaiveDate, uuid::Uuid)> = review_dates(store, None)
         .await?
         .into_iter()
         .filter(|(_, next)| *next < today)

@@ -425,27 +425,58 @@ impl Repo {
 
     /// The next re-assessment date of each vendor that holds personal information for the city (a request in
     /// review or approved with `pi_ma` or `pi_ct`) and has an accepted assessment: `months` after the last one.
+    /// `only` narrows it to the vendors of one page or one read, so that reading a vendor does not scan every
+    /// request in the city; `None` schedules every vendor (the job runner, the overdue list).
     ///
     /// Data classes live in the request's JSON fields, which the two backends query differently, so the
     /// filtering is done here; a city has hundreds of vendors, not millions.
-    pub async fn reassessment_schedule(&self, months: u32) -> Result<HashMap<Uuid, NaiveDate>, ApiError> {
-        let holding: Vec<(Uuid, Json<RequestFields>)> = sqlx::query_as(
-            "SELECT vendor_id, fields FROM requests \
-             WHERE status IN ('in_review', 'awaiting_decision', 'approved', 'approved_with_conditions')",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+    pub async fn reassessment_schedule(
+        &self,
+        months: u32,
+        only: Option<&[Uuid]>,
+    ) -> Result<HashMap<Uuid, NaiveDate>, ApiError> {
+        let mut holding: Vec<(Uuid, Json<RequestFields>)> = Vec::new();
+        let mut accepted: Vec<(Uuid, chrono::DateTime<chrono::Utc>)> = Vec::new();
+        // Every vendor in one query each, or the vendors asked for, 500 at a time.
+        let chunks: Vec<Option<&[Uuid]>> = match only {
+            None => vec![None],
+            Some(ids) => ids.chunks(500).map(Some).collect(),
+        };
+        for chunk in chunks {
+            let among = |column: &str| match chunk {
+                None => String::new(),
+                Some(ids) => {
+                    let marks = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                    format!(" AND {column} IN ({marks})")
+                }
+            };
+            let sql = format!(
+                "SELECT vendor_id, fields FROM requests \
+                 WHERE status IN ('in_review', 'awaiting_decision', 'approved', 'approved_with_conditions'){}",
+                among("vendor_id")
+            );
+            let mut query = sqlx::query_as::<_, (Uuid, Json<RequestFields>)>(sqlx::AssertSqlSafe(sql));
+            for id in chunk.unwrap_or_default() {
+                query = query.bind(id);
+            }
+            holding.extend(query.fetch_all(&self.pool).await?);
+            // From the vendor's assessments to their reviews: SQLite, left to choose, scans every review instead.
+            let sql = format!(
+                "SELECT a.vendor_id, r.reviewed_at FROM assessments a CROSS JOIN assessment_reviews r \
+                 WHERE r.assessment_id = a.id AND r.outcome = 'accepted'{}",
+                among("a.vendor_id")
+            );
+            let mut query = sqlx::query_as::<_, (Uuid, chrono::DateTime<chrono::Utc>)>(sqlx::AssertSqlSafe(sql));
+            for id in chunk.unwrap_or_default() {
+                query = query.bind(id);
+            }
+            accepted.extend(query.fetch_all(&self.pool).await?);
+        }
         let holders: std::collections::HashSet<Uuid> = holding
             .into_iter()
             .filter(|(_, f)| f.0.data_classes.iter().any(|c| matches!(c, DataClass::PiMa | DataClass::PiCt)))
             .map(|(v, _)| v)
             .collect();
-        let accepted: Vec<(Uuid, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
-            "SELECT a.vendor_id, r.reviewed_at FROM assessment_reviews r JOIN assessments a ON a.id = r.assessment_id \
-             WHERE r.outcome = 'accepted'",
-        )
-        .fetch_all(&self.pool)
-        .await?;
         let mut last: HashMap<Uuid, NaiveDate> = HashMap::new();
         for (vendor, at) in accepted.into_iter().filter(|(v, _)| holders.contains(v)) {
             let day = at.date_naive();

@@ -686,8 +686,9 @@ impl Store {
     pub async fn reassessment_schedule(
         &self,
         months: u32,
+        only: Option<&[Uuid]>,
     ) -> Result<HashMap<Uuid, NaiveDate>, ApiError> {
-        dispatch!(self, r => r.reassessment_schedule(months).await)
+        dispatch!(self, r => r.reassessment_schedule(months, only).await)
     }
 
     pub async fn reminder_sources(&self, today: NaiveDate) -> Result<ReminderSources, ApiError> {

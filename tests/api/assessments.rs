@@ -524,6 +524,14 @@ both!(
         assert_eq!(overdue_vendors(&app).await, [vendor_id]);
         let read = app.get(&format!("/api/v1/vendors/{vendor_id}"), &analyst).await;
         assert_eq!(read.ok(200)["next_review_on"], "2026-06-30", "twelve months after the last acceptance");
+        // A page of vendors is scheduled for its own vendors only: a vendor with no review has no date.
+        let other = app.create_vendor("Never Reviewed LLC").await;
+        let page = app.get("/api/v1/vendors?limit=100", &analyst).await.ok(200).clone();
+        let date_of = |id: &Value| -> Value {
+            page["items"].as_array().unwrap().iter().find(|v| v["id"] == *id).unwrap()["next_review_on"].clone()
+        };
+        assert_eq!(date_of(&vendor["id"]), "2026-06-30");
+        assert_eq!(date_of(&other["id"]), Value::Null);
 
         // An answer to a question the template no longer asks (as after a template change) is retired.
         app.exec_sql(
