@@ -84,16 +84,7 @@ async fn read_result(
     audience: &NotificationAudience,
     marked: Vec<Uuid>,
 ) -> Result<Json<ReadResult>, ApiError> {
-    let (_, unread) = store
-        .list_notifications(
-            audience,
-            true,
-            PageRequest {
-                limit: 1,
-                offset: 0,
-            },
-        )
-        .await?;
+    let (_, unread) = store.notification_counts(audience).await?;
     Ok(Json(ReadResult { marked, unread }))
 }
 

@@ -251,7 +251,14 @@ impl Repo {
         .bind(page.offset)
         .fetch_all(&self.pool)
         .await?;
-        let (total, unread_total): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let (total, unread_total) = self.notification_counts(audience).await?;
+        let total = if unread_only { unread_total } else { total };
+        Ok((Paged { items, total }, unread_total))
+    }
+
+    /// How many notifications are addressed to `audience`, and how many of those its reader has not marked read.
+    pub async fn notification_counts(&self, audience: &NotificationAudience) -> Result<(i64, i64), ApiError> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN nr.read_at IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) {AUDIENCE_FROM}"
         )))
         .bind(&audience.role)
@@ -259,9 +266,7 @@ impl Repo {
         .bind(audience.vendor)
         .bind(&audience.reader)
         .fetch_one(&self.pool)
-        .await?;
-        let total = if unread_only { unread_total } else { total };
-        Ok((Paged { items, total }, unread_total))
+        .await?)
     }
 
     /// Marks notifications read for `audience.reader`: the one named by `id` (404 unless addressed to the

@@ -733,6 +733,14 @@ impl Store {
         dispatch!(self, r => r.list_notifications(audience, unread_only, page).await)
     }
 
+    /// Notifications addressed to `audience`, and how many of them its reader has not marked read.
+    pub async fn notification_counts(
+        &self,
+        audience: &NotificationAudience,
+    ) -> Result<(i64, i64), ApiError> {
+        dispatch!(self, r => r.notification_counts(audience).await)
+    }
+
     pub async fn mark_notifications_read(
         &self,
         actor: &Actor,
