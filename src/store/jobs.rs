@@ -85,8 +85,10 @@ impl Repo {
         // trying an insert (and a transaction) for each. The unique key still settles races between runners.
         let mut known = std::collections::HashSet::new();
         for chunk in items.chunks(500) {
-            let marks = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-            let sql = format!("SELECT dedup_key FROM notifications WHERE dedup_key IN ({marks})");
+            let sql = format!(
+                "SELECT dedup_key FROM notifications WHERE dedup_key IN ({})",
+                crate::store::placeholders(chunk.len())
+            );
             let mut query = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
             for item in chunk {
                 query = query.bind(&item.dedup_key);

@@ -445,10 +445,7 @@ impl Repo {
         for chunk in chunks {
             let among = |column: &str| match chunk {
                 None => String::new(),
-                Some(ids) => {
-                    let marks = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-                    format!(" AND {column} IN ({marks})")
-                }
+                Some(ids) => format!(" AND {column} IN ({})", crate::store::placeholders(ids.len())),
             };
             let sql = format!(
                 "SELECT vendor_id, fields FROM requests \

@@ -97,6 +97,14 @@ pub(crate) fn contains_pattern(needle: &str) -> String {
     out
 }
 
+/// `$1, $2, ..., $count`: the placeholders of an `IN (...)` list, written the same way on both backends.
+pub(crate) fn placeholders(count: usize) -> String {
+    (1..=count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
