@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::{Binary, Json};
@@ -5,7 +7,9 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::me::ApiTags;
-use super::workbooks::{IMPORT_TIME_LIMIT, ImportError, ImportSlots, parse_off_thread};
+use super::workbooks::{
+    IMPORT_TIME_LIMIT, ImportError, ImportSlots, parse_off_thread, upload_limits,
+};
 use super::{PageInfo, SpreadsheetUpload, blocking, etag, parse_if_match};
 use crate::auth::{AnyRole, Auth, Permission, Role};
 use crate::config::Config;
@@ -13,9 +17,7 @@ use crate::domain::PageRequest;
 use crate::domain::catalog::{CatalogService, CatalogServiceInput, ServiceFields, ServiceStatus};
 use crate::error::ApiError;
 use crate::sheets;
-use crate::sheets::limits::Limits;
 use crate::store::{CatalogFilter, Store};
-use std::sync::Arc;
 
 /// The CIO office and admins maintain the catalogue.
 pub struct CatalogEditor;
@@ -194,10 +196,7 @@ impl CatalogApi {
         body: SpreadsheetUpload,
     ) -> Result<Json<ImportSummary>, ImportError> {
         let bytes = body.into_bytes();
-        let limits = Limits {
-            max_bytes: config.max_upload_bytes,
-            ..Limits::default()
-        };
+        let limits = upload_limits(&config);
         let entries = parse_off_thread(&slots, IMPORT_TIME_LIMIT, move || {
             sheets::catalog::import(&bytes, &limits)
         })

@@ -190,6 +190,15 @@ pub enum WorkbookFile {
     ),
 }
 
+/// What an uploaded spreadsheet may cost to read: the configured upload size, the default unpacked-size and cell
+/// caps. The same for every operation that reads one.
+pub(super) fn upload_limits(config: &Config) -> Limits {
+    Limits {
+        max_bytes: config.max_upload_bytes,
+        ..Limits::default()
+    }
+}
+
 /// Takes an import slot, then runs parsing off the async workers, refused after `time_limit`
 /// ([`IMPORT_TIME_LIMIT`]). The slot moves into the blocking work and is freed when the work ends, which may be
 /// after the request was refused.
@@ -392,10 +401,7 @@ impl WorkbooksApi {
             }
         };
         let bytes = Arc::new(body.into_bytes());
-        let limits = Limits {
-            max_bytes: config.max_upload_bytes,
-            ..Limits::default()
-        };
+        let limits = upload_limits(&config);
         let stored = store.answers(a.id).await?;
         let overwrite = overwrite.0.unwrap_or(false);
         // The check and the parse in one blocking job, under one import slot.
