@@ -94,6 +94,33 @@ pub async fn download(app: &TestApp, token: &str, assessment: &str) -> Vec<u8> {
     resp.bytes().await.unwrap().to_vec()
 }
 
+/// A question's row on the Questions sheet, 1-based as spreadsheets count (`Questions!D{row}`).
+pub fn question_row(t: &Template, id: &str) -> usize {
+    t.questions().position(|q| q.id == id).unwrap() + 2
+}
+
+/// One question of an assessment's detail, with its answer.
+pub fn answer_of<'a>(detail: &'a Value, id: &str) -> &'a Value {
+    detail["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["id"] == id)
+        .unwrap_or_else(|| panic!("no question {id}"))
+}
+
+/// A JSON list of strings, sorted.
+pub fn sorted(list: &Value) -> Vec<String> {
+    let mut items: Vec<String> = list
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    items.sort();
+    items
+}
+
 /// A prior answer to export: question, answer, comment, evidence reference.
 type PriorRow<'a> = (&'a str, Option<Value>, Option<&'a str>, Option<&'a str>);
 
@@ -172,16 +199,13 @@ both!(
             let answers = answers.clone();
             async move { app.call(Method::PUT, &answers, Some(&token), Some(&body), &[]).await }
         };
-        let question = |detail: &Value, id: &str| -> Value {
-            detail["questions"].as_array().unwrap().iter().find(|q| q["id"] == id).unwrap().clone()
-        };
 
         // Over the API: kept, trimmed, shown.
         put(json!({"answers": [{"question_id": "WISP-01", "value": "yes", "evidence_ref": " WISP, section 2 "}]}))
             .await
             .ok(200);
         let detail = app.get(&format!("/api/v1/assessments/{aid}"), &token).await.ok(200).clone();
-        assert_eq!(question(&detail, "WISP-01")["evidence_ref"], "WISP, section 2");
+        assert_eq!(answer_of(&detail, "WISP-01")["evidence_ref"], "WISP, section 2");
         let version = detail["version"].clone();
 
         // Notes that would be lost, or too long, are refused and change nothing.
@@ -194,11 +218,11 @@ both!(
         assert_eq!(resp.fields(), ["answers[0].comment", "answers[1].evidence_ref"], "{}", resp.text);
         let detail = app.get(&format!("/api/v1/assessments/{aid}"), &token).await.ok(200).clone();
         assert_eq!(detail["version"], version);
-        assert_eq!(question(&detail, "WISP-01")["answer"], "yes");
+        assert_eq!(answer_of(&detail, "WISP-01")["answer"], "yes");
 
         // The workbook carries the reference out and back; a vendor's new one is stored.
         let exported = download(&app, &token, &aid).await;
-        let row = t.questions().position(|q| q.id == "WISP-01").unwrap() + 1;
+        let row = question_row(&t, "WISP-01") - 1;
         let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(exported.clone())).unwrap();
         let sheet = calamine::Reader::worksheet_range(&mut book, "Questions").unwrap();
         assert_eq!(sheet.get_value((row as u32, 5)).unwrap().to_string(), "WISP, section 2");
@@ -228,7 +252,7 @@ both!(
         let body = upload(&app, &token, &aid, "", changed).await.ok(200).clone();
         assert_eq!(body["changed"], json!(["WISP-01"]), "a new reference is a change: {body}");
         let detail = app.get(&format!("/api/v1/assessments/{aid}"), &token).await.ok(200).clone();
-        assert_eq!(question(&detail, "WISP-01")["evidence_ref"], "WISP v3, section 2");
+        assert_eq!(answer_of(&detail, "WISP-01")["evidence_ref"], "WISP v3, section 2");
         let version = detail["version"].clone();
 
         // A comment beside a blank answer is refused by its cell, and nothing is stored.
@@ -239,7 +263,7 @@ both!(
         ])).unwrap();
         let resp = upload(&app, &token, &aid, "", orphan).await;
         resp.problem(422, "validation_failed");
-        let row = t.questions().position(|q| q.id == "WISP-03").unwrap() + 2;
+        let row = question_row(&t, "WISP-03");
         assert_eq!(resp.fields(), [format!("Questions!E{row}")], "{}", resp.text);
         assert!(resp.text.contains(&format!("the answer (Questions!D{row}) is blank")), "{}", resp.text);
         let detail = app.get(&format!("/api/v1/assessments/{aid}"), &token).await.ok(200).clone();

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::both;
 use crate::helpers::{Resp, TestApp};
-use crate::workbooks::{download, setup};
+use crate::workbooks::{download, setup, sorted};
 
 /// A CAIQ v4 against the 201 CMR 17.00 questionnaire's crosswalk: answers that map (one with `&` in its ID),
 /// an N/A where the question allows it and one where it does not, two CAIQ questions that disagree about one of
@@ -109,12 +109,6 @@ fn strings(list: &Value) -> Vec<String> {
         .iter()
         .map(|v| v.as_str().unwrap().to_string())
         .collect()
-}
-
-fn sorted(list: &Value) -> Vec<String> {
-    let mut items = strings(list);
-    items.sort();
-    items
 }
 
 /// The report's conflicts as (question, sorted sources, reason).

@@ -23,10 +23,10 @@ use calamine::Data;
 use procurement_review::domain::questionnaire::Template;
 use procurement_review::sheets::{Workbook, fixtures, workbook};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::{Backend, TestApp};
-use crate::workbooks::{download, setup, template, upload};
+use crate::workbooks::{answer_of, download, question_row, setup, sorted, template, upload};
 use crate::workbooks_formats::{CAIQ_ROWS, HECVAT_ROWS};
 
 /// Whether LibreOffice runs here (see [`crate::helpers::outside_program`]).
@@ -743,32 +743,11 @@ fn our_workbook_keeps_its_dropdowns_locks_frozen_header_and_hidden_meta_when_lib
 
 /// The Answer cell of a question, e.g. `Questions!D4`.
 fn answer_cell(t: &Template, id: &str) -> String {
-    let row = t.questions().position(|q| q.id == id).unwrap() + 2;
-    format!("Questions!D{row}")
+    format!("Questions!D{}", question_row(t, id))
 }
 
 fn comment_cell(t: &Template, id: &str) -> String {
     answer_cell(t, id).replace("!D", "!E")
-}
-
-fn answer_of<'a>(detail: &'a Value, id: &str) -> &'a Value {
-    detail["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["id"] == id)
-        .unwrap_or_else(|| panic!("no question {id}"))
-}
-
-fn sorted(list: &Value) -> Vec<String> {
-    let mut items: Vec<String> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect();
-    items.sort();
-    items
 }
 
 both_with_libreoffice!(

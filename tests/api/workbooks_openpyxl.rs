@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::both;
 use crate::helpers::{TestApp, outside_program};
-use crate::workbooks::{download, setup, template, upload};
+use crate::workbooks::{answer_of, download, question_row, setup, sorted, template, upload};
 
 fn openpyxl_here() -> bool {
     outside_program(
@@ -79,11 +79,6 @@ fn sheet<'a>(report: &'a Value, name: &str) -> &'a Value {
         .iter()
         .find(|s| s["name"] == name)
         .unwrap_or_else(|| panic!("no sheet {name}: {report}"))
-}
-
-/// The row of a question on the Questions sheet, 1-based as spreadsheets count.
-fn row_of(t: &Template, id: &str) -> usize {
-    t.questions().position(|q| q.id == id).unwrap() + 2
 }
 
 /// What a question's dropdown must offer: exactly the answers import accepts.
@@ -194,7 +189,7 @@ fn assert_layout(report: &Value, t: &Template) {
     let cells = &q["cells"];
     let lists = lists_by_cell(report);
     for question in t.questions() {
-        let row = row_of(t, &question.id);
+        let row = question_row(t, &question.id);
         assert_eq!(cells[format!("A{row}")]["value"], question.id.as_str());
         for locked in ["A", "B", "C"] {
             assert_eq!(
@@ -238,9 +233,9 @@ both!(
         assert_layout(&report, &t);
 
         let cells = &sheet(&report, "Questions")["cells"];
-        assert_eq!(cells[format!("D{}", row_of(&t, "WISP-01"))]["value"], "Yes", "prior answers prefilled");
-        assert_eq!(cells[format!("E{}", row_of(&t, "WISP-01"))]["value"], "'=see the policy", "neutralised");
-        assert_eq!(cells[format!("D{}", row_of(&t, "SCOPE-02"))]["value"], 1200);
+        assert_eq!(cells[format!("D{}", question_row(&t, "WISP-01"))]["value"], "Yes", "prior answers prefilled");
+        assert_eq!(cells[format!("E{}", question_row(&t, "WISP-01"))]["value"], "'=see the policy", "neutralised");
+        assert_eq!(cells[format!("D{}", question_row(&t, "SCOPE-02"))]["value"], 1200);
         let meta = &sheet(&report, "_meta")["cells"];
         assert_eq!(meta["B1"]["value"], aid.as_str(), "{meta}");
         assert_eq!(meta["B2"]["value"], t.id.as_str());
@@ -264,7 +259,7 @@ both!(
 
         // What a script fills in: a changed yes/no, two options, a number, a real date cell (asked once MON-02 is
         // yes), an N/A, a comment and an evidence reference.
-        let at = |col: &str, id: &str| format!("Questions!{col}{}", row_of(&t, id));
+        let at = |col: &str, id: &str| format!("Questions!{col}{}", question_row(&t, id));
         let edits = json!({
             at("D", "WISP-01"): "No",
             at("E", "WISP-01"): "Being rewritten; due in March",
@@ -283,26 +278,14 @@ both!(
 
         let body = upload(&app, &token, &aid, "", filled).await.ok(200).clone();
         assert_eq!(body["format"], "own");
-        let names = |key: &str| -> Vec<String> {
-            let mut v: Vec<String> =
-                body[key].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect();
-            v.sort();
-            v
-        };
-        assert_eq!(names("added"), ["ENC-03", "MON-02", "MON-03", "SCOPE-01", "SCOPE-02", "WISP-03"], "{body}");
-        assert_eq!(names("changed"), ["WISP-01"], "{body}");
+        assert_eq!(sorted(&body["added"]), ["ENC-03", "MON-02", "MON-03", "SCOPE-01", "SCOPE-02", "WISP-03"], "{body}");
+        assert_eq!(sorted(&body["changed"]), ["WISP-01"], "{body}");
 
         let detail = app.get(&format!("/api/v1/assessments/{aid}"), &token).await.ok(200).clone();
-        let answer = |id: &str| -> Value {
-            detail["questions"].as_array().unwrap().iter().find(|q| q["id"] == id).unwrap().clone()
-        };
+        let answer = |id: &str| answer_of(&detail, id);
         assert_eq!(answer("WISP-01")["answer"], "no");
         assert_eq!(answer("WISP-01")["comment"], "Being rewritten; due in March");
-        let scope = answer("SCOPE-01");
-        let mut options: Vec<&str> =
-            scope["answer"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-        options.sort();
-        assert_eq!(options, ["Credit or debit card numbers", "Social Security numbers"]);
+        assert_eq!(sorted(&answer("SCOPE-01")["answer"]), ["Credit or debit card numbers", "Social Security numbers"]);
         assert_eq!(answer("SCOPE-02")["answer"].as_f64(), Some(250.0));
         assert_eq!(answer("MON-03")["answer"], "2024-11-30", "a date cell read as a date");
         assert_eq!(answer("ENC-03")["answer"], "na");
