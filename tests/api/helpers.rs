@@ -73,12 +73,18 @@ pub fn in_ci() -> bool {
 /// Outside CI a missing one skips the case with a note. In CI it fails the case, because `.ci/run` installs these
 /// programs and a case that skipped itself there would pass for the wrong reason.
 pub fn outside_program(program: &str, args: &[&str], install: &str) -> bool {
-    let runs = std::process::Command::new(program)
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
+    // Probed once per program and arguments for the whole run: starting soffice takes a while.
+    static PROBED: std::sync::Mutex<std::collections::BTreeMap<String, bool>> =
+        std::sync::Mutex::new(std::collections::BTreeMap::new());
+    let key = format!("{program} {}", args.join(" "));
+    let runs = *PROBED.lock().unwrap().entry(key).or_insert_with(|| {
+        std::process::Command::new(program)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    });
     if !runs {
         if in_ci() {
             panic!(
