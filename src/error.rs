@@ -143,6 +143,15 @@ impl ApiError {
         )
     }
 
+    /// 428: a change of a versioned object came without `If-Match`.
+    pub fn precondition_required() -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition_required",
+            "send If-Match with the ETag of the version you read (GET the object for its ETag)",
+        )
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Problem { status, .. } => *status,
@@ -226,6 +235,29 @@ impl ApiError {
     }
 }
 
+impl From<crate::workflow::Refusal> for ApiError {
+    fn from(refusal: crate::workflow::Refusal) -> Self {
+        use crate::workflow::Refusal;
+        match refusal {
+            Refusal::Conflict {
+                code,
+                detail,
+                allowed,
+            } => ApiError::conflict(code, detail).with_allowed(allowed),
+            Refusal::Forbidden { code, detail } => {
+                ApiError::new(StatusCode::FORBIDDEN, code, detail)
+            }
+            Refusal::Invalid(faults) => ApiError::validation(
+                faults
+                    .into_iter()
+                    .map(|f| FieldError::new(f.field, f.message))
+                    .collect(),
+            ),
+            Refusal::NotFound(what) => ApiError::not_found(what),
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         ApiError::Internal(anyhow::Error::new(err))
@@ -272,6 +304,10 @@ const DOCUMENTED: &[(u16, &str)] = &[
         "The object's state does not allow this; `allowed` lists what would be.",
     ),
     (412, "`If-Match` names an ETag that is no longer current."),
+    (
+        428,
+        "`If-Match` is required: send the ETag of the version you read, so that a concurrent change is not lost.",
+    ),
     (
         413,
         "The request body is larger than the configured limit, or an uploaded workbook would unpack to more \

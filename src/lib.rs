@@ -1,7 +1,8 @@
 //! procurement-review: the security review and approval routing of a city's technology purchases.
 //!
-//! Layers: `api` (HTTP, thin) -> `store` (transactions: load, apply a domain rule, store, audit) ->
-//! `domain` (pure rules and types). `startup` wires them; `cli` is what `main` runs.
+//! Layers: `api` (HTTP, thin) -> `store` (transactions: load, apply a plan, store, audit) -> `workflow` (pure
+//! planners: state + actor + command -> changes or a refusal naming the rule) -> `domain` (pure rules and
+//! types). `startup` wires them; `cli` is what `main` runs.
 
 pub mod api;
 pub mod auth;
@@ -17,3 +18,4 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
+pub mod workflow;

@@ -81,6 +81,20 @@ pub fn parse_if_match(value: Option<&str>) -> Result<Option<i64>, ApiError> {
     })
 }
 
+/// Reads the `If-Match` a change of a versioned object must carry: 428 without one, 412 for one this service
+/// never issued. `*` is refused too: it would let a client skip the check it exists for.
+pub fn require_if_match(value: Option<&str>) -> Result<i64, ApiError> {
+    match value.map(str::trim) {
+        None | Some("") => Err(ApiError::precondition_required()),
+        Some("*") => Err(ApiError::new(
+            poem::http::StatusCode::PRECONDITION_FAILED,
+            "stale_etag",
+            "If-Match * is not accepted here: send the ETag of the version you read",
+        )),
+        Some(raw) => Ok(parse_if_match(Some(raw))?.expect("a value other than * names a version")),
+    }
+}
+
 /// Page metadata returned with every list.
 #[derive(Debug, Clone, Object)]
 pub struct PageInfo {
@@ -116,6 +130,20 @@ mod tests {
         assert_eq!(parse_if_match(None).unwrap(), None);
         assert_eq!(
             parse_if_match(Some("abc")).unwrap_err().status().as_u16(),
+            412
+        );
+    }
+
+    #[test]
+    fn a_required_if_match_answers_428_when_missing_and_412_for_a_star() {
+        assert_eq!(require_if_match(Some("\"7\"")).unwrap(), 7);
+        assert_eq!(require_if_match(None).unwrap_err().status().as_u16(), 428);
+        assert_eq!(
+            require_if_match(Some(" ")).unwrap_err().status().as_u16(),
+            428
+        );
+        assert_eq!(
+            require_if_match(Some("*")).unwrap_err().status().as_u16(),
             412
         );
     }
