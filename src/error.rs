@@ -143,6 +143,13 @@ impl ApiError {
         )
     }
 
+    /// 409 for a write that a database constraint refused: a duplicate key, or a concurrent change that got
+    /// there first. This is the store's only conflict; a rule that refuses a command belongs to a planner in
+    /// `crate::workflow`, which answers with a [`crate::workflow::Refusal`].
+    pub fn constraint(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, detail)
+    }
+
     /// 428: a change of a versioned object came without `If-Match`.
     pub fn precondition_required() -> Self {
         Self::new(

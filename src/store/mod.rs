@@ -113,6 +113,21 @@ pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
+/// For `.map_err(..)` on a write: a unique violation becomes [`ApiError::constraint`] with this code and the
+/// detail `detail` writes; any other error passes through as an internal one.
+pub(crate) fn unique_as(
+    code: &'static str,
+    detail: impl FnOnce() -> String,
+) -> impl FnOnce(sqlx::Error) -> ApiError {
+    move |err| {
+        if is_unique_violation(&err) {
+            ApiError::constraint(code, detail())
+        } else {
+            err.into()
+        }
+    }
+}
+
 #[derive(Clone)]
 pub enum Store {
     Sqlite(sqlite::Repo),
