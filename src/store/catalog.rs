@@ -6,18 +6,14 @@ use uuid::Uuid;
 use crate::domain::catalog::{CatalogService, ServiceFields};
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
-use crate::store::{Actor, CatalogFilter, Paged, contains_pattern, is_unique_violation, to_json};
+use crate::store::{Actor, CatalogFilter, Paged, contains_pattern, to_json, unique_as};
 
 fn name_key(name: &str) -> String {
     name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 fn conflict(fields: &ServiceFields, e: sqlx::Error) -> ApiError {
-    if is_unique_violation(&e) {
-        ApiError::conflict("duplicate_service", format!("a catalogue service named {:?} exists", fields.name))
-    } else {
-        e.into()
-    }
+    unique_as("duplicate_service", || format!("a catalogue service named {:?} exists", fields.name))(e)
 }
 
 /// Inserts a service inside the caller's transaction (one entry, or one row of a bulk load).
