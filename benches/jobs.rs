@@ -50,6 +50,10 @@ async fn seeded(dir: &std::path::Path) -> Store {
             hosting: Some("vendor_cloud".into()),
             data_classes: Some(vec!["pi_ma".into()]),
             requested_start_date: NaiveDate::from_ymd_opt(2026, 10, 1),
+            renewal: Some(false),
+            enterprise_agreement: Some(false),
+            surveillance: Some(false),
+            face_surveillance: Some(false),
             ..Default::default()
         },
         None,

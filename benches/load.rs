@@ -113,25 +113,35 @@ async fn main() {
                     "title": format!("Load flow {c}-{n}"), "vendor_id": vendor, "product_name": "Widget",
                     "capital_cost_cents": 0, "annual_operating_cost_cents": 6_000_000, "term_months": 12,
                     "expected_users": 50, "hosting": "on_premises", "data_classes": ["public"],
-                    "requested_start_date": "2026-09-01"
+                    "requested_start_date": "2026-09-01", "renewal": false, "enterprise_agreement": false,
+                    "surveillance": false, "face_surveillance": false
                 });
                 let t = Instant::now();
                 let r = http.post(format!("{base}/api/v1/requests")).bearer_auth(&buyer).json(&body).send().await;
                 let Ok(r) = r else { errors += 1; continue };
                 if r.status() != 201 { errors += 1; continue; }
+                let etag = r.headers()["etag"].to_str().unwrap().to_string();
                 let created: Value = r.json().await.unwrap();
                 timings.entry("createRequest").or_default().push(t.elapsed());
                 let id = created["id"].as_str().unwrap().to_string();
 
                 let t = Instant::now();
-                let r = http.post(format!("{base}/api/v1/requests/{id}/submit")).bearer_auth(&buyer).send().await;
-                if !r.is_ok_and(|r| r.status() == 200) { errors += 1; continue; }
+                let r = http
+                    .post(format!("{base}/api/v1/requests/{id}/submit"))
+                    .bearer_auth(&buyer)
+                    .header("If-Match", &etag)
+                    .send()
+                    .await;
+                let Ok(r) = r else { errors += 1; continue };
+                if r.status() != 200 { errors += 1; continue; }
+                let etag = r.headers()["etag"].to_str().unwrap().to_string();
                 timings.entry("submitRequest").or_default().push(t.elapsed());
 
                 let t = Instant::now();
                 let r = http
                     .post(format!("{base}/api/v1/requests/{id}/decisions"))
                     .bearer_auth(&cio)
+                    .header("If-Match", &etag)
                     .json(&json!({"step": "cio_approval", "outcome": "approve"}))
                     .send()
                     .await;

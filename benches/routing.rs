@@ -5,11 +5,13 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use procurement_review::auth::Role;
 use procurement_review::config::Secret;
 use procurement_review::domain::policy::{DataClass, Hosting, Policy, RequestFacts, evaluate};
 use procurement_review::domain::registry::NewVendor;
 use procurement_review::domain::request::{RequestFields, RequestInput};
 use procurement_review::store::{Actor, Detection, Scope, Store};
+use procurement_review::workflow::Caller;
 use uuid::Uuid;
 
 /// The default policy's rules, repeated with other ids and thresholds until there are 50.
@@ -111,6 +113,7 @@ fn bench_submit(c: &mut Criterion) {
         role: "buyer".into(),
         request_id: None,
     };
+    let caller = Caller::new(&buyer.subject, vec![Role::Buyer], Some("BPD".into()));
     let mut next = 0usize;
     c.bench_function(
         "route/submit with 50,000 purchases in the year (sqlite)",
@@ -129,11 +132,15 @@ fn bench_submit(c: &mut Criterion) {
                         hosting: Some("vendor_cloud".into()),
                         data_classes: Some(vec!["pi_ma".into()]),
                         requested_start_date: NaiveDate::from_ymd_opt(2026, 10, 1),
+                        renewal: Some(false),
+                        enterprise_agreement: Some(false),
+                        surveillance: Some(false),
+                        face_surveillance: Some(false),
                         ..Default::default()
                     };
                     let fields = RequestFields::parse(input, None).unwrap();
                     let created = rt
-                        .block_on(store.create_request(&buyer, "BPD", fields))
+                        .block_on(store.create_request(&buyer, &caller, fields))
                         .unwrap();
                     (created.id, created.version)
                 },
@@ -142,8 +149,15 @@ fn bench_submit(c: &mut Criterion) {
                         for_version: version,
                         candidates: Vec::new(),
                     };
-                    rt.block_on(store.submit_request(&buyer, &Scope::All, id, None, detection))
-                        .unwrap()
+                    rt.block_on(store.submit_request(
+                        &buyer,
+                        &caller,
+                        &Scope::All,
+                        id,
+                        version,
+                        detection,
+                    ))
+                    .unwrap()
                 },
                 BatchSize::PerIteration,
             )

@@ -25,23 +25,7 @@ use crate::templates::Templates;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-pub type Apis = (
-    crate::api::me::MeApi,
-    crate::api::departments::DepartmentsApi,
-    crate::api::vendors::VendorsApi,
-    crate::api::requests::RequestsApi,
-    crate::api::duplicates::DuplicatesApi,
-    crate::api::catalog::CatalogApi,
-    crate::api::invitations::InvitationsApi,
-    crate::api::assessments::AssessmentsApi,
-    crate::api::workbooks::WorkbooksApi,
-    crate::api::reports::ReportsApi,
-    crate::api::policy::PolicyApi,
-    crate::api::audit::AuditApi,
-    crate::api::safeguards::SafeguardsApi,
-    crate::api::contracts::ContractsApi,
-    crate::api::notifications::NotificationsApi,
-);
+pub use crate::api::Apis;
 
 pub fn openapi_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(crate::api::apis(), "procurement-review", env!("CARGO_PKG_VERSION")).description(

@@ -357,7 +357,7 @@ pub enum FindingResponse {
 }
 
 /// Evidence file kinds accepted, judged by their first bytes.
-fn evidence_kind(bytes: &[u8]) -> Option<&'static str> {
+pub(crate) fn evidence_kind(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(b"%PDF-") {
         Some("application/pdf")
     } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
@@ -374,7 +374,7 @@ fn evidence_kind(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// The declared type must agree with the bytes: a PDF declared as an image is refused.
-fn declared_agrees(declared: &str, sniffed: &str) -> bool {
+pub(crate) fn declared_agrees(declared: &str, sniffed: &str) -> bool {
     let declared = declared
         .split(';')
         .next()
@@ -392,7 +392,7 @@ fn declared_agrees(declared: &str, sniffed: &str) -> bool {
     }
 }
 
-fn safe_file_name(name: &str) -> Result<String, ApiError> {
+pub(crate) fn safe_file_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
     let ok = !name.is_empty()
         && name.len() <= 200

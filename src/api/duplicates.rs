@@ -8,8 +8,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::me::ApiTags;
-use super::parse_if_match;
-use super::requests::{Buyer, RequestView, scope_of};
+use super::requests::{Buyer, RequestView, scope_of, shaped};
+use super::require_if_match;
 use crate::auth::{Auth, Permission, Role, Staff};
 use crate::detection::{Detector, request_text};
 use crate::domain::duplicates::{Candidate, Evidence};
@@ -303,7 +303,7 @@ impl DuplicatesApi {
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
         body: Json<DismissInput>,
     ) -> Result<Json<RequestView>, ApiError> {
-        let expected = parse_if_match(if_match.0.as_deref())?;
+        let expected = require_if_match(if_match.0.as_deref())?;
         let reason = required_text("reason", &body.reason, 2000)?;
         if !matches!(body.candidate_kind.as_str(), "service" | "purchase") {
             return Err(ApiError::field(
@@ -311,9 +311,11 @@ impl DuplicatesApi {
                 "must be `service` or `purchase`",
             ));
         }
+        let caller = auth.caller();
         let updated = store
             .dismiss_duplicate(
                 &auth.actor(),
+                &caller,
                 id.0,
                 &body.candidate_kind,
                 &body.candidate_id,
@@ -321,13 +323,13 @@ impl DuplicatesApi {
                 expected,
             )
             .await?;
-        Ok(Json(updated.into()))
+        Ok(Json(shaped(&store, &caller, updated.id).await?))
     }
 
     /// Ask for an exception
     ///
-    /// A buyer of the request's department, while the request waits for the CIO's duplicate review: why the
-    /// purchase should go ahead although a central service covers it.
+    /// A buyer of the request's department, with the request's `If-Match`, while the request waits for the
+    /// CIO's duplicate review: why the purchase should go ahead although a central service covers it.
     #[oai(
         path = "/requests/:id/duplicates/exception",
         method = "post",
@@ -338,19 +340,29 @@ impl DuplicatesApi {
         store: Data<&Store>,
         auth: Auth<Buyer>,
         id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
         body: Json<ExceptionInput>,
     ) -> Result<ExceptionCreated, ApiError> {
+        let expected = require_if_match(if_match.0.as_deref())?;
         let justification = required_text("justification", &body.justification, 5000)?;
         let record = store
-            .request_exception(&auth.actor(), &scope_of(&auth), id.0, &justification)
+            .request_exception(
+                &auth.actor(),
+                &auth.caller(),
+                &scope_of(&auth),
+                id.0,
+                expected,
+                &justification,
+            )
             .await?;
         Ok(ExceptionCreated::Created(Json(record.into())))
     }
 
     /// Grant or refuse an exception
     ///
-    /// The CIO. Granting waives the duplicate review step; refusing leaves it pending (the CIO may then deny
-    /// the request as a duplicate, naming the service to use).
+    /// The CIO, with the request's `If-Match`, never on a request they wrote a version of. Granting waives the
+    /// duplicate review step; refusing leaves it pending (the CIO may then deny the request as a duplicate,
+    /// naming the service to use).
     #[oai(
         path = "/requests/:id/duplicates/exception/decision",
         method = "post",
@@ -361,15 +373,18 @@ impl DuplicatesApi {
         store: Data<&Store>,
         auth: Auth<Cio>,
         id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
         body: Json<ExceptionDecisionInput>,
     ) -> Result<Json<ExceptionDecisionResult>, ApiError> {
+        let expected = require_if_match(if_match.0.as_deref())?;
         let reason = required_text("reason", &body.reason, 2000)?;
+        let caller = auth.caller();
         let (exception, request) = store
-            .decide_exception(&auth.actor(), &auth.principal, id.0, body.grant, &reason)
+            .decide_exception(&auth.actor(), &caller, id.0, expected, body.grant, &reason)
             .await?;
         Ok(Json(ExceptionDecisionResult {
             exception: exception.into(),
-            request: request.into(),
+            request: shaped(&store, &caller, request.id).await?,
         }))
     }
 }

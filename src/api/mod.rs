@@ -5,6 +5,7 @@ pub mod assessments;
 pub mod audit;
 pub mod catalog;
 pub mod contracts;
+pub mod council;
 pub mod departments;
 pub mod duplicates;
 pub mod invitations;
@@ -26,28 +27,48 @@ use crate::store::Actor;
 
 pub const PREFIX: &str = "/api/v1";
 
-/// All operations, for the OpenAPI service.
-pub fn apis() -> crate::startup::Apis {
-    (
-        me::MeApi,
-        departments::DepartmentsApi,
-        vendors::VendorsApi,
-        requests::RequestsApi,
-        duplicates::DuplicatesApi,
-        catalog::CatalogApi,
-        invitations::InvitationsApi,
-        assessments::AssessmentsApi,
-        workbooks::WorkbooksApi,
-        reports::ReportsApi,
-        policy::PolicyApi,
-        audit::AuditApi,
-        safeguards::SafeguardsApi,
-        contracts::ContractsApi,
-        notifications::NotificationsApi,
-    )
+/// Declares the APIs once: the type the OpenAPI service is built on and the value of it.
+macro_rules! apis {
+    ($($api:path),* $(,)?) => {
+        /// Every API of the service, in the order the documentation lists them.
+        pub type Apis = ($($api,)*);
+
+        /// All operations, for the OpenAPI service.
+        pub fn apis() -> Apis {
+            ($($api,)*)
+        }
+    };
 }
 
+apis!(
+    me::MeApi,
+    departments::DepartmentsApi,
+    vendors::VendorsApi,
+    requests::RequestsApi,
+    council::CouncilApi,
+    duplicates::DuplicatesApi,
+    catalog::CatalogApi,
+    invitations::InvitationsApi,
+    assessments::AssessmentsApi,
+    workbooks::WorkbooksApi,
+    reports::ReportsApi,
+    policy::PolicyApi,
+    audit::AuditApi,
+    safeguards::SafeguardsApi,
+    contracts::ContractsApi,
+    notifications::NotificationsApi,
+);
+
 impl<P: Permission> Auth<P> {
+    /// The caller as the workflow's planners see it: every role the token carries, and the department.
+    pub fn caller(&self) -> crate::workflow::Caller {
+        crate::workflow::Caller::new(
+            &self.principal.subject,
+            self.principal.roles.clone(),
+            self.principal.department.clone(),
+        )
+    }
+
     /// The audit identity of this caller for the current request.
     pub fn actor(&self) -> Actor {
         Actor {

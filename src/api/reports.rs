@@ -85,6 +85,7 @@ impl ReportsApi {
                 .filter(|d| !d.is_empty()),
             vendor_id: vendor_id.0,
             awaiting_kinds: None,
+            awaiting_subject_key: None,
             q: q.0.filter(|s| !s.trim().is_empty()),
         };
         let scope = scope_of(&auth);

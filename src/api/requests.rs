@@ -8,10 +8,11 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::me::ApiTags;
-use super::{PageInfo, etag, parse_if_match};
+use super::{PageInfo, etag, require_if_match};
 use crate::auth::{Admin, Auth, Permission, Principal, Role, Staff};
 use crate::detection::{Detector, request_text};
 use crate::domain::PageRequest;
+use crate::domain::comparison::{Check, Comparison, RenewalBasis};
 use crate::domain::policy::{Ground, Hosting};
 use crate::domain::request::{RequestFields, RequestInput, Status};
 use crate::domain::workflow::{CheckedDecision, Decision, DecisionInput, StepState};
@@ -19,6 +20,8 @@ use crate::error::ApiError;
 use crate::store::{
     Detection, RequestFilter, RequestRecord, Scope, StepRecord, Store, VersionRecord,
 };
+use crate::workflow::Caller;
+use crate::workflow::requests::{RequestState, allowed_actions};
 
 pub struct Buyer;
 impl Permission for Buyer {
@@ -63,6 +66,10 @@ pub struct RequestFieldsView {
     pub surveillance: bool,
     pub face_surveillance: bool,
     pub requested_start_date: NaiveDate,
+    /// For a renewal: the approved request it renews.
+    pub renews_request_id: Option<Uuid>,
+    /// For a renewal: the contract it renews.
+    pub renews_contract_id: Option<Uuid>,
 }
 
 impl From<&RequestFields> for RequestFieldsView {
@@ -92,6 +99,14 @@ impl From<&RequestFields> for RequestFieldsView {
             surveillance: f.surveillance,
             face_surveillance: f.face_surveillance,
             requested_start_date: f.requested_start_date,
+            renews_request_id: match f.renews {
+                Some(crate::domain::request::Renews::Request(id)) => Some(id),
+                _ => None,
+            },
+            renews_contract_id: match f.renews {
+                Some(crate::domain::request::Renews::Contract(id)) => Some(id),
+                _ => None,
+            },
         }
     }
 }
@@ -116,17 +131,25 @@ pub struct RequestView {
     pub submitted_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// What the request's state allows next: `edit`, `submit`, `withdraw`, `decide`, `reroute`.
+    /// The submitted version whose decision stands (set once a version is approved).
+    pub decided_submission: Option<i32>,
+    /// What the caller may do now, given the state, their roles and scope, and separation of duties:
+    /// `edit`, `submit`, `withdraw`, `decide`, `reroute`, `record_safeguards`, `dismiss_duplicate`,
+    /// `ask_exception`, `decide_exception`, `attach_council_document`, `record_council_vote`.
     pub allowed_actions: Vec<String>,
 }
 
-impl From<RequestRecord> for RequestView {
-    fn from(r: RequestRecord) -> Self {
-        let status = r.status();
-        RequestView {
+impl RequestView {
+    /// The request as `caller` sees it.
+    pub fn new(r: RequestRecord, state: &RequestState, caller: &Caller) -> Result<Self, ApiError> {
+        Ok(RequestView {
+            status: r.status()?,
+            allowed_actions: allowed_actions(state, caller)
+                .into_iter()
+                .map(|a| a.as_str().to_string())
+                .collect(),
             id: r.id,
             department_code: r.department_code,
-            status,
             submission: r.submission,
             version: r.version,
             policy_version: r.policy_version,
@@ -137,13 +160,15 @@ impl From<RequestRecord> for RequestView {
             submitted_by: r.submitted_by,
             created_at: r.created_at,
             updated_at: r.updated_at,
-            allowed_actions: status
-                .allowed()
-                .iter()
-                .map(|a| a.as_str().to_string())
-                .collect(),
-        }
+            decided_submission: r.decided_submission,
+        })
     }
+}
+
+/// Reads the request back as `caller` sees it, after a change.
+pub async fn shaped(store: &Store, caller: &Caller, id: Uuid) -> Result<RequestView, ApiError> {
+    let (record, state) = store.request_state(&Scope::All, id).await?;
+    RequestView::new(record, &state, caller)
 }
 
 #[derive(Debug, Object)]
@@ -178,8 +203,12 @@ pub struct StepView {
     /// `evidence` or `council_approval`.
     pub kind: String,
     pub state: StepState,
-    /// What the step waits for, or how it was settled.
+    /// What the step waits for, or how it was settled or closed.
     pub note: String,
+    /// The conditions of an approval with conditions.
+    pub conditions: Vec<String>,
+    /// The submitted version whose decision or evidence settled the step (an earlier one when it was carried).
+    pub settled_in: Option<i32>,
     pub grounds: Vec<GroundView>,
     /// Questionnaire templates (security review).
     pub questionnaires: Vec<String>,
@@ -192,20 +221,92 @@ pub struct StepView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<StepRecord> for StepView {
-    fn from(s: StepRecord) -> Self {
-        let state = s.state();
+impl StepView {
+    fn new(s: StepRecord) -> Result<Self, ApiError> {
+        let state = StepState::parse(&s.state).ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!(
+                "a route step has an unknown state {:?}",
+                s.state
+            ))
+        })?;
         let d = s.detail.0;
-        StepView {
+        Ok(StepView {
             kind: s.kind,
             state,
             note: s.note,
+            conditions: s.conditions.0,
+            settled_in: s.settled_in,
             grounds: d.grounds.iter().map(GroundView::from).collect(),
             questionnaires: d.questionnaires,
             clauses: d.clauses,
             attachments: d.attachments,
             items: d.items,
             updated_at: s.updated_at,
+        })
+    }
+}
+
+/// One comparison the service made, and its result.
+#[derive(Debug, Object)]
+pub struct CheckView {
+    pub what: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+impl From<&Check> for CheckView {
+    fn from(c: &Check) -> Self {
+        CheckView {
+            what: c.what.clone(),
+            passed: c.passed,
+            detail: c.detail.clone(),
+        }
+    }
+}
+
+/// A renewal's link and the comparison that decided whether its fast path applies.
+#[derive(Debug, Object)]
+pub struct RenewalView {
+    /// `request` or `contract`.
+    pub renews_kind: String,
+    pub renews_id: Uuid,
+    pub renews_label: String,
+    /// Every check made; the fast path applies (under an enterprise agreement) only when all passed.
+    pub checks: Vec<CheckView>,
+    pub unchanged: bool,
+}
+
+impl From<&RenewalBasis> for RenewalView {
+    fn from(b: &RenewalBasis) -> Self {
+        RenewalView {
+            renews_kind: b.renews_kind.clone(),
+            renews_id: b.renews_id,
+            renews_label: b.renews_label.clone(),
+            checks: b.checks.iter().map(CheckView::from).collect(),
+            unchanged: b.unchanged,
+        }
+    }
+}
+
+/// How this version of a decided request compares with the version whose decision stands.
+#[derive(Debug, Object)]
+pub struct ComparisonView {
+    pub decided_submission: i32,
+    /// Whether review re-opened.
+    pub material: bool,
+    /// Each route fact that changed: `expected_users: 100 -> 5,000`.
+    pub changes: Vec<String>,
+    /// Why review re-opened, naming the decided value and the new one; empty when the decision stands.
+    pub reasons: Vec<String>,
+}
+
+impl From<&Comparison> for ComparisonView {
+    fn from(c: &Comparison) -> Self {
+        ComparisonView {
+            decided_submission: c.decided_submission,
+            material: c.material,
+            changes: c.changes.clone(),
+            reasons: c.reasons.clone(),
         }
     }
 }
@@ -226,8 +327,15 @@ pub struct RouteView {
     /// This request plus the vendor's other submitted or approved spend in the same fiscal year.
     pub fy_vendor_total_cents: i64,
     pub fiscal_year: i32,
-    /// A renewal with no material change under an enterprise agreement.
+    /// A renewal under an enterprise agreement whose comparison with what it renews found no material change:
+    /// the value and user thresholds do not apply again.
     pub fast_path: bool,
+    /// For a renewal: what it renews and the comparison made.
+    pub renewal: Option<RenewalView>,
+    /// For a version of a decided request: the comparison with the decided version.
+    pub comparison: Option<ComparisonView>,
+    /// The submitted version whose decision stands, if any.
+    pub decided_submission: Option<i32>,
     pub prohibitions: Vec<ProhibitionView>,
     pub steps: Vec<StepView>,
 }
@@ -235,6 +343,9 @@ pub struct RouteView {
 #[derive(Debug, Object)]
 pub struct VersionView {
     pub submission: i32,
+    /// `submitted` (by the buyer), `edited` (an edit of a decided request that changed nothing material: the
+    /// decision stands) or `reopened` (an edit that re-opened review).
+    pub kind: String,
     pub submitted_by: String,
     pub submitted_at: DateTime<Utc>,
     pub fields: RequestFieldsView,
@@ -244,6 +355,7 @@ impl From<VersionRecord> for VersionView {
     fn from(v: VersionRecord) -> Self {
         VersionView {
             submission: v.submission,
+            kind: v.kind,
             submitted_by: v.submitted_by,
             submitted_at: v.submitted_at,
             fields: RequestFieldsView::from(&v.fields.0),
@@ -255,6 +367,30 @@ impl From<VersionRecord> for VersionView {
 pub struct DecisionResult {
     pub decision: Decision,
     pub request: RequestView,
+}
+
+#[derive(Debug, Object)]
+pub struct VersionPage {
+    pub items: Vec<VersionView>,
+    pub page: PageInfo,
+}
+
+#[derive(Debug, Object)]
+pub struct DecisionPage {
+    pub items: Vec<Decision>,
+    pub page: PageInfo,
+}
+
+/// One page of an in-memory list.
+fn page_of<T>(all: Vec<T>, page: PageRequest) -> (Vec<T>, PageInfo) {
+    let total = all.len() as i64;
+    let items: Vec<T> = all
+        .into_iter()
+        .skip(page.offset as usize)
+        .take(page.limit as usize)
+        .collect();
+    let info = PageInfo::new(total, page, items.len());
+    (items, info)
 }
 
 #[derive(ApiResponse)]
@@ -303,9 +439,9 @@ pub async fn detect(
     })
 }
 
-fn respond(record: RequestRecord) -> RequestResponse {
-    let tag = etag(record.version);
-    RequestResponse::Ok(Json(record.into()), tag)
+fn respond(view: RequestView) -> RequestResponse {
+    let tag = etag(view.version);
+    RequestResponse::Ok(Json(view), tag)
 }
 
 pub struct RequestsApi;
@@ -314,7 +450,10 @@ pub struct RequestsApi;
 impl RequestsApi {
     /// Draft a procurement request
     ///
-    /// Buyers, for their own department (from the token). Every field at fault is named (422).
+    /// Buyers, for their own department (from the token). Every fact that can change the route is required —
+    /// costs, term, users, hosting, data classes, `surveillance`, `face_surveillance`, `renewal`,
+    /// `enterprise_agreement` — and a renewal names the approved request or the contract it renews. Every field
+    /// at fault is named (422).
     #[oai(path = "/requests", method = "post", operation_id = "createRequest")]
     async fn create(
         &self,
@@ -323,20 +462,21 @@ impl RequestsApi {
         body: Json<RequestInput>,
     ) -> Result<RequestCreated, ApiError> {
         let fields = RequestFields::parse(body.0, None)?;
-        let department = auth.department.clone().unwrap_or_default();
-        let created = store
-            .create_request(&auth.actor(), &department, fields)
-            .await?;
+        let caller = auth.caller();
+        let created = store.create_request(&auth.actor(), &caller, fields).await?;
         let location = format!("{}/requests/{}", super::PREFIX, created.id);
-        let tag = etag(created.version);
-        Ok(RequestCreated::Created(Json(created.into()), location, tag))
+        let view = shaped(&store, &caller, created.id).await?;
+        let tag = etag(view.version);
+        Ok(RequestCreated::Created(Json(view), location, tag))
     }
 
     /// List requests
     ///
     /// Buyers see their own department's; analysts, the CIO office, Finance, admins and auditors see all.
-    /// `awaiting=me` lists the requests with a step waiting for the caller's decision.
+    /// `awaiting=me` lists the requests with a step waiting for the caller's decision (never one the caller
+    /// wrote a version of).
     #[oai(path = "/requests", method = "get", operation_id = "listRequests")]
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         store: Data<&Store>,
@@ -377,6 +517,7 @@ impl RequestsApi {
                 ));
             }
         };
+        let caller = auth.caller();
         let filter = RequestFilter {
             status: status.0,
             department: department
@@ -384,18 +525,25 @@ impl RequestsApi {
                 .map(|d| d.trim().to_ascii_uppercase())
                 .filter(|d| !d.is_empty()),
             vendor_id: vendor_id.0,
+            awaiting_subject_key: awaiting_kinds.as_ref().map(|_| caller.key.clone()),
             awaiting_kinds,
             q: q.0.filter(|s| !s.trim().is_empty()),
         };
         let found = store.list_requests(&scope_of(&auth), &filter, page).await?;
         let info = PageInfo::new(found.total, page, found.items.len());
-        Ok(Json(RequestPage {
-            items: found.items.into_iter().map(RequestView::from).collect(),
-            page: info,
-        }))
+        let states = store.request_states(&found.items).await?;
+        let items = found
+            .items
+            .into_iter()
+            .zip(states.iter())
+            .map(|(record, state)| RequestView::new(record, state, &caller))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Json(RequestPage { items, page: info }))
     }
 
     /// Read a request
+    ///
+    /// With its `ETag`, and `allowed_actions`: what the caller may do now.
     #[oai(path = "/requests/:id", method = "get", operation_id = "getRequest")]
     async fn get(
         &self,
@@ -403,15 +551,19 @@ impl RequestsApi {
         auth: Auth<Staff>,
         id: Path<Uuid>,
     ) -> Result<RequestResponse, ApiError> {
-        Ok(respond(store.get_request(&scope_of(&auth), id.0).await?))
+        let (record, state) = store.request_state(&scope_of(&auth), id.0).await?;
+        Ok(respond(RequestView::new(record, &state, &auth.caller())?))
     }
 
     /// Edit a request
     ///
-    /// Buyers of the request's department. Allowed on a draft, on a request sent back for changes (it becomes
-    /// a draft again), and on an approved request: a material change there (cost up by more than the policy
-    /// percentage, a new data class, another vendor) re-opens the review as a new submitted version.
-    /// Fields left out keep their value.
+    /// Buyers of the request's department, with `If-Match`. A draft, or a request sent back for changes (it
+    /// becomes a draft again), takes the edit as it is. An edit of an approved request is a new version judged
+    /// against the version whose decision stands, under the policy it was decided under: when the route would
+    /// need a step, ground, questionnaire, clause or document the decided version did not settle, or the total
+    /// value rose more than the policy's percentage above the decided value (rises add up across edits), review
+    /// re-opens, and the route's `comparison` says why; otherwise the decision stands and the version is kept as
+    /// `edited`. Fields left out keep their value.
     #[oai(
         path = "/requests/:id",
         method = "patch",
@@ -426,12 +578,13 @@ impl RequestsApi {
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
         body: Json<RequestInput>,
     ) -> Result<RequestResponse, ApiError> {
-        let expected = parse_if_match(if_match.0.as_deref())?;
+        let expected = require_if_match(if_match.0.as_deref())?;
         let scope = scope_of(&auth);
         let current = store.get_request(&scope, id.0).await?;
-        // An approved request re-opens on a material change: check the edited request for duplicates first.
+        // An approved request is re-evaluated: check the edited request for duplicates first, outside the
+        // transaction.
         let detection = match RequestFields::parse(body.0.clone(), Some(&current.fields.0)) {
-            Ok(next) if current.status().is_approved() => Some(
+            Ok(next) if current.status()?.is_approved() => Some(
                 detect(
                     &store,
                     &detector,
@@ -443,16 +596,26 @@ impl RequestsApi {
             ),
             _ => None,
         };
+        let caller = auth.caller();
         let updated = store
-            .update_request(&auth.actor(), &scope, id.0, expected, body.0, detection)
+            .update_request(
+                &auth.actor(),
+                &caller,
+                &scope,
+                id.0,
+                expected,
+                body.0,
+                detection,
+            )
             .await?;
-        Ok(respond(updated))
+        Ok(respond(shaped(&store, &caller, updated.id).await?))
     }
 
     /// Submit a request for review
     ///
-    /// Buyers of the request's department. Evaluates the current policy and records the route; the request
-    /// moves on to `in_review`, `awaiting_decision`, `approved` (nothing to review) or `denied` (prohibited).
+    /// Buyers of the request's department, with `If-Match`. Evaluates the current policy and records the route;
+    /// the request moves on to `in_review`, `awaiting_decision`, `approved` (nothing to review, or evidence on
+    /// file settles it) or `denied` (prohibited). A renewal is compared with what it renews first.
     #[oai(
         path = "/requests/:id/submit",
         method = "post",
@@ -466,7 +629,7 @@ impl RequestsApi {
         id: Path<Uuid>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> Result<RequestResponse, ApiError> {
-        let expected = parse_if_match(if_match.0.as_deref())?;
+        let expected = require_if_match(if_match.0.as_deref())?;
         let scope = scope_of(&auth);
         let current = store.get_request(&scope, id.0).await?;
         let detection = detect(
@@ -477,16 +640,17 @@ impl RequestsApi {
             current.version,
         )
         .await?;
-        Ok(respond(
-            store
-                .submit_request(&auth.actor(), &scope, id.0, expected, detection)
-                .await?,
-        ))
+        let caller = auth.caller();
+        let updated = store
+            .submit_request(&auth.actor(), &caller, &scope, id.0, expected, detection)
+            .await?;
+        Ok(respond(shaped(&store, &caller, updated.id).await?))
     }
 
     /// Withdraw a request
     ///
-    /// Buyers of the request's department, before a final decision.
+    /// Buyers of the request's department, with `If-Match`, before a final decision. Every step still waiting
+    /// closes, the vendor's open questionnaires for it are cancelled, and invitations made for it are revoked.
     #[oai(
         path = "/requests/:id/withdraw",
         method = "post",
@@ -499,17 +663,18 @@ impl RequestsApi {
         id: Path<Uuid>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> Result<RequestResponse, ApiError> {
-        let expected = parse_if_match(if_match.0.as_deref())?;
-        Ok(respond(
-            store
-                .withdraw_request(&auth.actor(), &scope_of(&auth), id.0, expected)
-                .await?,
-        ))
+        let expected = require_if_match(if_match.0.as_deref())?;
+        let caller = auth.caller();
+        let updated = store
+            .withdraw_request(&auth.actor(), &caller, &scope_of(&auth), id.0, expected)
+            .await?;
+        Ok(respond(shaped(&store, &caller, updated.id).await?))
     }
 
     /// Re-route a request under the current policy
     ///
-    /// Admins. Steps already decided keep their state; new steps start pending.
+    /// Admins, with `If-Match`. Steps already settled keep their state; new steps start pending; evidence on file
+    /// settles what it can.
     #[oai(
         path = "/requests/:id/reroute",
         method = "post",
@@ -522,16 +687,19 @@ impl RequestsApi {
         id: Path<Uuid>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> Result<RequestResponse, ApiError> {
-        let expected = parse_if_match(if_match.0.as_deref())?;
-        Ok(respond(
-            store.reroute_request(&auth.actor(), id.0, expected).await?,
-        ))
+        let expected = require_if_match(if_match.0.as_deref())?;
+        let caller = auth.caller();
+        let updated = store
+            .reroute_request(&auth.actor(), &caller, id.0, expected)
+            .await?;
+        Ok(respond(shaped(&store, &caller, updated.id).await?))
     }
 
     /// The review route
     ///
     /// Each required step with its state, the rules that required it (reason with figures, citation), and the
-    /// policy version it was routed under. 409 for a draft never submitted.
+    /// policy version it was routed under; for a renewal, the comparison with what it renews; for a version of a
+    /// decided request, the comparison with the decided version. 409 for a draft never submitted.
     #[oai(
         path = "/requests/:id/route",
         method = "get",
@@ -562,6 +730,9 @@ impl RequestsApi {
             fy_vendor_total_cents: route.fy_vendor_total_cents,
             fiscal_year: route.fiscal_year,
             fast_path: route.fast_path,
+            renewal: route.renewal.as_ref().map(RenewalView::from),
+            comparison: route.comparison.as_ref().map(ComparisonView::from),
+            decided_submission: request.decided_submission,
             prohibitions: route
                 .prohibitions
                 .iter()
@@ -570,13 +741,17 @@ impl RequestsApi {
                     grounds: p.grounds.iter().map(GroundView::from).collect(),
                 })
                 .collect(),
-            steps: steps.into_iter().map(StepView::from).collect(),
+            steps: steps
+                .into_iter()
+                .map(StepView::new)
+                .collect::<Result<Vec<_>, _>>()?,
         }))
     }
 
     /// Submitted versions
     ///
-    /// Every version the buyer submitted, oldest first; decisions name the version they decided.
+    /// Every version, oldest first: submitted by the buyer, or made by an edit of a decided request (`edited`
+    /// when the decision stands, `reopened` when review re-opened). Decisions name the version they decided.
     #[oai(
         path = "/requests/:id/versions",
         method = "get",
@@ -587,19 +762,27 @@ impl RequestsApi {
         store: Data<&Store>,
         auth: Auth<Staff>,
         id: Path<Uuid>,
-    ) -> Result<Json<Vec<VersionView>>, ApiError> {
+        /// Page size, 1 to 200 (default 50).
+        limit: Query<Option<i64>>,
+        /// Items to skip.
+        offset: Query<Option<i64>>,
+    ) -> Result<Json<VersionPage>, ApiError> {
+        let page = PageRequest::parse(limit.0, offset.0)?;
         store.get_request(&scope_of(&auth), id.0).await?;
-        Ok(Json(
-            store
-                .list_versions(id.0)
-                .await?
-                .into_iter()
-                .map(VersionView::from)
-                .collect(),
-        ))
+        let all: Vec<VersionView> = store
+            .list_versions(id.0)
+            .await?
+            .into_iter()
+            .map(VersionView::from)
+            .collect();
+        let (items, page) = page_of(all, page);
+        Ok(Json(VersionPage { items, page }))
     }
 
     /// Decisions on a request
+    ///
+    /// Oldest first, each naming the version it decided; decisions the service recorded itself (a prohibition,
+    /// the City Council's vote) are among them.
     #[oai(
         path = "/requests/:id/decisions",
         method = "get",
@@ -610,17 +793,25 @@ impl RequestsApi {
         store: Data<&Store>,
         auth: Auth<Staff>,
         id: Path<Uuid>,
-    ) -> Result<Json<Vec<Decision>>, ApiError> {
+        /// Page size, 1 to 200 (default 50).
+        limit: Query<Option<i64>>,
+        /// Items to skip.
+        offset: Query<Option<i64>>,
+    ) -> Result<Json<DecisionPage>, ApiError> {
+        let page = PageRequest::parse(limit.0, offset.0)?;
         store.get_request(&scope_of(&auth), id.0).await?;
-        Ok(Json(store.list_decisions(id.0).await?))
+        let (items, page) = page_of(store.list_decisions(id.0).await?, page);
+        Ok(Json(DecisionPage { items, page }))
     }
 
     /// Decide a step
     ///
     /// The CIO decides `cio_approval` and `cio_duplicate_review`, Finance `finance_approval`: approve, approve
-    /// with conditions, deny (with a reason code and rationale) or request changes. The person who submitted
-    /// the request never decides it. The request is approved only when every step of its route is satisfied.
-    /// With `If-Match`, of two deciders acting at once exactly one wins; the other gets 412 (or 409).
+    /// with conditions, deny (with a reason code and rationale) or request changes; `If-Match` is required, so
+    /// that of two deciders acting at once exactly one wins (the other gets 412). Nobody who created, edited or
+    /// submitted any version of the request decides it (403 `separation_of_duties`). A denial closes every other
+    /// waiting step and the vendor's open questionnaires; a request for changes closes this version's waiting
+    /// steps. The request is approved only when every step of its route is settled.
     #[oai(
         path = "/requests/:id/decisions",
         method = "post",
@@ -634,16 +825,18 @@ impl RequestsApi {
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
         body: Json<DecisionInput>,
     ) -> Result<DecisionCreated, ApiError> {
-        let expected = parse_if_match(if_match.0.as_deref())?;
+        let expected = require_if_match(if_match.0.as_deref())?;
         let decision = CheckedDecision::parse(body.0)?;
+        let caller = auth.caller();
         let (recorded, request) = store
-            .decide(&auth.actor(), &auth.principal, id.0, expected, decision)
+            .decide(&auth.actor(), &caller, id.0, expected, decision)
             .await?;
-        let tag = etag(request.version);
+        let view = shaped(&store, &caller, request.id).await?;
+        let tag = etag(view.version);
         Ok(DecisionCreated::Created(
             Json(DecisionResult {
                 decision: recorded,
-                request: request.into(),
+                request: view,
             }),
             tag,
         ))

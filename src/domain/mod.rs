@@ -3,6 +3,8 @@
 pub mod assessment;
 pub mod audit;
 pub mod catalog;
+pub mod comparison;
+pub mod council;
 pub mod deadlines;
 pub mod duplicates;
 pub mod lifecycle;

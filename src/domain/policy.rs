@@ -340,9 +340,14 @@ pub struct Policy {
     /// Day of that month on which the fiscal year starts.
     #[serde(default = "default_fiscal_year_start_day")]
     pub fiscal_year_start_day: u32,
-    /// A renewal whose cost moves by at least this share of the previous cost is a material change.
+    /// A rise in cost of more than this share of the decided value (or of what a renewal renews) is a
+    /// material change: it re-opens review of an approved request and keeps a renewal off the fast path.
     #[serde(default = "default_material_change_cost_percent")]
     pub material_change_cost_percent: u32,
+    /// The same for the number of users: a renewal for more than this share above what it renews is not
+    /// the same purchase.
+    #[serde(default = "default_material_change_users_percent")]
+    pub material_change_users_percent: u32,
     /// Days a vendor has to return an assigned questionnaire.
     #[serde(default = "default_questionnaire_due_days")]
     pub questionnaire_due_days: u32,
@@ -364,6 +369,9 @@ fn default_fiscal_year_start_day() -> u32 {
     1
 }
 fn default_material_change_cost_percent() -> u32 {
+    10
+}
+fn default_material_change_users_percent() -> u32 {
     10
 }
 fn default_questionnaire_due_days() -> u32 {
@@ -1305,6 +1313,12 @@ pub struct Route {
     pub prohibitions: Vec<Prohibition>,
     /// One per kind, in [`StepKindTag`] order.
     pub steps: Vec<RouteStep>,
+    /// For a renewal: what it renews and the comparison that decided whether the fast path applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal: Option<super::comparison::RenewalBasis>,
+    /// For a version of a decided request: how it compares with the version whose decision stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<super::comparison::Comparison>,
 }
 
 impl Route {
@@ -1369,6 +1383,8 @@ pub fn evaluate(policy: &Policy, facts: &RequestFacts) -> Route {
         fast_path: view.fast_path,
         prohibitions,
         steps: steps.into_values().collect(),
+        renewal: None,
+        comparison: None,
     }
 }
 

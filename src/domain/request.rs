@@ -1,5 +1,5 @@
-//! Procurement requests: the input a buyer drafts, parsed once into checked facts, the lifecycle, and what
-//! counts as a material change.
+//! Procurement requests: the input a buyer drafts, parsed once into checked facts, and the lifecycle states.
+//! What a state allows, and what counts as a material change, are rules of `crate::workflow::requests`.
 
 use std::collections::BTreeSet;
 
@@ -17,6 +17,10 @@ pub const MAX_TERM_MONTHS: i64 = 240;
 pub const MAX_USERS: i64 = 10_000_000;
 
 /// What a buyer sends to create or edit a request. Every field is checked and named when wrong.
+///
+/// On create, every fact that can change the route is required — costs, term, users, hosting, data classes,
+/// `surveillance`, `face_surveillance`, `renewal` and `enterprise_agreement` — so that nothing that decides a
+/// review is ever assumed. An edit may leave fields out: they keep their value.
 #[derive(Debug, Clone, Default, Object, Deserialize)]
 pub struct RequestInput {
     pub title: Option<String>,
@@ -34,8 +38,13 @@ pub struct RequestInput {
     pub annual_operating_cost_cents: Option<i64>,
     pub term_months: Option<i64>,
     pub expected_users: Option<i64>,
-    /// Renewal of a purchase approved before.
+    /// Renewal of a purchase approved before; a renewal names what it renews (`renews_request_id` or
+    /// `renews_contract_id`), and the service compares the two before any fast path applies.
     pub renewal: Option<bool>,
+    /// For a renewal: the approved request of your department it renews.
+    pub renews_request_id: Option<Uuid>,
+    /// For a renewal: the contract it renews.
+    pub renews_contract_id: Option<Uuid>,
     /// Bought under an existing enterprise agreement.
     pub enterprise_agreement: Option<bool>,
     /// `vendor_cloud` or `on_premises`.
@@ -69,6 +78,40 @@ pub struct RequestFields {
     pub surveillance: bool,
     pub face_surveillance: bool,
     pub requested_start_date: NaiveDate,
+    /// What a renewal renews.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renews: Option<Renews>,
+}
+
+/// The purchase a renewal renews.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Renews {
+    Request(Uuid),
+    Contract(Uuid),
+}
+
+impl Renews {
+    pub fn kind(self) -> &'static str {
+        match self {
+            Renews::Request(_) => "request",
+            Renews::Contract(_) => "contract",
+        }
+    }
+
+    pub fn id(self) -> Uuid {
+        match self {
+            Renews::Request(id) | Renews::Contract(id) => id,
+        }
+    }
+
+    /// The input field that names it.
+    pub fn field(self) -> &'static str {
+        match self {
+            Renews::Request(_) => "renews_request_id",
+            Renews::Contract(_) => "renews_contract_id",
+        }
+    }
 }
 
 struct Check(Vec<FieldError>);
@@ -254,18 +297,64 @@ impl RequestFields {
                 }
             },
         };
-        let flag =
-            |v: Option<bool>, f: fn(&RequestFields) -> bool| v.or(cur.map(f)).unwrap_or(false);
-        let renewal = flag(input.renewal, |r| r.renewal);
-        let enterprise_agreement = flag(input.enterprise_agreement, |r| r.enterprise_agreement);
-        let surveillance = flag(input.surveillance, |r| r.surveillance);
-        let face_surveillance = flag(input.face_surveillance, |r| r.face_surveillance);
+        // A fact that can change the route is never assumed: on create each flag must be said.
+        let mut flag = |field: &str, v: Option<bool>, f: fn(&RequestFields) -> bool| match (v, cur)
+        {
+            (Some(v), _) => v,
+            (None, Some(r)) => f(r),
+            (None, None) => {
+                c.0.push(FieldError::new(field, "is required: true or false"));
+                false
+            }
+        };
+        let renewal = flag("renewal", input.renewal, |r| r.renewal);
+        let enterprise_agreement = flag("enterprise_agreement", input.enterprise_agreement, |r| {
+            r.enterprise_agreement
+        });
+        let surveillance = flag("surveillance", input.surveillance, |r| r.surveillance);
+        let face_surveillance = flag("face_surveillance", input.face_surveillance, |r| {
+            r.face_surveillance
+        });
         if face_surveillance && !surveillance {
             c.0.push(FieldError::new(
                 "surveillance",
                 "face surveillance is surveillance technology: set surveillance too",
             ));
         }
+        let named = match (input.renews_request_id, input.renews_contract_id) {
+            (Some(_), Some(_)) => {
+                c.0.push(FieldError::new(
+                    "renews_contract_id",
+                    "name what the renewal renews once: a request or a contract, not both",
+                ));
+                None
+            }
+            (Some(id), None) => Some(Renews::Request(id)),
+            (None, Some(id)) => Some(Renews::Contract(id)),
+            (None, None) => None,
+        };
+        let renews = match (renewal, named) {
+            (true, Some(link)) => Some(link),
+            (true, None) => match cur.and_then(|r| r.renews) {
+                Some(kept) => Some(kept),
+                None => {
+                    c.0.push(FieldError::new(
+                        "renews_request_id",
+                        "a renewal names what it renews: renews_request_id (an approved request) or \
+                         renews_contract_id (a contract)",
+                    ));
+                    None
+                }
+            },
+            (false, Some(link)) => {
+                c.0.push(FieldError::new(
+                    link.field(),
+                    "only a renewal names what it renews: set renewal to true, or leave this out",
+                ));
+                None
+            }
+            (false, None) => None,
+        };
         let requested_start_date = c.required(
             "requested_start_date",
             input
@@ -293,6 +382,7 @@ impl RequestFields {
             surveillance,
             face_surveillance,
             requested_start_date: requested_start_date.expect("checked"),
+            renews,
         })
     }
 
@@ -303,37 +393,6 @@ impl RequestFields {
             self.annual_operating_cost_cents,
             self.term_months as u32,
         )
-    }
-
-    /// Why an edit of an approved request re-opens review, if it does: cost up by more than `percent`,
-    /// a data class added, or another vendor.
-    pub fn material_changes(&self, next: &RequestFields, percent: u32) -> Vec<String> {
-        let mut why = Vec::new();
-        let before = self.total_contract_value_cents() as i128;
-        let after = next.total_contract_value_cents() as i128;
-        if after * 100 > before * (100 + percent as i128) {
-            why.push(format!(
-                "total contract value rose from {} to {} (more than {percent}%)",
-                crate::domain::policy::format_cents(before as i64),
-                crate::domain::policy::format_cents(after as i64)
-            ));
-        }
-        let added: Vec<&str> = next
-            .data_classes
-            .difference(&self.data_classes)
-            .filter(|d| !d.is_public())
-            .map(|d| d.as_str())
-            .collect();
-        if !added.is_empty() {
-            why.push(format!("new data classes: {}", added.join(", ")));
-        }
-        if next.vendor_id != self.vendor_id {
-            why.push("a different vendor".to_string());
-        }
-        if next.surveillance && !self.surveillance {
-            why.push("now surveillance technology".to_string());
-        }
-        why
     }
 }
 
@@ -350,28 +409,6 @@ pub enum Status {
     Denied,
     ChangesRequested,
     Withdrawn,
-}
-
-/// What can be done to a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Edit,
-    Submit,
-    Withdraw,
-    Decide,
-    Reroute,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Edit => "edit",
-            Action::Submit => "submit",
-            Action::Withdraw => "withdraw",
-            Action::Decide => "decide",
-            Action::Reroute => "reroute",
-        }
-    }
 }
 
 impl Status {
@@ -421,43 +458,17 @@ impl Status {
         matches!(self, Status::Approved | Status::ApprovedWithConditions)
     }
 
-    /// The actions this state allows. Edits of an approved request are allowed: a material one re-opens review.
-    pub fn allowed(self) -> &'static [Action] {
-        match self {
-            Status::Draft => &[Action::Edit, Action::Submit, Action::Withdraw],
-            Status::Submitted | Status::InReview | Status::AwaitingDecision => {
-                &[Action::Decide, Action::Withdraw, Action::Reroute]
-            }
-            Status::ChangesRequested => &[Action::Edit, Action::Withdraw],
-            Status::Approved | Status::ApprovedWithConditions => &[Action::Edit],
-            Status::Denied | Status::Withdrawn => &[],
-        }
+    /// Withdrawn and denied requests are closed: nothing about them changes any more.
+    pub fn is_closed(self) -> bool {
+        matches!(self, Status::Denied | Status::Withdrawn)
     }
 
-    /// 409 with the actions that would have been allowed, unless `action` is allowed.
-    pub fn check(self, action: Action) -> Result<(), ApiError> {
-        if self.allowed().contains(&action) {
-            return Ok(());
-        }
-        let allowed: Vec<String> = self
-            .allowed()
-            .iter()
-            .map(|a| a.as_str().to_string())
-            .collect();
-        let detail = if allowed.is_empty() {
-            format!(
-                "a request that is {} allows no further action",
-                self.as_str()
-            )
-        } else {
-            format!(
-                "a request that is {} cannot {}; it allows: {}",
-                self.as_str(),
-                action.as_str(),
-                allowed.join(", ")
-            )
-        };
-        Err(ApiError::conflict("transition_not_allowed", detail).with_allowed(allowed))
+    /// Under review: a step may still be decided or settled.
+    pub fn in_review(self) -> bool {
+        matches!(
+            self,
+            Status::Submitted | Status::InReview | Status::AwaitingDecision
+        )
     }
 }
 
@@ -480,12 +491,14 @@ mod tests {
             annual_operating_cost_cents: Some(1_200_000),
             term_months: Some(36),
             expected_users: Some(40),
-            renewal: None,
-            enterprise_agreement: None,
+            renewal: Some(false),
+            renews_request_id: None,
+            renews_contract_id: None,
+            enterprise_agreement: Some(false),
             hosting: Some("vendor_cloud".into()),
             data_classes: Some(vec!["pi_ma".into()]),
-            surveillance: None,
-            face_surveillance: None,
+            surveillance: Some(false),
+            face_surveillance: Some(false),
             requested_start_date: NaiveDate::from_ymd_opt(2026, 7, 1),
         }
     }
@@ -544,38 +557,77 @@ mod tests {
     }
 
     #[test]
-    fn material_changes_are_cost_beyond_the_percentage_new_data_or_another_vendor() {
-        let r = RequestFields::parse(input(), None).unwrap();
-        let mut same = r.clone();
-        same.annual_operating_cost_cents = 1_320_000; // +10% exactly: not more than 10%
-        assert!(r.material_changes(&same, 10).is_empty());
-        let mut dearer = r.clone();
-        dearer.annual_operating_cost_cents = 1_320_001;
-        assert_eq!(r.material_changes(&dearer, 10).len(), 1);
-        let mut more_data = r.clone();
-        more_data.data_classes.insert(DataClass::Health);
-        assert!(r.material_changes(&more_data, 10)[0].contains("health"));
-        let mut other = r.clone();
-        other.vendor_id = Uuid::new_v4();
+    fn every_fact_that_can_change_the_route_is_required_on_create() {
+        let mut i = input();
+        i.renewal = None;
+        i.enterprise_agreement = None;
+        i.surveillance = None;
+        i.face_surveillance = None;
+        i.hosting = None;
+        i.data_classes = None;
+        i.expected_users = None;
+        let p = RequestFields::parse(i, None).unwrap_err().to_problem();
+        let fields: Vec<&str> = p.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
-            r.material_changes(&other, 10),
-            vec!["a different vendor".to_string()]
+            fields,
+            [
+                "expected_users",
+                "hosting",
+                "data_classes",
+                "renewal",
+                "enterprise_agreement",
+                "surveillance",
+                "face_surveillance"
+            ]
         );
     }
 
     #[test]
-    fn transitions_not_allowed_answer_409_with_the_allowed_ones() {
-        assert!(Status::Draft.check(Action::Submit).is_ok());
-        let e = Status::Approved.check(Action::Submit).unwrap_err();
-        assert_eq!(e.status().as_u16(), 409);
-        assert_eq!(e.to_problem().allowed, vec!["edit".to_string()]);
-        assert!(
-            Status::Denied
-                .check(Action::Edit)
-                .unwrap_err()
-                .to_problem()
-                .allowed
-                .is_empty()
-        );
+    fn a_renewal_names_what_it_renews_and_only_a_renewal_does() {
+        let mut i = input();
+        i.renewal = Some(true);
+        let p = RequestFields::parse(i.clone(), None)
+            .unwrap_err()
+            .to_problem();
+        assert_eq!(p.errors[0].field, "renews_request_id");
+        let target = Uuid::new_v4();
+        i.renews_contract_id = Some(target);
+        let r = RequestFields::parse(i.clone(), None).unwrap();
+        assert_eq!(r.renews, Some(Renews::Contract(target)));
+        i.renews_request_id = Some(target);
+        let p = RequestFields::parse(i, None).unwrap_err().to_problem();
+        assert_eq!(p.errors[0].field, "renews_contract_id");
+        let mut plain = input();
+        plain.renews_request_id = Some(target);
+        let p = RequestFields::parse(plain, None).unwrap_err().to_problem();
+        assert_eq!(p.errors[0].field, "renews_request_id");
+        // An edit that ends the renewal drops the link; one that keeps it keeps the link.
+        let renewal = RequestFields::parse(
+            RequestInput {
+                renewal: Some(true),
+                renews_contract_id: Some(target),
+                ..input()
+            },
+            None,
+        )
+        .unwrap();
+        let kept = RequestFields::parse(
+            RequestInput {
+                title: Some("Renewed".into()),
+                ..Default::default()
+            },
+            Some(&renewal),
+        )
+        .unwrap();
+        assert_eq!(kept.renews, Some(Renews::Contract(target)));
+        let ended = RequestFields::parse(
+            RequestInput {
+                renewal: Some(false),
+                ..Default::default()
+            },
+            Some(&renewal),
+        )
+        .unwrap();
+        assert_eq!(ended.renews, None);
     }
 }

@@ -1,5 +1,5 @@
-//! The decision workflow: the state of each route step, who decides which step, what a decision may say, and
-//! the request status that follows from the steps.
+//! Route steps and decisions: the state of each step, who decides which step, what a decision may say, and the
+//! request status that follows from the steps. The planners that use them are in `crate::workflow::requests`.
 
 use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::auth::Role;
 use crate::domain::policy::{Ground, Route, RouteStep, StepKindTag};
 use crate::domain::request::Status;
-use crate::error::{ApiError, FieldError};
+use crate::workflow::{Fault, Refusal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "snake_case")]
@@ -18,7 +18,11 @@ pub enum StepState {
     Pending,
     Satisfied,
     Waived,
+    /// Denied, or refused by a prohibition or a Council vote.
     Blocked,
+    /// No longer awaited: the request was withdrawn, denied on another step, or sent back for changes. The note
+    /// says which.
+    Closed,
 }
 
 impl StepState {
@@ -28,6 +32,7 @@ impl StepState {
             StepState::Satisfied => "satisfied",
             StepState::Waived => "waived",
             StepState::Blocked => "blocked",
+            StepState::Closed => "closed",
         }
     }
 
@@ -37,6 +42,7 @@ impl StepState {
             StepState::Satisfied,
             StepState::Waived,
             StepState::Blocked,
+            StepState::Closed,
         ]
         .into_iter()
         .find(|st| st.as_str() == s)
@@ -78,7 +84,7 @@ pub fn pending_note(step: &RouteStep) -> String {
         ),
         StepKindTag::Evidence => format!("awaiting evidence: {}", step.items.join(", ")),
         StepKindTag::CouncilApproval => format!(
-            "awaiting City Council approval, with {} attached",
+            "awaiting the City Council's vote, recorded with {} attached",
             step.attachments.join(" and ")
         ),
     }
@@ -130,6 +136,8 @@ pub enum DenialReason {
     ContractTerms,
     ProhibitedTechnology,
     DuplicateOfCentralService,
+    /// The City Council voted against the surveillance technology [Boston 16-63]; recorded by the service.
+    CouncilRejected,
     Other,
 }
 
@@ -192,16 +200,29 @@ pub struct CheckedDecision {
 }
 
 impl CheckedDecision {
-    pub fn parse(input: DecisionInput) -> Result<CheckedDecision, ApiError> {
+    pub fn parse(input: DecisionInput) -> Result<CheckedDecision, Refusal> {
         let mut errors = Vec::new();
-        let step = parse_step_kind(input.step.trim()).filter(|k| decider(*k).is_some());
-        if step.is_none() {
-            errors.push(FieldError::new(
+        let kind = parse_step_kind(input.step.trim());
+        let step = kind.filter(|k| decider(*k).is_some());
+        match kind {
+            Some(StepKindTag::CouncilApproval) => errors.push(Fault::new(
+                "step",
+                "council_approval is settled by the City Council's vote: an admin records it with \
+                 POST /api/v1/requests/{id}/council/vote",
+            )),
+            _ if step.is_none() => errors.push(Fault::new(
                 "step",
                 format!(
                     "{:?} is not a decision step: one of cio_approval, cio_duplicate_review, finance_approval",
                     input.step
                 ),
+            )),
+            _ => {}
+        }
+        if input.reason_code == Some(DenialReason::CouncilRejected) {
+            errors.push(Fault::new(
+                "reason_code",
+                "council_rejected is recorded by the service from the Council's vote, not by a decider",
             ));
         }
         let rationale = input
@@ -209,10 +230,7 @@ impl CheckedDecision {
             .map(|r| r.trim().to_string())
             .filter(|r| !r.is_empty());
         if rationale.as_ref().is_some_and(|r| r.chars().count() > 5000) {
-            errors.push(FieldError::new(
-                "rationale",
-                "must be at most 5000 characters",
-            ));
+            errors.push(Fault::new("rationale", "must be at most 5000 characters"));
         }
         let conditions: Vec<String> = input
             .conditions
@@ -222,12 +240,12 @@ impl CheckedDecision {
             .collect();
         match input.outcome {
             Outcome::ApproveWithConditions if conditions.is_empty() => {
-                errors.push(FieldError::new("conditions", "list at least one condition"));
+                errors.push(Fault::new("conditions", "list at least one condition"));
             }
             Outcome::Approve | Outcome::Deny | Outcome::RequestChanges
                 if !conditions.is_empty() =>
             {
-                errors.push(FieldError::new(
+                errors.push(Fault::new(
                     "conditions",
                     "only approve_with_conditions takes conditions",
                 ));
@@ -235,35 +253,32 @@ impl CheckedDecision {
             _ => {}
         }
         if input.outcome == Outcome::Deny && input.reason_code.is_none() {
-            errors.push(FieldError::new(
-                "reason_code",
-                "a denial needs a reason code",
-            ));
+            errors.push(Fault::new("reason_code", "a denial needs a reason code"));
         }
         if input.outcome != Outcome::Deny && input.reason_code.is_some() {
-            errors.push(FieldError::new(
+            errors.push(Fault::new(
                 "reason_code",
                 "only a denial takes a reason code",
             ));
         }
         if matches!(input.outcome, Outcome::Deny | Outcome::RequestChanges) && rationale.is_none() {
-            errors.push(FieldError::new("rationale", "say why: the buyer reads it"));
+            errors.push(Fault::new("rationale", "say why: the buyer reads it"));
         }
         let duplicate_denial = input.reason_code == Some(DenialReason::DuplicateOfCentralService);
         if duplicate_denial && input.service_id.is_none() {
-            errors.push(FieldError::new(
+            errors.push(Fault::new(
                 "service_id",
                 "name the catalogue service the buyer should use instead",
             ));
         }
         if !duplicate_denial && input.service_id.is_some() {
-            errors.push(FieldError::new(
+            errors.push(Fault::new(
                 "service_id",
                 "only a denial as duplicate_of_central_service names a service",
             ));
         }
         if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
+            return Err(Refusal::Invalid(errors));
         }
         Ok(CheckedDecision {
             step: step.expect("checked"),
@@ -309,6 +324,8 @@ mod tests {
                     grounds: vec![],
                 })
                 .collect(),
+            renewal: None,
+            comparison: None,
         }
     }
 
@@ -342,6 +359,13 @@ mod tests {
         assert_eq!(status_from_steps(&r, &states, false), Status::Denied);
     }
 
+    fn faults(result: Result<CheckedDecision, Refusal>) -> Vec<String> {
+        match result {
+            Err(Refusal::Invalid(faults)) => faults.into_iter().map(|f| f.field).collect(),
+            other => panic!("expected a validation refusal, got {other:?}"),
+        }
+    }
+
     fn input(outcome: Outcome) -> DecisionInput {
         DecisionInput {
             step: "cio_approval".into(),
@@ -355,48 +379,41 @@ mod tests {
 
     #[test]
     fn a_denial_needs_a_reason_code_and_a_rationale() {
-        let p = CheckedDecision::parse(input(Outcome::Deny))
-            .unwrap_err()
-            .to_problem();
-        let fields: Vec<&str> = p.errors.iter().map(|e| e.field.as_str()).collect();
+        let fields = faults(CheckedDecision::parse(input(Outcome::Deny)));
         assert_eq!(fields, ["reason_code", "rationale"]);
         let mut ok = input(Outcome::Deny);
         ok.reason_code = Some(DenialReason::Cost);
         ok.rationale = Some("over budget".into());
         assert!(CheckedDecision::parse(ok.clone()).is_ok());
         ok.reason_code = Some(DenialReason::DuplicateOfCentralService);
-        let p = CheckedDecision::parse(ok.clone()).unwrap_err().to_problem();
-        assert_eq!(p.errors[0].field, "service_id");
+        assert_eq!(faults(CheckedDecision::parse(ok.clone())), ["service_id"]);
         ok.service_id = Some(Uuid::nil());
         assert!(CheckedDecision::parse(ok).is_ok());
     }
 
     #[test]
     fn conditions_belong_to_conditional_approvals_only() {
-        let p = CheckedDecision::parse(input(Outcome::ApproveWithConditions))
-            .unwrap_err()
-            .to_problem();
-        assert_eq!(p.errors[0].field, "conditions");
+        assert_eq!(
+            faults(CheckedDecision::parse(input(
+                Outcome::ApproveWithConditions
+            ))),
+            ["conditions"]
+        );
         let mut plain = input(Outcome::Approve);
         plain.conditions = vec!["SSO".into()];
-        assert_eq!(
-            CheckedDecision::parse(plain)
-                .unwrap_err()
-                .to_problem()
-                .errors[0]
-                .field,
-            "conditions"
-        );
+        assert_eq!(faults(CheckedDecision::parse(plain)), ["conditions"]);
     }
 
     #[test]
     fn only_decision_steps_can_be_decided() {
         let mut i = input(Outcome::Approve);
         i.step = "security_review".into();
-        assert_eq!(
-            CheckedDecision::parse(i).unwrap_err().to_problem().errors[0].field,
-            "step"
-        );
+        assert_eq!(faults(CheckedDecision::parse(i.clone())), ["step"]);
+        i.step = "council_approval".into();
+        let Err(Refusal::Invalid(found)) = CheckedDecision::parse(i) else {
+            panic!("council_approval is not decided here")
+        };
+        assert!(found[0].message.contains("council/vote"), "{found:?}");
         assert_eq!(decider(StepKindTag::FinanceApproval), Some(Role::Finance));
         assert_eq!(decider(StepKindTag::CioDuplicateReview), Some(Role::Cio));
     }

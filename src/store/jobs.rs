@@ -21,23 +21,27 @@ const AUDIENCE_FROM: &str = "FROM notifications n LEFT JOIN notification_reads n
 
 impl Repo {
     /// The due dates the reminder job turns into notifications. Decommissioned and long-ended contracts are left
-    /// out: their renewal is no longer anyone's decision.
+    /// out: their renewal is no longer anyone's decision; so is everything about a withdrawn or denied request,
+    /// which nobody works on any more.
     pub async fn reminder_sources(&self, today: NaiveDate) -> Result<ReminderSources, ApiError> {
         let questionnaires = sqlx::query_as(
             "SELECT a.id, a.vendor_id, a.due_date, r.department_code FROM assessments a \
-             JOIN requests r ON r.id = a.request_id WHERE a.status IN ('open', 'returned') ORDER BY a.id",
+             JOIN requests r ON r.id = a.request_id WHERE a.status IN ('open', 'returned') \
+             AND r.status NOT IN ('withdrawn', 'denied') ORDER BY a.id",
         )
         .fetch_all(&self.pool)
         .await?;
         let remediations = sqlx::query_as(
-            "SELECT id, vendor_id, remediation_due FROM findings \
-             WHERE status = 'remediation_planned' AND remediation_due IS NOT NULL ORDER BY id",
+            "SELECT f.id, f.vendor_id, f.remediation_due FROM findings f JOIN requests r ON r.id = f.request_id \
+             WHERE f.status = 'remediation_planned' AND f.remediation_due IS NOT NULL \
+             AND r.status NOT IN ('withdrawn', 'denied') ORDER BY f.id",
         )
         .fetch_all(&self.pool)
         .await?;
         let risk_acceptances = sqlx::query_as(
-            "SELECT id, risk_expires_on FROM findings \
-             WHERE status = 'risk_accepted' AND risk_expires_on IS NOT NULL ORDER BY id",
+            "SELECT f.id, f.risk_expires_on FROM findings f JOIN requests r ON r.id = f.request_id \
+             WHERE f.status = 'risk_accepted' AND f.risk_expires_on IS NOT NULL \
+             AND r.status NOT IN ('withdrawn', 'denied') ORDER BY f.id",
         )
         .fetch_all(&self.pool)
         .await?;

@@ -1,41 +1,23 @@
 // Contract safeguards checklists, contracts, and the vendors' re-assessment schedule. Included by both backends
 // as a submodule, like requests.rs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::requests_impl::{set_status, settle_step, step_state};
 use crate::domain::deadlines::next_review_date;
-use crate::domain::lifecycle::{ChecklistEntry, ContractFields, ContractStatus, LIBRARY, checklist, unsettled};
-use crate::domain::policy::{DataClass, StepKindTag};
-use crate::domain::request::{Action, RequestFields};
+use crate::domain::lifecycle::{ChecklistEntry, ContractFields, ContractStatus};
+use crate::domain::policy::DataClass;
+use crate::domain::request::RequestFields;
 use crate::domain::safeguards::ClauseStatus;
-use crate::domain::workflow::{StepState, pending_note};
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
     Actor, ContractDetail, ContractFilter, ContractRecord, Decommission, Paged, RequestRecord, SafeguardRecord, Scope,
     to_json,
 };
-
-/// The checklist of a routed request; 409 when its route needs neither safeguards nor evidence.
-pub(super) fn request_checklist(request: &RequestRecord) -> Result<Vec<ChecklistEntry>, ApiError> {
-    let entries = request
-        .route
-        .as_ref()
-        .map(|route| checklist(&LIBRARY, &route.0, &request.fields.0.data_classes))
-        .unwrap_or_default();
-    if entries.is_empty() {
-        return Err(ApiError::conflict(
-            "no_safeguards_step",
-            "this request's route needs neither contract safeguards nor evidence",
-        ));
-    }
-    Ok(entries)
-}
 
 async fn safeguard_rows(tx: &mut Tx, request_id: Uuid) -> Result<Vec<SafeguardRecord>, ApiError> {
     Ok(sqlx::query_as(
@@ -45,41 +27,6 @@ async fn safeguard_rows(tx: &mut Tx, request_id: Uuid) -> Result<Vec<SafeguardRe
     .bind(request_id)
     .fetch_all(&mut **tx)
     .await?)
-}
-
-/// Settles the safeguards and evidence steps once each of their clauses is present or waived, and puts a step
-/// that the checklist had settled back to pending when one of its clauses is set back to missing.
-async fn evaluate_checklist_steps(
-    tx: &mut Tx,
-    current: &RequestRecord,
-    entries: &[ChecklistEntry],
-    statuses: &BTreeMap<String, ClauseStatus>,
-) -> Result<crate::domain::request::Status, ApiError> {
-    let mut status = current.status();
-    for kind in [StepKindTag::ContractSafeguards, StepKindTag::Evidence] {
-        let Some(step) = current.route.as_ref().and_then(|r| r.0.step(kind).cloned()) else { continue };
-        let state = step_state(tx, current, kind.as_str()).await?;
-        let open = unsettled(entries, kind, statuses);
-        match (state, open.is_empty()) {
-            (Some(StepState::Pending), true) => {
-                let waived = entries
-                    .iter()
-                    .filter(|e| e.step == Some(kind))
-                    .all(|e| matches!(statuses.get(&e.clause_id), Some(ClauseStatus::Waived { .. })));
-                let (state, note) = if waived {
-                    (StepState::Waived, "every clause waived by the CIO".to_string())
-                } else {
-                    (StepState::Satisfied, "every clause present in the contract or waived".to_string())
-                };
-                status = settle_step(tx, current, kind.as_str(), state, &note).await?;
-            }
-            (Some(StepState::Satisfied | StepState::Waived), false) => {
-                status = settle_step(tx, current, kind.as_str(), StepState::Pending, &pending_note(&step)).await?;
-            }
-            _ => {}
-        }
-    }
-    Ok(status)
 }
 
 fn decommission_of(record: &ContractRecord) -> bool {
@@ -158,32 +105,26 @@ impl Repo {
             .await?
             .filter(|r: &RequestRecord| scope.admits_department(&r.department_code))
             .ok_or_else(|| ApiError::not_found("request"))?;
-        let entries = request_checklist(&request)?;
+        let state = super::requests_impl::load_state(&mut tx, &request).await?;
+        let entries = crate::workflow::safeguards::checklist_of(state.route.as_ref(), &state)?;
         let rows = safeguard_rows(&mut tx, id).await?;
         tx.rollback().await?;
         Ok((request, entries, rows))
     }
 
     /// Records clauses as present, waived or missing, then settles or re-opens the safeguards and evidence steps.
-    /// Who may waive is the caller's check; this checks that each clause is on the request's checklist.
     pub async fn record_safeguards(
         &self,
         actor: &Actor,
+        caller: &crate::workflow::Caller,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
         changes: Vec<(String, ClauseStatus)>,
     ) -> Result<(RequestRecord, Vec<ChecklistEntry>, Vec<SafeguardRecord>), ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let current = super::requests_impl::lock_for(&mut tx, &Scope::All, id, Action::Decide, if_match).await?;
-        let entries = request_checklist(&current)?;
-        for (i, (clause_id, _)) in changes.iter().enumerate() {
-            if !entries.iter().any(|e| &e.clause_id == clause_id) {
-                return Err(ApiError::field(
-                    format!("clauses[{i}].clause_id"),
-                    format!("{clause_id:?} is not on this request's checklist"),
-                ));
-            }
-        }
+        let current = super::requests_impl::lock_version(&mut tx, &Scope::All, id, if_match).await?;
+        let state = super::requests_impl::load_state(&mut tx, &current).await?;
+        let entries = crate::workflow::safeguards::record(&state, caller, &changes)?;
         let before = safeguard_rows(&mut tx, id).await?;
         let at = now();
         for (clause_id, status) in &changes {
@@ -222,20 +163,13 @@ impl Repo {
             .await?;
         }
         let rows = safeguard_rows(&mut tx, id).await?;
-        let statuses: BTreeMap<String, ClauseStatus> =
-            rows.iter().map(|r| (r.clause_id.clone(), r.clause_status())).collect();
-        let status = evaluate_checklist_steps(&mut tx, &current, &entries, &statuses).await?;
-        let updated = set_status(&mut tx, id, status).await?;
-        audit(
-            &mut tx,
-            actor,
-            "request.safeguards_recorded",
-            "request",
-            &id.to_string(),
-            Some(serde_json::json!({"status": current.status, "version": current.version, "safeguards": before})),
-            Some(serde_json::json!({"status": updated.status, "version": updated.version, "safeguards": rows})),
-        )
-        .await?;
+        let evidence = super::requests_impl::load_evidence(&mut tx, id, current.vendor_id, current.submission).await?;
+        let mut plan = crate::workflow::requests::settle_plan(&state, &evidence).unwrap_or_else(|| {
+            crate::workflow::requests::status_after(&state, Vec::new(), "request.safeguards_recorded")
+        });
+        plan.audit_action = "request.safeguards_recorded";
+        let extra = serde_json::json!({"safeguards_before": before, "safeguards": rows});
+        let updated = super::requests_impl::apply_plan(&mut tx, actor, &current, &plan, Some(extra)).await?;
         tx.commit().await?;
         Ok((updated, entries, rows))
     }

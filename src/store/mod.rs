@@ -21,7 +21,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::auth::Principal;
 use crate::config::Secret;
 use crate::domain::PageRequest;
 use crate::domain::assessment::{AssessmentStatus, FindingChange, ScoreView};
@@ -36,6 +35,7 @@ use crate::domain::request::{RequestFields, RequestInput};
 use crate::domain::safeguards::ClauseStatus;
 use crate::domain::workflow::{CheckedDecision, Decision};
 use crate::error::ApiError;
+use crate::workflow::Caller;
 
 /// Who is acting, as recorded in the audit trail.
 #[derive(Debug, Clone)]
@@ -265,10 +265,10 @@ impl Store {
     pub async fn create_request(
         &self,
         actor: &Actor,
-        department_code: &str,
+        caller: &Caller,
         fields: RequestFields,
     ) -> Result<RequestRecord, ApiError> {
-        dispatch!(self, r => r.create_request(actor, department_code, fields).await)
+        dispatch!(self, r => r.create_request(actor, caller, fields).await)
     }
 
     pub async fn get_request(&self, scope: &Scope, id: Uuid) -> Result<RequestRecord, ApiError> {
@@ -284,46 +284,68 @@ impl Store {
         dispatch!(self, r => r.list_requests(scope, filter, page).await)
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn update_request(
         &self,
         actor: &Actor,
+        caller: &Caller,
         scope: &Scope,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
         input: RequestInput,
         detection: Option<Detection>,
     ) -> Result<RequestRecord, ApiError> {
-        dispatch!(self, r => r.update_request(actor, scope, id, if_match, input, detection).await)
+        dispatch!(self, r => r.update_request(actor, caller, scope, id, if_match, input, detection).await)
+    }
+
+    /// What the planners read of each request of a page (without the decided version).
+    pub async fn request_states(
+        &self,
+        records: &[RequestRecord],
+    ) -> Result<Vec<crate::workflow::requests::RequestState>, ApiError> {
+        dispatch!(self, r => r.request_states(records).await)
+    }
+
+    /// A request with what the planners read of it.
+    pub async fn request_state(
+        &self,
+        scope: &Scope,
+        id: Uuid,
+    ) -> Result<(RequestRecord, crate::workflow::requests::RequestState), ApiError> {
+        dispatch!(self, r => r.request_state(scope, id).await)
     }
 
     pub async fn submit_request(
         &self,
         actor: &Actor,
+        caller: &Caller,
         scope: &Scope,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
         detection: Detection,
     ) -> Result<RequestRecord, ApiError> {
-        dispatch!(self, r => r.submit_request(actor, scope, id, if_match, detection).await)
+        dispatch!(self, r => r.submit_request(actor, caller, scope, id, if_match, detection).await)
     }
 
     pub async fn withdraw_request(
         &self,
         actor: &Actor,
+        caller: &Caller,
         scope: &Scope,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
     ) -> Result<RequestRecord, ApiError> {
-        dispatch!(self, r => r.withdraw_request(actor, scope, id, if_match).await)
+        dispatch!(self, r => r.withdraw_request(actor, caller, scope, id, if_match).await)
     }
 
     pub async fn reroute_request(
         &self,
         actor: &Actor,
+        caller: &Caller,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
     ) -> Result<RequestRecord, ApiError> {
-        dispatch!(self, r => r.reroute_request(actor, id, if_match).await)
+        dispatch!(self, r => r.reroute_request(actor, caller, id, if_match).await)
     }
 
     pub async fn route_steps(&self, request: &RequestRecord) -> Result<Vec<StepRecord>, ApiError> {
@@ -333,12 +355,12 @@ impl Store {
     pub async fn decide(
         &self,
         actor: &Actor,
-        principal: &Principal,
+        caller: &Caller,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
         decision: CheckedDecision,
     ) -> Result<(Decision, RequestRecord), ApiError> {
-        dispatch!(self, r => r.decide(actor, principal, id, if_match, decision).await)
+        dispatch!(self, r => r.decide(actor, caller, id, if_match, decision).await)
     }
 
     pub async fn list_decisions(&self, request_id: Uuid) -> Result<Vec<Decision>, ApiError> {
@@ -421,37 +443,91 @@ impl Store {
         dispatch!(self, r => r.exceptions(id).await)
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn dismiss_duplicate(
         &self,
         actor: &Actor,
+        caller: &Caller,
         id: Uuid,
         candidate_kind: &str,
         candidate_id: &str,
         reason: &str,
-        if_match: Option<i64>,
+        if_match: i64,
     ) -> Result<RequestRecord, ApiError> {
-        dispatch!(self, r => r.dismiss_duplicate(actor, id, candidate_kind, candidate_id, reason, if_match).await)
+        dispatch!(self, r => r.dismiss_duplicate(actor, caller, id, candidate_kind, candidate_id, reason, if_match).await)
     }
 
     pub async fn request_exception(
         &self,
         actor: &Actor,
+        caller: &Caller,
         scope: &Scope,
         id: Uuid,
+        if_match: i64,
         justification: &str,
     ) -> Result<ExceptionRecord, ApiError> {
-        dispatch!(self, r => r.request_exception(actor, scope, id, justification).await)
+        dispatch!(self, r => r.request_exception(actor, caller, scope, id, if_match, justification).await)
     }
 
     pub async fn decide_exception(
         &self,
         actor: &Actor,
-        principal: &Principal,
+        caller: &Caller,
         id: Uuid,
+        if_match: i64,
         grant: bool,
         reason: &str,
     ) -> Result<(ExceptionRecord, RequestRecord), ApiError> {
-        dispatch!(self, r => r.decide_exception(actor, principal, id, grant, reason).await)
+        dispatch!(self, r => r.decide_exception(actor, caller, id, if_match, grant, reason).await)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn attach_council_document(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        scope: &Scope,
+        id: Uuid,
+        kind: &str,
+        file_name: &str,
+        content_type: &str,
+        data: &[u8],
+    ) -> Result<crate::domain::council::CouncilDocument, ApiError> {
+        dispatch!(self, r => r.attach_council_document(actor, caller, scope, id, kind, file_name, content_type, data).await)
+    }
+
+    pub async fn council_documents(
+        &self,
+        id: Uuid,
+    ) -> Result<Vec<crate::domain::council::CouncilDocument>, ApiError> {
+        dispatch!(self, r => r.council_documents(id).await)
+    }
+
+    pub async fn council_document_file(
+        &self,
+        id: Uuid,
+        document_id: Uuid,
+    ) -> Result<Option<(crate::domain::council::CouncilDocument, Vec<u8>)>, ApiError> {
+        dispatch!(self, r => r.council_document_file(id, document_id).await)
+    }
+
+    pub async fn council_votes(
+        &self,
+        id: Uuid,
+    ) -> Result<Vec<crate::domain::council::CouncilVote>, ApiError> {
+        dispatch!(self, r => r.council_votes(id).await)
+    }
+
+    pub async fn record_council_vote(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        id: Uuid,
+        if_match: i64,
+        vote: crate::workflow::council::VoteInput,
+        today: NaiveDate,
+    ) -> Result<(crate::domain::council::CouncilVote, RequestRecord), ApiError> {
+        dispatch!(self, r => r.record_council_vote(actor, caller, id, if_match, vote, today).await)
     }
 
     pub async fn register_template(
@@ -658,11 +734,12 @@ impl Store {
     pub async fn record_safeguards(
         &self,
         actor: &Actor,
+        caller: &Caller,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
         changes: Vec<(String, ClauseStatus)>,
     ) -> Result<(RequestRecord, Vec<ChecklistEntry>, Vec<SafeguardRecord>), ApiError> {
-        dispatch!(self, r => r.record_safeguards(actor, id, if_match, changes).await)
+        dispatch!(self, r => r.record_safeguards(actor, caller, id, if_match, changes).await)
     }
 
     pub async fn list_contracts(

@@ -5,10 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::requests_impl::{set_status, settle_step, step_state};
 use crate::domain::assessment::{AssessmentStatus, FindingChange, FindingStatus, ScoreView};
-use crate::domain::policy::StepKindTag;
-use crate::domain::workflow::StepState;
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
@@ -120,49 +117,22 @@ pub(super) async fn create_assessments(
     Ok(())
 }
 
-/// Satisfies the request's security review step once every assessment is accepted and no critical finding
-/// stands; called after each event that could complete it.
+/// Settles the request's steps that evidence completes (the security review once every questionnaire it names is
+/// accepted and no critical finding stands); called after each event that could complete one.
 async fn evaluate_security_step(tx: &mut Tx, actor: &Actor, request_id: Uuid) -> Result<(), ApiError> {
-    let request: RequestRecord = sqlx::query_as(concat!("SELECT * FROM requests WHERE id = $1", for_update!()))
-        .bind(request_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let step = StepKindTag::SecurityReview.as_str();
-    if step_state(tx, &request, step).await? != Some(StepState::Pending) {
-        return Ok(());
-    }
-    let (not_accepted,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM assessments WHERE request_id = $1 AND status <> 'accepted'")
-            .bind(request_id)
-            .fetch_one(&mut **tx)
-            .await?;
-    let (standing_critical,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM findings WHERE request_id = $1 AND severity = 'critical' \
-         AND status IN ('open', 'remediation_planned')",
-    )
-    .bind(request_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    let (assessments,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM assessments WHERE request_id = $1")
-        .bind(request_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    if assessments == 0 || not_accepted > 0 || standing_critical > 0 {
-        return Ok(());
-    }
-    let note = "every questionnaire accepted; no critical finding stands";
-    let status = settle_step(tx, &request, step, StepState::Satisfied, note).await?;
-    let updated = set_status(tx, request_id, status).await?;
-    audit(
-        tx,
-        actor,
-        "request.security_review_satisfied",
-        "request",
-        &request_id.to_string(),
-        Some(serde_json::json!({"status": request.status})),
-        Some(serde_json::json!({"status": updated.status})),
-    )
-    .await
+    super::requests_impl::resettle(tx, actor, request_id).await?;
+    Ok(())
+}
+
+/// Cancels a closed request's open work. PLACEHOLDER until the invitation-scope branch lands: it cancels
+/// assessments and revokes invitations made for the request.
+pub(super) async fn close_for_request(
+    _tx: &mut Tx,
+    _actor: &Actor,
+    _request_id: Uuid,
+    _reason: &str,
+) -> Result<(), ApiError> {
+    Ok(())
 }
 
 /// Stores or clears answers inside the caller's transaction; returns what changed, for the audit record.

@@ -6,7 +6,6 @@ use uuid::Uuid;
 
 use crate::domain::policy::{Policy, Route, RouteStep};
 use crate::domain::request::{RequestFields, Status};
-use crate::domain::workflow::StepState;
 
 /// Which objects a caller may see. Out-of-scope objects answer 404, exactly like missing ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,11 +42,20 @@ pub struct RequestRecord {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The submitted version whose decision stands (an approved one), if any.
+    pub decided_submission: Option<i32>,
 }
 
 impl RequestRecord {
-    pub fn status(&self) -> Status {
-        Status::parse(&self.status).unwrap_or(Status::Draft)
+    /// The status; a value the service does not know is an error, never read as some default.
+    pub fn status(&self) -> Result<Status, crate::error::ApiError> {
+        Status::parse(&self.status).ok_or_else(|| {
+            crate::error::ApiError::Internal(anyhow::anyhow!(
+                "request {} has an unknown status {:?}",
+                self.id,
+                self.status
+            ))
+        })
     }
 }
 
@@ -58,6 +66,8 @@ pub struct RequestFilter {
     pub vendor_id: Option<Uuid>,
     /// Only requests with a pending step of one of these kinds (the caller's decision queue).
     pub awaiting_kinds: Option<Vec<String>>,
+    /// With `awaiting_kinds`: leave out requests this subject (a subject key) wrote a version of.
+    pub awaiting_subject_key: Option<String>,
     pub q: Option<String>,
 }
 
@@ -69,12 +79,10 @@ pub struct StepRecord {
     pub detail: Json<RouteStep>,
     pub note: String,
     pub updated_at: DateTime<Utc>,
-}
-
-impl StepRecord {
-    pub fn state(&self) -> StepState {
-        StepState::parse(&self.state).unwrap_or(StepState::Pending)
-    }
+    /// The conditions of an approval with conditions.
+    pub conditions: Json<Vec<String>>,
+    /// The submitted version whose decision or evidence settled the step.
+    pub settled_in: Option<i32>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -83,6 +91,8 @@ pub struct VersionRecord {
     pub fields: Json<RequestFields>,
     pub submitted_by: String,
     pub submitted_at: DateTime<Utc>,
+    /// `submitted`, `edited` (a decided request's edit that changed nothing material) or `reopened`.
+    pub kind: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -1,27 +1,40 @@
 // Requests, routing, decisions and policy versions. Included by both backends as a submodule of theirs, so
 // `Db`, `Pool`, `begin`, `Repo`, `audit` and `for_update!` come from the including module.
+//
+// Every command follows one shape: lock the row, load what the planner in `crate::workflow::requests` reads,
+// let it plan, apply the plan, audit — all in one transaction. No rule is decided here.
 
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::auth::{Principal, Role};
 use crate::domain::audit::canonical_json;
-use crate::domain::policy::{Policy, RequestFacts, Route, evaluate};
-use crate::domain::request::{Action, RequestFields, RequestInput, Status};
+use crate::domain::council::CouncilOutcome;
+use crate::domain::duplicates::Candidate;
+use crate::domain::policy::Policy;
+use crate::domain::request::{Renews, RequestFields, RequestInput, Status};
 use crate::domain::workflow::{
-    CheckedDecision, Decision, DenialReason, Outcome, StepState, UseInstead, decider, pending_note,
-    prohibition_rationale, status_from_steps,
+    CheckedDecision, Decision, DenialReason, Outcome, StepState, UseInstead,
 };
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
-use crate::domain::duplicates::Candidate;
-use crate::domain::policy::StepKindTag;
 use crate::store::{
-    Actor, Detection, DismissalRecord, DuplicateRecord, ExceptionRecord, Paged, PolicyRecord, RequestFilter, RequestRecord, Scope, StepRecord, VersionRecord,
-    contains_pattern, to_json,
+    Actor, Detection, DismissalRecord, DuplicateRecord, ExceptionRecord, Paged, PolicyRecord,
+    RequestFilter, RequestRecord, Scope, StepRecord, VersionRecord, contains_pattern, to_json,
+    unique_as,
 };
+use crate::workflow::Caller;
+use crate::workflow::requests::{self as plans, Evidence, Plan, RequestState, Step};
+use crate::workflow::route::{DecidedVersion, Prior, PriorTerms, Routing, per_year};
 
-const SPEND_STATUSES: &str = "('submitted', 'in_review', 'awaiting_decision', 'approved', 'approved_with_conditions')";
+/// A submitted version's fields, route and policy version.
+type VersionRoute = (
+    Json<RequestFields>,
+    Option<Json<crate::domain::policy::Route>>,
+    Option<i32>,
+);
+
+const SPEND_STATUSES: &str =
+    "('submitted', 'in_review', 'awaiting_decision', 'approved', 'approved_with_conditions')";
 
 #[derive(sqlx::FromRow)]
 struct DecisionRow {
@@ -50,7 +63,10 @@ fn enum_from_str<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
 }
 
 fn enum_to_str<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 impl DecisionRow {
@@ -62,7 +78,10 @@ impl DecisionRow {
             step: self.step,
             outcome: enum_from_str(&self.outcome).unwrap_or(Outcome::Deny),
             conditions: self.conditions.0,
-            reason_code: self.reason_code.as_deref().and_then(enum_from_str::<DenialReason>),
+            reason_code: self
+                .reason_code
+                .as_deref()
+                .and_then(enum_from_str::<DenialReason>),
             rationale: self.rationale,
             decided_by: self.decided_by,
             role: self.role,
@@ -98,78 +117,267 @@ fn snapshot(r: &RequestRecord) -> serde_json::Value {
     })
 }
 
-
-async fn lock_request(tx: &mut Tx, scope: &Scope, id: Uuid) -> Result<RequestRecord, ApiError> {
-    let found: Option<RequestRecord> = sqlx::query_as(concat!("SELECT * FROM requests WHERE id = $1", for_update!()))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
+/// Locks a request's row; one outside the caller's scope is not found, like a missing one.
+async fn lock_row(tx: &mut Tx, scope: &Scope, id: Uuid) -> Result<RequestRecord, ApiError> {
+    let found: Option<RequestRecord> = sqlx::query_as(concat!(
+        "SELECT * FROM requests WHERE id = $1",
+        for_update!()
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
     found
         .filter(|r| scope.admits_department(&r.department_code))
         .ok_or_else(|| ApiError::not_found("request"))
 }
 
-/// Locks a request for a change: in scope, the state allows `action`, and `If-Match` (when sent) is current.
-pub(super) async fn lock_for(
+/// Locks a request for a change of its version `if_match` (412 when another change came first).
+pub(super) async fn lock_version(
     tx: &mut Tx,
     scope: &Scope,
     id: Uuid,
-    action: Action,
-    if_match: Option<i64>,
+    if_match: i64,
 ) -> Result<RequestRecord, ApiError> {
-    let current = lock_request(tx, scope, id).await?;
-    current.status().check(action)?;
-    check_version(current.version, if_match)?;
+    let current = lock_row(tx, scope, id).await?;
+    check_version(current.version, Some(if_match))?;
     Ok(current)
 }
 
-/// Records a change of a request in the audit chain, with the request before and after.
-async fn audit_change(
-    tx: &mut Tx,
-    actor: &Actor,
-    action: &str,
-    before: &RequestRecord,
-    after: serde_json::Value,
-) -> Result<(), ApiError> {
-    audit(tx, actor, action, "request", &before.id.to_string(), Some(snapshot(before)), Some(after)).await
+fn corrupt(what: String) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!(what))
 }
 
-async fn load_policy(tx: &mut Tx) -> Result<(i32, Policy), ApiError> {
-    let record: PolicyRecord = sqlx::query_as("SELECT * FROM policies ORDER BY version DESC LIMIT 1")
-        .fetch_one(&mut **tx)
-        .await?;
+/// A stored status the service does not know is an error, never a default: an unknown state must not read as
+/// an editable draft.
+fn status_of(record: &RequestRecord) -> Result<Status, ApiError> {
+    record.status()
+}
+
+fn step_of(record: StepRecord) -> Result<Step, ApiError> {
+    let kind = crate::domain::workflow::parse_step_kind(&record.kind).ok_or_else(|| {
+        corrupt(format!(
+            "a route step has an unknown kind {:?}",
+            record.kind
+        ))
+    })?;
+    let state = StepState::parse(&record.state).ok_or_else(|| {
+        corrupt(format!(
+            "a route step has an unknown state {:?}",
+            record.state
+        ))
+    })?;
+    Ok(Step {
+        kind,
+        state,
+        note: record.note,
+        detail: record.detail.0,
+        conditions: record.conditions.0,
+        settled_in: record.settled_in,
+    })
+}
+
+async fn load_steps(tx: &mut Tx, id: Uuid, submission: i32) -> Result<Vec<Step>, ApiError> {
+    let rows: Vec<StepRecord> = sqlx::query_as(
+        "SELECT * FROM route_steps WHERE request_id = $1 AND submission = $2 ORDER BY position",
+    )
+    .bind(id)
+    .bind(submission)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.into_iter().map(step_of).collect()
+}
+
+/// Everything the planners read about a request.
+pub(super) async fn load_state(
+    tx: &mut Tx,
+    record: &RequestRecord,
+) -> Result<RequestState, ApiError> {
+    let steps = load_steps(tx, record.id, record.submission).await?;
+    let authors: Vec<(String,)> =
+        sqlx::query_as("SELECT subject_key FROM request_authors WHERE request_id = $1")
+            .bind(record.id)
+            .fetch_all(&mut **tx)
+            .await?;
+    let decided = match record.decided_submission {
+        None => None,
+        Some(n) => {
+            let row: Option<VersionRoute> =
+                sqlx::query_as(
+                    "SELECT fields, route, policy_version FROM request_versions WHERE request_id = $1 AND submission = $2",
+                )
+                .bind(record.id)
+                .bind(n)
+                .fetch_optional(&mut **tx)
+                .await?;
+            let (fields, route, policy_version) = row.ok_or_else(|| {
+                corrupt(format!(
+                    "request {} names decided version {n}, which is missing",
+                    record.id
+                ))
+            })?;
+            let (route, policy_version) = match (route, policy_version) {
+                (Some(route), Some(policy_version)) => (route.0, policy_version),
+                _ => {
+                    return Err(corrupt(format!(
+                        "version {n} of request {} has no route",
+                        record.id
+                    )));
+                }
+            };
+            Some(DecidedVersion {
+                submission: n,
+                fields: fields.0,
+                route,
+                policy_version,
+                steps: load_steps(tx, record.id, n).await?,
+            })
+        }
+    };
+    let (open_exceptions,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM duplicate_exceptions WHERE request_id = $1 AND submission = $2 AND status = 'requested'",
+    )
+    .bind(record.id)
+    .bind(record.submission)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(RequestState {
+        id: record.id,
+        department: record.department_code.clone(),
+        status: status_of(record)?,
+        version: record.version,
+        submission: record.submission,
+        fields: record.fields.0.clone(),
+        route: record.route.as_ref().map(|r| r.0.clone()),
+        policy_version: record.policy_version,
+        steps,
+        authors: authors.into_iter().map(|(k,)| k).collect(),
+        decided,
+        open_exception: open_exceptions > 0,
+    })
+}
+
+async fn load_policy(tx: &mut Tx, version: Option<i32>) -> Result<(i32, Policy), ApiError> {
+    let record: PolicyRecord = sqlx::query_as(
+        "SELECT * FROM policies WHERE ($1 IS NULL OR version = $1) ORDER BY version DESC LIMIT 1",
+    )
+    .bind(version)
+    .fetch_one(&mut **tx)
+    .await?;
     Ok((record.version, record.document.0))
 }
 
 async fn vendor_exists(tx: &mut Tx, vendor_id: Uuid) -> Result<bool, ApiError> {
-    let found: Option<(Uuid,)> = sqlx::query_as(concat!("SELECT id FROM vendors WHERE id = $1", for_update!()))
-        .bind(vendor_id)
+    // Locking the vendor serialises submissions with one vendor, so two halves of a split purchase submitted
+    // at the same moment still see each other's spend.
+    let found: Option<(Uuid,)> = sqlx::query_as(concat!(
+        "SELECT id FROM vendors WHERE id = $1",
+        for_update!()
+    ))
+    .bind(vendor_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(found.is_some())
+}
+
+async fn service_exists(tx: &mut Tx, id: Option<Uuid>) -> Result<bool, ApiError> {
+    let Some(id) = id else { return Ok(true) };
+    let found: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM catalog_services WHERE id = $1")
+        .bind(id)
         .fetch_optional(&mut **tx)
         .await?;
     Ok(found.is_some())
 }
 
-/// Evaluates the policy for a request's facts, counting the vendor's other spend in the same fiscal year.
-async fn route_for(
+/// What a renewal's link names, if the buyer may renew it: an approved request of the same department, or a
+/// contract with the approved request it was made for.
+async fn load_prior(
     tx: &mut Tx,
-    policy: &Policy,
-    request_id: Uuid,
-    department_code: &str,
-    fields: &RequestFields,
-    material_change: bool,
-    likely_duplicate_of: Option<String>,
-) -> Result<(Route, i32), ApiError> {
-    let (covered,): (bool,) = sqlx::query_as("SELECT surveillance_ordinance FROM departments WHERE code = $1")
-        .bind(department_code)
-        .fetch_one(&mut **tx)
-        .await?;
-    // Locking the vendor serialises submissions with one vendor, so two halves of a split purchase submitted
-    // at the same moment still see each other.
-    if !vendor_exists(tx, fields.vendor_id).await? {
-        return Err(ApiError::field("vendor_id", "no vendor is registered with this id"));
+    department: &str,
+    link: Renews,
+) -> Result<Option<Prior>, ApiError> {
+    match link {
+        Renews::Request(id) => {
+            let found: Option<RequestRecord> =
+                sqlx::query_as("SELECT * FROM requests WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            let Some(target) = found.filter(|r| r.department_code == department) else {
+                return Ok(None);
+            };
+            let status = status_of(&target)?;
+            let label = format!("request {:?}", target.fields.0.title);
+            let terms = if status.is_approved() {
+                Ok(PriorTerms::of(&target.fields.0))
+            } else {
+                Err(format!(
+                    "{label} is {}, not approved: there is no approved purchase to renew",
+                    status.as_str()
+                ))
+            };
+            Ok(Some(Prior { link, label, terms }))
+        }
+        Renews::Contract(id) => {
+            let found: Option<crate::store::ContractRecord> =
+                sqlx::query_as("SELECT * FROM contracts WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            let Some(contract) = found else {
+                return Ok(None);
+            };
+            let label = format!("contract {}", contract.contract_number);
+            let linked: Vec<RequestRecord> = sqlx::query_as(
+                "SELECT r.* FROM requests r JOIN contract_requests l ON l.request_id = r.id WHERE l.contract_id = $1 \
+                 AND r.status IN ('approved', 'approved_with_conditions') ORDER BY r.updated_at DESC",
+            )
+            .bind(id)
+            .fetch_all(&mut **tx)
+            .await?;
+            let terms = if contract.decommissioned_on.is_some() {
+                Err(format!("{label} is decommissioned"))
+            } else if let Some(request) = linked.first() {
+                let months = (contract
+                    .end_date
+                    .signed_duration_since(contract.start_date)
+                    .num_days()
+                    * 12
+                    / 365)
+                    .max(1);
+                Ok(PriorTerms {
+                    vendor_id: contract.vendor_id,
+                    annual_value_cents: per_year(contract.value_cents, months),
+                    ..PriorTerms::of(&request.fields.0)
+                })
+            } else {
+                Err(format!(
+                    "{label} is linked to no approved request, so the product, data, hosting and users it covered are \
+                     not on record"
+                ))
+            };
+            Ok(Some(Prior { link, label, terms }))
+        }
     }
+}
+
+/// What routing `fields` needs from the database: the policy (the current one unless `policy_version` names
+/// another), the ordinance, the vendor, its spend in the fiscal year, the duplicate finding and the renewal.
+async fn load_routing(
+    tx: &mut Tx,
+    request_id: Uuid,
+    department: &str,
+    fields: &RequestFields,
+    likely_duplicate: Option<String>,
+) -> Result<Routing, ApiError> {
+    let (policy_version, policy) = load_policy(tx, None).await?;
+    let (ordinance_covered,): (bool,) =
+        sqlx::query_as("SELECT surveillance_ordinance FROM departments WHERE code = $1")
+            .bind(department)
+            .fetch_one(&mut **tx)
+            .await?;
+    let vendor_known = vendor_exists(tx, fields.vendor_id).await?;
     let fiscal_year = policy.fiscal_year_of(fields.requested_start_date);
-    let (other_cents, other_count): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let (fy_other_cents, fy_other_count): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT CAST(COALESCE(SUM(total_contract_value_cents), 0) AS BIGINT), COUNT(*) FROM requests \
          WHERE vendor_id = $1 AND fiscal_year = $2 AND id <> $3 AND status IN {SPEND_STATUSES}"
     )))
@@ -178,152 +386,354 @@ async fn route_for(
     .bind(request_id)
     .fetch_one(&mut **tx)
     .await?;
-    let facts = RequestFacts {
-        department_code: department_code.to_string(),
-        department_ordinance_covered: covered,
-        vendor_id: fields.vendor_id.to_string(),
-        capital_cents: fields.capital_cost_cents,
-        annual_operating_cents: fields.annual_operating_cost_cents,
-        term_months: fields.term_months as u32,
-        users: fields.expected_users as u32,
-        renewal: fields.renewal,
-        enterprise_agreement: fields.enterprise_agreement,
-        material_change,
-        hosting: fields.hosting,
-        data_classes: fields.data_classes.clone(),
-        surveillance: fields.surveillance,
-        face_surveillance: fields.face_surveillance,
-        start_date: fields.requested_start_date,
-        capabilities: fields.capabilities.clone(),
-        vendor_fy_other_cents: other_cents,
-        vendor_fy_other_count: other_count as u32,
-        likely_duplicate_of,
+    let prior = match fields.renews {
+        Some(link) => load_prior(tx, department, link).await?,
+        None => None,
     };
-    Ok((evaluate(policy, &facts), fiscal_year))
+    Ok(Routing {
+        policy_version,
+        policy,
+        ordinance_covered,
+        vendor_known,
+        fy_other_cents,
+        fy_other_count: fy_other_count as u32,
+        likely_duplicate,
+        prior,
+    })
 }
 
-/// Writes the steps of a route for a submission; `carry` keeps the state of steps decided before (re-routing).
+/// The evidence on file that settles steps: accepted questionnaires of the request's vendor, critical findings
+/// still standing, contract clauses, and the Council's vote and documents.
+pub(super) async fn load_evidence(
+    tx: &mut Tx,
+    request_id: Uuid,
+    vendor_id: Uuid,
+    submission: i32,
+) -> Result<Evidence, ApiError> {
+    let accepted: Vec<(String,)> = sqlx::query_as(
+        "SELECT template_id FROM assessments WHERE request_id = $1 AND vendor_id = $2 AND status = 'accepted'",
+    )
+    .bind(request_id)
+    .bind(vendor_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let (critical,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM findings f JOIN assessments a ON a.id = f.assessment_id WHERE f.request_id = $1 \
+         AND a.vendor_id = $2 AND f.severity = 'critical' AND f.status IN ('open', 'remediation_planned')",
+    )
+    .bind(request_id)
+    .bind(vendor_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let clauses: Vec<crate::store::SafeguardRecord> = sqlx::query_as(
+        "SELECT clause_id, status, document, section, attested_by, attested_at, justification, waived_by, waived_at, \
+         updated_by, updated_at FROM request_safeguards WHERE request_id = $1",
+    )
+    .bind(request_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let vote: Option<(String, String, chrono::NaiveDate)> = sqlx::query_as(
+        "SELECT outcome, docket, vote_date FROM council_votes WHERE request_id = $1 AND submission = $2",
+    )
+    .bind(request_id)
+    .bind(submission)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let council_vote = match vote {
+        None => None,
+        Some((outcome, docket, date)) => Some((
+            CouncilOutcome::parse(&outcome).ok_or_else(|| {
+                corrupt(format!("a Council vote has an unknown outcome {outcome:?}"))
+            })?,
+            docket,
+            date,
+        )),
+    };
+    let documents: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT kind FROM council_documents WHERE request_id = $1")
+            .bind(request_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    Ok(Evidence {
+        accepted_questionnaires: accepted.into_iter().map(|(t,)| t).collect(),
+        standing_critical_findings: critical as u32,
+        clauses: clauses
+            .iter()
+            .map(|r| (r.clause_id.clone(), r.clause_status()))
+            .collect(),
+        council_vote,
+        council_documents: documents.into_iter().map(|(k,)| k).collect(),
+    })
+}
+
+/// The duplicate finding for routing a new version: records what the check found for `submission` and
+/// describes the best likely duplicate the CIO has not dismissed.
+async fn duplicate_finding(
+    tx: &mut Tx,
+    request_id: Uuid,
+    submission: i32,
+    detection: &Detection,
+) -> Result<Option<String>, ApiError> {
+    let recorded = record_candidates(tx, request_id, submission, &detection.candidates).await?;
+    undismissed_likely(tx, request_id, &recorded).await
+}
+
 async fn write_steps(
     tx: &mut Tx,
     request_id: Uuid,
     submission: i32,
-    route: &Route,
-    carry: &[StepRecord],
-) -> Result<Vec<(crate::domain::policy::StepKindTag, StepState)>, ApiError> {
+    steps: &[Step],
+) -> Result<(), ApiError> {
     sqlx::query("DELETE FROM route_steps WHERE request_id = $1 AND submission = $2")
         .bind(request_id)
         .bind(submission)
         .execute(&mut **tx)
         .await?;
-    let mut states = Vec::new();
-    for (position, step) in route.steps.iter().enumerate() {
-        let kept = carry
-            .iter()
-            .find(|c| c.kind == step.kind.as_str() && c.state() != StepState::Pending);
-        let (state, note) = if route.is_prohibited() {
-            (StepState::Blocked, "the purchase is prohibited".to_string())
-        } else if let Some(k) = kept {
-            (k.state(), k.note.clone())
-        } else {
-            (StepState::Pending, pending_note(step))
-        };
+    for (position, step) in steps.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO route_steps (request_id, submission, kind, position, state, detail, note, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO route_steps (request_id, submission, kind, position, state, detail, note, updated_at, \
+             conditions, settled_in) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(request_id)
         .bind(submission)
         .bind(step.kind.as_str())
         .bind(position as i32)
-        .bind(state.as_str())
-        .bind(Json(step))
-        .bind(&note)
+        .bind(step.state.as_str())
+        .bind(Json(&step.detail))
+        .bind(&step.note)
         .bind(now())
+        .bind(Json(&step.conditions))
+        .bind(step.settled_in)
         .execute(&mut **tx)
         .await?;
-        states.push((step.kind, state));
     }
-    Ok(states)
+    Ok(())
 }
 
-/// Sets one step's state on the current submission and returns the status the request's steps now give.
-pub(super) async fn settle_step(
+/// Cancels the request's open work when it closes. Assessments not yet accepted are cancelled (the vendor sees
+/// them so, and no reminder is due for them) and invitations made only for this request are revoked.
+async fn close_work(
     tx: &mut Tx,
+    actor: &Actor,
+    request_id: Uuid,
+    reason: &str,
+) -> Result<(), ApiError> {
+    super::questionnaires_impl::close_for_request(tx, actor, request_id, reason).await
+}
+
+/// Applies a plan to the locked request `current` and audits it as one change, with `extra` merged into the
+/// record's after-image. Returns the row as it now stands.
+pub(super) async fn apply_plan(
+    tx: &mut Tx,
+    actor: &Actor,
     current: &RequestRecord,
-    kind: &str,
-    state: StepState,
-    note: &str,
-) -> Result<Status, ApiError> {
-    sqlx::query(
-        "UPDATE route_steps SET state = $4, note = $5, updated_at = $6 \
-         WHERE request_id = $1 AND submission = $2 AND kind = $3",
-    )
-    .bind(current.id)
-    .bind(current.submission)
-    .bind(kind)
-    .bind(state.as_str())
-    .bind(note)
-    .bind(now())
-    .execute(&mut **tx)
-    .await?;
-    let steps: Vec<StepRecord> =
-        sqlx::query_as("SELECT * FROM route_steps WHERE request_id = $1 AND submission = $2 ORDER BY position")
-            .bind(current.id)
-            .bind(current.submission)
-            .fetch_all(&mut **tx)
+    plan: &Plan,
+    extra: Option<serde_json::Value>,
+) -> Result<RequestRecord, ApiError> {
+    let at = now();
+    let id = current.id;
+    let mut submission = current.submission;
+    if let Some(v) = &plan.version {
+        submission = v.submission;
+        sqlx::query(
+            "INSERT INTO request_versions (request_id, submission, fields, submitted_by, submitted_at, kind, \
+             policy_version, route) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id)
+        .bind(v.submission)
+        .bind(Json(&v.fields))
+        .bind(&actor.subject)
+        .bind(at)
+        .bind(v.kind.as_str())
+        .bind(v.policy_version)
+        .bind(Json(&v.route))
+        .execute(&mut **tx)
+        .await?;
+        write_steps(tx, id, v.submission, &v.steps).await?;
+        sqlx::query(
+            "UPDATE requests SET fields = $2, title = $3, vendor_id = $4, total_contract_value_cents = $5, \
+             fiscal_year = $6, submission = $7, policy_version = $8, route = $9, submitted_by = $10 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(Json(&v.fields))
+        .bind(&v.fields.title)
+        .bind(v.fields.vendor_id)
+        .bind(v.fields.total_contract_value_cents())
+        .bind(v.route.fiscal_year)
+        .bind(v.submission)
+        .bind(v.policy_version)
+        .bind(Json(&v.route))
+        .bind(&actor.subject)
+        .execute(&mut **tx)
+        .await?;
+    }
+    if let Some(fields) = &plan.fields {
+        let (_, policy) = load_policy(tx, None).await?;
+        sqlx::query(
+            "UPDATE requests SET fields = $2, title = $3, vendor_id = $4, total_contract_value_cents = $5, \
+             fiscal_year = $6 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(Json(fields))
+        .bind(&fields.title)
+        .bind(fields.vendor_id)
+        .bind(fields.total_contract_value_cents())
+        .bind(policy.fiscal_year_of(fields.requested_start_date))
+        .execute(&mut **tx)
+        .await?;
+    }
+    if let Some((policy_version, route, steps)) = &plan.rerouted {
+        write_steps(tx, id, submission, steps).await?;
+        sqlx::query(
+            "UPDATE requests SET policy_version = $2, route = $3, fiscal_year = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(policy_version)
+        .bind(Json(route))
+        .bind(route.fiscal_year)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query("UPDATE request_versions SET policy_version = $3, route = $4 WHERE request_id = $1 AND submission = $2")
+            .bind(id)
+            .bind(submission)
+            .bind(policy_version)
+            .bind(Json(route))
+            .execute(&mut **tx)
             .await?;
-    let route = current.route.as_ref().map(|r| r.0.clone()).ok_or_else(|| {
-        ApiError::Internal(anyhow::anyhow!("request {} is under review without a route", current.id))
-    })?;
-    let states: Vec<_> = steps
-        .iter()
-        .filter_map(|s| Some((crate::domain::workflow::parse_step_kind(&s.kind)?, s.state())))
-        .collect();
-    let conditions = has_conditions(tx, current.id, current.submission).await?;
-    Ok(status_from_steps(&route, &states, conditions))
-}
-
-pub(super) async fn step_state(tx: &mut Tx, current: &RequestRecord, kind: &str) -> Result<Option<StepState>, ApiError> {
-    let found: Option<(String,)> =
-        sqlx::query_as("SELECT state FROM route_steps WHERE request_id = $1 AND submission = $2 AND kind = $3")
-            .bind(current.id)
-            .bind(current.submission)
-            .bind(kind)
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(found.and_then(|(s,)| StepState::parse(&s)))
-}
-
-pub(super) async fn set_status(tx: &mut Tx, id: Uuid, status: Status) -> Result<RequestRecord, ApiError> {
-    Ok(sqlx::query_as(
-        "UPDATE requests SET status = $2, version = version + 1, updated_at = $3 WHERE id = $1 RETURNING *",
+    }
+    for change in &plan.step_changes {
+        sqlx::query(
+            "UPDATE route_steps SET state = $4, note = $5, conditions = $6, settled_in = $7, updated_at = $8 \
+             WHERE request_id = $1 AND submission = $2 AND kind = $3",
+        )
+        .bind(id)
+        .bind(submission)
+        .bind(change.kind.as_str())
+        .bind(change.state.as_str())
+        .bind(&change.note)
+        .bind(Json(&change.conditions))
+        .bind(change.settled_in)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let decision = match &plan.decision {
+        Some(d) => Some(insert_decision(tx, id, submission, d).await?),
+        None => None,
+    };
+    let updated: RequestRecord = sqlx::query_as(
+        "UPDATE requests SET status = $2, decided_submission = COALESCE($3, decided_submission), \
+         version = version + 1, updated_at = $4 WHERE id = $1 RETURNING *",
     )
     .bind(id)
-    .bind(status.as_str())
-    .bind(now())
-    .fetch_one(&mut **tx)
-    .await?)
-}
-
-async fn has_conditions(tx: &mut Tx, request_id: Uuid, submission: i32) -> Result<bool, ApiError> {
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM decisions WHERE request_id = $1 AND submission = $2 AND outcome = 'approve_with_conditions'",
-    )
-    .bind(request_id)
-    .bind(submission)
+    .bind(plan.status.as_str())
+    .bind(plan.decided_submission)
+    .bind(at)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(n > 0)
+    if !plan.assessments.is_empty() {
+        let (_, policy) = load_policy(tx, None).await?;
+        super::questionnaires_impl::create_assessments(
+            tx,
+            actor,
+            &updated,
+            &plan.assessments,
+            policy.questionnaire_due_days,
+        )
+        .await?;
+    }
+    if let Some(reason) = &plan.close {
+        close_work(tx, actor, id, reason).await?;
+    }
+    if plan.author {
+        sqlx::query(
+            "INSERT INTO request_authors (request_id, subject_key) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(crate::workflow::subject_key(&actor.subject))
+        .execute(&mut **tx)
+        .await?;
+    }
+    let mut after = snapshot(&updated);
+    if let Some(d) = &decision {
+        after["decision"] = to_json(d);
+    }
+    if !plan.step_changes.is_empty() {
+        after["steps"] = serde_json::Value::Array(
+            plan.step_changes
+                .iter()
+                .map(|c| serde_json::json!({"kind": c.kind.as_str(), "state": c.state.as_str(), "note": c.note}))
+                .collect(),
+        );
+    }
+    if let Some(serde_json::Value::Object(more)) = extra {
+        for (k, v) in more {
+            after[k] = v;
+        }
+    }
+    audit(
+        tx,
+        actor,
+        plan.audit_action,
+        "request",
+        &id.to_string(),
+        Some(snapshot(current)),
+        Some(after),
+    )
+    .await?;
+    Ok(updated)
 }
 
+/// Settles the steps of a request that evidence completes, after an event that may have completed one (an
+/// assessment accepted, a finding resolved, a clause recorded, a Council vote or document). Nothing happens
+/// when nothing changes.
+pub(super) async fn resettle(
+    tx: &mut Tx,
+    actor: &Actor,
+    request_id: Uuid,
+) -> Result<Option<RequestRecord>, ApiError> {
+    let record = lock_row(tx, &Scope::All, request_id).await?;
+    let state = load_state(tx, &record).await?;
+    let evidence = load_evidence(tx, record.id, record.vendor_id, record.submission).await?;
+    match plans::settle_plan(&state, &evidence) {
+        None => Ok(None),
+        Some(plan) => Ok(Some(apply_plan(tx, actor, &record, &plan, None).await?)),
+    }
+}
+
+/// Opens the transaction of a change: the request locked at version `if_match`, and its state.
+async fn open_change(
+    pool: &Pool,
+    scope: &Scope,
+    id: Uuid,
+    if_match: i64,
+) -> Result<(Tx, RequestRecord, RequestState), ApiError> {
+    let mut tx = begin(pool).await?;
+    let current = lock_version(&mut tx, scope, id, if_match).await?;
+    let state = load_state(&mut tx, &current).await?;
+    Ok((tx, current, state))
+}
+
+/// Applies the plan, audits it, and commits.
+async fn finish(
+    mut tx: Tx,
+    actor: &Actor,
+    current: &RequestRecord,
+    plan: &Plan,
+    extra: Option<serde_json::Value>,
+) -> Result<RequestRecord, ApiError> {
+    let updated = apply_plan(&mut tx, actor, current, plan, extra).await?;
+    tx.commit().await?;
+    Ok(updated)
+}
 async fn insert_decision(
     tx: &mut Tx,
     request_id: Uuid,
     submission: i32,
-    step: &str,
-    d: &CheckedDecision,
-    actor: &Actor,
+    d: &plans::NewDecision,
 ) -> Result<Decision, ApiError> {
+    let step = &d.step;
+    let decision = &d.decision;
     let (id,): (Uuid,) = sqlx::query_as(
         "INSERT INTO decisions (id, request_id, submission, step, outcome, conditions, reason_code, rationale, \
          decided_by, role, decided_at, service_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
@@ -333,27 +743,23 @@ async fn insert_decision(
     .bind(request_id)
     .bind(submission)
     .bind(step)
-    .bind(enum_to_str(&d.outcome))
-    .bind(Json(&d.conditions))
-    .bind(d.reason_code.as_ref().map(enum_to_str))
-    .bind(d.rationale.as_deref())
-    .bind(&actor.subject)
-    .bind(&actor.role)
+    .bind(enum_to_str(&decision.outcome))
+    .bind(Json(&decision.conditions))
+    .bind(decision.reason_code.as_ref().map(enum_to_str))
+    .bind(decision.rationale.as_deref())
+    .bind(&d.decided_by)
+    .bind(&d.role)
     .bind(now())
-    .bind(d.service_id)
+    .bind(decision.service_id)
     .fetch_one(&mut **tx)
     .await
-    .map_err(|e| {
-        if crate::store::is_unique_violation(&e) {
-            ApiError::conflict("already_decided", format!("the {step} step of this version is already decided"))
-        } else {
-            e.into()
-        }
-    })?;
-    let row: DecisionRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("{DECISION_SELECT} WHERE d.id = $1")))
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await?;
+    .map_err(unique_as("already_decided", || format!("the {step} step of this version is already decided")))?;
+    let row: DecisionRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{DECISION_SELECT} WHERE d.id = $1"
+    )))
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
     Ok(row.into_decision())
 }
 
@@ -367,11 +773,12 @@ async fn undismissed_likely(
     request_id: Uuid,
     candidates: &[(String, String, String, f64, String)],
 ) -> Result<Option<String>, ApiError> {
-    let dismissed: Vec<(String, String)> =
-        sqlx::query_as("SELECT candidate_kind, candidate_id FROM duplicate_dismissals WHERE request_id = $1")
-            .bind(request_id)
-            .fetch_all(&mut **tx)
-            .await?;
+    let dismissed: Vec<(String, String)> = sqlx::query_as(
+        "SELECT candidate_kind, candidate_id FROM duplicate_dismissals WHERE request_id = $1",
+    )
+    .bind(request_id)
+    .fetch_all(&mut **tx)
+    .await?;
     Ok(candidates
         .iter()
         .filter(|(kind, id, _, _, class)| {
@@ -379,9 +786,29 @@ async fn undismissed_likely(
         })
         .max_by(|a, b| a.3.total_cmp(&b.3))
         .map(|(kind, _, name, score, _)| {
-            let what = if kind == "service" { "central service" } else { "purchase by another department" };
+            let what = if kind == "service" {
+                "central service"
+            } else {
+                "purchase by another department"
+            };
             format!("{name} ({what}, match score {score:.2})")
         }))
+}
+
+/// What the duplicate check recorded for a submitted version: kind, id, name, score, class.
+async fn recorded_candidates(
+    tx: &mut Tx,
+    request_id: Uuid,
+    submission: i32,
+) -> Result<Vec<(String, String, String, f64, String)>, ApiError> {
+    Ok(sqlx::query_as(
+        "SELECT candidate_kind, candidate_id, name, score, class FROM request_duplicates \
+         WHERE request_id = $1 AND submission = $2",
+    )
+    .bind(request_id)
+    .bind(submission)
+    .fetch_all(&mut **tx)
+    .await?)
 }
 
 /// Records what the duplicate check found for a submitted version.
@@ -414,96 +841,13 @@ async fn record_candidates(
     Ok(out)
 }
 
-/// Routes the request's current fields as a new submitted version and sets the status that follows.
-async fn route_submission(
-    tx: &mut Tx,
-    actor: &Actor,
-    current: &RequestRecord,
-    fields: &RequestFields,
-    material_change: bool,
-    detection: &Detection,
-) -> Result<RequestRecord, ApiError> {
-    if detection.for_version != current.version {
-        return Err(ApiError::conflict(
-            "changed_during_submission",
-            "the request changed while it was being checked; submit again",
-        ));
-    }
-    let (policy_version, policy) = load_policy(tx).await?;
-    let submission = current.submission + 1;
-    let recorded = record_candidates(tx, current.id, submission, &detection.candidates).await?;
-    let likely = undismissed_likely(tx, current.id, &recorded).await?;
-    let (route, fiscal_year) =
-        route_for(tx, &policy, current.id, &current.department_code, fields, material_change, likely).await?;
-    let at = now();
-    sqlx::query(
-        "INSERT INTO request_versions (request_id, submission, fields, submitted_by, submitted_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(current.id)
-    .bind(submission)
-    .bind(Json(fields))
-    .bind(&actor.subject)
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
-    let states = write_steps(tx, current.id, submission, &route, &[]).await?;
-    let status = status_from_steps(&route, &states, false);
-    if route.is_prohibited() {
-        let system = CheckedDecision {
-            step: crate::domain::policy::StepKindTag::CioApproval,
-            outcome: Outcome::Deny,
-            conditions: Vec::new(),
-            reason_code: Some(DenialReason::ProhibitedTechnology),
-            rationale: Some(prohibition_rationale(&route)),
-            service_id: None,
-        };
-        let policy_actor = Actor {
-            subject: "policy".into(),
-            role: "system".into(),
-            request_id: actor.request_id.clone(),
-        };
-        insert_decision(tx, current.id, submission, "policy", &system, &policy_actor).await?;
-    }
-    let updated: RequestRecord = sqlx::query_as(
-        "UPDATE requests SET status = $2, fields = $3, title = $4, vendor_id = $5, total_contract_value_cents = $6, \
-         fiscal_year = $7, submission = $8, policy_version = $9, route = $10, submitted_by = $11, \
-         version = version + 1, updated_at = $12 WHERE id = $1 RETURNING *",
-    )
-    .bind(current.id)
-    .bind(status.as_str())
-    .bind(Json(fields))
-    .bind(&fields.title)
-    .bind(fields.vendor_id)
-    .bind(route.total_contract_value_cents)
-    .bind(fiscal_year)
-    .bind(submission)
-    .bind(policy_version)
-    .bind(Json(&route))
-    .bind(&actor.subject)
-    .bind(at)
-    .fetch_one(&mut **tx)
-    .await?;
-    if let Some(review) = route.step(StepKindTag::SecurityReview)
-        && !route.is_prohibited()
-    {
-        super::questionnaires_impl::create_assessments(
-            tx,
-            actor,
-            &updated,
-            &review.questionnaires,
-            policy.questionnaire_due_days,
-        )
-        .await?;
-    }
-    Ok(updated)
-}
-
 impl Repo {
     pub async fn current_policy(&self) -> Result<PolicyRecord, ApiError> {
-        Ok(sqlx::query_as("SELECT * FROM policies ORDER BY version DESC LIMIT 1")
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT * FROM policies ORDER BY version DESC LIMIT 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn get_policy(&self, version: i32) -> Result<Option<PolicyRecord>, ApiError> {
@@ -514,17 +858,24 @@ impl Repo {
     }
 
     pub async fn list_policies(&self, page: PageRequest) -> Result<Paged<PolicyRecord>, ApiError> {
-        let items = sqlx::query_as("SELECT * FROM policies ORDER BY version DESC LIMIT $1 OFFSET $2")
-            .bind(page.limit)
-            .bind(page.offset)
-            .fetch_all(&self.pool)
+        let items =
+            sqlx::query_as("SELECT * FROM policies ORDER BY version DESC LIMIT $1 OFFSET $2")
+                .bind(page.limit)
+                .bind(page.offset)
+                .fetch_all(&self.pool)
+                .await?;
+        let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM policies")
+            .fetch_one(&self.pool)
             .await?;
-        let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM policies").fetch_one(&self.pool).await?;
         Ok(Paged { items, total })
     }
 
     /// Stores `policy` (already validated) as the next version.
-    pub async fn publish_policy(&self, actor: &Actor, policy: Policy) -> Result<PolicyRecord, ApiError> {
+    pub async fn publish_policy(
+        &self,
+        actor: &Actor,
+        policy: Policy,
+    ) -> Result<PolicyRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
         let record = insert_policy(&mut tx, actor, policy).await?;
         tx.commit().await?;
@@ -534,23 +885,29 @@ impl Repo {
     pub async fn create_request(
         &self,
         actor: &Actor,
-        department_code: &str,
+        caller: &Caller,
         fields: RequestFields,
     ) -> Result<RequestRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let known: Option<(String,)> = sqlx::query_as("SELECT code FROM departments WHERE code = $1")
-            .bind(department_code)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if known.is_none() {
-            return Err(ApiError::forbidden(format!(
-                "your token names department {department_code}, which is not registered"
-            )));
-        }
-        if !vendor_exists(&mut tx, fields.vendor_id).await? {
-            return Err(ApiError::field("vendor_id", "no vendor is registered with this id"));
-        }
-        let (_, policy) = load_policy(&mut tx).await?;
+        let department = caller.department.clone().unwrap_or_default();
+        let known: Option<(String,)> =
+            sqlx::query_as("SELECT code FROM departments WHERE code = $1")
+                .bind(&department)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let vendor_known = vendor_exists(&mut tx, fields.vendor_id).await?;
+        let renewal_known = match fields.renews {
+            Some(link) => load_prior(&mut tx, &department, link).await?.is_some(),
+            None => true,
+        };
+        plans::create(
+            caller,
+            known.is_some(),
+            &fields,
+            vendor_known,
+            renewal_known,
+        )?;
+        let (_, policy) = load_policy(&mut tx, None).await?;
         let at = now();
         let created: RequestRecord = sqlx::query_as(
             "INSERT INTO requests (id, department_code, vendor_id, status, title, fields, total_contract_value_cents, \
@@ -558,7 +915,7 @@ impl Repo {
              VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, 0, $8, 1, $9, $9) RETURNING *",
         )
         .bind(Uuid::new_v4())
-        .bind(department_code)
+        .bind(&department)
         .bind(fields.vendor_id)
         .bind(&fields.title)
         .bind(Json(&fields))
@@ -568,6 +925,11 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
+        sqlx::query("INSERT INTO request_authors (request_id, subject_key) VALUES ($1, $2)")
+            .bind(created.id)
+            .bind(&caller.key)
+            .execute(&mut *tx)
+            .await?;
         audit(
             &mut tx,
             actor,
@@ -592,6 +954,101 @@ impl Repo {
             .ok_or_else(|| ApiError::not_found("request"))
     }
 
+    /// A request with what the planners read of it (for what a caller may do now).
+    pub async fn request_state(
+        &self,
+        scope: &Scope,
+        id: Uuid,
+    ) -> Result<(RequestRecord, RequestState), ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let record: RequestRecord = sqlx::query_as("SELECT * FROM requests WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .filter(|r: &RequestRecord| scope.admits_department(&r.department_code))
+            .ok_or_else(|| ApiError::not_found("request"))?;
+        let state = load_state(&mut tx, &record).await?;
+        tx.rollback().await?;
+        Ok((record, state))
+    }
+
+    /// What the planners read of each request, for a page of them: the steps of the current submission, the
+    /// authors and open exceptions, in three queries. The decided version is left out (lists do not need it).
+    pub async fn request_states(
+        &self,
+        records: &[RequestRecord],
+    ) -> Result<Vec<RequestState>, ApiError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = crate::store::placeholders(records.len());
+        let mut tx = self.pool.begin().await?;
+        let mut states = Vec::with_capacity(records.len());
+        let mut all_steps: Vec<(Uuid, i32, StepRecord)> = Vec::new();
+        {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT request_id, submission, kind, position, state, detail, note, updated_at, conditions, \
+                 settled_in FROM route_steps WHERE request_id IN ({list}) ORDER BY position"
+            )));
+            for r in records {
+                q = q.bind(r.id);
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                use sqlx::Row;
+                let record = <StepRecord as sqlx::FromRow<_>>::from_row(&row)?;
+                all_steps.push((
+                    row.try_get("request_id")?,
+                    row.try_get("submission")?,
+                    record,
+                ));
+            }
+        }
+        let mut authors_q = sqlx::query_as::<_, (Uuid, String)>(sqlx::AssertSqlSafe(format!(
+            "SELECT request_id, subject_key FROM request_authors WHERE request_id IN ({list})"
+        )));
+        for r in records {
+            authors_q = authors_q.bind(r.id);
+        }
+        let authors = authors_q.fetch_all(&mut *tx).await?;
+        let mut open_q = sqlx::query_as::<_, (Uuid, i32)>(sqlx::AssertSqlSafe(format!(
+            "SELECT request_id, submission FROM duplicate_exceptions WHERE status = 'requested' \
+             AND request_id IN ({list})"
+        )));
+        for r in records {
+            open_q = open_q.bind(r.id);
+        }
+        let open = open_q.fetch_all(&mut *tx).await?;
+        tx.rollback().await?;
+        for record in records {
+            let steps = all_steps
+                .iter()
+                .filter(|(id, n, _)| *id == record.id && *n == record.submission)
+                .map(|(_, _, s)| step_of(s.clone()))
+                .collect::<Result<Vec<_>, _>>()?;
+            states.push(RequestState {
+                id: record.id,
+                department: record.department_code.clone(),
+                status: status_of(record)?,
+                version: record.version,
+                submission: record.submission,
+                fields: record.fields.0.clone(),
+                route: record.route.as_ref().map(|r| r.0.clone()),
+                policy_version: record.policy_version,
+                steps,
+                authors: authors
+                    .iter()
+                    .filter(|(id, _)| *id == record.id)
+                    .map(|(_, k)| k.clone())
+                    .collect(),
+                decided: None,
+                open_exception: open
+                    .iter()
+                    .any(|(id, n)| *id == record.id && *n == record.submission),
+            });
+        }
+        Ok(states)
+    }
+
     pub async fn list_requests(
         &self,
         scope: &Scope,
@@ -602,7 +1059,10 @@ impl Repo {
             Scope::All => filter.department.clone(),
             Scope::Department(own) => {
                 if filter.department.as_ref().is_some_and(|d| d != own) {
-                    return Ok(Paged { items: Vec::new(), total: 0 });
+                    return Ok(Paged {
+                        items: Vec::new(),
+                        total: 0,
+                    });
                 }
                 Some(own.clone())
             }
@@ -611,13 +1071,15 @@ impl Repo {
         let awaiting = filter.awaiting_kinds.is_some();
         let kind = |i: usize| kinds.get(i).cloned();
         let q = filter.q.as_deref().map(contains_pattern);
+        // A decision is waiting for "me" unless I wrote a version of the request: nobody decides their own.
         const WHERE: &str = "WHERE ($1 IS NULL OR r.status = $1) AND ($2 IS NULL OR r.department_code = $2) \
              AND ($3 IS NULL OR r.vendor_id = $3) AND ($4 IS NULL OR lower(r.title) LIKE $4 ESCAPE '\\') \
              AND ($5 = FALSE OR (r.status IN ('in_review', 'awaiting_decision') AND EXISTS (SELECT 1 FROM route_steps s \
              WHERE s.request_id = r.id AND s.submission = r.submission AND s.state = 'pending' \
-             AND s.kind IN ($6, $7, $8))))";
+             AND s.kind IN ($6, $7, $8)) AND NOT EXISTS (SELECT 1 FROM request_authors a \
+             WHERE a.request_id = r.id AND a.subject_key = $9)))";
         let items: Vec<RequestRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT r.* FROM requests r {WHERE} ORDER BY r.created_at DESC, r.id LIMIT $9 OFFSET $10"
+            "SELECT r.* FROM requests r {WHERE} ORDER BY r.created_at DESC, r.id LIMIT $10 OFFSET $11"
         )))
         .bind(filter.status.map(|s| s.as_str()))
         .bind(department.as_deref())
@@ -627,237 +1089,166 @@ impl Repo {
         .bind(kind(0))
         .bind(kind(1))
         .bind(kind(2))
+        .bind(filter.awaiting_subject_key.as_deref().unwrap_or(""))
         .bind(page.limit)
         .bind(page.offset)
         .fetch_all(&self.pool)
         .await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM requests r {WHERE}")))
-            .bind(filter.status.map(|s| s.as_str()))
-            .bind(department.as_deref())
-            .bind(filter.vendor_id)
-            .bind(q.as_deref())
-            .bind(awaiting)
-            .bind(kind(0))
-            .bind(kind(1))
-            .bind(kind(2))
-            .fetch_one(&self.pool)
-            .await?;
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM requests r {WHERE}"
+        )))
+        .bind(filter.status.map(|s| s.as_str()))
+        .bind(department.as_deref())
+        .bind(filter.vendor_id)
+        .bind(q.as_deref())
+        .bind(awaiting)
+        .bind(kind(0))
+        .bind(kind(1))
+        .bind(kind(2))
+        .bind(filter.awaiting_subject_key.as_deref().unwrap_or(""))
+        .fetch_one(&self.pool)
+        .await?;
         Ok(Paged { items, total })
     }
 
     pub async fn update_request(
         &self,
         actor: &Actor,
+        caller: &Caller,
         scope: &Scope,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
         input: RequestInput,
         detection: Option<Detection>,
     ) -> Result<RequestRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
-        let current = lock_for(&mut tx, scope, id, Action::Edit, if_match).await?;
+        let (mut tx, current, state) = open_change(&self.pool, scope, id, if_match).await?;
         let next = RequestFields::parse(input, Some(&current.fields.0))?;
-        if next.vendor_id != current.fields.0.vendor_id && !vendor_exists(&mut tx, next.vendor_id).await? {
-            return Err(ApiError::field("vendor_id", "no vendor is registered with this id"));
-        }
-        let (_, policy) = load_policy(&mut tx).await?;
-        let (updated, action) = if current.status().is_approved() {
-            let reasons = current.fields.0.material_changes(&next, policy.material_change_cost_percent);
-            if reasons.is_empty() {
-                (store_fields(&mut tx, &current, &next, current.status(), &policy).await?, "request.updated")
-            } else {
-                let detection = detection.ok_or_else(|| {
-                    ApiError::Internal(anyhow::anyhow!("a material change was routed without a duplicate check"))
-                })?;
-                let reopened = route_submission(&mut tx, actor, &current, &next, true, &detection).await?;
-                (reopened, "request.reopened")
+        let vendor_known = vendor_exists(&mut tx, next.vendor_id).await?;
+        let reevaluation = match (&state.decided, &detection, state.status.is_approved()) {
+            (Some(decided), Some(detection), true) => {
+                let (_, decided_policy) =
+                    load_policy(&mut tx, Some(decided.policy_version)).await?;
+                let likely =
+                    duplicate_finding(&mut tx, id, state.submission + 1, detection).await?;
+                let routing =
+                    load_routing(&mut tx, id, &current.department_code, &next, likely).await?;
+                let evidence =
+                    load_evidence(&mut tx, id, next.vendor_id, state.submission + 1).await?;
+                Some(plans::Reevaluation {
+                    decided_policy,
+                    routing,
+                    evidence,
+                    checked_at: detection.for_version,
+                })
             }
-        } else {
-            // An edit of a request sent back for changes turns it into a draft again.
-            (store_fields(&mut tx, &current, &next, Status::Draft, &policy).await?, "request.updated")
+            _ => None,
         };
-        audit_change(&mut tx, actor, action, &current, snapshot(&updated)).await?;
-        tx.commit().await?;
-        Ok(updated)
+        let plan = plans::edit(&state, caller, next, vendor_known, reevaluation.as_ref())?;
+        finish(tx, actor, &current, &plan, None).await
     }
 
     pub async fn submit_request(
         &self,
         actor: &Actor,
+        caller: &Caller,
         scope: &Scope,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
         detection: Detection,
     ) -> Result<RequestRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
-        let current = lock_for(&mut tx, scope, id, Action::Submit, if_match).await?;
-        let fields = current.fields.0.clone();
-        let updated = route_submission(&mut tx, actor, &current, &fields, false, &detection).await?;
-        audit_change(&mut tx, actor, "request.submitted", &current, snapshot(&updated)).await?;
-        tx.commit().await?;
-        Ok(updated)
+        let (mut tx, current, state) = open_change(&self.pool, scope, id, if_match).await?;
+        let likely = duplicate_finding(&mut tx, id, state.submission + 1, &detection).await?;
+        let routing =
+            load_routing(&mut tx, id, &current.department_code, &state.fields, likely).await?;
+        let evidence =
+            load_evidence(&mut tx, id, state.fields.vendor_id, state.submission + 1).await?;
+        let plan = plans::submit(&state, caller, &routing, &evidence, detection.for_version)?;
+        finish(tx, actor, &current, &plan, None).await
     }
 
     pub async fn withdraw_request(
         &self,
         actor: &Actor,
+        caller: &Caller,
         scope: &Scope,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
     ) -> Result<RequestRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
-        let current = lock_for(&mut tx, scope, id, Action::Withdraw, if_match).await?;
-        let updated: RequestRecord = sqlx::query_as(
-            "UPDATE requests SET status = 'withdrawn', version = version + 1, updated_at = $2 WHERE id = $1 RETURNING *",
-        )
-        .bind(id)
-        .bind(now())
-        .fetch_one(&mut *tx)
-        .await?;
-        audit_change(&mut tx, actor, "request.withdrawn", &current, snapshot(&updated)).await?;
-        tx.commit().await?;
-        Ok(updated)
+        let (tx, current, state) = open_change(&self.pool, scope, id, if_match).await?;
+        let plan = plans::withdraw(&state, caller)?;
+        finish(tx, actor, &current, &plan, None).await
     }
 
-    /// Re-evaluates the current submission under the current policy; steps already decided keep their state.
-    pub async fn reroute_request(&self, actor: &Actor, id: Uuid, if_match: Option<i64>) -> Result<RequestRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
-        let current = lock_for(&mut tx, &Scope::All, id, Action::Reroute, if_match).await?;
-        let (policy_version, policy) = load_policy(&mut tx).await?;
-        let fields = current.fields.0.clone();
-        let recorded: Vec<(String, String, String, f64, String)> = sqlx::query_as(
-            "SELECT candidate_kind, candidate_id, name, score, class FROM request_duplicates \
-             WHERE request_id = $1 AND submission = $2",
-        )
-        .bind(id)
-        .bind(current.submission)
-        .fetch_all(&mut *tx)
-        .await?;
+    /// Re-evaluates the current submission under the current policy; steps already settled keep their state.
+    pub async fn reroute_request(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        id: Uuid,
+        if_match: i64,
+    ) -> Result<RequestRecord, ApiError> {
+        let (mut tx, current, state) = open_change(&self.pool, &Scope::All, id, if_match).await?;
+        let recorded = recorded_candidates(&mut tx, id, current.submission).await?;
         let likely = undismissed_likely(&mut tx, id, &recorded).await?;
-        let (route, fiscal_year) =
-            route_for(&mut tx, &policy, id, &current.department_code, &fields, false, likely).await?;
-        let before: Vec<StepRecord> =
-            sqlx::query_as("SELECT * FROM route_steps WHERE request_id = $1 AND submission = $2")
-                .bind(id)
-                .bind(current.submission)
-                .fetch_all(&mut *tx)
-                .await?;
-        let states = write_steps(&mut tx, id, current.submission, &route, &before).await?;
-        let conditions = has_conditions(&mut tx, id, current.submission).await?;
-        let status = status_from_steps(&route, &states, conditions);
-        let updated: RequestRecord = sqlx::query_as(
-            "UPDATE requests SET status = $2, policy_version = $3, route = $4, fiscal_year = $5, \
-             version = version + 1, updated_at = $6 WHERE id = $1 RETURNING *",
-        )
-        .bind(id)
-        .bind(status.as_str())
-        .bind(policy_version)
-        .bind(Json(&route))
-        .bind(fiscal_year)
-        .bind(now())
-        .fetch_one(&mut *tx)
-        .await?;
-        audit_change(&mut tx, actor, "request.rerouted", &current, snapshot(&updated)).await?;
-        tx.commit().await?;
-        Ok(updated)
+        let routing =
+            load_routing(&mut tx, id, &current.department_code, &state.fields, likely).await?;
+        let evidence = load_evidence(&mut tx, id, current.vendor_id, current.submission).await?;
+        let plan = plans::reroute(&state, caller, &routing, &evidence)?;
+        finish(tx, actor, &current, &plan, None).await
     }
 
     pub async fn route_steps(&self, request: &RequestRecord) -> Result<Vec<StepRecord>, ApiError> {
-        Ok(sqlx::query_as("SELECT * FROM route_steps WHERE request_id = $1 AND submission = $2 ORDER BY position")
-            .bind(request.id)
-            .bind(request.submission)
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(sqlx::query_as(
+            "SELECT * FROM route_steps WHERE request_id = $1 AND submission = $2 ORDER BY position",
+        )
+        .bind(request.id)
+        .bind(request.submission)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn decide(
         &self,
         actor: &Actor,
-        principal: &Principal,
+        caller: &Caller,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
         decision: CheckedDecision,
     ) -> Result<(Decision, RequestRecord), ApiError> {
-        let mut tx = begin(&self.pool).await?;
-        let current = lock_for(&mut tx, &Scope::All, id, Action::Decide, if_match).await?;
-        let role: Role = decider(decision.step).expect("decision steps have deciders");
-        if !principal.has(role) {
-            return Err(ApiError::forbidden(format!(
-                "the {} step is decided by the {} role",
-                decision.step.as_str(),
-                role.as_str()
-            )));
-        }
-        if current.submitted_by.as_deref() == Some(principal.subject.as_str()) {
-            return Err(ApiError::forbidden("the person who submitted a request never decides it"));
-        }
-        let steps: Vec<StepRecord> =
-            sqlx::query_as("SELECT * FROM route_steps WHERE request_id = $1 AND submission = $2 ORDER BY position")
-                .bind(id)
-                .bind(current.submission)
-                .fetch_all(&mut *tx)
-                .await?;
-        let step = decision.step.as_str();
-        let pending: Vec<String> = steps
-            .iter()
-            .filter(|s| s.state() == StepState::Pending && crate::domain::workflow::parse_step_kind(&s.kind).and_then(decider).is_some())
-            .map(|s| s.kind.clone())
-            .collect();
-        match steps.iter().find(|s| s.kind == step) {
-            None => {
-                return Err(ApiError::conflict(
-                    "step_not_in_route",
-                    format!("this request's route has no {step} step"),
-                )
-                .with_allowed(pending));
-            }
-            Some(s) if s.state() != StepState::Pending => {
-                return Err(ApiError::conflict(
-                    "already_decided",
-                    format!("the {step} step is already {}", s.state().as_str()),
-                )
-                .with_allowed(pending));
-            }
-            Some(_) => {}
-        }
+        let (mut tx, current, state) = open_change(&self.pool, &Scope::All, id, if_match).await?;
+        let service_known = service_exists(&mut tx, decision.service_id).await?;
+        let plan = plans::decide(&state, caller, decision, service_known)?;
         let decider_actor = Actor {
-            role: role.as_str().to_string(),
+            role: plan
+                .decision
+                .as_ref()
+                .map(|d| d.role.clone())
+                .unwrap_or_else(|| actor.role.clone()),
             ..actor.clone()
         };
-        if let Some(service_id) = decision.service_id {
-            let found: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM catalog_services WHERE id = $1")
-                .bind(service_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if found.is_none() {
-                return Err(ApiError::field("service_id", "no catalogue service has this id"));
-            }
-        }
-        let recorded = insert_decision(&mut tx, id, current.submission, step, &decision, &decider_actor).await?;
-        let (new_state, note) = match decision.outcome {
-            Outcome::Approve => (StepState::Satisfied, format!("approved by {}", principal.subject)),
-            Outcome::ApproveWithConditions => (
-                StepState::Satisfied,
-                format!("approved by {} with conditions: {}", principal.subject, decision.conditions.join("; ")),
-            ),
-            Outcome::Deny => (StepState::Blocked, format!("denied by {}", principal.subject)),
-            Outcome::RequestChanges => (StepState::Pending, format!("changes requested by {}", principal.subject)),
-        };
-        let settled = settle_step(&mut tx, &current, step, new_state, &note).await?;
-        let status = match decision.outcome {
-            Outcome::Deny => Status::Denied,
-            Outcome::RequestChanges => Status::ChangesRequested,
-            Outcome::Approve | Outcome::ApproveWithConditions => settled,
-        };
-        let updated = set_status(&mut tx, id, status).await?;
-        let mut after = snapshot(&updated);
-        after["decision"] = to_json(&recorded);
-        audit_change(&mut tx, &decider_actor, "request.decided", &current, after).await?;
+        let updated = apply_plan(&mut tx, &decider_actor, &current, &plan, None).await?;
+        let row: DecisionRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{DECISION_SELECT} WHERE d.request_id = $1 AND d.submission = $2 AND d.step = $3"
+        )))
+        .bind(id)
+        .bind(current.submission)
+        .bind(
+            plan.decision
+                .as_ref()
+                .map(|d| d.step.clone())
+                .unwrap_or_default(),
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok((recorded, updated))
+        Ok((row.into_decision(), updated))
     }
 
-    pub async fn request_duplicates(&self, id: Uuid, submission: i32) -> Result<Vec<DuplicateRecord>, ApiError> {
+    pub async fn request_duplicates(
+        &self,
+        id: Uuid,
+        submission: i32,
+    ) -> Result<Vec<DuplicateRecord>, ApiError> {
         Ok(sqlx::query_as(
             "SELECT submission, candidate_kind, candidate_id, name, score, class, evidence FROM request_duplicates \
              WHERE request_id = $1 AND submission = $2 ORDER BY score DESC, candidate_id",
@@ -890,81 +1281,57 @@ impl Repo {
 
     /// The CIO sets a match aside with a reason; when no likely duplicate is left standing, the duplicate
     /// review step is satisfied.
+    #[allow(clippy::too_many_arguments)]
     pub async fn dismiss_duplicate(
         &self,
         actor: &Actor,
+        caller: &Caller,
         id: Uuid,
         candidate_kind: &str,
         candidate_id: &str,
         reason: &str,
-        if_match: Option<i64>,
+        if_match: i64,
     ) -> Result<RequestRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
-        let current = lock_for(&mut tx, &Scope::All, id, Action::Decide, if_match).await?;
-        let recorded: Vec<(String, String, String, f64, String)> = sqlx::query_as(
-            "SELECT candidate_kind, candidate_id, name, score, class FROM request_duplicates \
-             WHERE request_id = $1 AND submission = $2",
-        )
-        .bind(id)
-        .bind(current.submission)
-        .fetch_all(&mut *tx)
-        .await?;
-        if !recorded.iter().any(|(k, c, ..)| k == candidate_kind && c == candidate_id) {
-            return Err(ApiError::not_found("duplicate candidate of this request"));
+        let (mut tx, current, state) = open_change(&self.pool, &Scope::All, id, if_match).await?;
+        let recorded = recorded_candidates(&mut tx, id, current.submission).await?;
+        let is_recorded = recorded
+            .iter()
+            .any(|(k, c, ..)| k == candidate_kind && c == candidate_id);
+        if is_recorded {
+            sqlx::query(
+                "INSERT INTO duplicate_dismissals (request_id, candidate_kind, candidate_id, reason, dismissed_by, \
+                 dismissed_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(candidate_kind)
+            .bind(candidate_id)
+            .bind(reason)
+            .bind(&actor.subject)
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .map_err(unique_as("already_dismissed", || "this match is already dismissed".to_string()))?;
         }
-        sqlx::query(
-            "INSERT INTO duplicate_dismissals (request_id, candidate_kind, candidate_id, reason, dismissed_by, \
-             dismissed_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id)
-        .bind(candidate_kind)
-        .bind(candidate_id)
-        .bind(reason)
-        .bind(&actor.subject)
-        .bind(now())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| {
-            if crate::store::is_unique_violation(&e) {
-                ApiError::conflict("already_dismissed", "this match is already dismissed")
-            } else {
-                e.into()
-            }
-        })?;
-        let step = StepKindTag::CioDuplicateReview.as_str();
-        let pending = step_state(&mut tx, &current, step).await? == Some(StepState::Pending);
-        let status = if pending && undismissed_likely(&mut tx, id, &recorded).await?.is_none() {
-            let note = format!("likely duplicate dismissed by {}: {reason}", actor.subject);
-            settle_step(&mut tx, &current, step, StepState::Satisfied, &note).await?
-        } else {
-            current.status()
-        };
-        let updated = set_status(&mut tx, id, status).await?;
-        let mut after = snapshot(&updated);
-        after["dismissed"] = serde_json::json!({"candidate_kind": candidate_kind, "candidate_id": candidate_id,
-                                                "reason": reason});
-        audit_change(&mut tx, actor, "request.duplicate_dismissed", &current, after).await?;
-        tx.commit().await?;
-        Ok(updated)
+        let likely_left = undismissed_likely(&mut tx, id, &recorded).await?.is_some();
+        let plan =
+            crate::workflow::duplicates::dismiss(&state, caller, is_recorded, likely_left, reason)?;
+        let extra = serde_json::json!({"dismissed": {"candidate_kind": candidate_kind,
+                                                     "candidate_id": candidate_id, "reason": reason}});
+        finish(tx, actor, &current, &plan, Some(extra)).await
     }
 
     /// A buyer asks the CIO to let the purchase go ahead although it looks like a duplicate.
     pub async fn request_exception(
         &self,
         actor: &Actor,
+        caller: &Caller,
         scope: &Scope,
         id: Uuid,
+        if_match: i64,
         justification: &str,
     ) -> Result<ExceptionRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
-        let current = lock_for(&mut tx, scope, id, Action::Decide, None).await?;
-        let step = StepKindTag::CioDuplicateReview.as_str();
-        if step_state(&mut tx, &current, step).await? != Some(StepState::Pending) {
-            return Err(ApiError::conflict(
-                "no_duplicate_review",
-                "an exception is asked while the request waits for the CIO's duplicate review",
-            ));
-        }
+        let (mut tx, current, state) = open_change(&self.pool, scope, id, if_match).await?;
+        let plan = crate::workflow::duplicates::ask_exception(&state, caller)?;
         let record: ExceptionRecord = sqlx::query_as(
             "INSERT INTO duplicate_exceptions (id, request_id, submission, justification, requested_by, requested_at, \
              status) VALUES ($1, $2, $3, $4, $5, $6, 'requested') RETURNING id, submission, justification, \
@@ -978,17 +1345,9 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| {
-            if crate::store::is_unique_violation(&e) {
-                ApiError::conflict("exception_exists", "an exception was already asked for this version")
-            } else {
-                e.into()
-            }
-        })?;
-        let updated = set_status(&mut tx, id, current.status()).await?;
-        let mut after = snapshot(&updated);
-        after["exception"] = serde_json::json!({"justification": justification, "status": "requested"});
-        audit_change(&mut tx, actor, "request.exception_requested", &current, after).await?;
+        .map_err(unique_as("exception_exists", || "an exception was already asked for this version".to_string()))?;
+        let extra = serde_json::json!({"exception": {"justification": justification, "status": "requested"}});
+        apply_plan(&mut tx, actor, &current, &plan, Some(extra)).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -997,18 +1356,16 @@ impl Repo {
     pub async fn decide_exception(
         &self,
         actor: &Actor,
-        principal: &Principal,
+        caller: &Caller,
         id: Uuid,
+        if_match: i64,
         grant: bool,
         reason: &str,
     ) -> Result<(ExceptionRecord, RequestRecord), ApiError> {
-        let mut tx = begin(&self.pool).await?;
-        let current = lock_for(&mut tx, &Scope::All, id, Action::Decide, None).await?;
-        if current.submitted_by.as_deref() == Some(principal.subject.as_str()) {
-            return Err(ApiError::forbidden("the person who submitted a request never decides it"));
-        }
+        let (mut tx, current, state) = open_change(&self.pool, &Scope::All, id, if_match).await?;
+        let plan = crate::workflow::duplicates::decide_exception(&state, caller, grant, reason)?;
         let status = if grant { "granted" } else { "refused" };
-        let record: Option<ExceptionRecord> = sqlx::query_as(
+        let record: ExceptionRecord = sqlx::query_as(
             "UPDATE duplicate_exceptions SET status = $3, decided_by = $4, decided_at = $5, decision_reason = $6 \
              WHERE request_id = $1 AND submission = $2 AND status = 'requested' RETURNING id, submission, \
              justification, requested_by, requested_at, status, decided_by, decided_at, decision_reason",
@@ -1019,25 +1376,150 @@ impl Repo {
         .bind(&actor.subject)
         .bind(now())
         .bind(reason)
-        .fetch_optional(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
-        let record = record.ok_or_else(|| {
-            ApiError::conflict("no_open_exception", "no exception is waiting for a decision on this version")
-        })?;
-        let step = StepKindTag::CioDuplicateReview.as_str();
-        let new_status = if grant && step_state(&mut tx, &current, step).await? == Some(StepState::Pending) {
-            let note = format!("exception granted by {}: {reason}", actor.subject);
-            settle_step(&mut tx, &current, step, StepState::Waived, &note).await?
-        } else {
-            current.status()
-        };
-        let updated = set_status(&mut tx, id, new_status).await?;
-        let mut after = snapshot(&updated);
-        after["exception"] = serde_json::json!({"status": status, "reason": reason});
-        let action = if grant { "request.exception_granted" } else { "request.exception_refused" };
-        audit_change(&mut tx, actor, action, &current, after).await?;
+        let extra = serde_json::json!({"exception": {"status": status, "reason": reason}});
+        let updated = apply_plan(&mut tx, actor, &current, &plan, Some(extra)).await?;
         tx.commit().await?;
         Ok((record, updated))
+    }
+
+    /// Attaches a document for the City Council (the Surveillance Use Policy or Impact Report), judged by its
+    /// bytes and kept with its SHA-256; the Council step may then settle.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn attach_council_document(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        scope: &Scope,
+        id: Uuid,
+        kind: &str,
+        file_name: &str,
+        content_type: &str,
+        data: &[u8],
+    ) -> Result<crate::domain::council::CouncilDocument, ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let current = lock_row(&mut tx, scope, id).await?;
+        let state = load_state(&mut tx, &current).await?;
+        crate::workflow::council::attach_document(&state, caller, kind)?;
+        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(data));
+        let document: crate::domain::council::CouncilDocument = sqlx::query_as(
+            "INSERT INTO council_documents (id, request_id, kind, file_name, content_type, size_bytes, sha256, data, \
+             uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id, request_id, kind, \
+             file_name, content_type, size_bytes, sha256, uploaded_by, uploaded_at",
+        )
+        .bind(Uuid::new_v4())
+        .bind(id)
+        .bind(kind)
+        .bind(file_name)
+        .bind(content_type)
+        .bind(data.len() as i64)
+        .bind(&sha256)
+        .bind(data)
+        .bind(&actor.subject)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            actor,
+            "request.council_document_attached",
+            "request",
+            &id.to_string(),
+            None,
+            Some(to_json(&document)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(document)
+    }
+
+    pub async fn council_documents(
+        &self,
+        id: Uuid,
+    ) -> Result<Vec<crate::domain::council::CouncilDocument>, ApiError> {
+        Ok(sqlx::query_as(
+            "SELECT id, request_id, kind, file_name, content_type, size_bytes, sha256, uploaded_by, uploaded_at \
+             FROM council_documents WHERE request_id = $1 ORDER BY uploaded_at, id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// A Council document's bytes.
+    pub async fn council_document_file(
+        &self,
+        id: Uuid,
+        document_id: Uuid,
+    ) -> Result<Option<(crate::domain::council::CouncilDocument, Vec<u8>)>, ApiError> {
+        let meta: Option<crate::domain::council::CouncilDocument> = sqlx::query_as(
+            "SELECT id, request_id, kind, file_name, content_type, size_bytes, sha256, uploaded_by, uploaded_at \
+             FROM council_documents WHERE request_id = $1 AND id = $2",
+        )
+        .bind(id)
+        .bind(document_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(meta) = meta else { return Ok(None) };
+        let (data,): (Vec<u8>,) =
+            sqlx::query_as("SELECT data FROM council_documents WHERE id = $1")
+                .bind(document_id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(Some((meta, data)))
+    }
+
+    pub async fn council_votes(
+        &self,
+        id: Uuid,
+    ) -> Result<Vec<crate::domain::council::CouncilVote>, ApiError> {
+        let rows: Vec<CouncilVoteRow> = sqlx::query_as(
+            "SELECT id, request_id, submission, docket, vote_date, outcome, note, recorded_by, recorded_at \
+             FROM council_votes WHERE request_id = $1 ORDER BY submission",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(CouncilVoteRow::into_vote).collect()
+    }
+
+    /// Records the City Council's vote on the current submission; it settles the Council step (or denies the
+    /// request).
+    pub async fn record_council_vote(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        id: Uuid,
+        if_match: i64,
+        vote: crate::workflow::council::VoteInput,
+        today: chrono::NaiveDate,
+    ) -> Result<(crate::domain::council::CouncilVote, RequestRecord), ApiError> {
+        let (mut tx, current, state) = open_change(&self.pool, &Scope::All, id, if_match).await?;
+        let evidence = load_evidence(&mut tx, id, current.vendor_id, current.submission).await?;
+        let plan = crate::workflow::council::record_vote(&state, caller, &vote, &evidence, today)?;
+        let row: CouncilVoteRow = sqlx::query_as(
+            "INSERT INTO council_votes (id, request_id, submission, docket, vote_date, outcome, note, recorded_by, \
+             recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id, request_id, submission, docket, \
+             vote_date, outcome, note, recorded_by, recorded_at",
+        )
+        .bind(Uuid::new_v4())
+        .bind(id)
+        .bind(current.submission)
+        .bind(vote.docket.trim())
+        .bind(vote.vote_date)
+        .bind(vote.outcome.as_str())
+        .bind(vote.note.as_deref())
+        .bind(&actor.subject)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(unique_as("council_step_settled", || "the Council's vote on this version is already recorded".into()))?;
+        let recorded = row.into_vote()?;
+        let extra = serde_json::json!({"council_vote": to_json(&recorded)});
+        let updated = apply_plan(&mut tx, actor, &current, &plan, Some(extra)).await?;
+        tx.commit().await?;
+        Ok((recorded, updated))
     }
 
     /// Requests changed after `since` (all of them without it), for the duplicate index.
@@ -1058,15 +1540,15 @@ impl Repo {
         let rows: Vec<DecisionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{DECISION_SELECT} WHERE d.request_id = $1 ORDER BY d.decided_at, d.id"
         )))
-                .bind(request_id)
-                .fetch_all(&self.pool)
-                .await?;
+        .bind(request_id)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.into_iter().map(DecisionRow::into_decision).collect())
     }
 
     pub async fn list_versions(&self, request_id: Uuid) -> Result<Vec<VersionRecord>, ApiError> {
         Ok(sqlx::query_as(
-            "SELECT submission, fields, submitted_by, submitted_at FROM request_versions WHERE request_id = $1 \
+            "SELECT submission, fields, submitted_by, submitted_at, kind FROM request_versions WHERE request_id = $1 \
              ORDER BY submission",
         )
         .bind(request_id)
@@ -1075,33 +1557,50 @@ impl Repo {
     }
 }
 
-async fn store_fields(
-    tx: &mut Tx,
-    current: &RequestRecord,
-    next: &RequestFields,
-    status: Status,
-    policy: &Policy,
-) -> Result<RequestRecord, ApiError> {
-    Ok(sqlx::query_as(
-        "UPDATE requests SET status = $2, fields = $3, title = $4, vendor_id = $5, total_contract_value_cents = $6, \
-         fiscal_year = $7, version = version + 1, updated_at = $8 WHERE id = $1 RETURNING *",
-    )
-    .bind(current.id)
-    .bind(status.as_str())
-    .bind(Json(next))
-    .bind(&next.title)
-    .bind(next.vendor_id)
-    .bind(next.total_contract_value_cents())
-    .bind(policy.fiscal_year_of(next.requested_start_date))
-    .bind(now())
-    .fetch_one(&mut **tx)
-    .await?)
+#[derive(sqlx::FromRow)]
+struct CouncilVoteRow {
+    id: Uuid,
+    request_id: Uuid,
+    submission: i32,
+    docket: String,
+    vote_date: chrono::NaiveDate,
+    outcome: String,
+    note: Option<String>,
+    recorded_by: String,
+    recorded_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl CouncilVoteRow {
+    fn into_vote(self) -> Result<crate::domain::council::CouncilVote, ApiError> {
+        Ok(crate::domain::council::CouncilVote {
+            id: self.id,
+            request_id: self.request_id,
+            submission: self.submission,
+            docket: self.docket,
+            vote_date: self.vote_date,
+            outcome: CouncilOutcome::parse(&self.outcome).ok_or_else(|| {
+                corrupt(format!(
+                    "a Council vote has an unknown outcome {:?}",
+                    self.outcome
+                ))
+            })?,
+            note: self.note,
+            recorded_by: self.recorded_by,
+            recorded_at: self.recorded_at,
+        })
+    }
 }
 
 /// Inserts `policy` as the next version (the first, at bootstrap, when there is none).
-pub(super) async fn insert_policy(tx: &mut Tx, actor: &Actor, policy: Policy) -> Result<PolicyRecord, ApiError> {
+pub(super) async fn insert_policy(
+    tx: &mut Tx,
+    actor: &Actor,
+    policy: Policy,
+) -> Result<PolicyRecord, ApiError> {
     let document = to_json(&policy);
-    let content_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(canonical_json(&document).as_bytes()));
+    let content_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        canonical_json(&document).as_bytes(),
+    ));
     let (latest,): (Option<i32>,) = sqlx::query_as("SELECT MAX(version) FROM policies")
         .fetch_one(&mut **tx)
         .await?;
@@ -1118,13 +1617,9 @@ pub(super) async fn insert_policy(tx: &mut Tx, actor: &Actor, policy: Policy) ->
     .bind(now())
     .fetch_one(&mut **tx)
     .await
-    .map_err(|e| {
-        if crate::store::is_unique_violation(&e) {
-            ApiError::conflict("concurrent_publish", "another policy version was published at the same moment; retry")
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(unique_as("concurrent_publish", || {
+        "another policy version was published at the same moment; retry".to_string()
+    }))?;
     audit(
         tx,
         actor,

@@ -4,6 +4,52 @@
 
 use std::fmt;
 
+use crate::auth::Role;
+
+pub mod council;
+pub mod duplicates;
+pub mod requests;
+pub mod route;
+pub mod safeguards;
+
+/// Who acts, as the planners see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The subject as the token gives it, for the record.
+    pub subject: String,
+    /// The subject in the one form people are compared in: see [`subject_key`].
+    pub key: String,
+    pub roles: Vec<Role>,
+    /// A buyer's department code.
+    pub department: Option<String>,
+}
+
+impl Caller {
+    pub fn new(subject: &str, roles: Vec<Role>, department: Option<String>) -> Caller {
+        Caller {
+            subject: subject.to_string(),
+            key: subject_key(subject),
+            roles,
+            department,
+        }
+    }
+
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// A buyer of this department.
+    pub fn buys_for(&self, department: &str) -> bool {
+        self.has(Role::Buyer) && self.department.as_deref() == Some(department)
+    }
+}
+
+/// The form in which two subjects are compared (separation of duties): trimmed and case-folded, so that
+/// `BUYER-ISD` and ` buyer-isd` are one person, as identity providers treat them.
+pub fn subject_key(subject: &str) -> String {
+    subject.trim().to_lowercase()
+}
+
 /// Why a command was refused, in words a person can act on, with a stable machine-readable code.
 ///
 /// The API answers each kind with its own status: `Conflict` 409 (with the actions that would have been
@@ -29,6 +75,15 @@ pub enum Refusal {
 pub struct Fault {
     pub field: String,
     pub message: String,
+}
+
+impl Fault {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Fault {
+        Fault {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
 }
 
 impl Refusal {

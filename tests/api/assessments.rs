@@ -23,7 +23,8 @@ async fn routed_request(app: &TestApp, vendor: &Value) -> String {
             json!({"title": "Case management", "vendor_id": vendor["id"], "product_name": "CaseFlow",
                    "capital_cost_cents": 0, "annual_operating_cost_cents": 1_000_000, "term_months": 12,
                    "expected_users": 30, "hosting": "vendor_cloud", "data_classes": ["pi_ma"],
-                   "requested_start_date": "2026-09-01"}),
+                   "requested_start_date": "2026-09-01",
+                   "renewal": false, "enterprise_agreement": false, "surveillance": false, "face_surveillance": false}),
         )
         .await
         .ok(201)["id"]
@@ -31,13 +32,7 @@ async fn routed_request(app: &TestApp, vendor: &Value) -> String {
         .unwrap()
         .to_string();
     let submitted = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/requests/{id}/submit"),
-            Some(&buyer),
-            None,
-            &[],
-        )
+        .transition(&format!("/api/v1/requests/{id}/submit"), &buyer, None)
         .await;
     assert_eq!(submitted.ok(200)["status"], "in_review");
     id

@@ -21,7 +21,8 @@ fn request(vendor: &Value, title: &str, product: &str, capabilities: &[&str]) ->
         "title": title, "description": "", "vendor_id": vendor["id"], "product_name": product,
         "category": "", "capabilities": capabilities, "capital_cost_cents": 0,
         "annual_operating_cost_cents": 500_000, "term_months": 12, "expected_users": 20,
-        "hosting": "on_premises", "data_classes": ["public"], "requested_start_date": "2026-09-01"
+        "hosting": "on_premises", "data_classes": ["public"], "requested_start_date": "2026-09-01",
+                   "renewal": false, "enterprise_agreement": false, "surveillance": false, "face_surveillance": false
     })
 }
 
@@ -63,29 +64,19 @@ both!(
 
         // Denied as a duplicate, naming the service: the answer tells the buyer what to use instead.
         let cio = app.token(Role::Cio);
-        let unnamed = app
-            .post(
-                &format!("/api/v1/requests/{id}/decisions"),
-                &cio,
-                json!({"step": "cio_duplicate_review", "outcome": "deny", "reason_code": "duplicate_of_central_service",
-                       "rationale": "The city already runs e-signature"}),
-            )
+        let unnamed = app.transition(&format!("/api/v1/requests/{id}/decisions"), &cio, Some(&json!({"step": "cio_duplicate_review", "outcome": "deny", "reason_code": "duplicate_of_central_service",
+                       "rationale": "The city already runs e-signature"})))
             .await;
         assert_eq!(unnamed.problem(422, "validation_failed")["errors"][0]["field"], "service_id");
-        let denied = app
-            .post(
-                &format!("/api/v1/requests/{id}/decisions"),
-                &cio,
-                json!({"step": "cio_duplicate_review", "outcome": "deny", "reason_code": "duplicate_of_central_service",
-                       "rationale": "The city already runs e-signature", "service_id": service["id"]}),
-            )
+        let denied = app.transition(&format!("/api/v1/requests/{id}/decisions"), &cio, Some(&json!({"step": "cio_duplicate_review", "outcome": "deny", "reason_code": "duplicate_of_central_service",
+                       "rationale": "The city already runs e-signature", "service_id": service["id"]})))
             .await;
         let result = denied.ok(201);
         assert_eq!(result["request"]["status"], "denied");
         assert_eq!(result["decision"]["use_instead"]["name"], "Enterprise e-signature");
         assert!(result["decision"]["use_instead"]["access"].as_str().unwrap().contains("service desk"));
         let listed = app.get(&format!("/api/v1/requests/{id}/decisions"), &buyer).await;
-        assert_eq!(listed.ok(200)[0]["use_instead"]["service_id"], service["id"]);
+        assert_eq!(listed.ok(200)["items"][0]["use_instead"]["service_id"], service["id"]);
         app.stop().await;
     }
 );
@@ -109,28 +100,14 @@ both!(
         assert_eq!(top["class"], "likely_duplicate");
 
         let cio = app.token(Role::Cio);
-        let no_reason = app
-            .post(
-                &format!("/api/v1/requests/{id}/duplicates/dismissals"),
-                &cio,
-                json!({"candidate_kind": top["kind"], "candidate_id": top["id"], "reason": " "}),
-            )
+        let no_reason = app.transition(&format!("/api/v1/requests/{id}/duplicates/dismissals"), &cio, Some(&json!({"candidate_kind": top["kind"], "candidate_id": top["id"], "reason": " "})))
             .await;
         assert_eq!(no_reason.problem(422, "validation_failed")["errors"][0]["field"], "reason");
-        app.post(
-            &format!("/api/v1/requests/{id}/duplicates/dismissals"),
-            &buyer,
-            json!({"candidate_kind": top["kind"], "candidate_id": top["id"], "reason": "x"}),
-        )
+        app.transition(&format!("/api/v1/requests/{id}/duplicates/dismissals"), &buyer, Some(&json!({"candidate_kind": top["kind"], "candidate_id": top["id"], "reason": "x"})))
         .await
         .problem(403, "forbidden");
-        let dismissed = app
-            .post(
-                &format!("/api/v1/requests/{id}/duplicates/dismissals"),
-                &cio,
-                json!({"candidate_kind": top["kind"], "candidate_id": top["id"],
-                       "reason": "HR needs offline signing in the field, which the central service lacks"}),
-            )
+        let dismissed = app.transition(&format!("/api/v1/requests/{id}/duplicates/dismissals"), &cio, Some(&json!({"candidate_kind": top["kind"], "candidate_id": top["id"],
+                       "reason": "HR needs offline signing in the field, which the central service lacks"})))
             .await;
         assert_eq!(dismissed.ok(200)["status"], "approved", "nothing else was pending");
         let report = app.get(&format!("/api/v1/requests/{id}/duplicates"), &cio).await;
@@ -149,27 +126,17 @@ both!(
         let vendor = app.create_vendor("DocuSign, Inc.").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let (id, _) = submitted(&app, &buyer, request(&vendor, "DocuSign for grants", "DocuSign", &[])).await;
-        let asked = app
-            .post(
-                &format!("/api/v1/requests/{id}/duplicates/exception"),
-                &buyer,
-                json!({"justification": "Our federal grantor requires its own signing audit trail"}),
-            )
+        let asked = app.transition(&format!("/api/v1/requests/{id}/duplicates/exception"), &buyer, Some(&json!({"justification": "Our federal grantor requires its own signing audit trail"})))
             .await;
         assert_eq!(asked.ok(201)["status"], "requested");
-        let twice = app.post(&format!("/api/v1/requests/{id}/duplicates/exception"), &buyer, json!({"justification": "again"})).await;
+        let twice = app.transition(&format!("/api/v1/requests/{id}/duplicates/exception"), &buyer, Some(&json!({"justification": "again"}))).await;
         twice.problem(409, "exception_exists");
         let other_dept = app.buyer_token("BPD", "x");
-        app.post(&format!("/api/v1/requests/{id}/duplicates/exception"), &other_dept, json!({"justification": "x"}))
+        app.transition(&format!("/api/v1/requests/{id}/duplicates/exception"), &other_dept, Some(&json!({"justification": "x"})))
             .await
             .problem(404, "not_found");
 
-        let granted = app
-            .post(
-                &format!("/api/v1/requests/{id}/duplicates/exception/decision"),
-                &app.token(Role::Cio),
-                json!({"grant": true, "reason": "Grant terms require it; revisit at renewal"}),
-            )
+        let granted = app.transition(&format!("/api/v1/requests/{id}/duplicates/exception/decision"), &app.token(Role::Cio), Some(&json!({"grant": true, "reason": "Grant terms require it; revisit at renewal"})))
             .await;
         let body = granted.ok(200);
         assert_eq!(body["exception"]["status"], "granted");

@@ -343,20 +343,31 @@ impl TestApp {
 
     /// Drafts a request as `buyer` and submits it; returns its id and the submitted request.
     pub async fn draft_and_submit(&self, buyer: &str, body: Value) -> (String, Value) {
-        let id = self.post("/api/v1/requests", buyer, body).await.ok(201)["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let created = self.post("/api/v1/requests", buyer, body).await;
+        let id = created.ok(201)["id"].as_str().unwrap().to_string();
         let submitted = self
-            .call(
-                Method::POST,
-                &format!("/api/v1/requests/{id}/submit"),
-                Some(buyer),
-                None,
-                &[],
-            )
+            .transition(&format!("/api/v1/requests/{id}/submit"), buyer, None)
             .await;
         (id, submitted.ok(200).clone())
+    }
+
+    /// The current ETag of the object at `path`, read with `token`.
+    pub async fn etag_of(&self, path: &str, token: &str) -> String {
+        let read = self.get(path, token).await;
+        read.ok(200);
+        read.header("etag")
+            .unwrap_or_else(|| panic!("GET {path} sent no ETag"))
+            .to_string()
+    }
+
+    /// POSTs a change of the request, process or object that `path` belongs to, with the `If-Match` of its
+    /// current version: the ETag of the request `path` starts with (`/api/v1/requests/{id}/...`).
+    pub async fn transition(&self, path: &str, token: &str, body: Option<&Value>) -> Resp {
+        let request = path.split('/').take(5).collect::<Vec<_>>().join("/");
+        let admin = self.token(Role::Admin);
+        let tag = self.etag_of(&request, &admin).await;
+        self.call(Method::POST, path, Some(token), body, &[("If-Match", &tag)])
+            .await
     }
 
     /// Runs raw SQL against the test database, bypassing the service (to tamper, or to inspect).

@@ -96,7 +96,8 @@ async fn request_with_questionnaires(app: &TestApp) -> String {
     app.draft_and_submit(&buyer, json!({"title": "Case management", "vendor_id": vendor["id"], "product_name": "CaseFlow",
                    "capital_cost_cents": 0, "annual_operating_cost_cents": 1_000_000, "term_months": 12,
                    "expected_users": 30, "hosting": "vendor_cloud", "data_classes": ["pi_ma"],
-                   "requested_start_date": "2026-09-01"})).await;
+                   "requested_start_date": "2026-09-01",
+                   "renewal": false, "enterprise_agreement": false, "surveillance": false, "face_surveillance": false})).await;
     vendor["id"].as_str().unwrap().to_string()
 }
 
@@ -447,7 +448,8 @@ both!(
             .draft_and_submit(&buyer, json!({"title": "E-signature", "vendor_id": vendor["id"], "product_name": "SignIt",
                       "capital_cost_cents": 0, "annual_operating_cost_cents": 6_000_000, "term_months": 12,
                       "expected_users": 40, "hosting": "on_premises", "data_classes": ["public"],
-                      "requested_start_date": "2026-09-01"}))
+                      "requested_start_date": "2026-09-01",
+                   "renewal": false, "enterprise_agreement": false, "surveillance": false, "face_surveillance": false}))
             .await;
         assert_eq!(submitted["status"], "awaiting_decision");
 

@@ -20,7 +20,8 @@ fn body(vendor: &Value, annual: i64) -> Value {
         "expected_users": 40,
         "hosting": "on_premises",
         "data_classes": ["public"],
-        "requested_start_date": "2026-09-01"
+        "requested_start_date": "2026-09-01",
+                   "renewal": false, "enterprise_agreement": false, "surveillance": false, "face_surveillance": false
     })
 }
 
@@ -50,19 +51,29 @@ async fn draft(app: &TestApp, buyer: &str, body: Value) -> Value {
 }
 
 async fn submit(app: &TestApp, buyer: &str, id: &str) -> Resp {
-    app.call(
-        Method::POST,
-        &format!("/api/v1/requests/{id}/submit"),
-        Some(buyer),
-        None,
-        &[],
+    app.transition(&format!("/api/v1/requests/{id}/submit"), buyer, None)
+        .await
+}
+
+async fn decide(app: &TestApp, token: &str, id: &str, decision: Value) -> Resp {
+    app.transition(
+        &format!("/api/v1/requests/{id}/decisions"),
+        token,
+        Some(&decision),
     )
     .await
 }
 
-async fn decide(app: &TestApp, token: &str, id: &str, decision: Value) -> Resp {
-    app.post(&format!("/api/v1/requests/{id}/decisions"), token, decision)
+async fn withdraw(app: &TestApp, buyer: &str, id: &str) -> Resp {
+    app.transition(&format!("/api/v1/requests/{id}/withdraw"), buyer, None)
         .await
+}
+
+/// Edits a request with the `If-Match` of its current version.
+async fn edit(app: &TestApp, buyer: &str, id: &str, changes: Value) -> Resp {
+    let path = format!("/api/v1/requests/{id}");
+    let tag = app.etag_of(&path, buyer).await;
+    app.patch(&path, buyer, changes, Some(&tag)).await
 }
 
 fn step<'a>(route: &'a Value, kind: &str) -> Option<&'a Value> {
@@ -156,7 +167,7 @@ both!(
         .await;
         assert_eq!(finance.ok(201)["request"]["status"], "approved_with_conditions");
         let decisions = app.get(&format!("/api/v1/requests/{id}/decisions"), &buyer).await;
-        let list = decisions.ok(200).as_array().unwrap().clone();
+        let list = decisions.ok(200)["items"].as_array().unwrap().clone();
         assert_eq!(list.len(), 2);
         assert_eq!(list[1]["conditions"][0], "funded from the FY27 capital plan");
         assert_eq!(list[1]["role"], "finance");
@@ -174,7 +185,7 @@ both!(
         submit(&app, &buyer, &id).await.ok(200);
         let same_person_as_cio = app.mint(Role::Cio, "casey".into(), None, None);
         let resp = decide(&app, &same_person_as_cio, &id, json!({"step": "cio_approval", "outcome": "approve"})).await;
-        resp.problem(403, "forbidden");
+        resp.problem(403, "separation_of_duties");
         assert_eq!(app.count("SELECT COUNT(*) FROM decisions").await, 0);
         app.stop().await;
     }
@@ -276,20 +287,20 @@ both!(
         )
         .await;
         assert_eq!(sent_back.ok(201)["request"]["status"], "changes_requested");
-        let edited = app.patch(&format!("/api/v1/requests/{id}"), &buyer, json!({"term_months": 24}), None).await;
+        let edited = edit(&app, &buyer, &id, json!({"term_months": 24})).await;
         assert_eq!(edited.ok(200)["status"], "draft");
         let resubmitted = submit(&app, &buyer, &id).await;
         assert_eq!(resubmitted.ok(200)["submission"], 2);
         let approved = decide(&app, &cio, &id, json!({"step": "cio_approval", "outcome": "approve"})).await;
         assert_eq!(approved.ok(201)["decision"]["submission"], 2);
         let versions = app.get(&format!("/api/v1/requests/{id}/versions"), &buyer).await;
-        let list = versions.ok(200).as_array().unwrap().clone();
+        let list = versions.ok(200)["items"].as_array().unwrap().clone();
         assert_eq!(list.len(), 2);
         assert_eq!(list[0]["fields"]["term_months"], 12);
         assert_eq!(list[1]["fields"]["term_months"], 24);
         let decisions = app.get(&format!("/api/v1/requests/{id}/decisions"), &buyer).await;
         let subs: Vec<i64> =
-            decisions.ok(200).as_array().unwrap().iter().map(|d| d["submission"].as_i64().unwrap()).collect();
+            decisions.ok(200)["items"].as_array().unwrap().iter().map(|d| d["submission"].as_i64().unwrap()).collect();
         assert_eq!(subs, [1, 2]);
         app.stop().await;
     }
@@ -313,8 +324,7 @@ both!(
         )
         .await;
         assert_eq!(denied.ok(201)["request"]["status"], "denied");
-        let withdraw = app.call(Method::POST, &format!("/api/v1/requests/{id}/withdraw"), Some(&buyer), None, &[]).await;
-        withdraw.problem(409, "transition_not_allowed");
+        withdraw(&app, &buyer, &id).await.problem(409, "transition_not_allowed");
         app.stop().await;
     }
 );
@@ -327,7 +337,7 @@ both!(
         let buyer = app.buyer_token("DOIT", "bea");
         let id = draft(&app, &buyer, body(&vendor, 6_000_000)).await["id"].as_str().unwrap().to_string();
         submit(&app, &buyer, &id).await.ok(200);
-        let resp = app.call(Method::POST, &format!("/api/v1/requests/{id}/withdraw"), Some(&buyer), None, &[]).await;
+        let resp = withdraw(&app, &buyer, &id).await;
         assert_eq!(resp.ok(200)["status"], "withdrawn");
         let late = decide(&app, &app.token(Role::Cio), &id, json!({"step": "cio_approval", "outcome": "approve"})).await;
         late.problem(409, "transition_not_allowed");
@@ -349,7 +359,7 @@ both!(
         assert_eq!(route["prohibitions"][0]["code"], "face_surveillance");
         assert!(route["prohibitions"][0]["grounds"][0]["citation"].as_str().unwrap().contains("16-62"));
         let decisions = app.get(&format!("/api/v1/requests/{id}/decisions"), &buyer).await;
-        assert_eq!(decisions.ok(200)[0]["reason_code"], "prohibited_technology");
+        assert_eq!(decisions.ok(200)["items"][0]["reason_code"], "prohibited_technology");
         app.stop().await;
     }
 );
@@ -414,12 +424,13 @@ both!(
         submit(&app, &buyer, &id).await.ok(200);
         decide(&app, &app.token(Role::Cio), &id, json!({"step": "cio_approval", "outcome": "approve"})).await.ok(201);
         let path = format!("/api/v1/requests/{id}");
-        let cosmetic = app.patch(&path, &buyer, json!({"description": "Clearer words"}), None).await;
+        let cosmetic = edit(&app, &buyer, &id, json!({"description": "Clearer words"})).await;
         assert_eq!(cosmetic.ok(200)["status"], "approved");
-        assert_eq!(cosmetic.body["submission"], 1);
-        let dearer = app.patch(&path, &buyer, json!({"annual_operating_cost_cents": 12_000_000}), None).await;
+        assert_eq!(cosmetic.body["submission"], 2, "every edit of a decided request is a version");
+        assert_eq!(cosmetic.body["decided_submission"], 1, "the decision of version 1 stands");
+        let dearer = edit(&app, &buyer, &id, json!({"annual_operating_cost_cents": 12_000_000})).await;
         assert_eq!(dearer.ok(200)["status"], "awaiting_decision");
-        assert_eq!(dearer.body["submission"], 2);
+        assert_eq!(dearer.body["submission"], 3);
         let route = app.get(&format!("{path}/route"), &buyer).await.ok(200).clone();
         assert!(step(&route, "finance_approval").is_some(), "now over $100,000");
         let trail = app.get(&format!("/api/v1/audit?object_id={id}&action=request.reopened"), &app.token(Role::Admin)).await;
@@ -456,7 +467,9 @@ both!(
             statuses.push(t.await.unwrap());
         }
         assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
-        assert!(statuses.iter().all(|s| [201, 409, 412].contains(s)), "{statuses:?}");
+        // Those without If-Match are refused before anything is read; the others lose to the one that won.
+        assert!(statuses.iter().skip(1).step_by(2).all(|s| *s == 428), "{statuses:?}");
+        assert!(statuses.iter().step_by(2).all(|s| [201, 409, 412].contains(s)), "{statuses:?}");
         assert_eq!(app.count("SELECT COUNT(*) FROM decisions").await, 1);
         let verify = app.get("/api/v1/audit/verify", &app.token(Role::Auditor)).await;
         assert_eq!(verify.ok(200)["ok"], true);
@@ -509,7 +522,7 @@ both!(
 
         let request = app.get(&format!("/api/v1/requests/{id}"), &admin).await;
         assert_eq!(request.ok(200)["policy_version"], 1, "routed requests keep their version");
-        let rerouted = app.call(Method::POST, &format!("/api/v1/requests/{id}/reroute"), Some(&admin), None, &[]).await;
+        let rerouted = app.transition(&format!("/api/v1/requests/{id}/reroute"), &admin, None).await;
         assert_eq!(rerouted.ok(200)["policy_version"], 2);
         assert_eq!(rerouted.body["status"], "approved", "$60,000 is under the new $75,000 line");
         app.stop().await;

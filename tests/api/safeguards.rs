@@ -18,7 +18,8 @@ async fn submitted(app: &TestApp, classes: Value) -> String {
     let (id, _) = app.draft_and_submit(&buyer, json!({"title": "Records system", "vendor_id": vendor["id"], "product_name": "RecordsCloud",
                    "capital_cost_cents": 0, "annual_operating_cost_cents": 1_000_000, "term_months": 12,
                    "expected_users": 30, "hosting": "vendor_cloud", "data_classes": classes,
-                   "requested_start_date": "2026-09-01"})).await;
+                   "requested_start_date": "2026-09-01",
+                   "renewal": false, "enterprise_agreement": false, "surveillance": false, "face_surveillance": false})).await;
     id
 }
 
@@ -79,7 +80,8 @@ async fn submitted_public(app: &TestApp) -> String {
     let (id, _) = app.draft_and_submit(&buyer, json!({"title": "Open data portal", "vendor_id": vendor["id"], "product_name": "Portal",
                    "capital_cost_cents": 0, "annual_operating_cost_cents": 100_000, "term_months": 12,
                    "expected_users": 5, "hosting": "vendor_cloud", "data_classes": ["public"],
-                   "requested_start_date": "2026-09-01"})).await;
+                   "requested_start_date": "2026-09-01",
+                   "renewal": false, "enterprise_agreement": false, "surveillance": false, "face_surveillance": false})).await;
     id
 }
 
@@ -94,7 +96,7 @@ both!(
         )
         .await;
         let cio = app.token(Role::Cio);
-        app.post(&format!("/api/v1/requests/{id}/decisions"), &cio, json!({"step": "cio_approval", "outcome": "approve"}))
+        app.transition(&format!("/api/v1/requests/{id}/decisions"), &cio, Some(&json!({"step": "cio_approval", "outcome": "approve"})))
             .await
             .ok(201);
         let request = app.get(&format!("/api/v1/requests/{id}"), &cio).await;
@@ -124,7 +126,8 @@ both!(
         assert_eq!(clause["attested_by"], "user-security_analyst");
         assert_eq!(step_state(&app, &id, "evidence").await, "satisfied");
         // Once approved, the checklist is closed: a material change re-opens review, not this.
-        app.put(&path, &analyst, json!({"clauses": [{"clause_id": "pci_dss_aoc", "status": "missing"}]}), None)
+        let tag = app.etag_of(&path, &analyst).await;
+        app.put(&path, &analyst, json!({"clauses": [{"clause_id": "pci_dss_aoc", "status": "missing"}]}), Some(&tag))
             .await
             .problem(409, "transition_not_allowed");
         let audit = app.get("/api/v1/audit?action=request.safeguards_recorded", &app.token(Role::Auditor)).await;
@@ -140,16 +143,18 @@ both!(
         let path = format!("/api/v1/requests/{id}/safeguards");
         let waiver = json!({"clauses": [{"clause_id": "hipaa_baa", "status": "waived",
                                          "justification": "the vendor never sees identifiable records"}]});
-        app.put(&path, &app.token(Role::SecurityAnalyst), waiver.clone(), None).await.problem(403, "forbidden");
-        app.put(&path, &app.buyer_token("DOIT", "bea"), waiver.clone(), None).await.problem(403, "forbidden");
+        let tag = app.etag_of(&path, &app.token(Role::Cio)).await;
+        app.put(&path, &app.token(Role::SecurityAnalyst), waiver.clone(), Some(&tag)).await.problem(403, "forbidden");
+        app.put(&path, &app.buyer_token("DOIT", "bea"), waiver.clone(), Some(&tag)).await.problem(403, "forbidden");
         assert_eq!(step_state(&app, &id, "evidence").await, "pending");
-        let waived = app.put(&path, &app.token(Role::Cio), waiver, None).await;
+        let waived = app.put(&path, &app.token(Role::Cio), waiver, Some(&tag)).await;
         let clause = &waived.ok(200)["clauses"].as_array().unwrap().iter().find(|c| c["clause_id"] == "hipaa_baa").unwrap().clone();
         assert_eq!(clause["status"], "waived");
         assert_eq!(clause["waived_by"], "user-cio");
         assert_eq!(step_state(&app, &id, "evidence").await, "waived");
         // Set back to missing, the step waits again.
-        app.put(&path, &app.token(Role::Cio), json!({"clauses": [{"clause_id": "hipaa_baa", "status": "missing"}]}), None)
+        let tag = app.etag_of(&path, &app.token(Role::Cio)).await;
+        app.put(&path, &app.token(Role::Cio), json!({"clauses": [{"clause_id": "hipaa_baa", "status": "missing"}]}), Some(&tag))
             .await
             .ok(200);
         assert_eq!(step_state(&app, &id, "evidence").await, "pending");

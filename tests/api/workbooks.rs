@@ -23,7 +23,8 @@ pub async fn setup(app: &TestApp) -> (String, String, Value) {
     app.draft_and_submit(&buyer, json!({"title": "Benefits portal", "vendor_id": vendor["id"], "product_name": "Portal",
                    "capital_cost_cents": 0, "annual_operating_cost_cents": 1_000_000, "term_months": 12,
                    "expected_users": 30, "hosting": "vendor_cloud", "data_classes": ["pi_ma"],
-                   "requested_start_date": "2026-09-01"})).await;
+                   "requested_start_date": "2026-09-01",
+                   "renewal": false, "enterprise_agreement": false, "surveillance": false, "face_surveillance": false})).await;
     let invited = app
         .post(
             &format!(
@@ -485,7 +486,8 @@ both!(
                 &app.buyer_token(code, "b"),
                 json!({"title": title, "vendor_id": vendor["id"], "product_name": "X", "capital_cost_cents": 123_456,
                        "annual_operating_cost_cents": 0, "term_months": 12, "expected_users": 1,
-                       "hosting": "on_premises", "data_classes": ["public"], "requested_start_date": "2026-09-01"}),
+                       "hosting": "on_premises", "data_classes": ["public"], "requested_start_date": "2026-09-01",
+                   "renewal": false, "enterprise_agreement": false, "surveillance": false, "face_surveillance": false}),
             )
             .await
             .ok(201);

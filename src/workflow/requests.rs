@@ -1,0 +1,1278 @@
+//! The rules of a procurement request's life, as planners: who may do what in which state, routing a
+//! submission, what an edit of a decided request re-opens, decisions, settling the steps that evidence
+//! completes, withdrawal and closing. Each planner reads a [`RequestState`] the store loaded and returns a
+//! [`Plan`] for the store to apply in one transaction, or a [`Refusal`] naming the rule.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use uuid::Uuid;
+
+use crate::auth::Role;
+use crate::domain::council::CouncilOutcome;
+use crate::domain::lifecycle::{LIBRARY, checklist, unsettled};
+use crate::domain::policy::{Policy, Route, RouteStep, StepKindTag};
+use crate::domain::request::{RequestFields, Status};
+use crate::domain::safeguards::ClauseStatus;
+use crate::domain::workflow::{
+    CheckedDecision, DenialReason, Outcome, StepState, decider, pending_note,
+    prohibition_rationale, status_from_steps,
+};
+
+use super::route::{self, DecidedVersion, Routing};
+use super::{Caller, Refusal};
+
+/// One step of a submitted version, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub kind: StepKindTag,
+    pub state: StepState,
+    /// What the step waits for, or how it was settled or closed.
+    pub note: String,
+    /// The route's step: grounds, questionnaires, clauses, items, attachments.
+    pub detail: RouteStep,
+    /// The conditions of an approval with conditions; they travel with the step when it is carried.
+    pub conditions: Vec<String>,
+    /// The submitted version whose decision or evidence settled the step (an earlier one for a carried step).
+    pub settled_in: Option<i32>,
+}
+
+/// A request as the planners see it: its row, the steps of its current submission, who wrote it, and the
+/// version whose decision stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestState {
+    pub id: Uuid,
+    pub department: String,
+    pub status: Status,
+    /// The ETag version of the row.
+    pub version: i64,
+    /// The current submitted version (0 for a draft never submitted).
+    pub submission: i32,
+    pub fields: RequestFields,
+    pub route: Option<Route>,
+    pub policy_version: Option<i32>,
+    pub steps: Vec<Step>,
+    /// The subject keys of everyone who created, edited or submitted any version.
+    pub authors: BTreeSet<String>,
+    /// The last version whose decision stands (set when a submission is approved).
+    pub decided: Option<DecidedVersion>,
+    /// Whether a buyer's duplicate exception waits for the CIO on the current submission.
+    pub open_exception: bool,
+}
+
+impl RequestState {
+    fn step(&self, kind: StepKindTag) -> Option<&Step> {
+        self.steps.iter().find(|s| s.kind == kind)
+    }
+
+    fn pending(&self, kind: StepKindTag) -> bool {
+        self.step(kind).is_some_and(route::waiting)
+    }
+}
+
+/// What the evidence of a request says, for the steps that evidence rather than a decider completes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Evidence {
+    /// Questionnaires this request's vendor has an accepted assessment of, for this request.
+    pub accepted_questionnaires: BTreeSet<String>,
+    /// Critical findings of those assessments still open or only planned.
+    pub standing_critical_findings: u32,
+    /// The contract clauses recorded for the request.
+    pub clauses: BTreeMap<String, ClauseStatus>,
+    /// The City Council's vote on the current submission, with its docket and date.
+    pub council_vote: Option<(CouncilOutcome, String, chrono::NaiveDate)>,
+    /// Kinds of Council document attached to the request.
+    pub council_documents: BTreeSet<String>,
+}
+
+/// Something a caller can do to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    Edit,
+    Submit,
+    Withdraw,
+    Decide,
+    Reroute,
+    RecordSafeguards,
+    DismissDuplicate,
+    AskException,
+    DecideException,
+    AttachCouncilDocument,
+    RecordCouncilVote,
+}
+
+impl Action {
+    pub const ALL: [Action; 11] = [
+        Action::Edit,
+        Action::Submit,
+        Action::Withdraw,
+        Action::Decide,
+        Action::Reroute,
+        Action::RecordSafeguards,
+        Action::DismissDuplicate,
+        Action::AskException,
+        Action::DecideException,
+        Action::AttachCouncilDocument,
+        Action::RecordCouncilVote,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Edit => "edit",
+            Action::Submit => "submit",
+            Action::Withdraw => "withdraw",
+            Action::Decide => "decide",
+            Action::Reroute => "reroute",
+            Action::RecordSafeguards => "record_safeguards",
+            Action::DismissDuplicate => "dismiss_duplicate",
+            Action::AskException => "ask_exception",
+            Action::DecideException => "decide_exception",
+            Action::AttachCouncilDocument => "attach_council_document",
+            Action::RecordCouncilVote => "record_council_vote",
+        }
+    }
+
+    /// Whether the request's state allows the action at all, whoever asks.
+    fn state_allows(self, status: Status) -> bool {
+        match self {
+            Action::Edit => matches!(
+                status,
+                Status::Draft
+                    | Status::ChangesRequested
+                    | Status::Approved
+                    | Status::ApprovedWithConditions
+            ),
+            Action::Submit => status == Status::Draft,
+            Action::Withdraw => {
+                status == Status::Draft || status == Status::ChangesRequested || status.in_review()
+            }
+            _ => status.in_review(),
+        }
+    }
+}
+
+/// What this caller may do to the request now: the state allows it, the caller's role and scope do, and no
+/// rule of separation forbids it.
+pub fn allowed_actions(state: &RequestState, caller: &Caller) -> Vec<Action> {
+    Action::ALL
+        .into_iter()
+        .filter(|a| a.state_allows(state.status) && may(state, caller, *a))
+        .collect()
+}
+
+fn may(state: &RequestState, caller: &Caller, action: Action) -> bool {
+    let buyer = caller.buys_for(&state.department);
+    let author = state.authors.contains(&caller.key);
+    let duplicate_pending = state.pending(StepKindTag::CioDuplicateReview);
+    let council_pending = state.pending(StepKindTag::CouncilApproval);
+    match action {
+        Action::Edit | Action::Submit | Action::Withdraw => buyer,
+        Action::Decide => {
+            !author
+                && state.steps.iter().any(|s| {
+                    route::waiting(s) && decider(s.kind).is_some_and(|role| caller.has(role))
+                })
+        }
+        Action::Reroute => caller.has(Role::Admin),
+        Action::RecordSafeguards => {
+            (caller.has(Role::SecurityAnalyst) || caller.has(Role::Cio))
+                && state.route.as_ref().is_some_and(|r| {
+                    r.requires(StepKindTag::ContractSafeguards) || r.requires(StepKindTag::Evidence)
+                })
+        }
+        Action::DismissDuplicate => caller.has(Role::Cio) && !author && duplicate_pending,
+        Action::AskException => buyer && duplicate_pending && !state.open_exception,
+        Action::DecideException => {
+            caller.has(Role::Cio) && !author && duplicate_pending && state.open_exception
+        }
+        Action::AttachCouncilDocument => (buyer || caller.has(Role::Admin)) && council_pending,
+        Action::RecordCouncilVote => caller.has(Role::Admin) && council_pending,
+    }
+}
+
+/// Refuses with 409 unless the request's state allows `action`, listing what the caller may do instead.
+pub fn ensure(state: &RequestState, caller: &Caller, action: Action) -> Result<(), Refusal> {
+    if action.state_allows(state.status) {
+        return Ok(());
+    }
+    let allowed: Vec<String> = allowed_actions(state, caller)
+        .into_iter()
+        .map(|a| a.as_str().to_string())
+        .collect();
+    let status = state.status.as_str();
+    let detail = if allowed.is_empty() {
+        format!(
+            "a request that is {status} cannot {}, and you can do nothing more with it",
+            action.as_str()
+        )
+    } else {
+        format!(
+            "a request that is {status} cannot {}; you can: {}",
+            action.as_str(),
+            allowed.join(", ")
+        )
+    };
+    Err(Refusal::conflict("transition_not_allowed", detail).with_allowed(allowed))
+}
+
+/// How a new submitted version came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionKind {
+    /// The buyer submitted it.
+    Submitted,
+    /// An edit of a decided request that changed nothing material: the decision stands.
+    Edited,
+    /// An edit of a decided request that re-opened review.
+    Reopened,
+}
+
+impl VersionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionKind::Submitted => "submitted",
+            VersionKind::Edited => "edited",
+            VersionKind::Reopened => "reopened",
+        }
+    }
+}
+
+/// A new submitted version with its route and steps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewVersion {
+    pub submission: i32,
+    pub kind: VersionKind,
+    pub fields: RequestFields,
+    pub policy_version: i32,
+    pub route: Route,
+    pub steps: Vec<Step>,
+}
+
+/// A change to one step of the current submission.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepChange {
+    pub kind: StepKindTag,
+    pub state: StepState,
+    pub note: String,
+    pub conditions: Vec<String>,
+    pub settled_in: Option<i32>,
+}
+
+/// A decision to record: by a decider, or by the service itself (a prohibition, a Council vote).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDecision {
+    /// The step decided, or `policy` for a prohibition found on submission.
+    pub step: String,
+    pub decision: CheckedDecision,
+    pub decided_by: String,
+    pub role: String,
+}
+
+/// What a command changes, for the store to apply in one transaction (and audit as `audit_action`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub status: Status,
+    /// New current fields without a new version (a draft's edit).
+    pub fields: Option<RequestFields>,
+    /// A new submitted version; its steps replace the current ones.
+    pub version: Option<NewVersion>,
+    /// The current submission re-evaluated in place (an admin's re-route).
+    pub rerouted: Option<(i32, Route, Vec<Step>)>,
+    /// Changes to steps of the current submission.
+    pub step_changes: Vec<StepChange>,
+    pub decision: Option<NewDecision>,
+    /// The submission whose decision now stands, when this plan approves one.
+    pub decided_submission: Option<i32>,
+    /// Questionnaires the vendor must answer (assessments made if not there yet).
+    pub assessments: Vec<String>,
+    /// When set, the request closes: its open assessments are cancelled and invitations for it revoked.
+    pub close: Option<String>,
+    /// Whether the caller becomes one of the request's authors.
+    pub author: bool,
+    pub audit_action: &'static str,
+}
+
+impl Plan {
+    fn new(status: Status, audit_action: &'static str) -> Plan {
+        Plan {
+            status,
+            fields: None,
+            version: None,
+            rerouted: None,
+            step_changes: Vec::new(),
+            decision: None,
+            decided_submission: None,
+            assessments: Vec::new(),
+            close: None,
+            author: false,
+            audit_action,
+        }
+    }
+}
+
+/// The status steps give, with conditions if an approval with conditions settled one of them.
+fn status_of(route: &Route, steps: &[Step]) -> Status {
+    let states: Vec<(StepKindTag, StepState)> = steps.iter().map(|s| (s.kind, s.state)).collect();
+    let conditions = steps.iter().any(|s| !s.conditions.is_empty());
+    status_from_steps(route, &states, conditions)
+}
+
+/// A plan that changes these steps of the current submission and takes the status they then give (approving
+/// the submission when nothing waits any more).
+pub fn status_after(
+    state: &RequestState,
+    changes: Vec<StepChange>,
+    audit_action: &'static str,
+) -> Plan {
+    let after = apply(&state.steps, &changes);
+    let status = match &state.route {
+        Some(route) => status_of(route, &after),
+        None => state.status,
+    };
+    let mut plan = Plan::new(status, audit_action);
+    if status.is_approved() && !state.status.is_approved() {
+        plan.decided_submission = Some(state.submission);
+    }
+    plan.step_changes = changes;
+    plan
+}
+
+/// Closes every step still waiting, saying why.
+fn close_waiting(steps: &[Step], skip: Option<StepKindTag>, note: &str) -> Vec<StepChange> {
+    steps
+        .iter()
+        .filter(|s| route::waiting(s) && Some(s.kind) != skip)
+        .map(|s| StepChange {
+            kind: s.kind,
+            state: StepState::Closed,
+            note: note.to_string(),
+            conditions: Vec::new(),
+            settled_in: None,
+        })
+        .collect()
+}
+
+fn apply(steps: &[Step], changes: &[StepChange]) -> Vec<Step> {
+    steps
+        .iter()
+        .map(|s| match changes.iter().find(|c| c.kind == s.kind) {
+            Some(c) => Step {
+                state: c.state,
+                note: c.note.clone(),
+                conditions: c.conditions.clone(),
+                settled_in: c.settled_in,
+                ..s.clone()
+            },
+            None => s.clone(),
+        })
+        .collect()
+}
+
+/// The state evidence gives each step that evidence completes; decision steps and steps it does not change
+/// are left out. A security review is satisfied once every questionnaire it names is accepted and no critical
+/// finding stands; contract safeguards and evidence once each clause is present or waived (and back to pending
+/// when one is set back to missing); Council approval by an approving vote with every attachment, or blocked
+/// by a rejecting one [Boston 16-63].
+pub fn settle(
+    route: &Route,
+    steps: &[Step],
+    fields: &RequestFields,
+    evidence: &Evidence,
+    submission: i32,
+) -> Vec<StepChange> {
+    let entries = checklist(&LIBRARY, route, &fields.data_classes);
+    let mut changes = Vec::new();
+    for step in steps {
+        let change = |state: StepState, note: String| StepChange {
+            kind: step.kind,
+            state,
+            note,
+            conditions: Vec::new(),
+            settled_in: (state != StepState::Pending).then_some(submission),
+        };
+        match (step.kind, step.state) {
+            (StepKindTag::SecurityReview, StepState::Pending) => {
+                let questionnaires = &step.detail.questionnaires;
+                if !questionnaires.is_empty()
+                    && questionnaires
+                        .iter()
+                        .all(|q| evidence.accepted_questionnaires.contains(q))
+                    && evidence.standing_critical_findings == 0
+                {
+                    changes.push(change(
+                        StepState::Satisfied,
+                        "every questionnaire accepted; no critical finding stands".into(),
+                    ));
+                }
+            }
+            (
+                StepKindTag::ContractSafeguards | StepKindTag::Evidence,
+                StepState::Pending | StepState::Satisfied | StepState::Waived,
+            ) => {
+                let open = unsettled(&entries, step.kind, &evidence.clauses);
+                if step.state == StepState::Pending && open.is_empty() {
+                    let all_waived =
+                        entries
+                            .iter()
+                            .filter(|e| e.step == Some(step.kind))
+                            .all(|e| {
+                                matches!(
+                                    evidence.clauses.get(&e.clause_id),
+                                    Some(ClauseStatus::Waived { .. })
+                                )
+                            });
+                    changes.push(if all_waived {
+                        change(StepState::Waived, "every clause waived by the CIO".into())
+                    } else {
+                        change(
+                            StepState::Satisfied,
+                            "every clause present in the contract or waived".into(),
+                        )
+                    });
+                } else if step.state != StepState::Pending
+                    && !open.is_empty()
+                    && step.settled_in == Some(submission)
+                {
+                    changes.push(change(StepState::Pending, pending_note(&step.detail)));
+                }
+            }
+            (StepKindTag::CouncilApproval, StepState::Pending) => match &evidence.council_vote {
+                Some((CouncilOutcome::Approved, docket, date))
+                    if step
+                        .detail
+                        .attachments
+                        .iter()
+                        .all(|a| evidence.council_documents.contains(a)) =>
+                {
+                    changes.push(change(
+                        StepState::Satisfied,
+                        format!("approved by the City Council (docket {docket}, vote of {date})"),
+                    ));
+                }
+                Some((CouncilOutcome::Rejected, docket, date)) => {
+                    changes.push(change(
+                        StepState::Blocked,
+                        format!(
+                            "rejected by the City Council (docket {docket}, vote of {date}) [Boston 16-63]"
+                        ),
+                    ));
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    changes
+}
+
+/// What settling the current submission with this evidence changes, if anything: the steps, the status,
+/// and — when a Council vote blocked the request — the denial and the closing of everything else.
+pub fn settle_plan(state: &RequestState, evidence: &Evidence) -> Option<Plan> {
+    let route = state.route.as_ref()?;
+    if !state.status.in_review() {
+        return None;
+    }
+    let mut changes = settle(
+        route,
+        &state.steps,
+        &state.fields,
+        evidence,
+        state.submission,
+    );
+    if changes.is_empty() {
+        return None;
+    }
+    let after = apply(&state.steps, &changes);
+    let status = status_of(route, &after);
+    let mut plan = Plan::new(status, "request.steps_settled");
+    if status == Status::Denied {
+        let note = "closed: the City Council rejected the purchase";
+        changes.extend(close_waiting(&after, None, note));
+        plan.close = Some("the City Council rejected the purchase [Boston 16-63]".into());
+        if let Some((_, docket, date)) = &evidence.council_vote {
+            plan.decision = Some(NewDecision {
+                step: StepKindTag::CouncilApproval.as_str().into(),
+                decision: CheckedDecision {
+                    step: StepKindTag::CouncilApproval,
+                    outcome: Outcome::Deny,
+                    conditions: Vec::new(),
+                    reason_code: Some(DenialReason::CouncilRejected),
+                    rationale: Some(format!(
+                        "the City Council voted against the surveillance technology (docket {docket}, vote of \
+                         {date}) [Boston 16-63]"
+                    )),
+                    service_id: None,
+                },
+                decided_by: "city-council".into(),
+                role: "council".into(),
+            });
+        }
+    }
+    if status.is_approved() {
+        plan.decided_submission = Some(state.submission);
+    }
+    plan.step_changes = changes;
+    Some(plan)
+}
+
+/// Routes `fields` as a new submitted version. Steps of `carry` (a decided version) that settle the new
+/// route's steps keep their state; the rest wait, then evidence already on file settles what it can.
+fn new_version(
+    state: &RequestState,
+    fields: RequestFields,
+    routing: &Routing,
+    evidence: &Evidence,
+    kind: VersionKind,
+    carry: Option<(&DecidedVersion, bool)>,
+    comparison: Option<crate::domain::comparison::Comparison>,
+) -> Result<Plan, Refusal> {
+    if !routing.vendor_known {
+        return Err(Refusal::field(
+            "vendor_id",
+            "no vendor is registered with this id",
+        ));
+    }
+    if let Some(link) = fields.renews {
+        if link.id() == state.id {
+            return Err(Refusal::field(
+                link.field(),
+                "a request cannot renew itself",
+            ));
+        }
+        if routing.prior.is_none() {
+            return Err(Refusal::field(
+                link.field(),
+                format!("names no {} you may renew", link.kind()),
+            ));
+        }
+    }
+    let mut route = route::route_for(&fields, &state.department, routing);
+    route.comparison = comparison.clone();
+    let submission = state.submission + 1;
+    let reopened_because = comparison
+        .as_ref()
+        .map(|c| c.reasons.join("; "))
+        .unwrap_or_default();
+    let steps: Vec<Step> = route
+        .steps
+        .iter()
+        .map(|step| {
+            let earlier = carry.and_then(|(decided, value_rose)| {
+                decided
+                    .steps
+                    .iter()
+                    .find(|e| route::carries(step, e, value_rose))
+                    .map(|e| (e, decided.submission))
+            });
+            match earlier {
+                _ if route.is_prohibited() => Step {
+                    kind: step.kind,
+                    state: StepState::Blocked,
+                    note: "the purchase is prohibited".into(),
+                    detail: step.clone(),
+                    conditions: Vec::new(),
+                    settled_in: Some(submission),
+                },
+                Some((e, from)) => route::carried(step, e, from),
+                None => Step {
+                    kind: step.kind,
+                    state: StepState::Pending,
+                    note: if reopened_because.is_empty() {
+                        pending_note(step)
+                    } else {
+                        format!("{}; re-opened: {reopened_because}", pending_note(step))
+                    },
+                    detail: step.clone(),
+                    conditions: Vec::new(),
+                    settled_in: None,
+                },
+            }
+        })
+        .collect();
+    let settled = settle(&route, &steps, &fields, evidence, submission);
+    let steps = apply(&steps, &settled);
+    let status = status_of(&route, &steps);
+    let audit_action = match kind {
+        VersionKind::Submitted => "request.submitted",
+        VersionKind::Edited => "request.edited",
+        VersionKind::Reopened => "request.reopened",
+    };
+    let mut plan = Plan::new(status, audit_action);
+    if route.is_prohibited() {
+        plan.decision = Some(NewDecision {
+            step: "policy".into(),
+            decision: CheckedDecision {
+                step: StepKindTag::CioApproval,
+                outcome: Outcome::Deny,
+                conditions: Vec::new(),
+                reason_code: Some(DenialReason::ProhibitedTechnology),
+                rationale: Some(prohibition_rationale(&route)),
+                service_id: None,
+            },
+            decided_by: "policy".into(),
+            role: "system".into(),
+        });
+        plan.close = Some("the purchase is prohibited".into());
+    } else if let Some(review) = route.step(StepKindTag::SecurityReview) {
+        plan.assessments = review.questionnaires.clone();
+    }
+    if status.is_approved() {
+        plan.decided_submission = Some(submission);
+    }
+    plan.author = true;
+    plan.version = Some(NewVersion {
+        submission,
+        kind,
+        fields,
+        policy_version: routing.policy_version,
+        route,
+        steps,
+    });
+    Ok(plan)
+}
+
+/// A buyer drafts a request for a department that is registered, with a registered vendor; a renewal names
+/// something the buyer may renew.
+pub fn create(
+    caller: &Caller,
+    department_known: bool,
+    fields: &RequestFields,
+    vendor_known: bool,
+    renewal_known: bool,
+) -> Result<(), Refusal> {
+    let department = caller.department.as_deref().unwrap_or_default();
+    if !caller.has(Role::Buyer) || !department_known {
+        return Err(Refusal::forbidden(
+            "forbidden",
+            format!("your token names department {department:?}, which is not registered"),
+        ));
+    }
+    let mut faults = Vec::new();
+    if !vendor_known {
+        faults.push(super::Fault::new(
+            "vendor_id",
+            "no vendor is registered with this id",
+        ));
+    }
+    if let Some(link) = fields.renews
+        && !renewal_known
+    {
+        faults.push(super::Fault::new(
+            link.field(),
+            format!("names no {} you may renew", link.kind()),
+        ));
+    }
+    if faults.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal::Invalid(faults))
+    }
+}
+
+/// Submits a draft: routes it under the current policy. `checked_at` is the row version the duplicate check
+/// read; if the request changed since, the caller checks again.
+pub fn submit(
+    state: &RequestState,
+    caller: &Caller,
+    routing: &Routing,
+    evidence: &Evidence,
+    checked_at: i64,
+) -> Result<Plan, Refusal> {
+    ensure(state, caller, Action::Submit)?;
+    if checked_at != state.version {
+        return Err(Refusal::conflict(
+            "changed_during_submission",
+            "the request changed while it was being checked; submit again",
+        ));
+    }
+    new_version(
+        state,
+        state.fields.clone(),
+        routing,
+        evidence,
+        VersionKind::Submitted,
+        None,
+        None,
+    )
+}
+
+/// What an edit of a decided request needs besides the new fields.
+#[derive(Debug, Clone)]
+pub struct Reevaluation {
+    /// The policy version the decided version was routed under.
+    pub decided_policy: Policy,
+    /// Routing of the new fields under the current policy (for a review that re-opens).
+    pub routing: Routing,
+    pub evidence: Evidence,
+    /// The row version the duplicate check read.
+    pub checked_at: i64,
+}
+
+/// Edits a request. A draft or a request sent back for changes stays (becomes) a draft. An edit of an approved
+/// request is a new version, judged against the version whose decision stands under the policy it was
+/// decided under: when nothing material changed the decision stands and the steps are carried; otherwise
+/// review re-opens under the current policy, with a route that says why and steps that the decided version
+/// still covers carried.
+pub fn edit(
+    state: &RequestState,
+    caller: &Caller,
+    next: RequestFields,
+    vendor_known: bool,
+    reevaluation: Option<&Reevaluation>,
+) -> Result<Plan, Refusal> {
+    ensure(state, caller, Action::Edit)?;
+    if next.vendor_id != state.fields.vendor_id && !vendor_known {
+        return Err(Refusal::field(
+            "vendor_id",
+            "no vendor is registered with this id",
+        ));
+    }
+    if !state.status.is_approved() {
+        let mut plan = Plan::new(Status::Draft, "request.updated");
+        plan.fields = Some(next);
+        plan.author = true;
+        return Ok(plan);
+    }
+    let decided = state.decided.as_ref().ok_or_else(|| {
+        Refusal::conflict(
+            "no_decided_version",
+            "the request is approved but no decided version is recorded; an admin must re-route it",
+        )
+    })?;
+    let r = reevaluation.ok_or_else(|| {
+        Refusal::conflict(
+            "changed_during_edit",
+            "the request was approved while the edit was being checked; send the edit again",
+        )
+    })?;
+    if r.checked_at != state.version {
+        return Err(Refusal::conflict(
+            "changed_during_edit",
+            "the request changed while the edit was being checked; send it again",
+        ));
+    }
+    let comparison = route::compare(
+        decided,
+        &r.decided_policy,
+        &next,
+        &state.department,
+        &r.routing,
+    );
+    if comparison.material {
+        let value_rose = route::rose_more_than(
+            decided.fields.total_contract_value_cents(),
+            next.total_contract_value_cents(),
+            r.decided_policy.material_change_cost_percent,
+        );
+        let carry = (decided.fields.vendor_id == next.vendor_id).then_some((decided, value_rose));
+        return new_version(
+            state,
+            next,
+            &r.routing,
+            &r.evidence,
+            VersionKind::Reopened,
+            carry,
+            Some(comparison),
+        );
+    }
+    let submission = state.submission + 1;
+    let mut route = decided.route.clone();
+    route.comparison = Some(comparison);
+    let steps = decided
+        .steps
+        .iter()
+        .map(|s| route::carried(&s.detail, s, decided.submission))
+        .collect();
+    let mut plan = Plan::new(state.status, "request.edited");
+    plan.author = true;
+    plan.version = Some(NewVersion {
+        submission,
+        kind: VersionKind::Edited,
+        fields: next,
+        policy_version: decided.policy_version,
+        route,
+        steps,
+    });
+    Ok(plan)
+}
+
+/// Records a decision on a step. Only the step's decider decides it, never someone who created, edited or
+/// submitted any version of the request; a denial closes every other waiting step and the request's open
+/// work; a request for changes closes this submission's waiting steps (the next submission is routed
+/// afresh); an approval that settles the last step approves the request.
+pub fn decide(
+    state: &RequestState,
+    caller: &Caller,
+    decision: CheckedDecision,
+    service_known: bool,
+) -> Result<Plan, Refusal> {
+    ensure(state, caller, Action::Decide)?;
+    let kind = decision.step;
+    let role = decider(kind).expect("a checked decision names a decision step");
+    if !caller.has(role) {
+        return Err(Refusal::forbidden(
+            "forbidden",
+            format!(
+                "the {} step is decided by the {} role",
+                kind.as_str(),
+                role.as_str()
+            ),
+        ));
+    }
+    if state.authors.contains(&caller.key) {
+        return Err(Refusal::forbidden(
+            "separation_of_duties",
+            "you created, edited or submitted a version of this request: someone else decides it",
+        ));
+    }
+    let waiting: Vec<String> = state
+        .steps
+        .iter()
+        .filter(|s| route::waiting(s) && decider(s.kind).is_some_and(|r| caller.has(r)))
+        .map(|s| s.kind.as_str().to_string())
+        .collect();
+    let Some(step) = state.step(kind) else {
+        return Err(Refusal::conflict(
+            "step_not_in_route",
+            format!("this request's route has no {} step", kind.as_str()),
+        )
+        .with_allowed(waiting));
+    };
+    if step.state != StepState::Pending {
+        return Err(Refusal::conflict(
+            "already_decided",
+            format!(
+                "the {} step is already {}",
+                kind.as_str(),
+                step.state.as_str()
+            ),
+        )
+        .with_allowed(waiting));
+    }
+    if decision.service_id.is_some() && !service_known {
+        return Err(Refusal::field(
+            "service_id",
+            "no catalogue service has this id",
+        ));
+    }
+    let who = &caller.subject;
+    let (step_state, note, conditions) = match decision.outcome {
+        Outcome::Approve => (
+            StepState::Satisfied,
+            format!("approved by {who}"),
+            Vec::new(),
+        ),
+        Outcome::ApproveWithConditions => (
+            StepState::Satisfied,
+            format!(
+                "approved by {who} with conditions: {}",
+                decision.conditions.join("; ")
+            ),
+            decision.conditions.clone(),
+        ),
+        Outcome::Deny => (StepState::Blocked, format!("denied by {who}"), Vec::new()),
+        Outcome::RequestChanges => (
+            StepState::Closed,
+            format!("changes requested by {who}"),
+            Vec::new(),
+        ),
+    };
+    let mut changes = vec![StepChange {
+        kind,
+        state: step_state,
+        note,
+        conditions,
+        settled_in: Some(state.submission),
+    }];
+    let after = apply(&state.steps, &changes);
+    let route = state
+        .route
+        .as_ref()
+        .expect("a request under review has a route");
+    let mut plan = match decision.outcome {
+        Outcome::Deny => {
+            changes.extend(close_waiting(
+                &after,
+                None,
+                &format!("closed: {} denied the request on {}", who, kind.as_str()),
+            ));
+            let mut plan = Plan::new(Status::Denied, "request.decided");
+            plan.close = Some(format!("denied on {} by {who}", kind.as_str()));
+            plan
+        }
+        Outcome::RequestChanges => {
+            changes.extend(close_waiting(
+                &after,
+                None,
+                &format!(
+                    "closed: {who} asked for changes on {}; the next submission is routed afresh",
+                    kind.as_str()
+                ),
+            ));
+            Plan::new(Status::ChangesRequested, "request.decided")
+        }
+        Outcome::Approve | Outcome::ApproveWithConditions => {
+            let status = status_of(route, &after);
+            let mut plan = Plan::new(status, "request.decided");
+            if status.is_approved() {
+                plan.decided_submission = Some(state.submission);
+            }
+            plan
+        }
+    };
+    plan.step_changes = changes;
+    plan.decision = Some(NewDecision {
+        step: kind.as_str().to_string(),
+        decision,
+        decided_by: caller.subject.clone(),
+        role: role.as_str().to_string(),
+    });
+    Ok(plan)
+}
+
+/// Withdraws a request: every waiting step closes, and its open work (assessments, invitations) with it.
+pub fn withdraw(state: &RequestState, caller: &Caller) -> Result<Plan, Refusal> {
+    ensure(state, caller, Action::Withdraw)?;
+    let mut plan = Plan::new(Status::Withdrawn, "request.withdrawn");
+    plan.step_changes = close_waiting(
+        &state.steps,
+        None,
+        &format!("closed: {} withdrew the request", caller.subject),
+    );
+    plan.close = Some(format!("the request was withdrawn by {}", caller.subject));
+    Ok(plan)
+}
+
+/// Re-evaluates the current submission under the current policy (an admin's command). Steps already
+/// settled keep their state; new steps wait; evidence on file settles what it can; a route that is now
+/// prohibited denies the request.
+pub fn reroute(
+    state: &RequestState,
+    caller: &Caller,
+    routing: &Routing,
+    evidence: &Evidence,
+) -> Result<Plan, Refusal> {
+    ensure(state, caller, Action::Reroute)?;
+    let mut route = route::route_for(&state.fields, &state.department, routing);
+    route.comparison = state.route.as_ref().and_then(|r| r.comparison.clone());
+    let steps: Vec<Step> = route
+        .steps
+        .iter()
+        .map(|step| {
+            let kept = state
+                .steps
+                .iter()
+                .find(|s| s.kind == step.kind && s.state.is_done());
+            match kept {
+                _ if route.is_prohibited() => Step {
+                    kind: step.kind,
+                    state: StepState::Blocked,
+                    note: "the purchase is prohibited".into(),
+                    detail: step.clone(),
+                    conditions: Vec::new(),
+                    settled_in: Some(state.submission),
+                },
+                Some(k) => Step {
+                    detail: step.clone(),
+                    ..k.clone()
+                },
+                None => Step {
+                    kind: step.kind,
+                    state: StepState::Pending,
+                    note: pending_note(step),
+                    detail: step.clone(),
+                    conditions: Vec::new(),
+                    settled_in: None,
+                },
+            }
+        })
+        .collect();
+    let settled = settle(&route, &steps, &state.fields, evidence, state.submission);
+    let steps = apply(&steps, &settled);
+    let status = status_of(&route, &steps);
+    let mut plan = Plan::new(status, "request.rerouted");
+    if route.is_prohibited() {
+        plan.close = Some("the purchase is prohibited under the current policy".into());
+    } else if let Some(review) = route.step(StepKindTag::SecurityReview) {
+        plan.assessments = review.questionnaires.clone();
+    }
+    if status.is_approved() {
+        plan.decided_submission = Some(state.submission);
+    }
+    plan.rerouted = Some((routing.policy_version, route, steps));
+    Ok(plan)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::domain::policy::{DataClass, Hosting};
+    use crate::workflow::route::tests as fixtures;
+
+    pub(crate) fn caller(subject: &str, role: Role) -> Caller {
+        let department = (role == Role::Buyer).then(|| "DOIT".to_string());
+        Caller::new(subject, vec![role], department)
+    }
+
+    pub(crate) fn draft(fields: RequestFields) -> RequestState {
+        RequestState {
+            id: Uuid::new_v4(),
+            department: "DOIT".into(),
+            status: Status::Draft,
+            version: 1,
+            submission: 0,
+            fields,
+            route: None,
+            policy_version: None,
+            steps: Vec::new(),
+            authors: ["bea".to_string()].into(),
+            decided: None,
+            open_exception: false,
+        }
+    }
+
+    /// Applies a plan the way the store does, in memory.
+    pub(crate) fn applied(state: &RequestState, plan: &Plan) -> RequestState {
+        let mut next = state.clone();
+        next.version += 1;
+        next.status = plan.status;
+        if let Some(f) = &plan.fields {
+            next.fields = f.clone();
+        }
+        if let Some(v) = &plan.version {
+            next.submission = v.submission;
+            next.fields = v.fields.clone();
+            next.route = Some(v.route.clone());
+            next.policy_version = Some(v.policy_version);
+            next.steps = v.steps.clone();
+            next.open_exception = false;
+        }
+        if let Some((policy_version, route, steps)) = &plan.rerouted {
+            next.route = Some(route.clone());
+            next.policy_version = Some(*policy_version);
+            next.steps = steps.clone();
+        }
+        next.steps = apply(&next.steps, &plan.step_changes);
+        if let Some(n) = plan.decided_submission {
+            next.decided = Some(DecidedVersion {
+                submission: n,
+                fields: next.fields.clone(),
+                route: next.route.clone().unwrap(),
+                policy_version: next.policy_version.unwrap(),
+                steps: next.steps.clone(),
+            });
+        }
+        next
+    }
+
+    fn submitted(fields: RequestFields) -> RequestState {
+        let state = draft(fields);
+        let plan = submit(
+            &state,
+            &caller("bea", Role::Buyer),
+            &fixtures::routing(),
+            &Evidence::default(),
+            1,
+        )
+        .unwrap();
+        applied(&state, &plan)
+    }
+
+    fn approve(state: &RequestState, kind: StepKindTag, who: &Caller) -> RequestState {
+        let decision = CheckedDecision {
+            step: kind,
+            outcome: Outcome::Approve,
+            conditions: vec![],
+            reason_code: None,
+            rationale: None,
+            service_id: None,
+        };
+        applied(state, &decide(state, who, decision, true).unwrap())
+    }
+
+    #[test]
+    fn a_draft_over_the_threshold_waits_for_the_cio_and_her_approval_approves_it() {
+        let state = submitted(fixtures::fields());
+        assert_eq!(state.status, Status::AwaitingDecision);
+        assert_eq!(state.submission, 1);
+        let cio = caller("carla", Role::Cio);
+        assert_eq!(allowed_actions(&state, &cio), [Action::Decide]);
+        assert_eq!(
+            allowed_actions(&state, &caller("bea", Role::Buyer)),
+            [Action::Withdraw]
+        );
+        let approved = approve(&state, StepKindTag::CioApproval, &cio);
+        assert_eq!(approved.status, Status::Approved);
+        assert_eq!(approved.decided.as_ref().unwrap().submission, 1);
+    }
+
+    #[test]
+    fn nobody_who_wrote_a_version_decides_it_whatever_the_case_of_their_name() {
+        let state = submitted(fixtures::fields());
+        let decision = CheckedDecision {
+            step: StepKindTag::CioApproval,
+            outcome: Outcome::Approve,
+            conditions: vec![],
+            reason_code: None,
+            rationale: None,
+            service_id: None,
+        };
+        for subject in ["bea", "BEA", " Bea "] {
+            let cio = caller(subject, Role::Cio);
+            assert_eq!(
+                decide(&state, &cio, decision.clone(), true)
+                    .unwrap_err()
+                    .code(),
+                "separation_of_duties"
+            );
+            assert!(!allowed_actions(&state, &cio).contains(&Action::Decide));
+        }
+    }
+
+    #[test]
+    fn a_denial_closes_every_other_waiting_step_and_the_work() {
+        let mut f = fixtures::fields();
+        f.annual_operating_cost_cents = 15_000_000;
+        f.hosting = Hosting::VendorCloud;
+        let state = submitted(f);
+        assert_eq!(state.status, Status::InReview);
+        let decision = CheckedDecision {
+            step: StepKindTag::FinanceApproval,
+            outcome: Outcome::Deny,
+            conditions: vec![],
+            reason_code: Some(DenialReason::Cost),
+            rationale: Some("no budget".into()),
+            service_id: None,
+        };
+        let plan = decide(&state, &caller("fin", Role::Finance), decision, true).unwrap();
+        assert!(plan.close.is_some());
+        let after = applied(&state, &plan);
+        assert_eq!(after.status, Status::Denied);
+        assert!(after.steps.iter().all(|s| s.state != StepState::Pending));
+        let cio = after
+            .steps
+            .iter()
+            .find(|s| s.kind == StepKindTag::CioApproval)
+            .unwrap();
+        assert_eq!(cio.state, StepState::Closed);
+        assert_eq!(
+            cio.note,
+            "closed: fin denied the request on finance_approval"
+        );
+        assert!(allowed_actions(&after, &caller("carla", Role::Cio)).is_empty());
+    }
+
+    #[test]
+    fn withdrawal_closes_the_steps_and_the_work() {
+        let state = submitted(fixtures::fields());
+        let plan = withdraw(&state, &caller("bea", Role::Buyer)).unwrap();
+        assert_eq!(
+            plan.close.as_deref(),
+            Some("the request was withdrawn by bea")
+        );
+        let after = applied(&state, &plan);
+        assert!(after.steps.iter().all(|s| s.state == StepState::Closed));
+        let again = withdraw(&after, &caller("bea", Role::Buyer)).unwrap_err();
+        assert_eq!(again.code(), "transition_not_allowed");
+    }
+
+    #[test]
+    fn an_edit_of_an_approved_request_reopens_review_when_the_route_needs_more() {
+        let state = submitted(fixtures::fields());
+        let approved = approve(
+            &state,
+            StepKindTag::CioApproval,
+            &caller("carla", Role::Cio),
+        );
+        let mut next = approved.fields.clone();
+        next.expected_users = 5000;
+        let r = Reevaluation {
+            decided_policy: Policy::default_policy(),
+            routing: fixtures::routing(),
+            evidence: Evidence::default(),
+            checked_at: approved.version,
+        };
+        let plan = edit(&approved, &caller("bea", Role::Buyer), next, true, Some(&r)).unwrap();
+        assert_eq!(plan.audit_action, "request.reopened");
+        let after = applied(&approved, &plan);
+        assert_eq!(after.status, Status::AwaitingDecision);
+        assert_eq!(after.submission, 2);
+        let cio = after
+            .steps
+            .iter()
+            .find(|s| s.kind == StepKindTag::CioApproval)
+            .unwrap();
+        assert_eq!(cio.state, StepState::Pending);
+        assert!(
+            cio.note
+                .contains("re-opened: a new ground for CIO approval"),
+            "{}",
+            cio.note
+        );
+        let comparison = after.route.unwrap().comparison.unwrap();
+        assert_eq!(comparison.decided_submission, 1);
+        assert_eq!(comparison.changes, ["expected_users: 100 -> 5,000"]);
+    }
+
+    #[test]
+    fn an_edit_that_changes_nothing_material_keeps_the_decision_as_a_new_version() {
+        let state = submitted(fixtures::fields());
+        let approved = approve(
+            &state,
+            StepKindTag::CioApproval,
+            &caller("carla", Role::Cio),
+        );
+        let mut next = approved.fields.clone();
+        next.description = "Sign permits and licences online".into();
+        next.annual_operating_cost_cents = 6_300_000;
+        let r = Reevaluation {
+            decided_policy: Policy::default_policy(),
+            routing: fixtures::routing(),
+            evidence: Evidence::default(),
+            checked_at: approved.version,
+        };
+        let plan = edit(&approved, &caller("bea", Role::Buyer), next, true, Some(&r)).unwrap();
+        assert_eq!(plan.audit_action, "request.edited");
+        let after = applied(&approved, &plan);
+        assert_eq!(after.status, Status::Approved);
+        assert_eq!(after.submission, 2);
+        assert_eq!(after.decided.as_ref().unwrap().submission, 1);
+        assert!(
+            after.steps[0]
+                .note
+                .starts_with("carried from version 1: approved by carla")
+        );
+    }
+
+    #[test]
+    fn a_face_surveillance_purchase_is_denied_on_submission_with_nothing_waiting() {
+        let mut f = fixtures::fields();
+        f.surveillance = true;
+        f.face_surveillance = true;
+        f.data_classes = [DataClass::Confidential].into();
+        let state = submitted(f);
+        assert_eq!(state.status, Status::Denied);
+        assert!(state.steps.iter().all(|s| s.state == StepState::Blocked));
+    }
+
+    #[test]
+    fn evidence_on_file_settles_a_resubmitted_security_review() {
+        let mut f = fixtures::fields();
+        f.annual_operating_cost_cents = 100_000;
+        f.hosting = Hosting::VendorCloud;
+        let state = draft(f);
+        let evidence = Evidence {
+            accepted_questionnaires: ["city-baseline".to_string()].into(),
+            ..Evidence::default()
+        };
+        let plan = submit(
+            &state,
+            &caller("bea", Role::Buyer),
+            &fixtures::routing(),
+            &evidence,
+            1,
+        )
+        .unwrap();
+        let after = applied(&state, &plan);
+        assert_eq!(after.status, Status::Approved);
+        assert_eq!(after.steps[0].state, StepState::Satisfied);
+    }
+}
