@@ -110,6 +110,7 @@ fn bench_submit(c: &mut Criterion) {
         subject: "bench-buyer".into(),
         role: "buyer".into(),
         request_id: None,
+        invitation: None,
     };
     let mut next = 0usize;
     c.bench_function(

@@ -5,6 +5,8 @@ pub mod audit;
 pub mod catalog;
 pub mod deadlines;
 pub mod duplicates;
+pub mod identity;
+pub mod invitation;
 pub mod lifecycle;
 pub mod policy;
 pub mod questionnaire;

@@ -462,6 +462,7 @@ async fn route_submission(
             subject: "policy".into(),
             role: "system".into(),
             request_id: actor.request_id.clone(),
+            invitation: None,
         };
         insert_decision(tx, current.id, submission, "policy", &system, &policy_actor).await?;
     }
