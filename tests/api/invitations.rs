@@ -525,3 +525,43 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    async fn an_invitation_token_sees_only_the_reminders_about_its_own_assessments(backend) {
+        let app = TestApp::spawn(backend).await;
+        let vendor = app.create_vendor("Reminded Twice Inc").await;
+        let vid = id(&vendor);
+        let buyer = app.buyer_token("DOIT", "bea");
+        let first = routed(&app, &buyer, "DOIT", &vendor).await;
+        let second = routed(&app, &buyer, "DOIT", &vendor).await;
+        let (t1, _) = invite_ok(&app, &buyer, &vid, &first).await;
+        let (t2, _) = invite_ok(&app, &buyer, &vid, &second).await;
+        // A week before the questionnaires are due: one reminder per assessment to the vendor.
+        run_once(&app.store, &app.config, Utc::now() + Duration::days(23)).await.unwrap();
+        let wide = app.vendor_token(vid.parse().unwrap());
+        assert_eq!(app.get("/api/v1/notifications", &wide).await.ok(200)["page"]["total"], 4);
+
+        let subjects = |page: &Value| -> Vec<String> {
+            let mut s: Vec<String> = page["items"].as_array().unwrap().iter()
+                .map(|n| n["subject_id"].as_str().unwrap().to_string()).collect();
+            s.sort();
+            s
+        };
+        let one = app.get("/api/v1/notifications", &t1).await.ok(200).clone();
+        assert_eq!(one["page"]["total"], 2);
+        assert_eq!(one["unread"], 2);
+        assert_eq!(subjects(&one), assessments_of(&app, &first).await);
+        let two = app.get("/api/v1/notifications", &t2).await.ok(200).clone();
+        assert_eq!(subjects(&two), assessments_of(&app, &second).await);
+
+        // Marking all read marks its own only; another request's reminder answers 404 to it.
+        let foreign = two["items"][0]["id"].as_str().unwrap().to_string();
+        app.call(Method::POST, &format!("/api/v1/notifications/{foreign}/read"), Some(&t1), None, &[]).await
+            .problem(404, "not_found");
+        let marked = app.call(Method::POST, "/api/v1/notifications/read", Some(&t1), None, &[]).await.ok(200).clone();
+        assert_eq!(marked["marked"].as_array().unwrap().len(), 2);
+        assert_eq!(marked["unread"], 0);
+        assert_eq!(app.get("/api/v1/notifications", &t2).await.ok(200)["unread"], 2);
+        app.stop().await;
+    }
+);
