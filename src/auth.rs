@@ -742,106 +742,12 @@ mod tests {
             .join(name)
     }
 
-    fn idp_verifier(configure: impl FnOnce(&mut AuthConfig)) -> Verifier {
-        let mut cfg = AuthConfig {
-            issuer: "https://idp.example".into(),
-            ..AuthConfig::default()
-        };
-        configure(&mut cfg);
-        Verifier::new(&cfg, &Secret::new("unused")).unwrap()
-    }
-
-    /// A staff token signed with one of the suite's private keys.
-    fn signed(alg: Algorithm, private: &str, kid: Option<&str>, sub: &str) -> String {
-        let pem = std::fs::read(key_file(private)).unwrap();
-        let key = match alg {
-            Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(&pem),
-            _ => EncodingKey::from_rsa_pem(&pem),
-        }
-        .unwrap();
-        let mut header = Header::new(alg);
-        header.kid = kid.map(str::to_string);
-        let now = Utc::now().timestamp();
-        let claims = serde_json::json!({"sub": sub, "roles": ["cio"], "iss": "https://idp.example",
-                                        "aud": "procurement-review", "iat": now, "exp": now + 600});
-        jsonwebtoken::encode(&header, &claims, &key).unwrap()
-    }
-
     #[test]
-    fn an_rsa_pem_key_accepts_each_rsa_algorithm_readme_lists_and_no_other() {
-        let v = idp_verifier(|c| c.jwt_public_key_file = Some(key_file("rsa-public.pem")));
-        for alg in [
-            Algorithm::RS256,
-            Algorithm::RS384,
-            Algorithm::RS512,
-            Algorithm::PS256,
-        ] {
-            let p = v
-                .verify(&signed(alg, "rsa-private.pem", None, "kim"))
-                .unwrap();
-            assert_eq!(p.subject, "kim", "{alg:?}");
-        }
-        let err = v
-            .verify(&signed(Algorithm::PS384, "rsa-private.pem", None, "kim"))
-            .unwrap_err();
-        assert_eq!(err.status().as_u16(), 401);
-    }
-
-    #[test]
-    fn an_ec_pem_key_accepts_the_algorithm_of_its_curve() {
-        let p256 = idp_verifier(|c| c.jwt_public_key_file = Some(key_file("ec-public.pem")));
-        let p384 = idp_verifier(|c| c.jwt_public_key_file = Some(key_file("ec384-public.pem")));
-        let es256 = signed(Algorithm::ES256, "ec-private.pem", None, "kim");
-        let es384 = signed(Algorithm::ES384, "ec384-private.pem", None, "kim");
-        assert!(p256.verify(&es256).is_ok());
-        assert!(p384.verify(&es384).is_ok());
-        assert_eq!(p256.verify(&es384).unwrap_err().status().as_u16(), 401);
-        assert_eq!(p384.verify(&es256).unwrap_err().status().as_u16(), 401);
-        let pem = std::fs::read(key_file("ec384-public.pem")).unwrap();
-        assert_eq!(ec_pem_algorithm(&pem), Some(Algorithm::ES384));
-    }
-
-    #[test]
-    fn a_jwks_key_accepts_only_its_own_alg_and_an_unmarked_one_its_kind() {
-        let dir = std::env::temp_dir().join(format!("jwks-{}", Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let marked: Value =
-            serde_json::from_slice(&std::fs::read(key_file("jwks.json")).unwrap()).unwrap();
-        let mut unmarked = marked["keys"][0].clone();
-        unmarked.as_object_mut().unwrap().remove("alg");
-        unmarked["kid"] = "unmarked".into();
-        let mut ps256 = marked["keys"][0].clone();
-        ps256["alg"] = "PS256".into();
-        ps256["kid"] = "pss".into();
-        let set = serde_json::json!({"keys": [marked["keys"][0], unmarked, ps256]});
-        let path = dir.join("jwks.json");
-        std::fs::write(&path, set.to_string()).unwrap();
-        let v = idp_verifier(|c| c.jwks_file = Some(path));
-        let kid = Some("test-rsa-1");
-        assert!(
-            v.verify(&signed(Algorithm::RS256, "rsa-private.pem", kid, "kim"))
-                .is_ok()
-        );
-        for alg in [Algorithm::RS384, Algorithm::RS512, Algorithm::PS256] {
-            let err = v
-                .verify(&signed(alg, "rsa-private.pem", kid, "kim"))
-                .unwrap_err();
-            assert_eq!(err.status().as_u16(), 401, "{alg:?}");
-        }
-        let pss = Some("pss");
-        assert!(
-            v.verify(&signed(Algorithm::PS256, "rsa-private.pem", pss, "kim"))
-                .is_ok()
-        );
-        assert!(
-            v.verify(&signed(Algorithm::RS256, "rsa-private.pem", pss, "kim"))
-                .is_err()
-        );
-        for alg in [Algorithm::RS256, Algorithm::RS512, Algorithm::PS256] {
-            let token = signed(alg, "rsa-private.pem", Some("unmarked"), "kim");
-            assert!(v.verify(&token).is_ok(), "{alg:?}");
-        }
-        std::fs::remove_dir_all(dir).ok();
+    fn an_ec_pem_key_is_read_for_its_curve() {
+        let read = |name: &str| ec_pem_algorithm(&std::fs::read(key_file(name)).unwrap());
+        assert_eq!(read("ec-public.pem"), Some(Algorithm::ES256));
+        assert_eq!(read("ec384-public.pem"), Some(Algorithm::ES384));
+        assert_eq!(read("rsa-public.pem"), None);
     }
 
     #[test]

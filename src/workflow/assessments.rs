@@ -60,60 +60,57 @@ fn cancelled(state: AssessmentState<'_>) -> Option<Refusal> {
     })
 }
 
-/// Answers and evidence change, and the answers are submitted, only while the vendor holds the assessment: open,
-/// or returned for revision.
-pub fn vendor_may(state: AssessmentState<'_>, work: VendorWork) -> Result<(), Refusal> {
+/// Refuses unless `allowed`: a cancelled assessment says why it was cancelled; any other state is named, with
+/// `why` and the actions it does allow.
+fn require(
+    state: AssessmentState<'_>,
+    allowed: bool,
+    code: &'static str,
+    why: &str,
+) -> Result<(), Refusal> {
     if let Some(refusal) = cancelled(state) {
         return Err(refusal);
     }
-    if state.status.editable() {
+    if allowed {
         return Ok(());
     }
     Err(Refusal::conflict(
-        "assessment_not_editable",
-        format!(
-            "the assessment is {}; {} only while it is open or returned",
-            state.status.as_str(),
-            work.describe()
-        ),
+        code,
+        format!("the assessment is {}; {why}", state.status.as_str()),
     )
     .with_allowed(allowed_in(state.status)))
+}
+
+/// Answers and evidence change, and the answers are submitted, only while the vendor holds the assessment: open,
+/// or returned for revision.
+pub fn vendor_may(state: AssessmentState<'_>, work: VendorWork) -> Result<(), Refusal> {
+    let why = format!("{} only while it is open or returned", work.describe());
+    require(
+        state,
+        state.status.editable(),
+        "assessment_not_editable",
+        &why,
+    )
 }
 
 /// Only a submitted assessment is reviewed.
 pub fn may_review(state: AssessmentState<'_>) -> Result<(), Refusal> {
-    if let Some(refusal) = cancelled(state) {
-        return Err(refusal);
-    }
-    if state.status == AssessmentStatus::Submitted {
-        return Ok(());
-    }
-    Err(Refusal::conflict(
+    require(
+        state,
+        state.status == AssessmentStatus::Submitted,
         "assessment_not_submitted",
-        format!(
-            "the assessment is {}; only a submitted assessment is reviewed",
-            state.status.as_str()
-        ),
+        "only a submitted assessment is reviewed",
     )
-    .with_allowed(allowed_in(state.status)))
 }
 
 /// A new review cycle starts from an accepted assessment.
 pub fn may_start_cycle(state: AssessmentState<'_>) -> Result<(), Refusal> {
-    if let Some(refusal) = cancelled(state) {
-        return Err(refusal);
-    }
-    if state.status == AssessmentStatus::Accepted {
-        return Ok(());
-    }
-    Err(Refusal::conflict(
+    require(
+        state,
+        state.status == AssessmentStatus::Accepted,
         "assessment_not_accepted",
-        format!(
-            "the assessment is {}; a new review cycle starts from an accepted assessment",
-            state.status.as_str()
-        ),
+        "a new review cycle starts from an accepted assessment",
     )
-    .with_allowed(allowed_in(state.status)))
 }
 
 /// A finding moves forward only (see [`FindingStatus::may_become`]).
@@ -306,24 +303,20 @@ mod tests {
     }
 
     #[test]
-    fn only_a_submitted_assessment_is_reviewed() {
-        assert!(may_review(state(Submitted)).is_ok());
-        for s in [Open, Returned, Accepted] {
-            assert_eq!(
-                conflict_code(may_review(state(s))),
-                "assessment_not_submitted"
-            );
-        }
-    }
-
-    #[test]
-    fn only_an_accepted_assessment_starts_a_new_cycle() {
-        assert!(may_start_cycle(state(Accepted)).is_ok());
-        for s in [Open, Returned, Submitted] {
-            assert_eq!(
-                conflict_code(may_start_cycle(state(s))),
-                "assessment_not_accepted"
-            );
+    fn a_review_needs_a_submitted_assessment_and_a_new_cycle_an_accepted_one() {
+        type Rule = fn(AssessmentState<'static>) -> Result<(), Refusal>;
+        let rules: [(Rule, AssessmentStatus, &str); 2] = [
+            (may_review, Submitted, "assessment_not_submitted"),
+            (may_start_cycle, Accepted, "assessment_not_accepted"),
+        ];
+        for (rule, wanted, code) in rules {
+            for s in [Open, Returned, Submitted, Accepted] {
+                if s == wanted {
+                    assert!(rule(state(s)).is_ok(), "{s:?}");
+                } else {
+                    assert_eq!(conflict_code(rule(state(s))), code, "{s:?}");
+                }
+            }
         }
     }
 

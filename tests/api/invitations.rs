@@ -80,21 +80,87 @@ async fn invite_ok(app: &TestApp, inviter: &str, vendor: &str, request: &str) ->
     )
 }
 
+/// A vendor that DOIT's buyer `bea` invited twice, once for each of two requests.
+struct InvitedTwice {
+    vid: String,
+    buyer: String,
+    first: String,
+    second: String,
+    /// The first invitation's token, and the invitation.
+    t1: String,
+    inv1: Value,
+    t2: String,
+}
+
+async fn invited_twice(app: &TestApp, name: &str) -> InvitedTwice {
+    let vendor = app.create_vendor(name).await;
+    let vid = id(&vendor);
+    let buyer = app.buyer_token("DOIT", "bea");
+    let first = routed(app, &buyer, "DOIT", &vendor).await;
+    let second = routed(app, &buyer, "DOIT", &vendor).await;
+    let (t1, inv1) = invite_ok(app, &buyer, &vid, &first).await;
+    let (t2, _) = invite_ok(app, &buyer, &vid, &second).await;
+    InvitedTwice {
+        vid,
+        buyer,
+        first,
+        second,
+        t1,
+        inv1,
+        t2,
+    }
+}
+
+/// A vendor, invited by DOIT's buyer, whose 201 CMR 17.00 assessment is accepted with a finding (the city
+/// baseline questionnaire of the same request stays open).
+struct Accepted {
+    vendor: Value,
+    token: String,
+    assessment: String,
+    finding: Value,
+    request: String,
+}
+
+async fn accepted_case(app: &TestApp, name: &str) -> Accepted {
+    let vendor = app.create_vendor(name).await;
+    let analyst = app.token(Role::SecurityAnalyst);
+    let template = app
+        .get("/api/v1/questionnaires/ma-201-cmr-17", &analyst)
+        .await
+        .ok(200)
+        .clone();
+    let critical = first_critical_yes(&template);
+    let (token, assessment, finding) = accepted_with_a_finding(app, &vendor, &critical).await;
+    let detail = app
+        .get(&format!("/api/v1/assessments/{assessment}"), &analyst)
+        .await
+        .ok(200)
+        .clone();
+    let request = detail["assessment"]["request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Accepted {
+        vendor,
+        token,
+        assessment,
+        finding,
+        request,
+    }
+}
+
 both!(
     async fn a_buyers_invitation_reaches_only_the_request_it_was_issued_for(backend) {
         // Issue 20, finding 1: a buyer of one department invited the vendor and, with that token, read another
         // department's assessments, evidence and findings.
         let app = TestApp::spawn(backend).await;
-        let vendor = app.create_vendor("Shared Vendor Inc").await;
-        let vid = id(&vendor);
-        let analyst = app.token(Role::SecurityAnalyst);
-        let template = app.get("/api/v1/questionnaires/ma-201-cmr-17", &analyst).await.ok(200).clone();
-        let critical = first_critical_yes(&template);
         // Department DOIT's request: an accepted assessment with evidence and a finding.
-        let (_, theirs, finding) = accepted_with_a_finding(&app, &vendor, &critical).await;
+        let Accepted { vendor, assessment: theirs, finding, request: their_request, .. } =
+            accepted_case(&app, "Shared Vendor Inc").await;
+        let vid = id(&vendor);
         let fid = id(&finding);
+        let analyst = app.token(Role::SecurityAnalyst);
         let detail = app.get(&format!("/api/v1/assessments/{theirs}"), &analyst).await.ok(200).clone();
-        let their_request = detail["assessment"]["request_id"].as_str().unwrap().to_string();
         let their_evidence = id(&detail["evidence"][0]);
 
         let buyer = app.buyer_token("PWD", "pat-pwd");
@@ -222,13 +288,7 @@ both!(
 both!(
     async fn each_invitation_of_a_vendor_stays_separate(backend) {
         let app = TestApp::spawn(backend).await;
-        let vendor = app.create_vendor("Twice Invited LLC").await;
-        let vid = id(&vendor);
-        let buyer = app.buyer_token("DOIT", "bea");
-        let first = routed(&app, &buyer, "DOIT", &vendor).await;
-        let second = routed(&app, &buyer, "DOIT", &vendor).await;
-        let (t1, inv1) = invite_ok(&app, &buyer, &vid, &first).await;
-        let (t2, _) = invite_ok(&app, &buyer, &vid, &second).await;
+        let InvitedTwice { vid, buyer, first, second, t1, inv1, t2 } = invited_twice(&app, "Twice Invited LLC").await;
         let one = listed(&app, &t1).await;
         let two = listed(&app, &t2).await;
         assert!(one.len() == 2 && one.iter().all(|(_, r)| r == &first), "{one:?}");
@@ -347,16 +407,9 @@ both!(
     async fn closing_a_requests_work_cancels_what_is_not_accepted_and_revokes_its_invitations(backend) {
         // The lead's withdrawal, denial and closing call the same function inside their own transaction.
         let app = TestApp::spawn(backend).await;
-        let vendor = app.create_vendor("Closed Work Ltd").await;
+        let Accepted { vendor, token, assessment: accepted, request, .. } = accepted_case(&app, "Closed Work Ltd").await;
         let vid = id(&vendor);
         let analyst = app.token(Role::SecurityAnalyst);
-        let template = app.get("/api/v1/questionnaires/ma-201-cmr-17", &analyst).await.ok(200).clone();
-        let critical = first_critical_yes(&template);
-        let (token, accepted, _) = accepted_with_a_finding(&app, &vendor, &critical).await;
-        let request = app.get(&format!("/api/v1/assessments/{accepted}"), &analyst).await.ok(200)["assessment"]["request_id"]
-            .as_str()
-            .unwrap()
-            .to_string();
         let open: Vec<String> = assessments_of(&app, &request).await.into_iter().filter(|a| a != &accepted).collect();
         assert_eq!(open.len(), 1);
         let open = open[0].clone();
@@ -529,13 +582,7 @@ both!(
 both!(
     async fn an_invitation_token_sees_only_the_reminders_about_its_own_assessments(backend) {
         let app = TestApp::spawn(backend).await;
-        let vendor = app.create_vendor("Reminded Twice Inc").await;
-        let vid = id(&vendor);
-        let buyer = app.buyer_token("DOIT", "bea");
-        let first = routed(&app, &buyer, "DOIT", &vendor).await;
-        let second = routed(&app, &buyer, "DOIT", &vendor).await;
-        let (t1, _) = invite_ok(&app, &buyer, &vid, &first).await;
-        let (t2, _) = invite_ok(&app, &buyer, &vid, &second).await;
+        let InvitedTwice { vid, first, second, t1, t2, .. } = invited_twice(&app, "Reminded Twice Inc").await;
         // A week before the questionnaires are due: one reminder per assessment to the vendor.
         run_once(&app.store, &app.config, Utc::now() + Duration::days(23)).await.unwrap();
         let wide = app.vendor_token(vid.parse().unwrap());

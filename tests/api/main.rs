@@ -14,7 +14,6 @@ mod operations;
 mod registry;
 mod requests;
 mod safeguards;
-mod tokens;
 mod workbooks;
 mod workbooks_excel;
 mod workbooks_formats;
