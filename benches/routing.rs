@@ -112,6 +112,7 @@ fn bench_submit(c: &mut Criterion) {
         subject: "bench-buyer".into(),
         role: "buyer".into(),
         request_id: None,
+        invitation: None,
     };
     let caller = Caller::new(&buyer.subject, vec![Role::Buyer], Some("BPD".into()));
     let mut next = 0usize;

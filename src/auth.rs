@@ -18,6 +18,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::config::{AuthConfig, Secret};
+use crate::domain::identity::{subject_fault, subject_key};
+use crate::domain::invitation::InvitationGrant;
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, poem_openapi::Enum)]
@@ -73,11 +75,20 @@ pub struct Principal {
     pub vendor: Option<Uuid>,
     /// For a vendor invitation token: the invitation, checked against revocation on every request.
     pub invitation: Option<Uuid>,
+    /// For a vendor invitation token: what the invitation reaches, as stored with it (read by the [`Auth`]
+    /// extractor on every request; never taken from the token's claims).
+    pub grant: Option<InvitationGrant>,
 }
 
 impl Principal {
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// The subject in the one form in which subjects are compared (trimmed, case-folded): separation of duties
+    /// and read marks use this, never the raw subject.
+    pub fn subject_key(&self) -> String {
+        subject_key(&self.subject)
     }
 }
 
@@ -102,12 +113,19 @@ pub struct MintClaims {
 enum StaffKeys {
     /// Embedded default: tokens minted by this service with a shared secret.
     Local,
+    /// One public key and the algorithms its kind of key signs with.
     Pem {
         key: DecodingKey,
-        algorithm: Algorithm,
+        algorithms: Vec<Algorithm>,
     },
-    /// Keys converted once at start, with their `kid`.
-    Jwks(Vec<(Option<String>, DecodingKey)>),
+    /// Keys converted once at start, each with its `kid` and the algorithms it accepts.
+    Jwks(Vec<JwksKey>),
+}
+
+struct JwksKey {
+    kid: Option<String>,
+    key: DecodingKey,
+    algorithms: Vec<Algorithm>,
 }
 
 /// The issuer of vendor invitation tokens. They are signed with the instance's own secret whatever the staff
@@ -134,21 +152,21 @@ pub struct Verifier {
     config: AuthConfig,
 }
 
-const IDP_ALGORITHMS: &[Algorithm] = &[
+/// Those an RSA key signs with. With ES256 (P-256 keys) and ES384 (P-384 keys) they are the algorithms
+/// accepted from an identity provider, as README lists them.
+const RSA_ALGORITHMS: &[Algorithm] = &[
     Algorithm::RS256,
     Algorithm::RS384,
     Algorithm::RS512,
     Algorithm::PS256,
-    Algorithm::ES256,
-    Algorithm::ES384,
 ];
 
 impl Verifier {
     /// `local_secret` signs the tokens this service mints (dev tokens and, later, vendor invitations).
     pub fn new(config: &AuthConfig, local_secret: &Secret) -> anyhow::Result<Verifier> {
         let staff = if let Some(path) = &config.jwt_public_key_file {
-            let (key, algorithm) = load_pem(path)?;
-            StaffKeys::Pem { key, algorithm }
+            let (key, algorithms) = load_pem(path)?;
+            StaffKeys::Pem { key, algorithms }
         } else if let Some(path) = &config.jwks_file {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading JWKS file {}", path.display()))?;
@@ -162,7 +180,18 @@ impl Verifier {
                 let key = DecodingKey::from_jwk(jwk).with_context(|| {
                     format!("a key in JWKS file {} cannot be used", path.display())
                 })?;
-                keys.push((jwk.common.key_id.clone(), key));
+                let algorithms = jwk_algorithms(jwk).with_context(|| {
+                    format!(
+                        "key {} in JWKS file {}",
+                        jwk.common.key_id.as_deref().unwrap_or("(no kid)"),
+                        path.display()
+                    )
+                })?;
+                keys.push(JwksKey {
+                    kid: jwk.common.key_id.clone(),
+                    key,
+                    algorithms,
+                });
             }
             StaffKeys::Jwks(keys)
         } else {
@@ -261,6 +290,9 @@ impl Verifier {
             Uuid::parse_str(v)
                 .map_err(|_| ApiError::unauthorized("the invitation token is malformed"))
         };
+        if let Some(fault) = subject_fault(&c.sub) {
+            return Err(ApiError::unauthorized(fault));
+        }
         Ok(Principal {
             subject: c.sub,
             name: None,
@@ -268,6 +300,7 @@ impl Verifier {
             department: None,
             vendor: Some(parse(&c.vendor)?),
             invitation: Some(parse(&c.jti)?),
+            grant: None,
         })
     }
 
@@ -287,18 +320,18 @@ impl Verifier {
                 return self.verify_invitation(token);
             }
         }
-        let (key, algorithm) = match &self.staff {
-            StaffKeys::Local => (&self.local_decoding, Algorithm::HS256),
-            StaffKeys::Pem { key, algorithm } => (key, *algorithm),
+        let (key, algorithms): (&DecodingKey, &[Algorithm]) = match &self.staff {
+            StaffKeys::Local => (&self.local_decoding, &[Algorithm::HS256]),
+            StaffKeys::Pem { key, algorithms } => (key, algorithms),
             StaffKeys::Jwks(set) => self.jwks_key(set, &header)?,
         };
-        if header.alg != algorithm {
+        if !algorithms.contains(&header.alg) {
             return Err(ApiError::unauthorized(format!(
                 "tokens signed with {:?} are not accepted here",
                 header.alg
             )));
         }
-        let mut validation = Validation::new(algorithm);
+        let mut validation = Validation::new(header.alg);
         validation.leeway = self.config.leeway_seconds;
         validation.validate_nbf = true;
         validation.set_issuer(&[self.config.issuer.as_str()]);
@@ -325,37 +358,32 @@ impl Verifier {
         self.principal(&data.claims)
     }
 
+    /// The key the token's `kid` names, with the algorithms that key accepts.
     fn jwks_key<'k>(
         &self,
-        keys: &'k [(Option<String>, DecodingKey)],
+        keys: &'k [JwksKey],
         header: &Header,
-    ) -> Result<(&'k DecodingKey, Algorithm), ApiError> {
+    ) -> Result<(&'k DecodingKey, &'k [Algorithm]), ApiError> {
         let found = match &header.kid {
-            Some(kid) => keys
-                .iter()
-                .find(|(k, _)| k.as_deref() == Some(kid.as_str())),
+            Some(kid) => keys.iter().find(|k| k.kid.as_deref() == Some(kid.as_str())),
             None if keys.len() == 1 => keys.first(),
             None => None,
         };
-        let (_, key) = found.ok_or_else(|| {
+        let found = found.ok_or_else(|| {
             ApiError::unauthorized("no key in the configured JWKS matches the token's `kid`")
         })?;
-        if !IDP_ALGORITHMS.contains(&header.alg) {
-            return Err(ApiError::unauthorized(format!(
-                "tokens signed with {:?} are not accepted here",
-                header.alg
-            )));
-        }
-        Ok((key, header.alg))
+        Ok((&found.key, &found.algorithms))
     }
 
     fn principal(&self, claims: &Map<String, Value>) -> Result<Principal, ApiError> {
         let subject = claims
             .get("sub")
             .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
             .ok_or_else(|| ApiError::unauthorized("the bearer token has no subject"))?
             .to_string();
+        if let Some(fault) = subject_fault(&subject) {
+            return Err(ApiError::unauthorized(fault));
+        }
         let roles_value = claim_path(claims, &self.config.role_claim);
         let names: Vec<&str> = match roles_value {
             Some(Value::String(s)) => s.split([' ', ',']).filter(|s| !s.is_empty()).collect(),
@@ -390,6 +418,7 @@ impl Verifier {
             department,
             vendor,
             invitation: None,
+            grant: None,
         })
     }
 }
@@ -403,19 +432,79 @@ fn claim_path<'a>(claims: &'a Map<String, Value>, path: &str) -> Option<&'a Valu
     Some(current)
 }
 
-fn load_pem(path: &Path) -> anyhow::Result<(DecodingKey, Algorithm)> {
+/// A PEM public key and the algorithms it verifies: an RSA key those of [`RSA_ALGORITHMS`], an EC key the one
+/// its curve signs with (P-256: ES256, P-384: ES384).
+fn load_pem(path: &Path) -> anyhow::Result<(DecodingKey, Vec<Algorithm>)> {
     let pem =
         std::fs::read(path).with_context(|| format!("reading public key {}", path.display()))?;
     if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
-        return Ok((key, Algorithm::RS256));
+        return Ok((key, RSA_ALGORITHMS.to_vec()));
     }
     if let Ok(key) = DecodingKey::from_ec_pem(&pem) {
-        return Ok((key, Algorithm::ES256));
+        let algorithm = ec_pem_algorithm(&pem).with_context(|| {
+            format!(
+                "{}: an EC key on a curve other than P-256 or P-384",
+                path.display()
+            )
+        })?;
+        return Ok((key, vec![algorithm]));
     }
     bail!(
         "{} is neither an RSA nor an EC public key in PEM form",
         path.display()
     )
+}
+
+/// The curve of an EC public key in PEM form, read from the named-curve OID in its DER body.
+fn ec_pem_algorithm(pem: &[u8]) -> Option<Algorithm> {
+    use base64::Engine;
+    const P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+    const P384: &[u8] = &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22];
+    let text = std::str::from_utf8(pem).ok()?;
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .map(str::trim)
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .ok()?;
+    let holds = |oid: &[u8]| der.windows(oid.len()).any(|w| w == oid);
+    if holds(P256) {
+        Some(Algorithm::ES256)
+    } else if holds(P384) {
+        Some(Algorithm::ES384)
+    } else {
+        None
+    }
+}
+
+/// The algorithms a JWKS key accepts: its `alg` alone when it names one (an RSA one of [`RSA_ALGORITHMS`], ES256
+/// or ES384); otherwise
+/// what its kind of key signs with (RSA: [`RSA_ALGORITHMS`]; EC: its curve's).
+fn jwk_algorithms(jwk: &jsonwebtoken::jwk::Jwk) -> anyhow::Result<Vec<Algorithm>> {
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, KeyAlgorithm};
+    if let Some(marked) = jwk.common.key_algorithm {
+        let algorithm = match marked {
+            KeyAlgorithm::RS256 => Algorithm::RS256,
+            KeyAlgorithm::RS384 => Algorithm::RS384,
+            KeyAlgorithm::RS512 => Algorithm::RS512,
+            KeyAlgorithm::PS256 => Algorithm::PS256,
+            KeyAlgorithm::ES256 => Algorithm::ES256,
+            KeyAlgorithm::ES384 => Algorithm::ES384,
+            other => bail!("its alg {other:?} is not one this service accepts"),
+        };
+        return Ok(vec![algorithm]);
+    }
+    Ok(match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => RSA_ALGORITHMS.to_vec(),
+        AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
+            EllipticCurve::P256 => vec![Algorithm::ES256],
+            EllipticCurve::P384 => vec![Algorithm::ES384],
+            _ => bail!("its curve is not P-256 or P-384"),
+        },
+        _ => bail!("it is neither an RSA nor an EC key"),
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -537,17 +626,23 @@ impl<'a, P: Permission> ApiExtractor<'a> for Auth<P> {
         let verifier = req.data::<Arc<Verifier>>().ok_or_else(|| {
             ApiError::Internal(anyhow::anyhow!("verifier missing from request data"))
         })?;
-        let principal = verifier.verify(bearer_token(req)?)?;
+        let mut principal = verifier.verify(bearer_token(req)?)?;
         if let Some(invitation) = principal.invitation {
             let store = req.data::<crate::store::Store>().ok_or_else(|| {
                 ApiError::Internal(anyhow::anyhow!("store missing from request data"))
             })?;
-            if !store.invitation_active(invitation).await? {
-                return Err(ApiError::unauthorized(
-                    "the invitation has been revoked or has expired",
-                )
-                .into());
-            }
+            // What the token reaches is what the invitation row says, read afresh on every request.
+            let grant = store
+                .invitation_grant(invitation)
+                .await?
+                .filter(|g| Some(g.vendor) == principal.vendor)
+                .ok_or_else(|| {
+                    ApiError::unauthorized(
+                        "the invitation has been revoked or has expired (or was issued before \
+                         invitations named a request: ask for a new one)",
+                    )
+                })?;
+            principal.grant = Some(grant);
         }
         let role = P::ROLES
             .iter()
@@ -639,6 +734,62 @@ mod tests {
             v.principal(&claims).unwrap().roles,
             vec![Role::Auditor, Role::Finance]
         );
+    }
+
+    fn key_file(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/keys")
+            .join(name)
+    }
+
+    #[test]
+    fn an_ec_pem_key_is_read_for_its_curve() {
+        let read = |name: &str| ec_pem_algorithm(&std::fs::read(key_file(name)).unwrap());
+        assert_eq!(read("ec-public.pem"), Some(Algorithm::ES256));
+        assert_eq!(read("ec384-public.pem"), Some(Algorithm::ES384));
+        assert_eq!(read("rsa-public.pem"), None);
+    }
+
+    #[test]
+    fn a_jwks_key_marked_with_an_algorithm_this_service_refuses_stops_the_start() {
+        let dir = std::env::temp_dir().join(format!("jwks-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut set: Value =
+            serde_json::from_slice(&std::fs::read(key_file("jwks.json")).unwrap()).unwrap();
+        set["keys"][0]["alg"] = "PS512".into();
+        let path = dir.join("jwks.json");
+        std::fs::write(&path, set.to_string()).unwrap();
+        let cfg = AuthConfig {
+            jwks_file: Some(path),
+            ..AuthConfig::default()
+        };
+        let err = Verifier::new(&cfg, &Secret::new("x")).err().unwrap();
+        assert!(format!("{err:#}").contains("PS512"), "{err:#}");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn a_subject_that_is_empty_or_padded_is_refused_and_case_does_not_make_another_person() {
+        let v = verifier();
+        for sub in ["", " alice", "alice ", "\talice"] {
+            let claims: Map<String, Value> =
+                serde_json::from_value(serde_json::json!({"sub": sub, "roles": ["cio"]})).unwrap();
+            let err = v.principal(&claims).unwrap_err();
+            assert_eq!(err.status().as_u16(), 401, "{sub:?}");
+        }
+        let claims: Map<String, Value> =
+            serde_json::from_value(serde_json::json!({"sub": "BUYER-ISD", "roles": ["cio"]}))
+                .unwrap();
+        let cio = v.principal(&claims).unwrap();
+        assert_eq!(
+            cio.subject, "BUYER-ISD",
+            "the subject is shown as the token spells it"
+        );
+        assert_eq!(cio.subject_key(), "buyer-isd");
+        assert!(crate::domain::identity::same_subject(
+            &cio.subject,
+            "buyer-isd"
+        ));
     }
 
     #[test]

@@ -25,6 +25,7 @@ use crate::store::{
     NewCycle, NewFinding, ReviewComment, ReviewRecord, Store, VendorScope,
 };
 use crate::templates::Templates;
+use crate::workflow::assessments::{self as workflow, VendorWork};
 
 pub struct Vendor;
 impl Permission for Vendor {
@@ -46,10 +47,24 @@ impl Permission for CioOnly {
     const ROLES: &'static [Role] = &[Role::Cio];
 }
 
-/// Vendors see their own; buyers their department's; other staff everything.
+/// An invitation token sees what its invitation reaches; other vendor tokens their vendor's own; buyers their
+/// department's; other staff everything.
 pub fn vendor_scope(p: &Principal) -> VendorScope {
     if let (true, Some(v)) = (p.has(Role::Vendor), p.vendor) {
-        return VendorScope::Vendor(v);
+        return match (p.invitation, &p.grant) {
+            (None, _) => VendorScope::Vendor(v),
+            (Some(_), Some(grant)) => VendorScope::Invitation(grant.clone()),
+            // The extractor resolves every invitation; should one come through unresolved, it reaches nothing.
+            (Some(id), None) => {
+                VendorScope::Invitation(crate::domain::invitation::InvitationGrant {
+                    id,
+                    vendor: v,
+                    request: Uuid::nil(),
+                    assessments: Vec::new(),
+                    invited_by: String::new(),
+                })
+            }
+        };
     }
     let broad = p
         .roles
@@ -62,6 +77,7 @@ pub fn vendor_scope(p: &Principal) -> VendorScope {
 }
 
 fn view(a: AssessmentRecord, template: &Template) -> AssessmentView {
+    let status = a.status();
     AssessmentView {
         id: a.id,
         request_id: a.request_id,
@@ -69,11 +85,13 @@ fn view(a: AssessmentRecord, template: &Template) -> AssessmentView {
         template_id: a.template_id,
         template_version: a.template_version,
         template_title: template.title.clone(),
-        status: AssessmentStatus::parse(&a.status).unwrap_or(AssessmentStatus::Open),
+        status,
         due_date: a.due_date,
         submission: a.submission,
         score: a.score.map(|s| s.0),
         cycle: a.cycle,
+        cancelled_at: a.cancelled_at,
+        cancel_reason: a.cancel_reason,
         version: a.version,
         created_at: a.created_at,
         updated_at: a.updated_at,
@@ -608,6 +626,8 @@ impl AssessmentsApi {
         let expected = parse_if_match(if_match.0.as_deref())?;
         let scope = vendor_scope(&auth);
         let a = store.get_assessment(&scope, id.0).await?;
+        // A state that takes no answers is named before the answers are checked (the store checks again).
+        workflow::vendor_may(a.state(), VendorWork::Answer)?;
         let t = template_of(&templates, &store, &a).await?;
         let stored = store.answers(a.id).await?;
         let mut merged = parsed_answers(&t, &stored);
@@ -788,7 +808,7 @@ impl AssessmentsApi {
             .ok_or_else(|| ApiError::not_found("evidence"))?;
         Ok(EvidenceDownload::Ok(
             Binary(data),
-            format!("attachment; filename=\"{}\"", meta.file_name),
+            super::attachment(&meta.file_name),
             meta.content_type,
         ))
     }
@@ -811,6 +831,7 @@ impl AssessmentsApi {
     ) -> Result<AssessmentResponse, ApiError> {
         let scope = vendor_scope(&auth);
         let a = store.get_assessment(&scope, id.0).await?;
+        workflow::vendor_may(a.state(), VendorWork::Submit)?;
         let t = template_of(&templates, &store, &a).await?;
         let stored = store.answers(a.id).await?;
         let parsed = parsed_answers(&t, &stored);
@@ -869,6 +890,7 @@ impl AssessmentsApi {
     ) -> Result<Json<ReviewResult>, ApiError> {
         let expected = parse_if_match(if_match.0.as_deref())?;
         let a = store.get_assessment(&VendorScope::All, id.0).await?;
+        workflow::may_review(a.state())?;
         let t = template_of(&templates, &store, &a).await?;
         let mut errors = Vec::new();
         let mut comments = Vec::new();

@@ -40,6 +40,19 @@ pub struct Me {
     pub department: Option<String>,
     /// Vendor id, for vendors.
     pub vendor: Option<Uuid>,
+    /// For a vendor invitation token: what it reaches.
+    pub invitation: Option<InvitationReach>,
+}
+
+/// What an invitation token reaches.
+#[derive(Debug, Object)]
+pub struct InvitationReach {
+    pub invitation_id: Uuid,
+    pub request_id: Uuid,
+    /// The assessments of the request it names; empty when it reaches all of them.
+    pub assessment_ids: Vec<Uuid>,
+    /// Who issued it.
+    pub invited_by: String,
 }
 
 pub struct MeApi;
@@ -63,6 +76,12 @@ impl MeApi {
             roles: role_names(&p.roles),
             department: p.department.clone(),
             vendor: p.vendor,
+            invitation: p.grant.as_ref().map(|g| InvitationReach {
+                invitation_id: g.id,
+                request_id: g.request,
+                assessment_ids: g.assessments.clone(),
+                invited_by: g.invited_by.clone(),
+            }),
         }))
     }
 }

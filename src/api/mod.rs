@@ -75,6 +75,7 @@ impl<P: Permission> Auth<P> {
             subject: self.principal.subject.clone(),
             role: self.role.as_str().to_string(),
             request_id: crate::telemetry::current_request_id(),
+            invitation: self.principal.grant.clone(),
         }
     }
 }
@@ -116,6 +117,30 @@ pub fn require_if_match(value: Option<&str>) -> Result<i64, ApiError> {
     }
 }
 
+/// A `Content-Disposition` for a download named `name` (RFC 6266): `filename="..."` alone for a plain ASCII
+/// name; otherwise an ASCII fallback (each other character as `_`) and the real name as
+/// `filename*=UTF-8''...`, percent-encoded.
+pub fn attachment(name: &str) -> String {
+    let plain = |c: char| c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\';
+    if name.chars().all(plain) {
+        return format!("attachment; filename=\"{name}\"");
+    }
+    let fallback: String = name
+        .chars()
+        .map(|c| if plain(c) { c } else { '_' })
+        .collect();
+    let mut encoded = String::new();
+    for byte in name.bytes() {
+        // RFC 8187 attr-char: sent as is; everything else percent-encoded.
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
 /// Page metadata returned with every list.
 #[derive(Debug, Clone, Object)]
 pub struct PageInfo {
@@ -142,6 +167,29 @@ impl PageInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plain_ascii_name_is_sent_as_is_and_any_other_with_an_rfc_6266_filename_star() {
+        assert_eq!(
+            attachment("soc2-report.pdf"),
+            "attachment; filename=\"soc2-report.pdf\""
+        );
+        assert_eq!(
+            attachment("Prüfbericht 2026.pdf"),
+            "attachment; filename=\"Pr_fbericht 2026.pdf\"; \
+             filename*=UTF-8''Pr%C3%BCfbericht%202026.pdf"
+        );
+        assert_eq!(
+            attachment("報告.pdf"),
+            "attachment; filename=\"__.pdf\"; filename*=UTF-8''%E5%A0%B1%E5%91%8A.pdf"
+        );
+        // Every byte of the header is visible ASCII (no raw UTF-8 in a header value).
+        assert!(
+            attachment("ünïcødé")
+                .bytes()
+                .all(|b| (0x20..0x7f).contains(&b))
+        );
+    }
 
     #[test]
     fn if_match_accepts_strong_weak_and_star() {

@@ -68,14 +68,16 @@ pub struct ReadResult {
     pub unread: i64,
 }
 
-/// Who the caller is for notifications: the role they act under, narrowed to their department (buyers) or
-/// their vendor (vendors), and themselves as the reader.
+/// Who the caller is for notifications: the role they act under, narrowed to their department (buyers), their
+/// vendor (vendors) and, for an invitation token, the assessments it reaches; and themselves as the reader
+/// (their subject's normalised key, so that `BUYER-ISD` and `buyer-isd` share their read marks).
 fn audience_of(auth: &Auth<AnyRole>) -> NotificationAudience {
     NotificationAudience {
         role: auth.role.as_str().to_string(),
         department: auth.department.clone().filter(|_| auth.role == Role::Buyer),
         vendor: auth.vendor.filter(|_| auth.role == Role::Vendor),
-        reader: auth.actor().subject,
+        reader: auth.subject_key(),
+        invitation: auth.grant.clone().filter(|_| auth.role == Role::Vendor),
     }
 }
 

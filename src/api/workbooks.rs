@@ -30,6 +30,7 @@ use crate::sheets::limits::{self, Limits};
 use crate::sheets::workbook::{self, PriorAnswer, WorkbookMeta};
 use crate::store::{AnswerEntry, AssessmentRecord, Store};
 use crate::templates::Templates;
+use crate::workflow::assessments as workflow;
 
 /// One import may not hold a worker longer than this.
 pub(super) const IMPORT_TIME_LIMIT: Duration = Duration::from_secs(30);
@@ -358,6 +359,8 @@ impl WorkbooksApi {
     ) -> Result<Json<WorkbookImport>, ImportError> {
         let scope = vendor_scope(&auth);
         let a = store.get_assessment(&scope, id.0).await?;
+        // A state that takes no answers is named before the file is read (the store checks again under lock).
+        workflow::vendor_may(a.state(), workflow::VendorWork::Answer).map_err(ApiError::from)?;
         let template = templates
             .version(&store, &a.template_id, &a.template_version)
             .await?;

@@ -18,6 +18,9 @@ pub enum AssessmentStatus {
     /// Sent back by the analyst with comments; the vendor revises.
     Returned,
     Accepted,
+    /// The request was closed (withdrawn, denied or decided) before the assessment was accepted; nothing more is
+    /// answered, submitted or reviewed, and no reminder is sent.
+    Cancelled,
 }
 
 impl AssessmentStatus {
@@ -27,13 +30,20 @@ impl AssessmentStatus {
             AssessmentStatus::Submitted => "submitted",
             AssessmentStatus::Returned => "returned",
             AssessmentStatus::Accepted => "accepted",
+            AssessmentStatus::Cancelled => "cancelled",
         }
     }
 
     pub fn parse(s: &str) -> Option<AssessmentStatus> {
-        [Self::Open, Self::Submitted, Self::Returned, Self::Accepted]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+        [
+            Self::Open,
+            Self::Submitted,
+            Self::Returned,
+            Self::Accepted,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
     }
 
     /// Whether the vendor may change answers.
@@ -112,6 +122,10 @@ pub struct AssessmentView {
     pub score: Option<ScoreView>,
     /// The review cycle: 1 for the first answers, one more for each re-assessment.
     pub cycle: i32,
+    /// When the request was closed and took this assessment with it (status `cancelled`).
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// Why: the request's withdrawal, denial or closing, in words.
+    pub cancel_reason: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -31,6 +31,10 @@ pub struct AuditRecord {
     #[sqlx(json(nullable))]
     pub after: Option<Value>,
     pub request_id: Option<String>,
+    /// For an action taken with a vendor invitation: `invitation_id`, `invited_by` (the staff member who issued
+    /// it) and the `request_id` it reaches. Absent otherwise.
+    #[sqlx(json(nullable))]
+    pub context: Option<Value>,
     pub prev_hash: String,
     pub hash: String,
 }
@@ -47,6 +51,7 @@ pub struct AuditEntry<'a> {
     pub before: Option<&'a Value>,
     pub after: Option<&'a Value>,
     pub request_id: Option<&'a str>,
+    pub context: Option<&'a Value>,
 }
 
 impl AuditRecord {
@@ -61,15 +66,17 @@ impl AuditRecord {
             before: self.before.as_ref(),
             after: self.after.as_ref(),
             request_id: self.request_id.as_deref(),
+            context: self.context.as_ref(),
         }
     }
 }
 
 /// SHA-256 over a canonical serialisation: object keys sorted at every depth, so that a database that
-/// reorders JSON keys (PostgreSQL's jsonb does) does not change the hash.
+/// reorders JSON keys (PostgreSQL's jsonb does) does not change the hash. The context joins the hashed fields
+/// only when there is one, so that the records written before it existed keep their hashes.
 pub fn chain_hash(seq: i64, prev_hash: &str, entry: &AuditEntry<'_>) -> String {
     let mut text = String::with_capacity(256);
-    let fields: [Value; 11] = [
+    let mut fields: Vec<Value> = vec![
         Value::from(seq),
         Value::from(prev_hash),
         Value::from(entry.at.to_rfc3339_opts(SecondsFormat::Micros, true)),
@@ -82,6 +89,9 @@ pub fn chain_hash(seq: i64, prev_hash: &str, entry: &AuditEntry<'_>) -> String {
         entry.after.cloned().unwrap_or(Value::Null),
         entry.request_id.map(Value::from).unwrap_or(Value::Null),
     ];
+    if let Some(context) = entry.context {
+        fields.push(context.clone());
+    }
     text.push('[');
     for (i, field) in fields.iter().enumerate() {
         if i > 0 {
@@ -264,6 +274,7 @@ mod tests {
                     before: None,
                     after: Some(after),
                     request_id: None,
+                    context: None,
                     prev_hash: prev.clone(),
                     hash: String::new(),
                 };
@@ -294,6 +305,37 @@ mod tests {
         let reordered: Value = serde_json::from_str(r#"{"a":"x","b":1}"#).unwrap();
         c[0].after = Some(reordered);
         assert_eq!(chain_hash(1, GENESIS_HASH, &c[0].entry()), c[0].hash);
+    }
+
+    #[test]
+    fn a_record_without_context_hashes_as_before_the_context_existed() {
+        // The eleven fields every record was hashed over before the context existed, written out by hand.
+        let c = chain(1);
+        let r = &c[0];
+        let text = format!(
+            r#"[1,"{GENESIS_HASH}","{}","alice","admin","vendor.created","vendor","v1",null,{{"a":"x","b":1}},null]"#,
+            r.at.to_rfc3339_opts(SecondsFormat::Micros, true)
+        );
+        assert_eq!(r.hash, hex::encode(Sha256::digest(text.as_bytes())));
+    }
+
+    #[test]
+    fn the_context_is_hashed_so_adding_or_removing_it_is_caught() {
+        let mut c = chain(3);
+        let head = c[2].hash.clone();
+        c[1].context = Some(json!({"invitation_id": "i", "invited_by": "bea"}));
+        let report = verify(&c, 3, &head);
+        assert!(!report.ok);
+        assert_eq!(report.faults[0].seq, 2);
+
+        let mut with = chain(1);
+        with[0].context = Some(json!({"invitation_id": "i", "invited_by": "bea"}));
+        with[0].hash = chain_hash(1, GENESIS_HASH, &with[0].entry());
+        assert!(verify(&with, 1, &with[0].hash.clone()).ok);
+        with[0].context = Some(json!({"invitation_id": "i", "invited_by": "mallory"}));
+        assert!(!verify(&with, 1, &with[0].hash.clone()).ok);
+        with[0].context = None;
+        assert!(!verify(&with, 1, &with[0].hash.clone()).ok);
     }
 
     #[test]

@@ -7,6 +7,8 @@ pub mod comparison;
 pub mod council;
 pub mod deadlines;
 pub mod duplicates;
+pub mod identity;
+pub mod invitation;
 pub mod lifecycle;
 pub mod policy;
 pub mod questionnaire;

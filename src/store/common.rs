@@ -40,6 +40,7 @@ async fn audit(
     .fetch_one(&mut **tx)
     .await?;
     let at = now();
+    let context = actor.invitation.as_ref().map(|grant| grant.audit_context());
     let entry = AuditEntry {
         at,
         actor: &actor.subject,
@@ -50,11 +51,12 @@ async fn audit(
         before: before.as_ref(),
         after: after.as_ref(),
         request_id: actor.request_id.as_deref(),
+        context: context.as_ref(),
     };
     let hash = chain_hash(seq, &prev_hash, &entry);
     sqlx::query(
         "INSERT INTO audit_log (seq, at, actor, role, action, object_type, object_id, before, after, \
-         request_id, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         request_id, prev_hash, hash, context) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(seq)
     .bind(at)
@@ -68,6 +70,7 @@ async fn audit(
     .bind(actor.request_id.as_deref())
     .bind(&prev_hash)
     .bind(&hash)
+    .bind(context.map(Json))
     .execute(&mut **tx)
     .await?;
     sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")

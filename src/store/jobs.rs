@@ -19,7 +19,44 @@ const AUDIENCE_FROM: &str = "FROM notifications n LEFT JOIN notification_reads n
     ON nr.notification_id = n.id AND nr.reader = $4 WHERE n.recipient_role = $1 \
     AND (n.recipient_dept IS NULL OR n.recipient_dept = $2) AND (n.recipient_vendor IS NULL OR n.recipient_vendor = $3)";
 
+/// For an invitation token: ` AND n.subject_id IN ($first, ...)` over the ids of the assessments it reaches
+/// and of their findings, the only subjects of the notifications it sees; nothing for other audiences.
+fn subject_clause(subjects: &Option<Vec<String>>, first: usize) -> String {
+    match subjects {
+        None => String::new(),
+        Some(ids) if ids.is_empty() => " AND 1 = 0".to_string(),
+        Some(ids) => {
+            let marks: Vec<String> = (first..first + ids.len()).map(|i| format!("${i}")).collect();
+            format!(" AND n.subject_id IN ({})", marks.join(", "))
+        }
+    }
+}
+
 impl Repo {
+    /// The subjects an invitation token's notifications may be about (see [`subject_clause`]).
+    async fn audience_subjects(&self, audience: &NotificationAudience) -> Result<Option<Vec<String>>, ApiError> {
+        let Some(grant) = &audience.invitation else { return Ok(None) };
+        let assessments: Vec<(Uuid,)> = sqlx::query_as(
+            "SELECT a.id FROM assessments a WHERE a.vendor_id = $1 AND a.request_id = $2 AND ($3 IS NULL OR a.id IN \
+             (SELECT ia.assessment_id FROM invitation_assessments ia WHERE ia.invitation_id = $3))",
+        )
+        .bind(grant.vendor)
+        .bind(grant.request)
+        .bind(grant.named_assessments_of())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut subjects: Vec<String> = Vec::new();
+        for (assessment,) in assessments {
+            subjects.push(assessment.to_string());
+            let findings: Vec<(Uuid,)> = sqlx::query_as("SELECT id FROM findings WHERE assessment_id = $1")
+                .bind(assessment)
+                .fetch_all(&self.pool)
+                .await?;
+            subjects.extend(findings.into_iter().map(|(f,)| f.to_string()));
+        }
+        Ok(Some(subjects))
+    }
+
     /// The due dates the reminder job turns into notifications. Decommissioned and long-ended contracts are left
     /// out: their renewal is no longer anyone's decision; so is everything about a withdrawn or denied request,
     /// which nobody works on any more.
@@ -246,17 +283,21 @@ impl Repo {
         page: PageRequest,
     ) -> Result<(Paged<NotificationRecord>, i64), ApiError> {
         let unread = if unread_only { " AND nr.read_at IS NULL" } else { "" };
-        let items = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT n.*, nr.read_at {AUDIENCE_FROM}{unread} ORDER BY n.created_at DESC, n.id LIMIT $5 OFFSET $6"
+        let subjects = self.audience_subjects(audience).await?;
+        let only = subject_clause(&subjects, 7);
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT n.*, nr.read_at {AUDIENCE_FROM}{unread}{only} ORDER BY n.created_at DESC, n.id LIMIT $5 OFFSET $6"
         )))
         .bind(&audience.role)
         .bind(audience.department.as_deref())
         .bind(audience.vendor)
         .bind(&audience.reader)
         .bind(page.limit)
-        .bind(page.offset)
-        .fetch_all(&self.pool)
-        .await?;
+        .bind(page.offset);
+        for subject in subjects.iter().flatten() {
+            query = query.bind(subject);
+        }
+        let items = query.fetch_all(&self.pool).await?;
         let (total, unread_total) = self.notification_counts(audience).await?;
         let total = if unread_only { unread_total } else { total };
         Ok((Paged { items, total }, unread_total))
@@ -264,15 +305,20 @@ impl Repo {
 
     /// How many notifications are addressed to `audience`, and how many of those its reader has not marked read.
     pub async fn notification_counts(&self, audience: &NotificationAudience) -> Result<(i64, i64), ApiError> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN nr.read_at IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) {AUDIENCE_FROM}"
+        let subjects = self.audience_subjects(audience).await?;
+        let only = subject_clause(&subjects, 5);
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN nr.read_at IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             {AUDIENCE_FROM}{only}"
         )))
         .bind(&audience.role)
         .bind(audience.department.as_deref())
         .bind(audience.vendor)
-        .bind(&audience.reader)
-        .fetch_one(&self.pool)
-        .await?)
+        .bind(&audience.reader);
+        for subject in subjects.iter().flatten() {
+            query = query.bind(subject);
+        }
+        Ok(query.fetch_one(&self.pool).await?)
     }
 
     /// Marks notifications read for `audience.reader`: the one named by `id` (404 unless addressed to the
@@ -284,17 +330,21 @@ impl Repo {
         audience: &NotificationAudience,
         id: Option<Uuid>,
     ) -> Result<Vec<Uuid>, ApiError> {
+        let subjects = self.audience_subjects(audience).await?;
+        let only = subject_clause(&subjects, 6);
         let mut tx = begin(&self.pool).await?;
-        let targets: Vec<(Uuid, Option<DateTime<Utc>>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT n.id, nr.read_at {AUDIENCE_FROM} AND ($5 IS NULL OR n.id = $5) ORDER BY n.id"
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT n.id, nr.read_at {AUDIENCE_FROM} AND ($5 IS NULL OR n.id = $5){only} ORDER BY n.id"
         )))
         .bind(&audience.role)
         .bind(audience.department.as_deref())
         .bind(audience.vendor)
         .bind(&audience.reader)
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?;
+        .bind(id);
+        for subject in subjects.iter().flatten() {
+            query = query.bind(subject);
+        }
+        let targets: Vec<(Uuid, Option<DateTime<Utc>>)> = query.fetch_all(&mut *tx).await?;
         if id.is_some() && targets.is_empty() {
             return Err(ApiError::not_found("notification"));
         }

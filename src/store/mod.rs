@@ -43,6 +43,9 @@ pub struct Actor {
     pub subject: String,
     pub role: String,
     pub request_id: Option<String>,
+    /// When a vendor acts with an invitation token: the invitation, which each audit record names with the
+    /// staff member who issued it.
+    pub invitation: Option<crate::domain::invitation::InvitationGrant>,
 }
 
 impl Actor {
@@ -51,6 +54,7 @@ impl Actor {
             subject: "system".into(),
             role: "system".into(),
             request_id: None,
+            invitation: None,
         }
     }
 }
@@ -548,35 +552,58 @@ impl Store {
         dispatch!(self, r => r.template_source(template_id, version).await)
     }
 
+    /// Makes an invitation for a request (or named assessments of it), checked against the request by
+    /// [`crate::workflow::assessments::plan_invitation`].
     pub async fn create_invitation(
         &self,
         actor: &Actor,
-        vendor_id: Uuid,
-        contact_email: &str,
-        contact_name: Option<&str>,
-        expires_at: chrono::DateTime<chrono::Utc>,
+        new: NewInvitation,
     ) -> Result<InvitationRecord, ApiError> {
-        dispatch!(self, r => r.create_invitation(actor, vendor_id, contact_email, contact_name, expires_at).await)
+        dispatch!(self, r => r.create_invitation(actor, new).await)
     }
 
+    /// A vendor's invitations, newest first (with `department`, only those of that department's requests); 404
+    /// for a vendor that does not exist.
     pub async fn list_invitations(
         &self,
         vendor_id: Uuid,
-    ) -> Result<Vec<InvitationRecord>, ApiError> {
-        dispatch!(self, r => r.list_invitations(vendor_id).await)
+        department: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Paged<InvitationRecord>, ApiError> {
+        dispatch!(self, r => r.list_invitations(vendor_id, department, page).await)
     }
 
+    /// Revokes an invitation of the vendor's; with `department` (a buyer), only one issued for a request of that
+    /// department (any other answers 404).
     pub async fn revoke_invitation(
         &self,
         actor: &Actor,
         vendor_id: Uuid,
         id: Uuid,
+        department: Option<&str>,
     ) -> Result<InvitationRecord, ApiError> {
-        dispatch!(self, r => r.revoke_invitation(actor, vendor_id, id).await)
+        dispatch!(self, r => r.revoke_invitation(actor, vendor_id, id, department).await)
     }
 
-    pub async fn invitation_active(&self, id: Uuid) -> Result<bool, ApiError> {
-        dispatch!(self, r => r.invitation_active(id).await)
+    /// What an invitation token reaches, if the invitation is still active (not revoked, not expired) and was
+    /// issued for a request.
+    pub async fn invitation_grant(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<crate::domain::invitation::InvitationGrant>, ApiError> {
+        dispatch!(self, r => r.invitation_grant(id).await)
+    }
+
+    /// Cancels the request's assessments not yet accepted and revokes its invitations, in a transaction of its
+    /// own. Withdrawing, denying and closing a request do the same inside their own transaction (the store's
+    /// `close_for_request`); this is for tests and tools that close the work alone.
+    pub async fn close_request_work(
+        &self,
+        actor: &Actor,
+        request_id: Uuid,
+        reason: &str,
+    ) -> Result<ClosedWork, ApiError> {
+        dispatch!(self, r => r.close_request_work(actor, request_id, reason).await)
     }
 
     pub async fn list_assessments(

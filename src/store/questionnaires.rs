@@ -1,26 +1,55 @@
 // Templates, vendor invitations, assessments, answers, evidence, reviews and findings. Included by both backends
 // as a submodule, like requests.rs.
 
-use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::domain::assessment::{AssessmentStatus, FindingChange, FindingStatus, ScoreView};
+use crate::domain::invitation::InvitationGrant;
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
-    Actor, AnswerEntry, AnswerRecord, AssessmentRecord, EvidenceRecord, FindingFilter, FindingRecord, InvitationRecord, NewCycle,
-    NewFinding, Paged, RequestRecord, ReviewComment, ReviewRecord, VendorScope, to_json,
+    Actor, AnswerEntry, AnswerRecord, AssessmentRecord, ClosedWork, EvidenceRecord, FindingFilter, FindingRecord,
+    InvitationRecord, NewCycle, NewFinding, NewInvitation, Paged, RequestRecord, ReviewComment, ReviewRecord,
+    VendorScope, to_json,
 };
+use crate::workflow::assessments::{self as rules, InvitationTarget, VendorWork};
 
-/// The two bindings a scope becomes (`$1` department code, `$2` vendor id) for queries whose clause is
-/// `($1 IS NULL OR r.department_code = $1) AND ($2 IS NULL OR <alias>.vendor_id = $2)`.
-fn scope_binds(scope: &VendorScope) -> (Option<String>, Option<Uuid>) {
+/// The four bindings a scope becomes, `$1` to `$4` of a query whose clause is `scope_clause!(..)`.
+struct ScopeBinds {
+    department: Option<String>,
+    vendor: Option<Uuid>,
+    request: Option<Uuid>,
+    /// The invitation whose named assessments bound the list, when it names some.
+    named_by: Option<Uuid>,
+}
+
+/// The scope clause over `$1` department code, `$2` vendor id, `$3` request id and `$4` the invitation naming the
+/// assessments: `$r` is the requests alias, `$v` the column holding the vendor, `$q` the request's and `$a` the
+/// assessment's.
+macro_rules! scope_clause {
+    ($r:literal, $v:literal, $q:literal, $a:literal) => {
+        concat!(
+            "($1 IS NULL OR ", $r, ".department_code = $1) AND ($2 IS NULL OR ", $v, " = $2) ",
+            "AND ($3 IS NULL OR ", $q, " = $3) AND ($4 IS NULL OR ", $a,
+            " IN (SELECT ia.assessment_id FROM invitation_assessments ia WHERE ia.invitation_id = $4))"
+        )
+    };
+}
+
+fn scope_binds(scope: &VendorScope) -> ScopeBinds {
+    let mut binds = ScopeBinds { department: None, vendor: None, request: None, named_by: None };
     match scope {
-        VendorScope::All => (None, None),
-        VendorScope::Department(d) => (Some(d.clone()), None),
-        VendorScope::Vendor(v) => (None, Some(*v)),
+        VendorScope::All => {}
+        VendorScope::Department(d) => binds.department = Some(d.clone()),
+        VendorScope::Vendor(v) => binds.vendor = Some(*v),
+        VendorScope::Invitation(grant) => {
+            binds.vendor = Some(grant.vendor);
+            binds.request = Some(grant.request);
+            binds.named_by = grant.named_assessments_of();
+        }
     }
+    binds
 }
 
 async fn lock_assessment(tx: &mut Tx, scope: &VendorScope, id: Uuid) -> Result<AssessmentRecord, ApiError> {
@@ -30,18 +59,25 @@ async fn lock_assessment(tx: &mut Tx, scope: &VendorScope, id: Uuid) -> Result<A
             .fetch_optional(&mut **tx)
             .await?;
     let found = found.ok_or_else(|| ApiError::not_found("assessment"))?;
-    if visible(tx, scope, found.vendor_id, found.request_id).await? {
+    if visible(tx, scope, found.vendor_id, found.request_id, found.id).await? {
         Ok(found)
     } else {
         Err(ApiError::not_found("assessment"))
     }
 }
 
-/// Whether an object of `vendor_id`'s, made for `request_id`, lies in the caller's scope.
-async fn visible(tx: &mut Tx, scope: &VendorScope, vendor_id: Uuid, request_id: Uuid) -> Result<bool, ApiError> {
+/// Whether an object of `vendor_id`'s, made for `request_id` under `assessment_id`, lies in the caller's scope.
+async fn visible(
+    tx: &mut Tx,
+    scope: &VendorScope,
+    vendor_id: Uuid,
+    request_id: Uuid,
+    assessment_id: Uuid,
+) -> Result<bool, ApiError> {
     Ok(match scope {
         VendorScope::All => true,
         VendorScope::Vendor(v) => vendor_id == *v,
+        VendorScope::Invitation(grant) => grant.reaches(vendor_id, request_id, assessment_id),
         VendorScope::Department(d) => {
             let (code,): (String,) = sqlx::query_as("SELECT department_code FROM requests WHERE id = $1")
                 .bind(request_id)
@@ -50,22 +86,6 @@ async fn visible(tx: &mut Tx, scope: &VendorScope, vendor_id: Uuid, request_id: 
             &code == d
         }
     })
-}
-
-/// Answers and evidence change only while the vendor holds the assessment (open, or returned for revision).
-fn ensure_editable(a: &AssessmentRecord, what: &str) -> Result<(), ApiError> {
-    if status_of(a).editable() {
-        Ok(())
-    } else {
-        Err(ApiError::conflict(
-            "assessment_not_editable",
-            format!("the assessment is {}; {what} only while it is open or returned", a.status),
-        ))
-    }
-}
-
-fn status_of(a: &AssessmentRecord) -> AssessmentStatus {
-    AssessmentStatus::parse(&a.status).unwrap_or(AssessmentStatus::Open)
 }
 
 fn check_assessment_version(a: &AssessmentRecord, if_match: Option<i64>) -> Result<(), ApiError> {
@@ -99,7 +119,7 @@ pub(super) async fn create_assessments(
         let created: Option<AssessmentRecord> = sqlx::query_as(
             "INSERT INTO assessments (id, request_id, vendor_id, template_id, template_version, status, due_date, \
              submission, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, 0, 1, $7, $7) \
-             ON CONFLICT (request_id, template_id) DO NOTHING RETURNING *",
+             ON CONFLICT (request_id, vendor_id, template_id) WHERE status <> 'cancelled' DO NOTHING RETURNING *",
         )
         .bind(Uuid::new_v4())
         .bind(request.id)
@@ -121,17 +141,6 @@ pub(super) async fn create_assessments(
 /// accepted and no critical finding stands); called after each event that could complete one.
 async fn evaluate_security_step(tx: &mut Tx, actor: &Actor, request_id: Uuid) -> Result<(), ApiError> {
     super::requests_impl::resettle(tx, actor, request_id).await?;
-    Ok(())
-}
-
-/// Cancels a closed request's open work. PLACEHOLDER until the invitation-scope branch lands: it cancels
-/// assessments and revokes invitations made for the request.
-pub(super) async fn close_for_request(
-    _tx: &mut Tx,
-    _actor: &Actor,
-    _request_id: Uuid,
-    _reason: &str,
-) -> Result<(), ApiError> {
     Ok(())
 }
 
@@ -217,6 +226,137 @@ async fn insert_evidence(
     Ok(created)
 }
 
+/// The assessments of a request and their states.
+async fn request_assessments(
+    tx: &mut Tx,
+    request_id: Uuid,
+    except_vendor: Option<Uuid>,
+) -> Result<Vec<(Uuid, AssessmentStatus)>, ApiError> {
+    let rows: Vec<AssessmentRecord> = sqlx::query_as(
+        "SELECT * FROM assessments WHERE request_id = $1 AND ($2 IS NULL OR vendor_id <> $2) ORDER BY id",
+    )
+    .bind(request_id)
+    .bind(except_vendor)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.iter().map(|a| (a.id, a.status())).collect())
+}
+
+/// The assessments an invitation names (empty when it reaches its whole request).
+async fn named_assessments<'e, E>(executor: E, invitation_id: Uuid) -> Result<Vec<Uuid>, ApiError>
+where
+    E: sqlx::Executor<'e, Database = Db>,
+{
+    let rows: Vec<(Uuid,)> = sqlx::query_as(
+        "SELECT assessment_id FROM invitation_assessments WHERE invitation_id = $1 ORDER BY assessment_id",
+    )
+    .bind(invitation_id)
+    .fetch_all(executor)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// Revokes `current` (locked by the caller, not yet revoked) and audits it; `reason` when the service revokes it.
+async fn revoke(
+    tx: &mut Tx,
+    actor: &Actor,
+    current: &InvitationRecord,
+    reason: Option<&str>,
+) -> Result<InvitationRecord, ApiError> {
+    let mut updated: InvitationRecord = sqlx::query_as(
+        "UPDATE vendor_invitations SET revoked_at = $2, revoked_by = $3, revoke_reason = $4 WHERE id = $1 RETURNING *",
+    )
+    .bind(current.id)
+    .bind(now())
+    .bind(&actor.subject)
+    .bind(reason)
+    .fetch_one(&mut **tx)
+    .await?;
+    updated.assessment_ids = current.assessment_ids.clone();
+    audit(
+        tx,
+        actor,
+        "invitation.revoked",
+        "vendor_invitation",
+        &current.id.to_string(),
+        Some(to_json(current)),
+        Some(to_json(&updated)),
+    )
+    .await?;
+    Ok(updated)
+}
+
+/// Closes the vendor's work on a request, inside the caller's transaction: cancels every assessment not yet
+/// accepted (status `cancelled`, with `reason`, which the vendor sees; no further answers, submission, review or
+/// reminder) and revokes every active invitation issued for the request. Each change is audited. Withdrawing,
+/// denying and closing a request call it; calling it again changes nothing.
+pub(super) async fn close_for_request(
+    tx: &mut Tx,
+    actor: &Actor,
+    request_id: Uuid,
+    reason: &str,
+) -> Result<ClosedWork, ApiError> {
+    close_work(tx, actor, request_id, None, reason).await
+}
+
+/// When a request moves to another vendor, the work asked of the vendors it no longer names ends the same way;
+/// their accepted assessments keep their result.
+pub(super) async fn close_for_other_vendors(
+    tx: &mut Tx,
+    actor: &Actor,
+    request_id: Uuid,
+    vendor_id: Uuid,
+    reason: &str,
+) -> Result<ClosedWork, ApiError> {
+    close_work(tx, actor, request_id, Some(vendor_id), reason).await
+}
+
+/// Cancels the request's assessments not yet accepted and revokes its invitations, except those of `keep`.
+async fn close_work(
+    tx: &mut Tx,
+    actor: &Actor,
+    request_id: Uuid,
+    keep: Option<Uuid>,
+    reason: &str,
+) -> Result<ClosedWork, ApiError> {
+    let mut closed = ClosedWork::default();
+    let assessments = request_assessments(tx, request_id, keep).await?;
+    let at = now();
+    for id in rules::plan_close(&assessments) {
+        let current: AssessmentRecord = sqlx::query_as(concat!("SELECT * FROM assessments WHERE id = $1", for_update!()))
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
+        let updated: AssessmentRecord = sqlx::query_as(
+            "UPDATE assessments SET status = 'cancelled', cancelled_at = $2, cancel_reason = $3, version = version + 1, \
+             updated_at = $2 WHERE id = $1 RETURNING *",
+        )
+        .bind(id)
+        .bind(at)
+        .bind(reason)
+        .fetch_one(&mut **tx)
+        .await?;
+        audit(tx, actor, "assessment.cancelled", "assessment", &id.to_string(), Some(to_json(&current)),
+              Some(to_json(&updated))).await?;
+        closed.cancelled_assessments.push(id);
+    }
+    let active: Vec<InvitationRecord> = sqlx::query_as(concat!(
+        "SELECT * FROM vendor_invitations WHERE request_id = $1 AND revoked_at IS NULL \
+         AND ($2 IS NULL OR vendor_id <> $2) ORDER BY id",
+        for_update!()
+    ))
+    .bind(request_id)
+    .bind(keep)
+    .fetch_all(&mut **tx)
+    .await?;
+    for mut invitation in active {
+        invitation.assessment_ids = named_assessments(&mut **tx, invitation.id).await?;
+        revoke(tx, actor, &invitation, Some(reason)).await?;
+        closed.revoked_invitations.push(invitation.id);
+    }
+    Ok(closed)
+}
+
 impl Repo {
     pub async fn register_template(
         &self,
@@ -260,51 +400,101 @@ impl Repo {
             .await?)
     }
 
-    pub async fn create_invitation(
-        &self,
-        actor: &Actor,
-        vendor_id: Uuid,
-        contact_email: &str,
-        contact_name: Option<&str>,
-        expires_at: DateTime<Utc>,
-    ) -> Result<InvitationRecord, ApiError> {
+    pub async fn create_invitation(&self, actor: &Actor, new: NewInvitation) -> Result<InvitationRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
         let vendor: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM vendors WHERE id = $1")
-            .bind(vendor_id)
+            .bind(new.vendor_id)
             .fetch_optional(&mut *tx)
             .await?;
         if vendor.is_none() {
             return Err(ApiError::not_found("vendor"));
         }
-        let created: InvitationRecord = sqlx::query_as(
-            "INSERT INTO vendor_invitations (id, vendor_id, contact_email, contact_name, created_by, created_at, \
-             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+        let request: RequestRecord = sqlx::query_as("SELECT * FROM requests WHERE id = $1")
+            .bind(new.request_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| ApiError::not_found("request"))?;
+        let assessments = request_assessments(&mut tx, request.id, None).await?;
+        let target = InvitationTarget {
+            vendor: new.vendor_id,
+            request_vendor: request.vendor_id,
+            request_department: &request.department_code,
+            request_status: request.status()?,
+            assessments: &assessments,
+        };
+        let named = rules::plan_invitation(new.inviter_department.as_deref(), &target, new.assessment_ids.as_deref())?;
+        let mut created: InvitationRecord = sqlx::query_as(
+            "INSERT INTO vendor_invitations (id, vendor_id, request_id, contact_email, contact_name, created_by, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
         )
         .bind(Uuid::new_v4())
-        .bind(vendor_id)
-        .bind(contact_email)
-        .bind(contact_name)
+        .bind(new.vendor_id)
+        .bind(request.id)
+        .bind(&new.contact_email)
+        .bind(new.contact_name.as_deref())
         .bind(&actor.subject)
         .bind(now())
-        .bind(expires_at)
+        .bind(new.expires_at)
         .fetch_one(&mut *tx)
         .await?;
+        for assessment in &named {
+            sqlx::query("INSERT INTO invitation_assessments (invitation_id, assessment_id) VALUES ($1, $2)")
+                .bind(created.id)
+                .bind(assessment)
+                .execute(&mut *tx)
+                .await?;
+        }
+        created.assessment_ids = named;
         let id = created.id.to_string();
         audit(&mut tx, actor, "invitation.created", "vendor_invitation", &id, None, Some(to_json(&created))).await?;
         tx.commit().await?;
         Ok(created)
     }
 
-    pub async fn list_invitations(&self, vendor_id: Uuid) -> Result<Vec<InvitationRecord>, ApiError> {
-        Ok(sqlx::query_as("SELECT * FROM vendor_invitations WHERE vendor_id = $1 ORDER BY created_at DESC")
+    pub async fn list_invitations(
+        &self,
+        vendor_id: Uuid,
+        department: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Paged<InvitationRecord>, ApiError> {
+        let vendor: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM vendors WHERE id = $1")
             .bind(vendor_id)
-            .fetch_all(&self.pool)
-            .await?)
+            .fetch_optional(&self.pool)
+            .await?;
+        if vendor.is_none() {
+            return Err(ApiError::not_found("vendor"));
+        }
+        const WHERE: &str = "FROM vendor_invitations WHERE vendor_id = $1 AND ($2 IS NULL OR request_id IN \
+            (SELECT id FROM requests WHERE department_code = $2))";
+        let mut items: Vec<InvitationRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT * {WHERE} ORDER BY created_at DESC, id LIMIT $3 OFFSET $4"
+        )))
+        .bind(vendor_id)
+        .bind(department)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(&self.pool)
+        .await?;
+        for item in &mut items {
+            item.assessment_ids = named_assessments(&self.pool, item.id).await?;
+        }
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
+            .bind(vendor_id)
+            .bind(department)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Paged { items, total })
     }
 
-    pub async fn revoke_invitation(&self, actor: &Actor, vendor_id: Uuid, id: Uuid) -> Result<InvitationRecord, ApiError> {
+    pub async fn revoke_invitation(
+        &self,
+        actor: &Actor,
+        vendor_id: Uuid,
+        id: Uuid,
+        department: Option<&str>,
+    ) -> Result<InvitationRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let current: InvitationRecord = sqlx::query_as(concat!(
+        let mut current: InvitationRecord = sqlx::query_as(concat!(
             "SELECT * FROM vendor_invitations WHERE id = $1 AND vendor_id = $2",
             for_update!()
         ))
@@ -313,38 +503,44 @@ impl Repo {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| ApiError::not_found("invitation"))?;
-        if current.revoked_at.is_some() {
-            return Err(ApiError::conflict("already_revoked", "the invitation is already revoked"));
-        }
-        let updated: InvitationRecord = sqlx::query_as(
-            "UPDATE vendor_invitations SET revoked_at = $2, revoked_by = $3 WHERE id = $1 RETURNING *",
-        )
-        .bind(id)
-        .bind(now())
-        .bind(&actor.subject)
-        .fetch_one(&mut *tx)
-        .await?;
-        audit(
-            &mut tx,
-            actor,
-            "invitation.revoked",
-            "vendor_invitation",
-            &id.to_string(),
-            Some(to_json(&current)),
-            Some(to_json(&updated)),
-        )
-        .await?;
+        let request_department: Option<(String,)> = match current.request_id {
+            Some(request) => sqlx::query_as("SELECT department_code FROM requests WHERE id = $1")
+                .bind(request)
+                .fetch_optional(&mut *tx)
+                .await?,
+            None => None,
+        };
+        rules::may_revoke(department, request_department.as_ref().map(|(d,)| d.as_str()), current.revoked_at.is_some())?;
+        current.assessment_ids = named_assessments(&mut *tx, id).await?;
+        let updated = revoke(&mut tx, actor, &current, None).await?;
         tx.commit().await?;
         Ok(updated)
     }
 
-    pub async fn invitation_active(&self, id: Uuid) -> Result<bool, ApiError> {
-        let found: Option<(Option<DateTime<Utc>>, DateTime<Utc>)> =
-            sqlx::query_as("SELECT revoked_at, expires_at FROM vendor_invitations WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(matches!(found, Some((None, expires)) if expires > now()))
+    pub async fn invitation_grant(&self, id: Uuid) -> Result<Option<InvitationGrant>, ApiError> {
+        let found: Option<InvitationRecord> = sqlx::query_as("SELECT * FROM vendor_invitations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(found) = found else { return Ok(None) };
+        let Some(request) = found.request_id else { return Ok(None) };
+        if found.revoked_at.is_some() || found.expires_at <= now() {
+            return Ok(None);
+        }
+        Ok(Some(InvitationGrant {
+            id,
+            vendor: found.vendor_id,
+            request,
+            assessments: named_assessments(&self.pool, id).await?,
+            invited_by: found.created_by,
+        }))
+    }
+
+    pub async fn close_request_work(&self, actor: &Actor, request_id: Uuid, reason: &str) -> Result<ClosedWork, ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let closed = close_for_request(&mut tx, actor, request_id, reason).await?;
+        tx.commit().await?;
+        Ok(closed)
     }
 
     pub async fn list_assessments(
@@ -355,16 +551,20 @@ impl Repo {
         status: Option<AssessmentStatus>,
         page: PageRequest,
     ) -> Result<Paged<AssessmentRecord>, ApiError> {
-        let (department, vendor) = scope_binds(scope);
-        const WHERE: &str = "FROM assessments a JOIN requests r ON r.id = a.request_id \
-            WHERE ($1 IS NULL OR r.department_code = $1) AND ($2 IS NULL OR a.vendor_id = $2) \
-            AND ($3 IS NULL OR a.request_id = $3) AND ($4 IS NULL OR a.status = $4) \
-            AND ($5 IS NULL OR a.vendor_id = $5)";
+        let scope = scope_binds(scope);
+        const WHERE: &str = concat!(
+            "FROM assessments a JOIN requests r ON r.id = a.request_id WHERE ",
+            scope_clause!("r", "a.vendor_id", "a.request_id", "a.id"),
+            " AND ($5 IS NULL OR a.request_id = $5) AND ($6 IS NULL OR a.status = $6) \
+             AND ($7 IS NULL OR a.vendor_id = $7)"
+        );
         let items: Vec<AssessmentRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT a.* {WHERE} ORDER BY a.created_at DESC, a.id LIMIT $6 OFFSET $7"
+            "SELECT a.* {WHERE} ORDER BY a.created_at DESC, a.id LIMIT $8 OFFSET $9"
         )))
-        .bind(department.as_deref())
-        .bind(vendor)
+        .bind(scope.department.as_deref())
+        .bind(scope.vendor)
+        .bind(scope.request)
+        .bind(scope.named_by)
         .bind(request_id)
         .bind(status.map(|s| s.as_str()))
         .bind(vendor_id)
@@ -373,8 +573,10 @@ impl Repo {
         .fetch_all(&self.pool)
         .await?;
         let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
-            .bind(department.as_deref())
-            .bind(vendor)
+            .bind(scope.department.as_deref())
+            .bind(scope.vendor)
+            .bind(scope.request)
+            .bind(scope.named_by)
             .bind(request_id)
             .bind(status.map(|s| s.as_str()))
             .bind(vendor_id)
@@ -412,7 +614,7 @@ impl Repo {
         let mut tx = begin(&self.pool).await?;
         let current = lock_assessment(&mut tx, scope, id).await?;
         check_assessment_version(&current, if_match)?;
-        ensure_editable(&current, "answers change")?;
+        rules::vendor_may(current.state(), VendorWork::Answer)?;
         let at = now();
         let changes = upsert_answers(&mut tx, actor, id, entries).await?;
         let updated: AssessmentRecord = sqlx::query_as(
@@ -453,7 +655,7 @@ impl Repo {
         let mut tx = begin(&self.pool).await?;
         let current = lock_assessment(&mut tx, scope, id).await?;
         check_assessment_version(&current, Some(expected_version))?;
-        ensure_editable(&current, "answers change")?;
+        rules::vendor_may(current.state(), VendorWork::Answer)?;
         let changes = upsert_answers(&mut tx, actor, id, entries).await?;
         let evidence = insert_evidence(&mut tx, actor, id, None, file_name, content_type, original).await?;
         let updated: AssessmentRecord = sqlx::query_as(
@@ -491,7 +693,7 @@ impl Repo {
         let mut tx = begin(&self.pool).await?;
         let current = lock_assessment(&mut tx, scope, id).await?;
         check_assessment_version(&current, Some(expected_version))?;
-        ensure_editable(&current, "it is submitted")?;
+        rules::vendor_may(current.state(), VendorWork::Submit)?;
         let submission = current.submission + 1;
         let at = now();
         sqlx::query(
@@ -544,13 +746,7 @@ impl Repo {
         let mut tx = begin(&self.pool).await?;
         let current = lock_assessment(&mut tx, &VendorScope::All, id).await?;
         check_assessment_version(&current, if_match)?;
-        if status_of(&current) != AssessmentStatus::Submitted {
-            return Err(ApiError::conflict(
-                "assessment_not_submitted",
-                format!("the assessment is {}; only a submitted assessment is reviewed", current.status),
-            )
-            .with_allowed(vec!["submit".into()]));
-        }
+        rules::may_review(current.state())?;
         let outcome = if accept { "accepted" } else { "returned" };
         let at = now();
         sqlx::query(
@@ -637,15 +833,7 @@ impl Repo {
         let mut tx = begin(&self.pool).await?;
         let current = lock_assessment(&mut tx, &VendorScope::All, id).await?;
         check_assessment_version(&current, if_match)?;
-        if status_of(&current) != AssessmentStatus::Accepted {
-            return Err(ApiError::conflict(
-                "assessment_not_accepted",
-                format!(
-                    "the assessment is {}; a new review cycle starts from an accepted assessment",
-                    current.status
-                ),
-            ));
-        }
+        rules::may_start_cycle(current.state())?;
         for question_id in &cycle.carry.retired {
             sqlx::query("DELETE FROM answers WHERE assessment_id = $1 AND question_id = $2")
                 .bind(id)
@@ -708,7 +896,7 @@ impl Repo {
     ) -> Result<EvidenceRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
         let assessment = lock_assessment(&mut tx, scope, assessment_id).await?;
-        ensure_editable(&assessment, "evidence is added")?;
+        rules::vendor_may(assessment.state(), VendorWork::AddEvidence)?;
         let created = insert_evidence(&mut tx, actor, assessment_id, question_id, file_name, content_type, data).await?;
         tx.commit().await?;
         Ok(created)
@@ -752,16 +940,20 @@ impl Repo {
         filter: &FindingFilter,
         page: PageRequest,
     ) -> Result<Paged<FindingRecord>, ApiError> {
-        let (department, vendor) = scope_binds(scope);
-        const WHERE: &str = "FROM findings f JOIN requests r ON r.id = f.request_id \
-            WHERE ($1 IS NULL OR r.department_code = $1) AND ($2 IS NULL OR f.vendor_id = $2) \
-            AND ($3 IS NULL OR f.request_id = $3) AND ($4 IS NULL OR f.assessment_id = $4) \
-            AND ($5 IS NULL OR f.status = $5) AND ($6 IS NULL OR f.severity = $6)";
+        let scope = scope_binds(scope);
+        const WHERE: &str = concat!(
+            "FROM findings f JOIN requests r ON r.id = f.request_id WHERE ",
+            scope_clause!("r", "f.vendor_id", "f.request_id", "f.assessment_id"),
+            " AND ($5 IS NULL OR f.request_id = $5) AND ($6 IS NULL OR f.assessment_id = $6) \
+             AND ($7 IS NULL OR f.status = $7) AND ($8 IS NULL OR f.severity = $8)"
+        );
         let items: Vec<FindingRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT f.* {WHERE} ORDER BY f.created_at, f.id LIMIT $7 OFFSET $8"
+            "SELECT f.* {WHERE} ORDER BY f.created_at, f.id LIMIT $9 OFFSET $10"
         )))
-        .bind(department.as_deref())
-        .bind(vendor)
+        .bind(scope.department.as_deref())
+        .bind(scope.vendor)
+        .bind(scope.request)
+        .bind(scope.named_by)
         .bind(filter.request_id)
         .bind(filter.assessment_id)
         .bind(filter.status.as_deref())
@@ -771,8 +963,10 @@ impl Repo {
         .fetch_all(&self.pool)
         .await?;
         let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
-            .bind(department.as_deref())
-            .bind(vendor)
+            .bind(scope.department.as_deref())
+            .bind(scope.vendor)
+            .bind(scope.request)
+            .bind(scope.named_by)
             .bind(filter.request_id)
             .bind(filter.assessment_id)
             .bind(filter.status.as_deref())
@@ -789,7 +983,7 @@ impl Repo {
             .fetch_optional(&mut *tx)
             .await?;
         let found = found.ok_or_else(|| ApiError::not_found("finding"))?;
-        let shown = visible(&mut tx, scope, found.vendor_id, found.request_id).await?;
+        let shown = visible(&mut tx, scope, found.vendor_id, found.request_id, found.assessment_id).await?;
         tx.rollback().await?;
         if shown { Ok(found) } else { Err(ApiError::not_found("finding")) }
     }
@@ -807,11 +1001,10 @@ impl Repo {
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?
-            .filter(|f: &FindingRecord| match scope {
-                VendorScope::Vendor(v) => f.vendor_id == *v,
-                _ => true,
-            })
             .ok_or_else(|| ApiError::not_found("finding"))?;
+        if !visible(&mut tx, scope, current.vendor_id, current.request_id, current.assessment_id).await? {
+            return Err(ApiError::not_found("finding"));
+        }
         if let Some(v) = if_match
             && v != current.version
         {
@@ -819,12 +1012,7 @@ impl Repo {
         }
         let from = FindingStatus::parse(&current.status).unwrap_or(FindingStatus::Open);
         let to = change.target();
-        if !from.may_become(to) {
-            return Err(ApiError::conflict(
-                "transition_not_allowed",
-                format!("a finding that is {} cannot become {}", from.as_str(), to.as_str()),
-            ));
-        }
+        rules::may_change_finding(from, to)?;
         let (plan, due, note, rationale, expires) = match &change {
             FindingChange::PlanRemediation { plan, due } => (Some(plan.as_str()), Some(*due), None, None, None),
             FindingChange::Resolve { note } => (None, None, Some(note.as_str()), None, None),

@@ -169,6 +169,11 @@ pub struct ExceptionRecord {
 pub struct InvitationRecord {
     pub id: Uuid,
     pub vendor_id: Uuid,
+    /// The request it reaches; `None` only for invitations made before invitations were scoped (refused now).
+    pub request_id: Option<Uuid>,
+    /// The assessments of the request it names; empty for all of them.
+    #[sqlx(skip)]
+    pub assessment_ids: Vec<Uuid>,
     pub contact_email: String,
     pub contact_name: Option<String>,
     pub created_by: String,
@@ -176,6 +181,22 @@ pub struct InvitationRecord {
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revoked_by: Option<String>,
+    /// Why the service revoked it (the request was closed); absent when a person revoked it.
+    pub revoke_reason: Option<String>,
+}
+
+/// An invitation to make, checked for form by the caller; the store checks it against the request.
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    pub vendor_id: Uuid,
+    pub request_id: Uuid,
+    /// Assessments of the request to name; `None` for all of them.
+    pub assessment_ids: Option<Vec<Uuid>>,
+    /// The inviter's department when a buyer invites (only their department's requests); `None` for any.
+    pub inviter_department: Option<String>,
+    pub contact_email: String,
+    pub contact_name: Option<String>,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Which assessments and findings a caller may see.
@@ -184,8 +205,19 @@ pub enum VendorScope {
     All,
     /// A buyer: the assessments of their department's requests.
     Department(String),
-    /// A vendor: its own.
+    /// A vendor token from the identity provider or the CLI: every one of the vendor's.
     Vendor(Uuid),
+    /// A vendor invitation token: the assessments it was issued for.
+    Invitation(crate::domain::invitation::InvitationGrant),
+}
+
+/// What closing a request did to the work hanging off it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ClosedWork {
+    /// Assessments cancelled (those not yet accepted).
+    pub cancelled_assessments: Vec<Uuid>,
+    /// Invitations revoked (those issued for the request and still active).
+    pub revoked_invitations: Vec<Uuid>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
@@ -204,6 +236,23 @@ pub struct AssessmentRecord {
     pub updated_at: DateTime<Utc>,
     /// The review cycle: 1 for the first, one more for each re-assessment.
     pub cycle: i32,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub cancel_reason: Option<String>,
+}
+
+impl AssessmentRecord {
+    pub fn status(&self) -> crate::domain::assessment::AssessmentStatus {
+        crate::domain::assessment::AssessmentStatus::parse(&self.status)
+            .unwrap_or(crate::domain::assessment::AssessmentStatus::Open)
+    }
+
+    /// The assessment as the workflow's rules see it.
+    pub fn state(&self) -> crate::workflow::assessments::AssessmentState<'_> {
+        crate::workflow::assessments::AssessmentState {
+            status: self.status(),
+            cancel_reason: self.cancel_reason.as_deref(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
@@ -440,8 +489,10 @@ pub struct NotificationAudience {
     pub role: String,
     pub department: Option<String>,
     pub vendor: Option<Uuid>,
-    /// Who is reading: read marks are kept per reader.
+    /// Who is reading: read marks are kept per reader (the subject's normalised key).
     pub reader: String,
+    /// For a vendor invitation token: only notifications about the assessments it reaches and their findings.
+    pub invitation: Option<crate::domain::invitation::InvitationGrant>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]

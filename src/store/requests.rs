@@ -518,7 +518,8 @@ async fn close_work(
     request_id: Uuid,
     reason: &str,
 ) -> Result<(), ApiError> {
-    super::questionnaires_impl::close_for_request(tx, actor, request_id, reason).await
+    super::questionnaires_impl::close_for_request(tx, actor, request_id, reason).await?;
+    Ok(())
 }
 
 /// Applies a plan to the locked request `current` and audits it as one change, with `extra` merged into the
@@ -535,6 +536,16 @@ pub(super) async fn apply_plan(
     let mut submission = current.submission;
     if let Some(v) = &plan.version {
         submission = v.submission;
+        if v.fields.vendor_id != current.vendor_id {
+            super::questionnaires_impl::close_for_other_vendors(
+                tx,
+                actor,
+                id,
+                v.fields.vendor_id,
+                "the request now names another vendor",
+            )
+            .await?;
+        }
         sqlx::query(
             "INSERT INTO request_versions (request_id, submission, fields, submitted_by, submitted_at, kind, \
              policy_version, route) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

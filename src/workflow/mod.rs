@@ -2,6 +2,8 @@
 //! a command, and returns what must change, or a [`Refusal`] naming the rule that refuses it. Nothing here does
 //! I/O: the store loads, applies the plan and audits in one transaction, and handlers parse, call and shape.
 
+pub mod assessments;
+
 use std::fmt;
 
 use crate::auth::Role;

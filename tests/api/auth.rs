@@ -25,21 +25,25 @@ fn hs256(claims: &Value, secret: &str) -> String {
     .unwrap()
 }
 
-fn rs256(claims: &Value, kid: Option<&str>) -> String {
-    let pem = std::fs::read(keys_dir().join("rsa-private.pem")).unwrap();
-    let mut header = Header::new(Algorithm::RS256);
+/// A token signed with `alg` by one of the suite's private keys (`tests/keys`).
+fn signed(alg: Algorithm, private: &str, claims: &Value, kid: Option<&str>) -> String {
+    let pem = std::fs::read(keys_dir().join(private)).unwrap();
+    let key = match alg {
+        Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(&pem),
+        _ => EncodingKey::from_rsa_pem(&pem),
+    }
+    .unwrap();
+    let mut header = Header::new(alg);
     header.kid = kid.map(str::to_string);
-    jsonwebtoken::encode(&header, claims, &EncodingKey::from_rsa_pem(&pem).unwrap()).unwrap()
+    jsonwebtoken::encode(&header, claims, &key).unwrap()
+}
+
+fn rs256(claims: &Value, kid: Option<&str>) -> String {
+    signed(Algorithm::RS256, "rsa-private.pem", claims, kid)
 }
 
 fn es256(claims: &Value) -> String {
-    let pem = std::fs::read(keys_dir().join("ec-private.pem")).unwrap();
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::ES256),
-        claims,
-        &EncodingKey::from_ec_pem(&pem).unwrap(),
-    )
-    .unwrap()
+    signed(Algorithm::ES256, "ec-private.pem", claims, None)
 }
 
 async fn me(app: &TestApp, token: &str) -> crate::helpers::Resp {
@@ -47,7 +51,10 @@ async fn me(app: &TestApp, token: &str) -> crate::helpers::Resp {
 }
 
 async fn idp_app(backend: Backend, key_file: &str, jwks: bool) -> TestApp {
-    let path = keys_dir().join(key_file);
+    idp_app_at(backend, keys_dir().join(key_file), jwks).await
+}
+
+async fn idp_app_at(backend: Backend, path: std::path::PathBuf, jwks: bool) -> TestApp {
     TestApp::spawn_with(backend, move |c| {
         if jwks {
             c.auth.jwks_file = Some(path);
@@ -146,6 +153,60 @@ both!(
         let app = idp_app(backend, "ec-public.pem", false).await;
         let good = es256(&claims(IDP_ISSUER, "procurement-review", now() + 600, now()));
         me(&app, &good).await.ok(200);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn every_algorithm_readme_lists_works_with_a_pem_key_of_its_kind(backend) {
+        let good = claims(IDP_ISSUER, "procurement-review", now() + 600, now());
+        let rsa = idp_app(backend, "rsa-public.pem", false).await;
+        for alg in [Algorithm::RS256, Algorithm::RS384, Algorithm::RS512, Algorithm::PS256] {
+            let resp = me(&rsa, &signed(alg, "rsa-private.pem", &good, None)).await;
+            assert_eq!(resp.ok(200)["subject"], "pat", "{alg:?}");
+        }
+        me(&rsa, &signed(Algorithm::PS512, "rsa-private.pem", &good, None)).await.problem(401, "unauthorized");
+        rsa.stop().await;
+        // An EC key verifies the algorithm of its curve only.
+        let p384 = idp_app(backend, "ec384-public.pem", false).await;
+        me(&p384, &signed(Algorithm::ES384, "ec384-private.pem", &good, None)).await.ok(200);
+        me(&p384, &es256(&good)).await.problem(401, "unauthorized");
+        p384.stop().await;
+        let p256 = idp_app(backend, "ec-public.pem", false).await;
+        me(&p256, &signed(Algorithm::ES384, "ec384-private.pem", &good, None)).await.problem(401, "unauthorized");
+        p256.stop().await;
+    }
+);
+
+both!(
+    async fn a_jwks_key_accepts_only_the_algorithm_it_is_marked_with(backend) {
+        let good = claims(IDP_ISSUER, "procurement-review", now() + 600, now());
+        // The suite's key three times: marked RS256 (as in jwks.json), marked PS256, and unmarked.
+        let set: Value = serde_json::from_slice(&std::fs::read(keys_dir().join("jwks.json")).unwrap()).unwrap();
+        let rs256_key = set["keys"][0].clone();
+        let mut ps256_key = rs256_key.clone();
+        ps256_key["alg"] = "PS256".into();
+        ps256_key["kid"] = "pss".into();
+        let mut unmarked = rs256_key.clone();
+        unmarked.as_object_mut().unwrap().remove("alg");
+        unmarked["kid"] = "unmarked".into();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jwks.json");
+        std::fs::write(&path, json!({"keys": [rs256_key, ps256_key, unmarked]}).to_string()).unwrap();
+        let app = idp_app_at(backend, path, true).await;
+
+        me(&app, &signed(Algorithm::RS256, "rsa-private.pem", &good, Some("test-rsa-1"))).await.ok(200);
+        for alg in [Algorithm::RS384, Algorithm::RS512, Algorithm::PS256] {
+            let resp = me(&app, &signed(alg, "rsa-private.pem", &good, Some("test-rsa-1"))).await;
+            resp.problem(401, "unauthorized");
+        }
+        me(&app, &signed(Algorithm::PS256, "rsa-private.pem", &good, Some("pss"))).await.ok(200);
+        me(&app, &signed(Algorithm::RS256, "rsa-private.pem", &good, Some("pss"))).await.problem(401, "unauthorized");
+        // A key that names no algorithm accepts those of its kind that README lists.
+        for alg in [Algorithm::RS256, Algorithm::RS384, Algorithm::RS512, Algorithm::PS256] {
+            me(&app, &signed(alg, "rsa-private.pem", &good, Some("unmarked"))).await.ok(200);
+        }
+        me(&app, &signed(Algorithm::PS512, "rsa-private.pem", &good, Some("unmarked"))).await.problem(401, "unauthorized");
         app.stop().await;
     }
 );

@@ -370,6 +370,16 @@ impl TestApp {
             .await
     }
 
+    /// `POST /vendors/{vendor}/invitations` as `inviter` with `body` (which names the `request_id`).
+    pub async fn invite(&self, inviter: &str, vendor: &str, body: Value) -> Resp {
+        self.post(
+            &format!("/api/v1/vendors/{vendor}/invitations"),
+            inviter,
+            body,
+        )
+        .await
+    }
+
     /// Runs raw SQL against the test database, bypassing the service (to tamper, or to inspect).
     pub async fn exec_sql(&self, sql: &str) -> u64 {
         let sql = sqlx::AssertSqlSafe(sql.to_string());

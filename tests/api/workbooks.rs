@@ -20,19 +20,16 @@ pub async fn setup(app: &TestApp) -> (String, String, Value) {
     .ok(201);
     let vendor = app.create_vendor("Sheets Inc").await;
     let buyer = app.buyer_token("DOIT", "bea");
-    app.draft_and_submit(&buyer, json!({"title": "Benefits portal", "vendor_id": vendor["id"], "product_name": "Portal",
+    let (request, _) = app.draft_and_submit(&buyer, json!({"title": "Benefits portal", "vendor_id": vendor["id"], "product_name": "Portal",
                    "capital_cost_cents": 0, "annual_operating_cost_cents": 1_000_000, "term_months": 12,
                    "expected_users": 30, "hosting": "vendor_cloud", "data_classes": ["pi_ma"],
                    "requested_start_date": "2026-09-01",
                    "renewal": false, "enterprise_agreement": false, "surveillance": false, "face_surveillance": false})).await;
     let invited = app
-        .post(
-            &format!(
-                "/api/v1/vendors/{}/invitations",
-                vendor["id"].as_str().unwrap()
-            ),
+        .invite(
             &buyer,
-            json!({"contact_email": "it@sheets.example"}),
+            vendor["id"].as_str().unwrap(),
+            json!({"request_id": request, "contact_email": "it@sheets.example"}),
         )
         .await;
     let token = invited.ok(201)["token"].as_str().unwrap().to_string();
