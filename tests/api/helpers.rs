@@ -100,6 +100,30 @@ pub fn outside_program(program: &str, args: &[&str], install: &str) -> bool {
     runs
 }
 
+/// A complete request body: $60,000 a year for 12 months, 100 users, public data, on premises, nothing
+/// surveillance, not a renewal — routed to the CIO by value alone. Change fields with [`with`].
+pub fn purchase(vendor: &Value) -> Value {
+    serde_json::json!({
+        "title": "Permit e-signature", "description": "Sign permit documents online", "vendor_id": vendor["id"],
+        "product_name": "SignIt", "category": "e-signature", "capabilities": ["electronic signatures"],
+        "capital_cost_cents": 0, "annual_operating_cost_cents": 6_000_000, "term_months": 12, "expected_users": 100,
+        "hosting": "on_premises", "data_classes": ["public"], "requested_start_date": "2026-09-01",
+        "renewal": false, "enterprise_agreement": false, "surveillance": false, "face_surveillance": false
+    })
+}
+
+/// `base` with the fields of `changes` set (a `null` removes the field).
+pub fn with(mut base: Value, changes: Value) -> Value {
+    for (k, v) in changes.as_object().expect("an object of changes") {
+        if v.is_null() {
+            base.as_object_mut().unwrap().remove(k);
+        } else {
+            base[k] = v.clone();
+        }
+    }
+    base
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,

@@ -19,3 +19,4 @@ mod workbooks_excel;
 mod workbooks_formats;
 mod workbooks_libreoffice;
 mod workbooks_openpyxl;
+mod workflow;
