@@ -233,6 +233,12 @@ pub(super) async fn load_state(
             })
         }
     };
+    let deciders: Vec<(String,)> = sqlx::query_as(
+        "SELECT DISTINCT decided_by FROM decisions WHERE request_id = $1 AND role IN ('cio', 'finance')",
+    )
+    .bind(record.id)
+    .fetch_all(&mut **tx)
+    .await?;
     let (open_exceptions,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM duplicate_exceptions WHERE request_id = $1 AND submission = $2 AND status = 'requested'",
     )
@@ -251,6 +257,7 @@ pub(super) async fn load_state(
         policy_version: record.policy_version,
         steps,
         authors: authors.into_iter().map(|(k,)| k).collect(),
+        deciders: deciders.iter().map(|(d,)| crate::workflow::subject_key(d)).collect(),
         decided,
         open_exception: open_exceptions > 0,
     })
@@ -1029,6 +1036,14 @@ impl Repo {
             open_q = open_q.bind(r.id);
         }
         let open = open_q.fetch_all(&mut *tx).await?;
+        let mut deciders_q = sqlx::query_as::<_, (Uuid, String)>(sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT request_id, decided_by FROM decisions WHERE role IN ('cio', 'finance') \
+             AND request_id IN ({list})"
+        )));
+        for r in records {
+            deciders_q = deciders_q.bind(r.id);
+        }
+        let deciders = deciders_q.fetch_all(&mut *tx).await?;
         tx.rollback().await?;
         for record in records {
             let steps = all_steps
@@ -1050,6 +1065,11 @@ impl Repo {
                     .iter()
                     .filter(|(id, _)| *id == record.id)
                     .map(|(_, k)| k.clone())
+                    .collect(),
+                deciders: deciders
+                    .iter()
+                    .filter(|(id, _)| *id == record.id)
+                    .map(|(_, d)| crate::workflow::subject_key(d))
                     .collect(),
                 decided: None,
                 open_exception: open

@@ -10,6 +10,8 @@ use crate::auth::Role;
 
 pub mod council;
 pub mod duplicates;
+#[cfg(test)]
+mod invariants;
 pub mod requests;
 pub mod route;
 pub mod safeguards;

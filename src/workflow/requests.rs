@@ -53,6 +53,8 @@ pub struct RequestState {
     pub steps: Vec<Step>,
     /// The subject keys of everyone who created, edited or submitted any version.
     pub authors: BTreeSet<String>,
+    /// The subject keys of everyone who decided a step of any version: they write no version of it.
+    pub deciders: BTreeSet<String>,
     /// The last version whose decision stands (set when a submission is approved).
     pub decided: Option<DecidedVersion>,
     /// Whether a buyer's duplicate exception waits for the CIO on the current submission.
@@ -164,8 +166,10 @@ fn may(state: &RequestState, caller: &Caller, action: Action) -> bool {
     let author = state.authors.contains(&caller.key);
     let duplicate_pending = state.pending(StepKindTag::CioDuplicateReview);
     let council_pending = state.pending(StepKindTag::CouncilApproval);
+    let decided_before = state.deciders.contains(&caller.key);
     match action {
-        Action::Edit | Action::Submit | Action::Withdraw => buyer,
+        Action::Edit | Action::Submit => buyer && !decided_before,
+        Action::Withdraw => buyer,
         Action::Decide => {
             !author
                 && state.steps.iter().any(|s| {
@@ -629,6 +633,18 @@ fn new_version(
     Ok(plan)
 }
 
+/// Someone who decided a step of a request writes no version of it: the decision and the thing decided stay
+/// with different people, whichever came first.
+fn not_a_decider(state: &RequestState, caller: &Caller) -> Result<(), Refusal> {
+    if state.deciders.contains(&caller.key) {
+        return Err(Refusal::forbidden(
+            "separation_of_duties",
+            "you decided a step of this request: someone else edits or submits it",
+        ));
+    }
+    Ok(())
+}
+
 /// A buyer drafts a request for a department that is registered, with a registered vendor; a renewal names
 /// something the buyer may renew.
 pub fn create(
@@ -677,6 +693,7 @@ pub fn submit(
     checked_at: i64,
 ) -> Result<Plan, Refusal> {
     ensure(state, caller, Action::Submit)?;
+    not_a_decider(state, caller)?;
     if checked_at != state.version {
         return Err(Refusal::conflict(
             "changed_during_submission",
@@ -719,6 +736,7 @@ pub fn edit(
     reevaluation: Option<&Reevaluation>,
 ) -> Result<Plan, Refusal> {
     ensure(state, caller, Action::Edit)?;
+    not_a_decider(state, caller)?;
     if next.vendor_id != state.fields.vendor_id && !vendor_known {
         return Err(Refusal::field(
             "vendor_id",
@@ -1024,6 +1042,7 @@ pub(crate) mod tests {
             policy_version: None,
             steps: Vec::new(),
             authors: ["bea".to_string()].into(),
+            deciders: BTreeSet::new(),
             decided: None,
             open_exception: false,
         }
@@ -1051,6 +1070,12 @@ pub(crate) mod tests {
             next.steps = steps.clone();
         }
         next.steps = apply(&next.steps, &plan.step_changes);
+        if let Some(d) = &plan.decision
+            && (d.role == "cio" || d.role == "finance")
+        {
+            next.deciders
+                .insert(crate::workflow::subject_key(&d.decided_by));
+        }
         if let Some(n) = plan.decided_submission {
             next.decided = Some(DecidedVersion {
                 submission: n,

@@ -98,7 +98,7 @@ fn good_answer(q: &Value, evidence: &str) -> Value {
 }
 
 /// Answers every question that is asked, in parts, until none is left; `overrides` replace chosen answers.
-async fn answer_all(
+pub async fn answer_all(
     app: &TestApp,
     token: &str,
     assessment: &str,

@@ -2,6 +2,8 @@
 
 mod helpers;
 
+mod invariants;
+
 mod assessments;
 mod audit;
 mod auth;
