@@ -581,10 +581,12 @@ impl RequestsApi {
         let expected = require_if_match(if_match.0.as_deref())?;
         let scope = scope_of(&auth);
         let current = store.get_request(&scope, id.0).await?;
+        // Fields left out keep the value of the version read; If-Match makes sure that is the one changed.
+        let next = RequestFields::parse(body.0, Some(&current.fields.0))?;
         // An approved request is re-evaluated: check the edited request for duplicates first, outside the
         // transaction.
-        let detection = match RequestFields::parse(body.0.clone(), Some(&current.fields.0)) {
-            Ok(next) if current.status()?.is_approved() => Some(
+        let detection = if current.status()?.is_approved() {
+            Some(
                 detect(
                     &store,
                     &detector,
@@ -593,8 +595,9 @@ impl RequestsApi {
                     current.version,
                 )
                 .await?,
-            ),
-            _ => None,
+            )
+        } else {
+            None
         };
         let caller = auth.caller();
         let updated = store
@@ -604,7 +607,7 @@ impl RequestsApi {
                 &scope,
                 id.0,
                 expected,
-                body.0,
+                next,
                 detection,
             )
             .await?;

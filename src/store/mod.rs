@@ -31,7 +31,7 @@ use crate::domain::policy::Policy;
 use crate::domain::registry::{
     Department, DepartmentPatchBody, NewDepartment, NewVendor, Vendor, VendorPatchBody,
 };
-use crate::domain::request::{RequestFields, RequestInput};
+use crate::domain::request::RequestFields;
 use crate::domain::safeguards::ClauseStatus;
 use crate::domain::workflow::{CheckedDecision, Decision};
 use crate::error::ApiError;
@@ -296,10 +296,10 @@ impl Store {
         scope: &Scope,
         id: Uuid,
         if_match: i64,
-        input: RequestInput,
+        next: RequestFields,
         detection: Option<Detection>,
     ) -> Result<RequestRecord, ApiError> {
-        dispatch!(self, r => r.update_request(actor, caller, scope, id, if_match, input, detection).await)
+        dispatch!(self, r => r.update_request(actor, caller, scope, id, if_match, next, detection).await)
     }
 
     /// What the planners read of each request of a page (without the decided version).

@@ -11,7 +11,7 @@ use crate::domain::audit::canonical_json;
 use crate::domain::council::CouncilOutcome;
 use crate::domain::duplicates::Candidate;
 use crate::domain::policy::Policy;
-use crate::domain::request::{Renews, RequestFields, RequestInput, Status};
+use crate::domain::request::{Renews, RequestFields, Status};
 use crate::domain::workflow::{
     CheckedDecision, Decision, DenialReason, Outcome, StepState, UseInstead,
 };
@@ -1149,11 +1149,10 @@ impl Repo {
         scope: &Scope,
         id: Uuid,
         if_match: i64,
-        input: RequestInput,
+        next: RequestFields,
         detection: Option<Detection>,
     ) -> Result<RequestRecord, ApiError> {
         let (mut tx, current, state) = open_change(&self.pool, scope, id, if_match).await?;
-        let next = RequestFields::parse(input, Some(&current.fields.0))?;
         let vendor_known = vendor_exists(&mut tx, next.vendor_id).await?;
         let reevaluation = match (&state.decided, &detection, state.status.is_approved()) {
             (Some(decided), Some(detection), true) => {
