@@ -13,6 +13,7 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server
 use poem_openapi::{OpenApiService, OperationId};
 use tracing::Instrument;
 
+use crate::api::input::StrictApis;
 use crate::api::workbooks::ImportSlots;
 use crate::auth::Verifier;
 use crate::config::Config;
@@ -43,8 +44,8 @@ pub type Apis = (
     crate::api::notifications::NotificationsApi,
 );
 
-pub fn openapi_service() -> OpenApiService<Apis, ()> {
-    OpenApiService::new(crate::api::apis(), "procurement-review", env!("CARGO_PKG_VERSION")).description(
+pub fn openapi_service() -> OpenApiService<StrictApis, ()> {
+    OpenApiService::new(StrictApis(crate::api::apis()), "procurement-review", env!("CARGO_PKG_VERSION")).description(
         "Security review and approval routing for a city's technology purchases. Errors are \
          application/problem+json (RFC 9457) with a stable `code`; lists paginate with `limit` and `offset`; \
          updates and state transitions take `If-Match`.",
@@ -247,16 +248,14 @@ async fn outermost<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
     let outcome = telemetry::with_request_id(
         id.clone(),
         async {
-            let mut body = None;
             if let Some(limits) = limits {
                 let limit = if is_upload_route(&path) {
                     limits.upload
                 } else {
                     limits.json
                 };
-                match cap_body(&mut req, limit).await {
-                    Ok(bytes) => body = Some(bytes),
-                    Err(e) => return (e.into_response(), None),
+                if let Err(e) = cap_body(&mut req, limit).await {
+                    return (e.into_response(), None);
                 }
             }
             match next.call(req).await {
@@ -267,11 +266,7 @@ async fn outermost<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
                 }
                 Err(err) => {
                     let op = err.data::<OperationId>().copied();
-                    let mut problem = problem_from_poem_error(err);
-                    if let Some(op) = op {
-                        problem = name_the_field(problem, op.0, body.as_deref());
-                    }
-                    (problem.into_response(), op)
+                    (problem_from_poem_error(err).into_response(), op)
                 }
             }
         }
@@ -302,41 +297,9 @@ async fn outermost<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
     Ok(resp)
 }
 
-/// Replaces the framework's positional or type-level wording with the field a client must fix.
-fn name_the_field(mut problem: ApiError, operation: &str, body: Option<&[u8]>) -> ApiError {
-    use crate::api::schema_check::{body_fault, path_param_name};
-    use crate::error::FieldError;
-    if let ApiError::Problem {
-        code,
-        detail,
-        errors,
-        ..
-    } = &mut problem
-    {
-        match *code {
-            "bad_parameter" => {
-                for e in errors.iter_mut() {
-                    if let Some(real) = path_param_name(operation, &e.field) {
-                        *detail = detail.replace(&format!("`{}`", e.field), &format!("`{real}`"));
-                        e.field = real;
-                    }
-                }
-            }
-            "bad_body" => {
-                if let Some((field, message)) = body.and_then(|b| body_fault(operation, b)) {
-                    *detail = format!("{field}: {message}");
-                    *errors = vec![FieldError::new(field, message)];
-                }
-            }
-            _ => {}
-        }
-    }
-    problem
-}
-
 /// Reads the body into memory up to `limit` bytes. The declared length is checked first, but a body that
 /// lies about its length (or has none, chunked) is still cut at the limit while it is read.
-async fn cap_body(req: &mut Request, limit: usize) -> Result<bytes::Bytes, ApiError> {
+async fn cap_body(req: &mut Request, limit: usize) -> Result<(), ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -355,8 +318,8 @@ async fn cap_body(req: &mut Request, limit: usize) -> Result<bytes::Bytes, ApiEr
     let body = req.take_body();
     match body.into_bytes_limit(limit).await {
         Ok(bytes) => {
-            req.set_body(bytes.clone());
-            Ok(bytes)
+            req.set_body(bytes);
+            Ok(())
         }
         Err(poem::error::ReadBodyError::PayloadTooLarge) => Err(too_large()),
         Err(e) => Err(ApiError::new(

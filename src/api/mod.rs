@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod contracts;
 pub mod departments;
 pub mod duplicates;
+pub mod input;
 pub mod invitations;
 pub mod me;
 pub mod notifications;
@@ -14,7 +15,6 @@ pub mod policy;
 pub mod reports;
 pub mod requests;
 pub mod safeguards;
-pub mod schema_check;
 pub mod vendors;
 pub mod workbooks;
 

@@ -8,6 +8,7 @@ mod auth;
 mod catalog;
 mod duplicates;
 mod errors;
+mod input;
 mod jobs;
 mod operations;
 mod registry;
