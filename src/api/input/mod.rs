@@ -26,6 +26,7 @@
 //! a message a person can act on (`vendor_id: not a UUID`), still as 400 `bad_parameter`.
 
 pub mod operations;
+pub mod spec;
 mod suggest;
 pub mod walk;
 
