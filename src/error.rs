@@ -11,6 +11,9 @@
 //! - Errors that poem and poem-openapi raise themselves (bad JSON, bad path value, unknown route, wrong method,
 //!   oversized body, missing auth) are converted by [`problem_from_poem_error`] in the outermost middleware, so
 //!   that every error a client sees has the same shape.
+//! - Input that does not fit the published schema (unknown field, wrong JSON type, a value that does not parse,
+//!   control characters) never reaches a handler: the gate in [`crate::api::input`] answers it, 422 naming the
+//!   field by its JSON path, or 400 `bad_parameter` naming a parameter the framework could not read.
 
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
@@ -113,6 +116,20 @@ impl ApiError {
 
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::validation(vec![FieldError::new(field, message)])
+    }
+
+    /// 400 for a query or path parameter the framework could not read as its type (not a UUID, not a
+    /// number): the request is malformed rather than invalid, but still names the parameter.
+    pub fn bad_parameter(name: impl Into<String>, message: impl Into<String>) -> Self {
+        let (name, message) = (name.into(), message.into());
+        ApiError::Problem {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad_parameter",
+            detail: format!("{name}: {message}"),
+            errors: vec![FieldError::new(name, message)],
+            allowed: Vec::new(),
+            retry_after_seconds: None,
+        }
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -385,24 +402,10 @@ pub fn problem_from_poem_error(err: poem::Error) -> ApiError {
         };
     }
     if let Some(e) = err.downcast_ref::<oai::ParseParamError>() {
-        return ApiError::Problem {
-            status: StatusCode::BAD_REQUEST,
-            code: "bad_parameter",
-            detail: format!("parameter `{}`: {}", e.name, e.reason),
-            errors: vec![FieldError::new(e.name, e.reason.clone())],
-            allowed: Vec::new(),
-            retry_after_seconds: None,
-        };
+        return ApiError::bad_parameter(e.name, e.reason.clone());
     }
     if let Some(e) = err.downcast_ref::<oai::ParsePathError>() {
-        return ApiError::Problem {
-            status: StatusCode::BAD_REQUEST,
-            code: "bad_parameter",
-            detail: format!("path parameter `{}`: {}", e.name, e.reason),
-            errors: vec![FieldError::new(e.name, e.reason.clone())],
-            allowed: Vec::new(),
-            retry_after_seconds: None,
-        };
+        return ApiError::bad_parameter(e.name, e.reason.clone());
     }
     if let Some(e) = err.downcast_ref::<oai::ParseRequestPayloadError>() {
         let field = payload_error_field(&e.reason);

@@ -13,6 +13,7 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server
 use poem_openapi::{OpenApiService, OperationId};
 use tracing::Instrument;
 
+use crate::api::input::StrictApis;
 use crate::api::workbooks::ImportSlots;
 use crate::auth::Verifier;
 use crate::config::Config;
@@ -27,17 +28,30 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 pub use crate::api::Apis;
 
-pub fn openapi_service() -> OpenApiService<Apis, ()> {
-    OpenApiService::new(crate::api::apis(), "procurement-review", env!("CARGO_PKG_VERSION")).description(
+pub fn openapi_service() -> OpenApiService<StrictApis, ()> {
+    OpenApiService::new(StrictApis(crate::api::apis()), "procurement-review", env!("CARGO_PKG_VERSION")).description(
         "Security review and approval routing for a city's technology purchases. Errors are \
          application/problem+json (RFC 9457) with a stable `code`; lists paginate with `limit` and `offset`; \
          updates and state transitions take `If-Match`.",
     )
 }
 
+/// The OpenAPI document, with the input rules the gate enforces written into its schemas.
+fn spec_document() -> serde_yaml::Value {
+    let mut document = serde_yaml::from_str(&openapi_service().spec_yaml())
+        .expect("poem-openapi writes a YAML document");
+    crate::api::input::spec::tighten(&mut document);
+    document
+}
+
 /// The OpenAPI document as YAML, exactly as committed in `openapi/openapi.yaml`.
 pub fn spec_yaml() -> String {
-    openapi_service().spec_yaml()
+    serde_yaml::to_string(&spec_document()).expect("the document serialises")
+}
+
+/// The same document as JSON, served at `/openapi.json`.
+pub fn spec_json() -> String {
+    serde_json::to_string_pretty(&spec_document()).expect("the document serialises")
 }
 
 pub struct Application {
@@ -165,8 +179,14 @@ pub fn routes(
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
         .at("/metrics", get(metrics_text))
-        .at("/openapi.json", api.spec_endpoint())
-        .at("/openapi.yaml", api.spec_endpoint_yaml())
+        .at(
+            "/openapi.json",
+            spec_endpoint(spec_json(), "application/json"),
+        )
+        .at(
+            "/openapi.yaml",
+            spec_endpoint(spec_yaml(), "application/x-yaml"),
+        )
         .nest("/docs", api.swagger_ui())
         .nest("/", api)
         // `outermost` must see the data, so it goes inside the data layers.
@@ -180,6 +200,15 @@ pub fn routes(
         .data(Arc::new(Metrics::default()))
         .data(limits)
         .map_to_response()
+}
+
+/// Serves the document computed once at start.
+fn spec_endpoint(document: String, content_type: &'static str) -> impl Endpoint<Output = Response> {
+    poem::endpoint::make_sync(move |_| {
+        Response::builder()
+            .content_type(content_type)
+            .body(document.clone())
+    })
 }
 
 #[derive(Clone, Copy)]
@@ -231,16 +260,14 @@ async fn outermost<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
     let outcome = telemetry::with_request_id(
         id.clone(),
         async {
-            let mut body = None;
             if let Some(limits) = limits {
                 let limit = if is_upload_route(&path) {
                     limits.upload
                 } else {
                     limits.json
                 };
-                match cap_body(&mut req, limit).await {
-                    Ok(bytes) => body = Some(bytes),
-                    Err(e) => return (e.into_response(), None),
+                if let Err(e) = cap_body(&mut req, limit).await {
+                    return (e.into_response(), None);
                 }
             }
             match next.call(req).await {
@@ -251,11 +278,7 @@ async fn outermost<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
                 }
                 Err(err) => {
                     let op = err.data::<OperationId>().copied();
-                    let mut problem = problem_from_poem_error(err);
-                    if let Some(op) = op {
-                        problem = name_the_field(problem, op.0, body.as_deref());
-                    }
-                    (problem.into_response(), op)
+                    (problem_from_poem_error(err).into_response(), op)
                 }
             }
         }
@@ -286,41 +309,9 @@ async fn outermost<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
     Ok(resp)
 }
 
-/// Replaces the framework's positional or type-level wording with the field a client must fix.
-fn name_the_field(mut problem: ApiError, operation: &str, body: Option<&[u8]>) -> ApiError {
-    use crate::api::schema_check::{body_fault, path_param_name};
-    use crate::error::FieldError;
-    if let ApiError::Problem {
-        code,
-        detail,
-        errors,
-        ..
-    } = &mut problem
-    {
-        match *code {
-            "bad_parameter" => {
-                for e in errors.iter_mut() {
-                    if let Some(real) = path_param_name(operation, &e.field) {
-                        *detail = detail.replace(&format!("`{}`", e.field), &format!("`{real}`"));
-                        e.field = real;
-                    }
-                }
-            }
-            "bad_body" => {
-                if let Some((field, message)) = body.and_then(|b| body_fault(operation, b)) {
-                    *detail = format!("{field}: {message}");
-                    *errors = vec![FieldError::new(field, message)];
-                }
-            }
-            _ => {}
-        }
-    }
-    problem
-}
-
 /// Reads the body into memory up to `limit` bytes. The declared length is checked first, but a body that
 /// lies about its length (or has none, chunked) is still cut at the limit while it is read.
-async fn cap_body(req: &mut Request, limit: usize) -> Result<bytes::Bytes, ApiError> {
+async fn cap_body(req: &mut Request, limit: usize) -> Result<(), ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -339,8 +330,8 @@ async fn cap_body(req: &mut Request, limit: usize) -> Result<bytes::Bytes, ApiEr
     let body = req.take_body();
     match body.into_bytes_limit(limit).await {
         Ok(bytes) => {
-            req.set_body(bytes.clone());
-            Ok(bytes)
+            req.set_body(bytes);
+            Ok(())
         }
         Err(poem::error::ReadBodyError::PayloadTooLarge) => Err(too_large()),
         Err(e) => Err(ApiError::new(

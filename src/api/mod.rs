@@ -8,6 +8,7 @@ pub mod contracts;
 pub mod council;
 pub mod departments;
 pub mod duplicates;
+pub mod input;
 pub mod invitations;
 pub mod me;
 pub mod notifications;
@@ -15,7 +16,6 @@ pub mod policy;
 pub mod reports;
 pub mod requests;
 pub mod safeguards;
-pub mod schema_check;
 pub mod vendors;
 pub mod workbooks;
 

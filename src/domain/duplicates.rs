@@ -1262,7 +1262,7 @@ fn deletions(word: &str, max: usize) -> Vec<String> {
 }
 
 /// Optimal string alignment distance (a transposition counts one), or `None` when above `max`.
-fn osa_distance(a: &str, b: &str, max: usize) -> Option<usize> {
+pub(crate) fn osa_distance(a: &str, b: &str, max: usize) -> Option<usize> {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     if a.len().abs_diff(b.len()) > max {

@@ -15,6 +15,7 @@ pub mod questionnaire;
 pub mod registry;
 pub mod request;
 pub mod safeguards;
+pub mod text;
 pub mod webhook;
 pub mod workflow;
 

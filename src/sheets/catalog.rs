@@ -131,6 +131,11 @@ fn read_rows(bytes: &[u8], limits: &Limits) -> Result<TextRows, ApiError> {
                 let record = record.map_err(|e| {
                     ApiError::field(format!("csv!A{}", i + 1), format!("not CSV: {e}"))
                 })?;
+                for (col, value) in record.iter().enumerate() {
+                    super::cell_characters(value).map_err(|message| {
+                        ApiError::field(cell_ref("csv", i as u32, col as u32), message)
+                    })?;
+                }
                 rows.push((
                     i as u32,
                     record

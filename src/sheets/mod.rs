@@ -105,6 +105,17 @@ impl Workbook {
             })?;
             sheets.push((name, range));
         }
+        for (name, range) in &sheets {
+            for (row, cells) in rows_of(range) {
+                for (col, cell) in cells {
+                    if let Data::String(text) = cell {
+                        cell_characters(text).map_err(|message| {
+                            FieldError::new(cell_ref(name, row, col), message)
+                        })?;
+                    }
+                }
+            }
+        }
         Ok(Workbook { sheets })
     }
 
@@ -113,6 +124,14 @@ impl Workbook {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
     }
+}
+
+/// The text policy of [`crate::domain::text`] for a cell. A cell is held to the rule of prose whatever its
+/// column, because a spreadsheet puts line breaks in any cell that wraps; but never a NUL or another control
+/// character, which PostgreSQL refuses (a 500) and SQLite would store.
+pub fn cell_characters(text: &str) -> Result<(), String> {
+    use crate::domain::text::{TextKind, check_characters};
+    check_characters(text, TextKind::MultiLine)
 }
 
 /// A cell as text, as a person would read it.

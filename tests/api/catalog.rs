@@ -173,3 +173,30 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    async fn a_control_character_in_an_uploaded_cell_is_named_and_nothing_is_stored(backend) {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.token(Role::Admin);
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet().set_name("Services").unwrap();
+        for (col, text) in ["Name", "Status", "Description"].into_iter().enumerate() {
+            sheet.write_string(0, col as u16, text).unwrap();
+        }
+        sheet.write_string(1, 0, "Records").unwrap();
+        sheet.write_string(1, 2, "Keeps records:\n\tcases\n\tpermits").unwrap();
+        sheet.write_string(2, 0, "Bad\u{0}name").unwrap();
+        let resp = upload(&app, &admin, "application/octet-stream", book.save_to_buffer().unwrap()).await;
+        resp.problem(422, "validation_failed");
+        assert_eq!(
+            resp.body["errors"],
+            json!([{"field": "Services!A3", "message": "may hold tabs and line breaks but no other control character; character 4 is U+0000 (NUL)"}])
+        );
+        let csv = "Name,Description\nRecords,\"Keeps records:\ncases\"\nPaint,a\u{1b}[31mred\n";
+        let resp = upload(&app, &admin, "text/csv", csv.as_bytes().to_vec()).await;
+        resp.problem(422, "validation_failed");
+        assert_eq!(resp.fields(), ["csv!B3"]);
+        assert_eq!(app.count("SELECT COUNT(*) FROM catalog_services").await, 0);
+        app.stop().await;
+    }
+);

@@ -2,14 +2,14 @@
 
 mod helpers;
 
-mod invariants;
-
 mod assessments;
 mod audit;
 mod auth;
 mod catalog;
 mod duplicates;
 mod errors;
+mod input;
+mod invariants;
 mod invitations;
 mod jobs;
 mod operations;

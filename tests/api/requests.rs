@@ -6,7 +6,7 @@ use crate::both;
 use crate::helpers::{Resp, TestApp};
 
 /// A request worth `annual` cents a year for 12 months, public data, on premises: routed by value alone.
-fn body(vendor: &Value, annual: i64) -> Value {
+pub(crate) fn body(vendor: &Value, annual: i64) -> Value {
     json!({
         "title": "Permit e-signature",
         "description": "Sign permit documents online",
@@ -25,14 +25,14 @@ fn body(vendor: &Value, annual: i64) -> Value {
     })
 }
 
-fn with(mut base: Value, changes: Value) -> Value {
+pub(crate) fn with(mut base: Value, changes: Value) -> Value {
     for (k, v) in changes.as_object().unwrap() {
         base[k] = v.clone();
     }
     base
 }
 
-async fn department(app: &TestApp, code: &str) {
+pub(crate) async fn department(app: &TestApp, code: &str) {
     let admin = app.token(Role::Admin);
     app.post(
         "/api/v1/departments",
