@@ -375,7 +375,7 @@ pub enum FindingResponse {
 }
 
 /// Evidence file kinds accepted, judged by their first bytes.
-pub(crate) fn evidence_kind(bytes: &[u8]) -> Option<&'static str> {
+fn evidence_kind(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(b"%PDF-") {
         Some("application/pdf")
     } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
@@ -392,7 +392,7 @@ pub(crate) fn evidence_kind(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// The declared type must agree with the bytes: a PDF declared as an image is refused.
-pub(crate) fn declared_agrees(declared: &str, sniffed: &str) -> bool {
+fn declared_agrees(declared: &str, sniffed: &str) -> bool {
     let declared = declared
         .split(';')
         .next()
@@ -410,7 +410,7 @@ pub(crate) fn declared_agrees(declared: &str, sniffed: &str) -> bool {
     }
 }
 
-pub(crate) fn safe_file_name(name: &str) -> Result<String, ApiError> {
+fn safe_file_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
     let ok = !name.is_empty()
         && name.len() <= 200
@@ -425,6 +425,32 @@ pub(crate) fn safe_file_name(name: &str) -> Result<String, ApiError> {
             "must be a plain file name (no path), 1 to 200 characters",
         ))
     }
+}
+
+/// Checks an uploaded document: a plain file name, bytes of a kind we keep (`what` names the document in the
+/// refusal), and a declared type that agrees with them. Returns the name and the type the bytes show.
+pub(crate) fn checked_document(
+    file_name: &str,
+    declared: &str,
+    bytes: &[u8],
+    what: &str,
+) -> Result<(String, &'static str), ApiError> {
+    let file_name = safe_file_name(file_name)?;
+    let sniffed = evidence_kind(bytes).ok_or_else(|| {
+        ApiError::new(
+            poem::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_file",
+            format!("{what} must be a PDF, PNG, JPEG, office document or text file"),
+        )
+    })?;
+    if !declared_agrees(declared, sniffed) {
+        return Err(ApiError::new(
+            poem::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content_type_mismatch",
+            format!("the file is {sniffed}, not {declared}"),
+        ));
+    }
+    Ok((file_name, sniffed))
 }
 
 async fn template_of(
@@ -759,21 +785,8 @@ impl AssessmentsApi {
         #[oai(name = "Content-Type")] content_type: Header<String>,
         body: Binary<Vec<u8>>,
     ) -> Result<EvidenceCreated, ApiError> {
-        let file_name = safe_file_name(&filename.0)?;
-        let sniffed = evidence_kind(&body.0).ok_or_else(|| {
-            ApiError::new(
-                poem::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_file",
-                "evidence must be a PDF, PNG, JPEG, office document or text file",
-            )
-        })?;
-        if !declared_agrees(&content_type.0, sniffed) {
-            return Err(ApiError::new(
-                poem::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "content_type_mismatch",
-                format!("the file is {sniffed}, not {}", content_type.0),
-            ));
-        }
+        let (file_name, sniffed) =
+            checked_document(&filename.0, &content_type.0, &body.0, "evidence")?;
         let stored = store
             .store_evidence(
                 &auth.actor(),

@@ -8,7 +8,7 @@ use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
-use super::assessments::{declared_agrees, evidence_kind, safe_file_name};
+use super::assessments::checked_document;
 use super::me::ApiTags;
 use super::requests::{RequestView, scope_of, shaped};
 use super::{etag, require_if_match};
@@ -61,6 +61,13 @@ pub struct VoteResult {
 }
 
 #[derive(ApiResponse)]
+pub enum CouncilResponse {
+    /// With the request's `ETag`, which recording the vote takes as `If-Match`.
+    #[oai(status = 200)]
+    Ok(Json<CouncilView>, #[oai(header = "ETag")] String),
+}
+
+#[derive(ApiResponse)]
 pub enum DocumentCreated {
     /// The document was attached.
     #[oai(status = 201)]
@@ -101,7 +108,7 @@ impl CouncilApi {
         store: Data<&Store>,
         auth: Auth<Staff>,
         id: Path<Uuid>,
-    ) -> Result<Json<CouncilView>, ApiError> {
+    ) -> Result<CouncilResponse, ApiError> {
         let (record, state) = store.request_state(&scope_of(&auth), id.0).await?;
         let step = state
             .steps
@@ -116,14 +123,18 @@ impl CouncilApi {
             .filter(|kind| !documents.iter().any(|d| &&d.kind == kind))
             .cloned()
             .collect();
-        Ok(Json(CouncilView {
-            request_id: record.id,
-            step_state: step.map(|s| s.state),
-            documents_needed: needed,
-            documents_missing: missing,
-            documents,
-            votes: store.council_votes(record.id).await?,
-        }))
+        let tag = etag(record.version);
+        Ok(CouncilResponse::Ok(
+            Json(CouncilView {
+                request_id: record.id,
+                step_state: step.map(|s| s.state),
+                documents_needed: needed,
+                documents_missing: missing,
+                documents,
+                votes: store.council_votes(record.id).await?,
+            }),
+            tag,
+        ))
     }
 
     /// Attach a document for the City Council
@@ -150,21 +161,8 @@ impl CouncilApi {
         #[oai(name = "Content-Type")] content_type: Header<String>,
         body: Binary<Vec<u8>>,
     ) -> Result<DocumentCreated, ApiError> {
-        let file_name = safe_file_name(&filename.0)?;
-        let sniffed = evidence_kind(&body.0).ok_or_else(|| {
-            ApiError::new(
-                poem::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_file",
-                "a Council document must be a PDF, office document or text file",
-            )
-        })?;
-        if !declared_agrees(&content_type.0, sniffed) {
-            return Err(ApiError::new(
-                poem::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "content_type_mismatch",
-                format!("the file is {sniffed}, not {}", content_type.0),
-            ));
-        }
+        let (file_name, sniffed) =
+            checked_document(&filename.0, &content_type.0, &body.0, "a Council document")?;
         let document = store
             .attach_council_document(
                 &auth.actor(),
@@ -200,7 +198,7 @@ impl CouncilApi {
             .ok_or_else(|| ApiError::not_found("council document"))?;
         Ok(DocumentDownload::Ok(
             Binary(data),
-            format!("attachment; filename=\"{}\"", meta.file_name),
+            super::attachment(&meta.file_name),
             meta.content_type,
         ))
     }

@@ -384,85 +384,45 @@ pub fn compare(
     }
 }
 
+/// The route facts of a request, each with how a reader sees it.
+type Shown = fn(&RequestFields) -> String;
+
+const ROUTE_FACTS: [(&str, Shown); 14] = [
+    ("vendor_id", |f| f.vendor_id.to_string()),
+    ("product_name", |f| f.product_name.clone()),
+    ("total_contract_value", |f| {
+        format_cents(f.total_contract_value_cents())
+    }),
+    ("capital_cost", |f| format_cents(f.capital_cost_cents)),
+    ("annual_operating_cost", |f| {
+        format_cents(f.annual_operating_cost_cents)
+    }),
+    ("term_months", |f| f.term_months.to_string()),
+    ("expected_users", |f| count(f.expected_users)),
+    ("hosting", |f| hosting_name(f.hosting).to_string()),
+    ("data_classes", |f| {
+        class_names(f.data_classes.iter().copied())
+    }),
+    ("surveillance", |f| f.surveillance.to_string()),
+    ("face_surveillance", |f| f.face_surveillance.to_string()),
+    ("renewal", |f| f.renewal.to_string()),
+    ("enterprise_agreement", |f| {
+        f.enterprise_agreement.to_string()
+    }),
+    ("requested_start_date", |f| {
+        f.requested_start_date.to_string()
+    }),
+];
+
 /// Each route fact that differs between two versions, as `fact: before -> after`.
 pub fn changes(before: &RequestFields, after: &RequestFields) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut diff = |name: &str, a: String, b: String| {
-        if a != b {
-            out.push(format!("{name}: {a} -> {b}"));
-        }
-    };
-    diff(
-        "vendor_id",
-        before.vendor_id.to_string(),
-        after.vendor_id.to_string(),
-    );
-    diff(
-        "product_name",
-        before.product_name.clone(),
-        after.product_name.clone(),
-    );
-    diff(
-        "total_contract_value",
-        format_cents(before.total_contract_value_cents()),
-        format_cents(after.total_contract_value_cents()),
-    );
-    diff(
-        "capital_cost",
-        format_cents(before.capital_cost_cents),
-        format_cents(after.capital_cost_cents),
-    );
-    diff(
-        "annual_operating_cost",
-        format_cents(before.annual_operating_cost_cents),
-        format_cents(after.annual_operating_cost_cents),
-    );
-    diff(
-        "term_months",
-        before.term_months.to_string(),
-        after.term_months.to_string(),
-    );
-    diff(
-        "expected_users",
-        count(before.expected_users),
-        count(after.expected_users),
-    );
-    diff(
-        "hosting",
-        hosting_name(before.hosting).into(),
-        hosting_name(after.hosting).into(),
-    );
-    diff(
-        "data_classes",
-        class_names(before.data_classes.iter().copied()),
-        class_names(after.data_classes.iter().copied()),
-    );
-    diff(
-        "surveillance",
-        before.surveillance.to_string(),
-        after.surveillance.to_string(),
-    );
-    diff(
-        "face_surveillance",
-        before.face_surveillance.to_string(),
-        after.face_surveillance.to_string(),
-    );
-    diff(
-        "renewal",
-        before.renewal.to_string(),
-        after.renewal.to_string(),
-    );
-    diff(
-        "enterprise_agreement",
-        before.enterprise_agreement.to_string(),
-        after.enterprise_agreement.to_string(),
-    );
-    diff(
-        "requested_start_date",
-        before.requested_start_date.to_string(),
-        after.requested_start_date.to_string(),
-    );
-    out
+    ROUTE_FACTS
+        .iter()
+        .filter_map(|(name, shown)| {
+            let (a, b) = (shown(before), shown(after));
+            (a != b).then(|| format!("{name}: {a} -> {b}"))
+        })
+        .collect()
 }
 
 fn settled(step: &Step) -> bool {
