@@ -142,10 +142,10 @@ async fn due_notifications(
             .or_default()
             .push(department);
     }
-    for (id, end, notice_days) in sources.contracts {
+    for (id, start, end, notice_days) in sources.contracts {
         let departments = contract_departments.remove(&id).unwrap_or_default();
         push(
-            contract_ending(end, notice_days.max(0) as u32, today),
+            contract_ending(start, end, notice_days.max(0) as u32, today),
             "contract",
             id,
             None,

@@ -1,4 +1,5 @@
-//! Contracts: dates, value, the requests they cover, their status on a given day, and their decommissioning.
+//! Contracts: dates, value, the requests they cover, their status on a given day, their cancellation before
+//! they start, and their decommissioning. The rules are the planner's (`crate::workflow::contracts`).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use poem::web::Data;
@@ -8,13 +9,15 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
 use super::me::ApiTags;
-use super::{PageInfo, etag, parse_if_match};
+use super::{IfMatch, PageInfo, etag};
 use crate::auth::{Auth, Permission, Role, Staff};
-use crate::domain::lifecycle::{ContractFields, ContractStatus, LIBRARY};
+use crate::domain::lifecycle::{
+    Cancellation, ContractFields, ContractStatus, Decommission, LIBRARY,
+};
 use crate::domain::safeguards::pre_2012_flag;
 use crate::domain::{PageRequest, now};
-use crate::error::{ApiError, FieldError};
-use crate::store::{ContractDetail, ContractFilter, Decommission, Store};
+use crate::error::ApiError;
+use crate::store::{ContractDetail, ContractFilter, Store};
 
 /// Those who keep the contract register: the CIO office and admins.
 pub struct ContractEditor;
@@ -80,6 +83,19 @@ pub struct DecommissionBody {
 }
 
 #[derive(Debug, Object)]
+pub struct CancelBody {
+    /// Why the contract is called off before it starts (kept in the record and the audit trail).
+    pub reason: String,
+}
+
+#[derive(Debug, Object)]
+pub struct CancellationView {
+    pub reason: String,
+    pub cancelled_by: String,
+    pub cancelled_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Object)]
 pub struct DecommissionView {
     pub decommissioned_on: NaiveDate,
     pub data_disposition: String,
@@ -101,7 +117,8 @@ pub struct ContractView {
     pub renewal_notice_days: i32,
     /// First day of the renewal notice period.
     pub notice_starts_on: NaiveDate,
-    /// Today's status.
+    /// Today's status: `pending` before the start date, then `active`, `expiring` (inside the renewal notice
+    /// period) and `ended`; `decommissioned` and `cancelled` are for good.
     pub status: ContractStatus,
     pub request_ids: Vec<Uuid>,
     pub safeguard_clauses: Vec<String>,
@@ -109,6 +126,8 @@ pub struct ContractView {
     /// checklist: to be amended [201 CMR 17.03(2)(f)(2)].
     pub pre_2012_flag: bool,
     pub decommission: Option<DecommissionView>,
+    /// Set when the contract was cancelled before it started.
+    pub cancellation: Option<CancellationView>,
     /// The ETag is `"<version>"`.
     pub version: i64,
     pub created_by: String,
@@ -119,6 +138,15 @@ pub struct ContractView {
 impl From<ContractDetail> for ContractView {
     fn from(d: ContractDetail) -> Self {
         let c = d.contract;
+        let status = c.days().status(now().date_naive());
+        let cancellation = match (c.cancelled_at, c.cancellation_reason) {
+            (Some(at), Some(reason)) => Some(CancellationView {
+                reason,
+                cancelled_by: c.cancelled_by.unwrap_or_default(),
+                cancelled_at: at,
+            }),
+            _ => None,
+        };
         let decommission = match (c.decommissioned_on, c.data_disposition) {
             (Some(on), Some(disposition)) => Some(DecommissionView {
                 decommissioned_on: on,
@@ -131,12 +159,7 @@ impl From<ContractDetail> for ContractView {
             _ => None,
         };
         ContractView {
-            status: ContractStatus::of(
-                c.end_date,
-                c.notice_starts_on,
-                decommission.is_some(),
-                now().date_naive(),
-            ),
+            status,
             pre_2012_flag: pre_2012_flag(c.start_date, d.safeguard_recorded),
             id: c.id,
             vendor_id: c.vendor_id,
@@ -150,6 +173,7 @@ impl From<ContractDetail> for ContractView {
             request_ids: d.request_ids,
             safeguard_clauses: c.safeguard_clauses.0,
             decommission,
+            cancellation,
             version: c.version,
             created_by: c.created_by,
             created_at: c.created_at,
@@ -192,8 +216,8 @@ pub struct ContractsApi;
 impl ContractsApi {
     /// List contracts
     ///
-    /// Staff roles; ordered by end date. `status` is today's: `active`, `expiring` (inside the renewal notice
-    /// period), `ended` or `decommissioned`.
+    /// Staff roles; ordered by end date. `status` is today's: `pending` (not started), `active`, `expiring`
+    /// (inside the renewal notice period), `ended`, `decommissioned` or `cancelled`.
     #[oai(path = "/contracts", method = "get", operation_id = "listContracts")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
@@ -260,8 +284,8 @@ impl ContractsApi {
 
     /// Replace a contract's facts
     ///
-    /// The CIO office and admins; the vendor stays the same, and a decommissioned contract no longer changes.
-    /// `If-Match` makes the change conditional on the version read.
+    /// The CIO office and admins; the vendor stays the same, and a decommissioned or cancelled contract no longer
+    /// changes (409). `If-Match` (required) names the version read.
     #[oai(
         path = "/contracts/:id",
         method = "put",
@@ -272,10 +296,10 @@ impl ContractsApi {
         store: Data<&Store>,
         auth: Auth<ContractEditor>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Json<ContractBody>,
     ) -> Result<ContractResponse, ApiError> {
-        let expected = parse_if_match(if_match.0.as_deref())?;
+        let expected = if_match.version()?;
         Ok(respond(
             store
                 .update_contract(&auth.actor(), id.0, expected, body.0.parse()?)
@@ -285,8 +309,10 @@ impl ContractsApi {
 
     /// Decommission a contract
     ///
-    /// The CIO office and admins record the end of the contract's life: whether the city's data was returned or
-    /// destroyed, and the certificate that says so (EO 2025 Art. 4; c.93I §2).
+    /// The CIO office and admins record the end of a started contract's life: the day it happened (not before
+    /// the start date, not in the future), whether the city's data was returned or destroyed, and the
+    /// certificate that says so (EO 2025 Art. 4; c.93I §2). A contract that has not started is cancelled
+    /// instead (409 `contract_not_started`). `If-Match` (required) names the version read.
     #[oai(
         path = "/contracts/:id/decommission",
         method = "post",
@@ -297,36 +323,54 @@ impl ContractsApi {
         store: Data<&Store>,
         auth: Auth<ContractEditor>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Json<DecommissionBody>,
     ) -> Result<ContractResponse, ApiError> {
-        let expected = parse_if_match(if_match.0.as_deref())?;
+        let expected = if_match.version()?;
         let body = body.0;
-        let mut errors = Vec::new();
-        for (field, value) in [
-            ("certificate_reference", &body.certificate_reference),
-            ("certified_by", &body.certified_by),
-        ] {
-            if value.trim().is_empty() {
-                errors.push(FieldError::new(field, "must not be blank"));
-            }
-        }
-        if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
-        }
         let decommission = Decommission {
             decommissioned_on: body.decommissioned_on,
             data_disposition: match body.data_disposition {
                 DataDisposition::Returned => "returned".into(),
                 DataDisposition::Destroyed => "destroyed".into(),
             },
-            certificate_reference: body.certificate_reference.trim().to_string(),
-            certified_by: body.certified_by.trim().to_string(),
-            note: body.note.filter(|n| !n.trim().is_empty()),
+            certificate_reference: body.certificate_reference,
+            certified_by: body.certified_by,
+            note: body.note,
         };
         Ok(respond(
             store
                 .decommission_contract(&auth.actor(), id.0, expected, decommission)
+                .await?,
+        ))
+    }
+
+    /// Cancel a contract before it starts
+    ///
+    /// The CIO office and admins call off a `pending` contract, with the reason; it becomes `cancelled` for
+    /// good and no reminder is made for it. A contract that has started is decommissioned instead (409
+    /// `contract_started`); a cancelled or decommissioned one answers 409 naming its state. `If-Match`
+    /// (required) names the version read.
+    #[oai(
+        path = "/contracts/:id/cancel",
+        method = "post",
+        operation_id = "cancelContract"
+    )]
+    async fn cancel(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<ContractEditor>,
+        id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
+        body: Json<CancelBody>,
+    ) -> Result<ContractResponse, ApiError> {
+        let expected = if_match.version()?;
+        let cancellation = Cancellation {
+            reason: body.0.reason,
+        };
+        Ok(respond(
+            store
+                .cancel_contract(&auth.actor(), id.0, expected, cancellation)
                 .await?,
         ))
     }

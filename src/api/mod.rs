@@ -141,6 +141,55 @@ pub fn attachment(name: &str) -> String {
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
+/// The `If-Match` header of a change to a versioned object, documented as required. A request without it is
+/// answered 428 by [`IfMatch::version`] (through [`require_if_match`]), not 400 by the framework: the client is
+/// told to read the object's ETag, and nothing changes.
+#[derive(Debug, Clone)]
+pub struct IfMatch(Option<String>);
+
+impl IfMatch {
+    /// The version the caller read: 428 without `If-Match`, 412 for a value this service never issued.
+    pub fn version(&self) -> Result<i64, ApiError> {
+        require_if_match(self.0.as_deref())
+    }
+}
+
+impl poem_openapi::types::Type for IfMatch {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = String;
+    type RawElementValueType = String;
+
+    fn name() -> std::borrow::Cow<'static, str> {
+        "IfMatch".into()
+    }
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        <String as poem_openapi::types::Type>::schema_ref()
+    }
+
+    fn as_raw_value(&self) -> Option<&String> {
+        self.0.as_ref()
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a String> + 'a> {
+        Box::new(self.0.iter())
+    }
+}
+
+impl poem_openapi::types::ParseFromParameter for IfMatch {
+    fn parse_from_parameter(value: &str) -> poem_openapi::types::ParseResult<Self> {
+        Ok(IfMatch(Some(value.to_string())))
+    }
+
+    fn parse_from_parameters<I: IntoIterator<Item = A>, A: AsRef<str>>(
+        iter: I,
+    ) -> poem_openapi::types::ParseResult<Self> {
+        Ok(IfMatch(
+            iter.into_iter().next().map(|v| v.as_ref().to_string()),
+        ))
+    }
+}
+
 /// Page metadata returned with every list.
 #[derive(Debug, Clone, Object)]
 pub struct PageInfo {
@@ -201,6 +250,16 @@ mod tests {
             parse_if_match(Some("abc")).unwrap_err().status().as_u16(),
             412
         );
+    }
+
+    #[test]
+    fn the_if_match_header_is_documented_as_required_yet_read_when_missing() {
+        use poem_openapi::types::{ParseFromParameter, Type};
+        const { assert!(<IfMatch as Type>::IS_REQUIRED) };
+        let missing = IfMatch::parse_from_parameters(Vec::<&str>::new()).unwrap();
+        assert_eq!(missing.version().unwrap_err().status().as_u16(), 428);
+        let given = IfMatch::parse_from_parameters(["W/\"5\""]).unwrap();
+        assert_eq!(given.version().unwrap(), 5);
     }
 
     #[test]

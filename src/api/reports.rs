@@ -10,15 +10,17 @@ use uuid::Uuid;
 
 use super::assessments::vendor_scope;
 use super::catalog::XlsxFile;
+use super::contracts::ContractView;
 use super::me::ApiTags;
 use super::requests::scope_of;
 use crate::auth::{AnyRole, Auth, Staff};
 use crate::domain::PageRequest;
 use crate::domain::assessment::FindingStatus;
+use crate::domain::lifecycle::ContractStatus;
 use crate::domain::request::Status;
 use crate::error::ApiError;
 use crate::sheets::registers::{Cell, col, write};
-use crate::store::{FindingFilter, Paged, RequestFilter, Store, VendorFilter};
+use crate::store::{ContractFilter, FindingFilter, Paged, RequestFilter, Store, VendorFilter};
 
 /// A register is one download, not a page; this bounds its size.
 const MAX_ROWS: i64 = 100_000;
@@ -247,6 +249,83 @@ impl ReportsApi {
             .collect();
         let bytes = super::blocking(move || write("Findings", &columns, &cells)).await?;
         Ok(file(bytes, "findings.xlsx"))
+    }
+
+    /// Register of contracts
+    ///
+    /// Staff roles; filters as `GET /contracts`. One row per contract with today's status (`pending`, `active`,
+    /// `expiring`, `ended`, `decommissioned`, `cancelled`), and how and when a closed contract was closed.
+    #[oai(
+        path = "/reports/contracts.xlsx",
+        method = "get",
+        operation_id = "reportContracts"
+    )]
+    async fn contracts(
+        &self,
+        store: Data<&Store>,
+        _auth: Auth<Staff>,
+        status: Query<Option<ContractStatus>>,
+        vendor_id: Query<Option<Uuid>>,
+        request_id: Query<Option<Uuid>>,
+    ) -> Result<XlsxFile, ApiError> {
+        let filter = ContractFilter {
+            vendor_id: vendor_id.0,
+            status: status.0,
+            request_id: request_id.0,
+        };
+        let today = crate::domain::now().date_naive();
+        let contracts = all_pages(|p| store.list_contracts(&filter, today, p)).await?;
+        let names = vendor_names(&store).await?;
+        let columns = [
+            col("Contract number", 16.0),
+            col("Title", 34.0),
+            col("Vendor", 28.0),
+            col("Status", 14.0),
+            col("Start", 12.0),
+            col("End", 12.0),
+            col("Notice period from", 14.0),
+            col("Value", 16.0),
+            col("Requests", 10.0),
+            col("Pre-2012, no safeguard recorded", 14.0),
+            col("Closed on", 12.0),
+            col("How it was closed", 40.0),
+        ];
+        let cells: Vec<Vec<Cell>> = contracts
+            .into_iter()
+            .map(ContractView::from)
+            .map(|c| {
+                let (closed_on, closure) = match (&c.decommission, &c.cancellation) {
+                    (_, Some(cancelled)) => (
+                        Cell::Date(cancelled.cancelled_at.date_naive()),
+                        format!("cancelled before it started: {}", cancelled.reason),
+                    ),
+                    (Some(d), None) => (
+                        Cell::Date(d.decommissioned_on),
+                        format!(
+                            "data {}, certificate {} ({})",
+                            d.data_disposition, d.certificate_reference, d.certified_by
+                        ),
+                    ),
+                    (None, None) => (Cell::Empty, String::new()),
+                };
+                vec![
+                    Cell::Text(c.contract_number),
+                    Cell::Text(c.title),
+                    Cell::Text(names.get(&c.vendor_id).cloned().unwrap_or_default()),
+                    Cell::Text(c.status.as_str().to_string()),
+                    Cell::Date(c.start_date),
+                    Cell::Date(c.end_date),
+                    Cell::Date(c.notice_starts_on),
+                    Cell::Money(c.value_cents),
+                    Cell::Number(c.request_ids.len() as f64),
+                    Cell::Bool(c.pre_2012_flag),
+                    closed_on,
+                    Cell::Text(closure),
+                ]
+            })
+            .collect();
+        let bytes = super::blocking(move || write("Contracts", &columns, &cells)).await?;
+        Ok(file(bytes, "contracts.xlsx"))
     }
 
     /// Register of the service catalogue

@@ -392,10 +392,19 @@ pub fn reassessment(next_review: NaiveDate, today: NaiveDate) -> Option<Reminder
     }
 }
 
-/// The reminder for a contract ending on `end` (its last day) with a renewal notice period of `notice_days`:
-/// once, on the first run inside the period. Nothing after the contract has ended: that is no longer a renewal
-/// decision.
-pub fn contract_ending(end: NaiveDate, notice_days: u32, today: NaiveDate) -> Option<Reminder> {
+/// The reminder for a contract running from `start` to `end` (its last day) with a renewal notice period of
+/// `notice_days`: once, on the first run inside the period. Nothing before the contract has started (a pending
+/// contract is renewed by nobody yet; if its notice period began before its start, the reminder comes on the
+/// start day) and nothing after it has ended: that is no longer a renewal decision.
+pub fn contract_ending(
+    start: NaiveDate,
+    end: NaiveDate,
+    notice_days: u32,
+    today: NaiveDate,
+) -> Option<Reminder> {
+    if today < start {
+        return None;
+    }
     match stage(end, today, &[notice_days], false) {
         Stage::Crossed { days_left, .. } => Some(Reminder::ContractEnding {
             end,
@@ -799,19 +808,20 @@ mod tests {
     #[test]
     fn a_contract_reminds_once_when_its_renewal_notice_period_begins() {
         let end = date("2027-06-30");
-        assert_eq!(contract_ending(end, 90, offset(end, -91)), None);
+        let start = date("2026-07-01");
+        assert_eq!(contract_ending(start, end, 90, offset(end, -91)), None);
         assert_eq!(
-            contract_ending(end, 90, offset(end, -90)),
+            contract_ending(start, end, 90, offset(end, -90)),
             Some(Reminder::ContractEnding {
                 end,
                 notice_days: 90,
                 days_left: 90
             })
         );
-        assert!(contract_ending(end, 90, end).is_some());
-        assert_eq!(contract_ending(end, 90, offset(end, 1)), None);
+        assert!(contract_ending(start, end, 90, end).is_some());
+        assert_eq!(contract_ending(start, end, 90, offset(end, 1)), None);
         let fired = run_job(every_day(offset(end, -120), offset(end, 10)), 3, |today| {
-            contract_ending(end, 90, today)
+            contract_ending(start, end, 90, today)
         });
         assert_eq!(
             fired,
@@ -825,8 +835,26 @@ mod tests {
     #[test]
     fn a_contract_with_no_notice_period_reminds_on_its_last_day_only() {
         let end = date("2027-06-30");
-        assert_eq!(contract_ending(end, 0, offset(end, -1)), None);
-        assert!(contract_ending(end, 0, end).is_some());
+        let start = date("2026-07-01");
+        assert_eq!(contract_ending(start, end, 0, offset(end, -1)), None);
+        assert!(contract_ending(start, end, 0, end).is_some());
+    }
+
+    #[test]
+    fn a_contract_that_has_not_started_is_not_reminded_until_its_start_day() {
+        // A short contract whose 90-day notice period begins two months before it starts.
+        let start = date("2027-03-01");
+        let end = date("2027-04-30");
+        let fired = run_job(
+            every_day(date("2027-01-01"), date("2027-05-10")),
+            3,
+            |today| contract_ending(start, end, 90, today),
+        );
+        assert_eq!(
+            fired,
+            [(start, "contract_ending:90:a-1:2027-04-30".to_owned())],
+            "once, on the start day, not while it is pending"
+        );
     }
 
     #[test]
@@ -887,7 +915,7 @@ mod tests {
             risk_acceptance_reminders(day, day),
             reassessment(day, offset(day, -1)),
             reassessment(day, offset(day, 1)),
-            contract_ending(day, 1, offset(day, -1)),
+            contract_ending(offset(day, -30), day, 1, offset(day, -1)),
             decision_escalation(at("2026-05-10T00:00:00Z"), at("2026-05-20T00:00:01Z"), 1),
         ];
         let keys: BTreeSet<String> = reminders

@@ -100,6 +100,8 @@ pub fn unsettled(
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
 pub enum ContractStatus {
+    /// Signed, but its start date is still ahead: it can be cancelled.
+    Pending,
     Active,
     /// Inside its renewal notice period: renew, renegotiate or give notice.
     Expiring,
@@ -107,32 +109,52 @@ pub enum ContractStatus {
     Ended,
     /// Decommissioned, with the data return or destruction certificate recorded.
     Decommissioned,
+    /// Cancelled before it started, with the reason.
+    Cancelled,
+}
+
+/// How a contract was closed for good, if it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    Decommissioned,
+    Cancelled,
+}
+
+/// The days that decide a contract's status, and how it was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContractDays {
+    pub start: NaiveDate,
+    /// The contract's last day.
+    pub end: NaiveDate,
+    /// The first day of the renewal notice period.
+    pub notice_starts_on: NaiveDate,
+    pub closed: Option<Closed>,
+}
+
+impl ContractDays {
+    /// The contract's status on `today`. A closed contract stays closed; an open one is pending until its start
+    /// date, then active, expiring inside its notice period, and ended after its last day.
+    pub fn status(&self, today: NaiveDate) -> ContractStatus {
+        match self.closed {
+            Some(Closed::Cancelled) => ContractStatus::Cancelled,
+            Some(Closed::Decommissioned) => ContractStatus::Decommissioned,
+            None if today < self.start => ContractStatus::Pending,
+            None if today > self.end => ContractStatus::Ended,
+            None if today >= self.notice_starts_on => ContractStatus::Expiring,
+            None => ContractStatus::Active,
+        }
+    }
 }
 
 impl ContractStatus {
-    pub fn of(
-        end: NaiveDate,
-        notice_starts_on: NaiveDate,
-        decommissioned: bool,
-        today: NaiveDate,
-    ) -> ContractStatus {
-        if decommissioned {
-            ContractStatus::Decommissioned
-        } else if today > end {
-            ContractStatus::Ended
-        } else if today >= notice_starts_on {
-            ContractStatus::Expiring
-        } else {
-            ContractStatus::Active
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
+            ContractStatus::Pending => "pending",
             ContractStatus::Active => "active",
             ContractStatus::Expiring => "expiring",
             ContractStatus::Ended => "ended",
             ContractStatus::Decommissioned => "decommissioned",
+            ContractStatus::Cancelled => "cancelled",
         }
     }
 }
@@ -198,6 +220,23 @@ impl ContractFields {
     pub fn notice_starts_on(&self) -> NaiveDate {
         self.end_date - chrono::Duration::days(i64::from(self.renewal_notice_days))
     }
+}
+
+/// The end of a contract's life: the data returned or destroyed, and the certificate that says so.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Decommission {
+    pub decommissioned_on: NaiveDate,
+    /// `returned` or `destroyed`.
+    pub data_disposition: String,
+    pub certificate_reference: String,
+    pub certified_by: String,
+    pub note: Option<String>,
+}
+
+/// A contract called off before it started.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Cancellation {
+    pub reason: String,
 }
 
 /// Who hears of a reminder: a role, narrowed to one vendor where the vendor must act, or to one department's
@@ -386,29 +425,52 @@ mod tests {
     }
 
     #[test]
-    fn contract_status_follows_the_notice_period_and_the_end_date() {
+    fn contract_status_follows_the_start_the_notice_period_and_the_end_date() {
         let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
-        let (end, notice) = (d(6, 30), d(4, 1));
+        let days = ContractDays {
+            start: d(1, 15),
+            end: d(6, 30),
+            notice_starts_on: d(4, 1),
+            closed: None,
+        };
+        let on = |today| days.status(today);
+        assert_eq!(on(d(1, 14)), ContractStatus::Pending);
+        assert_eq!(on(d(1, 15)), ContractStatus::Active);
+        assert_eq!(on(d(3, 31)), ContractStatus::Active);
+        assert_eq!(on(d(4, 1)), ContractStatus::Expiring);
+        assert_eq!(on(d(6, 30)), ContractStatus::Expiring);
+        assert_eq!(on(d(7, 1)), ContractStatus::Ended);
+        let decommissioned = ContractDays {
+            closed: Some(Closed::Decommissioned),
+            ..days
+        };
         assert_eq!(
-            ContractStatus::of(end, notice, false, d(3, 31)),
-            ContractStatus::Active
-        );
-        assert_eq!(
-            ContractStatus::of(end, notice, false, d(4, 1)),
-            ContractStatus::Expiring
-        );
-        assert_eq!(
-            ContractStatus::of(end, notice, false, d(6, 30)),
-            ContractStatus::Expiring
-        );
-        assert_eq!(
-            ContractStatus::of(end, notice, false, d(7, 1)),
-            ContractStatus::Ended
-        );
-        assert_eq!(
-            ContractStatus::of(end, notice, true, d(5, 1)),
+            decommissioned.status(d(5, 1)),
             ContractStatus::Decommissioned
         );
+        let cancelled = ContractDays {
+            closed: Some(Closed::Cancelled),
+            ..days
+        };
+        assert_eq!(cancelled.status(d(1, 1)), ContractStatus::Cancelled);
+        assert_eq!(
+            cancelled.status(d(5, 1)),
+            ContractStatus::Cancelled,
+            "a cancelled contract never becomes active"
+        );
+    }
+
+    #[test]
+    fn a_notice_period_that_begins_before_the_start_leaves_the_contract_pending_until_it_starts() {
+        let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+        let days = ContractDays {
+            start: d(3, 1),
+            end: d(4, 30),
+            notice_starts_on: d(1, 30),
+            closed: None,
+        };
+        assert_eq!(days.status(d(2, 1)), ContractStatus::Pending);
+        assert_eq!(days.status(d(3, 1)), ContractStatus::Expiring);
     }
 
     #[test]

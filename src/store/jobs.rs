@@ -57,9 +57,9 @@ impl Repo {
         Ok(Some(subjects))
     }
 
-    /// The due dates the reminder job turns into notifications. Decommissioned and long-ended contracts are left
-    /// out: their renewal is no longer anyone's decision; so is everything about a withdrawn or denied request,
-    /// which nobody works on any more.
+    /// The due dates the reminder job turns into notifications. Decommissioned, cancelled and ended contracts
+    /// are left out: their renewal is no longer anyone's decision; so is everything about a withdrawn or denied
+    /// request, which nobody works on any more.
     pub async fn reminder_sources(&self, today: NaiveDate) -> Result<ReminderSources, ApiError> {
         let questionnaires = sqlx::query_as(
             "SELECT a.id, a.vendor_id, a.due_date, r.department_code FROM assessments a \
@@ -83,8 +83,8 @@ impl Repo {
         .fetch_all(&self.pool)
         .await?;
         let contracts = sqlx::query_as(
-            "SELECT id, end_date, renewal_notice_days FROM contracts \
-             WHERE decommissioned_on IS NULL AND end_date >= $1 ORDER BY id",
+            "SELECT id, start_date, end_date, renewal_notice_days FROM contracts \
+             WHERE decommissioned_on IS NULL AND cancelled_at IS NULL AND end_date >= $1 ORDER BY id",
         )
         .bind(today)
         .fetch_all(&self.pool)
@@ -92,7 +92,8 @@ impl Repo {
         let contract_departments = sqlx::query_as(
             "SELECT DISTINCT cr.contract_id, r.department_code FROM contract_requests cr \
              JOIN contracts c ON c.id = cr.contract_id JOIN requests r ON r.id = cr.request_id \
-             WHERE c.decommissioned_on IS NULL AND c.end_date >= $1 ORDER BY cr.contract_id, r.department_code",
+             WHERE c.decommissioned_on IS NULL AND c.cancelled_at IS NULL AND c.end_date >= $1 \
+             ORDER BY cr.contract_id, r.department_code",
         )
         .bind(today)
         .fetch_all(&self.pool)

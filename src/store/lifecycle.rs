@@ -1,23 +1,24 @@
 // Contract safeguards checklists, contracts, and the vendors' re-assessment schedule. Included by both backends
 // as a submodule, like requests.rs.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::domain::deadlines::next_review_date;
-use crate::domain::lifecycle::{ChecklistEntry, ContractFields, ContractStatus};
+use crate::domain::lifecycle::{Cancellation, ChecklistEntry, ContractFields, ContractStatus, Decommission};
 use crate::domain::policy::DataClass;
 use crate::domain::request::RequestFields;
 use crate::domain::safeguards::ClauseStatus;
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
-    Actor, ContractDetail, ContractFilter, ContractRecord, Decommission, Paged, RequestRecord, SafeguardRecord, Scope,
-    to_json,
+    Actor, ContractDetail, ContractFilter, ContractRecord, Paged, RequestRecord, SafeguardRecord, Scope, to_json,
+    unique_as,
 };
+use crate::workflow::contracts::{self as plan, ContractState, References};
 
 async fn safeguard_rows(tx: &mut Tx, request_id: Uuid) -> Result<Vec<SafeguardRecord>, ApiError> {
     Ok(sqlx::query_as(
@@ -27,10 +28,6 @@ async fn safeguard_rows(tx: &mut Tx, request_id: Uuid) -> Result<Vec<SafeguardRe
     .bind(request_id)
     .fetch_all(&mut **tx)
     .await?)
-}
-
-fn decommission_of(record: &ContractRecord) -> bool {
-    record.decommissioned_on.is_some()
 }
 
 async fn contract_detail(tx: &mut Tx, contract: ContractRecord) -> Result<ContractDetail, ApiError> {
@@ -50,23 +47,31 @@ async fn contract_detail(tx: &mut Tx, contract: ContractRecord) -> Result<Contra
     Ok(ContractDetail { request_ids: links.into_iter().map(|(id,)| id).collect(), safeguard_recorded, contract })
 }
 
+/// What the store finds of the vendor and the requests a contract's fields name, for the planner.
+async fn references(tx: &mut Tx, fields: &ContractFields) -> Result<References, ApiError> {
+    let vendor: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM vendors WHERE id = $1")
+        .bind(fields.vendor_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let mut request_vendors = BTreeMap::new();
+    for request_id in &fields.request_ids {
+        let vendor: Option<(Uuid,)> = sqlx::query_as("SELECT vendor_id FROM requests WHERE id = $1")
+            .bind(request_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some((vendor,)) = vendor {
+            request_vendors.insert(*request_id, vendor);
+        }
+    }
+    Ok(References { vendor_registered: vendor.is_some(), request_vendors })
+}
+
 async fn link_requests(tx: &mut Tx, contract_id: Uuid, fields: &ContractFields) -> Result<(), ApiError> {
     sqlx::query("DELETE FROM contract_requests WHERE contract_id = $1")
         .bind(contract_id)
         .execute(&mut **tx)
         .await?;
-    for (i, request_id) in fields.request_ids.iter().enumerate() {
-        let vendor: Option<(Uuid,)> = sqlx::query_as("SELECT vendor_id FROM requests WHERE id = $1")
-            .bind(request_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-        match vendor {
-            None => return Err(ApiError::field(format!("request_ids[{i}]"), "no request has this id")),
-            Some((v,)) if v != fields.vendor_id => {
-                return Err(ApiError::field(format!("request_ids[{i}]"), "the request is with another vendor"));
-            }
-            Some(_) => {}
-        }
+    for request_id in &fields.request_ids {
         sqlx::query("INSERT INTO contract_requests (contract_id, request_id) VALUES ($1, $2)")
             .bind(contract_id)
             .bind(request_id)
@@ -76,20 +81,36 @@ async fn link_requests(tx: &mut Tx, contract_id: Uuid, fields: &ContractFields) 
     Ok(())
 }
 
-fn contract_conflict(number: &str, e: sqlx::Error) -> ApiError {
-    if crate::store::is_unique_violation(&e) {
-        ApiError::conflict("duplicate_contract", format!("a contract numbered {number:?} is already recorded"))
-    } else {
-        e.into()
-    }
+fn duplicate_number(number: &str) -> impl FnOnce(sqlx::Error) -> ApiError + '_ {
+    unique_as("duplicate_contract", move || format!("a contract numbered {number:?} is already recorded"))
 }
 
+/// Locks a contract for a change and checks the version the caller read.
+async fn lock_contract(tx: &mut Tx, id: Uuid, if_match: i64) -> Result<ContractRecord, ApiError> {
+    let current: ContractRecord = sqlx::query_as(concat!("SELECT * FROM contracts WHERE id = $1", for_update!()))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found("contract"))?;
+    check_version(current.version, Some(if_match))?;
+    Ok(current)
+}
+
+fn state_of(record: &ContractRecord) -> ContractState {
+    ContractState { vendor_id: record.vendor_id, days: record.days() }
+}
+
+/// The contracts of a status on `$4`, the day: the same order of precedence as `ContractDays::status` (closed
+/// first, then pending before the start date, ended after the end date, expiring inside the notice period).
 const CONTRACT_WHERE: &str = "FROM contracts c WHERE ($1 IS NULL OR c.vendor_id = $1) \
     AND ($2 IS NULL OR EXISTS (SELECT 1 FROM contract_requests l WHERE l.contract_id = c.id AND l.request_id = $2)) \
-    AND ($3 IS NULL OR ($3 = 'decommissioned' AND c.decommissioned_on IS NOT NULL) \
-         OR ($3 = 'ended' AND c.decommissioned_on IS NULL AND c.end_date < $4) \
-         OR ($3 = 'expiring' AND c.decommissioned_on IS NULL AND c.end_date >= $4 AND c.notice_starts_on <= $4) \
-         OR ($3 = 'active' AND c.decommissioned_on IS NULL AND c.notice_starts_on > $4))";
+    AND ($3 IS NULL OR ($3 = 'cancelled' AND c.cancelled_at IS NOT NULL) \
+         OR ($3 = 'decommissioned' AND c.cancelled_at IS NULL AND c.decommissioned_on IS NOT NULL) \
+         OR (c.cancelled_at IS NULL AND c.decommissioned_on IS NULL AND ( \
+             ($3 = 'pending' AND c.start_date > $4) \
+             OR ($3 = 'ended' AND c.start_date <= $4 AND c.end_date < $4) \
+             OR ($3 = 'expiring' AND c.start_date <= $4 AND c.end_date >= $4 AND c.notice_starts_on <= $4) \
+             OR ($3 = 'active' AND c.start_date <= $4 AND c.notice_starts_on > $4))))";
 
 impl Repo {
     /// A request's checklist and the rows recorded against it.
@@ -222,13 +243,8 @@ impl Repo {
 
     pub async fn create_contract(&self, actor: &Actor, fields: ContractFields) -> Result<ContractDetail, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let vendor: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM vendors WHERE id = $1")
-            .bind(fields.vendor_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if vendor.is_none() {
-            return Err(ApiError::field("vendor_id", "no vendor is registered with this id"));
-        }
+        let refs = references(&mut tx, &fields).await?;
+        let fields = plan::plan_create(fields, &refs)?;
         let at = now();
         let record: ContractRecord = sqlx::query_as(
             "INSERT INTO contracts (id, vendor_id, contract_number, title, start_date, end_date, value_cents, \
@@ -249,7 +265,7 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| contract_conflict(&fields.contract_number, e))?;
+        .map_err(duplicate_number(&fields.contract_number))?;
         link_requests(&mut tx, record.id, &fields).await?;
         let detail = contract_detail(&mut tx, record).await?;
         let id = detail.contract.id.to_string();
@@ -262,22 +278,13 @@ impl Repo {
         &self,
         actor: &Actor,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
         fields: ContractFields,
     ) -> Result<ContractDetail, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let current: ContractRecord = sqlx::query_as(concat!("SELECT * FROM contracts WHERE id = $1", for_update!()))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| ApiError::not_found("contract"))?;
-        check_version(current.version, if_match)?;
-        if decommission_of(&current) {
-            return Err(ApiError::conflict("contract_decommissioned", "a decommissioned contract no longer changes"));
-        }
-        if fields.vendor_id != current.vendor_id {
-            return Err(ApiError::field("vendor_id", "a contract stays with the vendor it was made with"));
-        }
+        let current = lock_contract(&mut tx, id, if_match).await?;
+        let refs = references(&mut tx, &fields).await?;
+        let fields = plan::plan_replace(&state_of(&current), fields, &refs, now().date_naive())?;
         let before = contract_detail(&mut tx, current).await?;
         let record: ContractRecord = sqlx::query_as(
             "UPDATE contracts SET contract_number = $2, title = $3, start_date = $4, end_date = $5, value_cents = $6, \
@@ -296,7 +303,7 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| contract_conflict(&fields.contract_number, e))?;
+        .map_err(duplicate_number(&fields.contract_number))?;
         link_requests(&mut tx, id, &fields).await?;
         let detail = contract_detail(&mut tx, record).await?;
         audit(&mut tx, actor, "contract.updated", "contract", &id.to_string(), Some(to_json(&before)), Some(to_json(&detail)))
@@ -310,22 +317,12 @@ impl Repo {
         &self,
         actor: &Actor,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
         decommission: Decommission,
     ) -> Result<ContractDetail, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let current: ContractRecord = sqlx::query_as(concat!("SELECT * FROM contracts WHERE id = $1", for_update!()))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| ApiError::not_found("contract"))?;
-        check_version(current.version, if_match)?;
-        if decommission_of(&current) {
-            return Err(ApiError::conflict("contract_decommissioned", "the contract is already decommissioned"));
-        }
-        if decommission.decommissioned_on < current.start_date {
-            return Err(ApiError::field("decommissioned_on", "must not be before the contract's start date"));
-        }
+        let current = lock_contract(&mut tx, id, if_match).await?;
+        let decommission = plan::plan_decommission(&state_of(&current), decommission, now().date_naive())?;
         let before = contract_detail(&mut tx, current).await?;
         let record: ContractRecord = sqlx::query_as(
             "UPDATE contracts SET decommissioned_on = $2, data_disposition = $3, certificate_reference = $4, \
@@ -347,6 +344,44 @@ impl Repo {
             &mut tx,
             actor,
             "contract.decommissioned",
+            "contract",
+            &id.to_string(),
+            Some(to_json(&before)),
+            Some(to_json(&detail)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(detail)
+    }
+
+    /// Calls off a contract that has not started, with the reason.
+    pub async fn cancel_contract(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: i64,
+        cancellation: Cancellation,
+    ) -> Result<ContractDetail, ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let current = lock_contract(&mut tx, id, if_match).await?;
+        let at = now();
+        let cancellation = plan::plan_cancel(&state_of(&current), cancellation, at.date_naive())?;
+        let before = contract_detail(&mut tx, current).await?;
+        let record: ContractRecord = sqlx::query_as(
+            "UPDATE contracts SET cancelled_at = $2, cancelled_by = $3, cancellation_reason = $4, \
+             version = version + 1, updated_at = $2 WHERE id = $1 RETURNING *",
+        )
+        .bind(id)
+        .bind(at)
+        .bind(&actor.subject)
+        .bind(&cancellation.reason)
+        .fetch_one(&mut *tx)
+        .await?;
+        let detail = contract_detail(&mut tx, record).await?;
+        audit(
+            &mut tx,
+            actor,
+            "contract.cancelled",
             "contract",
             &id.to_string(),
             Some(to_json(&before)),

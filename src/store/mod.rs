@@ -26,7 +26,7 @@ use crate::domain::PageRequest;
 use crate::domain::assessment::{AssessmentStatus, FindingChange, ScoreView};
 use crate::domain::audit::{AuditRecord, VerifyReport};
 use crate::domain::catalog::{CatalogService, CatalogServiceInput, ServiceFields};
-use crate::domain::lifecycle::{ChecklistEntry, ContractFields};
+use crate::domain::lifecycle::{Cancellation, ChecklistEntry, ContractFields, Decommission};
 use crate::domain::policy::Policy;
 use crate::domain::registry::{
     Department, DepartmentPatchBody, NewDepartment, NewVendor, Vendor, VendorPatchBody,
@@ -794,7 +794,7 @@ impl Store {
         &self,
         actor: &Actor,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
         fields: ContractFields,
     ) -> Result<ContractDetail, ApiError> {
         dispatch!(self, r => r.update_contract(actor, id, if_match, fields).await)
@@ -804,10 +804,20 @@ impl Store {
         &self,
         actor: &Actor,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
         decommission: Decommission,
     ) -> Result<ContractDetail, ApiError> {
         dispatch!(self, r => r.decommission_contract(actor, id, if_match, decommission).await)
+    }
+
+    pub async fn cancel_contract(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: i64,
+        cancellation: Cancellation,
+    ) -> Result<ContractDetail, ApiError> {
+        dispatch!(self, r => r.cancel_contract(actor, id, if_match, cancellation).await)
     }
 
     pub async fn reassessment_schedule(

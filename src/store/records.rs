@@ -417,10 +417,32 @@ pub struct ContractRecord {
     pub certified_by: Option<String>,
     pub decommission_note: Option<String>,
     pub decommissioned_by: Option<String>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub cancelled_by: Option<String>,
+    pub cancellation_reason: Option<String>,
     pub version: i64,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl ContractRecord {
+    /// The days that decide the contract's status, and how it was closed.
+    pub fn days(&self) -> crate::domain::lifecycle::ContractDays {
+        use crate::domain::lifecycle::Closed;
+        crate::domain::lifecycle::ContractDays {
+            start: self.start_date,
+            end: self.end_date,
+            notice_starts_on: self.notice_starts_on,
+            closed: if self.cancelled_at.is_some() {
+                Some(Closed::Cancelled)
+            } else if self.decommissioned_on.is_some() {
+                Some(Closed::Decommissioned)
+            } else {
+                None
+            },
+        }
+    }
 }
 
 /// A contract with what is linked to it.
@@ -438,17 +460,6 @@ pub struct ContractFilter {
     pub vendor_id: Option<Uuid>,
     pub status: Option<crate::domain::lifecycle::ContractStatus>,
     pub request_id: Option<Uuid>,
-}
-
-/// The end of a contract: the data returned or destroyed, and the certificate that says so.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Decommission {
-    pub decommissioned_on: chrono::NaiveDate,
-    /// `returned` or `destroyed`.
-    pub data_disposition: String,
-    pub certificate_reference: String,
-    pub certified_by: String,
-    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
@@ -532,8 +543,9 @@ pub struct ReminderSources {
     pub remediations: Vec<(Uuid, Uuid, chrono::NaiveDate)>,
     /// Findings whose risk is accepted: id, expiry.
     pub risk_acceptances: Vec<(Uuid, chrono::NaiveDate)>,
-    /// Contracts not decommissioned: id, end date, renewal notice days.
-    pub contracts: Vec<(Uuid, chrono::NaiveDate, i32)>,
+    /// Contracts neither decommissioned nor cancelled, not yet ended: id, start date, end date, renewal notice
+    /// days.
+    pub contracts: Vec<(Uuid, chrono::NaiveDate, chrono::NaiveDate, i32)>,
     /// The departments of the requests each of those contracts is linked to: contract id, department.
     pub contract_departments: Vec<(Uuid, String)>,
     /// Requests awaiting a decision: id, since when, department.

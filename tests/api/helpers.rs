@@ -353,6 +353,19 @@ impl TestApp {
             .await
     }
 
+    /// `method path` with `If-Match: etag`.
+    pub async fn call_if_match(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+        etag: &str,
+    ) -> Resp {
+        self.call(method, path, Some(token), body, &[("If-Match", etag)])
+            .await
+    }
+
     pub async fn create_vendor(&self, name: &str) -> Value {
         let admin = self.token(Role::Admin);
         let resp = self

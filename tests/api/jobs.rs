@@ -251,7 +251,7 @@ both!(
         let done = done.ok(200);
         assert_eq!(done["status"], "decommissioned");
         assert_eq!(done["decommission"]["certificate_reference"], "DEST-2026-004");
-        app.call(Method::POST, &path, Some(&cio), Some(&body), &[]).await.problem(409, "contract_decommissioned");
+        app.call(Method::POST, &path, Some(&cio), Some(&body), &[("If-Match", "\"2\"")]).await.problem(409, "contract_decommissioned");
         app.stop().await;
     }
 );
@@ -338,12 +338,13 @@ both!(
         };
         put(&bea, body("x", 20, json!([])), None).await.problem(403, "forbidden");
         put(&cio, body("Case management, shortened", 20, json!([request])), Some("\"9\"")).await.problem(412, "stale_etag");
+        put(&cio, body("Case management, shortened", 20, json!([request])), None).await.problem(428, "precondition_required");
         let moved = put(&cio, json!({"vendor_id": uuid::Uuid::new_v4(), "contract_number": "C-2026-044", "title": "t",
                                      "start_date": today.to_string(), "end_date": today.to_string(),
-                                     "value_cents": 1, "renewal_notice_days": 0}), None).await;
+                                     "value_cents": 1, "renewal_notice_days": 0}), Some("\"1\"")).await;
         moved.problem(422, "validation_failed");
         assert_eq!(moved.fields(), ["vendor_id"]);
-        let foreign = put(&cio, body("t", 20, json!([uuid::Uuid::new_v4()])), None).await;
+        let foreign = put(&cio, body("t", 20, json!([uuid::Uuid::new_v4()])), Some("\"1\"")).await;
         foreign.problem(422, "validation_failed");
         assert_eq!(foreign.fields(), ["request_ids[0]"]);
         let unchanged = app.get(&path, &cio).await.ok(200).clone();

@@ -6,6 +6,7 @@ mod assessments;
 mod audit;
 mod auth;
 mod catalog;
+mod contracts;
 mod duplicates;
 mod errors;
 mod input;
