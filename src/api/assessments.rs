@@ -12,7 +12,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::me::ApiTags;
-use super::{PageInfo, etag, parse_if_match};
+use super::{IfMatch, PageInfo, etag};
 use crate::auth::{AnyRole, Auth, Permission, Principal, Role};
 use crate::domain::PageRequest;
 use crate::domain::assessment::{
@@ -353,9 +353,41 @@ pub enum AssessmentResponse {
 }
 
 #[derive(ApiResponse)]
+pub enum AssessmentDetailResponse {
+    /// The assessment; its `ETag` is the version that its changes take as `If-Match`.
+    #[oai(status = 200)]
+    Ok(Json<AssessmentDetail>, #[oai(header = "ETag")] String),
+}
+
+#[derive(ApiResponse)]
 pub enum EvidenceCreated {
+    /// The file was stored; the `ETag` is the assessment's new version.
     #[oai(status = 201)]
-    Created(Json<EvidenceView>),
+    Created(Json<EvidenceView>, #[oai(header = "ETag")] String),
+}
+
+#[derive(ApiResponse)]
+pub enum ReviewResponse {
+    /// The `ETag` is the assessment's new version.
+    #[oai(status = 200)]
+    Ok(Json<ReviewResult>, #[oai(header = "ETag")] String),
+}
+
+#[derive(ApiResponse)]
+pub enum ReassessmentResponse {
+    /// The `ETag` is the assessment's new version.
+    #[oai(status = 200)]
+    Ok(Json<ReassessmentResult>, #[oai(header = "ETag")] String),
+}
+
+/// A change is checked against the assessment as this handler read it (its answers, their applicability, its
+/// score): the caller's `If-Match` must name that version, and the store checks it again under its lock.
+pub(super) fn matches_read(a: &AssessmentRecord, expected: i64) -> Result<(), ApiError> {
+    if a.version == expected {
+        Ok(())
+    } else {
+        Err(ApiError::stale(&etag(a.version)))
+    }
 }
 
 #[derive(ApiResponse)]
@@ -576,8 +608,9 @@ impl AssessmentsApi {
         templates: Data<&Arc<Templates>>,
         auth: Auth<AnyRole>,
         id: Path<Uuid>,
-    ) -> Result<Json<AssessmentDetail>, ApiError> {
+    ) -> Result<AssessmentDetailResponse, ApiError> {
         let a = store.get_assessment(&vendor_scope(&auth), id.0).await?;
+        let tag = etag(a.version);
         let t = template_of(&templates, &store, &a).await?;
         let stored = store.answers(a.id).await?;
         let parsed = parsed_answers(&t, &stored);
@@ -622,19 +655,23 @@ impl AssessmentsApi {
             .into_iter()
             .map(ReviewView::from)
             .collect();
-        Ok(Json(AssessmentDetail {
-            assessment: view(a, &t),
-            questions,
-            evidence,
-            reviews,
-        }))
+        Ok(AssessmentDetailResponse::Ok(
+            Json(AssessmentDetail {
+                assessment: view(a, &t),
+                questions,
+                evidence,
+                reviews,
+            }),
+            tag,
+        ))
     }
 
     /// Save answers
     ///
     /// The vendor, in as many parts as it likes, while the assessment is open or returned. Each answer is
     /// checked against its question's kind and N/A rule; a question whose condition does not hold is not asked
-    /// and cannot be answered. All answers of one call are stored, or none.
+    /// and cannot be answered. All answers of one call are stored, or none. `If-Match` (required) names the
+    /// version of the assessment read (`GET /assessments/{id}` sends it as `ETag`).
     #[oai(
         path = "/assessments/:id/answers",
         method = "put",
@@ -646,12 +683,13 @@ impl AssessmentsApi {
         templates: Data<&Arc<Templates>>,
         auth: Auth<Vendor>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Json<AnswersInput>,
     ) -> Result<AssessmentResponse, ApiError> {
-        let expected = parse_if_match(if_match.0.as_deref())?;
+        let expected = if_match.version()?;
         let scope = vendor_scope(&auth);
         let a = store.get_assessment(&scope, id.0).await?;
+        matches_read(&a, expected)?;
         // A state that takes no answers is named before the answers are checked (the store checks again).
         workflow::vendor_may(a.state(), VendorWork::Answer)?;
         let t = template_of(&templates, &store, &a).await?;
@@ -755,7 +793,7 @@ impl AssessmentsApi {
                 &auth.actor(),
                 &scope,
                 a.id,
-                expected,
+                Some(expected),
                 entries.into_iter().map(|(_, entry)| entry).collect(),
             )
             .await?;
@@ -767,7 +805,8 @@ impl AssessmentsApi {
     ///
     /// The vendor, while the assessment is open or returned: a PDF, PNG, JPEG, office document or text file,
     /// judged by its bytes (the declared type must agree), up to the upload limit. Stored with its SHA-256.
-    /// Answer a file question with `{"evidence_id": "<id>"}`.
+    /// Answer a file question with `{"evidence_id": "<id>"}`. `If-Match` (required) names the version of the
+    /// assessment read; the answer's `ETag` is its next version.
     #[oai(
         path = "/assessments/:id/evidence",
         method = "post",
@@ -783,22 +822,28 @@ impl AssessmentsApi {
         /// The question the file supports, if one.
         question_id: Query<Option<String>>,
         #[oai(name = "Content-Type")] content_type: Header<String>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Binary<Vec<u8>>,
     ) -> Result<EvidenceCreated, ApiError> {
+        let expected = if_match.version()?;
         let (file_name, sniffed) =
             checked_document(&filename.0, &content_type.0, &body.0, "evidence")?;
-        let stored = store
+        let (assessment, stored) = store
             .store_evidence(
                 &auth.actor(),
                 &vendor_scope(&auth),
                 id.0,
+                expected,
                 question_id.0.as_deref(),
                 &file_name,
                 sniffed,
                 &body.0,
             )
             .await?;
-        Ok(EvidenceCreated::Created(Json(stored.into())))
+        Ok(EvidenceCreated::Created(
+            Json(stored.into()),
+            etag(assessment.version),
+        ))
     }
 
     /// Download evidence
@@ -829,7 +874,8 @@ impl AssessmentsApi {
     /// Submit an assessment
     ///
     /// The vendor. Every applicable required question must be answered (422 names each one missing). The
-    /// answers are kept as a submitted version with their score and risk tier.
+    /// answers are kept as a submitted version with their score and risk tier. `If-Match` (required) names the
+    /// version whose answers are submitted.
     #[oai(
         path = "/assessments/:id/submit",
         method = "post",
@@ -841,9 +887,12 @@ impl AssessmentsApi {
         templates: Data<&Arc<Templates>>,
         auth: Auth<Vendor>,
         id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
     ) -> Result<AssessmentResponse, ApiError> {
+        let expected = if_match.version()?;
         let scope = vendor_scope(&auth);
         let a = store.get_assessment(&scope, id.0).await?;
+        matches_read(&a, expected)?;
         workflow::vendor_may(a.state(), VendorWork::Submit)?;
         let t = template_of(&templates, &store, &a).await?;
         let stored = store.answers(a.id).await?;
@@ -886,7 +935,7 @@ impl AssessmentsApi {
     /// The security analyst accepts a submitted assessment (each unmet expectation becomes a finding with a
     /// severity from its weight and the question's citation) or returns it with comments per question for the
     /// vendor to revise. The request's security review step is satisfied when every assessment is accepted and
-    /// no critical finding stands.
+    /// no critical finding stands. `If-Match` (required) names the version reviewed.
     #[oai(
         path = "/assessments/:id/review",
         method = "post",
@@ -898,11 +947,12 @@ impl AssessmentsApi {
         templates: Data<&Arc<Templates>>,
         auth: Auth<Analyst>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Json<ReviewInput>,
-    ) -> Result<Json<ReviewResult>, ApiError> {
-        let expected = parse_if_match(if_match.0.as_deref())?;
+    ) -> Result<ReviewResponse, ApiError> {
+        let expected = if_match.version()?;
         let a = store.get_assessment(&VendorScope::All, id.0).await?;
+        matches_read(&a, expected)?;
         workflow::may_review(a.state())?;
         let t = template_of(&templates, &store, &a).await?;
         let mut errors = Vec::new();
@@ -953,12 +1003,23 @@ impl AssessmentsApi {
             Vec::new()
         };
         let (updated, raised) = store
-            .review_assessment(&auth.actor(), a.id, expected, accept, comments, findings)
+            .review_assessment(
+                &auth.actor(),
+                a.id,
+                Some(expected),
+                accept,
+                comments,
+                findings,
+            )
             .await?;
-        Ok(Json(ReviewResult {
-            assessment: view(updated, &t),
-            findings: raised.into_iter().map(finding_view).collect(),
-        }))
+        let tag = etag(updated.version);
+        Ok(ReviewResponse::Ok(
+            Json(ReviewResult {
+                assessment: view(updated, &t),
+                findings: raised.into_iter().map(finding_view).collect(),
+            }),
+            tag,
+        ))
     }
 
     /// Start a new review cycle
@@ -967,7 +1028,8 @@ impl AssessmentsApi {
     /// version of its template and the vendor finds the last answers filled in, marked `cycle-N` until confirmed.
     /// Answers the current version no longer asks or reads are retired and listed. The request's decision stands;
     /// the vendor's next-review date moves when the new cycle is accepted. A finding resolved in an earlier cycle
-    /// is reopened if its question fails again. 409 unless the assessment is accepted.
+    /// is reopened if its question fails again. 409 unless the assessment is accepted. `If-Match` (required)
+    /// names the version read.
     #[oai(
         path = "/assessments/:id/reassessment",
         method = "post",
@@ -979,11 +1041,12 @@ impl AssessmentsApi {
         templates: Data<&Arc<Templates>>,
         auth: Auth<Analyst>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Json<ReassessmentInput>,
-    ) -> Result<Json<ReassessmentResult>, ApiError> {
-        let expected = parse_if_match(if_match.0.as_deref())?;
+    ) -> Result<ReassessmentResponse, ApiError> {
+        let expected = if_match.version()?;
         let a = store.get_assessment(&VendorScope::All, id.0).await?;
+        matches_read(&a, expected)?;
         let today = crate::domain::now().date_naive();
         let due_date = match body.0.due_date {
             Some(d) if d < today => {
@@ -1027,14 +1090,18 @@ impl AssessmentsApi {
             note,
         };
         let updated = store
-            .start_cycle(&auth.actor(), a.id, expected, cycle)
+            .start_cycle(&auth.actor(), a.id, Some(expected), cycle)
             .await?;
-        Ok(Json(ReassessmentResult {
-            assessment: view(updated, &current),
-            previous_template_version,
-            carried: carry.carried,
-            retired: carry.retired,
-        }))
+        let tag = etag(updated.version);
+        Ok(ReassessmentResponse::Ok(
+            Json(ReassessmentResult {
+                assessment: view(updated, &current),
+                previous_template_version,
+                carried: carry.carried,
+                retired: carry.retired,
+            }),
+            tag,
+        ))
     }
 
     /// List findings
@@ -1087,7 +1154,8 @@ impl AssessmentsApi {
 
     /// Plan remediation of a finding
     ///
-    /// The vendor (its own findings) or a security analyst: the plan and its due date.
+    /// The vendor (its own findings) or a security analyst: the plan and its due date. `If-Match` (required)
+    /// names the version of the finding read.
     #[oai(
         path = "/findings/:id/remediation",
         method = "post",
@@ -1098,17 +1166,18 @@ impl AssessmentsApi {
         store: Data<&Store>,
         auth: Auth<RemediationPlanner>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Json<RemediationInput>,
     ) -> Result<FindingResponse, ApiError> {
+        let expected = if_match.version()?;
         let change =
             FindingChange::plan(&body.plan, body.due_date, crate::domain::now().date_naive())?;
-        self.change(&store, &auth, id.0, if_match.0, change).await
+        self.change(&store, &auth, id.0, expected, change).await
     }
 
     /// Resolve a finding
     ///
-    /// A security analyst, having verified the fix.
+    /// A security analyst, having verified the fix. `If-Match` (required) names the version of the finding read.
     #[oai(
         path = "/findings/:id/resolve",
         method = "post",
@@ -1119,16 +1188,18 @@ impl AssessmentsApi {
         store: Data<&Store>,
         auth: Auth<Analyst>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Json<ResolveInput>,
     ) -> Result<FindingResponse, ApiError> {
+        let expected = if_match.version()?;
         let change = FindingChange::resolve(&body.note)?;
-        self.change(&store, &auth, id.0, if_match.0, change).await
+        self.change(&store, &auth, id.0, expected, change).await
     }
 
     /// Accept the risk of a finding
     ///
-    /// The CIO only, with a rationale and an expiry date.
+    /// The CIO only, with a rationale and an expiry date. `If-Match` (required) names the version of the
+    /// finding read.
     #[oai(
         path = "/findings/:id/risk-acceptance",
         method = "post",
@@ -1139,15 +1210,16 @@ impl AssessmentsApi {
         store: Data<&Store>,
         auth: Auth<CioOnly>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Json<RiskAcceptanceInput>,
     ) -> Result<FindingResponse, ApiError> {
+        let expected = if_match.version()?;
         let change = FindingChange::accept_risk(
             &body.rationale,
             body.expires_on,
             crate::domain::now().date_naive(),
         )?;
-        self.change(&store, &auth, id.0, if_match.0, change).await
+        self.change(&store, &auth, id.0, expected, change).await
     }
 }
 
@@ -1157,12 +1229,17 @@ impl AssessmentsApi {
         store: &Store,
         auth: &Auth<P>,
         id: Uuid,
-        if_match: Option<String>,
+        expected: i64,
         change: FindingChange,
     ) -> Result<FindingResponse, ApiError> {
-        let expected = parse_if_match(if_match.as_deref())?;
         let updated = store
-            .change_finding(&auth.actor(), &vendor_scope(auth), id, expected, change)
+            .change_finding(
+                &auth.actor(),
+                &vendor_scope(auth),
+                id,
+                Some(expected),
+                change,
+            )
             .await?;
         let tag = etag(updated.version);
         Ok(FindingResponse::Ok(Json(finding_view(updated)), tag))

@@ -1,12 +1,12 @@
 use chrono::{DateTime, Utc};
 use poem::web::Data;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
 
-use super::PageInfo;
 use super::me::ApiTags;
+use super::{IfMatch, PageInfo, etag};
 use crate::auth::{Admin, Auth, Staff};
 use crate::domain::PageRequest;
 use crate::domain::policy::{Policy, PolicyScope, Rule};
@@ -38,6 +38,18 @@ impl From<PolicyRecord> for PolicyView {
             policy: serde_json::to_value(&p.document.0).unwrap_or(Value::Null),
         }
     }
+}
+
+#[derive(ApiResponse)]
+pub enum PolicyResponse {
+    /// The policy; its `ETag` is its version, which a new version is published over.
+    #[oai(status = 200)]
+    Ok(Json<PolicyView>, #[oai(header = "ETag")] String),
+}
+
+fn respond(record: PolicyRecord) -> PolicyResponse {
+    let tag = etag(i64::from(record.version));
+    PolicyResponse::Ok(Json(record.into()), tag)
 }
 
 #[derive(Debug, Object)]
@@ -104,25 +116,29 @@ impl PolicyApi {
         &self,
         store: Data<&Store>,
         _auth: Auth<Staff>,
-    ) -> Result<Json<PolicyView>, ApiError> {
-        Ok(Json(store.current_policy().await?.into()))
+    ) -> Result<PolicyResponse, ApiError> {
+        Ok(respond(store.current_policy().await?))
     }
 
     /// Publish a new policy version
     ///
     /// Admins. The body is a policy document (the shape `GET /policy` returns under `policy`). It is checked
     /// whole; every fault is named with the rule at fault (422) and nothing is stored. Requests already routed
-    /// keep the version they were routed under until re-routed.
+    /// keep the version they were routed under until re-routed. `If-Match` (required) names the current version,
+    /// the one the admin read and edited (`GET /policy` sends it as `ETag`): a version published meanwhile
+    /// answers 412 rather than being replaced unseen.
     #[oai(path = "/policy", method = "put", operation_id = "publishPolicy")]
     async fn publish(
         &self,
         store: Data<&Store>,
         auth: Auth<Admin>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Json<Value>,
-    ) -> Result<Json<PolicyView>, ApiError> {
+    ) -> Result<PolicyResponse, ApiError> {
+        let current = if_match.version()?;
         let policy = parse_policy(body.0)?;
-        Ok(Json(
-            store.publish_policy(&auth.actor(), policy).await?.into(),
+        Ok(respond(
+            store.publish_policy(&auth.actor(), current, policy).await?,
         ))
     }
 

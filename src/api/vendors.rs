@@ -7,7 +7,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::me::ApiTags;
-use super::{PageInfo, etag, parse_if_match};
+use super::{IfMatch, PageInfo, etag};
 use crate::auth::{AnyRole, Auth, Role, Staff, VendorEditor};
 use crate::domain::PageRequest;
 use crate::domain::registry::{NewVendor, NewVendorBody, Vendor, VendorPatchBody};
@@ -180,17 +180,18 @@ impl VendorsApi {
     /// Update a vendor
     ///
     /// Buyers, security analysts, the CIO office and admins. Fields left out keep their value; `contacts`
-    /// replaces the list. `If-Match` makes the update conditional on the version read.
+    /// replaces the list. `If-Match` (required) names the version read: 428 without it, 412 when the vendor
+    /// changed since.
     #[oai(path = "/vendors/:id", method = "patch", operation_id = "updateVendor")]
     async fn update(
         &self,
         store: Data<&Store>,
         auth: Auth<VendorEditor>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Json<VendorPatchBody>,
     ) -> Result<VendorResponse, ApiError> {
-        let expected = parse_if_match(if_match.0.as_deref())?;
+        let expected = if_match.version()?;
         let updated = store
             .update_vendor(&auth.actor(), id.0, expected, body.0)
             .await?;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use poem::http::StatusCode;
 use poem::web::Data;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
@@ -18,9 +18,9 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
-use super::assessments::{Vendor, vendor_scope};
+use super::assessments::{Vendor, matches_read, vendor_scope};
 use super::me::ApiTags;
-use super::{SpreadsheetUpload, XLSX_CONTENT_TYPE};
+use super::{IfMatch, SpreadsheetUpload, XLSX_CONTENT_TYPE, etag};
 use crate::auth::{AnyRole, Auth};
 use crate::config::Config;
 use crate::domain::questionnaire::{self as q, Template};
@@ -85,6 +85,13 @@ impl ImportSlots {
             .with_retry_after(BUSY_RETRY_AFTER.as_secs())),
         }
     }
+}
+
+#[derive(ApiResponse)]
+pub enum WorkbookImported {
+    /// The answers were stored; the `ETag` is the assessment's new version.
+    #[oai(status = 200)]
+    Ok(Json<WorkbookImport>, #[oai(header = "ETag")] String),
 }
 
 /// The error of an operation that reads an uploaded spreadsheet: any [`ApiError`], documented in the OpenAPI
@@ -325,7 +332,8 @@ impl WorkbooksApi {
     /// (422 names every problem by sheet and cell); refused by content when it is not a workbook, encrypted, or
     /// too large unpacked. On success the answers are stored as one new version and the original file is kept
     /// as evidence. The service reads only a few uploads at once; when they stay busy while this one waits, it
-    /// answers 503 `imports_busy` with `Retry-After` and stores nothing.
+    /// answers 503 `imports_busy` with `Retry-After` and stores nothing. `If-Match` (required) names the
+    /// version of the assessment the vendor read.
     #[oai(
         path = "/assessments/:id/workbook",
         method = "post",
@@ -355,10 +363,13 @@ impl WorkbooksApi {
         comment_column: Query<Option<String>>,
         /// mapped: how the file's answer words map to ours, e.g. `Implemented=yes,Partial=no,X=yes`.
         answer_words: Query<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: SpreadsheetUpload,
-    ) -> Result<Json<WorkbookImport>, ImportError> {
+    ) -> Result<WorkbookImported, ImportError> {
+        let expected = if_match.version()?;
         let scope = vendor_scope(&auth);
         let a = store.get_assessment(&scope, id.0).await?;
+        matches_read(&a, expected)?;
         // A state that takes no answers is named before the file is read (the store checks again under lock).
         workflow::vendor_may(a.state(), workflow::VendorWork::Answer).map_err(ApiError::from)?;
         let template = templates
@@ -438,18 +449,21 @@ impl WorkbooksApi {
                 &auth.actor(),
                 &scope,
                 a.id,
-                a.version,
+                expected,
                 entries,
                 &file_name,
                 content_type,
                 &bytes,
             )
             .await?;
-        Ok(Json(WorkbookImport {
-            evidence_id: evidence.id,
-            version: updated.version,
-            ..summary_base
-        }))
+        Ok(WorkbookImported::Ok(
+            Json(WorkbookImport {
+                evidence_id: evidence.id,
+                version: updated.version,
+                ..summary_base
+            }),
+            etag(updated.version),
+        ))
     }
 }
 

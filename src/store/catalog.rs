@@ -144,7 +144,7 @@ impl Repo {
         &self,
         actor: &Actor,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
         input: crate::domain::catalog::CatalogServiceInput,
     ) -> Result<CatalogService, ApiError> {
         let mut tx = begin(&self.pool).await?;
@@ -154,7 +154,7 @@ impl Repo {
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or_else(|| ApiError::not_found("catalogue service"))?;
-        check_version(current.version, if_match)?;
+        check_version(current.version, Some(if_match))?;
         let fields = ServiceFields::parse_json(input, Some(&current))?;
         let updated = replace_service(&mut tx, actor, &current, &fields).await?;
         tx.commit().await?;

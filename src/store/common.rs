@@ -225,7 +225,7 @@ impl Repo {
         &self,
         actor: &Actor,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
         patch: DepartmentPatchBody,
     ) -> Result<Department, ApiError> {
         let mut tx = begin(&self.pool).await?;
@@ -234,7 +234,7 @@ impl Repo {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| ApiError::not_found("department"))?;
-        check_version(current.version, if_match)?;
+        check_version(current.version, Some(if_match))?;
         let next = NewDepartment::patched(&current, patch)?;
         let updated: Department = sqlx::query_as(
             "UPDATE departments SET name = $2, surveillance_ordinance = $3, version = version + 1, updated_at = $4 \
@@ -330,7 +330,7 @@ impl Repo {
         &self,
         actor: &Actor,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
         patch: VendorPatchBody,
     ) -> Result<Vendor, ApiError> {
         let mut tx = begin(&self.pool).await?;
@@ -339,7 +339,7 @@ impl Repo {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| ApiError::not_found("vendor"))?;
-        check_version(current.version, if_match)?;
+        check_version(current.version, Some(if_match))?;
         let next = NewVendor::patched(&current, patch)?;
         let updated: Vendor = sqlx::query_as(
             "UPDATE vendors SET legal_name = $2, legal_name_key = $3, website = $4, hq_country = $5, contacts = $6, \
@@ -367,6 +367,23 @@ impl Repo {
         .await?;
         tx.commit().await?;
         Ok(updated)
+    }
+
+    /// Publishes `policy` as the version after `current`, the version the admin read and edited: a version
+    /// published meanwhile answers 412 instead of being replaced unseen. Two publishers over the same version
+    /// race for the same number, and the unique version makes one of them lose.
+    pub async fn publish_policy_over(
+        &self,
+        actor: &Actor,
+        current: i64,
+        policy: crate::domain::policy::Policy,
+    ) -> Result<crate::store::PolicyRecord, ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let (latest,): (Option<i32>,) = sqlx::query_as("SELECT MAX(version) FROM policies").fetch_one(&mut *tx).await?;
+        check_version(i64::from(latest.unwrap_or(0)), Some(current))?;
+        let record = requests_impl::insert_policy(&mut tx, actor, policy).await?;
+        tx.commit().await?;
+        Ok(record)
     }
 
     pub async fn list_audit(&self, filter: &AuditFilter, page: PageRequest) -> Result<Paged<AuditRecord>, ApiError> {

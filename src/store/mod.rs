@@ -214,7 +214,7 @@ impl Store {
         &self,
         actor: &Actor,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
         patch: DepartmentPatchBody,
     ) -> Result<Department, ApiError> {
         dispatch!(self, r => r.update_department(actor, id, if_match, patch).await)
@@ -240,7 +240,7 @@ impl Store {
         &self,
         actor: &Actor,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
         patch: VendorPatchBody,
     ) -> Result<Vendor, ApiError> {
         dispatch!(self, r => r.update_vendor(actor, id, if_match, patch).await)
@@ -258,12 +258,14 @@ impl Store {
         dispatch!(self, r => r.list_policies(page).await)
     }
 
+    /// Publishes `policy` over the current version `if_match` (the version the admin read).
     pub async fn publish_policy(
         &self,
         actor: &Actor,
+        if_match: i64,
         policy: Policy,
     ) -> Result<PolicyRecord, ApiError> {
-        dispatch!(self, r => r.publish_policy(actor, policy).await)
+        dispatch!(self, r => r.publish_policy_over(actor, if_match, policy).await)
     }
 
     pub async fn create_request(
@@ -403,7 +405,7 @@ impl Store {
         &self,
         actor: &Actor,
         id: Uuid,
-        if_match: Option<i64>,
+        if_match: i64,
         input: CatalogServiceInput,
     ) -> Result<CatalogService, ApiError> {
         dispatch!(self, r => r.update_service(actor, id, if_match, input).await)
@@ -699,12 +701,13 @@ impl Store {
         actor: &Actor,
         scope: &VendorScope,
         assessment_id: Uuid,
+        expected_version: i64,
         question_id: Option<&str>,
         file_name: &str,
         content_type: &str,
         data: &[u8],
-    ) -> Result<EvidenceRecord, ApiError> {
-        dispatch!(self, r => r.store_evidence(actor, scope, assessment_id, question_id, file_name, content_type, data).await)
+    ) -> Result<(AssessmentRecord, EvidenceRecord), ApiError> {
+        dispatch!(self, r => r.store_evidence(actor, scope, assessment_id, expected_version, question_id, file_name, content_type, data).await)
     }
 
     pub async fn list_evidence(

@@ -884,22 +884,33 @@ impl Repo {
         .await?)
     }
 
+    /// Stores an evidence file; the assessment's version moves on, as its evidence list changed.
+    #[allow(clippy::too_many_arguments)]
     pub async fn store_evidence(
         &self,
         actor: &Actor,
         scope: &VendorScope,
         assessment_id: Uuid,
+        expected_version: i64,
         question_id: Option<&str>,
         file_name: &str,
         content_type: &str,
         data: &[u8],
-    ) -> Result<EvidenceRecord, ApiError> {
+    ) -> Result<(AssessmentRecord, EvidenceRecord), ApiError> {
         let mut tx = begin(&self.pool).await?;
         let assessment = lock_assessment(&mut tx, scope, assessment_id).await?;
+        check_assessment_version(&assessment, Some(expected_version))?;
         rules::vendor_may(assessment.state(), VendorWork::AddEvidence)?;
         let created = insert_evidence(&mut tx, actor, assessment_id, question_id, file_name, content_type, data).await?;
+        let updated: AssessmentRecord = sqlx::query_as(
+            "UPDATE assessments SET version = version + 1, updated_at = $2 WHERE id = $1 RETURNING *",
+        )
+        .bind(assessment_id)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(created)
+        Ok((updated, created))
     }
 
     pub async fn list_evidence(&self, assessment_id: Uuid) -> Result<Vec<EvidenceRecord>, ApiError> {

@@ -145,13 +145,7 @@ pub async fn answer_all(
         }
         for part in todo.chunks(12) {
             let resp = app
-                .call(
-                    Method::PUT,
-                    &format!("/api/v1/assessments/{assessment}/answers"),
-                    Some(token),
-                    Some(&json!({"answers": part})),
-                    &[],
-                )
+                .save_answers(token, assessment, &json!({"answers": part}))
                 .await;
             resp.ok(200);
         }
@@ -159,6 +153,7 @@ pub async fn answer_all(
     panic!("answers did not converge");
 }
 
+/// Uploads evidence as a vendor who has just read the assessment (its ETag as `If-Match`).
 pub async fn upload(
     app: &TestApp,
     token: &str,
@@ -166,19 +161,32 @@ pub async fn upload(
     content_type: &str,
     bytes: Vec<u8>,
 ) -> Resp {
-    let resp = app
+    let etag = app
+        .etag_of(&format!("/api/v1/assessments/{assessment}"), token)
+        .await;
+    upload_if_match(app, token, assessment, content_type, bytes, Some(&etag)).await
+}
+
+async fn upload_if_match(
+    app: &TestApp,
+    token: &str,
+    assessment: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+    if_match: Option<&str>,
+) -> Resp {
+    let mut request = app
         .client
         .post(format!(
             "{}/api/v1/assessments/{assessment}/evidence?filename=soc2.pdf",
             app.base
         ))
         .bearer_auth(token)
-        .header("content-type", content_type)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    TestApp::read(resp).await
+        .header("content-type", content_type);
+    if let Some(etag) = if_match {
+        request = request.header("If-Match", etag);
+    }
+    TestApp::read(request.body(bytes).send().await.unwrap()).await
 }
 
 pub fn first_critical_yes(template: &Value) -> String {
@@ -238,85 +246,66 @@ both!(
             .to_string();
 
         // Bad answers are named and store nothing.
-        let bad = app
-            .call(
-                Method::PUT,
-                &format!("/api/v1/assessments/{ma}/answers"),
-                Some(&token),
-                Some(&json!({"answers": [{"question_id": "NOPE-1", "value": "yes"}]})),
-                &[],
-            )
-            .await;
+        let bad = app.save_answers(&token, &ma, &json!({"answers": [{"question_id": "NOPE-1", "value": "yes"}]})).await;
         bad.problem(422, "validation_failed");
         assert_eq!(bad.fields(), ["answers[0].question_id"]);
 
         let template = app.get("/api/v1/questionnaires/ma-201-cmr-17", &token).await.ok(200).clone();
         let critical = first_critical_yes(&template);
-        let maybe = app
-            .call(
-                Method::PUT,
-                &format!("/api/v1/assessments/{ma}/answers"),
-                Some(&token),
-                Some(&json!({"answers": [{"question_id": critical, "value": "maybe"}]})),
-                &[],
-            )
-            .await;
+        let maybe = app.save_answers(&token, &ma, &json!({"answers": [{"question_id": critical, "value": "maybe"}]})).await;
         maybe.problem(422, "validation_failed");
         assert_eq!(maybe.fields(), ["answers[0].value"]);
         assert!(maybe.body["errors"][0]["message"].as_str().unwrap().contains("Maybe") || maybe.text.contains("maybe"));
 
-        let early = app.call(Method::POST, &format!("/api/v1/assessments/{ma}/submit"), Some(&token), None, &[]).await;
+        let early = app.assessment_action(Method::POST, &token, &ma, "submit", None).await;
         early.problem(422, "validation_failed");
         assert!(early.fields().iter().all(|f| f.starts_with("answers.")));
 
         // Answer everything, leaving one critical expectation unmet.
         answer_all(&app, &token, &ma, &evidence_id, &[(critical.clone(), json!("no"))]).await;
         answer_all(&app, &token, &baseline, &baseline_evidence, &[]).await;
-        let submitted = app.call(Method::POST, &format!("/api/v1/assessments/{ma}/submit"), Some(&token), None, &[]).await;
+        let submitted = app.assessment_action(Method::POST, &token, &ma, "submit", None).await;
         let body = submitted.ok(200).clone();
         assert_eq!(body["status"], "submitted");
         assert_eq!(body["score"]["risk_tier"], "high");
         assert_eq!(body["score"]["unmet_critical"], true);
-        let frozen = app
-            .call(Method::PUT, &format!("/api/v1/assessments/{ma}/answers"), Some(&token),
-                  Some(&json!({"answers": [{"question_id": critical, "value": "yes"}]})), &[])
-            .await;
+        let frozen = app.save_answers(&token, &ma, &json!({"answers": [{"question_id": critical, "value": "yes"}]})).await;
         frozen.problem(409, "assessment_not_editable");
 
         // The analyst returns it with a comment; the vendor revises nothing and resubmits.
         let analyst = app.token(Role::SecurityAnalyst);
         let returned = app
-            .post(&format!("/api/v1/assessments/{ma}/review"), &analyst,
-                  json!({"outcome": "return", "comments": [{"question_id": critical, "comment": "Explain the gap"}]}))
+            .assessment_action(Method::POST, &analyst, &ma, "review",
+                               Some(&json!({"outcome": "return", "comments": [{"question_id": critical, "comment": "Explain the gap"}]})))
             .await;
         assert_eq!(returned.ok(200)["assessment"]["status"], "returned");
         let detail = app.get(&format!("/api/v1/assessments/{ma}"), &token).await;
         assert_eq!(detail.ok(200)["reviews"][0]["comments"][0]["comment"], "Explain the gap");
-        app.call(Method::POST, &format!("/api/v1/assessments/{ma}/submit"), Some(&token), None, &[]).await.ok(200);
-        app.call(Method::POST, &format!("/api/v1/assessments/{baseline}/submit"), Some(&token), None, &[]).await.ok(200);
+        app.assessment_action(Method::POST, &token, &ma, "submit", None).await.ok(200);
+        app.assessment_action(Method::POST, &token, &baseline, "submit", None).await.ok(200);
 
         // Accepting raises the finding; a critical finding keeps the step pending.
-        let accepted = app.post(&format!("/api/v1/assessments/{ma}/review"), &analyst, json!({"outcome": "accept"})).await;
+        let accepted = app.assessment_action(Method::POST, &analyst, &ma, "review", Some(&json!({"outcome": "accept"}))).await;
         let body = accepted.ok(200).clone();
         assert_eq!(body["assessment"]["status"], "accepted");
         let finding = body["findings"].as_array().unwrap().iter().find(|f| f["question_id"] == critical.as_str()).unwrap().clone();
         assert_eq!(finding["severity"], "critical");
         assert!(finding["citation"].as_str().unwrap().starts_with("201 CMR 17."));
-        app.post(&format!("/api/v1/assessments/{baseline}/review"), &analyst, json!({"outcome": "accept"})).await.ok(200);
+        app.assessment_action(Method::POST, &analyst, &baseline, "review", Some(&json!({"outcome": "accept"}))).await.ok(200);
         let route = app.get(&format!("/api/v1/requests/{request}/route"), &analyst).await.ok(200).clone();
         assert_eq!(step(&route, "security_review")["state"], "pending", "a critical finding stands");
 
         // The vendor plans remediation; only the CIO may accept the risk.
         let fid = finding["id"].as_str().unwrap();
         let planned = app
-            .post(&format!("/api/v1/findings/{fid}/remediation"), &token, json!({"plan": "Roll out by spring", "due_date": "2027-03-01"}))
+            .finding_action(&token, fid, "remediation", json!({"plan": "Roll out by spring", "due_date": "2027-03-01"}))
             .await;
         assert_eq!(planned.ok(200)["status"], "remediation_planned");
-        app.post(&format!("/api/v1/findings/{fid}/risk-acceptance"), &analyst, json!({"rationale": "x", "expires_on": "2027-06-30"}))
+        app.finding_action(&analyst, fid, "risk-acceptance", json!({"rationale": "x", "expires_on": "2027-06-30"}))
             .await
             .problem(403, "forbidden");
         let accepted_risk = app
-            .post(&format!("/api/v1/findings/{fid}/risk-acceptance"), &app.token(Role::Cio),
+            .finding_action(&app.token(Role::Cio), fid, "risk-acceptance",
                   json!({"rationale": "Compensating monitoring until the rollout", "expires_on": "2027-06-30"}))
             .await;
         assert_eq!(accepted_risk.ok(200)["status"], "risk_accepted");
@@ -356,11 +345,12 @@ both!(
             (Method::POST, format!("/api/v1/assessments/{aid}/submit"), None),
             (Method::GET, format!("/api/v1/assessments/{aid}/evidence/{evidence}"), None),
         ];
+        // With an ETag of the right form, so that the scope, not the missing precondition, answers.
         for (method, path, body) in &checks {
-            let resp = app.call(method.clone(), path, Some(&other_token), body.as_ref(), &[]).await;
+            let resp = app.call(method.clone(), path, Some(&other_token), body.as_ref(), &[("If-Match", "\"1\"")]).await;
             resp.problem(404, "not_found");
         }
-        upload(&app, &other_token, &aid, "text/plain", b"x".to_vec()).await.problem(404, "not_found");
+        upload_if_match(&app, &other_token, &aid, "text/plain", b"x".to_vec(), Some("\"2\"")).await.problem(404, "not_found");
         assert_eq!(app.count("SELECT COUNT(*) FROM evidence").await, 1);
 
         let revoked = app
@@ -391,10 +381,7 @@ both!(
             let Some(hidden) = detail["questions"].as_array().unwrap().iter().find(|q| q["applicable"] == false) else {
                 continue;
             };
-            let resp = app
-                .call(Method::PUT, &format!("/api/v1/assessments/{aid}/answers"), Some(&token),
-                      Some(&json!({"answers": [{"question_id": hidden["id"], "value": "x"}]})), &[])
-                .await;
+            let resp = app.save_answers(&token, aid, &json!({"answers": [{"question_id": hidden["id"], "value": "x"}]})).await;
             resp.problem(422, "validation_failed");
             assert!(resp.text.contains("is asked only when") || resp.fields()[0].ends_with(".value"), "{}", resp.text);
             checked = true;
@@ -457,20 +444,16 @@ pub async fn accepted_with_a_finding(
         &[(critical.to_string(), json!("no"))],
     )
     .await;
-    app.call(
-        Method::POST,
-        &format!("/api/v1/assessments/{ma}/submit"),
-        Some(&token),
-        None,
-        &[],
-    )
-    .await
-    .ok(200);
+    app.assessment_action(Method::POST, &token, &ma, "submit", None)
+        .await
+        .ok(200);
     let accepted = app
-        .post(
-            &format!("/api/v1/assessments/{ma}/review"),
+        .assessment_action(
+            Method::POST,
             &app.token(Role::SecurityAnalyst),
-            json!({"outcome": "accept"}),
+            &ma,
+            "review",
+            Some(&json!({"outcome": "accept"})),
         )
         .await;
     let finding = accepted.ok(200)["findings"]
@@ -510,7 +493,7 @@ both!(
         let critical = first_critical_yes(&template);
         let (token, ma, finding) = accepted_with_a_finding(&app, &vendor, &critical).await;
         let fid = finding["id"].as_str().unwrap();
-        let resolved = app.post(&format!("/api/v1/findings/{fid}/resolve"), &analyst, json!({"note": "Fixed and checked"})).await;
+        let resolved = app.finding_action(&analyst, fid, "resolve", json!({"note": "Fixed and checked"})).await;
         assert_eq!(resolved.ok(200)["status"], "resolved");
 
         // The last accepted review is over a year old: the vendor is overdue for its annual review.
@@ -541,19 +524,24 @@ both!(
 
         // Only an analyst starts a cycle, only from an accepted assessment, with a due date not in the past.
         let path = format!("/api/v1/assessments/{ma}/reassessment");
-        app.post(&path, &token, json!({})).await.problem(403, "forbidden");
-        let past = app.post(&path, &analyst, json!({"due_date": "2020-01-01"})).await;
+        app.post_with_etag(&path, &format!("/api/v1/assessments/{ma}"), &token, json!({})).await.problem(403, "forbidden");
+        app.post(&path, &analyst, json!({})).await.problem(428, "precondition_required");
+        let past = app.assessment_action(Method::POST, &analyst, &ma, "reassessment", Some(&json!({"due_date": "2020-01-01"}))).await;
         past.problem(422, "validation_failed");
         assert_eq!(past.fields(), ["due_date"]);
         let due = (chrono::Utc::now().date_naive() + chrono::Duration::days(21)).to_string();
-        let started = app.post(&path, &analyst, json!({"due_date": due, "note": "Annual review, 201 CMR 17.03(2)(i)"})).await;
+        let started = app
+            .assessment_action(Method::POST, &analyst, &ma, "reassessment",
+                               Some(&json!({"due_date": due, "note": "Annual review, 201 CMR 17.03(2)(i)"})))
+            .await;
+        assert_eq!(started.header("etag").map(str::to_string), started.body["assessment"]["version"].as_i64().map(|v| format!("\"{v}\"")));
         let started = started.ok(200).clone();
         assert_eq!(started["assessment"]["status"], "open");
         assert_eq!(started["assessment"]["cycle"], 2);
         assert_eq!(started["assessment"]["due_date"], due.as_str());
         assert_eq!(started["retired"], json!(["OLD-99"]));
         assert_eq!(started["carried"].as_array().unwrap().len() as i64, answered);
-        app.post(&path, &analyst, json!({})).await.problem(409, "assessment_not_accepted");
+        app.assessment_action(Method::POST, &analyst, &ma, "reassessment", Some(&json!({}))).await.problem(409, "assessment_not_accepted");
         assert_eq!(app.count("SELECT COUNT(*) FROM answers WHERE question_id = 'OLD-99'").await, 0);
         assert_eq!(app.count("SELECT COUNT(*) FROM assessment_submissions WHERE cycle = 1").await, 1);
 
@@ -565,8 +553,7 @@ both!(
         let critical_state = asked.iter().find(|q| q["id"] == critical.as_str()).unwrap();
         assert_eq!(critical_state["answer"], "no");
         let other = asked.iter().find(|q| q["id"] != critical.as_str() && q["kind"] == "text").unwrap()["id"].clone();
-        app.call(Method::PUT, &format!("/api/v1/assessments/{ma}/answers"), Some(&token),
-                 Some(&json!({"answers": [{"question_id": other, "value": "Reviewed again this year."}]})), &[])
+        app.save_answers(&token, &ma, &json!({"answers": [{"question_id": other, "value": "Reviewed again this year."}]}))
             .await
             .ok(200);
         let detail = app.get(&format!("/api/v1/assessments/{ma}"), &token).await.ok(200).clone();
@@ -575,9 +562,9 @@ both!(
 
         // Still overdue until the new cycle is accepted; failing the same question again reopens its finding.
         assert_eq!(overdue_vendors(&app).await, [vendor_id]);
-        app.call(Method::POST, &format!("/api/v1/assessments/{ma}/submit"), Some(&token), None, &[]).await.ok(200);
+        app.assessment_action(Method::POST, &token, &ma, "submit", None).await.ok(200);
         assert_eq!(app.count("SELECT COUNT(*) FROM assessment_submissions WHERE cycle = 2").await, 1);
-        let accepted = app.post(&format!("/api/v1/assessments/{ma}/review"), &analyst, json!({"outcome": "accept"})).await;
+        let accepted = app.assessment_action(Method::POST, &analyst, &ma, "review", Some(&json!({"outcome": "accept"}))).await;
         let accepted = accepted.ok(200).clone();
         let reopened = accepted["findings"].as_array().unwrap().iter().find(|f| f["question_id"] == critical.as_str()).unwrap().clone();
         assert_eq!(reopened["id"], finding["id"], "one finding per question, reopened");
@@ -604,12 +591,11 @@ both!(
         let (token, aid, _) = crate::workbooks::setup(&app).await;
         // An unknown question first: the later errors still name their own places, not shifted by the one skipped.
         let resp = app
-            .call(Method::PUT, &format!("/api/v1/assessments/{aid}/answers"), Some(&token),
-                  Some(&json!({"answers": [
-                      {"question_id": "NOPE-01", "value": "yes"},
-                      {"question_id": "WISP-01", "value": "yes"},
-                      {"question_id": "MON-03", "value": "2024-11-30"},
-                  ]})), &[])
+            .save_answers(&token, &aid, &json!({"answers": [
+                {"question_id": "NOPE-01", "value": "yes"},
+                {"question_id": "WISP-01", "value": "yes"},
+                {"question_id": "MON-03", "value": "2024-11-30"},
+            ]}))
             .await;
         resp.problem(422, "validation_failed");
         assert_eq!(resp.fields(), ["answers[0].question_id", "answers[2].question_id"], "{}", resp.text);

@@ -366,6 +366,68 @@ impl TestApp {
             .await
     }
 
+    /// Reads the ETag of the object at `object` (as `token`), then sends `method path` with it as `If-Match`:
+    /// a change made by someone who has just read the object.
+    pub async fn with_etag(
+        &self,
+        method: Method,
+        path: &str,
+        object: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> Resp {
+        let etag = self.etag_of(object, token).await;
+        self.call_if_match(method, path, token, body, &etag).await
+    }
+
+    /// `PATCH path` with the ETag that `GET path` answers.
+    pub async fn patch_with_etag(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.with_etag(Method::PATCH, path, path, token, Some(&body))
+            .await
+    }
+
+    /// `POST path` with the ETag that `GET object` answers.
+    pub async fn post_with_etag(&self, path: &str, object: &str, token: &str, body: Value) -> Resp {
+        self.with_etag(Method::POST, path, object, token, Some(&body))
+            .await
+    }
+
+    /// `PUT /assessments/{assessment}/answers` with the assessment's current ETag, as a vendor who has just read
+    /// it.
+    pub async fn save_answers(&self, token: &str, assessment: &str, body: &Value) -> Resp {
+        self.assessment_action(Method::PUT, token, assessment, "answers", Some(body))
+            .await
+    }
+
+    /// `method /assessments/{assessment}/{action}` (`submit`, `review`, `reassessment`, ...) with the
+    /// assessment's current ETag as `If-Match`.
+    pub async fn assessment_action(
+        &self,
+        method: Method,
+        token: &str,
+        assessment: &str,
+        action: &str,
+        body: Option<&Value>,
+    ) -> Resp {
+        let object = format!("/api/v1/assessments/{assessment}");
+        self.with_etag(method, &format!("{object}/{action}"), &object, token, body)
+            .await
+    }
+
+    /// `POST /findings/{finding}/{action}` (`remediation`, `resolve`, `risk-acceptance`) with the finding's
+    /// current ETag as `If-Match`.
+    pub async fn finding_action(
+        &self,
+        token: &str,
+        finding: &str,
+        action: &str,
+        body: Value,
+    ) -> Resp {
+        let object = format!("/api/v1/findings/{finding}");
+        self.post_with_etag(&format!("{object}/{action}"), &object, token, body)
+            .await
+    }
+
     pub async fn create_vendor(&self, name: &str) -> Value {
         let admin = self.token(Role::Admin);
         let resp = self

@@ -428,7 +428,7 @@ both!(
         let today = Utc::now().date_naive();
 
         // A remediation due in 5 days: the vendor hears at the 7-day threshold.
-        app.post(&format!("/api/v1/findings/{fid}/remediation"), &vendor_token,
+        app.finding_action(&vendor_token, fid, "remediation",
                  json!({"plan": "Turn on MFA for every admin", "due_date": (today + Duration::days(5)).to_string()}))
             .await
             .ok(200);
@@ -437,7 +437,7 @@ both!(
 
         // The CIO accepts the risk until 20 days from now: the analysts hear at the 30-day threshold.
         let cio = app.token(Role::Cio);
-        app.post(&format!("/api/v1/findings/{fid}/risk-acceptance"), &cio,
+        app.finding_action(&cio, fid, "risk-acceptance",
                  json!({"rationale": "Compensating monitoring", "expires_on": (today + Duration::days(20)).to_string()}))
             .await
             .ok(200);

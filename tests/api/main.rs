@@ -14,6 +14,7 @@ mod invariants;
 mod invitations;
 mod jobs;
 mod operations;
+mod preconditions;
 mod registry;
 mod requests;
 mod safeguards;

@@ -97,13 +97,13 @@ both!(
         let vendor = app.create_vendor("Mapping Co").await;
         let path = format!("/api/v1/vendors/{}", vendor["id"].as_str().unwrap());
         let analyst = app.token(Role::SecurityAnalyst);
-        let updated = app.patch(&path, &analyst, json!({"website": null, "hq_country": "CA"}), None).await;
+        let updated = app.patch_with_etag(&path, &analyst, json!({"website": null, "hq_country": "CA"})).await;
         let body = updated.ok(200);
         assert_eq!(body["website"], serde_json::Value::Null);
         assert_eq!(body["hq_country"], "CA");
         assert_eq!(body["legal_name"], "Mapping Co");
         let finance = app.token(Role::Finance);
-        app.patch(&path, &finance, json!({"hq_country": "US"}), None).await.problem(403, "forbidden");
+        app.patch(&path, &finance, json!({"hq_country": "US"}), Some("\"2\"")).await.problem(403, "forbidden");
         app.stop().await;
     }
 );

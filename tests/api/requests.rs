@@ -489,7 +489,7 @@ both!(
         let mut broken = doc.clone();
         let i = broken["rules"].as_array().unwrap().iter().position(|r| r["id"] == "cio-value-threshold").unwrap();
         broken["rules"][i]["reason"] = json!("value {nonsense}");
-        let refused = app.call(Method::PUT, "/api/v1/policy", Some(&admin), Some(&broken), &[]).await;
+        let refused = app.call(Method::PUT, "/api/v1/policy", Some(&admin), Some(&broken), &[("If-Match", "\"1\"")]).await;
         refused.problem(422, "validation_failed");
         assert_eq!(refused.fields(), [format!("rules[{i}]")]);
         assert!(refused.body["errors"][0]["message"].as_str().unwrap().contains("cio-value-threshold"));
@@ -514,7 +514,7 @@ both!(
         let id = draft(&app, &buyer, body(&vendor, 6_000_000)).await["id"].as_str().unwrap().to_string();
         assert_eq!(submit(&app, &buyer, &id).await.ok(200)["status"], "awaiting_decision");
 
-        let published = app.call(Method::PUT, "/api/v1/policy", Some(&admin), Some(&doc), &[]).await;
+        let published = app.call(Method::PUT, "/api/v1/policy", Some(&admin), Some(&doc), &[("If-Match", "\"1\"")]).await;
         assert_eq!(published.ok(200)["version"], 2);
         let versions = app.get("/api/v1/policy/versions", &admin).await;
         assert_eq!(versions.ok(200)["page"]["total"], 2);

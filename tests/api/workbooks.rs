@@ -3,7 +3,6 @@ use std::collections::BTreeMap;
 use procurement_review::auth::Role;
 use procurement_review::domain::questionnaire::Template;
 use procurement_review::sheets::{fixtures, workbook};
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::both;
@@ -48,6 +47,7 @@ pub async fn setup(app: &TestApp) -> (String, String, Value) {
     )
 }
 
+/// Uploads a workbook as a vendor who has just read the assessment (its ETag as `If-Match`).
 pub async fn upload(
     app: &TestApp,
     token: &str,
@@ -55,6 +55,9 @@ pub async fn upload(
     query: &str,
     bytes: Vec<u8>,
 ) -> Resp {
+    let etag = app
+        .etag_of(&format!("/api/v1/assessments/{assessment}"), token)
+        .await;
     let resp = app
         .client
         .post(format!(
@@ -62,6 +65,7 @@ pub async fn upload(
             app.base
         ))
         .bearer_auth(token)
+        .header("If-Match", etag)
         .header(
             "content-type",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -157,7 +161,7 @@ both!(
         let t = template("ma-201-cmr-17");
         let qid = first_yes_no(&t);
         let put = |value: &str| json!({"answers": [{"question_id": qid, "value": value, "comment": "from the API"}]});
-        app.call(Method::PUT, &format!("/api/v1/assessments/{aid}/answers"), Some(&token), Some(&put("yes")), &[])
+        app.save_answers(&token, &aid, &put("yes"))
             .await
             .ok(200);
         let exported = download(&app, &token, &aid).await;
@@ -171,7 +175,7 @@ both!(
         assert_eq!(body["unchanged"], 1);
 
         // The answer changes through the API; the workbook brings the exported value back.
-        app.call(Method::PUT, &format!("/api/v1/assessments/{aid}/answers"), Some(&token), Some(&put("no")), &[])
+        app.save_answers(&token, &aid, &put("no"))
             .await
             .ok(200);
         let restored = upload(&app, &token, &aid, "", exported).await;
@@ -190,12 +194,11 @@ both!(
         let app = TestApp::spawn(backend).await;
         let (token, aid, assessment) = setup(&app).await;
         let t = template("ma-201-cmr-17");
-        let answers = format!("/api/v1/assessments/{aid}/answers");
         let put = |body: Value| {
             let app = &app;
             let token = token.clone();
-            let answers = answers.clone();
-            async move { app.call(Method::PUT, &answers, Some(&token), Some(&body), &[]).await }
+            let aid = aid.clone();
+            async move { app.save_answers(&token, &aid, &body).await }
         };
 
         // Over the API: kept, trimmed, shown.
@@ -317,12 +320,10 @@ both!(
             .collect();
         assert!(crosswalked.len() >= 2, "the template crosswalks to CAIQ");
         let (direct_q, direct_caiq) = crosswalked[0].clone();
-        app.call(
-            Method::PUT,
-            &format!("/api/v1/assessments/{aid}/answers"),
-            Some(&token),
-            Some(&json!({"answers": [{"question_id": direct_q, "value": "no"}]})),
-            &[],
+        app.save_answers(
+            &token,
+            &aid,
+            &json!({"answers": [{"question_id": direct_q, "value": "no"}]}),
         )
         .await
         .ok(200);

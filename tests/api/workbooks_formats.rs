@@ -8,7 +8,6 @@
 use std::io::{Read, Write};
 
 use procurement_review::sheets::fixtures;
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::both;
@@ -88,6 +87,9 @@ async fn upload_as(
     content_type: &str,
     bytes: Vec<u8>,
 ) -> Resp {
+    let etag = app
+        .etag_of(&format!("/api/v1/assessments/{assessment}"), token)
+        .await;
     let resp = app
         .client
         .post(format!(
@@ -95,6 +97,7 @@ async fn upload_as(
             app.base
         ))
         .bearer_auth(token)
+        .header("If-Match", etag)
         .header("content-type", content_type)
         .body(bytes)
         .send()
@@ -324,10 +327,9 @@ both!(
         let app = TestApp::spawn(backend).await;
         let (token, aid, _) = setup(&app).await;
         let put = |value: &str| json!({"answers": [{"question_id": "WISP-01", "value": value}]});
-        let path = format!("/api/v1/assessments/{aid}/answers");
-        app.call(Method::PUT, &path, Some(&token), Some(&put("yes")), &[]).await.ok(200);
+        app.save_answers(&token, &aid, &put("yes")).await.ok(200);
         let xlsm = as_xlsm(&download(&app, &token, &aid).await);
-        app.call(Method::PUT, &path, Some(&token), Some(&put("no")), &[]).await.ok(200);
+        app.save_answers(&token, &aid, &put("no")).await.ok(200);
 
         let resp = upload_as(&app, &token, &aid, "", content_type("xlsm"), xlsm).await;
         let body = resp.ok(200).clone();

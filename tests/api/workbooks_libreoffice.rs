@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 use calamine::Data;
 use procurement_review::domain::questionnaire::Template;
 use procurement_review::sheets::{Workbook, fixtures, workbook};
-use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{Backend, TestApp};
@@ -762,7 +761,7 @@ both_with_libreoffice!(
             {"question_id": "MON-02", "value": "yes"},
             {"question_id": "MON-03", "value": "2025-03-14"},
         ]});
-        app.call(Method::PUT, &format!("/api/v1/assessments/{aid}/answers"), Some(&token), Some(&given), &[])
+        app.save_answers(&token, &aid, &given)
             .await
             .ok(200);
         let exported = download(&app, &token, &aid).await;

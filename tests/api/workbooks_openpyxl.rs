@@ -10,7 +10,6 @@ use std::path::Path;
 use std::process::Command;
 
 use procurement_review::domain::questionnaire::{AnswerKind, Question, Template};
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::both;
@@ -226,7 +225,7 @@ both!(
             {"question_id": "WISP-01", "value": "yes", "comment": "=see the policy"},
             {"question_id": "SCOPE-02", "value": 1200},
         ]});
-        app.call(Method::PUT, &format!("/api/v1/assessments/{aid}/answers"), Some(&token), Some(&given), &[])
+        app.save_answers(&token, &aid, &given)
             .await
             .ok(200);
         let report = inspect(&download(&app, &token, &aid).await);
@@ -252,7 +251,7 @@ both!(
         let (token, aid, _) = setup(&app).await;
         let t = template("ma-201-cmr-17");
         let given = json!({"answers": [{"question_id": "WISP-01", "value": "yes"}]});
-        app.call(Method::PUT, &format!("/api/v1/assessments/{aid}/answers"), Some(&token), Some(&given), &[])
+        app.save_answers(&token, &aid, &given)
             .await
             .ok(200);
         let exported = download(&app, &token, &aid).await;
