@@ -13,7 +13,7 @@ use crate::domain::registry::{
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
-    Actor, AuditFilter, DepartmentFilter, Paged, VendorFilter, contains_pattern, is_unique_violation, to_json,
+    Actor, AuditFilter, DepartmentFilter, Paged, VendorFilter, contains_pattern, to_json, unique_as,
 };
 
 #[derive(Clone)]
@@ -208,13 +208,7 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                ApiError::conflict("duplicate_department", format!("a department with code {} exists", new.code))
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(unique_as("duplicate_department", || format!("a department with code {} exists", new.code)))?;
         let id = created.id.to_string();
         audit(&mut tx, actor, "department.created", "department", &id, None, Some(to_json(&created))).await?;
         tx.commit().await?;
@@ -293,14 +287,7 @@ impl Repo {
     }
 
     fn vendor_conflict(new: &NewVendor, e: sqlx::Error) -> ApiError {
-        if is_unique_violation(&e) {
-            ApiError::conflict(
-                "duplicate_vendor",
-                format!("a vendor named {:?} is already registered", new.legal_name),
-            )
-        } else {
-            e.into()
-        }
+        unique_as("duplicate_vendor", || format!("a vendor named {:?} is already registered", new.legal_name))(e)
     }
 
     pub async fn create_vendor(&self, actor: &Actor, new: NewVendor) -> Result<Vendor, ApiError> {

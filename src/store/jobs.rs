@@ -407,12 +407,7 @@ impl Repo {
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or_else(|| ApiError::not_found("webhook delivery"))?;
-        if current.status != "dead" {
-            return Err(ApiError::conflict(
-                "delivery_not_dead",
-                format!("the delivery is {}; only a dead-lettered delivery is retried", current.status),
-            ));
-        }
+        crate::workflow::webhooks::plan_retry(&current.status)?;
         let at = crate::domain::now();
         let updated: DeliveryRecord = sqlx::query_as(
             "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $2, claimed_by = NULL, \

@@ -4,6 +4,7 @@
 
 pub mod assessments;
 pub mod contracts;
+pub mod webhooks;
 
 use std::fmt;
 
