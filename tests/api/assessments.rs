@@ -167,7 +167,7 @@ pub async fn upload(
     upload_if_match(app, token, assessment, content_type, bytes, Some(&etag)).await
 }
 
-async fn upload_if_match(
+pub async fn upload_if_match(
     app: &TestApp,
     token: &str,
     assessment: &str,

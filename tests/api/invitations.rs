@@ -7,7 +7,7 @@ use procurement_review::store::{Actor, NewNotification};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::assessments::{accepted_with_a_finding, first_critical_yes, upload};
+use crate::assessments::{accepted_with_a_finding, first_critical_yes, upload, upload_if_match};
 use crate::both;
 use crate::helpers::TestApp;
 
@@ -198,7 +198,7 @@ both!(
             assert_eq!(resp.status.as_u16(), 404, "{method} {path}: {}", resp.text);
             resp.problem(404, "not_found");
         }
-        upload(&app, &token, &theirs, "text/plain", b"x".to_vec()).await.problem(404, "not_found");
+        upload_if_match(&app, &token, &theirs, "text/plain", b"x".to_vec(), Some("\"1\"")).await.problem(404, "not_found");
         let reached = listed(&app, &token).await;
         assert_eq!(reached.len(), 2, "{reached:?}");
         assert!(reached.iter().all(|(_, r)| r == &mine), "{reached:?}");
@@ -509,11 +509,13 @@ both!(
         let request = routed(&app, &buyer, "DOIT", &vendor).await;
         let (token, _) = invite_ok(&app, &buyer, &id(&vendor), &request).await;
         let assessment = listed(&app, &token).await[0].0.clone();
+        let tag = app.etag_of(&format!("/api/v1/assessments/{assessment}"), &token).await;
         let resp = app
             .client
             .post(format!("{}/api/v1/assessments/{assessment}/evidence", app.base))
             .query(&[("filename", "Prüfbericht 2026.pdf")])
             .bearer_auth(&token)
+            .header("If-Match", tag)
             .header("content-type", "application/pdf")
             .body(b"%PDF-1.7\n%%EOF\n".to_vec())
             .send()
