@@ -96,6 +96,21 @@ async fn lock_contract(tx: &mut Tx, id: Uuid, if_match: i64) -> Result<ContractR
     Ok(current)
 }
 
+/// Reads back the contract a change wrote, audits the change against `before` and commits.
+async fn finish(
+    mut tx: Tx,
+    actor: &Actor,
+    action: &str,
+    before: Option<&ContractDetail>,
+    record: ContractRecord,
+) -> Result<ContractDetail, ApiError> {
+    let detail = contract_detail(&mut tx, record).await?;
+    let id = detail.contract.id.to_string();
+    audit(&mut tx, actor, action, "contract", &id, before.map(to_json), Some(to_json(&detail))).await?;
+    tx.commit().await?;
+    Ok(detail)
+}
+
 fn state_of(record: &ContractRecord) -> ContractState {
     ContractState { vendor_id: record.vendor_id, days: record.days() }
 }
@@ -267,11 +282,7 @@ impl Repo {
         .await
         .map_err(duplicate_number(&fields.contract_number))?;
         link_requests(&mut tx, record.id, &fields).await?;
-        let detail = contract_detail(&mut tx, record).await?;
-        let id = detail.contract.id.to_string();
-        audit(&mut tx, actor, "contract.created", "contract", &id, None, Some(to_json(&detail))).await?;
-        tx.commit().await?;
-        Ok(detail)
+        finish(tx, actor, "contract.created", None, record).await
     }
 
     pub async fn update_contract(
@@ -305,11 +316,7 @@ impl Repo {
         .await
         .map_err(duplicate_number(&fields.contract_number))?;
         link_requests(&mut tx, id, &fields).await?;
-        let detail = contract_detail(&mut tx, record).await?;
-        audit(&mut tx, actor, "contract.updated", "contract", &id.to_string(), Some(to_json(&before)), Some(to_json(&detail)))
-            .await?;
-        tx.commit().await?;
-        Ok(detail)
+        finish(tx, actor, "contract.updated", Some(&before), record).await
     }
 
     /// Ends a contract's life: records how the city's data came back or was destroyed, and the certificate.
@@ -339,19 +346,7 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
-        let detail = contract_detail(&mut tx, record).await?;
-        audit(
-            &mut tx,
-            actor,
-            "contract.decommissioned",
-            "contract",
-            &id.to_string(),
-            Some(to_json(&before)),
-            Some(to_json(&detail)),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(detail)
+        finish(tx, actor, "contract.decommissioned", Some(&before), record).await
     }
 
     /// Calls off a contract that has not started, with the reason.
@@ -377,19 +372,7 @@ impl Repo {
         .bind(&cancellation.reason)
         .fetch_one(&mut *tx)
         .await?;
-        let detail = contract_detail(&mut tx, record).await?;
-        audit(
-            &mut tx,
-            actor,
-            "contract.cancelled",
-            "contract",
-            &id.to_string(),
-            Some(to_json(&before)),
-            Some(to_json(&detail)),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(detail)
+        finish(tx, actor, "contract.cancelled", Some(&before), record).await
     }
 
     /// The next re-assessment date of each vendor that holds personal information for the city (a request in

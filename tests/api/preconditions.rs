@@ -152,10 +152,7 @@ both!(
         let vendor = app.create_vendor("Finding Preconditions Inc").await;
         let analyst = app.token(Role::SecurityAnalyst);
         let template = app.get("/api/v1/questionnaires/ma-201-cmr-17", &analyst).await.ok(200).clone();
-        let critical = template["sections"].as_array().unwrap().iter()
-            .flat_map(|s| s["questions"].as_array().unwrap())
-            .find(|q| q["kind"] == "yes_no" && q["weight"] == "critical" && q["show_if"].is_null())
-            .unwrap()["id"].as_str().unwrap().to_string();
+        let critical = crate::assessments::first_critical_yes(&template);
         let (vendor_token, _, finding) = crate::assessments::accepted_with_a_finding(&app, &vendor, &critical).await;
         let finding = format!("/api/v1/findings/{}", finding["id"].as_str().unwrap());
         let planned = check_change(&app, &vendor_token, Method::POST, &format!("{finding}/remediation"), &finding,
