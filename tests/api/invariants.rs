@@ -258,6 +258,9 @@ impl Replay<'_> {
         let open = app.get("/api/v1/assessments?status=open", &token).await;
         for a in open.body["items"].as_array().cloned().unwrap_or_default() {
             let id = a["id"].as_str().unwrap();
+            let tag = app
+                .etag_of(&format!("/api/v1/assessments/{id}"), &token)
+                .await;
             let evidence = app
                 .client
                 .post(format!(
@@ -265,6 +268,7 @@ impl Replay<'_> {
                     app.base
                 ))
                 .bearer_auth(&token)
+                .header("If-Match", tag)
                 .header("Content-Type", "application/pdf")
                 .body(b"%PDF-1.7\n%%EOF\n".to_vec())
                 .send()
@@ -272,18 +276,14 @@ impl Replay<'_> {
                 .unwrap();
             let evidence: Value = evidence.json().await.unwrap();
             answer_all(app, &token, id, evidence["id"].as_str().unwrap(), &[]).await;
-            app.call(
+            app.assessment_action(Method::POST, &token, id, "submit", None)
+                .await;
+            app.assessment_action(
                 Method::POST,
-                &format!("/api/v1/assessments/{id}/submit"),
-                Some(&token),
-                None,
-                &[],
-            )
-            .await;
-            app.post(
-                &format!("/api/v1/assessments/{id}/review"),
                 &app.token(Role::SecurityAnalyst),
-                json!({"outcome": "accept"}),
+                id,
+                "review",
+                Some(&json!({"outcome": "accept"})),
             )
             .await;
         }
