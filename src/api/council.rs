@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::assessments::checked_document;
 use super::me::ApiTags;
 use super::requests::{RequestView, scope_of, shaped};
-use super::{etag, require_if_match};
+use super::{IfMatch, etag};
 use crate::auth::{Admin, Auth, Permission, Role, Staff};
 use crate::domain::council::{CouncilDocument, CouncilOutcome, CouncilVote};
 use crate::domain::policy::StepKindTag;
@@ -219,10 +219,10 @@ impl CouncilApi {
         store: Data<&Store>,
         auth: Auth<Admin>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Json<VoteBody>,
     ) -> Result<VoteCreated, ApiError> {
-        let expected = require_if_match(if_match.0.as_deref())?;
+        let expected = if_match.0.version()?;
         let caller = auth.caller();
         let vote = VoteInput {
             docket: body.0.docket,

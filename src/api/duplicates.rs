@@ -7,9 +7,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
+use super::IfMatch;
 use super::me::ApiTags;
 use super::requests::{Buyer, RequestView, scope_of, shaped};
-use super::require_if_match;
 use crate::auth::{Auth, Permission, Role, Staff};
 use crate::detection::{Detector, request_text};
 use crate::domain::duplicates::{Candidate, Evidence};
@@ -300,10 +300,10 @@ impl DuplicatesApi {
         store: Data<&Store>,
         auth: Auth<Cio>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Json<DismissInput>,
     ) -> Result<Json<RequestView>, ApiError> {
-        let expected = require_if_match(if_match.0.as_deref())?;
+        let expected = if_match.0.version()?;
         let reason = required_text("reason", &body.reason, 2000)?;
         if !matches!(body.candidate_kind.as_str(), "service" | "purchase") {
             return Err(ApiError::field(
@@ -340,10 +340,10 @@ impl DuplicatesApi {
         store: Data<&Store>,
         auth: Auth<Buyer>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Json<ExceptionInput>,
     ) -> Result<ExceptionCreated, ApiError> {
-        let expected = require_if_match(if_match.0.as_deref())?;
+        let expected = if_match.0.version()?;
         let justification = required_text("justification", &body.justification, 5000)?;
         let record = store
             .request_exception(
@@ -373,10 +373,10 @@ impl DuplicatesApi {
         store: Data<&Store>,
         auth: Auth<Cio>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Json<ExceptionDecisionInput>,
     ) -> Result<Json<ExceptionDecisionResult>, ApiError> {
-        let expected = require_if_match(if_match.0.as_deref())?;
+        let expected = if_match.0.version()?;
         let reason = required_text("reason", &body.reason, 2000)?;
         let caller = auth.caller();
         let (exception, request) = store

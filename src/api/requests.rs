@@ -8,7 +8,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::me::ApiTags;
-use super::{PageInfo, etag, require_if_match};
+use super::{IfMatch, PageInfo, etag};
 use crate::auth::{Admin, Auth, Permission, Principal, Role, Staff};
 use crate::detection::{Detector, request_text};
 use crate::domain::PageRequest;
@@ -575,10 +575,10 @@ impl RequestsApi {
         detector: Data<&Arc<Detector>>,
         auth: Auth<Buyer>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Json<RequestInput>,
     ) -> Result<RequestResponse, ApiError> {
-        let expected = require_if_match(if_match.0.as_deref())?;
+        let expected = if_match.0.version()?;
         let scope = scope_of(&auth);
         let current = store.get_request(&scope, id.0).await?;
         // Fields left out keep the value of the version read; If-Match makes sure that is the one changed.
@@ -630,9 +630,9 @@ impl RequestsApi {
         detector: Data<&Arc<Detector>>,
         auth: Auth<Buyer>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
     ) -> Result<RequestResponse, ApiError> {
-        let expected = require_if_match(if_match.0.as_deref())?;
+        let expected = if_match.0.version()?;
         let scope = scope_of(&auth);
         let current = store.get_request(&scope, id.0).await?;
         let detection = detect(
@@ -664,9 +664,9 @@ impl RequestsApi {
         store: Data<&Store>,
         auth: Auth<Buyer>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
     ) -> Result<RequestResponse, ApiError> {
-        let expected = require_if_match(if_match.0.as_deref())?;
+        let expected = if_match.0.version()?;
         let caller = auth.caller();
         let updated = store
             .withdraw_request(&auth.actor(), &caller, &scope_of(&auth), id.0, expected)
@@ -688,9 +688,9 @@ impl RequestsApi {
         store: Data<&Store>,
         auth: Auth<Admin>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
     ) -> Result<RequestResponse, ApiError> {
-        let expected = require_if_match(if_match.0.as_deref())?;
+        let expected = if_match.0.version()?;
         let caller = auth.caller();
         let updated = store
             .reroute_request(&auth.actor(), &caller, id.0, expected)
@@ -825,10 +825,10 @@ impl RequestsApi {
         store: Data<&Store>,
         auth: Auth<Decider>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Json<DecisionInput>,
     ) -> Result<DecisionCreated, ApiError> {
-        let expected = require_if_match(if_match.0.as_deref())?;
+        let expected = if_match.0.version()?;
         let decision = CheckedDecision::parse(body.0)?;
         let caller = auth.caller();
         let (recorded, request) = store

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::me::ApiTags;
 use super::requests::scope_of;
-use super::{etag, require_if_match};
+use super::{IfMatch, etag};
 use crate::auth::{Auth, Permission, Role, Staff};
 use crate::domain::lifecycle::ChecklistEntry;
 use crate::domain::now;
@@ -250,10 +250,10 @@ impl SafeguardsApi {
         store: Data<&Store>,
         auth: Auth<SafeguardEditor>,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Json<SafeguardsBody>,
     ) -> Result<SafeguardsResponse, ApiError> {
-        let expected = require_if_match(if_match.0.as_deref())?;
+        let expected = if_match.0.version()?;
         let changes = parse_changes(&auth, body.0)?;
         let (request, entries, rows) = store
             .record_safeguards(&auth.actor(), &auth.caller(), id.0, expected, changes)

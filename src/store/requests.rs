@@ -257,7 +257,10 @@ pub(super) async fn load_state(
         policy_version: record.policy_version,
         steps,
         authors: authors.into_iter().map(|(k,)| k).collect(),
-        deciders: deciders.iter().map(|(d,)| crate::workflow::subject_key(d)).collect(),
+        deciders: deciders
+            .iter()
+            .map(|(d,)| crate::workflow::subject_key(d))
+            .collect(),
         decided,
         open_exception: open_exceptions > 0,
     })
@@ -886,18 +889,6 @@ impl Repo {
             .fetch_one(&self.pool)
             .await?;
         Ok(Paged { items, total })
-    }
-
-    /// Stores `policy` (already validated) as the next version.
-    pub async fn publish_policy(
-        &self,
-        actor: &Actor,
-        policy: Policy,
-    ) -> Result<PolicyRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
-        let record = insert_policy(&mut tx, actor, policy).await?;
-        tx.commit().await?;
-        Ok(record)
     }
 
     pub async fn create_request(
