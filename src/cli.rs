@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use uuid::Uuid;
@@ -63,8 +64,55 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chain; exits 1 and names each edited or removed record when it is broken.
-    Verify,
+    /// Recompute the whole hash chain and every verification checkpoint, with progress on stderr; exits 1 and
+    /// names each edited, removed or inserted record when it is broken. When intact, writes a full checkpoint.
+    Verify {
+        /// A checkpoint's number and hash as recorded outside the database (`12:3fa4...`): the verification
+        /// fails unless that checkpoint still has that hash. Repeatable.
+        #[arg(long, value_name = "NUMBER:HASH")]
+        anchor: Vec<String>,
+    },
+}
+
+/// `NUMBER:HASH` of `--anchor`.
+fn parse_anchor(text: &str) -> anyhow::Result<(i64, String)> {
+    let (number, hash) = text
+        .split_once(':')
+        .ok_or_else(|| anyhow::anyhow!("--anchor {text:?} is not NUMBER:HASH"))?;
+    let number = number
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--anchor {text:?}: {number:?} is not a checkpoint number"))?;
+    Ok((number, hash.trim().to_ascii_lowercase()))
+}
+
+/// Prints progress to stderr at most once a second: records done, percent, records per second.
+struct ProgressLine {
+    started: Instant,
+    last: Instant,
+}
+
+impl ProgressLine {
+    fn report(&mut self, done: i64, total: i64) {
+        let now = Instant::now();
+        if now.duration_since(self.last) < Duration::from_secs(1) && done < total {
+            return;
+        }
+        self.last = now;
+        let percent = if total > 0 {
+            done as f64 * 100.0 / total as f64
+        } else {
+            100.0
+        };
+        eprintln!(
+            "verified {done} of {total} records ({percent:.1}%), {:.0} records/s",
+            rate(done, now.duration_since(self.started))
+        );
+    }
+}
+
+fn rate(records: i64, elapsed: Duration) -> f64 {
+    records as f64 / elapsed.as_secs_f64().max(1e-9)
 }
 
 pub fn parse_ttl(text: &str) -> Result<i64, String> {
@@ -177,24 +225,65 @@ async fn run(command: Option<Command>, mut config: Config) -> anyhow::Result<Exi
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
-            command: AuditCommand::Verify,
+            command: AuditCommand::Verify { anchor },
         } => {
+            let anchors = anchor
+                .iter()
+                .map(|a| parse_anchor(a))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let (store, _) = open_store(&config).await?;
+            let started = Instant::now();
+            let mut line = ProgressLine {
+                started,
+                last: started,
+            };
             let report = store
-                .verify_audit()
+                .verify_audit_full("cli", &mut |done, total| line.report(done, total))
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let elapsed = started.elapsed();
+            let mut faults: Vec<String> = report
+                .faults
+                .iter()
+                .map(|f| format!("seq {}: {}", f.seq, f.problem))
+                .collect();
+            for (number, hash) in &anchors {
+                let kept = store
+                    .audit_checkpoint(*number)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                match kept {
+                    Some(cp) if cp.hash == *hash => {}
+                    Some(cp) => faults.push(format!(
+                        "anchor: checkpoint {number} has hash {}, not the {hash} recorded outside the database",
+                        cp.hash
+                    )),
+                    None => faults.push(format!("anchor: checkpoint {number} is missing")),
+                }
+            }
             store.close().await;
-            if report.ok {
+            println!(
+                "{} records in {:.1} s ({:.0} records/s)",
+                report.records,
+                elapsed.as_secs_f64(),
+                rate(report.records, elapsed)
+            );
+            if faults.is_empty() {
                 println!(
                     "audit chain intact: {} records, head at {}",
                     report.records, report.head_seq
                 );
+                if let Some(cp) = &report.checkpoint {
+                    println!(
+                        "checkpoint {} (record {}): {} — keep `{}:{}` outside the database to anchor the chain",
+                        cp.number, cp.verified_seq, cp.hash, cp.number, cp.hash
+                    );
+                }
                 Ok(ExitCode::SUCCESS)
             } else {
                 println!("audit chain BROKEN ({} records checked):", report.records);
-                for fault in &report.faults {
-                    println!("  seq {}: {}", fault.seq, fault.problem);
+                for fault in &faults {
+                    println!("  {fault}");
                 }
                 Ok(ExitCode::from(1))
             }

@@ -65,6 +65,14 @@ pub struct Config {
     pub import_wait_ms: u64,
     /// Seconds a shutdown waits for requests in flight.
     pub shutdown_grace_seconds: u64,
+    /// Milliseconds a request's head may take from its first byte (or a new connection from its accept).
+    pub http_header_timeout_ms: u64,
+    /// Milliseconds a request body may take to arrive in full; then 408 and the connection is closed.
+    pub http_body_timeout_ms: u64,
+    /// Milliseconds a keep-alive connection may wait for its next request, or a response for its client to read.
+    pub http_idle_timeout_ms: u64,
+    /// Connections served at once; more wait in the listen queue until one closes.
+    pub http_max_connections: usize,
     /// Folder of questionnaire templates (`*.toml`).
     pub questionnaires_dir: PathBuf,
     /// Days a vendor invitation stays valid unless revoked.
@@ -114,6 +122,10 @@ impl Default for Config {
             max_concurrent_imports: 2,
             import_wait_ms: 10_000,
             shutdown_grace_seconds: 10,
+            http_header_timeout_ms: 10_000,
+            http_body_timeout_ms: 60_000,
+            http_idle_timeout_ms: 75_000,
+            http_max_connections: 512,
             questionnaires_dir: PathBuf::from("questionnaires"),
             invitation_days: 30,
             jobs_interval_seconds: 60,
@@ -210,6 +222,10 @@ impl Config {
             "max_concurrent_imports" => self.max_concurrent_imports = parse(value)?,
             "import_wait_ms" => self.import_wait_ms = parse(value)?,
             "shutdown_grace_seconds" => self.shutdown_grace_seconds = parse(value)?,
+            "http_header_timeout_ms" => self.http_header_timeout_ms = parse(value)?,
+            "http_body_timeout_ms" => self.http_body_timeout_ms = parse(value)?,
+            "http_idle_timeout_ms" => self.http_idle_timeout_ms = parse(value)?,
+            "http_max_connections" => self.http_max_connections = parse(value)?,
             "questionnaires_dir" => self.questionnaires_dir = PathBuf::from(value),
             "invitation_days" => self.invitation_days = parse(value)?,
             "jobs_interval_seconds" => self.jobs_interval_seconds = parse(value)?,
@@ -261,6 +277,20 @@ impl Config {
         }
         if self.max_concurrent_imports == 0 {
             bail!("max_concurrent_imports must be at least 1");
+        }
+        for (name, value) in [
+            ("http_header_timeout_ms", self.http_header_timeout_ms),
+            ("http_body_timeout_ms", self.http_body_timeout_ms),
+            ("http_idle_timeout_ms", self.http_idle_timeout_ms),
+        ] {
+            if value == 0 {
+                bail!(
+                    "{name} must be positive: without it a client that stops sending holds its connection"
+                );
+            }
+        }
+        if self.http_max_connections == 0 {
+            bail!("http_max_connections must be at least 1");
         }
         Ok(())
     }
@@ -379,6 +409,50 @@ mod tests {
             format!("{err:#}").contains("PROCUREMENT_REVIEW_IMPORT_WAIT_MS"),
             "{err:#}"
         );
+    }
+
+    #[test]
+    fn edge_limits_have_defaults_are_read_from_the_file_and_the_environment_and_must_be_positive() {
+        let c = Config::load_from(None, &[]).unwrap();
+        let edge = |c: &Config| {
+            (
+                c.http_header_timeout_ms,
+                c.http_body_timeout_ms,
+                c.http_idle_timeout_ms,
+                c.http_max_connections,
+            )
+        };
+        assert_eq!(edge(&c), (10_000, 60_000, 75_000, 512));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "http_header_timeout_ms = 2000\nhttp_max_connections = 64\n",
+        )
+        .unwrap();
+        let c = Config::load_from(
+            Some(&path),
+            &env(&[
+                ("PROCUREMENT_REVIEW_HTTP_BODY_TIMEOUT_MS", "30000"),
+                ("PROCUREMENT_REVIEW_HTTP_IDLE_TIMEOUT_MS", "5000"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(edge(&c), (2000, 30_000, 5000, 64));
+        for name in [
+            "HTTP_HEADER_TIMEOUT_MS",
+            "HTTP_BODY_TIMEOUT_MS",
+            "HTTP_IDLE_TIMEOUT_MS",
+            "HTTP_MAX_CONNECTIONS",
+        ] {
+            let err =
+                Config::load_from(None, &env(&[(&format!("PROCUREMENT_REVIEW_{name}"), "0")]))
+                    .unwrap_err();
+            assert!(
+                format!("{err:#}").contains(&name.to_ascii_lowercase()),
+                "{err:#}"
+            );
+        }
     }
 
     #[test]

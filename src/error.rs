@@ -327,6 +327,10 @@ const DOCUMENTED: &[(u16, &str)] = &[
         409,
         "The object's state does not allow this; `allowed` lists what would be.",
     ),
+    (
+        408,
+        "The request body did not arrive in full within the configured time; the connection is closed.",
+    ),
     (412, "`If-Match` names an ETag that is no longer current."),
     (
         428,

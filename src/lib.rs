@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod detection;
 pub mod domain;
+pub mod edge;
 pub mod error;
 pub mod jobs;
 pub mod metrics;

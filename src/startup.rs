@@ -7,9 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use poem::http::{HeaderValue, StatusCode};
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::web::Data;
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler};
 use poem_openapi::{OpenApiService, OperationId};
 use tracing::Instrument;
 
@@ -55,7 +54,7 @@ pub fn spec_json() -> String {
 }
 
 pub struct Application {
-    acceptor: TcpAcceptor,
+    listener: tokio::net::TcpListener,
     addr: SocketAddr,
     store: Store,
     app: poem::endpoint::BoxEndpoint<'static, Response>,
@@ -82,14 +81,11 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let (store, secret) = open_store(&config).await?;
         let verifier = Arc::new(Verifier::new(&config.auth, &secret)?);
-        let acceptor = TcpListener::bind(config.listen.to_string())
-            .into_acceptor()
+        let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
-        let addr = acceptor
+        let addr = listener
             .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
             .context("the listener has no socket address")?;
         let detector = Arc::new(
             Detector::load(&store)
@@ -119,7 +115,7 @@ impl Application {
         )
         .boxed();
         Ok(Application {
-            acceptor,
+            listener,
             addr,
             store,
             app,
@@ -150,9 +146,8 @@ impl Application {
     ) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let runner = crate::jobs::spawn(self.store.clone(), self.config.clone(), stopped);
-        let result = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(self.app, signal, Some(self.grace))
-            .await;
+        let limits = crate::edge::ConnectionLimits::from_config(&self.config);
+        let result = crate::edge::serve(self.listener, self.app, limits, signal, self.grace).await;
         let _ = stop.send(true);
         if let Some(runner) = runner {
             let _ = runner.await;
@@ -171,18 +166,23 @@ pub fn routes(
     config: &Config,
 ) -> impl Endpoint<Output = Response> + use<> {
     let api = openapi_service();
+    let document = spec_json();
+    let methods = crate::edge::RouteMethods::from_openapi(&document)
+        .with("/healthz", &["get"])
+        .with("/readyz", &["get"])
+        .with("/metrics", &["get"])
+        .with("/openapi.json", &["get"])
+        .with("/openapi.yaml", &["get"]);
     let limits = BodyLimits {
         json: config.max_body_bytes,
         upload: config.max_upload_bytes,
+        timeout: Duration::from_millis(config.http_body_timeout_ms),
     };
     Route::new()
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
         .at("/metrics", get(metrics_text))
-        .at(
-            "/openapi.json",
-            spec_endpoint(spec_json(), "application/json"),
-        )
+        .at("/openapi.json", spec_endpoint(document, "application/json"))
         .at(
             "/openapi.yaml",
             spec_endpoint(spec_yaml(), "application/x-yaml"),
@@ -199,7 +199,7 @@ pub fn routes(
         .data(Arc::new(config.clone()))
         .data(Arc::new(Metrics::default()))
         .data(limits)
-        .map_to_response()
+        .with(crate::edge::ResponseHeaders::new(config, methods))
 }
 
 /// Serves the document computed once at start.
@@ -215,6 +215,8 @@ fn spec_endpoint(document: String, content_type: &'static str) -> impl Endpoint<
 struct BodyLimits {
     json: usize,
     upload: usize,
+    /// The whole body must arrive within this; a trickled body is cut off with 408.
+    timeout: Duration,
 }
 
 /// Upload routes take files; everything else takes JSON.
@@ -266,8 +268,8 @@ async fn outermost<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
                 } else {
                     limits.json
                 };
-                if let Err(e) = cap_body(&mut req, limit).await {
-                    return (e.into_response(), None);
+                if let Err(e) = cap_body(&mut req, limit, limits.timeout).await {
+                    return (crate::edge::closing_if_timed_out(e.into_response()), None);
                 }
             }
             match next.call(req).await {
@@ -309,9 +311,9 @@ async fn outermost<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
     Ok(resp)
 }
 
-/// Reads the body into memory up to `limit` bytes. The declared length is checked first, but a body that
-/// lies about its length (or has none, chunked) is still cut at the limit while it is read.
-async fn cap_body(req: &mut Request, limit: usize) -> Result<(), ApiError> {
+/// Reads the body into memory up to `limit` bytes within `timeout`. The declared length is checked first, but a
+/// body that lies about its length (or has none, chunked) is still cut at the limit while it is read.
+async fn cap_body(req: &mut Request, limit: usize, timeout: Duration) -> Result<(), ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -328,7 +330,10 @@ async fn cap_body(req: &mut Request, limit: usize) -> Result<(), ApiError> {
         return Err(too_large());
     }
     let body = req.take_body();
-    match body.into_bytes_limit(limit).await {
+    let Ok(read) = tokio::time::timeout(timeout, body.into_bytes_limit(limit)).await else {
+        return Err(crate::edge::body_timed_out(timeout));
+    };
+    match read {
         Ok(bytes) => {
             req.set_body(bytes);
             Ok(())

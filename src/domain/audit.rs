@@ -2,7 +2,7 @@
 //! inserted or removed record breaks the chain at a point verification can name.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use poem_openapi::Object;
+use poem_openapi::{Enum, Object};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -75,25 +75,37 @@ impl AuditRecord {
 /// reorders JSON keys (PostgreSQL's jsonb does) does not change the hash. The context joins the hashed fields
 /// only when there is one, so that the records written before it existed keep their hashes.
 pub fn chain_hash(seq: i64, prev_hash: &str, entry: &AuditEntry<'_>) -> String {
-    let mut text = String::with_capacity(256);
-    let mut fields: Vec<Value> = vec![
-        Value::from(seq),
-        Value::from(prev_hash),
-        Value::from(entry.at.to_rfc3339_opts(SecondsFormat::Micros, true)),
+    let null = Value::Null;
+    let at = Value::from(entry.at.to_rfc3339_opts(SecondsFormat::Micros, true));
+    let request_id = entry.request_id.map(Value::from).unwrap_or(Value::Null);
+    let (seq, prev_hash) = (Value::from(seq), Value::from(prev_hash));
+    let (actor, role, action) = (
         Value::from(entry.actor),
         Value::from(entry.role),
         Value::from(entry.action),
-        Value::from(entry.object_type),
-        Value::from(entry.object_id),
-        entry.before.cloned().unwrap_or(Value::Null),
-        entry.after.cloned().unwrap_or(Value::Null),
-        entry.request_id.map(Value::from).unwrap_or(Value::Null),
+    );
+    let (object_type, object_id) = (Value::from(entry.object_type), Value::from(entry.object_id));
+    // Borrowed, not cloned: the before and after objects are most of a record, and a full verification hashes
+    // every record.
+    let mut fields: Vec<&Value> = vec![
+        &seq,
+        &prev_hash,
+        &at,
+        &actor,
+        &role,
+        &action,
+        &object_type,
+        &object_id,
+        entry.before.unwrap_or(&null),
+        entry.after.unwrap_or(&null),
+        &request_id,
     ];
     if let Some(context) = entry.context {
-        fields.push(context.clone());
+        fields.push(context);
     }
+    let mut text = String::with_capacity(1024);
     text.push('[');
-    for (i, field) in fields.iter().enumerate() {
+    for (i, field) in fields.into_iter().enumerate() {
         if i > 0 {
             text.push(',');
         }
@@ -140,17 +152,232 @@ fn write_canonical(value: &Value, out: &mut String) {
     }
 }
 
+/// Which records a verification read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum VerifyScope {
+    /// The records after the last checkpoint, and the record the checkpoint names (`GET /audit/verify`).
+    Incremental,
+    /// Every record and every checkpoint (`procurement-review audit verify`).
+    Full,
+}
+
+impl VerifyScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyScope::Incremental => "incremental",
+            VerifyScope::Full => "full",
+        }
+    }
+}
+
 /// The outcome of checking the chain.
 #[derive(Debug, Clone, PartialEq, Serialize, Object)]
 pub struct VerifyReport {
-    /// True when every record is present, unedited and chained.
+    /// True when every record checked is present, unedited and chained, and no record lies beyond the head.
     pub ok: bool,
+    pub scope: VerifyScope,
     /// Records checked.
     pub records: i64,
+    /// The first record checked (the one the checkpoint names, when resuming from one).
+    pub from_seq: i64,
     /// The last sequence number the chain head records.
     pub head_seq: i64,
     /// Each fault found, in order: the sequence number and what is wrong.
     pub faults: Vec<ChainFault>,
+    /// The checkpoint an incremental verification resumed from; absent when it read the chain from the start.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed_from: Option<CheckpointSummary>,
+    /// The latest checkpoint once this verification is done (a new one when it advanced). Its hash, kept
+    /// outside the database, anchors the chain: see the README's audit section.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<CheckpointSummary>,
+    /// When the chain was last verified in full and up to which record. Records before `from_seq` were not read
+    /// again by an incremental verification: only a full one reads them.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_full_verification: Option<FullVerification>,
+    /// What was verified and what was not, in one sentence.
+    pub summary: String,
+}
+
+/// A verification checkpoint as reported.
+#[derive(Debug, Clone, PartialEq, Serialize, Object)]
+pub struct CheckpointSummary {
+    pub number: i64,
+    /// The last record verified when the checkpoint was written.
+    pub verified_seq: i64,
+    pub scope: VerifyScope,
+    pub at: DateTime<Utc>,
+    /// The checkpoint's own hash (it covers the checkpoint before it).
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Object)]
+pub struct FullVerification {
+    pub at: DateTime<Utc>,
+    /// The last record it verified.
+    pub verified_seq: i64,
+}
+
+/// A stored checkpoint: the chain was verified up to `verified_seq`, whose record's hash was `verified_hash`.
+/// `full_at` and `full_seq` carry the last full verification forward, so that the latest checkpoint alone tells
+/// when that was.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Checkpoint {
+    pub number: i64,
+    pub verified_seq: i64,
+    pub verified_hash: String,
+    pub scope: String,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub full_at: Option<DateTime<Utc>>,
+    pub full_seq: Option<i64>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl Checkpoint {
+    /// The checkpoint that follows `prev` (the first when there is none), hashed.
+    pub fn after(
+        prev: Option<&Checkpoint>,
+        verified_seq: i64,
+        verified_hash: &str,
+        scope: VerifyScope,
+        at: DateTime<Utc>,
+        actor: &str,
+    ) -> Checkpoint {
+        let (full_at, full_seq) = match scope {
+            VerifyScope::Full => (Some(at), Some(verified_seq)),
+            VerifyScope::Incremental => {
+                (prev.and_then(|p| p.full_at), prev.and_then(|p| p.full_seq))
+            }
+        };
+        let mut checkpoint = Checkpoint {
+            number: prev.map_or(1, |p| p.number + 1),
+            verified_seq,
+            verified_hash: verified_hash.to_string(),
+            scope: scope.as_str().to_string(),
+            at,
+            actor: actor.to_string(),
+            full_at,
+            full_seq,
+            prev_hash: prev.map_or(GENESIS_HASH.to_string(), |p| p.hash.clone()),
+            hash: String::new(),
+        };
+        checkpoint.hash = checkpoint.content_hash();
+        checkpoint
+    }
+
+    /// SHA-256 over every field but the hash itself, the previous checkpoint's hash included.
+    pub fn content_hash(&self) -> String {
+        let micros =
+            |t: &DateTime<Utc>| Value::from(t.to_rfc3339_opts(SecondsFormat::Micros, true));
+        let fields = Value::Array(vec![
+            Value::from(self.number),
+            Value::from(self.verified_seq),
+            Value::from(self.verified_hash.as_str()),
+            Value::from(self.scope.as_str()),
+            micros(&self.at),
+            Value::from(self.actor.as_str()),
+            self.full_at.as_ref().map(micros).unwrap_or(Value::Null),
+            self.full_seq.map(Value::from).unwrap_or(Value::Null),
+            Value::from(self.prev_hash.as_str()),
+        ]);
+        hex::encode(Sha256::digest(canonical_json(&fields).as_bytes()))
+    }
+
+    pub fn summary(&self) -> CheckpointSummary {
+        CheckpointSummary {
+            number: self.number,
+            verified_seq: self.verified_seq,
+            scope: if self.scope == "full" {
+                VerifyScope::Full
+            } else {
+                VerifyScope::Incremental
+            },
+            at: self.at,
+            hash: self.hash.clone(),
+        }
+    }
+
+    pub fn full_verification(&self) -> Option<FullVerification> {
+        Some(FullVerification {
+            at: self.full_at?,
+            verified_seq: self.full_seq?,
+        })
+    }
+}
+
+/// Walks checkpoints in order (a full verification): each must hash to its own hash, link to the one before,
+/// and name the hash its record has.
+#[derive(Default)]
+pub struct CheckpointVerifier {
+    /// The checkpoint before the next one: its number, and its hash when it is there.
+    prev: Option<(i64, Option<String>)>,
+    faults: Vec<ChainFault>,
+}
+
+impl CheckpointVerifier {
+    /// Starts at checkpoint `number`, whose predecessor is `before` (`None` when it is gone, or when `number`
+    /// is the first).
+    pub fn resume(number: i64, before: Option<&Checkpoint>) -> CheckpointVerifier {
+        CheckpointVerifier {
+            prev: (number > 1).then(|| (number - 1, before.map(|b| b.hash.clone()))),
+            faults: Vec::new(),
+        }
+    }
+
+    /// `record_hash`: the stored hash of the record the checkpoint names (`None` when that record is gone).
+    pub fn check(&mut self, checkpoint: &Checkpoint, record_hash: Option<&str>) {
+        let number = checkpoint.number;
+        let mut fault = |problem: String| {
+            if self.faults.len() < MAX_FAULTS {
+                self.faults.push(ChainFault {
+                    seq: checkpoint.verified_seq,
+                    problem,
+                });
+            }
+        };
+        let (expected_number, expected_prev) = match &self.prev {
+            Some((n, hash)) => (n + 1, hash.as_deref()),
+            None => (1, Some(GENESIS_HASH)),
+        };
+        if number != expected_number {
+            fault(format!(
+                "checkpoints {expected_number} to {} are missing",
+                number - 1
+            ));
+        }
+        match expected_prev {
+            Some(prev) if checkpoint.prev_hash != prev => fault(format!(
+                "checkpoint {number} does not chain to the checkpoint before it"
+            )),
+            Some(_) => {}
+            None => fault(format!("checkpoint {} is missing", number - 1)),
+        }
+        if checkpoint.content_hash() != checkpoint.hash {
+            fault(format!(
+                "checkpoint {number} has been altered: its content does not match its hash"
+            ));
+        }
+        if record_hash != Some(checkpoint.verified_hash.as_str()) {
+            fault(format!(
+                "record {} no longer has the hash checkpoint {number} verified: the chain was rewritten up to \
+                 it after {}",
+                checkpoint.verified_seq,
+                checkpoint.at.to_rfc3339_opts(SecondsFormat::Secs, true)
+            ));
+        }
+        self.prev = Some((number, Some(checkpoint.hash.clone())));
+    }
+
+    pub fn finish(self) -> Vec<ChainFault> {
+        self.faults
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Object)]
@@ -159,10 +386,44 @@ pub struct ChainFault {
     pub problem: String,
 }
 
+/// One sentence for the report: what was verified, from where, and what only a full verification covers.
+pub fn verification_summary(report: &VerifyReport) -> String {
+    let outcome = if report.ok {
+        "The chain is intact".to_string()
+    } else {
+        format!("The chain is BROKEN ({} faults)", report.faults.len())
+    };
+    let full = match &report.last_full_verification {
+        Some(f) => format!(
+            "last verified in full on {} (up to record {})",
+            f.at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            f.verified_seq
+        ),
+        None => "never verified in full".to_string(),
+    };
+    match (report.scope, &report.resumed_from) {
+        (VerifyScope::Full, _) => format!(
+            "{outcome}: verified in full, all {} records from the first to {} and every checkpoint.",
+            report.records, report.head_seq
+        ),
+        (VerifyScope::Incremental, Some(cp)) => format!(
+            "{outcome} from checkpoint {} on: verified incrementally, records {} to {} ({} records). The records \
+             before {} were not read again: they were {full}; `procurement-review audit verify` reads them all.",
+            cp.number, report.from_seq, report.head_seq, report.records, cp.verified_seq
+        ),
+        (VerifyScope::Incremental, None) => format!(
+            "{outcome}: no checkpoint yet, so all {} records were verified from the first to {}.",
+            report.records, report.head_seq
+        ),
+    }
+}
+
 /// Walks records in sequence order. Feed batches with [`ChainVerifier::check`], then [`ChainVerifier::finish`].
 pub struct ChainVerifier {
     expected_seq: i64,
     prev_hash: String,
+    /// Resuming from a checkpoint: the record it names and the hash it had.
+    anchor: Option<(i64, String)>,
     records: i64,
     faults: Vec<ChainFault>,
 }
@@ -174,6 +435,7 @@ impl Default for ChainVerifier {
         ChainVerifier {
             expected_seq: 1,
             prev_hash: GENESIS_HASH.to_string(),
+            anchor: None,
             records: 0,
             faults: Vec::new(),
         }
@@ -181,6 +443,28 @@ impl Default for ChainVerifier {
 }
 
 impl ChainVerifier {
+    /// Starts at the record a checkpoint names: that record must still have the hash the checkpoint verified
+    /// (its content is checked too); the records after it are checked as from the start.
+    pub fn resume(seq: i64, hash: &str) -> ChainVerifier {
+        ChainVerifier {
+            expected_seq: seq,
+            prev_hash: String::new(),
+            anchor: Some((seq, hash.to_string())),
+            records: 0,
+            faults: Vec::new(),
+        }
+    }
+
+    /// The record a checkpoint names is gone: go on from the checkpoint as though it were there.
+    fn anchor_missing(&mut self, seq: i64, hash: String) {
+        self.fault(
+            seq,
+            format!("record {seq}, which the last checkpoint verified, is missing"),
+        );
+        self.expected_seq = seq + 1;
+        self.prev_hash = hash;
+    }
+
     fn fault(&mut self, seq: i64, problem: String) {
         if self.faults.len() < MAX_FAULTS {
             self.faults.push(ChainFault { seq, problem });
@@ -188,6 +472,23 @@ impl ChainVerifier {
     }
 
     pub fn check(&mut self, record: &AuditRecord) {
+        if let Some((seq, hash)) = self.anchor.take() {
+            if record.seq == seq {
+                if record.hash != hash {
+                    self.fault(
+                        seq,
+                        format!(
+                            "record {seq} ({} on {} {}) no longer has the hash the last checkpoint verified",
+                            record.action, record.object_type, record.object_id
+                        ),
+                    );
+                }
+                // Its link to the record before was verified when the checkpoint was written.
+                self.prev_hash = record.prev_hash.clone();
+            } else {
+                self.anchor_missing(seq, hash);
+            }
+        }
         self.records += 1;
         if record.seq > self.expected_seq {
             let missing = if record.seq - self.expected_seq == 1 {
@@ -224,7 +525,12 @@ impl ChainVerifier {
         self.prev_hash = record.hash.clone();
     }
 
+    /// Compares the end of the chain with its head. The report's scope, checkpoints and summary are the
+    /// caller's to fill in.
     pub fn finish(mut self, head_seq: i64, head_hash: &str) -> VerifyReport {
+        if let Some((seq, hash)) = self.anchor.take() {
+            self.anchor_missing(seq, hash);
+        }
         let last = self.expected_seq - 1;
         if head_seq > last {
             let problem = if head_seq - last == 1 {
@@ -246,9 +552,15 @@ impl ChainVerifier {
         }
         VerifyReport {
             ok: self.faults.is_empty(),
+            scope: VerifyScope::Full,
             records: self.records,
+            from_seq: 0,
             head_seq,
             faults: self.faults,
+            resumed_from: None,
+            checkpoint: None,
+            last_full_verification: None,
+            summary: String::new(),
         }
     }
 }
@@ -366,5 +678,137 @@ mod tests {
         let report = verify(&c, 3, &head);
         assert!(!report.ok);
         assert_eq!(report.faults[0].seq, 3);
+    }
+
+    fn resumed(records: &[AuditRecord], seq: i64, hash: &str, head: &AuditRecord) -> VerifyReport {
+        let mut v = ChainVerifier::resume(seq, hash);
+        records.iter().for_each(|r| v.check(r));
+        v.finish(head.seq, &head.hash)
+    }
+
+    #[test]
+    fn resuming_from_a_checkpoint_reads_the_record_it_names_and_those_after() {
+        let c = chain(6);
+        let report = resumed(&c[2..], 3, &c[2].hash, &c[5]);
+        assert!(report.ok, "{report:?}");
+        assert_eq!(report.records, 4);
+
+        let mut edited = c.clone();
+        edited[4].actor = "mallory".into();
+        let report = resumed(&edited[2..], 3, &c[2].hash, &c[5]);
+        assert_eq!((report.ok, report.faults[0].seq), (false, 5), "{report:?}");
+    }
+
+    #[test]
+    fn the_record_a_checkpoint_names_must_keep_its_content_and_its_hash() {
+        let c = chain(4);
+        let mut edited = c.clone();
+        edited[1].actor = "mallory".into();
+        let report = resumed(&edited[1..], 2, &c[1].hash, &c[3]);
+        assert!(report.faults[0].problem.contains("altered"), "{report:?}");
+
+        // Rewritten with a fresh hash (and the rest of the chain after it): the checkpoint still knows.
+        let mut rewritten = edited.clone();
+        rewritten[1].hash = chain_hash(2, &rewritten[1].prev_hash, &rewritten[1].entry());
+        for i in 2..4 {
+            rewritten[i].prev_hash = rewritten[i - 1].hash.clone();
+            rewritten[i].hash = chain_hash(
+                rewritten[i].seq,
+                &rewritten[i].prev_hash,
+                &rewritten[i].entry(),
+            );
+        }
+        let report = resumed(&rewritten[1..], 2, &c[1].hash, &rewritten[3]);
+        assert_eq!(report.faults.len(), 1, "{report:?}");
+        assert!(
+            report.faults[0].problem.contains("no longer has the hash"),
+            "{report:?}"
+        );
+
+        let report = resumed(&c[2..], 2, &c[1].hash, &c[3]);
+        assert!(
+            report.faults[0]
+                .problem
+                .contains("record 2, which the last checkpoint verified, is missing")
+        );
+    }
+
+    fn checkpoints(records: &[AuditRecord]) -> Vec<Checkpoint> {
+        let at = DateTime::from_timestamp_micros(1_800_000_000_000_000).unwrap();
+        let mut out: Vec<Checkpoint> = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            let scope = if i == 0 {
+                VerifyScope::Full
+            } else {
+                VerifyScope::Incremental
+            };
+            out.push(Checkpoint::after(
+                out.last(),
+                r.seq,
+                &r.hash,
+                scope,
+                at,
+                "auditor",
+            ));
+        }
+        out
+    }
+
+    fn verify_checkpoints(checkpoints: &[Checkpoint], records: &[AuditRecord]) -> Vec<ChainFault> {
+        let mut v = CheckpointVerifier::default();
+        for cp in checkpoints {
+            let hash = records
+                .iter()
+                .find(|r| r.seq == cp.verified_seq)
+                .map(|r| r.hash.as_str());
+            v.check(cp, hash);
+        }
+        v.finish()
+    }
+
+    #[test]
+    fn checkpoints_chain_carry_the_last_full_verification_and_name_their_records() {
+        let c = chain(5);
+        let cps = checkpoints(&[c[1].clone(), c[3].clone(), c[4].clone()]);
+        assert_eq!(cps[2].number, 3);
+        assert_eq!(cps[2].prev_hash, cps[1].hash);
+        assert_eq!(cps[2].full_verification().unwrap().verified_seq, 2);
+        assert!(verify_checkpoints(&cps, &c).is_empty());
+    }
+
+    #[track_caller]
+    fn assert_named(faults: &[ChainFault], problem: &str) {
+        assert!(
+            faults.iter().any(|f| f.problem.contains(problem)),
+            "{problem}: {faults:?}"
+        );
+    }
+
+    #[test]
+    fn an_edited_or_removed_checkpoint_and_a_rewritten_record_are_named() {
+        let c = chain(5);
+        let cps = checkpoints(&[c[1].clone(), c[3].clone(), c[4].clone()]);
+
+        let mut edited = cps.clone();
+        edited[1].verified_seq = 3;
+        let faults = verify_checkpoints(&edited, &c);
+        assert_named(&faults, "checkpoint 2 has been altered");
+
+        let removed = [cps[0].clone(), cps[2].clone()];
+        let faults = verify_checkpoints(&removed, &c);
+        assert_named(&faults, "checkpoints 2 to 2 are missing");
+        assert_named(&faults, "checkpoint 3 does not chain");
+
+        let mut rewritten = c.clone();
+        rewritten[3].hash = "f".repeat(64);
+        let faults = verify_checkpoints(&cps, &rewritten);
+        assert_eq!(faults.len(), 1, "{faults:?}");
+        assert_eq!(faults[0].seq, 4);
+        assert!(
+            faults[0]
+                .problem
+                .contains("no longer has the hash checkpoint 2 verified"),
+            "{faults:?}"
+        );
     }
 }

@@ -24,7 +24,7 @@ use uuid::Uuid;
 use crate::config::Secret;
 use crate::domain::PageRequest;
 use crate::domain::assessment::{AssessmentStatus, FindingChange, ScoreView};
-use crate::domain::audit::{AuditRecord, VerifyReport};
+use crate::domain::audit::{AuditRecord, CheckpointSummary, VerifyReport};
 use crate::domain::catalog::{CatalogService, CatalogServiceInput, ServiceFields};
 use crate::domain::lifecycle::{Cancellation, ChecklistEntry, ContractFields, Decommission};
 use crate::domain::policy::Policy;
@@ -914,8 +914,25 @@ impl Store {
         dispatch!(self, r => r.list_audit(filter, page).await)
     }
 
-    pub async fn verify_audit(&self) -> Result<VerifyReport, ApiError> {
-        dispatch!(self, r => r.verify_audit().await)
+    /// Incremental: the records after the last checkpoint (`GET /audit/verify`).
+    pub async fn verify_audit(&self, actor: &str) -> Result<VerifyReport, ApiError> {
+        dispatch!(self, r => r.verify_audit(actor).await)
+    }
+
+    pub async fn audit_checkpoint(
+        &self,
+        number: i64,
+    ) -> Result<Option<CheckpointSummary>, ApiError> {
+        dispatch!(self, r => r.audit_checkpoint(number).await)
+    }
+
+    /// Every record and checkpoint (`procurement-review audit verify`); `progress` hears (done, to do).
+    pub async fn verify_audit_full(
+        &self,
+        actor: &str,
+        progress: &mut (dyn FnMut(i64, i64) + Send),
+    ) -> Result<VerifyReport, ApiError> {
+        dispatch!(self, r => r.verify_audit_full(actor, progress).await)
     }
 }
 

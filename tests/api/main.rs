@@ -8,6 +8,7 @@ mod auth;
 mod catalog;
 mod contracts;
 mod duplicates;
+mod edge;
 mod errors;
 mod input;
 mod invariants;
