@@ -445,7 +445,7 @@ fn declared_agrees(declared: &str, sniffed: &str) -> bool {
 fn safe_file_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
     let ok = !name.is_empty()
-        && name.len() <= 200
+        && name.chars().count() <= 200
         && !name.contains(['/', '\\', '\0', '"'])
         && !name.starts_with('.')
         && name.chars().all(|c| !c.is_control());

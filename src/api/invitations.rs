@@ -134,7 +134,7 @@ impl InvitationsApi {
     ) -> Result<InvitationCreated, ApiError> {
         let email = body.contact_email.trim().to_string();
         let mut errors = Vec::new();
-        let valid_email = email.len() <= 254
+        let valid_email = email.chars().count() <= 254
             && email
                 .split_once('@')
                 .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))

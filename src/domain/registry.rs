@@ -210,7 +210,7 @@ fn parse_website(check: &mut Check, value: Option<&str>) -> Option<String> {
                 && !host.starts_with('/')
                 && !value.contains(char::is_whitespace) =>
         {
-            if value.len() > 500 {
+            if value.chars().count() > 500 {
                 check
                     .0
                     .push(FieldError::new("website", "must be at most 500 characters"));
@@ -250,7 +250,7 @@ fn parse_contacts(check: &mut Check, contacts: Vec<Contact>) -> Vec<Contact> {
         .map(|(i, c)| {
             let name = check.text(&format!("contacts[{i}].name"), &c.name, 200);
             let email = c.email.trim().to_string();
-            let valid_email = email.len() <= 254
+            let valid_email = email.chars().count() <= 254
                 && email.split_once('@').is_some_and(|(local, domain)| {
                     !local.is_empty() && domain.contains('.') && !domain.ends_with('.')
                 })

@@ -56,6 +56,19 @@ impl TextKind {
         }
     }
 
+    /// [`TextKind::pattern`] for a field that must hold more than white space (the domain trims it and
+    /// refuses what is left empty): at least one character that is neither a space nor a control character.
+    pub fn non_blank_pattern(self) -> &'static str {
+        match self {
+            TextKind::OneLine => {
+                r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+            }
+            TextKind::MultiLine => {
+                r"^(?:[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]|\r\n)*[^\s\u0000-\u001f\u007f-\u009f](?:[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]|\r\n)*$"
+            }
+        }
+    }
+
     /// The same rule as a JSON Schema `pattern`, for the OpenAPI document.
     pub fn pattern(self) -> &'static str {
         match self {

@@ -79,3 +79,68 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    async fn the_served_document_states_what_the_server_enforces(backend) {
+        let app = TestApp::spawn(backend).await;
+        let spec: serde_json::Value =
+            app.client.get(format!("{}/openapi.json", app.base)).send().await.unwrap().json().await.unwrap();
+        let schemas = &spec["components"]["schemas"];
+        let admin = app.token(Role::Admin);
+
+        // A problem carries `errors` and `allowed` only when it has some: the document does not require them.
+        let required: Vec<&str> =
+            schemas["Problem"]["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        assert_eq!(required, ["type", "title", "status", "code"]);
+        let missing = app.get(&format!("/api/v1/vendors/{}", uuid::Uuid::new_v4()), &admin).await;
+        let body = missing.problem(404, "not_found");
+        assert!(body.get("errors").is_none() && body.get("allowed").is_none(), "{body}");
+
+        // What comes back as null is nullable: the last page has no next offset.
+        assert_eq!(schemas["PageInfo"]["properties"]["next_offset"]["nullable"], true);
+        let page = app.get("/api/v1/departments?limit=200", &admin).await;
+        assert!(page.ok(200)["page"]["next_offset"].is_null());
+
+        // Page sizes: the bounds the server holds to are in the document, and the server keeps them.
+        let list = &spec["paths"]["/api/v1/departments"]["get"]["parameters"];
+        let parameter = |name: &str| {
+            list.as_array().unwrap().iter().find(|p| p["name"] == name).unwrap()["schema"].clone()
+        };
+        assert_eq!((parameter("limit")["minimum"].clone(), parameter("limit")["maximum"].clone()), (1.into(), 200.into()));
+        assert_eq!(parameter("offset")["minimum"], 0);
+        for refused in ["limit=0", "limit=201", "offset=-1"] {
+            let answer = app.get(&format!("/api/v1/departments?{refused}"), &admin).await;
+            let field = refused.split('=').next().unwrap();
+            assert_eq!(answer.problem(422, "validation_failed")["errors"][0]["field"], field, "{refused}");
+        }
+
+        // The domain's own rules: a name must hold more than spaces, a code has its form.
+        let department = &schemas["NewDepartmentBody"]["properties"];
+        assert_eq!(department["name"]["minLength"], 1);
+        assert_eq!(department["name"]["maxLength"], 200);
+        let non_blank = regex::Regex::new(department["name"]["pattern"].as_str().unwrap()).unwrap();
+        assert!(non_blank.is_match("Parks") && !non_blank.is_match("   "));
+        let blank = app.post("/api/v1/departments", &admin, serde_json::json!({"code": "PKS", "name": "   "})).await;
+        assert_eq!(blank.problem(422, "validation_failed")["errors"][0]["field"], "name");
+        let code = regex::Regex::new(department["code"]["pattern"].as_str().unwrap()).unwrap();
+        assert!(code.is_match("PKS") && code.is_match(" pks-2 ") && !code.is_match("-PKS") && !code.is_match("P"));
+
+        // Dates are the standard `date`, which every client knows (poem-openapi calls it `naive-date`).
+        let text = serde_json::to_string(&spec).unwrap();
+        assert!(!text.contains("naive-date"));
+        assert_eq!(schemas["RemediationInput"]["properties"]["due_date"]["format"], "date");
+
+        // An empty If-Match is none at all: the document asks for at least one character, the server for
+        // the header (428).
+        let patch = &spec["paths"]["/api/v1/departments/{id}"]["patch"]["parameters"];
+        let if_match = patch.as_array().unwrap().iter().find(|p| p["name"] == "If-Match").unwrap();
+        assert_eq!((if_match["required"].clone(), if_match["schema"]["minLength"].clone()), (true.into(), 1.into()));
+        let created = app.post("/api/v1/departments", &admin, serde_json::json!({"code": "PKS", "name": "Parks"})).await;
+        let path = format!("/api/v1/departments/{}", created.ok(201)["id"].as_str().unwrap());
+        let empty = app
+            .call(reqwest::Method::PATCH, &path, Some(&admin), Some(&serde_json::json!({"name": "Parks"})), &[("If-Match", "")])
+            .await;
+        empty.problem(428, "precondition_required");
+        app.stop().await;
+    }
+);

@@ -12,12 +12,28 @@ use std::collections::BTreeSet;
 
 use serde_yaml::{Mapping, Value};
 
+use crate::domain::PageRequest;
+use crate::domain::request::{MAX_CENTS, MAX_TERM_MONTHS, MAX_USERS};
 use crate::domain::text::TextKind;
 
 /// Tightens every schema that a request can reach, in place.
 pub fn tighten(document: &mut Value) {
     let mut components = BTreeSet::new();
+    let schemas = document
+        .get("components")
+        .and_then(|c| c.get("schemas"))
+        .cloned()
+        .unwrap_or(Value::Null);
     if let Some(paths) = document.get_mut("paths").and_then(Value::as_mapping_mut) {
+        for (path, operations) in paths.iter_mut() {
+            if let (Some(path), Some(operations)) = (path.as_str(), operations.as_mapping_mut()) {
+                for (method, operation) in operations.iter_mut() {
+                    if let Some(method) = method.as_str() {
+                        require_on_create(operation, method, path, &schemas);
+                    }
+                }
+            }
+        }
         for operation in paths
             .values_mut()
             .filter_map(Value::as_mapping_mut)
@@ -43,15 +59,29 @@ pub fn tighten(document: &mut Value) {
                 let place = parameter
                     .get("in")
                     .and_then(Value::as_str)
-                    .unwrap_or_default();
-                if !matches!(place, "query" | "path") {
-                    continue;
-                }
+                    .unwrap_or_default()
+                    .to_string();
                 let name = parameter
                     .get("name")
                     .and_then(Value::as_str)
                     .map(str::to_string);
+                if place == "header"
+                    && name.as_deref() == Some("If-Match")
+                    && let Some(schema) =
+                        parameter.get_mut("schema").and_then(Value::as_mapping_mut)
+                {
+                    // An empty `If-Match` is read as none (428).
+                    insert_absent(schema, "minLength", 1.into());
+                }
+                if !matches!(place.as_str(), "query" | "path") {
+                    continue;
+                }
                 if let Some(schema) = parameter.get_mut("schema") {
+                    if place == "query"
+                        && let Some(name) = name.as_deref()
+                    {
+                        state_rule(schema, QUERY_RULES, "", name);
+                    }
                     tighten_schema(schema, name.as_deref(), &mut components);
                 }
             }
@@ -67,7 +97,64 @@ pub fn tighten(document: &mut Value) {
             .and_then(|c| c.get_mut("schemas"))
             .and_then(|s| s.get_mut(name.as_str()))
         {
+            state_field_rules(&name, schema);
             tighten_schema(schema, None, &mut components);
+        }
+    }
+    standard_formats(document);
+    if let Some(schemas) = document
+        .get_mut("components")
+        .and_then(|c| c.get_mut("schemas"))
+        .and_then(Value::as_mapping_mut)
+    {
+        for schema in schemas.values_mut() {
+            null_where_optional(schema);
+        }
+    }
+}
+
+/// An optional field is written as `null` when it has no value (and read as left out when sent as `null`,
+/// see [`super::walk`]), so each property an object does not require is `nullable`. OpenAPI 3.0 ignores
+/// what stands beside a `$ref`, so a referenced schema is wrapped in `allOf` to carry it.
+fn null_where_optional(schema: &mut Value) {
+    let Some(map) = schema.as_mapping_mut() else {
+        return;
+    };
+    let required: BTreeSet<String> = map
+        .get("required")
+        .and_then(Value::as_sequence)
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(properties) = map.get_mut("properties").and_then(Value::as_mapping_mut) else {
+        return;
+    };
+    for (name, property) in properties.iter_mut() {
+        if name.as_str().is_some_and(|n| required.contains(n)) {
+            continue;
+        }
+        let Some(property) = property.as_mapping_mut() else {
+            continue;
+        };
+        if let Some(reference) = property.remove("$ref") {
+            let mut target = Mapping::new();
+            target.insert("$ref".into(), reference);
+            property.insert(
+                "allOf".into(),
+                Value::Sequence(vec![Value::Mapping(target)]),
+            );
+        }
+        property.insert("nullable".into(), true.into());
+        // `enum` lists every value the field takes, so `null` too.
+        if let Some(values) = property.get_mut("enum").and_then(Value::as_sequence_mut)
+            && !values.contains(&Value::Null)
+        {
+            values.push(Value::Null);
         }
     }
 }
@@ -113,8 +200,401 @@ fn tighten_schema(schema: &mut Value, key: Option<&str>, components: &mut BTreeS
         Some("string") if !map.contains_key("format") && !map.contains_key("enum") => {
             let kind = TextKind::of_field(key.unwrap_or_default());
             insert_absent(map, "maxLength", (kind.default_max_chars() as u64).into());
-            insert_absent(map, "pattern", kind.pattern().into());
+            let non_blank = map.remove("x-non-blank").is_some();
+            let pattern = if non_blank {
+                kind.non_blank_pattern()
+            } else {
+                kind.pattern()
+            };
+            insert_absent(map, "pattern", pattern.into());
         }
+        Some("integer") => {
+            // The gate holds a whole number to the range of its Rust type; say so.
+            let format = map.get("format").and_then(Value::as_str);
+            let (min, max) = super::walk::integer_range(format);
+            insert_absent(map, "minimum", integer(min));
+            insert_absent(map, "maximum", integer(max));
+        }
+        _ => {}
+    }
+}
+
+fn integer(n: i128) -> Value {
+    match (i64::try_from(n), u64::try_from(n)) {
+        (Ok(i), _) => i.into(),
+        (_, Ok(u)) => u.into(),
+        _ => unreachable!("integer ranges fit in i64 or u64"),
+    }
+}
+
+/// A rule the domain holds a field to beyond the gate's (which knows types, lengths and characters only).
+enum Rule {
+    /// The domain trims the text and refuses it when nothing is left, or when longer than this.
+    NonBlank(u64),
+    /// Text of at most this many characters.
+    Max(u64),
+    /// The domain's own check, as a pattern, with the most characters it takes.
+    Pattern(&'static str, u64),
+    /// A whole number within these bounds.
+    Range(i64, i64),
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+    /// The id of a clause of the contract safeguard library.
+    Clause,
+    /// A list of at least one item, each one of these words.
+    SomeOf(&'static [&'static str]),
+    /// A list of at least one item.
+    NotEmpty,
+}
+
+/// White space that is not a control character (the gate refuses those in one-line text; the domain
+/// trims the rest).
+macro_rules! space {
+    () => {
+        r"[ \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    };
+}
+/// A character that is neither white space nor a control character.
+macro_rules! visible {
+    () => {
+        r"[^\s\u0000-\u001f\u007f-\u009f]"
+    };
+}
+
+/// Two letters, any case, spaces around (the domain trims and upper-cases).
+const COUNTRY: &str = concat!("^", space!(), "*[A-Za-z]{2}", space!(), "*$");
+/// A department code: 2 to 24 letters, digits and dashes, not starting with a dash (any case, trimmed).
+const DEPARTMENT_CODE: &str = concat!(
+    "^",
+    space!(),
+    "*[A-Za-z0-9][A-Za-z0-9-]{1,23}",
+    space!(),
+    "*$"
+);
+/// An address: a local part, an `@`, a domain holding a dot; no spaces inside.
+const EMAIL: &str = concat!(
+    "^",
+    space!(),
+    r"*[^\s@\u0000-\u001f\u007f-\u009f]+@",
+    visible!(),
+    r"*\.",
+    visible!(),
+    "*",
+    space!(),
+    "*$"
+);
+/// [`EMAIL`] whose domain does not end with a dot (a vendor's contacts).
+const CONTACT_EMAIL: &str = concat!(
+    "^",
+    space!(),
+    r"*[^\s@\u0000-\u001f\u007f-\u009f]+@",
+    visible!(),
+    r"*\.",
+    visible!(),
+    r"*[^\s.\u0000-\u001f\u007f-\u009f]",
+    space!(),
+    "*$"
+);
+/// A plain file name: no path separators, quotes or control characters, not hidden (not starting with a
+/// dot), not blank.
+const FILE_NAME: &str = concat!(
+    "^",
+    space!(),
+    r#"*[^\s./\\"\u0000-\u001f\u007f-\u009f][^/\\"\u0000-\u001f\u007f-\u009f]*$"#
+);
+/// A web address: `http://` or `https://` and a host, no spaces inside; or nothing (blank leaves it out).
+const WEBSITE: &str = concat!(
+    "^",
+    space!(),
+    r"*(?:https?://[^\s/\u0000-\u001f\u007f-\u009f]",
+    visible!(),
+    "*",
+    space!(),
+    "*)?$"
+);
+const DATA_CLASSES: &[&str] = &[
+    "pi_ma",
+    "pi_ct",
+    "cjis",
+    "health",
+    "cardholder",
+    "confidential",
+    "public",
+];
+
+/// What the domain checks in request bodies, by schema and field (a list's rule is its items'), stated in
+/// the document so that a client generating input from it sends what is accepted. `.ci/contract.py`
+/// (Schemathesis) holds the service to it: a rule here that the domain does not keep, or one it keeps and
+/// this list lacks, fails that run.
+const FIELD_RULES: &[(&str, &str, Rule)] = &[
+    ("CancelBody", "reason", Rule::NonBlank(20_000)),
+    ("CatalogServiceInput", "name", Rule::NonBlank(200)),
+    ("CatalogServiceInput", "aliases", Rule::NonBlank(120)),
+    ("CatalogServiceInput", "capabilities", Rule::NonBlank(120)),
+    ("CatalogServiceInput", "category", Rule::Max(100)),
+    ("CatalogServiceInput", "description", Rule::Max(5000)),
+    ("CatalogServiceInput", "owning_team", Rule::Max(200)),
+    ("CatalogServiceInput", "access", Rule::Max(500)),
+    (
+        "CatalogServiceInput",
+        "status",
+        Rule::OneOf(&["active", "retiring", "retired"]),
+    ),
+    ("Contact", "name", Rule::NonBlank(200)),
+    ("Contact", "email", Rule::Pattern(CONTACT_EMAIL, 254)),
+    ("ContractBody", "title", Rule::NonBlank(1000)),
+    ("ContractBody", "value_cents", Rule::Range(0, i64::MAX)),
+    ("ContractBody", "renewal_notice_days", Rule::Range(0, 3650)),
+    ("ContractBody", "safeguard_clauses", Rule::Clause),
+    ("ContractBody", "contract_number", Rule::NonBlank(1000)),
+    (
+        "DecommissionBody",
+        "certificate_reference",
+        Rule::NonBlank(1000),
+    ),
+    ("DecommissionBody", "certified_by", Rule::NonBlank(1000)),
+    ("DepartmentPatchBody", "name", Rule::NonBlank(200)),
+    (
+        "DecisionInput",
+        "step",
+        Rule::OneOf(&["cio_approval", "cio_duplicate_review", "finance_approval"]),
+    ),
+    ("DecisionInput", "rationale", Rule::Max(5000)),
+    (
+        "DismissInput",
+        "candidate_kind",
+        Rule::OneOf(&["service", "purchase"]),
+    ),
+    ("DismissInput", "reason", Rule::NonBlank(2000)),
+    ("ExceptionDecisionInput", "reason", Rule::NonBlank(2000)),
+    ("ExceptionInput", "justification", Rule::NonBlank(5000)),
+    (
+        "InvitationInput",
+        "contact_email",
+        Rule::Pattern(EMAIL, 254),
+    ),
+    ("InvitationInput", "days", Rule::Range(1, 90)),
+    (
+        "NewDepartmentBody",
+        "code",
+        Rule::Pattern(DEPARTMENT_CODE, 1000),
+    ),
+    ("NewDepartmentBody", "name", Rule::NonBlank(200)),
+    ("NewVendorBody", "hq_country", Rule::Pattern(COUNTRY, 1000)),
+    ("NewVendorBody", "legal_name", Rule::NonBlank(300)),
+    ("NewVendorBody", "website", Rule::Pattern(WEBSITE, 500)),
+    ("RemediationInput", "plan", Rule::NonBlank(5000)),
+    ("RequestInput", "title", Rule::NonBlank(200)),
+    ("RequestInput", "description", Rule::Max(10_000)),
+    ("RequestInput", "product_name", Rule::NonBlank(200)),
+    ("RequestInput", "category", Rule::Max(100)),
+    ("RequestInput", "capabilities", Rule::NonBlank(100)),
+    (
+        "RequestInput",
+        "capital_cost_cents",
+        Rule::Range(0, MAX_CENTS),
+    ),
+    (
+        "RequestInput",
+        "annual_operating_cost_cents",
+        Rule::Range(0, MAX_CENTS),
+    ),
+    (
+        "RequestInput",
+        "term_months",
+        Rule::Range(1, MAX_TERM_MONTHS),
+    ),
+    ("RequestInput", "expected_users", Rule::Range(0, MAX_USERS)),
+    (
+        "RequestInput",
+        "hosting",
+        Rule::OneOf(&["vendor_cloud", "on_premises"]),
+    ),
+    ("RequestInput", "data_classes", Rule::SomeOf(DATA_CLASSES)),
+    ("ResolveInput", "note", Rule::NonBlank(5000)),
+    ("RiskAcceptanceInput", "rationale", Rule::NonBlank(5000)),
+    ("VoteBody", "docket", Rule::NonBlank(100)),
+    ("SafeguardsBody", "clauses", Rule::NotEmpty),
+    (
+        "VendorPatchBody",
+        "hq_country",
+        Rule::Pattern(COUNTRY, 1000),
+    ),
+    ("VendorPatchBody", "legal_name", Rule::NonBlank(300)),
+    ("VendorPatchBody", "website", Rule::Pattern(WEBSITE, 500)),
+];
+
+/// What a create needs that an edit of the same object may leave out (both take one schema), by method and
+/// path: the fields the domain refuses a new object without.
+const REQUIRED_ON_CREATE: &[(&str, &str, &[&str])] = &[
+    ("post", "/api/v1/catalog/services", &["name"]),
+    (
+        "post",
+        "/api/v1/requests",
+        &[
+            "title",
+            "vendor_id",
+            "product_name",
+            "capital_cost_cents",
+            "annual_operating_cost_cents",
+            "term_months",
+            "expected_users",
+            "hosting",
+            "data_classes",
+            "renewal",
+            "enterprise_agreement",
+            "surveillance",
+            "face_surveillance",
+            "requested_start_date",
+        ],
+    ),
+];
+
+/// The same for query parameters, by name (of any operation).
+const QUERY_RULES: &[(&str, &str, Rule)] = &[
+    ("", "awaiting", Rule::OneOf(&["me"])),
+    ("", "filename", Rule::Pattern(FILE_NAME, 200)),
+    ("", "limit", Rule::Range(1, PageRequest::MAX_LIMIT)),
+    ("", "offset", Rule::Range(0, i64::MAX)),
+];
+
+/// Wraps the JSON body schema of a create in `allOf` with the fields [`REQUIRED_ON_CREATE`] names.
+fn require_on_create(operation: &mut Value, method: &str, path: &str, document_schemas: &Value) {
+    let Some((_, _, fields)) = REQUIRED_ON_CREATE
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == path)
+    else {
+        return;
+    };
+    let Some(contents) = operation
+        .get_mut("requestBody")
+        .and_then(|b| b.get_mut("content"))
+        .and_then(Value::as_mapping_mut)
+    else {
+        return;
+    };
+    for content in contents.values_mut() {
+        if let Some(schema) = content.get_mut("schema") {
+            let mut wrapped = Mapping::new();
+            wrapped.insert("allOf".into(), Value::Sequence(vec![schema.clone()]));
+            let names = fields.iter().map(|f| Value::from(*f)).collect();
+            wrapped.insert("required".into(), Value::Sequence(names));
+            // Required is not enough where the shared schema admits `null` (an edit may clear a field):
+            // the wrapper says which type each must have.
+            let mut typed = Mapping::new();
+            for field in fields.iter() {
+                let mut kind = Mapping::new();
+                if let Some(ty) = field_type(document_schemas, schema, field) {
+                    kind.insert("type".into(), ty);
+                }
+                typed.insert((*field).into(), Value::Mapping(kind));
+            }
+            wrapped.insert("properties".into(), Value::Mapping(typed));
+            *schema = Value::Mapping(wrapped);
+        }
+    }
+}
+
+/// The JSON type of `field` in the object `schema` (a reference to one of `schemas`) stands for.
+fn field_type(schemas: &Value, schema: &Value, field: &str) -> Option<Value> {
+    let name = schema
+        .get("$ref")?
+        .as_str()?
+        .strip_prefix("#/components/schemas/")?;
+    schemas
+        .get(name)?
+        .get("properties")?
+        .get(field)?
+        .get("type")
+        .cloned()
+}
+
+fn state_field_rules(schema_name: &str, schema: &mut Value) {
+    let Some(properties) = schema.get_mut("properties").and_then(Value::as_mapping_mut) else {
+        return;
+    };
+    for (field, property) in properties.iter_mut() {
+        if let Some(field) = field.as_str() {
+            state_rule(property, FIELD_RULES, schema_name, field);
+        }
+    }
+}
+
+/// Writes the rule that `rules` holds for `field` of `schema_name` (if any) into `schema`, or into its
+/// items when it is a list.
+fn state_rule(schema: &mut Value, rules: &[(&str, &str, Rule)], schema_name: &str, field: &str) {
+    let Some((_, _, rule)) = rules
+        .iter()
+        .find(|(s, f, _)| *s == schema_name && *f == field)
+    else {
+        return;
+    };
+    if let Rule::SomeOf(_) | Rule::NotEmpty = rule
+        && let Some(map) = schema.as_mapping_mut()
+    {
+        map.insert("minItems".into(), 1.into());
+        if let (Rule::SomeOf(words), Some(items)) = (rule, map.get_mut("items")) {
+            state_rule(items, &[("", "", Rule::OneOf(words))], "", "");
+        }
+        return;
+    }
+    let schema = match schema.get("type").and_then(Value::as_str) {
+        Some("array") => match schema.get_mut("items") {
+            Some(items) => items,
+            None => return,
+        },
+        _ => schema,
+    };
+    let Some(map) = schema.as_mapping_mut() else {
+        return;
+    };
+    match rule {
+        Rule::NonBlank(max) => {
+            map.insert("minLength".into(), 1.into());
+            map.insert("maxLength".into(), (*max).into());
+            // Read by `tighten_schema`, which knows whether the field is prose.
+            map.insert("x-non-blank".into(), true.into());
+        }
+        Rule::Max(max) => {
+            map.insert("maxLength".into(), (*max).into());
+        }
+        Rule::Pattern(pattern, max) => {
+            map.insert("pattern".into(), (*pattern).into());
+            map.insert("maxLength".into(), (*max).into());
+        }
+        Rule::Range(min, max) => {
+            map.insert("minimum".into(), (*min).into());
+            map.insert("maximum".into(), (*max).into());
+        }
+        Rule::OneOf(words) => {
+            let words = words.iter().map(|w| Value::from(*w)).collect();
+            map.insert("enum".into(), Value::Sequence(words));
+        }
+        Rule::SomeOf(_) | Rule::NotEmpty => unreachable!("stated on the list above"),
+        Rule::Clause => {
+            let ids = crate::domain::lifecycle::LIBRARY
+                .clauses()
+                .iter()
+                .map(|c| Value::from(c.id.as_str()))
+                .collect();
+            map.insert("enum".into(), Value::Sequence(ids));
+        }
+    }
+}
+
+/// poem-openapi names a `chrono::NaiveDate` `naive-date`, which no client knows; it is what OpenAPI calls
+/// `date` (RFC 3339 full-date).
+fn standard_formats(value: &mut Value) {
+    match value {
+        Value::Mapping(map) => {
+            if map.get("format").and_then(Value::as_str) == Some("naive-date") {
+                map.insert("format".into(), "date".into());
+            }
+            for child in map.values_mut() {
+                standard_formats(child);
+            }
+        }
+        Value::Sequence(items) => items.iter_mut().for_each(standard_formats),
         _ => {}
     }
 }
@@ -198,5 +678,93 @@ components:
             parameters[1]["schema"].get("maxLength").is_none(),
             "headers are not input text"
         );
+    }
+
+    #[test]
+    fn optional_properties_are_nullable_and_paging_is_bounded() {
+        let document = tightened(
+            r##"
+paths:
+  /things:
+    get:
+      parameters:
+        - { name: limit, in: query, schema: { type: integer, format: int64 } }
+        - { name: offset, in: query, schema: { type: integer, format: int64 } }
+        - { name: year, in: query, schema: { type: integer, format: int64 } }
+components:
+  schemas:
+    Page:
+      type: object
+      required: [items]
+      properties:
+        items: { type: array, items: { $ref: "#/components/schemas/Thing" } }
+        next_offset: { type: integer, format: int64 }
+        owner: { $ref: "#/components/schemas/Thing" }
+    Thing: { type: object, properties: { id: { type: string, format: uuid } } }
+"##,
+        );
+        let page = &document["components"]["schemas"]["Page"]["properties"];
+        assert!(
+            page["items"].get("nullable").is_none(),
+            "required: never null"
+        );
+        assert_eq!(page["next_offset"]["nullable"], Value::Bool(true));
+        assert_eq!(page["owner"]["nullable"], Value::Bool(true));
+        assert_eq!(
+            page["owner"]["allOf"][0]["$ref"], "#/components/schemas/Thing",
+            "a reference is wrapped, as OpenAPI 3.0 ignores what stands beside $ref"
+        );
+        assert!(page["owner"].get("$ref").is_none());
+        let parameters = &document["paths"]["/things"]["get"]["parameters"];
+        assert_eq!(parameters[0]["schema"]["minimum"], 1);
+        assert_eq!(parameters[0]["schema"]["maximum"], PageRequest::MAX_LIMIT);
+        assert_eq!(parameters[1]["schema"]["minimum"], 0);
+        assert_eq!(
+            parameters[2]["schema"]["minimum"],
+            i64::MIN,
+            "the range of its type"
+        );
+        assert_eq!(parameters[2]["schema"]["maximum"], i64::MAX);
+    }
+
+    #[test]
+    fn every_rule_names_a_field_of_the_published_document() {
+        let document: Value = serde_yaml::from_str(&crate::startup::spec_yaml()).unwrap();
+        let schemas = &document["components"]["schemas"];
+        for (schema, field, _) in FIELD_RULES {
+            let property = &schemas[*schema]["properties"][*field];
+            assert!(
+                !property.is_null(),
+                "{schema}.{field} is not in the document"
+            );
+            let stated = property.get("items").unwrap_or(property);
+            assert!(
+                ["minLength", "maxLength", "minimum", "enum", "pattern"]
+                    .iter()
+                    .any(|k| stated.get(*k).is_some()),
+                "{schema}.{field} states no rule"
+            );
+        }
+        let parameters: Vec<&str> = document["paths"]
+            .as_mapping()
+            .unwrap()
+            .values()
+            .flat_map(|p| p.as_mapping().unwrap().values())
+            .filter_map(|op| op.get("parameters").and_then(Value::as_sequence))
+            .flatten()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        for (_, name, _) in QUERY_RULES {
+            assert!(parameters.contains(name), "no parameter is named {name}");
+        }
+    }
+
+    #[test]
+    fn the_data_classes_stated_are_the_domain_s() {
+        let domain: Vec<&str> = crate::domain::policy::DataClass::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
+        assert_eq!(DATA_CLASSES, domain.as_slice());
     }
 }

@@ -388,7 +388,7 @@ impl Walk<'_> {
 }
 
 /// The bounds of poem-openapi's integer formats; an integer without a format is an `i64`.
-fn integer_range(format: Option<&str>) -> (i128, i128) {
+pub(super) fn integer_range(format: Option<&str>) -> (i128, i128) {
     match format {
         Some("int8") => (i8::MIN.into(), i8::MAX.into()),
         Some("int16") => (i16::MIN.into(), i16::MAX.into()),
