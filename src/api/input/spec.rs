@@ -737,11 +737,12 @@ components:
                 !property.is_null(),
                 "{schema}.{field} is not in the document"
             );
-            let stated = property.get("items").unwrap_or(property);
+            let items = property.get("items").unwrap_or(property);
             assert!(
                 ["minLength", "maxLength", "minimum", "enum", "pattern"]
                     .iter()
-                    .any(|k| stated.get(*k).is_some()),
+                    .any(|k| items.get(*k).is_some())
+                    || property.get("minItems").is_some(),
                 "{schema}.{field} states no rule"
             );
         }
