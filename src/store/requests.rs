@@ -400,7 +400,16 @@ async fn load_routing(
         Some(link) => load_prior(tx, department, link).await?,
         None => None,
     };
+    let orders: Vec<(Uuid, chrono::NaiveDate)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, due_date FROM remediation_orders WHERE vendor_id = $1 AND status IN {} \
+         ORDER BY issued_at, id",
+        crate::domain::orders::OPEN_STATUSES_SQL
+    )))
+    .bind(fields.vendor_id)
+    .fetch_all(&mut **tx)
+    .await?;
     Ok(Routing {
+        vendor_open_orders: crate::domain::orders::describe_open_orders(&orders),
         policy_version,
         policy,
         ordinance_covered,
