@@ -222,6 +222,16 @@ pub struct DeadlineTerms {
     pub ma_escalation_days: u32,
 }
 
+impl DeadlineTerms {
+    /// The numbers of the policy in force.
+    pub fn of(policy: &crate::domain::policy::Policy) -> DeadlineTerms {
+        DeadlineTerms {
+            vendor_notice_hours: policy.incident_vendor_notice_hours,
+            ma_escalation_days: policy.incident_ma_escalation_days,
+        }
+    }
+}
+
 /// What kind of date a deadline is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Enum)]
 #[serde(rename_all = "snake_case")]

@@ -66,7 +66,7 @@ pub const DEFAULT_POLICY_TOML: &str = include_str!("default_policy.toml");
 /// The placeholders a rule's reason may use, each in braces: `{total_contract_value}`.
 ///
 /// `vendor_fy_purchase_count` is the number of purchases in the fiscal-year aggregate, this one included.
-pub const REASON_PLACEHOLDERS: [&str; 11] = [
+pub const REASON_PLACEHOLDERS: [&str; 12] = [
     "total_contract_value",
     "fy_vendor_total",
     "vendor_fy_other",
