@@ -40,6 +40,12 @@ pub const RISK_ACCEPTANCE_THRESHOLDS: [u32; 2] = [30, 7];
 /// Days before a vendor's annual re-assessment is due at which the analyst is reminded.
 pub const REASSESSMENT_THRESHOLDS: [u32; 1] = [30];
 
+/// Days before a breach notice's day at which the analysts are reminded.
+pub const INCIDENT_NOTICE_THRESHOLDS: [u32; 3] = [14, 7, 1];
+
+/// Days before a remediation order's due date at which its recipient is reminded.
+pub const ORDER_THRESHOLDS: [u32; 2] = [7, 1];
+
 /// Months between accepted assessments of a vendor: 201 CMR 17.03(2)(i) asks for a review at least annually.
 pub const REASSESSMENT_MONTHS: u32 = 12;
 
@@ -118,6 +124,43 @@ pub enum Reminder {
         /// Days from today to the end.
         days_left: i64,
     },
+    /// A breach notice an incident requires is due soon (analysts).
+    IncidentNoticeDue {
+        /// Which deadline of the incident (`ct_residents`, `ma_regulators`, ...).
+        deadline: String,
+        /// Its day.
+        due: NaiveDate,
+        /// The threshold crossed (14, 7 or 1 days before).
+        threshold_days: u32,
+        /// Days from today to the day.
+        days_left: i64,
+        citation: String,
+    },
+    /// A breach notice was not sent by its day; it goes up to the CIO office. For Massachusetts the day is the
+    /// policy's escalation day: the law sets none.
+    IncidentNoticeOverdue {
+        deadline: String,
+        /// The missed day.
+        due: NaiveDate,
+        /// Days past it when the reminder was made.
+        days_overdue: i64,
+        citation: String,
+    },
+    /// The vendor told the city of a breach later than its contract allows; it goes up to the CIO office.
+    VendorNoticeLate {
+        /// The contract's limit.
+        due_at: DateTime<Utc>,
+        /// When the city learned of the breach.
+        notified_at: DateTime<Utc>,
+    },
+    /// A remediation order is due soon (its recipient).
+    OrderDue {
+        due: NaiveDate,
+        threshold_days: u32,
+        days_left: i64,
+    },
+    /// A remediation order is past its due date; it goes up to the CIO office.
+    OrderOverdue { due: NaiveDate, days_overdue: i64 },
     /// A purchase decision has waited longer than policy allows; it goes up to the CIO office.
     DecisionEscalation {
         /// When the decision became due.
@@ -143,6 +186,11 @@ impl Reminder {
             Reminder::ReassessmentOverdue { .. } => "reassessment_overdue",
             Reminder::ContractEnding { .. } => "contract_ending",
             Reminder::DecisionEscalation { .. } => "decision_escalation",
+            Reminder::IncidentNoticeDue { .. } => "incident_notice_due",
+            Reminder::IncidentNoticeOverdue { .. } => "incident_notice_overdue",
+            Reminder::VendorNoticeLate { .. } => "vendor_notice_late",
+            Reminder::OrderDue { .. } => "remediation_order_due",
+            Reminder::OrderOverdue { .. } => "remediation_order_overdue",
         }
     }
 
@@ -179,7 +227,26 @@ impl Reminder {
                 end: due,
                 notice_days: threshold_days,
                 ..
+            }
+            | Reminder::OrderDue {
+                due,
+                threshold_days,
+                ..
             } => format!("{kind}:{threshold_days}:{subject_id}:{due}"),
+            Reminder::IncidentNoticeDue {
+                deadline,
+                due,
+                threshold_days,
+                ..
+            } => format!("{kind}:{threshold_days}:{subject_id}:{deadline}:{due}"),
+            Reminder::IncidentNoticeOverdue { deadline, due, .. } => {
+                format!("{kind}:{subject_id}:{deadline}:{due}")
+            }
+            Reminder::VendorNoticeLate { due_at, .. } => format!(
+                "{kind}:{subject_id}:{}",
+                due_at.format("%Y-%m-%dT%H:%M:%SZ")
+            ),
+            Reminder::OrderOverdue { due, .. } => format!("{kind}:{subject_id}:{due}"),
             Reminder::QuestionnaireOverdue { due, .. }
             | Reminder::RemediationOverdue { due, .. }
             | Reminder::RiskAcceptanceExpired { expiry: due }
@@ -261,6 +328,39 @@ impl Reminder {
             } => format!(
                 "A purchase decision has waited {}, longer than the {escalation_days} days policy allows.",
                 days(*waiting_days)
+            ),
+            Reminder::IncidentNoticeDue {
+                deadline,
+                due,
+                days_left,
+                citation,
+                ..
+            } => format!(
+                "The breach notice {deadline} of this incident is due {} [{citation}].",
+                when(*due, *days_left)
+            ),
+            Reminder::IncidentNoticeOverdue {
+                deadline,
+                due,
+                days_overdue,
+                citation,
+            } => format!(
+                "The breach notice {deadline} of this incident was due on {due} and is {} late [{citation}].",
+                days(*days_overdue)
+            ),
+            Reminder::VendorNoticeLate {
+                due_at,
+                notified_at,
+            } => format!(
+                "The vendor told the city of this breach at {notified_at}, after its contract's limit of {due_at} \
+                 [c.93H §3(a)]."
+            ),
+            Reminder::OrderDue { due, days_left, .. } => {
+                format!("The remediation order is due {}.", when(*due, *days_left))
+            }
+            Reminder::OrderOverdue { due, days_overdue } => format!(
+                "The remediation order was due on {due} and is {} late.",
+                days(*days_overdue)
             ),
         }
     }
@@ -429,6 +529,70 @@ pub fn decision_escalation(
         escalation_days,
         waiting_days: waited.num_days(),
     })
+}
+
+/// The reminder for one deadline of an open incident on `today` (Boston's day): at 14, 7 and 1 days before a
+/// notice's day while it is not met, then overdue once its day has passed (unless a law-enforcement
+/// determination holds the Massachusetts notices). The vendor's notice to the city is met when the city
+/// learned of the incident; met late, it is escalated once.
+pub fn incident_notice_reminder(
+    state: &crate::domain::incidents::DeadlineState,
+    today: NaiveDate,
+) -> Option<Reminder> {
+    use crate::domain::incidents::DeadlineStatus;
+    let deadline = &state.deadline;
+    if deadline.met_by.is_empty() {
+        return match (state.status, deadline.due_at, state.met_at) {
+            (DeadlineStatus::MetLate, Some(due_at), Some(notified_at)) => {
+                Some(Reminder::VendorNoticeLate {
+                    due_at,
+                    notified_at,
+                })
+            }
+            _ => None,
+        };
+    }
+    if !matches!(state.status, DeadlineStatus::Open | DeadlineStatus::Overdue) {
+        return None;
+    }
+    match stage(deadline.due_on, today, &INCIDENT_NOTICE_THRESHOLDS, false) {
+        Stage::Quiet => None,
+        Stage::Crossed {
+            threshold_days,
+            days_left,
+        } => Some(Reminder::IncidentNoticeDue {
+            deadline: deadline.id.clone(),
+            due: deadline.due_on,
+            threshold_days,
+            days_left,
+            citation: deadline.citation.clone(),
+        }),
+        Stage::Past { days_past } => Some(Reminder::IncidentNoticeOverdue {
+            deadline: deadline.id.clone(),
+            due: deadline.due_on,
+            days_overdue: days_past,
+            citation: deadline.citation.clone(),
+        }),
+    }
+}
+
+/// The reminder for a remediation order due on `due`: at 7 and 1 days before, then overdue from the next day.
+pub fn order_reminders(due: NaiveDate, today: NaiveDate) -> Option<Reminder> {
+    match stage(due, today, &ORDER_THRESHOLDS, false) {
+        Stage::Quiet => None,
+        Stage::Crossed {
+            threshold_days,
+            days_left,
+        } => Some(Reminder::OrderDue {
+            due,
+            threshold_days,
+            days_left,
+        }),
+        Stage::Past { days_past } => Some(Reminder::OrderOverdue {
+            due,
+            days_overdue: days_past,
+        }),
+    }
 }
 
 /// The day a vendor's next re-assessment is due: `months` after its last accepted assessment (12 for the annual

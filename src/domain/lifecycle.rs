@@ -280,17 +280,38 @@ pub fn recipients_of(
         | Reminder::ReassessmentDue { .. }
         | Reminder::ReassessmentOverdue { .. } => Role::SecurityAnalyst,
         Reminder::ContractEnding { .. } | Reminder::DecisionEscalation { .. } => Role::Cio,
+        Reminder::IncidentNoticeDue { .. } => Role::SecurityAnalyst,
+        Reminder::IncidentNoticeOverdue { .. }
+        | Reminder::VendorNoticeLate { .. }
+        | Reminder::OrderOverdue { .. } => Role::Cio,
+        Reminder::OrderDue { .. } => Role::Vendor,
     };
-    let mut out = vec![Recipient {
-        role,
-        vendor: if role == Role::Vendor { vendor } else { None },
-        department: None,
-    }];
+    let mut out = Vec::new();
+    let mut add = |role: Role| {
+        // A reminder for a vendor reaches a vendor only: a department's order has none.
+        if role != Role::Vendor || vendor.is_some() {
+            out.push(Recipient {
+                role,
+                vendor: if role == Role::Vendor { vendor } else { None },
+                department: None,
+            });
+        }
+    };
+    add(role);
+    match reminder {
+        // An escalation goes up, and the analysts handling the incident keep hearing of it.
+        Reminder::IncidentNoticeOverdue { .. } => add(Role::SecurityAnalyst),
+        // The recipient of an overdue order hears too.
+        Reminder::OrderOverdue { .. } => add(Role::Vendor),
+        _ => {}
+    }
     let buyers_hear = matches!(
         reminder,
         Reminder::QuestionnaireOverdue { .. }
             | Reminder::DecisionEscalation { .. }
             | Reminder::ContractEnding { .. }
+            | Reminder::OrderDue { .. }
+            | Reminder::OrderOverdue { .. }
     );
     if buyers_hear {
         let mut seen = BTreeSet::new();
