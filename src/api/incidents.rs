@@ -225,7 +225,7 @@ pub struct NoticeView {
 }
 
 #[derive(Debug, Object)]
-pub struct ReviewView {
+pub struct IncidentReviewView {
     pub findings: String,
     pub reviewed_by: String,
     pub reviewed_at: DateTime<Utc>,
@@ -253,7 +253,7 @@ pub struct IncidentView {
     pub status: IncidentStatus,
     pub not_breach_reason: Option<String>,
     /// The post-incident review [201 CMR 17.03(2)(j)].
-    pub review: Option<ReviewView>,
+    pub review: Option<IncidentReviewView>,
     pub closed_by: Option<String>,
     pub closed_at: Option<DateTime<Utc>>,
     /// A hold keeps the evidence even once the incident is closed.
@@ -298,7 +298,7 @@ pub fn view(
     };
     let i = detail.incident;
     let review = match (i.review_findings, i.reviewed_by, i.reviewed_at) {
-        (Some(findings), Some(reviewed_by), Some(reviewed_at)) => Some(ReviewView {
+        (Some(findings), Some(reviewed_by), Some(reviewed_at)) => Some(IncidentReviewView {
             findings,
             reviewed_by,
             reviewed_at,
