@@ -246,15 +246,19 @@ pub struct Recipient {
     pub role: crate::auth::Role,
     pub vendor: Option<uuid::Uuid>,
     pub department: Option<String>,
+    /// A copy to a second role (an escalation's analysts, an overdue order's recipient).
+    pub copy: bool,
 }
 
 impl Recipient {
     /// The reminder's dedup key for this recipient: the first recipient keeps the reminder's own key, a buyer
-    /// copy adds its department, so each recipient hears of each threshold once.
+    /// copy adds its department and a copy to another role adds the role, so each recipient hears of each
+    /// threshold once.
     pub fn dedup_key(&self, reminder_key: &str) -> String {
-        match &self.department {
-            Some(department) => format!("{reminder_key}:buyer:{department}"),
-            None => reminder_key.to_string(),
+        match (&self.department, self.copy) {
+            (Some(department), _) => format!("{reminder_key}:buyer:{department}"),
+            (None, true) => format!("{reminder_key}:copy:{}", self.role.as_str()),
+            (None, false) => reminder_key.to_string(),
         }
     }
 }
@@ -290,10 +294,12 @@ pub fn recipients_of(
     let mut add = |role: Role| {
         // A reminder for a vendor reaches a vendor only: a department's order has none.
         if role != Role::Vendor || vendor.is_some() {
+            let copy = !out.is_empty();
             out.push(Recipient {
                 role,
                 vendor: if role == Role::Vendor { vendor } else { None },
                 department: None,
+                copy,
             });
         }
     };
@@ -320,6 +326,7 @@ pub fn recipients_of(
                 role: Role::Buyer,
                 vendor: None,
                 department: Some(department.clone()),
+                copy: false,
             });
         }
     }
