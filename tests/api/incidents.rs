@@ -234,7 +234,7 @@ both!(
         assert_eq!(closed["allowed_actions"], json!([]));
         act(&app, &analyst, &id, "triage", None).await.problem(409, "incident_closed");
 
-        assert_eq!(app.count(&format!("SELECT COUNT(*) FROM incidents WHERE status = 'closed' AND closed_by = 'user-security_analyst'")).await, 1);
+        assert_eq!(app.count("SELECT COUNT(*) FROM incidents WHERE status = 'closed' AND closed_by = 'user-security_analyst'").await, 1);
         assert_eq!(app.count("SELECT COUNT(*) FROM incident_notices").await, 5);
         // Reported, triaged, contained, five notices, reviewed, closed: each in the audit trail.
         assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE object_type = 'incident'").await, 10);
@@ -586,7 +586,7 @@ both!(
         assert_eq!(verified["status"], "verified");
         assert_eq!(verified["open"], false);
         assert_eq!(verified["reopen_reason"], "Keys not rotated");
-        assert_eq!(app.count(&format!("SELECT COUNT(*) FROM remediation_orders WHERE status = 'verified' AND completion_evidence = 'KMS audit log' AND verified_by = 'user-cio'")).await, 1);
+        assert_eq!(app.count("SELECT COUNT(*) FROM remediation_orders WHERE status = 'verified' AND completion_evidence = 'KMS audit log' AND verified_by = 'user-cio'").await, 1);
         assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE object_type = 'remediation_order'").await, 8);
         assert_eq!(route_grounds(&app, &buyer, &vendor).await, Vec::<String>::new(), "a verified order no longer stands");
 
