@@ -24,6 +24,8 @@ CREATE TABLE incidents (
                                                        'post_incident_review', 'closed', 'closed_not_breach')),
     not_breach_reason  TEXT,
     review_findings    TEXT,
+    -- Findings the review raised against the vendor (ids in the findings table).
+    review_finding_ids JSONB NOT NULL DEFAULT '[]',
     reviewed_by        TEXT,
     reviewed_at        TIMESTAMPTZ,
     closed_by          TEXT,

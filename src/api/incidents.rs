@@ -9,7 +9,7 @@ use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
-use super::assessments::{checked_document, vendor_scope};
+use super::assessments::{checked_document, start_reassessment, vendor_scope};
 use super::catalog::XlsxFile;
 use super::me::ApiTags;
 use super::{IfMatch, PageInfo, etag};
@@ -25,7 +25,9 @@ use crate::store::{
     IncidentDetail, IncidentEvidenceRecord, IncidentFilter, IncidentScope, IncidentStep, NewNotice,
     Store, VendorScope,
 };
-use crate::workflow::incidents::{IncidentState, NewIncident, Reporter, allowed_actions};
+use crate::workflow::incidents::{
+    IncidentState, NewIncident, Reporter, ReviewTarget, allowed_actions, plan_reassessment,
+};
 
 /// Who may report an incident: a vendor (about its own service) and staff who hear of one.
 pub struct IncidentReporter;
@@ -227,6 +229,8 @@ pub struct NoticeView {
 #[derive(Debug, Object)]
 pub struct IncidentReviewView {
     pub findings: String,
+    /// Findings the review raised against the vendor (see `/findings/{id}`).
+    pub finding_ids: Vec<Uuid>,
     pub reviewed_by: String,
     pub reviewed_at: DateTime<Utc>,
 }
@@ -300,6 +304,7 @@ pub fn view(
     let review = match (i.review_findings, i.reviewed_by, i.reviewed_at) {
         (Some(findings), Some(reviewed_by), Some(reviewed_at)) => Some(IncidentReviewView {
             findings,
+            finding_ids: i.review_finding_ids.0.clone(),
             reviewed_by,
             reviewed_at,
         }),
@@ -403,6 +408,25 @@ pub struct NoticeBody {
 pub struct ReviewBody {
     /// What happened, why, and what changes (policies, the security program, the vendor) [201 CMR 17.03(2)(j)].
     pub findings: String,
+    /// The vendor's assessment to raise `vendor_findings` on (needed when there are any).
+    pub assessment_id: Option<Uuid>,
+    /// Findings against the vendor, raised into the findings lifecycle (remediation, resolution, risk
+    /// acceptance) with the citation 201 CMR 17.03(2)(j).
+    #[oai(default)]
+    pub vendor_findings: Vec<ReviewFindingBody>,
+    /// Open the next cycle of the vendor's accepted assessment (`assessment_id`) at once, due in the policy's
+    /// `questionnaire_due_days` [201 CMR 17.03(2)(i)].
+    #[oai(default)]
+    pub start_reassessment: bool,
+}
+
+#[derive(Debug, Object)]
+pub struct ReviewFindingBody {
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub title: String,
+    /// `critical`, `moderate` or `low`.
+    pub severity: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Object)]
@@ -779,24 +803,73 @@ impl IncidentsApi {
     /// Write the post-incident review
     ///
     /// Required before a breach is closed [201 CMR 17.03(2)(j)], after every required notice (or at once after
-    /// containment when none is required). `If-Match` (required).
+    /// containment when none is required). It may raise findings against the vendor on one of its assessments
+    /// (`assessment_id`, `vendor_findings`: they follow the findings lifecycle) and start the vendor's
+    /// re-assessment (`start_reassessment`, on an accepted assessment). `If-Match` (required).
     #[oai(
         path = "/incidents/:id/review",
         method = "post",
         operation_id = "reviewIncident"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn review(
         &self,
         store: Data<&Store>,
+        templates: Data<&std::sync::Arc<crate::templates::Templates>>,
         auth: Auth<IncidentHandler>,
         id: Path<Uuid>,
         #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: Json<ReviewBody>,
     ) -> Result<IncidentResponse, ApiError> {
-        let step = IncidentStep::Review {
-            findings: body.0.findings,
+        let b = body.0;
+        // The re-assessment is checked before the review is written, and opened once it is.
+        let reassess = if b.start_reassessment {
+            let incident = store.get_incident(&IncidentScope::All, id.0).await?;
+            let assessment = match b.assessment_id {
+                Some(a) => Some(store.get_assessment(&VendorScope::All, a).await?),
+                None => None,
+            };
+            let target = assessment.as_ref().map(|a| ReviewTarget {
+                vendor_id: a.vendor_id,
+                status: a.status.clone(),
+            });
+            plan_reassessment(incident.incident.vendor_id, target.as_ref())?;
+            assessment
+        } else {
+            None
         };
-        Self::step(&store, &auth, id.0, &if_match, step).await
+        let step = IncidentStep::Review {
+            findings: b.findings,
+            assessment_id: b.assessment_id,
+            vendor_findings: b
+                .vendor_findings
+                .into_iter()
+                .map(|f| crate::workflow::incidents::ReviewFinding {
+                    title: f.title,
+                    severity: f.severity.trim().to_string(),
+                    reason: f.reason,
+                })
+                .collect(),
+        };
+        let reviewed = Self::step(&store, &auth, id.0, &if_match, step).await?;
+        if let Some(assessment) = reassess {
+            let version = assessment.version;
+            let note = format!(
+                "re-assessment after the post-incident review of incident {}",
+                id.0
+            );
+            start_reassessment(
+                &store,
+                &templates,
+                &auth.actor(),
+                assessment,
+                version,
+                None,
+                Some(note),
+            )
+            .await?;
+        }
+        Ok(reviewed)
     }
 
     /// Close an incident

@@ -237,15 +237,60 @@ impl Repo {
         let (status, action) = match &step {
             IncidentStep::Triage => (plan::plan_step(&state, IncidentAction::Triage)?, "incident.triaged"),
             IncidentStep::Contain => (plan::plan_step(&state, IncidentAction::Contain)?, "incident.contained"),
-            IncidentStep::Review { findings } => {
+            IncidentStep::Review { findings, assessment_id, vendor_findings } => {
                 let findings = plan::plan_review(&state, findings)?;
-                sqlx::query("UPDATE incidents SET review_findings = $2, reviewed_by = $3, reviewed_at = $4 WHERE id = $1")
-                    .bind(id)
-                    .bind(&findings)
-                    .bind(&actor.subject)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
+                let target: Option<(Uuid, Uuid, String)> = match assessment_id {
+                    Some(a) => sqlx::query_as("SELECT request_id, vendor_id, status FROM assessments WHERE id = $1")
+                        .bind(a)
+                        .fetch_optional(&mut *tx)
+                        .await?,
+                    None => None,
+                };
+                if assessment_id.is_some() && target.is_none() {
+                    return Err(Refusal::field("assessment_id", "no assessment has this id").into());
+                }
+                let seen = target.as_ref().map(|(_, vendor_id, status)| plan::ReviewTarget {
+                    vendor_id: *vendor_id,
+                    status: status.clone(),
+                });
+                let raised = plan::plan_review_findings(current.incident.vendor_id, seen.as_ref(), vendor_findings)?;
+                let mut raised_ids = Vec::with_capacity(raised.len());
+                if let (Some(assessment), Some((request_id, vendor_id, _))) = (assessment_id, &target) {
+                    let short = id.simple().to_string();
+                    for (n, f) in raised.iter().enumerate() {
+                        let created: crate::store::FindingRecord = sqlx::query_as(
+                            "INSERT INTO findings (id, assessment_id, request_id, vendor_id, question_id, severity, \
+                             title, reason, citation, status, version, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', 1, $10, $10) RETURNING *",
+                        )
+                        .bind(Uuid::new_v4())
+                        .bind(assessment)
+                        .bind(request_id)
+                        .bind(vendor_id)
+                        .bind(format!("PIR-{}-{}", &short[..8], n + 1))
+                        .bind(&f.severity)
+                        .bind(&f.title)
+                        .bind(&f.reason)
+                        .bind("201 CMR 17.03(2)(j)")
+                        .bind(at)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        let fid = created.id.to_string();
+                        audit(&mut tx, actor, "finding.raised", "finding", &fid, None, Some(to_json(&created))).await?;
+                        raised_ids.push(created.id);
+                    }
+                }
+                sqlx::query(
+                    "UPDATE incidents SET review_findings = $2, reviewed_by = $3, reviewed_at = $4, \
+                     review_finding_ids = $5 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(&findings)
+                .bind(&actor.subject)
+                .bind(at)
+                .bind(Json(&raised_ids))
+                .execute(&mut *tx)
+                .await?;
                 (rules::IncidentStatus::PostIncidentReview, "incident.reviewed")
             }
             IncidentStep::Close => {

@@ -596,6 +596,7 @@ pub struct IncidentRecord {
     pub status: String,
     pub not_breach_reason: Option<String>,
     pub review_findings: Option<String>,
+    pub review_finding_ids: Json<Vec<Uuid>>,
     pub reviewed_by: Option<String>,
     pub reviewed_at: Option<DateTime<Utc>>,
     pub closed_by: Option<String>,
@@ -654,9 +655,16 @@ pub struct IncidentFilter {
 pub enum IncidentStep {
     Triage,
     Contain,
-    Review { findings: String },
+    Review {
+        findings: String,
+        /// The vendor's assessment the review raises findings on.
+        assessment_id: Option<Uuid>,
+        vendor_findings: Vec<crate::workflow::incidents::ReviewFinding>,
+    },
     Close,
-    NotABreach { reason: String },
+    NotABreach {
+        reason: String,
+    },
 }
 
 /// A notice the city sent about an incident.

@@ -284,6 +284,117 @@ pub fn plan_review(state: &IncidentState, findings: &str) -> Result<String, Refu
     Ok(findings.to_string())
 }
 
+/// A finding the post-incident review raises against the vendor, into the findings lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewFinding {
+    pub title: String,
+    /// `critical`, `moderate` or `low`, as the questionnaires' findings.
+    pub severity: String,
+    pub reason: String,
+}
+
+/// The assessment a review raises findings on, as the store found it: its vendor and status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewTarget {
+    pub vendor_id: Uuid,
+    pub status: String,
+}
+
+/// Findings raised by a review go on an assessment of the incident's vendor that is not cancelled, so that they
+/// follow the findings lifecycle (remediation by the vendor, resolution by an analyst, risk acceptance by the
+/// CIO) and weigh in that vendor's security reviews. Each gets the question id `PIR-<incident>-<n>` and the
+/// citation of the review.
+pub fn plan_review_findings(
+    incident_vendor: Option<Uuid>,
+    target: Option<&ReviewTarget>,
+    findings: &[ReviewFinding],
+) -> Result<Vec<ReviewFinding>, Refusal> {
+    if findings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut faults = Vec::new();
+    match (incident_vendor, target) {
+        (None, _) => faults.push(Fault::new(
+            "vendor_findings",
+            "the incident concerns no vendor: there is nobody to raise findings against",
+        )),
+        (Some(_), None) => faults.push(Fault::new(
+            "assessment_id",
+            "name an assessment of the vendor's to raise the findings on",
+        )),
+        (Some(vendor), Some(t)) if t.vendor_id != vendor => faults.push(Fault::new(
+            "assessment_id",
+            "the assessment is another vendor's",
+        )),
+        (Some(_), Some(t)) if t.status == "cancelled" => {
+            faults.push(Fault::new("assessment_id", "the assessment is cancelled"))
+        }
+        _ => {}
+    }
+    let mut out = Vec::with_capacity(findings.len());
+    for (i, f) in findings.iter().enumerate() {
+        let title = f.title.trim();
+        if title.is_empty() {
+            faults.push(Fault::new(
+                format!("vendor_findings[{i}].title"),
+                "must not be blank",
+            ));
+        }
+        if !["critical", "moderate", "low"].contains(&f.severity.as_str()) {
+            faults.push(Fault::new(
+                format!("vendor_findings[{i}].severity"),
+                "must be one of critical, moderate, low",
+            ));
+        }
+        if f.reason.trim().is_empty() {
+            faults.push(Fault::new(
+                format!("vendor_findings[{i}].reason"),
+                "must not be blank",
+            ));
+        }
+        out.push(ReviewFinding {
+            title: title.to_string(),
+            severity: f.severity.clone(),
+            reason: f.reason.trim().to_string(),
+        });
+    }
+    if faults.is_empty() {
+        Ok(out)
+    } else {
+        Err(Refusal::Invalid(faults))
+    }
+}
+
+/// A review that starts the vendor's re-assessment names an accepted assessment of the incident's vendor: the
+/// next cycle of its periodic review is opened at once [201 CMR 17.03(2)(i), (j)].
+pub fn plan_reassessment(
+    incident_vendor: Option<Uuid>,
+    target: Option<&ReviewTarget>,
+) -> Result<(), Refusal> {
+    match (incident_vendor, target) {
+        (None, _) => Err(Refusal::field(
+            "start_reassessment",
+            "the incident concerns no vendor: there is nobody to re-assess",
+        )),
+        (Some(_), None) => Err(Refusal::field(
+            "assessment_id",
+            "name the vendor's accepted assessment to re-assess",
+        )),
+        (Some(vendor), Some(t)) if t.vendor_id != vendor => Err(Refusal::field(
+            "assessment_id",
+            "the assessment is another vendor's",
+        )),
+        (Some(_), Some(t)) if t.status != "accepted" => Err(Refusal::conflict(
+            "assessment_not_accepted",
+            format!(
+                "the assessment is {}: a re-assessment opens the next cycle of an accepted one",
+                t.status
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// A notice recorded: to one its deadlines need, not in the future. Returns the status after it: a contained
 /// incident whose every required notice is now recorded moves to `notices_sent`.
 pub fn plan_notice(
@@ -547,6 +658,76 @@ mod tests {
         assert_eq!(
             fields(plan_review(&state(S::NoticesSent, &[], &[]), " ").unwrap_err()),
             ["findings"]
+        );
+    }
+
+    #[test]
+    fn a_review_raises_findings_on_an_assessment_of_the_incidents_vendor() {
+        let finding = |title: &str, severity: &str| ReviewFinding {
+            title: title.into(),
+            severity: severity.into(),
+            reason: " backups outside the template ".into(),
+        };
+        let own = ReviewTarget {
+            vendor_id: VENDOR,
+            status: "accepted".into(),
+        };
+        assert_eq!(
+            plan_review_findings(Some(VENDOR), None, &[]),
+            Ok(Vec::new())
+        );
+        let raised = plan_review_findings(
+            Some(VENDOR),
+            Some(&own),
+            &[finding(" Backups ", "critical")],
+        )
+        .unwrap();
+        assert_eq!(raised[0].title, "Backups");
+        assert_eq!(raised[0].reason, "backups outside the template");
+        let theirs = ReviewTarget {
+            vendor_id: OTHER,
+            ..own.clone()
+        };
+        let refused = plan_review_findings(Some(VENDOR), Some(&theirs), &[finding("", "severe")])
+            .unwrap_err();
+        assert_eq!(
+            fields(refused),
+            [
+                "assessment_id",
+                "vendor_findings[0].title",
+                "vendor_findings[0].severity"
+            ]
+        );
+        let city = plan_review_findings(None, None, &[finding("x", "low")]).unwrap_err();
+        assert_eq!(fields(city), ["vendor_findings"]);
+        let missing = plan_review_findings(Some(VENDOR), None, &[finding("x", "low")]).unwrap_err();
+        assert_eq!(fields(missing), ["assessment_id"]);
+    }
+
+    #[test]
+    fn a_reassessment_starts_from_an_accepted_assessment_of_the_incidents_vendor() {
+        let accepted = ReviewTarget {
+            vendor_id: VENDOR,
+            status: "accepted".into(),
+        };
+        assert_eq!(plan_reassessment(Some(VENDOR), Some(&accepted)), Ok(()));
+        let open = ReviewTarget {
+            status: "open".into(),
+            ..accepted.clone()
+        };
+        assert_eq!(
+            plan_reassessment(Some(VENDOR), Some(&open))
+                .unwrap_err()
+                .code(),
+            "assessment_not_accepted"
+        );
+        assert_eq!(
+            fields(plan_reassessment(Some(OTHER), Some(&accepted)).unwrap_err()),
+            ["assessment_id"]
+        );
+        assert_eq!(
+            fields(plan_reassessment(None, None).unwrap_err()),
+            ["start_reassessment"]
         );
     }
 

@@ -223,12 +223,32 @@ both!(
             assert_eq!(deadline(&last, id)["status"], "met", "{id}");
         }
 
+        // The review raises a finding against the vendor on its assessment, into the findings lifecycle.
+        crate::requests::department(&app, "DOIT").await;
+        let purchase = crate::helpers::with(crate::helpers::purchase(&vendor), json!({"data_classes": ["pi_ma"]}));
+        app.draft_and_submit(&app.token(Role::Buyer), purchase).await;
+        let assessments = app.get(&format!("/api/v1/assessments?vendor_id={}", id_of(&vendor)), &analyst).await.ok(200).clone();
+        let assessment = id_of(&assessments["items"][0]);
+        let without = act(&app, &analyst, &id, "review", Some(json!({
+            "findings": "x", "vendor_findings": [{"title": "Public bucket", "severity": "critical", "reason": "r"}]
+        }))).await;
+        without.problem(422, "validation_failed");
+        assert_eq!(without.fields(), ["assessment_id"]);
         let reviewed = act(&app, &analyst, &id, "review", Some(json!({
-            "findings": "Backups were created outside the hardened template.\nAll buckets now checked nightly."
+            "findings": "Backups were created outside the hardened template.\nAll buckets now checked nightly.",
+            "assessment_id": assessment,
+            "vendor_findings": [{"title": "Backups outside the hardened template", "severity": "critical",
+                                 "reason": "A backup bucket was created by hand and left public."}]
         }))).await;
         let reviewed = reviewed.ok(200).clone();
         assert_eq!(reviewed["status"], "post_incident_review");
         assert_eq!(reviewed["review"]["reviewed_by"], "user-security_analyst");
+        let finding_id = reviewed["review"]["finding_ids"][0].as_str().expect("a finding raised").to_string();
+        let finding = app.get(&format!("/api/v1/findings/{finding_id}"), &vendor_token).await.ok(200).clone();
+        assert_eq!(finding["status"], "open");
+        assert_eq!(finding["severity"], "critical");
+        assert_eq!(finding["citation"], "201 CMR 17.03(2)(j)");
+        assert_eq!(finding["assessment_id"], assessment.as_str());
         let closed = act(&app, &analyst, &id, "close", None).await.ok(200).clone();
         assert_eq!(closed["status"], "closed");
         assert_eq!(closed["allowed_actions"], json!([]));
@@ -702,6 +722,58 @@ both!(
         let vendor_token = app.vendor_token(uuid_of(&vendor));
         app.get(&format!("{}/notice-packet?jurisdiction=ma", path(&id)), &vendor_token).await.problem(403, "forbidden");
         app.get(&format!("{}/notice-packet?jurisdiction=ny", path(&id)), &analyst).await.problem(400, "bad_parameter");
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn a_post_incident_review_raises_findings_against_the_vendor_and_starts_its_reassessment(backend) {
+        let app = TestApp::spawn(backend).await;
+        let vendor = app.create_vendor("Reviewed Cloud").await;
+        let analyst = app.token(Role::SecurityAnalyst);
+        let template = app.get("/api/v1/questionnaires/ma-201-cmr-17", &analyst).await.ok(200).clone();
+        let critical = crate::assessments::first_critical_yes(&template);
+        let (vendor_token, ma, _) = crate::assessments::accepted_with_a_finding(&app, &vendor, &critical).await;
+        let before = app.get(&format!("/api/v1/assessments/{ma}"), &analyst).await.ok(200).clone();
+        assert_eq!(before["assessment"]["status"], "accepted");
+
+        let mut body = report(Utc::now() - Duration::days(1));
+        body["vendor_id"] = vendor["id"].clone();
+        body["residents_ma"] = json!(0);
+        body["residents_ct"] = json!(0);
+        let incident = app.post("/api/v1/incidents", &analyst, body).await.ok(201).clone();
+        let id = id_of(&incident);
+        act(&app, &analyst, &id, "triage", None).await.ok(200);
+        act(&app, &analyst, &id, "contain", None).await.ok(200);
+        // No resident to notify: the review follows containment.
+        let reviewed = act(&app, &analyst, &id, "review", Some(json!({
+            "findings": "Keys were shared between environments.",
+            "assessment_id": ma,
+            "vendor_findings": [{"title": "Shared keys across environments", "severity": "moderate",
+                                 "reason": "Production keys were usable in staging."}],
+            "start_reassessment": true
+        }))).await.ok(200).clone();
+        assert_eq!(reviewed["status"], "post_incident_review");
+        let finding_id = reviewed["review"]["finding_ids"][0].as_str().unwrap().to_string();
+        let finding = app.get(&format!("/api/v1/findings/{finding_id}"), &vendor_token).await.ok(200).clone();
+        assert_eq!(finding["severity"], "moderate");
+        assert_eq!(finding["citation"], "201 CMR 17.03(2)(j)");
+        // The raised finding follows the findings lifecycle: the vendor plans its remediation.
+        let due = (eastern_date(Utc::now()) + Duration::days(30)).to_string();
+        app.finding_action(&vendor_token, &finding_id, "remediation", json!({"plan": "Separate key vaults", "due_date": due}))
+            .await
+            .ok(200);
+        // The vendor's assessment is open again for its next cycle.
+        let after = app.get(&format!("/api/v1/assessments/{ma}"), &analyst).await.ok(200).clone();
+        assert_eq!(after["assessment"]["status"], "open");
+        assert_eq!(after["assessment"]["cycle"], 2);
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'finding.raised' AND object_id = '{finding_id}'"
+            ))
+            .await,
+            1
+        );
         app.stop().await;
     }
 );
