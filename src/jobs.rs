@@ -15,10 +15,12 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::domain::deadlines::{
-    Reminder, contract_ending, decision_escalation, questionnaire_reminders, reassessment,
-    remediation_reminders, risk_acceptance_reminders,
+    Reminder, contract_ending, decision_escalation, incident_notice_reminder, order_reminders,
+    questionnaire_reminders, reassessment, remediation_reminders, risk_acceptance_reminders,
 };
+use crate::domain::incidents::{DeadlineTerms, deadline_state, eastern_date, incident_deadlines};
 use crate::domain::lifecycle::recipients_of;
+use crate::domain::orders::OrderStatus;
 use crate::domain::webhook::{SIGNATURE_HEADER, next_attempt_after, signature_header};
 use crate::error::ApiError;
 use crate::store::{DeliveryOutcome, NewNotification, Store};
@@ -159,6 +161,39 @@ async fn due_notifications(
             id,
             None,
             &[department],
+        );
+    }
+    // Breach notices and orders count days in Boston's calendar, as their deadlines do.
+    let city_today = eastern_date(now);
+    let terms = DeadlineTerms::of(&policy);
+    for incident in store.open_incidents().await? {
+        let sent = incident.sent();
+        let delay = incident.law_enforcement_delay();
+        let record = &incident.incident;
+        for deadline in incident_deadlines(&record.facts(), terms) {
+            let state =
+                deadline_state(&deadline, &sent, record.city_notified_at, delay, city_today);
+            push(
+                incident_notice_reminder(&state, city_today),
+                "incident",
+                record.id,
+                None,
+                &[],
+            );
+        }
+    }
+    for (id, vendor, department, due, status) in store.open_orders().await? {
+        // An appealed order waits for the CIO office's decision, not for its recipient.
+        if status == OrderStatus::Appealed.as_str() {
+            continue;
+        }
+        let departments: Vec<String> = department.into_iter().collect();
+        push(
+            order_reminders(due, city_today),
+            "remediation_order",
+            id,
+            vendor,
+            &departments,
         );
     }
     Ok(out)

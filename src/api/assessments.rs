@@ -495,6 +495,66 @@ async fn template_of(
         .await
 }
 
+/// Opens the next review cycle of an accepted assessment against the current version of its template, the last
+/// answers carried over: the re-assessment endpoint, and a post-incident review that starts one.
+pub(crate) async fn start_reassessment(
+    store: &Store,
+    templates: &Templates,
+    actor: &crate::store::Actor,
+    a: AssessmentRecord,
+    expected: i64,
+    due_date: Option<chrono::NaiveDate>,
+    note: Option<String>,
+) -> Result<
+    (
+        AssessmentRecord,
+        Arc<Template>,
+        crate::domain::assessment::CarryOver,
+    ),
+    ApiError,
+> {
+    let today = crate::domain::now().date_naive();
+    let due_date = match due_date {
+        Some(d) if d < today => {
+            return Err(ApiError::field("due_date", "must not be in the past"));
+        }
+        Some(d) => d,
+        None => {
+            let days = store
+                .current_policy()
+                .await?
+                .document
+                .0
+                .questionnaire_due_days;
+            today + chrono::Duration::days(i64::from(days))
+        }
+    };
+    let current = templates
+        .current_of(&a.template_id)
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "template_not_loaded",
+                format!("the questionnaire {} is no longer loaded", a.template_id),
+            )
+        })?
+        .clone();
+    let stored = store.answers(a.id).await?;
+    let carry = crate::domain::assessment::carry_over(
+        &current,
+        stored.iter().map(|s| (s.question_id.as_str(), &s.value.0)),
+    );
+    let cycle = NewCycle {
+        template_version: current.version().to_string(),
+        due_date,
+        carry: carry.clone(),
+        note,
+    };
+    let updated = store
+        .start_cycle(actor, a.id, Some(expected), cycle)
+        .await?;
+    Ok((updated, current, carry))
+}
+
 pub struct AssessmentsApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Questionnaires")]
@@ -1047,51 +1107,22 @@ impl AssessmentsApi {
         let expected = if_match.version()?;
         let a = store.get_assessment(&VendorScope::All, id.0).await?;
         matches_read(&a, expected)?;
-        let today = crate::domain::now().date_naive();
-        let due_date = match body.0.due_date {
-            Some(d) if d < today => {
-                return Err(ApiError::field("due_date", "must not be in the past"));
-            }
-            Some(d) => d,
-            None => {
-                let days = store
-                    .current_policy()
-                    .await?
-                    .document
-                    .0
-                    .questionnaire_due_days;
-                today + chrono::Duration::days(i64::from(days))
-            }
-        };
         let note = body
             .0
             .note
             .map(|n| n.trim().to_string())
             .filter(|n| !n.is_empty());
-        let current = templates
-            .current_of(&a.template_id)
-            .ok_or_else(|| {
-                ApiError::conflict(
-                    "template_not_loaded",
-                    format!("the questionnaire {} is no longer loaded", a.template_id),
-                )
-            })?
-            .clone();
-        let stored = store.answers(a.id).await?;
-        let carry = crate::domain::assessment::carry_over(
-            &current,
-            stored.iter().map(|s| (s.question_id.as_str(), &s.value.0)),
-        );
         let previous_template_version = a.template_version.clone();
-        let cycle = NewCycle {
-            template_version: current.version().to_string(),
-            due_date,
-            carry: carry.clone(),
+        let (updated, current, carry) = start_reassessment(
+            &store,
+            &templates,
+            &auth.actor(),
+            a,
+            expected,
+            body.0.due_date,
             note,
-        };
-        let updated = store
-            .start_cycle(&auth.actor(), a.id, Some(expected), cycle)
-            .await?;
+        )
+        .await?;
         let tag = etag(updated.version);
         Ok(ReassessmentResponse::Ok(
             Json(ReassessmentResult {

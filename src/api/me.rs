@@ -25,6 +25,8 @@ pub enum ApiTags {
     Audit,
     /// Contract safeguards, contracts and their lifecycle.
     Contracts,
+    /// Incidents, breach-notice deadlines, evidence and remediation orders.
+    Incidents,
     /// Reminders and their webhook deliveries.
     Notifications,
 }

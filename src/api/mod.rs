@@ -8,10 +8,12 @@ pub mod contracts;
 pub mod council;
 pub mod departments;
 pub mod duplicates;
+pub mod incidents;
 pub mod input;
 pub mod invitations;
 pub mod me;
 pub mod notifications;
+pub mod orders;
 pub mod policy;
 pub mod reports;
 pub mod requests;
@@ -28,14 +30,21 @@ use crate::store::Actor;
 pub const PREFIX: &str = "/api/v1";
 
 /// Declares the APIs once: the type the OpenAPI service is built on and the value of it.
+///
+/// The APIs are nested in pairs, `(A, (B, (C, ...)))`: poem-openapi implements `OpenApi` for tuples of at most
+/// sixteen, and for a pair of anything that implements it, so the list can grow past sixteen in one place.
 macro_rules! apis {
-    ($($api:path),* $(,)?) => {
+    (@type $last:path) => { $last };
+    (@type $first:path, $($rest:path),+) => { ($first, apis!(@type $($rest),+)) };
+    (@value $last:path) => { $last };
+    (@value $first:path, $($rest:path),+) => { ($first, apis!(@value $($rest),+)) };
+    ($($api:path),+ $(,)?) => {
         /// Every API of the service, in the order the documentation lists them.
-        pub type Apis = ($($api,)*);
+        pub type Apis = apis!(@type $($api),+);
 
         /// All operations, for the OpenAPI service.
         pub fn apis() -> Apis {
-            ($($api,)*)
+            apis!(@value $($api),+)
         }
     };
 }
@@ -56,6 +65,8 @@ apis!(
     audit::AuditApi,
     safeguards::SafeguardsApi,
     contracts::ContractsApi,
+    incidents::IncidentsApi,
+    orders::OrdersApi,
     notifications::NotificationsApi,
 );
 

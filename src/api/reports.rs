@@ -11,16 +11,22 @@ use uuid::Uuid;
 use super::assessments::vendor_scope;
 use super::catalog::XlsxFile;
 use super::contracts::ContractView;
+use super::incidents::incident_scope;
 use super::me::ApiTags;
 use super::requests::scope_of;
 use crate::auth::{AnyRole, Auth, Staff};
 use crate::domain::PageRequest;
 use crate::domain::assessment::FindingStatus;
+use crate::domain::incidents::{DeadlineStatus, DeadlineTerms, IncidentStatus, eastern_date};
 use crate::domain::lifecycle::ContractStatus;
+use crate::domain::orders::OrderStatus;
 use crate::domain::request::Status;
 use crate::error::ApiError;
 use crate::sheets::registers::{Cell, col, write};
-use crate::store::{ContractFilter, FindingFilter, Paged, RequestFilter, Store, VendorFilter};
+use crate::store::{
+    ContractFilter, FindingFilter, IncidentFilter, OrderFilter, Paged, RequestFilter, Store,
+    VendorFilter,
+};
 
 /// A register is one download, not a page; this bounds its size.
 const MAX_ROWS: i64 = 100_000;
@@ -326,6 +332,158 @@ impl ReportsApi {
             .collect();
         let bytes = super::blocking(move || write("Contracts", &columns, &cells)).await?;
         Ok(file(bytes, "contracts.xlsx"))
+    }
+
+    /// Register of incidents
+    ///
+    /// Scope and filters as `GET /incidents`: staff every incident, a vendor those that name it. One row per
+    /// incident with its residents affected, its status, the next open breach-notice day and how many are
+    /// overdue.
+    #[oai(
+        path = "/reports/incidents.xlsx",
+        method = "get",
+        operation_id = "reportIncidents"
+    )]
+    async fn incidents(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<AnyRole>,
+        status: Query<Option<IncidentStatus>>,
+        vendor_id: Query<Option<Uuid>>,
+    ) -> Result<XlsxFile, ApiError> {
+        let filter = IncidentFilter {
+            status: status.0,
+            vendor_id: vendor_id.0,
+        };
+        let scope = incident_scope(&auth);
+        let incidents = all_pages(|p| store.list_incidents(&scope, &filter, p)).await?;
+        let names = vendor_names(&store).await?;
+        let terms = DeadlineTerms::of(&store.current_policy().await?.document.0);
+        let today = eastern_date(crate::domain::now());
+        let columns = [
+            col("Title", 34.0),
+            col("Vendor", 28.0),
+            col("Status", 20.0),
+            col("Discovered", 16.0),
+            col("City notified", 16.0),
+            col("MA residents", 12.0),
+            col("CT residents", 12.0),
+            col("Other residents", 12.0),
+            col("SSNs", 8.0),
+            col("TINs", 8.0),
+            col("Next notice day", 14.0),
+            col("Next notice", 40.0),
+            col("Notices overdue", 12.0),
+            col("Evidence files", 10.0),
+            col("Hold", 8.0),
+        ];
+        let mut cells: Vec<Vec<Cell>> = Vec::with_capacity(incidents.len());
+        for detail in incidents {
+            let view = super::incidents::view(detail, terms, today)?;
+            let open: Vec<_> = view
+                .deadlines
+                .iter()
+                .filter(|d| matches!(d.status, DeadlineStatus::Open | DeadlineStatus::Overdue))
+                .collect();
+            let next = open.iter().min_by_key(|d| d.due_on);
+            let overdue = open
+                .iter()
+                .filter(|d| d.status == DeadlineStatus::Overdue)
+                .count();
+            cells.push(vec![
+                Cell::Text(view.title),
+                Cell::Text(
+                    view.vendor_id
+                        .and_then(|v| names.get(&v).cloned())
+                        .unwrap_or_default(),
+                ),
+                Cell::Text(view.status.as_str().to_string()),
+                Cell::Time(view.discovered_at),
+                Cell::Time(view.city_notified_at),
+                Cell::Number(view.residents_ma as f64),
+                Cell::Number(view.residents_ct as f64),
+                Cell::Number(view.residents_other as f64),
+                Cell::Bool(view.ssn_involved),
+                Cell::Bool(view.tin_involved),
+                next.map_or(Cell::Empty, |d| Cell::Date(d.due_on)),
+                Cell::Text(next.map_or(String::new(), |d| {
+                    format!("{}: {} [{}]", d.id, d.who, d.citation)
+                })),
+                Cell::Number(overdue as f64),
+                Cell::Number(view.evidence.len() as f64),
+                Cell::Bool(view.hold),
+            ]);
+        }
+        let bytes = super::blocking(move || write("Incidents", &columns, &cells)).await?;
+        Ok(file(bytes, "incidents.xlsx"))
+    }
+
+    /// Register of remediation orders
+    ///
+    /// Scope and filters as `GET /orders`: staff every order (a buyer its department's), a vendor those against
+    /// it.
+    #[oai(
+        path = "/reports/orders.xlsx",
+        method = "get",
+        operation_id = "reportOrders"
+    )]
+    async fn orders(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<AnyRole>,
+        status: Query<Option<OrderStatus>>,
+        vendor_id: Query<Option<Uuid>>,
+        incident_id: Query<Option<Uuid>>,
+    ) -> Result<XlsxFile, ApiError> {
+        let filter = OrderFilter {
+            status: status.0,
+            vendor_id: vendor_id.0,
+            incident_id: incident_id.0,
+        };
+        let scope = incident_scope(&auth);
+        let orders = all_pages(|p| store.list_orders(&scope, &filter, p)).await?;
+        let names = vendor_names(&store).await?;
+        let today = eastern_date(crate::domain::now());
+        let columns = [
+            col("Recipient", 30.0),
+            col("Status", 20.0),
+            col("Issued", 16.0),
+            col("Due", 12.0),
+            col("Overdue", 8.0),
+            col("Actions", 50.0),
+            col("Incident", 38.0),
+            col("Findings", 10.0),
+            col("Appeal", 40.0),
+        ];
+        let mut cells: Vec<Vec<Cell>> = Vec::with_capacity(orders.len());
+        for order in orders {
+            let view = super::orders::view(order)?;
+            let recipient = match (view.vendor_id, &view.department) {
+                (Some(v), _) => names.get(&v).cloned().unwrap_or_default(),
+                (None, Some(d)) => format!("department {d}"),
+                (None, None) => String::new(),
+            };
+            let appeal = view
+                .appeal
+                .as_ref()
+                .map_or(String::new(), |a| match &a.outcome {
+                    Some(outcome) => format!("{outcome}: {}", a.reason.clone().unwrap_or_default()),
+                    None => format!("pending: {}", a.grounds),
+                });
+            cells.push(vec![
+                Cell::Text(recipient),
+                Cell::Text(view.status.as_str().to_string()),
+                Cell::Time(view.issued_at),
+                Cell::Date(view.due_date),
+                Cell::Bool(view.open && view.due_date < today),
+                Cell::Text(view.actions.join("; ")),
+                Cell::Text(view.incident_id.map(|i| i.to_string()).unwrap_or_default()),
+                Cell::Number(view.finding_ids.len() as f64),
+                Cell::Text(appeal),
+            ]);
+        }
+        let bytes = super::blocking(move || write("Orders", &columns, &cells)).await?;
+        Ok(file(bytes, "orders.xlsx"))
     }
 
     /// Register of the service catalogue

@@ -1,4 +1,5 @@
-//! Due dates turned into reminders, and breach-notice deadlines per jurisdiction.
+//! Due dates turned into reminders, and the breach-notice figures the incident deadlines
+//! ([`crate::domain::incidents`]) count with.
 //!
 //! Everything here takes "today" or "now" from the caller, so that the reminder job and its tests decide what
 //! time it is; nothing reads the clock.
@@ -21,12 +22,8 @@
 //! A due date is the last day to act: a questionnaire due on the 10th is overdue on the 11th. A risk acceptance
 //! stops holding on its expiry date: one expiring on the 10th has expired on the 10th.
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-
-use crate::domain::policy::DataClass;
 
 /// Days before a questionnaire's due date at which the vendor is reminded.
 pub const QUESTIONNAIRE_THRESHOLDS: [u32; 3] = [7, 3, 1];
@@ -39,6 +36,12 @@ pub const RISK_ACCEPTANCE_THRESHOLDS: [u32; 2] = [30, 7];
 
 /// Days before a vendor's annual re-assessment is due at which the analyst is reminded.
 pub const REASSESSMENT_THRESHOLDS: [u32; 1] = [30];
+
+/// Days before a breach notice's day at which the analysts are reminded.
+pub const INCIDENT_NOTICE_THRESHOLDS: [u32; 3] = [14, 7, 1];
+
+/// Days before a remediation order's due date at which its recipient is reminded.
+pub const ORDER_THRESHOLDS: [u32; 2] = [7, 1];
 
 /// Months between accepted assessments of a vendor: 201 CMR 17.03(2)(i) asks for a review at least annually.
 pub const REASSESSMENT_MONTHS: u32 = 12;
@@ -118,6 +121,43 @@ pub enum Reminder {
         /// Days from today to the end.
         days_left: i64,
     },
+    /// A breach notice an incident requires is due soon (analysts).
+    IncidentNoticeDue {
+        /// Which deadline of the incident (`ct_residents`, `ma_regulators`, ...).
+        deadline: String,
+        /// Its day.
+        due: NaiveDate,
+        /// The threshold crossed (14, 7 or 1 days before).
+        threshold_days: u32,
+        /// Days from today to the day.
+        days_left: i64,
+        citation: String,
+    },
+    /// A breach notice was not sent by its day; it goes up to the CIO office. For Massachusetts the day is the
+    /// policy's escalation day: the law sets none.
+    IncidentNoticeOverdue {
+        deadline: String,
+        /// The missed day.
+        due: NaiveDate,
+        /// Days past it when the reminder was made.
+        days_overdue: i64,
+        citation: String,
+    },
+    /// The vendor told the city of a breach later than its contract allows; it goes up to the CIO office.
+    VendorNoticeLate {
+        /// The contract's limit.
+        due_at: DateTime<Utc>,
+        /// When the city learned of the breach.
+        notified_at: DateTime<Utc>,
+    },
+    /// A remediation order is due soon (its recipient).
+    OrderDue {
+        due: NaiveDate,
+        threshold_days: u32,
+        days_left: i64,
+    },
+    /// A remediation order is past its due date; it goes up to the CIO office.
+    OrderOverdue { due: NaiveDate, days_overdue: i64 },
     /// A purchase decision has waited longer than policy allows; it goes up to the CIO office.
     DecisionEscalation {
         /// When the decision became due.
@@ -143,6 +183,11 @@ impl Reminder {
             Reminder::ReassessmentOverdue { .. } => "reassessment_overdue",
             Reminder::ContractEnding { .. } => "contract_ending",
             Reminder::DecisionEscalation { .. } => "decision_escalation",
+            Reminder::IncidentNoticeDue { .. } => "incident_notice_due",
+            Reminder::IncidentNoticeOverdue { .. } => "incident_notice_overdue",
+            Reminder::VendorNoticeLate { .. } => "vendor_notice_late",
+            Reminder::OrderDue { .. } => "remediation_order_due",
+            Reminder::OrderOverdue { .. } => "remediation_order_overdue",
         }
     }
 
@@ -179,7 +224,26 @@ impl Reminder {
                 end: due,
                 notice_days: threshold_days,
                 ..
+            }
+            | Reminder::OrderDue {
+                due,
+                threshold_days,
+                ..
             } => format!("{kind}:{threshold_days}:{subject_id}:{due}"),
+            Reminder::IncidentNoticeDue {
+                deadline,
+                due,
+                threshold_days,
+                ..
+            } => format!("{kind}:{threshold_days}:{subject_id}:{deadline}:{due}"),
+            Reminder::IncidentNoticeOverdue { deadline, due, .. } => {
+                format!("{kind}:{subject_id}:{deadline}:{due}")
+            }
+            Reminder::VendorNoticeLate { due_at, .. } => format!(
+                "{kind}:{subject_id}:{}",
+                due_at.format("%Y-%m-%dT%H:%M:%SZ")
+            ),
+            Reminder::OrderOverdue { due, .. } => format!("{kind}:{subject_id}:{due}"),
             Reminder::QuestionnaireOverdue { due, .. }
             | Reminder::RemediationOverdue { due, .. }
             | Reminder::RiskAcceptanceExpired { expiry: due }
@@ -261,6 +325,39 @@ impl Reminder {
             } => format!(
                 "A purchase decision has waited {}, longer than the {escalation_days} days policy allows.",
                 days(*waiting_days)
+            ),
+            Reminder::IncidentNoticeDue {
+                deadline,
+                due,
+                days_left,
+                citation,
+                ..
+            } => format!(
+                "The breach notice {deadline} of this incident is due {} [{citation}].",
+                when(*due, *days_left)
+            ),
+            Reminder::IncidentNoticeOverdue {
+                deadline,
+                due,
+                days_overdue,
+                citation,
+            } => format!(
+                "The breach notice {deadline} of this incident was due on {due} and is {} late [{citation}].",
+                days(*days_overdue)
+            ),
+            Reminder::VendorNoticeLate {
+                due_at,
+                notified_at,
+            } => format!(
+                "The vendor told the city of this breach at {notified_at}, after its contract's limit of {due_at} \
+                 [c.93H §3(a)]."
+            ),
+            Reminder::OrderDue { due, days_left, .. } => {
+                format!("The remediation order is due {}.", when(*due, *days_left))
+            }
+            Reminder::OrderOverdue { due, days_overdue } => format!(
+                "The remediation order was due on {due} and is {} late.",
+                days(*days_overdue)
             ),
         }
     }
@@ -431,6 +528,70 @@ pub fn decision_escalation(
     })
 }
 
+/// The reminder for one deadline of an open incident on `today` (Boston's day): at 14, 7 and 1 days before a
+/// notice's day while it is not met, then overdue once its day has passed (unless a law-enforcement
+/// determination holds the Massachusetts notices). The vendor's notice to the city is met when the city
+/// learned of the incident; met late, it is escalated once.
+pub fn incident_notice_reminder(
+    state: &crate::domain::incidents::DeadlineState,
+    today: NaiveDate,
+) -> Option<Reminder> {
+    use crate::domain::incidents::DeadlineStatus;
+    let deadline = &state.deadline;
+    if deadline.met_by.is_empty() {
+        return match (state.status, deadline.due_at, state.met_at) {
+            (DeadlineStatus::MetLate, Some(due_at), Some(notified_at)) => {
+                Some(Reminder::VendorNoticeLate {
+                    due_at,
+                    notified_at,
+                })
+            }
+            _ => None,
+        };
+    }
+    if !matches!(state.status, DeadlineStatus::Open | DeadlineStatus::Overdue) {
+        return None;
+    }
+    match stage(deadline.due_on, today, &INCIDENT_NOTICE_THRESHOLDS, false) {
+        Stage::Quiet => None,
+        Stage::Crossed {
+            threshold_days,
+            days_left,
+        } => Some(Reminder::IncidentNoticeDue {
+            deadline: deadline.id.clone(),
+            due: deadline.due_on,
+            threshold_days,
+            days_left,
+            citation: deadline.citation.clone(),
+        }),
+        Stage::Past { days_past } => Some(Reminder::IncidentNoticeOverdue {
+            deadline: deadline.id.clone(),
+            due: deadline.due_on,
+            days_overdue: days_past,
+            citation: deadline.citation.clone(),
+        }),
+    }
+}
+
+/// The reminder for a remediation order due on `due`: at 7 and 1 days before, then overdue from the next day.
+pub fn order_reminders(due: NaiveDate, today: NaiveDate) -> Option<Reminder> {
+    match stage(due, today, &ORDER_THRESHOLDS, false) {
+        Stage::Quiet => None,
+        Stage::Crossed {
+            threshold_days,
+            days_left,
+        } => Some(Reminder::OrderDue {
+            due,
+            threshold_days,
+            days_left,
+        }),
+        Stage::Past { days_past } => Some(Reminder::OrderOverdue {
+            due,
+            days_overdue: days_past,
+        }),
+    }
+}
+
 /// The day a vendor's next re-assessment is due: `months` after its last accepted assessment (12 for the annual
 /// review of 201 CMR 17.03(2)(i), [`REASSESSMENT_MONTHS`]).
 ///
@@ -440,20 +601,6 @@ pub fn next_review_date(last_accepted: NaiveDate, months: u32) -> NaiveDate {
     last_accepted
         .checked_add_months(Months::new(months))
         .unwrap_or(NaiveDate::MAX)
-}
-
-/// One notice a vendor incident requires: who must be told, by when, under which rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Deadline {
-    /// Who must be told, e.g. `affected Connecticut residents`.
-    pub who: String,
-    /// The latest moment the notice may go out; `None` where the law sets no fixed date (the rule says what it
-    /// asks instead).
-    pub by: Option<DateTime<Utc>>,
-    /// Who tells them what, in plain words.
-    pub rule: String,
-    /// The rule's citation.
-    pub citation: String,
 }
 
 /// Days after discovery by which Connecticut residents, and the Connecticut Attorney General, must be told
@@ -466,111 +613,10 @@ pub const CT_IDENTITY_PROTECTION_MONTHS: u32 = 24;
 /// Months of free credit monitoring Massachusetts requires where Social Security numbers are involved.
 pub const MA_CREDIT_MONITORING_MONTHS: u32 = 18;
 
-/// The notices a breach at a vendor requires, from the moment it was discovered.
-///
-/// The vendor's notice to the city comes first, within the contract's `vendor_notice_hours` (city policy). Then,
-/// for each jurisdiction in `jurisdictions` (`pi_ma`, `pi_ct`; other classes have their own regimes and are not
-/// covered here), what the city as owner of the data must do:
-///
-/// - Massachusetts [c.93H §3]: the Attorney General, the Director of OCABR and the affected residents, "as soon
-///   as practicable and without unreasonable delay". The law sets no number of days, so `by` is `None`, never a
-///   guessed date. Where SSNs are involved, 18 months of free credit monitoring [c.93H §3A].
-/// - Connecticut [CGS 36a-701b]: the affected residents without unreasonable delay and no later than 60 days
-///   after discovery; the Attorney General no later than the residents. Where SSNs or TINs are involved
-///   (`ssn_involved`), 24 months of identity-theft protection.
-///
-/// Connecticut's 60 days run from the vendor's discovery, the earliest one the city can know of: the cautious
-/// reading when the vendor, not the city, found the breach.
-pub fn breach_deadlines(
-    discovered_at: DateTime<Utc>,
-    vendor_notice_hours: u32,
-    jurisdictions: &BTreeSet<DataClass>,
-    ssn_involved: bool,
-) -> Vec<Deadline> {
-    let mut deadlines = vec![Deadline {
-        who: "the city".to_owned(),
-        by: Some(discovered_at + Duration::hours(i64::from(vendor_notice_hours))),
-        rule: format!(
-            "The vendor tells the city within {vendor_notice_hours} hours of discovering the breach, as its \
-             contract requires, and cooperates: the date or period of the breach, its nature, and the steps it \
-             has taken or plans to take."
-        ),
-        citation: "c.93H §3(a)".to_owned(),
-    }];
-    if jurisdictions.contains(&DataClass::PiMa) {
-        let no_fixed_date = "as soon as practicable and without unreasonable delay; the law sets no fixed \
-                             number of days, so there is no date to count down to. Only a written \
-                             determination by a law-enforcement agency that notice would impede a criminal \
-                             investigation allows a delay [c.93H §4].";
-        deadlines.push(Deadline {
-            who: "the Massachusetts Attorney General and the Director of the Office of Consumer Affairs and \
-                  Business Regulation (OCABR)"
-                .to_owned(),
-            by: None,
-            rule: format!(
-                "The city notifies them {no_fixed_date} The notice gives the nature of the breach, the number \
-                 of Massachusetts residents affected, the steps taken, whether a written information security \
-                 program is kept, and the other details c.93H §3 lists."
-            ),
-            citation: "c.93H §3".to_owned(),
-        });
-        deadlines.push(Deadline {
-            who: "affected Massachusetts residents".to_owned(),
-            by: None,
-            rule: format!("The city notifies them {no_fixed_date}"),
-            citation: "c.93H §3".to_owned(),
-        });
-        if ssn_involved {
-            deadlines.push(Deadline {
-                who: "affected Massachusetts residents".to_owned(),
-                by: None,
-                rule: format!(
-                    "Social Security numbers are involved: the notice offers at least \
-                     {MA_CREDIT_MONITORING_MONTHS} months of free credit monitoring, and the notice to the \
-                     Attorney General and OCABR certifies that it was offered."
-                ),
-                citation: "c.93H §3A".to_owned(),
-            });
-        }
-    }
-    if jurisdictions.contains(&DataClass::PiCt) {
-        let by = Some(discovered_at + Duration::days(CT_NOTICE_DAYS));
-        deadlines.push(Deadline {
-            who: "affected Connecticut residents".to_owned(),
-            by,
-            rule: format!(
-                "The city notifies them without unreasonable delay and no later than {CT_NOTICE_DAYS} days \
-                 after the breach was discovered; the date is the latest allowed, not a target."
-            ),
-            citation: "CGS 36a-701b".to_owned(),
-        });
-        deadlines.push(Deadline {
-            who: "the Connecticut Attorney General".to_owned(),
-            by,
-            rule: format!(
-                "The city notifies the Attorney General no later than it notifies the residents, and so no \
-                 later than {CT_NOTICE_DAYS} days after discovery."
-            ),
-            citation: "CGS 36a-701b".to_owned(),
-        });
-        if ssn_involved {
-            deadlines.push(Deadline {
-                who: "affected Connecticut residents".to_owned(),
-                by,
-                rule: format!(
-                    "Social Security or taxpayer identification numbers are involved: the notice offers at \
-                     least {CT_IDENTITY_PROTECTION_MONTHS} months of identity-theft prevention services, and \
-                     mitigation services where they apply, at no cost."
-                ),
-                citation: "CGS 36a-701b".to_owned(),
-            });
-        }
-    }
-    deadlines
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     fn date(text: &str) -> NaiveDate {
@@ -958,105 +1004,5 @@ mod tests {
             next_review_date(date("2026-07-15"), REASSESSMENT_MONTHS),
             date("2027-07-15")
         );
-    }
-
-    fn jurisdictions(list: &[DataClass]) -> BTreeSet<DataClass> {
-        list.iter().copied().collect()
-    }
-
-    #[test]
-    fn connecticut_residents_and_attorney_general_must_be_told_within_60_days_of_discovery() {
-        let discovered = at("2026-03-10T16:45:00Z");
-        let deadlines = breach_deadlines(discovered, 72, &jurisdictions(&[DataClass::PiCt]), false);
-        let ct: Vec<&Deadline> = deadlines
-            .iter()
-            .filter(|deadline| deadline.citation == "CGS 36a-701b")
-            .collect();
-        assert_eq!(ct.len(), 2);
-        for deadline in &ct {
-            assert_eq!(
-                deadline.by,
-                Some(at("2026-05-09T16:45:00Z")),
-                "{}",
-                deadline.who
-            );
-        }
-        assert_eq!(ct[0].who, "affected Connecticut residents");
-        assert_eq!(ct[1].who, "the Connecticut Attorney General");
-        assert!(ct[0].rule.contains("no later than 60 days"));
-        assert!(
-            deadlines
-                .iter()
-                .all(|deadline| !deadline.citation.starts_with("c.93H §3A"))
-        );
-    }
-
-    #[test]
-    fn massachusetts_notice_is_as_soon_as_practicable_with_no_date_to_count_down_to() {
-        let discovered = at("2026-03-10T16:45:00Z");
-        let deadlines = breach_deadlines(discovered, 48, &jurisdictions(&[DataClass::PiMa]), false);
-        let ma: Vec<&Deadline> = deadlines
-            .iter()
-            .filter(|deadline| deadline.citation == "c.93H §3")
-            .collect();
-        assert_eq!(ma.len(), 2);
-        assert!(ma[0].who.contains("Attorney General") && ma[0].who.contains("OCABR"));
-        assert_eq!(ma[1].who, "affected Massachusetts residents");
-        for deadline in ma {
-            assert_eq!(deadline.by, None);
-            assert!(
-                deadline
-                    .rule
-                    .contains("as soon as practicable and without unreasonable delay")
-            );
-            assert!(deadline.rule.contains("no fixed"));
-        }
-        assert!(
-            deadlines
-                .iter()
-                .all(|deadline| !deadline.citation.contains("36a-701b"))
-        );
-    }
-
-    #[test]
-    fn the_vendor_must_tell_the_city_within_the_contract_hours_whatever_the_jurisdiction() {
-        let discovered = at("2026-03-10T16:45:00Z");
-        for set in [
-            jurisdictions(&[]),
-            jurisdictions(&[DataClass::PiMa]),
-            jurisdictions(&[DataClass::PiCt, DataClass::Health]),
-        ] {
-            let deadlines = breach_deadlines(discovered, 72, &set, true);
-            assert_eq!(deadlines[0].who, "the city");
-            assert_eq!(deadlines[0].by, Some(at("2026-03-13T16:45:00Z")));
-            assert!(deadlines[0].rule.contains("within 72 hours"));
-            assert_eq!(deadlines[0].citation, "c.93H §3(a)");
-        }
-        assert_eq!(
-            breach_deadlines(discovered, 24, &jurisdictions(&[DataClass::Cjis]), true).len(),
-            1
-        );
-    }
-
-    #[test]
-    fn social_security_numbers_add_18_months_of_monitoring_in_massachusetts_and_24_in_connecticut()
-    {
-        let discovered = at("2026-03-10T16:45:00Z");
-        let both = jurisdictions(&[DataClass::PiMa, DataClass::PiCt]);
-        let without = breach_deadlines(discovered, 72, &both, false);
-        let with = breach_deadlines(discovered, 72, &both, true);
-        assert_eq!(with.len(), without.len() + 2);
-        let ma = with
-            .iter()
-            .find(|deadline| deadline.citation == "c.93H §3A")
-            .expect("credit monitoring in Massachusetts");
-        assert!(ma.rule.contains("18 months of free credit monitoring"));
-        assert_eq!(ma.by, None);
-        let ct = with
-            .iter()
-            .find(|deadline| deadline.rule.contains("identity-theft"))
-            .expect("identity-theft protection in Connecticut");
-        assert!(ct.rule.contains("24 months"));
-        assert_eq!(ct.by, Some(at("2026-05-09T16:45:00Z")));
     }
 }

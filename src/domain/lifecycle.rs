@@ -246,15 +246,19 @@ pub struct Recipient {
     pub role: crate::auth::Role,
     pub vendor: Option<uuid::Uuid>,
     pub department: Option<String>,
+    /// A copy to a second role (an escalation's analysts, an overdue order's recipient).
+    pub copy: bool,
 }
 
 impl Recipient {
     /// The reminder's dedup key for this recipient: the first recipient keeps the reminder's own key, a buyer
-    /// copy adds its department, so each recipient hears of each threshold once.
+    /// copy adds its department and a copy to another role adds the role, so each recipient hears of each
+    /// threshold once.
     pub fn dedup_key(&self, reminder_key: &str) -> String {
-        match &self.department {
-            Some(department) => format!("{reminder_key}:buyer:{department}"),
-            None => reminder_key.to_string(),
+        match (&self.department, self.copy) {
+            (Some(department), _) => format!("{reminder_key}:buyer:{department}"),
+            (None, true) => format!("{reminder_key}:copy:{}", self.role.as_str()),
+            (None, false) => reminder_key.to_string(),
         }
     }
 }
@@ -280,17 +284,40 @@ pub fn recipients_of(
         | Reminder::ReassessmentDue { .. }
         | Reminder::ReassessmentOverdue { .. } => Role::SecurityAnalyst,
         Reminder::ContractEnding { .. } | Reminder::DecisionEscalation { .. } => Role::Cio,
+        Reminder::IncidentNoticeDue { .. } => Role::SecurityAnalyst,
+        Reminder::IncidentNoticeOverdue { .. }
+        | Reminder::VendorNoticeLate { .. }
+        | Reminder::OrderOverdue { .. } => Role::Cio,
+        Reminder::OrderDue { .. } => Role::Vendor,
     };
-    let mut out = vec![Recipient {
-        role,
-        vendor: if role == Role::Vendor { vendor } else { None },
-        department: None,
-    }];
+    let mut out = Vec::new();
+    let mut add = |role: Role| {
+        // A reminder for a vendor reaches a vendor only: a department's order has none.
+        if role != Role::Vendor || vendor.is_some() {
+            let copy = !out.is_empty();
+            out.push(Recipient {
+                role,
+                vendor: if role == Role::Vendor { vendor } else { None },
+                department: None,
+                copy,
+            });
+        }
+    };
+    add(role);
+    match reminder {
+        // An escalation goes up, and the analysts handling the incident keep hearing of it.
+        Reminder::IncidentNoticeOverdue { .. } => add(Role::SecurityAnalyst),
+        // The recipient of an overdue order hears too.
+        Reminder::OrderOverdue { .. } => add(Role::Vendor),
+        _ => {}
+    }
     let buyers_hear = matches!(
         reminder,
         Reminder::QuestionnaireOverdue { .. }
             | Reminder::DecisionEscalation { .. }
             | Reminder::ContractEnding { .. }
+            | Reminder::OrderDue { .. }
+            | Reminder::OrderOverdue { .. }
     );
     if buyers_hear {
         let mut seen = BTreeSet::new();
@@ -299,6 +326,7 @@ pub fn recipients_of(
                 role: Role::Buyer,
                 vendor: None,
                 department: Some(department.clone()),
+                copy: false,
             });
         }
     }
@@ -332,6 +360,7 @@ mod tests {
             vendor_fy_other_cents: 0,
             vendor_fy_other_count: 0,
             likely_duplicate_of: None,
+            vendor_open_orders: None,
         };
         (evaluate(&Policy::default_policy(), &facts), classes)
     }

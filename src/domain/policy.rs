@@ -66,7 +66,7 @@ pub const DEFAULT_POLICY_TOML: &str = include_str!("default_policy.toml");
 /// The placeholders a rule's reason may use, each in braces: `{total_contract_value}`.
 ///
 /// `vendor_fy_purchase_count` is the number of purchases in the fiscal-year aggregate, this one included.
-pub const REASON_PLACEHOLDERS: [&str; 11] = [
+pub const REASON_PLACEHOLDERS: [&str; 12] = [
     "total_contract_value",
     "fy_vendor_total",
     "vendor_fy_other",
@@ -78,6 +78,7 @@ pub const REASON_PLACEHOLDERS: [&str; 11] = [
     "department",
     "fiscal_year",
     "duplicate",
+    "order",
 ];
 
 /// What kind of data a purchased system will hold; each class brings its own reviews.
@@ -204,6 +205,8 @@ pub struct RequestFacts {
     pub vendor_fy_other_count: u32,
     /// The best likely duplicate the duplicate check found, described for a reader (name, kind, score).
     pub likely_duplicate_of: Option<String>,
+    /// The remediation orders standing against the vendor, described for a reader; `None` when there are none.
+    pub vendor_open_orders: Option<String>,
 }
 
 impl RequestFacts {
@@ -357,9 +360,46 @@ pub struct Policy {
     /// Months between accepted assessments of a vendor holding personal information [201 CMR 17.03(2)(i)].
     #[serde(default = "default_reassessment_months")]
     pub reassessment_months: u32,
+    /// Hours from discovery within which a vendor must tell the city of a breach: the breach-notice clause the
+    /// city puts in its contracts [c.93H §3(a)].
+    #[serde(default = "default_incident_vendor_notice_hours")]
+    pub incident_vendor_notice_hours: u32,
+    /// Days after discovery at which a Massachusetts breach notice not yet sent is escalated to the CIO office:
+    /// the law asks for notice "as soon as practicable and without unreasonable delay" and sets no day [c.93H §3].
+    #[serde(default = "default_incident_ma_escalation_days")]
+    pub incident_ma_escalation_days: u32,
+    /// Days from its issue within which the recipient of a remediation order may appeal it.
+    #[serde(default = "default_order_appeal_days")]
+    pub order_appeal_days: u32,
+    /// The entity a breach notice names as the owner of the data: the city.
+    #[serde(default = "default_notice_entity_name")]
+    pub notice_entity_name: String,
+    #[serde(default = "default_notice_entity_address")]
+    pub notice_entity_address: String,
+    #[serde(default = "default_notice_entity_type")]
+    pub notice_entity_type: String,
     /// Applied in order; the order decides the order of grounds within a step.
     #[serde(default)]
     pub rules: Vec<Rule>,
+}
+
+fn default_incident_vendor_notice_hours() -> u32 {
+    72
+}
+fn default_incident_ma_escalation_days() -> u32 {
+    30
+}
+fn default_order_appeal_days() -> u32 {
+    14
+}
+fn default_notice_entity_name() -> String {
+    "City of Boston".to_owned()
+}
+fn default_notice_entity_address() -> String {
+    "1 City Hall Square, Boston, MA 02201".to_owned()
+}
+fn default_notice_entity_type() -> String {
+    "Government (municipality)".to_owned()
 }
 
 fn default_fiscal_year_start_month() -> u32 {
@@ -633,6 +673,8 @@ pub enum Flag {
     VendorHosted,
     /// The duplicate check found a likely duplicate ([`RequestFacts::likely_duplicate_of`]).
     LikelyDuplicate,
+    /// A remediation order stands against the vendor ([`RequestFacts::vendor_open_orders`]).
+    VendorOpenOrder,
 }
 
 impl Flag {
@@ -648,6 +690,7 @@ impl Flag {
             Flag::DepartmentOrdinanceCovered => facts.department_ordinance_covered,
             Flag::VendorHosted => facts.vendor_hosted(),
             Flag::LikelyDuplicate => facts.likely_duplicate_of.is_some(),
+            Flag::VendorOpenOrder => facts.vendor_open_orders.is_some(),
         }
     }
 }
@@ -1462,6 +1505,10 @@ impl<'a> RequestView<'a> {
                 .likely_duplicate_of
                 .clone()
                 .unwrap_or_else(|| "none".to_owned()),
+            "order" => facts
+                .vendor_open_orders
+                .clone()
+                .unwrap_or_else(|| "none".to_owned()),
             _ => return None,
         })
     }
@@ -1646,6 +1693,7 @@ mod tests {
             vendor_fy_other_cents: 0,
             vendor_fy_other_count: 0,
             likely_duplicate_of: None,
+            vendor_open_orders: None,
         }
     }
 
@@ -1832,6 +1880,7 @@ mod tests {
             vendor_fy_other_cents: same_vendor_this_fy.iter().sum(),
             vendor_fy_other_count: same_vendor_this_fy.len() as u32,
             likely_duplicate_of: None,
+            vendor_open_orders: None,
             ..request
         };
 
@@ -1880,6 +1929,7 @@ mod tests {
                 vendor_fy_other_cents: others,
                 vendor_fy_other_count: 1,
                 likely_duplicate_of: None,
+                vendor_open_orders: None,
                 ..costing(this_request)
             });
             let case = format!("{this_request} + {others}");
@@ -2410,7 +2460,7 @@ mod tests {
         assert_eq!(
             reason(&route, StepKindTag::CioApproval, "everything"),
             "$10,000.00 | $52,500.50 | $42,500.50 | 4 | 5 | $50,000.00 | 1200 | \
-             protected health information | BPHC | FY2027 | Enterprise e-signature (score 0.82)"
+             protected health information | BPHC | FY2027 | Enterprise e-signature (score 0.82) | none"
         );
     }
 

@@ -823,6 +823,147 @@ impl Store {
         dispatch!(self, r => r.cancel_contract(actor, id, if_match, cancellation).await)
     }
 
+    pub async fn list_incidents(
+        &self,
+        scope: &IncidentScope,
+        filter: &IncidentFilter,
+        page: PageRequest,
+    ) -> Result<Paged<IncidentDetail>, ApiError> {
+        dispatch!(self, r => r.list_incidents(scope, filter, page).await)
+    }
+
+    pub async fn get_incident(
+        &self,
+        scope: &IncidentScope,
+        id: Uuid,
+    ) -> Result<IncidentDetail, ApiError> {
+        dispatch!(self, r => r.get_incident(scope, id).await)
+    }
+
+    /// Records a report, checked by [`crate::workflow::incidents::plan_report`].
+    pub async fn report_incident(
+        &self,
+        actor: &Actor,
+        reporter: &crate::workflow::incidents::Reporter,
+        new: crate::workflow::incidents::NewIncident,
+    ) -> Result<IncidentDetail, ApiError> {
+        dispatch!(self, r => r.report_incident(actor, reporter, new).await)
+    }
+
+    pub async fn step_incident(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: i64,
+        step: IncidentStep,
+    ) -> Result<IncidentDetail, ApiError> {
+        dispatch!(self, r => r.step_incident(actor, id, if_match, step).await)
+    }
+
+    pub async fn record_incident_notice(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: i64,
+        notice: NewNotice,
+    ) -> Result<IncidentDetail, ApiError> {
+        dispatch!(self, r => r.record_incident_notice(actor, id, if_match, notice).await)
+    }
+
+    pub async fn hold_incident(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: i64,
+        hold: bool,
+        reason: &str,
+    ) -> Result<IncidentDetail, ApiError> {
+        dispatch!(self, r => r.hold_incident(actor, id, if_match, hold, reason).await)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn attach_incident_evidence(
+        &self,
+        actor: &Actor,
+        scope: &IncidentScope,
+        id: Uuid,
+        if_match: i64,
+        kind: crate::domain::incidents::EvidenceKind,
+        file_name: &str,
+        content_type: &str,
+        data: &[u8],
+    ) -> Result<(IncidentDetail, IncidentEvidenceRecord), ApiError> {
+        dispatch!(self, r => r.attach_incident_evidence(actor, scope, id, if_match, kind, file_name, content_type, data).await)
+    }
+
+    /// A file of an incident; the read is written to the audit trail (chain of custody).
+    pub async fn read_incident_evidence(
+        &self,
+        actor: &Actor,
+        scope: &IncidentScope,
+        id: Uuid,
+        evidence_id: Uuid,
+    ) -> Result<(IncidentEvidenceRecord, Vec<u8>), ApiError> {
+        dispatch!(self, r => r.read_incident_evidence(actor, scope, id, evidence_id).await)
+    }
+
+    pub async fn delete_incident_evidence(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        evidence_id: Uuid,
+    ) -> Result<(), ApiError> {
+        dispatch!(self, r => r.delete_incident_evidence(actor, id, evidence_id).await)
+    }
+
+    pub async fn open_incidents(&self) -> Result<Vec<IncidentDetail>, ApiError> {
+        dispatch!(self, r => r.open_incidents().await)
+    }
+
+    pub async fn list_orders(
+        &self,
+        scope: &IncidentScope,
+        filter: &OrderFilter,
+        page: PageRequest,
+    ) -> Result<Paged<OrderRecord>, ApiError> {
+        dispatch!(self, r => r.list_orders(scope, filter, page).await)
+    }
+
+    pub async fn get_order(
+        &self,
+        scope: &IncidentScope,
+        id: Uuid,
+    ) -> Result<OrderRecord, ApiError> {
+        dispatch!(self, r => r.get_order(scope, id).await)
+    }
+
+    pub async fn issue_order(
+        &self,
+        actor: &Actor,
+        new: crate::workflow::orders::NewOrder,
+    ) -> Result<OrderRecord, ApiError> {
+        dispatch!(self, r => r.issue_order(actor, new).await)
+    }
+
+    pub async fn change_order(
+        &self,
+        actor: &Actor,
+        scope: &IncidentScope,
+        id: Uuid,
+        if_match: i64,
+        change: OrderChange,
+        appeal_days: u32,
+    ) -> Result<OrderRecord, ApiError> {
+        dispatch!(self, r => r.change_order(actor, scope, id, if_match, change, appeal_days).await)
+    }
+
+    /// Open orders: id, vendor, department, due date, status.
+    pub async fn open_orders(
+        &self,
+    ) -> Result<Vec<(Uuid, Option<Uuid>, Option<String>, NaiveDate, String)>, ApiError> {
+        dispatch!(self, r => r.open_orders().await)
+    }
+
     pub async fn reassessment_schedule(
         &self,
         months: u32,

@@ -71,3 +71,13 @@ mod jobs_impl {
     use super::*;
     include!("jobs.rs");
 }
+
+mod incidents_impl {
+    use super::*;
+    include!("incidents.rs");
+}
+
+mod orders_impl {
+    use super::*;
+    include!("orders.rs");
+}

@@ -266,7 +266,7 @@ pub(super) async fn load_state(
     })
 }
 
-async fn load_policy(tx: &mut Tx, version: Option<i32>) -> Result<(i32, Policy), ApiError> {
+pub(super) async fn load_policy(tx: &mut Tx, version: Option<i32>) -> Result<(i32, Policy), ApiError> {
     let record: PolicyRecord = sqlx::query_as(
         "SELECT * FROM policies WHERE ($1 IS NULL OR version = $1) ORDER BY version DESC LIMIT 1",
     )
@@ -400,7 +400,16 @@ async fn load_routing(
         Some(link) => load_prior(tx, department, link).await?,
         None => None,
     };
+    let orders: Vec<(Uuid, chrono::NaiveDate)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, due_date FROM remediation_orders WHERE vendor_id = $1 AND status IN {} \
+         ORDER BY issued_at, id",
+        crate::domain::orders::OPEN_STATUSES_SQL
+    )))
+    .bind(fields.vendor_id)
+    .fetch_all(&mut **tx)
+    .await?;
     Ok(Routing {
+        vendor_open_orders: crate::domain::orders::describe_open_orders(&orders),
         policy_version,
         policy,
         ordinance_covered,

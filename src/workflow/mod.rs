@@ -12,8 +12,10 @@ use crate::auth::Role;
 
 pub mod council;
 pub mod duplicates;
+pub mod incidents;
 #[cfg(test)]
 mod invariants;
+pub mod orders;
 pub mod requests;
 pub mod route;
 pub mod safeguards;

@@ -31,6 +31,9 @@ pub struct Routing {
     pub likely_duplicate: Option<String>,
     /// For a renewal: what its link names, as loaded; `None` when the link names nothing the buyer may renew.
     pub prior: Option<Prior>,
+    /// The remediation orders standing against the vendor, described for the route's reason; `None` when none
+    /// stands.
+    pub vendor_open_orders: Option<String>,
 }
 
 /// What a renewal renews, as the store found it.
@@ -274,6 +277,7 @@ pub fn facts(
         vendor_fy_other_cents: routing.fy_other_cents,
         vendor_fy_other_count: routing.fy_other_count,
         likely_duplicate_of: routing.likely_duplicate.clone(),
+        vendor_open_orders: routing.vendor_open_orders.clone(),
     }
 }
 
@@ -337,6 +341,8 @@ pub fn compare(
     let mut routing = Routing {
         policy: decided_policy.clone(),
         policy_version: decided.policy_version,
+        // An order issued since the decision is a ground for the next submission, not a change of this purchase.
+        vendor_open_orders: None,
         ..fresh.clone()
     };
     if before.vendor_id == next.vendor_id && fiscal_year_same {
@@ -566,6 +572,7 @@ pub(crate) mod tests {
             fy_other_count: 0,
             likely_duplicate: None,
             prior: None,
+            vendor_open_orders: None,
         }
     }
 

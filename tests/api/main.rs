@@ -10,6 +10,7 @@ mod contracts;
 mod duplicates;
 mod edge;
 mod errors;
+mod incidents;
 mod input;
 mod invariants;
 mod invitations;
