@@ -33,8 +33,13 @@ fn fail(e: XlsxError) -> ApiError {
     ApiError::Internal(anyhow::anyhow!("writing the register: {e}"))
 }
 
-fn excel_date(d: NaiveDate) -> Result<ExcelDateTime, XlsxError> {
-    ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
+/// Excel's calendar runs from 1900 to 9999; a date outside it (a year typed wrong, say) is written as its ISO
+/// text instead, so that one odd record never keeps a whole register from being written.
+pub(crate) fn excel_date(d: NaiveDate) -> Option<ExcelDateTime> {
+    if !(1900..=9999).contains(&d.year()) {
+        return None;
+    }
+    ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8).ok()
 }
 
 pub fn write(
@@ -73,20 +78,33 @@ pub fn write(
                         .write_number_with_format(r, c, *cents as f64 / 100.0, &money)
                         .map_err(fail)?;
                 }
-                Cell::Date(d) => {
-                    sheet
-                        .write_datetime_with_format(r, c, excel_date(*d).map_err(fail)?, &date)
-                        .map_err(fail)?;
-                }
+                Cell::Date(d) => match excel_date(*d) {
+                    Some(day) => {
+                        sheet
+                            .write_datetime_with_format(r, c, day, &date)
+                            .map_err(fail)?;
+                    }
+                    None => {
+                        sheet.write_string(r, c, d.to_string()).map_err(fail)?;
+                    }
+                },
                 Cell::Time(t) => {
-                    let dt = excel_date(t.date_naive())
-                        .and_then(|d| {
-                            d.and_hms(t.hour() as u16, t.minute() as u8, t.second() as f64)
-                        })
-                        .map_err(fail)?;
-                    sheet
-                        .write_datetime_with_format(r, c, dt, &time)
-                        .map_err(fail)?;
+                    let moment = excel_date(t.date_naive()).and_then(|d| {
+                        d.and_hms(t.hour() as u16, t.minute() as u8, t.second() as f64)
+                            .ok()
+                    });
+                    match moment {
+                        Some(dt) => {
+                            sheet
+                                .write_datetime_with_format(r, c, dt, &time)
+                                .map_err(fail)?;
+                        }
+                        None => {
+                            sheet
+                                .write_string(r, c, t.format("%Y-%m-%d %H:%M").to_string())
+                                .map_err(fail)?;
+                        }
+                    }
                 }
                 Cell::Number(n) => {
                     sheet.write_number(r, c, *n).map_err(fail)?;
@@ -144,5 +162,27 @@ mod tests {
         assert_eq!(range.get_value((1, 1)), Some(&Data::Float(12345.67)));
         assert!(matches!(range.get_value((1, 2)), Some(Data::DateTime(_))));
         assert_eq!(range.get_value((1, 3)), Some(&Data::Bool(true)));
+    }
+
+    #[test]
+    fn a_date_excel_cannot_hold_is_written_as_its_text() {
+        let odd = NaiveDate::from_ymd_opt(1473, 2, 19).unwrap();
+        let moment = odd.and_hms_opt(9, 30, 0).unwrap().and_utc();
+        let bytes = write(
+            "Incidents",
+            &[col("Discovered", 12.0), col("Reported", 16.0)],
+            &[vec![Cell::Date(odd), Cell::Time(moment)]],
+        )
+        .unwrap();
+        let book = Workbook::read(&bytes).unwrap();
+        let (_, range) = book.sheet("Incidents").unwrap();
+        assert_eq!(
+            range.get_value((1, 0)),
+            Some(&Data::String("1473-02-19".into()))
+        );
+        assert_eq!(
+            range.get_value((1, 1)),
+            Some(&Data::String("1473-02-19 09:30".into()))
+        );
     }
 }

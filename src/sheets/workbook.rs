@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use calamine::{Data, Range};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use rust_xlsxwriter::{
     Color, DataValidation, DataValidationErrorStyle, DataValidationRule, ExcelDateTime, Format,
     FormatAlign, FormatBorder, Formula, ProtectionOptions, Workbook as XlsxWorkbook, Worksheet,
@@ -650,10 +650,11 @@ fn write_prior_answer(
             return Ok(None);
         }
         Ok(Answer::Date(date)) => {
-            let date =
-                ExcelDateTime::from_ymd(date.year() as u16, date.month() as u8, date.day() as u8)?;
-            sheet.write_datetime_with_format(row, ANSWER_COL, &date, &formats.open_date)?;
-            return Ok(None);
+            if let Some(day) = super::registers::excel_date(date) {
+                sheet.write_datetime_with_format(row, ANSWER_COL, &day, &formats.open_date)?;
+                return Ok(None);
+            }
+            date.to_string()
         }
         Ok(answer) => answer_text(&answer),
         Err(_) => match value {
