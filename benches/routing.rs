@@ -50,6 +50,7 @@ fn facts() -> RequestFacts {
         vendor_fy_other_cents: 3_000_000,
         vendor_fy_other_count: 2,
         likely_duplicate_of: None,
+        budget: Default::default(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod assessments;
 pub mod audit;
+pub mod budgets;
 pub mod catalog;
 pub mod contracts;
 pub mod council;
@@ -27,15 +28,16 @@ use crate::store::Actor;
 
 pub const PREFIX: &str = "/api/v1";
 
-/// Declares the APIs once: the type the OpenAPI service is built on and the value of it.
+/// Declares the APIs once: the type the OpenAPI service is built on and the value of it. poem-openapi takes
+/// tuples of at most 16 APIs, so the ones after the `;` are nested as one more member, in the same order.
 macro_rules! apis {
-    ($($api:path),* $(,)?) => {
+    ($($api:path),* ; $($later:path),* $(,)?) => {
         /// Every API of the service, in the order the documentation lists them.
-        pub type Apis = ($($api,)*);
+        pub type Apis = ($($api,)* ($($later,)*),);
 
         /// All operations, for the OpenAPI service.
         pub fn apis() -> Apis {
-            ($($api,)*)
+            ($($api,)* ($($later,)*),)
         }
     };
 }
@@ -55,8 +57,9 @@ apis!(
     policy::PolicyApi,
     audit::AuditApi,
     safeguards::SafeguardsApi,
-    contracts::ContractsApi,
+    contracts::ContractsApi;
     notifications::NotificationsApi,
+    budgets::BudgetsApi,
 );
 
 impl<P: Permission> Auth<P> {

@@ -332,6 +332,7 @@ mod tests {
             vendor_fy_other_cents: 0,
             vendor_fy_other_count: 0,
             likely_duplicate_of: None,
+            budget: Default::default(),
         };
         (evaluate(&Policy::default_policy(), &facts), classes)
     }

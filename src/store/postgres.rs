@@ -71,3 +71,8 @@ mod jobs_impl {
     use super::*;
     include!("jobs.rs");
 }
+
+mod budgets_impl {
+    use super::*;
+    include!("budgets.rs");
+}

@@ -73,3 +73,8 @@ mod jobs_impl {
     use super::*;
     include!("jobs.rs");
 }
+
+mod budgets_impl {
+    use super::*;
+    include!("budgets.rs");
+}

@@ -120,6 +120,7 @@ fn routing(world: &World) -> Routing {
         fy_other_count: 0,
         likely_duplicate: None,
         prior: None,
+        budget: Default::default(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! I/O: the store loads, applies the plan and audits in one transaction, and handlers parse, call and shape.
 
 pub mod assessments;
+pub mod budgets;
 pub mod contracts;
 pub mod webhooks;
 

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::domain::comparison::{Check, Comparison, RenewalBasis};
 use crate::domain::policy::{
-    DataClass, Hosting, Policy, RequestFacts, Route, RouteStep, StepKindTag, evaluate, format_cents,
+    BudgetFacts, DataClass, Hosting, Policy, RequestFacts, Route, RouteStep, StepKindTag, evaluate, format_cents,
 };
 use crate::domain::request::{Renews, RequestFields};
 use crate::domain::workflow::{StepState, decider};
@@ -31,6 +31,8 @@ pub struct Routing {
     pub likely_duplicate: Option<String>,
     /// For a renewal: what its link names, as loaded; `None` when the link names nothing the buyer may renew.
     pub prior: Option<Prior>,
+    /// The department's budget for the fiscal year and the line the fields name [EO 2025 Art. 2].
+    pub budget: BudgetFacts,
 }
 
 /// What a renewal renews, as the store found it.
@@ -274,6 +276,7 @@ pub fn facts(
         vendor_fy_other_cents: routing.fy_other_cents,
         vendor_fy_other_count: routing.fy_other_count,
         likely_duplicate_of: routing.likely_duplicate.clone(),
+        budget: routing.budget.clone(),
     }
 }
 
@@ -553,6 +556,7 @@ pub(crate) mod tests {
             face_surveillance: false,
             requested_start_date: NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
             renews: None,
+            budget_line_id: None,
         }
     }
 
@@ -566,6 +570,7 @@ pub(crate) mod tests {
             fy_other_count: 0,
             likely_duplicate: None,
             prior: None,
+            budget: Default::default(),
         }
     }
 

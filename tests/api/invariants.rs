@@ -330,6 +330,7 @@ impl Replay<'_> {
                     fy_other_count: 0,
                     likely_duplicate: None,
                     prior: None,
+                    budget: Default::default(),
                 },
             );
             if !fresh.prohibitions.is_empty() {
