@@ -14,7 +14,9 @@ use super::requests::{Buyer, Decider, scope_of};
 use super::{IfMatch, PageInfo, etag};
 use crate::auth::{Auth, Permission, Role, Staff};
 use crate::domain::PageRequest;
-use crate::domain::budgets::{BudgetStatus, Centralization, FISCAL_YEARS, LineFields, PlanItemFields, check_lines};
+use crate::domain::budgets::{
+    BudgetStatus, Centralization, FISCAL_YEARS, LineFields, PlanItemFields, check_lines,
+};
 use crate::error::{ApiError, FieldError};
 use crate::store::{BudgetDetail, BudgetFilter, PlanItemRecord, Store};
 use crate::workflow::budgets::Review;
@@ -26,7 +28,12 @@ impl Permission for PlanEditor {
 }
 
 fn faults(faults: Vec<crate::workflow::Fault>) -> ApiError {
-    ApiError::validation(faults.into_iter().map(|f| FieldError::new(f.field, f.message)).collect())
+    ApiError::validation(
+        faults
+            .into_iter()
+            .map(|f| FieldError::new(f.field, f.message))
+            .collect(),
+    )
 }
 
 /// An item of the City Technology Plan.
@@ -119,7 +126,11 @@ pub struct PlanItemPage {
 pub enum PlanItemCreated {
     /// The item was added to the plan.
     #[oai(status = 201)]
-    Created(Json<PlanItemView>, #[oai(header = "Location")] String, #[oai(header = "ETag")] String),
+    Created(
+        Json<PlanItemView>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "ETag")] String,
+    ),
 }
 
 #[derive(ApiResponse)]
@@ -177,7 +188,7 @@ pub struct LinesBody {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
-pub enum ReviewOutcome {
+pub enum BudgetReviewOutcome {
     Approve,
     /// Back to the department, with a comment saying what to change.
     Return,
@@ -185,7 +196,7 @@ pub enum ReviewOutcome {
 
 #[derive(Debug, Object)]
 pub struct BudgetReviewBody {
-    pub outcome: ReviewOutcome,
+    pub outcome: BudgetReviewOutcome,
     /// Required to return a budget.
     pub comment: Option<String>,
 }
@@ -253,7 +264,11 @@ impl TryFrom<BudgetDetail> for BudgetView {
     fn try_from(d: BudgetDetail) -> Result<Self, ApiError> {
         let b = d.budget;
         let status = BudgetStatus::parse(&b.status).ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!("budget {} has an unknown status {:?}", b.id, b.status))
+            ApiError::Internal(anyhow::anyhow!(
+                "budget {} has an unknown status {:?}",
+                b.id,
+                b.status
+            ))
         })?;
         let approvals = d
             .reviews
@@ -283,7 +298,10 @@ impl TryFrom<BudgetDetail> for BudgetView {
                     operating_other_cents: l.line.operating_other_cents,
                     approved_capital_cents: l.line.approved_capital_cents,
                     approved_operating_cents: l.line.approved_operating_cents,
-                    remaining_capital_cents: l.line.approved_capital_cents.map(|a| a - l.committed_capital_cents),
+                    remaining_capital_cents: l
+                        .line
+                        .approved_capital_cents
+                        .map(|a| a - l.committed_capital_cents),
                     remaining_operating_cents: l
                         .line
                         .approved_operating_cents
@@ -323,7 +341,11 @@ pub struct BudgetPage {
 pub enum BudgetCreated {
     /// The draft budget was recorded.
     #[oai(status = 201)]
-    Created(Json<BudgetView>, #[oai(header = "Location")] String, #[oai(header = "ETag")] String),
+    Created(
+        Json<BudgetView>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "ETag")] String,
+    ),
 }
 
 #[derive(ApiResponse)]
@@ -366,7 +388,10 @@ impl BudgetsApi {
         let page = PageRequest::parse(limit.0, offset.0)?;
         let found = store.list_plan_items(page).await?;
         let info = PageInfo::new(found.total, page, found.items.len());
-        Ok(Json(PlanItemPage { items: found.items.into_iter().map(PlanItemView::from).collect(), page: info }))
+        Ok(Json(PlanItemPage {
+            items: found.items.into_iter().map(PlanItemView::from).collect(),
+            page: info,
+        }))
     }
 
     /// Add an item to the City Technology Plan
@@ -380,10 +405,16 @@ impl BudgetsApi {
         auth: Auth<PlanEditor>,
         body: Json<PlanItemBody>,
     ) -> Result<PlanItemCreated, ApiError> {
-        let created = store.create_plan_item(&auth.actor(), &auth.caller(), body.0.parse()?).await?;
+        let created = store
+            .create_plan_item(&auth.actor(), &auth.caller(), body.0.parse()?)
+            .await?;
         let location = format!("{}/plan/items/{}", super::PREFIX, created.id);
         let tag = etag(created.version);
-        Ok(PlanItemCreated::Created(Json(created.into()), location, tag))
+        Ok(PlanItemCreated::Created(
+            Json(created.into()),
+            location,
+            tag,
+        ))
     }
 
     /// Read a plan item
@@ -403,7 +434,11 @@ impl BudgetsApi {
     ///
     /// The CIO office and admins; a new version (the audit trail keeps the earlier ones). `If-Match` (required)
     /// names the version read.
-    #[oai(path = "/plan/items/:id", method = "put", operation_id = "replacePlanItem")]
+    #[oai(
+        path = "/plan/items/:id",
+        method = "put",
+        operation_id = "replacePlanItem"
+    )]
     async fn replace_plan_item(
         &self,
         store: Data<&Store>,
@@ -413,7 +448,15 @@ impl BudgetsApi {
         body: Json<PlanItemBody>,
     ) -> Result<PlanItemResponse, ApiError> {
         let expected = if_match.version()?;
-        let item = store.update_plan_item(&auth.actor(), &auth.caller(), id.0, expected, body.0.parse()?).await?;
+        let item = store
+            .update_plan_item(
+                &auth.actor(),
+                &auth.caller(),
+                id.0,
+                expected,
+                body.0.parse()?,
+            )
+            .await?;
         let tag = etag(item.version);
         Ok(PlanItemResponse::Ok(Json(item.into()), tag))
     }
@@ -444,7 +487,11 @@ impl BudgetsApi {
         let found = store.list_budgets(&scope_of(&auth), &filter, page).await?;
         let info = PageInfo::new(found.total, page, found.items.len());
         Ok(Json(BudgetPage {
-            items: found.items.into_iter().map(BudgetView::try_from).collect::<Result<_, _>>()?,
+            items: found
+                .items
+                .into_iter()
+                .map(BudgetView::try_from)
+                .collect::<Result<_, _>>()?,
             page: info,
         }))
     }
@@ -462,7 +509,9 @@ impl BudgetsApi {
     ) -> Result<BudgetCreated, ApiError> {
         let year = fiscal_year("fiscal_year", body.0.fiscal_year)?;
         let lines = parse_lines(body.0.lines)?;
-        let created = store.create_budget(&auth.actor(), &auth.caller(), year, lines).await?;
+        let created = store
+            .create_budget(&auth.actor(), &auth.caller(), year, lines)
+            .await?;
         let location = format!("{}/budgets/{}", super::PREFIX, created.budget.id);
         let view = BudgetView::try_from(created)?;
         let tag = etag(view.version);
@@ -487,7 +536,11 @@ impl BudgetsApi {
     /// Buyers of the department. A draft or returned budget stays a draft; an approved one starts an amendment,
     /// which goes through the same joint approval while the approved amounts stay in force. `If-Match`
     /// (required) names the version read.
-    #[oai(path = "/budgets/:id/lines", method = "put", operation_id = "replaceBudgetLines")]
+    #[oai(
+        path = "/budgets/:id/lines",
+        method = "put",
+        operation_id = "replaceBudgetLines"
+    )]
     async fn replace_lines(
         &self,
         store: Data<&Store>,
@@ -500,7 +553,14 @@ impl BudgetsApi {
         let lines = parse_lines(body.0.lines)?;
         respond(
             store
-                .replace_budget_lines(&auth.actor(), &auth.caller(), &scope_of(&auth), id.0, expected, lines)
+                .replace_budget_lines(
+                    &auth.actor(),
+                    &auth.caller(),
+                    &scope_of(&auth),
+                    id.0,
+                    expected,
+                    lines,
+                )
                 .await?,
         )
     }
@@ -508,7 +568,11 @@ impl BudgetsApi {
     /// Submit a budget to the CIO office and Finance
     ///
     /// Buyers of the department, for a draft or returned budget. `If-Match` (required) names the version read.
-    #[oai(path = "/budgets/:id/submit", method = "post", operation_id = "submitBudget")]
+    #[oai(
+        path = "/budgets/:id/submit",
+        method = "post",
+        operation_id = "submitBudget"
+    )]
     async fn submit_budget(
         &self,
         store: Data<&Store>,
@@ -517,7 +581,17 @@ impl BudgetsApi {
         #[oai(name = "If-Match")] if_match: Header<IfMatch>,
     ) -> Result<BudgetResponse, ApiError> {
         let expected = if_match.version()?;
-        respond(store.submit_budget(&auth.actor(), &auth.caller(), &scope_of(&auth), id.0, expected).await?)
+        respond(
+            store
+                .submit_budget(
+                    &auth.actor(),
+                    &auth.caller(),
+                    &scope_of(&auth),
+                    id.0,
+                    expected,
+                )
+                .await?,
+        )
     }
 
     /// Approve or return a budget
@@ -525,7 +599,11 @@ impl BudgetsApi {
     /// The CIO office and Finance each approve a submitted budget, or return it with a comment; it is approved
     /// only when both have approved the same submission (EO 2025 Art. 2). `If-Match` (required) names the
     /// version read.
-    #[oai(path = "/budgets/:id/review", method = "post", operation_id = "reviewBudget")]
+    #[oai(
+        path = "/budgets/:id/review",
+        method = "post",
+        operation_id = "reviewBudget"
+    )]
     async fn review_budget(
         &self,
         store: Data<&Store>,
@@ -536,9 +614,22 @@ impl BudgetsApi {
     ) -> Result<BudgetResponse, ApiError> {
         let expected = if_match.version()?;
         let review = match body.0.outcome {
-            ReviewOutcome::Approve => Review::Approve,
-            ReviewOutcome::Return => Review::Return { comment: body.0.comment.unwrap_or_default() },
+            BudgetReviewOutcome::Approve => Review::Approve,
+            BudgetReviewOutcome::Return => Review::Return {
+                comment: body.0.comment.unwrap_or_default(),
+            },
         };
-        respond(store.review_budget(&auth.actor(), &auth.caller(), auth.role, id.0, expected, review).await?)
+        respond(
+            store
+                .review_budget(
+                    &auth.actor(),
+                    &auth.caller(),
+                    auth.role,
+                    id.0,
+                    expected,
+                    review,
+                )
+                .await?,
+        )
     }
 }

@@ -17,6 +17,7 @@ pub mod policy;
 pub mod reports;
 pub mod requests;
 pub mod safeguards;
+pub mod surveillance;
 pub mod vendors;
 pub mod workbooks;
 
@@ -60,6 +61,8 @@ apis!(
     contracts::ContractsApi;
     notifications::NotificationsApi,
     budgets::BudgetsApi,
+    surveillance::SurveillanceApi,
+    surveillance::PublicApi,
 );
 
 impl<P: Permission> Auth<P> {

@@ -77,7 +77,10 @@ fn text(faults: &mut Vec<Fault>, field: &str, value: &str, max: usize, required:
     if required && value.trim().is_empty() {
         faults.push(Fault::new(field, "is required"));
     } else if value.chars().count() > max {
-        faults.push(Fault::new(field, format!("must be at most {max} characters")));
+        faults.push(Fault::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
 }
 
@@ -119,7 +122,10 @@ impl PlanItemFields {
         if self.last_fiscal_year < self.first_fiscal_year {
             faults.push(Fault::new(
                 "last_fiscal_year",
-                format!("FY{} is before the first fiscal year FY{}", self.last_fiscal_year, self.first_fiscal_year),
+                format!(
+                    "FY{} is before the first fiscal year FY{}",
+                    self.last_fiscal_year, self.first_fiscal_year
+                ),
             ));
         } else if self.last_fiscal_year - self.first_fiscal_year >= PLAN_HORIZON_YEARS {
             faults.push(Fault::new(
@@ -129,7 +135,11 @@ impl PlanItemFields {
         }
         cents(&mut faults, "capital_cents", self.capital_cents);
         cents(&mut faults, "operating_cents", self.operating_cents);
-        if faults.is_empty() { Ok(self) } else { Err(faults) }
+        if faults.is_empty() {
+            Ok(self)
+        } else {
+            Err(faults)
+        }
     }
 }
 
@@ -184,7 +194,8 @@ pub struct LineFields {
 
 impl LineFields {
     pub fn operating_cents(&self) -> i64 {
-        self.operating_staff_cents.saturating_add(self.operating_other_cents)
+        self.operating_staff_cents
+            .saturating_add(self.operating_other_cents)
     }
 }
 
@@ -202,24 +213,52 @@ pub fn check_lines(lines: Vec<LineFields>) -> Result<Vec<LineFields>, Vec<Fault>
     let mut ids: Vec<Uuid> = Vec::new();
     for (i, mut line) in lines.into_iter().enumerate() {
         line.label = line.label.trim().to_string();
-        text(&mut faults, &format!("lines[{i}].label"), &line.label, 200, true);
+        text(
+            &mut faults,
+            &format!("lines[{i}].label"),
+            &line.label,
+            200,
+            true,
+        );
         let key = line.label.to_lowercase();
         if !key.is_empty() && labels.contains(&key) {
-            faults.push(Fault::new(format!("lines[{i}].label"), format!("{:?} names another line too", line.label)));
+            faults.push(Fault::new(
+                format!("lines[{i}].label"),
+                format!("{:?} names another line too", line.label),
+            ));
         }
         labels.push(key);
         if let Some(id) = line.id {
             if ids.contains(&id) {
-                faults.push(Fault::new(format!("lines[{i}].id"), "names a line given before"));
+                faults.push(Fault::new(
+                    format!("lines[{i}].id"),
+                    "names a line given before",
+                ));
             }
             ids.push(id);
         }
-        cents(&mut faults, &format!("lines[{i}].capital_cents"), line.capital_cents);
-        cents(&mut faults, &format!("lines[{i}].operating_staff_cents"), line.operating_staff_cents);
-        cents(&mut faults, &format!("lines[{i}].operating_other_cents"), line.operating_other_cents);
+        cents(
+            &mut faults,
+            &format!("lines[{i}].capital_cents"),
+            line.capital_cents,
+        );
+        cents(
+            &mut faults,
+            &format!("lines[{i}].operating_staff_cents"),
+            line.operating_staff_cents,
+        );
+        cents(
+            &mut faults,
+            &format!("lines[{i}].operating_other_cents"),
+            line.operating_other_cents,
+        );
         out.push(line);
     }
-    if faults.is_empty() { Ok(out) } else { Err(faults) }
+    if faults.is_empty() {
+        Ok(out)
+    } else {
+        Err(faults)
+    }
 }
 
 #[cfg(test)]
@@ -249,11 +288,19 @@ mod tests {
 
     #[test]
     fn a_plan_item_looks_at_most_five_fiscal_years_ahead_and_names_each_fault() {
-        let faults = PlanItemFields { last_fiscal_year: 2032, priority: 0, capital_cents: -1, ..item() }
-            .check()
-            .unwrap_err();
+        let faults = PlanItemFields {
+            last_fiscal_year: 2032,
+            priority: 0,
+            capital_cents: -1,
+            ..item()
+        }
+        .check()
+        .unwrap_err();
         let fields: Vec<&str> = faults.iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, vec!["priority", "last_fiscal_year", "capital_cents"]);
+        assert_eq!(
+            fields,
+            vec!["priority", "last_fiscal_year", "capital_cents"]
+        );
     }
 
     #[test]
@@ -266,7 +313,10 @@ mod tests {
             operating_staff_cents: 1,
             operating_other_cents: 2,
         };
-        assert_eq!(check_lines(vec![line("A", 5)]).unwrap()[0].operating_cents(), 3);
+        assert_eq!(
+            check_lines(vec![line("A", 5)]).unwrap()[0].operating_cents(),
+            3
+        );
         let faults = check_lines(vec![line("Cameras", 5), line(" cameras ", -5)]).unwrap_err();
         let fields: Vec<&str> = faults.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, vec!["lines[1].label", "lines[1].capital_cents"]);

@@ -1,8 +1,8 @@
 //! Pure types and rules: no I/O here. Request bodies are parsed into these types once, at the boundary.
 
 pub mod assessment;
-pub mod budgets;
 pub mod audit;
+pub mod budgets;
 pub mod catalog;
 pub mod comparison;
 pub mod council;

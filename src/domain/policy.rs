@@ -76,9 +76,6 @@ pub const DEFAULT_POLICY_TOML: &str = include_str!("default_policy.toml");
 /// `budget_line` names the line the buyer named (`none` without one), `plan_item` its plan item, and
 /// `budget_overrun` the figures of each amount the purchase would overrun.
 pub const REASON_PLACEHOLDERS: [&str; 14] = [
-    "budget_line",
-    "plan_item",
-    "budget_overrun",
     "total_contract_value",
     "fy_vendor_total",
     "vendor_fy_other",
@@ -90,6 +87,9 @@ pub const REASON_PLACEHOLDERS: [&str; 14] = [
     "department",
     "fiscal_year",
     "duplicate",
+    "budget_line",
+    "plan_item",
+    "budget_overrun",
 ];
 
 /// What kind of data a purchased system will hold; each class brings its own reviews.
@@ -304,7 +304,11 @@ pub struct BudgetPosition {
 
 impl BudgetPosition {
     /// The position of a purchase of `capital_cents` and `annual_operating_cents` on `line`.
-    pub fn of(line: &BudgetLineFacts, capital_cents: i64, annual_operating_cents: i64) -> BudgetPosition {
+    pub fn of(
+        line: &BudgetLineFacts,
+        capital_cents: i64,
+        annual_operating_cents: i64,
+    ) -> BudgetPosition {
         let (capital, operating) = line.approved.unwrap_or((0, 0));
         BudgetPosition {
             line_id: line.line_id.clone(),
@@ -313,7 +317,11 @@ impl BudgetPosition {
             plan_item_id: line.plan_item_id.clone(),
             plan_item: line.plan_item.clone(),
             capital: Draw::new(capital, line.committed_capital_cents, capital_cents),
-            operating: Draw::new(operating, line.committed_operating_cents, annual_operating_cents),
+            operating: Draw::new(
+                operating,
+                line.committed_operating_cents,
+                annual_operating_cents,
+            ),
         }
     }
 }
@@ -469,9 +477,29 @@ pub struct Policy {
     /// Months between accepted assessments of a vendor holding personal information [201 CMR 17.03(2)(i)].
     #[serde(default = "default_reassessment_months")]
     pub reassessment_months: u32,
+    /// Month and day by which each covered department files its Annual Surveillance Report on the year before
+    /// [Boston 16-63.5]. The ordinance leaves the department's date to the city (the Council publishes its review
+    /// by May 31), so it is policy: March 1 by default.
+    #[serde(default = "default_surveillance_report_due_month")]
+    pub surveillance_report_due_month: u32,
+    #[serde(default = "default_surveillance_report_due_day")]
+    pub surveillance_report_due_day: u32,
+    /// Days before that date from which departments whose report is missing are reminded.
+    #[serde(default = "default_surveillance_report_reminder_days")]
+    pub surveillance_report_reminder_days: u32,
     /// Applied in order; the order decides the order of grounds within a step.
     #[serde(default)]
     pub rules: Vec<Rule>,
+}
+
+fn default_surveillance_report_due_month() -> u32 {
+    3
+}
+fn default_surveillance_report_due_day() -> u32 {
+    1
+}
+fn default_surveillance_report_reminder_days() -> u32 {
+    30
 }
 
 fn default_fiscal_year_start_month() -> u32 {
@@ -506,6 +534,15 @@ impl Policy {
     }
 
     /// The city's default policy ([`DEFAULT_POLICY_TOML`]).
+    /// The day by which the Annual Surveillance Reports on `year` are due (in the year after it).
+    pub fn surveillance_report_due(&self, year: i32) -> NaiveDate {
+        date_or_calendar_limit(
+            year + 1,
+            self.surveillance_report_due_month,
+            self.surveillance_report_due_day,
+        )
+    }
+
     pub fn default_policy() -> Policy {
         // A unit test parses and validates the embedded text, so this cannot fail in a built binary.
         Policy::from_toml(DEFAULT_POLICY_TOML).expect("the embedded default policy is valid")
@@ -566,6 +603,15 @@ impl Policy {
         }
         if self.reassessment_months == 0 {
             policy_fault(PolicyFault::ZeroReassessmentMonths);
+        }
+        if !fiscal_start_is_valid(
+            self.surveillance_report_due_month,
+            self.surveillance_report_due_day,
+        ) {
+            policy_fault(PolicyFault::InvalidSurveillanceReportDue {
+                month: self.surveillance_report_due_month,
+                day: self.surveillance_report_due_day,
+            });
         }
 
         let mut seen_ids = BTreeSet::new();
@@ -1732,6 +1778,14 @@ pub enum PolicyFault {
     /// Every vendor would be due for re-assessment at once.
     #[error("reassessment_months must be at least 1")]
     ZeroReassessmentMonths,
+    /// The Annual Surveillance Reports would be due on a day that some years lack (or no day at all).
+    #[error("surveillance report due month {month}, day {day} is not a day that occurs every year")]
+    InvalidSurveillanceReportDue {
+        /// [`Policy::surveillance_report_due_month`].
+        month: u32,
+        /// [`Policy::surveillance_report_due_day`].
+        day: u32,
+    },
     /// Routes and audit records could not refer to the rule.
     #[error("id is empty")]
     EmptyId,
@@ -2591,7 +2645,8 @@ mod tests {
         assert_eq!(
             reason(&route, StepKindTag::CioApproval, "everything"),
             "$10,000.00 | $52,500.50 | $42,500.50 | 4 | 5 | $50,000.00 | 1200 | \
-             protected health information | BPHC | FY2027 | Enterprise e-signature (score 0.82)"
+             protected health information | BPHC | FY2027 | Enterprise e-signature (score 0.82) | none | none | \
+             no overrun"
         );
     }
 

@@ -389,9 +389,7 @@ impl RequestFields {
             face_surveillance,
             requested_start_date: requested_start_date.expect("checked"),
             renews,
-            budget_line_id: input
-                .budget_line_id
-                .or(cur.and_then(|r| r.budget_line_id)),
+            budget_line_id: input.budget_line_id.or(cur.and_then(|r| r.budget_line_id)),
         })
     }
 

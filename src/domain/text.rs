@@ -12,8 +12,9 @@
 /// Names of the fields that hold prose and may span lines: a request's `description`, the `rationale` of a
 /// decision or a risk acceptance, `conditions` of an approval, a `comment` on an answer or in a review, the
 /// `justification` of a waiver or an exception, the `note` of a resolution, decommission or re-assessment, a
-/// remediation `plan`, the `reason` of a dismissal or an exception decision, and an answer's `value` (the
-/// answer to a text question is prose). Everything else (names, titles, codes, references, e-mail addresses,
+/// remediation `plan`, the `reason` of a dismissal or an exception decision, an answer's `value` (the
+/// answer to a text question is prose), and the accounts of an Annual Surveillance Report (`usage`,
+/// `non_suspect_capture`, `complaints`, `audits`, `violations`). Everything else (names, titles, codes, references, e-mail addresses,
 /// search filters) is one line: a newline there is a paste error, not content.
 pub const MULTI_LINE_FIELDS: &[&str] = &[
     "description",
@@ -25,6 +26,11 @@ pub const MULTI_LINE_FIELDS: &[&str] = &[
     "plan",
     "reason",
     "value",
+    "usage",
+    "non_suspect_capture",
+    "complaints",
+    "audits",
+    "violations",
 ];
 
 /// Longest one-line text accepted where the field states no tighter limit of its own.

@@ -906,7 +906,10 @@ impl Store {
         dispatch!(self, r => r.retry_delivery(actor, id).await)
     }
 
-    pub async fn list_plan_items(&self, page: PageRequest) -> Result<Paged<PlanItemRecord>, ApiError> {
+    pub async fn list_plan_items(
+        &self,
+        page: PageRequest,
+    ) -> Result<Paged<PlanItemRecord>, ApiError> {
         dispatch!(self, r => r.list_plan_items(page).await)
     }
 
@@ -991,6 +994,48 @@ impl Store {
         review: crate::workflow::budgets::Review,
     ) -> Result<BudgetDetail, ApiError> {
         dispatch!(self, r => r.review_budget(actor, caller, acting, id, if_match, review).await)
+    }
+
+    pub async fn surveillance_register(&self) -> Result<Vec<TechnologyRecord>, ApiError> {
+        dispatch!(self, r => r.surveillance_register().await)
+    }
+
+    pub async fn surveillance_reports(
+        &self,
+        year: Option<i32>,
+        request_id: Option<Uuid>,
+    ) -> Result<Vec<SurveillanceReportRecord>, ApiError> {
+        dispatch!(self, r => r.surveillance_reports(year, request_id).await)
+    }
+
+    pub async fn get_surveillance_report(
+        &self,
+        scope: &Scope,
+        id: Uuid,
+    ) -> Result<SurveillanceReportRecord, ApiError> {
+        dispatch!(self, r => r.get_surveillance_report(scope, id).await)
+    }
+
+    pub async fn create_surveillance_report(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        request_id: Uuid,
+        year: i32,
+        fields: crate::workflow::surveillance::ReportFields,
+    ) -> Result<SurveillanceReportRecord, ApiError> {
+        dispatch!(self, r => r.create_surveillance_report(actor, caller, request_id, year, fields).await)
+    }
+
+    pub async fn update_surveillance_report(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        id: Uuid,
+        if_match: i64,
+        fields: crate::workflow::surveillance::ReportFields,
+    ) -> Result<SurveillanceReportRecord, ApiError> {
+        dispatch!(self, r => r.update_surveillance_report(actor, caller, id, if_match, fields).await)
     }
 
     pub async fn list_audit(

@@ -76,3 +76,8 @@ mod budgets_impl {
     use super::*;
     include!("budgets.rs");
 }
+
+mod surveillance_impl {
+    use super::*;
+    include!("surveillance.rs");
+}

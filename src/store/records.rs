@@ -646,3 +646,46 @@ pub struct BudgetFilter {
     pub fiscal_year: Option<i32>,
     pub status: Option<String>,
 }
+
+/// A surveillance technology the City Council approved for a covered department [Boston 16-63].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TechnologyRecord {
+    pub request_id: Uuid,
+    pub department_code: String,
+    pub department_name: String,
+    pub title: String,
+    pub technology: String,
+    pub vendor_name: String,
+    pub request_status: String,
+    pub docket: String,
+    pub vote_date: chrono::NaiveDate,
+    /// Each Surveillance Use Policy filed for it, oldest first: version 1, 2, ...
+    pub use_policies: Vec<UsePolicyRecord>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct UsePolicyRecord {
+    pub id: Uuid,
+    pub request_id: Uuid,
+    pub file_name: String,
+    pub sha256: String,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct SurveillanceReportRecord {
+    pub id: Uuid,
+    pub request_id: Uuid,
+    pub department_code: String,
+    pub year: i32,
+    pub usage: String,
+    pub non_suspect_capture: String,
+    pub sharing: Json<Vec<crate::workflow::surveillance::Sharing>>,
+    pub complaints: String,
+    pub audits: String,
+    pub violations: String,
+    pub version: i64,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

@@ -15,7 +15,10 @@ pub fn plan_editor(caller: &Caller) -> Result<(), Refusal> {
     if caller.has(Role::Cio) || caller.has(Role::Admin) {
         Ok(())
     } else {
-        Err(Refusal::forbidden("forbidden", "the CIO office keeps the City Technology Plan"))
+        Err(Refusal::forbidden(
+            "forbidden",
+            "the CIO office keeps the City Technology Plan",
+        ))
     }
 }
 
@@ -25,12 +28,19 @@ pub fn plan_items_known(lines: &[LineFields], known: &BTreeSet<Uuid>) -> Result<
         .iter()
         .enumerate()
         .filter_map(|(i, l)| {
-            l.plan_item_id
-                .filter(|id| !known.contains(id))
-                .map(|_| Fault::new(format!("lines[{i}].plan_item_id"), "no plan item has this id"))
+            l.plan_item_id.filter(|id| !known.contains(id)).map(|_| {
+                Fault::new(
+                    format!("lines[{i}].plan_item_id"),
+                    "no plan item has this id",
+                )
+            })
         })
         .collect();
-    if faults.is_empty() { Ok(()) } else { Err(Refusal::Invalid(faults)) }
+    if faults.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal::Invalid(faults))
+    }
 }
 
 /// A line of a budget as the planner reads it.
@@ -103,7 +113,11 @@ fn actions(status: BudgetStatus) -> Vec<String> {
 /// The department replaces its lines. A draft or returned budget stays a draft; an approved one starts an
 /// amendment, which goes through the same joint approval while the approved amounts stay in force. A line that
 /// was approved, or that a request names, stays (its amounts may go to zero).
-pub fn plan_lines(state: &BudgetState, caller: &Caller, lines: &[LineFields]) -> Result<LinesPlan, Refusal> {
+pub fn plan_lines(
+    state: &BudgetState,
+    caller: &Caller,
+    lines: &[LineFields],
+) -> Result<LinesPlan, Refusal> {
     drafter(&state.department, caller)?;
     let (amendment, audit_action) = match state.status {
         BudgetStatus::Draft | BudgetStatus::Returned => (state.amendment, "budget.lines_replaced"),
@@ -122,7 +136,10 @@ pub fn plan_lines(state: &BudgetState, caller: &Caller, lines: &[LineFields]) ->
         if let Some(id) = line.id
             && !current.contains_key(&id)
         {
-            faults.push(Fault::new(format!("lines[{i}].id"), "is not a line of this budget"));
+            faults.push(Fault::new(
+                format!("lines[{i}].id"),
+                "is not a line of this budget",
+            ));
         }
     }
     if !faults.is_empty() {
@@ -137,18 +154,29 @@ pub fn plan_lines(state: &BudgetState, caller: &Caller, lines: &[LineFields]) ->
         if line.approved {
             return Err(Refusal::conflict(
                 "line_approved",
-                format!("line {} was approved: it stays in the budget (set its amounts to zero instead)", line.id),
+                format!(
+                    "line {} was approved: it stays in the budget (set its amounts to zero instead)",
+                    line.id
+                ),
             ));
         }
         if line.requests > 0 {
             return Err(Refusal::conflict(
                 "line_in_use",
-                format!("line {} funds {} request(s): it stays in the budget", line.id, line.requests),
+                format!(
+                    "line {} funds {} request(s): it stays in the budget",
+                    line.id, line.requests
+                ),
             ));
         }
         removed.push(line.id);
     }
-    Ok(LinesPlan { status: BudgetStatus::Draft, amendment, removed, audit_action })
+    Ok(LinesPlan {
+        status: BudgetStatus::Draft,
+        amendment,
+        removed,
+        audit_action,
+    })
 }
 
 /// The department sends a draft or returned budget to the CIO office and Finance.
@@ -161,7 +189,10 @@ pub fn plan_submit(state: &BudgetState, caller: &Caller) -> Result<(), Refusal> 
         BudgetStatus::Draft | BudgetStatus::Returned => Ok(()),
         other => Err(Refusal::conflict(
             "budget_not_draft",
-            format!("the budget is {}: only a draft or returned budget is submitted", other.as_str()),
+            format!(
+                "the budget is {}: only a draft or returned budget is submitted",
+                other.as_str()
+            ),
         )
         .with_allowed(actions(other))),
     }
@@ -172,7 +203,9 @@ pub fn plan_submit(state: &BudgetState, caller: &Caller) -> Result<(), Refusal> 
 pub enum Review {
     Approve,
     /// Back to the department, with what to change.
-    Return { comment: String },
+    Return {
+        comment: String,
+    },
 }
 
 /// What a review does.
@@ -191,7 +224,12 @@ pub struct ReviewPlan {
 /// The CIO office and Finance each approve a submitted budget, or return it with comments; it is approved only
 /// when both have approved the same submission [EO 2025 Art. 2]. A return clears the submission: the next one
 /// needs both approvals again.
-pub fn plan_review(state: &BudgetState, caller: &Caller, acting: Role, review: &Review) -> Result<ReviewPlan, Refusal> {
+pub fn plan_review(
+    state: &BudgetState,
+    caller: &Caller,
+    acting: Role,
+    review: &Review,
+) -> Result<ReviewPlan, Refusal> {
     let role = match acting {
         Role::Cio if caller.has(Role::Cio) => "cio",
         Role::Finance if caller.has(Role::Finance) => "finance",
@@ -205,7 +243,10 @@ pub fn plan_review(state: &BudgetState, caller: &Caller, acting: Role, review: &
     if state.status != BudgetStatus::Submitted {
         return Err(Refusal::conflict(
             "budget_not_submitted",
-            format!("the budget is {}: only a submitted budget is reviewed", state.status.as_str()),
+            format!(
+                "the budget is {}: only a submitted budget is reviewed",
+                state.status.as_str()
+            ),
         )
         .with_allowed(actions(state.status)));
     }
@@ -218,7 +259,10 @@ pub fn plan_review(state: &BudgetState, caller: &Caller, acting: Role, review: &
     Ok(match review {
         Review::Return { comment } => {
             if comment.trim().is_empty() {
-                return Err(Refusal::field("comment", "say what the department should change"));
+                return Err(Refusal::field(
+                    "comment",
+                    "say what the department should change",
+                ));
             }
             ReviewPlan {
                 role,
@@ -236,9 +280,17 @@ pub fn plan_review(state: &BudgetState, caller: &Caller, acting: Role, review: &
                 role,
                 outcome: "approved",
                 comment: None,
-                status: if both { BudgetStatus::Approved } else { BudgetStatus::Submitted },
+                status: if both {
+                    BudgetStatus::Approved
+                } else {
+                    BudgetStatus::Submitted
+                },
                 approves_budget: both,
-                audit_action: if both { "budget.approved" } else { "budget.approval_recorded" },
+                audit_action: if both {
+                    "budget.approved"
+                } else {
+                    "budget.approval_recorded"
+                },
             }
         }
     })
@@ -253,13 +305,24 @@ pub struct LineRef {
 
 /// A request names a line of its own department's budget for the fiscal year its purchase starts in. An id that
 /// names no line is refused, never read as "no line": the line decides the route.
-pub fn check_line(named: Option<Uuid>, found: Option<&LineRef>, department: &str, fiscal_year: i32) -> Result<(), Refusal> {
+pub fn check_line(
+    named: Option<Uuid>,
+    found: Option<&LineRef>,
+    department: &str,
+    fiscal_year: i32,
+) -> Result<(), Refusal> {
     let Some(_) = named else { return Ok(()) };
     match found {
-        None => Err(Refusal::field("budget_line_id", "no budget line has this id")),
+        None => Err(Refusal::field(
+            "budget_line_id",
+            "no budget line has this id",
+        )),
         Some(line) if line.department != department => Err(Refusal::field(
             "budget_line_id",
-            format!("the line is in {}'s budget, not {department}'s", line.department),
+            format!(
+                "the line is in {}'s budget, not {department}'s",
+                line.department
+            ),
         )),
         Some(line) if line.fiscal_year != fiscal_year => Err(Refusal::field(
             "budget_line_id",
@@ -288,7 +351,11 @@ mod tests {
             submission: 1,
             amendment: 0,
             ever_approved: false,
-            lines: vec![LineState { id: Uuid::from_u128(1), approved: false, requests: 0 }],
+            lines: vec![LineState {
+                id: Uuid::from_u128(1),
+                approved: false,
+                requests: 0,
+            }],
             approvals: BTreeSet::new(),
         }
     }
@@ -299,12 +366,18 @@ mod tests {
         let finance = Caller::new("fin", vec![Role::Finance], None);
         let mut s = state(BudgetStatus::Submitted);
         let first = plan_review(&s, &cio, Role::Cio, &Review::Approve).unwrap();
-        assert_eq!((first.status, first.approves_budget), (BudgetStatus::Submitted, false));
+        assert_eq!(
+            (first.status, first.approves_budget),
+            (BudgetStatus::Submitted, false)
+        );
         s.approvals.insert("cio".into());
         let again = plan_review(&s, &cio, Role::Cio, &Review::Approve).unwrap_err();
         assert_eq!(again.code(), "already_reviewed");
         let second = plan_review(&s, &finance, Role::Finance, &Review::Approve).unwrap();
-        assert_eq!((second.status, second.approves_budget), (BudgetStatus::Approved, true));
+        assert_eq!(
+            (second.status, second.approves_budget),
+            (BudgetStatus::Approved, true)
+        );
         let buyer_review = plan_review(&s, &buyer(), Role::Buyer, &Review::Approve).unwrap_err();
         assert_eq!(buyer_review.code(), "forbidden");
     }
@@ -313,11 +386,36 @@ mod tests {
     fn a_return_needs_a_comment_and_only_a_submitted_budget_is_reviewed() {
         let cio = Caller::new("cio", vec![Role::Cio], None);
         let s = state(BudgetStatus::Submitted);
-        let empty = plan_review(&s, &cio, Role::Cio, &Review::Return { comment: " ".into() }).unwrap_err();
-        assert_eq!(empty, Refusal::field("comment", "say what the department should change"));
-        let back = plan_review(&s, &cio, Role::Cio, &Review::Return { comment: "split staff".into() }).unwrap();
+        let empty = plan_review(
+            &s,
+            &cio,
+            Role::Cio,
+            &Review::Return {
+                comment: " ".into(),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(
+            empty,
+            Refusal::field("comment", "say what the department should change")
+        );
+        let back = plan_review(
+            &s,
+            &cio,
+            Role::Cio,
+            &Review::Return {
+                comment: "split staff".into(),
+            },
+        )
+        .unwrap();
         assert_eq!(back.status, BudgetStatus::Returned);
-        let draft = plan_review(&state(BudgetStatus::Draft), &cio, Role::Cio, &Review::Approve).unwrap_err();
+        let draft = plan_review(
+            &state(BudgetStatus::Draft),
+            &cio,
+            Role::Cio,
+            &Review::Approve,
+        )
+        .unwrap_err();
         assert_eq!(draft.code(), "budget_not_submitted");
     }
 
@@ -325,29 +423,53 @@ mod tests {
     fn editing_an_approved_budget_starts_an_amendment_and_approved_lines_stay() {
         let mut s = state(BudgetStatus::Approved);
         s.lines[0].approved = true;
-        let plan = plan_lines(&s, &buyer(), &[LineFields {
-            id: Some(Uuid::from_u128(1)),
-            label: "x".into(),
-            plan_item_id: None,
-            capital_cents: 0,
-            operating_staff_cents: 0,
-            operating_other_cents: 0,
-        }])
+        let plan = plan_lines(
+            &s,
+            &buyer(),
+            &[LineFields {
+                id: Some(Uuid::from_u128(1)),
+                label: "x".into(),
+                plan_item_id: None,
+                capital_cents: 0,
+                operating_staff_cents: 0,
+                operating_other_cents: 0,
+            }],
+        )
         .unwrap();
-        assert_eq!((plan.status, plan.amendment, plan.audit_action), (BudgetStatus::Draft, 1, "budget.amendment_started"));
-        assert_eq!(plan_lines(&s, &buyer(), &[]).unwrap_err().code(), "line_approved");
+        assert_eq!(
+            (plan.status, plan.amendment, plan.audit_action),
+            (BudgetStatus::Draft, 1, "budget.amendment_started")
+        );
+        assert_eq!(
+            plan_lines(&s, &buyer(), &[]).unwrap_err().code(),
+            "line_approved"
+        );
         let other = Caller::new("bo", vec![Role::Buyer], Some("BPD".into()));
         assert_eq!(plan_lines(&s, &other, &[]).unwrap_err().code(), "forbidden");
-        assert_eq!(plan_lines(&state(BudgetStatus::Submitted), &buyer(), &[]).unwrap_err().code(), "budget_under_review");
+        assert_eq!(
+            plan_lines(&state(BudgetStatus::Submitted), &buyer(), &[])
+                .unwrap_err()
+                .code(),
+            "budget_under_review"
+        );
     }
 
     #[test]
     fn a_request_names_a_line_of_its_own_department_and_fiscal_year() {
-        let line = LineRef { department: "DOIT".into(), fiscal_year: 2027 };
+        let line = LineRef {
+            department: "DOIT".into(),
+            fiscal_year: 2027,
+        };
         let id = Some(Uuid::from_u128(9));
         assert!(check_line(None, None, "DOIT", 2027).is_ok());
         assert!(check_line(id, Some(&line), "DOIT", 2027).is_ok());
-        assert_eq!(check_line(id, None, "DOIT", 2027), Err(Refusal::field("budget_line_id", "no budget line has this id")));
+        assert_eq!(
+            check_line(id, None, "DOIT", 2027),
+            Err(Refusal::field(
+                "budget_line_id",
+                "no budget line has this id"
+            ))
+        );
         assert!(check_line(id, Some(&line), "BPD", 2027).is_err());
         assert!(check_line(id, Some(&line), "DOIT", 2028).is_err());
     }

@@ -18,6 +18,7 @@ mod invariants;
 pub mod requests;
 pub mod route;
 pub mod safeguards;
+pub mod surveillance;
 
 /// Who acts, as the planners see it.
 #[derive(Debug, Clone, PartialEq, Eq)]

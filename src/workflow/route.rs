@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use crate::domain::comparison::{Check, Comparison, RenewalBasis};
 use crate::domain::policy::{
-    BudgetFacts, DataClass, Hosting, Policy, RequestFacts, Route, RouteStep, StepKindTag, evaluate, format_cents,
+    BudgetFacts, DataClass, Hosting, Policy, RequestFacts, Route, RouteStep, StepKindTag, evaluate,
+    format_cents,
 };
 use crate::domain::request::{Renews, RequestFields};
 use crate::domain::workflow::{StepState, decider};

@@ -20,6 +20,7 @@ mod preconditions;
 mod registry;
 mod requests;
 mod safeguards;
+mod surveillance;
 mod workbooks;
 mod workbooks_excel;
 mod workbooks_formats;
