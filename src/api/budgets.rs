@@ -2,16 +2,21 @@
 //! the plan; departments draft their budgets; the CIO office and Finance approve each jointly. The rules are the
 //! planner's (`crate::workflow::budgets`).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
-use poem_openapi::payload::Json;
+use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
 use super::me::ApiTags;
 use super::requests::{Buyer, Decider, scope_of};
-use super::{IfMatch, PageInfo, etag};
+use super::catalog::XlsxFile;
+use super::workbooks::{IMPORT_TIME_LIMIT, ImportError, ImportSlots, parse_off_thread, upload_limits};
+use super::{IfMatch, PageInfo, SpreadsheetUpload, blocking, etag};
+use crate::config::Config;
 use crate::auth::{Auth, Permission, Role, Staff};
 use crate::domain::PageRequest;
 use crate::domain::budgets::{
@@ -114,6 +119,15 @@ impl From<PlanItemRecord> for PlanItemView {
             updated_at: r.updated_at,
         }
     }
+}
+
+/// What a plan upload did.
+#[derive(Debug, Object)]
+pub struct PlanImportSummary {
+    /// Items added (rows without an ID).
+    pub created: usize,
+    /// Items updated to a new version (rows with the ID of an item).
+    pub updated: usize,
 }
 
 #[derive(Debug, Object)]
@@ -417,6 +431,41 @@ impl BudgetsApi {
         ))
     }
 
+    /// Export the City Technology Plan as a workbook
+    ///
+    /// Staff roles: one row per item (ID, Title, Description, Departments separated by `;`, Centralization,
+    /// Priority, First and Last fiscal year, Capital and Operating in dollars), the layout `import` reads back.
+    #[oai(path = "/plan/items/export.xlsx", method = "get", operation_id = "exportPlan")]
+    async fn export_plan(&self, store: Data<&Store>, _auth: Auth<Staff>) -> Result<XlsxFile, ApiError> {
+        let items = store.all_plan_items().await?;
+        let bytes = blocking(move || crate::sheets::budgets::export_plan(&items)).await?;
+        Ok(XlsxFile::Ok(Binary(bytes), "attachment; filename=\"technology-plan.xlsx\"".into()))
+    }
+
+    /// Load the City Technology Plan from a workbook or CSV
+    ///
+    /// The CIO office and admins. Rows with an ID update that item (a new version); rows without one are added.
+    /// The whole file is checked first: any problem answers 422 naming every cell at fault
+    /// (`Plan!E3: "sometimes" is not one of centralize, shared, department`), and nothing is stored.
+    #[oai(path = "/plan/items/import", method = "post", operation_id = "importPlan")]
+    async fn import_plan(
+        &self,
+        store: Data<&Store>,
+        config: Data<&Arc<Config>>,
+        slots: Data<&ImportSlots>,
+        auth: Auth<PlanEditor>,
+        body: SpreadsheetUpload,
+    ) -> Result<Json<PlanImportSummary>, ImportError> {
+        let bytes = body.into_bytes();
+        let limits = upload_limits(&config);
+        let rows = parse_off_thread(&slots, IMPORT_TIME_LIMIT, move || {
+            crate::sheets::budgets::import_plan(&bytes, &limits)
+        })
+        .await?;
+        let (created, updated) = store.load_plan_items(&auth.actor(), &auth.caller(), rows).await?;
+        Ok(Json(PlanImportSummary { created, updated }))
+    }
+
     /// Read a plan item
     #[oai(path = "/plan/items/:id", method = "get", operation_id = "getPlanItem")]
     async fn get_plan_item(
@@ -563,6 +612,49 @@ impl BudgetsApi {
                 )
                 .await?,
         )
+    }
+
+    /// Export a budget's lines as a workbook
+    ///
+    /// As for reading the budget: one row per line (ID, Label, Plan item ID, Capital, Operating staff, Operating
+    /// other, in dollars), then the approved and remaining amounts for reading (ignored by `import`).
+    #[oai(path = "/budgets/:id/lines/export.xlsx", method = "get", operation_id = "exportBudgetLines")]
+    async fn export_lines(&self, store: Data<&Store>, auth: Auth<Staff>, id: Path<Uuid>) -> Result<XlsxFile, ApiError> {
+        let budget = store.get_budget(&scope_of(&auth), id.0).await?;
+        let name = format!("budget-{}-FY{}.xlsx", budget.budget.department_code, budget.budget.fiscal_year);
+        let bytes = blocking(move || crate::sheets::budgets::export_lines(&budget)).await?;
+        Ok(XlsxFile::Ok(Binary(bytes), format!("attachment; filename=\"{name}\"")))
+    }
+
+    /// Replace a budget's lines from a workbook or CSV
+    ///
+    /// Buyers of the department: the same change as `PUT /budgets/{id}/lines`, with the rows of the export's
+    /// layout (an ID keeps a line; an empty one adds a line). The whole file is checked first: any problem answers
+    /// 422 naming every cell at fault, and nothing is stored. `If-Match` (required) names the version read.
+    #[oai(path = "/budgets/:id/lines/import", method = "post", operation_id = "importBudgetLines")]
+    #[allow(clippy::too_many_arguments)]
+    async fn import_lines(
+        &self,
+        store: Data<&Store>,
+        config: Data<&Arc<Config>>,
+        slots: Data<&ImportSlots>,
+        auth: Auth<Buyer>,
+        id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
+        body: SpreadsheetUpload,
+    ) -> Result<BudgetResponse, ImportError> {
+        let expected = if_match.version()?;
+        let bytes = body.into_bytes();
+        let limits = upload_limits(&config);
+        let lines = parse_off_thread(&slots, IMPORT_TIME_LIMIT, move || {
+            crate::sheets::budgets::import_lines(&bytes, &limits)
+        })
+        .await?;
+        Ok(respond(
+            store
+                .replace_budget_lines(&auth.actor(), &auth.caller(), &scope_of(&auth), id.0, expected, lines)
+                .await?,
+        )?)
     }
 
     /// Submit a budget to the CIO office and Finance

@@ -367,6 +367,99 @@ impl Repo {
         Ok(record)
     }
 
+    /// Loads plan rows from a workbook in one transaction: rows with an id update that item (a new version),
+    /// the others are added. An id that names no item is refused with its cell, and nothing is stored.
+    pub async fn load_plan_items(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        rows: Vec<crate::sheets::budgets::PlanRow>,
+    ) -> Result<(usize, usize), ApiError> {
+        plan::plan_editor(caller)?;
+        let mut tx = begin(&self.pool).await?;
+        let mut unknown = Vec::new();
+        for (id, cell, _) in &rows {
+            if let Some(id) = id {
+                let found: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM plan_items WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if found.is_none() {
+                    unknown.push(crate::workflow::Fault::new(cell.clone(), "no plan item has this id (leave it empty for a new item)"));
+                }
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(Refusal::Invalid(unknown).into());
+        }
+        let (mut created, mut updated) = (0, 0);
+        let at = now();
+        for (id, _, fields) in rows {
+            let (action, before, record): (&str, Option<PlanItemRecord>, PlanItemRecord) = match id {
+                Some(id) => {
+                    let before: PlanItemRecord = sqlx::query_as(concat!("SELECT * FROM plan_items WHERE id = $1", for_update!()))
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let record = sqlx::query_as(
+                        "UPDATE plan_items SET title = $2, description = $3, departments = $4, centralization = $5, \
+                         priority = $6, first_fiscal_year = $7, last_fiscal_year = $8, capital_cents = $9, \
+                         operating_cents = $10, version = version + 1, updated_at = $11 WHERE id = $1 RETURNING *",
+                    )
+                    .bind(id)
+                    .bind(&fields.title)
+                    .bind(&fields.description)
+                    .bind(Json(&fields.departments))
+                    .bind(fields.centralization.as_str())
+                    .bind(fields.priority)
+                    .bind(fields.first_fiscal_year)
+                    .bind(fields.last_fiscal_year)
+                    .bind(fields.capital_cents)
+                    .bind(fields.operating_cents)
+                    .bind(at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    updated += 1;
+                    ("plan_item.imported", Some(before), record)
+                }
+                None => {
+                    let record = sqlx::query_as(
+                        "INSERT INTO plan_items (id, title, description, departments, centralization, priority, \
+                         first_fiscal_year, last_fiscal_year, capital_cents, operating_cents, version, created_by, \
+                         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $12) \
+                         RETURNING *",
+                    )
+                    .bind(Uuid::new_v4())
+                    .bind(&fields.title)
+                    .bind(&fields.description)
+                    .bind(Json(&fields.departments))
+                    .bind(fields.centralization.as_str())
+                    .bind(fields.priority)
+                    .bind(fields.first_fiscal_year)
+                    .bind(fields.last_fiscal_year)
+                    .bind(fields.capital_cents)
+                    .bind(fields.operating_cents)
+                    .bind(&actor.subject)
+                    .bind(at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    created += 1;
+                    ("plan_item.imported", None, record)
+                }
+            };
+            audit(&mut tx, actor, action, "plan_item", &record.id.to_string(), before.as_ref().map(to_json), Some(to_json(&record)))
+                .await?;
+        }
+        tx.commit().await?;
+        Ok((created, updated))
+    }
+
+    pub async fn all_plan_items(&self) -> Result<Vec<PlanItemRecord>, ApiError> {
+        Ok(sqlx::query_as("SELECT * FROM plan_items ORDER BY priority, first_fiscal_year, title, id")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     pub async fn list_budgets(
         &self,
         scope: &Scope,

@@ -937,6 +937,19 @@ impl Store {
         dispatch!(self, r => r.update_plan_item(actor, caller, id, if_match, fields).await)
     }
 
+    pub async fn load_plan_items(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        rows: Vec<crate::sheets::budgets::PlanRow>,
+    ) -> Result<(usize, usize), ApiError> {
+        dispatch!(self, r => r.load_plan_items(actor, caller, rows).await)
+    }
+
+    pub async fn all_plan_items(&self) -> Result<Vec<PlanItemRecord>, ApiError> {
+        dispatch!(self, r => r.all_plan_items().await)
+    }
+
     pub async fn list_budgets(
         &self,
         scope: &Scope,

@@ -331,3 +331,74 @@ both!(
         app.stop().await;
     }
 );
+
+async fn upload(app: &TestApp, token: &str, path: &str, content_type: &str, bytes: Vec<u8>, if_match: Option<&str>) -> Resp {
+    let mut req = app.client.post(format!("{}{path}", app.base)).bearer_auth(token).header("content-type", content_type);
+    if let Some(tag) = if_match {
+        req = req.header("If-Match", tag);
+    }
+    TestApp::read(req.body(bytes).send().await.unwrap()).await
+}
+
+async fn download(app: &TestApp, token: &str, path: &str) -> Vec<u8> {
+    let resp = app.client.get(format!("{}{path}", app.base)).bearer_auth(token).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    resp.bytes().await.unwrap().to_vec()
+}
+
+both!(
+    async fn the_plan_and_a_budgets_lines_go_out_and_back_as_workbooks_with_every_bad_cell_named(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let cio = app.token(Role::Cio);
+        let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+        let item = id(app.post("/api/v1/plan/items", &cio, plan_item()).await.ok(201));
+
+        // The export reads back: an unchanged row is a new version of its item, a row without an ID a new item.
+        let exported = download(&app, &cio, "/api/v1/plan/items/export.xlsx").await;
+        let back = upload(&app, &cio, "/api/v1/plan/items/import", xlsx, exported, None).await;
+        assert_eq!(back.ok(200)["updated"], 1);
+        let csv = format!(
+            "ID,Title,Description,Departments,Centralization,Priority,First fiscal year,Last fiscal year,Capital ($),Operating ($ a year)\n\
+             {item},Citywide e-signature,One service,DOIT; BPD,centralize,1,2027,2031,\"250,000.00\",50000\n\
+             ,Body cameras,For officers,BPD,sometimes,2,2027,2029,ten,1\n"
+        );
+        let bad = upload(&app, &cio, "/api/v1/plan/items/import", "text/csv", csv.clone().into_bytes(), None).await;
+        bad.problem(422, "validation_failed");
+        assert_eq!(bad.fields(), vec!["csv!E3", "csv!I3"]);
+        assert_eq!(app.count("SELECT COUNT(*) FROM plan_items").await, 1, "nothing stored on refusal");
+        let good = csv.replace("sometimes", "department").replace(",ten,", ",\"1,000\",");
+        let loaded = upload(&app, &app.token(Role::Buyer), "/api/v1/plan/items/import", "text/csv", good.clone().into_bytes(), None).await;
+        loaded.problem(403, "forbidden");
+        let loaded = upload(&app, &cio, "/api/v1/plan/items/import", "text/csv", good.into_bytes(), None).await;
+        assert_eq!((loaded.ok(200)["created"].clone(), loaded.body["updated"].clone()), (json!(1), json!(1)));
+        let read = app.get(&format!("/api/v1/plan/items/{item}"), &cio).await;
+        assert_eq!((read.ok(200)["capital_cents"].clone(), read.body["version"].clone()), (json!(25_000_000), json!(3)));
+
+        // A budget's lines: exported, changed in the sheet, read back with If-Match.
+        let buyer = app.buyer_token("DOIT", "buyer-doit");
+        let created = app
+            .post("/api/v1/budgets", &buyer, json!({"fiscal_year": 2027, "lines": [
+                {"label": "E-signature", "plan_item_id": item, "capital_cents": 5_000_000, "operating_staff_cents": 0, "operating_other_cents": 100}]}))
+            .await;
+        let budget = id(created.ok(201));
+        let path = format!("/api/v1/budgets/{budget}/lines/import");
+        let exported = download(&app, &buyer, &format!("/api/v1/budgets/{budget}/lines/export.xlsx")).await;
+        upload(&app, &buyer, &path, xlsx, exported.clone(), None).await.problem(428, "precondition_required");
+        let same = upload(&app, &buyer, &path, xlsx, exported, Some("\"1\"")).await;
+        assert_eq!(same.ok(200)["lines"][0]["capital_cents"], 5_000_000);
+        let line_id = id(&same.body["lines"][0]);
+        let lines = format!(
+            "ID,Label,Plan item ID,Capital ($),Operating staff ($ a year),Operating other ($ a year)\n\
+             {line_id},E-signature,{item},60000,\"20,000\",40000.50\n,Radios,,-1,0,0\n"
+        );
+        let bad = upload(&app, &buyer, &path, "text/csv", lines.clone().into_bytes(), Some("\"2\"")).await;
+        bad.problem(422, "validation_failed");
+        assert_eq!(bad.fields(), vec!["csv!D3"]);
+        let done = upload(&app, &buyer, &path, "text/csv", lines.replace(",-1,", ",0,").into_bytes(), Some("\"2\"")).await;
+        done.ok(200);
+        assert_eq!(done.body["lines"][0]["operating_other_cents"], 4_000_050);
+        assert_eq!(done.body["lines"][1]["label"], "Radios");
+        app.stop().await;
+    }
+);
