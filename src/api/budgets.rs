@@ -11,13 +11,15 @@ use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
+use super::catalog::XlsxFile;
 use super::me::ApiTags;
 use super::requests::{Buyer, Decider, scope_of};
-use super::catalog::XlsxFile;
-use super::workbooks::{IMPORT_TIME_LIMIT, ImportError, ImportSlots, parse_off_thread, upload_limits};
+use super::workbooks::{
+    IMPORT_TIME_LIMIT, ImportError, ImportSlots, parse_off_thread, upload_limits,
+};
 use super::{IfMatch, PageInfo, SpreadsheetUpload, blocking, etag};
-use crate::config::Config;
 use crate::auth::{Auth, Permission, Role, Staff};
+use crate::config::Config;
 use crate::domain::PageRequest;
 use crate::domain::budgets::{
     BudgetStatus, Centralization, FISCAL_YEARS, LineFields, PlanItemFields, check_lines,
@@ -435,11 +437,22 @@ impl BudgetsApi {
     ///
     /// Staff roles: one row per item (ID, Title, Description, Departments separated by `;`, Centralization,
     /// Priority, First and Last fiscal year, Capital and Operating in dollars), the layout `import` reads back.
-    #[oai(path = "/plan/items/export.xlsx", method = "get", operation_id = "exportPlan")]
-    async fn export_plan(&self, store: Data<&Store>, _auth: Auth<Staff>) -> Result<XlsxFile, ApiError> {
+    #[oai(
+        path = "/plan/items/export.xlsx",
+        method = "get",
+        operation_id = "exportPlan"
+    )]
+    async fn export_plan(
+        &self,
+        store: Data<&Store>,
+        _auth: Auth<Staff>,
+    ) -> Result<XlsxFile, ApiError> {
         let items = store.all_plan_items().await?;
         let bytes = blocking(move || crate::sheets::budgets::export_plan(&items)).await?;
-        Ok(XlsxFile::Ok(Binary(bytes), "attachment; filename=\"technology-plan.xlsx\"".into()))
+        Ok(XlsxFile::Ok(
+            Binary(bytes),
+            "attachment; filename=\"technology-plan.xlsx\"".into(),
+        ))
     }
 
     /// Load the City Technology Plan from a workbook or CSV
@@ -447,7 +460,11 @@ impl BudgetsApi {
     /// The CIO office and admins. Rows with an ID update that item (a new version); rows without one are added.
     /// The whole file is checked first: any problem answers 422 naming every cell at fault
     /// (`Plan!E3: "sometimes" is not one of centralize, shared, department`), and nothing is stored.
-    #[oai(path = "/plan/items/import", method = "post", operation_id = "importPlan")]
+    #[oai(
+        path = "/plan/items/import",
+        method = "post",
+        operation_id = "importPlan"
+    )]
     async fn import_plan(
         &self,
         store: Data<&Store>,
@@ -462,7 +479,9 @@ impl BudgetsApi {
             crate::sheets::budgets::import_plan(&bytes, &limits)
         })
         .await?;
-        let (created, updated) = store.load_plan_items(&auth.actor(), &auth.caller(), rows).await?;
+        let (created, updated) = store
+            .load_plan_items(&auth.actor(), &auth.caller(), rows)
+            .await?;
         Ok(Json(PlanImportSummary { created, updated }))
     }
 
@@ -618,12 +637,27 @@ impl BudgetsApi {
     ///
     /// As for reading the budget: one row per line (ID, Label, Plan item ID, Capital, Operating staff, Operating
     /// other, in dollars), then the approved and remaining amounts for reading (ignored by `import`).
-    #[oai(path = "/budgets/:id/lines/export.xlsx", method = "get", operation_id = "exportBudgetLines")]
-    async fn export_lines(&self, store: Data<&Store>, auth: Auth<Staff>, id: Path<Uuid>) -> Result<XlsxFile, ApiError> {
+    #[oai(
+        path = "/budgets/:id/lines/export.xlsx",
+        method = "get",
+        operation_id = "exportBudgetLines"
+    )]
+    async fn export_lines(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<Staff>,
+        id: Path<Uuid>,
+    ) -> Result<XlsxFile, ApiError> {
         let budget = store.get_budget(&scope_of(&auth), id.0).await?;
-        let name = format!("budget-{}-FY{}.xlsx", budget.budget.department_code, budget.budget.fiscal_year);
+        let name = format!(
+            "budget-{}-FY{}.xlsx",
+            budget.budget.department_code, budget.budget.fiscal_year
+        );
         let bytes = blocking(move || crate::sheets::budgets::export_lines(&budget)).await?;
-        Ok(XlsxFile::Ok(Binary(bytes), format!("attachment; filename=\"{name}\"")))
+        Ok(XlsxFile::Ok(
+            Binary(bytes),
+            format!("attachment; filename=\"{name}\""),
+        ))
     }
 
     /// Replace a budget's lines from a workbook or CSV
@@ -631,7 +665,11 @@ impl BudgetsApi {
     /// Buyers of the department: the same change as `PUT /budgets/{id}/lines`, with the rows of the export's
     /// layout (an ID keeps a line; an empty one adds a line). The whole file is checked first: any problem answers
     /// 422 naming every cell at fault, and nothing is stored. `If-Match` (required) names the version read.
-    #[oai(path = "/budgets/:id/lines/import", method = "post", operation_id = "importBudgetLines")]
+    #[oai(
+        path = "/budgets/:id/lines/import",
+        method = "post",
+        operation_id = "importBudgetLines"
+    )]
     #[allow(clippy::too_many_arguments)]
     async fn import_lines(
         &self,
@@ -652,7 +690,14 @@ impl BudgetsApi {
         .await?;
         Ok(respond(
             store
-                .replace_budget_lines(&auth.actor(), &auth.caller(), &scope_of(&auth), id.0, expected, lines)
+                .replace_budget_lines(
+                    &auth.actor(),
+                    &auth.caller(),
+                    &scope_of(&auth),
+                    id.0,
+                    expected,
+                    lines,
+                )
                 .await?,
         )?)
     }

@@ -62,14 +62,21 @@ enum Value {
 
 fn write_sheet(name: &str, headers: &[&str], rows: &[Vec<Value>]) -> Result<Vec<u8>, ApiError> {
     let mut book = XlsxWorkbook::new();
-    let header = Format::new().set_bold().set_background_color("#DCE6F1").set_text_wrap();
+    let header = Format::new()
+        .set_bold()
+        .set_background_color("#DCE6F1")
+        .set_text_wrap();
     let money = Format::new().set_num_format("#,##0.00");
     let wrap = Format::new().set_text_wrap();
     let sheet = book.add_worksheet();
     sheet.set_name(name).map_err(fail)?;
     for (c, title) in headers.iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, *title, &header).map_err(fail)?;
-        sheet.set_column_width(c as u16, if c == 0 { 38.0 } else { 22.0 }).map_err(fail)?;
+        sheet
+            .write_string_with_format(0, c as u16, *title, &header)
+            .map_err(fail)?;
+        sheet
+            .set_column_width(c as u16, if c == 0 { 38.0 } else { 22.0 })
+            .map_err(fail)?;
     }
     for (r, row) in rows.iter().enumerate() {
         let r = r as u32 + 1;
@@ -77,10 +84,14 @@ fn write_sheet(name: &str, headers: &[&str], rows: &[Vec<Value>]) -> Result<Vec<
             let c = c as u16;
             match value {
                 Value::Text(t) => {
-                    sheet.write_string_with_format(r, c, neutralise(t), &wrap).map_err(fail)?;
+                    sheet
+                        .write_string_with_format(r, c, neutralise(t), &wrap)
+                        .map_err(fail)?;
                 }
                 Value::Dollars(cents) => {
-                    sheet.write_number_with_format(r, c, *cents as f64 / 100.0, &money).map_err(fail)?;
+                    sheet
+                        .write_number_with_format(r, c, *cents as f64 / 100.0, &money)
+                        .map_err(fail)?;
                 }
                 Value::Number(n) => {
                     sheet.write_number(r, c, *n as f64).map_err(fail)?;
@@ -90,7 +101,9 @@ fn write_sheet(name: &str, headers: &[&str], rows: &[Vec<Value>]) -> Result<Vec<
         }
     }
     sheet.set_freeze_panes(1, 0).map_err(fail)?;
-    sheet.autofilter(0, 0, rows.len().max(1) as u32, headers.len() as u16 - 1).map_err(fail)?;
+    sheet
+        .autofilter(0, 0, rows.len().max(1) as u32, headers.len() as u16 - 1)
+        .map_err(fail)?;
     book.save_to_buffer().map_err(fail)
 }
 
@@ -127,14 +140,23 @@ pub fn export_lines(budget: &BudgetDetail) -> Result<Vec<u8>, ApiError> {
             vec![
                 Value::Text(l.line.id.to_string()),
                 Value::Text(l.line.label.clone()),
-                l.line.plan_item_id.map(|id| Value::Text(id.to_string())).unwrap_or(Value::Empty),
+                l.line
+                    .plan_item_id
+                    .map(|id| Value::Text(id.to_string()))
+                    .unwrap_or(Value::Empty),
                 Value::Dollars(l.line.capital_cents),
                 Value::Dollars(l.line.operating_staff_cents),
                 Value::Dollars(l.line.operating_other_cents),
                 opt(l.line.approved_capital_cents),
                 opt(l.line.approved_operating_cents),
-                opt(l.line.approved_capital_cents.map(|a| a - l.committed_capital_cents)),
-                opt(l.line.approved_operating_cents.map(|a| a - l.committed_operating_cents)),
+                opt(l
+                    .line
+                    .approved_capital_cents
+                    .map(|a| a - l.committed_capital_cents)),
+                opt(l
+                    .line
+                    .approved_operating_cents
+                    .map(|a| a - l.committed_operating_cents)),
             ]
         })
         .collect();
@@ -143,7 +165,12 @@ pub fn export_lines(budget: &BudgetDetail) -> Result<Vec<u8>, ApiError> {
 
 /// Dollars as a person writes them (`50000`, `50,000.5`, `$1,234.56`) to cents; `None` for anything else.
 pub fn parse_dollars(text: &str) -> Option<i64> {
-    let plain: String = text.trim().trim_start_matches('$').chars().filter(|c| *c != ',').collect();
+    let plain: String = text
+        .trim()
+        .trim_start_matches('$')
+        .chars()
+        .filter(|c| *c != ',')
+        .collect();
     let (whole, fraction) = match plain.split_once('.') {
         Some((w, f)) => (w, f),
         None => (plain.as_str(), ""),
@@ -155,7 +182,11 @@ pub fn parse_dollars(text: &str) -> Option<i64> {
         return None;
     }
     let cents = format!("{fraction:0<2}").parse::<i64>().ok()?;
-    whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(cents)
+    whole
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(100)?
+        .checked_add(cents)
 }
 
 /// The sheet's header mapped to the known columns; the first (besides `ID`) is required.
@@ -166,20 +197,36 @@ struct Sheet {
     rows: Vec<(u32, Vec<String>)>,
 }
 
-fn read(bytes: &[u8], limits: &Limits, wanted: &str, known: &[(&str, &str)]) -> Result<Sheet, ApiError> {
+fn read(
+    bytes: &[u8],
+    limits: &Limits,
+    wanted: &str,
+    known: &[(&str, &str)],
+) -> Result<Sheet, ApiError> {
     let (name, rows) = read_sheet_rows(bytes, limits, wanted)?;
-    let mut rows = rows.into_iter().filter(|(_, cells)| cells.iter().any(|c| !c.is_empty()));
+    let mut rows = rows
+        .into_iter()
+        .filter(|(_, cells)| cells.iter().any(|c| !c.is_empty()));
     let Some((header_row, header)) = rows.next() else {
         return Err(ApiError::field(format!("{name}!A1"), "the sheet is empty"));
     };
     let mut columns: Vec<Option<u32>> = vec![None; known.len()];
     for (col, text) in header.iter().enumerate() {
         let h = normalise_header(text);
-        if let Some(i) = known.iter().position(|(field, title)| normalise_header(title) == h || *field == h) {
+        if let Some(i) = known
+            .iter()
+            .position(|(field, title)| normalise_header(title) == h || *field == h)
+        {
             columns[i] = Some(col as u32);
         }
     }
-    let missing: Vec<&str> = known.iter().zip(&columns).skip(1).filter(|(_, c)| c.is_none()).map(|((_, h), _)| *h).collect();
+    let missing: Vec<&str> = known
+        .iter()
+        .zip(&columns)
+        .skip(1)
+        .filter(|(_, c)| c.is_none())
+        .map(|((_, h), _)| *h)
+        .collect();
     if !missing.is_empty() {
         return Err(ApiError::field(
             cell_ref(&name, header_row, 0),
@@ -188,19 +235,32 @@ fn read(bytes: &[u8], limits: &Limits, wanted: &str, known: &[(&str, &str)]) -> 
     }
     let rows: Vec<(u32, Vec<String>)> = rows.collect();
     if rows.len() > MAX_ROWS {
-        return Err(ApiError::field(cell_ref(&name, header_row, 0), format!("at most {MAX_ROWS} rows per upload")));
+        return Err(ApiError::field(
+            cell_ref(&name, header_row, 0),
+            format!("at most {MAX_ROWS} rows per upload"),
+        ));
     }
-    Ok(Sheet { name, header_row, columns, rows })
+    Ok(Sheet {
+        name,
+        header_row,
+        columns,
+        rows,
+    })
 }
 
 impl Sheet {
     fn cell(&self, row: u32, field: &str, known: &[(&str, &str)]) -> String {
-        let i = known.iter().position(|(f, _)| *f == field.split('[').next().unwrap_or(field)).unwrap_or(0);
+        let i = known
+            .iter()
+            .position(|(f, _)| *f == field.split('[').next().unwrap_or(field))
+            .unwrap_or(0);
         cell_ref(&self.name, row, self.columns[i].unwrap_or(0))
     }
 
     fn get(&self, cells: &[String], i: usize) -> String {
-        self.columns[i].and_then(|c| cells.get(c as usize).cloned()).unwrap_or_default()
+        self.columns[i]
+            .and_then(|c| cells.get(c as usize).cloned())
+            .unwrap_or_default()
     }
 }
 
@@ -211,7 +271,10 @@ fn id_of(errors: &mut Vec<FieldError>, cell: String, text: &str) -> Option<Uuid>
     match text.parse::<Uuid>() {
         Ok(id) => Some(id),
         Err(_) => {
-            errors.push(FieldError::new(cell, format!("{text:?} is not an id (leave it empty for a new row)")));
+            errors.push(FieldError::new(
+                cell,
+                format!("{text:?} is not an id (leave it empty for a new row)"),
+            ));
             None
         }
     }
@@ -219,14 +282,20 @@ fn id_of(errors: &mut Vec<FieldError>, cell: String, text: &str) -> Option<Uuid>
 
 fn number(errors: &mut Vec<FieldError>, cell: String, text: &str) -> i32 {
     text.parse::<i32>().unwrap_or_else(|_| {
-        errors.push(FieldError::new(cell, format!("{text:?} is not a whole number")));
+        errors.push(FieldError::new(
+            cell,
+            format!("{text:?} is not a whole number"),
+        ));
         0
     })
 }
 
 fn dollars(errors: &mut Vec<FieldError>, cell: String, text: &str) -> i64 {
     parse_dollars(text).unwrap_or_else(|| {
-        errors.push(FieldError::new(cell, format!("{text:?} is not an amount in dollars, e.g. 50000 or 1,234.56")));
+        errors.push(FieldError::new(
+            cell,
+            format!("{text:?} is not an amount in dollars, e.g. 50000 or 1,234.56"),
+        ));
         0
     })
 }
@@ -268,11 +337,19 @@ pub fn import_plan(bytes: &[u8], limits: &Limits) -> Result<Vec<PlanRow>, ApiErr
         }
         match fields.check() {
             Ok(fields) => out.push((id, at("id"), fields)),
-            Err(faults) => errors.extend(faults.into_iter().map(|f| FieldError::new(at(&f.field), f.message))),
+            Err(faults) => errors.extend(
+                faults
+                    .into_iter()
+                    .map(|f| FieldError::new(at(&f.field), f.message)),
+            ),
         }
     }
     let _ = sheet.header_row;
-    if errors.is_empty() { Ok(out) } else { Err(ApiError::validation(errors)) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(ApiError::validation(errors))
+    }
 }
 
 /// Reads a budget's lines whole; the read-only columns of the export are ignored.
@@ -308,7 +385,13 @@ pub fn import_lines(bytes: &[u8], limits: &Limits) -> Result<Vec<LineFields>, Ap
                         .field
                         .strip_prefix("lines[")
                         .and_then(|rest| rest.split_once("]."))
-                        .and_then(|(i, field)| Some(sheet.cell(*rows.get(i.parse::<usize>().ok()?)?, field, &LINE_COLUMNS)))
+                        .and_then(|(i, field)| {
+                            Some(sheet.cell(
+                                *rows.get(i.parse::<usize>().ok()?)?,
+                                field,
+                                &LINE_COLUMNS,
+                            ))
+                        })
                         .unwrap_or_else(|| cell_ref(&sheet.name, sheet.header_row, 0));
                     FieldError::new(cell, f.message)
                 })
@@ -337,11 +420,15 @@ mod tests {
                    Capital ($),Operating ($ a year)\n\
                    ,E-signature,One service,DOIT; BPD,centralize,1,2027,2031,\"200,000\",50000\n\
                    ,,x,DOIT,sometimes,2,2027,2040,1,1\n";
-        let problem = import_plan(csv.as_bytes(), &Limits::default()).unwrap_err().to_problem();
+        let problem = import_plan(csv.as_bytes(), &Limits::default())
+            .unwrap_err()
+            .to_problem();
         let fields: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["csv!E3"]);
         let fixed = csv.replace("sometimes", "shared");
-        let problem = import_plan(fixed.as_bytes(), &Limits::default()).unwrap_err().to_problem();
+        let problem = import_plan(fixed.as_bytes(), &Limits::default())
+            .unwrap_err()
+            .to_problem();
         let fields: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["csv!B3", "csv!H3"]);
     }
@@ -350,13 +437,20 @@ mod tests {
     fn budget_lines_read_back_from_the_export_format() {
         let csv = "ID,Label,Plan item ID,Capital ($),Operating staff ($ a year),Operating other ($ a year),Approved capital ($)\n\
                    ,Cameras,,\"50,000.00\",20000,40000,123\n,cameras,,1,1,x\n";
-        let problem = import_lines(csv.as_bytes(), &Limits::default()).unwrap_err().to_problem();
+        let problem = import_lines(csv.as_bytes(), &Limits::default())
+            .unwrap_err()
+            .to_problem();
         assert_eq!(problem.errors[0].field, "csv!F3");
         let fixed = csv.replace(",1,1,x", ",1,1,2");
-        let problem = import_lines(fixed.as_bytes(), &Limits::default()).unwrap_err().to_problem();
+        let problem = import_lines(fixed.as_bytes(), &Limits::default())
+            .unwrap_err()
+            .to_problem();
         assert_eq!(problem.errors[0].field, "csv!B3");
         let good = fixed.replace(",cameras,", ",Radios,");
         let lines = import_lines(good.as_bytes(), &Limits::default()).unwrap();
-        assert_eq!((lines[0].capital_cents, lines[0].operating_cents()), (5_000_000, 6_000_000));
+        assert_eq!(
+            (lines[0].capital_cents, lines[0].operating_cents()),
+            (5_000_000, 6_000_000)
+        );
     }
 }

@@ -101,7 +101,11 @@ fn read_rows(bytes: &[u8], limits: &Limits) -> Result<TextRows, ApiError> {
 }
 
 /// Reads rows of text cells of the sheet named `wanted` (or the first sheet), or of CSV text.
-pub(crate) fn read_sheet_rows(bytes: &[u8], limits: &Limits, wanted: &str) -> Result<TextRows, ApiError> {
+pub(crate) fn read_sheet_rows(
+    bytes: &[u8],
+    limits: &Limits,
+    wanted: &str,
+) -> Result<TextRows, ApiError> {
     match sniff(bytes) {
         Some(UploadKind::Zip | UploadKind::Ole2) => {
             // The same checks as a questionnaire upload: kind by content, encryption, and the cost of reading.

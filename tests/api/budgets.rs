@@ -207,6 +207,8 @@ both!(
         );
         let listed = app.get("/api/v1/budgets?fiscal_year=2027&status=approved", &app.token(Role::Auditor)).await;
         assert_eq!(listed.ok(200)["page"]["total"], 1);
+        let register = download(&app, &app.token(Role::Auditor), "/api/v1/reports/budgets.xlsx?fiscal_year=2027").await;
+        assert_eq!(&register[..2], b"PK");
         app.stop().await;
     }
 );
@@ -332,8 +334,19 @@ both!(
     }
 );
 
-async fn upload(app: &TestApp, token: &str, path: &str, content_type: &str, bytes: Vec<u8>, if_match: Option<&str>) -> Resp {
-    let mut req = app.client.post(format!("{}{path}", app.base)).bearer_auth(token).header("content-type", content_type);
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+    if_match: Option<&str>,
+) -> Resp {
+    let mut req = app
+        .client
+        .post(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .header("content-type", content_type);
     if let Some(tag) = if_match {
         req = req.header("If-Match", tag);
     }
@@ -341,7 +354,13 @@ async fn upload(app: &TestApp, token: &str, path: &str, content_type: &str, byte
 }
 
 async fn download(app: &TestApp, token: &str, path: &str) -> Vec<u8> {
-    let resp = app.client.get(format!("{}{path}", app.base)).bearer_auth(token).send().await.unwrap();
+    let resp = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     resp.bytes().await.unwrap().to_vec()
 }
