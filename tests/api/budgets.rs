@@ -302,7 +302,7 @@ both!(
         // Approving the request without a line leaves the line as it was; the stored state agrees.
         app.transition(&format!("/api/v1/requests/{third}/decisions"), &app.token(Role::Finance), Some(&json!({"step": "finance_approval", "outcome": "approve"}))).await.ok(201);
         assert_eq!(line(&read_budget(&app, &budget).await, "E-signature")["remaining_capital_cents"], 4_000_000);
-        assert_eq!(app.count(&format!("SELECT COUNT(*) FROM requests WHERE budget_line_id IS NOT NULL AND status = 'approved'")).await, 1);
+        assert_eq!(app.count("SELECT COUNT(*) FROM requests WHERE budget_line_id IS NOT NULL AND status = 'approved'").await, 1);
         app.stop().await;
     }
 );
