@@ -544,7 +544,8 @@ fn page(register: &PublicRegister) -> String {
                 .iter()
                 .map(|p| {
                     format!(
-                        "version {} ({}, filed {}, SHA-256 {})",
+                        "<a href=\"/public/surveillance/policies/{}\">version {}</a> ({}, filed {}, SHA-256 {})",
+                        p.document_id,
                         p.version,
                         escape(&p.file_name),
                         p.filed_at.date_naive(),
@@ -617,6 +618,37 @@ impl PublicApi {
     )]
     async fn register(&self, store: Data<&Store>) -> Result<Json<PublicRegister>, ApiError> {
         Ok(Json(public_register(&store).await?))
+    }
+
+    /// A Surveillance Use Policy, as filed
+    ///
+    /// No token needed: any version of the Surveillance Use Policy of a technology on the register (the
+    /// `document_id` the register lists). Other documents answer 404.
+    #[oai(
+        path = "/public/surveillance/policies/:document_id",
+        method = "get",
+        operation_id = "publicSurveillanceUsePolicy"
+    )]
+    async fn policy(
+        &self,
+        store: Data<&Store>,
+        document_id: Path<Uuid>,
+    ) -> Result<super::council::DocumentDownload, ApiError> {
+        let register = store.surveillance_register().await?;
+        let request_id = register
+            .iter()
+            .find(|t| t.use_policies.iter().any(|p| p.id == document_id.0))
+            .map(|t| t.request_id)
+            .ok_or_else(|| ApiError::not_found("surveillance use policy"))?;
+        let (meta, data) = store
+            .council_document_file(request_id, document_id.0)
+            .await?
+            .ok_or_else(|| ApiError::not_found("surveillance use policy"))?;
+        Ok(super::council::DocumentDownload::Ok(
+            Binary(data),
+            super::attachment(&meta.file_name),
+            meta.content_type,
+        ))
     }
 
     /// The public surveillance technologies register, as a page

@@ -104,6 +104,17 @@ both!(
         assert!(page.text.contains("Cameras &amp; &lt;Co&gt;"));
         assert!(!page.text.contains("<script"));
         assert!(page.header("content-security-policy").is_some());
+        // Each version of the use policy is public too; the request's other documents are not.
+        let document = entry["use_policies"][0]["document_id"].as_str().unwrap();
+        assert!(page.text.contains(&format!("<a href=\"/public/surveillance/policies/{document}\">version 1</a>")));
+        let policy = app.call(Method::GET, &format!("/public/surveillance/policies/{document}"), None, None, &[]).await;
+        policy.ok(200);
+        assert_eq!(policy.text, "%PDF-1.7 surveillance_use_policy as adopted");
+        let council = app.get(&format!("/api/v1/requests/{request}/council"), &app.token(Role::Auditor)).await;
+        let documents = council.ok(200)["documents"].as_array().unwrap().clone();
+        let impact = documents.iter().find(|d| d["kind"] == "surveillance_impact_report").unwrap();
+        let path = format!("/public/surveillance/policies/{}", impact["id"].as_str().unwrap());
+        app.call(Method::GET, &path, None, None, &[]).await.problem(404, "not_found");
 
         let staff = app.get("/api/v1/surveillance/technologies", &app.token(Role::Auditor)).await;
         assert_eq!(staff.ok(200)["page"]["total"], 1);
