@@ -1,5 +1,6 @@
 //! Routing: the policy engine alone (50 rules), and a whole submission against a store that holds a fiscal
-//! year of 50,000 purchases (the vendor aggregate is part of every route).
+//! year of 50,000 purchases (the vendor aggregate is part of every route), with no budget line and on a budget
+//! line that 5,000 of them draw on (the committed sums are part of that route).
 
 use std::collections::BTreeSet;
 
@@ -51,6 +52,7 @@ fn facts() -> RequestFacts {
         vendor_fy_other_count: 2,
         likely_duplicate_of: None,
         vendor_open_orders: None,
+        budget: Default::default(),
     }
 }
 
@@ -62,7 +64,7 @@ fn bench_evaluate(c: &mut Criterion) {
     });
 }
 
-async fn seeded_store(dir: &std::path::Path) -> (Store, Vec<Uuid>) {
+async fn seeded_store(dir: &std::path::Path) -> (Store, Vec<Uuid>, Uuid) {
     let url = Secret::new(format!("sqlite:{}", dir.join("bench.db").display()));
     let store = Store::open(&url, 4).await.unwrap();
     store.bootstrap().await.unwrap();
@@ -87,28 +89,51 @@ async fn seeded_store(dir: &std::path::Path) -> (Store, Vec<Uuid>) {
         unreachable!()
     };
     let mut tx = repo.pool.begin().await.unwrap();
+    // An approved FY2027 budget of BPD with one line that every tenth purchase draws on.
+    let (budget, line) = (Uuid::new_v4(), Uuid::new_v4());
+    sqlx::query(
+        "INSERT INTO budgets (id, department_code, fiscal_year, status, amendment, submission, approved_at, version, \
+         created_by, created_at, updated_at) VALUES ($1, 'BPD', 2027, 'approved', 0, 1, $2, 3, 'seed', $2, $2)",
+    )
+    .bind(budget)
+    .bind(chrono::Utc::now())
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO budget_lines (id, budget_id, position, label, capital_cents, operating_staff_cents, \
+         operating_other_cents, approved_capital_cents, approved_operating_cents) \
+         VALUES ($1, $2, 0, 'Everything', 0, 0, 0, 100000000000, 100000000000)",
+    )
+    .bind(line)
+    .bind(budget)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
     for i in 0..50_000usize {
         sqlx::query(
             "INSERT INTO requests (id, department_code, vendor_id, status, title, fields, total_contract_value_cents, \
-             fiscal_year, submission, created_by, version, created_at, updated_at) \
-             VALUES ($1, 'BPD', $2, 'approved', 'seed', '{}', $3, 2027, 1, 'seed', 1, $4, $4)",
+             fiscal_year, submission, created_by, version, created_at, updated_at, budget_line_id, capital_cents, \
+             annual_operating_cents) \
+             VALUES ($1, 'BPD', $2, 'approved', 'seed', '{}', $3, 2027, 1, 'seed', 1, $4, $4, $5, 0, $3)",
         )
         .bind(Uuid::new_v4())
         .bind(vendors[i % vendors.len()])
         .bind(((i % 97) as i64 + 1) * 100_000)
         .bind(chrono::Utc::now())
+        .bind((i % 10 == 0).then_some(line))
         .execute(&mut *tx)
         .await
         .unwrap();
     }
     tx.commit().await.unwrap();
-    (store, vendors)
+    (store, vendors, line)
 }
 
 fn bench_submit(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (store, vendors) = rt.block_on(seeded_store(dir.path()));
+    let (store, vendors, line) = rt.block_on(seeded_store(dir.path()));
     let buyer = Actor {
         subject: "bench-buyer".into(),
         role: "buyer".into(),
@@ -117,9 +142,17 @@ fn bench_submit(c: &mut Criterion) {
     };
     let caller = Caller::new(&buyer.subject, vec![Role::Buyer], Some("BPD".into()));
     let mut next = 0usize;
-    c.bench_function(
-        "route/submit with 50,000 purchases in the year (sqlite)",
-        |b| {
+    for (name, budget_line) in [
+        (
+            "route/submit with 50,000 purchases in the year (sqlite)",
+            None,
+        ),
+        (
+            "route/submit on a budget line 5,000 of them draw on (sqlite)",
+            Some(line),
+        ),
+    ] {
+        c.bench_function(name, |b| {
             b.iter_batched(
                 || {
                     next += 1;
@@ -138,6 +171,7 @@ fn bench_submit(c: &mut Criterion) {
                         enterprise_agreement: Some(false),
                         surveillance: Some(false),
                         face_surveillance: Some(false),
+                        budget_line_id: budget_line,
                         ..Default::default()
                     };
                     let fields = RequestFields::parse(input, None).unwrap();
@@ -163,8 +197,8 @@ fn bench_submit(c: &mut Criterion) {
                 },
                 BatchSize::PerIteration,
             )
-        },
-    );
+        });
+    }
 }
 
 criterion_group! {

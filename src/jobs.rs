@@ -196,6 +196,43 @@ async fn due_notifications(
             &departments,
         );
     }
+    // Annual Surveillance Reports still missing as their date nears or passes [Boston 16-63.5], to the buyers
+    // of the department.
+    let register: Vec<crate::workflow::surveillance::Technology> = store
+        .surveillance_register()
+        .await?
+        .into_iter()
+        .map(|t| crate::workflow::surveillance::Technology {
+            request_id: t.request_id,
+            department: t.department_code,
+            technology: t.technology,
+            approved_on: t.vote_date,
+        })
+        .collect();
+    if !register.is_empty() {
+        use chrono::Datelike;
+        let reported: Vec<Uuid> = store
+            .surveillance_reports(Some(today.year() - 1), None)
+            .await?
+            .into_iter()
+            .map(|r| r.request_id)
+            .collect();
+        for reminder in
+            crate::workflow::surveillance::reminders(&policy, today, &register, &reported)
+        {
+            out.push(NewNotification {
+                recipient_role: crate::auth::Role::Buyer.as_str().to_string(),
+                dedup_key: reminder.dedup_key(),
+                recipient_dept: Some(reminder.department.clone()),
+                recipient_vendor: None,
+                kind: reminder.kind.to_string(),
+                subject_type: "surveillance_technology".to_string(),
+                message: reminder.message(),
+                payload: crate::store::to_json(&reminder),
+                subject_id: reminder.request_id.to_string(),
+            });
+        }
+    }
     Ok(out)
 }
 

@@ -29,6 +29,10 @@ pub enum ApiTags {
     Incidents,
     /// Reminders and their webhook deliveries.
     Notifications,
+    /// The City Technology Plan and department technology budgets (EO 2025 Art. 1-2).
+    Budgets,
+    /// Surveillance technologies, their use policies and annual reports (Boston 16-63).
+    Surveillance,
 }
 
 /// Who the token says the caller is.

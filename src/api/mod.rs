@@ -3,6 +3,7 @@
 
 pub mod assessments;
 pub mod audit;
+pub mod budgets;
 pub mod catalog;
 pub mod contracts;
 pub mod council;
@@ -18,6 +19,7 @@ pub mod policy;
 pub mod reports;
 pub mod requests;
 pub mod safeguards;
+pub mod surveillance;
 pub mod vendors;
 pub mod workbooks;
 
@@ -68,6 +70,9 @@ apis!(
     incidents::IncidentsApi,
     orders::OrdersApi,
     notifications::NotificationsApi,
+    budgets::BudgetsApi,
+    surveillance::SurveillanceApi,
+    surveillance::PublicApi,
 );
 
 impl<P: Permission> Auth<P> {

@@ -70,6 +70,8 @@ pub struct RequestFieldsView {
     pub renews_request_id: Option<Uuid>,
     /// For a renewal: the contract it renews.
     pub renews_contract_id: Option<Uuid>,
+    /// The budget line the purchase is funded from.
+    pub budget_line_id: Option<Uuid>,
 }
 
 impl From<&RequestFields> for RequestFieldsView {
@@ -107,6 +109,7 @@ impl From<&RequestFields> for RequestFieldsView {
                 Some(crate::domain::request::Renews::Contract(id)) => Some(id),
                 _ => None,
             },
+            budget_line_id: f.budget_line_id,
         }
     }
 }
@@ -336,8 +339,63 @@ pub struct RouteView {
     pub comparison: Option<ComparisonView>,
     /// The submitted version whose decision stands, if any.
     pub decided_submission: Option<i32>,
+    /// The budget line the purchase is funded from, its plan item, and what remains of the line's amounts after
+    /// this purchase (as routed; the budget itself shows the line as it stands now).
+    pub budget: Option<BudgetPositionView>,
     pub prohibitions: Vec<ProhibitionView>,
     pub steps: Vec<StepView>,
+}
+
+/// One amount of a budget line against a purchase.
+#[derive(Debug, Object)]
+pub struct DrawView {
+    /// The line's approved amount.
+    pub line_cents: i64,
+    /// Drawn by the other requests in review or approved on the line.
+    pub committed_cents: i64,
+    /// Drawn by this purchase.
+    pub this_cents: i64,
+    /// Left after this purchase; negative when it overruns.
+    pub remaining_after_cents: i64,
+}
+
+impl From<crate::domain::policy::Draw> for DrawView {
+    fn from(d: crate::domain::policy::Draw) -> Self {
+        DrawView {
+            line_cents: d.line_cents,
+            committed_cents: d.committed_cents,
+            this_cents: d.this_cents,
+            remaining_after_cents: d.remaining_after_cents,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct BudgetPositionView {
+    pub line_id: Uuid,
+    pub label: String,
+    /// Whether the line's budget is approved (a line never approved funds nothing).
+    pub approved: bool,
+    pub plan_item_id: Option<Uuid>,
+    pub plan_item: Option<String>,
+    /// Capital cost against the line's capital amount.
+    pub capital: DrawView,
+    /// Yearly operating cost against the line's operating amount (staff and other).
+    pub operating: DrawView,
+}
+
+impl From<&crate::domain::policy::BudgetPosition> for BudgetPositionView {
+    fn from(b: &crate::domain::policy::BudgetPosition) -> Self {
+        BudgetPositionView {
+            line_id: b.line_id.parse().unwrap_or_default(),
+            label: b.label.clone(),
+            approved: b.approved,
+            plan_item_id: b.plan_item_id.as_deref().and_then(|id| id.parse().ok()),
+            plan_item: b.plan_item.clone(),
+            capital: b.capital.into(),
+            operating: b.operating.into(),
+        }
+    }
 }
 
 #[derive(Debug, Object)]
@@ -736,6 +794,7 @@ impl RequestsApi {
             renewal: route.renewal.as_ref().map(RenewalView::from),
             comparison: route.comparison.as_ref().map(ComparisonView::from),
             decided_submission: request.decided_submission,
+            budget: route.budget.as_ref().map(BudgetPositionView::from),
             prohibitions: route
                 .prohibitions
                 .iter()

@@ -361,6 +361,7 @@ mod tests {
             vendor_fy_other_count: 0,
             likely_duplicate_of: None,
             vendor_open_orders: None,
+            budget: Default::default(),
         };
         (evaluate(&Policy::default_policy(), &facts), classes)
     }

@@ -2,6 +2,7 @@
 
 pub mod assessment;
 pub mod audit;
+pub mod budgets;
 pub mod catalog;
 pub mod comparison;
 pub mod council;

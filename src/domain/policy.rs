@@ -41,7 +41,13 @@
 //! Numeric facts ([`NumericFact`]) are `total_contract_value_cents`, `fy_vendor_total_cents`,
 //! `capital_cents`, `annual_operating_cents` (money, in cents), `users` and `term_months`. Flags
 //! ([`Flag`]) are `renewal`, `enterprise_agreement`, `material_change`, `fast_path`, `surveillance`,
-//! `face_surveillance`, `department_ordinance_covered` and `vendor_hosted`.
+//! `face_surveillance`, `department_ordinance_covered` and `vendor_hosted`; for funding [EO 2025 Art. 2]
+//! `department_budget_approved` (the department's technology budget for the fiscal year is jointly approved),
+//! `budget_line_named` (the buyer named a line, approved or not), `on_budget_line` (the named line is approved),
+//! `in_technology_plan` (that line is tied to an item of the City Technology Plan), and `capital_overrun` /
+//! `operating_overrun` (this purchase's capital, or yearly operating cost, is more than what remains of the
+//! line's approved amount once the other requests in review or approved on it are counted: see
+//! [`BudgetPosition`]).
 //!
 //! An outcome (`then`) is `{ step = "<kind>" }` for `cio_approval`, `finance_approval` and
 //! `cio_duplicate_review`; `{ step = "security_review", questionnaires = [..] }`,
@@ -66,7 +72,10 @@ pub const DEFAULT_POLICY_TOML: &str = include_str!("default_policy.toml");
 /// The placeholders a rule's reason may use, each in braces: `{total_contract_value}`.
 ///
 /// `vendor_fy_purchase_count` is the number of purchases in the fiscal-year aggregate, this one included.
-pub const REASON_PLACEHOLDERS: [&str; 12] = [
+///
+/// `budget_line` names the line the buyer named (`none` without one), `plan_item` its plan item, and
+/// `budget_overrun` the figures of each amount the purchase would overrun.
+pub const REASON_PLACEHOLDERS: [&str; 15] = [
     "total_contract_value",
     "fy_vendor_total",
     "vendor_fy_other",
@@ -79,6 +88,9 @@ pub const REASON_PLACEHOLDERS: [&str; 12] = [
     "fiscal_year",
     "duplicate",
     "order",
+    "budget_line",
+    "plan_item",
+    "budget_overrun",
 ];
 
 /// What kind of data a purchased system will hold; each class brings its own reviews.
@@ -207,6 +219,114 @@ pub struct RequestFacts {
     pub likely_duplicate_of: Option<String>,
     /// The remediation orders standing against the vendor, described for a reader; `None` when there are none.
     pub vendor_open_orders: Option<String>,
+    /// What the request is funded from [EO 2025 Art. 2].
+    #[serde(default)]
+    pub budget: BudgetFacts,
+}
+
+/// What the policy reads of a request's funding, loaded with its other facts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BudgetFacts {
+    /// The department's technology budget for the request's fiscal year is approved by the CIO and Finance.
+    pub department_budget_approved: bool,
+    /// The budget line the buyer named, if any.
+    pub line: Option<BudgetLineFacts>,
+}
+
+/// A budget line as routing sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetLineFacts {
+    pub line_id: String,
+    pub label: String,
+    /// The amounts the CIO and Finance last approved jointly: capital, then yearly operating (staff and other).
+    /// `None` for a line never approved: it funds nothing yet.
+    pub approved: Option<(i64, i64)>,
+    pub plan_item_id: Option<String>,
+    pub plan_item: Option<String>,
+    /// What the other requests on the line that are in review or approved draw on it: capital, yearly operating.
+    pub committed_capital_cents: i64,
+    pub committed_operating_cents: i64,
+}
+
+/// One amount of a line (capital, or yearly operating) against this purchase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Draw {
+    /// The line's approved amount.
+    pub line_cents: i64,
+    /// Drawn by the other requests in review or approved on the line.
+    pub committed_cents: i64,
+    /// Drawn by this purchase.
+    pub this_cents: i64,
+    /// What is left after this purchase: negative when it overruns.
+    pub remaining_after_cents: i64,
+}
+
+impl Draw {
+    fn new(line_cents: i64, committed_cents: i64, this_cents: i64) -> Draw {
+        Draw {
+            line_cents,
+            committed_cents,
+            this_cents,
+            remaining_after_cents: line_cents
+                .saturating_sub(committed_cents)
+                .saturating_sub(this_cents),
+        }
+    }
+
+    /// This purchase draws on the amount and leaves it below zero.
+    pub fn overruns(&self) -> bool {
+        self.this_cents > 0 && self.remaining_after_cents < 0
+    }
+
+    fn describe(&self, what: &str) -> String {
+        format!(
+            "{what} {} against {} left of {} ({} committed to other requests), {} over",
+            format_cents(self.this_cents),
+            format_cents(self.line_cents.saturating_sub(self.committed_cents)),
+            format_cents(self.line_cents),
+            format_cents(self.committed_cents),
+            format_cents(-self.remaining_after_cents)
+        )
+    }
+}
+
+/// Where a purchase stands on the budget line it names, as the route shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetPosition {
+    pub line_id: String,
+    pub label: String,
+    /// Whether the line's budget is approved (a line never approved funds nothing).
+    pub approved: bool,
+    pub plan_item_id: Option<String>,
+    pub plan_item: Option<String>,
+    /// One-off costs against the line's capital amount.
+    pub capital: Draw,
+    /// Yearly operating cost against the line's operating amount (staff and other) for the fiscal year.
+    pub operating: Draw,
+}
+
+impl BudgetPosition {
+    /// The position of a purchase of `capital_cents` and `annual_operating_cents` on `line`.
+    pub fn of(
+        line: &BudgetLineFacts,
+        capital_cents: i64,
+        annual_operating_cents: i64,
+    ) -> BudgetPosition {
+        let (capital, operating) = line.approved.unwrap_or((0, 0));
+        BudgetPosition {
+            line_id: line.line_id.clone(),
+            label: line.label.clone(),
+            approved: line.approved.is_some(),
+            plan_item_id: line.plan_item_id.clone(),
+            plan_item: line.plan_item.clone(),
+            capital: Draw::new(capital, line.committed_capital_cents, capital_cents),
+            operating: Draw::new(
+                operating,
+                line.committed_operating_cents,
+                annual_operating_cents,
+            ),
+        }
+    }
 }
 
 impl RequestFacts {
@@ -378,6 +498,16 @@ pub struct Policy {
     pub notice_entity_address: String,
     #[serde(default = "default_notice_entity_type")]
     pub notice_entity_type: String,
+    /// Month and day by which each covered department files its Annual Surveillance Report on the year before
+    /// [Boston 16-63.5]. The ordinance leaves the department's date to the city (the Council publishes its review
+    /// by May 31), so it is policy: March 1 by default.
+    #[serde(default = "default_surveillance_report_due_month")]
+    pub surveillance_report_due_month: u32,
+    #[serde(default = "default_surveillance_report_due_day")]
+    pub surveillance_report_due_day: u32,
+    /// Days before that date from which departments whose report is missing are reminded.
+    #[serde(default = "default_surveillance_report_reminder_days")]
+    pub surveillance_report_reminder_days: u32,
     /// Applied in order; the order decides the order of grounds within a step.
     #[serde(default)]
     pub rules: Vec<Rule>,
@@ -400,6 +530,16 @@ fn default_notice_entity_address() -> String {
 }
 fn default_notice_entity_type() -> String {
     "Government (municipality)".to_owned()
+}
+
+fn default_surveillance_report_due_month() -> u32 {
+    3
+}
+fn default_surveillance_report_due_day() -> u32 {
+    1
+}
+fn default_surveillance_report_reminder_days() -> u32 {
+    30
 }
 
 fn default_fiscal_year_start_month() -> u32 {
@@ -434,6 +574,15 @@ impl Policy {
     }
 
     /// The city's default policy ([`DEFAULT_POLICY_TOML`]).
+    /// The day by which the Annual Surveillance Reports on `year` are due (in the year after it).
+    pub fn surveillance_report_due(&self, year: i32) -> NaiveDate {
+        date_or_calendar_limit(
+            year + 1,
+            self.surveillance_report_due_month,
+            self.surveillance_report_due_day,
+        )
+    }
+
     pub fn default_policy() -> Policy {
         // A unit test parses and validates the embedded text, so this cannot fail in a built binary.
         Policy::from_toml(DEFAULT_POLICY_TOML).expect("the embedded default policy is valid")
@@ -494,6 +643,15 @@ impl Policy {
         }
         if self.reassessment_months == 0 {
             policy_fault(PolicyFault::ZeroReassessmentMonths);
+        }
+        if !fiscal_start_is_valid(
+            self.surveillance_report_due_month,
+            self.surveillance_report_due_day,
+        ) {
+            policy_fault(PolicyFault::InvalidSurveillanceReportDue {
+                month: self.surveillance_report_due_month,
+                day: self.surveillance_report_due_day,
+            });
         }
 
         let mut seen_ids = BTreeSet::new();
@@ -675,6 +833,18 @@ pub enum Flag {
     LikelyDuplicate,
     /// A remediation order stands against the vendor ([`RequestFacts::vendor_open_orders`]).
     VendorOpenOrder,
+    /// [`BudgetFacts::department_budget_approved`].
+    DepartmentBudgetApproved,
+    /// The buyer named a budget line, approved or not.
+    BudgetLineNamed,
+    /// The buyer named a line of an approved budget.
+    OnBudgetLine,
+    /// The named, approved line is tied to an item of the City Technology Plan.
+    InTechnologyPlan,
+    /// The capital cost overruns what is left of the line's capital amount.
+    CapitalOverrun,
+    /// The yearly operating cost overruns what is left of the line's operating amount.
+    OperatingOverrun,
 }
 
 impl Flag {
@@ -691,6 +861,21 @@ impl Flag {
             Flag::VendorHosted => facts.vendor_hosted(),
             Flag::LikelyDuplicate => facts.likely_duplicate_of.is_some(),
             Flag::VendorOpenOrder => facts.vendor_open_orders.is_some(),
+            Flag::DepartmentBudgetApproved => facts.budget.department_budget_approved,
+            Flag::BudgetLineNamed => facts.budget.line.is_some(),
+            Flag::OnBudgetLine => view.budget.as_ref().is_some_and(|b| b.approved),
+            Flag::InTechnologyPlan => view
+                .budget
+                .as_ref()
+                .is_some_and(|b| b.approved && b.plan_item_id.is_some()),
+            Flag::CapitalOverrun => view
+                .budget
+                .as_ref()
+                .is_some_and(|b| b.approved && b.capital.overruns()),
+            Flag::OperatingOverrun => view
+                .budget
+                .as_ref()
+                .is_some_and(|b| b.approved && b.operating.overruns()),
         }
     }
 }
@@ -1362,6 +1547,9 @@ pub struct Route {
     /// For a version of a decided request: how it compares with the version whose decision stands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<super::comparison::Comparison>,
+    /// The budget line the purchase is funded from, its plan item, and what remains after this purchase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetPosition>,
 }
 
 impl Route {
@@ -1428,12 +1616,14 @@ pub fn evaluate(policy: &Policy, facts: &RequestFacts) -> Route {
         steps: steps.into_values().collect(),
         renewal: None,
         comparison: None,
+        budget: view.budget,
     }
 }
 
 /// A request's facts with the derived figures computed once.
 struct RequestView<'a> {
     facts: &'a RequestFacts,
+    budget: Option<BudgetPosition>,
     total_contract_value_cents: i64,
     fy_vendor_total_cents: i64,
     fast_path: bool,
@@ -1444,6 +1634,9 @@ impl<'a> RequestView<'a> {
     fn new(policy: &Policy, facts: &'a RequestFacts) -> RequestView<'a> {
         RequestView {
             facts,
+            budget: facts.budget.line.as_ref().map(|line| {
+                BudgetPosition::of(line, facts.capital_cents, facts.annual_operating_cents)
+            }),
             total_contract_value_cents: facts.total_contract_value_cents(),
             fy_vendor_total_cents: facts.fy_vendor_total_cents(),
             fast_path: facts.fast_path(),
@@ -1500,6 +1693,36 @@ impl<'a> RequestView<'a> {
                 }
             }
             "department" => facts.department_code.clone(),
+            "budget_line" => match &facts.budget.line {
+                None => "none".to_owned(),
+                Some(line) if line.approved.is_none() => {
+                    format!("{:?} (its budget is not approved)", line.label)
+                }
+                Some(line) => format!("{:?}", line.label),
+            },
+            "plan_item" => facts
+                .budget
+                .line
+                .as_ref()
+                .and_then(|line| line.plan_item.clone())
+                .unwrap_or_else(|| "none".to_owned()),
+            "budget_overrun" => {
+                let parts: Vec<String> = self
+                    .budget
+                    .iter()
+                    .flat_map(|b| {
+                        [("capital", b.capital), ("yearly operating", b.operating)]
+                            .into_iter()
+                            .filter(|(_, draw)| draw.overruns())
+                            .map(|(what, draw)| draw.describe(what))
+                    })
+                    .collect();
+                if parts.is_empty() {
+                    "no overrun".to_owned()
+                } else {
+                    parts.join("; ")
+                }
+            }
             "fiscal_year" => format!("FY{}", self.fiscal_year),
             "duplicate" => facts
                 .likely_duplicate_of
@@ -1602,6 +1825,14 @@ pub enum PolicyFault {
     /// Every vendor would be due for re-assessment at once.
     #[error("reassessment_months must be at least 1")]
     ZeroReassessmentMonths,
+    /// The Annual Surveillance Reports would be due on a day that some years lack (or no day at all).
+    #[error("surveillance report due month {month}, day {day} is not a day that occurs every year")]
+    InvalidSurveillanceReportDue {
+        /// [`Policy::surveillance_report_due_month`].
+        month: u32,
+        /// [`Policy::surveillance_report_due_day`].
+        day: u32,
+    },
     /// Routes and audit records could not refer to the rule.
     #[error("id is empty")]
     EmptyId,
@@ -1694,6 +1925,7 @@ mod tests {
             vendor_fy_other_count: 0,
             likely_duplicate_of: None,
             vendor_open_orders: None,
+            budget: Default::default(),
         }
     }
 
@@ -1881,6 +2113,7 @@ mod tests {
             vendor_fy_other_count: same_vendor_this_fy.len() as u32,
             likely_duplicate_of: None,
             vendor_open_orders: None,
+            budget: Default::default(),
             ..request
         };
 
@@ -1930,6 +2163,7 @@ mod tests {
                 vendor_fy_other_count: 1,
                 likely_duplicate_of: None,
                 vendor_open_orders: None,
+                budget: Default::default(),
                 ..costing(this_request)
             });
             let case = format!("{this_request} + {others}");
@@ -2454,13 +2688,15 @@ mod tests {
                 vendor_fy_other_cents: 4_250_050,
                 vendor_fy_other_count: 4,
                 likely_duplicate_of: Some("Enterprise e-signature (score 0.82)".to_owned()),
+                budget: Default::default(),
                 ..costing(1_000_000)
             },
         );
         assert_eq!(
             reason(&route, StepKindTag::CioApproval, "everything"),
             "$10,000.00 | $52,500.50 | $42,500.50 | 4 | 5 | $50,000.00 | 1200 | \
-             protected health information | BPHC | FY2027 | Enterprise e-signature (score 0.82) | none"
+             protected health information | BPHC | FY2027 | Enterprise e-signature (score 0.82) | none | none | \
+             none | no overrun"
         );
     }
 

@@ -56,6 +56,9 @@ pub struct RequestInput {
     /// Performs face surveillance (Boston City Code 16-62 bans it).
     pub face_surveillance: Option<bool>,
     pub requested_start_date: Option<NaiveDate>,
+    /// The line of the department's approved technology budget the purchase is funded from [EO 2025 Art. 2].
+    /// Leave it out for a purchase funded from no line (on an edit: to keep the line named before).
+    pub budget_line_id: Option<Uuid>,
 }
 
 /// The checked facts of a request.
@@ -81,6 +84,9 @@ pub struct RequestFields {
     /// What a renewal renews.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renews: Option<Renews>,
+    /// The budget line the purchase is funded from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_line_id: Option<Uuid>,
 }
 
 /// The purchase a renewal renews.
@@ -383,6 +389,7 @@ impl RequestFields {
             face_surveillance,
             requested_start_date: requested_start_date.expect("checked"),
             renews,
+            budget_line_id: input.budget_line_id.or(cur.and_then(|r| r.budget_line_id)),
         })
     }
 
@@ -500,6 +507,7 @@ mod tests {
             surveillance: Some(false),
             face_surveillance: Some(false),
             requested_start_date: NaiveDate::from_ymd_opt(2026, 7, 1),
+            budget_line_id: None,
         }
     }
 

@@ -13,8 +13,9 @@
 /// decision or a risk acceptance, `conditions` of an approval, a `comment` on an answer or in a review, the
 /// `justification` of a waiver or an exception, the `note` of a resolution, decommission or re-assessment, a
 /// remediation `plan`, the `reason` of a dismissal or an exception decision, an answer's `value` (the
-/// answer to a text question is prose), an incident's `steps_taken`, the `findings` of a post-incident review
-/// and the `grounds` of an appeal. Everything else (names, titles, codes, references, e-mail addresses,
+/// answer to a text question is prose), an incident's `steps_taken`, the `findings` of a post-incident review,
+/// the `grounds` of an appeal, and the accounts of an Annual Surveillance Report (`usage`,
+/// `non_suspect_capture`, `complaints`, `audits`, `violations`). Everything else (names, titles, codes, references, e-mail addresses,
 /// search filters) is one line: a newline there is a paste error, not content.
 pub const MULTI_LINE_FIELDS: &[&str] = &[
     "description",
@@ -25,6 +26,11 @@ pub const MULTI_LINE_FIELDS: &[&str] = &[
     "note",
     "plan",
     "reason",
+    "usage",
+    "non_suspect_capture",
+    "complaints",
+    "audits",
+    "violations",
     "value",
     "steps_taken",
     "findings",

@@ -326,6 +326,7 @@ mod tests {
                 .collect(),
             renewal: None,
             comparison: None,
+            budget: None,
         }
     }
 

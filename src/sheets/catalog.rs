@@ -83,7 +83,7 @@ pub fn export_csv(services: &[CatalogService]) -> Result<Vec<u8>, ApiError> {
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}")))
 }
 
-fn normalise_header(h: &str) -> String {
+pub(crate) fn normalise_header(h: &str) -> String {
     h.trim()
         .to_lowercase()
         .replace('_', " ")
@@ -97,13 +97,22 @@ type TextRows = (String, Vec<(u32, Vec<String>)>);
 
 /// Reads rows of text cells, from a workbook or CSV.
 fn read_rows(bytes: &[u8], limits: &Limits) -> Result<TextRows, ApiError> {
+    read_sheet_rows(bytes, limits, SHEET)
+}
+
+/// Reads rows of text cells of the sheet named `wanted` (or the first sheet), or of CSV text.
+pub(crate) fn read_sheet_rows(
+    bytes: &[u8],
+    limits: &Limits,
+    wanted: &str,
+) -> Result<TextRows, ApiError> {
     match sniff(bytes) {
         Some(UploadKind::Zip | UploadKind::Ole2) => {
             // The same checks as a questionnaire upload: kind by content, encryption, and the cost of reading.
             limits::check(bytes, limits)?;
             let book = Workbook::read(bytes)?;
             let (name, range) = book
-                .sheet(SHEET)
+                .sheet(wanted)
                 .or_else(|| book.sheets.first())
                 .ok_or_else(|| ApiError::field("file", "the workbook has no sheets"))?;
             let rows = rows_of(range)

@@ -1,6 +1,7 @@
 //! Spreadsheets in and out: bytes <-> domain structs, no I/O of their own. calamine reads, rust_xlsxwriter
 //! writes. Callers run these functions off the async workers (`spawn_blocking`): parsing is CPU-bound.
 
+pub mod budgets;
 pub mod catalog;
 pub mod external;
 pub mod fixtures;

@@ -1047,6 +1047,151 @@ impl Store {
         dispatch!(self, r => r.retry_delivery(actor, id).await)
     }
 
+    pub async fn list_plan_items(
+        &self,
+        page: PageRequest,
+    ) -> Result<Paged<PlanItemRecord>, ApiError> {
+        dispatch!(self, r => r.list_plan_items(page).await)
+    }
+
+    pub async fn get_plan_item(&self, id: Uuid) -> Result<PlanItemRecord, ApiError> {
+        dispatch!(self, r => r.get_plan_item(id).await)
+    }
+
+    pub async fn create_plan_item(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        fields: crate::domain::budgets::PlanItemFields,
+    ) -> Result<PlanItemRecord, ApiError> {
+        dispatch!(self, r => r.create_plan_item(actor, caller, fields).await)
+    }
+
+    pub async fn update_plan_item(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        id: Uuid,
+        if_match: i64,
+        fields: crate::domain::budgets::PlanItemFields,
+    ) -> Result<PlanItemRecord, ApiError> {
+        dispatch!(self, r => r.update_plan_item(actor, caller, id, if_match, fields).await)
+    }
+
+    pub async fn load_plan_items(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        rows: Vec<crate::sheets::budgets::PlanRow>,
+    ) -> Result<(usize, usize), ApiError> {
+        dispatch!(self, r => r.load_plan_items(actor, caller, rows).await)
+    }
+
+    pub async fn all_plan_items(&self) -> Result<Vec<PlanItemRecord>, ApiError> {
+        dispatch!(self, r => r.all_plan_items().await)
+    }
+
+    pub async fn list_budgets(
+        &self,
+        scope: &Scope,
+        filter: &BudgetFilter,
+        page: PageRequest,
+    ) -> Result<Paged<BudgetDetail>, ApiError> {
+        dispatch!(self, r => r.list_budgets(scope, filter, page).await)
+    }
+
+    pub async fn get_budget(&self, scope: &Scope, id: Uuid) -> Result<BudgetDetail, ApiError> {
+        dispatch!(self, r => r.get_budget(scope, id).await)
+    }
+
+    pub async fn create_budget(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        fiscal_year: i32,
+        lines: Vec<crate::domain::budgets::LineFields>,
+    ) -> Result<BudgetDetail, ApiError> {
+        dispatch!(self, r => r.create_budget(actor, caller, fiscal_year, lines).await)
+    }
+
+    pub async fn replace_budget_lines(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        scope: &Scope,
+        id: Uuid,
+        if_match: i64,
+        lines: Vec<crate::domain::budgets::LineFields>,
+    ) -> Result<BudgetDetail, ApiError> {
+        dispatch!(self, r => r.replace_budget_lines(actor, caller, scope, id, if_match, lines).await)
+    }
+
+    pub async fn submit_budget(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        scope: &Scope,
+        id: Uuid,
+        if_match: i64,
+    ) -> Result<BudgetDetail, ApiError> {
+        dispatch!(self, r => r.submit_budget(actor, caller, scope, id, if_match).await)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn review_budget(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        acting: crate::auth::Role,
+        id: Uuid,
+        if_match: i64,
+        review: crate::workflow::budgets::Review,
+    ) -> Result<BudgetDetail, ApiError> {
+        dispatch!(self, r => r.review_budget(actor, caller, acting, id, if_match, review).await)
+    }
+
+    pub async fn surveillance_register(&self) -> Result<Vec<TechnologyRecord>, ApiError> {
+        dispatch!(self, r => r.surveillance_register().await)
+    }
+
+    pub async fn surveillance_reports(
+        &self,
+        year: Option<i32>,
+        request_id: Option<Uuid>,
+    ) -> Result<Vec<SurveillanceReportRecord>, ApiError> {
+        dispatch!(self, r => r.surveillance_reports(year, request_id).await)
+    }
+
+    pub async fn get_surveillance_report(
+        &self,
+        scope: &Scope,
+        id: Uuid,
+    ) -> Result<SurveillanceReportRecord, ApiError> {
+        dispatch!(self, r => r.get_surveillance_report(scope, id).await)
+    }
+
+    pub async fn create_surveillance_report(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        request_id: Uuid,
+        year: i32,
+        fields: crate::workflow::surveillance::ReportFields,
+    ) -> Result<SurveillanceReportRecord, ApiError> {
+        dispatch!(self, r => r.create_surveillance_report(actor, caller, request_id, year, fields).await)
+    }
+
+    pub async fn update_surveillance_report(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        id: Uuid,
+        if_match: i64,
+        fields: crate::workflow::surveillance::ReportFields,
+    ) -> Result<SurveillanceReportRecord, ApiError> {
+        dispatch!(self, r => r.update_surveillance_report(actor, caller, id, if_match, fields).await)
+    }
+
     pub async fn list_audit(
         &self,
         filter: &AuditFilter,

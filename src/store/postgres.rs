@@ -72,6 +72,16 @@ mod jobs_impl {
     include!("jobs.rs");
 }
 
+mod budgets_impl {
+    use super::*;
+    include!("budgets.rs");
+}
+
+mod surveillance_impl {
+    use super::*;
+    include!("surveillance.rs");
+}
+
 mod incidents_impl {
     use super::*;
     include!("incidents.rs");

@@ -408,8 +408,17 @@ async fn load_routing(
     .bind(fields.vendor_id)
     .fetch_all(&mut **tx)
     .await?;
+    let budget = super::budgets_impl::budget_facts(
+        tx,
+        request_id,
+        department,
+        fiscal_year,
+        fields.budget_line_id,
+    )
+    .await?;
     Ok(Routing {
         vendor_open_orders: crate::domain::orders::describe_open_orders(&orders),
+        budget,
         policy_version,
         policy,
         ordinance_covered,
@@ -582,7 +591,8 @@ pub(super) async fn apply_plan(
         write_steps(tx, id, v.submission, &v.steps).await?;
         sqlx::query(
             "UPDATE requests SET fields = $2, title = $3, vendor_id = $4, total_contract_value_cents = $5, \
-             fiscal_year = $6, submission = $7, policy_version = $8, route = $9, submitted_by = $10 WHERE id = $1",
+             fiscal_year = $6, submission = $7, policy_version = $8, route = $9, submitted_by = $10, \
+             budget_line_id = $11, capital_cents = $12, annual_operating_cents = $13 WHERE id = $1",
         )
         .bind(id)
         .bind(Json(&v.fields))
@@ -594,6 +604,9 @@ pub(super) async fn apply_plan(
         .bind(v.policy_version)
         .bind(Json(&v.route))
         .bind(&actor.subject)
+        .bind(v.fields.budget_line_id)
+        .bind(v.fields.capital_cost_cents)
+        .bind(v.fields.annual_operating_cost_cents)
         .execute(&mut **tx)
         .await?;
     }
@@ -601,7 +614,7 @@ pub(super) async fn apply_plan(
         let (_, policy) = load_policy(tx, None).await?;
         sqlx::query(
             "UPDATE requests SET fields = $2, title = $3, vendor_id = $4, total_contract_value_cents = $5, \
-             fiscal_year = $6 WHERE id = $1",
+             fiscal_year = $6, budget_line_id = $7, capital_cents = $8, annual_operating_cents = $9 WHERE id = $1",
         )
         .bind(id)
         .bind(Json(fields))
@@ -609,6 +622,9 @@ pub(super) async fn apply_plan(
         .bind(fields.vendor_id)
         .bind(fields.total_contract_value_cents())
         .bind(policy.fiscal_year_of(fields.requested_start_date))
+        .bind(fields.budget_line_id)
+        .bind(fields.capital_cost_cents)
+        .bind(fields.annual_operating_cost_cents)
         .execute(&mut **tx)
         .await?;
     }
@@ -926,11 +942,19 @@ impl Repo {
             renewal_known,
         )?;
         let (_, policy) = load_policy(&mut tx, None).await?;
+        let line = super::budgets_impl::line_ref(&mut tx, fields.budget_line_id).await?;
+        crate::workflow::budgets::check_line(
+            fields.budget_line_id,
+            line.as_ref(),
+            &department,
+            policy.fiscal_year_of(fields.requested_start_date),
+        )?;
         let at = now();
         let created: RequestRecord = sqlx::query_as(
             "INSERT INTO requests (id, department_code, vendor_id, status, title, fields, total_contract_value_cents, \
-             fiscal_year, submission, created_by, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, 0, $8, 1, $9, $9) RETURNING *",
+             fiscal_year, submission, created_by, version, created_at, updated_at, budget_line_id, capital_cents, \
+             annual_operating_cents) \
+             VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, 0, $8, 1, $9, $9, $10, $11, $12) RETURNING *",
         )
         .bind(Uuid::new_v4())
         .bind(&department)
@@ -941,6 +965,9 @@ impl Repo {
         .bind(policy.fiscal_year_of(fields.requested_start_date))
         .bind(&actor.subject)
         .bind(at)
+        .bind(fields.budget_line_id)
+        .bind(fields.capital_cost_cents)
+        .bind(fields.annual_operating_cost_cents)
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query("INSERT INTO request_authors (request_id, subject_key) VALUES ($1, $2)")
@@ -1154,6 +1181,18 @@ impl Repo {
     ) -> Result<RequestRecord, ApiError> {
         let (mut tx, current, state) = open_change(&self.pool, scope, id, if_match).await?;
         let vendor_known = vendor_exists(&mut tx, next.vendor_id).await?;
+        if next.budget_line_id != state.fields.budget_line_id
+            || next.requested_start_date != state.fields.requested_start_date
+        {
+            let (_, policy) = load_policy(&mut tx, None).await?;
+            let line = super::budgets_impl::line_ref(&mut tx, next.budget_line_id).await?;
+            crate::workflow::budgets::check_line(
+                next.budget_line_id,
+                line.as_ref(),
+                &current.department_code,
+                policy.fiscal_year_of(next.requested_start_date),
+            )?;
+        }
         let reevaluation = match (&state.decided, &detection, state.status.is_approved()) {
             (Some(decided), Some(detection), true) => {
                 let (_, decided_policy) =

@@ -121,6 +121,7 @@ fn routing(world: &World) -> Routing {
         likely_duplicate: None,
         prior: None,
         vendor_open_orders: None,
+        budget: Default::default(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! I/O: the store loads, applies the plan and audits in one transaction, and handlers parse, call and shape.
 
 pub mod assessments;
+pub mod budgets;
 pub mod contracts;
 pub mod webhooks;
 
@@ -19,6 +20,7 @@ pub mod orders;
 pub mod requests;
 pub mod route;
 pub mod safeguards;
+pub mod surveillance;
 
 /// Who acts, as the planners see it.
 #[derive(Debug, Clone, PartialEq, Eq)]

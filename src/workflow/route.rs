@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use crate::domain::comparison::{Check, Comparison, RenewalBasis};
 use crate::domain::policy::{
-    DataClass, Hosting, Policy, RequestFacts, Route, RouteStep, StepKindTag, evaluate, format_cents,
+    BudgetFacts, DataClass, Hosting, Policy, RequestFacts, Route, RouteStep, StepKindTag, evaluate,
+    format_cents,
 };
 use crate::domain::request::{Renews, RequestFields};
 use crate::domain::workflow::{StepState, decider};
@@ -34,6 +35,8 @@ pub struct Routing {
     /// The remediation orders standing against the vendor, described for the route's reason; `None` when none
     /// stands.
     pub vendor_open_orders: Option<String>,
+    /// The department's budget for the fiscal year and the line the fields name [EO 2025 Art. 2].
+    pub budget: BudgetFacts,
 }
 
 /// What a renewal renews, as the store found it.
@@ -278,6 +281,7 @@ pub fn facts(
         vendor_fy_other_count: routing.fy_other_count,
         likely_duplicate_of: routing.likely_duplicate.clone(),
         vendor_open_orders: routing.vendor_open_orders.clone(),
+        budget: routing.budget.clone(),
     }
 }
 
@@ -559,6 +563,7 @@ pub(crate) mod tests {
             face_surveillance: false,
             requested_start_date: NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
             renews: None,
+            budget_line_id: None,
         }
     }
 
@@ -573,6 +578,7 @@ pub(crate) mod tests {
             likely_duplicate: None,
             prior: None,
             vendor_open_orders: None,
+            budget: Default::default(),
         }
     }
 

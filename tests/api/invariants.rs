@@ -331,6 +331,7 @@ impl Replay<'_> {
                     likely_duplicate: None,
                     prior: None,
                     vendor_open_orders: None,
+                    budget: Default::default(),
                 },
             );
             if !fresh.prohibitions.is_empty() {
