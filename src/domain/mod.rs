@@ -5,6 +5,7 @@ pub mod audit;
 pub mod catalog;
 pub mod comparison;
 pub mod council;
+pub mod crosswalk;
 pub mod deadlines;
 pub mod duplicates;
 pub mod identity;
