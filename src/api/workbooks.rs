@@ -519,6 +519,17 @@ impl WorkbooksApi {
                         "is required for format=mapped",
                     ));
                 }
+                let given = |c: &Option<String>| c.as_deref().is_some_and(|c| !c.trim().is_empty());
+                if ![&answer_column.0, &yes_column.0, &no_column.0, &na_column.0]
+                    .into_iter()
+                    .any(given)
+                {
+                    missing.push(FieldError::new(
+                        "answer_column",
+                        "is required for format=mapped, unless the answers are marks under yes_column, no_column \
+                         or na_column",
+                    ));
+                }
                 let words = external::parse_answer_words(
                     "answer_words",
                     answer_words.0.as_deref().unwrap_or_default(),

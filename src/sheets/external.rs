@@ -210,13 +210,13 @@ pub struct Outcome {
 /// vendor knows which.
 pub fn read(bytes: &[u8], asked: &Asked) -> Result<Outcome, Failure> {
     let book = Workbook::open(bytes)?;
-    let found = detect(&book);
-    let Some(detected) = found.iter().find(|d| d.family == asked.family) else {
-        let message = match found.first() {
+    // The asked family first; the others only to name what was sent instead.
+    let Some(detected) = detect_family(&book, asked.family) else {
+        let message = match detect(&book).into_iter().next() {
             Some(other) => {
                 return Err(Failure::Mismatch {
                     asked: asked.name().to_owned(),
-                    found: other.clone(),
+                    found: other,
                 });
             }
             None => format!(
@@ -230,6 +230,7 @@ pub fn read(bytes: &[u8], asked: &Asked) -> Result<Outcome, Failure> {
             message,
         });
     };
+    let detected = &detected;
     if let Some(version) = asked.version
         && version != detected.version
     {
@@ -411,10 +412,19 @@ fn leading_text(range: &Range<Data>, rows: usize) -> String {
 
 /// Every layout found in `book`, at most one per family, in family order.
 pub fn detect(book: &Workbook) -> Vec<Detected> {
-    [detect_caiq(book), detect_hecvat(book), detect_cis(book)]
+    [Family::Caiq, Family::Hecvat, Family::Nist]
         .into_iter()
-        .flatten()
+        .filter_map(|family| detect_family(book, family))
         .collect()
+}
+
+/// The layout of `family` found in `book`, if any.
+pub fn detect_family(book: &Workbook, family: Family) -> Option<Detected> {
+    match family {
+        Family::Caiq => detect_caiq(book),
+        Family::Hecvat => detect_hecvat(book),
+        Family::Nist => detect_cis(book),
+    }
 }
 
 fn detect_caiq(book: &Workbook) -> Option<Detected> {
