@@ -13,6 +13,7 @@ pub mod invitations;
 pub mod me;
 pub mod notifications;
 pub mod policy;
+pub mod profiles;
 pub mod reports;
 pub mod requests;
 pub mod safeguards;
@@ -50,7 +51,7 @@ apis!(
     catalog::CatalogApi,
     invitations::InvitationsApi,
     assessments::AssessmentsApi,
-    workbooks::WorkbooksApi,
+    workbooks::Imports,
     reports::ReportsApi,
     policy::PolicyApi,
     audit::AuditApi,

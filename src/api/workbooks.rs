@@ -375,6 +375,13 @@ fn read_failure(failure: external::Failure) -> ApiError {
 
 pub struct WorkbooksApi;
 
+/// The spreadsheet operations and the saved import profiles, as one entry of the API list (a tuple of APIs is
+/// itself one, and the list is at the longest tuple the framework takes). A type and a value of one name, as a
+/// unit struct is.
+pub type Imports = (WorkbooksApi, super::profiles::ProfilesApi);
+#[allow(non_upper_case_globals)]
+pub const Imports: Imports = (WorkbooksApi, super::profiles::ProfilesApi);
+
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Questionnaires")]
 impl WorkbooksApi {
     /// Download the assessment as a workbook
@@ -491,6 +498,9 @@ impl WorkbooksApi {
         /// mapped: the format version whose question IDs the sheet holds (e.g. `caiq-v4`); without it, the IDs
         /// are this template's own question IDs.
         id_space: Query<Option<String>>,
+        /// A saved import profile's name (see `/import-profiles`): the mapping it holds, instead of the mapped
+        /// settings above.
+        profile: Query<Option<String>>,
         #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: SpreadsheetUpload,
     ) -> Result<WorkbookImported, ImportError> {
@@ -503,8 +513,74 @@ impl WorkbooksApi {
         let template = templates
             .version(&store, &a.template_id, &a.template_version)
             .await?;
-        let format = format.0.unwrap_or(UploadFormat::Own);
+        let mut profile_used = None;
+        if let Some(name) = profile
+            .0
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            let mut errors = Vec::new();
+            if format.0.is_some_and(|f| f != UploadFormat::Mapped) {
+                errors.push(FieldError::new(
+                    "profile",
+                    format!(
+                        "reads a hand-mapped layout; send it without format={} (or with format=mapped)",
+                        format.0.map(UploadFormat::public_name).unwrap_or_default()
+                    ),
+                ));
+            }
+            for (param, value) in [
+                ("sheet", sheet.0.is_some()),
+                ("header_row", header_row.0.is_some()),
+                ("id_column", id_column.0.is_some()),
+                ("answer_column", answer_column.0.is_some()),
+                ("yes_column", yes_column.0.is_some()),
+                ("no_column", no_column.0.is_some()),
+                ("na_column", na_column.0.is_some()),
+                ("comment_column", comment_column.0.is_some()),
+                ("answer_words", answer_words.0.is_some()),
+                ("id_space", id_space.0.is_some()),
+            ] {
+                if value {
+                    errors.push(FieldError::new(
+                        param,
+                        format!("cannot be combined with profile: the profile \"{name}\" gives the mapping"),
+                    ));
+                }
+            }
+            if !errors.is_empty() {
+                return Err(ApiError::validation(errors).into());
+            }
+            let Some(saved) = store.get_profile(name).await? else {
+                let names: Vec<String> = store
+                    .list_profiles()
+                    .await?
+                    .into_iter()
+                    .map(|p| format!("\"{}\"", p.name))
+                    .collect();
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "profile",
+                    match names.as_slice() {
+                        [] => format!("no import profile is named \"{name}\"; none is saved"),
+                        _ => format!(
+                            "no import profile is named \"{name}\"; saved profiles are {}",
+                            names.join(", ")
+                        ),
+                    },
+                )])
+                .into());
+            };
+            profile_used = Some((saved.name, saved.mapping));
+        }
+        let format = match &profile_used {
+            Some(_) => UploadFormat::Mapped,
+            None => format.0.unwrap_or(UploadFormat::Own),
+        };
         let reading = match format {
+            UploadFormat::Mapped if profile_used.is_some() => {
+                Reading::Mapped(profile_used.as_ref().expect("a profile").1.clone())
+            }
             UploadFormat::Own => Reading::Own,
             UploadFormat::Mapped => {
                 let mut missing = Vec::new();
@@ -573,6 +649,12 @@ impl WorkbooksApi {
             })
             .await?
         };
+        let mut summary_base = summary_base;
+        if let Some((name, _)) = &profile_used {
+            summary_base.detected_by = summary_base
+                .detected_by
+                .map(|how| format!("profile \"{name}\": {how}"));
+        }
         if summary_base.added.is_empty()
             && summary_base.changed.is_empty()
             && summary_base.cleared.is_empty()

@@ -1109,42 +1109,27 @@ pub fn parse_answer_words(
     }
 }
 
-fn read_mapping(
-    book: &Workbook,
-    mapping: &Mapping,
-    out: &mut Collector,
-) -> Result<(), Vec<FieldError>> {
+/// Every fault of a mapping's own settings, each named by its setting (as the query parameter or the saved
+/// profile's field is named): columns that are not column letters, both or neither of an answer column and mark
+/// columns, a header row of 0, a meaning other than yes, no or na, an ID space without a crosswalk.
+pub fn check_mapping(mapping: &Mapping) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let mut column = |field: &str, letters: &str| {
-        column_index(letters).or_else(|| {
+    let mut column = |field: &str, letters: Option<&str>| {
+        if let Some(letters) = letters
+            && column_index(letters).is_none()
+        {
             errors.push(FieldError::new(
                 field,
                 format!("\"{letters}\" is not a column like A or AB"),
             ));
-            None
-        })
-    };
-    let id_col = column("id_column", &mapping.id_column);
-    let answer_col = mapping
-        .answer_column
-        .as_deref()
-        .and_then(|letters| column("answer_column", letters));
-    let mut marks = Vec::new();
-    for (field, letters, value) in [
-        ("yes_column", &mapping.yes_column, ExternalValue::Yes),
-        ("no_column", &mapping.no_column, ExternalValue::No),
-        ("na_column", &mapping.na_column, ExternalValue::Na),
-    ] {
-        if let Some(letters) = letters
-            && let Some(col) = column(field, letters)
-        {
-            marks.push((col, value));
         }
-    }
-    let comment_col = mapping
-        .comment_column
-        .as_deref()
-        .and_then(|letters| column("comment_column", letters));
+    };
+    column("id_column", Some(&mapping.id_column));
+    column("answer_column", mapping.answer_column.as_deref());
+    column("yes_column", mapping.yes_column.as_deref());
+    column("no_column", mapping.no_column.as_deref());
+    column("na_column", mapping.na_column.as_deref());
+    column("comment_column", mapping.comment_column.as_deref());
     let marked_layout =
         mapping.yes_column.is_some() || mapping.no_column.is_some() || mapping.na_column.is_some();
     match (mapping.answer_column.is_some(), marked_layout) {
@@ -1164,6 +1149,9 @@ fn read_mapping(
             "rows are counted from 1, as a spreadsheet shows them",
         ));
     }
+    if mapping.sheet.trim().is_empty() {
+        errors.push(FieldError::new("sheet", "names the sheet to read"));
+    }
     if let Some(space) = &mapping.id_space
         && crosswalk::registry().crosswalk(space).is_none()
     {
@@ -1178,20 +1166,26 @@ fn read_mapping(
             ),
         ));
     }
-    let mut words: BTreeMap<String, ExternalValue> = BTreeMap::new();
     for (word, meaning) in &mapping.answer_words {
-        match ExternalValue::parse(meaning) {
-            Some(value) => {
-                words.insert(normalise(word), value);
-            }
-            None => errors.push(FieldError::new(
+        if ExternalValue::parse(meaning).is_none() {
+            errors.push(FieldError::new(
                 format!("answer_words.{word}"),
                 format!("\"{meaning}\" is not yes, no or na"),
-            )),
+            ));
         }
     }
+    errors.sort_by(|a, b| a.field.cmp(&b.field));
+    errors
+}
+
+fn read_mapping(
+    book: &Workbook,
+    mapping: &Mapping,
+    out: &mut Collector,
+) -> Result<(), Vec<FieldError>> {
+    let mut errors = check_mapping(mapping);
     let sheet = book.sheet(&mapping.sheet);
-    if sheet.is_none() {
+    if sheet.is_none() && !mapping.sheet.trim().is_empty() {
         errors.push(FieldError::new(
             "sheet",
             format!(
@@ -1201,10 +1195,27 @@ fn read_mapping(
             ),
         ));
     }
-    let (Some((sheet, range)), Some(id_col), true) = (sheet, id_col, errors.is_empty()) else {
+    let Some((sheet, range)) = sheet.filter(|_| errors.is_empty()) else {
         errors.sort_by(|a, b| a.field.cmp(&b.field));
         return Err(errors);
     };
+    let column = |letters: &Option<String>| letters.as_deref().and_then(column_index);
+    let id_col = column_index(&mapping.id_column).expect("checked");
+    let answer_col = column(&mapping.answer_column);
+    let comment_col = column(&mapping.comment_column);
+    let marks: Vec<(u32, ExternalValue)> = [
+        (column(&mapping.yes_column), ExternalValue::Yes),
+        (column(&mapping.no_column), ExternalValue::No),
+        (column(&mapping.na_column), ExternalValue::Na),
+    ]
+    .into_iter()
+    .filter_map(|(col, value)| Some((col?, value)))
+    .collect();
+    let words: BTreeMap<String, ExternalValue> = mapping
+        .answer_words
+        .iter()
+        .filter_map(|(word, meaning)| Some((normalise(word), ExternalValue::parse(meaning)?)))
+        .collect();
     for (row, cells) in rows_of(range).filter(|(row, _)| *row >= mapping.header_row) {
         let id = text_at(&cells, id_col);
         if id.is_empty() {
