@@ -655,21 +655,6 @@ impl WorkbooksApi {
                 .detected_by
                 .map(|how| format!("profile \"{name}\": {how}"));
         }
-        if summary_base.added.is_empty()
-            && summary_base.changed.is_empty()
-            && summary_base.cleared.is_empty()
-        {
-            // Nothing to store: no new version, no second copy of the file.
-            return Ok(WorkbookImported::Ok(
-                Json(WorkbookImport {
-                    stored: false,
-                    evidence_id: None,
-                    version: a.version,
-                    ..summary_base
-                }),
-                etag(a.version),
-            ));
-        }
         let name = match format {
             UploadFormat::Own => "workbook",
             other => other.public_name(),
@@ -681,28 +666,126 @@ impl WorkbooksApi {
             limits::WorkbookKind::Xlsm => "application/vnd.ms-excel.sheet.macroEnabled.12",
             limits::WorkbookKind::Xlsx => XLSX_CONTENT_TYPE,
         };
-        let (updated, evidence) = store
-            .import_answers(
-                &auth.actor(),
-                &scope,
-                a.id,
-                expected,
-                entries,
-                &file_name,
-                content_type,
-                &bytes,
-            )
-            .await?;
-        Ok(WorkbookImported::Ok(
-            Json(WorkbookImport {
-                stored: true,
-                evidence_id: Some(evidence.id),
-                version: updated.version,
-                ..summary_base
-            }),
-            etag(updated.version),
-        ))
+        finish_import(
+            &store,
+            &auth,
+            &scope,
+            &a,
+            expected,
+            entries,
+            summary_base,
+            (&file_name, content_type, &bytes),
+        )
+        .await
     }
+
+    /// Upload Google VSAQ answers
+    ///
+    /// The vendor. The body is the JSON answer map a VSAQ page saves (question ID -> chosen choice ID); each Yes/No
+    /// answer is carried over through the VSAQ crosswalk as a spreadsheet's would be (`same` links become derived
+    /// answers marked `vsaq:<id>`, `related` ones hints), other choices are counted as not a choice. Stored as one
+    /// new version with the file kept as evidence, or nothing stored when nothing changes. `If-Match` (required)
+    /// names the version of the assessment the vendor read.
+    #[oai(
+        path = "/assessments/:id/vsaq",
+        method = "post",
+        operation_id = "uploadVsaqAnswers"
+    )]
+    async fn upload_vsaq(
+        &self,
+        store: Data<&Store>,
+        templates: Data<&Arc<Templates>>,
+        slots: Data<&ImportSlots>,
+        auth: Auth<Vendor>,
+        id: Path<Uuid>,
+        /// Let derived answers replace answers the vendor gave directly.
+        overwrite: Query<Option<bool>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
+        /// The answer map: question ID -> chosen choice ID (or text).
+        body: Json<BTreeMap<String, serde_json::Value>>,
+    ) -> Result<WorkbookImported, ImportError> {
+        let expected = if_match.version()?;
+        let scope = vendor_scope(&auth);
+        let a = store.get_assessment(&scope, id.0).await?;
+        matches_read(&a, expected)?;
+        workflow::vendor_may(a.state(), workflow::VendorWork::Answer).map_err(ApiError::from)?;
+        let template = templates
+            .version(&store, &a.template_id, &a.template_version)
+            .await?;
+        // Kept as evidence as received in substance: the same map, written back as JSON.
+        let bytes = Arc::new(
+            serde_json::to_vec_pretty(&body.0)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("VSAQ answers: {e}")))?,
+        );
+        let stored = store.answers(a.id).await?;
+        let overwrite = overwrite.0.unwrap_or(false);
+        let (entries, summary) = {
+            let bytes = bytes.clone();
+            let meta = meta_of(&a, String::new());
+            parse_off_thread(&slots, IMPORT_TIME_LIMIT, move || {
+                plan_import(&bytes, &template, &meta, Reading::Vsaq, &stored, overwrite)
+            })
+            .await?
+        };
+        finish_import(
+            &store,
+            &auth,
+            &scope,
+            &a,
+            expected,
+            entries,
+            summary,
+            ("vsaq-answers.json", "application/json", &bytes),
+        )
+        .await
+    }
+}
+
+/// Stores what an import planned, with the file as evidence; or, when its answers change nothing, stores nothing
+/// (no new version, no second copy of the file) and says so.
+#[allow(clippy::too_many_arguments)]
+async fn finish_import(
+    store: &Store,
+    auth: &Auth<Vendor>,
+    scope: &crate::store::VendorScope,
+    a: &AssessmentRecord,
+    expected: i64,
+    entries: Vec<AnswerEntry>,
+    summary: WorkbookImport,
+    (file_name, content_type, bytes): (&str, &str, &[u8]),
+) -> Result<WorkbookImported, ImportError> {
+    if summary.added.is_empty() && summary.changed.is_empty() && summary.cleared.is_empty() {
+        return Ok(WorkbookImported::Ok(
+            Json(WorkbookImport {
+                stored: false,
+                evidence_id: None,
+                version: a.version,
+                ..summary
+            }),
+            etag(a.version),
+        ));
+    }
+    let (updated, evidence) = store
+        .import_answers(
+            &auth.actor(),
+            scope,
+            a.id,
+            expected,
+            entries,
+            file_name,
+            content_type,
+            bytes,
+        )
+        .await?;
+    Ok(WorkbookImported::Ok(
+        Json(WorkbookImport {
+            stored: true,
+            evidence_id: Some(evidence.id),
+            version: updated.version,
+            ..summary
+        }),
+        etag(updated.version),
+    ))
 }
 
 /// How an upload is read.
@@ -713,6 +796,8 @@ enum Reading {
     Detected(external::Asked),
     /// A sheet as the caller maps it.
     Mapped(Mapping),
+    /// A Google VSAQ answer map.
+    Vsaq,
 }
 
 fn extension(kind: limits::WorkbookKind) -> &'static str {
@@ -793,6 +878,7 @@ fn plan_import(
             None
         }
         Reading::Detected(asked) => Some(external::read(bytes, &asked).map_err(read_failure)?),
+        Reading::Vsaq => Some(crate::sheets::vsaq::read(bytes).map_err(read_failure)?),
         Reading::Mapped(mapping) => {
             let outcome = external::read_mapped(bytes, &mapping).map_err(read_failure)?;
             Some((outcome, mapping.id_space)).map(|(mut outcome, space)| {

@@ -172,6 +172,10 @@ const LISTS: &[(&str, &str)] = &[
         "questionnaires/formats/nist-800-53r5.toml",
         include_str!("../../questionnaires/formats/nist-800-53r5.toml"),
     ),
+    (
+        "questionnaires/formats/vsaq.toml",
+        include_str!("../../questionnaires/formats/vsaq.toml"),
+    ),
 ];
 
 const CROSSWALKS: &[(&str, &str)] = &[
@@ -190,6 +194,10 @@ const CROSSWALKS: &[(&str, &str)] = &[
     (
         "questionnaires/crosswalks/nist-800-53r5.toml",
         include_str!("../../questionnaires/crosswalks/nist-800-53r5.toml"),
+    ),
+    (
+        "questionnaires/crosswalks/vsaq.toml",
+        include_str!("../../questionnaires/crosswalks/vsaq.toml"),
     ),
 ];
 
@@ -298,20 +306,33 @@ mod tests {
 
     #[test]
     fn the_shipped_lists_hold_every_published_question() {
-        let counts: Vec<(&str, usize)> = ["caiq-v3.0.1", "caiq-v4", "hecvat-4", "nist-800-53r5"]
-            .into_iter()
-            .map(|v| (v, registry().id_list(v).expect(v).questions.len()))
-            .collect();
+        let counts: Vec<(&str, usize)> = [
+            "caiq-v3.0.1",
+            "caiq-v4",
+            "hecvat-4",
+            "nist-800-53r5",
+            "vsaq",
+        ]
+        .into_iter()
+        .map(|v| (v, registry().id_list(v).expect(v).questions.len()))
+        .collect();
         assert_eq!(
             counts,
             [
                 ("caiq-v3.0.1", 295),
                 ("caiq-v4", 261),
                 ("hecvat-4", 332),
-                ("nist-800-53r5", 287)
+                ("nist-800-53r5", 287),
+                ("vsaq", 129)
             ]
         );
-        for list in ["caiq-v3.0.1", "caiq-v4", "hecvat-4", "nist-800-53r5"] {
+        for list in [
+            "caiq-v3.0.1",
+            "caiq-v4",
+            "hecvat-4",
+            "nist-800-53r5",
+            "vsaq",
+        ] {
             let list = registry().id_list(list).unwrap();
             assert!(
                 list.questions
@@ -323,7 +344,13 @@ mod tests {
         }
         assert_eq!(
             registry().readable_versions().collect::<Vec<_>>(),
-            ["caiq-v3.0.1", "caiq-v4", "hecvat-4", "nist-800-53r5"]
+            [
+                "caiq-v3.0.1",
+                "caiq-v4",
+                "hecvat-4",
+                "nist-800-53r5",
+                "vsaq"
+            ]
         );
     }
 

@@ -228,3 +228,52 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    async fn google_vsaq_answers_carry_over_through_their_crosswalk(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (vendor, aid, _) = setup(&app).await;
+        let answers = json!({
+            "secprog": "secprog_yes",
+            "secprog_team": "secprog_team_yes",
+            "secprog_peopleops_leaver": "secprog_peopleops_leaver_no",
+            "clients_laptops_hd_encrypted": "clients_laptops_hd_encrypted_yes",
+            "dc_outage": "dc_outage_partly",
+            "application_name": "Benefits portal"
+        });
+        let send = |body: Vec<u8>| {
+            let app = &app;
+            let vendor = vendor.clone();
+            let aid = aid.clone();
+            async move {
+                let etag = app.etag_of(&format!("/api/v1/assessments/{aid}"), &vendor).await;
+                let resp = app
+                    .client
+                    .post(format!("{}/api/v1/assessments/{aid}/vsaq", app.base))
+                    .bearer_auth(&vendor)
+                    .header("If-Match", etag)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                TestApp::read(resp).await
+            }
+        };
+        let resp = send(answers.to_string().into_bytes()).await;
+        let body = resp.ok(200).clone();
+        assert_eq!(body["format"], "vsaq");
+        let mut added: Vec<&str> = body["added"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        added.sort();
+        assert_eq!(added, ["ENC-03", "WISP-03", "WISP-11"]);
+        assert_eq!(body["hints"][0]["source"], "vsaq:secprog");
+        assert_eq!(body["not_a_choice"], 1);
+        let detail = app.get(&format!("/api/v1/assessments/{aid}"), &vendor).await.ok(200).clone();
+        let evidence = detail["evidence"].as_array().unwrap();
+        assert_eq!(evidence[0]["file_name"], "vsaq-answers.json");
+
+        let resp = send(b"[1]".to_vec()).await;
+        assert!(resp.status == 400 || resp.status == 422, "{}", resp.text);
+        app.stop().await;
+    }
+);
