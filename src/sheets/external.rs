@@ -1455,8 +1455,9 @@ pub fn map_to_template(
             },
         );
     }
+    let mut seen = std::collections::HashSet::new();
     for (answer, reached) in answers.iter().zip(reached) {
-        if !reached && !result.unmapped.contains(&answer.source_id) {
+        if !reached && seen.insert(answer.source_id.as_str()) {
             result.unmapped.push(answer.source_id.clone());
         }
     }
