@@ -13,8 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
 use calamine::Reader;
 use criterion::{Criterion, criterion_group, criterion_main};
+use procurement_review::domain::crosswalk::{Crosswalk, Links};
 use procurement_review::domain::questionnaire::Template;
-use procurement_review::sheets::external::{self, ExternalFormat, Mapping};
+use procurement_review::sheets::external::{self, Asked, Family, Mapping, Through};
 use procurement_review::sheets::{fixtures, limits, workbook};
 use serde_json::json;
 
@@ -30,7 +31,7 @@ fn caiq_id(q: usize) -> String {
     )
 }
 
-/// A template of `n` yes/no questions in sections of 25, every one crosswalked to a CAIQ-shaped ID.
+/// A template of `n` yes/no questions in sections of 25; [`crosswalk`] links every one to a CAIQ-shaped ID.
 fn template(n: usize) -> Template {
     let mut toml = String::from(
         "id = \"bench\"\ntitle = \"Bench\"\ndescription = \"d\"\napplies_to = \"a\"\n",
@@ -42,13 +43,38 @@ fn template(n: usize) -> Template {
         for q in (s * 25)..((s + 1) * 25).min(n) {
             toml.push_str(&format!(
                 "\n[[sections.questions]]\nid = \"Q-{q:05}\"\ntext = \"Is control {q} in place?\"\nkind = \"yes_no\"\n\
-                 na_allowed = true\nexpected = \"yes\"\ncitation = \"bench\"\ncrosswalk = {{ caiq_v4 = [\"{}\"] }}\n",
-                caiq_id(q)
+                 na_allowed = true\nexpected = \"yes\"\ncitation = \"bench\"\n"
             ));
         }
     }
     Template::from_toml("bench.toml", &toml).expect("a valid bench template")
 }
+
+/// A CAIQ v4 crosswalk for the bench template: question `Q-00007` has the same meaning as [`caiq_id`]`(7)`.
+fn crosswalk(t: &Template) -> Crosswalk {
+    let questions = t
+        .questions()
+        .enumerate()
+        .map(|(q, question)| {
+            (
+                question.id.clone(),
+                Links {
+                    same: vec![caiq_id(q)],
+                    related: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    Crosswalk {
+        version: "caiq-v4".into(),
+        templates: [(t.id.clone(), questions)].into_iter().collect(),
+    }
+}
+
+const CAIQ_V4: Asked = Asked {
+    family: Family::Caiq,
+    version: Some("caiq-v4"),
+};
 
 fn meta(t: &Template) -> workbook::WorkbookMeta {
     workbook::WorkbookMeta {
@@ -187,12 +213,13 @@ fn largest_allowed() -> (Vec<u8>, Mapping) {
         sheet: "Controls".into(),
         header_row: 1,
         id_column: "A".into(),
-        answer_column: "B".into(),
+        answer_column: Some("B".into()),
         comment_column: Some("C".into()),
         answer_words: [("Yes", "yes"), ("No", "no")]
             .into_iter()
             .map(|(w, m)| (w.to_string(), m.to_string()))
             .collect(),
+        ..Mapping::default()
     };
     (book.save_to_buffer().unwrap(), mapping)
 }
@@ -289,10 +316,15 @@ fn memory(_: &mut Criterion) {
         });
     }
     let t = template(300);
+    let cw = crosswalk(&t);
+    let through = Through::Crosswalk {
+        version: "caiq-v4",
+        crosswalk: &cw,
+    };
     let bytes = caiq_file(&t);
     row("a CAIQ v4-shaped file, 300 rows", &bytes, &|| {
-        let read = external::read(&bytes, &ExternalFormat::CaiqV4).unwrap();
-        std::hint::black_box(external::map_to_template(&t, &read, "caiq-v4"));
+        let read = external::read(&bytes, &CAIQ_V4).unwrap();
+        std::hint::black_box(external::map_to_template(&t, &read.answers, through));
     });
     let (bytes, mapping) = largest_allowed();
     assert!(
@@ -300,15 +332,22 @@ fn memory(_: &mut Criterion) {
         "{} bytes: over the default upload cap",
         bytes.len()
     );
-    let format = ExternalFormat::Mapped(mapping);
     row("at the cell cap: 2,000,000 cells, mapped", &bytes, &|| {
-        let read = external::read(&bytes, &format).unwrap();
-        std::hint::black_box(external::map_to_template(&t, &read, "mapped"));
+        let read = external::read_mapped(&bytes, &mapping).unwrap();
+        std::hint::black_box(external::map_to_template(
+            &t,
+            &read.answers,
+            Through::OwnIds,
+        ));
     });
     let bytes = largest_unpacked();
     row("at both caps: 2,000,000 strings, ~100 MB", &bytes, &|| {
-        let read = external::read(&bytes, &format).unwrap();
-        std::hint::black_box(external::map_to_template(&t, &read, "mapped"));
+        let read = external::read_mapped(&bytes, &mapping).unwrap();
+        std::hint::black_box(external::map_to_template(
+            &t,
+            &read.answers,
+            Through::OwnIds,
+        ));
     });
     println!();
 }
@@ -348,12 +387,9 @@ fn bench_workbook(c: &mut Criterion) {
     }
 }
 
-/// A CAIQ v4-shaped file answering every question of `t` through its crosswalk.
+/// A CAIQ v4-shaped file answering every question of `t` through its [`crosswalk`].
 fn caiq_file(t: &Template) -> Vec<u8> {
-    let ids: Vec<String> = t
-        .questions()
-        .flat_map(|q| q.crosswalk.caiq_v4.clone())
-        .collect();
+    let ids: Vec<String> = (0..t.questions().count()).map(caiq_id).collect();
     let rows: Vec<(&str, &str, &str)> = ids
         .iter()
         .map(|id| (id.as_str(), "Yes", "Implemented"))
@@ -363,13 +399,18 @@ fn caiq_file(t: &Template) -> Vec<u8> {
 
 fn bench_caiq(c: &mut Criterion) {
     let t = template(300);
+    let cw = crosswalk(&t);
+    let through = Through::Crosswalk {
+        version: "caiq-v4",
+        crosswalk: &cw,
+    };
     let bytes = caiq_file(&t);
     let mut group = c.benchmark_group("caiq-v4/300 rows");
     group.sample_size(30);
     group.bench_function("import and crosswalk", |b| {
         b.iter(|| {
-            let read = external::read(&bytes, &ExternalFormat::CaiqV4).unwrap();
-            external::map_to_template(&t, &read, "caiq-v4")
+            let read = external::read(&bytes, &CAIQ_V4).unwrap();
+            external::map_to_template(&t, &read.answers, through)
         })
     });
     group.bench_function("calamine bare parse", |b| b.iter(|| bare_parse(&bytes)));

@@ -16,6 +16,7 @@ pub mod me;
 pub mod notifications;
 pub mod orders;
 pub mod policy;
+pub mod profiles;
 pub mod reports;
 pub mod requests;
 pub mod safeguards;
@@ -61,7 +62,7 @@ apis!(
     catalog::CatalogApi,
     invitations::InvitationsApi,
     assessments::AssessmentsApi,
-    workbooks::WorkbooksApi,
+    workbooks::Imports,
     reports::ReportsApi,
     policy::PolicyApi,
     audit::AuditApi,

@@ -25,7 +25,7 @@ use crate::auth::{AnyRole, Auth};
 use crate::config::Config;
 use crate::domain::questionnaire::{self as q, Template};
 use crate::error::{ApiError, FieldError, PROBLEM_CONTENT_TYPE, Problem};
-use crate::sheets::external::{self, ExternalFormat, Mapping};
+use crate::sheets::external::{self, Mapping};
 use crate::sheets::limits::{self, Limits};
 use crate::sheets::workbook::{self, PriorAnswer, WorkbookMeta};
 use crate::store::{AnswerEntry, AssessmentRecord, Store};
@@ -143,13 +143,65 @@ impl ApiResponse for ImportError {
 pub enum UploadFormat {
     /// The workbook this service exported for the assessment.
     Own,
-    /// A CSA CAIQ v4 the vendor already filled in.
+    /// A CSA CAIQ, version told from the file (v3.0.1 or v4).
+    Caiq,
+    /// A CSA CAIQ v3.0.1; another version is refused, naming it.
+    #[oai(rename = "caiq-v3.0.1")]
+    CaiqV301,
+    /// A CSA CAIQ v4.0.x; another version is refused, naming it.
     CaiqV4,
-    /// An EDUCAUSE HECVAT (version 3 Full/Lite or version 4).
+    /// An EDUCAUSE HECVAT, version told from the file (only version 4 is read; version 3 is refused, naming it).
     Hecvat,
-    /// Any other layout, described by `sheet`, `header_row`, `id_column`, `answer_column`, `comment_column`
-    /// and `answer_words`.
+    /// An EDUCAUSE HECVAT 3 (Full, Lite or On-Prem): refused, as there is no crosswalk for its IDs.
+    #[oai(rename = "hecvat-3")]
+    Hecvat3,
+    /// An EDUCAUSE HECVAT 4.
+    #[oai(rename = "hecvat-4")]
+    Hecvat4,
+    /// A FedRAMP control implementation summary (CIS) worksheet, read in the NIST SP 800-53 Rev. 5 ID space.
+    #[oai(rename = "nist-800-53")]
+    Nist80053,
+    /// The same, naming the revision.
+    #[oai(rename = "nist-800-53r5")]
+    Nist80053r5,
+    /// Any other layout, described by `sheet`, `header_row`, `id_column`, `answer_column` (or `yes_column`,
+    /// `no_column`, `na_column`), `comment_column`, `answer_words` and `id_space`.
     Mapped,
+}
+
+impl UploadFormat {
+    /// As the client writes it in `format=`.
+    pub fn public_name(self) -> &'static str {
+        match self {
+            UploadFormat::Own => "own",
+            UploadFormat::Caiq => "caiq",
+            UploadFormat::CaiqV301 => "caiq-v3.0.1",
+            UploadFormat::CaiqV4 => "caiq-v4",
+            UploadFormat::Hecvat => "hecvat",
+            UploadFormat::Hecvat3 => "hecvat-3",
+            UploadFormat::Hecvat4 => "hecvat-4",
+            UploadFormat::Nist80053 => "nist-800-53",
+            UploadFormat::Nist80053r5 => "nist-800-53r5",
+            UploadFormat::Mapped => "mapped",
+        }
+    }
+
+    /// The family and version asked, for the formats told from the file.
+    fn asked(self) -> Option<external::Asked> {
+        use external::{Asked, Family};
+        let (family, version) = match self {
+            UploadFormat::Own | UploadFormat::Mapped => return None,
+            UploadFormat::Caiq => (Family::Caiq, None),
+            UploadFormat::CaiqV301 => (Family::Caiq, Some("caiq-v3.0.1")),
+            UploadFormat::CaiqV4 => (Family::Caiq, Some("caiq-v4")),
+            UploadFormat::Hecvat => (Family::Hecvat, None),
+            UploadFormat::Hecvat3 => (Family::Hecvat, Some("hecvat-3")),
+            UploadFormat::Hecvat4 => (Family::Hecvat, Some("hecvat-4")),
+            UploadFormat::Nist80053 => (Family::Nist, None),
+            UploadFormat::Nist80053r5 => (Family::Nist, Some("nist-800-53r5")),
+        };
+        Some(Asked { family, version })
+    }
 }
 
 #[derive(Debug, Object)]
@@ -160,10 +212,39 @@ pub struct ImportConflict {
     pub reason: String,
 }
 
+/// An answer in the vendor's file to a question related to one of ours (a crosswalk link of strength
+/// `related`): shown to the vendor and analyst, never stored as the answer.
+#[derive(Debug, Object)]
+pub struct ImportHint {
+    pub question_id: String,
+    /// The external question, e.g. `caiq-v4:IAM-14.1`.
+    pub source: String,
+    /// `yes`, `no` or `na`, as the vendor answered the external question.
+    pub answer: String,
+    pub comment: Option<String>,
+}
+
+/// An answer cell whose text is not a choice (a free-text answer), skipped.
+#[derive(Debug, Object)]
+pub struct SkippedCell {
+    pub cell: String,
+    pub text: String,
+}
+
+/// How many skipped cells an import report lists; the count says how many there were.
+const SKIPPED_LISTED: usize = 50;
+
 /// What an upload changed.
 #[derive(Debug, Object)]
 pub struct WorkbookImport {
+    /// What was read: `own`, `mapped`, or the format version found in the file (`caiq-v3.0.1`, `caiq-v4`,
+    /// `hecvat-4`, `nist-800-53r5`).
     pub format: String,
+    /// How the version was told from the file (sheet, version text, layout), or the mapping used.
+    pub detected_by: Option<String>,
+    /// Whether anything was stored. An upload whose answers change nothing stores no new version and no copy of
+    /// the file, and says so here.
+    pub stored: bool,
     /// Questions that had no answer and now have one.
     pub added: Vec<String>,
     /// Questions whose answer or comment changed.
@@ -177,12 +258,18 @@ pub struct WorkbookImport {
     /// IDs in the vendor's file that no question of this template maps to.
     pub unmapped: Vec<String>,
     pub conflicts: Vec<ImportConflict>,
+    /// Answers to related questions, for the vendor and analyst to weigh; not stored.
+    pub hints: Vec<ImportHint>,
+    /// Answer cells whose text is not a choice (free text), skipped; how many.
+    pub not_a_choice: usize,
+    /// The first of those cells, with their text.
+    pub not_a_choice_cells: Vec<SkippedCell>,
     /// Answers in the file to questions that are not asked given the other answers (their condition does not
-    /// hold); not stored.
+    /// hold, or the question it follows is not answered in the file nor before); not stored.
     pub not_asked: Vec<String>,
-    /// The original file, kept as evidence.
-    pub evidence_id: Uuid,
-    /// The assessment's new version (its ETag).
+    /// The original file, kept as evidence; none when nothing was stored.
+    pub evidence_id: Option<Uuid>,
+    /// The assessment's version (its ETag) after the upload: unchanged when nothing was stored.
     pub version: i64,
 }
 
@@ -241,31 +328,59 @@ fn meta_of(a: &AssessmentRecord, vendor_name: String) -> WorkbookMeta {
     }
 }
 
-fn parse_words(text: &str) -> Result<BTreeMap<String, String>, ApiError> {
-    let mut words = BTreeMap::new();
-    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (from, to) = pair.split_once('=').ok_or_else(|| {
-            ApiError::field("answer_words", format!("{pair:?} is not WORD=yes|no|na"))
-        })?;
-        let to = to.trim().to_ascii_lowercase();
-        if !["yes", "no", "na"].contains(&to.as_str()) {
-            return Err(ApiError::field(
-                "answer_words",
-                format!("{pair:?}: map to yes, no or na"),
-            ));
-        }
-        words.insert(from.trim().to_string(), to);
+/// A reading failure as the client sees it: cells and settings by name, the format by its public name.
+fn read_failure(failure: external::Failure) -> ApiError {
+    use external::Failure;
+    let unprocessable = |code: &'static str, message: String| ApiError::Problem {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        code,
+        detail: message.clone(),
+        errors: vec![FieldError::new("format", message)],
+        allowed: Vec::new(),
+        retry_after_seconds: None,
+    };
+    let readable = || {
+        crate::domain::crosswalk::registry()
+            .readable_versions()
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match failure {
+        Failure::Cells(errors) => ApiError::validation(errors),
+        Failure::NotFound { asked, message } => unprocessable(
+            "format_not_found",
+            format!("format={asked} was asked, but {message}"),
+        ),
+        Failure::Mismatch { asked, found } => unprocessable(
+            "format_mismatch",
+            format!(
+                "format={asked} was asked, but the file is {} ({}); send format={} to read it",
+                found.version, found.how, found.version
+            ),
+        ),
+        Failure::NoCrosswalk { found } => unprocessable(
+            "unsupported_format_version",
+            format!(
+                "the file is {} ({}); this service has no crosswalk for {}, so it reads no answers from it rather \
+                 than read them through another version's question IDs. Versions read: {}; any other layout can \
+                 be read with format=mapped",
+                found.version,
+                found.how,
+                found.version,
+                readable()
+            ),
+        ),
     }
-    if words.is_empty() {
-        return Err(ApiError::field(
-            "answer_words",
-            "name how the file's answers map, e.g. Yes=yes,No=no,X=yes",
-        ));
-    }
-    Ok(words)
 }
 
 pub struct WorkbooksApi;
+
+/// The spreadsheet operations and the saved import profiles, as one entry of the API list (a tuple of APIs is
+/// itself one, and the list is at the longest tuple the framework takes). A type and a value of one name, as a
+/// unit struct is.
+pub type Imports = (WorkbooksApi, super::profiles::ProfilesApi);
+#[allow(non_upper_case_globals)]
+pub const Imports: Imports = (WorkbooksApi, super::profiles::ProfilesApi);
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Questionnaires")]
 impl WorkbooksApi {
@@ -325,15 +440,23 @@ impl WorkbooksApi {
 
     /// Upload a filled workbook
     ///
-    /// The vendor. `format=own` reads the workbook downloaded for this assessment; `caiq-v4`, `hecvat` and
-    /// `mapped` carry answers over from a file the vendor already has, through each question's crosswalk, marked
-    /// with their source (`caiq-v4:IAM-14.1`) for the analyst to confirm; a derived answer never replaces one
-    /// the vendor gave directly unless `overwrite=true`. The file is checked whole before anything is stored
-    /// (422 names every problem by sheet and cell); refused by content when it is not a workbook, encrypted, or
-    /// too large unpacked. On success the answers are stored as one new version and the original file is kept
-    /// as evidence. The service reads only a few uploads at once; when they stay busy while this one waits, it
-    /// answers 503 `imports_busy` with `Retry-After` and stores nothing. `If-Match` (required) names the
-    /// version of the assessment the vendor read.
+    /// The vendor. `format=own` reads the workbook downloaded for this assessment. The other formats carry
+    /// answers over from a file the vendor already has: `caiq`, `hecvat` and `nist-800-53` name a family whose
+    /// version is told from the file itself (`caiq-v3.0.1`, `caiq-v4`, `hecvat-4`, `nist-800-53r5` for a FedRAMP
+    /// CIS worksheet); naming a version (`format=caiq-v4`) refuses a file of another version, naming both; a
+    /// version without a crosswalk (HECVAT 3, CAIQ v3.1) is refused by name (422 `unsupported_format_version`)
+    /// rather than read through another version's IDs. `mapped` reads any other layout as the query describes it
+    /// (`answer_column` with `answer_words`, or `yes_column` / `no_column` / `na_column` for marked layouts;
+    /// `id_space` names the format version whose IDs the sheet holds, otherwise they are our question IDs).
+    /// Answers are carried over through each version's crosswalk: links of strength `same` become derived answers
+    /// marked with their source (`caiq-v4:IAM-14.1`) for the analyst to confirm, never replacing one the vendor
+    /// gave directly unless `overwrite=true`; links of strength `related` come back as `hints`, never stored. The
+    /// file is checked whole before anything is stored (422 names every problem by sheet and cell, or by the query
+    /// parameter); refused by content when it is not a workbook, encrypted, declares XML entities, or too large.
+    /// On success the answers are stored as one new version and the original file is kept as evidence; when the
+    /// answers change nothing, nothing is stored (`stored: false`, the version unchanged). The service reads only
+    /// a few uploads at once; when they stay busy while this one waits, it answers 503 `imports_busy` with
+    /// `Retry-After` and stores nothing. `If-Match` (required) names the version of the assessment the vendor read.
     #[oai(
         path = "/assessments/:id/workbook",
         method = "post",
@@ -347,22 +470,37 @@ impl WorkbooksApi {
         slots: Data<&ImportSlots>,
         auth: Auth<Vendor>,
         id: Path<Uuid>,
-        /// `own` (default), `caiq-v4`, `hecvat` or `mapped`.
+        /// `own` (default), `caiq`, `caiq-v3.0.1`, `caiq-v4`, `hecvat`, `hecvat-3`, `hecvat-4`, `nist-800-53`,
+        /// `nist-800-53r5` or `mapped`.
         format: Query<Option<UploadFormat>>,
         /// Let derived answers replace answers the vendor gave directly.
         overwrite: Query<Option<bool>>,
         /// mapped: the sheet's name.
         sheet: Query<Option<String>>,
-        /// mapped: the header row (1-based).
+        /// mapped: the header row (1-based); answers are read below it.
         header_row: Query<Option<u32>>,
         /// mapped: the column letter of the question IDs.
         id_column: Query<Option<String>>,
-        /// mapped: the column letter of the answers.
+        /// mapped: the column letter of the answers (words).
         answer_column: Query<Option<String>>,
+        /// mapped, marked layouts: the column where a mark (any text, e.g. `X`) means Yes.
+        yes_column: Query<Option<String>>,
+        /// mapped, marked layouts: the column where a mark means No.
+        no_column: Query<Option<String>>,
+        /// mapped, marked layouts: the column where a mark means N/A.
+        na_column: Query<Option<String>>,
         /// mapped: the column letter of comments.
         comment_column: Query<Option<String>>,
-        /// mapped: how the file's answer words map to ours, e.g. `Implemented=yes,Partial=no,X=yes`.
+        /// mapped: what the file's answer words mean, e.g. `Implemented=yes,Partial=no` (write a comma or `=`
+        /// inside a word as `\,` or `\=`), or a JSON object `{"Yes, with exceptions": "no"}`. Without it, Yes,
+        /// No, NA and N/A. Other text is not a choice: counted and skipped.
         answer_words: Query<Option<String>>,
+        /// mapped: the format version whose question IDs the sheet holds (e.g. `caiq-v4`); without it, the IDs
+        /// are this template's own question IDs.
+        id_space: Query<Option<String>>,
+        /// A saved import profile's name (see `/import-profiles`): the mapping it holds, instead of the mapped
+        /// settings above.
+        profile: Query<Option<String>>,
         #[oai(name = "If-Match")] if_match: Header<IfMatch>,
         body: SpreadsheetUpload,
     ) -> Result<WorkbookImported, ImportError> {
@@ -375,18 +513,78 @@ impl WorkbooksApi {
         let template = templates
             .version(&store, &a.template_id, &a.template_version)
             .await?;
-        let format = format.0.unwrap_or(UploadFormat::Own);
-        let external_format = match format {
-            UploadFormat::Own => None,
-            UploadFormat::CaiqV4 => Some(ExternalFormat::CaiqV4),
-            UploadFormat::Hecvat => Some(ExternalFormat::Hecvat),
+        let mut profile_used = None;
+        if let Some(name) = profile
+            .0
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            let mut errors = Vec::new();
+            if format.0.is_some_and(|f| f != UploadFormat::Mapped) {
+                errors.push(FieldError::new(
+                    "profile",
+                    format!(
+                        "reads a hand-mapped layout; send it without format={} (or with format=mapped)",
+                        format.0.map(UploadFormat::public_name).unwrap_or_default()
+                    ),
+                ));
+            }
+            for (param, value) in [
+                ("sheet", sheet.0.is_some()),
+                ("header_row", header_row.0.is_some()),
+                ("id_column", id_column.0.is_some()),
+                ("answer_column", answer_column.0.is_some()),
+                ("yes_column", yes_column.0.is_some()),
+                ("no_column", no_column.0.is_some()),
+                ("na_column", na_column.0.is_some()),
+                ("comment_column", comment_column.0.is_some()),
+                ("answer_words", answer_words.0.is_some()),
+                ("id_space", id_space.0.is_some()),
+            ] {
+                if value {
+                    errors.push(FieldError::new(
+                        param,
+                        format!("cannot be combined with profile: the profile \"{name}\" gives the mapping"),
+                    ));
+                }
+            }
+            if !errors.is_empty() {
+                return Err(ApiError::validation(errors).into());
+            }
+            let Some(saved) = store.get_profile(name).await? else {
+                let names: Vec<String> = store
+                    .list_profiles()
+                    .await?
+                    .into_iter()
+                    .map(|p| format!("\"{}\"", p.name))
+                    .collect();
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "profile",
+                    match names.as_slice() {
+                        [] => format!("no import profile is named \"{name}\"; none is saved"),
+                        _ => format!(
+                            "no import profile is named \"{name}\"; saved profiles are {}",
+                            names.join(", ")
+                        ),
+                    },
+                )])
+                .into());
+            };
+            profile_used = Some((saved.name, saved.mapping));
+        }
+        let format = match &profile_used {
+            Some(_) => UploadFormat::Mapped,
+            None => format.0.unwrap_or(UploadFormat::Own),
+        };
+        let reading = match format {
+            UploadFormat::Mapped if profile_used.is_some() => {
+                Reading::Mapped(profile_used.as_ref().expect("a profile").1.clone())
+            }
+            UploadFormat::Own => Reading::Own,
             UploadFormat::Mapped => {
                 let mut missing = Vec::new();
-                for (name, value) in [
-                    ("sheet", &sheet.0),
-                    ("id_column", &id_column.0),
-                    ("answer_column", &answer_column.0),
-                ] {
+                for (name, value) in [("sheet", &sheet.0), ("id_column", &id_column.0)] {
                     if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
                         missing.push(FieldError::new(name, "is required for format=mapped"));
                     }
@@ -397,22 +595,43 @@ impl WorkbooksApi {
                         "is required for format=mapped",
                     ));
                 }
+                let given = |c: &Option<String>| c.as_deref().is_some_and(|c| !c.trim().is_empty());
+                if ![&answer_column.0, &yes_column.0, &no_column.0, &na_column.0]
+                    .into_iter()
+                    .any(given)
+                {
+                    missing.push(FieldError::new(
+                        "answer_column",
+                        "is required for format=mapped, unless the answers are marks under yes_column, no_column \
+                         or na_column",
+                    ));
+                }
+                let words = external::parse_answer_words(
+                    "answer_words",
+                    answer_words.0.as_deref().unwrap_or_default(),
+                );
+                if let Err(errors) = &words {
+                    missing.extend(errors.iter().cloned());
+                }
                 if !missing.is_empty() {
                     return Err(ApiError::validation(missing).into());
                 }
-                Some(ExternalFormat::Mapped(Mapping {
+                let letters =
+                    |c: &Option<String>| c.as_deref().map(|c| c.trim().to_ascii_uppercase());
+                Reading::Mapped(Mapping {
                     sheet: sheet.0.clone().unwrap_or_default(),
                     header_row: header_row.0.unwrap_or(1),
-                    id_column: id_column.0.clone().unwrap_or_default().to_ascii_uppercase(),
-                    answer_column: answer_column
-                        .0
-                        .clone()
-                        .unwrap_or_default()
-                        .to_ascii_uppercase(),
-                    comment_column: comment_column.0.clone().map(|c| c.to_ascii_uppercase()),
-                    answer_words: parse_words(answer_words.0.as_deref().unwrap_or_default())?,
-                }))
+                    id_column: letters(&id_column.0).unwrap_or_default(),
+                    answer_column: letters(&answer_column.0),
+                    yes_column: letters(&yes_column.0),
+                    no_column: letters(&no_column.0),
+                    na_column: letters(&na_column.0),
+                    comment_column: letters(&comment_column.0),
+                    answer_words: words.unwrap_or_default(),
+                    id_space: id_space.0.clone().filter(|s| !s.trim().is_empty()),
+                })
             }
+            other => Reading::Detected(other.asked().expect("a format told from the file")),
         };
         let bytes = Arc::new(body.into_bytes());
         let limits = upload_limits(&config);
@@ -425,55 +644,160 @@ impl WorkbooksApi {
             let meta = meta_of(&a, String::new());
             parse_off_thread(&slots, IMPORT_TIME_LIMIT, move || {
                 let kind = limits::check(&bytes, &limits).map_err(ApiError::from)?;
-                let plan = plan_import(
-                    &bytes,
-                    &template,
-                    &meta,
-                    external_format,
-                    &stored,
-                    overwrite,
-                )?;
+                let plan = plan_import(&bytes, &template, &meta, reading, &stored, overwrite)?;
                 Ok((kind, plan))
             })
             .await?
         };
-        let file_name = format!("{}-upload.{}", format_name(format), extension(kind));
+        let mut summary_base = summary_base;
+        if let Some((name, _)) = &profile_used {
+            summary_base.detected_by = summary_base
+                .detected_by
+                .map(|how| format!("profile \"{name}\": {how}"));
+        }
+        let name = match format {
+            UploadFormat::Own => "workbook",
+            other => other.public_name(),
+        };
+        let file_name = format!("{name}-upload.{}", extension(kind));
         let content_type = match kind {
             limits::WorkbookKind::Xls => "application/vnd.ms-excel",
             limits::WorkbookKind::Ods => "application/vnd.oasis.opendocument.spreadsheet",
             limits::WorkbookKind::Xlsm => "application/vnd.ms-excel.sheet.macroEnabled.12",
             limits::WorkbookKind::Xlsx => XLSX_CONTENT_TYPE,
         };
-        let (updated, evidence) = store
-            .import_answers(
-                &auth.actor(),
-                &scope,
-                a.id,
-                expected,
-                entries,
-                &file_name,
-                content_type,
-                &bytes,
-            )
+        finish_import(
+            &store,
+            &auth,
+            &scope,
+            &a,
+            expected,
+            entries,
+            summary_base,
+            (&file_name, content_type, &bytes),
+        )
+        .await
+    }
+
+    /// Upload Google VSAQ answers
+    ///
+    /// The vendor. The body is the JSON answer map a VSAQ page saves (question ID -> chosen choice ID); each Yes/No
+    /// answer is carried over through the VSAQ crosswalk as a spreadsheet's would be (`same` links become derived
+    /// answers marked `vsaq:<id>`, `related` ones hints), other choices are counted as not a choice. Stored as one
+    /// new version with the file kept as evidence, or nothing stored when nothing changes. `If-Match` (required)
+    /// names the version of the assessment the vendor read.
+    #[oai(
+        path = "/assessments/:id/vsaq",
+        method = "post",
+        operation_id = "uploadVsaqAnswers"
+    )]
+    async fn upload_vsaq(
+        &self,
+        store: Data<&Store>,
+        templates: Data<&Arc<Templates>>,
+        slots: Data<&ImportSlots>,
+        auth: Auth<Vendor>,
+        id: Path<Uuid>,
+        /// Let derived answers replace answers the vendor gave directly.
+        overwrite: Query<Option<bool>>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
+        /// The answer map: question ID -> chosen choice ID (or text).
+        body: Json<BTreeMap<String, serde_json::Value>>,
+    ) -> Result<WorkbookImported, ImportError> {
+        let expected = if_match.version()?;
+        let scope = vendor_scope(&auth);
+        let a = store.get_assessment(&scope, id.0).await?;
+        matches_read(&a, expected)?;
+        workflow::vendor_may(a.state(), workflow::VendorWork::Answer).map_err(ApiError::from)?;
+        let template = templates
+            .version(&store, &a.template_id, &a.template_version)
             .await?;
-        Ok(WorkbookImported::Ok(
-            Json(WorkbookImport {
-                evidence_id: evidence.id,
-                version: updated.version,
-                ..summary_base
-            }),
-            etag(updated.version),
-        ))
+        // Kept as evidence as received in substance: the same map, written back as JSON.
+        let bytes = Arc::new(
+            serde_json::to_vec_pretty(&body.0)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("VSAQ answers: {e}")))?,
+        );
+        let stored = store.answers(a.id).await?;
+        let overwrite = overwrite.0.unwrap_or(false);
+        let (entries, summary) = {
+            let bytes = bytes.clone();
+            let meta = meta_of(&a, String::new());
+            parse_off_thread(&slots, IMPORT_TIME_LIMIT, move || {
+                plan_import(&bytes, &template, &meta, Reading::Vsaq, &stored, overwrite)
+            })
+            .await?
+        };
+        finish_import(
+            &store,
+            &auth,
+            &scope,
+            &a,
+            expected,
+            entries,
+            summary,
+            ("vsaq-answers.json", "application/json", &bytes),
+        )
+        .await
     }
 }
 
-fn format_name(f: UploadFormat) -> &'static str {
-    match f {
-        UploadFormat::Own => "workbook",
-        UploadFormat::CaiqV4 => "caiq-v4",
-        UploadFormat::Hecvat => "hecvat",
-        UploadFormat::Mapped => "mapped",
+/// Stores what an import planned, with the file as evidence; or, when its answers change nothing, stores nothing
+/// (no new version, no second copy of the file) and says so.
+#[allow(clippy::too_many_arguments)]
+async fn finish_import(
+    store: &Store,
+    auth: &Auth<Vendor>,
+    scope: &crate::store::VendorScope,
+    a: &AssessmentRecord,
+    expected: i64,
+    entries: Vec<AnswerEntry>,
+    summary: WorkbookImport,
+    (file_name, content_type, bytes): (&str, &str, &[u8]),
+) -> Result<WorkbookImported, ImportError> {
+    if summary.added.is_empty() && summary.changed.is_empty() && summary.cleared.is_empty() {
+        return Ok(WorkbookImported::Ok(
+            Json(WorkbookImport {
+                stored: false,
+                evidence_id: None,
+                version: a.version,
+                ..summary
+            }),
+            etag(a.version),
+        ));
     }
+    let (updated, evidence) = store
+        .import_answers(
+            &auth.actor(),
+            scope,
+            a.id,
+            expected,
+            entries,
+            file_name,
+            content_type,
+            bytes,
+        )
+        .await?;
+    Ok(WorkbookImported::Ok(
+        Json(WorkbookImport {
+            stored: true,
+            evidence_id: Some(evidence.id),
+            version: updated.version,
+            ..summary
+        }),
+        etag(updated.version),
+    ))
+}
+
+/// How an upload is read.
+enum Reading {
+    /// Our own workbook.
+    Own,
+    /// A known format, its version told from the file.
+    Detected(external::Asked),
+    /// A sheet as the caller maps it.
+    Mapped(Mapping),
+    /// A Google VSAQ answer map.
+    Vsaq,
 }
 
 fn extension(kind: limits::WorkbookKind) -> &'static str {
@@ -490,7 +814,7 @@ fn plan_import(
     bytes: &[u8],
     template: &Template,
     meta: &WorkbookMeta,
-    external_format: Option<ExternalFormat>,
+    reading: Reading,
     stored: &[crate::store::AnswerRecord],
     overwrite: bool,
 ) -> Result<(Vec<AnswerEntry>, WorkbookImport), ApiError> {
@@ -498,6 +822,8 @@ fn plan_import(
     let mut entries = Vec::new();
     let mut summary = WorkbookImport {
         format: String::new(),
+        detected_by: None,
+        stored: false,
         added: vec![],
         changed: vec![],
         cleared: vec![],
@@ -505,8 +831,11 @@ fn plan_import(
         kept_direct: vec![],
         unmapped: vec![],
         conflicts: vec![],
+        hints: vec![],
+        not_a_choice: 0,
+        not_a_choice_cells: vec![],
         not_asked: vec![],
-        evidence_id: Uuid::nil(),
+        evidence_id: None,
         version: 0,
     };
     let note =
@@ -521,8 +850,8 @@ fn plan_import(
             }
             Some(_) => summary.changed.push(entry.question_id.clone()),
         };
-    match external_format {
-        None => {
+    let outcome = match reading {
+        Reading::Own => {
             summary.format = "own".into();
             let imported = workbook::import(bytes, meta, template).map_err(ApiError::validation)?;
             for (qid, answer) in imported.answers {
@@ -546,53 +875,89 @@ fn plan_import(
                     }
                 }
             }
+            None
         }
-        Some(format) => {
-            let source = format.source();
-            summary.format = source.to_string();
-            let answers = external::read(bytes, &format).map_err(ApiError::validation)?;
-            let mapped = external::map_to_template(template, &answers, source);
-            summary.unmapped = mapped.unmapped;
-            summary.conflicts = mapped
-                .conflicts
-                .into_iter()
-                .map(|c| ImportConflict {
-                    question_id: c.question_id,
-                    sources: c
-                        .sources_and_answers
-                        .iter()
-                        .map(|s| {
-                            format!(
-                                "{}={}",
-                                s.source,
-                                serde_json::to_value(s.answer)
-                                    .ok()
-                                    .and_then(|v| v.as_str().map(str::to_string))
-                                    .unwrap_or_default()
-                            )
-                        })
-                        .collect(),
-                    reason: c.reason,
-                })
-                .collect();
-            for (qid, derived) in mapped.filled {
-                let direct = existing(&qid).is_some_and(|s| !s.source.contains(':'));
-                if direct && !overwrite {
-                    summary.kept_direct.push(qid);
-                    continue;
+        Reading::Detected(asked) => Some(external::read(bytes, &asked).map_err(read_failure)?),
+        Reading::Vsaq => Some(crate::sheets::vsaq::read(bytes).map_err(read_failure)?),
+        Reading::Mapped(mapping) => {
+            let outcome = external::read_mapped(bytes, &mapping).map_err(read_failure)?;
+            Some((outcome, mapping.id_space)).map(|(mut outcome, space)| {
+                if let Some(space) = space {
+                    // The IDs are that version's; the crosswalk is found by this name below.
+                    outcome.version = format!("mapped:{space}");
                 }
-                // The file gives no evidence reference; one the vendor gave before stays with the question.
-                let evidence_ref = existing(&qid).and_then(|s| s.evidence_ref.clone());
-                let entry = AnswerEntry {
-                    question_id: qid,
-                    value: Some(derived.answer.to_json()),
-                    comment: derived.comment,
-                    evidence_ref,
-                    source: derived.sources.join(", "),
-                };
-                note(&entry, &mut summary);
-                entries.push(entry);
+                outcome
+            })
+        }
+    };
+    if let Some(outcome) = outcome {
+        let (through, format) = match outcome.version.strip_prefix("mapped:") {
+            Some(space) => (external::Through::version(space), "mapped".to_owned()),
+            None if outcome.version == "mapped" => {
+                (Some(external::Through::OwnIds), outcome.version.clone())
             }
+            None => (
+                external::Through::version(&outcome.version),
+                outcome.version.clone(),
+            ),
+        };
+        let through = through.ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("no crosswalk for {}", outcome.version))
+        })?;
+        summary.format = format;
+        summary.detected_by = Some(outcome.how.clone());
+        summary.not_a_choice = outcome.not_a_choice.len();
+        summary.not_a_choice_cells = outcome
+            .not_a_choice
+            .iter()
+            .take(SKIPPED_LISTED)
+            .map(|skipped| SkippedCell {
+                cell: skipped.cell.clone(),
+                text: skipped.text.clone(),
+            })
+            .collect();
+        let mapped = external::map_to_template(template, &outcome.answers, through);
+        summary.unmapped = mapped.unmapped;
+        summary.hints = mapped
+            .hints
+            .into_iter()
+            .map(|hint| ImportHint {
+                question_id: hint.question_id,
+                source: hint.source,
+                answer: hint.answer.token().to_owned(),
+                comment: hint.comment,
+            })
+            .collect();
+        summary.conflicts = mapped
+            .conflicts
+            .into_iter()
+            .map(|c| ImportConflict {
+                question_id: c.question_id,
+                sources: c
+                    .sources_and_answers
+                    .iter()
+                    .map(|s| format!("{}={}", s.source, s.answer.token()))
+                    .collect(),
+                reason: c.reason,
+            })
+            .collect();
+        for (qid, derived) in mapped.filled {
+            let direct = existing(&qid).is_some_and(|s| !s.source.contains(':'));
+            if direct && !overwrite {
+                summary.kept_direct.push(qid);
+                continue;
+            }
+            // The file gives no evidence reference; one the vendor gave before stays with the question.
+            let evidence_ref = existing(&qid).and_then(|s| s.evidence_ref.clone());
+            let entry = AnswerEntry {
+                question_id: qid,
+                value: Some(derived.answer.to_json()),
+                comment: derived.comment,
+                evidence_ref,
+                source: derived.sources.join(", "),
+            };
+            note(&entry, &mut summary);
+            entries.push(entry);
         }
     }
     // Answers carried over still have to be answers the template accepts where they are asked.

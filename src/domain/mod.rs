@@ -6,6 +6,7 @@ pub mod budgets;
 pub mod catalog;
 pub mod comparison;
 pub mod council;
+pub mod crosswalk;
 pub mod deadlines;
 pub mod duplicates;
 pub mod identity;

@@ -264,24 +264,18 @@ pub struct ShowIf {
     pub any_of: Vec<String>,
 }
 
-/// IDs of the questions in other questionnaire formats that ask the same thing with the same polarity (their
-/// Yes means our Yes), so that an uploaded CAIQ or HECVAT can prefill this question for an analyst to confirm.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The per-question `crosswalk = { caiq_v4 = [...], hecvat = [...] }` of template versions written before
+/// crosswalks moved to `questionnaires/crosswalks/` (one file per external format version, see
+/// [`crate::domain::crosswalk`]). Still read so that those versions, which the database keeps, parse; never used.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Crosswalk {
-    /// CSA CAIQ v4 question IDs, e.g. `IAM-14.1`.
+struct LegacyCrosswalk {
     #[serde(default)]
-    pub caiq_v4: Vec<String>,
-    /// EDUCAUSE HECVAT question IDs, e.g. `HFIH-01`.
+    #[allow(dead_code)]
+    caiq_v4: Vec<String>,
     #[serde(default)]
-    pub hecvat: Vec<String>,
-}
-
-impl Crosswalk {
-    /// Whether no other format maps to this question.
-    pub fn is_empty(&self) -> bool {
-        self.caiq_v4.is_empty() && self.hecvat.is_empty()
-    }
+    #[allow(dead_code)]
+    hecvat: Vec<String>,
 }
 
 /// One question of a template.
@@ -314,8 +308,6 @@ pub struct Question {
     pub citation: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub show_if: Option<ShowIf>,
-    #[serde(skip_serializing_if = "Crosswalk::is_empty")]
-    pub crosswalk: Crosswalk,
 }
 
 impl Question {
@@ -557,7 +549,9 @@ struct RawQuestion {
     #[serde(default)]
     show_if: Option<RawShowIf>,
     #[serde(default)]
-    crosswalk: Option<Crosswalk>,
+    /// Ignored: see [`LegacyCrosswalk`].
+    #[allow(dead_code)]
+    crosswalk: Option<LegacyCrosswalk>,
 }
 
 #[derive(Deserialize)]
@@ -827,30 +821,6 @@ fn build_question(
         .show_if
         .and_then(|show_if| build_show_if(&raw.id, show_if, context, faults));
 
-    let crosswalk = raw.crosswalk.unwrap_or_default();
-    if !crosswalk.is_empty() && kind != AnswerKind::YesNo {
-        faults.push(
-            "crosswalk is only for yes_no questions: CAIQ and HECVAT answers are Yes, No or N/A"
-                .to_owned(),
-        );
-    }
-    for id in &crosswalk.caiq_v4 {
-        if !is_caiq_id(id) {
-            faults.push(format!(
-                "crosswalk caiq_v4 {} is not a CAIQ v4 question ID like \"IAM-14.1\"",
-                quote(id)
-            ));
-        }
-    }
-    for id in &crosswalk.hecvat {
-        if !is_hecvat_id(id) {
-            faults.push(format!(
-                "crosswalk hecvat {} is not a HECVAT question ID like \"HFIH-01\"",
-                quote(id)
-            ));
-        }
-    }
-
     Some(Question {
         id: raw.id,
         text: raw.text,
@@ -865,7 +835,6 @@ fn build_question(
         weight,
         citation,
         show_if,
-        crosswalk,
     })
 }
 
@@ -1083,35 +1052,6 @@ fn is_question_id(id: &str) -> bool {
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
-
-/// `A&A-02.1`, `IAM-14.1`: three letters (or `A&A`), two digits, a dot, a question number.
-fn is_caiq_id(id: &str) -> bool {
-    let Some((domain, rest)) = id.split_once('-') else {
-        return false;
-    };
-    let Some((control, question)) = rest.split_once('.') else {
-        return false;
-    };
-    domain.len() == 3
-        && domain.chars().all(|c| c.is_ascii_uppercase() || c == '&')
-        && control.len() == 2
-        && control.chars().all(|c| c.is_ascii_digit())
-        && (1..=2).contains(&question.len())
-        && question.chars().all(|c| c.is_ascii_digit())
-}
-
-/// `HFIH-01`, `APPL-12a`: four capital letters, two digits, an optional lower-case letter.
-fn is_hecvat_id(id: &str) -> bool {
-    let Some((section, number)) = id.split_once('-') else {
-        return false;
-    };
-    let digits = number.trim_end_matches(|c: char| c.is_ascii_lowercase());
-    section.len() == 4
-        && section.chars().all(|c| c.is_ascii_uppercase())
-        && digits.len() == 2
-        && digits.chars().all(|c| c.is_ascii_digit())
-        && number.len() - digits.len() <= 1
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -2258,17 +2198,13 @@ mod tests {
     }
 
     #[test]
-    fn a_crosswalk_id_of_the_wrong_shape_is_refused() {
+    fn a_crosswalk_of_an_older_template_version_is_read_and_ignored() {
         let body = section(&yes_no(
             "Q1",
             "standard",
-            "crosswalk = { caiq_v4 = [\"IAM14.1\"] }",
+            "crosswalk = { caiq_v4 = [\"IAM-14.1\"] }",
         ));
-        assert_eq!(
-            refusal(&body),
-            "questionnaires/x.toml: question Q1: crosswalk caiq_v4 \"IAM14.1\" is not a CAIQ v4 question ID like \
-             \"IAM-14.1\""
-        );
+        assert!(template(&body).question("Q1").is_some());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Synthetic CAIQ v4 and HECVAT v3/v4 workbooks for tests, unit and HTTP alike.
+//! Synthetic CAIQ v3.0.1 and v4, HECVAT 3 and 4 and FedRAMP CIS workbooks for tests, unit and HTTP alike.
 //!
 //! They reproduce the layouts the readers in [`super::external`] must cope with (sheet names, header rows, merged
 //! cells, formulas with cached values, hidden sheets and rows, trailing notes), never the published content: the
@@ -187,8 +187,23 @@ pub fn hecvat_v4(answers: &[(&str, &str, &str)]) -> Vec<u8> {
         let start = book.add_worksheet();
         start.set_name("START HERE")?;
         start.write_string(0, 0, "Synthetic HECVAT 4-shaped workbook for tests.")?;
+        start.write_string(1, 0, "HECVAT Version 4.1.4")?;
         let sections = by_section(answers);
         let bold = Format::new().set_bold();
+        // The real workbook lists every question, with its preferred answer, on a "Questions" sheet: IDs beside
+        // Yes/No words that are not the vendor's answers.
+        let questions = book.add_worksheet();
+        questions.set_name("Questions")?;
+        questions.write_string(1, 0, "ID")?;
+        questions.write_string(1, 1, "Question")?;
+        questions.write_string(1, 2, "Compliant Response")?;
+        for (index, (id, _, _)) in answers.iter().enumerate() {
+            let row = 2 + index as u32;
+            questions.write_string(row, 0, *id)?;
+            questions.write_string(row, 1, format!("Made-up question {id} for tests?"))?;
+            questions.write_string(row, 2, "Yes")?;
+        }
+        questions.set_hidden(true);
         for (tab_index, tab) in V4_TABS.iter().enumerate() {
             let sheet = book.add_worksheet();
             sheet.set_name(*tab)?;
@@ -251,6 +266,107 @@ fn write_v4_question(
     Ok(())
 }
 
+/// A CAIQ v3.0.1-shaped workbook: sheet `CAIQ` with a title naming the version on row 1, a two-row header
+/// (row 2: Control Domain, Control ID, Question ID, Control Specification, Consensus Assessment Questions, a
+/// "Consensus Assessment Answers" title merged over three columns, Notes; row 3: Yes, No, Not Applicable under
+/// it), a domain row, then one row per question whose answer is an `X` in one of the three columns. Each triple is
+/// (question ID, `yes` / `no` / `na` or anything else to mark nothing, notes); an ID may be written with a space,
+/// as the published `AIS- 02.2` is. `title` replaces the title (to leave out or change the version).
+pub fn caiq_v3(title: &str, answers: &[(&str, &str, &str)]) -> Vec<u8> {
+    build(|book| {
+        let sheet = book.add_worksheet();
+        sheet.set_name("CAIQ")?;
+        let bold = Format::new().set_bold().set_text_wrap();
+        sheet.write_string_with_format(0, 2, title, &bold)?;
+        for (col, header) in [
+            "Control Domain",
+            "Control ID",
+            "Question ID",
+            "Control Specification",
+            "Consensus Assessment Questions",
+        ]
+        .iter()
+        .enumerate()
+        {
+            sheet.write_string_with_format(1, col as u16, *header, &bold)?;
+        }
+        sheet.merge_range(1, 5, 1, 7, "Consensus Assessment Answers", &bold)?;
+        sheet.write_string_with_format(1, 8, "Notes", &bold)?;
+        for (offset, mark) in ["Yes", "No", "Not Applicable"].iter().enumerate() {
+            sheet.write_string_with_format(2, 5 + offset as u16, *mark, &bold)?;
+        }
+        sheet.write_string(3, 0, "Made-up domain\nMade-up control")?;
+        for (index, (id, answer, notes)) in answers.iter().enumerate() {
+            let row = 4 + index as u32;
+            sheet.write_string(row, 1, control_of(&id.replace(' ', "")))?;
+            sheet.write_string(row, 2, *id)?;
+            sheet.write_string(row, 3, "Made-up specification.")?;
+            sheet.write_string(row, 4, format!("Made-up question {id} for tests?"))?;
+            let column = match answer.to_ascii_lowercase().as_str() {
+                "yes" => Some(5),
+                "no" => Some(6),
+                "na" => Some(7),
+                _ => None,
+            };
+            if let Some(column) = column {
+                sheet.write_string(row, column, "X")?;
+            }
+            if !notes.is_empty() {
+                sheet.write_string(row, 8, *notes)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// A FedRAMP CIS worksheet-shaped workbook: an instructions sheet naming `revision` (e.g. "Revision 4"), then
+/// sheet `CIS Worksheet` with a title, a two-row header (row 2: Control ID, "Implementation Status" merged over
+/// five columns, "Control Origination"; row 3: Implemented, Partially Implemented, Planned, Alternative
+/// Implementation, N/A), then one row per control or statement part (`AC-02 (a)`) with an `X` under each status
+/// named in the second element of its pair (`B`..`F`, several letters for several marks).
+pub fn cis_worksheet(revision: &str, rows: &[(&str, &str)]) -> Vec<u8> {
+    build(|book| {
+        let intro = book.add_worksheet();
+        intro.set_name("Instructions")?;
+        intro.write_string(0, 0, "Synthetic control implementation summary for tests.")?;
+        intro.write_string(1, 0, format!("Template made for SP 800-53 {revision}."))?;
+        let sheet = book.add_worksheet();
+        sheet.set_name("CIS Worksheet")?;
+        let bold = Format::new().set_bold().set_text_wrap();
+        sheet.write_string_with_format(
+            0,
+            0,
+            "Control Implementation Summary (synthetic)",
+            &bold,
+        )?;
+        sheet.write_string_with_format(1, 0, "Control ID", &bold)?;
+        sheet.merge_range(1, 1, 1, 5, "Implementation Status", &bold)?;
+        sheet.write_string_with_format(1, 6, "Control Origination", &bold)?;
+        for (offset, status) in [
+            "Implemented",
+            "Partially Implemented",
+            "Planned",
+            "Alternative Implementation",
+            "N/A",
+        ]
+        .iter()
+        .enumerate()
+        {
+            sheet.write_string_with_format(2, 1 + offset as u16, *status, &bold)?;
+        }
+        for (index, (id, marks)) in rows.iter().enumerate() {
+            let row = 3 + index as u32;
+            sheet.write_string(row, 0, *id)?;
+            for mark in marks.chars() {
+                let column = (mark as u8 - b'A') as u16;
+                sheet.write_string(row, column, "X")?;
+            }
+            sheet.write_string(row, 7, "X")?;
+        }
+        Ok(())
+    })
+}
+
 fn build(fill: impl FnOnce(&mut Workbook) -> Result<(), XlsxError>) -> Vec<u8> {
     let mut book = Workbook::new();
     fill(&mut book).expect("the fixture layout is valid");
@@ -291,10 +407,10 @@ mod tests {
         let bytes = hecvat_v4(&[("DOCU-01", "Yes", ""), ("DOCU-02", "No", "")]);
         let workbook = part(&bytes, "xl/workbook.xml");
         assert!(
-            workbook.contains(r#"name="Infrastructure" sheetId="4" state="hidden""#),
+            workbook.contains(r#"name="Infrastructure" sheetId="5" state="hidden""#),
             "{workbook}"
         );
-        let organization = part(&bytes, "xl/worksheets/sheet2.xml");
+        let organization = part(&bytes, "xl/worksheets/sheet3.xml");
         assert!(organization.contains("<f>"), "formula question cells");
         assert!(organization.contains(r#"hidden="1""#), "hidden row");
         let strings = part(&bytes, "xl/sharedStrings.xml");
@@ -303,7 +419,7 @@ mod tests {
             "block title with a leading space: {strings}"
         );
         assert!(
-            part(&bytes, "xl/worksheets/sheet4.xml").contains(r#"<f>"Made-up question DOCU-01"#),
+            part(&bytes, "xl/worksheets/sheet5.xml").contains(r#"<f>"Made-up question DOCU-01"#),
             "the first question is repeated on the hidden tab"
         );
     }

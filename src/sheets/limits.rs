@@ -11,6 +11,7 @@
 //! Legacy xls is accepted on its container alone: its cells sit in a BIFF stream inside OLE2 that this check does
 //! not parse, so its cost is bounded only by the byte cap and xls's own grid (65,536 rows by 256 columns).
 
+use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
 
 /// Caps for one upload. The defaults suit vendor questionnaires: the largest real ones (CAIQ, HECVAT 4) are a
@@ -56,7 +57,7 @@ pub enum WorkbookKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     /// Stable and machine-readable: `file_too_large`, `unsupported_file`, `encrypted_workbook`,
-    /// `too_many_entries`, `too_large_uncompressed` or `too_many_cells`.
+    /// `too_many_entries`, `too_large_uncompressed`, `too_many_cells` or `xml_entities`.
     pub code: &'static str,
     /// What was found and what to send instead, in words an uploader can act on.
     pub message: String,
@@ -240,10 +241,15 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<WorkbookKind, Refusal> {
     };
 
     // The zip reader refuses to inflate an entry past its declared size (calamine reads through the same crate), so
-    // the declared total above is a real bound. What remains is the cells: every part that can hold them is
-    // inflated once, capped at its declared size, and scanned as it is inflated, a chunk at a time.
+    // the declared total above is a real bound. What remains is the cells, and declarations no workbook needs: every
+    // XML part is inflated once, capped at its declared size, and scanned as it is inflated, a chunk at a time.
+    let sheet_names = match kind {
+        WorkbookKind::Ods => BTreeMap::new(),
+        _ => xlsx_sheet_names(&mut archive, limits)?,
+    };
     let mut cells: u64 = 0;
-    for (name, declared) in names.iter().filter(|(name, _)| is_cell_part(kind, name)) {
+    let mut largest: Option<(u64, String)> = None;
+    for (name, declared) in names.iter().filter(|(name, _)| is_xml_part(kind, name)) {
         let forged = |e: std::io::Error| {
             Refusal::new(
                 "unsupported_file",
@@ -256,30 +262,135 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<WorkbookKind, Refusal> {
             .by_name(name)
             .map_err(damaged)?
             .take(declared.saturating_add(1));
-        let (estimate, read) = match kind {
-            WorkbookKind::Ods => count_cells::<OdsCells>(entry, CHUNK),
-            _ => count_cells::<SheetCells>(entry, CHUNK),
+        let (estimate, read, declares_entities, place) = match kind {
+            WorkbookKind::Ods => {
+                let part = count_cells::<OdsCells>(entry, CHUNK).map_err(forged)?;
+                (
+                    part.counter.total(),
+                    part.read,
+                    part.declares_entities,
+                    part.counter.describe(),
+                )
+            }
+            _ => {
+                let part = count_cells::<SheetCells>(entry, CHUNK).map_err(forged)?;
+                let place = part
+                    .counter
+                    .describe()
+                    .map(|range| match sheet_names.get(name) {
+                        Some(sheet) => format!("the sheet \"{sheet}\" spans {range}"),
+                        None => format!("the part {name} spans {range}"),
+                    });
+                (
+                    part.counter.total(),
+                    part.read,
+                    part.declares_entities,
+                    place,
+                )
+            }
+        };
+        if declares_entities {
+            return Err(Refusal::new(
+                "xml_entities",
+                format!(
+                    "the part {name} of the workbook declares a DOCTYPE or XML entities, the means of external \
+                     entity (XXE) and entity expansion attacks; spreadsheet programs never write them, so the file \
+                     was crafted or damaged. Save it again from a spreadsheet program and upload that copy"
+                ),
+            ));
         }
-        .map_err(forged)?;
         if read > *declared {
             return Err(forged(std::io::Error::other(
                 "larger than its declared size",
             )));
         }
+        if !is_cell_part(kind, name) {
+            continue;
+        }
+        if let Some(place) = place
+            && largest.as_ref().is_none_or(|(area, _)| estimate > *area)
+        {
+            largest = Some((estimate, place));
+        }
         cells = cells.saturating_add(estimate);
         if cells > limits.max_cells {
+            let (area, place) = largest.unwrap_or((estimate, format!("the part {name}")));
             return Err(Refusal::new(
                 "too_many_cells",
                 format!(
-                    "the workbook spans at least {cells} cells (a sheet counts from its first to its last filled \
-                     cell, whole); the most this service reads is {}; delete unused rows and columns, or a stray \
-                     cell far from the others, and upload it again",
+                    "{place}: {area} cells between its first and last filled cell, which a reader holds whole \
+                     ({cells} so far in the workbook); the most this service reads is {} cells in all; delete the \
+                     unused rows and columns, or a stray cell far from the others, and upload it again",
                     limits.max_cells
                 ),
             ));
         }
     }
     Ok(kind)
+}
+
+/// Sheet names by part (`xl/worksheets/sheet1.xml` -> `Questions`), from the workbook and its relationships, so
+/// that a refusal names the sheet as the uploader sees it. Parts it cannot place are named by path.
+fn xlsx_sheet_names(
+    archive: &mut zip::ZipArchive<Cursor<&[u8]>>,
+    limits: &Limits,
+) -> Result<BTreeMap<String, String>, Refusal> {
+    let tags = |archive: &mut zip::ZipArchive<Cursor<&[u8]>>,
+                part: &str,
+                local: &[u8],
+                attrs: &[&[u8]]| {
+        let mut found: Vec<Vec<String>> = Vec::new();
+        let read = with_entry(archive, part, |entry| {
+            scan_tags(entry.take(limits.max_uncompressed_bytes), CHUNK, |tag| {
+                if !tag.end && tag.local() == local {
+                    found.push(
+                        attrs
+                            .iter()
+                            .map(|a| {
+                                tag.attr(a)
+                                    .map(|v| xml_unescape(&String::from_utf8_lossy(v)))
+                                    .unwrap_or_default()
+                            })
+                            .collect(),
+                    );
+                }
+            })
+        });
+        read.map(|_| found)
+    };
+    let Ok(sheets) = tags(archive, "xl/workbook.xml", b"sheet", &[b"name", b"r:id"]) else {
+        return Ok(BTreeMap::new());
+    };
+    let targets = tags(
+        archive,
+        "xl/_rels/workbook.xml.rels",
+        b"Relationship",
+        &[b"Id", b"Target"],
+    )
+    .unwrap_or_default();
+    Ok(sheets
+        .into_iter()
+        .filter_map(|sheet| {
+            let [name, id] = sheet.as_slice() else {
+                return None;
+            };
+            let target = targets.iter().find(|t| t.first() == Some(id))?.get(1)?;
+            let part = match target.strip_prefix('/') {
+                Some(absolute) => absolute.to_owned(),
+                None => format!("xl/{target}"),
+            };
+            Some((part, name.clone()))
+        })
+        .collect())
+}
+
+/// The five predefined XML entities, as attribute values hold them.
+fn xml_unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 fn too_large_uncompressed(total: u64, limits: &Limits) -> Refusal {
@@ -347,6 +458,11 @@ fn is_cell_part(kind: WorkbookKind, name: &str) -> bool {
     }
 }
 
+/// Parts a reader parses as XML, each checked for entity declarations.
+fn is_xml_part(kind: WorkbookKind, name: &str) -> bool {
+    is_cell_part(kind, name) || name.ends_with(".xml") || name.ends_with(".rels")
+}
+
 /// How much of a part is inflated at a time. A tag cut at the end of a chunk is kept for the next one, so the
 /// buffer outgrows this only by the length of one tag (bounded by the part's declared size, which is capped).
 const CHUNK: usize = 64 * 1024;
@@ -382,21 +498,37 @@ fn for_each_chunk(
 
 /// Calls `visit` for every start and end tag of the XML that `reader` yields, read `chunk` bytes at a time.
 /// Returns the number of bytes read.
-fn scan_tags(
+fn scan_tags(reader: impl Read, chunk: usize, visit: impl FnMut(&Tag<'_>)) -> std::io::Result<u64> {
+    scan_tags_declaring(reader, chunk, visit).map(|(read, _)| read)
+}
+
+/// [`scan_tags`], also telling whether the XML declares a DOCTYPE or entities.
+fn scan_tags_declaring(
     reader: impl Read,
     chunk: usize,
     mut visit: impl FnMut(&Tag<'_>),
-) -> std::io::Result<u64> {
+) -> std::io::Result<(u64, bool)> {
     let mut scanner = TagScanner::default();
-    for_each_chunk(reader, chunk, |buffer| scanner.scan(buffer, &mut visit))
+    let read = for_each_chunk(reader, chunk, |buffer| scanner.scan(buffer, &mut visit))?;
+    Ok((read, scanner.declares_entities))
 }
 
-/// Counts the cells of one part that `reader` yields, read `chunk` bytes at a time. Returns the count and the
-/// number of bytes read.
-fn count_cells<C: CellCounter>(reader: impl Read, chunk: usize) -> std::io::Result<(u64, u64)> {
+/// What one part holds, as far as the limits go.
+struct PartCount<C> {
+    counter: C,
+    read: u64,
+    declares_entities: bool,
+}
+
+/// Counts the cells of one part that `reader` yields, read `chunk` bytes at a time.
+fn count_cells<C: CellCounter>(reader: impl Read, chunk: usize) -> std::io::Result<PartCount<C>> {
     let mut counter = C::default();
-    let read = scan_tags(reader, chunk, |tag| counter.feed(tag))?;
-    Ok((counter.total(), read))
+    let (read, declares_entities) = scan_tags_declaring(reader, chunk, |tag| counter.feed(tag))?;
+    Ok(PartCount {
+        counter,
+        read,
+        declares_entities,
+    })
 }
 
 /// The first position of `needle` in `haystack`.
@@ -472,6 +604,9 @@ impl<'a> Tag<'a> {
 #[derive(Default)]
 struct TagScanner {
     within: Within,
+    /// Whether a `<!DOCTYPE` or `<!ENTITY` declaration was seen: the way in for external entities (XXE) and entity
+    /// expansion ("billion laughs"). Spreadsheet programs never write one.
+    declares_entities: bool,
 }
 
 /// Where the bytes scanned so far end.
@@ -489,7 +624,7 @@ enum Within {
 }
 
 /// Openers that a `<` and a few more bytes may be the start of, and that change how what follows is read.
-const OPENERS: [&[u8]; 2] = [b"<!--", b"<![CDATA["];
+const OPENERS: [&[u8]; 4] = [b"<!--", b"<![CDATA[", b"<!DOCTYPE", b"<!ENTITY"];
 
 impl TagScanner {
     /// Calls `visit` for every tag that ends in `buffer` and returns how many of its leading bytes are done with.
@@ -515,6 +650,8 @@ impl TagScanner {
                     } else if rest.starts_with(b"<![CDATA[") {
                         Within::Skipping(b"]]>")
                     } else if rest.starts_with(b"<?") || rest.starts_with(b"<!") {
+                        self.declares_entities |=
+                            rest.starts_with(b"<!DOCTYPE") || rest.starts_with(b"<!ENTITY");
                         Within::Skipping(b">")
                     } else {
                         Within::Tag {
@@ -582,24 +719,41 @@ fn parse_number(text: Option<&[u8]>) -> Option<u64> {
 trait CellCounter: Default {
     fn feed(&mut self, tag: &Tag<'_>);
     fn total(&self) -> u64;
+    /// Where the counted cells lie, for a refusal: a range like `A1:L40`, or for ODS the largest table's extent.
+    fn describe(&self) -> Option<String>;
 }
 
-/// Cells a reader may allocate for one xlsx part: the area from the first to the last cell that may hold a value
-/// (a self-closing `<c/>` is a styled blank and holds none), or the sheet's `<dimension>` claim if that is larger.
-/// Cells without an `r` attribute follow the previous one, as readers place them.
+/// Cells a reader may allocate for one xlsx part: the area from the first to the last cell that holds a value
+/// (a `<v>` or inline `<is>` inside its `<c>`), as readers hold a sheet whole between them. A styled blank (`<c/>`,
+/// or a `<c>` without a value) holds none, and the sheet's `<dimension>` is only the writer's claim: the official
+/// blank HECVAT 4.1.4 declares `A1:L1048576` for a sheet holding a few hundred cells, and reads in a tenth of a
+/// second. Cells without an `r` attribute follow the previous one, as readers place them.
 #[derive(Debug, Default)]
 struct SheetCells {
-    /// First and last row, first and last column of the cells that may hold a value.
+    /// First and last row, first and last column of the cells that hold a value.
     bounds: Option<(u64, u64, u64, u64)>,
-    dimension: u64,
+    /// The open `<c>` whose value is not seen yet.
+    pending: Option<(u64, u64)>,
     row: u64,
     next_col: u64,
     next_row: u64,
 }
 
+impl SheetCells {
+    /// `A1:L40`, the area [`CellCounter::total`] counts.
+    fn range(&self) -> Option<String> {
+        let (r0, r1, c0, c1) = self.bounds?;
+        let name = |r: u64, c: u64| format!("{}{}", super::column_letters(c as u32), r + 1);
+        Some(format!("{}:{}", name(r0, c0), name(r1, c1)))
+    }
+}
+
 impl CellCounter for SheetCells {
     fn feed(&mut self, tag: &Tag<'_>) {
         if tag.end {
+            if tag.local() == b"c" {
+                self.pending = None;
+            }
             return;
         }
         match tag.local() {
@@ -615,17 +769,14 @@ impl CellCounter for SheetCells {
                     .and_then(parse_cell_ref)
                     .unwrap_or((self.row, self.next_col));
                 self.next_col = c + 1;
-                if tag.self_closing {
-                    return;
-                }
-                self.bounds = Some(match self.bounds {
-                    None => (r, r, c, c),
-                    Some((r0, r1, c0, c1)) => (r0.min(r), r1.max(r), c0.min(c), c1.max(c)),
-                });
+                self.pending = (!tag.self_closing).then_some((r, c));
             }
-            b"dimension" => {
-                if let Some(area) = tag.attr(b"ref").and_then(dimension_area) {
-                    self.dimension = area;
+            b"v" | b"is" => {
+                if let Some((r, c)) = self.pending.take() {
+                    self.bounds = Some(match self.bounds {
+                        None => (r, r, c, c),
+                        Some((r0, r1, c0, c1)) => (r0.min(r), r1.max(r), c0.min(c), c1.max(c)),
+                    });
                 }
             }
             _ => {}
@@ -633,24 +784,16 @@ impl CellCounter for SheetCells {
     }
 
     fn total(&self) -> u64 {
-        let used = self.bounds.map_or(0, |(r0, r1, c0, c1)| {
+        self.bounds.map_or(0, |(r0, r1, c0, c1)| {
             (r1 - r0)
                 .saturating_add(1)
                 .saturating_mul((c1 - c0).saturating_add(1))
-        });
-        used.max(self.dimension)
+        })
     }
-}
 
-/// `A1:Z100` -> 2600; a single cell `A1` -> 1.
-fn dimension_area(reference: &[u8]) -> Option<u64> {
-    let mut parts = reference.split(|b| *b == b':');
-    let (r0, c0) = parse_cell_ref(parts.next()?)?;
-    let (r1, c1) = match parts.next() {
-        Some(end) => parse_cell_ref(end)?,
-        None => (r0, c0),
-    };
-    Some((r1.abs_diff(r0) + 1).saturating_mul(c1.abs_diff(c0) + 1))
+    fn describe(&self) -> Option<String> {
+        self.range()
+    }
 }
 
 /// Readers cap a sheet at Excel's grid; a repeat count beyond it is clamped the same way.
@@ -664,6 +807,8 @@ const MAX_COLUMNS: u64 = 16_384;
 struct OdsCells {
     /// The tables closed so far.
     total: u64,
+    /// The largest table closed so far: name, rows, columns, area.
+    largest: Option<(String, u64, u64, u64)>,
     table: OdsTable,
     row_repeats: u64,
     column: u64,
@@ -672,6 +817,7 @@ struct OdsCells {
 
 #[derive(Debug, Default)]
 struct OdsTable {
+    name: String,
     row_position: u64,
     first_data_row: Option<u64>,
     data_rows_end: u64,
@@ -690,6 +836,7 @@ impl Default for OdsCells {
     fn default() -> Self {
         OdsCells {
             total: 0,
+            largest: None,
             table: OdsTable::default(),
             row_repeats: 1,
             column: 0,
@@ -702,8 +849,25 @@ impl CellCounter for OdsCells {
     fn feed(&mut self, tag: &Tag<'_>) {
         let table = &mut self.table;
         match (tag.name, tag.end) {
-            (b"table:table", false) => *table = OdsTable::default(),
-            (b"table:table", true) => self.total = self.total.saturating_add(table.area()),
+            (b"table:table", false) => {
+                *table = OdsTable {
+                    name: tag
+                        .attr(b"table:name")
+                        .map(|n| String::from_utf8_lossy(n).into_owned())
+                        .unwrap_or_default(),
+                    ..OdsTable::default()
+                }
+            }
+            (b"table:table", true) => {
+                let area = table.area();
+                self.total = self.total.saturating_add(area);
+                if self.largest.as_ref().is_none_or(|(_, _, _, a)| area > *a) {
+                    let rows = table
+                        .first_data_row
+                        .map_or(0, |first| table.data_rows_end - first);
+                    self.largest = Some((table.name.clone(), rows, table.width, area));
+                }
+            }
             (b"table:table-row", false) => {
                 self.row_repeats = parse_number(tag.attr(b"table:number-rows-repeated"))
                     .unwrap_or(1)
@@ -740,6 +904,12 @@ impl CellCounter for OdsCells {
 
     fn total(&self) -> u64 {
         self.total
+    }
+
+    fn describe(&self) -> Option<String> {
+        self.largest.as_ref().map(|(name, rows, columns, _)| {
+            format!("table \"{name}\", {rows} rows by {columns} columns")
+        })
     }
 }
 
@@ -874,7 +1044,7 @@ mod tests {
         for chunk in CHUNK_SIZES.chain([CHUNK]) {
             let counted = count_cells::<C>(xml, chunk).unwrap();
             assert_eq!(
-                counted,
+                (counted.counter.total(), counted.read),
                 (cells, xml.len() as u64),
                 "read {chunk} bytes at a time"
             );
@@ -912,14 +1082,14 @@ mod tests {
         );
         // At most a cut opener (`<![CDATA`) or the bytes that may begin a terminator are carried over.
         assert!(longest_kept(skipped.as_bytes(), 64) < 9);
-        let (cells, _) = count_cells::<SheetCells>(skipped.as_bytes(), 64).unwrap();
-        assert_eq!(cells, 1);
+        let cells = count_cells::<SheetCells>(skipped.as_bytes(), 64).unwrap();
+        assert_eq!(cells.counter.total(), 1);
 
         let long_tag = format!(r#"<row r="1"><c note="{filler}" r="B1"><v>1</v></c></row>"#);
         // Kept from its `<` until the chunk holding its `>`.
         assert!(longest_kept(long_tag.as_bytes(), 64) > filler.len() - 64);
-        let (cells, _) = count_cells::<SheetCells>(long_tag.as_bytes(), 64).unwrap();
-        assert_eq!(cells, 1);
+        let cells = count_cells::<SheetCells>(long_tag.as_bytes(), 64).unwrap();
+        assert_eq!(cells.counter.total(), 1);
     }
 
     fn refusal(bytes: &[u8], limits: &Limits) -> Refusal {
@@ -1054,19 +1224,88 @@ mod tests {
     }
 
     #[test]
-    fn a_large_dimension_claim_is_refused() {
-        let sheet = br#"<worksheet><dimension ref="A1:Z100000"/><sheetData>
-            <row r="1"><c r="A1"><v>1</v></c></row></sheetData></worksheet>"#;
+    fn a_dimension_claim_and_formatted_empty_rows_count_for_nothing() {
+        // As the official blank HECVAT 4.1.4: the sheet claims A1:L1048576 and keeps one formatted, empty row at
+        // the bottom of the grid; it holds a handful of values.
+        let sheet = br#"<worksheet><dimension ref="A1:L1048576"/><sheetData>
+            <row r="1"><c r="A1" t="s"><v>0</v></c><c r="L1" s="2"><v>1</v></c></row>
+            <row r="40"><c r="C40" t="inlineStr"><is><t>x</t></is></c></row>
+            <row r="1048576" s="3" customFormat="1"><c r="A1048576" s="3"/><c r="L1048576" s="4"></c></row>
+        </sheetData></worksheet>"#;
+        assert_eq!(sheet_cells(sheet), 40 * 12);
         let bytes = zip_of(&[
             ("[Content_Types].xml", b"<Types/>"),
             ("xl/workbook.xml", b"<workbook/>"),
             ("xl/worksheets/sheet1.xml", sheet),
         ]);
         let limits = Limits {
-            max_cells: 1_000_000,
+            max_cells: 1_000,
             ..Limits::default()
         };
-        assert_eq!(refusal(&bytes, &limits).code, "too_many_cells");
+        assert_eq!(check(&bytes, &limits), Ok(WorkbookKind::Xlsx));
+    }
+
+    #[test]
+    fn a_refusal_for_cells_names_the_sheet_and_the_range() {
+        let sheet = br#"<worksheet><sheetData>
+            <row r="1"><c r="A1"><v>1</v></c></row>
+            <row r="1048576"><c r="L1048576"><v>2</v></c></row>
+        </sheetData></worksheet>"#;
+        let bytes = zip_of(&[
+            ("[Content_Types].xml", b"<Types/>"),
+            (
+                "xl/workbook.xml",
+                br#"<workbook><sheets><sheet name="Start &amp; Notes" sheetId="1" r:id="rId7"/></sheets></workbook>"#,
+            ),
+            (
+                "xl/_rels/workbook.xml.rels",
+                br#"<Relationships><Relationship Id="rId7" Type="x" Target="worksheets/sheet1.xml"/></Relationships>"#,
+            ),
+            ("xl/worksheets/sheet1.xml", sheet),
+        ]);
+        let refused = refusal(&bytes, &Limits::default());
+        assert_eq!(refused.code, "too_many_cells");
+        assert!(
+            refused
+                .message
+                .starts_with("the sheet \"Start & Notes\" spans A1:L1048576: 12582912 cells"),
+            "{}",
+            refused.message
+        );
+    }
+
+    #[test]
+    fn entity_declarations_are_refused_as_what_they_are() {
+        let xxe = br#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><sst><si><t>&e;</t></si></sst>"#;
+        let laughs = br#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><worksheet/>"#;
+        for (part, xml) in [
+            ("xl/sharedStrings.xml", &xxe[..]),
+            ("xl/worksheets/sheet1.xml", &laughs[..]),
+            ("xl/_rels/workbook.xml.rels", &xxe[..]),
+        ] {
+            let bytes = zip_of(&[
+                ("[Content_Types].xml", b"<Types/>"),
+                ("xl/workbook.xml", b"<workbook/>"),
+                (part, xml),
+            ]);
+            let refused = refusal(&bytes, &Limits::default());
+            assert_eq!(refused.code, "xml_entities", "{part}");
+            assert!(
+                refused.message.contains("external entity (XXE)"),
+                "{}",
+                refused.message
+            );
+            assert!(refused.message.contains(part), "{}", refused.message);
+        }
+        // Cut anywhere, the declaration is still seen.
+        for chunk in 1..12 {
+            let mut scanner = TagScanner::default();
+            for_each_chunk(&laughs[..], chunk, |buffer| {
+                scanner.scan(buffer, &mut |_| {})
+            })
+            .unwrap();
+            assert!(scanner.declares_entities, "chunk {chunk}");
+        }
     }
 
     #[test]

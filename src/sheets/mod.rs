@@ -7,6 +7,7 @@ pub mod external;
 pub mod fixtures;
 pub mod limits;
 pub mod registers;
+pub mod vsaq;
 pub mod workbook;
 
 use std::io::Cursor;

@@ -393,6 +393,43 @@ impl Store {
         dispatch!(self, r => r.get_service(id).await)
     }
 
+    pub async fn list_profiles(&self) -> Result<Vec<ImportProfileRecord>, ApiError> {
+        dispatch!(self, r => r.list_profiles().await)
+    }
+
+    pub async fn get_profile(&self, name: &str) -> Result<Option<ImportProfileRecord>, ApiError> {
+        dispatch!(self, r => r.get_profile(name).await)
+    }
+
+    pub async fn create_profile(
+        &self,
+        actor: &Actor,
+        name: &str,
+        mapping: &crate::sheets::external::Mapping,
+    ) -> Result<ImportProfileRecord, ApiError> {
+        dispatch!(self, r => r.create_profile(actor, name, mapping).await)
+    }
+
+    pub async fn update_profile(
+        &self,
+        actor: &Actor,
+        current_name: &str,
+        if_match: i64,
+        name: &str,
+        mapping: &crate::sheets::external::Mapping,
+    ) -> Result<ImportProfileRecord, ApiError> {
+        dispatch!(self, r => r.update_profile(actor, current_name, if_match, name, mapping).await)
+    }
+
+    pub async fn delete_profile(
+        &self,
+        actor: &Actor,
+        name: &str,
+        if_match: i64,
+    ) -> Result<(), ApiError> {
+        dispatch!(self, r => r.delete_profile(actor, name, if_match).await)
+    }
+
     pub async fn create_service(
         &self,
         actor: &Actor,

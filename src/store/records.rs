@@ -255,6 +255,22 @@ impl AssessmentRecord {
     }
 }
 
+/// A saved import profile: a hand mapping under a name.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct ImportProfileRecord {
+    pub id: Uuid,
+    pub name: String,
+    #[serde(skip)]
+    pub name_key: String,
+    #[sqlx(json)]
+    pub mapping: crate::sheets::external::Mapping,
+    pub version: i64,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct AnswerRecord {
     pub question_id: String,

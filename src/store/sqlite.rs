@@ -59,6 +59,11 @@ mod catalog_impl {
     include!("catalog.rs");
 }
 
+mod profiles_impl {
+    use super::*;
+    include!("profiles.rs");
+}
+
 mod questionnaires_impl {
     use super::*;
     include!("questionnaires.rs");

@@ -27,4 +27,5 @@ mod workbooks_excel;
 mod workbooks_formats;
 mod workbooks_libreoffice;
 mod workbooks_openpyxl;
+mod workbooks_profiles;
 mod workflow;

@@ -1,6 +1,7 @@
 use std::collections::BTreeMap;
 
 use procurement_review::auth::Role;
+use procurement_review::domain::crosswalk::registry;
 use procurement_review::domain::questionnaire::Template;
 use procurement_review::sheets::{fixtures, workbook};
 use serde_json::{Value, json};
@@ -166,13 +167,19 @@ both!(
             .ok(200);
         let exported = download(&app, &token, &aid).await;
 
-        // Unchanged: uploading what was downloaded changes nothing but keeps the file.
+        // Unchanged: uploading what was downloaded changes nothing, so it stores nothing (no new version, no copy
+        // of the file) and says so.
+        let before = app.etag_of(&format!("/api/v1/assessments/{aid}"), &token).await;
         let same = upload(&app, &token, &aid, "", exported.clone()).await;
         let body = same.ok(200).clone();
         assert_eq!(body["format"], "own");
+        assert_eq!(body["stored"], false, "{body}");
+        assert_eq!(body["evidence_id"], Value::Null, "{body}");
         assert!(body["added"].as_array().unwrap().is_empty(), "{body}");
         assert!(body["changed"].as_array().unwrap().is_empty(), "{body}");
         assert_eq!(body["unchanged"], 1);
+        assert_eq!(same.header("etag"), Some(before.as_str()), "the version is unchanged");
+        assert_eq!(app.etag_of(&format!("/api/v1/assessments/{aid}"), &token).await, before);
 
         // The answer changes through the API; the workbook brings the exported value back.
         app.save_answers(&token, &aid, &put("no"))
@@ -180,11 +187,12 @@ both!(
             .ok(200);
         let restored = upload(&app, &token, &aid, "", exported).await;
         assert_eq!(restored.ok(200)["changed"], json!([qid]));
+        assert_eq!(restored.body["stored"], true);
         let detail = app.get(&format!("/api/v1/assessments/{aid}"), &token).await.ok(200).clone();
         let answer = detail["questions"].as_array().unwrap().iter().find(|q| q["id"] == qid.as_str()).unwrap().clone();
         assert_eq!(answer["answer"], "yes");
         assert_eq!(answer["source"], "workbook");
-        assert_eq!(detail["evidence"].as_array().unwrap().len(), 2, "each upload kept as evidence");
+        assert_eq!(detail["evidence"].as_array().unwrap().len(), 1, "the upload that changed something, kept as evidence");
         app.stop().await;
     }
 );
@@ -313,10 +321,13 @@ both!(
         let app = TestApp::spawn(backend).await;
         let (token, aid, _) = setup(&app).await;
         let t = template("ma-201-cmr-17");
+        let links = registry().crosswalk("caiq-v4").unwrap().for_template("ma-201-cmr-17").unwrap();
         let crosswalked: Vec<(String, String)> = t
             .questions()
             .filter(|q| q.show_if.is_none())
-            .flat_map(|q| q.crosswalk.caiq_v4.iter().map(|c| (q.id.clone(), c.clone())).collect::<Vec<_>>())
+            .flat_map(|q| {
+                links.get(&q.id).into_iter().flat_map(|l| l.same.iter().map(|c| (q.id.clone(), c.clone())))
+            })
             .collect();
         assert!(crosswalked.len() >= 2, "the template crosswalks to CAIQ");
         let (direct_q, direct_caiq) = crosswalked[0].clone();
@@ -359,24 +370,40 @@ both!(
 );
 
 both!(
-    async fn hecvat_versions_3_and_4_are_read(backend) {
+    async fn hecvat_4_is_read_and_hecvat_3_is_refused_by_name(backend) {
         let app = TestApp::spawn(backend).await;
         let (token, aid, _) = setup(&app).await;
         let t = template("ma-201-cmr-17");
+        let links = registry().crosswalk("hecvat-4").unwrap().for_template("ma-201-cmr-17").unwrap();
         let ids: Vec<String> = t
             .questions()
             .filter(|q| q.show_if.is_none())
-            .flat_map(|q| q.crosswalk.hecvat.clone())
+            .flat_map(|q| links.get(&q.id).into_iter().flat_map(|l| l.same.clone()))
             .collect();
-        assert!(!ids.is_empty(), "the template crosswalks to HECVAT");
+        assert!(!ids.is_empty(), "the template crosswalks to HECVAT 4");
         let triples: Vec<(&str, &str, &str)> = ids.iter().map(|i| (i.as_str(), "Yes", "See our HECVAT notes")).collect();
-        for (name, bytes) in [("v3", fixtures::hecvat_v3(&triples)), ("v4", fixtures::hecvat_v4(&triples))] {
-            let resp = upload(&app, &token, &aid, "?format=hecvat&overwrite=true", bytes).await;
-            let body = resp.ok(200).clone();
-            let touched = body["added"].as_array().unwrap().len() + body["changed"].as_array().unwrap().len()
-                + body["unchanged"].as_u64().unwrap() as usize;
-            assert!(touched > 0, "{name}: {body}");
-        }
+
+        let v3 = upload(&app, &token, &aid, "?format=hecvat", fixtures::hecvat_v3(&triples)).await;
+        v3.problem(422, "unsupported_format_version");
+        let detail = v3.body["detail"].as_str().unwrap();
+        assert!(detail.starts_with("the file is hecvat-3 (sheet \"HECVAT - Full\""), "{detail}");
+        assert!(detail.contains("no crosswalk for hecvat-3"), "{detail}");
+        assert_eq!(v3.fields(), ["format"]);
+
+        let resp = upload(&app, &token, &aid, "?format=hecvat", fixtures::hecvat_v4(&triples)).await;
+        let body = resp.ok(200).clone();
+        assert_eq!(body["format"], "hecvat-4");
+        assert!(body["detected_by"].as_str().unwrap().starts_with("HECVAT 4.1.4"), "{body}");
+        assert_eq!(body["added"].as_array().unwrap().len(), ids.len(), "{body}");
+
+        // Asking for version 3 and sending 4 is named.
+        let resp = upload(&app, &token, &aid, "?format=hecvat-3", fixtures::hecvat_v4(&triples)).await;
+        resp.problem(422, "format_mismatch");
+        assert!(
+            resp.body["detail"].as_str().unwrap().starts_with("format=hecvat-3 was asked, but the file is hecvat-4"),
+            "{}",
+            resp.text
+        );
         app.stop().await;
     }
 );

@@ -14,10 +14,9 @@ use crate::both;
 use crate::helpers::{Resp, TestApp};
 use crate::workbooks::{download, setup, sorted};
 
-/// A CAIQ v4 against the 201 CMR 17.00 questionnaire's crosswalk: answers that map (one with `&` in its ID),
-/// an N/A where the question allows it and one where it does not, two CAIQ questions that disagree about one of
-/// ours, one that maps to a question not asked (its condition does not hold), and IDs no question maps to (one
-/// sharing a merged control cell with a mapped one).
+/// A CAIQ v4 against the 201 CMR 17.00 questionnaire's crosswalk: answers that carry over (an N/A where the
+/// question allows it), answers to related questions (one with `&` in its ID, an N/A, two that disagree), and IDs
+/// no question maps to (one sharing a merged control cell with a mapped one).
 pub const CAIQ_ROWS: &[(&str, &str, &str)] = &[
     ("A&A-02.1", "Yes", "Independent audit, once a year."),
     ("CCC-01.1", "Yes", ""),
@@ -38,8 +37,9 @@ pub const CAIQ_ROWS: &[(&str, &str, &str)] = &[
 ];
 
 /// A HECVAT against the same crosswalk, with the same kinds of rows as [`CAIQ_ROWS`], an ID with a letter
-/// (`APPL-12a`) and a blank answer. In the version 4 layout the PPPR block's second row is hidden, and CHNG, DOCU
-/// and HLDA sit on the hidden tab.
+/// (`APPL-12a`), a blank answer, and one that carries over to a question asked only after another (PROV-02, after
+/// PROV-01). In the version 4 layout the PPPR block's second row is hidden, and CHNG, DOCU and HLDA sit on the
+/// hidden tab.
 pub const HECVAT_ROWS: &[(&str, &str, &str)] = &[
     ("AAAI-03", "Yes", "Single sign-on with a second factor."),
     ("APPL-12a", "No", ""),
@@ -114,22 +114,6 @@ fn strings(list: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The report's conflicts as (question, sorted sources, reason).
-fn conflicts(body: &Value) -> Vec<(String, Vec<String>, String)> {
-    body["conflicts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["question_id"].as_str().unwrap().to_string(),
-                sorted(&c["sources"]),
-                c["reason"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 /// The answered questions of an assessment: (id, answer, comment, source).
 async fn stored(app: &TestApp, token: &str, aid: &str) -> Vec<(String, Value, Value, String)> {
     let detail = app
@@ -199,31 +183,43 @@ both!(
             let resp = upload_as(&app, &token, &aid, "?format=caiq-v4", content_type(extension), bytes).await;
             let body = resp.ok(200).clone();
             assert_eq!(body["format"], "caiq-v4", "{extension}");
-            assert_eq!(strings(&body["added"]), ["AUTH-02", "ENC-03", "PROV-06", "WISP-01", "WISP-03"], "{extension}: {body}");
+            assert_eq!(strings(&body["added"]), ["AUTH-02", "ENC-03", "WISP-01"], "{extension}: {body}");
             assert_eq!(body["changed"], json!([]), "{extension}");
             assert_eq!(body["kept_direct"], json!([]), "{extension}");
             assert_eq!(strings(&body["unmapped"]), ["CCC-01.1", "DSP-07.1", "IAM-02.2"], "{extension}");
-            assert_eq!(strings(&body["not_asked"]), ["PROV-02"], "{extension}: STA-14.1 maps to a question asked only after PROV-01 is Yes");
-            let found = conflicts(&body);
-            assert_eq!(found.len(), 2, "{extension}: {body}");
-            assert_eq!((found[0].0.as_str(), found[0].1.clone()), ("ENC-01", vec!["caiq-v4:CEK-03.1=na".to_string()]));
-            assert!(found[0].2.contains("does not allow"), "{}", found[0].2);
+            assert_eq!(body["not_asked"], json!([]), "{extension}");
+            assert_eq!(body["conflicts"], json!([]), "{extension}: related answers never conflict");
+            let hints: Vec<(String, String, String)> = body["hints"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| {
+                    let text = |k: &str| h[k].as_str().unwrap().to_string();
+                    (text("question_id"), text("source"), text("answer"))
+                })
+                .collect();
+            let hint = |q: &str, s: &str, a: &str| (q.to_string(), s.to_string(), a.to_string());
             assert_eq!(
-                (found[1].0.as_str(), found[1].1.clone()),
-                ("SYS-04", vec!["caiq-v4:TVM-02.1=yes".to_string(), "caiq-v4:UEM-09.1=no".to_string()])
+                hints,
+                [
+                    hint("WISP-03", "caiq-v4:GRC-06.1", "no"),
+                    hint("PROV-02", "caiq-v4:STA-14.1", "yes"),
+                    hint("PROV-06", "caiq-v4:A&A-02.1", "yes"),
+                    hint("ENC-01", "caiq-v4:CEK-03.1", "na"),
+                    hint("SYS-04", "caiq-v4:TVM-02.1", "yes"),
+                    hint("SYS-04", "caiq-v4:UEM-09.1", "no"),
+                ],
+                "{extension}"
             );
-            assert!(found[1].2.contains("disagree"), "{}", found[1].2);
 
             assert_eq!(
                 stored(&app, &token, &aid).await,
                 [
                     answer("WISP-01", "yes", Some("The board approves the program each year."), "caiq-v4:GRC-05.1"),
-                    answer("WISP-03", "no", None, "caiq-v4:GRC-06.1"),
-                    answer("PROV-06", "yes", Some("Independent audit, once a year."), "caiq-v4:A&A-02.1"),
                     answer("AUTH-02", "yes", None, "caiq-v4:IAM-02.1"),
                     answer("ENC-03", "na", Some("No laptop holds city data."), "caiq-v4:UEM-08.1"),
                 ],
-                "{extension}: in questionnaire order"
+                "{extension}: in questionnaire order; related answers are not stored"
             );
             assert_eq!(
                 evidence(&app, &token, &aid).await,
@@ -236,42 +232,67 @@ both!(
 );
 
 both!(
-    async fn a_hecvat_3_or_4_as_xlsx_xls_or_ods_carries_over_the_same_answers(backend) {
+    async fn a_hecvat_4_as_xlsx_xls_or_ods_carries_over_the_same_answers_and_a_hecvat_3_is_refused(backend) {
+        for (extension, bytes) in [
+            ("xlsx", fixtures::hecvat_v3(HECVAT_ROWS)),
+            ("xls", fixture("hecvat-3.xls")),
+            ("ods", fixture("hecvat-3.ods")),
+        ] {
+            let app = TestApp::spawn(backend).await;
+            let (token, aid, _) = setup(&app).await;
+            let resp = upload_as(&app, &token, &aid, "?format=hecvat", content_type(extension), bytes).await;
+            resp.problem(422, "unsupported_format_version");
+            assert!(resp.body["detail"].as_str().unwrap().contains("(HECVAT 3 Full)"), "{}", resp.text);
+            assert!(stored(&app, &token, &aid).await.is_empty());
+            assert!(evidence(&app, &token, &aid).await.is_empty());
+            app.stop().await;
+        }
         let cases = [
-            ("3", "xlsx", fixtures::hecvat_v3(HECVAT_ROWS)),
-            ("3", "xls", fixture("hecvat-3.xls")),
-            ("3", "ods", fixture("hecvat-3.ods")),
-            ("4", "xlsx", fixtures::hecvat_v4(HECVAT_ROWS)),
-            ("4", "xls", fixture("hecvat-4.xls")),
-            ("4", "ods", fixture("hecvat-4.ods")),
+            ("xlsx", fixtures::hecvat_v4(HECVAT_ROWS)),
+            ("xls", fixture("hecvat-4.xls")),
+            ("ods", fixture("hecvat-4.ods")),
         ];
-        for (version, extension, bytes) in cases {
-            let case = format!("HECVAT {version} as {extension}");
+        for (extension, bytes) in cases {
+            let case = format!("HECVAT 4 as {extension}");
             let app = TestApp::spawn(backend).await;
             let (token, aid, _) = setup(&app).await;
             let resp = upload_as(&app, &token, &aid, "?format=hecvat", content_type(extension), bytes).await;
             let body = resp.ok(200).clone();
-            assert_eq!(body["format"], "hecvat", "{case}");
-            assert_eq!(strings(&body["added"]), ["AUTH-02", "ENC-01", "PROV-06", "WISP-01", "WISP-03"], "{case}: {body}");
+            assert_eq!(body["format"], "hecvat-4", "{case}");
+            assert_eq!(strings(&body["added"]), ["ENC-01"], "{case}: {body}");
             assert_eq!(sorted(&body["unmapped"]), ["APPL-12a", "HLDA-07"], "{case}");
-            assert_eq!(strings(&body["not_asked"]), ["PROV-02"], "{case}");
-            let found = conflicts(&body);
-            assert_eq!(found.len(), 2, "{case}: {body}");
-            assert_eq!((found[0].0.as_str(), found[0].1.clone()), ("MON-04", vec!["hecvat:HFIH-01=na".to_string()]), "{case}");
+            assert_eq!(strings(&body["not_asked"]), ["PROV-02"], "{case}: THRD-01 maps to a question asked only after PROV-01 is Yes");
+            assert_eq!(body["conflicts"], json!([]), "{case}");
+            let mut hinted: Vec<String> = body["hints"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| {
+                    format!(
+                        "{}<-{}={}",
+                        h["question_id"].as_str().unwrap(),
+                        h["source"].as_str().unwrap(),
+                        h["answer"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            hinted.sort();
             assert_eq!(
-                (found[1].0.as_str(), found[1].1.clone()),
-                ("SYS-03", vec!["hecvat:CHNG-07=no".to_string(), "hecvat:PPPR-01=yes".to_string()]),
+                hinted,
+                [
+                    "AUTH-02<-hecvat-4:AAAI-03=yes",
+                    "MON-04<-hecvat-4:HFIH-01=na",
+                    "PROV-06<-hecvat-4:DOCU-03=yes",
+                    "SYS-03<-hecvat-4:CHNG-07=no",
+                    "SYS-03<-hecvat-4:PPPR-01=yes",
+                    "WISP-01<-hecvat-4:PPPR-08=yes",
+                    "WISP-03<-hecvat-4:COMP-04=no",
+                ],
                 "{case}"
             );
             assert_eq!(
                 stored(&app, &token, &aid).await,
-                [
-                    answer("WISP-01", "yes", Some("Program approved by our board."), "hecvat:PPPR-08"),
-                    answer("WISP-03", "no", None, "hecvat:COMP-04"),
-                    answer("PROV-06", "yes", None, "hecvat:DOCU-03"),
-                    answer("AUTH-02", "yes", Some("Single sign-on with a second factor."), "hecvat:AAAI-03"),
-                    answer("ENC-01", "yes", Some("TLS 1.2 or later in transit."), "hecvat:DATA-02"),
-                ],
+                [answer("ENC-01", "yes", Some("TLS 1.2 or later in transit."), "hecvat-4:DATA-02")],
                 "{case}"
             );
             assert_eq!(
@@ -456,8 +477,9 @@ both!(
             assert_eq!(body[empty], json!([]), "{empty}");
         }
         assert_eq!(body["unchanged"], 0);
+        assert_eq!(body["stored"], false, "nothing to store: no version, no copy of the file");
         assert!(stored(&app, &token, &aid).await.is_empty());
-        assert_eq!(evidence(&app, &token, &aid).await, [("mapped-upload.xlsx".to_string(), content_type("xlsx").to_string())]);
+        assert!(evidence(&app, &token, &aid).await.is_empty());
 
         // "PaaS CRM": Yes / Partial / No with an explanation beside each, mapped with its comment column.
         let crm = answered_ids(&bytes, "PaaS CRM", 3, 1, &["Yes", "Partial", "No"]);
@@ -475,10 +497,11 @@ both!(
         assert_eq!(strings(&body["unmapped"]), crm);
         assert_eq!(body["added"], json!([]));
         assert!(stored(&app, &token, &aid).await.is_empty());
-        let version = body["version"].as_i64().expect("the new version");
+        let version = body["version"].as_i64().expect("the version");
 
-        // A mapping that leaves the file's words unexplained is refused whole, naming every cell: the N/A column
-        // (F) holds X marks, which "Implemented" does not describe.
+        // Words a mapping does not describe are not choices: skipped and counted, each cell listed, not errors
+        // (SIG and VSA exports hold free-text answers). The N/A column (F) holds X marks, which "Implemented"
+        // does not describe.
         let not_applicable = answered_ids(&bytes, "CIS Worksheet", 3, 5, &["X"]);
         assert_eq!(not_applicable.len(), 31);
         let query = mapped(&[
@@ -488,19 +511,41 @@ both!(
             ("answer_column", "F"),
             ("answer_words", "Implemented=na"),
         ]);
-        let resp = upload_as(&app, &token, &aid, &query, content_type("xlsx"), bytes).await;
-        resp.problem(422, "validation_failed");
-        let fields = resp.fields();
-        assert_eq!(fields.len(), not_applicable.len());
-        assert!(fields.iter().all(|f| f.starts_with("'CIS Worksheet'!F")), "{fields:?}");
-        assert_eq!(resp.body["errors"][0]["message"], "\"X\" is not one of the mapped answers: Implemented");
-        assert_eq!(evidence(&app, &token, &aid).await.len(), 2, "the refused upload kept nothing");
+        let resp = upload_as(&app, &token, &aid, &query, content_type("xlsx"), bytes.clone()).await;
+        let body = resp.ok(200).clone();
+        assert_eq!(body["not_a_choice"], 31);
+        assert_eq!(body["not_a_choice_cells"][0], json!({"cell": "'CIS Worksheet'!F18", "text": "X"}));
+        assert_eq!(body["stored"], false);
+        assert!(evidence(&app, &token, &aid).await.is_empty(), "nothing stored, nothing kept");
         let after = app
             .get(&format!("/api/v1/assessments/{aid}"), &token)
             .await
             .ok(200)
             .clone();
-        assert_eq!(after["assessment"]["version"].as_i64(), Some(version), "nor changed the version");
+        assert_eq!(after["assessment"]["version"].as_i64(), Some(version), "nor the version changed");
+
+        // The same marks read as marks: an X under Implemented is a Yes, under Partially Implemented a No.
+        let query = mapped(&[
+            ("sheet", "CIS Worksheet"),
+            ("header_row", "3"),
+            ("id_column", "A"),
+            ("yes_column", "B"),
+            ("no_column", "C"),
+        ]);
+        let resp = upload_as(&app, &token, &aid, &query, content_type("xlsx"), bytes.clone()).await;
+        let body = resp.ok(200).clone();
+        assert_eq!(body["unmapped"].as_array().unwrap().len(), 589);
+
+        // And the worksheet as what it is: a FedRAMP CIS in the NIST SP 800-53 Rev. 5 ID space.
+        let resp = upload_as(&app, &token, &aid, "?format=nist-800-53", content_type("xlsx"), bytes).await;
+        let body = resp.ok(200).clone();
+        assert_eq!(body["format"], "nist-800-53r5");
+        assert_eq!(
+            strings(&body["added"]),
+            ["ACC-01", "ACC-02", "AUTH-01", "ENC-01", "ENC-03", "SYS-01", "SYS-03", "SYS-04", "WISP-06", "WISP-11"],
+            "{body}"
+        );
+        assert_eq!(strings(&body["not_asked"]), ["PROV-03"], "asked only after PROV-01");
         app.stop().await;
     }
 );

@@ -817,9 +817,10 @@ both_with_libreoffice!(
         assert_eq!(body["added"], json!([]), "{body}");
         assert_eq!(body["changed"], json!([]), "{body}");
         assert_eq!(body["unchanged"], 7, "{body}");
+        assert_eq!(body["stored"], false, "the same answers: nothing stored, no second copy kept");
         let evidence = app.get(&format!("/api/v1/assessments/{aid}"), &token).await.ok(200)["evidence"].clone();
         let types: Vec<&str> = evidence.as_array().unwrap().iter().map(|e| e["content_type"].as_str().unwrap()).collect();
-        assert!(types.contains(&"application/vnd.oasis.opendocument.spreadsheet"), "{types:?}");
+        assert!(!types.contains(&"application/vnd.oasis.opendocument.spreadsheet"), "{types:?}");
         app.stop().await;
     }
 );
