@@ -17,7 +17,7 @@ use crate::workflow::orders::{self as plan, NewOrder, OrderRecipient, OrderState
 
 fn state_of(record: &OrderRecord) -> Result<OrderState, ApiError> {
     let before = match &record.status_before_appeal {
-        Some(name) => Some(OrderStatus::parse(name).map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?),
+        Some(name) => Some(OrderStatus::parse(name).map_err(|e| sqlx::Error::Decode(e.into()))?),
         None => None,
     };
     Ok(OrderState {

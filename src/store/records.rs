@@ -948,8 +948,9 @@ impl IncidentScope {
 }
 
 impl OrderRecord {
-    pub fn status(&self) -> Result<crate::domain::orders::OrderStatus, crate::error::ApiError> {
+    /// The stored status, refused by name when unknown (see [`IncidentRecord::status`]).
+    pub fn status(&self) -> Result<crate::domain::orders::OrderStatus, sqlx::Error> {
         crate::domain::orders::OrderStatus::parse(&self.status)
-            .map_err(|e| crate::error::ApiError::Internal(anyhow::anyhow!(e)))
+            .map_err(|e| sqlx::Error::Decode(e.into()))
     }
 }

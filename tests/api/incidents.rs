@@ -777,3 +777,67 @@ both!(
         app.stop().await;
     }
 );
+
+/// A measurement, not run by default: one job-runner pass over 1,000 open incidents, each with Massachusetts and
+/// Connecticut residents and SSNs (nine reminders each on the day measured), then the steady pass that finds
+/// them all made. `cargo test --test api job_runner_pass_over -- --ignored --nocapture` (PostgreSQL too when
+/// `TEST_POSTGRES_URL` is set).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run it with --ignored --nocapture"]
+async fn job_runner_pass_over_a_thousand_open_incidents() {
+    use procurement_review::store::Actor;
+    use procurement_review::workflow::incidents::{NewIncident, Reporter};
+    let mut backends = vec![crate::helpers::Backend::Sqlite];
+    if crate::helpers::postgres_url().is_some() {
+        backends.push(crate::helpers::Backend::Postgres);
+    }
+    for backend in backends {
+        let app = TestApp::spawn(backend).await;
+        let clock = at("2026-06-01T15:00:00Z");
+        let seeded = std::time::Instant::now();
+        for n in 0..1_000 {
+            let new = NewIncident {
+                vendor_id: None,
+                title: format!("Incident {n}"),
+                description: "Seeded for the measurement".into(),
+                systems: vec![],
+                data_classes: vec!["pi_ma".into(), "pi_ct".into()],
+                contract_ids: vec![],
+                request_ids: vec![],
+                residents_ma: 10,
+                residents_ct: 10,
+                residents_other: 0,
+                ssn_involved: true,
+                tin_involved: false,
+                discovered_at: clock - Duration::days(50),
+                city_notified_at: clock - Duration::days(50),
+                steps_taken: None,
+                responsible_person: None,
+            };
+            app.store
+                .report_incident(&Actor::system(), &Reporter::Staff, new)
+                .await
+                .unwrap();
+        }
+        let seeding = seeded.elapsed();
+        let started = std::time::Instant::now();
+        let first = run_once(&app.store, &app.config, clock).await.unwrap();
+        let first_pass = started.elapsed();
+        let started = std::time::Instant::now();
+        let steady = run_once(&app.store, &app.config, clock + Duration::minutes(1))
+            .await
+            .unwrap();
+        let steady_pass = started.elapsed();
+        assert_eq!(
+            first.notifications, 9_000,
+            "3 CT reminders and 3 MA escalations to two roles each"
+        );
+        assert_eq!(steady.notifications, 0);
+        println!(
+            "{}: seeding 1,000 incidents {seeding:?}; first pass ({} reminders) {first_pass:?}; steady pass {steady_pass:?}",
+            app.store.backend(),
+            first.notifications
+        );
+        app.stop().await;
+    }
+}
