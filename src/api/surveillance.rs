@@ -275,9 +275,12 @@ fn technology(t: &TechnologyRecord) -> Technology {
     }
 }
 
+/// The years an Annual Surveillance Report can be asked for: the ordinance took effect in 2022.
+pub const REPORT_YEARS: std::ops::RangeInclusive<i32> = 2022..=2100;
+
 async fn annual_report(store: &Store, year: Option<i32>) -> Result<AnnualReport, ApiError> {
     let year = year.unwrap_or(now().year() - 1);
-    if !(2022..=2100).contains(&year) {
+    if !REPORT_YEARS.contains(&year) {
         return Err(ApiError::field(
             "year",
             "a year from 2022 (the ordinance took effect in 2022) to 2100",

@@ -127,7 +127,8 @@ impl PlanItemFields {
                     self.last_fiscal_year, self.first_fiscal_year
                 ),
             ));
-        } else if self.last_fiscal_year - self.first_fiscal_year >= PLAN_HORIZON_YEARS {
+        } else if self.last_fiscal_year.saturating_sub(self.first_fiscal_year) >= PLAN_HORIZON_YEARS
+        {
             faults.push(Fault::new(
                 "last_fiscal_year",
                 format!("the plan looks {PLAN_HORIZON_YEARS} fiscal years ahead: FY{} to FY{} is longer", self.first_fiscal_year, self.last_fiscal_year),

@@ -557,7 +557,10 @@ pub fn notice_packet(
             fields.push(PacketField {
                 key: "total_affected",
                 label: "Total number of people affected",
-                value: (source.residents_ma + source.residents_ct + source.residents_other)
+                value: source
+                    .residents_ma
+                    .saturating_add(source.residents_ct)
+                    .saturating_add(source.residents_other)
                     .to_string(),
             });
         }

@@ -154,6 +154,10 @@ pub struct References {
     pub request_vendors: BTreeMap<Uuid, Uuid>,
 }
 
+/// The most residents an incident may count in one state: more than any state holds, so a figure above it
+/// is a typing error (and the sums of the notice packets stay within range).
+pub const MAX_RESIDENTS: i64 = 1_000_000_000;
+
 /// How far in the future a reported time may lie (clock skew between the reporter and the service).
 const SKEW_MINUTES: i64 = 5;
 
@@ -222,8 +226,11 @@ pub fn plan_report(
         ("residents_ct", new.residents_ct),
         ("residents_other", new.residents_other),
     ] {
-        if count < 0 {
-            faults.push(Fault::new(field, "must not be negative"));
+        if !(0..=MAX_RESIDENTS).contains(&count) {
+            faults.push(Fault::new(
+                field,
+                "a count of people from 0 to 1,000,000,000",
+            ));
         }
     }
     let latest = now + Duration::minutes(SKEW_MINUTES);

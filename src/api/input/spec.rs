@@ -12,9 +12,12 @@ use std::collections::BTreeSet;
 
 use serde_yaml::{Mapping, Value};
 
+use crate::api::surveillance::REPORT_YEARS;
 use crate::domain::PageRequest;
+use crate::domain::budgets::FISCAL_YEARS;
 use crate::domain::request::{MAX_CENTS, MAX_TERM_MONTHS, MAX_USERS};
 use crate::domain::text::TextKind;
+use crate::workflow::incidents::MAX_RESIDENTS;
 
 /// Tightens every schema that a request can reach, in place.
 pub fn tighten(document: &mut Value) {
@@ -373,6 +376,21 @@ const FIELD_RULES: &[(&str, &str, Rule)] = &[
         "contact_email",
         Rule::Pattern(EMAIL, 254),
     ),
+    (
+        "IncidentBody",
+        "residents_ma",
+        Rule::Range(0, MAX_RESIDENTS),
+    ),
+    (
+        "IncidentBody",
+        "residents_ct",
+        Rule::Range(0, MAX_RESIDENTS),
+    ),
+    (
+        "IncidentBody",
+        "residents_other",
+        Rule::Range(0, MAX_RESIDENTS),
+    ),
     ("InvitationInput", "days", Rule::Range(1, 90)),
     (
         "NewDepartmentBody",
@@ -383,6 +401,16 @@ const FIELD_RULES: &[(&str, &str, Rule)] = &[
     ("NewVendorBody", "hq_country", Rule::Pattern(COUNTRY, 1000)),
     ("NewVendorBody", "legal_name", Rule::NonBlank(300)),
     ("NewVendorBody", "website", Rule::Pattern(WEBSITE, 500)),
+    (
+        "PlanItemBody",
+        "first_fiscal_year",
+        Rule::Range(*FISCAL_YEARS.start() as i64, *FISCAL_YEARS.end() as i64),
+    ),
+    (
+        "PlanItemBody",
+        "last_fiscal_year",
+        Rule::Range(*FISCAL_YEARS.start() as i64, *FISCAL_YEARS.end() as i64),
+    ),
     ("RemediationInput", "plan", Rule::NonBlank(5000)),
     ("RequestInput", "title", Rule::NonBlank(200)),
     ("RequestInput", "description", Rule::Max(10_000)),
@@ -456,6 +484,11 @@ const QUERY_RULES: &[(&str, &str, Rule)] = &[
     ("", "filename", Rule::Pattern(FILE_NAME, 200)),
     ("", "limit", Rule::Range(1, PageRequest::MAX_LIMIT)),
     ("", "offset", Rule::Range(0, i64::MAX)),
+    (
+        "",
+        "year",
+        Rule::Range(*REPORT_YEARS.start() as i64, *REPORT_YEARS.end() as i64),
+    ),
 ];
 
 /// Wraps the JSON body schema of a create in `allOf` with the fields [`REQUIRED_ON_CREATE`] names.
@@ -690,7 +723,7 @@ paths:
       parameters:
         - { name: limit, in: query, schema: { type: integer, format: int64 } }
         - { name: offset, in: query, schema: { type: integer, format: int64 } }
-        - { name: year, in: query, schema: { type: integer, format: int64 } }
+        - { name: count, in: query, schema: { type: integer, format: int64 } }
 components:
   schemas:
     Page:
