@@ -13,8 +13,8 @@ use crate::domain::policy::{BudgetFacts, BudgetLineFacts};
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
-    Actor, BudgetDetail, BudgetFilter, BudgetLineDetail, BudgetLineRecord, BudgetRecord, BudgetReviewRecord, Paged,
-    PlanItemRecord, Scope, to_json, unique_as,
+    Actor, BudgetDetail, BudgetFilter, BudgetLineDetail, BudgetLineRecord, BudgetRecord,
+    BudgetReviewRecord, Paged, PlanItemRecord, Scope, to_json, unique_as,
 };
 use crate::workflow::budgets::{self as plan, BudgetState, LineRef, LineState, Review};
 use crate::workflow::{Caller, Refusal};
@@ -46,7 +46,10 @@ async fn budget_detail(tx: &mut Tx, budget: BudgetRecord) -> Result<BudgetDetail
     .bind(budget.id)
     .fetch_all(&mut **tx)
     .await?;
-    let drawn: HashMap<Uuid, (i64, i64, i64)> = drawn.into_iter().map(|(id, c, o, n)| (id, (c, o, n))).collect();
+    let drawn: HashMap<Uuid, (i64, i64, i64)> = drawn
+        .into_iter()
+        .map(|(id, c, o, n)| (id, (c, o, n)))
+        .collect();
     let named: Vec<(Uuid, i64)> = sqlx::query_as(
         "SELECT r.budget_line_id, COUNT(*) FROM requests r JOIN budget_lines l ON l.id = r.budget_line_id \
          WHERE l.budget_id = $1 GROUP BY r.budget_line_id",
@@ -77,11 +80,19 @@ async fn budget_detail(tx: &mut Tx, budget: BudgetRecord) -> Result<BudgetDetail
     .bind(budget.id)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(BudgetDetail { budget, lines, reviews })
+    Ok(BudgetDetail {
+        budget,
+        lines,
+        reviews,
+    })
 }
 
 fn corrupt_status(budget: &BudgetRecord) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("budget {} has an unknown status {:?}", budget.id, budget.status))
+    ApiError::Internal(anyhow::anyhow!(
+        "budget {} has an unknown status {:?}",
+        budget.id,
+        budget.status
+    ))
 }
 
 fn state_of(detail: &BudgetDetail) -> Result<BudgetState, ApiError> {
@@ -112,13 +123,21 @@ fn state_of(detail: &BudgetDetail) -> Result<BudgetState, ApiError> {
 }
 
 /// Locks a budget for a change, checks the version the caller read and loads it with its lines.
-async fn lock_budget(tx: &mut Tx, scope: &Scope, id: Uuid, if_match: i64) -> Result<BudgetDetail, ApiError> {
-    let current: BudgetRecord = sqlx::query_as(concat!("SELECT * FROM budgets WHERE id = $1", for_update!()))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .filter(|b: &BudgetRecord| scope.admits_department(&b.department_code))
-        .ok_or(Refusal::NotFound("budget"))?;
+async fn lock_budget(
+    tx: &mut Tx,
+    scope: &Scope,
+    id: Uuid,
+    if_match: i64,
+) -> Result<BudgetDetail, ApiError> {
+    let current: BudgetRecord = sqlx::query_as(concat!(
+        "SELECT * FROM budgets WHERE id = $1",
+        for_update!()
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .filter(|b: &BudgetRecord| scope.admits_department(&b.department_code))
+    .ok_or(Refusal::NotFound("budget"))?;
     check_version(current.version, Some(if_match))?;
     budget_detail(tx, current).await
 }
@@ -135,7 +154,12 @@ async fn known_plan_items(tx: &mut Tx, lines: &[LineFields]) -> Result<BTreeSet<
     Ok(known)
 }
 
-async fn write_lines(tx: &mut Tx, budget_id: Uuid, lines: &[LineFields], removed: &[Uuid]) -> Result<(), ApiError> {
+async fn write_lines(
+    tx: &mut Tx,
+    budget_id: Uuid,
+    lines: &[LineFields],
+    removed: &[Uuid],
+) -> Result<(), ApiError> {
     for id in removed {
         sqlx::query("DELETE FROM budget_lines WHERE id = $1 AND budget_id = $2")
             .bind(id)
@@ -190,9 +214,21 @@ async fn finish_budget(
     before: Option<&BudgetDetail>,
     id: Uuid,
 ) -> Result<BudgetDetail, ApiError> {
-    let record: BudgetRecord = sqlx::query_as("SELECT * FROM budgets WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    let record: BudgetRecord = sqlx::query_as("SELECT * FROM budgets WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
     let detail = budget_detail(&mut tx, record).await?;
-    audit(&mut tx, actor, action, "budget", &id.to_string(), before.map(to_json), Some(to_json(&detail))).await?;
+    audit(
+        &mut tx,
+        actor,
+        action,
+        "budget",
+        &id.to_string(),
+        before.map(to_json),
+        Some(to_json(&detail)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(detail)
 }
@@ -206,7 +242,10 @@ pub(super) async fn line_ref(tx: &mut Tx, id: Option<Uuid>) -> Result<Option<Lin
     .bind(id)
     .fetch_optional(&mut **tx)
     .await?;
-    Ok(found.map(|(department, fiscal_year)| LineRef { department, fiscal_year }))
+    Ok(found.map(|(department, fiscal_year)| LineRef {
+        department,
+        fiscal_year,
+    }))
 }
 
 /// What routing reads of a request's funding: whether the department's budget for the fiscal year is approved,
@@ -227,12 +266,18 @@ pub(super) async fn budget_facts(
     .bind(fiscal_year)
     .fetch_one(&mut **tx)
     .await?;
-    let mut facts = BudgetFacts { department_budget_approved: approved > 0, line: None };
+    let mut facts = BudgetFacts {
+        department_budget_approved: approved > 0,
+        line: None,
+    };
     let Some(id) = line_id else { return Ok(facts) };
-    let _locked: Option<(Uuid,)> = sqlx::query_as(concat!("SELECT id FROM budget_lines WHERE id = $1", for_update!()))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let _locked: Option<(Uuid,)> = sqlx::query_as(concat!(
+        "SELECT id FROM budget_lines WHERE id = $1",
+        for_update!()
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
     let found = line_ref(tx, Some(id)).await?;
     plan::check_line(Some(id), found.as_ref(), department, fiscal_year)?;
     let line: BudgetLineRecord = sqlx::query_as("SELECT * FROM budget_lines WHERE id = $1")
@@ -255,7 +300,9 @@ pub(super) async fn budget_facts(
     facts.line = Some(BudgetLineFacts {
         line_id: id.to_string(),
         label: line.label,
-        approved: line.approved_capital_cents.zip(line.approved_operating_cents),
+        approved: line
+            .approved_capital_cents
+            .zip(line.approved_operating_cents),
         plan_item_id: line.plan_item_id.map(|id| id.to_string()),
         plan_item: plan_item.map(|(t,)| t),
         committed_capital_cents,
@@ -265,14 +312,19 @@ pub(super) async fn budget_facts(
 }
 
 impl Repo {
-    pub async fn list_plan_items(&self, page: PageRequest) -> Result<Paged<PlanItemRecord>, ApiError> {
+    pub async fn list_plan_items(
+        &self,
+        page: PageRequest,
+    ) -> Result<Paged<PlanItemRecord>, ApiError> {
         let items: Vec<PlanItemRecord> =
             sqlx::query_as("SELECT * FROM plan_items ORDER BY priority, first_fiscal_year, title, id LIMIT $1 OFFSET $2")
                 .bind(page.limit)
                 .bind(page.offset)
                 .fetch_all(&self.pool)
                 .await?;
-        let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM plan_items").fetch_one(&self.pool).await?;
+        let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM plan_items")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(Paged { items, total })
     }
 
@@ -312,8 +364,16 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
-        audit(&mut tx, actor, "plan_item.created", "plan_item", &record.id.to_string(), None, Some(to_json(&record)))
-            .await?;
+        audit(
+            &mut tx,
+            actor,
+            "plan_item.created",
+            "plan_item",
+            &record.id.to_string(),
+            None,
+            Some(to_json(&record)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -329,11 +389,14 @@ impl Repo {
     ) -> Result<PlanItemRecord, ApiError> {
         plan::plan_editor(caller)?;
         let mut tx = begin(&self.pool).await?;
-        let before: PlanItemRecord = sqlx::query_as(concat!("SELECT * FROM plan_items WHERE id = $1", for_update!()))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(Refusal::NotFound("plan item"))?;
+        let before: PlanItemRecord = sqlx::query_as(concat!(
+            "SELECT * FROM plan_items WHERE id = $1",
+            for_update!()
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Refusal::NotFound("plan item"))?;
         check_version(before.version, Some(if_match))?;
         let record: PlanItemRecord = sqlx::query_as(
             "UPDATE plan_items SET title = $2, description = $3, departments = $4, centralization = $5, priority = $6, \
@@ -380,12 +443,16 @@ impl Repo {
         let mut unknown = Vec::new();
         for (id, cell, _) in &rows {
             if let Some(id) = id {
-                let found: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM plan_items WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let found: Option<(Uuid,)> =
+                    sqlx::query_as("SELECT id FROM plan_items WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 if found.is_none() {
-                    unknown.push(crate::workflow::Fault::new(cell.clone(), "no plan item has this id (leave it empty for a new item)"));
+                    unknown.push(crate::workflow::Fault::new(
+                        cell.clone(),
+                        "no plan item has this id (leave it empty for a new item)",
+                    ));
                 }
             }
         }
@@ -395,12 +462,16 @@ impl Repo {
         let (mut created, mut updated) = (0, 0);
         let at = now();
         for (id, _, fields) in rows {
-            let (action, before, record): (&str, Option<PlanItemRecord>, PlanItemRecord) = match id {
+            let (action, before, record): (&str, Option<PlanItemRecord>, PlanItemRecord) = match id
+            {
                 Some(id) => {
-                    let before: PlanItemRecord = sqlx::query_as(concat!("SELECT * FROM plan_items WHERE id = $1", for_update!()))
-                        .bind(id)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                    let before: PlanItemRecord = sqlx::query_as(concat!(
+                        "SELECT * FROM plan_items WHERE id = $1",
+                        for_update!()
+                    ))
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
                     let record = sqlx::query_as(
                         "UPDATE plan_items SET title = $2, description = $3, departments = $4, centralization = $5, \
                          priority = $6, first_fiscal_year = $7, last_fiscal_year = $8, capital_cents = $9, \
@@ -447,17 +518,27 @@ impl Repo {
                     ("plan_item.imported", None, record)
                 }
             };
-            audit(&mut tx, actor, action, "plan_item", &record.id.to_string(), before.as_ref().map(to_json), Some(to_json(&record)))
-                .await?;
+            audit(
+                &mut tx,
+                actor,
+                action,
+                "plan_item",
+                &record.id.to_string(),
+                before.as_ref().map(to_json),
+                Some(to_json(&record)),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok((created, updated))
     }
 
     pub async fn all_plan_items(&self) -> Result<Vec<PlanItemRecord>, ApiError> {
-        Ok(sqlx::query_as("SELECT * FROM plan_items ORDER BY priority, first_fiscal_year, title, id")
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(sqlx::query_as(
+            "SELECT * FROM plan_items ORDER BY priority, first_fiscal_year, title, id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn list_budgets(
@@ -483,12 +564,13 @@ impl Repo {
         .bind(page.offset)
         .fetch_all(&mut *tx)
         .await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
-            .bind(&department)
-            .bind(filter.fiscal_year)
-            .bind(&filter.status)
-            .fetch_one(&mut *tx)
-            .await?;
+        let (total,): (i64,) =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
+                .bind(&department)
+                .bind(filter.fiscal_year)
+                .bind(&filter.status)
+                .fetch_one(&mut *tx)
+                .await?;
         let mut items = Vec::with_capacity(records.len());
         for record in records {
             items.push(budget_detail(&mut tx, record).await?);
@@ -519,13 +601,18 @@ impl Repo {
         lines: Vec<LineFields>,
     ) -> Result<BudgetDetail, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let known: Option<(String,)> = sqlx::query_as("SELECT code FROM departments WHERE code = $1")
-            .bind(caller.department.as_deref().unwrap_or_default())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let known: Option<(String,)> =
+            sqlx::query_as("SELECT code FROM departments WHERE code = $1")
+                .bind(caller.department.as_deref().unwrap_or_default())
+                .fetch_optional(&mut *tx)
+                .await?;
         let department = plan::plan_create(caller, known.is_some())?;
         if let Some(i) = lines.iter().position(|l| l.id.is_some()) {
-            return Err(Refusal::field(format!("lines[{i}].id"), "a new budget has no lines yet: leave id out").into());
+            return Err(Refusal::field(
+                format!("lines[{i}].id"),
+                "a new budget has no lines yet: leave id out",
+            )
+            .into());
         }
         plan::plan_items_known(&lines, &known_plan_items(&mut tx, &lines).await?)?;
         let at = now();
@@ -637,14 +724,20 @@ impl Repo {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("UPDATE budgets SET approved_at = $2 WHERE id = $1").bind(id).bind(at).execute(&mut *tx).await?;
+            sqlx::query("UPDATE budgets SET approved_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
         }
-        sqlx::query("UPDATE budgets SET status = $2, version = version + 1, updated_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(decided.status.as_str())
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE budgets SET status = $2, version = version + 1, updated_at = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(decided.status.as_str())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
         finish_budget(tx, actor, decided.audit_action, Some(&before), id).await
     }
 }

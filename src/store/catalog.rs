@@ -9,15 +9,24 @@ use crate::error::ApiError;
 use crate::store::{Actor, CatalogFilter, Paged, contains_pattern, to_json, unique_as};
 
 fn name_key(name: &str) -> String {
-    name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 fn conflict(fields: &ServiceFields, e: sqlx::Error) -> ApiError {
-    unique_as("duplicate_service", || format!("a catalogue service named {:?} exists", fields.name))(e)
+    unique_as("duplicate_service", || {
+        format!("a catalogue service named {:?} exists", fields.name)
+    })(e)
 }
 
 /// Inserts a service inside the caller's transaction (one entry, or one row of a bulk load).
-pub(super) async fn insert_service(tx: &mut Tx, actor: &Actor, f: &ServiceFields) -> Result<CatalogService, ApiError> {
+pub(super) async fn insert_service(
+    tx: &mut Tx,
+    actor: &Actor,
+    f: &ServiceFields,
+) -> Result<CatalogService, ApiError> {
     let at = now();
     let created: CatalogService = sqlx::query_as(
         "INSERT INTO catalog_services (id, name, name_key, category, description, capabilities, aliases, owning_team, \
@@ -38,8 +47,16 @@ pub(super) async fn insert_service(tx: &mut Tx, actor: &Actor, f: &ServiceFields
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| conflict(f, e))?;
-    audit(tx, actor, "catalog_service.created", "catalog_service", &created.id.to_string(), None, Some(to_json(&created)))
-        .await?;
+    audit(
+        tx,
+        actor,
+        "catalog_service.created",
+        "catalog_service",
+        &created.id.to_string(),
+        None,
+        Some(to_json(&created)),
+    )
+    .await?;
     Ok(created)
 }
 
@@ -83,7 +100,11 @@ pub(super) async fn replace_service(
 }
 
 impl Repo {
-    pub async fn list_services(&self, filter: &CatalogFilter, page: PageRequest) -> Result<Paged<CatalogService>, ApiError> {
+    pub async fn list_services(
+        &self,
+        filter: &CatalogFilter,
+        page: PageRequest,
+    ) -> Result<Paged<CatalogService>, ApiError> {
         let q = filter.q.as_deref().map(contains_pattern);
         const WHERE: &str = "WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR lower(category) = $2) \
             AND ($3 IS NULL OR name_key LIKE $3 ESCAPE '\\' OR lower(description) LIKE $3 ESCAPE '\\' \
@@ -99,20 +120,23 @@ impl Repo {
         .bind(page.offset)
         .fetch_all(&self.pool)
         .await?;
-        let (total,): (i64,) =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM catalog_services {WHERE}")))
-                .bind(filter.status.map(|s| s.as_str()))
-                .bind(category.as_deref())
-                .bind(q.as_deref())
-                .fetch_one(&self.pool)
-                .await?;
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM catalog_services {WHERE}"
+        )))
+        .bind(filter.status.map(|s| s.as_str()))
+        .bind(category.as_deref())
+        .bind(q.as_deref())
+        .fetch_one(&self.pool)
+        .await?;
         Ok(Paged { items, total })
     }
 
     pub async fn all_services(&self) -> Result<Vec<CatalogService>, ApiError> {
-        Ok(sqlx::query_as("SELECT * FROM catalog_services ORDER BY name_key, id")
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT * FROM catalog_services ORDER BY name_key, id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// Services changed after `since` (all of them without it), for the duplicate index.
@@ -120,20 +144,28 @@ impl Repo {
         &self,
         since: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Vec<CatalogService>, ApiError> {
-        Ok(sqlx::query_as("SELECT * FROM catalog_services WHERE ($1 IS NULL OR updated_at > $1)")
-            .bind(since)
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT * FROM catalog_services WHERE ($1 IS NULL OR updated_at > $1)")
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn get_service(&self, id: Uuid) -> Result<Option<CatalogService>, ApiError> {
-        Ok(sqlx::query_as("SELECT * FROM catalog_services WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT * FROM catalog_services WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
-    pub async fn create_service(&self, actor: &Actor, fields: ServiceFields) -> Result<CatalogService, ApiError> {
+    pub async fn create_service(
+        &self,
+        actor: &Actor,
+        fields: ServiceFields,
+    ) -> Result<CatalogService, ApiError> {
         let mut tx = begin(&self.pool).await?;
         let created = insert_service(&mut tx, actor, &fields).await?;
         tx.commit().await?;
@@ -148,12 +180,14 @@ impl Repo {
         input: crate::domain::catalog::CatalogServiceInput,
     ) -> Result<CatalogService, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let current: CatalogService =
-            sqlx::query_as(concat!("SELECT * FROM catalog_services WHERE id = $1", for_update!()))
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| ApiError::not_found("catalogue service"))?;
+        let current: CatalogService = sqlx::query_as(concat!(
+            "SELECT * FROM catalog_services WHERE id = $1",
+            for_update!()
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found("catalogue service"))?;
         check_version(current.version, Some(if_match))?;
         let fields = ServiceFields::parse_json(input, Some(&current))?;
         let updated = replace_service(&mut tx, actor, &current, &fields).await?;
@@ -163,15 +197,21 @@ impl Repo {
 
     /// Loads many entries at once: all of them or none. Entries whose name matches an existing service (case
     /// and spacing aside) replace it; the others are added. Returns (created, updated).
-    pub async fn load_services(&self, actor: &Actor, entries: Vec<ServiceFields>) -> Result<(usize, usize), ApiError> {
+    pub async fn load_services(
+        &self,
+        actor: &Actor,
+        entries: Vec<ServiceFields>,
+    ) -> Result<(usize, usize), ApiError> {
         let mut tx = begin(&self.pool).await?;
         let (mut created, mut updated) = (0, 0);
         for f in &entries {
-            let existing: Option<CatalogService> =
-                sqlx::query_as(concat!("SELECT * FROM catalog_services WHERE name_key = $1", for_update!()))
-                    .bind(name_key(&f.name))
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let existing: Option<CatalogService> = sqlx::query_as(concat!(
+                "SELECT * FROM catalog_services WHERE name_key = $1",
+                for_update!()
+            ))
+            .bind(name_key(&f.name))
+            .fetch_optional(&mut *tx)
+            .await?;
             match existing {
                 Some(current) => {
                     replace_service(&mut tx, actor, &current, f).await?;

@@ -7,11 +7,12 @@ use uuid::Uuid;
 
 use crate::config::Secret;
 use crate::domain::audit::{
-    AuditEntry, AuditRecord, ChainVerifier, Checkpoint, CheckpointSummary, CheckpointVerifier, VerifyReport, VerifyScope, chain_hash,
-    verification_summary,
+    AuditEntry, AuditRecord, ChainVerifier, Checkpoint, CheckpointSummary, CheckpointVerifier,
+    VerifyReport, VerifyScope, chain_hash, verification_summary,
 };
 use crate::domain::registry::{
-    Department, DepartmentPatchBody, NewDepartment, NewVendor, ORDINANCE_BODIES, Vendor, VendorPatchBody,
+    Department, DepartmentPatchBody, NewDepartment, NewVendor, ORDINANCE_BODIES, Vendor,
+    VendorPatchBody,
 };
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
@@ -124,8 +125,16 @@ impl Repo {
                 .fetch_optional(&mut *tx)
                 .await?;
                 if let Some(d) = inserted {
-                    audit(&mut tx, &system, "department.seeded", "department", &d.id.to_string(), None, Some(to_json(&d)))
-                        .await?;
+                    audit(
+                        &mut tx,
+                        &system,
+                        "department.seeded",
+                        "department",
+                        &d.id.to_string(),
+                        None,
+                        Some(to_json(&d)),
+                    )
+                    .await?;
                 }
             }
         }
@@ -139,7 +148,12 @@ impl Repo {
         .rows_affected()
             == 1;
         if policy_seeded {
-            requests_impl::insert_policy(&mut tx, &system, crate::domain::policy::Policy::default_policy()).await?;
+            requests_impl::insert_policy(
+                &mut tx,
+                &system,
+                crate::domain::policy::Policy::default_policy(),
+            )
+            .await?;
         }
         let generated = hex::encode(rand::random::<[u8; 32]>());
         let created = sqlx::query("INSERT INTO instance_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
@@ -150,14 +164,24 @@ impl Repo {
             .rows_affected()
             == 1;
         if created {
-            let note = serde_json::json!({"setting": SECRET_KEY, "value": "generated (not recorded)"});
-            audit(&mut tx, &system, "instance.secret_generated", "instance_setting", SECRET_KEY, None, Some(note))
-                .await?;
-        }
-        let (secret,): (String,) = sqlx::query_as("SELECT value FROM instance_settings WHERE key = $1")
-            .bind(SECRET_KEY)
-            .fetch_one(&mut *tx)
+            let note =
+                serde_json::json!({"setting": SECRET_KEY, "value": "generated (not recorded)"});
+            audit(
+                &mut tx,
+                &system,
+                "instance.secret_generated",
+                "instance_setting",
+                SECRET_KEY,
+                None,
+                Some(note),
+            )
             .await?;
+        }
+        let (secret,): (String,) =
+            sqlx::query_as("SELECT value FROM instance_settings WHERE key = $1")
+                .bind(SECRET_KEY)
+                .fetch_one(&mut *tx)
+                .await?;
         tx.commit().await?;
         Ok(Secret::new(secret))
     }
@@ -197,7 +221,11 @@ impl Repo {
             .await?)
     }
 
-    pub async fn create_department(&self, actor: &Actor, new: NewDepartment) -> Result<Department, ApiError> {
+    pub async fn create_department(
+        &self,
+        actor: &Actor,
+        new: NewDepartment,
+    ) -> Result<Department, ApiError> {
         let mut tx = begin(&self.pool).await?;
         let at = now();
         let created: Department = sqlx::query_as(
@@ -213,7 +241,16 @@ impl Repo {
         .await
         .map_err(unique_as("duplicate_department", || format!("a department with code {} exists", new.code)))?;
         let id = created.id.to_string();
-        audit(&mut tx, actor, "department.created", "department", &id, None, Some(to_json(&created))).await?;
+        audit(
+            &mut tx,
+            actor,
+            "department.created",
+            "department",
+            &id,
+            None,
+            Some(to_json(&created)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -226,11 +263,14 @@ impl Repo {
         patch: DepartmentPatchBody,
     ) -> Result<Department, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let current: Department = sqlx::query_as(concat!("SELECT * FROM departments WHERE id = $1", for_update!()))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| ApiError::not_found("department"))?;
+        let current: Department = sqlx::query_as(concat!(
+            "SELECT * FROM departments WHERE id = $1",
+            for_update!()
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found("department"))?;
         check_version(current.version, Some(if_match))?;
         let next = NewDepartment::patched(&current, patch)?;
         let updated: Department = sqlx::query_as(
@@ -257,7 +297,11 @@ impl Repo {
         Ok(updated)
     }
 
-    pub async fn list_vendors(&self, filter: &VendorFilter, page: PageRequest) -> Result<Paged<Vendor>, ApiError> {
+    pub async fn list_vendors(
+        &self,
+        filter: &VendorFilter,
+        page: PageRequest,
+    ) -> Result<Paged<Vendor>, ApiError> {
         let q = filter.q.as_deref().map(contains_pattern);
         let country = filter.hq_country.as_deref().map(str::to_ascii_uppercase);
         let items: Vec<Vendor> = sqlx::query_as(
@@ -290,7 +334,9 @@ impl Repo {
     }
 
     fn vendor_conflict(new: &NewVendor, e: sqlx::Error) -> ApiError {
-        unique_as("duplicate_vendor", || format!("a vendor named {:?} is already registered", new.legal_name))(e)
+        unique_as("duplicate_vendor", || {
+            format!("a vendor named {:?} is already registered", new.legal_name)
+        })(e)
     }
 
     pub async fn create_vendor(&self, actor: &Actor, new: NewVendor) -> Result<Vendor, ApiError> {
@@ -311,7 +357,16 @@ impl Repo {
         .await
         .map_err(|e| Self::vendor_conflict(&new, e))?;
         let id = created.id.to_string();
-        audit(&mut tx, actor, "vendor.created", "vendor", &id, None, Some(to_json(&created))).await?;
+        audit(
+            &mut tx,
+            actor,
+            "vendor.created",
+            "vendor",
+            &id,
+            None,
+            Some(to_json(&created)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -324,11 +379,14 @@ impl Repo {
         patch: VendorPatchBody,
     ) -> Result<Vendor, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let current: Vendor = sqlx::query_as(concat!("SELECT * FROM vendors WHERE id = $1", for_update!()))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| ApiError::not_found("vendor"))?;
+        let current: Vendor = sqlx::query_as(concat!(
+            "SELECT * FROM vendors WHERE id = $1",
+            for_update!()
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found("vendor"))?;
         check_version(current.version, Some(if_match))?;
         let next = NewVendor::patched(&current, patch)?;
         let updated: Vendor = sqlx::query_as(
@@ -369,14 +427,20 @@ impl Repo {
         policy: crate::domain::policy::Policy,
     ) -> Result<crate::store::PolicyRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let (latest,): (Option<i32>,) = sqlx::query_as("SELECT MAX(version) FROM policies").fetch_one(&mut *tx).await?;
+        let (latest,): (Option<i32>,) = sqlx::query_as("SELECT MAX(version) FROM policies")
+            .fetch_one(&mut *tx)
+            .await?;
         check_version(i64::from(latest.unwrap_or(0)), Some(current))?;
         let record = requests_impl::insert_policy(&mut tx, actor, policy).await?;
         tx.commit().await?;
         Ok(record)
     }
 
-    pub async fn list_audit(&self, filter: &AuditFilter, page: PageRequest) -> Result<Paged<AuditRecord>, ApiError> {
+    pub async fn list_audit(
+        &self,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> Result<Paged<AuditRecord>, ApiError> {
         let items: Vec<AuditRecord> = sqlx::query_as(
             "SELECT * FROM audit_log WHERE ($1 IS NULL OR object_type = $1) AND ($2 IS NULL OR object_id = $2) \
              AND ($3 IS NULL OR actor = $3) AND ($4 IS NULL OR action = $4) ORDER BY seq LIMIT $5 OFFSET $6",
@@ -403,9 +467,11 @@ impl Repo {
     }
 
     async fn audit_head(&self) -> Result<(i64, String), ApiError> {
-        Ok(sqlx::query_as("SELECT last_seq, last_hash FROM audit_head WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT last_seq, last_hash FROM audit_head WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     async fn checkpoint(&self, number: Option<i64>) -> Result<Option<Checkpoint>, ApiError> {
@@ -429,12 +495,13 @@ impl Repo {
         let total = (head_seq - start + 1).max(0);
         let (mut after, mut done) = (start - 1, 0i64);
         loop {
-            let batch: Vec<AuditRecord> =
-                sqlx::query_as("SELECT * FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT 2000")
-                    .bind(after)
-                    .bind(head_seq)
-                    .fetch_all(&self.pool)
-                    .await?;
+            let batch: Vec<AuditRecord> = sqlx::query_as(
+                "SELECT * FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT 2000",
+            )
+            .bind(after)
+            .bind(head_seq)
+            .fetch_all(&self.pool)
+            .await?;
             let Some(last) = batch.last() else { break };
             after = last.seq;
             done += batch.len() as i64;
@@ -474,10 +541,15 @@ impl Repo {
         let head = self.audit_head().await?;
         let latest = self.checkpoint(None).await?;
         let (verifier, start) = match &latest {
-            Some(cp) => (ChainVerifier::resume(cp.verified_seq, &cp.verified_hash), cp.verified_seq),
+            Some(cp) => (
+                ChainVerifier::resume(cp.verified_seq, &cp.verified_hash),
+                cp.verified_seq,
+            ),
             None => (ChainVerifier::default(), 1),
         };
-        let mut report = self.walk_chain(verifier, start, head, &mut |_, _| {}).await?;
+        let mut report = self
+            .walk_chain(verifier, start, head, &mut |_, _| {})
+            .await?;
         if let Some(cp) = &latest {
             let before = match cp.number {
                 1 => None,
@@ -500,7 +572,9 @@ impl Repo {
         progress: &mut (dyn FnMut(i64, i64) + Send),
     ) -> Result<VerifyReport, ApiError> {
         let head = self.audit_head().await?;
-        let mut report = self.walk_chain(ChainVerifier::default(), 1, head, progress).await?;
+        let mut report = self
+            .walk_chain(ChainVerifier::default(), 1, head, progress)
+            .await?;
         let mut checkpoints = CheckpointVerifier::default();
         let mut latest = None;
         loop {
@@ -535,7 +609,9 @@ impl Repo {
         actor: &str,
     ) -> Result<VerifyReport, ApiError> {
         report.ok = report.faults.is_empty();
-        let advanced = latest.as_ref().is_none_or(|cp| report.head_seq > cp.verified_seq);
+        let advanced = latest
+            .as_ref()
+            .is_none_or(|cp| report.head_seq > cp.verified_seq);
         let mut standing = latest;
         let verified_hash = match report.ok && (advanced || report.scope == VerifyScope::Full) {
             true => self.record_hash(report.head_seq).await?,
@@ -577,15 +653,24 @@ impl Repo {
         Ok(report)
     }
 
-    pub async fn audit_checkpoint(&self, number: i64) -> Result<Option<CheckpointSummary>, ApiError> {
-        Ok(self.checkpoint(Some(number)).await?.as_ref().map(Checkpoint::summary))
+    pub async fn audit_checkpoint(
+        &self,
+        number: i64,
+    ) -> Result<Option<CheckpointSummary>, ApiError> {
+        Ok(self
+            .checkpoint(Some(number))
+            .await?
+            .as_ref()
+            .map(Checkpoint::summary))
     }
 
     async fn record_hash(&self, seq: i64) -> Result<Option<String>, ApiError> {
-        Ok(sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = $1")
-            .bind(seq)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = $1")
+                .bind(seq)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 }
 

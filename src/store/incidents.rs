@@ -11,14 +11,15 @@ use crate::domain::incidents::{self as rules, DeadlineTerms, EvidenceKind, Notic
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
-    Actor, IncidentDetail, IncidentEvidenceRecord, IncidentFilter, IncidentNoticeRecord, IncidentRecord,
-    IncidentScope, IncidentStep, NewNotice, Paged, to_json,
+    Actor, IncidentDetail, IncidentEvidenceRecord, IncidentFilter, IncidentNoticeRecord,
+    IncidentRecord, IncidentScope, IncidentStep, NewNotice, Paged, to_json,
 };
 use crate::workflow::Refusal;
-use crate::workflow::incidents::{self as plan, IncidentAction, IncidentState, NewIncident, References, Reporter};
+use crate::workflow::incidents::{
+    self as plan, IncidentAction, IncidentState, NewIncident, References, Reporter,
+};
 
-const EVIDENCE_COLUMNS: &str =
-    "id, incident_id, kind, file_name, content_type, size_bytes, sha256, uploaded_by, uploaded_role, uploaded_at";
+const EVIDENCE_COLUMNS: &str = "id, incident_id, kind, file_name, content_type, size_bytes, sha256, uploaded_by, uploaded_role, uploaded_at";
 
 async fn detail(tx: &mut Tx, incident: IncidentRecord) -> Result<IncidentDetail, ApiError> {
     let evidence: Vec<IncidentEvidenceRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -27,12 +28,17 @@ async fn detail(tx: &mut Tx, incident: IncidentRecord) -> Result<IncidentDetail,
     .bind(incident.id)
     .fetch_all(&mut **tx)
     .await?;
-    let notices: Vec<IncidentNoticeRecord> =
-        sqlx::query_as("SELECT * FROM incident_notices WHERE incident_id = $1 ORDER BY sent_at, id")
-            .bind(incident.id)
-            .fetch_all(&mut **tx)
-            .await?;
-    Ok(IncidentDetail { incident, evidence, notices })
+    let notices: Vec<IncidentNoticeRecord> = sqlx::query_as(
+        "SELECT * FROM incident_notices WHERE incident_id = $1 ORDER BY sent_at, id",
+    )
+    .bind(incident.id)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(IncidentDetail {
+        incident,
+        evidence,
+        notices,
+    })
 }
 
 async fn terms(tx: &mut Tx) -> Result<DeadlineTerms, ApiError> {
@@ -47,7 +53,11 @@ fn state_of(detail: &IncidentDetail, terms: DeadlineTerms) -> Result<IncidentSta
         status: detail.incident.status()?,
         hold: detail.incident.hold,
         required: rules::required_notices(&deadlines),
-        sent: detail.sent().into_iter().map(|(r, _)| r).collect::<BTreeSet<NoticeRecipient>>(),
+        sent: detail
+            .sent()
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect::<BTreeSet<NoticeRecipient>>(),
     })
 }
 
@@ -58,12 +68,15 @@ async fn lock_incident(
     id: Uuid,
     if_match: i64,
 ) -> Result<IncidentDetail, ApiError> {
-    let current: IncidentRecord = sqlx::query_as(concat!("SELECT * FROM incidents WHERE id = $1", for_update!()))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .filter(|i| scope.admits(i))
-        .ok_or(Refusal::NotFound("incident"))?;
+    let current: IncidentRecord = sqlx::query_as(concat!(
+        "SELECT * FROM incidents WHERE id = $1",
+        for_update!()
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .filter(|i| scope.admits(i))
+    .ok_or(Refusal::NotFound("incident"))?;
     check_version(current.version, Some(if_match))?;
     detail(tx, current).await
 }
@@ -77,7 +90,10 @@ async fn finish(
     status: Option<rules::IncidentStatus>,
 ) -> Result<IncidentDetail, ApiError> {
     let id = before.incident.id;
-    let status = status.map_or_else(|| before.incident.status.clone(), |s| s.as_str().to_string());
+    let status = status.map_or_else(
+        || before.incident.status.clone(),
+        |s| s.as_str().to_string(),
+    );
     let record: IncidentRecord = sqlx::query_as(
         "UPDATE incidents SET status = $2, version = version + 1, updated_at = $3 WHERE id = $1 RETURNING *",
     )
@@ -87,7 +103,16 @@ async fn finish(
     .fetch_one(&mut *tx)
     .await?;
     let after = detail(&mut tx, record).await?;
-    audit(&mut tx, actor, action, "incident", &id.to_string(), Some(to_json(before)), Some(to_json(&after))).await?;
+    audit(
+        &mut tx,
+        actor,
+        action,
+        "incident",
+        &id.to_string(),
+        Some(to_json(before)),
+        Some(to_json(&after)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -103,10 +128,11 @@ async fn references(tx: &mut Tx, new: &NewIncident) -> Result<References, ApiErr
     };
     let mut contract_vendors = BTreeMap::new();
     for id in &new.contract_ids {
-        let found: Option<(Uuid,)> = sqlx::query_as("SELECT vendor_id FROM contracts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
+        let found: Option<(Uuid,)> =
+            sqlx::query_as("SELECT vendor_id FROM contracts WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?;
         if let Some((vendor,)) = found {
             contract_vendors.insert(*id, vendor);
         }
@@ -121,7 +147,11 @@ async fn references(tx: &mut Tx, new: &NewIncident) -> Result<References, ApiErr
             request_vendors.insert(*id, vendor);
         }
     }
-    Ok(References { vendor_registered, contract_vendors, request_vendors })
+    Ok(References {
+        vendor_registered,
+        contract_vendors,
+        request_vendors,
+    })
 }
 
 impl Repo {
@@ -148,17 +178,26 @@ impl Repo {
         .bind(filter.vendor_id)
         .fetch_all(&mut *tx)
         .await?;
-        let admitted: Vec<IncidentRecord> = candidates.into_iter().filter(|i| scope.admits(i)).collect();
+        let admitted: Vec<IncidentRecord> =
+            candidates.into_iter().filter(|i| scope.admits(i)).collect();
         let total = admitted.len() as i64;
         let mut items = Vec::new();
-        for record in admitted.into_iter().skip(page.offset as usize).take(page.limit as usize) {
+        for record in admitted
+            .into_iter()
+            .skip(page.offset as usize)
+            .take(page.limit as usize)
+        {
             items.push(detail(&mut tx, record).await?);
         }
         tx.rollback().await?;
         Ok(Paged { items, total })
     }
 
-    pub async fn get_incident(&self, scope: &IncidentScope, id: Uuid) -> Result<IncidentDetail, ApiError> {
+    pub async fn get_incident(
+        &self,
+        scope: &IncidentScope,
+        id: Uuid,
+    ) -> Result<IncidentDetail, ApiError> {
         let mut tx = self.pool.begin().await?;
         let record: IncidentRecord = sqlx::query_as("SELECT * FROM incidents WHERE id = $1")
             .bind(id)
@@ -217,7 +256,16 @@ impl Repo {
         .await?;
         let created = detail(&mut tx, record).await?;
         let id = created.incident.id.to_string();
-        audit(&mut tx, actor, "incident.reported", "incident", &id, None, Some(to_json(&created))).await?;
+        audit(
+            &mut tx,
+            actor,
+            "incident.reported",
+            "incident",
+            &id,
+            None,
+            Some(to_json(&created)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -235,27 +283,48 @@ impl Repo {
         let state = state_of(&current, terms(&mut tx).await?)?;
         let at = now();
         let (status, action) = match &step {
-            IncidentStep::Triage => (plan::plan_step(&state, IncidentAction::Triage)?, "incident.triaged"),
-            IncidentStep::Contain => (plan::plan_step(&state, IncidentAction::Contain)?, "incident.contained"),
-            IncidentStep::Review { findings, assessment_id, vendor_findings } => {
+            IncidentStep::Triage => (
+                plan::plan_step(&state, IncidentAction::Triage)?,
+                "incident.triaged",
+            ),
+            IncidentStep::Contain => (
+                plan::plan_step(&state, IncidentAction::Contain)?,
+                "incident.contained",
+            ),
+            IncidentStep::Review {
+                findings,
+                assessment_id,
+                vendor_findings,
+            } => {
                 let findings = plan::plan_review(&state, findings)?;
-                let target: Option<(Uuid, Uuid, String)> = match assessment_id {
-                    Some(a) => sqlx::query_as("SELECT request_id, vendor_id, status FROM assessments WHERE id = $1")
+                let target: Option<(Uuid, Uuid, String)> =
+                    match assessment_id {
+                        Some(a) => sqlx::query_as(
+                            "SELECT request_id, vendor_id, status FROM assessments WHERE id = $1",
+                        )
                         .bind(a)
                         .fetch_optional(&mut *tx)
                         .await?,
-                    None => None,
-                };
+                        None => None,
+                    };
                 if assessment_id.is_some() && target.is_none() {
                     return Err(Refusal::field("assessment_id", "no assessment has this id").into());
                 }
-                let seen = target.as_ref().map(|(_, vendor_id, status)| plan::ReviewTarget {
-                    vendor_id: *vendor_id,
-                    status: status.clone(),
-                });
-                let raised = plan::plan_review_findings(current.incident.vendor_id, seen.as_ref(), vendor_findings)?;
+                let seen = target
+                    .as_ref()
+                    .map(|(_, vendor_id, status)| plan::ReviewTarget {
+                        vendor_id: *vendor_id,
+                        status: status.clone(),
+                    });
+                let raised = plan::plan_review_findings(
+                    current.incident.vendor_id,
+                    seen.as_ref(),
+                    vendor_findings,
+                )?;
                 let mut raised_ids = Vec::with_capacity(raised.len());
-                if let (Some(assessment), Some((request_id, vendor_id, _))) = (assessment_id, &target) {
+                if let (Some(assessment), Some((request_id, vendor_id, _))) =
+                    (assessment_id, &target)
+                {
                     let short = id.simple().to_string();
                     for (n, f) in raised.iter().enumerate() {
                         let created: crate::store::FindingRecord = sqlx::query_as(
@@ -276,7 +345,16 @@ impl Repo {
                         .fetch_one(&mut *tx)
                         .await?;
                         let fid = created.id.to_string();
-                        audit(&mut tx, actor, "finding.raised", "finding", &fid, None, Some(to_json(&created))).await?;
+                        audit(
+                            &mut tx,
+                            actor,
+                            "finding.raised",
+                            "finding",
+                            &fid,
+                            None,
+                            Some(to_json(&created)),
+                        )
+                        .await?;
                         raised_ids.push(created.id);
                     }
                 }
@@ -291,7 +369,10 @@ impl Repo {
                 .bind(Json(&raised_ids))
                 .execute(&mut *tx)
                 .await?;
-                (rules::IncidentStatus::PostIncidentReview, "incident.reviewed")
+                (
+                    rules::IncidentStatus::PostIncidentReview,
+                    "incident.reviewed",
+                )
             }
             IncidentStep::Close => {
                 let status = plan::plan_step(&state, IncidentAction::Close)?;
@@ -314,7 +395,10 @@ impl Repo {
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
-                (rules::IncidentStatus::ClosedNotBreach, "incident.closed_not_breach")
+                (
+                    rules::IncidentStatus::ClosedNotBreach,
+                    "incident.closed_not_breach",
+                )
             }
         };
         finish(tx, actor, action, &current, Some(status)).await
@@ -348,7 +432,14 @@ impl Repo {
         .bind(at)
         .execute(&mut *tx)
         .await?;
-        finish(tx, actor, "incident.notice_recorded", &current, Some(status)).await
+        finish(
+            tx,
+            actor,
+            "incident.notice_recorded",
+            &current,
+            Some(status),
+        )
+        .await
     }
 
     /// Sets or lifts a hold on the incident's evidence, with the reason.
@@ -369,7 +460,11 @@ impl Repo {
             .bind(&reason)
             .execute(&mut *tx)
             .await?;
-        let action = if hold { "incident.hold_set" } else { "incident.hold_lifted" };
+        let action = if hold {
+            "incident.hold_set"
+        } else {
+            "incident.hold_lifted"
+        };
         finish(tx, actor, action, &current, None).await
     }
 
@@ -437,12 +532,21 @@ impl Repo {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(Refusal::NotFound("evidence"))?;
-        let (data,): (Vec<u8>,) = sqlx::query_as("SELECT data FROM incident_evidence WHERE id = $1")
-            .bind(evidence_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        audit(&mut tx, actor, "incident.evidence_read", "incident_evidence", &evidence_id.to_string(), None, Some(to_json(&meta)))
-            .await?;
+        let (data,): (Vec<u8>,) =
+            sqlx::query_as("SELECT data FROM incident_evidence WHERE id = $1")
+                .bind(evidence_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        audit(
+            &mut tx,
+            actor,
+            "incident.evidence_read",
+            "incident_evidence",
+            &evidence_id.to_string(),
+            None,
+            Some(to_json(&meta)),
+        )
+        .await?;
         tx.commit().await?;
         Ok((meta, data))
     }
@@ -455,11 +559,14 @@ impl Repo {
         evidence_id: Uuid,
     ) -> Result<(), ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let record: IncidentRecord = sqlx::query_as(concat!("SELECT * FROM incidents WHERE id = $1", for_update!()))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(Refusal::NotFound("incident"))?;
+        let record: IncidentRecord = sqlx::query_as(concat!(
+            "SELECT * FROM incidents WHERE id = $1",
+            for_update!()
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Refusal::NotFound("incident"))?;
         let current = detail(&mut tx, record).await?;
         let meta = current
             .evidence
@@ -473,8 +580,16 @@ impl Repo {
             .bind(evidence_id)
             .execute(&mut *tx)
             .await?;
-        audit(&mut tx, actor, "incident.evidence_deleted", "incident_evidence", &evidence_id.to_string(), Some(to_json(&meta)), None)
-            .await?;
+        audit(
+            &mut tx,
+            actor,
+            "incident.evidence_deleted",
+            "incident_evidence",
+            &evidence_id.to_string(),
+            Some(to_json(&meta)),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

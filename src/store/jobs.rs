@@ -9,8 +9,8 @@ use uuid::Uuid;
 use crate::domain::PageRequest;
 use crate::error::ApiError;
 use crate::store::{
-    Actor, DeliveryOutcome, DeliveryRecord, NewNotification, NotificationAudience, NotificationRecord, Paged,
-    ReminderSources, to_json,
+    Actor, DeliveryOutcome, DeliveryRecord, NewNotification, NotificationAudience,
+    NotificationRecord, Paged, ReminderSources, to_json,
 };
 
 /// The notifications addressed to an audience, each joined to the reader's read mark: `$1` role, `$2` department,
@@ -26,7 +26,9 @@ fn subject_clause(subjects: &Option<Vec<String>>, first: usize) -> String {
         None => String::new(),
         Some(ids) if ids.is_empty() => " AND 1 = 0".to_string(),
         Some(ids) => {
-            let marks: Vec<String> = (first..first + ids.len()).map(|i| format!("${i}")).collect();
+            let marks: Vec<String> = (first..first + ids.len())
+                .map(|i| format!("${i}"))
+                .collect();
             format!(" AND n.subject_id IN ({})", marks.join(", "))
         }
     }
@@ -34,8 +36,13 @@ fn subject_clause(subjects: &Option<Vec<String>>, first: usize) -> String {
 
 impl Repo {
     /// The subjects an invitation token's notifications may be about (see [`subject_clause`]).
-    async fn audience_subjects(&self, audience: &NotificationAudience) -> Result<Option<Vec<String>>, ApiError> {
-        let Some(grant) = &audience.invitation else { return Ok(None) };
+    async fn audience_subjects(
+        &self,
+        audience: &NotificationAudience,
+    ) -> Result<Option<Vec<String>>, ApiError> {
+        let Some(grant) = &audience.invitation else {
+            return Ok(None);
+        };
         let assessments: Vec<(Uuid,)> = sqlx::query_as(
             "SELECT a.id FROM assessments a WHERE a.vendor_id = $1 AND a.request_id = $2 AND ($3 IS NULL OR a.id IN \
              (SELECT ia.assessment_id FROM invitation_assessments ia WHERE ia.invitation_id = $3))",
@@ -48,10 +55,11 @@ impl Repo {
         let mut subjects: Vec<String> = Vec::new();
         for (assessment,) in assessments {
             subjects.push(assessment.to_string());
-            let findings: Vec<(Uuid,)> = sqlx::query_as("SELECT id FROM findings WHERE assessment_id = $1")
-                .bind(assessment)
-                .fetch_all(&self.pool)
-                .await?;
+            let findings: Vec<(Uuid,)> =
+                sqlx::query_as("SELECT id FROM findings WHERE assessment_id = $1")
+                    .bind(assessment)
+                    .fetch_all(&self.pool)
+                    .await?;
             subjects.extend(findings.into_iter().map(|(f,)| f.to_string()));
         }
         Ok(Some(subjects))
@@ -188,7 +196,16 @@ impl Repo {
                 .await?;
             }
             let id = created.id.to_string();
-            audit(&mut tx, &system, "notification.created", "notification", &id, None, Some(to_json(&created))).await?;
+            audit(
+                &mut tx,
+                &system,
+                "notification.created",
+                "notification",
+                &id,
+                None,
+                Some(to_json(&created)),
+            )
+            .await?;
             tx.commit().await?;
             made.push(created);
         }
@@ -268,8 +285,16 @@ impl Repo {
         if updated.status == "dead" {
             let after = serde_json::json!({"status": "dead", "attempts": updated.attempts, "url": updated.url,
                                            "last_error": updated.last_error});
-            audit(&mut tx, &Actor::system(), "webhook.dead_lettered", "webhook_delivery", &id.to_string(), None, Some(after))
-                .await?;
+            audit(
+                &mut tx,
+                &Actor::system(),
+                "webhook.dead_lettered",
+                "webhook_delivery",
+                &id.to_string(),
+                None,
+                Some(after),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -283,7 +308,11 @@ impl Repo {
         unread_only: bool,
         page: PageRequest,
     ) -> Result<(Paged<NotificationRecord>, i64), ApiError> {
-        let unread = if unread_only { " AND nr.read_at IS NULL" } else { "" };
+        let unread = if unread_only {
+            " AND nr.read_at IS NULL"
+        } else {
+            ""
+        };
         let subjects = self.audience_subjects(audience).await?;
         let only = subject_clause(&subjects, 7);
         let mut query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -305,7 +334,10 @@ impl Repo {
     }
 
     /// How many notifications are addressed to `audience`, and how many of those its reader has not marked read.
-    pub async fn notification_counts(&self, audience: &NotificationAudience) -> Result<(i64, i64), ApiError> {
+    pub async fn notification_counts(
+        &self,
+        audience: &NotificationAudience,
+    ) -> Result<(i64, i64), ApiError> {
         let subjects = self.audience_subjects(audience).await?;
         let only = subject_clause(&subjects, 5);
         let mut query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -370,8 +402,16 @@ impl Repo {
         }
         if !marked.is_empty() {
             let object = id.map(|i| i.to_string()).unwrap_or_else(|| "*".to_string());
-            audit(&mut tx, actor, "notification.read", "notification", &object, None,
-                  Some(serde_json::json!({"reader": audience.reader, "marked": marked}))).await?;
+            audit(
+                &mut tx,
+                actor,
+                "notification.read",
+                "notification",
+                &object,
+                None,
+                Some(serde_json::json!({"reader": audience.reader, "marked": marked})),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(marked)
@@ -391,22 +431,30 @@ impl Repo {
         .bind(page.offset)
         .fetch_all(&self.pool)
         .await?;
-        let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhook_deliveries WHERE ($1 IS NULL OR status = $1)")
-            .bind(status)
-            .fetch_one(&self.pool)
-            .await?;
+        let (total,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE ($1 IS NULL OR status = $1)",
+        )
+        .bind(status)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(Paged { items, total })
     }
 
     /// Puts a dead-lettered delivery back in the outbox with a fresh count of attempts.
-    pub async fn retry_delivery(&self, actor: &Actor, id: Uuid) -> Result<DeliveryRecord, ApiError> {
+    pub async fn retry_delivery(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+    ) -> Result<DeliveryRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let current: DeliveryRecord =
-            sqlx::query_as(concat!("SELECT * FROM webhook_deliveries WHERE id = $1", for_update!()))
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| ApiError::not_found("webhook delivery"))?;
+        let current: DeliveryRecord = sqlx::query_as(concat!(
+            "SELECT * FROM webhook_deliveries WHERE id = $1",
+            for_update!()
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook delivery"))?;
         crate::workflow::webhooks::plan_retry(&current.status)?;
         let at = crate::domain::now();
         let updated: DeliveryRecord = sqlx::query_as(
@@ -418,8 +466,16 @@ impl Repo {
         .fetch_one(&mut *tx)
         .await?;
         let view = |d: &DeliveryRecord| serde_json::json!({"status": d.status, "attempts": d.attempts, "url": d.url});
-        audit(&mut tx, actor, "webhook.retried", "webhook_delivery", &id.to_string(), Some(view(&current)), Some(view(&updated)))
-            .await?;
+        audit(
+            &mut tx,
+            actor,
+            "webhook.retried",
+            "webhook_delivery",
+            &id.to_string(),
+            Some(view(&current)),
+            Some(view(&updated)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(updated)
     }

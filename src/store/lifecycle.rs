@@ -8,15 +8,17 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::domain::deadlines::next_review_date;
-use crate::domain::lifecycle::{Cancellation, ChecklistEntry, ContractFields, ContractStatus, Decommission};
+use crate::domain::lifecycle::{
+    Cancellation, ChecklistEntry, ContractFields, ContractStatus, Decommission,
+};
 use crate::domain::policy::DataClass;
 use crate::domain::request::RequestFields;
 use crate::domain::safeguards::ClauseStatus;
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
-    Actor, ContractDetail, ContractFilter, ContractRecord, Paged, RequestRecord, SafeguardRecord, Scope, to_json,
-    unique_as,
+    Actor, ContractDetail, ContractFilter, ContractRecord, Paged, RequestRecord, SafeguardRecord,
+    Scope, to_json, unique_as,
 };
 use crate::workflow::contracts::{self as plan, ContractState, References};
 
@@ -30,12 +32,16 @@ async fn safeguard_rows(tx: &mut Tx, request_id: Uuid) -> Result<Vec<SafeguardRe
     .await?)
 }
 
-async fn contract_detail(tx: &mut Tx, contract: ContractRecord) -> Result<ContractDetail, ApiError> {
-    let links: Vec<(Uuid,)> =
-        sqlx::query_as("SELECT request_id FROM contract_requests WHERE contract_id = $1 ORDER BY request_id")
-            .bind(contract.id)
-            .fetch_all(&mut **tx)
-            .await?;
+async fn contract_detail(
+    tx: &mut Tx,
+    contract: ContractRecord,
+) -> Result<ContractDetail, ApiError> {
+    let links: Vec<(Uuid,)> = sqlx::query_as(
+        "SELECT request_id FROM contract_requests WHERE contract_id = $1 ORDER BY request_id",
+    )
+    .bind(contract.id)
+    .fetch_all(&mut **tx)
+    .await?;
     let (present,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM request_safeguards s JOIN contract_requests c ON c.request_id = s.request_id \
          WHERE c.contract_id = $1 AND s.status = 'present'",
@@ -44,7 +50,11 @@ async fn contract_detail(tx: &mut Tx, contract: ContractRecord) -> Result<Contra
     .fetch_one(&mut **tx)
     .await?;
     let safeguard_recorded = present > 0 || !contract.safeguard_clauses.0.is_empty();
-    Ok(ContractDetail { request_ids: links.into_iter().map(|(id,)| id).collect(), safeguard_recorded, contract })
+    Ok(ContractDetail {
+        request_ids: links.into_iter().map(|(id,)| id).collect(),
+        safeguard_recorded,
+        contract,
+    })
 }
 
 /// What the store finds of the vendor and the requests a contract's fields name, for the planner.
@@ -55,18 +65,26 @@ async fn references(tx: &mut Tx, fields: &ContractFields) -> Result<References, 
         .await?;
     let mut request_vendors = BTreeMap::new();
     for request_id in &fields.request_ids {
-        let vendor: Option<(Uuid,)> = sqlx::query_as("SELECT vendor_id FROM requests WHERE id = $1")
-            .bind(request_id)
-            .fetch_optional(&mut **tx)
-            .await?;
+        let vendor: Option<(Uuid,)> =
+            sqlx::query_as("SELECT vendor_id FROM requests WHERE id = $1")
+                .bind(request_id)
+                .fetch_optional(&mut **tx)
+                .await?;
         if let Some((vendor,)) = vendor {
             request_vendors.insert(*request_id, vendor);
         }
     }
-    Ok(References { vendor_registered: vendor.is_some(), request_vendors })
+    Ok(References {
+        vendor_registered: vendor.is_some(),
+        request_vendors,
+    })
 }
 
-async fn link_requests(tx: &mut Tx, contract_id: Uuid, fields: &ContractFields) -> Result<(), ApiError> {
+async fn link_requests(
+    tx: &mut Tx,
+    contract_id: Uuid,
+    fields: &ContractFields,
+) -> Result<(), ApiError> {
     sqlx::query("DELETE FROM contract_requests WHERE contract_id = $1")
         .bind(contract_id)
         .execute(&mut **tx)
@@ -82,16 +100,21 @@ async fn link_requests(tx: &mut Tx, contract_id: Uuid, fields: &ContractFields) 
 }
 
 fn duplicate_number(number: &str) -> impl FnOnce(sqlx::Error) -> ApiError + '_ {
-    unique_as("duplicate_contract", move || format!("a contract numbered {number:?} is already recorded"))
+    unique_as("duplicate_contract", move || {
+        format!("a contract numbered {number:?} is already recorded")
+    })
 }
 
 /// Locks a contract for a change and checks the version the caller read.
 async fn lock_contract(tx: &mut Tx, id: Uuid, if_match: i64) -> Result<ContractRecord, ApiError> {
-    let current: ContractRecord = sqlx::query_as(concat!("SELECT * FROM contracts WHERE id = $1", for_update!()))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or_else(|| ApiError::not_found("contract"))?;
+    let current: ContractRecord = sqlx::query_as(concat!(
+        "SELECT * FROM contracts WHERE id = $1",
+        for_update!()
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| ApiError::not_found("contract"))?;
     check_version(current.version, Some(if_match))?;
     Ok(current)
 }
@@ -106,13 +129,25 @@ async fn finish(
 ) -> Result<ContractDetail, ApiError> {
     let detail = contract_detail(&mut tx, record).await?;
     let id = detail.contract.id.to_string();
-    audit(&mut tx, actor, action, "contract", &id, before.map(to_json), Some(to_json(&detail))).await?;
+    audit(
+        &mut tx,
+        actor,
+        action,
+        "contract",
+        &id,
+        before.map(to_json),
+        Some(to_json(&detail)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(detail)
 }
 
 fn state_of(record: &ContractRecord) -> ContractState {
-    ContractState { vendor_id: record.vendor_id, days: record.days() }
+    ContractState {
+        vendor_id: record.vendor_id,
+        days: record.days(),
+    }
 }
 
 /// The contracts of a status on `$4`, the day: the same order of precedence as `ContractDays::status` (closed
@@ -158,21 +193,53 @@ impl Repo {
         changes: Vec<(String, ClauseStatus)>,
     ) -> Result<(RequestRecord, Vec<ChecklistEntry>, Vec<SafeguardRecord>), ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let current = super::requests_impl::lock_version(&mut tx, &Scope::All, id, if_match).await?;
+        let current =
+            super::requests_impl::lock_version(&mut tx, &Scope::All, id, if_match).await?;
         let state = super::requests_impl::load_state(&mut tx, &current).await?;
         let entries = crate::workflow::safeguards::record(&state, caller, &changes)?;
         let before = safeguard_rows(&mut tx, id).await?;
         let at = now();
         for (clause_id, status) in &changes {
-            let (state, document, section, attested_by, attested_at, justification, waived_by, waived_at) = match status
-            {
+            let (
+                state,
+                document,
+                section,
+                attested_by,
+                attested_at,
+                justification,
+                waived_by,
+                waived_at,
+            ) = match status {
                 ClauseStatus::Missing => ("missing", None, None, None, None, None, None, None),
-                ClauseStatus::Present { document, section, attested_by, attested_at } => {
-                    ("present", Some(document), Some(section), Some(attested_by), Some(*attested_at), None, None, None)
-                }
-                ClauseStatus::Waived { justification, waived_by, waived_at } => {
-                    ("waived", None, None, None, None, Some(justification), Some(waived_by), Some(*waived_at))
-                }
+                ClauseStatus::Present {
+                    document,
+                    section,
+                    attested_by,
+                    attested_at,
+                } => (
+                    "present",
+                    Some(document),
+                    Some(section),
+                    Some(attested_by),
+                    Some(*attested_at),
+                    None,
+                    None,
+                    None,
+                ),
+                ClauseStatus::Waived {
+                    justification,
+                    waived_by,
+                    waived_at,
+                } => (
+                    "waived",
+                    None,
+                    None,
+                    None,
+                    None,
+                    Some(justification),
+                    Some(waived_by),
+                    Some(*waived_at),
+                ),
             };
             sqlx::query(
                 "INSERT INTO request_safeguards (request_id, clause_id, status, document, section, attested_by, \
@@ -199,13 +266,21 @@ impl Repo {
             .await?;
         }
         let rows = safeguard_rows(&mut tx, id).await?;
-        let evidence = super::requests_impl::load_evidence(&mut tx, id, current.vendor_id, current.submission).await?;
-        let mut plan = crate::workflow::requests::settle_plan(&state, &evidence).unwrap_or_else(|| {
-            crate::workflow::requests::status_after(&state, Vec::new(), "request.safeguards_recorded")
-        });
+        let evidence =
+            super::requests_impl::load_evidence(&mut tx, id, current.vendor_id, current.submission)
+                .await?;
+        let mut plan =
+            crate::workflow::requests::settle_plan(&state, &evidence).unwrap_or_else(|| {
+                crate::workflow::requests::status_after(
+                    &state,
+                    Vec::new(),
+                    "request.safeguards_recorded",
+                )
+            });
         plan.audit_action = "request.safeguards_recorded";
         let extra = serde_json::json!({"safeguards_before": before, "safeguards": rows});
-        let updated = super::requests_impl::apply_plan(&mut tx, actor, &current, &plan, Some(extra)).await?;
+        let updated =
+            super::requests_impl::apply_plan(&mut tx, actor, &current, &plan, Some(extra)).await?;
         tx.commit().await?;
         Ok((updated, entries, rows))
     }
@@ -229,13 +304,15 @@ impl Repo {
         .bind(page.offset)
         .fetch_all(&mut *tx)
         .await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {CONTRACT_WHERE}")))
-            .bind(filter.vendor_id)
-            .bind(filter.request_id)
-            .bind(status)
-            .bind(today)
-            .fetch_one(&mut *tx)
-            .await?;
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) {CONTRACT_WHERE}"
+        )))
+        .bind(filter.vendor_id)
+        .bind(filter.request_id)
+        .bind(status)
+        .bind(today)
+        .fetch_one(&mut *tx)
+        .await?;
         let mut items = Vec::with_capacity(records.len());
         for record in records {
             items.push(contract_detail(&mut tx, record).await?);
@@ -256,7 +333,11 @@ impl Repo {
         Ok(detail)
     }
 
-    pub async fn create_contract(&self, actor: &Actor, fields: ContractFields) -> Result<ContractDetail, ApiError> {
+    pub async fn create_contract(
+        &self,
+        actor: &Actor,
+        fields: ContractFields,
+    ) -> Result<ContractDetail, ApiError> {
         let mut tx = begin(&self.pool).await?;
         let refs = references(&mut tx, &fields).await?;
         let fields = plan::plan_create(fields, &refs)?;
@@ -329,7 +410,8 @@ impl Repo {
     ) -> Result<ContractDetail, ApiError> {
         let mut tx = begin(&self.pool).await?;
         let current = lock_contract(&mut tx, id, if_match).await?;
-        let decommission = plan::plan_decommission(&state_of(&current), decommission, now().date_naive())?;
+        let decommission =
+            plan::plan_decommission(&state_of(&current), decommission, now().date_naive())?;
         let before = contract_detail(&mut tx, current).await?;
         let record: ContractRecord = sqlx::query_as(
             "UPDATE contracts SET decommissioned_on = $2, data_disposition = $3, certificate_reference = $4, \
@@ -397,14 +479,18 @@ impl Repo {
         for chunk in chunks {
             let among = |column: &str| match chunk {
                 None => String::new(),
-                Some(ids) => format!(" AND {column} IN ({})", crate::store::placeholders(ids.len())),
+                Some(ids) => format!(
+                    " AND {column} IN ({})",
+                    crate::store::placeholders(ids.len())
+                ),
             };
             let sql = format!(
                 "SELECT vendor_id, fields FROM requests \
                  WHERE status IN ('in_review', 'awaiting_decision', 'approved', 'approved_with_conditions'){}",
                 among("vendor_id")
             );
-            let mut query = sqlx::query_as::<_, (Uuid, Json<RequestFields>)>(sqlx::AssertSqlSafe(sql));
+            let mut query =
+                sqlx::query_as::<_, (Uuid, Json<RequestFields>)>(sqlx::AssertSqlSafe(sql));
             for id in chunk.unwrap_or_default() {
                 query = query.bind(id);
             }
@@ -415,7 +501,9 @@ impl Repo {
                  WHERE r.assessment_id = a.id AND r.outcome = 'accepted'{}",
                 among("a.vendor_id")
             );
-            let mut query = sqlx::query_as::<_, (Uuid, chrono::DateTime<chrono::Utc>)>(sqlx::AssertSqlSafe(sql));
+            let mut query = sqlx::query_as::<_, (Uuid, chrono::DateTime<chrono::Utc>)>(
+                sqlx::AssertSqlSafe(sql),
+            );
             for id in chunk.unwrap_or_default() {
                 query = query.bind(id);
             }
@@ -423,14 +511,23 @@ impl Repo {
         }
         let holders: std::collections::HashSet<Uuid> = holding
             .into_iter()
-            .filter(|(_, f)| f.0.data_classes.iter().any(|c| matches!(c, DataClass::PiMa | DataClass::PiCt)))
+            .filter(|(_, f)| {
+                f.0.data_classes
+                    .iter()
+                    .any(|c| matches!(c, DataClass::PiMa | DataClass::PiCt))
+            })
             .map(|(v, _)| v)
             .collect();
         let mut last: HashMap<Uuid, NaiveDate> = HashMap::new();
         for (vendor, at) in accepted.into_iter().filter(|(v, _)| holders.contains(v)) {
             let day = at.date_naive();
-            last.entry(vendor).and_modify(|d| *d = (*d).max(day)).or_insert(day);
+            last.entry(vendor)
+                .and_modify(|d| *d = (*d).max(day))
+                .or_insert(day);
         }
-        Ok(last.into_iter().map(|(v, d)| (v, next_review_date(d, months))).collect())
+        Ok(last
+            .into_iter()
+            .map(|(v, d)| (v, next_review_date(d, months)))
+            .collect())
     }
 }

@@ -30,11 +30,13 @@ fn state_of(record: &OrderRecord) -> Result<OrderState, ApiError> {
 
 async fn references(tx: &mut Tx, new: &NewOrder) -> Result<References, ApiError> {
     let recipient_registered = match &new.recipient {
-        OrderRecipient::Vendor(v) => sqlx::query_as::<_, (Uuid,)>("SELECT id FROM vendors WHERE id = $1")
-            .bind(v)
-            .fetch_optional(&mut **tx)
-            .await?
-            .is_some(),
+        OrderRecipient::Vendor(v) => {
+            sqlx::query_as::<_, (Uuid,)>("SELECT id FROM vendors WHERE id = $1")
+                .bind(v)
+                .fetch_optional(&mut **tx)
+                .await?
+                .is_some()
+        }
         OrderRecipient::Department(code) => {
             sqlx::query_as::<_, (Uuid,)>("SELECT id FROM departments WHERE code = $1")
                 .bind(code)
@@ -44,11 +46,13 @@ async fn references(tx: &mut Tx, new: &NewOrder) -> Result<References, ApiError>
         }
     };
     let incident = match new.incident_id {
-        Some(id) => sqlx::query_as::<_, (Option<Uuid>,)>("SELECT vendor_id FROM incidents WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .map(|(v,)| v),
+        Some(id) => {
+            sqlx::query_as::<_, (Option<Uuid>,)>("SELECT vendor_id FROM incidents WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|(v,)| v)
+        }
         None => None,
     };
     let mut finding_vendors = BTreeMap::new();
@@ -61,7 +65,11 @@ async fn references(tx: &mut Tx, new: &NewOrder) -> Result<References, ApiError>
             finding_vendors.insert(*id, vendor);
         }
     }
-    Ok(References { recipient_registered, incident, finding_vendors })
+    Ok(References {
+        recipient_registered,
+        incident,
+        finding_vendors,
+    })
 }
 
 impl Repo {
@@ -76,7 +84,12 @@ impl Repo {
             IncidentScope::Vendor(v) => (Some(*v), None),
             IncidentScope::Department(d) => (None, Some(d.as_str())),
             // An invitation reaches a request's questionnaires, not the vendor's orders.
-            IncidentScope::Invitation { .. } => return Ok(Paged { items: Vec::new(), total: 0 }),
+            IncidentScope::Invitation { .. } => {
+                return Ok(Paged {
+                    items: Vec::new(),
+                    total: 0,
+                });
+            }
         };
         let status = filter.status.map(OrderStatus::as_str);
         const WHERE: &str = "FROM remediation_orders WHERE ($1 IS NULL OR vendor_id = $1) \
@@ -95,25 +108,32 @@ impl Repo {
         .bind(page.offset)
         .fetch_all(&mut *tx)
         .await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
-            .bind(scope_vendor)
-            .bind(scope_department)
-            .bind(status)
-            .bind(filter.vendor_id)
-            .bind(filter.incident_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let (total,): (i64,) =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
+                .bind(scope_vendor)
+                .bind(scope_department)
+                .bind(status)
+                .bind(filter.vendor_id)
+                .bind(filter.incident_id)
+                .fetch_one(&mut *tx)
+                .await?;
         tx.rollback().await?;
         Ok(Paged { items, total })
     }
 
-    pub async fn get_order(&self, scope: &IncidentScope, id: Uuid) -> Result<OrderRecord, ApiError> {
-        Ok(sqlx::query_as("SELECT * FROM remediation_orders WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .filter(|o| scope.admits_order(o))
-            .ok_or(Refusal::NotFound("order"))?)
+    pub async fn get_order(
+        &self,
+        scope: &IncidentScope,
+        id: Uuid,
+    ) -> Result<OrderRecord, ApiError> {
+        Ok(
+            sqlx::query_as("SELECT * FROM remediation_orders WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .filter(|o| scope.admits_order(o))
+                .ok_or(Refusal::NotFound("order"))?,
+        )
     }
 
     pub async fn issue_order(&self, actor: &Actor, new: NewOrder) -> Result<OrderRecord, ApiError> {
@@ -141,8 +161,16 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
-        audit(&mut tx, actor, "order.issued", "remediation_order", &record.id.to_string(), None, Some(to_json(&record)))
-            .await?;
+        audit(
+            &mut tx,
+            actor,
+            "order.issued",
+            "remediation_order",
+            &record.id.to_string(),
+            None,
+            Some(to_json(&record)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -158,13 +186,15 @@ impl Repo {
         appeal_days: u32,
     ) -> Result<OrderRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let current: OrderRecord =
-            sqlx::query_as(concat!("SELECT * FROM remediation_orders WHERE id = $1", for_update!()))
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .filter(|o| scope.admits_order(o))
-                .ok_or(Refusal::NotFound("order"))?;
+        let current: OrderRecord = sqlx::query_as(concat!(
+            "SELECT * FROM remediation_orders WHERE id = $1",
+            for_update!()
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .filter(|o| scope.admits_order(o))
+        .ok_or(Refusal::NotFound("order"))?;
         check_version(current.version, Some(if_match))?;
         let state = state_of(&current)?;
         let at = now();

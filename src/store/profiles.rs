@@ -10,23 +10,34 @@ use crate::store::{Actor, ImportProfileRecord, to_json, unique_as};
 
 /// Names compare without regard to case or runs of spaces.
 pub(crate) fn profile_key(name: &str) -> String {
-    name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 fn duplicate(name: &str) -> impl FnOnce(sqlx::Error) -> ApiError + '_ {
-    unique_as("duplicate_profile", move || format!("an import profile named {name:?} exists"))
+    unique_as("duplicate_profile", move || {
+        format!("an import profile named {name:?} exists")
+    })
 }
 
 impl Repo {
     pub async fn list_profiles(&self) -> Result<Vec<ImportProfileRecord>, ApiError> {
-        Ok(sqlx::query_as("SELECT * FROM import_profiles ORDER BY name_key").fetch_all(&self.pool).await?)
+        Ok(
+            sqlx::query_as("SELECT * FROM import_profiles ORDER BY name_key")
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn get_profile(&self, name: &str) -> Result<Option<ImportProfileRecord>, ApiError> {
-        Ok(sqlx::query_as("SELECT * FROM import_profiles WHERE name_key = $1")
-            .bind(profile_key(name))
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT * FROM import_profiles WHERE name_key = $1")
+                .bind(profile_key(name))
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn create_profile(
@@ -50,8 +61,16 @@ impl Repo {
         .fetch_one(&mut *tx)
         .await
         .map_err(duplicate(name))?;
-        audit(&mut tx, actor, "import_profile.created", "import_profile", &created.id.to_string(), None, Some(to_json(&created)))
-            .await?;
+        audit(
+            &mut tx,
+            actor,
+            "import_profile.created",
+            "import_profile",
+            &created.id.to_string(),
+            None,
+            Some(to_json(&created)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -66,12 +85,14 @@ impl Repo {
         mapping: &Mapping,
     ) -> Result<ImportProfileRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let current: ImportProfileRecord =
-            sqlx::query_as(concat!("SELECT * FROM import_profiles WHERE name_key = $1", for_update!()))
-                .bind(profile_key(current_name))
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| ApiError::not_found("import profile"))?;
+        let current: ImportProfileRecord = sqlx::query_as(concat!(
+            "SELECT * FROM import_profiles WHERE name_key = $1",
+            for_update!()
+        ))
+        .bind(profile_key(current_name))
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found("import profile"))?;
         check_version(current.version, Some(if_match))?;
         let updated: ImportProfileRecord = sqlx::query_as(
             "UPDATE import_profiles SET name = $2, name_key = $3, mapping = $4, version = version + 1, updated_by = $5, \
@@ -100,18 +121,36 @@ impl Repo {
         Ok(updated)
     }
 
-    pub async fn delete_profile(&self, actor: &Actor, name: &str, if_match: i64) -> Result<(), ApiError> {
+    pub async fn delete_profile(
+        &self,
+        actor: &Actor,
+        name: &str,
+        if_match: i64,
+    ) -> Result<(), ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let current: ImportProfileRecord =
-            sqlx::query_as(concat!("SELECT * FROM import_profiles WHERE name_key = $1", for_update!()))
-                .bind(profile_key(name))
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| ApiError::not_found("import profile"))?;
+        let current: ImportProfileRecord = sqlx::query_as(concat!(
+            "SELECT * FROM import_profiles WHERE name_key = $1",
+            for_update!()
+        ))
+        .bind(profile_key(name))
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found("import profile"))?;
         check_version(current.version, Some(if_match))?;
-        sqlx::query("DELETE FROM import_profiles WHERE id = $1").bind(current.id).execute(&mut *tx).await?;
-        audit(&mut tx, actor, "import_profile.deleted", "import_profile", &current.id.to_string(), Some(to_json(&current)), None)
+        sqlx::query("DELETE FROM import_profiles WHERE id = $1")
+            .bind(current.id)
+            .execute(&mut *tx)
             .await?;
+        audit(
+            &mut tx,
+            actor,
+            "import_profile.deleted",
+            "import_profile",
+            &current.id.to_string(),
+            Some(to_json(&current)),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

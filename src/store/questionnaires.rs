@@ -9,9 +9,9 @@ use crate::domain::invitation::InvitationGrant;
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
-    Actor, AnswerEntry, AnswerRecord, AssessmentRecord, ClosedWork, EvidenceRecord, FindingFilter, FindingRecord,
-    InvitationRecord, NewCycle, NewFinding, NewInvitation, Paged, RequestRecord, ReviewComment, ReviewRecord,
-    VendorScope, to_json,
+    Actor, AnswerEntry, AnswerRecord, AssessmentRecord, ClosedWork, EvidenceRecord, FindingFilter,
+    FindingRecord, InvitationRecord, NewCycle, NewFinding, NewInvitation, Paged, RequestRecord,
+    ReviewComment, ReviewRecord, VendorScope, to_json,
 };
 use crate::workflow::assessments::{self as rules, InvitationTarget, VendorWork};
 
@@ -38,7 +38,12 @@ macro_rules! scope_clause {
 }
 
 fn scope_binds(scope: &VendorScope) -> ScopeBinds {
-    let mut binds = ScopeBinds { department: None, vendor: None, request: None, named_by: None };
+    let mut binds = ScopeBinds {
+        department: None,
+        vendor: None,
+        request: None,
+        named_by: None,
+    };
     match scope {
         VendorScope::All => {}
         VendorScope::Department(d) => binds.department = Some(d.clone()),
@@ -52,12 +57,18 @@ fn scope_binds(scope: &VendorScope) -> ScopeBinds {
     binds
 }
 
-async fn lock_assessment(tx: &mut Tx, scope: &VendorScope, id: Uuid) -> Result<AssessmentRecord, ApiError> {
-    let found: Option<AssessmentRecord> =
-        sqlx::query_as(concat!("SELECT * FROM assessments WHERE id = $1", for_update!()))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
+async fn lock_assessment(
+    tx: &mut Tx,
+    scope: &VendorScope,
+    id: Uuid,
+) -> Result<AssessmentRecord, ApiError> {
+    let found: Option<AssessmentRecord> = sqlx::query_as(concat!(
+        "SELECT * FROM assessments WHERE id = $1",
+        for_update!()
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
     let found = found.ok_or_else(|| ApiError::not_found("assessment"))?;
     if visible(tx, scope, found.vendor_id, found.request_id, found.id).await? {
         Ok(found)
@@ -79,10 +90,11 @@ async fn visible(
         VendorScope::Vendor(v) => vendor_id == *v,
         VendorScope::Invitation(grant) => grant.reaches(vendor_id, request_id, assessment_id),
         VendorScope::Department(d) => {
-            let (code,): (String,) = sqlx::query_as("SELECT department_code FROM requests WHERE id = $1")
-                .bind(request_id)
-                .fetch_one(&mut **tx)
-                .await?;
+            let (code,): (String,) =
+                sqlx::query_as("SELECT department_code FROM requests WHERE id = $1")
+                    .bind(request_id)
+                    .fetch_one(&mut **tx)
+                    .await?;
             &code == d
         }
     })
@@ -106,13 +118,17 @@ pub(super) async fn create_assessments(
 ) -> Result<(), ApiError> {
     let due = (now() + chrono::Duration::days(due_days as i64)).date_naive();
     for template_id in questionnaires {
-        let current: Option<(String,)> =
-            sqlx::query_as("SELECT version FROM template_versions WHERE template_id = $1 AND current = TRUE")
-                .bind(template_id)
-                .fetch_optional(&mut **tx)
-                .await?;
+        let current: Option<(String,)> = sqlx::query_as(
+            "SELECT version FROM template_versions WHERE template_id = $1 AND current = TRUE",
+        )
+        .bind(template_id)
+        .fetch_optional(&mut **tx)
+        .await?;
         let Some((version,)) = current else {
-            tracing::warn!(template_id, "the policy names a questionnaire that is not loaded");
+            tracing::warn!(
+                template_id,
+                "the policy names a questionnaire that is not loaded"
+            );
             continue;
         };
         let at = now();
@@ -131,7 +147,16 @@ pub(super) async fn create_assessments(
         .fetch_optional(&mut **tx)
         .await?;
         if let Some(a) = created {
-            audit(tx, actor, "assessment.created", "assessment", &a.id.to_string(), None, Some(to_json(&a))).await?;
+            audit(
+                tx,
+                actor,
+                "assessment.created",
+                "assessment",
+                &a.id.to_string(),
+                None,
+                Some(to_json(&a)),
+            )
+            .await?;
         }
     }
     Ok(())
@@ -139,7 +164,11 @@ pub(super) async fn create_assessments(
 
 /// Settles the request's steps that evidence completes (the security review once every questionnaire it names is
 /// accepted and no critical finding stands); called after each event that could complete one.
-async fn evaluate_security_step(tx: &mut Tx, actor: &Actor, request_id: Uuid) -> Result<(), ApiError> {
+async fn evaluate_security_step(
+    tx: &mut Tx,
+    actor: &Actor,
+    request_id: Uuid,
+) -> Result<(), ApiError> {
     super::requests_impl::resettle(tx, actor, request_id).await?;
     Ok(())
 }
@@ -222,7 +251,16 @@ async fn insert_evidence(
     .bind(now())
     .fetch_one(&mut **tx)
     .await?;
-    audit(tx, actor, "evidence.uploaded", "evidence", &created.id.to_string(), None, Some(to_json(&created))).await?;
+    audit(
+        tx,
+        actor,
+        "evidence.uploaded",
+        "evidence",
+        &created.id.to_string(),
+        None,
+        Some(to_json(&created)),
+    )
+    .await?;
     Ok(created)
 }
 
@@ -323,10 +361,13 @@ async fn close_work(
     let assessments = request_assessments(tx, request_id, keep).await?;
     let at = now();
     for id in rules::plan_close(&assessments) {
-        let current: AssessmentRecord = sqlx::query_as(concat!("SELECT * FROM assessments WHERE id = $1", for_update!()))
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?;
+        let current: AssessmentRecord = sqlx::query_as(concat!(
+            "SELECT * FROM assessments WHERE id = $1",
+            for_update!()
+        ))
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
         let updated: AssessmentRecord = sqlx::query_as(
             "UPDATE assessments SET status = 'cancelled', cancelled_at = $2, cancel_reason = $3, version = version + 1, \
              updated_at = $2 WHERE id = $1 RETURNING *",
@@ -336,8 +377,16 @@ async fn close_work(
         .bind(reason)
         .fetch_one(&mut **tx)
         .await?;
-        audit(tx, actor, "assessment.cancelled", "assessment", &id.to_string(), Some(to_json(&current)),
-              Some(to_json(&updated))).await?;
+        audit(
+            tx,
+            actor,
+            "assessment.cancelled",
+            "assessment",
+            &id.to_string(),
+            Some(to_json(&current)),
+            Some(to_json(&updated)),
+        )
+        .await?;
         closed.cancelled_assessments.push(id);
     }
     let active: Vec<InvitationRecord> = sqlx::query_as(concat!(
@@ -386,13 +435,26 @@ impl Repo {
         if inserted == 1 {
             let system = Actor::system();
             let after = serde_json::json!({"template_id": template_id, "version": version, "file_name": file_name});
-            audit(&mut tx, &system, "template.loaded", "template", template_id, None, Some(after)).await?;
+            audit(
+                &mut tx,
+                &system,
+                "template.loaded",
+                "template",
+                template_id,
+                None,
+                Some(after),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn template_source(&self, template_id: &str, version: &str) -> Result<Option<(String, String)>, ApiError> {
+    pub async fn template_source(
+        &self,
+        template_id: &str,
+        version: &str,
+    ) -> Result<Option<(String, String)>, ApiError> {
         Ok(sqlx::query_as("SELECT file_name, source FROM template_versions WHERE template_id = $1 AND version = $2")
             .bind(template_id)
             .bind(version)
@@ -400,7 +462,11 @@ impl Repo {
             .await?)
     }
 
-    pub async fn create_invitation(&self, actor: &Actor, new: NewInvitation) -> Result<InvitationRecord, ApiError> {
+    pub async fn create_invitation(
+        &self,
+        actor: &Actor,
+        new: NewInvitation,
+    ) -> Result<InvitationRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
         let vendor: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM vendors WHERE id = $1")
             .bind(new.vendor_id)
@@ -422,7 +488,11 @@ impl Repo {
             request_status: request.status()?,
             assessments: &assessments,
         };
-        let named = rules::plan_invitation(new.inviter_department.as_deref(), &target, new.assessment_ids.as_deref())?;
+        let named = rules::plan_invitation(
+            new.inviter_department.as_deref(),
+            &target,
+            new.assessment_ids.as_deref(),
+        )?;
         let mut created: InvitationRecord = sqlx::query_as(
             "INSERT INTO vendor_invitations (id, vendor_id, request_id, contact_email, contact_name, created_by, \
              created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
@@ -438,15 +508,26 @@ impl Repo {
         .fetch_one(&mut *tx)
         .await?;
         for assessment in &named {
-            sqlx::query("INSERT INTO invitation_assessments (invitation_id, assessment_id) VALUES ($1, $2)")
-                .bind(created.id)
-                .bind(assessment)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO invitation_assessments (invitation_id, assessment_id) VALUES ($1, $2)",
+            )
+            .bind(created.id)
+            .bind(assessment)
+            .execute(&mut *tx)
+            .await?;
         }
         created.assessment_ids = named;
         let id = created.id.to_string();
-        audit(&mut tx, actor, "invitation.created", "vendor_invitation", &id, None, Some(to_json(&created))).await?;
+        audit(
+            &mut tx,
+            actor,
+            "invitation.created",
+            "vendor_invitation",
+            &id,
+            None,
+            Some(to_json(&created)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -478,11 +559,12 @@ impl Repo {
         for item in &mut items {
             item.assessment_ids = named_assessments(&self.pool, item.id).await?;
         }
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
-            .bind(vendor_id)
-            .bind(department)
-            .fetch_one(&self.pool)
-            .await?;
+        let (total,): (i64,) =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
+                .bind(vendor_id)
+                .bind(department)
+                .fetch_one(&self.pool)
+                .await?;
         Ok(Paged { items, total })
     }
 
@@ -504,13 +586,19 @@ impl Repo {
         .await?
         .ok_or_else(|| ApiError::not_found("invitation"))?;
         let request_department: Option<(String,)> = match current.request_id {
-            Some(request) => sqlx::query_as("SELECT department_code FROM requests WHERE id = $1")
-                .bind(request)
-                .fetch_optional(&mut *tx)
-                .await?,
+            Some(request) => {
+                sqlx::query_as("SELECT department_code FROM requests WHERE id = $1")
+                    .bind(request)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
             None => None,
         };
-        rules::may_revoke(department, request_department.as_ref().map(|(d,)| d.as_str()), current.revoked_at.is_some())?;
+        rules::may_revoke(
+            department,
+            request_department.as_ref().map(|(d,)| d.as_str()),
+            current.revoked_at.is_some(),
+        )?;
         current.assessment_ids = named_assessments(&mut *tx, id).await?;
         let updated = revoke(&mut tx, actor, &current, None).await?;
         tx.commit().await?;
@@ -518,12 +606,15 @@ impl Repo {
     }
 
     pub async fn invitation_grant(&self, id: Uuid) -> Result<Option<InvitationGrant>, ApiError> {
-        let found: Option<InvitationRecord> = sqlx::query_as("SELECT * FROM vendor_invitations WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let found: Option<InvitationRecord> =
+            sqlx::query_as("SELECT * FROM vendor_invitations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         let Some(found) = found else { return Ok(None) };
-        let Some(request) = found.request_id else { return Ok(None) };
+        let Some(request) = found.request_id else {
+            return Ok(None);
+        };
         if found.revoked_at.is_some() || found.expires_at <= now() {
             return Ok(None);
         }
@@ -536,7 +627,12 @@ impl Repo {
         }))
     }
 
-    pub async fn close_request_work(&self, actor: &Actor, request_id: Uuid, reason: &str) -> Result<ClosedWork, ApiError> {
+    pub async fn close_request_work(
+        &self,
+        actor: &Actor,
+        request_id: Uuid,
+        reason: &str,
+    ) -> Result<ClosedWork, ApiError> {
         let mut tx = begin(&self.pool).await?;
         let closed = close_for_request(&mut tx, actor, request_id, reason).await?;
         tx.commit().await?;
@@ -572,20 +668,25 @@ impl Repo {
         .bind(page.offset)
         .fetch_all(&self.pool)
         .await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
-            .bind(scope.department.as_deref())
-            .bind(scope.vendor)
-            .bind(scope.request)
-            .bind(scope.named_by)
-            .bind(request_id)
-            .bind(status.map(|s| s.as_str()))
-            .bind(vendor_id)
-            .fetch_one(&self.pool)
-            .await?;
+        let (total,): (i64,) =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
+                .bind(scope.department.as_deref())
+                .bind(scope.vendor)
+                .bind(scope.request)
+                .bind(scope.named_by)
+                .bind(request_id)
+                .bind(status.map(|s| s.as_str()))
+                .bind(vendor_id)
+                .fetch_one(&self.pool)
+                .await?;
         Ok(Paged { items, total })
     }
 
-    pub async fn get_assessment(&self, scope: &VendorScope, id: Uuid) -> Result<AssessmentRecord, ApiError> {
+    pub async fn get_assessment(
+        &self,
+        scope: &VendorScope,
+        id: Uuid,
+    ) -> Result<AssessmentRecord, ApiError> {
         let mut tx = self.pool.begin().await?;
         let found = lock_assessment(&mut tx, scope, id).await;
         tx.rollback().await?;
@@ -657,7 +758,8 @@ impl Repo {
         check_assessment_version(&current, Some(expected_version))?;
         rules::vendor_may(current.state(), VendorWork::Answer)?;
         let changes = upsert_answers(&mut tx, actor, id, entries).await?;
-        let evidence = insert_evidence(&mut tx, actor, id, None, file_name, content_type, original).await?;
+        let evidence =
+            insert_evidence(&mut tx, actor, id, None, file_name, content_type, original).await?;
         let updated: AssessmentRecord = sqlx::query_as(
             "UPDATE assessments SET version = version + 1, updated_at = $2 WHERE id = $1 RETURNING *",
         )
@@ -789,8 +891,21 @@ impl Repo {
                 .await?;
                 if let Some(created) = created {
                     let fid = created.id.to_string();
-                    let action = if created.version > 1 { "finding.reopened" } else { "finding.raised" };
-                    audit(&mut tx, actor, action, "finding", &fid, None, Some(to_json(&created))).await?;
+                    let action = if created.version > 1 {
+                        "finding.reopened"
+                    } else {
+                        "finding.raised"
+                    };
+                    audit(
+                        &mut tx,
+                        actor,
+                        action,
+                        "finding",
+                        &fid,
+                        None,
+                        Some(to_json(&created)),
+                    )
+                    .await?;
                     raised.push(created);
                 }
             }
@@ -866,8 +981,10 @@ impl Repo {
             "assessment",
             &id.to_string(),
             Some(to_json(&current)),
-            Some(serde_json::json!({"assessment": updated, "carried": cycle.carry.carried,
-                                    "retired": cycle.carry.retired, "note": cycle.note})),
+            Some(
+                serde_json::json!({"assessment": updated, "carried": cycle.carry.carried,
+                                    "retired": cycle.carry.retired, "note": cycle.note}),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -901,7 +1018,16 @@ impl Repo {
         let assessment = lock_assessment(&mut tx, scope, assessment_id).await?;
         check_assessment_version(&assessment, Some(expected_version))?;
         rules::vendor_may(assessment.state(), VendorWork::AddEvidence)?;
-        let created = insert_evidence(&mut tx, actor, assessment_id, question_id, file_name, content_type, data).await?;
+        let created = insert_evidence(
+            &mut tx,
+            actor,
+            assessment_id,
+            question_id,
+            file_name,
+            content_type,
+            data,
+        )
+        .await?;
         let updated: AssessmentRecord = sqlx::query_as(
             "UPDATE assessments SET version = version + 1, updated_at = $2 WHERE id = $1 RETURNING *",
         )
@@ -913,7 +1039,10 @@ impl Repo {
         Ok((updated, created))
     }
 
-    pub async fn list_evidence(&self, assessment_id: Uuid) -> Result<Vec<EvidenceRecord>, ApiError> {
+    pub async fn list_evidence(
+        &self,
+        assessment_id: Uuid,
+    ) -> Result<Vec<EvidenceRecord>, ApiError> {
         Ok(sqlx::query_as(
             "SELECT id, assessment_id, question_id, file_name, content_type, size_bytes, sha256, uploaded_by, \
              uploaded_at FROM evidence WHERE assessment_id = $1 ORDER BY uploaded_at",
@@ -973,30 +1102,46 @@ impl Repo {
         .bind(page.offset)
         .fetch_all(&self.pool)
         .await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
-            .bind(scope.department.as_deref())
-            .bind(scope.vendor)
-            .bind(scope.request)
-            .bind(scope.named_by)
-            .bind(filter.request_id)
-            .bind(filter.assessment_id)
-            .bind(filter.status.as_deref())
-            .bind(filter.severity.as_deref())
-            .fetch_one(&self.pool)
-            .await?;
+        let (total,): (i64,) =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
+                .bind(scope.department.as_deref())
+                .bind(scope.vendor)
+                .bind(scope.request)
+                .bind(scope.named_by)
+                .bind(filter.request_id)
+                .bind(filter.assessment_id)
+                .bind(filter.status.as_deref())
+                .bind(filter.severity.as_deref())
+                .fetch_one(&self.pool)
+                .await?;
         Ok(Paged { items, total })
     }
 
-    pub async fn get_finding(&self, scope: &VendorScope, id: Uuid) -> Result<FindingRecord, ApiError> {
+    pub async fn get_finding(
+        &self,
+        scope: &VendorScope,
+        id: Uuid,
+    ) -> Result<FindingRecord, ApiError> {
         let mut tx = self.pool.begin().await?;
         let found: Option<FindingRecord> = sqlx::query_as("SELECT * FROM findings WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
         let found = found.ok_or_else(|| ApiError::not_found("finding"))?;
-        let shown = visible(&mut tx, scope, found.vendor_id, found.request_id, found.assessment_id).await?;
+        let shown = visible(
+            &mut tx,
+            scope,
+            found.vendor_id,
+            found.request_id,
+            found.assessment_id,
+        )
+        .await?;
         tx.rollback().await?;
-        if shown { Ok(found) } else { Err(ApiError::not_found("finding")) }
+        if shown {
+            Ok(found)
+        } else {
+            Err(ApiError::not_found("finding"))
+        }
     }
 
     pub async fn change_finding(
@@ -1008,12 +1153,23 @@ impl Repo {
         change: FindingChange,
     ) -> Result<FindingRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let current: FindingRecord = sqlx::query_as(concat!("SELECT * FROM findings WHERE id = $1", for_update!()))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| ApiError::not_found("finding"))?;
-        if !visible(&mut tx, scope, current.vendor_id, current.request_id, current.assessment_id).await? {
+        let current: FindingRecord = sqlx::query_as(concat!(
+            "SELECT * FROM findings WHERE id = $1",
+            for_update!()
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found("finding"))?;
+        if !visible(
+            &mut tx,
+            scope,
+            current.vendor_id,
+            current.request_id,
+            current.assessment_id,
+        )
+        .await?
+        {
             return Err(ApiError::not_found("finding"));
         }
         if let Some(v) = if_match
@@ -1025,11 +1181,20 @@ impl Repo {
         let to = change.target();
         rules::may_change_finding(from, to)?;
         let (plan, due, note, rationale, expires) = match &change {
-            FindingChange::PlanRemediation { plan, due } => (Some(plan.as_str()), Some(*due), None, None, None),
-            FindingChange::Resolve { note } => (None, None, Some(note.as_str()), None, None),
-            FindingChange::AcceptRisk { rationale, expires_on } => {
-                (None, None, None, Some(rationale.as_str()), Some(*expires_on))
+            FindingChange::PlanRemediation { plan, due } => {
+                (Some(plan.as_str()), Some(*due), None, None, None)
             }
+            FindingChange::Resolve { note } => (None, None, Some(note.as_str()), None, None),
+            FindingChange::AcceptRisk {
+                rationale,
+                expires_on,
+            } => (
+                None,
+                None,
+                None,
+                Some(rationale.as_str()),
+                Some(*expires_on),
+            ),
         };
         let updated: FindingRecord = sqlx::query_as(
             "UPDATE findings SET status = $2, remediation_plan = COALESCE($3, remediation_plan), \
@@ -1049,8 +1214,16 @@ impl Repo {
         .fetch_one(&mut *tx)
         .await?;
         let action = format!("finding.{}", to.as_str());
-        audit(&mut tx, actor, &action, "finding", &id.to_string(), Some(to_json(&current)), Some(to_json(&updated)))
-            .await?;
+        audit(
+            &mut tx,
+            actor,
+            &action,
+            "finding",
+            &id.to_string(),
+            Some(to_json(&current)),
+            Some(to_json(&updated)),
+        )
+        .await?;
         if !to.stands() {
             evaluate_security_step(&mut tx, actor, current.request_id).await?;
         }

@@ -266,7 +266,10 @@ pub(super) async fn load_state(
     })
 }
 
-pub(super) async fn load_policy(tx: &mut Tx, version: Option<i32>) -> Result<(i32, Policy), ApiError> {
+pub(super) async fn load_policy(
+    tx: &mut Tx,
+    version: Option<i32>,
+) -> Result<(i32, Policy), ApiError> {
     let record: PolicyRecord = sqlx::query_as(
         "SELECT * FROM policies WHERE ($1 IS NULL OR version = $1) ORDER BY version DESC LIMIT 1",
     )

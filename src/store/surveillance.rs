@@ -9,11 +9,24 @@ use uuid::Uuid;
 use crate::domain::now;
 use crate::domain::request::RequestFields;
 use crate::error::ApiError;
-use crate::store::{Actor, Scope, SurveillanceReportRecord, TechnologyRecord, UsePolicyRecord, to_json, unique_as};
+use crate::store::{
+    Actor, Scope, SurveillanceReportRecord, TechnologyRecord, UsePolicyRecord, to_json, unique_as,
+};
 use crate::workflow::surveillance::{self as plan, ReportFields, Technology};
 use crate::workflow::{Caller, Refusal};
 
-type RegisterRow = (Uuid, String, String, String, Json<RequestFields>, String, String, String, chrono::NaiveDate, i32);
+type RegisterRow = (
+    Uuid,
+    String,
+    String,
+    String,
+    Json<RequestFields>,
+    String,
+    String,
+    String,
+    chrono::NaiveDate,
+    i32,
+);
 
 /// Technologies acquired through a request the Council approved (its latest approving vote), unless the request
 /// was withdrawn or denied since; `only` narrows it to one request.
@@ -95,13 +108,19 @@ impl Repo {
         .await?)
     }
 
-    pub async fn get_surveillance_report(&self, scope: &Scope, id: Uuid) -> Result<SurveillanceReportRecord, ApiError> {
-        Ok(sqlx::query_as("SELECT * FROM surveillance_reports WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .filter(|r: &SurveillanceReportRecord| scope.admits_department(&r.department_code))
-            .ok_or(Refusal::NotFound("surveillance report"))?)
+    pub async fn get_surveillance_report(
+        &self,
+        scope: &Scope,
+        id: Uuid,
+    ) -> Result<SurveillanceReportRecord, ApiError> {
+        Ok(
+            sqlx::query_as("SELECT * FROM surveillance_reports WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .filter(|r: &SurveillanceReportRecord| scope.admits_department(&r.department_code))
+                .ok_or(Refusal::NotFound("surveillance report"))?,
+        )
     }
 
     /// A covered department files its report on one technology for one year (once; then it is replaced).
@@ -115,7 +134,9 @@ impl Repo {
     ) -> Result<SurveillanceReportRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
         let found = register(&mut tx, Some(request_id)).await?;
-        let entry = found.first().ok_or(Refusal::NotFound("surveillance technology"))?;
+        let entry = found
+            .first()
+            .ok_or(Refusal::NotFound("surveillance technology"))?;
         plan::plan_report(caller, &technology(entry), year, now().date_naive())?;
         let at = now();
         let record: SurveillanceReportRecord = sqlx::query_as(
@@ -140,8 +161,16 @@ impl Repo {
         .map_err(unique_as("report_exists", || {
             format!("the report on this technology for {year} is filed: replace it instead")
         }))?;
-        audit(&mut tx, actor, "surveillance_report.filed", "surveillance_report", &record.id.to_string(), None, Some(to_json(&record)))
-            .await?;
+        audit(
+            &mut tx,
+            actor,
+            "surveillance_report.filed",
+            "surveillance_report",
+            &record.id.to_string(),
+            None,
+            Some(to_json(&record)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -155,15 +184,19 @@ impl Repo {
         fields: ReportFields,
     ) -> Result<SurveillanceReportRecord, ApiError> {
         let mut tx = begin(&self.pool).await?;
-        let before: SurveillanceReportRecord =
-            sqlx::query_as(concat!("SELECT * FROM surveillance_reports WHERE id = $1", for_update!()))
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(Refusal::NotFound("surveillance report"))?;
+        let before: SurveillanceReportRecord = sqlx::query_as(concat!(
+            "SELECT * FROM surveillance_reports WHERE id = $1",
+            for_update!()
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Refusal::NotFound("surveillance report"))?;
         check_version(before.version, Some(if_match))?;
         let found = register(&mut tx, Some(before.request_id)).await?;
-        let entry = found.first().ok_or(Refusal::NotFound("surveillance technology"))?;
+        let entry = found
+            .first()
+            .ok_or(Refusal::NotFound("surveillance technology"))?;
         plan::plan_report(caller, &technology(entry), before.year, now().date_naive())?;
         let record: SurveillanceReportRecord = sqlx::query_as(
             "UPDATE surveillance_reports SET usage = $2, non_suspect_capture = $3, sharing = $4, complaints = $5, \
