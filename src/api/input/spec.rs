@@ -22,19 +22,32 @@ use crate::workflow::incidents::MAX_RESIDENTS;
 /// Tightens every schema that a request can reach, in place.
 pub fn tighten(document: &mut Value) {
     let mut components = BTreeSet::new();
-    let schemas = document
-        .get("components")
-        .and_then(|c| c.get("schemas"))
-        .cloned()
-        .unwrap_or(Value::Null);
+    // Read before the paths are borrowed to change: the wrappers look up field types in the components.
+    let creates: Vec<(&str, &str, Vec<Value>)> = REQUIRED_ON_CREATE
+        .iter()
+        .map(|(method, path, fields)| {
+            (
+                *method,
+                *path,
+                create_bodies(document, method, path, fields),
+            )
+        })
+        .collect();
     if let Some(paths) = document.get_mut("paths").and_then(Value::as_mapping_mut) {
-        for (path, operations) in paths.iter_mut() {
-            if let (Some(path), Some(operations)) = (path.as_str(), operations.as_mapping_mut()) {
-                for (method, operation) in operations.iter_mut() {
-                    if let Some(method) = method.as_str() {
-                        require_on_create(operation, method, path, &schemas);
-                    }
-                }
+        for (method, path, bodies) in creates {
+            let contents = paths
+                .get_mut(path)
+                .and_then(|operations| operations.get_mut(method))
+                .and_then(|operation| operation.get_mut("requestBody"))
+                .and_then(|b| b.get_mut("content"))
+                .and_then(Value::as_mapping_mut);
+            for (content, body) in contents
+                .into_iter()
+                .flat_map(|c| c.values_mut())
+                .filter(|content| content.get("schema").is_some())
+                .zip(bodies)
+            {
+                content["schema"] = body;
             }
         }
         for operation in paths
@@ -491,23 +504,18 @@ const QUERY_RULES: &[(&str, &str, Rule)] = &[
     ),
 ];
 
-/// Wraps the JSON body schema of a create in `allOf` with the fields [`REQUIRED_ON_CREATE`] names.
-fn require_on_create(operation: &mut Value, method: &str, path: &str, document_schemas: &Value) {
-    let Some((_, _, fields)) = REQUIRED_ON_CREATE
-        .iter()
-        .find(|(m, p, _)| *m == method && *p == path)
+/// The JSON body schemas of the create at `method` `path`, each wrapped in `allOf` with the fields
+/// [`REQUIRED_ON_CREATE`] names.
+fn create_bodies(document: &Value, method: &str, path: &str, fields: &[&str]) -> Vec<Value> {
+    let schemas = &document["components"]["schemas"];
+    let Some(contents) = document["paths"][path][method]["requestBody"]["content"].as_mapping()
     else {
-        return;
+        return Vec::new();
     };
-    let Some(contents) = operation
-        .get_mut("requestBody")
-        .and_then(|b| b.get_mut("content"))
-        .and_then(Value::as_mapping_mut)
-    else {
-        return;
-    };
-    for content in contents.values_mut() {
-        if let Some(schema) = content.get_mut("schema") {
+    contents
+        .values()
+        .filter_map(|content| content.get("schema"))
+        .map(|schema| {
             let mut wrapped = Mapping::new();
             wrapped.insert("allOf".into(), Value::Sequence(vec![schema.clone()]));
             let names = fields.iter().map(|f| Value::from(*f)).collect();
@@ -515,17 +523,17 @@ fn require_on_create(operation: &mut Value, method: &str, path: &str, document_s
             // Required is not enough where the shared schema admits `null` (an edit may clear a field):
             // the wrapper says which type each must have.
             let mut typed = Mapping::new();
-            for field in fields.iter() {
+            for field in fields {
                 let mut kind = Mapping::new();
-                if let Some(ty) = field_type(document_schemas, schema, field) {
+                if let Some(ty) = field_type(schemas, schema, field) {
                     kind.insert("type".into(), ty);
                 }
                 typed.insert((*field).into(), Value::Mapping(kind));
             }
             wrapped.insert("properties".into(), Value::Mapping(typed));
-            *schema = Value::Mapping(wrapped);
-        }
-    }
+            Value::Mapping(wrapped)
+        })
+        .collect()
 }
 
 /// The JSON type of `field` in the object `schema` (a reference to one of `schemas`) stands for.
