@@ -73,11 +73,12 @@ struct Gen {
 
 impl Gen {
     fn new(seed: u64) -> Gen {
-        let phrases = CONCEPTS
+        let phrases = default_lexicon()
+            .concepts()
             .iter()
             .map(|c| {
                 c.phrases
-                    .split('|')
+                    .iter()
                     .map(|p| p.trim_start_matches('~').to_string())
                     .collect()
             })
@@ -120,18 +121,19 @@ impl Gen {
 
     fn concepts(&mut self) -> Vec<usize> {
         let n = 1 + self.rng.below(2);
-        (0..n).map(|_| self.rng.below(CONCEPTS.len())).collect()
+        (0..n).map(|_| self.rng.below(self.phrases.len())).collect()
     }
 
     fn service(&mut self, i: usize) -> CatalogEntry {
         let concepts = self.concepts();
+        let label = default_lexicon().concepts()[concepts[0]].label.clone();
         let product = self.brand();
         let vendor = self.brand();
         let caps = 3 + self.rng.below(3);
         let words = 12 + self.rng.below(14);
         CatalogEntry {
             id: format!("svc-{i}"),
-            name: format!("{} ({product})", CONCEPTS[concepts[0]].label),
+            name: format!("{label} ({product})"),
             category: self.rng.pick(&self.categories).to_string(),
             description: self.text(&concepts, words),
             capabilities: (0..caps).map(|_| self.text(&concepts, 2)).collect(),
