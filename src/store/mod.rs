@@ -489,6 +489,22 @@ impl Store {
         dispatch!(self, r => r.request_duplicates(id, submission).await)
     }
 
+    pub async fn vocabulary(&self) -> Result<Vec<VocabularyRecord>, ApiError> {
+        dispatch!(self, r => r.vocabulary().await)
+    }
+
+    pub async fn add_vocabulary(
+        &self,
+        actor: &Actor,
+        entry: &crate::domain::duplicates::VocabularyEntry,
+    ) -> Result<VocabularyRecord, ApiError> {
+        dispatch!(self, r => r.add_vocabulary(actor, entry).await)
+    }
+
+    pub async fn remove_vocabulary(&self, actor: &Actor, id: Uuid) -> Result<bool, ApiError> {
+        dispatch!(self, r => r.remove_vocabulary(actor, id).await)
+    }
+
     pub async fn dismissals(&self, id: Uuid) -> Result<Vec<DismissalRecord>, ApiError> {
         dispatch!(self, r => r.dismissals(id).await)
     }

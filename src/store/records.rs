@@ -954,3 +954,30 @@ impl OrderRecord {
             .map_err(|e| sqlx::Error::Decode(e.into()))
     }
 }
+
+/// An entry the CIO office added to the duplicate check's vocabulary.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct VocabularyRecord {
+    pub id: Uuid,
+    pub concept: String,
+    pub label: String,
+    #[sqlx(json)]
+    pub phrases: Vec<String>,
+    pub abbreviation: String,
+    pub expansion: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl VocabularyRecord {
+    /// What the matcher reads.
+    pub fn entry(&self) -> crate::domain::duplicates::VocabularyEntry {
+        crate::domain::duplicates::VocabularyEntry {
+            concept: self.concept.clone(),
+            label: self.label.clone(),
+            phrases: self.phrases.clone(),
+            abbreviation: self.abbreviation.clone(),
+            expansion: self.expansion.clone(),
+        }
+    }
+}

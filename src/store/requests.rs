@@ -815,25 +815,38 @@ async fn insert_decision(
 const DECISION_SELECT: &str = "SELECT d.*, c.name AS service_name, c.owning_team AS service_team, \
     c.access AS service_access FROM decisions d LEFT JOIN catalog_services c ON c.id = d.service_id";
 
-/// The best likely duplicate among `candidates` that the CIO has not dismissed for this request, described
-/// for the route's reason.
+/// Every likely duplicate among `candidates` that the CIO has not dismissed for this request, best first,
+/// described for the route's reason: each one is named, so that the CIO sees them all.
 async fn undismissed_likely(
     tx: &mut Tx,
     request_id: Uuid,
     candidates: &[(String, String, String, f64, String)],
 ) -> Result<Option<String>, ApiError> {
+    let standing = standing_likely(tx, request_id, candidates).await?;
+    Ok((!standing.is_empty()).then(|| standing.join("; ")))
+}
+
+/// The likely duplicates among `candidates` not dismissed for this request, best first, each described.
+async fn standing_likely(
+    tx: &mut Tx,
+    request_id: Uuid,
+    candidates: &[(String, String, String, f64, String)],
+) -> Result<Vec<String>, ApiError> {
     let dismissed: Vec<(String, String)> = sqlx::query_as(
         "SELECT candidate_kind, candidate_id FROM duplicate_dismissals WHERE request_id = $1",
     )
     .bind(request_id)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(candidates
+    let mut standing: Vec<&(String, String, String, f64, String)> = candidates
         .iter()
         .filter(|(kind, id, _, _, class)| {
             class == "likely_duplicate" && !dismissed.iter().any(|(k, i)| k == kind && i == id)
         })
-        .max_by(|a, b| a.3.total_cmp(&b.3))
+        .collect();
+    standing.sort_by(|a, b| b.3.total_cmp(&a.3).then_with(|| a.1.cmp(&b.1)));
+    Ok(standing
+        .into_iter()
         .map(|(kind, _, name, score, _)| {
             let what = if kind == "service" {
                 "central service"
@@ -841,7 +854,8 @@ async fn undismissed_likely(
                 "purchase by another department"
             };
             format!("{name} ({what}, match score {score:.2})")
-        }))
+        })
+        .collect())
 }
 
 /// What the duplicate check recorded for a submitted version: kind, id, name, score, class.
@@ -1310,8 +1324,19 @@ impl Repo {
         decision: CheckedDecision,
     ) -> Result<(Decision, RequestRecord), ApiError> {
         let (mut tx, current, state) = open_change(&self.pool, &Scope::All, id, if_match).await?;
-        let service_known = service_exists(&mut tx, decision.service_id).await?;
-        let plan = plans::decide(&state, caller, decision, service_known)?;
+        let known = service_exists(&mut tx, decision.service_id).await?;
+        let candidate = match decision.service_id {
+            None => true,
+            Some(service) => {
+                let service = service.to_string();
+                recorded_candidates(&mut tx, id, current.submission)
+                    .await?
+                    .iter()
+                    .any(|(kind, cid, ..)| kind == "service" && *cid == service)
+            }
+        };
+        let service = crate::domain::workflow::NamedService { known, candidate };
+        let plan = plans::decide(&state, caller, decision, service)?;
         let decider_actor = Actor {
             role: plan
                 .decision
@@ -1406,9 +1431,19 @@ impl Repo {
             .await
             .map_err(unique_as("already_dismissed", || "this match is already dismissed".to_string()))?;
         }
-        let likely_left = undismissed_likely(&mut tx, id, &recorded).await?.is_some();
-        let plan =
-            crate::workflow::duplicates::dismiss(&state, caller, is_recorded, likely_left, reason)?;
+        let standing = standing_likely(&mut tx, id, &recorded).await?;
+        let dismissed_name = recorded
+            .iter()
+            .find(|(k, c, ..)| k == candidate_kind && c == candidate_id)
+            .map(|(_, _, name, ..)| name.as_str())
+            .unwrap_or_default();
+        let plan = crate::workflow::duplicates::dismiss(
+            &state,
+            caller,
+            is_recorded.then_some(dismissed_name),
+            &standing,
+            reason,
+        )?;
         let extra = serde_json::json!({"dismissed": {"candidate_kind": candidate_kind,
                                                      "candidate_id": candidate_id, "reason": reason}});
         finish(tx, actor, &current, &plan, Some(extra)).await

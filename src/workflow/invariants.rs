@@ -266,8 +266,14 @@ impl World {
                     rationale: matches!(outcome, Outcome::Deny | Outcome::RequestChanges)
                         .then(|| "why".to_string()),
                     service_id: None,
+                    confirm_not_candidate: false,
                 };
-                if let Ok(plan) = requests::decide(&self.state, &who, decision, true) {
+                if let Ok(plan) = requests::decide(
+                    &self.state,
+                    &who,
+                    decision,
+                    crate::domain::workflow::NamedService::CANDIDATE,
+                ) {
                     self.apply(&plan, &who);
                 }
             }
