@@ -195,7 +195,15 @@ fn corpus() -> (Vec<CatalogEntry>, Vec<PastPurchase>) {
 }
 
 fn build(services: &[CatalogEntry], purchases: &[PastPurchase]) -> DuplicateIndex {
-    let mut index = DuplicateIndex::new();
+    build_with(default_lexicon(), services, purchases)
+}
+
+fn build_with(
+    lexicon: std::sync::Arc<Lexicon>,
+    services: &[CatalogEntry],
+    purchases: &[PastPurchase],
+) -> DuplicateIndex {
+    let mut index = DuplicateIndex::with_lexicon(lexicon);
     for service in services {
         index.upsert_service(service.clone());
     }
@@ -256,6 +264,22 @@ fn bench_build(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(20));
     group.bench_function("10k_services_50k_purchases", |b| {
         b.iter(|| black_box(build(&services, &purchases)))
+    });
+    // What an instance does when the CIO office changes the vocabulary: parse the lexicon with the entries
+    // and read every document again.
+    let entries = vec![VocabularyEntry {
+        concept: "hydrant_flushing".into(),
+        label: "hydrant flushing".into(),
+        phrases: vec!["hydrant flushing".into(), "unidirectional flushing".into()],
+        ..VocabularyEntry::default()
+    }];
+    group.bench_function("vocabulary_change_10k_services_50k_purchases", |b| {
+        b.iter(|| {
+            let lexicon = std::sync::Arc::new(
+                Lexicon::build(DEFAULT_LEXICON, black_box(&entries)).expect("valid"),
+            );
+            black_box(build_with(lexicon, &services, &purchases))
+        })
     });
     group.finish();
 

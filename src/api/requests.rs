@@ -355,6 +355,9 @@ pub struct RouteView {
     pub budget: Option<BudgetPositionView>,
     pub prohibitions: Vec<ProhibitionView>,
     pub steps: Vec<StepView>,
+    /// Non-blocking notices: possible overlaps with what the city already runs, at or above the policy's
+    /// `duplicate_notice_score` ("the city already runs X ... ask its owning team for access").
+    pub notices: Vec<String>,
 }
 
 /// One step the route would have, as the planner would open it.
@@ -414,6 +417,8 @@ pub struct PreviewView {
     pub budget: Option<BudgetPositionView>,
     pub prohibitions: Vec<ProhibitionView>,
     pub steps: Vec<PlannedStepView>,
+    /// Non-blocking notices the route would carry: possible overlaps with what the city already runs.
+    pub notices: Vec<String>,
     /// Questionnaires the vendor would be asked to answer.
     pub questionnaires: Vec<String>,
     /// What the duplicate check finds now: a `likely_duplicate` puts the CIO's duplicate review on the route.
@@ -875,6 +880,7 @@ impl RequestsApi {
                 .into_iter()
                 .map(StepView::new)
                 .collect::<Result<Vec<_>, _>>()?,
+            notices: route.notices,
         }))
     }
 
@@ -934,6 +940,7 @@ impl RequestsApi {
             budget: route.budget.as_ref().map(BudgetPositionView::from),
             prohibitions: prohibitions_of(&route),
             steps: version.steps.iter().map(PlannedStepView::from).collect(),
+            notices: route.notices.clone(),
             questionnaires: plan.assessments,
             duplicates,
         }))

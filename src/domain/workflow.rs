@@ -358,6 +358,7 @@ mod tests {
             renewal: None,
             comparison: None,
             budget: None,
+            notices: vec![],
         }
     }
 

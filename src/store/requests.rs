@@ -380,7 +380,7 @@ async fn load_routing(
     request_id: Uuid,
     department: &str,
     fields: &RequestFields,
-    likely_duplicate: Option<String>,
+    finding: DuplicateFinding,
 ) -> Result<Routing, ApiError> {
     let (policy_version, policy) = load_policy(tx, None).await?;
     let (ordinance_covered,): (bool,) =
@@ -428,7 +428,8 @@ async fn load_routing(
         vendor_known,
         fy_other_cents,
         fy_other_count: fy_other_count as u32,
-        likely_duplicate,
+        likely_duplicate: finding.likely,
+        overlaps: finding.overlaps,
         prior,
     })
 }
@@ -504,9 +505,52 @@ async fn duplicate_finding(
     request_id: Uuid,
     submission: i32,
     detection: &Detection,
-) -> Result<Option<String>, ApiError> {
+) -> Result<DuplicateFinding, ApiError> {
     let recorded = record_candidates(tx, request_id, submission, &detection.candidates).await?;
-    undismissed_likely(tx, request_id, &recorded).await
+    finding_of(tx, request_id, &recorded).await
+}
+
+/// What the duplicate check found that routing reads.
+struct DuplicateFinding {
+    /// Every likely duplicate left standing, described.
+    likely: Option<String>,
+    /// Possible overlaps not dismissed, each described with its score, for the route's notices.
+    overlaps: Vec<(String, f64)>,
+}
+
+async fn finding_of(
+    tx: &mut Tx,
+    request_id: Uuid,
+    candidates: &[(String, String, String, f64, String)],
+) -> Result<DuplicateFinding, ApiError> {
+    let likely = undismissed_likely(tx, request_id, candidates).await?;
+    let dismissed: Vec<(String, String)> = sqlx::query_as(
+        "SELECT candidate_kind, candidate_id FROM duplicate_dismissals WHERE request_id = $1",
+    )
+    .bind(request_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let overlaps = candidates
+        .iter()
+        .filter(|(kind, id, _, _, class)| {
+            class == "possible_overlap" && !dismissed.iter().any(|(k, i)| k == kind && i == id)
+        })
+        .map(|(kind, _, name, score, _)| {
+            let text = if kind == "service" {
+                format!(
+                    "the city already runs {name} (possible overlap, match score {score:.2}): ask its owning \
+                     team for access before buying"
+                )
+            } else {
+                format!(
+                    "another department already bought {name} (possible overlap, match score {score:.2}): ask \
+                     it whether it can be shared"
+                )
+            };
+            (text, *score)
+        })
+        .collect();
+    Ok(DuplicateFinding { likely, overlaps })
 }
 
 async fn write_steps(
@@ -1297,7 +1341,7 @@ impl Repo {
     ) -> Result<RequestRecord, ApiError> {
         let (mut tx, current, state) = open_change(&self.pool, &Scope::All, id, if_match).await?;
         let recorded = recorded_candidates(&mut tx, id, current.submission).await?;
-        let likely = undismissed_likely(&mut tx, id, &recorded).await?;
+        let likely = finding_of(&mut tx, id, &recorded).await?;
         let routing =
             load_routing(&mut tx, id, &current.department_code, &state.fields, likely).await?;
         let evidence = load_evidence(&mut tx, id, current.vendor_id, current.submission).await?;

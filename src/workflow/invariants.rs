@@ -119,6 +119,7 @@ fn routing(world: &World) -> Routing {
         fy_other_cents: 0,
         fy_other_count: 0,
         likely_duplicate: None,
+        overlaps: Vec::new(),
         prior: None,
         vendor_open_orders: None,
         budget: Default::default(),

@@ -332,3 +332,52 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    async fn a_possible_overlap_above_the_notice_level_puts_a_notice_on_the_route_before_and_after_submitting(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        add_service(&app, json!({
+            "name": "Zoom video conferencing and webinars", "category": "Collaboration",
+            "description": "Citywide Zoom for Government licences for video meetings, large webinars and hybrid public meetings, with cloud recording, live captions and streaming.",
+            "capabilities": ["video conferencing", "webinars", "hybrid public meetings", "meeting recording and live captions", "live streaming"],
+            "aliases": ["Zoom", "Zoom for Government"], "owning_team": "DoIT Collaboration", "access": "https://it.city.example/zoom"
+        }))
+        .await;
+        let vendor = app.create_vendor("ON24").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let mut body = request(&vendor, "Webinar software for citizenship information sessions", "ON24",
+                               &["webinars", "language interpretation channels", "registration"]);
+        body["description"] = json!("Run large online information sessions with Q&A, interpretation channels and registration.");
+        let draft = app.post("/api/v1/requests", &buyer, body).await;
+        let id = draft.ok(201)["id"].as_str().unwrap().to_string();
+        let report = app.get(&format!("/api/v1/requests/{id}/duplicates"), &buyer).await.ok(200).clone();
+        let top = report["candidates"][0].clone();
+        assert_eq!(top["class"], "possible_overlap", "{report}");
+        let score = top["score"].as_f64().unwrap();
+        assert!(score >= 0.45, "above the default notice level: {score}");
+
+        // The buyer sees it before submitting.
+        let preview = app.get(&format!("/api/v1/requests/{id}/preview"), &buyer).await.ok(200).clone();
+        let notices = preview["notices"].as_array().unwrap().clone();
+        assert_eq!(notices.len(), 1, "{preview}");
+        let notice = notices[0].as_str().unwrap();
+        assert!(notice.starts_with("the city already runs Zoom video conferencing and webinars"), "{notice}");
+        assert!(notice.contains("ask its owning team for access"), "{notice}");
+        assert!(step(&preview, "cio_duplicate_review").is_none(), "a notice blocks nothing");
+
+        // Submitted, the route carries the same notice and nothing waits on it.
+        let (submitted_id, after) = submitted_again(&app, &buyer, &id).await;
+        assert_eq!(after["status"], "approved");
+        let route = app.get(&format!("/api/v1/requests/{submitted_id}/route"), &app.token(Role::Cio)).await.ok(200).clone();
+        assert_eq!(route["notices"], json!(notices));
+        app.stop().await;
+    }
+);
+
+async fn submitted_again(app: &TestApp, buyer: &str, id: &str) -> (String, Value) {
+    let resp = app
+        .transition(&format!("/api/v1/requests/{id}/submit"), buyer, None)
+        .await;
+    (id.to_string(), resp.ok(200).clone())
+}
