@@ -680,3 +680,56 @@ struct CheckpointRow {
     checkpoint: Checkpoint,
     record_hash: Option<String>,
 }
+
+/// One value bound to a filter of a list query.
+enum Arg {
+    Text(String),
+    Id(Uuid),
+    Time(chrono::DateTime<chrono::Utc>),
+}
+
+/// The filters a list was given, as SQL conditions with their values: only what was asked reaches the
+/// query, so the planner can use the index for it (a `$1 IS NULL OR ...` form defeats SQLite's).
+#[derive(Default)]
+struct Conditions {
+    sql: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Conditions {
+    /// Adds a condition whose `{}` marks take `args` in order.
+    fn push(&mut self, condition: &str, args: impl IntoIterator<Item = Arg>) {
+        let mut out = String::with_capacity(condition.len() + 8);
+        let mut parts = condition.split("{}");
+        out.push_str(parts.next().unwrap_or_default());
+        for (part, arg) in parts.zip(args) {
+            self.args.push(arg);
+            out.push_str(&format!("${}", self.args.len()));
+            out.push_str(part);
+        }
+        self.sql.push(out);
+    }
+
+    /// ` WHERE a AND b`, or nothing.
+    fn where_sql(&self) -> String {
+        if self.sql.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.sql.join(" AND "))
+        }
+    }
+
+    fn bind_to<'q, O>(
+        &self,
+        mut query: sqlx::query::QueryAs<'q, Db, O, <Db as sqlx::Database>::Arguments>,
+    ) -> sqlx::query::QueryAs<'q, Db, O, <Db as sqlx::Database>::Arguments> {
+        for arg in &self.args {
+            query = match arg {
+                Arg::Text(v) => query.bind(v.clone()),
+                Arg::Id(v) => query.bind(*v),
+                Arg::Time(v) => query.bind(*v),
+            };
+        }
+        query
+    }
+}
