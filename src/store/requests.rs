@@ -925,7 +925,7 @@ impl Repo {
         caller: &Caller,
         fields: RequestFields,
     ) -> Result<RequestRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let department = caller.department.clone().unwrap_or_default();
         let known: Option<(String,)> =
             sqlx::query_as("SELECT code FROM departments WHERE code = $1")
@@ -1226,7 +1226,7 @@ impl Repo {
         next: RequestFields,
         detection: Option<Detection>,
     ) -> Result<RequestRecord, ApiError> {
-        let (mut tx, current, state) = open_change(&self.pool, scope, id, if_match).await?;
+        let (mut tx, current, state) = open_change(&self.writer, scope, id, if_match).await?;
         let vendor_known = vendor_exists(&mut tx, next.vendor_id).await?;
         if next.budget_line_id != state.fields.budget_line_id
             || next.requested_start_date != state.fields.requested_start_date
@@ -1272,7 +1272,7 @@ impl Repo {
         if_match: i64,
         detection: Detection,
     ) -> Result<RequestRecord, ApiError> {
-        let (mut tx, current, state) = open_change(&self.pool, scope, id, if_match).await?;
+        let (mut tx, current, state) = open_change(&self.writer, scope, id, if_match).await?;
         let likely = duplicate_finding(&mut tx, id, state.submission + 1, &detection).await?;
         let routing =
             load_routing(&mut tx, id, &current.department_code, &state.fields, likely).await?;
@@ -1291,7 +1291,7 @@ impl Repo {
         id: Uuid,
         detection: Detection,
     ) -> Result<plans::Plan, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_row(&mut tx, scope, id).await?;
         let state = load_state(&mut tx, &current).await?;
         let likely = duplicate_finding(&mut tx, id, state.submission + 1, &detection).await?;
@@ -1312,7 +1312,7 @@ impl Repo {
         id: Uuid,
         if_match: i64,
     ) -> Result<RequestRecord, ApiError> {
-        let (tx, current, state) = open_change(&self.pool, scope, id, if_match).await?;
+        let (tx, current, state) = open_change(&self.writer, scope, id, if_match).await?;
         let plan = plans::withdraw(&state, caller)?;
         finish(tx, actor, &current, &plan, None).await
     }
@@ -1325,7 +1325,7 @@ impl Repo {
         id: Uuid,
         if_match: i64,
     ) -> Result<RequestRecord, ApiError> {
-        let (mut tx, current, state) = open_change(&self.pool, &Scope::All, id, if_match).await?;
+        let (mut tx, current, state) = open_change(&self.writer, &Scope::All, id, if_match).await?;
         let recorded = recorded_candidates(&mut tx, id, current.submission).await?;
         let likely = undismissed_likely(&mut tx, id, &recorded).await?;
         let routing =
@@ -1353,7 +1353,7 @@ impl Repo {
         if_match: i64,
         decision: CheckedDecision,
     ) -> Result<(Decision, RequestRecord), ApiError> {
-        let (mut tx, current, state) = open_change(&self.pool, &Scope::All, id, if_match).await?;
+        let (mut tx, current, state) = open_change(&self.writer, &Scope::All, id, if_match).await?;
         let service_known = service_exists(&mut tx, decision.service_id).await?;
         let plan = plans::decide(&state, caller, decision, service_known)?;
         let decider_actor = Actor {
@@ -1430,7 +1430,7 @@ impl Repo {
         reason: &str,
         if_match: i64,
     ) -> Result<RequestRecord, ApiError> {
-        let (mut tx, current, state) = open_change(&self.pool, &Scope::All, id, if_match).await?;
+        let (mut tx, current, state) = open_change(&self.writer, &Scope::All, id, if_match).await?;
         let recorded = recorded_candidates(&mut tx, id, current.submission).await?;
         let is_recorded = recorded
             .iter()
@@ -1468,7 +1468,7 @@ impl Repo {
         if_match: i64,
         justification: &str,
     ) -> Result<ExceptionRecord, ApiError> {
-        let (mut tx, current, state) = open_change(&self.pool, scope, id, if_match).await?;
+        let (mut tx, current, state) = open_change(&self.writer, scope, id, if_match).await?;
         let plan = crate::workflow::duplicates::ask_exception(&state, caller)?;
         let record: ExceptionRecord = sqlx::query_as(
             "INSERT INTO duplicate_exceptions (id, request_id, submission, justification, requested_by, requested_at, \
@@ -1500,7 +1500,7 @@ impl Repo {
         grant: bool,
         reason: &str,
     ) -> Result<(ExceptionRecord, RequestRecord), ApiError> {
-        let (mut tx, current, state) = open_change(&self.pool, &Scope::All, id, if_match).await?;
+        let (mut tx, current, state) = open_change(&self.writer, &Scope::All, id, if_match).await?;
         let plan = crate::workflow::duplicates::decide_exception(&state, caller, grant, reason)?;
         let status = if grant { "granted" } else { "refused" };
         let record: ExceptionRecord = sqlx::query_as(
@@ -1536,7 +1536,7 @@ impl Repo {
         content_type: &str,
         data: &[u8],
     ) -> Result<crate::domain::council::CouncilDocument, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_row(&mut tx, scope, id).await?;
         let state = load_state(&mut tx, &current).await?;
         crate::workflow::council::attach_document(&state, caller, kind)?;
@@ -1633,7 +1633,7 @@ impl Repo {
         vote: crate::workflow::council::VoteInput,
         today: chrono::NaiveDate,
     ) -> Result<(crate::domain::council::CouncilVote, RequestRecord), ApiError> {
-        let (mut tx, current, state) = open_change(&self.pool, &Scope::All, id, if_match).await?;
+        let (mut tx, current, state) = open_change(&self.writer, &Scope::All, id, if_match).await?;
         let evidence = load_evidence(&mut tx, id, current.vendor_id, current.submission).await?;
         let plan = crate::workflow::council::record_vote(&state, caller, &vote, &evidence, today)?;
         let row: CouncilVoteRow = sqlx::query_as(
