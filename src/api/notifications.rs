@@ -109,11 +109,36 @@ impl DeliveryStatus {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum DeliveryChannel {
+    /// A signed JSON POST to a webhook URL.
+    Webhook,
+    /// An e-mail over SMTP.
+    Email,
+}
+
+impl DeliveryChannel {
+    fn as_str(self) -> &'static str {
+        match self {
+            DeliveryChannel::Webhook => "webhook",
+            DeliveryChannel::Email => "email",
+        }
+    }
+}
+
 #[derive(Debug, Object)]
 pub struct DeliveryView {
     pub id: Uuid,
     pub notification_id: Uuid,
+    /// `webhook` or `email`.
+    pub channel: String,
+    /// The webhook URL, or `mailto:ADDRESS` for an e-mail.
     pub url: String,
+    /// An e-mail's Message-ID, the same on every attempt.
+    pub message_id: Option<String>,
+    /// An e-mail held for its address's daily digest.
+    pub digest: bool,
     /// `pending`, `delivered` or `dead`.
     pub status: String,
     pub attempts: i32,
@@ -128,7 +153,10 @@ impl From<DeliveryRecord> for DeliveryView {
         DeliveryView {
             id: d.id,
             notification_id: d.notification_id,
+            channel: d.channel,
             url: d.url,
+            message_id: d.message_id,
+            digest: d.digest,
             status: d.status,
             attempts: d.attempts,
             next_attempt_at: d.next_attempt_at,
@@ -228,9 +256,10 @@ impl NotificationsApi {
         read_result(&store, &audience, marked).await
     }
 
-    /// List webhook deliveries
+    /// List deliveries (webhooks and e-mail)
     ///
-    /// Admins: the outbox, oldest first; `status=dead` lists the deliveries that failed every attempt.
+    /// Admins: the outbox, oldest first; `status=dead` lists the deliveries that failed every attempt,
+    /// `channel=email` the e-mails only.
     #[oai(
         path = "/webhooks/deliveries",
         method = "get",
@@ -241,6 +270,8 @@ impl NotificationsApi {
         store: Data<&Store>,
         _auth: Auth<Admin>,
         status: Query<Option<DeliveryStatus>>,
+        /// Only the deliveries of this channel.
+        channel: Query<Option<DeliveryChannel>>,
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<i64>>,
         /// Items to skip.
@@ -248,7 +279,11 @@ impl NotificationsApi {
     ) -> Result<Json<DeliveryPage>, ApiError> {
         let page = PageRequest::parse(limit.0, offset.0)?;
         let found = store
-            .list_deliveries(status.0.map(DeliveryStatus::as_str), page)
+            .list_deliveries(
+                status.0.map(DeliveryStatus::as_str),
+                channel.0.map(DeliveryChannel::as_str),
+                page,
+            )
             .await?;
         let info = PageInfo::new(found.total, page, found.items.len());
         Ok(Json(DeliveryPage {
@@ -259,8 +294,9 @@ impl NotificationsApi {
 
     /// Retry a dead-lettered delivery
     ///
-    /// Admins: puts the delivery back in the outbox with a fresh count of attempts; the next pass of the job
-    /// runner sends it. 409 unless it is dead.
+    /// Admins: puts the delivery (a webhook POST or an e-mail) back in the outbox with a fresh count of
+    /// attempts; the next pass of the job runner sends it, an e-mail with the Message-ID it had. 409 unless it is
+    /// dead.
     #[oai(
         path = "/webhooks/deliveries/:id/retry",
         method = "post",

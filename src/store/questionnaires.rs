@@ -517,6 +517,22 @@ impl Repo {
             .await?;
         }
         created.assessment_ids = named;
+        let parties = crate::domain::mail::Parties {
+            vendor: Some(created.vendor_id),
+            ..Default::default()
+        };
+        let event = crate::domain::mail::Event::InvitationSent;
+        let email = Some(created.contact_email.as_str());
+        super::events_impl::record_event(
+            &mut tx,
+            event,
+            "vendor_invitation",
+            created.id,
+            "sent",
+            &parties,
+            email,
+        )
+        .await?;
         let id = created.id.to_string();
         audit(
             &mut tx,
@@ -821,6 +837,16 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
+        let event = crate::domain::mail::Event::AssessmentSubmitted;
+        super::events_impl::vendor_work_event(
+            &mut tx,
+            event,
+            "assessment",
+            id,
+            updated.vendor_id,
+            updated.version,
+        )
+        .await?;
         audit(
             &mut tx,
             actor,
@@ -906,6 +932,16 @@ impl Repo {
                         Some(to_json(&created)),
                     )
                     .await?;
+                    let event = crate::domain::mail::Event::FindingRaised;
+                    super::events_impl::vendor_work_event(
+                        &mut tx,
+                        event,
+                        "finding",
+                        created.id,
+                        created.vendor_id,
+                        created.version,
+                    )
+                    .await?;
                     raised.push(created);
                 }
             }
@@ -917,6 +953,16 @@ impl Repo {
         .bind(outcome)
         .bind(at)
         .fetch_one(&mut *tx)
+        .await?;
+        let event = crate::domain::mail::review_event(accept);
+        super::events_impl::vendor_work_event(
+            &mut tx,
+            event,
+            "assessment",
+            id,
+            updated.vendor_id,
+            updated.version,
+        )
         .await?;
         audit(
             &mut tx,
@@ -1213,6 +1259,17 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
+        if let Some(event) = crate::domain::mail::finding_event(to.as_str()) {
+            super::events_impl::vendor_work_event(
+                &mut tx,
+                event,
+                "finding",
+                id,
+                updated.vendor_id,
+                updated.version,
+            )
+            .await?;
+        }
         let action = format!("finding.{}", to.as_str());
         audit(
             &mut tx,

@@ -564,7 +564,6 @@ both!(
                     message: "a decision has waited".into(),
                     payload: json!({}),
                 }],
-                &[],
                 Utc::now(),
             )
             .await

@@ -119,6 +119,9 @@ both!(
         let received = receiver.accepted();
         assert_eq!(received.len(), 2);
         assert!(received.iter().all(|n| n["kind"] == "questionnaire_due" && n["payload"]["threshold_days"] == 7));
+        // The body names the object in words, with its link.
+        assert!(received.iter().all(|n| n["object"]["name"].as_str().unwrap().starts_with("Questionnaire \"")
+            && n["object"]["link"].as_str().unwrap().contains("/api/v1/assessments/")), "{received:?}");
 
         let vendor_token = app.vendor_token(vendor.parse().unwrap());
         let mine = app.get("/api/v1/notifications", &vendor_token).await;
@@ -378,7 +381,7 @@ both!(
         quiet.webhook_secret = None;
         assert_eq!(run_once(&app.store, &quiet, now).await.unwrap().notifications, 2);
         // A runner claims both for two minutes and dies.
-        let claimed = app.store.claim_deliveries("runner-dead", now, now + Duration::minutes(2), 50).await.unwrap();
+        let claimed = app.store.claim_deliveries("webhook", "runner-dead", now, now + Duration::minutes(2), 50).await.unwrap();
         assert_eq!(claimed.len(), 2);
 
         let during = run_once(&app.store, &app.config, now + Duration::minutes(1)).await.unwrap();
