@@ -59,18 +59,19 @@ async fn describe_on(
             }
         }
         "finding" => {
-            let row: Option<(String, String, String, Option<chrono::NaiveDate>)> =
-                sqlx::query_as(
-                    "SELECT f.title, f.severity, v.legal_name, f.remediation_due FROM findings f \
+            let row: Option<(String, String, String, Option<chrono::NaiveDate>)> = sqlx::query_as(
+                "SELECT f.title, f.severity, v.legal_name, f.remediation_due FROM findings f \
                      JOIN vendors v ON v.id = f.vendor_id WHERE f.id = $1",
-                )
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?;
+            )
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
             if let Some((title, severity, vendor, due)) = row {
                 named.name = format!("Finding \"{title}\"");
                 named.facts.push(format!("{severity}, {vendor}"));
-                named.facts.extend(due.map(|d| format!("remediation due {d}")));
+                named
+                    .facts
+                    .extend(due.map(|d| format!("remediation due {d}")));
             }
         }
         "contract" => {
@@ -96,7 +97,9 @@ async fn describe_on(
             if let Some((vendor, request, expires)) = row {
                 named.name = format!("Invitation for {vendor}");
                 named.facts.extend(request.map(|r| format!("to \"{r}\"")));
-                named.facts.push(format!("valid until {}", expires.date_naive()));
+                named
+                    .facts
+                    .push(format!("valid until {}", expires.date_naive()));
             }
         }
         "vendor" => {
