@@ -592,6 +592,63 @@ mod tests {
     }
 
     #[test]
+    fn mail_settings_are_read_checked_and_the_password_never_prints() {
+        let c = Config::load_from(None, &[]).unwrap();
+        assert!(!c.mail.enabled());
+        assert_eq!(c.mail.digest_hour_utc, 7);
+        let err = Config::load_from(
+            None,
+            &env(&[("PROCUREMENT_REVIEW_MAIL_SMTP_HOST", "smtp.city.example")]),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("mail.from"), "{err:#}");
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("PROCUREMENT_REVIEW_MAIL_SMTP_HOST", "smtp.city.example"),
+                ("PROCUREMENT_REVIEW_MAIL_SMTP_SECURITY", "tls"),
+                ("PROCUREMENT_REVIEW_MAIL_SMTP_USER", "pr"),
+                ("PROCUREMENT_REVIEW_MAIL_SMTP_PASSWORD", "smtp-pw-123"),
+                ("PROCUREMENT_REVIEW_MAIL_FROM", "Review <pr@city.example>"),
+                (
+                    "PROCUREMENT_REVIEW_MAIL_CIO_OFFICE",
+                    "cio@city.example, deputy@city.example",
+                ),
+                (
+                    "PROCUREMENT_REVIEW_MAIL_DEPARTMENT_CONTACTS",
+                    "DOIT=a@city.example b@city.example;ISD=c@city.example",
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.mail.port(), 465);
+        assert_eq!(
+            c.mail.cio_office,
+            ["cio@city.example", "deputy@city.example"]
+        );
+        assert_eq!(
+            c.mail.department_contacts["DOIT"],
+            ["a@city.example", "b@city.example"]
+        );
+        assert!(!format!("{c:?}").contains("smtp-pw-123"));
+        for (name, value, said) in [
+            ("MAIL_SMTP_SECURITY", "ssl", "starttls, tls, none"),
+            ("MAIL_CIO_OFFICE", "not an address", "not an e-mail address"),
+            ("MAIL_DIGEST_HOUR_UTC", "24", "digest_hour_utc"),
+            ("MAIL_SMTP_USER", "only-user", "go together"),
+        ] {
+            let mut vars = vec![
+                ("PROCUREMENT_REVIEW_MAIL_SMTP_HOST", "h"),
+                ("PROCUREMENT_REVIEW_MAIL_FROM", "pr@city.example"),
+            ];
+            let key = format!("PROCUREMENT_REVIEW_{name}");
+            vars.push((&key, value));
+            let err = Config::load_from(None, &env(&vars)).unwrap_err();
+            assert!(format!("{err:#}").contains(said), "{name}: {err:#}");
+        }
+    }
+
+    #[test]
     fn toml_file_is_read_and_secrets_do_not_print() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");

@@ -3,7 +3,7 @@
 //! message says and where it links.
 //!
 //! Everything here is pure: the store records an event's notifications in the transaction of the change that
-//! causes it ([`request_event`] and friends say which event a change is), and the job runner turns each
+//! causes it ([`request_events`] and friends say which event a change is), and the job runner turns each
 //! notification into one e-mail per address ([`addresses`], [`render`]).
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
@@ -82,28 +82,31 @@ impl Event {
             Event::FindingRaised => "was raised as a finding",
             Event::RiskAccepted => "was accepted as a risk by the CIO office",
             Event::ExceptionRequested => "asks for an exception to a likely duplicate purchase",
-            Event::ExceptionDecided => "had its duplicate exception decided",
+            Event::ExceptionDecided => "had its duplicate exception decided by the CIO office",
         }
     }
 }
 
-/// The event a request's change is, from the change's audit action and the status before and after; `None`
-/// for a change nobody waits to hear of (an edit of a draft, one decision of two).
-pub fn request_event(action: &str, from: &str, to: &str) -> Option<Event> {
+/// The events a request's change is, from the change's audit action and the status before and after; none for a
+/// change nobody waits to hear of (an edit of a draft, one decision of two). A duplicate exception granted on the
+/// last waiting step also approves the request: both are told.
+pub fn request_events(action: &str, from: &str, to: &str) -> Vec<Event> {
     let decided = |to: &str| match to {
         "approved" | "approved_with_conditions" => Some(Event::RequestApproved),
         "denied" => Some(Event::RequestDenied),
         "changes_requested" => Some(Event::ChangesRequested),
         _ => None,
     };
-    match action {
-        "request.submitted" => decided(to).or(Some(Event::RequestSubmitted)),
-        "request.reopened" => Some(Event::RequestReopened),
-        "request.decided" | "request.steps_settled" if from != to => decided(to),
-        "request.exception_requested" => Some(Event::ExceptionRequested),
-        "request.exception_granted" | "request.exception_refused" => Some(Event::ExceptionDecided),
-        _ => None,
-    }
+    let settled = if from != to { decided(to) } else { None };
+    let first = match action {
+        "request.submitted" => return vec![decided(to).unwrap_or(Event::RequestSubmitted)],
+        "request.reopened" => return vec![Event::RequestReopened],
+        "request.decided" | "request.steps_settled" => return settled.into_iter().collect(),
+        "request.exception_requested" => Event::ExceptionRequested,
+        "request.exception_granted" | "request.exception_refused" => Event::ExceptionDecided,
+        _ => return Vec::new(),
+    };
+    std::iter::once(first).chain(settled).collect()
 }
 
 /// The event an assessment review is.
@@ -425,74 +428,75 @@ mod tests {
     #[test]
     fn a_request_change_is_the_event_people_wait_for() {
         use Event::*;
-        let cases = [
+        let cases: [(&str, &str, &str, &[Event]); 14] = [
             (
                 "request.submitted",
                 "draft",
                 "in_review",
-                Some(RequestSubmitted),
+                &[RequestSubmitted],
             ),
-            (
-                "request.submitted",
-                "draft",
-                "approved",
-                Some(RequestApproved),
-            ),
-            ("request.submitted", "draft", "denied", Some(RequestDenied)),
+            ("request.submitted", "draft", "approved", &[RequestApproved]),
+            ("request.submitted", "draft", "denied", &[RequestDenied]),
             (
                 "request.decided",
                 "awaiting_decision",
                 "approved_with_conditions",
-                Some(RequestApproved),
+                &[RequestApproved],
             ),
             (
                 "request.decided",
                 "awaiting_decision",
                 "changes_requested",
-                Some(ChangesRequested),
+                &[ChangesRequested],
             ),
             (
                 "request.decided",
                 "awaiting_decision",
                 "awaiting_decision",
-                None,
+                &[],
             ),
             (
                 "request.steps_settled",
                 "in_review",
                 "approved",
-                Some(RequestApproved),
+                &[RequestApproved],
             ),
             (
                 "request.steps_settled",
                 "in_review",
                 "awaiting_decision",
-                None,
+                &[],
             ),
             (
                 "request.reopened",
                 "approved",
                 "in_review",
-                Some(RequestReopened),
+                &[RequestReopened],
             ),
-            ("request.edited", "draft", "draft", None),
-            ("request.withdrawn", "in_review", "withdrawn", None),
+            ("request.edited", "draft", "draft", &[]),
+            ("request.withdrawn", "in_review", "withdrawn", &[]),
             (
                 "request.exception_requested",
-                "in_review",
-                "in_review",
-                Some(ExceptionRequested),
+                "awaiting_decision",
+                "awaiting_decision",
+                &[ExceptionRequested],
             ),
             (
                 "request.exception_granted",
-                "in_review",
-                "in_review",
-                Some(ExceptionDecided),
+                "awaiting_decision",
+                "approved",
+                &[ExceptionDecided, RequestApproved],
+            ),
+            (
+                "request.exception_refused",
+                "awaiting_decision",
+                "awaiting_decision",
+                &[ExceptionDecided],
             ),
         ];
         for (action, from, to, expected) in cases {
             assert_eq!(
-                request_event(action, from, to),
+                request_events(action, from, to),
                 expected,
                 "{action} {from} -> {to}"
             );

@@ -169,7 +169,7 @@ pub(super) async fn record_event(
     Ok(())
 }
 
-/// Records the event a request's change is, if it is one (see [`crate::domain::mail::request_event`]): to the
+/// Records the events a request's change is, if any (see [`crate::domain::mail::request_events`]): to the
 /// department's buyers and the deciders of the request's steps.
 pub(super) async fn request_changed(
     tx: &mut Tx,
@@ -177,17 +177,20 @@ pub(super) async fn request_changed(
     before: &RequestRecord,
     after: &RequestRecord,
 ) -> Result<(), ApiError> {
-    let Some(event) = crate::domain::mail::request_event(action, &before.status, &after.status)
-    else {
+    let events = crate::domain::mail::request_events(action, &before.status, &after.status);
+    if events.is_empty() {
         return Ok(());
-    };
+    }
     let parties = Parties {
         department: Some(after.department_code.clone()),
         vendor: None,
         deciders: request_deciders(tx, after.id, after.submission).await?,
     };
     let occurrence = format!("v{}", after.version);
-    record_event(tx, event, "request", after.id, &occurrence, &parties, None).await
+    for event in events {
+        record_event(tx, event, "request", after.id, &occurrence, &parties, None).await?;
+    }
+    Ok(())
 }
 
 /// Records an event about a vendor's questionnaire or finding (`subject_type` `assessment` or `finding`), at

@@ -342,3 +342,51 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    async fn a_duplicate_exception_and_a_reopened_request_are_mailed(backend) {
+        let sink = Sink::start(Mode::Accept).await;
+        let app = spawn(backend, &sink, &[]).await;
+        department(&app, "DOIT").await;
+        crate::catalog::add_service(&app, crate::catalog::esign()).await;
+        let vendor = vendor_with_contact(&app, "DocuSign, Inc.", VENDOR_SALES).await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        // A small purchase that only the duplicate check routes (to the CIO office).
+        let body = json!({"title": "DocuSign for grants", "description": "", "vendor_id": vendor["id"],
+            "product_name": "DocuSign", "category": "", "capabilities": [], "capital_cost_cents": 0,
+            "annual_operating_cost_cents": 500_000, "term_months": 12, "expected_users": 20,
+            "hosting": "on_premises", "data_classes": ["public"], "requested_start_date": "2026-09-01",
+            "renewal": false, "enterprise_agreement": false, "surveillance": false, "face_surveillance": false});
+        let (id, _) = app.draft_and_submit(&buyer, body).await;
+        app.transition(&format!("/api/v1/requests/{id}/duplicates/exception"), &buyer,
+                       Some(&json!({"justification": "Our federal grantor requires its own signing audit trail"})))
+            .await.ok(201);
+        let now = Utc::now();
+        pass(&app, now).await;
+        let title = "[Procurement review] Request \"DocuSign for grants\"";
+        assert_eq!(
+            inbox(&sink, CIO),
+            [format!("{title} asks for an exception to a likely duplicate purchase"), format!("{title} was submitted for review")]
+        );
+        assert_eq!(inbox(&sink, DOIT_BUYERS), [format!("{title} was submitted for review")]);
+
+        let granted = app.transition(&format!("/api/v1/requests/{id}/duplicates/exception/decision"), &app.token(Role::Cio),
+                                     Some(&json!({"grant": true, "reason": "Grant terms require it; revisit at renewal"}))).await;
+        assert_eq!(granted.ok(200)["request"]["status"], "approved");
+        // An edit that raises the value by more than 10% re-opens review.
+        let path = format!("/api/v1/requests/{id}");
+        let tag = app.etag_of(&path, &buyer).await;
+        let edited = app.patch(&path, &buyer, json!({"annual_operating_cost_cents": 600_000}), Some(&tag)).await;
+        assert_ne!(edited.ok(200)["status"], "approved", "{}", edited.text);
+        pass(&app, now + Duration::minutes(1)).await;
+        let mut buyers = inbox(&sink, DOIT_BUYERS);
+        buyers.retain(|s| !s.ends_with("was submitted for review"));
+        assert_eq!(
+            buyers,
+            [format!("{title} had its duplicate exception decided by the CIO office"), format!("{title} was approved"),
+             format!("{title} was re-opened for review after a material change")]
+        );
+        assert!(sink.to(VENDOR_SALES).is_empty() && sink.to(SECURITY).is_empty() && sink.to(ISD_BUYERS).is_empty());
+        app.stop().await;
+    }
+);
