@@ -17,15 +17,19 @@ use crate::store::{DeliveryRecord, NotificationAudience, NotificationRecord, Sto
 #[derive(Debug, Object)]
 pub struct NotificationView {
     pub id: Uuid,
-    /// `questionnaire_due`, `questionnaire_overdue`, `remediation_due`, `remediation_overdue`,
+    /// Reminders: `questionnaire_due`, `questionnaire_overdue`, `remediation_due`, `remediation_overdue`,
     /// `risk_acceptance_expiring`, `risk_acceptance_expired`, `reassessment_due`, `reassessment_overdue`,
-    /// `contract_ending`, `decision_escalation`.
+    /// `contract_ending`, `decision_escalation` and the incident, order and surveillance report reminders. Events:
+    /// `invitation_sent`, `request_submitted`, `request_approved`, `request_denied`, `request_changes_requested`,
+    /// `request_reopened`, `assessment_submitted`, `assessment_returned`, `assessment_accepted`, `finding_raised`,
+    /// `risk_accepted`, `duplicate_exception_requested`, `duplicate_exception_decided`.
     pub kind: String,
-    /// `assessment`, `finding`, `vendor`, `contract` or `request`.
+    /// `assessment`, `finding`, `vendor`, `contract`, `request`, `vendor_invitation`, `incident`,
+    /// `remediation_order` or `surveillance_technology`.
     pub subject_type: String,
     pub subject_id: String,
     pub message: String,
-    /// The reminder's figures (dates, days left).
+    /// A reminder's figures (dates, days left); an event's `event` and `object` (the object named in words).
     pub payload: serde_json::Value,
     pub recipient_role: String,
     /// The department whose buyers it is addressed to, when it concerns one department's purchase.

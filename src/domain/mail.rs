@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::Role;
 use crate::config::MailConfig;
+use crate::domain::text::escape_html as escape;
 
 /// Something that happened that someone is waiting to hear of (the reminders are the other notifications).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,21 +397,6 @@ fn one_line(text: &str, max: usize) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     flat.chars().take(max).collect()
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::domain::mail::{Event, Named, Parties, audiences, event_message};
 use crate::error::ApiError;
-use crate::store::{FanOut, NotificationRecord, RequestRecord};
+use crate::store::{AssessmentRecord, FanOut, FindingRecord, NotificationRecord, RequestRecord};
 
 /// The object an event or reminder is about, named in words (the link is made at fan-out).
 async fn describe_on(
@@ -193,9 +193,28 @@ pub(super) async fn request_changed(
     Ok(())
 }
 
-/// Records an event about a vendor's questionnaire or finding (`subject_type` `assessment` or `finding`), at
-/// the object's new `version`.
-pub(super) async fn vendor_work_event(
+/// Records an event about a vendor's questionnaire, at its new version: to the vendor (and whoever else the
+/// event reaches).
+pub(super) async fn assessment_event(
+    tx: &mut Tx,
+    event: Event,
+    assessment: &AssessmentRecord,
+) -> Result<(), ApiError> {
+    let (id, vendor, version) = (assessment.id, assessment.vendor_id, assessment.version);
+    vendor_work_event(tx, event, "assessment", id, vendor, version).await
+}
+
+/// Records an event about a vendor's finding, at its new version.
+pub(super) async fn finding_event(
+    tx: &mut Tx,
+    event: Event,
+    finding: &FindingRecord,
+) -> Result<(), ApiError> {
+    let (id, vendor, version) = (finding.id, finding.vendor_id, finding.version);
+    vendor_work_event(tx, event, "finding", id, vendor, version).await
+}
+
+async fn vendor_work_event(
     tx: &mut Tx,
     event: Event,
     subject_type: &str,

@@ -838,15 +838,7 @@ impl Repo {
         .fetch_one(&mut *tx)
         .await?;
         let event = crate::domain::mail::Event::AssessmentSubmitted;
-        super::events_impl::vendor_work_event(
-            &mut tx,
-            event,
-            "assessment",
-            id,
-            updated.vendor_id,
-            updated.version,
-        )
-        .await?;
+        super::events_impl::assessment_event(&mut tx, event, &updated).await?;
         audit(
             &mut tx,
             actor,
@@ -933,15 +925,7 @@ impl Repo {
                     )
                     .await?;
                     let event = crate::domain::mail::Event::FindingRaised;
-                    super::events_impl::vendor_work_event(
-                        &mut tx,
-                        event,
-                        "finding",
-                        created.id,
-                        created.vendor_id,
-                        created.version,
-                    )
-                    .await?;
+                    super::events_impl::finding_event(&mut tx, event, &created).await?;
                     raised.push(created);
                 }
             }
@@ -955,15 +939,7 @@ impl Repo {
         .fetch_one(&mut *tx)
         .await?;
         let event = crate::domain::mail::review_event(accept);
-        super::events_impl::vendor_work_event(
-            &mut tx,
-            event,
-            "assessment",
-            id,
-            updated.vendor_id,
-            updated.version,
-        )
-        .await?;
+        super::events_impl::assessment_event(&mut tx, event, &updated).await?;
         audit(
             &mut tx,
             actor,
@@ -1260,15 +1236,7 @@ impl Repo {
         .fetch_one(&mut *tx)
         .await?;
         if let Some(event) = crate::domain::mail::finding_event(to.as_str()) {
-            super::events_impl::vendor_work_event(
-                &mut tx,
-                event,
-                "finding",
-                id,
-                updated.vendor_id,
-                updated.version,
-            )
-            .await?;
+            super::events_impl::finding_event(&mut tx, event, &updated).await?;
         }
         let action = format!("finding.{}", to.as_str());
         audit(
