@@ -537,6 +537,12 @@ pub struct DeliveryRecord {
     pub delivered_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// `webhook` (url is the receiver's) or `email` (url is `mailto:ADDRESS`).
+    pub channel: String,
+    /// An e-mail's Message-ID, made with the row and kept across retries.
+    pub message_id: Option<String>,
+    /// An e-mail that waits for its address's daily digest.
+    pub digest: bool,
 }
 
 /// How one delivery attempt went.

@@ -703,6 +703,7 @@ pub(super) async fn apply_plan(
         .execute(&mut **tx)
         .await?;
     }
+    super::events_impl::request_changed(tx, plan.audit_action, current, &updated).await?;
     let mut after = snapshot(&updated);
     if let Some(d) = &decision {
         after["decision"] = to_json(d);
