@@ -168,7 +168,7 @@ impl Repo {
         actor: &Actor,
         fields: ServiceFields,
     ) -> Result<CatalogService, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let created = insert_service(&mut tx, actor, &fields).await?;
         tx.commit().await?;
         Ok(created)
@@ -181,7 +181,7 @@ impl Repo {
         if_match: i64,
         input: crate::domain::catalog::CatalogServiceInput,
     ) -> Result<CatalogService, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current: CatalogService = sqlx::query_as(concat!(
             "SELECT * FROM catalog_services WHERE id = $1",
             for_update!()
@@ -204,7 +204,7 @@ impl Repo {
         actor: &Actor,
         entries: Vec<ServiceFields>,
     ) -> Result<(usize, usize), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let (mut created, mut updated) = (0, 0);
         for f in &entries {
             let existing: Option<CatalogService> = sqlx::query_as(concat!(
@@ -246,7 +246,7 @@ impl Repo {
         actor: &Actor,
         entry: &crate::domain::duplicates::VocabularyEntry,
     ) -> Result<VocabularyRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let created: VocabularyRecord = sqlx::query_as(
             "INSERT INTO duplicate_vocabulary (id, concept, label, phrases, abbreviation, expansion, created_by, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
@@ -277,7 +277,7 @@ impl Repo {
 
     /// Removes a vocabulary entry, audited in the same transaction; `false` when there is none.
     pub async fn remove_vocabulary(&self, actor: &Actor, id: Uuid) -> Result<bool, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current: Option<VocabularyRecord> = sqlx::query_as(concat!(
             "SELECT * FROM duplicate_vocabulary WHERE id = $1",
             for_update!()

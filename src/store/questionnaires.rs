@@ -414,7 +414,7 @@ impl Repo {
         file_name: &str,
         source: &str,
     ) -> Result<(), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let inserted = sqlx::query(
             "INSERT INTO template_versions (template_id, version, file_name, source, loaded_at, current) \
              VALUES ($1, $2, $3, $4, $5, TRUE) ON CONFLICT (template_id, version) DO NOTHING",
@@ -467,7 +467,7 @@ impl Repo {
         actor: &Actor,
         new: NewInvitation,
     ) -> Result<InvitationRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let vendor: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM vendors WHERE id = $1")
             .bind(new.vendor_id)
             .fetch_optional(&mut *tx)
@@ -517,6 +517,22 @@ impl Repo {
             .await?;
         }
         created.assessment_ids = named;
+        let parties = crate::domain::mail::Parties {
+            vendor: Some(created.vendor_id),
+            ..Default::default()
+        };
+        let event = crate::domain::mail::Event::InvitationSent;
+        let email = Some(created.contact_email.as_str());
+        super::events_impl::record_event(
+            &mut tx,
+            event,
+            "vendor_invitation",
+            created.id,
+            "sent",
+            &parties,
+            email,
+        )
+        .await?;
         let id = created.id.to_string();
         audit(
             &mut tx,
@@ -575,7 +591,7 @@ impl Repo {
         id: Uuid,
         department: Option<&str>,
     ) -> Result<InvitationRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let mut current: InvitationRecord = sqlx::query_as(concat!(
             "SELECT * FROM vendor_invitations WHERE id = $1 AND vendor_id = $2",
             for_update!()
@@ -633,7 +649,7 @@ impl Repo {
         request_id: Uuid,
         reason: &str,
     ) -> Result<ClosedWork, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let closed = close_for_request(&mut tx, actor, request_id, reason).await?;
         tx.commit().await?;
         Ok(closed)
@@ -712,7 +728,7 @@ impl Repo {
         if_match: Option<i64>,
         entries: Vec<AnswerEntry>,
     ) -> Result<AssessmentRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_assessment(&mut tx, scope, id).await?;
         check_assessment_version(&current, if_match)?;
         rules::vendor_may(current.state(), VendorWork::Answer)?;
@@ -753,7 +769,7 @@ impl Repo {
         content_type: &str,
         original: &[u8],
     ) -> Result<(AssessmentRecord, EvidenceRecord), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_assessment(&mut tx, scope, id).await?;
         check_assessment_version(&current, Some(expected_version))?;
         rules::vendor_may(current.state(), VendorWork::Answer)?;
@@ -792,7 +808,7 @@ impl Repo {
         answers: serde_json::Value,
         score: ScoreView,
     ) -> Result<AssessmentRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_assessment(&mut tx, scope, id).await?;
         check_assessment_version(&current, Some(expected_version))?;
         rules::vendor_may(current.state(), VendorWork::Submit)?;
@@ -821,6 +837,8 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
+        let event = crate::domain::mail::Event::AssessmentSubmitted;
+        super::events_impl::assessment_event(&mut tx, event, &updated).await?;
         audit(
             &mut tx,
             actor,
@@ -845,7 +863,7 @@ impl Repo {
         comments: Vec<ReviewComment>,
         findings: Vec<NewFinding>,
     ) -> Result<(AssessmentRecord, Vec<FindingRecord>), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_assessment(&mut tx, &VendorScope::All, id).await?;
         check_assessment_version(&current, if_match)?;
         rules::may_review(current.state())?;
@@ -906,6 +924,8 @@ impl Repo {
                         Some(to_json(&created)),
                     )
                     .await?;
+                    let event = crate::domain::mail::Event::FindingRaised;
+                    super::events_impl::finding_event(&mut tx, event, &created).await?;
                     raised.push(created);
                 }
             }
@@ -918,6 +938,8 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
+        let event = crate::domain::mail::review_event(accept);
+        super::events_impl::assessment_event(&mut tx, event, &updated).await?;
         audit(
             &mut tx,
             actor,
@@ -945,7 +967,7 @@ impl Repo {
         if_match: Option<i64>,
         cycle: NewCycle,
     ) -> Result<AssessmentRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_assessment(&mut tx, &VendorScope::All, id).await?;
         check_assessment_version(&current, if_match)?;
         rules::may_start_cycle(current.state())?;
@@ -1014,7 +1036,7 @@ impl Repo {
         content_type: &str,
         data: &[u8],
     ) -> Result<(AssessmentRecord, EvidenceRecord), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let assessment = lock_assessment(&mut tx, scope, assessment_id).await?;
         check_assessment_version(&assessment, Some(expected_version))?;
         rules::vendor_may(assessment.state(), VendorWork::AddEvidence)?;
@@ -1152,7 +1174,7 @@ impl Repo {
         if_match: Option<i64>,
         change: FindingChange,
     ) -> Result<FindingRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current: FindingRecord = sqlx::query_as(concat!(
             "SELECT * FROM findings WHERE id = $1",
             for_update!()
@@ -1213,6 +1235,9 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
+        if let Some(event) = crate::domain::mail::finding_event(to.as_str()) {
+            super::events_impl::finding_event(&mut tx, event, &updated).await?;
+        }
         let action = format!("finding.{}", to.as_str());
         audit(
             &mut tx,
