@@ -872,7 +872,12 @@ fn analyse_stems(lex: &Lexicon, raw: &[String], stems: &[String]) -> Vec<Analyse
         i += 1;
     }
     for (concept, first, second) in &lex.proximity {
-        if out.iter().any(|u| u.unit == Unit::Concept(*concept)) {
+        // Only a full-strength reading makes the rule moot: a weak phrase ("signature") must not hide "sign
+        // ... remotely" nearby, or adding words could lower a field's weight.
+        if out
+            .iter()
+            .any(|u| u.unit == Unit::Concept(*concept) && u.weight >= 1.0)
+        {
             continue;
         }
         let near = stems.iter().enumerate().find_map(|(a, s)| {
