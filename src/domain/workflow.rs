@@ -327,6 +327,7 @@ mod tests {
             renewal: None,
             comparison: None,
             budget: None,
+            product: None,
         }
     }
 
