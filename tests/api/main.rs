@@ -20,6 +20,7 @@ mod operations;
 mod preconditions;
 mod registry;
 mod requests;
+mod reuse;
 mod safeguards;
 mod surveillance;
 mod workbooks;
