@@ -244,7 +244,17 @@ both!(
         // Schools buys the same product for the same data and fewer people: the security review is satisfied by
         // reference, no questionnaire is made, and the route says which assessment, accepted when, by whom, until
         // when; the finding standing on the product shows.
-        let (second, routed) = app.draft_and_submit(&schools, meeting(&s.vendor, &s.product, &["pi_ma"], 200)).await;
+        // The draft's dry run says so before anything is submitted.
+        let second = app.post("/api/v1/requests", &schools, meeting(&s.vendor, &s.product, &["pi_ma"], 200)).await.ok(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let preview = app.get(&format!("/api/v1/requests/{second}/preview"), &schools).await.ok(200).clone();
+        assert_eq!(preview["questionnaires"], json!([]), "nothing to ask the vendor: {preview}");
+        assert!(standing(&preview, "city-baseline")["note"].as_str().unwrap().starts_with("already reviewed: accepted "));
+        assert_eq!(standing(&preview, "ma-201-cmr-17")["standing"], "reused");
+        assert_eq!(app.count("SELECT COUNT(*) FROM request_reuses").await, 0, "the dry run writes nothing");
+        let routed = app.transition(&format!("/api/v1/requests/{second}/submit"), &schools, None).await.ok(200).clone();
         // Still in review: the contract safeguards 201 CMR 17 asks for wait for the analyst, not the vendor.
         assert!(assessments_of(app, &second).await.is_empty(), "no new questionnaire");
         let route = app.get(&format!("/api/v1/requests/{second}/route"), &schools).await.ok(200).clone();
@@ -267,9 +277,14 @@ both!(
 
         // Public Health adds health data: the baseline and 201 CMR 17 are asked again as new cycles pre-filled with
         // the answers accepted for Parks (nothing to answer but to confirm), and the HIPAA addendum is new.
-        let (third, routed) = app
-            .draft_and_submit(&health, meeting(&s.vendor, &s.product, &["pi_ma", "health"], 250))
-            .await;
+        let third = app.post("/api/v1/requests", &health, meeting(&s.vendor, &s.product, &["pi_ma", "health"], 250)).await.ok(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let preview = app.get(&format!("/api/v1/requests/{third}/preview"), &health).await.ok(200).clone();
+        assert_eq!(preview["questionnaires"], json!(["city-baseline", "hipaa-addendum", "ma-201-cmr-17"]));
+        assert!(standing(&preview, "hipaa-addendum")["note"].as_str().unwrap().starts_with("needs a review"));
+        let routed = app.transition(&format!("/api/v1/requests/{third}/submit"), &health, None).await.ok(200).clone();
         assert_eq!(routed["status"], "in_review");
         let route = app.get(&format!("/api/v1/requests/{third}/route"), &health).await.ok(200).clone();
         for q in ["city-baseline", "ma-201-cmr-17"] {
