@@ -256,6 +256,7 @@ both!(
         assert_eq!(app.count("SELECT COUNT(*) FROM request_reuses").await, 0, "the dry run writes nothing");
         let routed = app.transition(&format!("/api/v1/requests/{second}/submit"), &schools, None).await.ok(200).clone();
         // Still in review: the contract safeguards 201 CMR 17 asks for wait for the analyst, not the vendor.
+        assert_eq!(routed["status"], "in_review");
         assert!(assessments_of(app, &second).await.is_empty(), "no new questionnaire");
         let route = app.get(&format!("/api/v1/requests/{second}/route"), &schools).await.ok(200).clone();
         let review = route_step(&route, "security_review");
