@@ -43,8 +43,8 @@ impl ProductInput {
             errors.push(FieldError::new("name", "must be 1 to 200 characters"));
         }
         let mut aliases: Vec<String> = Vec::new();
-        if self.aliases.len() > 20 {
-            errors.push(FieldError::new("aliases", "at most 20 aliases"));
+        if self.aliases.len() > 100 {
+            errors.push(FieldError::new("aliases", "at most 100 entries"));
         }
         for (i, alias) in self.aliases.iter().enumerate() {
             let alias = alias.trim();

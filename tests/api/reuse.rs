@@ -307,6 +307,7 @@ both!(
                 assert!(open > 0);
             } else {
                 assert_eq!(a["cycle"], 2, "the product's next cycle");
+                assert_eq!(a["product_id"], s.product["id"]);
                 assert_eq!(open, 0, "{} asks nothing new", a["template_id"]);
                 let detail = app.get(&format!("/api/v1/assessments/{id}"), analyst).await.ok(200).clone();
                 let answered: Vec<&Value> = detail["questions"].as_array().unwrap().iter().filter(|q| !q["answer"].is_null()).collect();
@@ -315,6 +316,7 @@ both!(
                 let product = app.get(&format!("/api/v1/products/{}", s.product["id"].as_str().unwrap()), analyst).await.ok(200).clone();
                 let mine = product["assessments"].as_array().unwrap().iter().find(|x| x["id"] == a["id"]).unwrap().clone();
                 assert_eq!(mine["continues_assessment_id"], previous["id"]);
+                assert_eq!(a["continues_assessment_id"], previous["id"]);
                 // A file answer points at a copy of the file, kept with the new cycle.
                 let files = app.get(&format!("/api/v1/assessments/{id}"), analyst).await.ok(200)["evidence"].clone();
                 assert_eq!(files.as_array().map(Vec::len), Some(1), "{files}");
