@@ -311,10 +311,22 @@ pub(super) async fn continue_cycle(
     .bind(previous)
     .fetch_all(&mut **tx)
     .await?;
-    let carry = crate::domain::assessment::carry_over(
+    let mut carry = crate::domain::assessment::carry_over(
         &template,
         answers.iter().map(|a| (a.question_id.as_str(), &a.value.0)),
     );
+    // A question reworded since the answer was given is asked again, not answered by the old answer.
+    if prev.template_version != created.template_version {
+        let then = template_at(tx, &prev.template_id, &prev.template_version).await?;
+        let changed = crate::domain::reuse::new_or_changed(&then, &template);
+        let (kept, reworded): (Vec<String>, Vec<String>) = carry
+            .carried
+            .into_iter()
+            .partition(|q| !changed.contains(q));
+        carry.carried = kept;
+        carry.retired.extend(reworded);
+        carry.retired.sort();
+    }
     let source = crate::domain::assessment::prior_cycle_source(prev.cycle);
     let at = now();
     for a in answers
