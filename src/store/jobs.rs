@@ -147,7 +147,7 @@ impl Repo {
         }
         let mut made = Vec::new();
         for item in items.into_iter().filter(|i| !known.contains(&i.dedup_key)) {
-            let mut tx = begin(&self.pool).await?;
+            let mut tx = begin(&self.writer).await?;
             let created: Option<NotificationRecord> = sqlx::query_as(
                 "INSERT INTO notifications (id, recipient_role, recipient_dept, recipient_vendor, kind, subject_type, \
                  subject_id, dedup_key, message, payload, created_at) \
@@ -221,7 +221,7 @@ impl Repo {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<DeliveryRecord>, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let claimed: Vec<DeliveryRecord> = sqlx::query_as(concat!(
             "UPDATE webhook_deliveries SET claimed_by = $1, claimed_until = $2, updated_at = $3 WHERE id IN \
              (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $3 \
@@ -248,7 +248,7 @@ impl Repo {
         outcome: DeliveryOutcome,
         at: DateTime<Utc>,
     ) -> Result<bool, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let updated: Option<DeliveryRecord> = match &outcome {
             DeliveryOutcome::Delivered => {
                 sqlx::query_as(
@@ -365,7 +365,7 @@ impl Repo {
     ) -> Result<Vec<Uuid>, ApiError> {
         let subjects = self.audience_subjects(audience).await?;
         let only = subject_clause(&subjects, 6);
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let mut query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT n.id, nr.read_at {AUDIENCE_FROM} AND ($5 IS NULL OR n.id = $5){only} ORDER BY n.id"
         )))
@@ -446,7 +446,7 @@ impl Repo {
         actor: &Actor,
         id: Uuid,
     ) -> Result<DeliveryRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current: DeliveryRecord = sqlx::query_as(concat!(
             "SELECT * FROM webhook_deliveries WHERE id = $1",
             for_update!()

@@ -286,8 +286,9 @@ impl Store {
         scope: &Scope,
         filter: &RequestFilter,
         page: PageRequest,
-    ) -> Result<Paged<RequestRecord>, ApiError> {
-        dispatch!(self, r => r.list_requests(scope, filter, page).await)
+        after: Option<&Keyset>,
+    ) -> Result<(Paged<RequestRecord>, Option<Keyset>), ApiError> {
+        dispatch!(self, r => r.list_requests(scope, filter, page, after).await)
     }
 
     #[allow(clippy::too_many_arguments)]

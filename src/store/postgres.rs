@@ -41,7 +41,10 @@ impl Repo {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Repo { pool })
+        Ok(Repo {
+            writer: pool.clone(),
+            pool,
+        })
     }
 }
 

@@ -374,7 +374,7 @@ impl Repo {
         caller: &Caller,
         product: NewProduct,
     ) -> Result<ProductRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let vendor: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM vendors WHERE id = $1")
             .bind(product.vendor_id)
             .fetch_optional(&mut *tx)
@@ -481,7 +481,7 @@ impl Repo {
         questionnaire: &str,
     ) -> Result<RequestRecord, ApiError> {
         let (mut tx, current, state) =
-            super::requests_impl::open_change(&self.pool, &Scope::All, id, if_match).await?;
+            super::requests_impl::open_change(&self.writer, &Scope::All, id, if_match).await?;
         let recorded: Option<(bool, Option<String>)> = sqlx::query_as(
             "SELECT needs_confirmation, confirmed_by FROM request_reuses WHERE request_id = $1 AND submission = $2 \
              AND template_id = $3",

@@ -432,7 +432,7 @@ impl Repo {
         file_name: &str,
         source: &str,
     ) -> Result<(), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let inserted = sqlx::query(
             "INSERT INTO template_versions (template_id, version, file_name, source, loaded_at, current) \
              VALUES ($1, $2, $3, $4, $5, TRUE) ON CONFLICT (template_id, version) DO NOTHING",
@@ -485,7 +485,7 @@ impl Repo {
         actor: &Actor,
         new: NewInvitation,
     ) -> Result<InvitationRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let vendor: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM vendors WHERE id = $1")
             .bind(new.vendor_id)
             .fetch_optional(&mut *tx)
@@ -593,7 +593,7 @@ impl Repo {
         id: Uuid,
         department: Option<&str>,
     ) -> Result<InvitationRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let mut current: InvitationRecord = sqlx::query_as(concat!(
             "SELECT * FROM vendor_invitations WHERE id = $1 AND vendor_id = $2",
             for_update!()
@@ -651,7 +651,7 @@ impl Repo {
         request_id: Uuid,
         reason: &str,
     ) -> Result<ClosedWork, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let closed = close_for_request(&mut tx, actor, request_id, reason).await?;
         tx.commit().await?;
         Ok(closed)
@@ -730,7 +730,7 @@ impl Repo {
         if_match: Option<i64>,
         entries: Vec<AnswerEntry>,
     ) -> Result<AssessmentRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_assessment(&mut tx, scope, id).await?;
         check_assessment_version(&current, if_match)?;
         rules::vendor_may(current.state(), VendorWork::Answer)?;
@@ -771,7 +771,7 @@ impl Repo {
         content_type: &str,
         original: &[u8],
     ) -> Result<(AssessmentRecord, EvidenceRecord), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_assessment(&mut tx, scope, id).await?;
         check_assessment_version(&current, Some(expected_version))?;
         rules::vendor_may(current.state(), VendorWork::Answer)?;
@@ -810,7 +810,7 @@ impl Repo {
         answers: serde_json::Value,
         score: ScoreView,
     ) -> Result<AssessmentRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_assessment(&mut tx, scope, id).await?;
         check_assessment_version(&current, Some(expected_version))?;
         rules::vendor_may(current.state(), VendorWork::Submit)?;
@@ -863,7 +863,7 @@ impl Repo {
         comments: Vec<ReviewComment>,
         findings: Vec<NewFinding>,
     ) -> Result<(AssessmentRecord, Vec<FindingRecord>), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_assessment(&mut tx, &VendorScope::All, id).await?;
         check_assessment_version(&current, if_match)?;
         rules::may_review(current.state())?;
@@ -963,7 +963,7 @@ impl Repo {
         if_match: Option<i64>,
         cycle: NewCycle,
     ) -> Result<AssessmentRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_assessment(&mut tx, &VendorScope::All, id).await?;
         check_assessment_version(&current, if_match)?;
         rules::may_start_cycle(current.state())?;
@@ -1032,7 +1032,7 @@ impl Repo {
         content_type: &str,
         data: &[u8],
     ) -> Result<(AssessmentRecord, EvidenceRecord), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let assessment = lock_assessment(&mut tx, scope, assessment_id).await?;
         check_assessment_version(&assessment, Some(expected_version))?;
         rules::vendor_may(assessment.state(), VendorWork::AddEvidence)?;
@@ -1170,7 +1170,7 @@ impl Repo {
         if_match: Option<i64>,
         change: FindingChange,
     ) -> Result<FindingRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current: FindingRecord = sqlx::query_as(concat!(
             "SELECT * FROM findings WHERE id = $1",
             for_update!()
