@@ -682,6 +682,43 @@ impl Store {
         dispatch!(self, r => r.close_request_work(actor, request_id, reason).await)
     }
 
+    pub async fn create_product(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        product: NewProduct,
+    ) -> Result<ProductRecord, ApiError> {
+        dispatch!(self, r => r.create_product(actor, caller, product).await)
+    }
+
+    pub async fn get_product(
+        &self,
+        vendor: Option<Uuid>,
+        id: Uuid,
+    ) -> Result<ProductDetail, ApiError> {
+        dispatch!(self, r => r.get_product(vendor, id).await)
+    }
+
+    pub async fn list_products(
+        &self,
+        vendor: Option<Uuid>,
+        q: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Paged<ProductDetail>, ApiError> {
+        dispatch!(self, r => r.list_products(vendor, q, page).await)
+    }
+
+    pub async fn confirm_reuse(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        id: Uuid,
+        if_match: i64,
+        questionnaire: &str,
+    ) -> Result<RequestRecord, ApiError> {
+        dispatch!(self, r => r.confirm_reuse(actor, caller, id, if_match, questionnaire).await)
+    }
+
     pub async fn list_assessments(
         &self,
         scope: &VendorScope,
