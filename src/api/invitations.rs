@@ -177,7 +177,7 @@ impl InvitationsApi {
             .mint_invitation(record.id, id.0, &email, expires_at)
             .map_err(ApiError::Internal)?;
         let link = format!(
-            "{}/docs#vendor-access?token={token}",
+            "{}/portal/enter?token={token}",
             config.public_url.trim_end_matches('/')
         );
         Ok(InvitationCreated::Created(Json(InvitationIssued {
