@@ -110,7 +110,7 @@ fn dismissal_of<'a>(
         .find(|d| d.candidate_kind == kind && d.candidate_id == id)
 }
 
-fn view_of(c: &Candidate, dismissals: &[DismissalRecord]) -> CandidateView {
+pub(crate) fn view_of(c: &Candidate, dismissals: &[DismissalRecord]) -> CandidateView {
     let kind = tag(&c.kind);
     CandidateView {
         dismissed: dismissal_of(dismissals, &kind, &c.id).map(DismissalView::from),

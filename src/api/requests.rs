@@ -320,6 +320,17 @@ pub struct ProhibitionView {
     pub grounds: Vec<GroundView>,
 }
 
+fn prohibitions_of(route: &crate::domain::policy::Route) -> Vec<ProhibitionView> {
+    route
+        .prohibitions
+        .iter()
+        .map(|p| ProhibitionView {
+            code: p.code.clone(),
+            grounds: p.grounds.iter().map(GroundView::from).collect(),
+        })
+        .collect()
+}
+
 #[derive(Debug, Object)]
 pub struct RouteView {
     pub request_id: Uuid,
@@ -344,6 +355,70 @@ pub struct RouteView {
     pub budget: Option<BudgetPositionView>,
     pub prohibitions: Vec<ProhibitionView>,
     pub steps: Vec<StepView>,
+}
+
+/// One step the route would have, as the planner would open it.
+#[derive(Debug, Object)]
+pub struct PlannedStepView {
+    /// `cio_duplicate_review`, `cio_approval`, `finance_approval`, `security_review`, `contract_safeguards`,
+    /// `evidence` or `council_approval`.
+    pub kind: String,
+    /// `pending`, or `satisfied` when evidence on file would settle it at once.
+    pub state: StepState,
+    /// What the step would wait for, or how evidence on file would settle it.
+    pub note: String,
+    pub grounds: Vec<GroundView>,
+    /// Questionnaire templates (security review).
+    pub questionnaires: Vec<String>,
+    /// Contract clauses (safeguards).
+    pub clauses: Vec<String>,
+    /// Documents to attach (council approval).
+    pub attachments: Vec<String>,
+    /// Evidence to provide.
+    pub items: Vec<String>,
+}
+
+impl From<&crate::workflow::requests::Step> for PlannedStepView {
+    fn from(s: &crate::workflow::requests::Step) -> Self {
+        let d = &s.detail;
+        PlannedStepView {
+            kind: s.kind.as_str().to_string(),
+            state: s.state,
+            note: s.note.clone(),
+            grounds: d.grounds.iter().map(GroundView::from).collect(),
+            questionnaires: d.questionnaires.clone(),
+            clauses: d.clauses.clone(),
+            attachments: d.attachments.clone(),
+            items: d.items.clone(),
+        }
+    }
+}
+
+/// What submitting the draft now would give, computed by the submission's own planner with nothing written.
+#[derive(Debug, Object)]
+pub struct PreviewView {
+    pub request_id: Uuid,
+    /// The status the request would take: `in_review`, `awaiting_decision`, `approved` or `denied`.
+    pub status: Status,
+    pub policy_version: i32,
+    pub policy_label: String,
+    pub total_contract_value_cents: i64,
+    /// This request plus the vendor's other submitted or approved spend in the same fiscal year.
+    pub fy_vendor_total_cents: i64,
+    pub fiscal_year: i32,
+    /// See the route's `fast_path`.
+    pub fast_path: bool,
+    /// For a renewal: what it renews and the comparison that would be made.
+    pub renewal: Option<RenewalView>,
+    /// The budget line the purchase would draw on and what would remain of it.
+    pub budget: Option<BudgetPositionView>,
+    pub prohibitions: Vec<ProhibitionView>,
+    pub steps: Vec<PlannedStepView>,
+    /// Questionnaires the vendor would be asked to answer.
+    pub questionnaires: Vec<String>,
+    /// What the duplicate check finds now: a `likely_duplicate` puts the CIO's duplicate review on the route.
+    /// The city may already run the service: ask its owner for access before buying.
+    pub duplicates: Vec<super::duplicates::CandidateView>,
 }
 
 /// One amount of a budget line against a purchase.
@@ -786,6 +861,7 @@ impl RequestsApi {
             request_id: request.id,
             submission: request.submission,
             policy_version,
+            prohibitions: prohibitions_of(&route),
             policy_label: route.policy_label,
             total_contract_value_cents: route.total_contract_value_cents,
             fy_vendor_total_cents: route.fy_vendor_total_cents,
@@ -795,18 +871,71 @@ impl RequestsApi {
             comparison: route.comparison.as_ref().map(ComparisonView::from),
             decided_submission: request.decided_submission,
             budget: route.budget.as_ref().map(BudgetPositionView::from),
-            prohibitions: route
-                .prohibitions
-                .iter()
-                .map(|p| ProhibitionView {
-                    code: p.code.clone(),
-                    grounds: p.grounds.iter().map(GroundView::from).collect(),
-                })
-                .collect(),
             steps: steps
                 .into_iter()
                 .map(StepView::new)
                 .collect::<Result<Vec<_>, _>>()?,
+        }))
+    }
+
+    /// Preview the route of a draft
+    ///
+    /// What submitting the draft now would give: the status, the steps with the rules and citations that require
+    /// them, prohibitions, the questionnaires the vendor would answer, and what the duplicate check finds. Runs
+    /// the submission's own checks and planner under the current policy and writes nothing; refuses as submitting
+    /// would (a missing or unknown fact, a request that is not a draft, a caller who may not submit it).
+    #[oai(
+        path = "/requests/:id/preview",
+        method = "get",
+        operation_id = "previewRoute"
+    )]
+    async fn preview(
+        &self,
+        store: Data<&Store>,
+        detector: Data<&Arc<Detector>>,
+        auth: Auth<Buyer>,
+        id: Path<Uuid>,
+    ) -> Result<Json<PreviewView>, ApiError> {
+        let scope = scope_of(&auth);
+        let current = store.get_request(&scope, id.0).await?;
+        let detection = detect(
+            &store,
+            &detector,
+            &current.fields.0,
+            &current.department_code,
+            current.version,
+        )
+        .await?;
+        let dismissals = store.dismissals(current.id).await?;
+        let duplicates = detection
+            .candidates
+            .iter()
+            .map(|c| super::duplicates::view_of(c, &dismissals))
+            .collect();
+        let plan = store
+            .preview_submission(&auth.caller(), &scope, id.0, detection)
+            .await?;
+        let Some(version) = plan.version else {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "a submission plan without a version"
+            )));
+        };
+        let route = version.route;
+        Ok(Json(PreviewView {
+            request_id: current.id,
+            status: plan.status,
+            policy_version: version.policy_version,
+            policy_label: route.policy_label.clone(),
+            total_contract_value_cents: route.total_contract_value_cents,
+            fy_vendor_total_cents: route.fy_vendor_total_cents,
+            fiscal_year: route.fiscal_year,
+            fast_path: route.fast_path,
+            renewal: route.renewal.as_ref().map(RenewalView::from),
+            budget: route.budget.as_ref().map(BudgetPositionView::from),
+            prohibitions: prohibitions_of(&route),
+            steps: version.steps.iter().map(PlannedStepView::from).collect(),
+            questionnaires: plan.assessments,
+            duplicates,
         }))
     }
 

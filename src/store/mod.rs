@@ -333,6 +333,17 @@ impl Store {
         dispatch!(self, r => r.submit_request(actor, caller, scope, id, if_match, detection).await)
     }
 
+    /// The plan submitting the request now would carry out, with nothing written.
+    pub async fn preview_submission(
+        &self,
+        caller: &Caller,
+        scope: &Scope,
+        id: Uuid,
+        detection: Detection,
+    ) -> Result<crate::workflow::requests::Plan, ApiError> {
+        dispatch!(self, r => r.preview_submission(caller, scope, id, detection).await)
+    }
+
     pub async fn withdraw_request(
         &self,
         actor: &Actor,

@@ -1238,6 +1238,28 @@ impl Repo {
         finish(tx, actor, &current, &plan, None).await
     }
 
+    /// The plan a submission would carry out now, computed in a transaction that is rolled back: the same
+    /// loading and planner as [`Repo::submit_request`], nothing kept.
+    pub async fn preview_submission(
+        &self,
+        caller: &Caller,
+        scope: &Scope,
+        id: Uuid,
+        detection: Detection,
+    ) -> Result<plans::Plan, ApiError> {
+        let mut tx = begin(&self.pool).await?;
+        let current = lock_row(&mut tx, scope, id).await?;
+        let state = load_state(&mut tx, &current).await?;
+        let likely = duplicate_finding(&mut tx, id, state.submission + 1, &detection).await?;
+        let routing =
+            load_routing(&mut tx, id, &current.department_code, &state.fields, likely).await?;
+        let evidence =
+            load_evidence(&mut tx, id, state.fields.vendor_id, state.submission + 1).await?;
+        let plan = plans::submit(&state, caller, &routing, &evidence, detection.for_version);
+        tx.rollback().await?;
+        Ok(plan?)
+    }
+
     pub async fn withdraw_request(
         &self,
         actor: &Actor,

@@ -528,3 +528,113 @@ both!(
         app.stop().await;
     }
 );
+
+/// The parts of a route a reader compares: each step's kind, state and rules.
+fn route_shape(route: &Value) -> Vec<(String, String, Vec<String>)> {
+    route["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let rules = s["grounds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| format!("{} | {} | {}", g["rule_id"], g["reason"], g["citation"]))
+                .collect();
+            (s["kind"].to_string(), s["state"].to_string(), rules)
+        })
+        .collect()
+}
+
+both!(
+    async fn a_drafts_preview_is_the_route_its_submission_then_gets_and_writes_nothing(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        department(&app, "PRK").await;
+        crate::catalog::add_service(&app, crate::catalog::esign()).await;
+        let vendor = app.create_vendor("DocuSign, Inc.").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let draft_body = with(
+            body(&vendor, 6_000_000),
+            json!({"title": "DocuSign licences for permits", "product_name": "DocuSign",
+                   "data_classes": ["pi_ma"], "hosting": "vendor_cloud"}),
+        );
+        let created = draft(&app, &buyer, draft_body).await;
+        let id = created["id"].as_str().unwrap();
+        let audit_before = app.count("SELECT COUNT(*) FROM audit_log").await;
+
+        let preview = app.get(&format!("/api/v1/requests/{id}/preview"), &buyer).await.ok(200).clone();
+        assert_eq!(preview["request_id"], *id);
+        assert_eq!(preview["policy_version"], 1);
+        let kinds: Vec<&str> =
+            preview["steps"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
+        for kind in ["cio_duplicate_review", "cio_approval", "security_review", "contract_safeguards"] {
+            assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+        }
+        let top = &preview["duplicates"][0];
+        assert_eq!(top["class"], "likely_duplicate", "{preview}");
+        assert!(top["name"].as_str().unwrap().contains("e-signature"), "{top}");
+        assert!(!preview["questionnaires"].as_array().unwrap().is_empty(), "{preview}");
+
+        // Nothing was written: the request is the same draft, no route, no candidates, no assessment, no audit.
+        let read = app.get(&format!("/api/v1/requests/{id}"), &buyer).await;
+        assert_eq!(read.ok(200)["status"], "draft");
+        assert_eq!(read.body["version"], created["version"]);
+        assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await, audit_before);
+        assert_eq!(app.count("SELECT COUNT(*) FROM request_duplicates").await, 0);
+        assert_eq!(app.count("SELECT COUNT(*) FROM route_steps").await, 0);
+        assert_eq!(app.count("SELECT COUNT(*) FROM assessments").await, 0);
+
+        // Submitting gives what the preview said.
+        let submitted = submit(&app, &buyer, id).await;
+        assert_eq!(submitted.ok(200)["status"], preview["status"]);
+        let route = app.get(&format!("/api/v1/requests/{id}/route"), &buyer).await.ok(200).clone();
+        assert_eq!(route_shape(&route), route_shape(&preview));
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn a_preview_refuses_as_submitting_would(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        department(&app, "PRK").await;
+        let vendor = app.create_vendor("SignIt Inc").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let created = draft(&app, &buyer, body(&vendor, 6_000_000)).await;
+        let id = created["id"].as_str().unwrap();
+        let path = format!("/api/v1/requests/{id}/preview");
+
+        // Another department's buyer does not see the draft; other roles do not submit.
+        app.get(&path, &app.buyer_token("PRK", "bo")).await.problem(404, "not_found");
+        app.get(&path, &app.token(Role::SecurityAnalyst)).await.problem(403, "forbidden");
+        app.get(&path, &app.vendor_token(vendor["id"].as_str().unwrap().parse().unwrap()))
+            .await
+            .problem(403, "forbidden");
+        app.get("/api/v1/requests/00000000-0000-0000-0000-000000000000/preview", &buyer)
+            .await
+            .problem(404, "not_found");
+
+        // A prohibited purchase previews as denied, with the rule.
+        let banned = draft(
+            &app,
+            &buyer,
+            with(body(&vendor, 100_000), json!({"surveillance": true, "face_surveillance": true})),
+        )
+        .await;
+        let preview = app
+            .get(&format!("/api/v1/requests/{}/preview", banned["id"].as_str().unwrap()), &buyer)
+            .await;
+        assert_eq!(preview.ok(200)["status"], "denied");
+        assert!(!preview.body["prohibitions"].as_array().unwrap().is_empty(), "{}", preview.body);
+
+        // Once submitted there is no draft to preview: refused as a second submission is.
+        submit(&app, &buyer, id).await.ok(200);
+        let again = app.get(&path, &buyer).await;
+        let resubmit = submit(&app, &buyer, id).await;
+        assert_eq!(again.status, resubmit.status, "{} vs {}", again.body, resubmit.body);
+        assert_eq!(again.body["code"], resubmit.body["code"]);
+        app.stop().await;
+    }
+);
