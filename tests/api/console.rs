@@ -93,6 +93,11 @@ pub async fn login_link(app: &TestApp, role: Role, sub: &str, department: Option
     .unwrap()
 }
 
+/// Registers a department (buyers act only for registered ones).
+pub async fn department(app: &TestApp, code: &str) {
+    app.post("/api/v1/departments", &app.token(Role::Admin), json!({"code": code, "name": code})).await.ok(201);
+}
+
 /// Signs in with a fresh login link; returns the session cookie.
 pub async fn sign_in(app: &TestApp, role: Role, sub: &str, department: Option<&str>) -> String {
     let link = login_link(app, role, sub, department, None).await;
@@ -228,6 +233,7 @@ both!(
     async fn the_buyers_form_creates_a_draft_through_the_api_and_shows_each_fault_at_its_field(backend) {
         let app = TestApp::spawn(backend).await;
         let vendor = app.create_vendor("Signet").await;
+        department(&app, "DOIT").await;
         let cookie = sign_in(&app, Role::Buyer, "bea", Some("DOIT")).await;
         let form_page = get(&app, "/requests/new", Some(&cookie)).await;
         assert!(form_page.text.contains("Signet"), "the vendors are offered");
@@ -320,6 +326,7 @@ both!(
     async fn another_departments_request_is_not_found_from_the_console_either(backend) {
         let app = TestApp::spawn(backend).await;
         let vendor = app.create_vendor("Signet").await;
+        department(&app, "PWD").await;
         let other = app.buyer_token("PWD", "pete");
         let created = app.post("/api/v1/requests", &other, purchase(&vendor)).await;
         let id = created.ok(201)["id"].as_str().unwrap().to_string();
@@ -333,6 +340,7 @@ both!(
 /// A submitted request that asks the vendor for questionnaires, an invitation for it, and its link.
 pub async fn invited(app: &TestApp) -> (Value, String, Value) {
     let vendor = app.create_vendor("Caseflow Inc").await;
+    department(app, "DOIT").await;
     let buyer = app.buyer_token("DOIT", "bea");
     let (request, _) = app
         .draft_and_submit(
@@ -399,12 +407,13 @@ both!(
         let (_vendor, _request, issued) = invited(&app).await;
         let cookie = cookie_of(&get(&app, issued["link"].as_str().unwrap(), None).await);
         let portal = get(&app, "/portal", Some(&cookie)).await;
-        let start = portal.text.find("/portal/assessments/").unwrap();
-        let path = portal.text[start..start + 20 + 36].to_string();
+        let title = portal.text.find("\">City security baseline</a>").expect("the baseline is listed");
+        let path = portal.text[title - 56..title].to_string();
+        assert!(path.starts_with("/portal/assessments/"), "{path}");
         let page = get(&app, &path, Some(&cookie)).await;
         assert_eq!(page.status, 200);
         // A question that depends on another is not asked yet.
-        assert!(page.text.contains("id=\"q-IAM-02\"") && page.text.contains("data-question=\"IAM-02\" data-asked-when"), "{}", page.text);
+        assert!(page.text.contains("id=\"q-IAM-02\"") && page.text.contains("data-question=\"IAM-02\" data-kind=\"single_choice\" data-asked-when"), "{}", page.text);
         let (csrf, version) = (hidden(&page, "csrf"), hidden(&page, "version"));
 
         let saved = post_form(
