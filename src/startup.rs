@@ -189,7 +189,10 @@ pub fn routes(
         .data(Arc::new(Metrics::default()))
         .map_to_response()
         .boxed();
-    let console = Arc::new(crate::console::Console::new(console_api, &config.public_url));
+    let console = Arc::new(crate::console::Console::new(
+        console_api,
+        &config.public_url,
+    ));
     let limits = BodyLimits {
         json: config.max_body_bytes,
         upload: config.max_upload_bytes,

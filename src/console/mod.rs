@@ -54,7 +54,10 @@ fn environment() -> Environment<'static> {
         ("signin.html", include_str!("templates/signin.html")),
         ("message.html", include_str!("templates/message.html")),
         ("requests.html", include_str!("templates/requests.html")),
-        ("request_form.html", include_str!("templates/request_form.html")),
+        (
+            "request_form.html",
+            include_str!("templates/request_form.html"),
+        ),
         ("request.html", include_str!("templates/request.html")),
         ("inbox.html", include_str!("templates/inbox.html")),
         ("portal.html", include_str!("templates/portal.html")),
@@ -279,7 +282,8 @@ impl Console {
         };
         let mut text = problem["detail"].as_str().unwrap_or("").to_string();
         if status == StatusCode::PRECONDITION_FAILED {
-            text = "It changed since you opened the page. Go back, reload it, and try again.".into();
+            text =
+                "It changed since you opened the page. Go back, reload it, and try again.".into();
         }
         let problems = problem["errors"].as_array().cloned().unwrap_or_default();
         self.message(status, Some(session), title, &text, &problems)
@@ -304,10 +308,17 @@ fn see_other(location: &str) -> Response {
 /// Each role's pages, its main page first.
 fn menu(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
     match role {
-        Some(Role::Buyer) => vec![("/requests", "My department's requests"), ("/requests/new", "New request")],
+        Some(Role::Buyer) => vec![
+            ("/requests", "My department's requests"),
+            ("/requests/new", "New request"),
+        ],
         Some(Role::Vendor) => vec![("/portal", "My questionnaires")],
-        Some(Role::SecurityAnalyst) => vec![("/reviews", "Review queue"), ("/requests", "Requests")],
-        Some(Role::Cio) | Some(Role::Finance) => vec![("/inbox", "Inbox"), ("/requests", "Requests")],
+        Some(Role::SecurityAnalyst) => {
+            vec![("/reviews", "Review queue"), ("/requests", "Requests")]
+        }
+        Some(Role::Cio) | Some(Role::Finance) => {
+            vec![("/inbox", "Inbox"), ("/requests", "Requests")]
+        }
         Some(Role::Admin) | Some(Role::Auditor) => vec![("/requests", "Requests")],
         None => vec![],
     }
@@ -428,7 +439,13 @@ fn check_csrf(console: &Console, session: &Session, sent: Option<&str>) -> Resul
 
 fn parse_id(console: &Console, session: &Session, raw: &str) -> Result<Uuid, Response> {
     Uuid::parse_str(raw).map_err(|_| {
-        console.message(StatusCode::NOT_FOUND, Some(session), "Not found", "There is no such page.", &[])
+        console.message(
+            StatusCode::NOT_FOUND,
+            Some(session),
+            "Not found",
+            "There is no such page.",
+            &[],
+        )
     })
 }
 
@@ -497,7 +514,11 @@ fn signed_in(console: &Console, cookie: &str, location: &str) -> Response {
 
 /// A one-time login link: used once, it opens a session and leaves the address bar for the role's main page.
 #[handler]
-async fn login(console: Data<&Arc<Console>>, store: Data<&Store>, query: Query<LoginQuery>) -> Response {
+async fn login(
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    query: Query<LoginQuery>,
+) -> Response {
     let refused = |text: &str| {
         console.render(
             StatusCode::UNAUTHORIZED,
@@ -506,7 +527,11 @@ async fn login(console: Data<&Arc<Console>>, store: Data<&Store>, query: Query<L
             json!({"notice": text}),
         )
     };
-    let Some(code) = query.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 100) else {
+    let Some(code) = query
+        .code
+        .as_deref()
+        .filter(|c| !c.is_empty() && c.len() <= 100)
+    else {
         return refused("This sign-in link is incomplete.");
     };
     let (cookie, row) = session::new_session(
@@ -559,9 +584,16 @@ async fn enter_portal(
         Ok(_) => return refused("This is not an invitation link."),
         Err(_) => return refused("This invitation link is not valid, or it has expired."),
     };
-    let grant = match store.invitation_grant(principal.invitation.unwrap_or_default()).await {
+    let grant = match store
+        .invitation_grant(principal.invitation.unwrap_or_default())
+        .await
+    {
         Ok(Some(g)) if Some(g.vendor) == principal.vendor => g,
-        Ok(_) => return refused("This invitation has been revoked or has expired. Ask the city for a new one."),
+        Ok(_) => {
+            return refused(
+                "This invitation has been revoked or has expired. Ask the city for a new one.",
+            );
+        }
         Err(e) => return e.into_response(),
     };
     let actor = Actor {
@@ -590,13 +622,19 @@ async fn sign_out(
 ) -> Response {
     let session = attempt!(require(req, &console, &store, &Role::ALL).await);
     attempt!(check_csrf(&console, &session, form.get("csrf")));
-    if let Err(e) = store.revoke_session(&session.actor(), session.record.id).await {
+    if let Err(e) = store
+        .revoke_session(&session.actor(), session.record.id)
+        .await
+    {
         return e.into_response();
     }
     Response::builder()
         .status(StatusCode::SEE_OTHER)
         .header(header::LOCATION, "/?signed_out=1")
-        .header(header::SET_COOKIE, session::set_cookie(console.secure, None, 0))
+        .header(
+            header::SET_COOKIE,
+            session::set_cookie(console.secure, None, 0),
+        )
         .finish()
 }
 
@@ -610,9 +648,17 @@ async fn portal(req: &Request, console: Data<&Arc<Console>>, store: Data<&Store>
     if !answer.ok() {
         return console.refusal(&session, &answer);
     }
-    let mut items = answer.json()["items"].as_array().cloned().unwrap_or_default();
+    let mut items = answer.json()["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     items.sort_by(|a, b| a["due_date"].as_str().cmp(&b["due_date"].as_str()));
-    console.render(StatusCode::OK, "portal.html", Some(&session), json!({"items": items}))
+    console.render(
+        StatusCode::OK,
+        "portal.html",
+        Some(&session),
+        json!({"items": items}),
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -627,7 +673,11 @@ fn sections(detail: &Value) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::new();
     for q in detail["questions"].as_array().into_iter().flatten() {
         let section = q["section"].as_str().unwrap_or("").to_string();
-        if out.last().map(|s| s["title"].as_str() != Some(&section)).unwrap_or(true) {
+        if out
+            .last()
+            .map(|s| s["title"].as_str() != Some(&section))
+            .unwrap_or(true)
+        {
             out.push(json!({"title": section, "questions": []}));
         }
         if let Some(last) = out.last_mut()
@@ -646,7 +696,9 @@ async fn render_assessment(
     status: StatusCode,
     extra: Value,
 ) -> Response {
-    let answer = console.get(session, &format!("/api/v1/assessments/{id}")).await;
+    let answer = console
+        .get(session, &format!("/api/v1/assessments/{id}"))
+        .await;
     if !answer.ok() {
         return console.refusal(session, &answer);
     }
@@ -677,11 +729,23 @@ async fn assessment_page(
     let id = attempt!(parse_id(&console, &session, &id));
     let notice = match (&notice.saved, &notice.submitted, &notice.uploaded) {
         (Some(_), _, _) => Some("Your answers are saved.".to_string()),
-        (_, Some(_), _) => Some("Submitted for review. The city's analyst will read it next.".to_string()),
-        (_, _, Some(n)) => Some(format!("The workbook was read: {} answers stored.", n.parse::<u32>().unwrap_or(0))),
+        (_, Some(_), _) => {
+            Some("Submitted for review. The city's analyst will read it next.".to_string())
+        }
+        (_, _, Some(n)) => Some(format!(
+            "The workbook was read: {} answers stored.",
+            n.parse::<u32>().unwrap_or(0)
+        )),
         _ => None,
     };
-    render_assessment(&console, &session, id, StatusCode::OK, json!({"notice": notice})).await
+    render_assessment(
+        &console,
+        &session,
+        id,
+        StatusCode::OK,
+        json!({"notice": notice}),
+    )
+    .await
 }
 
 /// A form answer as the API's JSON value for a question of `kind`.
@@ -719,7 +783,9 @@ async fn save_answers(
     let session = attempt!(require(req, &console, &store, &[Role::Vendor]).await);
     attempt!(check_csrf(&console, &session, form.get("csrf")));
     let id = attempt!(parse_id(&console, &session, &id));
-    let current = console.get(&session, &format!("/api/v1/assessments/{id}")).await;
+    let current = console
+        .get(&session, &format!("/api/v1/assessments/{id}"))
+        .await;
     if !current.ok() {
         return console.refusal(&session, &current);
     }
@@ -790,7 +856,8 @@ async fn save_answers(
         match question {
             Some(qid) => {
                 by_question.insert(qid.clone(), Value::String(message.clone()));
-                listed.push(json!({"field": qid, "message": message, "anchor": format!("q-{qid}")}));
+                listed
+                    .push(json!({"field": qid, "message": message, "anchor": format!("q-{qid}")}));
             }
             None => listed.push(json!({"field": field, "message": message})),
         }
@@ -976,13 +1043,24 @@ fn data_class_label(code: &str) -> &'static str {
 }
 
 #[handler]
-async fn requests_page(req: &Request, console: Data<&Arc<Console>>, store: Data<&Store>) -> Response {
+async fn requests_page(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+) -> Response {
     let session = attempt!(
         require(
             req,
             &console,
             &store,
-            &[Role::Buyer, Role::SecurityAnalyst, Role::Cio, Role::Finance, Role::Admin, Role::Auditor]
+            &[
+                Role::Buyer,
+                Role::SecurityAnalyst,
+                Role::Cio,
+                Role::Finance,
+                Role::Admin,
+                Role::Auditor
+            ]
         )
         .await
     );
@@ -1065,13 +1143,23 @@ pub fn cents(text: &str) -> Option<i64> {
 fn request_body(form: &Fields) -> (Value, Vec<Value>) {
     let mut errors = Vec::new();
     let mut body = serde_json::Map::new();
-    for name in ["title", "description", "vendor_id", "product_name", "category", "hosting"] {
+    for name in [
+        "title",
+        "description",
+        "vendor_id",
+        "product_name",
+        "category",
+        "hosting",
+    ] {
         if let Some(v) = form.text(name) {
             body.insert(name.into(), Value::String(v.to_string()));
         }
     }
     if let Some(date) = form.text("requested_start_date") {
-        body.insert("requested_start_date".into(), Value::String(date.to_string()));
+        body.insert(
+            "requested_start_date".into(),
+            Value::String(date.to_string()),
+        );
     }
     let capabilities: Vec<Value> = form
         .get("capabilities")
@@ -1099,7 +1187,9 @@ fn request_body(form: &Fields) -> (Value, Vec<Value>) {
             Some(Ok(n)) => {
                 body.insert(field.into(), json!(n));
             }
-            Some(Err(_)) => errors.push(json!({"field": field, "message": "must be a whole number"})),
+            Some(Err(_)) => {
+                errors.push(json!({"field": field, "message": "must be a whole number"}))
+            }
             None => {}
         }
     }
@@ -1109,7 +1199,12 @@ fn request_body(form: &Fields) -> (Value, Vec<Value>) {
         .map(|c| Value::String(c.to_string()))
         .collect();
     body.insert("data_classes".into(), Value::Array(classes));
-    for flag in ["renewal", "enterprise_agreement", "surveillance", "face_surveillance"] {
+    for flag in [
+        "renewal",
+        "enterprise_agreement",
+        "surveillance",
+        "face_surveillance",
+    ] {
         body.insert(flag.into(), Value::Bool(form.get(flag) == Some("yes")));
     }
     (Value::Object(body), errors)
@@ -1126,7 +1221,12 @@ fn request_values(form: &Fields) -> Value {
     }
     v.insert(
         "data_classes".into(),
-        Value::Array(form.all("data_classes").into_iter().map(|c| json!(c)).collect()),
+        Value::Array(
+            form.all("data_classes")
+                .into_iter()
+                .map(|c| json!(c))
+                .collect(),
+        ),
     );
     Value::Object(v)
 }
@@ -1152,7 +1252,10 @@ async fn create_request(
         if created.status != StatusCode::UNPROCESSABLE_ENTITY {
             return console.refusal(&session, &created);
         }
-        errors = created.json()["errors"].as_array().cloned().unwrap_or_default();
+        errors = created.json()["errors"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
     }
     request_form(
         &console,
@@ -1176,12 +1279,21 @@ async fn request_page(
             req,
             &console,
             &store,
-            &[Role::Buyer, Role::SecurityAnalyst, Role::Cio, Role::Finance, Role::Admin, Role::Auditor]
+            &[
+                Role::Buyer,
+                Role::SecurityAnalyst,
+                Role::Cio,
+                Role::Finance,
+                Role::Admin,
+                Role::Auditor
+            ]
         )
         .await
     );
     let id = attempt!(parse_id(&console, &session, &id));
-    let read = console.get(&session, &format!("/api/v1/requests/{id}")).await;
+    let read = console
+        .get(&session, &format!("/api/v1/requests/{id}"))
+        .await;
     if !read.ok() {
         return console.refusal(&session, &read);
     }
@@ -1194,7 +1306,9 @@ async fn request_page(
             .await;
         (Value::Null, if p.ok() { p.json() } else { Value::Null })
     } else {
-        let r = console.get(&session, &format!("/api/v1/requests/{id}/route")).await;
+        let r = console
+            .get(&session, &format!("/api/v1/requests/{id}/route"))
+            .await;
         (if r.ok() { r.json() } else { Value::Null }, Value::Null)
     };
     let route_steps = if preview.is_null() { &route } else { &preview };
@@ -1247,7 +1361,11 @@ async fn request_transition(
     let session = attempt!(require(req, &console, &store, &[Role::Buyer]).await);
     attempt!(check_csrf(&console, &session, form.get("csrf")));
     let id = attempt!(parse_id(&console, &session, &id));
-    let action = if req.uri().path().ends_with("/withdraw") { "withdraw" } else { "submit" };
+    let action = if req.uri().path().ends_with("/withdraw") {
+        "withdraw"
+    } else {
+        "submit"
+    };
     let done = console
         .call(
             &session,
@@ -1330,7 +1448,10 @@ async fn inbox(req: &Request, console: Data<&Arc<Console>>, store: Data<&Store>)
     let escalation = policy["decision_escalation_days"]
         .as_i64()
         .or_else(|| policy["policy"]["decision_escalation_days"].as_i64());
-    let mut items = answer.json()["items"].as_array().cloned().unwrap_or_default();
+    let mut items = answer.json()["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     // Oldest first: what has waited longest comes first.
     items.sort_by(|a, b| a["updated_at"].as_str().cmp(&b["updated_at"].as_str()));
     for item in &mut items {
@@ -1358,9 +1479,17 @@ async fn reviews(req: &Request, console: Data<&Arc<Console>>, store: Data<&Store
     if !answer.ok() {
         return console.refusal(&session, &answer);
     }
-    let mut items = answer.json()["items"].as_array().cloned().unwrap_or_default();
+    let mut items = answer.json()["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     items.sort_by(|a, b| a["updated_at"].as_str().cmp(&b["updated_at"].as_str()));
-    console.render(StatusCode::OK, "reviews.html", Some(&session), json!({"items": items}))
+    console.render(
+        StatusCode::OK,
+        "reviews.html",
+        Some(&session),
+        json!({"items": items}),
+    )
 }
 
 #[handler]
@@ -1372,7 +1501,9 @@ async fn review_page(
 ) -> Response {
     let session = attempt!(require(req, &console, &store, &[Role::SecurityAnalyst]).await);
     let id = attempt!(parse_id(&console, &session, &id));
-    let answer = console.get(&session, &format!("/api/v1/assessments/{id}")).await;
+    let answer = console
+        .get(&session, &format!("/api/v1/assessments/{id}"))
+        .await;
     if !answer.ok() {
         return console.refusal(&session, &answer);
     }

@@ -32,7 +32,11 @@ pub fn hash(secret: &str) -> String {
 /// The cookie's name: `__Host-` prefixed when it is sent only over https (the browser then also refuses it from
 /// a subdomain or another path).
 pub fn cookie_name(secure: bool) -> &'static str {
-    if secure { "__Host-pr_session" } else { "pr_session" }
+    if secure {
+        "__Host-pr_session"
+    } else {
+        "pr_session"
+    }
 }
 
 /// `Set-Cookie` for a new session (`value` Some) or for clearing it (None).
@@ -113,7 +117,11 @@ fn principal_of(record: &SessionRecord) -> Principal {
 
 /// The live session of the request's cookie: not revoked, not expired, and for a vendor, its invitation still
 /// standing (a revoked or expired invitation ends the session there and then).
-pub async fn current(req: &Request, store: &Store, secure: bool) -> Result<Option<Session>, ApiError> {
+pub async fn current(
+    req: &Request,
+    store: &Store,
+    secure: bool,
+) -> Result<Option<Session>, ApiError> {
     let Some(value) = cookie_value(req, secure) else {
         return Ok(None);
     };
@@ -210,7 +218,10 @@ pub async fn issue_login_link(
         )
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(format!("{}/login?code={code}", base_url.trim_end_matches('/')))
+    Ok(format!(
+        "{}/login?code={code}",
+        base_url.trim_end_matches('/')
+    ))
 }
 
 #[cfg(test)]
@@ -233,11 +244,16 @@ mod tests {
     #[test]
     fn the_cookie_is_read_by_its_own_name_only() {
         let req = Request::builder()
-            .header(header::COOKIE, "other=1; pr_session=xyz; __Host-pr_session=sec")
+            .header(
+                header::COOKIE,
+                "other=1; pr_session=xyz; __Host-pr_session=sec",
+            )
             .finish();
         assert_eq!(cookie_value(&req, false).as_deref(), Some("xyz"));
         assert_eq!(cookie_value(&req, true).as_deref(), Some("sec"));
-        let none = Request::builder().header(header::COOKIE, "pr_session=").finish();
+        let none = Request::builder()
+            .header(header::COOKIE, "pr_session=")
+            .finish();
         assert_eq!(cookie_value(&none, false), None);
     }
 

@@ -48,7 +48,11 @@ async fn read(resp: reqwest::Response) -> Page {
 }
 
 pub async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> Page {
-    let url = if path.starts_with("http") { path.to_string() } else { format!("{}{path}", app.base) };
+    let url = if path.starts_with("http") {
+        path.to_string()
+    } else {
+        format!("{}{path}", app.base)
+    };
     let mut req = client().get(url);
     if let Some(c) = cookie {
         req = req.header("cookie", format!("pr_session={c}"));
@@ -56,7 +60,12 @@ pub async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> Page {
     read(req.send().await.unwrap()).await
 }
 
-pub async fn post_form(app: &TestApp, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Page {
+pub async fn post_form(
+    app: &TestApp,
+    path: &str,
+    cookie: Option<&str>,
+    form: &[(&str, &str)],
+) -> Page {
     let mut req = client().post(format!("{}{path}", app.base)).form(form);
     if let Some(c) = cookie {
         req = req.header("cookie", format!("pr_session={c}"));
@@ -76,18 +85,35 @@ pub fn cookie_of(page: &Page) -> String {
 /// The value of the hidden `name` input of a page (the first one).
 pub fn hidden(page: &Page, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
-    let start = page.text.find(&marker).unwrap_or_else(|| panic!("no {name} in {}", page.text)) + marker.len();
+    let start = page
+        .text
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {}", page.text))
+        + marker.len();
     let end = page.text[start..].find('"').unwrap() + start;
-    page.text[start..end].replace("&quot;", "\"").replace("&#x2f;", "/")
+    page.text[start..end]
+        .replace("&quot;", "\"")
+        .replace("&#x2f;", "/")
 }
 
-pub async fn login_link(app: &TestApp, role: Role, sub: &str, department: Option<&str>, vendor: Option<Uuid>) -> String {
+pub async fn login_link(
+    app: &TestApp,
+    role: Role,
+    sub: &str,
+    department: Option<&str>,
+    vendor: Option<Uuid>,
+) -> String {
     let verifier = Verifier::new(&Default::default(), &Secret::new(TEST_SECRET)).unwrap();
     issue_login_link(
         &app.store,
         &verifier,
         &app.base,
-        &LoginLinkRequest { role, subject: sub.into(), department: department.map(str::to_string), vendor },
+        &LoginLinkRequest {
+            role,
+            subject: sub.into(),
+            department: department.map(str::to_string),
+            vendor,
+        },
     )
     .await
     .unwrap()
@@ -95,7 +121,13 @@ pub async fn login_link(app: &TestApp, role: Role, sub: &str, department: Option
 
 /// Registers a department (buyers act only for registered ones).
 pub async fn department(app: &TestApp, code: &str) {
-    app.post("/api/v1/departments", &app.token(Role::Admin), json!({"code": code, "name": code})).await.ok(201);
+    app.post(
+        "/api/v1/departments",
+        &app.token(Role::Admin),
+        json!({"code": code, "name": code}),
+    )
+    .await
+    .ok(201);
 }
 
 /// Signs in with a fresh login link; returns the session cookie.
@@ -352,7 +384,11 @@ pub async fn invited(app: &TestApp) -> (Value, String, Value) {
         )
         .await;
     let issued = app
-        .invite(&buyer, vendor["id"].as_str().unwrap(), json!({"request_id": request, "contact_email": "sec@caseflow.example"}))
+        .invite(
+            &buyer,
+            vendor["id"].as_str().unwrap(),
+            json!({"request_id": request, "contact_email": "sec@caseflow.example"}),
+        )
         .await
         .ok(201)
         .clone();

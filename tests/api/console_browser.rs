@@ -32,7 +32,11 @@ struct Driver {
 
 impl Driver {
     fn start() -> Driver {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -41,7 +45,10 @@ impl Driver {
             .expect("chromedriver starts");
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not listen");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not listen"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         Driver { child, port }
@@ -71,30 +78,43 @@ impl Drop for Driver {
 }
 
 fn axe_source() -> String {
-    std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/axe/axe.min.js"))
-        .expect("tests/fixtures/axe/axe.min.js")
+    std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/axe/axe.min.js"),
+    )
+    .expect("tests/fixtures/axe/axe.min.js")
 }
 
 /// Runs axe-core on the page shown and fails on any WCAG 2.0/2.1 A or AA violation, naming each.
 async fn accessible(c: &Client, axe: &str, what: &str) {
-    c.execute(&format!("{axe}\n;return true;"), vec![]).await.unwrap();
+    c.execute(&format!("{axe}\n;return true;"), vec![])
+        .await
+        .unwrap();
     let found = c
         .execute_async(
             "const done = arguments[arguments.length - 1];
              axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
-               .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' at ' +
-                    v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))),
-                     e => done(['axe did not run: ' + e]));",
+               .then(r => done({passes: r.passes.length, violations: r.violations.map(v => v.id + ': ' + v.help +
+                    ' at ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))}),
+                     e => done({passes: 0, violations: ['axe did not run: ' + e]}));",
             vec![],
         )
         .await
         .unwrap();
-    let violations: Vec<String> = serde_json::from_value(found).unwrap();
+    let violations: Vec<String> = serde_json::from_value(found["violations"].clone()).unwrap();
     assert!(violations.is_empty(), "{what}: {violations:#?}");
+    assert!(
+        found["passes"].as_u64().unwrap() > 5,
+        "{what}: axe checked the page ({found})"
+    );
 }
 
 async fn text(c: &Client) -> String {
-    c.find(Locator::Css("main")).await.unwrap().text().await.unwrap()
+    c.find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 async fn path(c: &Client) -> String {
@@ -123,7 +143,9 @@ async fn press(c: &Client, key: char) {
 async fn type_text(c: &Client, text: &str) {
     let mut keys = KeyActions::new("keyboard".into());
     for ch in text.chars() {
-        keys = keys.then(KeyAction::Down { value: ch }).then(KeyAction::Up { value: ch });
+        keys = keys
+            .then(KeyAction::Down { value: ch })
+            .then(KeyAction::Up { value: ch });
     }
     c.perform_actions(keys).await.unwrap();
 }
@@ -151,11 +173,17 @@ async fn focused(c: &Client) -> Value {
 async fn wait_for_page(c: &Client, what: &str) {
     let started = Instant::now();
     loop {
-        let state = c.execute("return document.readyState;", vec![]).await.unwrap();
+        let state = c
+            .execute("return document.readyState;", vec![])
+            .await
+            .unwrap();
         if state == "complete" && path(c).await.contains(what) {
             return;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "no page {what}");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no page {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -164,9 +192,12 @@ async fn wait_for_page(c: &Client, what: &str) {
 /// choice with Space (the second, "No", with the down arrow for the questions in `no`), a number or a sentence typed
 /// in. Then Enter on "Save answers". Returns how many questions it answered.
 async fn answer_by_keyboard(c: &Client, no: &[&str]) -> usize {
-    c.execute("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);", vec![])
-        .await
-        .unwrap();
+    c.execute(
+        "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);",
+        vec![],
+    )
+    .await
+    .unwrap();
     let mut answered = 0;
     for _ in 0..2000 {
         press(c, TAB).await;
@@ -177,8 +208,13 @@ async fn answer_by_keyboard(c: &Client, no: &[&str]) -> usize {
             wait_for_page(c, "/portal/assessments/").await;
             return answered;
         }
-        let Some(qid) = name.strip_prefix("a.") else { continue };
-        match (f["type"].as_str().unwrap_or(""), f["kind"].as_str().unwrap_or("")) {
+        let Some(qid) = name.strip_prefix("a.") else {
+            continue;
+        };
+        match (
+            f["type"].as_str().unwrap_or(""),
+            f["kind"].as_str().unwrap_or(""),
+        ) {
             ("radio", _) if f["answered"] == false => {
                 press(c, if no.contains(&qid) { ARROW_DOWN } else { SPACE }).await;
                 answered += 1;
@@ -203,9 +239,12 @@ async fn answer_by_keyboard(c: &Client, no: &[&str]) -> usize {
 
 /// Tabs to the button whose text is `label` and presses Enter on it.
 async fn activate_by_keyboard(c: &Client, label: &str) {
-    c.execute("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);", vec![])
-        .await
-        .unwrap();
+    c.execute(
+        "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);",
+        vec![],
+    )
+    .await
+    .unwrap();
     for _ in 0..2000 {
         press(c, TAB).await;
         let f = focused(c).await;
@@ -218,7 +257,8 @@ async fn activate_by_keyboard(c: &Client, label: &str) {
 }
 
 fn browser_available() -> bool {
-    outside_program("chromedriver", &["--version"], INSTALL) && outside_program("chromium", &["--version"], INSTALL)
+    outside_program("chromedriver", &["--version"], INSTALL)
+        && outside_program("chromium", &["--version"], INSTALL)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -239,7 +279,12 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
     assert_eq!(path(&c).await, "/requests", "the code left the address bar");
     accessible(&c, &axe, "the buyer's requests, empty").await;
 
-    c.find(Locator::LinkText("New request")).await.unwrap().click().await.unwrap();
+    c.find(Locator::LinkText("New request"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for_page(&c, "/requests/new").await;
     accessible(&c, &axe, "the request form").await;
     for (id, value) in [
@@ -263,12 +308,30 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
         .select_by_value(vendor["id"].as_str().unwrap())
         .await
         .unwrap();
-    c.execute("document.getElementById('requested_start_date').value = '2026-09-01';", vec![])
+    c.execute(
+        "document.getElementById('requested_start_date').value = '2026-09-01';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Id("hosting-cloud"))
+        .await
+        .unwrap()
+        .click()
         .await
         .unwrap();
-    c.find(Locator::Id("hosting-cloud")).await.unwrap().click().await.unwrap();
-    c.find(Locator::Id("dc-public")).await.unwrap().click().await.unwrap();
-    c.find(Locator::XPath("//button[normalize-space()='Save draft']")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("dc-public"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::XPath("//button[normalize-space()='Save draft']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for_page(&c, "/requests/").await;
     let draft = text(&c).await;
     let request_id = path(&c).await.rsplit('/').next().unwrap().to_string();
@@ -279,11 +342,29 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
     assert!(draft.contains("$60,000.00"), "{draft}");
     assert!(draft.contains("city-baseline"), "{draft}");
     accessible(&c, &axe, "a draft with its route").await;
-    let stored = app.get(&format!("/api/v1/requests/{request_id}"), &app.token(Role::Admin)).await.ok(200).clone();
+    let stored = app
+        .get(
+            &format!("/api/v1/requests/{request_id}"),
+            &app.token(Role::Admin),
+        )
+        .await
+        .ok(200)
+        .clone();
     assert_eq!(stored["status"], "draft");
-    assert_eq!(app.count("SELECT COUNT(*) FROM route_steps").await, 0, "the dry run wrote nothing");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM route_steps").await,
+        0,
+        "the dry run wrote nothing"
+    );
 
-    c.find(Locator::XPath("//button[normalize-space()='Submit for review']")).await.unwrap().click().await.unwrap();
+    c.find(Locator::XPath(
+        "//button[normalize-space()='Submit for review']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
     wait_for_page(&c, &request_id).await;
     let submitted = text(&c).await;
     assert!(submitted.contains("In review"), "{submitted}");
@@ -313,7 +394,12 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
     assert!(text(&c).await.contains("City security baseline"));
     accessible(&c, &axe, "the vendor portal").await;
     screenshot(&c, "vendor-portal.png").await;
-    c.find(Locator::LinkText("City security baseline")).await.unwrap().click().await.unwrap();
+    c.find(Locator::LinkText("City security baseline"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for_page(&c, "/portal/assessments/").await;
     let assessment_path = path(&c).await;
     let assessment_id = assessment_path.rsplit('/').next().unwrap().to_string();
@@ -328,11 +414,17 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
         .await
         .unwrap();
     assert_eq!(downloaded.status(), 200);
-    assert!(downloaded.bytes().await.unwrap().starts_with(b"PK"), "an xlsx");
+    assert!(
+        downloaded.bytes().await.unwrap().starts_with(b"PK"),
+        "an xlsx"
+    );
 
     // A workbook with a bad cell: the cell and what is wrong are shown, nothing is stored.
     let detail = app
-        .get(&format!("/api/v1/assessments/{assessment_id}"), &app.token(Role::SecurityAnalyst))
+        .get(
+            &format!("/api/v1/assessments/{assessment_id}"),
+            &app.token(Role::SecurityAnalyst),
+        )
         .await
         .ok(200)
         .clone();
@@ -340,7 +432,10 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
     let meta = workbook::WorkbookMeta {
         assessment_id: assessment_id.clone(),
         template_id: "city-baseline".into(),
-        template_version: detail["assessment"]["template_version"].as_str().unwrap().into(),
+        template_version: detail["assessment"]["template_version"]
+            .as_str()
+            .unwrap()
+            .into(),
         vendor_name: "Signet Systems".into(),
         due: None,
     };
@@ -348,29 +443,61 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
         let mut prior = BTreeMap::new();
         prior.insert(
             "IAM-01".to_string(),
-            workbook::PriorAnswer { answer: Some(json!(answer)), comment: None, evidence_ref: None },
+            workbook::PriorAnswer {
+                answer: Some(json!(answer)),
+                comment: None,
+                evidence_ref: None,
+            },
         );
         let bytes = workbook::export(&meta, &template, &prior).unwrap();
-        let path = std::env::temp_dir().join(format!("console-{}-{answer}.xlsx", uuid::Uuid::new_v4()));
+        let path =
+            std::env::temp_dir().join(format!("console-{}-{answer}.xlsx", uuid::Uuid::new_v4()));
         std::fs::write(&path, bytes).unwrap();
         path
     };
     let bad = file("Maybe");
-    c.find(Locator::Id("file")).await.unwrap().send_keys(bad.to_str().unwrap()).await.unwrap();
-    c.find(Locator::XPath("//button[normalize-space()='Upload']")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("file"))
+        .await
+        .unwrap()
+        .send_keys(bad.to_str().unwrap())
+        .await
+        .unwrap();
+    c.find(Locator::XPath("//button[normalize-space()='Upload']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for_page(&c, "/workbook").await;
     let refused = text(&c).await;
     assert!(refused.contains("The workbook was not read"), "{refused}");
-    assert!(refused.contains("Questions!"), "the cell is named: {refused}");
+    assert!(
+        refused.contains("Questions!"),
+        "the cell is named: {refused}"
+    );
     assert!(refused.contains("Maybe"), "{refused}");
     accessible(&c, &axe, "a refused workbook with its cells").await;
     assert_eq!(app.count("SELECT COUNT(*) FROM answers").await, 0);
 
     let good = file("yes");
-    c.find(Locator::Id("file")).await.unwrap().send_keys(good.to_str().unwrap()).await.unwrap();
-    c.find(Locator::XPath("//button[normalize-space()='Upload']")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("file"))
+        .await
+        .unwrap()
+        .send_keys(good.to_str().unwrap())
+        .await
+        .unwrap();
+    c.find(Locator::XPath("//button[normalize-space()='Upload']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for_page(&c, "/portal/assessments/").await;
-    assert!(text(&c).await.contains("The workbook was read"), "{}", text(&c).await);
+    assert!(
+        text(&c).await.contains("The workbook was read"),
+        "{}",
+        text(&c).await
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM answers").await, 1);
     std::fs::remove_file(bad).ok();
     std::fs::remove_file(good).ok();
@@ -379,10 +506,16 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
     // questions that depend on those answers; no mouse from here to the submission.
     c.set_window_size(320, 900).await.unwrap();
     let fits = c
-        .execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![])
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            vec![],
+        )
         .await
         .unwrap();
-    assert_eq!(fits, true, "the questionnaire fits 320 px without scrolling sideways");
+    assert_eq!(
+        fits, true,
+        "the questionnaire fits 320 px without scrolling sideways"
+    );
     let mut passes = 0;
     loop {
         passes += 1;
@@ -400,7 +533,10 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
     assert!(after.contains("Submitted for review"), "{after}");
     c.set_window_size(1280, 1000).await.unwrap();
     let stored = app
-        .get(&format!("/api/v1/assessments/{assessment_id}"), &app.token(Role::SecurityAnalyst))
+        .get(
+            &format!("/api/v1/assessments/{assessment_id}"),
+            &app.token(Role::SecurityAnalyst),
+        )
         .await
         .ok(200)
         .clone();
@@ -408,18 +544,35 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
 
     // --- The analyst accepts from the review queue.
     c.delete_all_cookies().await.unwrap();
-    c.goto(&login_link(&app, Role::SecurityAnalyst, "ana", None, None).await).await.unwrap();
+    c.goto(&login_link(&app, Role::SecurityAnalyst, "ana", None, None).await)
+        .await
+        .unwrap();
     assert_eq!(path(&c).await, "/reviews");
     accessible(&c, &axe, "the review queue").await;
     screenshot(&c, "analyst-reviews.png").await;
-    c.find(Locator::LinkText("City security baseline")).await.unwrap().click().await.unwrap();
+    c.find(Locator::LinkText("City security baseline"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for_page(&c, "/reviews/").await;
     accessible(&c, &axe, "the review page").await;
-    c.find(Locator::XPath("//button[normalize-space()='Record review']")).await.unwrap().click().await.unwrap();
+    c.find(Locator::XPath(
+        "//button[normalize-space()='Record review']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
     wait_for_page(&c, "/reviews/").await;
     assert!(text(&c).await.contains("The assessment is accepted"));
     let stored = app
-        .get(&format!("/api/v1/assessments/{assessment_id}"), &app.token(Role::SecurityAnalyst))
+        .get(
+            &format!("/api/v1/assessments/{assessment_id}"),
+            &app.token(Role::SecurityAnalyst),
+        )
         .await
         .ok(200)
         .clone();
@@ -427,28 +580,62 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
 
     // --- The CIO decides from the inbox.
     c.delete_all_cookies().await.unwrap();
-    c.goto(&login_link(&app, Role::Cio, "carla", None, None).await).await.unwrap();
+    c.goto(&login_link(&app, Role::Cio, "carla", None, None).await)
+        .await
+        .unwrap();
     assert_eq!(path(&c).await, "/inbox");
     assert!(text(&c).await.contains("Permit e-signature"));
     accessible(&c, &axe, "the CIO's inbox").await;
     screenshot(&c, "cio-inbox.png").await;
-    c.find(Locator::LinkText("Permit e-signature")).await.unwrap().click().await.unwrap();
+    c.find(Locator::LinkText("Permit e-signature"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for_page(&c, &request_id).await;
     accessible(&c, &axe, "the request, for the CIO").await;
-    c.find(Locator::Id("outcome-approve")).await.unwrap().click().await.unwrap();
-    c.find(Locator::XPath("//button[normalize-space()='Record decision']")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("outcome-approve"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::XPath(
+        "//button[normalize-space()='Record decision']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
     wait_for_page(&c, &request_id).await;
     let decisions = app
-        .get(&format!("/api/v1/requests/{request_id}/decisions"), &app.token(Role::Admin))
+        .get(
+            &format!("/api/v1/requests/{request_id}/decisions"),
+            &app.token(Role::Admin),
+        )
         .await
         .ok(200)
         .clone();
-    let decisions = decisions.as_array().cloned().unwrap_or_else(|| decisions["items"].as_array().cloned().unwrap());
+    let decisions = decisions
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| decisions["items"].as_array().cloned().unwrap());
     assert!(
-        decisions.iter().any(|d| d["step"] == "cio_approval" && d["outcome"] == "approve" && d["decided_by"] == "carla"),
+        decisions.iter().any(|d| d["step"] == "cio_approval"
+            && d["outcome"] == "approve"
+            && d["decided_by"] == "carla"),
         "{decisions:#?}"
     );
-    let request = app.get(&format!("/api/v1/requests/{request_id}"), &app.token(Role::Admin)).await.ok(200).clone();
+    let request = app
+        .get(
+            &format!("/api/v1/requests/{request_id}"),
+            &app.token(Role::Admin),
+        )
+        .await
+        .ok(200)
+        .clone();
     assert!(
         ["approved", "in_review"].contains(&request["status"].as_str().unwrap()),
         "{request}"
