@@ -80,7 +80,7 @@ pub fn money(cents: i64) -> String {
     let dollars = (abs / 100).to_string();
     let mut grouped = String::new();
     for (i, c) in dollars.chars().enumerate() {
-        if i > 0 && (dollars.len() - i) % 3 == 0 {
+        if i > 0 && (dollars.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
@@ -205,6 +205,20 @@ impl Console {
             if_match,
         )
         .await
+    }
+
+    /// A change without a body (submit, withdraw), made on the version the form was read at.
+    pub async fn transition(&self, session: &Session, path: &str, version: Option<&str>) -> Answer {
+        self.call(session, Method::POST, path, None, version).await
+    }
+
+    /// After a change: on to `location` when the API made it, the refusal's page when it did not.
+    pub fn after(&self, session: &Session, answer: &Answer, location: &str) -> Response {
+        if answer.ok() {
+            see_other(location)
+        } else {
+            self.refusal(session, answer)
+        }
     }
 
     /// Renders `template` with `context` and what every page shows (who is signed in, the menu, the CSRF token).
@@ -371,26 +385,26 @@ async fn require(
     console: &Console,
     store: &Store,
     roles: &[Role],
-) -> Result<Session, Response> {
+) -> Result<Session, Box<Response>> {
     let found = session::current(req, store, console.secure)
         .await
-        .map_err(|e| e.into_response())?;
+        .map_err(|e| Box::new(e.into_response()))?;
     let Some(session) = found else {
-        return Err(console.render(
+        return Err(Box::new(console.render(
             StatusCode::UNAUTHORIZED,
             "signin.html",
             None,
             json!({"notice": "Sign in to see this page."}),
-        ));
+        )));
     };
     if !session.principal.roles.iter().any(|r| roles.contains(r)) {
-        return Err(console.message(
+        return Err(Box::new(console.message(
             StatusCode::FORBIDDEN,
             Some(&session),
             "Not for your role",
             "This page is for another role. Use the menu to find your own pages.",
             &[],
-        ));
+        )));
     }
     Ok(session)
 }
@@ -423,29 +437,33 @@ impl Fields {
 }
 
 /// Refuses a form whose CSRF token is not the session's.
-fn check_csrf(console: &Console, session: &Session, sent: Option<&str>) -> Result<(), Response> {
+fn check_csrf(
+    console: &Console,
+    session: &Session,
+    sent: Option<&str>,
+) -> Result<(), Box<Response>> {
     if session.csrf_matches(sent) {
         Ok(())
     } else {
-        Err(console.message(
+        Err(Box::new(console.message(
             StatusCode::FORBIDDEN,
             Some(session),
             "Form expired",
             "This form was not sent from your current session. Reload the page and try again.",
             &[],
-        ))
+        )))
     }
 }
 
-fn parse_id(console: &Console, session: &Session, raw: &str) -> Result<Uuid, Response> {
+fn parse_id(console: &Console, session: &Session, raw: &str) -> Result<Uuid, Box<Response>> {
     Uuid::parse_str(raw).map_err(|_| {
-        console.message(
+        Box::new(console.message(
             StatusCode::NOT_FOUND,
             Some(session),
             "Not found",
             "There is no such page.",
             &[],
-        )
+        ))
     })
 }
 
@@ -453,7 +471,7 @@ macro_rules! attempt {
     ($e:expr) => {
         match $e {
             Ok(v) => v,
-            Err(resp) => return resp,
+            Err(resp) => return *resp,
         }
     };
 }
@@ -896,19 +914,17 @@ async fn submit_assessment(
     attempt!(check_csrf(&console, &session, form.get("csrf")));
     let id = attempt!(parse_id(&console, &session, &id));
     let done = console
-        .call(
+        .transition(
             &session,
-            Method::POST,
             &format!("/api/v1/assessments/{id}/submit"),
-            None,
             form.get("version"),
         )
         .await;
-    if done.ok() {
-        see_other(&format!("/portal/assessments/{id}?submitted=1"))
-    } else {
-        console.refusal(&session, &done)
-    }
+    console.after(
+        &session,
+        &done,
+        &format!("/portal/assessments/{id}?submitted=1"),
+    )
 }
 
 #[handler]
@@ -1367,19 +1383,13 @@ async fn request_transition(
         "submit"
     };
     let done = console
-        .call(
+        .transition(
             &session,
-            Method::POST,
             &format!("/api/v1/requests/{id}/{action}"),
-            None,
             form.get("version"),
         )
         .await;
-    if done.ok() {
-        see_other(&format!("/requests/{id}"))
-    } else {
-        console.refusal(&session, &done)
-    }
+    console.after(&session, &done, &format!("/requests/{id}"))
 }
 
 #[handler]
@@ -1422,11 +1432,7 @@ async fn decide(
             form.get("version"),
         )
         .await;
-    if done.ok() {
-        see_other(&format!("/requests/{id}"))
-    } else {
-        console.refusal(&session, &done)
-    }
+    console.after(&session, &done, &format!("/requests/{id}"))
 }
 
 /// Whole days from `since` (an RFC 3339 time) to now.
