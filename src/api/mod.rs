@@ -214,8 +214,12 @@ pub struct PageInfo {
     pub total: i64,
     pub limit: i64,
     pub offset: i64,
-    /// Offset of the next page, absent on the last one.
+    /// Offset of the next page, absent on the last one (and when the page was asked for by `cursor`).
     pub next_offset: Option<i64>,
+    /// Where the next page starts, for lists that page by keyset (give it as `cursor`); absent on the last
+    /// page and on lists that page by offset only.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_cursor: Option<String>,
 }
 
 impl PageInfo {
@@ -226,6 +230,7 @@ impl PageInfo {
             limit: page.limit,
             offset: page.offset,
             next_offset: (next < total && returned > 0).then_some(next),
+            next_cursor: None,
         }
     }
 }

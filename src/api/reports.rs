@@ -97,7 +97,23 @@ impl ReportsApi {
             q: q.0.filter(|s| !s.trim().is_empty()),
         };
         let scope = scope_of(&auth);
-        let rows = all_pages(|p| store.list_requests(&scope, &filter, p)).await?;
+        // Page by keyset: each page costs the same however deep into the register it is.
+        let mut rows = Vec::new();
+        let mut after = None;
+        loop {
+            let page = PageRequest {
+                limit: PageRequest::MAX_LIMIT,
+                offset: 0,
+            };
+            let (got, next) = store
+                .list_requests(&scope, &filter, page, after.as_ref())
+                .await?;
+            rows.extend(got.items);
+            match next {
+                Some(k) if (rows.len() as i64) < MAX_ROWS => after = Some(k),
+                _ => break,
+            }
+        }
         let names = vendor_names(&store).await?;
         let columns = [
             col("Title", 36.0),

@@ -343,7 +343,7 @@ impl Repo {
         fields: PlanItemFields,
     ) -> Result<PlanItemRecord, ApiError> {
         plan::plan_editor(caller)?;
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let at = now();
         let record: PlanItemRecord = sqlx::query_as(
             "INSERT INTO plan_items (id, title, description, departments, centralization, priority, first_fiscal_year, \
@@ -388,7 +388,7 @@ impl Repo {
         fields: PlanItemFields,
     ) -> Result<PlanItemRecord, ApiError> {
         plan::plan_editor(caller)?;
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let before: PlanItemRecord = sqlx::query_as(concat!(
             "SELECT * FROM plan_items WHERE id = $1",
             for_update!()
@@ -439,7 +439,7 @@ impl Repo {
         rows: Vec<crate::sheets::budgets::PlanRow>,
     ) -> Result<(usize, usize), ApiError> {
         plan::plan_editor(caller)?;
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let mut unknown = Vec::new();
         for (id, cell, _) in &rows {
             if let Some(id) = id {
@@ -600,7 +600,7 @@ impl Repo {
         fiscal_year: i32,
         lines: Vec<LineFields>,
     ) -> Result<BudgetDetail, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let known: Option<(String,)> =
             sqlx::query_as("SELECT code FROM departments WHERE code = $1")
                 .bind(caller.department.as_deref().unwrap_or_default())
@@ -646,7 +646,7 @@ impl Repo {
         if_match: i64,
         lines: Vec<LineFields>,
     ) -> Result<BudgetDetail, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let before = lock_budget(&mut tx, scope, id, if_match).await?;
         let change = plan::plan_lines(&state_of(&before)?, caller, &lines)?;
         plan::plan_items_known(&lines, &known_plan_items(&mut tx, &lines).await?)?;
@@ -672,7 +672,7 @@ impl Repo {
         id: Uuid,
         if_match: i64,
     ) -> Result<BudgetDetail, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let before = lock_budget(&mut tx, scope, id, if_match).await?;
         plan::plan_submit(&state_of(&before)?, caller)?;
         sqlx::query(
@@ -697,7 +697,7 @@ impl Repo {
         if_match: i64,
         review: Review,
     ) -> Result<BudgetDetail, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let before = lock_budget(&mut tx, &Scope::All, id, if_match).await?;
         let decided = plan::plan_review(&state_of(&before)?, caller, acting, &review)?;
         let at = now();

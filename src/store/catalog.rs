@@ -166,7 +166,7 @@ impl Repo {
         actor: &Actor,
         fields: ServiceFields,
     ) -> Result<CatalogService, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let created = insert_service(&mut tx, actor, &fields).await?;
         tx.commit().await?;
         Ok(created)
@@ -179,7 +179,7 @@ impl Repo {
         if_match: i64,
         input: crate::domain::catalog::CatalogServiceInput,
     ) -> Result<CatalogService, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current: CatalogService = sqlx::query_as(concat!(
             "SELECT * FROM catalog_services WHERE id = $1",
             for_update!()
@@ -202,7 +202,7 @@ impl Repo {
         actor: &Actor,
         entries: Vec<ServiceFields>,
     ) -> Result<(usize, usize), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let (mut created, mut updated) = (0, 0);
         for f in &entries {
             let existing: Option<CatalogService> = sqlx::query_as(concat!(

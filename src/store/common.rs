@@ -22,7 +22,11 @@ use crate::store::{
 
 #[derive(Clone)]
 pub struct Repo {
+    /// Reads, each statement or read transaction on a connection of its own.
     pub pool: Pool,
+    /// Write transactions (see `begin`): on SQLite one connection, so writers queue in order; on PostgreSQL
+    /// the same pool as reads.
+    writer: Pool,
 }
 
 type Tx = sqlx::Transaction<'static, Db>;
@@ -102,7 +106,7 @@ impl Repo {
     }
 
     pub async fn bootstrap(&self) -> Result<Secret, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let system = Actor::system();
         let seeded = sqlx::query("INSERT INTO instance_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
             .bind(SEEDED_KEY)
@@ -226,7 +230,7 @@ impl Repo {
         actor: &Actor,
         new: NewDepartment,
     ) -> Result<Department, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let at = now();
         let created: Department = sqlx::query_as(
             "INSERT INTO departments (id, code, name, surveillance_ordinance, version, created_at, updated_at) \
@@ -262,7 +266,7 @@ impl Repo {
         if_match: i64,
         patch: DepartmentPatchBody,
     ) -> Result<Department, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current: Department = sqlx::query_as(concat!(
             "SELECT * FROM departments WHERE id = $1",
             for_update!()
@@ -340,7 +344,7 @@ impl Repo {
     }
 
     pub async fn create_vendor(&self, actor: &Actor, new: NewVendor) -> Result<Vendor, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let at = now();
         let created: Vendor = sqlx::query_as(
             "INSERT INTO vendors (id, legal_name, legal_name_key, website, hq_country, contacts, version, \
@@ -378,7 +382,7 @@ impl Repo {
         if_match: i64,
         patch: VendorPatchBody,
     ) -> Result<Vendor, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current: Vendor = sqlx::query_as(concat!(
             "SELECT * FROM vendors WHERE id = $1",
             for_update!()
@@ -426,7 +430,7 @@ impl Repo {
         current: i64,
         policy: crate::domain::policy::Policy,
     ) -> Result<crate::store::PolicyRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let (latest,): (Option<i32>,) = sqlx::query_as("SELECT MAX(version) FROM policies")
             .fetch_one(&mut *tx)
             .await?;
@@ -626,7 +630,7 @@ impl Repo {
                 now(),
                 actor,
             );
-            let mut tx = begin(&self.pool).await?;
+            let mut tx = begin(&self.writer).await?;
             sqlx::query(
                 "INSERT INTO audit_checkpoints (number, verified_seq, verified_hash, scope, at, actor, full_at, \
                  full_seq, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
@@ -679,4 +683,57 @@ struct CheckpointRow {
     #[sqlx(flatten)]
     checkpoint: Checkpoint,
     record_hash: Option<String>,
+}
+
+/// One value bound to a filter of a list query.
+enum Arg {
+    Text(String),
+    Id(Uuid),
+    Time(chrono::DateTime<chrono::Utc>),
+}
+
+/// The filters a list was given, as SQL conditions with their values: only what was asked reaches the
+/// query, so the planner can use the index for it (a `$1 IS NULL OR ...` form defeats SQLite's).
+#[derive(Default)]
+struct Conditions {
+    sql: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Conditions {
+    /// Adds a condition whose `{}` marks take `args` in order.
+    fn push(&mut self, condition: &str, args: impl IntoIterator<Item = Arg>) {
+        let mut out = String::with_capacity(condition.len() + 8);
+        let mut parts = condition.split("{}");
+        out.push_str(parts.next().unwrap_or_default());
+        for (part, arg) in parts.zip(args) {
+            self.args.push(arg);
+            out.push_str(&format!("${}", self.args.len()));
+            out.push_str(part);
+        }
+        self.sql.push(out);
+    }
+
+    /// ` WHERE a AND b`, or nothing.
+    fn where_sql(&self) -> String {
+        if self.sql.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.sql.join(" AND "))
+        }
+    }
+
+    fn bind_to<'q, O>(
+        &self,
+        mut query: sqlx::query::QueryAs<'q, Db, O, <Db as sqlx::Database>::Arguments>,
+    ) -> sqlx::query::QueryAs<'q, Db, O, <Db as sqlx::Database>::Arguments> {
+        for arg in &self.args {
+            query = match arg {
+                Arg::Text(v) => query.bind(v.clone()),
+                Arg::Id(v) => query.bind(*v),
+                Arg::Time(v) => query.bind(*v),
+            };
+        }
+        query
+    }
 }

@@ -216,7 +216,7 @@ impl Repo {
         reporter: &Reporter,
         new: NewIncident,
     ) -> Result<IncidentDetail, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let at = now();
         let mut named = new.clone();
         if let (Reporter::Vendor(own), None) = (reporter, named.vendor_id) {
@@ -278,7 +278,7 @@ impl Repo {
         if_match: i64,
         step: IncidentStep,
     ) -> Result<IncidentDetail, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_incident(&mut tx, &IncidentScope::All, id, if_match).await?;
         let state = state_of(&current, terms(&mut tx).await?)?;
         let at = now();
@@ -413,7 +413,7 @@ impl Repo {
         if_match: i64,
         notice: NewNotice,
     ) -> Result<IncidentDetail, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_incident(&mut tx, &IncidentScope::All, id, if_match).await?;
         let state = state_of(&current, terms(&mut tx).await?)?;
         let at = now();
@@ -451,7 +451,7 @@ impl Repo {
         hold: bool,
         reason: &str,
     ) -> Result<IncidentDetail, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_incident(&mut tx, &IncidentScope::All, id, if_match).await?;
         let reason = plan::plan_hold(hold, reason)?;
         sqlx::query("UPDATE incidents SET hold = $2, hold_reason = $3 WHERE id = $1")
@@ -481,7 +481,7 @@ impl Repo {
         content_type: &str,
         data: &[u8],
     ) -> Result<(IncidentDetail, IncidentEvidenceRecord), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_incident(&mut tx, scope, id, if_match).await?;
         let state = state_of(&current, terms(&mut tx).await?)?;
         plan::plan_attach(&state)?;
@@ -517,7 +517,7 @@ impl Repo {
         id: Uuid,
         evidence_id: Uuid,
     ) -> Result<(IncidentEvidenceRecord, Vec<u8>), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let _incident: IncidentRecord = sqlx::query_as("SELECT * FROM incidents WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -558,7 +558,7 @@ impl Repo {
         id: Uuid,
         evidence_id: Uuid,
     ) -> Result<(), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let record: IncidentRecord = sqlx::query_as(concat!(
             "SELECT * FROM incidents WHERE id = $1",
             for_update!()

@@ -192,7 +192,7 @@ impl Repo {
         if_match: i64,
         changes: Vec<(String, ClauseStatus)>,
     ) -> Result<(RequestRecord, Vec<ChecklistEntry>, Vec<SafeguardRecord>), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current =
             super::requests_impl::lock_version(&mut tx, &Scope::All, id, if_match).await?;
         let state = super::requests_impl::load_state(&mut tx, &current).await?;
@@ -338,7 +338,7 @@ impl Repo {
         actor: &Actor,
         fields: ContractFields,
     ) -> Result<ContractDetail, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let refs = references(&mut tx, &fields).await?;
         let fields = plan::plan_create(fields, &refs)?;
         let at = now();
@@ -373,7 +373,7 @@ impl Repo {
         if_match: i64,
         fields: ContractFields,
     ) -> Result<ContractDetail, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_contract(&mut tx, id, if_match).await?;
         let refs = references(&mut tx, &fields).await?;
         let fields = plan::plan_replace(&state_of(&current), fields, &refs, now().date_naive())?;
@@ -408,7 +408,7 @@ impl Repo {
         if_match: i64,
         decommission: Decommission,
     ) -> Result<ContractDetail, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_contract(&mut tx, id, if_match).await?;
         let decommission =
             plan::plan_decommission(&state_of(&current), decommission, now().date_naive())?;
@@ -439,7 +439,7 @@ impl Repo {
         if_match: i64,
         cancellation: Cancellation,
     ) -> Result<ContractDetail, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_contract(&mut tx, id, if_match).await?;
         let at = now();
         let cancellation = plan::plan_cancel(&state_of(&current), cancellation, at.date_naive())?;

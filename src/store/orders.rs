@@ -137,7 +137,7 @@ impl Repo {
     }
 
     pub async fn issue_order(&self, actor: &Actor, new: NewOrder) -> Result<OrderRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let at = now();
         let refs = references(&mut tx, &new).await?;
         let new = plan::plan_issue(new, &refs, crate::domain::incidents::eastern_date(at))?;
@@ -185,7 +185,7 @@ impl Repo {
         change: OrderChange,
         appeal_days: u32,
     ) -> Result<OrderRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current: OrderRecord = sqlx::query_as(concat!(
             "SELECT * FROM remediation_orders WHERE id = $1",
             for_update!()

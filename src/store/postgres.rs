@@ -41,7 +41,10 @@ impl Repo {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Repo { pool })
+        Ok(Repo {
+            writer: pool.clone(),
+            pool,
+        })
     }
 }
 
@@ -80,6 +83,11 @@ mod lifecycle_impl {
 mod jobs_impl {
     use super::*;
     include!("jobs.rs");
+}
+
+mod events_impl {
+    use super::*;
+    include!("events.rs");
 }
 
 mod budgets_impl {

@@ -46,7 +46,7 @@ impl Repo {
         name: &str,
         mapping: &Mapping,
     ) -> Result<ImportProfileRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let at = now();
         let created: ImportProfileRecord = sqlx::query_as(
             "INSERT INTO import_profiles (id, name, name_key, mapping, version, created_by, created_at, updated_by, \
@@ -84,7 +84,7 @@ impl Repo {
         name: &str,
         mapping: &Mapping,
     ) -> Result<ImportProfileRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current: ImportProfileRecord = sqlx::query_as(concat!(
             "SELECT * FROM import_profiles WHERE name_key = $1",
             for_update!()
@@ -127,7 +127,7 @@ impl Repo {
         name: &str,
         if_match: i64,
     ) -> Result<(), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current: ImportProfileRecord = sqlx::query_as(concat!(
             "SELECT * FROM import_profiles WHERE name_key = $1",
             for_update!()

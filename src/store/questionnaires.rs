@@ -422,7 +422,7 @@ impl Repo {
         file_name: &str,
         source: &str,
     ) -> Result<(), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let inserted = sqlx::query(
             "INSERT INTO template_versions (template_id, version, file_name, source, loaded_at, current) \
              VALUES ($1, $2, $3, $4, $5, TRUE) ON CONFLICT (template_id, version) DO NOTHING",
@@ -475,7 +475,7 @@ impl Repo {
         actor: &Actor,
         new: NewInvitation,
     ) -> Result<InvitationRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let vendor: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM vendors WHERE id = $1")
             .bind(new.vendor_id)
             .fetch_optional(&mut *tx)
@@ -525,6 +525,22 @@ impl Repo {
             .await?;
         }
         created.assessment_ids = named;
+        let parties = crate::domain::mail::Parties {
+            vendor: Some(created.vendor_id),
+            ..Default::default()
+        };
+        let event = crate::domain::mail::Event::InvitationSent;
+        let email = Some(created.contact_email.as_str());
+        super::events_impl::record_event(
+            &mut tx,
+            event,
+            "vendor_invitation",
+            created.id,
+            "sent",
+            &parties,
+            email,
+        )
+        .await?;
         let id = created.id.to_string();
         audit(
             &mut tx,
@@ -583,7 +599,7 @@ impl Repo {
         id: Uuid,
         department: Option<&str>,
     ) -> Result<InvitationRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let mut current: InvitationRecord = sqlx::query_as(concat!(
             "SELECT * FROM vendor_invitations WHERE id = $1 AND vendor_id = $2",
             for_update!()
@@ -641,7 +657,7 @@ impl Repo {
         request_id: Uuid,
         reason: &str,
     ) -> Result<ClosedWork, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let closed = close_for_request(&mut tx, actor, request_id, reason).await?;
         tx.commit().await?;
         Ok(closed)
@@ -720,7 +736,7 @@ impl Repo {
         if_match: Option<i64>,
         entries: Vec<AnswerEntry>,
     ) -> Result<AssessmentRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_assessment(&mut tx, scope, id).await?;
         check_assessment_version(&current, if_match)?;
         rules::vendor_may(current.state(), VendorWork::Answer)?;
@@ -761,7 +777,7 @@ impl Repo {
         content_type: &str,
         original: &[u8],
     ) -> Result<(AssessmentRecord, EvidenceRecord), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_assessment(&mut tx, scope, id).await?;
         check_assessment_version(&current, Some(expected_version))?;
         rules::vendor_may(current.state(), VendorWork::Answer)?;
@@ -800,7 +816,7 @@ impl Repo {
         answers: serde_json::Value,
         score: ScoreView,
     ) -> Result<AssessmentRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_assessment(&mut tx, scope, id).await?;
         check_assessment_version(&current, Some(expected_version))?;
         rules::vendor_may(current.state(), VendorWork::Submit)?;
@@ -829,6 +845,8 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
+        let event = crate::domain::mail::Event::AssessmentSubmitted;
+        super::events_impl::assessment_event(&mut tx, event, &updated).await?;
         audit(
             &mut tx,
             actor,
@@ -853,7 +871,7 @@ impl Repo {
         comments: Vec<ReviewComment>,
         findings: Vec<NewFinding>,
     ) -> Result<(AssessmentRecord, Vec<FindingRecord>), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_assessment(&mut tx, &VendorScope::All, id).await?;
         check_assessment_version(&current, if_match)?;
         rules::may_review(current.state())?;
@@ -914,6 +932,8 @@ impl Repo {
                         Some(to_json(&created)),
                     )
                     .await?;
+                    let event = crate::domain::mail::Event::FindingRaised;
+                    super::events_impl::finding_event(&mut tx, event, &created).await?;
                     raised.push(created);
                 }
             }
@@ -926,6 +946,8 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
+        let event = crate::domain::mail::review_event(accept);
+        super::events_impl::assessment_event(&mut tx, event, &updated).await?;
         audit(
             &mut tx,
             actor,
@@ -953,7 +975,7 @@ impl Repo {
         if_match: Option<i64>,
         cycle: NewCycle,
     ) -> Result<AssessmentRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_assessment(&mut tx, &VendorScope::All, id).await?;
         check_assessment_version(&current, if_match)?;
         rules::may_start_cycle(current.state())?;
@@ -1022,7 +1044,7 @@ impl Repo {
         content_type: &str,
         data: &[u8],
     ) -> Result<(AssessmentRecord, EvidenceRecord), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let assessment = lock_assessment(&mut tx, scope, assessment_id).await?;
         check_assessment_version(&assessment, Some(expected_version))?;
         rules::vendor_may(assessment.state(), VendorWork::AddEvidence)?;
@@ -1160,7 +1182,7 @@ impl Repo {
         if_match: Option<i64>,
         change: FindingChange,
     ) -> Result<FindingRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current: FindingRecord = sqlx::query_as(concat!(
             "SELECT * FROM findings WHERE id = $1",
             for_update!()
@@ -1221,6 +1243,9 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
+        if let Some(event) = crate::domain::mail::finding_event(to.as_str()) {
+            super::events_impl::finding_event(&mut tx, event, &updated).await?;
+        }
         let action = format!("finding.{}", to.as_str());
         audit(
             &mut tx,

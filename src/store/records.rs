@@ -537,6 +537,12 @@ pub struct DeliveryRecord {
     pub delivered_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// `webhook` (url is the receiver's) or `email` (url is `mailto:ADDRESS`).
+    pub channel: String,
+    /// An e-mail's Message-ID, made with the row and kept across retries.
+    pub message_id: Option<String>,
+    /// An e-mail that waits for its address's daily digest.
+    pub digest: bool,
 }
 
 /// How one delivery attempt went.
@@ -1017,4 +1023,59 @@ pub struct NewLoginLink {
     pub department: Option<String>,
     pub vendor_id: Option<Uuid>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// Where a newest-first page ends: the creation time and id of its last row. The next page starts after it,
+/// so a page costs the same however deep it is, and rows added meanwhile do not shift it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keyset {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Keyset {
+    /// An opaque token for the client: URL-safe base64 of `<RFC 3339 time>|<id>`.
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        let text = format!(
+            "{}|{}",
+            self.created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            self.id
+        );
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+    }
+
+    /// The keyset a token names, or `None` for anything this service did not hand out.
+    pub fn decode(token: &str) -> Option<Keyset> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token.trim())
+            .ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (time, id) = text.split_once('|')?;
+        Some(Keyset {
+            created_at: DateTime::parse_from_rfc3339(time).ok()?.with_timezone(&Utc),
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod keyset_tests {
+    use super::Keyset;
+
+    #[test]
+    fn a_keyset_survives_its_token_and_anything_else_is_refused() {
+        let k = Keyset {
+            created_at: chrono::DateTime::parse_from_rfc3339("2026-11-30T23:59:58.123456789Z")
+                .unwrap()
+                .with_timezone(&chrono::Utc),
+            id: uuid::Uuid::from_u128(42),
+        };
+        assert_eq!(Keyset::decode(&k.encode()), Some(k));
+        for bad in ["", "not base64!", "bm9waXBl", "MjAyNnxub3QtYS11dWlk"] {
+            assert_eq!(Keyset::decode(bad), None, "{bad}");
+        }
+    }
 }

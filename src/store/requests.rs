@@ -18,9 +18,9 @@ use crate::domain::workflow::{
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
-    Actor, Detection, DismissalRecord, DuplicateRecord, ExceptionRecord, Paged, PolicyRecord,
-    RequestFilter, RequestRecord, Scope, StepRecord, VersionRecord, contains_pattern, to_json,
-    unique_as,
+    Actor, Detection, DismissalRecord, DuplicateRecord, ExceptionRecord, Keyset, Paged,
+    PolicyRecord, RequestFilter, RequestRecord, Scope, StepRecord, VersionRecord, contains_pattern,
+    to_json, unique_as,
 };
 use crate::workflow::Caller;
 use crate::workflow::requests::{self as plans, Evidence, Plan, RequestState, Step};
@@ -703,6 +703,7 @@ pub(super) async fn apply_plan(
         .execute(&mut **tx)
         .await?;
     }
+    super::events_impl::request_changed(tx, plan.audit_action, current, &updated).await?;
     let mut after = snapshot(&updated);
     if let Some(d) = &decision {
         after["decision"] = to_json(d);
@@ -925,7 +926,7 @@ impl Repo {
         caller: &Caller,
         fields: RequestFields,
     ) -> Result<RequestRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let department = caller.department.clone().unwrap_or_default();
         let known: Option<(String,)> =
             sqlx::query_as("SELECT code FROM departments WHERE code = $1")
@@ -1110,66 +1111,110 @@ impl Repo {
         Ok(states)
     }
 
+    /// A page of requests, newest first: after `after` when given (keyset), else at `page.offset`. Only the
+    /// filters given reach the SQL, so each can use its index; the second value is the keyset of the next page.
     pub async fn list_requests(
         &self,
         scope: &Scope,
         filter: &RequestFilter,
         page: PageRequest,
-    ) -> Result<Paged<RequestRecord>, ApiError> {
+        after: Option<&Keyset>,
+    ) -> Result<(Paged<RequestRecord>, Option<Keyset>), ApiError> {
         let department = match scope {
             Scope::All => filter.department.clone(),
             Scope::Department(own) => {
                 if filter.department.as_ref().is_some_and(|d| d != own) {
-                    return Ok(Paged {
-                        items: Vec::new(),
-                        total: 0,
-                    });
+                    return Ok((
+                        Paged {
+                            items: Vec::new(),
+                            total: 0,
+                        },
+                        None,
+                    ));
                 }
                 Some(own.clone())
             }
         };
-        let kinds = filter.awaiting_kinds.clone().unwrap_or_default();
-        let awaiting = filter.awaiting_kinds.is_some();
-        let kind = |i: usize| kinds.get(i).cloned();
-        let q = filter.q.as_deref().map(contains_pattern);
-        // A decision is waiting for "me" unless I wrote a version of the request: nobody decides their own.
-        const WHERE: &str = "WHERE ($1 IS NULL OR r.status = $1) AND ($2 IS NULL OR r.department_code = $2) \
-             AND ($3 IS NULL OR r.vendor_id = $3) AND ($4 IS NULL OR lower(r.title) LIKE $4 ESCAPE '\\') \
-             AND ($5 = FALSE OR (r.status IN ('in_review', 'awaiting_decision') AND EXISTS (SELECT 1 FROM route_steps s \
-             WHERE s.request_id = r.id AND s.submission = r.submission AND s.state = 'pending' \
-             AND s.kind IN ($6, $7, $8)) AND NOT EXISTS (SELECT 1 FROM request_authors a \
-             WHERE a.request_id = r.id AND a.subject_key = $9)))";
-        let items: Vec<RequestRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT r.* FROM requests r {WHERE} ORDER BY r.created_at DESC, r.id LIMIT $10 OFFSET $11"
-        )))
-        .bind(filter.status.map(|s| s.as_str()))
-        .bind(department.as_deref())
-        .bind(filter.vendor_id)
-        .bind(q.as_deref())
-        .bind(awaiting)
-        .bind(kind(0))
-        .bind(kind(1))
-        .bind(kind(2))
-        .bind(filter.awaiting_subject_key.as_deref().unwrap_or(""))
-        .bind(page.limit)
-        .bind(page.offset)
-        .fetch_all(&self.pool)
-        .await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM requests r {WHERE}"
-        )))
-        .bind(filter.status.map(|s| s.as_str()))
-        .bind(department.as_deref())
-        .bind(filter.vendor_id)
-        .bind(q.as_deref())
-        .bind(awaiting)
-        .bind(kind(0))
-        .bind(kind(1))
-        .bind(kind(2))
-        .bind(filter.awaiting_subject_key.as_deref().unwrap_or(""))
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(Paged { items, total })
+        let mut matches = Conditions::default();
+        if let Some(status) = filter.status {
+            matches.push("r.status = {}", [Arg::Text(status.as_str().to_string())]);
+        }
+        if let Some(department) = department {
+            matches.push("r.department_code = {}", [Arg::Text(department)]);
+        }
+        if let Some(vendor) = filter.vendor_id {
+            matches.push("r.vendor_id = {}", [Arg::Id(vendor)]);
+        }
+        if let Some(q) = filter.q.as_deref() {
+            matches.push(
+                "lower(r.title) LIKE {} ESCAPE '\\'",
+                [Arg::Text(contains_pattern(q))],
+            );
+        }
+        if let Some(kinds) = &filter.awaiting_kinds {
+            // A decision is waiting for "me" unless I wrote a version of the request: nobody decides their own.
+            let list = vec!["{}"; kinds.len().max(1)].join(", ");
+            let mut args: Vec<Arg> = kinds.iter().cloned().map(Arg::Text).collect();
+            if args.is_empty() {
+                args.push(Arg::Text(String::new()));
+            }
+            args.push(Arg::Text(
+                filter.awaiting_subject_key.clone().unwrap_or_default(),
+            ));
+            matches.push(
+                &format!(
+                    "r.status IN ('in_review', 'awaiting_decision') AND EXISTS (SELECT 1 FROM route_steps s \
+                     WHERE s.request_id = r.id AND s.submission = r.submission AND s.state = 'pending' \
+                     AND s.kind IN ({list})) AND NOT EXISTS (SELECT 1 FROM request_authors a \
+                     WHERE a.request_id = r.id AND a.subject_key = {{}})"
+                ),
+                args,
+            );
+        }
+        let (total,): (i64,) = matches
+            .bind_to(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM requests r{}",
+                matches.where_sql()
+            ))))
+            .fetch_one(&self.pool)
+            .await?;
+        let mut paged = matches;
+        let offset = match after {
+            Some(k) => {
+                paged.push(
+                    "(r.created_at < {} OR (r.created_at = {} AND r.id > {}))",
+                    [
+                        Arg::Time(k.created_at),
+                        Arg::Time(k.created_at),
+                        Arg::Id(k.id),
+                    ],
+                );
+                0
+            }
+            None => page.offset,
+        };
+        let n = paged.args.len();
+        let mut items: Vec<RequestRecord> = paged
+            .bind_to(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT r.* FROM requests r{} ORDER BY r.created_at DESC, r.id LIMIT ${} OFFSET ${}",
+                paged.where_sql(),
+                n + 1,
+                n + 2
+            ))))
+            .bind(page.limit + 1)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        let next = if items.len() as i64 > page.limit {
+            items.truncate(page.limit as usize);
+            items.last().map(|r| Keyset {
+                created_at: r.created_at,
+                id: r.id,
+            })
+        } else {
+            None
+        };
+        Ok((Paged { items, total }, next))
     }
 
     pub async fn update_request(
@@ -1182,7 +1227,7 @@ impl Repo {
         next: RequestFields,
         detection: Option<Detection>,
     ) -> Result<RequestRecord, ApiError> {
-        let (mut tx, current, state) = open_change(&self.pool, scope, id, if_match).await?;
+        let (mut tx, current, state) = open_change(&self.writer, scope, id, if_match).await?;
         let vendor_known = vendor_exists(&mut tx, next.vendor_id).await?;
         if next.budget_line_id != state.fields.budget_line_id
             || next.requested_start_date != state.fields.requested_start_date
@@ -1228,7 +1273,7 @@ impl Repo {
         if_match: i64,
         detection: Detection,
     ) -> Result<RequestRecord, ApiError> {
-        let (mut tx, current, state) = open_change(&self.pool, scope, id, if_match).await?;
+        let (mut tx, current, state) = open_change(&self.writer, scope, id, if_match).await?;
         let likely = duplicate_finding(&mut tx, id, state.submission + 1, &detection).await?;
         let routing =
             load_routing(&mut tx, id, &current.department_code, &state.fields, likely).await?;
@@ -1247,7 +1292,7 @@ impl Repo {
         id: Uuid,
         detection: Detection,
     ) -> Result<plans::Plan, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_row(&mut tx, scope, id).await?;
         let state = load_state(&mut tx, &current).await?;
         let likely = duplicate_finding(&mut tx, id, state.submission + 1, &detection).await?;
@@ -1268,7 +1313,7 @@ impl Repo {
         id: Uuid,
         if_match: i64,
     ) -> Result<RequestRecord, ApiError> {
-        let (tx, current, state) = open_change(&self.pool, scope, id, if_match).await?;
+        let (tx, current, state) = open_change(&self.writer, scope, id, if_match).await?;
         let plan = plans::withdraw(&state, caller)?;
         finish(tx, actor, &current, &plan, None).await
     }
@@ -1281,7 +1326,7 @@ impl Repo {
         id: Uuid,
         if_match: i64,
     ) -> Result<RequestRecord, ApiError> {
-        let (mut tx, current, state) = open_change(&self.pool, &Scope::All, id, if_match).await?;
+        let (mut tx, current, state) = open_change(&self.writer, &Scope::All, id, if_match).await?;
         let recorded = recorded_candidates(&mut tx, id, current.submission).await?;
         let likely = undismissed_likely(&mut tx, id, &recorded).await?;
         let routing =
@@ -1309,7 +1354,7 @@ impl Repo {
         if_match: i64,
         decision: CheckedDecision,
     ) -> Result<(Decision, RequestRecord), ApiError> {
-        let (mut tx, current, state) = open_change(&self.pool, &Scope::All, id, if_match).await?;
+        let (mut tx, current, state) = open_change(&self.writer, &Scope::All, id, if_match).await?;
         let service_known = service_exists(&mut tx, decision.service_id).await?;
         let plan = plans::decide(&state, caller, decision, service_known)?;
         let decider_actor = Actor {
@@ -1386,7 +1431,7 @@ impl Repo {
         reason: &str,
         if_match: i64,
     ) -> Result<RequestRecord, ApiError> {
-        let (mut tx, current, state) = open_change(&self.pool, &Scope::All, id, if_match).await?;
+        let (mut tx, current, state) = open_change(&self.writer, &Scope::All, id, if_match).await?;
         let recorded = recorded_candidates(&mut tx, id, current.submission).await?;
         let is_recorded = recorded
             .iter()
@@ -1424,7 +1469,7 @@ impl Repo {
         if_match: i64,
         justification: &str,
     ) -> Result<ExceptionRecord, ApiError> {
-        let (mut tx, current, state) = open_change(&self.pool, scope, id, if_match).await?;
+        let (mut tx, current, state) = open_change(&self.writer, scope, id, if_match).await?;
         let plan = crate::workflow::duplicates::ask_exception(&state, caller)?;
         let record: ExceptionRecord = sqlx::query_as(
             "INSERT INTO duplicate_exceptions (id, request_id, submission, justification, requested_by, requested_at, \
@@ -1456,7 +1501,7 @@ impl Repo {
         grant: bool,
         reason: &str,
     ) -> Result<(ExceptionRecord, RequestRecord), ApiError> {
-        let (mut tx, current, state) = open_change(&self.pool, &Scope::All, id, if_match).await?;
+        let (mut tx, current, state) = open_change(&self.writer, &Scope::All, id, if_match).await?;
         let plan = crate::workflow::duplicates::decide_exception(&state, caller, grant, reason)?;
         let status = if grant { "granted" } else { "refused" };
         let record: ExceptionRecord = sqlx::query_as(
@@ -1492,7 +1537,7 @@ impl Repo {
         content_type: &str,
         data: &[u8],
     ) -> Result<crate::domain::council::CouncilDocument, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current = lock_row(&mut tx, scope, id).await?;
         let state = load_state(&mut tx, &current).await?;
         crate::workflow::council::attach_document(&state, caller, kind)?;
@@ -1589,7 +1634,7 @@ impl Repo {
         vote: crate::workflow::council::VoteInput,
         today: chrono::NaiveDate,
     ) -> Result<(crate::domain::council::CouncilVote, RequestRecord), ApiError> {
-        let (mut tx, current, state) = open_change(&self.pool, &Scope::All, id, if_match).await?;
+        let (mut tx, current, state) = open_change(&self.writer, &Scope::All, id, if_match).await?;
         let evidence = load_evidence(&mut tx, id, current.vendor_id, current.submission).await?;
         let plan = crate::workflow::council::record_vote(&state, caller, &vote, &evidence, today)?;
         let row: CouncilVoteRow = sqlx::query_as(

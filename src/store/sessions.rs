@@ -49,7 +49,7 @@ impl Repo {
         actor: &Actor,
         new: NewLoginLink,
     ) -> Result<LoginLinkRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let created: LoginLinkRecord = sqlx::query_as(
             "INSERT INTO console_login_links (id, code_hash, subject, role, department, vendor_id, created_by, \
              created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *",
@@ -87,7 +87,7 @@ impl Repo {
         code_hash: &str,
         mut session: NewSession,
     ) -> Result<SessionRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let link: LoginLinkRecord = sqlx::query_as(concat!(
             "SELECT * FROM console_login_links WHERE code_hash = $1",
             for_update!()
@@ -145,7 +145,7 @@ impl Repo {
         actor: &Actor,
         session: NewSession,
     ) -> Result<SessionRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let created = insert_session(&mut tx, actor, &session).await?;
         tx.commit().await?;
         Ok(created)
@@ -164,7 +164,7 @@ impl Repo {
 
     /// Ends a session (sign-out). Ending one already ended changes nothing and is not audited again.
     pub async fn revoke_session(&self, actor: &Actor, id: Uuid) -> Result<(), ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let current: Option<SessionRecord> = sqlx::query_as(concat!(
             "SELECT * FROM console_sessions WHERE id = $1",
             for_update!()

@@ -41,9 +41,18 @@ impl Repo {
         conn.close().await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
+            .connect_with(options.clone())
+            .await?;
+        // One writer: SQLite lets one transaction write at a time, and writers that meet on `BEGIN IMMEDIATE`
+        // wait in its busy handler, which sleeps and wakes in no order (seconds of tail under a burst). Write
+        // transactions take this pool's single connection instead, so a burst queues in order on the pool
+        // while reads keep the other connections. `BEGIN IMMEDIATE` stays for other processes on the file.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
-        Ok(Repo { pool })
+        Ok(Repo { pool, writer })
     }
 }
 
@@ -82,6 +91,11 @@ mod lifecycle_impl {
 mod jobs_impl {
     use super::*;
     include!("jobs.rs");
+}
+
+mod events_impl {
+    use super::*;
+    include!("events.rs");
 }
 
 mod budgets_impl {

@@ -132,7 +132,7 @@ impl Repo {
         year: i32,
         fields: ReportFields,
     ) -> Result<SurveillanceReportRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let found = register(&mut tx, Some(request_id)).await?;
         let entry = found
             .first()
@@ -183,7 +183,7 @@ impl Repo {
         if_match: i64,
         fields: ReportFields,
     ) -> Result<SurveillanceReportRecord, ApiError> {
-        let mut tx = begin(&self.pool).await?;
+        let mut tx = begin(&self.writer).await?;
         let before: SurveillanceReportRecord = sqlx::query_as(concat!(
             "SELECT * FROM surveillance_reports WHERE id = $1",
             for_update!()

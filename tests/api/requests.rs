@@ -638,3 +638,66 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    async fn requests_page_by_cursor_newest_first_without_shifting(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        department(&app, "PRK").await;
+        let vendor = app.create_vendor("SignIt Inc").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let mut made = Vec::new();
+        for n in 0..7 {
+            let created = draft(&app, &buyer, with(body(&vendor, 100_000), json!({"title": format!("Purchase {n}")}))).await;
+            made.push(created["id"].as_str().unwrap().to_string());
+        }
+        draft(&app, &app.buyer_token("PRK", "pat"), body(&vendor, 100_000)).await;
+        made.reverse(); // newest first
+
+        // Walk the department's list three at a time by cursor.
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                None => "/api/v1/requests?department=DOIT&limit=3".to_string(),
+                Some(c) => format!("/api/v1/requests?department=DOIT&limit=3&cursor={c}"),
+            };
+            let page = app.get(&path, &buyer).await.ok(200).clone();
+            // The total counts every match now, the late one too.
+            assert_eq!(page["page"]["total"], if cursor.is_none() { 7 } else { 8 });
+            seen.extend(page["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()));
+            if cursor.is_some() {
+                assert!(page["page"]["next_offset"].is_null(), "{page}");
+            }
+            match page["page"]["next_cursor"].as_str() {
+                Some(next) => {
+                    // A request created between pages does not shift the pages after the cursor.
+                    if cursor.is_none() {
+                        draft(&app, &buyer, with(body(&vendor, 100_000), json!({"title": "Late"}))).await;
+                    }
+                    cursor = Some(next.to_string());
+                }
+                None => break,
+            }
+        }
+        assert_eq!(seen, made);
+
+        // The same order by offset, and the filters still apply.
+        let by_offset = app.get("/api/v1/requests?department=DOIT&limit=3&offset=4", &buyer).await.ok(200).clone();
+        let ids: Vec<&str> = by_offset["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [made[3].as_str(), made[4].as_str(), made[5].as_str()]);
+        let other = app.get("/api/v1/requests?department=PRK", &app.token(Role::Cio)).await;
+        assert_eq!(other.ok(200)["page"]["total"], 1);
+        assert!(other.body["page"]["next_cursor"].is_null());
+
+        // A cursor the service did not hand out, or with an offset, is refused naming the parameter.
+        let bad = app.get("/api/v1/requests?cursor=nonsense", &buyer).await;
+        assert_eq!(bad.fields(), ["cursor"]);
+        let first = app.get("/api/v1/requests?limit=1", &buyer).await.ok(200).clone();
+        let both = app
+            .get(&format!("/api/v1/requests?limit=1&offset=1&cursor={}", first["page"]["next_cursor"].as_str().unwrap()), &buyer)
+            .await;
+        assert_eq!(both.fields(), ["offset"]);
+        app.stop().await;
+    }
+);
