@@ -108,13 +108,17 @@ async fn accessible(c: &Client, axe: &str, what: &str) {
     );
 }
 
+/// The main content's text; read again while a page that was still loading replaces it.
 async fn text(c: &Client) -> String {
-    c.find(Locator::Css("main"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    for _ in 0..50 {
+        if let Ok(main) = c.find(Locator::Css("main")).await
+            && let Ok(text) = main.text().await
+        {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the page never settled");
 }
 
 async fn path(c: &Client) -> String {
