@@ -414,6 +414,38 @@ impl Store {
         dispatch!(self, r => r.get_service(id).await)
     }
 
+    pub async fn create_login_link(
+        &self,
+        actor: &Actor,
+        new: NewLoginLink,
+    ) -> Result<LoginLinkRecord, ApiError> {
+        dispatch!(self, r => r.create_login_link(actor, new).await)
+    }
+
+    pub async fn redeem_login_link(
+        &self,
+        code_hash: &str,
+        session: NewSession,
+    ) -> Result<SessionRecord, ApiError> {
+        dispatch!(self, r => r.redeem_login_link(code_hash, session).await)
+    }
+
+    pub async fn open_session(
+        &self,
+        actor: &Actor,
+        session: NewSession,
+    ) -> Result<SessionRecord, ApiError> {
+        dispatch!(self, r => r.open_session(actor, session).await)
+    }
+
+    pub async fn find_session(&self, token_hash: &str) -> Result<Option<SessionRecord>, ApiError> {
+        dispatch!(self, r => r.find_session(token_hash).await)
+    }
+
+    pub async fn revoke_session(&self, actor: &Actor, id: Uuid) -> Result<(), ApiError> {
+        dispatch!(self, r => r.revoke_session(actor, id).await)
+    }
+
     pub async fn list_profiles(&self) -> Result<Vec<ImportProfileRecord>, ApiError> {
         dispatch!(self, r => r.list_profiles().await)
     }

@@ -55,6 +55,11 @@ mod requests_impl {
     include!("requests.rs");
 }
 
+mod sessions_impl {
+    use super::*;
+    include!("sessions.rs");
+}
+
 mod catalog_impl {
     use super::*;
     include!("catalog.rs");

@@ -329,6 +329,14 @@ async fn revoke(
     .fetch_one(&mut **tx)
     .await?;
     updated.assessment_ids = current.assessment_ids.clone();
+    // The console sessions the invitation opened end with it.
+    sqlx::query(
+        "UPDATE console_sessions SET revoked_at = $2 WHERE invitation_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(current.id)
+    .bind(updated.revoked_at)
+    .execute(&mut **tx)
+    .await?;
     audit(
         tx,
         actor,

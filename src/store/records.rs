@@ -1049,6 +1049,70 @@ pub struct ProductDetail {
     pub open_findings: Vec<ProductFinding>,
 }
 
+/// A one-time console sign-in link (`procurement-review login-link`): who it signs in, until when, and whether it
+/// was used. The code itself is never stored, only its SHA-256.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct LoginLinkRecord {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub code_hash: String,
+    pub subject: String,
+    pub role: String,
+    pub department: Option<String>,
+    pub vendor_id: Option<Uuid>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+/// A console session: a row per signed-in browser, found by the SHA-256 of its cookie. Roles are kept space
+/// separated, as the token claims them.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct SessionRecord {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub token_hash: String,
+    #[serde(skip)]
+    pub csrf_token: String,
+    pub subject: String,
+    pub name: Option<String>,
+    pub roles: String,
+    pub department: Option<String>,
+    pub vendor_id: Option<Uuid>,
+    pub invitation_id: Option<Uuid>,
+    pub method: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// What a new session is opened with.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token_hash: String,
+    pub csrf_token: String,
+    pub subject: String,
+    pub name: Option<String>,
+    pub roles: String,
+    pub department: Option<String>,
+    pub vendor_id: Option<Uuid>,
+    pub invitation_id: Option<Uuid>,
+    pub method: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What a new login link is issued with.
+#[derive(Debug, Clone)]
+pub struct NewLoginLink {
+    pub code_hash: String,
+    pub subject: String,
+    pub role: String,
+    pub department: Option<String>,
+    pub vendor_id: Option<Uuid>,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Where a newest-first page ends: the creation time and id of its last row. The next page starts after it,
 /// so a page costs the same however deep it is, and rows added meanwhile do not shift it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,6 +7,8 @@ mod audit;
 mod auth;
 mod budgets;
 mod catalog;
+mod console;
+mod console_browser;
 mod contracts;
 mod duplicates;
 mod edge;
