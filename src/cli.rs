@@ -55,6 +55,21 @@ pub enum Command {
         #[arg(long, default_value = "12h")]
         ttl: String,
     },
+    /// Print a one-time sign-in link to the web console (embedded mode): it works once, within 15 minutes.
+    LoginLink {
+        /// buyer, vendor, security_analyst, cio, finance, admin or auditor.
+        #[arg(long)]
+        role: String,
+        /// The subject (user id) the session names.
+        #[arg(long)]
+        sub: String,
+        /// Department code; required for buyers.
+        #[arg(long)]
+        department: Option<String>,
+        /// Vendor id; required for vendors.
+        #[arg(long)]
+        vendor: Option<Uuid>,
+    },
     /// Audit trail tools.
     Audit {
         #[command(subcommand)]
@@ -222,6 +237,39 @@ async fn run(command: Option<Command>, mut config: Config) -> anyhow::Result<Exi
                 ttl_seconds,
             })?;
             println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::LoginLink {
+            role,
+            sub,
+            department,
+            vendor,
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+                anyhow::anyhow!("--role {role:?} is not one of {}", all.join(", "))
+            })?;
+            let (store, secret) = open_store(&config).await?;
+            let verifier = Verifier::new(&config.auth, &secret)?;
+            let base = if config.public_url.is_empty() {
+                format!("http://{}", config.listen)
+            } else {
+                config.public_url.clone()
+            };
+            let link = crate::console::session::issue_login_link(
+                &store,
+                &verifier,
+                &base,
+                &crate::console::session::LoginLinkRequest {
+                    role,
+                    subject: sub,
+                    department: department.map(|d| d.trim().to_ascii_uppercase()),
+                    vendor,
+                },
+            )
+            .await;
+            store.close().await;
+            println!("{}", link?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {

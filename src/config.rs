@@ -50,7 +50,8 @@ pub struct Config {
     pub database_url: Secret,
     pub database_max_connections: u32,
     pub listen: SocketAddr,
-    /// Public base URL of the service, used in links it hands out (vendor invitations).
+    /// Public base URL of the service, used in links it hands out (vendor invitations, sign-in links). Empty
+    /// (the default): `http://` and the address the service actually listens on.
     pub public_url: String,
     pub log_format: LogFormat,
     /// `tracing` filter directives, e.g. `info` or `procurement_review=debug,info`.
@@ -182,7 +183,7 @@ impl Default for Config {
             database_url: Secret::new("sqlite:procurement-review.db"),
             database_max_connections: 10,
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
-            public_url: "http://127.0.0.1:8080".to_string(),
+            public_url: String::new(),
             log_format: LogFormat::Text,
             log_level: "info".to_string(),
             max_body_bytes: 1024 * 1024,

@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod detection;
 pub mod domain;
 pub mod edge;

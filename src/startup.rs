@@ -87,6 +87,11 @@ impl Application {
         let addr = listener
             .local_addr()
             .context("the listener has no socket address")?;
+        // Links the service hands out point at the address it really listens on, unless told otherwise.
+        let mut config = config;
+        if config.public_url.is_empty() {
+            config.public_url = format!("http://{addr}");
+        }
         let detector = Arc::new(
             Detector::load(&store)
                 .await
@@ -173,12 +178,27 @@ pub fn routes(
         .with("/metrics", &["get"])
         .with("/openapi.json", &["get"])
         .with("/openapi.yaml", &["get"]);
+    // The console calls the same API in-process, with the same data.
+    let console_api = openapi_service()
+        .data(store.clone())
+        .data(verifier.clone())
+        .data(detector.clone())
+        .data(templates.clone())
+        .data(import_slots.clone())
+        .data(Arc::new(config.clone()))
+        .data(Arc::new(Metrics::default()))
+        .map_to_response()
+        .boxed();
+    let console = Arc::new(crate::console::Console::new(
+        console_api,
+        &config.public_url,
+    ));
     let limits = BodyLimits {
         json: config.max_body_bytes,
         upload: config.max_upload_bytes,
         timeout: Duration::from_millis(config.http_body_timeout_ms),
     };
-    Route::new()
+    crate::console::mount(Route::new())
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
         .at("/metrics", get(metrics_text))
@@ -189,6 +209,7 @@ pub fn routes(
         )
         .nest("/docs", api.swagger_ui())
         .nest("/", api)
+        .around(crate::console::root)
         // `outermost` must see the data, so it goes inside the data layers.
         .around(outermost)
         .data(store)
@@ -198,6 +219,7 @@ pub fn routes(
         .data(import_slots)
         .data(Arc::new(config.clone()))
         .data(Arc::new(Metrics::default()))
+        .data(console)
         .data(limits)
         .with(crate::edge::ResponseHeaders::new(config, methods))
 }

@@ -87,7 +87,8 @@ pub struct InvitationIssued {
     /// assessments): their answers, evidence, workbooks, findings, reviews and reminders; everything else of the
     /// vendor's answers 404. Until e-mail delivery exists it comes back to the inviter, to pass on.
     pub token: String,
-    /// A link to send to the contact.
+    /// A link to send to the contact: it opens the vendor portal of the web console, which exchanges the token
+    /// for a session once and takes it out of the address bar.
     pub link: String,
 }
 
@@ -177,7 +178,7 @@ impl InvitationsApi {
             .mint_invitation(record.id, id.0, &email, expires_at)
             .map_err(ApiError::Internal)?;
         let link = format!(
-            "{}/docs#vendor-access?token={token}",
+            "{}/portal/enter?token={token}",
             config.public_url.trim_end_matches('/')
         );
         Ok(InvitationCreated::Created(Json(InvitationIssued {

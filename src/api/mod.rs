@@ -16,6 +16,7 @@ pub mod me;
 pub mod notifications;
 pub mod orders;
 pub mod policy;
+pub mod products;
 pub mod profiles;
 pub mod reports;
 pub mod requests;
@@ -57,6 +58,7 @@ apis!(
     me::MeApi,
     departments::DepartmentsApi,
     vendors::VendorsApi,
+    products::ProductsApi,
     requests::RequestsApi,
     council::CouncilApi,
     duplicates::DuplicatesApi,

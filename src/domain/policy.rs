@@ -512,6 +512,10 @@ pub struct Policy {
     /// Days before that date from which departments whose report is missing are reminded.
     #[serde(default = "default_surveillance_report_reminder_days")]
     pub surveillance_report_reminder_days: u32,
+    /// How long a product's accepted assessment stands for later requests, per data class, and whether a reuse
+    /// waits for an analyst's confirmation (see [`super::reuse`]).
+    #[serde(default)]
+    pub reuse: super::reuse::ReusePolicy,
     /// Applied in order; the order decides the order of grounds within a step.
     #[serde(default)]
     pub rules: Vec<Rule>,
@@ -653,6 +657,9 @@ impl Policy {
         }
         if self.reassessment_months == 0 {
             policy_fault(PolicyFault::ZeroReassessmentMonths);
+        }
+        for fault in self.reuse.faults() {
+            policy_fault(PolicyFault::Reuse(fault));
         }
         if !fiscal_start_is_valid(
             self.surveillance_report_due_month,
@@ -1564,6 +1571,10 @@ pub struct Route {
     /// `duplicate_notice_score`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<String>,
+    /// For a request that names a product: each questionnaire of the security review against the product's
+    /// accepted assessments (satisfied by reference, or a new cycle and why), and the findings standing on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<super::reuse::ProductReview>,
 }
 
 impl Route {
@@ -1632,6 +1643,7 @@ pub fn evaluate(policy: &Policy, facts: &RequestFacts) -> Route {
         comparison: None,
         budget: view.budget,
         notices: Vec::new(),
+        product: None,
     }
 }
 
@@ -1843,6 +1855,9 @@ pub enum PolicyFault {
     /// Every vendor would be due for re-assessment at once.
     #[error("reassessment_months must be at least 1")]
     ZeroReassessmentMonths,
+    /// A reuse setting that cannot hold, in words naming it.
+    #[error("{0}")]
+    Reuse(String),
     /// The Annual Surveillance Reports would be due on a day that some years lack (or no day at all).
     #[error("surveillance report due month {month}, day {day} is not a day that occurs every year")]
     InvalidSurveillanceReportDue {

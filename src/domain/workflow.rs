@@ -359,6 +359,7 @@ mod tests {
             comparison: None,
             budget: None,
             notices: vec![],
+            product: None,
         }
     }
 

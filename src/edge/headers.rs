@@ -96,7 +96,10 @@ fn is_html(resp: &Response) -> bool {
 
 impl Policy {
     async fn apply(&self, path: &str, mut resp: Response) -> Response {
-        let csp = if is_html(&resp) {
+        let csp = if let Some(own) = resp.headers().get(header::CONTENT_SECURITY_POLICY) {
+            // A console page states its own policy (nothing inline).
+            own.clone()
+        } else if is_html(&resp) {
             self.html_policy(path, &mut resp).await
         } else {
             HeaderValue::from_static(API_POLICY)

@@ -414,6 +414,38 @@ impl Store {
         dispatch!(self, r => r.get_service(id).await)
     }
 
+    pub async fn create_login_link(
+        &self,
+        actor: &Actor,
+        new: NewLoginLink,
+    ) -> Result<LoginLinkRecord, ApiError> {
+        dispatch!(self, r => r.create_login_link(actor, new).await)
+    }
+
+    pub async fn redeem_login_link(
+        &self,
+        code_hash: &str,
+        session: NewSession,
+    ) -> Result<SessionRecord, ApiError> {
+        dispatch!(self, r => r.redeem_login_link(code_hash, session).await)
+    }
+
+    pub async fn open_session(
+        &self,
+        actor: &Actor,
+        session: NewSession,
+    ) -> Result<SessionRecord, ApiError> {
+        dispatch!(self, r => r.open_session(actor, session).await)
+    }
+
+    pub async fn find_session(&self, token_hash: &str) -> Result<Option<SessionRecord>, ApiError> {
+        dispatch!(self, r => r.find_session(token_hash).await)
+    }
+
+    pub async fn revoke_session(&self, actor: &Actor, id: Uuid) -> Result<(), ApiError> {
+        dispatch!(self, r => r.revoke_session(actor, id).await)
+    }
+
     pub async fn list_profiles(&self) -> Result<Vec<ImportProfileRecord>, ApiError> {
         dispatch!(self, r => r.list_profiles().await)
     }
@@ -680,6 +712,43 @@ impl Store {
         reason: &str,
     ) -> Result<ClosedWork, ApiError> {
         dispatch!(self, r => r.close_request_work(actor, request_id, reason).await)
+    }
+
+    pub async fn create_product(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        product: NewProduct,
+    ) -> Result<ProductRecord, ApiError> {
+        dispatch!(self, r => r.create_product(actor, caller, product).await)
+    }
+
+    pub async fn get_product(
+        &self,
+        vendor: Option<Uuid>,
+        id: Uuid,
+    ) -> Result<ProductDetail, ApiError> {
+        dispatch!(self, r => r.get_product(vendor, id).await)
+    }
+
+    pub async fn list_products(
+        &self,
+        vendor: Option<Uuid>,
+        q: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Paged<ProductDetail>, ApiError> {
+        dispatch!(self, r => r.list_products(vendor, q, page).await)
+    }
+
+    pub async fn confirm_reuse(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        id: Uuid,
+        if_match: i64,
+        questionnaire: &str,
+    ) -> Result<RequestRecord, ApiError> {
+        dispatch!(self, r => r.confirm_reuse(actor, caller, id, if_match, questionnaire).await)
     }
 
     pub async fn list_assessments(

@@ -419,7 +419,11 @@ async fn load_routing(
         fields.budget_line_id,
     )
     .await?;
+    let product =
+        super::products_impl::product_facts(tx, fields.product_id, fields.vendor_id).await?;
     Ok(Routing {
+        product,
+        today: now().date_naive(),
         vendor_open_orders: crate::domain::orders::describe_open_orders(&orders),
         budget,
         policy_version,
@@ -486,7 +490,11 @@ pub(super) async fn load_evidence(
             .bind(request_id)
             .fetch_all(&mut **tx)
             .await?;
+    let (confirmed_reuse, reused_critical_findings) =
+        super::products_impl::reuse_evidence(tx, request_id, submission).await?;
     Ok(Evidence {
+        confirmed_reuse,
+        reused_critical_findings,
         accepted_questionnaires: accepted.into_iter().map(|(t,)| t).collect(),
         standing_critical_findings: critical as u32,
         clauses: clauses
@@ -636,6 +644,7 @@ pub(super) async fn apply_plan(
         .execute(&mut **tx)
         .await?;
         write_steps(tx, id, v.submission, &v.steps).await?;
+        super::products_impl::write_reuses(tx, id, v.submission, v.route.product.as_ref()).await?;
         sqlx::query(
             "UPDATE requests SET fields = $2, title = $3, vendor_id = $4, total_contract_value_cents = $5, \
              fiscal_year = $6, submission = $7, policy_version = $8, route = $9, submitted_by = $10, \
@@ -677,6 +686,7 @@ pub(super) async fn apply_plan(
     }
     if let Some((policy_version, route, steps)) = &plan.rerouted {
         write_steps(tx, id, submission, steps).await?;
+        super::products_impl::write_reuses(tx, id, submission, route.product.as_ref()).await?;
         sqlx::query(
             "UPDATE requests SET policy_version = $2, route = $3, fiscal_year = $4 WHERE id = $1",
         )
@@ -732,6 +742,7 @@ pub(super) async fn apply_plan(
             &updated,
             &plan.assessments,
             policy.questionnaire_due_days,
+            updated.route.as_ref().and_then(|r| r.0.product.as_ref()),
         )
         .await?;
     }
@@ -796,7 +807,7 @@ pub(super) async fn resettle(
 }
 
 /// Opens the transaction of a change: the request locked at version `if_match`, and its state.
-async fn open_change(
+pub(super) async fn open_change(
     pool: &Pool,
     scope: &Scope,
     id: Uuid,
@@ -996,12 +1007,16 @@ impl Repo {
             Some(link) => load_prior(&mut tx, &department, link).await?.is_some(),
             None => true,
         };
+        let product_known =
+            super::products_impl::product_known(&mut tx, fields.product_id, fields.vendor_id)
+                .await?;
         plans::create(
             caller,
             known.is_some(),
             &fields,
             vendor_known,
             renewal_known,
+            product_known,
         )?;
         let (_, policy) = load_policy(&mut tx, None).await?;
         let line = super::budgets_impl::line_ref(&mut tx, fields.budget_line_id).await?;
@@ -1318,7 +1333,16 @@ impl Repo {
             }
             _ => None,
         };
-        let plan = plans::edit(&state, caller, next, vendor_known, reevaluation.as_ref())?;
+        let product_known =
+            super::products_impl::product_known(&mut tx, next.product_id, next.vendor_id).await?;
+        let plan = plans::edit(
+            &state,
+            caller,
+            next,
+            vendor_known,
+            product_known,
+            reevaluation.as_ref(),
+        )?;
         finish(tx, actor, &current, &plan, None).await
     }
 

@@ -63,6 +63,11 @@ mod requests_impl {
     include!("requests.rs");
 }
 
+mod sessions_impl {
+    use super::*;
+    include!("sessions.rs");
+}
+
 mod catalog_impl {
     use super::*;
     include!("catalog.rs");
@@ -71,6 +76,11 @@ mod catalog_impl {
 mod profiles_impl {
     use super::*;
     include!("profiles.rs");
+}
+
+mod products_impl {
+    use super::*;
+    include!("products.rs");
 }
 
 mod questionnaires_impl {

@@ -123,6 +123,8 @@ fn routing(world: &World) -> Routing {
         prior: None,
         vendor_open_orders: None,
         budget: Default::default(),
+        product: None,
+        today: chrono::NaiveDate::from_ymd_opt(2026, 8, 1).unwrap(),
     }
 }
 
@@ -156,6 +158,8 @@ impl World {
                 .map(|(_, q, _)| q.clone())
                 .collect(),
             standing_critical_findings: 0,
+            confirmed_reuse: Default::default(),
+            reused_critical_findings: 0,
             clauses: self.clauses.clone(),
             council_vote: self
                 .vote
@@ -229,7 +233,8 @@ impl World {
                     evidence: self.evidence(self.state.submission + 1),
                     checked_at: self.state.version,
                 };
-                if let Ok(plan) = requests::edit(&self.state, &who, next, true, Some(&reevaluation))
+                if let Ok(plan) =
+                    requests::edit(&self.state, &who, next, true, true, Some(&reevaluation))
                 {
                     self.apply(&plan, &who);
                 }

@@ -11,6 +11,7 @@ use crate::domain::policy::{
     format_cents,
 };
 use crate::domain::request::{Renews, RequestFields};
+use crate::domain::reuse::{self, ProductFacts, ProductReview, Scope};
 use crate::domain::workflow::{StepState, decider};
 
 use super::requests::Step;
@@ -40,6 +41,11 @@ pub struct Routing {
     pub vendor_open_orders: Option<String>,
     /// The department's budget for the fiscal year and the line the fields name [EO 2025 Art. 2].
     pub budget: BudgetFacts,
+    /// The product the fields name, with its assessments and standing findings; `None` when they name none, or
+    /// name one that is not this vendor's.
+    pub product: Option<ProductFacts>,
+    /// The day the validity of the product's acceptances is judged on.
+    pub today: chrono::NaiveDate,
 }
 
 /// What a renewal renews, as the store found it.
@@ -308,7 +314,38 @@ pub fn route_for(fields: &RequestFields, department: &str, routing: &Routing) ->
         .filter(|(_, score)| *score >= routing.policy.duplicate_notice_score)
         .map(|(text, _)| text.clone())
         .collect();
+    route.product = product_review(&route, fields, routing);
     route
+}
+
+/// What a request asks of a product's review: its data classes, hosting and users.
+pub fn scope_of(fields: &RequestFields) -> Scope {
+    Scope {
+        data_classes: fields.data_classes.clone(),
+        hosting: fields.hosting,
+        users: fields.expected_users,
+    }
+}
+
+/// For fields that name a product: each questionnaire of the route's security review judged against the
+/// product's assessments, with the findings standing on the product.
+pub fn product_review(
+    route: &Route,
+    fields: &RequestFields,
+    routing: &Routing,
+) -> Option<ProductReview> {
+    let product = routing.product.as_ref()?;
+    let questionnaires = route
+        .step(StepKindTag::SecurityReview)
+        .map(|s| s.questionnaires.clone())
+        .unwrap_or_default();
+    Some(reuse::review(
+        &routing.policy,
+        product,
+        &questionnaires,
+        &scope_of(fields),
+        routing.today,
+    ))
 }
 
 /// Whether the text the duplicate check reads is the same in both versions.
@@ -573,6 +610,7 @@ pub(crate) mod tests {
             requested_start_date: NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
             renews: None,
             budget_line_id: None,
+            product_id: None,
         }
     }
 
@@ -589,6 +627,8 @@ pub(crate) mod tests {
             prior: None,
             vendor_open_orders: None,
             budget: Default::default(),
+            product: None,
+            today: NaiveDate::from_ymd_opt(2026, 8, 1).unwrap(),
         }
     }
 

@@ -333,6 +333,8 @@ impl Replay<'_> {
                     prior: None,
                     vendor_open_orders: None,
                     budget: Default::default(),
+                    product: None,
+                    today: chrono::Utc::now().date_naive(),
                 },
             );
             if !fresh.prohibitions.is_empty() {

@@ -220,6 +220,10 @@ fn is_json(req: &Request) -> bool {
 fn lacks_credentials(req: &Request) -> bool {
     !req.headers()
         .contains_key(poem::http::header::AUTHORIZATION)
+        && req
+            .extensions()
+            .get::<crate::auth::ConsolePrincipal>()
+            .is_none()
 }
 
 #[cfg(test)]

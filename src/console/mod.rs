@@ -1,0 +1,1616 @@
+//! The web console: server-rendered pages for buyers, vendors, analysts and the CIO office, served by the same
+//! binary at `/`.
+//!
+//! Pages hold no rule of their own. Each page calls the JSON API in-process, as the signed-in person (the session's
+//! principal travels in the request's extensions, see [`crate::auth::ConsolePrincipal`]), so the role checks,
+//! scopes, input rules, planners, `If-Match` versions and audit trail are exactly those of the API; a page only
+//! turns a form into the API's JSON and the API's answer (or its problem document, field by field) into HTML.
+//!
+//! Templates are compiled into the binary (`include_str!`) and escape everything by default; the one stylesheet
+//! and the one small script are served from the binary too. The Content-Security-Policy of a console page allows
+//! nothing inline: scripts, styles and forms from the service's own origin only, and no framing.
+
+pub mod session;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::Utc;
+use minijinja::Environment;
+use poem::endpoint::BoxEndpoint;
+use poem::http::{HeaderMap, Method, StatusCode, header};
+use poem::web::{Data, Form, Multipart, Path, Query};
+use poem::{Endpoint, IntoResponse, Request, Response, Route, get, handler, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use self::session::Session;
+use crate::auth::{ConsolePrincipal, Role, Verifier};
+use crate::error::problem_from_poem_error;
+use crate::store::{Actor, Store};
+
+/// The policy of every console page: its own stylesheet and script, forms posted to itself, nothing inline,
+/// never framed.
+pub const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+const STYLESHEET: &str = include_str!("assets/console.css");
+const SCRIPT: &str = include_str!("assets/console.js");
+
+/// What the console needs: the API to call in-process, the templates, and how cookies are sent.
+pub struct Console {
+    api: BoxEndpoint<'static, Response>,
+    env: Environment<'static>,
+    /// Cookies get `Secure` (and the `__Host-` prefix) when the public URL is https.
+    secure: bool,
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    for (name, source) in [
+        ("base.html", include_str!("templates/base.html")),
+        ("macros.html", include_str!("templates/macros.html")),
+        ("signin.html", include_str!("templates/signin.html")),
+        ("message.html", include_str!("templates/message.html")),
+        ("requests.html", include_str!("templates/requests.html")),
+        (
+            "request_form.html",
+            include_str!("templates/request_form.html"),
+        ),
+        ("request.html", include_str!("templates/request.html")),
+        ("inbox.html", include_str!("templates/inbox.html")),
+        ("portal.html", include_str!("templates/portal.html")),
+        ("assessment.html", include_str!("templates/assessment.html")),
+        ("reviews.html", include_str!("templates/reviews.html")),
+        ("review.html", include_str!("templates/review.html")),
+    ] {
+        env.add_template(name, source)
+            .unwrap_or_else(|e| panic!("console template {name}: {e:#}"));
+    }
+    env.add_filter("money", |cents: i64| money(cents));
+    env.add_filter("label", |code: String| label(&code));
+    env
+}
+
+/// `$1,234.56` from cents.
+pub fn money(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    let dollars = (abs / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in dollars.chars().enumerate() {
+        if i > 0 && (dollars.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}${grouped}.{:02}", abs % 100)
+}
+
+/// A code as words: `cio_approval` -> `CIO approval`.
+pub fn label(code: &str) -> String {
+    let words: Vec<String> = code
+        .split('_')
+        .enumerate()
+        .map(|(i, w)| match w {
+            "cio" => "CIO".to_string(),
+            "pi" => "PI".to_string(),
+            "ma" => "MA".to_string(),
+            "ct" => "CT".to_string(),
+            "cjis" => "CJIS".to_string(),
+            _ if i == 0 => {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                    .unwrap_or_default()
+            }
+            _ => w.to_string(),
+        })
+        .collect();
+    words.join(" ")
+}
+
+/// An answer of the API called in-process.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Answer {
+    pub fn ok(&self) -> bool {
+        self.status.is_success()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub fn etag(&self) -> Option<String> {
+        self.headers
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+}
+
+impl Console {
+    pub fn new(api: BoxEndpoint<'static, Response>, public_url: &str) -> Console {
+        Console {
+            api,
+            env: environment(),
+            secure: public_url
+                .get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://")),
+        }
+    }
+
+    pub fn secure(&self) -> bool {
+        self.secure
+    }
+
+    /// Calls the API as the session's principal.
+    pub async fn call(
+        &self,
+        session: &Session,
+        method: Method,
+        path: &str,
+        body: Option<(Vec<u8>, &str)>,
+        if_match: Option<&str>,
+    ) -> Answer {
+        let mut builder = Request::builder().method(method).uri_str(path);
+        if let Some(tag) = if_match {
+            builder = builder.header(header::IF_MATCH, tag);
+        }
+        let req = match body {
+            Some((bytes, content_type)) => builder
+                .header(header::CONTENT_TYPE, content_type)
+                .body(bytes),
+            None => builder.finish(),
+        };
+        let mut req = req;
+        req.extensions_mut()
+            .insert(ConsolePrincipal(session.principal.clone()));
+        let resp = match self.api.call(req).await {
+            Ok(resp) => resp,
+            Err(err) => problem_from_poem_error(err).into_response(),
+        };
+        let (parts, body) = resp.into_parts();
+        Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body: body.into_bytes().await.unwrap_or_default(),
+        }
+    }
+
+    pub async fn get(&self, session: &Session, path: &str) -> Answer {
+        self.call(session, Method::GET, path, None, None).await
+    }
+
+    pub async fn send_json(
+        &self,
+        session: &Session,
+        method: Method,
+        path: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> Answer {
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        self.call(
+            session,
+            method,
+            path,
+            Some((bytes, "application/json")),
+            if_match,
+        )
+        .await
+    }
+
+    /// A change without a body (submit, withdraw), made on the version the form was read at.
+    pub async fn transition(&self, session: &Session, path: &str, version: Option<&str>) -> Answer {
+        self.call(session, Method::POST, path, None, version).await
+    }
+
+    /// After a change: on to `location` when the API made it, the refusal's page when it did not.
+    pub fn after(&self, session: &Session, answer: &Answer, location: &str) -> Response {
+        if answer.ok() {
+            see_other(location)
+        } else {
+            self.refusal(session, answer)
+        }
+    }
+
+    /// Renders `template` with `context` and what every page shows (who is signed in, the menu, the CSRF token).
+    pub fn render(
+        &self,
+        status: StatusCode,
+        template: &str,
+        session: Option<&Session>,
+        mut context: Value,
+    ) -> Response {
+        if let Some(s) = session {
+            let role = s.role();
+            context["me"] = json!({
+                "subject": s.principal.subject,
+                "role": role.map(|r| r.as_str()),
+                "role_label": role.map(|r| label(r.as_str())),
+                "department": s.principal.department,
+                "csrf": s.record.csrf_token,
+            });
+            context["nav"] = Value::Array(
+                menu(role)
+                    .iter()
+                    .map(|(href, text)| json!({"href": href, "label": text}))
+                    .collect(),
+            );
+        }
+        let html = self
+            .env
+            .get_template(template)
+            .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(&context))));
+        match html {
+            Ok(html) => html_response(status, html),
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), template, "a console page failed to render");
+                html_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "<!doctype html><html lang=\"en\"><title>Error</title><h1>The page could not be shown</h1>"
+                        .to_string(),
+                )
+            }
+        }
+    }
+
+    /// A page with one message: a refusal, a problem the API named, or a confirmation.
+    pub fn message(
+        &self,
+        status: StatusCode,
+        session: Option<&Session>,
+        title: &str,
+        text: &str,
+        problems: &[Value],
+    ) -> Response {
+        self.render(
+            status,
+            "message.html",
+            session,
+            json!({"title": title, "text": text, "problems": problems}),
+        )
+    }
+
+    /// The API's refusal as a page: its status, its detail and each field it named.
+    pub fn refusal(&self, session: &Session, answer: &Answer) -> Response {
+        let problem = answer.json();
+        let status = if answer.status.is_success() {
+            StatusCode::BAD_GATEWAY
+        } else {
+            answer.status
+        };
+        let title = match status.as_u16() {
+            404 => "Not found",
+            403 => "Not allowed",
+            409 => "Not possible now",
+            412 => "Changed by someone else",
+            _ => "Not done",
+        };
+        let mut text = problem["detail"].as_str().unwrap_or("").to_string();
+        if status == StatusCode::PRECONDITION_FAILED {
+            text =
+                "It changed since you opened the page. Go back, reload it, and try again.".into();
+        }
+        let problems = problem["errors"].as_array().cloned().unwrap_or_default();
+        self.message(status, Some(session), title, &text, &problems)
+    }
+}
+
+fn html_response(status: StatusCode, html: String) -> Response {
+    Response::builder()
+        .status(status)
+        .content_type("text/html; charset=utf-8")
+        .header(header::CONTENT_SECURITY_POLICY, PAGE_POLICY)
+        .body(html)
+}
+
+fn see_other(location: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, location)
+        .finish()
+}
+
+/// Each role's pages, its main page first.
+fn menu(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
+    match role {
+        Some(Role::Buyer) => vec![
+            ("/requests", "My department's requests"),
+            ("/requests/new", "New request"),
+        ],
+        Some(Role::Vendor) => vec![("/portal", "My questionnaires")],
+        Some(Role::SecurityAnalyst) => {
+            vec![("/reviews", "Review queue"), ("/requests", "Requests")]
+        }
+        Some(Role::Cio) | Some(Role::Finance) => {
+            vec![("/inbox", "Inbox"), ("/requests", "Requests")]
+        }
+        Some(Role::Admin) | Some(Role::Auditor) => vec![("/requests", "Requests")],
+        None => vec![],
+    }
+}
+
+fn home_of(role: Option<Role>) -> &'static str {
+    menu(role).first().map(|(href, _)| *href).unwrap_or("/")
+}
+
+/// Answers `/` with the console's home page. The router cannot: the API is nested at `/`, and poem's router
+/// gives an empty rest to the nest's catch-all before an exact `/`.
+pub async fn root<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    if req.uri().path() == "/" && (req.method() == Method::GET || req.method() == Method::HEAD) {
+        return home.call(req).await.map(IntoResponse::into_response);
+    }
+    next.call(req).await.map(IntoResponse::into_response)
+}
+
+/// Adds the console's pages to `route`, beside the API.
+pub fn mount(route: Route) -> Route {
+    route
+        .at("/assets/console.css", get(stylesheet))
+        .at("/assets/console.js", get(script))
+        .at("/login", get(login))
+        .at("/sign-out", post(sign_out))
+        .at("/portal/enter", get(enter_portal))
+        .at("/portal", get(portal))
+        .at("/portal/assessments/:id", get(assessment_page))
+        .at("/portal/assessments/:id/answers", post(save_answers))
+        .at("/portal/assessments/:id/submit", post(submit_assessment))
+        .at(
+            "/portal/assessments/:id/workbook",
+            get(download_workbook).post(upload_workbook),
+        )
+        .at("/requests", get(requests_page).post(create_request))
+        .at("/requests/new", get(new_request))
+        .at("/requests/:id", get(request_page))
+        .at("/requests/:id/submit", post(request_transition))
+        .at("/requests/:id/withdraw", post(request_transition))
+        .at("/requests/:id/decisions", post(decide))
+        .at("/inbox", get(inbox))
+        .at("/reviews", get(reviews))
+        .at("/reviews/:id", get(review_page).post(review))
+}
+
+/// The live session of the request, or the page to answer instead: the sign-in page for none, a refusal for a
+/// role that has no business here.
+async fn require(
+    req: &Request,
+    console: &Console,
+    store: &Store,
+    roles: &[Role],
+) -> Result<Session, Box<Response>> {
+    let found = session::current(req, store, console.secure)
+        .await
+        .map_err(|e| Box::new(e.into_response()))?;
+    let Some(session) = found else {
+        return Err(Box::new(console.render(
+            StatusCode::UNAUTHORIZED,
+            "signin.html",
+            None,
+            json!({"notice": "Sign in to see this page."}),
+        )));
+    };
+    if !session.principal.roles.iter().any(|r| roles.contains(r)) {
+        return Err(Box::new(console.message(
+            StatusCode::FORBIDDEN,
+            Some(&session),
+            "Not for your role",
+            "This page is for another role. Use the menu to find your own pages.",
+            &[],
+        )));
+    }
+    Ok(session)
+}
+
+/// A form's fields, in order.
+#[derive(Debug, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// A field with its surrounding white space removed; None when blank.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.get(name).map(str::trim).filter(|v| !v.is_empty())
+    }
+}
+
+/// Refuses a form whose CSRF token is not the session's.
+fn check_csrf(
+    console: &Console,
+    session: &Session,
+    sent: Option<&str>,
+) -> Result<(), Box<Response>> {
+    if session.csrf_matches(sent) {
+        Ok(())
+    } else {
+        Err(Box::new(console.message(
+            StatusCode::FORBIDDEN,
+            Some(session),
+            "Form expired",
+            "This form was not sent from your current session. Reload the page and try again.",
+            &[],
+        )))
+    }
+}
+
+fn parse_id(console: &Console, session: &Session, raw: &str) -> Result<Uuid, Box<Response>> {
+    Uuid::parse_str(raw).map_err(|_| {
+        Box::new(console.message(
+            StatusCode::NOT_FOUND,
+            Some(session),
+            "Not found",
+            "There is no such page.",
+            &[],
+        ))
+    })
+}
+
+macro_rules! attempt {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(resp) => return *resp,
+        }
+    };
+}
+
+#[handler]
+async fn stylesheet() -> Response {
+    Response::builder()
+        .content_type("text/css; charset=utf-8")
+        .body(STYLESHEET)
+}
+
+#[handler]
+async fn script() -> Response {
+    Response::builder()
+        .content_type("text/javascript; charset=utf-8")
+        .body(SCRIPT)
+}
+
+#[derive(Deserialize)]
+struct HomeQuery {
+    signed_out: Option<String>,
+}
+
+#[handler]
+async fn home(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    query: Query<HomeQuery>,
+) -> Response {
+    match session::current(req, &store, console.secure).await {
+        Ok(Some(s)) => see_other(home_of(s.role())),
+        Ok(None) => console.render(
+            StatusCode::OK,
+            "signin.html",
+            None,
+            json!({"signed_out": query.signed_out.is_some()}),
+        ),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    code: Option<String>,
+}
+
+fn signed_in(console: &Console, cookie: &str, location: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, location)
+        .header(
+            header::SET_COOKIE,
+            session::set_cookie(console.secure, Some(cookie), session::SESSION_HOURS * 3600),
+        )
+        .finish()
+}
+
+/// A one-time login link: used once, it opens a session and leaves the address bar for the role's main page.
+#[handler]
+async fn login(
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    query: Query<LoginQuery>,
+) -> Response {
+    let refused = |text: &str| {
+        console.render(
+            StatusCode::UNAUTHORIZED,
+            "signin.html",
+            None,
+            json!({"notice": text}),
+        )
+    };
+    let Some(code) = query
+        .code
+        .as_deref()
+        .filter(|c| !c.is_empty() && c.len() <= 100)
+    else {
+        return refused("This sign-in link is incomplete.");
+    };
+    let (cookie, row) = session::new_session(
+        &crate::auth::Principal {
+            subject: String::new(),
+            name: None,
+            roles: vec![],
+            department: None,
+            vendor: None,
+            invitation: None,
+            grant: None,
+        },
+        "login_link",
+        crate::domain::now() + chrono::Duration::hours(session::SESSION_HOURS),
+    );
+    match store.redeem_login_link(&session::hash(code), row).await {
+        Ok(_) => signed_in(&console, &cookie, "/"),
+        Err(e) if e.status() == StatusCode::UNAUTHORIZED => refused(&e.to_string()),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct EnterQuery {
+    token: Option<String>,
+}
+
+/// The vendor's invitation link: the token is checked as the API checks it, exchanged for a session, and the
+/// browser is sent on to the portal so that the token leaves the address bar.
+#[handler]
+async fn enter_portal(
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    verifier: Data<&Arc<Verifier>>,
+    query: Query<EnterQuery>,
+) -> Response {
+    let refused = |text: &str| {
+        console.render(
+            StatusCode::UNAUTHORIZED,
+            "signin.html",
+            None,
+            json!({"notice": text}),
+        )
+    };
+    let Some(token) = query.token.as_deref().filter(|t| !t.is_empty()) else {
+        return refused("This invitation link is incomplete.");
+    };
+    let principal = match verifier.verify(token) {
+        Ok(p) if p.invitation.is_some() => p,
+        Ok(_) => return refused("This is not an invitation link."),
+        Err(_) => return refused("This invitation link is not valid, or it has expired."),
+    };
+    let grant = match store
+        .invitation_grant(principal.invitation.unwrap_or_default())
+        .await
+    {
+        Ok(Some(g)) if Some(g.vendor) == principal.vendor => g,
+        Ok(_) => {
+            return refused(
+                "This invitation has been revoked or has expired. Ask the city for a new one.",
+            );
+        }
+        Err(e) => return e.into_response(),
+    };
+    let actor = Actor {
+        subject: principal.subject.clone(),
+        role: Role::Vendor.as_str().to_string(),
+        request_id: None,
+        invitation: Some(grant),
+    };
+    let (cookie, row) = session::new_session(
+        &principal,
+        "invitation",
+        crate::domain::now() + chrono::Duration::hours(session::SESSION_HOURS),
+    );
+    match store.open_session(&actor, row).await {
+        Ok(_) => signed_in(&console, &cookie, "/portal"),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[handler]
+async fn sign_out(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    form: Form<Fields>,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &Role::ALL).await);
+    attempt!(check_csrf(&console, &session, form.get("csrf")));
+    if let Err(e) = store
+        .revoke_session(&session.actor(), session.record.id)
+        .await
+    {
+        return e.into_response();
+    }
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, "/?signed_out=1")
+        .header(
+            header::SET_COOKIE,
+            session::set_cookie(console.secure, None, 0),
+        )
+        .finish()
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Vendor portal
+
+#[handler]
+async fn portal(req: &Request, console: Data<&Arc<Console>>, store: Data<&Store>) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Vendor]).await);
+    let answer = console.get(&session, "/api/v1/assessments?limit=200").await;
+    if !answer.ok() {
+        return console.refusal(&session, &answer);
+    }
+    let mut items = answer.json()["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    items.sort_by(|a, b| a["due_date"].as_str().cmp(&b["due_date"].as_str()));
+    console.render(
+        StatusCode::OK,
+        "portal.html",
+        Some(&session),
+        json!({"items": items}),
+    )
+}
+
+#[derive(Deserialize, Default)]
+struct Notice {
+    saved: Option<String>,
+    submitted: Option<String>,
+    uploaded: Option<String>,
+}
+
+/// The questions of an assessment grouped by section, each with its input's name.
+fn sections(detail: &Value) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for q in detail["questions"].as_array().into_iter().flatten() {
+        let section = q["section"].as_str().unwrap_or("").to_string();
+        if out
+            .last()
+            .map(|s| s["title"].as_str() != Some(&section))
+            .unwrap_or(true)
+        {
+            out.push(json!({"title": section, "questions": []}));
+        }
+        if let Some(last) = out.last_mut()
+            && let Some(list) = last["questions"].as_array_mut()
+        {
+            list.push(q.clone());
+        }
+    }
+    out
+}
+
+async fn render_assessment(
+    console: &Console,
+    session: &Session,
+    id: Uuid,
+    status: StatusCode,
+    extra: Value,
+) -> Response {
+    let answer = console
+        .get(session, &format!("/api/v1/assessments/{id}"))
+        .await;
+    if !answer.ok() {
+        return console.refusal(session, &answer);
+    }
+    let detail = answer.json();
+    let mut context = json!({
+        "detail": detail,
+        "sections": sections(&detail),
+        "etag": answer.etag(),
+        "answerable": matches!(detail["assessment"]["status"].as_str(), Some("open") | Some("returned")),
+    });
+    if let (Some(target), Some(extra)) = (context.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            target.insert(k.clone(), v.clone());
+        }
+    }
+    console.render(status, "assessment.html", Some(session), context)
+}
+
+#[handler]
+async fn assessment_page(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+    notice: Query<Notice>,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Vendor]).await);
+    let id = attempt!(parse_id(&console, &session, &id));
+    let notice = match (&notice.saved, &notice.submitted, &notice.uploaded) {
+        (Some(_), _, _) => Some("Your answers are saved.".to_string()),
+        (_, Some(_), _) => {
+            Some("Submitted for review. The city's analyst will read it next.".to_string())
+        }
+        (_, _, Some(n)) => Some(format!(
+            "The workbook was read: {} answers stored.",
+            n.parse::<u32>().unwrap_or(0)
+        )),
+        _ => None,
+    };
+    render_assessment(
+        &console,
+        &session,
+        id,
+        StatusCode::OK,
+        json!({"notice": notice}),
+    )
+    .await
+}
+
+/// A form answer as the API's JSON value for a question of `kind`.
+fn answer_value(kind: &str, values: &[&str]) -> Option<Value> {
+    let first = values.first().map(|v| v.trim()).filter(|v| !v.is_empty());
+    match kind {
+        "multiple_choice" => {
+            let picked: Vec<Value> = values
+                .iter()
+                .filter(|v| !v.is_empty())
+                .map(|v| Value::String(v.to_string()))
+                .collect();
+            (!picked.is_empty()).then_some(Value::Array(picked))
+        }
+        "number" => first.map(|v| match v.parse::<i64>() {
+            Ok(n) => json!(n),
+            Err(_) => match v.parse::<f64>() {
+                Ok(f) => json!(f),
+                // The API names what is wrong with it.
+                Err(_) => Value::String(v.to_string()),
+            },
+        }),
+        _ => first.map(|v| Value::String(v.to_string())),
+    }
+}
+
+#[handler]
+async fn save_answers(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+    form: Form<Fields>,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Vendor]).await);
+    attempt!(check_csrf(&console, &session, form.get("csrf")));
+    let id = attempt!(parse_id(&console, &session, &id));
+    let current = console
+        .get(&session, &format!("/api/v1/assessments/{id}"))
+        .await;
+    if !current.ok() {
+        return console.refusal(&session, &current);
+    }
+    let detail = current.json();
+    let mut answers = Vec::new();
+    let mut asked = Vec::new();
+    for q in detail["questions"].as_array().into_iter().flatten() {
+        let (Some(qid), Some(kind)) = (q["id"].as_str(), q["kind"].as_str()) else {
+            continue;
+        };
+        if !q["applicable"].as_bool().unwrap_or(false) || kind == "file" {
+            continue;
+        }
+        let value = answer_value(kind, &form.all(&format!("a.{qid}")));
+        let comment = form.text(&format!("c.{qid}")).map(str::to_string);
+        let had = !q["answer"].is_null();
+        if value.is_none() && !had {
+            continue;
+        }
+        if value.as_ref() == Some(&q["answer"]) && comment.as_deref() == q["comment"].as_str() {
+            continue;
+        }
+        let mut entry = json!({"question_id": qid, "value": value});
+        if value.is_some()
+            && let Some(c) = comment
+        {
+            entry["comment"] = Value::String(c);
+        }
+        if value.is_some()
+            && let Some(r) = q["evidence_ref"].as_str()
+        {
+            entry["evidence_ref"] = Value::String(r.to_string());
+        }
+        asked.push(qid.to_string());
+        answers.push(entry);
+    }
+    if answers.is_empty() {
+        return see_other(&format!("/portal/assessments/{id}?saved=1"));
+    }
+    let tag = form.get("version").unwrap_or("").to_string();
+    let saved = console
+        .send_json(
+            &session,
+            Method::PUT,
+            &format!("/api/v1/assessments/{id}/answers"),
+            &json!({"answers": answers}),
+            Some(&tag),
+        )
+        .await;
+    if saved.ok() {
+        return see_other(&format!("/portal/assessments/{id}?saved=1"));
+    }
+    if saved.status != StatusCode::UNPROCESSABLE_ENTITY {
+        return console.refusal(&session, &saved);
+    }
+    // Each fault the API names by `answers[i]...` is shown at the question it concerns.
+    let problem = saved.json();
+    let mut by_question = serde_json::Map::new();
+    let mut listed = Vec::new();
+    for e in problem["errors"].as_array().into_iter().flatten() {
+        let field = e["field"].as_str().unwrap_or("");
+        let message = e["message"].as_str().unwrap_or("").to_string();
+        let question = field
+            .strip_prefix("answers[")
+            .and_then(|rest| rest.split(']').next())
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| asked.get(i).cloned());
+        match question {
+            Some(qid) => {
+                by_question.insert(qid.clone(), Value::String(message.clone()));
+                listed
+                    .push(json!({"field": qid, "message": message, "anchor": format!("q-{qid}")}));
+            }
+            None => listed.push(json!({"field": field, "message": message})),
+        }
+    }
+    render_assessment(
+        &console,
+        &session,
+        id,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        json!({"errors": listed, "question_errors": by_question, "sent": form_values(&form)}),
+    )
+    .await
+}
+
+/// What the vendor sent, so that a refused form shows it again instead of the stored answers.
+fn form_values(form: &Fields) -> Value {
+    let mut map = serde_json::Map::new();
+    for (k, v) in &form.0 {
+        let entry = map.entry(k.clone()).or_insert_with(|| Value::Array(vec![]));
+        if let Some(list) = entry.as_array_mut() {
+            list.push(Value::String(v.clone()));
+        }
+    }
+    Value::Object(map)
+}
+
+#[handler]
+async fn submit_assessment(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+    form: Form<Fields>,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Vendor]).await);
+    attempt!(check_csrf(&console, &session, form.get("csrf")));
+    let id = attempt!(parse_id(&console, &session, &id));
+    let done = console
+        .transition(
+            &session,
+            &format!("/api/v1/assessments/{id}/submit"),
+            form.get("version"),
+        )
+        .await;
+    console.after(
+        &session,
+        &done,
+        &format!("/portal/assessments/{id}?submitted=1"),
+    )
+}
+
+#[handler]
+async fn download_workbook(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Vendor]).await);
+    let id = attempt!(parse_id(&console, &session, &id));
+    let file = console
+        .get(&session, &format!("/api/v1/assessments/{id}/workbook"))
+        .await;
+    if !file.ok() {
+        return console.refusal(&session, &file);
+    }
+    let mut resp = Response::builder()
+        .content_type(crate::api::XLSX_CONTENT_TYPE)
+        .body(file.body.clone());
+    if let Some(disposition) = file.headers.get(header::CONTENT_DISPOSITION) {
+        resp.headers_mut()
+            .insert(header::CONTENT_DISPOSITION, disposition.clone());
+    }
+    resp
+}
+
+#[handler]
+async fn upload_workbook(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+    mut multipart: Multipart,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Vendor]).await);
+    let id = attempt!(parse_id(&console, &session, &id));
+    let (mut csrf, mut version, mut file) = (None, None, None);
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or("").to_string();
+                match name.as_str() {
+                    "csrf" => csrf = field.text().await.ok(),
+                    "version" => version = field.text().await.ok(),
+                    "file" => file = field.bytes().await.ok(),
+                    _ => {}
+                }
+            }
+            Ok(None) => break,
+            Err(_) => {
+                return console.message(
+                    StatusCode::BAD_REQUEST,
+                    Some(&session),
+                    "Upload not read",
+                    "The upload could not be read. Choose the file again and send it.",
+                    &[],
+                );
+            }
+        }
+    }
+    attempt!(check_csrf(&console, &session, csrf.as_deref()));
+    let Some(file) = file.filter(|f| !f.is_empty()) else {
+        return render_assessment(
+            &console,
+            &session,
+            id,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"upload_errors": [{"field": "file", "message": "choose a workbook to upload"}]}),
+        )
+        .await;
+    };
+    let read = console
+        .call(
+            &session,
+            Method::POST,
+            &format!("/api/v1/assessments/{id}/workbook"),
+            Some((file, "application/octet-stream")),
+            version.as_deref(),
+        )
+        .await;
+    if read.ok() {
+        let result = read.json();
+        let stored = result["answers_imported"]
+            .as_u64()
+            .or_else(|| result["imported"].as_u64())
+            .unwrap_or(0);
+        return see_other(&format!("/portal/assessments/{id}?uploaded={stored}"));
+    }
+    if read.status == StatusCode::PRECONDITION_FAILED || read.status == StatusCode::NOT_FOUND {
+        return console.refusal(&session, &read);
+    }
+    let problem = read.json();
+    let mut errors = problem["errors"].as_array().cloned().unwrap_or_default();
+    if errors.is_empty() {
+        errors.push(json!({"field": "file", "message": problem["detail"]}));
+    }
+    render_assessment(
+        &console,
+        &session,
+        id,
+        read.status,
+        json!({"upload_errors": errors}),
+    )
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Requests: the buyer's form and list, the request page, decisions
+
+const DATA_CLASSES: [&str; 7] = [
+    "public",
+    "confidential",
+    "pi_ma",
+    "pi_ct",
+    "cjis",
+    "health",
+    "cardholder",
+];
+
+fn data_class_label(code: &str) -> &'static str {
+    match code {
+        "public" => "Public information only",
+        "confidential" => "Confidential information",
+        "pi_ma" => "Personal information of Massachusetts residents",
+        "pi_ct" => "Personal information of Connecticut residents",
+        "cjis" => "Criminal justice information (CJIS)",
+        "health" => "Protected health information (HIPAA)",
+        "cardholder" => "Payment cardholder data (PCI DSS)",
+        _ => "",
+    }
+}
+
+#[handler]
+async fn requests_page(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+) -> Response {
+    let session = attempt!(
+        require(
+            req,
+            &console,
+            &store,
+            &[
+                Role::Buyer,
+                Role::SecurityAnalyst,
+                Role::Cio,
+                Role::Finance,
+                Role::Admin,
+                Role::Auditor
+            ]
+        )
+        .await
+    );
+    let answer = console.get(&session, "/api/v1/requests?limit=200").await;
+    if !answer.ok() {
+        return console.refusal(&session, &answer);
+    }
+    let body = answer.json();
+    console.render(
+        StatusCode::OK,
+        "requests.html",
+        Some(&session),
+        json!({"items": body["items"], "total": body["page"]["total"]}),
+    )
+}
+
+async fn request_form(
+    console: &Console,
+    session: &Session,
+    status: StatusCode,
+    values: Value,
+    errors: Vec<Value>,
+) -> Response {
+    let vendors = console.get(session, "/api/v1/vendors?limit=200").await;
+    let vendors = vendors.json()["items"].clone();
+    let classes: Vec<Value> = DATA_CLASSES
+        .iter()
+        .map(|c| json!({"code": c, "label": data_class_label(c)}))
+        .collect();
+    let mut by_field = serde_json::Map::new();
+    for e in &errors {
+        if let Some(f) = e["field"].as_str() {
+            by_field.insert(f.to_string(), e["message"].clone());
+        }
+    }
+    console.render(
+        status,
+        "request_form.html",
+        Some(session),
+        json!({"vendors": vendors, "classes": classes, "v": values, "errors": errors, "field_errors": by_field}),
+    )
+}
+
+#[handler]
+async fn new_request(req: &Request, console: Data<&Arc<Console>>, store: Data<&Store>) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Buyer]).await);
+    request_form(
+        &console,
+        &session,
+        StatusCode::OK,
+        json!({"term_months": "12", "hosting": "vendor_cloud", "data_classes": []}),
+        vec![],
+    )
+    .await
+}
+
+/// Dollars as typed (`1,200.50`, `$60000`) in cents; None when it is not an amount.
+pub fn cents(text: &str) -> Option<i64> {
+    let cleaned: String = text
+        .trim()
+        .trim_start_matches('$')
+        .chars()
+        .filter(|c| *c != ',')
+        .collect();
+    let (whole, fraction) = match cleaned.split_once('.') {
+        Some((w, f)) if f.len() <= 2 && f.chars().all(|c| c.is_ascii_digit()) => (w, f),
+        Some(_) => return None,
+        None => (cleaned.as_str(), ""),
+    };
+    if whole.is_empty() || !whole.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let whole: i64 = whole.parse().ok()?;
+    let fraction: i64 = format!("{fraction:0<2}").parse().ok()?;
+    whole.checked_mul(100)?.checked_add(fraction)
+}
+
+/// The request form as the API's JSON, with the faults that keep a field from being sent at all (an amount
+/// that is not one): the API judges everything else.
+fn request_body(form: &Fields) -> (Value, Vec<Value>) {
+    let mut errors = Vec::new();
+    let mut body = serde_json::Map::new();
+    for name in [
+        "title",
+        "description",
+        "vendor_id",
+        "product_name",
+        "category",
+        "hosting",
+    ] {
+        if let Some(v) = form.text(name) {
+            body.insert(name.into(), Value::String(v.to_string()));
+        }
+    }
+    if let Some(date) = form.text("requested_start_date") {
+        body.insert(
+            "requested_start_date".into(),
+            Value::String(date.to_string()),
+        );
+    }
+    let capabilities: Vec<Value> = form
+        .get("capabilities")
+        .unwrap_or("")
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| Value::String(c.to_string()))
+        .collect();
+    body.insert("capabilities".into(), Value::Array(capabilities));
+    for (field, api) in [
+        ("capital_cost", "capital_cost_cents"),
+        ("annual_operating_cost", "annual_operating_cost_cents"),
+    ] {
+        match form.text(field).map(cents) {
+            Some(Some(c)) => {
+                body.insert(api.into(), json!(c));
+            }
+            Some(None) => errors.push(json!({"field": api, "message": "must be an amount in dollars, e.g. 60000 or 1,250.50"})),
+            None => {}
+        }
+    }
+    for field in ["term_months", "expected_users"] {
+        match form.text(field).map(|v| v.replace(',', "").parse::<i64>()) {
+            Some(Ok(n)) => {
+                body.insert(field.into(), json!(n));
+            }
+            Some(Err(_)) => {
+                errors.push(json!({"field": field, "message": "must be a whole number"}))
+            }
+            None => {}
+        }
+    }
+    let classes: Vec<Value> = form
+        .all("data_classes")
+        .into_iter()
+        .map(|c| Value::String(c.to_string()))
+        .collect();
+    body.insert("data_classes".into(), Value::Array(classes));
+    for flag in [
+        "renewal",
+        "enterprise_agreement",
+        "surveillance",
+        "face_surveillance",
+    ] {
+        body.insert(flag.into(), Value::Bool(form.get(flag) == Some("yes")));
+    }
+    (Value::Object(body), errors)
+}
+
+/// The form's values as typed, to show them again with the faults.
+fn request_values(form: &Fields) -> Value {
+    let mut v = serde_json::Map::new();
+    for (k, val) in &form.0 {
+        if k == "data_classes" {
+            continue;
+        }
+        v.insert(k.clone(), Value::String(val.clone()));
+    }
+    v.insert(
+        "data_classes".into(),
+        Value::Array(
+            form.all("data_classes")
+                .into_iter()
+                .map(|c| json!(c))
+                .collect(),
+        ),
+    );
+    Value::Object(v)
+}
+
+#[handler]
+async fn create_request(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    form: Form<Fields>,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Buyer]).await);
+    attempt!(check_csrf(&console, &session, form.get("csrf")));
+    let (body, mut errors) = request_body(&form);
+    if errors.is_empty() {
+        let created = console
+            .send_json(&session, Method::POST, "/api/v1/requests", &body, None)
+            .await;
+        if created.ok() {
+            let id = created.json()["id"].as_str().unwrap_or("").to_string();
+            return see_other(&format!("/requests/{id}"));
+        }
+        if created.status != StatusCode::UNPROCESSABLE_ENTITY {
+            return console.refusal(&session, &created);
+        }
+        errors = created.json()["errors"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+    }
+    request_form(
+        &console,
+        &session,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        request_values(&form),
+        errors,
+    )
+    .await
+}
+
+#[handler]
+async fn request_page(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+) -> Response {
+    let session = attempt!(
+        require(
+            req,
+            &console,
+            &store,
+            &[
+                Role::Buyer,
+                Role::SecurityAnalyst,
+                Role::Cio,
+                Role::Finance,
+                Role::Admin,
+                Role::Auditor
+            ]
+        )
+        .await
+    );
+    let id = attempt!(parse_id(&console, &session, &id));
+    let read = console
+        .get(&session, &format!("/api/v1/requests/{id}"))
+        .await;
+    if !read.ok() {
+        return console.refusal(&session, &read);
+    }
+    let request = read.json();
+    let draft = request["status"].as_str() == Some("draft");
+    // A draft shows the route it would get if submitted now; a submitted request the route it got.
+    let (route, preview) = if draft {
+        let p = console
+            .get(&session, &format!("/api/v1/requests/{id}/preview"))
+            .await;
+        (Value::Null, if p.ok() { p.json() } else { Value::Null })
+    } else {
+        let r = console
+            .get(&session, &format!("/api/v1/requests/{id}/route"))
+            .await;
+        (if r.ok() { r.json() } else { Value::Null }, Value::Null)
+    };
+    let route_steps = if preview.is_null() { &route } else { &preview };
+    let route_steps = route_steps.get("route").unwrap_or(route_steps);
+    let decidable: Vec<Value> = route_steps["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["state"].as_str() == Some("pending"))
+        .filter(|s| {
+            let kind = s["kind"].as_str().unwrap_or("");
+            match session.role() {
+                Some(Role::Cio) => kind == "cio_approval" || kind == "cio_duplicate_review",
+                Some(Role::Finance) => kind == "finance_approval",
+                _ => false,
+            }
+        })
+        .cloned()
+        .collect();
+    let actions: Vec<String> = request["allowed_actions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    console.render(
+        StatusCode::OK,
+        "request.html",
+        Some(&session),
+        json!({
+            "r": request,
+            "etag": read.etag(),
+            "route": route_steps,
+            "preview": !preview.is_null(),
+            "duplicates": preview.get("duplicates").cloned().unwrap_or(Value::Null),
+            "actions": actions,
+            "decidable": decidable,
+        }),
+    )
+}
+
+#[handler]
+async fn request_transition(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+    form: Form<Fields>,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Buyer]).await);
+    attempt!(check_csrf(&console, &session, form.get("csrf")));
+    let id = attempt!(parse_id(&console, &session, &id));
+    let action = if req.uri().path().ends_with("/withdraw") {
+        "withdraw"
+    } else {
+        "submit"
+    };
+    let done = console
+        .transition(
+            &session,
+            &format!("/api/v1/requests/{id}/{action}"),
+            form.get("version"),
+        )
+        .await;
+    console.after(&session, &done, &format!("/requests/{id}"))
+}
+
+#[handler]
+async fn decide(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+    form: Form<Fields>,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Cio, Role::Finance]).await);
+    attempt!(check_csrf(&console, &session, form.get("csrf")));
+    let id = attempt!(parse_id(&console, &session, &id));
+    let mut body = json!({
+        "step": form.get("step").unwrap_or(""),
+        "outcome": form.get("outcome").unwrap_or(""),
+    });
+    if let Some(r) = form.text("rationale") {
+        body["rationale"] = json!(r);
+    }
+    if let Some(code) = form.text("reason_code") {
+        body["reason_code"] = json!(code);
+    }
+    let conditions: Vec<&str> = form
+        .get("conditions")
+        .unwrap_or("")
+        .lines()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    if !conditions.is_empty() {
+        body["conditions"] = json!(conditions);
+    }
+    let done = console
+        .send_json(
+            &session,
+            Method::POST,
+            &format!("/api/v1/requests/{id}/decisions"),
+            &body,
+            form.get("version"),
+        )
+        .await;
+    console.after(&session, &done, &format!("/requests/{id}"))
+}
+
+/// Whole days from `since` (an RFC 3339 time) to now.
+fn age_days(since: &str) -> Option<i64> {
+    let at = chrono::DateTime::parse_from_rfc3339(since).ok()?;
+    Some((Utc::now() - at.with_timezone(&Utc)).num_days())
+}
+
+#[handler]
+async fn inbox(req: &Request, console: Data<&Arc<Console>>, store: Data<&Store>) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Cio, Role::Finance]).await);
+    let answer = console
+        .get(&session, "/api/v1/requests?awaiting=me&limit=200")
+        .await;
+    if !answer.ok() {
+        return console.refusal(&session, &answer);
+    }
+    let policy = console.get(&session, "/api/v1/policy").await.json();
+    let escalation = policy["decision_escalation_days"]
+        .as_i64()
+        .or_else(|| policy["policy"]["decision_escalation_days"].as_i64());
+    let mut items = answer.json()["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    // Oldest first: what has waited longest comes first.
+    items.sort_by(|a, b| a["updated_at"].as_str().cmp(&b["updated_at"].as_str()));
+    for item in &mut items {
+        let age = item["updated_at"].as_str().and_then(age_days);
+        item["age_days"] = json!(age);
+        item["overdue"] = json!(matches!((age, escalation), (Some(a), Some(e)) if a >= e));
+    }
+    console.render(
+        StatusCode::OK,
+        "inbox.html",
+        Some(&session),
+        json!({"items": items, "escalation_days": escalation}),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Security analyst
+
+#[handler]
+async fn reviews(req: &Request, console: Data<&Arc<Console>>, store: Data<&Store>) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::SecurityAnalyst]).await);
+    let answer = console
+        .get(&session, "/api/v1/assessments?status=submitted&limit=200")
+        .await;
+    if !answer.ok() {
+        return console.refusal(&session, &answer);
+    }
+    let mut items = answer.json()["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    items.sort_by(|a, b| a["updated_at"].as_str().cmp(&b["updated_at"].as_str()));
+    console.render(
+        StatusCode::OK,
+        "reviews.html",
+        Some(&session),
+        json!({"items": items}),
+    )
+}
+
+#[handler]
+async fn review_page(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::SecurityAnalyst]).await);
+    let id = attempt!(parse_id(&console, &session, &id));
+    let answer = console
+        .get(&session, &format!("/api/v1/assessments/{id}"))
+        .await;
+    if !answer.ok() {
+        return console.refusal(&session, &answer);
+    }
+    let detail = answer.json();
+    console.render(
+        StatusCode::OK,
+        "review.html",
+        Some(&session),
+        json!({"detail": detail, "sections": sections(&detail), "etag": answer.etag()}),
+    )
+}
+
+#[handler]
+async fn review(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+    form: Form<Fields>,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::SecurityAnalyst]).await);
+    attempt!(check_csrf(&console, &session, form.get("csrf")));
+    let id = attempt!(parse_id(&console, &session, &id));
+    let comments: Vec<Value> = form
+        .0
+        .0
+        .iter()
+        .filter_map(|(k, v)| {
+            let qid = k.strip_prefix("comment.")?;
+            let text = v.trim();
+            (!text.is_empty()).then(|| json!({"question_id": qid, "comment": text}))
+        })
+        .collect();
+    let body = json!({"outcome": form.get("outcome").unwrap_or(""), "comments": comments});
+    let done = console
+        .send_json(
+            &session,
+            Method::POST,
+            &format!("/api/v1/assessments/{id}/review"),
+            &body,
+            form.get("version"),
+        )
+        .await;
+    if done.ok() {
+        console.message(
+            StatusCode::OK,
+            Some(&session),
+            "Review recorded",
+            match form.get("outcome") {
+                Some("accept") => "The assessment is accepted.",
+                _ => "The assessment is returned to the vendor with your comments.",
+            },
+            &[],
+        )
+    } else {
+        console.refusal(&session, &done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_in_dollars_become_cents_and_anything_else_is_refused() {
+        assert_eq!(cents("60000"), Some(6_000_000));
+        assert_eq!(cents("$1,250.5"), Some(125_050));
+        assert_eq!(cents("0.07"), Some(7));
+        for bad in ["", "abc", "1.234", "-5", "1e6", "$"] {
+            assert_eq!(cents(bad), None, "{bad}");
+        }
+        assert_eq!(cents("999999999999999999999"), None);
+    }
+
+    #[test]
+    fn money_and_labels_read_as_people_write_them() {
+        assert_eq!(money(6_000_000), "$60,000.00");
+        assert_eq!(money(123_456_789), "$1,234,567.89");
+        assert_eq!(money(5), "$0.05");
+        assert_eq!(label("cio_approval"), "CIO approval");
+        assert_eq!(label("security_review"), "Security review");
+    }
+
+    #[test]
+    fn form_answers_take_the_json_type_of_their_question() {
+        assert_eq!(answer_value("yes_no", &["yes"]), Some(json!("yes")));
+        assert_eq!(answer_value("yes_no", &[""]), None);
+        assert_eq!(answer_value("number", &["42"]), Some(json!(42)));
+        assert_eq!(answer_value("number", &["4.5"]), Some(json!(4.5)));
+        assert_eq!(answer_value("number", &["lots"]), Some(json!("lots")));
+        assert_eq!(
+            answer_value("multiple_choice", &["A", "B"]),
+            Some(json!(["A", "B"]))
+        );
+        assert_eq!(answer_value("multiple_choice", &[]), None);
+    }
+
+    #[test]
+    fn every_template_compiles() {
+        let env = environment();
+        assert!(env.get_template("base.html").is_ok());
+        assert!(env.templates().count() >= 12);
+    }
+}

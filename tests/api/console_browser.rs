@@ -1,0 +1,651 @@
+//! The console in a real browser: Debian's Chromium driven through chromedriver (WebDriver), on SQLite. One story,
+//! as the people it is for live it: a buyer signs in with a login link, drafts a request and sees the route it
+//! would get, and submits it; the vendor opens its invitation link, answers by workbook (a bad cell is shown and
+//! nothing is stored, then a good workbook is read) and online with the keyboard alone, and submits; the analyst
+//! accepts; the CIO decides from the inbox. axe-core runs inside Chromium on every page it shows and must find no
+//! WCAG 2.1 A or AA violation. Each role's main page is saved as a screenshot under `docs/screenshots/`.
+//!
+//! Outside CI a machine without `chromium` and `chromedriver` skips this with a note; in CI (`CI=true`) it fails.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::{Client, ClientBuilder, Locator};
+use procurement_review::auth::Role;
+use procurement_review::sheets::workbook;
+use serde_json::{Value, json};
+
+use crate::console::login_link;
+use crate::helpers::{Backend, TestApp, outside_program};
+
+const INSTALL: &str = "install them with `apt-get install chromium chromium-driver`";
+
+/// chromedriver on a free port of this machine, stopped when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver { child, port }
+    }
+
+    async fn browser(&self) -> Client {
+        let mut caps = serde_json::Map::new();
+        let mut options = json!({"args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                                          "--window-size=1280,1000", "--lang=en-US"]});
+        if std::path::Path::new("/usr/bin/chromium").exists() {
+            options["binary"] = json!("/usr/bin/chromium");
+        }
+        caps.insert("goog:chromeOptions".into(), options);
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a Chromium session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn axe_source() -> String {
+    std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/axe/axe.min.js"),
+    )
+    .expect("tests/fixtures/axe/axe.min.js")
+}
+
+/// Runs axe-core on the page shown and fails on any WCAG 2.0/2.1 A or AA violation, naming each.
+async fn accessible(c: &Client, axe: &str, what: &str) {
+    c.execute(&format!("{axe}\n;return true;"), vec![])
+        .await
+        .unwrap();
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+               .then(r => done({passes: r.passes.length, violations: r.violations.map(v => v.id + ': ' + v.help +
+                    ' at ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))}),
+                     e => done({passes: 0, violations: ['axe did not run: ' + e]}));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let violations: Vec<String> = serde_json::from_value(found["violations"].clone()).unwrap();
+    assert!(violations.is_empty(), "{what}: {violations:#?}");
+    assert!(
+        found["passes"].as_u64().unwrap() > 5,
+        "{what}: axe checked the page ({found})"
+    );
+}
+
+/// The main content's text; read again while a page that was still loading replaces it.
+async fn text(c: &Client) -> String {
+    for _ in 0..50 {
+        if let Ok(main) = c.find(Locator::Css("main")).await
+            && let Ok(text) = main.text().await
+        {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the page never settled");
+}
+
+async fn path(c: &Client) -> String {
+    c.current_url().await.unwrap().path().to_string()
+}
+
+fn screenshot_path(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    std::fs::write(screenshot_path(name), png).unwrap();
+}
+
+async fn press(c: &Client, key: char) {
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    c.perform_actions(keys).await.unwrap();
+}
+
+async fn type_text(c: &Client, text: &str) {
+    let mut keys = KeyActions::new("keyboard".into());
+    for ch in text.chars() {
+        keys = keys
+            .then(KeyAction::Down { value: ch })
+            .then(KeyAction::Up { value: ch });
+    }
+    c.perform_actions(keys).await.unwrap();
+}
+
+const TAB: char = '\u{E004}';
+const ENTER: char = '\u{E007}';
+const SPACE: char = ' ';
+const ARROW_DOWN: char = '\u{E015}';
+
+/// What has the keyboard focus.
+async fn focused(c: &Client) -> Value {
+    c.execute(
+        "const e = document.activeElement;
+         const q = e.closest ? e.closest('.question') : null;
+         const group = e.name ? Array.from(document.getElementsByName(e.name)) : [];
+         return {tag: e.tagName, type: e.type || '', name: e.name || '', id: e.id || '', value: e.value || '',
+                 text: (e.innerText || '').trim(), kind: q ? q.dataset.kind : '',
+                 answered: group.some(x => x.checked)};",
+        vec![],
+    )
+    .await
+    .unwrap()
+}
+
+async fn wait_for_page(c: &Client, what: &str) {
+    let started = Instant::now();
+    loop {
+        let state = c
+            .execute("return document.readyState;", vec![])
+            .await
+            .unwrap();
+        if state == "complete" && path(c).await.contains(what) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no page {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Tabs through the answers form from the top of the page, answering each question not answered yet: the first
+/// choice with Space (the second, "No", with the down arrow for the questions in `no`), a number or a sentence typed
+/// in. Then Enter on "Save answers". Returns how many questions it answered.
+async fn answer_by_keyboard(c: &Client, no: &[&str]) -> usize {
+    c.execute(
+        "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let mut answered = 0;
+    for _ in 0..2000 {
+        press(c, TAB).await;
+        let f = focused(c).await;
+        let name = f["name"].as_str().unwrap_or("");
+        if f["tag"] == "BUTTON" && f["text"] == "Save answers" {
+            press(c, ENTER).await;
+            wait_for_page(c, "/portal/assessments/").await;
+            return answered;
+        }
+        let Some(qid) = name.strip_prefix("a.") else {
+            continue;
+        };
+        match (
+            f["type"].as_str().unwrap_or(""),
+            f["kind"].as_str().unwrap_or(""),
+        ) {
+            ("radio", _) if f["answered"] == false => {
+                press(c, if no.contains(&qid) { ARROW_DOWN } else { SPACE }).await;
+                answered += 1;
+            }
+            ("checkbox", _) if f["answered"] == false => {
+                press(c, SPACE).await;
+                answered += 1;
+            }
+            (_, "number") if f["value"] == "" => {
+                type_text(c, "12").await;
+                answered += 1;
+            }
+            (_, "text") if f["value"] == "" => {
+                type_text(c, "Described in our security plan, section 3.").await;
+                answered += 1;
+            }
+            _ => {}
+        }
+    }
+    panic!("the keyboard never reached \"Save answers\"");
+}
+
+/// Tabs to the button whose text is `label` and presses Enter on it.
+async fn activate_by_keyboard(c: &Client, label: &str) {
+    c.execute(
+        "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);",
+        vec![],
+    )
+    .await
+    .unwrap();
+    for _ in 0..2000 {
+        press(c, TAB).await;
+        let f = focused(c).await;
+        if f["tag"] == "BUTTON" && f["text"] == label {
+            press(c, ENTER).await;
+            return;
+        }
+    }
+    panic!("the keyboard never reached {label:?}");
+}
+
+fn browser_available() -> bool {
+    outside_program("chromedriver", &["--version"], INSTALL)
+        && outside_program("chromium", &["--version"], INSTALL)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_story_in_chromium_with_axe_on_every_page() {
+    if !browser_available() {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let driver = Driver::start();
+    let c = driver.browser().await;
+    let axe = axe_source();
+    let vendor = app.create_vendor("Signet Systems").await;
+    crate::console::department(&app, "DOIT").await;
+
+    // --- The buyer signs in with a login link and lands on the department's requests.
+    let link = login_link(&app, Role::Buyer, "bea", Some("DOIT"), None).await;
+    c.goto(&link).await.unwrap();
+    assert_eq!(path(&c).await, "/requests", "the code left the address bar");
+    accessible(&c, &axe, "the buyer's requests, empty").await;
+
+    c.find(Locator::LinkText("New request"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&c, "/requests/new").await;
+    accessible(&c, &axe, "the request form").await;
+    for (id, value) in [
+        ("title", "Permit e-signature"),
+        ("description", "Sign permit documents online"),
+        ("product_name", "SignIt"),
+        ("category", "e-signature"),
+        ("capabilities", "electronic signatures"),
+        ("capital_cost", "0"),
+        ("annual_operating_cost", "60,000"),
+        ("term_months", "12"),
+        ("expected_users", "100"),
+    ] {
+        let field = c.find(Locator::Id(id)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+    c.find(Locator::Id("vendor_id"))
+        .await
+        .unwrap()
+        .select_by_value(vendor["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    c.execute(
+        "document.getElementById('requested_start_date').value = '2026-09-01';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Id("hosting-cloud"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Id("dc-public"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::XPath("//button[normalize-space()='Save draft']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&c, "/requests/").await;
+    let draft = text(&c).await;
+    let request_id = path(&c).await.rsplit('/').next().unwrap().to_string();
+    // The dry run: the route the policy would give, with its grounds and citations, before anything is recorded.
+    assert!(draft.contains("Route if you submit now"), "{draft}");
+    assert!(draft.contains("CIO approval"), "{draft}");
+    assert!(draft.contains("Security review"), "{draft}");
+    assert!(draft.contains("$60,000.00"), "{draft}");
+    assert!(draft.contains("city-baseline"), "{draft}");
+    accessible(&c, &axe, "a draft with its route").await;
+    let stored = app
+        .get(
+            &format!("/api/v1/requests/{request_id}"),
+            &app.token(Role::Admin),
+        )
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(stored["status"], "draft");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM route_steps").await,
+        0,
+        "the dry run wrote nothing"
+    );
+
+    c.find(Locator::XPath(
+        "//button[normalize-space()='Submit for review']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_for_page(&c, &request_id).await;
+    let submitted = text(&c).await;
+    assert!(submitted.contains("In review"), "{submitted}");
+    accessible(&c, &axe, "a submitted request").await;
+    c.goto(&format!("{}/requests", app.base)).await.unwrap();
+    assert!(text(&c).await.contains("Permit e-signature"));
+    accessible(&c, &axe, "the buyer's requests").await;
+    screenshot(&c, "buyer-requests.png").await;
+
+    // --- The city invites the vendor's contact (through the API, as the buyer).
+    let issued = app
+        .invite(
+            &app.buyer_token("DOIT", "bea"),
+            vendor["id"].as_str().unwrap(),
+            json!({"request_id": request_id, "contact_email": "security@signet.example"}),
+        )
+        .await
+        .ok(201)
+        .clone();
+    let invitation_link = issued["link"].as_str().unwrap();
+
+    // --- The vendor opens the link: a session of its own, and the token leaves the address bar.
+    c.delete_all_cookies().await.unwrap();
+    c.goto(invitation_link).await.unwrap();
+    assert_eq!(path(&c).await, "/portal");
+    assert!(!c.current_url().await.unwrap().as_str().contains("token"));
+    assert!(text(&c).await.contains("City security baseline"));
+    accessible(&c, &axe, "the vendor portal").await;
+    screenshot(&c, "vendor-portal.png").await;
+    c.find(Locator::LinkText("City security baseline"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&c, "/portal/assessments/").await;
+    let assessment_path = path(&c).await;
+    let assessment_id = assessment_path.rsplit('/').next().unwrap().to_string();
+    accessible(&c, &axe, "the questionnaire").await;
+
+    // The workbook link gives the workbook, to the session's cookie.
+    let cookie = c.get_named_cookie("pr_session").await.unwrap();
+    let downloaded = reqwest::Client::new()
+        .get(format!("{}{assessment_path}/workbook", app.base))
+        .header("cookie", format!("pr_session={}", cookie.value()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(downloaded.status(), 200);
+    assert!(
+        downloaded.bytes().await.unwrap().starts_with(b"PK"),
+        "an xlsx"
+    );
+
+    // A workbook with a bad cell: the cell and what is wrong are shown, nothing is stored.
+    let detail = app
+        .get(
+            &format!("/api/v1/assessments/{assessment_id}"),
+            &app.token(Role::SecurityAnalyst),
+        )
+        .await
+        .ok(200)
+        .clone();
+    let template = crate::workbooks::template("city-baseline");
+    let meta = workbook::WorkbookMeta {
+        assessment_id: assessment_id.clone(),
+        template_id: "city-baseline".into(),
+        template_version: detail["assessment"]["template_version"]
+            .as_str()
+            .unwrap()
+            .into(),
+        vendor_name: "Signet Systems".into(),
+        due: None,
+    };
+    let file = |answer: &str| {
+        let mut prior = BTreeMap::new();
+        prior.insert(
+            "IAM-01".to_string(),
+            workbook::PriorAnswer {
+                answer: Some(json!(answer)),
+                comment: None,
+                evidence_ref: None,
+            },
+        );
+        let bytes = workbook::export(&meta, &template, &prior).unwrap();
+        let path =
+            std::env::temp_dir().join(format!("console-{}-{answer}.xlsx", uuid::Uuid::new_v4()));
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let bad = file("Maybe");
+    c.find(Locator::Id("file"))
+        .await
+        .unwrap()
+        .send_keys(bad.to_str().unwrap())
+        .await
+        .unwrap();
+    c.find(Locator::XPath("//button[normalize-space()='Upload']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&c, "/workbook").await;
+    let refused = text(&c).await;
+    assert!(refused.contains("The workbook was not read"), "{refused}");
+    assert!(
+        refused.contains("Questions!"),
+        "the cell is named: {refused}"
+    );
+    assert!(refused.contains("Maybe"), "{refused}");
+    accessible(&c, &axe, "a refused workbook with its cells").await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM answers").await, 0);
+
+    let good = file("yes");
+    c.find(Locator::Id("file"))
+        .await
+        .unwrap()
+        .send_keys(good.to_str().unwrap())
+        .await
+        .unwrap();
+    c.find(Locator::XPath("//button[normalize-space()='Upload']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&c, "/portal/assessments/").await;
+    assert!(
+        text(&c).await.contains("The workbook was read"),
+        "{}",
+        text(&c).await
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM answers").await, 1);
+    std::fs::remove_file(bad).ok();
+    std::fs::remove_file(good).ok();
+
+    // --- The rest online, with the keyboard alone: each pass answers what is asked, and saving asks the
+    // questions that depend on those answers; no mouse from here to the submission.
+    c.set_window_size(320, 900).await.unwrap();
+    let fits = c
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fits, true,
+        "the questionnaire fits 320 px without scrolling sideways"
+    );
+    let mut passes = 0;
+    loop {
+        passes += 1;
+        let answered = answer_by_keyboard(&c, &["ASR-01", "BCK-04"]).await;
+        assert!(text(&c).await.contains("Your answers are saved"));
+        if answered == 0 || passes == 5 {
+            break;
+        }
+    }
+    assert!(passes >= 2, "a dependent question came up after saving");
+    accessible(&c, &axe, "the questionnaire, answered, at 320 px").await;
+    activate_by_keyboard(&c, "Submit for review").await;
+    wait_for_page(&c, "/portal/assessments/").await;
+    let after = text(&c).await;
+    assert!(after.contains("Submitted for review"), "{after}");
+    c.set_window_size(1280, 1000).await.unwrap();
+    let stored = app
+        .get(
+            &format!("/api/v1/assessments/{assessment_id}"),
+            &app.token(Role::SecurityAnalyst),
+        )
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(stored["assessment"]["status"], "submitted");
+
+    // --- The analyst accepts from the review queue.
+    c.delete_all_cookies().await.unwrap();
+    c.goto(&login_link(&app, Role::SecurityAnalyst, "ana", None, None).await)
+        .await
+        .unwrap();
+    assert_eq!(path(&c).await, "/reviews");
+    accessible(&c, &axe, "the review queue").await;
+    screenshot(&c, "analyst-reviews.png").await;
+    c.find(Locator::LinkText("City security baseline"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&c, "/reviews/").await;
+    accessible(&c, &axe, "the review page").await;
+    c.find(Locator::XPath(
+        "//button[normalize-space()='Record review']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_for_page(&c, "/reviews/").await;
+    assert!(text(&c).await.contains("The assessment is accepted"));
+    let stored = app
+        .get(
+            &format!("/api/v1/assessments/{assessment_id}"),
+            &app.token(Role::SecurityAnalyst),
+        )
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(stored["assessment"]["status"], "accepted");
+
+    // --- The CIO decides from the inbox.
+    c.delete_all_cookies().await.unwrap();
+    c.goto(&login_link(&app, Role::Cio, "carla", None, None).await)
+        .await
+        .unwrap();
+    assert_eq!(path(&c).await, "/inbox");
+    assert!(text(&c).await.contains("Permit e-signature"));
+    accessible(&c, &axe, "the CIO's inbox").await;
+    screenshot(&c, "cio-inbox.png").await;
+    c.find(Locator::LinkText("Permit e-signature"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&c, &request_id).await;
+    accessible(&c, &axe, "the request, for the CIO").await;
+    c.find(Locator::Id("outcome-approve"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::XPath(
+        "//button[normalize-space()='Record decision']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_for_page(&c, &request_id).await;
+    let decisions = app
+        .get(
+            &format!("/api/v1/requests/{request_id}/decisions"),
+            &app.token(Role::Admin),
+        )
+        .await
+        .ok(200)
+        .clone();
+    let decisions = decisions
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| decisions["items"].as_array().cloned().unwrap());
+    assert!(
+        decisions.iter().any(|d| d["step"] == "cio_approval"
+            && d["outcome"] == "approve"
+            && d["decided_by"] == "carla"),
+        "{decisions:#?}"
+    );
+    let request = app
+        .get(
+            &format!("/api/v1/requests/{request_id}"),
+            &app.token(Role::Admin),
+        )
+        .await
+        .ok(200)
+        .clone();
+    assert!(
+        ["approved", "in_review"].contains(&request["status"].as_str().unwrap()),
+        "{request}"
+    );
+
+    c.close().await.unwrap();
+    drop(driver);
+    app.stop().await;
+}
