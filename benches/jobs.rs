@@ -3,18 +3,23 @@
 //! remediation plans, 500 risk acceptances and 1,000 contracts, with due dates spread over the coming months.
 //!
 //! Prints the first pass (which makes every reminder due that day) once, then measures the steady pass the runner
-//! repeats every `jobs_interval_seconds`, when everything due has already been made.
+//! repeats every `jobs_interval_seconds`, when everything due has already been made. A last pass sends 1,000
+//! queued e-mails to an SMTP sink on 127.0.0.1 (the tests' sink).
 
 use std::time::Instant;
 
 use chrono::{Duration, NaiveDate, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use procurement_review::config::{Config, Secret};
+use procurement_review::config::{Config, Secret, SmtpSecurity};
 use procurement_review::domain::registry::NewVendor;
 use procurement_review::domain::request::{RequestFields, RequestInput};
 use procurement_review::jobs::run_once;
-use procurement_review::store::{Actor, Store};
+use procurement_review::store::{Actor, FanOut, NewNotification, Store};
 use uuid::Uuid;
+
+#[allow(dead_code)]
+#[path = "../tests/api/smtp_sink.rs"]
+mod smtp_sink;
 
 const VENDORS: usize = 1_000;
 const REQUESTS: usize = 5_000;
@@ -237,9 +242,73 @@ fn bench_pass(c: &mut Criterion) {
     );
 }
 
+/// Messages queued per e-mail pass.
+const MESSAGES: usize = 1_000;
+
+/// Queues [`MESSAGES`] notifications to the CIO office, fanned out to one e-mail each (not timed).
+async fn queue_messages(store: &Store, config: &Config, round: usize) {
+    let items = (0..MESSAGES)
+        .map(|i| NewNotification {
+            recipient_role: "cio".into(),
+            recipient_dept: None,
+            recipient_vendor: None,
+            kind: "decision_escalation".into(),
+            subject_type: "request".into(),
+            subject_id: Uuid::new_v4().to_string(),
+            dedup_key: format!("bench-{round}-{i}"),
+            message: "a decision has waited 10 days".into(),
+            payload: serde_json::json!({}),
+        })
+        .collect();
+    let now = Utc::now();
+    store.insert_notifications(items, now).await.unwrap();
+    let fan_out = FanOut {
+        webhook_urls: &[],
+        mail: Some(&config.mail),
+        public_url: &config.public_url,
+    };
+    assert_eq!(store.fan_out(&fan_out, now).await.unwrap(), MESSAGES);
+}
+
+/// The job runner's e-mail pass: 1,000 queued messages sent over SMTP to a sink on 127.0.0.1 (one pooled
+/// connection, one SMTP transaction and one outbox update per message).
+fn bench_mail(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sink = rt.block_on(smtp_sink::Sink::start(smtp_sink::Mode::Accept));
+    let url = Secret::new(format!("sqlite:{}", dir.path().join("mail.db").display()));
+    let store = rt.block_on(Store::open(&url, 4)).unwrap();
+    rt.block_on(store.bootstrap()).unwrap();
+    let mut config = Config::default();
+    config.mail.smtp_host = Some("127.0.0.1".into());
+    config.mail.smtp_port = Some(sink.port);
+    config.mail.smtp_security = SmtpSecurity::None;
+    config.mail.from = Some("Procurement Review <procurement@city.example>".into());
+    config.mail.cio_office = vec!["cio-office@city.example".into()];
+    let mut round = 0;
+    c.bench_function(
+        "jobs/e-mail pass: 1,000 queued messages to a local SMTP sink (sqlite)",
+        |b| {
+            b.iter_custom(|iters| {
+                let mut total = std::time::Duration::ZERO;
+                for _ in 0..iters {
+                    round += 1;
+                    rt.block_on(queue_messages(&store, &config, round));
+                    let started = Instant::now();
+                    let report = rt.block_on(run_once(&store, &config, Utc::now())).unwrap();
+                    total += started.elapsed();
+                    assert_eq!(report.mailed, MESSAGES);
+                }
+                total
+            })
+        },
+    );
+    assert_eq!(sink.received().len(), round * MESSAGES);
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10);
-    targets = bench_pass
+    targets = bench_pass, bench_mail
 }
 criterion_main!(benches);

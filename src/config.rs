@@ -84,6 +84,74 @@ pub struct Config {
     /// Shared secret of the webhook signature (HMAC-SHA256); required when `webhook_urls` is set.
     pub webhook_secret: Option<Secret>,
     pub auth: AuthConfig,
+    /// E-mail notifications over SMTP; off while `mail.smtp_host` is unset.
+    pub mail: MailConfig,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, which the server must offer (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same host or a test server.
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// SMTP server; e-mail is off while unset (notifications and webhooks go on).
+    pub smtp_host: Option<String>,
+    /// SMTP port; defaults by `smtp_security`: 587 (STARTTLS), 465 (TLS), 25 (none).
+    pub smtp_port: Option<u16>,
+    pub smtp_security: SmtpSecurity,
+    pub smtp_user: Option<String>,
+    /// Never printed.
+    pub smtp_password: Option<Secret>,
+    /// The From address of every message, e.g. `Procurement Review <procurement@city.example>`.
+    pub from: Option<String>,
+    /// The CIO office's mailbox: what the CIO role is told.
+    pub cio_office: Vec<String>,
+    /// Finance's mailbox.
+    pub finance: Vec<String>,
+    /// The security team's mailbox: what the security analysts are told.
+    pub security: Vec<String>,
+    /// Each department's buyer contacts, by department code.
+    pub department_contacts: std::collections::BTreeMap<String, Vec<String>>,
+    /// Addresses that chose a daily digest instead of a message per notification.
+    pub digest: Vec<String>,
+    /// Hour of the day (UTC, 0-23) at which the daily digests are sent.
+    pub digest_hour_utc: u32,
+}
+
+impl MailConfig {
+    /// Whether e-mail is on.
+    pub fn enabled(&self) -> bool {
+        self.smtp_host.is_some()
+    }
+
+    /// The port to connect to.
+    pub fn port(&self) -> u16 {
+        self.smtp_port.unwrap_or(match self.smtp_security {
+            SmtpSecurity::Starttls => 587,
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::None => 25,
+        })
+    }
+}
+
+/// A comma-separated list of addresses, blanks dropped.
+fn address_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -132,6 +200,10 @@ impl Default for Config {
             webhook_urls: Vec::new(),
             webhook_secret: None,
             auth: AuthConfig::default(),
+            mail: MailConfig {
+                digest_hour_utc: 7,
+                ..MailConfig::default()
+            },
         }
     }
 }
@@ -238,6 +310,38 @@ impl Config {
                     .collect()
             }
             "webhook_secret" => self.webhook_secret = Some(Secret::new(value)),
+            "mail_smtp_host" => self.mail.smtp_host = Some(value.to_string()),
+            "mail_smtp_port" => self.mail.smtp_port = Some(parse(value)?),
+            "mail_smtp_security" => {
+                self.mail.smtp_security = match value {
+                    "starttls" => SmtpSecurity::Starttls,
+                    "tls" => SmtpSecurity::Tls,
+                    "none" => SmtpSecurity::None,
+                    other => bail!("{other:?} is not one of starttls, tls, none"),
+                }
+            }
+            "mail_smtp_user" => self.mail.smtp_user = Some(value.to_string()),
+            "mail_smtp_password" => self.mail.smtp_password = Some(Secret::new(value)),
+            "mail_from" => self.mail.from = Some(value.to_string()),
+            "mail_cio_office" => self.mail.cio_office = address_list(value),
+            "mail_finance" => self.mail.finance = address_list(value),
+            "mail_security" => self.mail.security = address_list(value),
+            "mail_digest" => self.mail.digest = address_list(value),
+            "mail_digest_hour_utc" => self.mail.digest_hour_utc = parse(value)?,
+            "mail_department_contacts" => {
+                // DOIT=a@x.example b@x.example;ISD=c@x.example
+                let mut contacts = std::collections::BTreeMap::new();
+                for entry in value.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+                    let Some((code, addresses)) = entry.split_once('=') else {
+                        bail!("{entry:?} is not CODE=address address...");
+                    };
+                    contacts.insert(
+                        code.trim().to_string(),
+                        addresses.split_whitespace().map(str::to_string).collect(),
+                    );
+                }
+                self.mail.department_contacts = contacts;
+            }
             "auth_hs256_secret" => a.hs256_secret = Some(Secret::new(value)),
             "auth_jwt_public_key_file" => a.jwt_public_key_file = Some(PathBuf::from(value)),
             "auth_jwks_file" => a.jwks_file = Some(PathBuf::from(value)),
@@ -291,6 +395,38 @@ impl Config {
         }
         if self.http_max_connections == 0 {
             bail!("http_max_connections must be at least 1");
+        }
+        self.check_mail()
+    }
+
+    fn check_mail(&self) -> anyhow::Result<()> {
+        let mail = &self.mail;
+        if mail.digest_hour_utc > 23 {
+            bail!("mail.digest_hour_utc must be from 0 to 23");
+        }
+        if !mail.enabled() {
+            return Ok(());
+        }
+        let Some(from) = &mail.from else {
+            bail!("mail.smtp_host needs mail.from, the sender address");
+        };
+        if from.parse::<lettre::message::Mailbox>().is_err() {
+            bail!("mail.from {from:?} is not an e-mail address");
+        }
+        if mail.smtp_user.is_some() != mail.smtp_password.is_some() {
+            bail!("mail.smtp_user and mail.smtp_password go together");
+        }
+        let named = mail
+            .cio_office
+            .iter()
+            .chain(&mail.finance)
+            .chain(&mail.security)
+            .chain(&mail.digest)
+            .chain(mail.department_contacts.values().flatten());
+        for address in named {
+            if address.parse::<lettre::Address>().is_err() {
+                bail!("{address:?} in the mail settings is not an e-mail address");
+            }
         }
         Ok(())
     }
@@ -452,6 +588,63 @@ mod tests {
                 format!("{err:#}").contains(&name.to_ascii_lowercase()),
                 "{err:#}"
             );
+        }
+    }
+
+    #[test]
+    fn mail_settings_are_read_checked_and_the_password_never_prints() {
+        let c = Config::load_from(None, &[]).unwrap();
+        assert!(!c.mail.enabled());
+        assert_eq!(c.mail.digest_hour_utc, 7);
+        let err = Config::load_from(
+            None,
+            &env(&[("PROCUREMENT_REVIEW_MAIL_SMTP_HOST", "smtp.city.example")]),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("mail.from"), "{err:#}");
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("PROCUREMENT_REVIEW_MAIL_SMTP_HOST", "smtp.city.example"),
+                ("PROCUREMENT_REVIEW_MAIL_SMTP_SECURITY", "tls"),
+                ("PROCUREMENT_REVIEW_MAIL_SMTP_USER", "pr"),
+                ("PROCUREMENT_REVIEW_MAIL_SMTP_PASSWORD", "smtp-pw-123"),
+                ("PROCUREMENT_REVIEW_MAIL_FROM", "Review <pr@city.example>"),
+                (
+                    "PROCUREMENT_REVIEW_MAIL_CIO_OFFICE",
+                    "cio@city.example, deputy@city.example",
+                ),
+                (
+                    "PROCUREMENT_REVIEW_MAIL_DEPARTMENT_CONTACTS",
+                    "DOIT=a@city.example b@city.example;ISD=c@city.example",
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.mail.port(), 465);
+        assert_eq!(
+            c.mail.cio_office,
+            ["cio@city.example", "deputy@city.example"]
+        );
+        assert_eq!(
+            c.mail.department_contacts["DOIT"],
+            ["a@city.example", "b@city.example"]
+        );
+        assert!(!format!("{c:?}").contains("smtp-pw-123"));
+        for (name, value, said) in [
+            ("MAIL_SMTP_SECURITY", "ssl", "starttls, tls, none"),
+            ("MAIL_CIO_OFFICE", "not an address", "not an e-mail address"),
+            ("MAIL_DIGEST_HOUR_UTC", "24", "digest_hour_utc"),
+            ("MAIL_SMTP_USER", "only-user", "go together"),
+        ] {
+            let mut vars = vec![
+                ("PROCUREMENT_REVIEW_MAIL_SMTP_HOST", "h"),
+                ("PROCUREMENT_REVIEW_MAIL_FROM", "pr@city.example"),
+            ];
+            let key = format!("PROCUREMENT_REVIEW_{name}");
+            vars.push((&key, value));
+            let err = Config::load_from(None, &env(&vars)).unwrap_err();
+            assert!(format!("{err:#}").contains(said), "{name}: {err:#}");
         }
     }
 

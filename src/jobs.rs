@@ -23,7 +23,8 @@ use crate::domain::lifecycle::recipients_of;
 use crate::domain::orders::OrderStatus;
 use crate::domain::webhook::{SIGNATURE_HEADER, next_attempt_after, signature_header};
 use crate::error::ApiError;
-use crate::store::{DeliveryOutcome, NewNotification, Store};
+use crate::mailer::{Mailer, OutboxMail};
+use crate::store::{DeliveryOutcome, DeliveryRecord, FanOut, NewNotification, Store};
 
 /// How long a claimed delivery stays with its runner: well over the HTTP timeout, so that a live runner never
 /// loses a claim it is still working on.
@@ -41,28 +42,46 @@ pub const DELIVERY_ID_HEADER: &str = "Webhook-Id";
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunReport {
+    /// Reminders made.
     pub notifications: usize,
+    /// Notifications (events and reminders) fanned out to the outbox.
+    pub fanned_out: usize,
+    /// Webhook deliveries.
     pub delivered: usize,
     pub retried: usize,
     pub dead: usize,
+    /// E-mail: messages the SMTP server took (a digest counts once), and outbox rows that failed and wait for
+    /// their next attempt, or were dead-lettered.
+    pub mailed: usize,
+    pub mail_retried: usize,
+    pub mail_dead: usize,
 }
 
-/// One pass: make the notifications due at `now`, then attempt the deliveries due at `now`.
+/// One pass: make the reminders due at `now`, fan new notifications out to the outbox, then attempt the
+/// webhook deliveries and e-mails due at `now`.
 pub async fn run_once(
     store: &Store,
     config: &Config,
     now: DateTime<Utc>,
 ) -> Result<RunReport, ApiError> {
     let due = due_notifications(store, now).await?;
-    let made = store
-        .insert_notifications(due, &config.webhook_urls, now)
-        .await?;
+    let made = store.insert_notifications(due, now).await?;
+    let mailer = crate::mailer::Mailer::from_config(&config.mail).map_err(ApiError::Internal)?;
+    let fan_out = FanOut {
+        webhook_urls: &config.webhook_urls,
+        mail: mailer.as_ref().map(|_| &config.mail),
+        public_url: &config.public_url,
+    };
     let mut report = RunReport {
         notifications: made.len(),
+        fanned_out: store.fan_out(&fan_out, now).await?,
         ..RunReport::default()
     };
     if let Some(secret) = &config.webhook_secret {
         deliver(store, secret.expose().as_bytes(), now, &mut report).await?;
+    }
+    if let Some(mailer) = &mailer {
+        deliver_mail(store, mailer, now, &mut report).await?;
     }
     Ok(report)
 }
@@ -244,15 +263,12 @@ async fn deliver(
     report: &mut RunReport,
 ) -> Result<(), ApiError> {
     let runner = format!("runner-{}", Uuid::new_v4().simple());
-    let lease_until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
     let client = reqwest::Client::builder()
         .timeout(HTTP_TIMEOUT)
         .build()
         .map_err(|e| ApiError::Internal(e.into()))?;
     loop {
-        let batch = store
-            .claim_deliveries(&runner, now, lease_until, CLAIM_BATCH)
-            .await?;
+        let batch = claim(store, "webhook", &runner, now).await?;
         if batch.is_empty() {
             return Ok(());
         }
@@ -271,30 +287,113 @@ async fn deliver(
                 Ok(resp) => Some(format!("the receiver answered {}", resp.status())),
                 Err(e) => Some(format!("the request failed: {e}")),
             };
-            let outcome = match error {
-                None => DeliveryOutcome::Delivered,
-                Some(error) => {
-                    let failed = u32::try_from(delivery.attempts + 1).unwrap_or(u32::MAX);
-                    let retry_at = next_attempt_after(failed)
-                        .map(|wait| now + chrono::Duration::from_std(wait).unwrap_or_default());
-                    tracing::warn!(delivery = %delivery.id, url = %delivery.url, %error, dead = retry_at.is_none(),
-                                   "webhook delivery failed");
-                    DeliveryOutcome::Failed { error, retry_at }
+            let counts = (&mut report.delivered, &mut report.retried, &mut report.dead);
+            finish(store, &delivery, &runner, error, now, counts).await?;
+        }
+    }
+}
+
+async fn claim(
+    store: &Store,
+    channel: &str,
+    runner: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<DeliveryRecord>, ApiError> {
+    let lease_until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    store
+        .claim_deliveries(channel, runner, now, lease_until, CLAIM_BATCH)
+        .await
+}
+
+/// Records one attempt: delivered, or failed and retried after the back-off, or dead-lettered once
+/// [`crate::domain::webhook::MAX_ATTEMPTS`] have failed; counts it in `counts` (delivered, retried, dead) when
+/// the runner still held the claim. Never logs the body.
+async fn finish(
+    store: &Store,
+    delivery: &DeliveryRecord,
+    runner: &str,
+    error: Option<String>,
+    now: DateTime<Utc>,
+    counts: (&mut usize, &mut usize, &mut usize),
+) -> Result<(), ApiError> {
+    let outcome = match error {
+        None => DeliveryOutcome::Delivered,
+        Some(error) => {
+            let failed = u32::try_from(delivery.attempts + 1).unwrap_or(u32::MAX);
+            let retry_at = next_attempt_after(failed)
+                .map(|wait| now + chrono::Duration::from_std(wait).unwrap_or_default());
+            tracing::warn!(delivery = %delivery.id, channel = %delivery.channel, url = %delivery.url, %error,
+                           dead = retry_at.is_none(), "delivery failed");
+            DeliveryOutcome::Failed { error, retry_at }
+        }
+    };
+    let (delivered, retried, dead) = counts;
+    let count = match &outcome {
+        DeliveryOutcome::Delivered => delivered,
+        DeliveryOutcome::Failed {
+            retry_at: Some(_), ..
+        } => retried,
+        DeliveryOutcome::Failed { retry_at: None, .. } => dead,
+    };
+    if store
+        .finish_delivery(delivery.id, runner, outcome, now)
+        .await?
+    {
+        *count += 1;
+    }
+    Ok(())
+}
+
+/// Claims due e-mails in batches until none is left and sends them: one message per row, except the rows of
+/// an address that chose the daily digest, which leave together as one message (with the Message-ID of the
+/// oldest). Every row of a message is recorded alike.
+async fn deliver_mail(
+    store: &Store,
+    mailer: &Mailer,
+    now: DateTime<Utc>,
+    report: &mut RunReport,
+) -> Result<(), ApiError> {
+    let runner = format!("runner-{}", Uuid::new_v4().simple());
+    loop {
+        let batch = claim(store, "email", &runner, now).await?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut messages: Vec<(OutboxMail, Vec<DeliveryRecord>)> = Vec::new();
+        let mut digests: HashMap<String, usize> = HashMap::new();
+        for delivery in batch {
+            let mail: OutboxMail =
+                serde_json::from_str(&delivery.body).map_err(|e| ApiError::Internal(e.into()))?;
+            if delivery.digest {
+                if let Some(&at) = digests.get(&delivery.url) {
+                    messages[at].1.push(delivery);
+                    continue;
                 }
-            };
-            let kind = match &outcome {
-                DeliveryOutcome::Delivered => &mut report.delivered,
-                DeliveryOutcome::Failed {
-                    retry_at: Some(_), ..
-                } => &mut report.retried,
-                DeliveryOutcome::Failed { retry_at: None, .. } => &mut report.dead,
-            };
-            if store
-                .finish_delivery(delivery.id, &runner, outcome, now)
-                .await?
-            {
-                *kind += 1;
+                digests.insert(delivery.url.clone(), messages.len());
             }
+            messages.push((mail, vec![delivery]));
+        }
+        for (mut mail, rows) in messages {
+            if rows[0].digest {
+                let parts: Vec<crate::domain::mail::Rendered> = rows
+                    .iter()
+                    .filter_map(|r| serde_json::from_str::<OutboxMail>(&r.body).ok())
+                    .map(|m| m.mail)
+                    .collect();
+                mail.mail = crate::domain::mail::render_digest(&parts);
+            }
+            let error = mailer.send(&mail).await.err();
+            let before = report.mailed;
+            for row in &rows {
+                let counts = (
+                    &mut report.mailed,
+                    &mut report.mail_retried,
+                    &mut report.mail_dead,
+                );
+                finish(store, row, &runner, error.clone(), now, counts).await?;
+            }
+            // A digest is one message, however many rows it carried.
+            report.mailed = report.mailed.min(before + 1);
         }
     }
 }

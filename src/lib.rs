@@ -13,6 +13,7 @@ pub mod domain;
 pub mod edge;
 pub mod error;
 pub mod jobs;
+pub mod mailer;
 pub mod metrics;
 pub mod sheets;
 pub mod startup;

@@ -23,6 +23,7 @@ pub mod requests;
 pub mod safeguards;
 pub mod surveillance;
 pub mod vendors;
+pub mod vocabulary;
 pub mod workbooks;
 
 use poem_openapi::Object;
@@ -62,6 +63,7 @@ apis!(
     council::CouncilApi,
     duplicates::DuplicatesApi,
     catalog::CatalogApi,
+    vocabulary::VocabularyApi,
     invitations::InvitationsApi,
     assessments::AssessmentsApi,
     workbooks::Imports,

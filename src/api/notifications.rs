@@ -17,15 +17,19 @@ use crate::store::{DeliveryRecord, NotificationAudience, NotificationRecord, Sto
 #[derive(Debug, Object)]
 pub struct NotificationView {
     pub id: Uuid,
-    /// `questionnaire_due`, `questionnaire_overdue`, `remediation_due`, `remediation_overdue`,
+    /// Reminders: `questionnaire_due`, `questionnaire_overdue`, `remediation_due`, `remediation_overdue`,
     /// `risk_acceptance_expiring`, `risk_acceptance_expired`, `reassessment_due`, `reassessment_overdue`,
-    /// `contract_ending`, `decision_escalation`.
+    /// `contract_ending`, `decision_escalation` and the incident, order and surveillance report reminders. Events:
+    /// `invitation_sent`, `request_submitted`, `request_approved`, `request_denied`, `request_changes_requested`,
+    /// `request_reopened`, `assessment_submitted`, `assessment_returned`, `assessment_accepted`, `finding_raised`,
+    /// `risk_accepted`, `duplicate_exception_requested`, `duplicate_exception_decided`.
     pub kind: String,
-    /// `assessment`, `finding`, `vendor`, `contract` or `request`.
+    /// `assessment`, `finding`, `vendor`, `contract`, `request`, `vendor_invitation`, `incident`,
+    /// `remediation_order` or `surveillance_technology`.
     pub subject_type: String,
     pub subject_id: String,
     pub message: String,
-    /// The reminder's figures (dates, days left).
+    /// A reminder's figures (dates, days left); an event's `event` and `object` (the object named in words).
     pub payload: serde_json::Value,
     pub recipient_role: String,
     /// The department whose buyers it is addressed to, when it concerns one department's purchase.
@@ -109,11 +113,36 @@ impl DeliveryStatus {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum DeliveryChannel {
+    /// A signed JSON POST to a webhook URL.
+    Webhook,
+    /// An e-mail over SMTP.
+    Email,
+}
+
+impl DeliveryChannel {
+    fn as_str(self) -> &'static str {
+        match self {
+            DeliveryChannel::Webhook => "webhook",
+            DeliveryChannel::Email => "email",
+        }
+    }
+}
+
 #[derive(Debug, Object)]
 pub struct DeliveryView {
     pub id: Uuid,
     pub notification_id: Uuid,
+    /// `webhook` or `email`.
+    pub channel: String,
+    /// The webhook URL, or `mailto:ADDRESS` for an e-mail.
     pub url: String,
+    /// An e-mail's Message-ID, the same on every attempt.
+    pub message_id: Option<String>,
+    /// An e-mail held for its address's daily digest.
+    pub digest: bool,
     /// `pending`, `delivered` or `dead`.
     pub status: String,
     pub attempts: i32,
@@ -128,7 +157,10 @@ impl From<DeliveryRecord> for DeliveryView {
         DeliveryView {
             id: d.id,
             notification_id: d.notification_id,
+            channel: d.channel,
             url: d.url,
+            message_id: d.message_id,
+            digest: d.digest,
             status: d.status,
             attempts: d.attempts,
             next_attempt_at: d.next_attempt_at,
@@ -228,9 +260,10 @@ impl NotificationsApi {
         read_result(&store, &audience, marked).await
     }
 
-    /// List webhook deliveries
+    /// List deliveries (webhooks and e-mail)
     ///
-    /// Admins: the outbox, oldest first; `status=dead` lists the deliveries that failed every attempt.
+    /// Admins: the outbox, oldest first; `status=dead` lists the deliveries that failed every attempt,
+    /// `channel=email` the e-mails only.
     #[oai(
         path = "/webhooks/deliveries",
         method = "get",
@@ -241,6 +274,8 @@ impl NotificationsApi {
         store: Data<&Store>,
         _auth: Auth<Admin>,
         status: Query<Option<DeliveryStatus>>,
+        /// Only the deliveries of this channel.
+        channel: Query<Option<DeliveryChannel>>,
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<i64>>,
         /// Items to skip.
@@ -248,7 +283,11 @@ impl NotificationsApi {
     ) -> Result<Json<DeliveryPage>, ApiError> {
         let page = PageRequest::parse(limit.0, offset.0)?;
         let found = store
-            .list_deliveries(status.0.map(DeliveryStatus::as_str), page)
+            .list_deliveries(
+                status.0.map(DeliveryStatus::as_str),
+                channel.0.map(DeliveryChannel::as_str),
+                page,
+            )
             .await?;
         let info = PageInfo::new(found.total, page, found.items.len());
         Ok(Json(DeliveryPage {
@@ -259,8 +298,9 @@ impl NotificationsApi {
 
     /// Retry a dead-lettered delivery
     ///
-    /// Admins: puts the delivery back in the outbox with a fresh count of attempts; the next pass of the job
-    /// runner sends it. 409 unless it is dead.
+    /// Admins: puts the delivery (a webhook POST or an e-mail) back in the outbox with a fresh count of
+    /// attempts; the next pass of the job runner sends it, an e-mail with the Message-ID it had. 409 unless it is
+    /// dead.
     #[oai(
         path = "/webhooks/deliveries/:id/retry",
         method = "post",

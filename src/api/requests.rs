@@ -369,6 +369,9 @@ pub struct RouteView {
     pub product: Option<super::products::ProductReviewView>,
     pub prohibitions: Vec<ProhibitionView>,
     pub steps: Vec<StepView>,
+    /// Non-blocking notices: possible overlaps with what the city already runs, at or above the policy's
+    /// `duplicate_notice_score` ("the city already runs X ... ask its owning team for access").
+    pub notices: Vec<String>,
 }
 
 /// One step the route would have, as the planner would open it.
@@ -432,6 +435,8 @@ pub struct PreviewView {
     pub product: Option<super::products::ProductReviewView>,
     pub prohibitions: Vec<ProhibitionView>,
     pub steps: Vec<PlannedStepView>,
+    /// Non-blocking notices the route would carry: possible overlaps with what the city already runs.
+    pub notices: Vec<String>,
     /// Questionnaires the vendor would be asked to answer (those the product's accepted review satisfies by
     /// reference are left out).
     pub questionnaires: Vec<String>,
@@ -955,6 +960,7 @@ impl RequestsApi {
                 .into_iter()
                 .map(StepView::new)
                 .collect::<Result<Vec<_>, _>>()?,
+            notices: route.notices,
         }))
     }
 
@@ -1018,6 +1024,7 @@ impl RequestsApi {
                 .map(super::products::ProductReviewView::from),
             prohibitions: prohibitions_of(&route),
             steps: version.steps.iter().map(PlannedStepView::from).collect(),
+            notices: route.notices.clone(),
             questionnaires: plan.assessments,
             duplicates,
         }))

@@ -15,6 +15,7 @@ use super::me::ApiTags;
 use super::requests::{Buyer, scope_of};
 use super::{IfMatch, PageInfo, etag};
 use crate::auth::{Auth, Staff};
+use crate::domain::text::escape_html as escape;
 use crate::domain::{PageRequest, now};
 use crate::error::{ApiError, FieldError};
 use crate::sheets::registers::{Cell, col, write};
@@ -518,21 +519,6 @@ impl SurveillanceApi {
             format!("attachment; filename=\"{name}\""),
         ))
     }
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// A page a screen reader reads in order: a heading, a sentence on what it is, one table with a caption and

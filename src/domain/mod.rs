@@ -13,6 +13,7 @@ pub mod identity;
 pub mod incidents;
 pub mod invitation;
 pub mod lifecycle;
+pub mod mail;
 pub mod orders;
 pub mod policy;
 pub mod questionnaire;

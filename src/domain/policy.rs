@@ -477,6 +477,10 @@ pub struct Policy {
     /// Days a decision may wait before it is escalated.
     #[serde(default = "default_decision_escalation_days")]
     pub decision_escalation_days: u32,
+    /// A possible overlap the duplicate check scores at or above this (0.3 to 1) puts a notice on the route:
+    /// it blocks nothing, and tells the buyer and the CIO office that the city already runs something like it.
+    #[serde(default = "default_duplicate_notice_score")]
+    pub duplicate_notice_score: f64,
     /// Months between accepted assessments of a vendor holding personal information [201 CMR 17.03(2)(i)].
     #[serde(default = "default_reassessment_months")]
     pub reassessment_months: u32,
@@ -564,6 +568,9 @@ fn default_questionnaire_due_days() -> u32 {
 fn default_decision_escalation_days() -> u32 {
     10
 }
+fn default_duplicate_notice_score() -> f64 {
+    0.45
+}
 fn default_reassessment_months() -> u32 {
     super::deadlines::REASSESSMENT_MONTHS
 }
@@ -644,6 +651,9 @@ impl Policy {
         }
         if self.decision_escalation_days == 0 {
             policy_fault(PolicyFault::ZeroDecisionEscalationDays);
+        }
+        if !(0.3..=1.0).contains(&self.duplicate_notice_score) {
+            policy_fault(PolicyFault::DuplicateNoticeScore);
         }
         if self.reassessment_months == 0 {
             policy_fault(PolicyFault::ZeroReassessmentMonths);
@@ -1561,6 +1571,10 @@ pub struct Route {
     /// accepted assessments (satisfied by reference, or a new cycle and why), and the findings standing on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product: Option<super::reuse::ProductReview>,
+    /// Non-blocking notices: possible overlaps with what the city already runs, at or above the policy's
+    /// `duplicate_notice_score`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
 }
 
 impl Route {
@@ -1629,6 +1643,7 @@ pub fn evaluate(policy: &Policy, facts: &RequestFacts) -> Route {
         comparison: None,
         budget: view.budget,
         product: None,
+        notices: Vec::new(),
     }
 }
 
@@ -1834,6 +1849,9 @@ pub enum PolicyFault {
     /// Every decision would be escalated at once.
     #[error("decision_escalation_days must be at least 1")]
     ZeroDecisionEscalationDays,
+    /// Notices below the possible-overlap class could never be given, or above 1 never.
+    #[error("duplicate_notice_score must be between 0.3 and 1")]
+    DuplicateNoticeScore,
     /// Every vendor would be due for re-assessment at once.
     #[error("reassessment_months must be at least 1")]
     ZeroReassessmentMonths,

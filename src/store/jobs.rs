@@ -122,12 +122,11 @@ impl Repo {
         })
     }
 
-    /// Inserts the notifications not made before (by `dedup_key`) and, in the same transaction, one outbox row per
-    /// webhook URL for each; returns those it inserted. Two runners making the same key both try, one wins.
+    /// Inserts the notifications not made before (by `dedup_key`), each for the job runner to fan out to the
+    /// outbox (webhooks and e-mail); returns those it inserted. Two runners making the same key both try, one wins.
     pub async fn insert_notifications(
         &self,
         items: Vec<NewNotification>,
-        webhook_urls: &[String],
         at: DateTime<Utc>,
     ) -> Result<Vec<NotificationRecord>, ApiError> {
         let system = Actor::system();
@@ -150,8 +149,8 @@ impl Repo {
             let mut tx = begin(&self.writer).await?;
             let created: Option<NotificationRecord> = sqlx::query_as(
                 "INSERT INTO notifications (id, recipient_role, recipient_dept, recipient_vendor, kind, subject_type, \
-                 subject_id, dedup_key, message, payload, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (dedup_key) DO NOTHING RETURNING *",
+                 subject_id, dedup_key, message, payload, created_at, fanned_out) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (dedup_key) DO NOTHING RETURNING *",
             )
             .bind(Uuid::new_v4())
             .bind(&item.recipient_role)
@@ -164,37 +163,13 @@ impl Repo {
             .bind(&item.message)
             .bind(Json(&item.payload))
             .bind(at)
+            .bind(false)
             .fetch_optional(&mut *tx)
             .await?;
             let Some(created) = created else {
                 tx.rollback().await?;
                 continue;
             };
-            let body = serde_json::to_string(&serde_json::json!({
-                "id": created.id,
-                "kind": created.kind,
-                "subject_type": created.subject_type,
-                "subject_id": created.subject_id,
-                "recipient_role": created.recipient_role,
-                "recipient_department": created.recipient_dept,
-                "message": created.message,
-                "payload": created.payload.0,
-                "created_at": created.created_at,
-            }))
-            .map_err(|e| ApiError::Internal(e.into()))?;
-            for url in webhook_urls {
-                sqlx::query(
-                    "INSERT INTO webhook_deliveries (id, notification_id, url, body, status, attempts, next_attempt_at, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5)",
-                )
-                .bind(Uuid::new_v4())
-                .bind(created.id)
-                .bind(url)
-                .bind(&body)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-            }
             let id = created.id.to_string();
             audit(
                 &mut tx,
@@ -212,10 +187,12 @@ impl Repo {
         Ok(made)
     }
 
-    /// Claims up to `limit` deliveries that are due and not claimed by a live lease, for `runner` until
-    /// `lease_until`. On PostgreSQL the rows being claimed by another runner are skipped, not waited for.
+    /// Claims up to `limit` deliveries of `channel` (`webhook` or `email`) that are due and not claimed by a live
+    /// lease, for `runner` until `lease_until`. On PostgreSQL the rows being claimed by another runner are
+    /// skipped, not waited for.
     pub async fn claim_deliveries(
         &self,
+        channel: &str,
         runner: &str,
         at: DateTime<Utc>,
         lease_until: DateTime<Utc>,
@@ -225,7 +202,7 @@ impl Repo {
         let claimed: Vec<DeliveryRecord> = sqlx::query_as(concat!(
             "UPDATE webhook_deliveries SET claimed_by = $1, claimed_until = $2, updated_at = $3 WHERE id IN \
              (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $3 \
-             AND (claimed_until IS NULL OR claimed_until <= $3) ORDER BY next_attempt_at, id LIMIT $4",
+             AND (claimed_until IS NULL OR claimed_until <= $3) AND channel = $5 ORDER BY next_attempt_at, id LIMIT $4",
             skip_locked!(),
             ") RETURNING *"
         ))
@@ -233,6 +210,7 @@ impl Repo {
         .bind(lease_until)
         .bind(at)
         .bind(limit)
+        .bind(channel)
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -420,21 +398,24 @@ impl Repo {
     pub async fn list_deliveries(
         &self,
         status: Option<&str>,
+        channel: Option<&str>,
         page: PageRequest,
     ) -> Result<Paged<DeliveryRecord>, ApiError> {
         let items = sqlx::query_as(
-            "SELECT * FROM webhook_deliveries WHERE ($1 IS NULL OR status = $1) ORDER BY created_at, id \
-             LIMIT $2 OFFSET $3",
+            "SELECT * FROM webhook_deliveries WHERE ($1 IS NULL OR status = $1) AND ($4 IS NULL OR channel = $4) \
+             ORDER BY created_at, id LIMIT $2 OFFSET $3",
         )
         .bind(status)
         .bind(page.limit)
         .bind(page.offset)
+        .bind(channel)
         .fetch_all(&self.pool)
         .await?;
         let (total,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM webhook_deliveries WHERE ($1 IS NULL OR status = $1)",
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR channel = $2)",
         )
         .bind(status)
+        .bind(channel)
         .fetch_one(&self.pool)
         .await?;
         Ok(Paged { items, total })

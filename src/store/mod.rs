@@ -37,6 +37,15 @@ use crate::domain::workflow::{CheckedDecision, Decision};
 use crate::error::ApiError;
 use crate::workflow::Caller;
 
+/// What the fan-out of notifications to the outbox needs that the store does not know: where to post, whom to
+/// mail, how to link.
+pub struct FanOut<'a> {
+    pub webhook_urls: &'a [String],
+    /// `None` while e-mail is off.
+    pub mail: Option<&'a crate::config::MailConfig>,
+    pub public_url: &'a str,
+}
+
 /// Who is acting, as recorded in the audit trail.
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -488,6 +497,22 @@ impl Store {
         submission: i32,
     ) -> Result<Vec<DuplicateRecord>, ApiError> {
         dispatch!(self, r => r.request_duplicates(id, submission).await)
+    }
+
+    pub async fn vocabulary(&self) -> Result<Vec<VocabularyRecord>, ApiError> {
+        dispatch!(self, r => r.vocabulary().await)
+    }
+
+    pub async fn add_vocabulary(
+        &self,
+        actor: &Actor,
+        entry: &crate::domain::duplicates::VocabularyEntry,
+    ) -> Result<VocabularyRecord, ApiError> {
+        dispatch!(self, r => r.add_vocabulary(actor, entry).await)
+    }
+
+    pub async fn remove_vocabulary(&self, actor: &Actor, id: Uuid) -> Result<bool, ApiError> {
+        dispatch!(self, r => r.remove_vocabulary(actor, id).await)
     }
 
     pub async fn dismissals(&self, id: Uuid) -> Result<Vec<DismissalRecord>, ApiError> {
@@ -1065,20 +1090,25 @@ impl Store {
     pub async fn insert_notifications(
         &self,
         items: Vec<NewNotification>,
-        webhook_urls: &[String],
         at: DateTime<Utc>,
     ) -> Result<Vec<NotificationRecord>, ApiError> {
-        dispatch!(self, r => r.insert_notifications(items, webhook_urls, at).await)
+        dispatch!(self, r => r.insert_notifications(items, at).await)
+    }
+
+    /// Fans new notifications (events and reminders) out to the outbox; returns how many.
+    pub async fn fan_out(&self, to: &FanOut<'_>, at: DateTime<Utc>) -> Result<usize, ApiError> {
+        dispatch!(self, r => r.fan_out(to, at).await)
     }
 
     pub async fn claim_deliveries(
         &self,
+        channel: &str,
         runner: &str,
         at: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<DeliveryRecord>, ApiError> {
-        dispatch!(self, r => r.claim_deliveries(runner, at, lease_until, limit).await)
+        dispatch!(self, r => r.claim_deliveries(channel, runner, at, lease_until, limit).await)
     }
 
     pub async fn finish_delivery(
@@ -1120,9 +1150,10 @@ impl Store {
     pub async fn list_deliveries(
         &self,
         status: Option<&str>,
+        channel: Option<&str>,
         page: PageRequest,
     ) -> Result<Paged<DeliveryRecord>, ApiError> {
-        dispatch!(self, r => r.list_deliveries(status, page).await)
+        dispatch!(self, r => r.list_deliveries(status, channel, page).await)
     }
 
     pub async fn retry_delivery(

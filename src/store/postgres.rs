@@ -85,6 +85,11 @@ mod jobs_impl {
     include!("jobs.rs");
 }
 
+mod events_impl {
+    use super::*;
+    include!("events.rs");
+}
+
 mod budgets_impl {
     use super::*;
     include!("budgets.rs");

@@ -535,6 +535,22 @@ impl Repo {
             .await?;
         }
         created.assessment_ids = named;
+        let parties = crate::domain::mail::Parties {
+            vendor: Some(created.vendor_id),
+            ..Default::default()
+        };
+        let event = crate::domain::mail::Event::InvitationSent;
+        let email = Some(created.contact_email.as_str());
+        super::events_impl::record_event(
+            &mut tx,
+            event,
+            "vendor_invitation",
+            created.id,
+            "sent",
+            &parties,
+            email,
+        )
+        .await?;
         let id = created.id.to_string();
         audit(
             &mut tx,
@@ -839,6 +855,8 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
+        let event = crate::domain::mail::Event::AssessmentSubmitted;
+        super::events_impl::assessment_event(&mut tx, event, &updated).await?;
         audit(
             &mut tx,
             actor,
@@ -924,6 +942,8 @@ impl Repo {
                         Some(to_json(&created)),
                     )
                     .await?;
+                    let event = crate::domain::mail::Event::FindingRaised;
+                    super::events_impl::finding_event(&mut tx, event, &created).await?;
                     raised.push(created);
                 }
             }
@@ -936,6 +956,8 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
+        let event = crate::domain::mail::review_event(accept);
+        super::events_impl::assessment_event(&mut tx, event, &updated).await?;
         audit(
             &mut tx,
             actor,
@@ -1231,6 +1253,9 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
+        if let Some(event) = crate::domain::mail::finding_event(to.as_str()) {
+            super::events_impl::finding_event(&mut tx, event, &updated).await?;
+        }
         let action = format!("finding.{}", to.as_str());
         audit(
             &mut tx,

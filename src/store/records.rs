@@ -546,6 +546,12 @@ pub struct DeliveryRecord {
     pub delivered_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// `webhook` (url is the receiver's) or `email` (url is `mailto:ADDRESS`).
+    pub channel: String,
+    /// An e-mail's Message-ID, made with the row and kept across retries.
+    pub message_id: Option<String>,
+    /// An e-mail that waits for its address's daily digest.
+    pub digest: bool,
 }
 
 /// How one delivery attempt went.
@@ -1014,6 +1020,33 @@ pub struct ProductDetail {
     pub product: ProductRecord,
     pub assessments: Vec<ProductAssessment>,
     pub open_findings: Vec<ProductFinding>,
+}
+
+/// An entry the CIO office added to the duplicate check's vocabulary.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct VocabularyRecord {
+    pub id: Uuid,
+    pub concept: String,
+    pub label: String,
+    #[sqlx(json)]
+    pub phrases: Vec<String>,
+    pub abbreviation: String,
+    pub expansion: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl VocabularyRecord {
+    /// What the matcher reads.
+    pub fn entry(&self) -> crate::domain::duplicates::VocabularyEntry {
+        crate::domain::duplicates::VocabularyEntry {
+            concept: self.concept.clone(),
+            label: self.label.clone(),
+            phrases: self.phrases.clone(),
+            abbreviation: self.abbreviation.clone(),
+            expansion: self.expansion.clone(),
+        }
+    }
 }
 
 /// Where a newest-first page ends: the creation time and id of its last row. The next page starts after it,

@@ -119,6 +119,7 @@ fn routing(world: &World) -> Routing {
         fy_other_cents: 0,
         fy_other_count: 0,
         likely_duplicate: None,
+        overlaps: Vec::new(),
         prior: None,
         vendor_open_orders: None,
         budget: Default::default(),
@@ -271,8 +272,14 @@ impl World {
                     rationale: matches!(outcome, Outcome::Deny | Outcome::RequestChanges)
                         .then(|| "why".to_string()),
                     service_id: None,
+                    confirm_not_candidate: false,
                 };
-                if let Ok(plan) = requests::decide(&self.state, &who, decision, true) {
+                if let Ok(plan) = requests::decide(
+                    &self.state,
+                    &who,
+                    decision,
+                    crate::domain::workflow::NamedService::CANDIDATE,
+                ) {
                     self.apply(&plan, &who);
                 }
             }

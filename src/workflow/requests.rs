@@ -14,7 +14,7 @@ use crate::domain::policy::{Policy, Route, RouteStep, StepKindTag};
 use crate::domain::request::{RequestFields, Status};
 use crate::domain::safeguards::ClauseStatus;
 use crate::domain::workflow::{
-    CheckedDecision, DenialReason, Outcome, StepState, decider, pending_note,
+    CheckedDecision, DenialReason, NamedService, Outcome, StepState, decider, pending_note,
     prohibition_rationale, status_from_steps,
 };
 
@@ -530,6 +530,7 @@ pub fn settle_plan(state: &RequestState, evidence: &Evidence) -> Option<Plan> {
                          {date}) [Boston 16-63]"
                     )),
                     service_id: None,
+                    confirm_not_candidate: false,
                 },
                 decided_by: "city-council".into(),
                 role: "council".into(),
@@ -685,6 +686,7 @@ fn new_version(
                 reason_code: Some(DenialReason::ProhibitedTechnology),
                 rationale: Some(prohibition_rationale(&route)),
                 service_id: None,
+                confirm_not_candidate: false,
             },
             decided_by: "policy".into(),
             role: "system".into(),
@@ -909,7 +911,7 @@ pub fn decide(
     state: &RequestState,
     caller: &Caller,
     decision: CheckedDecision,
-    service_known: bool,
+    service: NamedService,
 ) -> Result<Plan, Refusal> {
     ensure(state, caller, Action::Decide)?;
     let kind = decision.step;
@@ -954,10 +956,18 @@ pub fn decide(
         )
         .with_allowed(waiting));
     }
-    if decision.service_id.is_some() && !service_known {
+    if decision.service_id.is_some() && !service.known {
         return Err(Refusal::field(
             "service_id",
             "no catalogue service has this id",
+        ));
+    }
+    // Denying as a duplicate of a service the check never put forward is allowed, but said out loud.
+    if decision.service_id.is_some() && !service.candidate && !decision.confirm_not_candidate {
+        return Err(Refusal::field(
+            "confirm_not_candidate",
+            "this service was not among the request's duplicate candidates at submission: send \
+             confirm_not_candidate: true to deny it as a duplicate of this service anyway",
         ));
     }
     let who = &caller.subject;
@@ -1199,8 +1209,12 @@ pub(crate) mod tests {
             reason_code: None,
             rationale: None,
             service_id: None,
+            confirm_not_candidate: false,
         };
-        applied(state, &decide(state, who, decision, true).unwrap())
+        applied(
+            state,
+            &decide(state, who, decision, NamedService::CANDIDATE).unwrap(),
+        )
     }
 
     #[test]
@@ -1229,11 +1243,12 @@ pub(crate) mod tests {
             reason_code: None,
             rationale: None,
             service_id: None,
+            confirm_not_candidate: false,
         };
         for subject in ["bea", "BEA", " Bea "] {
             let cio = caller(subject, Role::Cio);
             assert_eq!(
-                decide(&state, &cio, decision.clone(), true)
+                decide(&state, &cio, decision.clone(), NamedService::CANDIDATE)
                     .unwrap_err()
                     .code(),
                 "separation_of_duties"
@@ -1256,8 +1271,15 @@ pub(crate) mod tests {
             reason_code: Some(DenialReason::Cost),
             rationale: Some("no budget".into()),
             service_id: None,
+            confirm_not_candidate: false,
         };
-        let plan = decide(&state, &caller("fin", Role::Finance), decision, true).unwrap();
+        let plan = decide(
+            &state,
+            &caller("fin", Role::Finance),
+            decision,
+            NamedService::CANDIDATE,
+        )
+        .unwrap();
         assert!(plan.close.is_some());
         let after = applied(&state, &plan);
         assert_eq!(after.status, Status::Denied);

@@ -29,8 +29,11 @@ pub struct Routing {
     /// The vendor's other submitted or approved spend in the request's fiscal year, and how many requests.
     pub fy_other_cents: i64,
     pub fy_other_count: u32,
-    /// The best likely duplicate the CIO has not dismissed, described for the route's reason.
+    /// Every likely duplicate the CIO has not dismissed, described for the route's reason.
     pub likely_duplicate: Option<String>,
+    /// Possible overlaps not dismissed, described, with their scores: those at or above the policy's
+    /// `duplicate_notice_score` become the route's notices.
+    pub overlaps: Vec<(String, f64)>,
     /// For a renewal: what its link names, as loaded; `None` when the link names nothing the buyer may renew.
     pub prior: Option<Prior>,
     /// The remediation orders standing against the vendor, described for the route's reason; `None` when none
@@ -306,6 +309,12 @@ pub fn route_for(fields: &RequestFields, department: &str, routing: &Routing) ->
     );
     route.renewal = basis;
     route.product = product_review(&route, fields, routing);
+    route.notices = routing
+        .overlaps
+        .iter()
+        .filter(|(_, score)| *score >= routing.policy.duplicate_notice_score)
+        .map(|(text, _)| text.clone())
+        .collect();
     route
 }
 
@@ -614,6 +623,7 @@ pub(crate) mod tests {
             fy_other_cents: 0,
             fy_other_count: 0,
             likely_duplicate: None,
+            overlaps: Vec::new(),
             prior: None,
             vendor_open_orders: None,
             budget: Default::default(),
@@ -826,5 +836,19 @@ pub(crate) mod tests {
         assert!(!rose_more_than(100, 110, 10));
         assert!(rose_more_than(100, 111, 10));
         assert_eq!(count(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn possible_overlaps_at_the_notice_level_become_notices_that_block_nothing() {
+        let mut routing = routing();
+        routing.overlaps = vec![
+            ("the city already runs A".into(), 0.52),
+            ("the city already runs B".into(), 0.40),
+        ];
+        let route = route_for(&fields(), "DOIT", &routing);
+        assert_eq!(route.notices, ["the city already runs A"]);
+        assert!(route.step(StepKindTag::CioDuplicateReview).is_none());
+        routing.policy.duplicate_notice_score = 0.3;
+        assert_eq!(route_for(&fields(), "DOIT", &routing).notices.len(), 2);
     }
 }

@@ -329,6 +329,7 @@ impl Replay<'_> {
                     fy_other_cents: 0,
                     fy_other_count: 0,
                     likely_duplicate: None,
+                    overlaps: Vec::new(),
                     prior: None,
                     vendor_open_orders: None,
                     budget: Default::default(),

@@ -82,8 +82,9 @@ async fn spawn_with_receiver(backend: Backend, receiver: &Receiver) -> TestApp {
 }
 
 /// A submitted request holding Massachusetts personal information: its vendor gets two questionnaires due in
-/// the policy's 30 days. Returns the vendor's id.
-async fn request_with_questionnaires(app: &TestApp) -> String {
+/// the policy's 30 days. The submission's own notifications (to the buyers and the deciders) are delivered by a
+/// pass now and forgotten by `receiver`, so that the tests count reminders. Returns the vendor's id.
+async fn request_with_questionnaires(app: &TestApp, receiver: &Receiver) -> String {
     let vendor = app.create_vendor("Case Systems LLC").await;
     app.post(
         "/api/v1/departments",
@@ -98,6 +99,12 @@ async fn request_with_questionnaires(app: &TestApp) -> String {
                    "expected_users": 30, "hosting": "vendor_cloud", "data_classes": ["pi_ma"],
                    "requested_start_date": "2026-09-01",
                    "renewal": false, "enterprise_agreement": false, "surveillance": false, "face_surveillance": false})).await;
+    let events = run_once(&app.store, &app.config, Utc::now()).await.unwrap();
+    assert_eq!(
+        events.fanned_out, 3,
+        "submitted: to the buyers, the CIO office and the security team"
+    );
+    receiver.accepted.lock().unwrap().clear();
     vendor["id"].as_str().unwrap().to_string()
 }
 
@@ -110,7 +117,7 @@ both!(
     async fn reminders_are_made_once_and_delivered_signed(backend) {
         let receiver = Receiver::default();
         let app = spawn_with_receiver(backend, &receiver).await;
-        let vendor = request_with_questionnaires(&app).await;
+        let vendor = request_with_questionnaires(&app, &receiver).await;
         let now = week_before_due();
         let first = run_once(&app.store, &app.config, now).await.unwrap();
         assert_eq!((first.notifications, first.delivered), (2, 2), "{first:?}");
@@ -119,6 +126,9 @@ both!(
         let received = receiver.accepted();
         assert_eq!(received.len(), 2);
         assert!(received.iter().all(|n| n["kind"] == "questionnaire_due" && n["payload"]["threshold_days"] == 7));
+        // The body names the object in words, with its link.
+        assert!(received.iter().all(|n| n["object"]["name"].as_str().unwrap().starts_with("Questionnaire \"")
+            && n["object"]["link"].as_str().unwrap().contains("/api/v1/assessments/")), "{received:?}");
 
         let vendor_token = app.vendor_token(vendor.parse().unwrap());
         let mine = app.get("/api/v1/notifications", &vendor_token).await;
@@ -136,9 +146,9 @@ both!(
 both!(
     async fn failed_deliveries_back_off_then_dead_letter_and_an_admin_retries(backend) {
         let receiver = Receiver::default();
-        *receiver.failures_left.lock().unwrap() = u32::MAX;
         let app = spawn_with_receiver(backend, &receiver).await;
-        request_with_questionnaires(&app).await;
+        request_with_questionnaires(&app, &receiver).await;
+        *receiver.failures_left.lock().unwrap() = u32::MAX;
         let mut now = week_before_due();
         let first = run_once(&app.store, &app.config, now).await.unwrap();
         assert_eq!(first.retried, 2);
@@ -174,7 +184,7 @@ both!(
     async fn two_runners_on_one_database_deliver_each_notification_once(backend) {
         let receiver = Receiver::default();
         let app = spawn_with_receiver(backend, &receiver).await;
-        request_with_questionnaires(&app).await;
+        request_with_questionnaires(&app, &receiver).await;
         let other = Store::open(&Secret::new(app.database_url.clone()), 5).await.unwrap();
         let now = week_before_due();
         // Several rounds: each makes new notifications (7, 3, 1 days before, then overdue to the vendor and the
@@ -260,7 +270,7 @@ both!(
     async fn buyers_hear_of_held_up_purchases_and_read_marks_are_per_reader(backend) {
         let receiver = Receiver::default();
         let app = spawn_with_receiver(backend, &receiver).await;
-        let vendor = request_with_questionnaires(&app).await;
+        let vendor = request_with_questionnaires(&app, &receiver).await;
         let overdue_day = week_before_due() + Duration::days(8);
         let report = run_once(&app.store, &app.config, overdue_day).await.unwrap();
         assert_eq!(report.notifications, 4, "{report:?}");
@@ -271,7 +281,8 @@ both!(
 
         let bea = app.buyer_token("DOIT", "bea");
         let inbox = app.get("/api/v1/notifications", &bea).await.ok(200).clone();
-        assert_eq!((inbox["page"]["total"].as_i64(), inbox["unread"].as_i64()), (Some(2), Some(2)));
+        // The two reminders and the submission's own notification.
+        assert_eq!((inbox["page"]["total"].as_i64(), inbox["unread"].as_i64()), (Some(3), Some(3)));
         assert!(inbox["items"].as_array().unwrap().iter().all(|n| n["read_at"].is_null()));
         let other_department = app.buyer_token("BPD", "pat");
         assert_eq!(app.get("/api/v1/notifications", &other_department).await.ok(200)["page"]["total"], 0);
@@ -280,17 +291,17 @@ both!(
         let first = inbox["items"][0]["id"].as_str().unwrap().to_string();
         let read = app.post(&format!("/api/v1/notifications/{first}/read"), &bea, json!({})).await;
         assert_eq!(read.ok(200)["marked"], json!([first]));
-        assert_eq!(read.body["unread"], 1);
+        assert_eq!(read.body["unread"], 2);
         let again = app.post(&format!("/api/v1/notifications/{first}/read"), &bea, json!({})).await;
-        assert_eq!((again.ok(200)["marked"].clone(), again.body["unread"].clone()), (json!([]), json!(1)));
+        assert_eq!((again.ok(200)["marked"].clone(), again.body["unread"].clone()), (json!([]), json!(2)));
         let unread = app.get("/api/v1/notifications?unread=true", &bea).await.ok(200).clone();
-        assert_eq!(unread["page"]["total"], 1);
-        assert_ne!(unread["items"][0]["id"], first.as_str());
+        assert_eq!(unread["page"]["total"], 2);
+        assert!(unread["items"].as_array().unwrap().iter().all(|n| n["id"] != first.as_str()));
         let listed = app.get("/api/v1/notifications", &bea).await.ok(200).clone();
         let marked = listed["items"].as_array().unwrap().iter().find(|n| n["id"] == first.as_str()).unwrap().clone();
         assert!(marked["read_at"].is_string());
         let colleague = app.buyer_token("DOIT", "bob");
-        assert_eq!(app.get("/api/v1/notifications", &colleague).await.ok(200)["unread"], 2);
+        assert_eq!(app.get("/api/v1/notifications", &colleague).await.ok(200)["unread"], 3);
 
         // Nobody marks what is not addressed to them.
         let vendor_token = app.vendor_token(vendor.parse().unwrap());
@@ -301,8 +312,8 @@ both!(
         app.post(&format!("/api/v1/notifications/{vendors_first}/read"), &stranger, json!({})).await.problem(404, "not_found");
 
         let all = app.post("/api/v1/notifications/read", &bea, json!({})).await;
-        assert_eq!((all.ok(200)["marked"].as_array().unwrap().len(), all.body["unread"].as_i64()), (1, Some(0)));
-        assert_eq!(app.count("SELECT COUNT(*) FROM notification_reads").await, 2);
+        assert_eq!((all.ok(200)["marked"].as_array().unwrap().len(), all.body["unread"].as_i64()), (2, Some(0)));
+        assert_eq!(app.count("SELECT COUNT(*) FROM notification_reads").await, 3);
         assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'notification.read'").await, 2);
         app.stop().await;
     }
@@ -312,7 +323,7 @@ both!(
     async fn a_contract_is_replaced_conditionally_and_its_buyers_hear_it_is_ending(backend) {
         let receiver = Receiver::default();
         let app = spawn_with_receiver(backend, &receiver).await;
-        let vendor = request_with_questionnaires(&app).await;
+        let vendor = request_with_questionnaires(&app, &receiver).await;
         let bea = app.buyer_token("DOIT", "bea");
         let request = app.get("/api/v1/requests", &bea).await.ok(200)["items"][0]["id"].as_str().unwrap().to_string();
         let cio = app.token(Role::Cio);
@@ -371,14 +382,14 @@ both!(
     async fn a_delivery_whose_runner_died_is_delivered_when_its_lease_runs_out(backend) {
         let receiver = Receiver::default();
         let app = spawn_with_receiver(backend, &receiver).await;
-        request_with_questionnaires(&app).await;
+        request_with_questionnaires(&app, &receiver).await;
         let now = week_before_due();
         // Make the notifications and their outbox rows without delivering them.
         let mut quiet = app.config.clone();
         quiet.webhook_secret = None;
         assert_eq!(run_once(&app.store, &quiet, now).await.unwrap().notifications, 2);
         // A runner claims both for two minutes and dies.
-        let claimed = app.store.claim_deliveries("runner-dead", now, now + Duration::minutes(2), 50).await.unwrap();
+        let claimed = app.store.claim_deliveries("webhook", "runner-dead", now, now + Duration::minutes(2), 50).await.unwrap();
         assert_eq!(claimed.len(), 2);
 
         let during = run_once(&app.store, &app.config, now + Duration::minutes(1)).await.unwrap();
@@ -393,7 +404,8 @@ both!(
             .await
             .unwrap();
         assert!(!late);
-        assert_eq!(app.count("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'delivered' AND attempts = 1").await, 2);
+        // The two reminders and the three notifications of the submission, each delivered on its first attempt.
+        assert_eq!(app.count("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'delivered' AND attempts = 1").await, 5);
         app.stop().await;
     }
 );
