@@ -73,11 +73,12 @@ struct Gen {
 
 impl Gen {
     fn new(seed: u64) -> Gen {
-        let phrases = CONCEPTS
+        let phrases = default_lexicon()
+            .concepts()
             .iter()
             .map(|c| {
                 c.phrases
-                    .split('|')
+                    .iter()
                     .map(|p| p.trim_start_matches('~').to_string())
                     .collect()
             })
@@ -120,18 +121,19 @@ impl Gen {
 
     fn concepts(&mut self) -> Vec<usize> {
         let n = 1 + self.rng.below(2);
-        (0..n).map(|_| self.rng.below(CONCEPTS.len())).collect()
+        (0..n).map(|_| self.rng.below(self.phrases.len())).collect()
     }
 
     fn service(&mut self, i: usize) -> CatalogEntry {
         let concepts = self.concepts();
+        let label = default_lexicon().concepts()[concepts[0]].label.clone();
         let product = self.brand();
         let vendor = self.brand();
         let caps = 3 + self.rng.below(3);
         let words = 12 + self.rng.below(14);
         CatalogEntry {
             id: format!("svc-{i}"),
-            name: format!("{} ({product})", CONCEPTS[concepts[0]].label),
+            name: format!("{label} ({product})"),
             category: self.rng.pick(&self.categories).to_string(),
             description: self.text(&concepts, words),
             capabilities: (0..caps).map(|_| self.text(&concepts, 2)).collect(),
@@ -193,7 +195,15 @@ fn corpus() -> (Vec<CatalogEntry>, Vec<PastPurchase>) {
 }
 
 fn build(services: &[CatalogEntry], purchases: &[PastPurchase]) -> DuplicateIndex {
-    let mut index = DuplicateIndex::new();
+    build_with(default_lexicon(), services, purchases)
+}
+
+fn build_with(
+    lexicon: std::sync::Arc<Lexicon>,
+    services: &[CatalogEntry],
+    purchases: &[PastPurchase],
+) -> DuplicateIndex {
+    let mut index = DuplicateIndex::with_lexicon(lexicon);
     for service in services {
         index.upsert_service(service.clone());
     }
@@ -254,6 +264,22 @@ fn bench_build(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(20));
     group.bench_function("10k_services_50k_purchases", |b| {
         b.iter(|| black_box(build(&services, &purchases)))
+    });
+    // What an instance does when the CIO office changes the vocabulary: parse the lexicon with the entries
+    // and read every document again.
+    let entries = vec![VocabularyEntry {
+        concept: "hydrant_flushing".into(),
+        label: "hydrant flushing".into(),
+        phrases: vec!["hydrant flushing".into(), "unidirectional flushing".into()],
+        ..VocabularyEntry::default()
+    }];
+    group.bench_function("vocabulary_change_10k_services_50k_purchases", |b| {
+        b.iter(|| {
+            let lexicon = std::sync::Arc::new(
+                Lexicon::build(DEFAULT_LEXICON, black_box(&entries)).expect("valid"),
+            );
+            black_box(build_with(lexicon, &services, &purchases))
+        })
     });
     group.finish();
 

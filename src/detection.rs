@@ -24,6 +24,8 @@ pub const MAX_CANDIDATES: usize = 10;
 struct State {
     index: DuplicateIndex,
     synced_to: Option<DateTime<Utc>>,
+    /// The CIO office's vocabulary entries the index was built with.
+    vocabulary: Vec<dup::VocabularyEntry>,
 }
 
 #[derive(Default)]
@@ -62,6 +64,33 @@ fn purchase(p: &PurchaseRecord) -> PastPurchase {
     }
 }
 
+fn apply(index: &mut DuplicateIndex, services: &[CatalogService], purchases: &[PurchaseRecord]) {
+    for s in services {
+        index.upsert_service(entry(s));
+    }
+    for p in purchases {
+        // Approved purchases are what other departments already bought; anything else leaves the index.
+        let approved = Status::parse(&p.status).is_some_and(Status::is_approved);
+        if approved {
+            index.upsert_purchase(purchase(p));
+        } else {
+            index.remove_purchase(&p.id.to_string());
+        }
+    }
+}
+
+/// The shipped lexicon with the CIO office's entries; the default alone when there are none.
+pub fn lexicon_with(
+    vocabulary: &[dup::VocabularyEntry],
+) -> Result<std::sync::Arc<dup::Lexicon>, ApiError> {
+    if vocabulary.is_empty() {
+        return Ok(dup::default_lexicon());
+    }
+    dup::Lexicon::build(dup::DEFAULT_LEXICON, vocabulary)
+        .map(std::sync::Arc::new)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("vocabulary: {e}")))
+}
+
 /// What the index is asked about a request.
 pub fn request_text(fields: &RequestFields, department: &str, vendor_name: &str) -> RequestText {
     RequestText {
@@ -84,8 +113,36 @@ impl Detector {
         Ok(detector)
     }
 
-    /// Applies the catalogue and purchase changes made since the last look.
+    /// Applies the vocabulary, catalogue and purchase changes made since the last look. A vocabulary change
+    /// (from any instance) rebuilds the index with the new lexicon: every document is read again.
     pub async fn refresh(&self, store: &Store) -> Result<(), ApiError> {
+        let vocabulary: Vec<dup::VocabularyEntry> = store
+            .vocabulary()
+            .await?
+            .iter()
+            .map(|r| r.entry())
+            .collect();
+        let changed = self
+            .state
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .vocabulary
+            != vocabulary;
+        if changed {
+            let started = crate::domain::now();
+            let lexicon = lexicon_with(&vocabulary)?;
+            let mut index = DuplicateIndex::with_lexicon(lexicon);
+            let services = store.services_changed_since(None).await?;
+            let purchases = store.purchases_changed_since(None).await?;
+            apply(&mut index, &services, &purchases);
+            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+            *state = State {
+                index,
+                synced_to: Some(started),
+                vocabulary,
+            };
+            return Ok(());
+        }
         let since = self
             .state
             .read()
@@ -96,18 +153,7 @@ impl Detector {
         let services = store.services_changed_since(look_from).await?;
         let purchases = store.purchases_changed_since(look_from).await?;
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
-        for s in &services {
-            state.index.upsert_service(entry(s));
-        }
-        for p in &purchases {
-            // Approved purchases are what other departments already bought; anything else leaves the index.
-            let approved = Status::parse(&p.status).is_some_and(Status::is_approved);
-            if approved {
-                state.index.upsert_purchase(purchase(p));
-            } else {
-                state.index.remove_purchase(&p.id.to_string());
-            }
-        }
+        apply(&mut state.index, &services, &purchases);
         if state.synced_to.is_none_or(|t| t < started) {
             state.synced_to = Some(started);
         }

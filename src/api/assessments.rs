@@ -92,6 +92,8 @@ fn view(a: AssessmentRecord, template: &Template) -> AssessmentView {
         cycle: a.cycle,
         cancelled_at: a.cancelled_at,
         cancel_reason: a.cancel_reason,
+        product_id: a.product_id,
+        continues_assessment_id: a.previous_assessment_id,
         version: a.version,
         created_at: a.created_at,
         updated_at: a.updated_at,

@@ -16,12 +16,14 @@ pub mod me;
 pub mod notifications;
 pub mod orders;
 pub mod policy;
+pub mod products;
 pub mod profiles;
 pub mod reports;
 pub mod requests;
 pub mod safeguards;
 pub mod surveillance;
 pub mod vendors;
+pub mod vocabulary;
 pub mod workbooks;
 
 use poem_openapi::Object;
@@ -56,10 +58,12 @@ apis!(
     me::MeApi,
     departments::DepartmentsApi,
     vendors::VendorsApi,
+    products::ProductsApi,
     requests::RequestsApi,
     council::CouncilApi,
     duplicates::DuplicatesApi,
     catalog::CatalogApi,
+    vocabulary::VocabularyApi,
     invitations::InvitationsApi,
     assessments::AssessmentsApi,
     workbooks::Imports,

@@ -72,6 +72,8 @@ pub struct RequestFieldsView {
     pub renews_contract_id: Option<Uuid>,
     /// The budget line the purchase is funded from.
     pub budget_line_id: Option<Uuid>,
+    /// The vendor's product the purchase is of.
+    pub product_id: Option<Uuid>,
 }
 
 impl From<&RequestFields> for RequestFieldsView {
@@ -110,6 +112,7 @@ impl From<&RequestFields> for RequestFieldsView {
                 _ => None,
             },
             budget_line_id: f.budget_line_id,
+            product_id: f.product_id,
         }
     }
 }
@@ -320,6 +323,13 @@ pub struct ProhibitionView {
     pub grounds: Vec<GroundView>,
 }
 
+/// Which questionnaire's reuse a security analyst confirms.
+#[derive(Debug, Object)]
+pub struct ReuseConfirmationInput {
+    /// The questionnaire (template id) satisfied by reference, e.g. `city-baseline`.
+    pub questionnaire: String,
+}
+
 fn prohibitions_of(route: &crate::domain::policy::Route) -> Vec<ProhibitionView> {
     route
         .prohibitions
@@ -353,8 +363,15 @@ pub struct RouteView {
     /// The budget line the purchase is funded from, its plan item, and what remains of the line's amounts after
     /// this purchase (as routed; the budget itself shows the line as it stands now).
     pub budget: Option<BudgetPositionView>,
+    /// For a request that names a product: each questionnaire of the security review against the product's
+    /// accepted assessments (`reused` by reference, or a new cycle and why), and the findings standing on the
+    /// product when the request was routed.
+    pub product: Option<super::products::ProductReviewView>,
     pub prohibitions: Vec<ProhibitionView>,
     pub steps: Vec<StepView>,
+    /// Non-blocking notices: possible overlaps with what the city already runs, at or above the policy's
+    /// `duplicate_notice_score` ("the city already runs X ... ask its owning team for access").
+    pub notices: Vec<String>,
 }
 
 /// One step the route would have, as the planner would open it.
@@ -412,9 +429,16 @@ pub struct PreviewView {
     pub renewal: Option<RenewalView>,
     /// The budget line the purchase would draw on and what would remain of it.
     pub budget: Option<BudgetPositionView>,
+    /// For a draft that names a product, per questionnaire of the security review: `reused` ("already reviewed:
+    /// accepted … by …, valid until …"), `awaiting_confirmation`, a new cycle (`scope_widened`, `expired`, with
+    /// why) or `needs_review`; and the findings standing on the product.
+    pub product: Option<super::products::ProductReviewView>,
     pub prohibitions: Vec<ProhibitionView>,
     pub steps: Vec<PlannedStepView>,
-    /// Questionnaires the vendor would be asked to answer.
+    /// Non-blocking notices the route would carry: possible overlaps with what the city already runs.
+    pub notices: Vec<String>,
+    /// Questionnaires the vendor would be asked to answer (those the product's accepted review satisfies by
+    /// reference are left out).
     pub questionnaires: Vec<String>,
     /// What the duplicate check finds now: a `likely_duplicate` puts the CIO's duplicate review on the route.
     /// The city may already run the service: ask its owner for access before buying.
@@ -854,6 +878,40 @@ impl RequestsApi {
         Ok(respond(shaped(&store, &caller, updated.id).await?))
     }
 
+    /// Confirm the reuse of a product's accepted questionnaire
+    ///
+    /// Security analysts, with `If-Match`, where the policy (`reuse.confirmation_required`) holds a questionnaire
+    /// satisfied by reference to the product's accepted review for an analyst's word: the route then counts it as
+    /// accepted, and the security review is satisfied if nothing else waits. A questionnaire the current route
+    /// does not satisfy by reference answers 422 naming `questionnaire`; one needing no confirmation, or confirmed
+    /// already, 409.
+    #[oai(
+        path = "/requests/:id/reuse/confirmations",
+        method = "post",
+        operation_id = "confirmReuse"
+    )]
+    async fn confirm_reuse(
+        &self,
+        store: Data<&Store>,
+        auth: Auth<super::assessments::Analyst>,
+        id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match: Header<IfMatch>,
+        body: Json<ReuseConfirmationInput>,
+    ) -> Result<RequestResponse, ApiError> {
+        let expected = if_match.0.version()?;
+        let caller = auth.caller();
+        let updated = store
+            .confirm_reuse(
+                &auth.actor(),
+                &caller,
+                id.0,
+                expected,
+                body.0.questionnaire.trim(),
+            )
+            .await?;
+        Ok(respond(shaped(&store, &caller, updated.id).await?))
+    }
+
     /// The review route
     ///
     /// Each required step with its state, the rules that required it (reason with figures, citation), and the
@@ -894,10 +952,15 @@ impl RequestsApi {
             comparison: route.comparison.as_ref().map(ComparisonView::from),
             decided_submission: request.decided_submission,
             budget: route.budget.as_ref().map(BudgetPositionView::from),
+            product: route
+                .product
+                .as_ref()
+                .map(super::products::ProductReviewView::from),
             steps: steps
                 .into_iter()
                 .map(StepView::new)
                 .collect::<Result<Vec<_>, _>>()?,
+            notices: route.notices,
         }))
     }
 
@@ -955,8 +1018,13 @@ impl RequestsApi {
             fast_path: route.fast_path,
             renewal: route.renewal.as_ref().map(RenewalView::from),
             budget: route.budget.as_ref().map(BudgetPositionView::from),
+            product: route
+                .product
+                .as_ref()
+                .map(super::products::ProductReviewView::from),
             prohibitions: prohibitions_of(&route),
             steps: version.steps.iter().map(PlannedStepView::from).collect(),
+            notices: route.notices.clone(),
             questionnaires: plan.assessments,
             duplicates,
         }))

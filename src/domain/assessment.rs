@@ -126,6 +126,11 @@ pub struct AssessmentView {
     pub cancelled_at: Option<DateTime<Utc>>,
     /// Why: the request's withdrawal, denial or closing, in words.
     pub cancel_reason: Option<String>,
+    /// The vendor's product it belongs to, when its request named one (see `GET /api/v1/products/{id}`).
+    pub product_id: Option<Uuid>,
+    /// For a cycle opened by a later request for the product (its scope widened, or the acceptance expired): the
+    /// assessment it continues, whose answers it was pre-filled with.
+    pub continues_assessment_id: Option<Uuid>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -193,6 +193,18 @@ impl ServiceFields {
                 .or(current.map(|c| c.aliases.clone()))
                 .unwrap_or_default(),
         );
+        // A service the duplicate check can point a buyer to must say who runs it and how to get it: a denial
+        // hands both to the buyer as `use_instead`.
+        if status != ServiceStatus::Retired {
+            for (field, value) in [("owning_team", &owning_team), ("access", &access)] {
+                if value.is_empty() {
+                    errors.push(FieldError::new(
+                        name_field(field),
+                        "is required for an active or retiring service",
+                    ));
+                }
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -229,6 +241,8 @@ mod tests {
                 "Electronic Signatures".into(),
             ]),
             aliases: Some(vec!["DocuSign".into()]),
+            owning_team: Some("DoIT".into()),
+            access: Some("https://it.city.example/esign".into()),
             ..Default::default()
         };
         let f = ServiceFields::parse_json(input, None).unwrap();
@@ -246,6 +260,30 @@ mod tests {
         };
         let errors = ServiceFields::parse(input, None, &|f| format!("Services!{f}@7")).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["Services!name@7", "Services!status@7"]);
+        assert_eq!(
+            fields,
+            [
+                "Services!name@7",
+                "Services!status@7",
+                "Services!owning_team@7",
+                "Services!access@7"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_service_in_use_needs_its_owning_team_and_access_a_retired_one_does_not() {
+        let input = |status: &str| CatalogServiceInput {
+            name: Some("Citywide GIS".into()),
+            status: Some(status.into()),
+            owning_team: Some(" ".into()),
+            ..Default::default()
+        };
+        for status in ["active", "retiring"] {
+            let errors = ServiceFields::parse(input(status), None, &|f| f.to_string()).unwrap_err();
+            let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+            assert_eq!(fields, ["owning_team", "access"], "{status}");
+        }
+        assert!(ServiceFields::parse_json(input("retired"), None).is_ok());
     }
 }

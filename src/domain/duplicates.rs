@@ -85,6 +85,9 @@ pub const POSSIBLE_THRESHOLD: f64 = 0.3;
 /// a word found in exactly one document. Such words are mostly particulars (place names, counts, program
 /// names) that would drown the signal if they weighed as much as a rare shared word.
 const UNKNOWN_TERM_G: f64 = 0.3;
+/// How much more a concept of what is bought weighs in the request's mass, against a service, when no
+/// catalogue service offers it.
+const UNOFFERED_CONCEPT_MASS: f64 = 2.0;
 
 const TERM_KIND_WEIGHT: f64 = 0.7;
 const STRENGTH_SCALE: f64 = 1.0;
@@ -217,711 +220,57 @@ pub struct Candidate {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Lexicon: concepts, stop words, generic words, spelling variants.
+// Lexicon: concepts, abbreviations, stop words, generic words, spelling variants. Data, not code: the
+// shipped default is `duplicates_lexicon.toml`; the CIO office adds [`VocabularyEntry`]s at run time.
 // ---------------------------------------------------------------------------------------------------------
 
-/// A cluster of phrases that mean one capability. A phrase starting with `~` is weak (counts half): it
-/// usually, but not always, means the concept.
-pub struct Concept {
-    /// Stable identifier.
-    pub id: &'static str,
-    /// Shown in evidence.
-    pub label: &'static str,
-    /// Phrases separated by `|`.
-    pub phrases: &'static str,
+/// The shipped default lexicon (TOML), reviewed with the code.
+pub const DEFAULT_LEXICON: &str = include_str!("duplicates_lexicon.toml");
+
+/// One concept of the lexicon: phrases that mean one capability. A phrase starting with `~` is weak (counts
+/// half): it usually, but not always, means the concept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConceptEntry {
+    /// Stable identifier, e.g. `esign`.
+    pub id: String,
+    /// Shown in evidence, e.g. `e-signature`.
+    pub label: String,
+    pub phrases: Vec<String>,
 }
 
-/// The city-IT concept table. Some concepts have no central service (court e-filing, computer-aided
-/// design, point of sale): they are here so that their words are recognised as *something else* instead of
-/// leaking into a neighbouring concept (`CAD drafting` is not dispatch, `parking tickets` are not help desk
-/// tickets), and so that a request about them carries mass no service explains.
-pub const CONCEPTS: &[Concept] = &[
-    Concept {
-        id: "esign",
-        label: "e-signature",
-        phrases: "e signature|electronic signature|digital signature|e sign|esign|esigning|electronic signing|\
-            digital signing|document signing|digital document signing|sign electronically|\
-            signed electronically|electronically sign|electronically signed|digitally sign|digitally signed|\
-            signature workflow|signing workflow|signature routing|signing order|signature request|\
-            collect signatures|wet ink|wet signature|signer|signer authentication|docusign|adobe sign|\
-            acrobat sign|signnow|dropbox sign|hellosign|pandadoc|~signature",
-    },
-    Concept {
-        id: "gis",
-        label: "GIS / mapping",
-        phrases: "gis|geographic information system|geospatial|spatial analysis|spatial data|arcgis|esri|qgis|\
-            mapbox|google maps|web map|web mapping|online map|interactive map|map viewer|basemap|base map|\
-            map layer|map service|story map|storymap|geocode|geocoding|geocoder|parcel layer|parcel data|\
-            centerline|field data collection|field collection|field maps|field survey|survey123|\
-            gps location|gps point|coordinates|~map|~mapping|~gps|~spatial",
-    },
-    Concept {
-        id: "crm",
-        label: "CRM / case management",
-        phrases: "crm|customer relationship management|constituent relationship management|constituent management|\
-            casework|case management|case tracking|case assignment|dynamics 365 customer service|\
-            salesforce service cloud",
-    },
-    Concept {
-        id: "service_request",
-        label: "311 / constituent requests",
-        phrases: "311|bos 311|service request|constituent request|constituent service|resident request|\
-            citizen request|issue reporting|report issues|report an issue|report problems|pothole|\
-            missed trash|complaint intake|resident complaint|request routing|work order routing|\
-            routed to departments|seeclickfix|citizens connect|~complaint|~constituent",
-    },
-    Concept {
-        id: "email",
-        label: "email",
-        phrases: "email|e mail|mailbox|inbox|shared inbox|exchange online|outlook|gmail|zoho mail|email account|\
-            mail server",
-    },
-    Concept {
-        id: "email_marketing",
-        label: "email newsletters",
-        phrases: "email newsletter|newsletter|email marketing|mass email|email campaign|mailchimp|\
-            constant contact|govdelivery",
-    },
-    Concept {
-        id: "calendar",
-        label: "calendars",
-        phrases: "calendar|shared calendar|calendaring",
-    },
-    Concept {
-        id: "office_suite",
-        label: "office productivity suite",
-        phrases: "office suite|productivity suite|office productivity|productivity app|office app|word processing|\
-            word processor|spreadsheet|presentation software|presentations|microsoft office|office 365|o365|\
-            m365|microsoft 365|google workspace|g suite|libreoffice|powerpoint|excel",
-    },
-    Concept {
-        id: "chat",
-        label: "team chat",
-        phrases: "team chat|chat|instant messaging|instant message|team messaging|messaging app|group chat|\
-            group channel|chat channel|slack|microsoft teams|teams chat|~channel",
-    },
-    Concept {
-        id: "webchat",
-        label: "website chat",
-        phrases: "live chat|web chat|chat widget|chatbot|chat bot|virtual agent",
-    },
-    Concept {
-        id: "video_conf",
-        label: "video conferencing",
-        phrases: "video conferencing|video conference|videoconferencing|videoconference|video meeting|video call|\
-            video chat|virtual meeting|online meeting|web meeting|web conferencing|remote meeting|\
-            hybrid meeting|hybrid public meeting|virtual hearing|remote hearing|hybrid hearing|\
-            remote testimony|meeting recording|zoom|webex|goto meeting|gotomeeting|google meet|\
-            teams meeting|bluejeans",
-    },
-    Concept {
-        id: "webinar",
-        label: "webinars",
-        phrases: "webinar|virtual event|online event|online information session|virtual town hall|on24|livestorm",
-    },
-    Concept {
-        id: "livestream",
-        label: "live streaming",
-        phrases: "live stream|livestream|live streaming|streaming|webcast|webcasting",
-    },
-    Concept {
-        id: "captions",
-        label: "captioning",
-        phrases: "caption|captioning|live caption|closed caption",
-    },
-    Concept {
-        id: "broadcast",
-        label: "broadcast television",
-        phrases: "broadcast|playout|cable channel|cable tv|broadcast automation",
-    },
-    Concept {
-        id: "video_editing",
-        label: "video editing",
-        phrases: "video editing|video production|premiere pro|after effects|motion graphics",
-    },
-    Concept {
-        id: "intranet",
-        label: "intranet / team sites",
-        phrases: "intranet|internal site|staff portal|employee portal|team site|sharepoint|document library|\
-            internal news|internal announcement|internal communications|employee communications|staffbase",
-    },
-    Concept {
-        id: "ecm",
-        label: "document management",
-        phrases: "document management|enterprise content management|ecm|document repository|content repository|\
-            searchable repository|document archive|digital archive|searchable archive|records management|\
-            electronic records|laserfiche|onbase|opentext|m files|documentum|~repository|~archive",
-    },
-    Concept {
-        id: "doc_capture",
-        label: "scanning / OCR",
-        phrases: "scanning|document scanning|scan|document imaging|document capture|ocr|\
-            optical character recognition|digitize|digitization|paperless|backfile|indexing|\
-            large format scanning|~capture",
-    },
-    Concept {
-        id: "retention",
-        label: "records retention",
-        phrases: "retention schedule|records retention|retention policy|retention rule|~retention",
-    },
-    Concept {
-        id: "eforms",
-        label: "electronic forms",
-        phrases: "electronic form|online form|web form|fillable form|form builder|digital form|laserfiche forms|\
-            formstack|jotform|microsoft forms",
-    },
-    Concept {
-        id: "workflow",
-        label: "approval workflow",
-        phrases: "approval workflow|approval routing|route for approval|routing for approval|\
-            business process automation|~workflow",
-    },
-    Concept {
-        id: "sso",
-        label: "single sign-on",
-        phrases: "sso|single sign on|single signon|one login|single login|unified login|saml|federated login|\
-            identity provider|idp|okta|onelogin|ping identity|auth0",
-    },
-    Concept {
-        id: "mfa",
-        label: "multi-factor authentication",
-        phrases: "mfa|multi factor authentication|multifactor authentication|multi factor|multifactor|two factor|\
-            two factor authentication|2fa|second factor|two step verification|authenticator app|\
-            hardware token|duo security|okta verify",
-    },
-    Concept {
-        id: "iam",
-        label: "identity and access management",
-        phrases: "identity management|identity and access management|iam|access management|user provisioning|\
-            account provisioning|deprovisioning|identity lifecycle|access certification|access review|\
-            directory service|active directory|azure ad|entra id|jumpcloud|~identity",
-    },
-    Concept {
-        id: "password_reset",
-        label: "password reset",
-        phrases: "password reset|self service password reset|sspr",
-    },
-    Concept {
-        id: "password_manager",
-        label: "password manager",
-        phrases: "password manager|password vault|password management|credential vault|shared password|\
-            shared credential|shared login|password sharing|password generator|1password|lastpass|bitwarden|\
-            dashlane",
-    },
-    Concept {
-        id: "service_desk",
-        label: "IT help desk / ticketing",
-        phrases: "help desk|helpdesk|service desk|it help|ticketing|ticketing system|ticket queue|support ticket|\
-            trouble ticket|help ticket|itsm|it service management|problem management|change management|\
-            service catalog|servicenow|freshservice|jira service management|zendesk|tech support|it support|\
-            technical support|~incident management|~ticket",
-    },
-    Concept {
-        id: "knowledge_base",
-        label: "knowledge base",
-        phrases: "knowledge base|knowledgebase|knowledge article|how to article|faq",
-    },
-    Concept {
-        id: "asset_management",
-        label: "asset management",
-        phrases: "asset management|asset inventory|asset tracking|asset lifecycle|asset record|it asset|\
-            hardware inventory|eam|enterprise asset management|~asset",
-    },
-    Concept {
-        id: "payroll",
-        label: "payroll",
-        phrases: "payroll|payroll processing|pay run|paycheck|pay stub|direct deposit|adp|paychex",
-    },
-    Concept {
-        id: "time_attendance",
-        label: "time and attendance",
-        phrases: "time and attendance|time attendance|timekeeping|time keeping|time clock|timeclock|time tracking|\
-            timesheet|time sheet|clock in|punch in|hours worked|time and labor|workforce management|\
-            shift scheduling|crew scheduling|kronos|ukg|telestaff|~overtime",
-    },
-    Concept {
-        id: "hr",
-        label: "HR / HRIS",
-        phrases: "human resources|human resource|hris|hcm|hrms|human capital|employee records|personnel records|\
-            position management|workday|peoplesoft hcm|employee self service|~hr|~personnel",
-    },
-    Concept {
-        id: "benefits",
-        label: "benefits enrollment",
-        phrases: "benefits administration|benefits enrollment|benefit enrollment|open enrollment|\
-            health plan enrollment",
-    },
-    Concept {
-        id: "recruiting",
-        label: "recruiting",
-        phrases: "applicant tracking|recruiting|recruitment|job posting|job application|neogov|onboarding",
-    },
-    Concept {
-        id: "pension",
-        label: "pension administration",
-        phrases: "pension|retirement benefit|pension administration|retiree",
-    },
-    Concept {
-        id: "erp_financials",
-        label: "ERP / financials",
-        phrases: "erp|enterprise resource planning|financial system|general ledger|fund accounting|\
-            accounting system|encumbrance|budget control|budget checking|chart of accounts|\
-            financial reporting|peoplesoft financials|munis|sage intacct|~financials",
-    },
-    Concept {
-        id: "accounts_payable",
-        label: "accounts payable",
-        phrases: "accounts payable|invoice processing|vendor invoice|invoice approval|invoice matching|\
-            vendor payment|ap automation|three way match|~invoice",
-    },
-    Concept {
-        id: "purchasing",
-        label: "purchasing",
-        phrases: "purchase order|requisition|procurement system|eprocurement|purchasing system",
-    },
-    Concept {
-        id: "budgeting",
-        label: "budgeting",
-        phrases: "budget formulation|budget book|budget request|budget preparation|budget development|\
-            budgeting software|~budget",
-    },
-    Concept {
-        id: "payments",
-        label: "online payments",
-        phrases: "online payment|payment processing|payment portal|bill payment|bill pay|online bill pay|\
-            credit card processing|card payment|card processing|ach|epayment|payment gateway|\
-            merchant services|pci|paymentus|stripe|invoice cloud|pay online|accept payment|~payment",
-    },
-    Concept {
-        id: "point_of_sale",
-        label: "point of sale",
-        phrases: "point of sale|pos|pos terminal|cash register",
-    },
-    Concept {
-        id: "permits",
-        label: "permitting",
-        phrases: "permit|permitting|permit application|building permit|online permit|permit portal|\
-            street occupancy permit|plan review|plan examiner|accela|opengov permitting",
-    },
-    Concept {
-        id: "licensing",
-        label: "business licensing",
-        phrases: "business license|license application|license renewal|license issuance|issue license|licensing|\
-            liquor license|entertainment license|occupancy license|licensing board|clariti",
-    },
-    Concept {
-        id: "inspections",
-        label: "inspections",
-        phrases: "inspection|inspection scheduling|inspection result|field inspection|mobile inspection|\
-            code enforcement|~inspector",
-    },
-    Concept {
-        id: "bi",
-        label: "BI / dashboards",
-        phrases: "bi|business intelligence|dashboard|data visualization|visualization|interactive dashboard|kpi|\
-            scorecard|performance metric|performance dashboard|tableau|power bi|qlik|looker|~chart|\
-            ~analytics",
-    },
-    Concept {
-        id: "survey",
-        label: "surveys",
-        phrases: "survey|questionnaire|poll|polling|pulse survey|engagement survey|feedback form|\
-            resident feedback|community feedback|customer feedback|anonymous feedback|qualtrics|\
-            surveymonkey|alchemer|culture amp|google forms",
-    },
-    Concept {
-        id: "file_sharing",
-        label: "file sharing",
-        phrases: "file sharing|file share|share files|sharing files|external sharing|shared folder|file transfer|\
-            large file transfer|secure file transfer|managed file transfer|mft|sftp|ftp|secure link|\
-            expiring link|cloud storage|cloud file storage|online storage|content storage|document exchange|\
-            dropbox|egnyte|wetransfer|google drive|onedrive",
-    },
-    Concept {
-        id: "web_cms",
-        label: "website / web CMS",
-        phrases: "content management system|cms|web content management|website content management|\
-            content management|website builder|web publishing|web content|website hosting|web hosting|\
-            drupal|wordpress|squarespace|wix|acquia|~website|~web page|~webpage",
-    },
-    Concept {
-        id: "backup",
-        label: "backup and recovery",
-        phrases: "backup|back up|data backup|disaster recovery|restore|data recovery|immutable backup|\
-            offsite copy|veeam|commvault|druva|datto|rubrik|cohesity|~recovery",
-    },
-    Concept {
-        id: "endpoint_protection",
-        label: "endpoint protection / antivirus",
-        phrases: "antivirus|anti virus|anti malware|antimalware|malware protection|malware|endpoint protection|\
-            endpoint security|endpoint detection|edr|xdr|endpoint detection and response|next gen antivirus|\
-            ngav|threat hunting|crowdstrike|sentinelone|sophos|defender for endpoint|carbon black|\
-            threat monitoring|~threat",
-    },
-    Concept {
-        id: "vpn",
-        label: "VPN / remote access",
-        phrases: "vpn|virtual private network|remote access|secure remote access|secure tunnel|globalprotect|\
-            anyconnect|zero trust network access|ztna",
-    },
-    Concept {
-        id: "records_request",
-        label: "public records requests / FOIA",
-        phrases: "public records request|public records|records request|foia|freedom of information|open records|\
-            public records law|govqa|nextrequest|justfoia",
-    },
-    Concept {
-        id: "redaction",
-        label: "redaction",
-        phrases: "redaction|redact",
-    },
-    Concept {
-        id: "cad",
-        label: "911 / computer-aided dispatch",
-        phrases: "computer aided dispatch|cad dispatch|dispatch system|911|e911|911 call|call taking|\
-            unit recommendation|avl|automatic vehicle location|vehicle location|mdt|mobile data terminal|\
-            hexagon|intergraph|oncall dispatch|~dispatch|~dispatcher",
-    },
-    Concept {
-        id: "cad_design",
-        label: "computer-aided design",
-        phrases: "computer aided design|autocad|cad drafting|drafting|civil 3d|revit|microstation",
-    },
-    Concept {
-        id: "body_cameras",
-        label: "body-worn cameras",
-        phrases: "body worn camera|body camera|bodycam|body cam|wearable camera|axon body",
-    },
-    Concept {
-        id: "digital_evidence",
-        label: "digital evidence management",
-        phrases: "digital evidence|evidence management|evidence storage|video evidence|chain of custody|\
-            evidence sharing|~evidence",
-    },
-    Concept {
-        id: "alpr",
-        label: "license plate readers",
-        phrases: "alpr|lpr|license plate reader|license plate recognition|plate reader|plate recognition|\
-            plate read|anpr|hotlist|flock safety",
-    },
-    Concept {
-        id: "gunshot_detection",
-        label: "gunshot detection",
-        phrases: "gunshot detection|shotspotter|acoustic sensor",
-    },
-    Concept {
-        id: "drones",
-        label: "drones",
-        phrases: "drone|uas|unmanned aircraft",
-    },
-    Concept {
-        id: "radio",
-        label: "two-way radio",
-        phrases: "p25|portable radio|two way radio|radio system|lmr",
-    },
-    Concept {
-        id: "police_rms",
-        label: "police records management",
-        phrases: "police records management|rms|incident report|arrest record|nibrs|mark43",
-    },
-    Concept {
-        id: "eoc",
-        label: "emergency operations",
-        phrases: "emergency operations center|eoc|webeoc|situation report|resource request",
-    },
-    Concept {
-        id: "fleet",
-        label: "fleet management",
-        phrases: "fleet management|fleet maintenance|vehicle maintenance|fleet|vehicle repair|fuel tracking|\
-            fuel transaction|fuel card|fuel management|fleetio|fleetfocus|assetworks|~vehicle",
-    },
-    Concept {
-        id: "work_orders",
-        label: "maintenance work orders",
-        phrases: "work order|maintenance request|repair request|cmms|facility maintenance|facilities maintenance|\
-            building maintenance|preventive maintenance|~maintenance",
-    },
-    Concept {
-        id: "inventory",
-        label: "inventory",
-        phrases: "parts inventory|inventory|stock level|stockroom|warehouse",
-    },
-    Concept {
-        id: "barcode",
-        label: "barcode scanning",
-        phrases: "barcode|barcode scanner|barcode scanning",
-    },
-    Concept {
-        id: "appointments",
-        label: "appointment scheduling / queuing",
-        phrases: "appointment|appointment booking|appointment scheduling|online booking|book appointment|\
-            book a time|time slot|virtual queue|virtual line|queue management|walk in|wait time|\
-            appointment reminder|text reminder|sms reminder|qless|acuity scheduling|calendly|\
-            microsoft bookings|booking system",
-    },
-    Concept {
-        id: "signup",
-        label: "sign-up / registration",
-        phrases: "sign up|signup|event registration|volunteer management",
-    },
-    Concept {
-        id: "sms",
-        label: "text messaging",
-        phrases: "sms|text message|text messaging|text alert|twilio",
-    },
-    Concept {
-        id: "mass_notification",
-        label: "mass / emergency notification",
-        phrases: "mass notification|emergency alert|emergency notification|alert system|notification system|\
-            reverse 911|everbridge|rave alert|onsolve|codered|alertboston|alert boston|staff recall|\
-            staff notification|~alert|~notification|~notify",
-    },
-    Concept {
-        id: "voice_calls",
-        label: "voice calls",
-        phrases: "voice call|phone call|robocall|voice message",
-    },
-    Concept {
-        id: "contact_center",
-        label: "contact center / IVR",
-        phrases: "contact center|call center|ivr|interactive voice response|phone menu|automated phone menu|\
-            phone tree|auto attendant|call queue|call routing|acd|call recording|hotline|phone bank|\
-            amazon connect|five9|genesys|ringcentral contact center",
-    },
-    Concept {
-        id: "telephony",
-        label: "telephony",
-        phrases: "phone system|voip|desk phone|telephony|teams phone",
-    },
-    Concept {
-        id: "interpretation",
-        label: "interpretation / translation",
-        phrases: "interpretation|interpreter|translation|language access|languageline",
-    },
-    Concept {
-        id: "multilingual",
-        label: "multilingual",
-        phrases: "multilingual|multiple languages|several languages|many languages",
-    },
-    Concept {
-        id: "printing",
-        label: "printing / copiers",
-        phrases: "printer|multifunction printer|mfp|copier|print release|secure print|badge release|scan to email|\
-            print management|print job|papercut|xerox|~print|~printing",
-    },
-    Concept {
-        id: "learning",
-        label: "learning management / training",
-        phrases: "lms|learning management|learning management system|online training|online course|e learning|\
-            elearning|training course|course catalog|completion tracking|continuing education|\
-            training management|training platform|employee training|cornerstone ondemand|targetsolutions|\
-            thinkific|~training|~course",
-    },
-    Concept {
-        id: "security_awareness",
-        label: "security awareness training",
-        phrases: "security awareness|security awareness training|phishing simulation|simulated phishing|\
-            phishing training|phishing awareness|phish|phishing|knowbe4|proofpoint security awareness|\
-            cybersecurity training|security training",
-    },
-    Concept {
-        id: "project_management",
-        label: "project / work management",
-        phrases: "project management|project plan|gantt|gantt chart|task tracking|task management|kanban|\
-            task board|work management|project portfolio|portfolio management|project tracking|smartsheet|\
-            asana|trello|wrike|microsoft project|monday com",
-    },
-    Concept {
-        id: "grants",
-        label: "grants management",
-        phrases: "grants management|grant management|grant tracking|grant application|grant reporting|\
-            funding opportunity|drawdown|grant award|ecivis|submittable|~grant",
-    },
-    Concept {
-        id: "open_data",
-        label: "open data",
-        phrases: "open data|open data portal|data portal|public dataset|data catalog|data api|dataset api|socrata|\
-            ckan|analyze boston|~dataset",
-    },
-    Concept {
-        id: "cloud_hosting",
-        label: "cloud hosting / IaaS",
-        phrases: "cloud hosting|iaas|paas|platform as a service|infrastructure as a service|virtual machine|vm|\
-            managed database|database hosting|object storage|kubernetes|app hosting|application hosting|aws|\
-            amazon web services|azure|microsoft azure|google cloud|gcp|google cloud platform|heroku|~server|\
-            hosting service|~container",
-    },
-    Concept {
-        id: "cloud_cost",
-        label: "cloud cost management",
-        phrases: "cloud cost|finops|cost optimization|cloudhealth|cloud spend",
-    },
-    Concept {
-        id: "network",
-        label: "network equipment",
-        phrases: "network switch|access switch|wifi|wi fi|wireless access point|access point|router|firewall",
-    },
-    Concept {
-        id: "mdm",
-        label: "mobile device management",
-        phrases: "mdm|mobile device management|device management|intune|jamf",
-    },
-    Concept {
-        id: "process_improvement",
-        label: "process improvement",
-        phrases: "process mapping|business process mapping|process improvement|business process analysis",
-    },
-    Concept {
-        id: "pentest",
-        label: "penetration testing",
-        phrases: "penetration test|pen test|vulnerability assessment|vulnerability scan",
-    },
-    Concept {
-        id: "library_system",
-        label: "integrated library system",
-        phrases: "integrated library system|ils|circulation|library catalog|patron account",
-    },
-    Concept {
-        id: "elections",
-        label: "elections",
-        phrases: "poll book|pollbook|voter check in|voter registration|ballot|poll worker|polling location|\
-            polling place",
-    },
-    Concept {
-        id: "signage",
-        label: "digital signage",
-        phrases: "digital signage|signage|wayfinding",
-    },
-    Concept {
-        id: "street_signs",
-        label: "street signs",
-        phrases: "street sign|sign shop|sign fabrication|sign inventory",
-    },
-    Concept {
-        id: "traffic",
-        label: "traffic signals",
-        phrases: "traffic signal|signal timing|traffic count",
-    },
-    Concept {
-        id: "parking",
-        label: "parking enforcement",
-        phrases: "parking ticket|parking citation|parking meter|pay by phone",
-    },
-    Concept {
-        id: "social_media",
-        label: "social media management",
-        phrases: "social media|social account|hootsuite|sprout social|social listening",
-    },
-    Concept {
-        id: "agenda",
-        label: "agenda and legislation management",
-        phrases: "agenda management|meeting agenda|legislation tracking|legislative management|legistar",
-    },
-    Concept {
-        id: "auction",
-        label: "surplus auctions",
-        phrases: "online auction|auction|surplus",
-    },
-    Concept {
-        id: "contract_management",
-        label: "contract lifecycle management",
-        phrases: "contract lifecycle management|clm|contract management|clause library|redline|contract drafting",
-    },
-    Concept {
-        id: "ediscovery",
-        label: "e-discovery / legal hold",
-        phrases: "ediscovery|e discovery|legal hold|litigation hold",
-    },
-    Concept {
-        id: "court_efiling",
-        label: "court e-filing",
-        phrases: "e filing|efiling|electronic filing|court filing|electronic court filing|efilema",
-    },
-    Concept {
-        id: "legal_research",
-        label: "legal research",
-        phrases: "legal research|westlaw|lexisnexis",
-    },
-    Concept {
-        id: "sensors",
-        label: "sensors / IoT",
-        phrases: "sensor|iot|telemetry|smart streetlight|streetlight controller|irrigation controller",
-    },
-];
-
-/// Concepts people express with words apart: "sign the forms electronically". The concept fires when a word
-/// of the first list and one of the second are at most [`PROXIMITY_WINDOW`] words apart.
-const PROXIMITY: &[(&str, &[&str], &[&str])] = &[(
-    "esign",
-    &["sign", "signed", "signing", "signature", "signatures"],
-    &[
-        "electronically",
-        "digitally",
-        "online",
-        "remotely",
-        "electronic",
-        "digital",
-    ],
-)];
-
-const STOP_WORDS: &str = "a an the and or of to for in on at by with from as is are be been being was were this that \
-    these those it its our we us you your they their them will would can could should may might \
-    must need needs needed want wants like so such into onto than then there here each every all \
-    any some more most other also not no yes per via about across after before during between \
-    within without up down out over under who what which when where how why do does did done have \
-    has had get gets make makes use used using uses instead currently etc eg ie one two three \
-    four five six seven eight nine ten twelve own way back forth only just very much many both \
-    either while until if but because since i my me he she his her s x";
-
-/// Words every procurement request uses: they say that something is bought, not what.
-const GENERIC_WORDS: &str = "platform management manage managed managing manager cloud solution software system tool \
-    service online digital city data app application based web enterprise program department \
-    staff team support new license licence seat user renewal renew subscription add addon module \
-    upgrade replacement replace implementation implement integration integrate configure \
-    configuration consulting consultant vendor boston massachusetts municipal government access \
-    modern modernize existing current annual year day month include including provide allow \
-    ability able help product feature functionality capability option process work related \
-    various general simple easy secure security information info technology tech ai saas pro plus \
-    business premium standard basic edition plan professional inc llc corp corporation company co \
-    ltd group mobile virtual remote automated automation automatic smart integrated custom site \
-    electronic office tracking track portal purchase procure procurement buy order cost price \
-    quote";
-
-/// Aliases that are ordinary words or abbreviations that clash with other meanings (CAD is also
-/// computer-aided design): they only count where a product or vendor is named.
-const AMBIGUOUS_ALIAS_WORDS: &str = "box zoom teams team outlook exchange snow falcon keeper hub metallic vigilant connect forms \
-    cornerstone domino notes hexagon cad aca axon rio sage square slack signal ring nest apex \
-    atlas compass beacon bridge canvas pulse summit edge shield insight focus spark relay anchor \
-    harbor metro civic evidence vision oracle sharp";
-
-/// Spellings folded before stemming (British and variant forms seen in requests).
-fn american_spelling(word: &str) -> &str {
-    match word {
-        "licence" => "license",
-        "licences" => "licenses",
-        "licenced" => "licensed",
-        "catalogue" => "catalog",
-        "catalogues" => "catalogs",
-        "centre" => "center",
-        "centres" => "centers",
-        "enrolment" => "enrollment",
-        "programme" => "program",
-        "programmes" => "programs",
-        "analyse" => "analyze",
-        "behaviour" => "behavior",
-        "colour" => "color",
-        "dialogue" => "dialog",
-        other => other,
-    }
+#[derive(Debug, Clone, Deserialize)]
+struct ProximityRule {
+    concept: String,
+    first: Vec<String>,
+    second: Vec<String>,
 }
 
-/// Words whose stem would collide with a different meaning: `licensing` is a city function, while
-/// `license` is mostly a software seat.
-fn is_stem_exception(word: &str) -> bool {
-    matches!(
-        word,
-        "licensing" | "news" | "series" | "status" | "analytics" | "canvas" | "gis" | "ops"
-    )
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LexiconFile {
+    stop_words: String,
+    generic_words: String,
+    ambiguous_alias_words: String,
+    #[serde(default)]
+    abbreviations: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    proximity: Vec<ProximityRule>,
+    concept: Vec<ConceptEntry>,
+}
+
+/// An entry the CIO office adds to the vocabulary: phrases for an existing concept (by id), a new concept
+/// (an id the lexicon does not have, with its label), or an abbreviation (`abbreviation` set: the one word
+/// that is expanded to `expansion`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VocabularyEntry {
+    /// Concept id: an existing one gains the phrases; a new one is created with `label`.
+    pub concept: String,
+    pub label: String,
+    pub phrases: Vec<String>,
+    /// A word written for `expansion`, e.g. `ms` for `microsoft`; empty for a concept entry.
+    pub abbreviation: String,
+    pub expansion: String,
 }
 
 struct TrieNode {
@@ -929,63 +278,129 @@ struct TrieNode {
     hit: Option<(u16, f32)>,
 }
 
-struct Lexicon {
+/// What the matcher knows about words: built from the shipped default and the CIO office's additions.
+pub struct Lexicon {
+    concepts: Vec<ConceptEntry>,
     /// Stemmed phrase token -> id used by the trie.
     phrase_tokens: HashMap<String, u32>,
     trie: Vec<TrieNode>,
     stop: HashSet<String>,
     ambiguous: HashSet<String>,
+    /// Raw word -> the words it stands for.
+    abbreviations: HashMap<String, Vec<String>>,
     /// Raw words the lexicon knows (phrase words, stop and generic words), for typo correction.
     fuzzy: FuzzyVocab,
-    /// `(concept, first stems, second stems)` from [`PROXIMITY`].
+    /// `(concept, first stems, second stems)`.
     proximity: Vec<(u16, HashSet<String>, HashSet<String>)>,
 }
 
-fn lexicon() -> &'static Lexicon {
-    static LEXICON: OnceLock<Lexicon> = OnceLock::new();
-    LEXICON.get_or_init(Lexicon::build)
+/// The shipped default lexicon, parsed once.
+pub fn default_lexicon() -> std::sync::Arc<Lexicon> {
+    static LEXICON: OnceLock<std::sync::Arc<Lexicon>> = OnceLock::new();
+    LEXICON
+        .get_or_init(|| {
+            std::sync::Arc::new(
+                Lexicon::build(DEFAULT_LEXICON, &[]).expect("the shipped lexicon is valid"),
+            )
+        })
+        .clone()
 }
 
+/// The most concepts a lexicon may hold (concept ids are 16-bit).
+pub const MAX_CONCEPTS: usize = 4_000;
+
 impl Lexicon {
-    fn build() -> Lexicon {
+    /// Parses a lexicon and applies additions in order. Errors name what is wrong.
+    pub fn build(source: &str, additions: &[VocabularyEntry]) -> Result<Lexicon, String> {
+        let file: LexiconFile = toml::from_str(source).map_err(|e| e.to_string())?;
+        let mut concepts = file.concept;
+        let mut abbreviations: HashMap<String, Vec<String>> = file
+            .abbreviations
+            .iter()
+            .map(|(k, v)| (k.to_lowercase(), tokenize(v)))
+            .collect();
+        for entry in additions {
+            if !entry.abbreviation.trim().is_empty() {
+                let word = tokenize(&entry.abbreviation);
+                let expansion = tokenize(&entry.expansion);
+                if word.len() != 1 || expansion.is_empty() {
+                    return Err(format!(
+                        "abbreviation {:?} must be one word with an expansion",
+                        entry.abbreviation
+                    ));
+                }
+                abbreviations.insert(word[0].clone(), expansion);
+                continue;
+            }
+            match concepts.iter_mut().find(|c| c.id == entry.concept) {
+                Some(c) => c.phrases.extend(entry.phrases.iter().cloned()),
+                None => concepts.push(ConceptEntry {
+                    id: entry.concept.clone(),
+                    label: if entry.label.trim().is_empty() {
+                        entry.concept.clone()
+                    } else {
+                        entry.label.clone()
+                    },
+                    phrases: entry.phrases.clone(),
+                }),
+            }
+        }
+        if concepts.len() > MAX_CONCEPTS {
+            return Err(format!("more than {MAX_CONCEPTS} concepts"));
+        }
+        let mut ids = HashSet::new();
+        for c in &concepts {
+            if !ids.insert(c.id.as_str()) {
+                return Err(format!("concept {:?} is listed twice", c.id));
+            }
+        }
+        let proximity = file
+            .proximity
+            .iter()
+            .map(|rule| {
+                let concept = concepts
+                    .iter()
+                    .position(|c| c.id == rule.concept)
+                    .ok_or_else(|| format!("proximity names unknown concept {:?}", rule.concept))?;
+                Ok((
+                    concept as u16,
+                    rule.first.iter().map(|w| stem(w)).collect(),
+                    rule.second.iter().map(|w| stem(w)).collect(),
+                ))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         let mut lex = Lexicon {
+            concepts: Vec::new(),
             phrase_tokens: HashMap::new(),
             trie: vec![TrieNode {
                 next: HashMap::new(),
                 hit: None,
             }],
             stop: HashSet::new(),
-            ambiguous: AMBIGUOUS_ALIAS_WORDS.split_whitespace().map(stem).collect(),
-            fuzzy: FuzzyVocab::default(),
-            proximity: PROXIMITY
-                .iter()
-                .map(|(id, first, second)| {
-                    let concept = CONCEPTS
-                        .iter()
-                        .position(|c| c.id == *id)
-                        .expect("proximity names a concept");
-                    (
-                        concept as u16,
-                        first.iter().map(|w| stem(w)).collect(),
-                        second.iter().map(|w| stem(w)).collect(),
-                    )
-                })
+            ambiguous: file
+                .ambiguous_alias_words
+                .split_whitespace()
+                .map(stem)
                 .collect(),
+            abbreviations,
+            fuzzy: FuzzyVocab::default(),
+            proximity,
         };
-        for word in STOP_WORDS
+        for word in file
+            .stop_words
             .split_whitespace()
-            .chain(GENERIC_WORDS.split_whitespace())
+            .chain(file.generic_words.split_whitespace())
         {
             lex.stop.insert(stem(word));
             lex.fuzzy.add(word);
         }
-        for (index, concept) in CONCEPTS.iter().enumerate() {
-            for phrase in concept.phrases.split('|') {
+        for (index, concept) in concepts.iter().enumerate() {
+            for phrase in &concept.phrases {
                 let (text, weight) = match phrase.strip_prefix('~') {
                     Some(rest) => (rest, WEAK_PHRASE_WEIGHT),
-                    None => (phrase, 1.0),
+                    None => (phrase.as_str(), 1.0),
                 };
-                let raw = tokenize(text);
+                let raw = lex.expand(tokenize(text));
                 for word in &raw {
                     lex.fuzzy.add(word);
                 }
@@ -996,7 +411,37 @@ impl Lexicon {
                 }
             }
         }
-        lex
+        lex.concepts = concepts;
+        Ok(lex)
+    }
+
+    /// The concepts, in feature-id order.
+    pub fn concepts(&self) -> &[ConceptEntry] {
+        &self.concepts
+    }
+
+    fn concept_count(&self) -> usize {
+        self.concepts.len()
+    }
+
+    /// Replaces known abbreviations by the words they stand for: `ms teams` -> `microsoft teams`.
+    fn expand(&self, raw: Vec<String>) -> Vec<String> {
+        if !raw.iter().any(|w| self.abbreviations.contains_key(w)) {
+            return raw;
+        }
+        let mut out = Vec::with_capacity(raw.len() + 2);
+        for word in raw {
+            match self.abbreviations.get(&word) {
+                Some(expansion) => out.extend(expansion.iter().cloned()),
+                None => out.push(word),
+            }
+        }
+        out
+    }
+
+    /// Tokenised and expanded.
+    fn words(&self, text: &str) -> Vec<String> {
+        self.expand(tokenize(text))
     }
 
     fn insert_phrase(&mut self, stems: &[String], concept: u16, weight: f32) {
@@ -1028,6 +473,43 @@ impl Lexicon {
     fn is_stop(&self, stem: &str) -> bool {
         self.stop.contains(stem)
     }
+
+    /// The concept a single (glued) stem names on its own, if any: "chat bot" read as "chatbot".
+    fn single_token_concept(&self, stem: &str) -> Option<(u16, f32)> {
+        let token = self.phrase_tokens.get(stem)?;
+        let child = self.trie[0].next.get(token)?;
+        self.trie[*child as usize].hit
+    }
+}
+
+/// Spellings folded before stemming (British and variant forms seen in requests).
+fn american_spelling(word: &str) -> &str {
+    match word {
+        "licence" => "license",
+        "licences" => "licenses",
+        "licenced" => "licensed",
+        "catalogue" => "catalog",
+        "catalogues" => "catalogs",
+        "centre" => "center",
+        "centres" => "centers",
+        "enrolment" => "enrollment",
+        "programme" => "program",
+        "programmes" => "programs",
+        "analyse" => "analyze",
+        "behaviour" => "behavior",
+        "colour" => "color",
+        "dialogue" => "dialog",
+        other => other,
+    }
+}
+
+/// Words whose stem would collide with a different meaning: `licensing` is a city function, while
+/// `license` is mostly a software seat.
+fn is_stem_exception(word: &str) -> bool {
+    matches!(
+        word,
+        "licensing" | "news" | "series" | "status" | "analytics" | "canvas" | "gis" | "ops"
+    )
 }
 
 /// All ways of gluing adjacent words of a short phrase: `[e, signature]` -> `e signature`, `esignature`.
@@ -1341,6 +823,17 @@ fn analyse_stems(lex: &Lexicon, raw: &[String], stems: &[String]) -> Vec<Analyse
                 best = Some((j, concept, weight));
             }
         }
+        // Written apart: "chat bot", "data warehouse" as "datawarehouse" is registered, but "Snow Flake"
+        // only meets "snowflake" when glued here.
+        if best.is_none() {
+            let mut glued = raw[i].clone();
+            for end in i + 2..=(i + 3).min(raw.len()) {
+                glued.push_str(&raw[end - 1]);
+                if let Some((concept, weight)) = lex.single_token_concept(&stem(&glued)) {
+                    best = Some((end, concept, weight));
+                }
+            }
+        }
         if let Some((end, concept, weight)) = best {
             out.push(AnalysedUnit {
                 unit: Unit::Concept(concept),
@@ -1473,7 +966,7 @@ fn vendor_key(name: &str) -> String {
 }
 
 fn significant_stems(lex: &Lexicon, text: &str) -> Vec<String> {
-    stems_of(&tokenize(text))
+    stems_of(&lex.words(text))
         .into_iter()
         .filter(|s| !lex.is_stop(s))
         .collect()
@@ -1494,8 +987,16 @@ struct Posting {
 struct Alias {
     display: String,
     stems: Vec<String>,
+    /// The words run together, spacing and punctuation removed: `Service Now` and `ServiceNow` both give
+    /// `servicenow`.
+    glued: String,
     ambiguous: bool,
 }
+
+/// A glued alias shorter than this is only matched word by word (`box`, `bi`).
+const GLUED_MIN_LEN: usize = 5;
+/// The most request words glued together when looking for an alias written apart.
+const GLUED_MAX_WORDS: usize = 4;
 
 struct Doc {
     kind: CandidateKind,
@@ -1522,16 +1023,21 @@ struct SlotMeta {
     vendor_key: u32,
     /// First significant stem of the product name; the full comparison is only made when it agrees.
     product_first: u32,
+    /// A retiring service: on a tie, an active one is the better pointer.
+    retiring: bool,
 }
 
 /// An in-memory index of central services and past purchases, kept current with `upsert_*` / `remove_*`.
 pub struct DuplicateIndex {
-    lex: &'static Lexicon,
+    lex: std::sync::Arc<Lexicon>,
     /// Term ids follow the concepts' and are never reused: a word that leaves the index keeps its id with
     /// an empty posting list.
     term_ids: HashMap<String, FeatureId>,
     /// Indexed by feature id.
     postings: Vec<Vec<Posting>>,
+    /// Indexed by feature id: how many indexed services carry it. Weights come from the catalogue only, so
+    /// that purchases being approved cannot move a request's score against a service.
+    service_df: Vec<u32>,
     slots: Vec<Option<Doc>>,
     meta: Vec<SlotMeta>,
     /// Interned department, category, vendor and product keys; `0` is the empty key.
@@ -1540,6 +1046,8 @@ pub struct DuplicateIndex {
     keys: HashMap<(CandidateKind, String), u32>,
     /// First stem of an alias -> `(slot, alias index)`.
     alias_heads: HashMap<String, Vec<(u32, u16)>>,
+    /// Glued alias -> `(slot, alias index)`.
+    alias_glued: HashMap<String, Vec<(u32, u16)>>,
     vocab: FuzzyVocab,
     services: usize,
     purchases: usize,
@@ -1557,16 +1065,16 @@ struct FieldText {
 }
 
 impl FieldText {
-    fn new(text: &str, weight: f32) -> FieldText {
+    fn new(lex: &Lexicon, text: &str, weight: f32) -> FieldText {
         FieldText {
-            raw: tokenize(text),
+            raw: lex.words(text),
             weight,
         }
     }
 
     /// A title becomes two fields: what is bought, and what follows "for".
-    fn title(text: &str, weight: f32) -> [FieldText; 2] {
-        let raw = tokenize(text);
+    fn title(lex: &Lexicon, text: &str, weight: f32) -> [FieldText; 2] {
+        let raw = lex.words(text);
         let (head, tail) = split_purpose(&raw);
         [
             FieldText {
@@ -1584,17 +1092,23 @@ impl FieldText {
 impl DuplicateIndex {
     /// An empty index.
     pub fn new() -> DuplicateIndex {
-        let lex = lexicon();
+        DuplicateIndex::with_lexicon(default_lexicon())
+    }
+
+    /// An empty index reading words with the given lexicon (the default plus the CIO office's entries).
+    pub fn with_lexicon(lex: std::sync::Arc<Lexicon>) -> DuplicateIndex {
         DuplicateIndex {
+            postings: vec![Vec::new(); lex.concept_count()],
+            service_df: vec![0; lex.concept_count()],
             lex,
             term_ids: HashMap::new(),
-            postings: vec![Vec::new(); CONCEPTS.len()],
             slots: Vec::new(),
             meta: Vec::new(),
             interned: HashMap::from([(String::new(), 0)]),
             free: Vec::new(),
             keys: HashMap::new(),
             alias_heads: HashMap::new(),
+            alias_glued: HashMap::new(),
             vocab: FuzzyVocab::default(),
             services: 0,
             purchases: 0,
@@ -1619,21 +1133,21 @@ impl DuplicateIndex {
             return;
         }
         let mut fields = vec![
-            FieldText::new(&entry.name, W_NAME),
-            FieldText::new(&entry.description, W_DESCRIPTION),
+            FieldText::new(&self.lex, &entry.name, W_NAME),
+            FieldText::new(&self.lex, &entry.description, W_DESCRIPTION),
         ];
         for capability in &entry.capabilities {
-            fields.push(FieldText::new(capability, W_CAPABILITY));
+            fields.push(FieldText::new(&self.lex, capability, W_CAPABILITY));
         }
         for alias in &entry.aliases {
-            fields.push(FieldText::new(alias, W_ALIAS));
+            fields.push(FieldText::new(&self.lex, alias, W_ALIAS));
         }
         // Typo targets come from what names the service (name, capabilities, aliases), not from the
         // description's ordinary words, which would turn "lending" into "landing".
         let mut vocab_words: Vec<String> = std::iter::once(&entry.name)
             .chain(&entry.capabilities)
             .chain(&entry.aliases)
-            .flat_map(|text| tokenize(text))
+            .flat_map(|text| self.lex.words(text))
             .collect();
         vocab_words.sort();
         vocab_words.dedup();
@@ -1646,7 +1160,8 @@ impl DuplicateIndex {
             .aliases
             .iter()
             .filter_map(|a| {
-                let stems = stems_of(&tokenize(a));
+                let words = self.lex.words(a);
+                let stems = stems_of(&words);
                 let significant: Vec<&String> =
                     stems.iter().filter(|s| !self.lex.is_stop(s)).collect();
                 if significant.is_empty() {
@@ -1658,6 +1173,7 @@ impl DuplicateIndex {
                 Some(Alias {
                     display: a.clone(),
                     stems,
+                    glued: words.concat(),
                     ambiguous,
                 })
             })
@@ -1677,6 +1193,7 @@ impl DuplicateIndex {
         let meta = SlotMeta {
             live: true,
             purchase: false,
+            retiring: entry.status == ServiceStatus::Retiring,
             category: self.intern(normalise_key(&entry.category)),
             ..SlotMeta::default()
         };
@@ -1702,13 +1219,13 @@ impl DuplicateIndex {
     pub fn upsert_purchase(&mut self, purchase: PastPurchase) {
         self.remove(CandidateKind::Purchase, &purchase.id);
         let mut fields = vec![
-            FieldText::new(&purchase.product_name, W_NAME),
-            FieldText::new(&purchase.description, W_DESCRIPTION),
-            FieldText::new(&purchase.vendor_name, W_VENDOR),
+            FieldText::new(&self.lex, &purchase.product_name, W_NAME),
+            FieldText::new(&self.lex, &purchase.description, W_DESCRIPTION),
+            FieldText::new(&self.lex, &purchase.vendor_name, W_VENDOR),
         ];
-        fields.extend(FieldText::title(&purchase.title, W_NAME));
+        fields.extend(FieldText::title(&self.lex, &purchase.title, W_NAME));
         for capability in &purchase.capabilities {
-            fields.push(FieldText::new(capability, W_CAPABILITY));
+            fields.push(FieldText::new(&self.lex, capability, W_CAPABILITY));
         }
         let features = self.doc_features(&fields);
         let mut capabilities = self.capability_features(&purchase.capabilities);
@@ -1720,10 +1237,11 @@ impl DuplicateIndex {
         } else {
             purchase.product_name.clone()
         };
-        let product_stems = significant_stems(self.lex, &purchase.product_name);
+        let product_stems = significant_stems(&self.lex, &purchase.product_name);
         let meta = SlotMeta {
             live: true,
             purchase: true,
+            retiring: false,
             department: self.intern(normalise_key(&purchase.department)),
             category: self.intern(normalise_key(&purchase.category)),
             vendor_id: self.intern(purchase.vendor_id.trim().to_string()),
@@ -1755,6 +1273,7 @@ impl DuplicateIndex {
         let id = self.postings.len() as FeatureId;
         self.term_ids.insert(term.to_string(), id);
         self.postings.push(Vec::new());
+        self.service_df.push(0);
         id
     }
 
@@ -1769,7 +1288,7 @@ impl DuplicateIndex {
         let mut weights: HashMap<FeatureId, f32> = HashMap::new();
         for field in fields {
             let stems = stems_of(&field.raw);
-            for unit in analyse_stems(self.lex, &field.raw, &stems) {
+            for unit in analyse_stems(&self.lex, &field.raw, &stems) {
                 let id = self.unit_id_mut(&unit.unit);
                 let w = field.weight * unit.weight;
                 let e = weights.entry(id).or_insert(0.0);
@@ -1786,15 +1305,15 @@ impl DuplicateIndex {
             .iter()
             .filter(|p| !p.trim().is_empty())
             .map(|phrase| {
-                let raw = tokenize(phrase);
+                let raw = self.lex.words(phrase);
                 let stems = stems_of(&raw);
-                let units = analyse_stems(self.lex, &raw, &stems);
+                let units = analyse_stems(&self.lex, &raw, &stems);
                 let units: Vec<(FeatureId, f32)> = units
                     .iter()
                     .filter(|u| !u.component)
                     .map(|u| (self.unit_id_mut(&u.unit), u.weight))
                     .collect();
-                Phrase::new(phrase, units)
+                Phrase::new(phrase, units, self.lex.concept_count())
             })
             .collect()
     }
@@ -1828,12 +1347,21 @@ impl DuplicateIndex {
         self.meta[slot as usize] = meta;
         for &(feature, weight) in &doc.features {
             self.postings[feature as usize].push(Posting { slot, weight });
+            if doc.kind == CandidateKind::Service {
+                self.service_df[feature as usize] += 1;
+            }
         }
         for (index, alias) in doc.aliases.iter().enumerate() {
             self.alias_heads
                 .entry(alias.stems[0].clone())
                 .or_default()
                 .push((slot, index as u16));
+            if alias.glued.len() >= GLUED_MIN_LEN {
+                self.alias_glued
+                    .entry(alias.glued.clone())
+                    .or_default()
+                    .push((slot, index as u16));
+            }
         }
         match doc.kind {
             CandidateKind::Service => self.services += 1,
@@ -1853,12 +1381,21 @@ impl DuplicateIndex {
         self.meta[slot as usize] = SlotMeta::default();
         for &(feature, _) in &doc.features {
             self.postings[feature as usize].retain(|p| p.slot != slot);
+            if kind == CandidateKind::Service {
+                self.service_df[feature as usize] -= 1;
+            }
         }
         for alias in &doc.aliases {
             if let Some(list) = self.alias_heads.get_mut(&alias.stems[0]) {
                 list.retain(|(s, _)| *s != slot);
                 if list.is_empty() {
                     self.alias_heads.remove(&alias.stems[0]);
+                }
+            }
+            if let Some(list) = self.alias_glued.get_mut(&alias.glued) {
+                list.retain(|(s, _)| *s != slot);
+                if list.is_empty() {
+                    self.alias_glued.remove(&alias.glued);
                 }
             }
         }
@@ -1878,16 +1415,17 @@ impl DuplicateIndex {
     }
 
     /// IDF normalised so that a feature in exactly one document is 1 and one in every document is near 0.
+    /// Over the catalogue only: purchases never move a weight.
     fn idf_norm(&self, df: usize) -> f64 {
-        let n = self.doc_count().max(1) as f64;
+        let n = self.services.max(1) as f64;
         let idf = |df: f64| (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
         (idf(df as f64) / idf(1.0)).clamp(0.0, 1.0)
     }
 
     fn feature_g(&self, feature: FeatureId) -> f64 {
-        let df = self.postings[feature as usize].len();
+        let df = self.service_df[feature as usize] as usize;
         let idf = self.idf_norm(df);
-        if (feature as usize) < CONCEPTS.len() {
+        if (feature as usize) < self.lex.concept_count() {
             0.5 + 0.5 * idf
         } else {
             TERM_KIND_WEIGHT * idf
@@ -1902,7 +1440,7 @@ impl DuplicateIndex {
             || self
                 .term_ids
                 .get(stem)
-                .is_some_and(|&id| !self.postings[id as usize].is_empty())
+                .is_some_and(|&id| self.service_df[id as usize] > 0)
     }
 
     /// Replaces words nobody knows by the nearest word the lexicon or the catalogue knows.
@@ -1937,32 +1475,41 @@ impl DuplicateIndex {
     }
 
     fn analyse_request(&self, request: &RequestText) -> Query {
-        let title = tokenize(&request.title);
+        let title = self.lex.words(&request.title);
         let (head, tail) = split_purpose(&title);
         let mut fields: Vec<(FieldKind, Vec<String>, f32)> = vec![
             (FieldKind::Title, head.to_vec(), W_REQUEST_TITLE),
             (FieldKind::Description, tail.to_vec(), W_DESCRIPTION),
             (
                 FieldKind::Product,
-                tokenize(&request.product_name),
+                self.lex.words(&request.product_name),
                 W_PRODUCT,
             ),
             (
                 FieldKind::Description,
-                tokenize(&request.description),
+                self.lex.words(&request.description),
                 W_DESCRIPTION,
             ),
-            (FieldKind::Vendor, tokenize(&request.vendor_name), W_VENDOR),
+            (
+                FieldKind::Vendor,
+                self.lex.words(&request.vendor_name),
+                W_VENDOR,
+            ),
         ];
         for capability in &request.capabilities {
-            fields.push((FieldKind::Capability, tokenize(capability), W_CAPABILITY));
+            fields.push((
+                FieldKind::Capability,
+                self.lex.words(capability),
+                W_CAPABILITY,
+            ));
         }
         let mut features: HashMap<Unit, QueryFeature> = HashMap::new();
         let mut field_stems: Vec<(FieldKind, Vec<String>)> = Vec::new();
+        let mut field_raw: Vec<Vec<String>> = Vec::new();
         for (kind, raw, field_weight) in fields {
             let raw = self.correct_typos(raw);
             let stems = stems_of(&raw);
-            let units = analyse_stems(self.lex, &raw, &stems);
+            let units = analyse_stems(&self.lex, &raw, &stems);
             let modifiers = if kind == FieldKind::Title {
                 title_modifiers(&raw, &units)
             } else {
@@ -1976,12 +1523,20 @@ impl DuplicateIndex {
                     .or_insert_with(|| QueryFeature {
                         id: None,
                         weight: 0.0,
+                        head_weight: 0.0,
                         label: match &unit.unit {
-                            Unit::Concept(c) => CONCEPTS[*c as usize].label.to_string(),
+                            Unit::Concept(c) => self.lex.concepts[*c as usize].label.clone(),
                             Unit::Term(_) => unit.surface.clone(),
                         },
                         g: 0.0,
                     });
+                let head = matches!(
+                    kind,
+                    FieldKind::Title | FieldKind::Product | FieldKind::Capability
+                );
+                if head && w > entry.head_weight {
+                    entry.head_weight = w;
+                }
                 if w > entry.weight {
                     entry.weight = w;
                     if let Unit::Term(_) = unit.unit {
@@ -1990,23 +1545,42 @@ impl DuplicateIndex {
                 }
             }
             field_stems.push((kind, stems));
+            field_raw.push(raw);
         }
         let mut list: Vec<QueryFeature> = Vec::with_capacity(features.len());
         for (unit, mut feature) in features {
             feature.id = self.unit_id(&unit);
-            let known = feature
-                .id
-                .filter(|&id| !self.postings[id as usize].is_empty());
-            feature.g = match (known, &unit) {
-                (Some(id), _) => self.feature_g(id),
+            // Weights come from the catalogue and the lexicon: a word only purchases use weighs like one
+            // nobody uses, so that approving purchases cannot move a score.
+            feature.g = match (feature.id, &unit) {
+                (Some(id), Unit::Concept(_)) => self.feature_g(id),
+                (Some(id), Unit::Term(_)) if self.service_df[id as usize] > 0 => self.feature_g(id),
                 (None, Unit::Concept(_)) => 1.0,
-                (None, Unit::Term(_)) => UNKNOWN_TERM_G,
+                _ => UNKNOWN_TERM_G,
             };
             list.push(feature);
         }
         // A fixed order keeps evidence and float sums identical from run to run.
         list.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.label.cmp(&b.label)));
         let mass: f64 = list.iter().map(|f| f64::from(f.weight) * f.g).sum();
+        let head_mass: f64 = list.iter().map(|f| f64::from(f.head_weight) * f.g).sum();
+        // Against a service, a concept of what is bought that no catalogue service offers weighs double:
+        // "rental assistance case management" is about rental assistance, which no service does.
+        let concepts = self.lex.concept_count();
+        let service_head_mass: f64 = list
+            .iter()
+            .map(|f| {
+                let unoffered = f.id.is_some_and(|id| {
+                    (id as usize) < concepts && self.service_df[id as usize] == 0
+                });
+                let factor = if unoffered {
+                    UNOFFERED_CONCEPT_MASS
+                } else {
+                    1.0
+                };
+                f64::from(f.head_weight) * f.g * factor
+            })
+            .sum();
         let mut phrases = request.capabilities.clone();
         if phrases.iter().all(|p| p.trim().is_empty()) && !request.title.trim().is_empty() {
             phrases = vec![request.title.clone()];
@@ -2015,17 +1589,17 @@ impl DuplicateIndex {
             .iter()
             .filter(|p| !p.trim().is_empty())
             .map(|phrase| {
-                let raw = self.correct_typos(tokenize(phrase));
+                let raw = self.correct_typos(self.lex.words(phrase));
                 let stems = stems_of(&raw);
-                let units: Vec<(FeatureId, f32)> = analyse_stems(self.lex, &raw, &stems)
+                let units: Vec<(FeatureId, f32)> = analyse_stems(&self.lex, &raw, &stems)
                     .iter()
                     .filter(|u| !u.component)
                     .filter_map(|u| Some((self.unit_id(&u.unit)?, u.weight)))
                     .collect();
-                Phrase::new(phrase, units)
+                Phrase::new(phrase, units, self.lex.concept_count())
             })
             .collect();
-        let product_raw = self.correct_typos(tokenize(&request.product_name));
+        let product_raw = self.correct_typos(self.lex.words(&request.product_name));
         let product_stems: Vec<String> = stems_of(&product_raw)
             .into_iter()
             .filter(|s| !self.lex.is_stop(s))
@@ -2033,7 +1607,10 @@ impl DuplicateIndex {
         Query {
             features: list,
             mass,
+            head_mass,
+            service_head_mass,
             field_stems,
+            field_raw,
             capabilities,
             category: self.lookup(&normalise_key(&request.category)),
             department: self.lookup(&normalise_key(&request.department)),
@@ -2050,19 +1627,38 @@ impl DuplicateIndex {
         // (slot, alias index, field, start, end, strength)
         let mut raw_hits: Vec<(u32, u16, usize, usize, usize, f64)> = Vec::new();
         for (field, (kind, stems)) in query.field_stems.iter().enumerate() {
+            let raw = &query.field_raw[field];
             for start in 0..stems.len() {
-                let Some(list) = self.alias_heads.get(&stems[start]) else {
-                    continue;
-                };
-                for &(slot, index) in list {
+                // Word by word (stems), then written apart or together ("Service Now", "Smart Sheet").
+                let mut spans: Vec<(u32, u16, usize)> = Vec::new();
+                if let Some(list) = self.alias_heads.get(&stems[start]) {
+                    for &(slot, index) in list {
+                        let Some(doc) = &self.slots[slot as usize] else {
+                            continue;
+                        };
+                        let end = start + doc.aliases[index as usize].stems.len();
+                        if end <= stems.len()
+                            && stems[start..end] == doc.aliases[index as usize].stems[..]
+                        {
+                            spans.push((slot, index, end));
+                        }
+                    }
+                }
+                let mut glued = String::new();
+                for end in start + 1..=(start + GLUED_MAX_WORDS).min(raw.len()) {
+                    glued.push_str(&raw[end - 1]);
+                    if glued.len() < GLUED_MIN_LEN {
+                        continue;
+                    }
+                    if let Some(list) = self.alias_glued.get(&glued) {
+                        spans.extend(list.iter().map(|&(slot, index)| (slot, index, end)));
+                    }
+                }
+                for (slot, index, end) in spans {
                     let Some(doc) = &self.slots[slot as usize] else {
                         continue;
                     };
                     let alias = &doc.aliases[index as usize];
-                    let end = start + alias.stems.len();
-                    if end > stems.len() || stems[start..end] != alias.stems[..] {
-                        continue;
-                    }
                     let at_start = stems[..start].iter().all(|s| self.lex.is_stop(s));
                     // A buyer who names the product and mentions an alias elsewhere is usually naming what
                     // it works with ("Datto backup for Microsoft 365"), not what is bought.
@@ -2113,7 +1709,8 @@ impl DuplicateIndex {
         }
         let query = self.analyse_request(request);
         let aliases = self.alias_hits(&query);
-        let mut acc = vec![0f32; self.slots.len()];
+        // Per slot: (evidence from every field, evidence from the fields that say what is bought).
+        let mut acc = vec![(0f32, 0f32); self.slots.len()];
         let mut touched: Vec<u32> = Vec::new();
         // Concepts and selective words nominate candidates through their postings. Words found in a large
         // share of the index weigh little (IDF) and only top up a shortlist: a document that shares nothing
@@ -2126,23 +1723,25 @@ impl DuplicateIndex {
             .filter(|f| f.id.is_some())
             .partition(|f| {
                 let id = f.id.expect("filtered") as usize;
-                id >= CONCEPTS.len() && self.postings[id].len() > common_df
+                id >= self.lex.concept_count() && self.postings[id].len() > common_df
             });
         for feature in selective {
             let id = feature.id.expect("filtered");
             let factor = (f64::from(feature.weight) * feature.g) as f32;
+            let head_factor = (f64::from(feature.head_weight) * feature.g) as f32;
             for posting in &self.postings[id as usize] {
                 let cell = &mut acc[posting.slot as usize];
-                if *cell == 0.0 {
+                if cell.0 == 0.0 {
                     touched.push(posting.slot);
                 }
-                *cell += factor * posting.weight;
+                cell.0 += factor * posting.weight;
+                cell.1 += head_factor * posting.weight;
             }
         }
         for &slot in aliases.keys() {
-            if acc[slot as usize] == 0.0 {
+            if acc[slot as usize].0 == 0.0 {
                 touched.push(slot);
-                acc[slot as usize] = f32::MIN_POSITIVE;
+                acc[slot as usize].0 = f32::MIN_POSITIVE;
             }
         }
         let mut scored: Vec<(f64, u32)> = Vec::with_capacity(touched.len());
@@ -2153,12 +1752,7 @@ impl DuplicateIndex {
             {
                 continue;
             }
-            let signals = self.signals(
-                &query,
-                slot,
-                f64::from(acc[slot as usize]),
-                aliases.get(&slot),
-            );
+            let signals = self.signals(&query, slot, acc[slot as usize], aliases.get(&slot));
             scored.push((signals.score(0), slot));
         }
         let shortlist = (limit * 4).max(20);
@@ -2172,38 +1766,34 @@ impl DuplicateIndex {
                 for feature in &common {
                     let id = feature.id.expect("filtered");
                     if let Ok(pos) = doc.features.binary_search_by_key(&id, |(fid, _)| *fid) {
-                        acc[slot as usize] +=
-                            (f64::from(feature.weight) * feature.g) as f32 * doc.features[pos].1;
+                        let w = doc.features[pos].1;
+                        let cell = &mut acc[slot as usize];
+                        cell.0 += (f64::from(feature.weight) * feature.g) as f32 * w;
+                        cell.1 += (f64::from(feature.head_weight) * feature.g) as f32 * w;
                     }
                 }
                 entry.0 = self
-                    .signals(
-                        &query,
-                        slot,
-                        f64::from(acc[slot as usize]),
-                        aliases.get(&slot),
-                    )
+                    .signals(&query, slot, acc[slot as usize], aliases.get(&slot))
                     .score(0);
             }
         }
         // Capability bonuses are only computed for a shortlist; keep it wide enough that they can reorder it.
         keep_best(&mut scored, shortlist);
-        let mut out: Vec<Candidate> = scored
+        let mut out: Vec<(bool, Candidate)> = scored
             .into_iter()
             .filter_map(|(_, slot)| {
                 let doc = self.slots[slot as usize].as_ref()?;
-                let signals = self.signals(
-                    &query,
-                    slot,
-                    f64::from(acc[slot as usize]),
-                    aliases.get(&slot),
+                let signals = self.signals(&query, slot, acc[slot as usize], aliases.get(&slot));
+                let pairs = capability_pairs(
+                    &query.capabilities,
+                    &doc.capabilities,
+                    self.lex.concept_count(),
                 );
-                let pairs = capability_pairs(&query.capabilities, &doc.capabilities);
                 let score = signals.score(pairs.len());
                 if score < POSSIBLE_THRESHOLD {
                     return None;
                 }
-                Some(Candidate {
+                let candidate = Candidate {
                     kind: doc.kind,
                     id: doc.id.clone(),
                     name: doc.name.clone(),
@@ -2223,28 +1813,41 @@ impl DuplicateIndex {
                         same_product: signals.same_product,
                         same_category: signals.same_category,
                     },
-                })
+                };
+                Some((self.meta[slot as usize].retiring, candidate))
             })
             .collect();
-        out.sort_by(|a, b| {
+        // On a tie an active service comes before a retiring one.
+        out.sort_by(|(ra, a), (rb, b)| {
             b.score
                 .total_cmp(&a.score)
                 .then_with(|| a.kind.cmp(&b.kind))
+                .then_with(|| ra.cmp(rb))
                 .then_with(|| a.id.cmp(&b.id))
         });
         out.truncate(limit);
-        out
+        out.into_iter().map(|(_, c)| c).collect()
     }
 
     fn signals(
         &self,
         query: &Query,
         slot: u32,
-        matched: f64,
+        (matched, matched_head): (f32, f32),
         alias: Option<&(f64, u16, FieldKind)>,
     ) -> Signals {
         let meta = &self.meta[slot as usize];
-        let coverage = if query.mass > 0.0 {
+        let (matched, matched_head) = (f64::from(matched), f64::from(matched_head));
+        // Coverage: how much of what is bought (title, product, capabilities) the candidate explains. The
+        // description only adds strength, so that more truthful detail cannot lower a score.
+        let head_mass = if meta.purchase {
+            query.head_mass
+        } else {
+            query.service_head_mass
+        };
+        let coverage = if head_mass > 0.0 {
+            (matched_head / head_mass).min(1.0)
+        } else if query.mass > 0.0 {
             (matched / query.mass).min(1.0)
         } else {
             0.0
@@ -2332,7 +1935,11 @@ enum FieldKind {
 
 struct QueryFeature {
     id: Option<FeatureId>,
+    /// The strongest field it occurs in.
     weight: f32,
+    /// The strongest field among those that say what is bought (title before "for", product,
+    /// capabilities); 0 when it occurs only in the description, the purpose or the vendor.
+    head_weight: f32,
     label: String,
     g: f64,
 }
@@ -2340,7 +1947,12 @@ struct QueryFeature {
 struct Query {
     features: Vec<QueryFeature>,
     mass: f64,
+    head_mass: f64,
+    /// `head_mass` with unoffered concepts counted double, for coverage against services.
+    service_head_mass: f64,
     field_stems: Vec<(FieldKind, Vec<String>)>,
+    /// The words of each field of `field_stems`, typos corrected, not stemmed.
+    field_raw: Vec<Vec<String>>,
     capabilities: Vec<Phrase>,
     category: u32,
     department: u32,
@@ -2403,13 +2015,13 @@ struct Phrase {
 }
 
 impl Phrase {
-    fn new(text: &str, units: Vec<(FeatureId, f32)>) -> Phrase {
+    fn new(text: &str, units: Vec<(FeatureId, f32)>, concepts: usize) -> Phrase {
         let mut ids: Vec<FeatureId> = units.iter().map(|(id, _)| *id).collect();
         ids.sort_unstable();
         ids.dedup();
         let mut strong_concepts: Vec<FeatureId> = units
             .iter()
-            .filter(|(id, w)| (*id as usize) < CONCEPTS.len() && *w >= 1.0)
+            .filter(|(id, w)| (*id as usize) < concepts && *w >= 1.0)
             .map(|(id, _)| *id)
             .collect();
         strong_concepts.sort_unstable();
@@ -2424,8 +2036,12 @@ impl Phrase {
 
 /// Pairs each request phrase with the candidate phrase that says the same thing, if any: a shared concept
 /// named outright on at least one side, or words that make up at least half of both phrases together.
-fn capability_pairs(request: &[Phrase], candidate: &[Phrase]) -> Vec<(String, String)> {
-    let concepts = CONCEPTS.len() as FeatureId;
+fn capability_pairs(
+    request: &[Phrase],
+    candidate: &[Phrase],
+    concepts: usize,
+) -> Vec<(String, String)> {
+    let concepts = concepts as FeatureId;
     let mut out = Vec::new();
     for phrase in request {
         let mut best: Option<(usize, &str)> = None;

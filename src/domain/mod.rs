@@ -19,6 +19,7 @@ pub mod policy;
 pub mod questionnaire;
 pub mod registry;
 pub mod request;
+pub mod reuse;
 pub mod safeguards;
 pub mod text;
 pub mod webhook;

@@ -477,6 +477,10 @@ pub struct Policy {
     /// Days a decision may wait before it is escalated.
     #[serde(default = "default_decision_escalation_days")]
     pub decision_escalation_days: u32,
+    /// A possible overlap the duplicate check scores at or above this (0.3 to 1) puts a notice on the route:
+    /// it blocks nothing, and tells the buyer and the CIO office that the city already runs something like it.
+    #[serde(default = "default_duplicate_notice_score")]
+    pub duplicate_notice_score: f64,
     /// Months between accepted assessments of a vendor holding personal information [201 CMR 17.03(2)(i)].
     #[serde(default = "default_reassessment_months")]
     pub reassessment_months: u32,
@@ -508,6 +512,10 @@ pub struct Policy {
     /// Days before that date from which departments whose report is missing are reminded.
     #[serde(default = "default_surveillance_report_reminder_days")]
     pub surveillance_report_reminder_days: u32,
+    /// How long a product's accepted assessment stands for later requests, per data class, and whether a reuse
+    /// waits for an analyst's confirmation (see [`super::reuse`]).
+    #[serde(default)]
+    pub reuse: super::reuse::ReusePolicy,
     /// Applied in order; the order decides the order of grounds within a step.
     #[serde(default)]
     pub rules: Vec<Rule>,
@@ -559,6 +567,9 @@ fn default_questionnaire_due_days() -> u32 {
 }
 fn default_decision_escalation_days() -> u32 {
     10
+}
+fn default_duplicate_notice_score() -> f64 {
+    0.45
 }
 fn default_reassessment_months() -> u32 {
     super::deadlines::REASSESSMENT_MONTHS
@@ -641,8 +652,14 @@ impl Policy {
         if self.decision_escalation_days == 0 {
             policy_fault(PolicyFault::ZeroDecisionEscalationDays);
         }
+        if !(0.3..=1.0).contains(&self.duplicate_notice_score) {
+            policy_fault(PolicyFault::DuplicateNoticeScore);
+        }
         if self.reassessment_months == 0 {
             policy_fault(PolicyFault::ZeroReassessmentMonths);
+        }
+        for fault in self.reuse.faults() {
+            policy_fault(PolicyFault::Reuse(fault));
         }
         if !fiscal_start_is_valid(
             self.surveillance_report_due_month,
@@ -1550,6 +1567,14 @@ pub struct Route {
     /// The budget line the purchase is funded from, its plan item, and what remains after this purchase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<BudgetPosition>,
+    /// Non-blocking notices: possible overlaps with what the city already runs, at or above the policy's
+    /// `duplicate_notice_score`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
+    /// For a request that names a product: each questionnaire of the security review against the product's
+    /// accepted assessments (satisfied by reference, or a new cycle and why), and the findings standing on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<super::reuse::ProductReview>,
 }
 
 impl Route {
@@ -1617,6 +1642,8 @@ pub fn evaluate(policy: &Policy, facts: &RequestFacts) -> Route {
         renewal: None,
         comparison: None,
         budget: view.budget,
+        notices: Vec::new(),
+        product: None,
     }
 }
 
@@ -1822,9 +1849,15 @@ pub enum PolicyFault {
     /// Every decision would be escalated at once.
     #[error("decision_escalation_days must be at least 1")]
     ZeroDecisionEscalationDays,
+    /// Notices below the possible-overlap class could never be given, or above 1 never.
+    #[error("duplicate_notice_score must be between 0.3 and 1")]
+    DuplicateNoticeScore,
     /// Every vendor would be due for re-assessment at once.
     #[error("reassessment_months must be at least 1")]
     ZeroReassessmentMonths,
+    /// A reuse setting that cannot hold, in words naming it.
+    #[error("{0}")]
+    Reuse(String),
     /// The Annual Surveillance Reports would be due on a day that some years lack (or no day at all).
     #[error("surveillance report due month {month}, day {day} is not a day that occurs every year")]
     InvalidSurveillanceReportDue {

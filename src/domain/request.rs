@@ -59,6 +59,10 @@ pub struct RequestInput {
     /// The line of the department's approved technology budget the purchase is funded from [EO 2025 Art. 2].
     /// Leave it out for a purchase funded from no line (on an edit: to keep the line named before).
     pub budget_line_id: Option<Uuid>,
+    /// The vendor's product (`POST /api/v1/products`) the purchase is of: its accepted questionnaires are reused
+    /// while valid and covering this request's scope. On an edit, leaving it out keeps the product named before
+    /// unless the vendor changes.
+    pub product_id: Option<Uuid>,
 }
 
 /// The checked facts of a request.
@@ -87,6 +91,9 @@ pub struct RequestFields {
     /// The budget line the purchase is funded from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_line_id: Option<Uuid>,
+    /// The vendor's product the purchase is of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<Uuid>,
 }
 
 /// The purchase a renewal renews.
@@ -390,6 +397,9 @@ impl RequestFields {
             requested_start_date: requested_start_date.expect("checked"),
             renews,
             budget_line_id: input.budget_line_id.or(cur.and_then(|r| r.budget_line_id)),
+            product_id: input.product_id.or(cur
+                .filter(|r| Some(r.vendor_id) == vendor_id)
+                .and_then(|r| r.product_id)),
         })
     }
 
@@ -508,6 +518,7 @@ mod tests {
             face_surveillance: Some(false),
             requested_start_date: NaiveDate::from_ymd_opt(2026, 7, 1),
             budget_line_id: None,
+            product_id: None,
         }
     }
 

@@ -157,6 +157,11 @@ pub struct DecisionInput {
     pub rationale: Option<String>,
     /// For a denial as `duplicate_of_central_service`: the catalogue service the buyer should use instead.
     pub service_id: Option<Uuid>,
+    /// `true` to deny as a duplicate of a service that was not among the request's duplicate candidates at
+    /// submission (without it such a denial is refused, naming this field).
+    #[oai(default)]
+    #[serde(default)]
+    pub confirm_not_candidate: bool,
 }
 
 /// The central service a buyer is told to use instead of a purchase denied as a duplicate.
@@ -197,6 +202,25 @@ pub struct CheckedDecision {
     pub reason_code: Option<DenialReason>,
     pub rationale: Option<String>,
     pub service_id: Option<Uuid>,
+    /// The CIO confirmed a duplicate denial naming a service that was not a candidate.
+    pub confirm_not_candidate: bool,
+}
+
+/// What the store found about the service a decision names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NamedService {
+    /// A catalogue service has the id.
+    pub known: bool,
+    /// The duplicate check recorded it as a candidate of the submitted version decided.
+    pub candidate: bool,
+}
+
+impl NamedService {
+    /// A known service that was a candidate (or no service named).
+    pub const CANDIDATE: NamedService = NamedService {
+        known: true,
+        candidate: true,
+    };
 }
 
 impl CheckedDecision {
@@ -277,6 +301,12 @@ impl CheckedDecision {
                 "only a denial as duplicate_of_central_service names a service",
             ));
         }
+        if !duplicate_denial && input.confirm_not_candidate {
+            errors.push(Fault::new(
+                "confirm_not_candidate",
+                "only a denial as duplicate_of_central_service is confirmed",
+            ));
+        }
         if !errors.is_empty() {
             return Err(Refusal::Invalid(errors));
         }
@@ -287,6 +317,7 @@ impl CheckedDecision {
             reason_code: input.reason_code,
             rationale,
             service_id: input.service_id,
+            confirm_not_candidate: input.confirm_not_candidate,
         })
     }
 }
@@ -327,6 +358,8 @@ mod tests {
             renewal: None,
             comparison: None,
             budget: None,
+            notices: vec![],
+            product: None,
         }
     }
 
@@ -375,6 +408,7 @@ mod tests {
             reason_code: None,
             rationale: None,
             service_id: None,
+            confirm_not_candidate: false,
         }
     }
 

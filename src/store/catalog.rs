@@ -6,7 +6,9 @@ use uuid::Uuid;
 use crate::domain::catalog::{CatalogService, ServiceFields};
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
-use crate::store::{Actor, CatalogFilter, Paged, contains_pattern, to_json, unique_as};
+use crate::store::{
+    Actor, CatalogFilter, Paged, VocabularyRecord, contains_pattern, to_json, unique_as,
+};
 
 fn name_key(name: &str) -> String {
     name.split_whitespace()
@@ -225,5 +227,82 @@ impl Repo {
         }
         tx.commit().await?;
         Ok((created, updated))
+    }
+}
+
+impl Repo {
+    /// The CIO office's vocabulary entries, oldest first (the order they apply in).
+    pub async fn vocabulary(&self) -> Result<Vec<VocabularyRecord>, ApiError> {
+        Ok(
+            sqlx::query_as("SELECT * FROM duplicate_vocabulary ORDER BY created_at, id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Adds a vocabulary entry, audited in the same transaction.
+    pub async fn add_vocabulary(
+        &self,
+        actor: &Actor,
+        entry: &crate::domain::duplicates::VocabularyEntry,
+    ) -> Result<VocabularyRecord, ApiError> {
+        let mut tx = begin(&self.writer).await?;
+        let created: VocabularyRecord = sqlx::query_as(
+            "INSERT INTO duplicate_vocabulary (id, concept, label, phrases, abbreviation, expansion, created_by, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+        )
+        .bind(Uuid::new_v4())
+        .bind(&entry.concept)
+        .bind(&entry.label)
+        .bind(Json(&entry.phrases))
+        .bind(&entry.abbreviation)
+        .bind(&entry.expansion)
+        .bind(&actor.subject)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            actor,
+            "duplicate_vocabulary.added",
+            "duplicate_vocabulary",
+            &created.id.to_string(),
+            None,
+            Some(to_json(&created)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Removes a vocabulary entry, audited in the same transaction; `false` when there is none.
+    pub async fn remove_vocabulary(&self, actor: &Actor, id: Uuid) -> Result<bool, ApiError> {
+        let mut tx = begin(&self.writer).await?;
+        let current: Option<VocabularyRecord> = sqlx::query_as(concat!(
+            "SELECT * FROM duplicate_vocabulary WHERE id = $1",
+            for_update!()
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(current) = current else {
+            return Ok(false);
+        };
+        sqlx::query("DELETE FROM duplicate_vocabulary WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            actor,
+            "duplicate_vocabulary.removed",
+            "duplicate_vocabulary",
+            &id.to_string(),
+            Some(to_json(&current)),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }

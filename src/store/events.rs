@@ -130,7 +130,7 @@ pub(super) async fn record_event(
     mail_to: Option<&str>,
 ) -> Result<(), ApiError> {
     let subject = subject_id.to_string();
-    let named = describe_on(&mut **tx, subject_type, &subject).await?;
+    let named = describe_on(tx, subject_type, &subject).await?;
     let message = event_message(event, &named);
     let at = now();
     for audience in audiences(event, parties) {

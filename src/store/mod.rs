@@ -531,6 +531,22 @@ impl Store {
         dispatch!(self, r => r.request_duplicates(id, submission).await)
     }
 
+    pub async fn vocabulary(&self) -> Result<Vec<VocabularyRecord>, ApiError> {
+        dispatch!(self, r => r.vocabulary().await)
+    }
+
+    pub async fn add_vocabulary(
+        &self,
+        actor: &Actor,
+        entry: &crate::domain::duplicates::VocabularyEntry,
+    ) -> Result<VocabularyRecord, ApiError> {
+        dispatch!(self, r => r.add_vocabulary(actor, entry).await)
+    }
+
+    pub async fn remove_vocabulary(&self, actor: &Actor, id: Uuid) -> Result<bool, ApiError> {
+        dispatch!(self, r => r.remove_vocabulary(actor, id).await)
+    }
+
     pub async fn dismissals(&self, id: Uuid) -> Result<Vec<DismissalRecord>, ApiError> {
         dispatch!(self, r => r.dismissals(id).await)
     }
@@ -696,6 +712,43 @@ impl Store {
         reason: &str,
     ) -> Result<ClosedWork, ApiError> {
         dispatch!(self, r => r.close_request_work(actor, request_id, reason).await)
+    }
+
+    pub async fn create_product(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        product: NewProduct,
+    ) -> Result<ProductRecord, ApiError> {
+        dispatch!(self, r => r.create_product(actor, caller, product).await)
+    }
+
+    pub async fn get_product(
+        &self,
+        vendor: Option<Uuid>,
+        id: Uuid,
+    ) -> Result<ProductDetail, ApiError> {
+        dispatch!(self, r => r.get_product(vendor, id).await)
+    }
+
+    pub async fn list_products(
+        &self,
+        vendor: Option<Uuid>,
+        q: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Paged<ProductDetail>, ApiError> {
+        dispatch!(self, r => r.list_products(vendor, q, page).await)
+    }
+
+    pub async fn confirm_reuse(
+        &self,
+        actor: &Actor,
+        caller: &Caller,
+        id: Uuid,
+        if_match: i64,
+        questionnaire: &str,
+    ) -> Result<RequestRecord, ApiError> {
+        dispatch!(self, r => r.confirm_reuse(actor, caller, id, if_match, questionnaire).await)
     }
 
     pub async fn list_assessments(

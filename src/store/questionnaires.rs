@@ -115,8 +115,11 @@ pub(super) async fn create_assessments(
     request: &RequestRecord,
     questionnaires: &[String],
     due_days: u32,
+    product: Option<&crate::domain::reuse::ProductReview>,
 ) -> Result<(), ApiError> {
     let due = (now() + chrono::Duration::days(due_days as i64)).date_naive();
+    let fields = &request.fields.0;
+    let scope = crate::workflow::route::scope_of(fields);
     for template_id in questionnaires {
         let current: Option<(String,)> = sqlx::query_as(
             "SELECT version FROM template_versions WHERE template_id = $1 AND current = TRUE",
@@ -134,7 +137,8 @@ pub(super) async fn create_assessments(
         let at = now();
         let created: Option<AssessmentRecord> = sqlx::query_as(
             "INSERT INTO assessments (id, request_id, vendor_id, template_id, template_version, status, due_date, \
-             submission, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, 0, 1, $7, $7) \
+             submission, version, created_at, updated_at, product_id, scope) \
+             VALUES ($1, $2, $3, $4, $5, 'open', $6, 0, 1, $7, $7, $8, $9) \
              ON CONFLICT (request_id, vendor_id, template_id) WHERE status <> 'cancelled' DO NOTHING RETURNING *",
         )
         .bind(Uuid::new_v4())
@@ -144,9 +148,23 @@ pub(super) async fn create_assessments(
         .bind(&version)
         .bind(due)
         .bind(at)
+        .bind(fields.product_id)
+        .bind(Json(&scope))
         .fetch_optional(&mut **tx)
         .await?;
         if let Some(a) = created {
+            // A new cycle of the product's assessment when a later request widened its scope or found it expired.
+            let continues = product
+                .and_then(|p| p.get(template_id))
+                .and_then(|r| r.continues());
+            let after = match continues {
+                Some(previous) => {
+                    let (a, carry) = super::products_impl::continue_cycle(tx, &a, previous).await?;
+                    serde_json::json!({"assessment": a, "continues": previous,
+                                       "carried": carry.carried, "retired": carry.retired})
+                }
+                None => to_json(&a),
+            };
             audit(
                 tx,
                 actor,
@@ -154,7 +172,7 @@ pub(super) async fn create_assessments(
                 "assessment",
                 &a.id.to_string(),
                 None,
-                Some(to_json(&a)),
+                Some(after),
             )
             .await?;
         }
@@ -1259,6 +1277,7 @@ impl Repo {
         .await?;
         if !to.stands() {
             evaluate_security_step(&mut tx, actor, current.request_id).await?;
+            super::products_impl::resettle_reusers(&mut tx, actor, current.assessment_id).await?;
         }
         tx.commit().await?;
         Ok(updated)

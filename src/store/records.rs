@@ -238,6 +238,15 @@ pub struct AssessmentRecord {
     pub cycle: i32,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub cancel_reason: Option<String>,
+    /// The product it belongs to, when its request named one.
+    #[sqlx(default)]
+    pub product_id: Option<Uuid>,
+    /// What it was asked for (data classes, hosting, users): what its acceptance covers.
+    #[sqlx(default)]
+    pub scope: Option<Json<crate::domain::reuse::Scope>>,
+    /// The assessment of the product this one continues as its next cycle.
+    #[sqlx(default)]
+    pub previous_assessment_id: Option<Uuid>,
 }
 
 impl AssessmentRecord {
@@ -1023,6 +1032,85 @@ pub struct NewLoginLink {
     pub department: Option<String>,
     pub vendor_id: Option<Uuid>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// An entry the CIO office added to the duplicate check's vocabulary.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct VocabularyRecord {
+    pub id: Uuid,
+    pub concept: String,
+    pub label: String,
+    #[sqlx(json)]
+    pub phrases: Vec<String>,
+    pub abbreviation: String,
+    pub expansion: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl VocabularyRecord {
+    /// What the matcher reads.
+    pub fn entry(&self) -> crate::domain::duplicates::VocabularyEntry {
+        crate::domain::duplicates::VocabularyEntry {
+            concept: self.concept.clone(),
+            label: self.label.clone(),
+            phrases: self.phrases.clone(),
+            abbreviation: self.abbreviation.clone(),
+            expansion: self.expansion.clone(),
+        }
+    }
+}
+
+/// A vendor's product or service, as stored.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct ProductRecord {
+    pub id: Uuid,
+    pub vendor_id: Uuid,
+    pub name: String,
+    pub name_key: String,
+    pub aliases: Json<Vec<String>>,
+    pub hosting: String,
+    pub data_classes: Json<Vec<String>>,
+    pub version: i64,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new product, checked.
+#[derive(Debug, Clone)]
+pub struct NewProduct {
+    pub vendor_id: Uuid,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub hosting: String,
+    pub data_classes: Vec<String>,
+}
+
+/// An assessment of a product with the department that asked for it and its last acceptance.
+#[derive(Debug, Clone)]
+pub struct ProductAssessment {
+    pub assessment: AssessmentRecord,
+    pub department_code: String,
+    /// When and by whom it was last accepted.
+    pub accepted: Option<(DateTime<Utc>, String)>,
+}
+
+/// A finding standing on an assessment of a product, with the questionnaire and the asking department.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProductFinding {
+    #[sqlx(flatten)]
+    pub finding: FindingRecord,
+    pub template_id: String,
+    pub department_code: String,
+}
+
+/// A product with its assessments and standing findings.
+#[derive(Debug, Clone)]
+pub struct ProductDetail {
+    pub product: ProductRecord,
+    pub assessments: Vec<ProductAssessment>,
+    pub open_findings: Vec<ProductFinding>,
 }
 
 /// Where a newest-first page ends: the creation time and id of its last row. The next page starts after it,

@@ -380,7 +380,7 @@ async fn load_routing(
     request_id: Uuid,
     department: &str,
     fields: &RequestFields,
-    likely_duplicate: Option<String>,
+    finding: DuplicateFinding,
 ) -> Result<Routing, ApiError> {
     let (policy_version, policy) = load_policy(tx, None).await?;
     let (ordinance_covered,): (bool,) =
@@ -419,7 +419,11 @@ async fn load_routing(
         fields.budget_line_id,
     )
     .await?;
+    let product =
+        super::products_impl::product_facts(tx, fields.product_id, fields.vendor_id).await?;
     Ok(Routing {
+        product,
+        today: now().date_naive(),
         vendor_open_orders: crate::domain::orders::describe_open_orders(&orders),
         budget,
         policy_version,
@@ -428,7 +432,8 @@ async fn load_routing(
         vendor_known,
         fy_other_cents,
         fy_other_count: fy_other_count as u32,
-        likely_duplicate,
+        likely_duplicate: finding.likely,
+        overlaps: finding.overlaps,
         prior,
     })
 }
@@ -485,7 +490,11 @@ pub(super) async fn load_evidence(
             .bind(request_id)
             .fetch_all(&mut **tx)
             .await?;
+    let (confirmed_reuse, reused_critical_findings) =
+        super::products_impl::reuse_evidence(tx, request_id, submission).await?;
     Ok(Evidence {
+        confirmed_reuse,
+        reused_critical_findings,
         accepted_questionnaires: accepted.into_iter().map(|(t,)| t).collect(),
         standing_critical_findings: critical as u32,
         clauses: clauses
@@ -504,9 +513,52 @@ async fn duplicate_finding(
     request_id: Uuid,
     submission: i32,
     detection: &Detection,
-) -> Result<Option<String>, ApiError> {
+) -> Result<DuplicateFinding, ApiError> {
     let recorded = record_candidates(tx, request_id, submission, &detection.candidates).await?;
-    undismissed_likely(tx, request_id, &recorded).await
+    finding_of(tx, request_id, &recorded).await
+}
+
+/// What the duplicate check found that routing reads.
+struct DuplicateFinding {
+    /// Every likely duplicate left standing, described.
+    likely: Option<String>,
+    /// Possible overlaps not dismissed, each described with its score, for the route's notices.
+    overlaps: Vec<(String, f64)>,
+}
+
+async fn finding_of(
+    tx: &mut Tx,
+    request_id: Uuid,
+    candidates: &[(String, String, String, f64, String)],
+) -> Result<DuplicateFinding, ApiError> {
+    let likely = undismissed_likely(tx, request_id, candidates).await?;
+    let dismissed: Vec<(String, String)> = sqlx::query_as(
+        "SELECT candidate_kind, candidate_id FROM duplicate_dismissals WHERE request_id = $1",
+    )
+    .bind(request_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let overlaps = candidates
+        .iter()
+        .filter(|(kind, id, _, _, class)| {
+            class == "possible_overlap" && !dismissed.iter().any(|(k, i)| k == kind && i == id)
+        })
+        .map(|(kind, _, name, score, _)| {
+            let text = if kind == "service" {
+                format!(
+                    "the city already runs {name} (possible overlap, match score {score:.2}): ask its owning \
+                     team for access before buying"
+                )
+            } else {
+                format!(
+                    "another department already bought {name} (possible overlap, match score {score:.2}): ask \
+                     it whether it can be shared"
+                )
+            };
+            (text, *score)
+        })
+        .collect();
+    Ok(DuplicateFinding { likely, overlaps })
 }
 
 async fn write_steps(
@@ -592,6 +644,7 @@ pub(super) async fn apply_plan(
         .execute(&mut **tx)
         .await?;
         write_steps(tx, id, v.submission, &v.steps).await?;
+        super::products_impl::write_reuses(tx, id, v.submission, v.route.product.as_ref()).await?;
         sqlx::query(
             "UPDATE requests SET fields = $2, title = $3, vendor_id = $4, total_contract_value_cents = $5, \
              fiscal_year = $6, submission = $7, policy_version = $8, route = $9, submitted_by = $10, \
@@ -633,6 +686,7 @@ pub(super) async fn apply_plan(
     }
     if let Some((policy_version, route, steps)) = &plan.rerouted {
         write_steps(tx, id, submission, steps).await?;
+        super::products_impl::write_reuses(tx, id, submission, route.product.as_ref()).await?;
         sqlx::query(
             "UPDATE requests SET policy_version = $2, route = $3, fiscal_year = $4 WHERE id = $1",
         )
@@ -688,6 +742,7 @@ pub(super) async fn apply_plan(
             &updated,
             &plan.assessments,
             policy.questionnaire_due_days,
+            updated.route.as_ref().and_then(|r| r.0.product.as_ref()),
         )
         .await?;
     }
@@ -752,7 +807,7 @@ pub(super) async fn resettle(
 }
 
 /// Opens the transaction of a change: the request locked at version `if_match`, and its state.
-async fn open_change(
+pub(super) async fn open_change(
     pool: &Pool,
     scope: &Scope,
     id: Uuid,
@@ -816,25 +871,38 @@ async fn insert_decision(
 const DECISION_SELECT: &str = "SELECT d.*, c.name AS service_name, c.owning_team AS service_team, \
     c.access AS service_access FROM decisions d LEFT JOIN catalog_services c ON c.id = d.service_id";
 
-/// The best likely duplicate among `candidates` that the CIO has not dismissed for this request, described
-/// for the route's reason.
+/// Every likely duplicate among `candidates` that the CIO has not dismissed for this request, best first,
+/// described for the route's reason: each one is named, so that the CIO sees them all.
 async fn undismissed_likely(
     tx: &mut Tx,
     request_id: Uuid,
     candidates: &[(String, String, String, f64, String)],
 ) -> Result<Option<String>, ApiError> {
+    let standing = standing_likely(tx, request_id, candidates).await?;
+    Ok((!standing.is_empty()).then(|| standing.join("; ")))
+}
+
+/// The likely duplicates among `candidates` not dismissed for this request, best first, each described.
+async fn standing_likely(
+    tx: &mut Tx,
+    request_id: Uuid,
+    candidates: &[(String, String, String, f64, String)],
+) -> Result<Vec<String>, ApiError> {
     let dismissed: Vec<(String, String)> = sqlx::query_as(
         "SELECT candidate_kind, candidate_id FROM duplicate_dismissals WHERE request_id = $1",
     )
     .bind(request_id)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(candidates
+    let mut standing: Vec<&(String, String, String, f64, String)> = candidates
         .iter()
         .filter(|(kind, id, _, _, class)| {
             class == "likely_duplicate" && !dismissed.iter().any(|(k, i)| k == kind && i == id)
         })
-        .max_by(|a, b| a.3.total_cmp(&b.3))
+        .collect();
+    standing.sort_by(|a, b| b.3.total_cmp(&a.3).then_with(|| a.1.cmp(&b.1)));
+    Ok(standing
+        .into_iter()
         .map(|(kind, _, name, score, _)| {
             let what = if kind == "service" {
                 "central service"
@@ -842,7 +910,8 @@ async fn undismissed_likely(
                 "purchase by another department"
             };
             format!("{name} ({what}, match score {score:.2})")
-        }))
+        })
+        .collect())
 }
 
 /// What the duplicate check recorded for a submitted version: kind, id, name, score, class.
@@ -938,12 +1007,16 @@ impl Repo {
             Some(link) => load_prior(&mut tx, &department, link).await?.is_some(),
             None => true,
         };
+        let product_known =
+            super::products_impl::product_known(&mut tx, fields.product_id, fields.vendor_id)
+                .await?;
         plans::create(
             caller,
             known.is_some(),
             &fields,
             vendor_known,
             renewal_known,
+            product_known,
         )?;
         let (_, policy) = load_policy(&mut tx, None).await?;
         let line = super::budgets_impl::line_ref(&mut tx, fields.budget_line_id).await?;
@@ -1260,7 +1333,16 @@ impl Repo {
             }
             _ => None,
         };
-        let plan = plans::edit(&state, caller, next, vendor_known, reevaluation.as_ref())?;
+        let product_known =
+            super::products_impl::product_known(&mut tx, next.product_id, next.vendor_id).await?;
+        let plan = plans::edit(
+            &state,
+            caller,
+            next,
+            vendor_known,
+            product_known,
+            reevaluation.as_ref(),
+        )?;
         finish(tx, actor, &current, &plan, None).await
     }
 
@@ -1328,7 +1410,7 @@ impl Repo {
     ) -> Result<RequestRecord, ApiError> {
         let (mut tx, current, state) = open_change(&self.writer, &Scope::All, id, if_match).await?;
         let recorded = recorded_candidates(&mut tx, id, current.submission).await?;
-        let likely = undismissed_likely(&mut tx, id, &recorded).await?;
+        let likely = finding_of(&mut tx, id, &recorded).await?;
         let routing =
             load_routing(&mut tx, id, &current.department_code, &state.fields, likely).await?;
         let evidence = load_evidence(&mut tx, id, current.vendor_id, current.submission).await?;
@@ -1355,8 +1437,19 @@ impl Repo {
         decision: CheckedDecision,
     ) -> Result<(Decision, RequestRecord), ApiError> {
         let (mut tx, current, state) = open_change(&self.writer, &Scope::All, id, if_match).await?;
-        let service_known = service_exists(&mut tx, decision.service_id).await?;
-        let plan = plans::decide(&state, caller, decision, service_known)?;
+        let known = service_exists(&mut tx, decision.service_id).await?;
+        let candidate = match decision.service_id {
+            None => true,
+            Some(service) => {
+                let service = service.to_string();
+                recorded_candidates(&mut tx, id, current.submission)
+                    .await?
+                    .iter()
+                    .any(|(kind, cid, ..)| kind == "service" && *cid == service)
+            }
+        };
+        let service = crate::domain::workflow::NamedService { known, candidate };
+        let plan = plans::decide(&state, caller, decision, service)?;
         let decider_actor = Actor {
             role: plan
                 .decision
@@ -1451,9 +1544,19 @@ impl Repo {
             .await
             .map_err(unique_as("already_dismissed", || "this match is already dismissed".to_string()))?;
         }
-        let likely_left = undismissed_likely(&mut tx, id, &recorded).await?.is_some();
-        let plan =
-            crate::workflow::duplicates::dismiss(&state, caller, is_recorded, likely_left, reason)?;
+        let standing = standing_likely(&mut tx, id, &recorded).await?;
+        let dismissed_name = recorded
+            .iter()
+            .find(|(k, c, ..)| k == candidate_kind && c == candidate_id)
+            .map(|(_, _, name, ..)| name.as_str())
+            .unwrap_or_default();
+        let plan = crate::workflow::duplicates::dismiss(
+            &state,
+            caller,
+            is_recorded.then_some(dismissed_name),
+            &standing,
+            reason,
+        )?;
         let extra = serde_json::json!({"dismissed": {"candidate_kind": candidate_kind,
                                                      "candidate_id": candidate_id, "reason": reason}});
         finish(tx, actor, &current, &plan, Some(extra)).await

@@ -78,6 +78,11 @@ mod profiles_impl {
     include!("profiles.rs");
 }
 
+mod products_impl {
+    use super::*;
+    include!("products.rs");
+}
+
 mod questionnaires_impl {
     use super::*;
     include!("questionnaires.rs");

@@ -48,26 +48,49 @@ fn duplicate_step_waiting(state: &RequestState) -> bool {
 }
 
 /// The CIO sets a recorded match aside with a reason. When no likely duplicate is left standing, the duplicate
-/// review step is satisfied. `recorded`: the match was recorded for the current submission;
-/// `likely_left`: a likely duplicate still stands once this one is dismissed.
+/// review step is satisfied; otherwise its note names those still standing. `recorded`: the name of the
+/// match, when it was recorded for the current submission; `standing`: the likely duplicates still standing
+/// once this one is dismissed, described.
 pub fn dismiss(
     state: &RequestState,
     caller: &Caller,
-    recorded: bool,
-    likely_left: bool,
+    recorded: Option<&str>,
+    standing: &[String],
     reason: &str,
 ) -> Result<Plan, Refusal> {
     ensure(state, caller, Action::DismissDuplicate)?;
     cio_not_author(state, caller)?;
-    if !recorded {
+    let Some(name) = recorded else {
         return Err(Refusal::NotFound("duplicate candidate of this request"));
-    }
-    if duplicate_step_waiting(state) && !likely_left {
-        let note = format!("likely duplicate dismissed by {}: {reason}", caller.subject);
+    };
+    if duplicate_step_waiting(state) && standing.is_empty() {
+        let note = format!(
+            "likely duplicate {name} dismissed by {}: {reason}",
+            caller.subject
+        );
         return Ok(settle_duplicate_step(
             state,
             StepState::Satisfied,
             note,
+            "request.duplicate_dismissed",
+        ));
+    }
+    if duplicate_step_waiting(state) {
+        let note = format!(
+            "{name} dismissed by {}: {reason}; still standing: {}",
+            caller.subject,
+            standing.join("; ")
+        );
+        let change = StepChange {
+            kind: StepKindTag::CioDuplicateReview,
+            state: StepState::Pending,
+            note,
+            conditions: Vec::new(),
+            settled_in: None,
+        };
+        return Ok(status_after(
+            state,
+            vec![change],
             "request.duplicate_dismissed",
         ));
     }
@@ -173,16 +196,39 @@ mod tests {
     fn dismissing_the_last_likely_match_satisfies_the_duplicate_review() {
         let state = in_review();
         let cio = caller("carla", Role::Cio);
-        let plan = dismiss(&state, &cio, true, false, "different scope").unwrap();
+        let plan = dismiss(
+            &state,
+            &cio,
+            Some("Citywide e-signature"),
+            &[],
+            "different scope",
+        )
+        .unwrap();
         assert_eq!(plan.step_changes[0].state, StepState::Satisfied);
-        let kept = dismiss(&state, &cio, true, true, "different scope").unwrap();
-        assert!(kept.step_changes.is_empty());
+        assert!(plan.step_changes[0].note.contains("Citywide e-signature"));
+        let left = vec!["Box file sharing (central service, match score 0.70)".to_string()];
+        let kept = dismiss(
+            &state,
+            &cio,
+            Some("Citywide e-signature"),
+            &left,
+            "different scope",
+        )
+        .unwrap();
+        assert_eq!(kept.step_changes[0].state, StepState::Pending);
+        assert!(
+            kept.step_changes[0]
+                .note
+                .ends_with("still standing: Box file sharing (central service, match score 0.70)"),
+            "{}",
+            kept.step_changes[0].note
+        );
         assert_eq!(
-            dismiss(&state, &cio, false, false, "x").unwrap_err(),
+            dismiss(&state, &cio, None, &[], "x").unwrap_err(),
             Refusal::NotFound("duplicate candidate of this request")
         );
         assert_eq!(
-            dismiss(&state, &caller("BEA", Role::Cio), true, false, "x")
+            dismiss(&state, &caller("BEA", Role::Cio), Some("x"), &[], "x")
                 .unwrap_err()
                 .code(),
             "separation_of_duties"
@@ -207,5 +253,39 @@ mod tests {
         );
         let plan = decide_exception(&state, &caller("carla", Role::Cio), true, "ok").unwrap();
         assert_eq!(plan.step_changes[0].state, StepState::Waived);
+    }
+
+    #[test]
+    fn denying_as_a_duplicate_of_a_service_that_was_no_candidate_needs_a_confirmation() {
+        use crate::domain::workflow::{CheckedDecision, DenialReason, NamedService, Outcome};
+        let state = in_review();
+        let cio = caller("carla", Role::Cio);
+        let deny = |confirm: bool| CheckedDecision {
+            step: StepKindTag::CioDuplicateReview,
+            outcome: Outcome::Deny,
+            conditions: vec![],
+            reason_code: Some(DenialReason::DuplicateOfCentralService),
+            rationale: Some("use the central service".into()),
+            service_id: Some(uuid::Uuid::nil()),
+            confirm_not_candidate: confirm,
+        };
+        let elsewhere = NamedService {
+            known: true,
+            candidate: false,
+        };
+        let refused = crate::workflow::requests::decide(&state, &cio, deny(false), elsewhere);
+        assert_eq!(
+            refused.unwrap_err(),
+            Refusal::field(
+                "confirm_not_candidate",
+                "this service was not among the request's duplicate candidates at submission: send \
+                 confirm_not_candidate: true to deny it as a duplicate of this service anyway"
+            )
+        );
+        assert!(crate::workflow::requests::decide(&state, &cio, deny(true), elsewhere).is_ok());
+        assert!(
+            crate::workflow::requests::decide(&state, &cio, deny(false), NamedService::CANDIDATE)
+                .is_ok()
+        );
     }
 }

@@ -119,9 +119,12 @@ fn routing(world: &World) -> Routing {
         fy_other_cents: 0,
         fy_other_count: 0,
         likely_duplicate: None,
+        overlaps: Vec::new(),
         prior: None,
         vendor_open_orders: None,
         budget: Default::default(),
+        product: None,
+        today: chrono::NaiveDate::from_ymd_opt(2026, 8, 1).unwrap(),
     }
 }
 
@@ -155,6 +158,8 @@ impl World {
                 .map(|(_, q, _)| q.clone())
                 .collect(),
             standing_critical_findings: 0,
+            confirmed_reuse: Default::default(),
+            reused_critical_findings: 0,
             clauses: self.clauses.clone(),
             council_vote: self
                 .vote
@@ -228,7 +233,8 @@ impl World {
                     evidence: self.evidence(self.state.submission + 1),
                     checked_at: self.state.version,
                 };
-                if let Ok(plan) = requests::edit(&self.state, &who, next, true, Some(&reevaluation))
+                if let Ok(plan) =
+                    requests::edit(&self.state, &who, next, true, true, Some(&reevaluation))
                 {
                     self.apply(&plan, &who);
                 }
@@ -266,8 +272,14 @@ impl World {
                     rationale: matches!(outcome, Outcome::Deny | Outcome::RequestChanges)
                         .then(|| "why".to_string()),
                     service_id: None,
+                    confirm_not_candidate: false,
                 };
-                if let Ok(plan) = requests::decide(&self.state, &who, decision, true) {
+                if let Ok(plan) = requests::decide(
+                    &self.state,
+                    &who,
+                    decision,
+                    crate::domain::workflow::NamedService::CANDIDATE,
+                ) {
                     self.apply(&plan, &who);
                 }
             }

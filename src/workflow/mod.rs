@@ -17,6 +17,7 @@ pub mod incidents;
 #[cfg(test)]
 mod invariants;
 pub mod orders;
+pub mod products;
 pub mod requests;
 pub mod route;
 pub mod safeguards;

@@ -14,7 +14,7 @@ use crate::domain::policy::{Policy, Route, RouteStep, StepKindTag};
 use crate::domain::request::{RequestFields, Status};
 use crate::domain::safeguards::ClauseStatus;
 use crate::domain::workflow::{
-    CheckedDecision, DenialReason, Outcome, StepState, decider, pending_note,
+    CheckedDecision, DenialReason, NamedService, Outcome, StepState, decider, pending_note,
     prohibition_rationale, status_from_steps,
 };
 
@@ -84,6 +84,10 @@ pub struct Evidence {
     pub council_vote: Option<(CouncilOutcome, String, chrono::NaiveDate)>,
     /// Kinds of Council document attached to the request.
     pub council_documents: BTreeSet<String>,
+    /// Questionnaires satisfied by reference to the product whose reuse a security analyst confirmed.
+    pub confirmed_reuse: BTreeSet<String>,
+    /// Critical findings still standing on the product's assessments this submission refers to.
+    pub reused_critical_findings: u32,
 }
 
 /// Something a caller can do to a request.
@@ -395,15 +399,37 @@ pub fn settle(
         match (step.kind, step.state) {
             (StepKindTag::SecurityReview, StepState::Pending) => {
                 let questionnaires = &step.detail.questionnaires;
+                let by_reference = route
+                    .product
+                    .as_ref()
+                    .map(|p| p.satisfied(&evidence.confirmed_reuse))
+                    .unwrap_or_default();
                 if !questionnaires.is_empty()
-                    && questionnaires
-                        .iter()
-                        .all(|q| evidence.accepted_questionnaires.contains(q))
+                    && questionnaires.iter().all(|q| {
+                        evidence.accepted_questionnaires.contains(q) || by_reference.contains(q)
+                    })
                     && evidence.standing_critical_findings == 0
+                    && evidence.reused_critical_findings == 0
                 {
+                    let referred: Vec<&str> = questionnaires
+                        .iter()
+                        .filter(|q| {
+                            !evidence.accepted_questionnaires.contains(*q)
+                                && by_reference.contains(*q)
+                        })
+                        .map(|q| q.as_str())
+                        .collect();
                     changes.push(change(
                         StepState::Satisfied,
-                        "every questionnaire accepted; no critical finding stands".into(),
+                        if referred.is_empty() {
+                            "every questionnaire accepted; no critical finding stands".into()
+                        } else {
+                            format!(
+                                "every questionnaire accepted ({} by reference to the product's accepted \
+                                 review); no critical finding stands",
+                                referred.join(", ")
+                            )
+                        },
                     ));
                 }
             }
@@ -504,6 +530,7 @@ pub fn settle_plan(state: &RequestState, evidence: &Evidence) -> Option<Plan> {
                          {date}) [Boston 16-63]"
                     )),
                     service_id: None,
+                    confirm_not_candidate: false,
                 },
                 decided_by: "city-council".into(),
                 role: "council".into(),
@@ -515,6 +542,48 @@ pub fn settle_plan(state: &RequestState, evidence: &Evidence) -> Option<Plan> {
     }
     plan.step_changes = changes;
     Some(plan)
+}
+
+/// The questionnaires of the route's security review the vendor must answer for this request: all of them but
+/// those the product's accepted review satisfies by reference (or will, once an analyst confirms the reuse).
+fn to_answer(route: &Route) -> Vec<String> {
+    let Some(review) = route.step(StepKindTag::SecurityReview) else {
+        return Vec::new();
+    };
+    review
+        .questionnaires
+        .iter()
+        .filter(|q| {
+            !route
+                .product
+                .as_ref()
+                .and_then(|p| p.get(q))
+                .is_some_and(|r| r.satisfies(true))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The evidence as it stands once this route refers to the product's accepted assessments: the critical findings
+/// standing on those assessments, as routing loaded them, hold the security review like the request's own.
+fn with_product(evidence: &Evidence, route: &Route) -> Evidence {
+    let Some(product) = &route.product else {
+        return evidence.clone();
+    };
+    let referenced: BTreeSet<Uuid> = product
+        .referenced()
+        .into_iter()
+        .map(|(_, id, _)| id)
+        .collect();
+    let critical = product
+        .open_findings
+        .iter()
+        .filter(|f| f.severity == "critical" && referenced.contains(&f.assessment_id))
+        .count();
+    Evidence {
+        reused_critical_findings: critical as u32,
+        ..evidence.clone()
+    }
 }
 
 /// Routes `fields` as a new submitted version. Steps of `carry` (a decided version) that settle the new
@@ -548,8 +617,15 @@ fn new_version(
             ));
         }
     }
+    if fields.product_id.is_some() && routing.product.is_none() {
+        return Err(Refusal::field(
+            "product_id",
+            "names no product of this request's vendor",
+        ));
+    }
     let mut route = route::route_for(&fields, &state.department, routing);
     route.comparison = comparison.clone();
+    let evidence = &with_product(evidence, &route);
     let submission = state.submission + 1;
     let reopened_because = comparison
         .as_ref()
@@ -610,13 +686,14 @@ fn new_version(
                 reason_code: Some(DenialReason::ProhibitedTechnology),
                 rationale: Some(prohibition_rationale(&route)),
                 service_id: None,
+                confirm_not_candidate: false,
             },
             decided_by: "policy".into(),
             role: "system".into(),
         });
         plan.close = Some("the purchase is prohibited".into());
-    } else if let Some(review) = route.step(StepKindTag::SecurityReview) {
-        plan.assessments = review.questionnaires.clone();
+    } else {
+        plan.assessments = to_answer(&route);
     }
     if status.is_approved() {
         plan.decided_submission = Some(submission);
@@ -653,6 +730,7 @@ pub fn create(
     fields: &RequestFields,
     vendor_known: bool,
     renewal_known: bool,
+    product_known: bool,
 ) -> Result<(), Refusal> {
     let department = caller.department.as_deref().unwrap_or_default();
     if !caller.has(Role::Buyer) || !department_known {
@@ -674,6 +752,12 @@ pub fn create(
         faults.push(super::Fault::new(
             link.field(),
             format!("names no {} you may renew", link.kind()),
+        ));
+    }
+    if fields.product_id.is_some() && !product_known {
+        faults.push(super::Fault::new(
+            "product_id",
+            "names no product of this request's vendor",
         ));
     }
     if faults.is_empty() {
@@ -733,6 +817,7 @@ pub fn edit(
     caller: &Caller,
     next: RequestFields,
     vendor_known: bool,
+    product_known: bool,
     reevaluation: Option<&Reevaluation>,
 ) -> Result<Plan, Refusal> {
     ensure(state, caller, Action::Edit)?;
@@ -741,6 +826,12 @@ pub fn edit(
         return Err(Refusal::field(
             "vendor_id",
             "no vendor is registered with this id",
+        ));
+    }
+    if next.product_id.is_some() && !product_known {
+        return Err(Refusal::field(
+            "product_id",
+            "names no product of this request's vendor",
         ));
     }
     if !state.status.is_approved() {
@@ -820,7 +911,7 @@ pub fn decide(
     state: &RequestState,
     caller: &Caller,
     decision: CheckedDecision,
-    service_known: bool,
+    service: NamedService,
 ) -> Result<Plan, Refusal> {
     ensure(state, caller, Action::Decide)?;
     let kind = decision.step;
@@ -865,10 +956,18 @@ pub fn decide(
         )
         .with_allowed(waiting));
     }
-    if decision.service_id.is_some() && !service_known {
+    if decision.service_id.is_some() && !service.known {
         return Err(Refusal::field(
             "service_id",
             "no catalogue service has this id",
+        ));
+    }
+    // Denying as a duplicate of a service the check never put forward is allowed, but said out loud.
+    if decision.service_id.is_some() && !service.candidate && !decision.confirm_not_candidate {
+        return Err(Refusal::field(
+            "confirm_not_candidate",
+            "this service was not among the request's duplicate candidates at submission: send \
+             confirm_not_candidate: true to deny it as a duplicate of this service anyway",
         ));
     }
     let who = &caller.subject;
@@ -971,6 +1070,7 @@ pub fn reroute(
     ensure(state, caller, Action::Reroute)?;
     let mut route = route::route_for(&state.fields, &state.department, routing);
     route.comparison = state.route.as_ref().and_then(|r| r.comparison.clone());
+    let evidence = &with_product(evidence, &route);
     let steps: Vec<Step> = route
         .steps
         .iter()
@@ -1009,8 +1109,8 @@ pub fn reroute(
     let mut plan = Plan::new(status, "request.rerouted");
     if route.is_prohibited() {
         plan.close = Some("the purchase is prohibited under the current policy".into());
-    } else if let Some(review) = route.step(StepKindTag::SecurityReview) {
-        plan.assessments = review.questionnaires.clone();
+    } else {
+        plan.assessments = to_answer(&route);
     }
     if status.is_approved() {
         plan.decided_submission = Some(state.submission);
@@ -1109,8 +1209,12 @@ pub(crate) mod tests {
             reason_code: None,
             rationale: None,
             service_id: None,
+            confirm_not_candidate: false,
         };
-        applied(state, &decide(state, who, decision, true).unwrap())
+        applied(
+            state,
+            &decide(state, who, decision, NamedService::CANDIDATE).unwrap(),
+        )
     }
 
     #[test]
@@ -1139,11 +1243,12 @@ pub(crate) mod tests {
             reason_code: None,
             rationale: None,
             service_id: None,
+            confirm_not_candidate: false,
         };
         for subject in ["bea", "BEA", " Bea "] {
             let cio = caller(subject, Role::Cio);
             assert_eq!(
-                decide(&state, &cio, decision.clone(), true)
+                decide(&state, &cio, decision.clone(), NamedService::CANDIDATE)
                     .unwrap_err()
                     .code(),
                 "separation_of_duties"
@@ -1166,8 +1271,15 @@ pub(crate) mod tests {
             reason_code: Some(DenialReason::Cost),
             rationale: Some("no budget".into()),
             service_id: None,
+            confirm_not_candidate: false,
         };
-        let plan = decide(&state, &caller("fin", Role::Finance), decision, true).unwrap();
+        let plan = decide(
+            &state,
+            &caller("fin", Role::Finance),
+            decision,
+            NamedService::CANDIDATE,
+        )
+        .unwrap();
         assert!(plan.close.is_some());
         let after = applied(&state, &plan);
         assert_eq!(after.status, Status::Denied);
@@ -1215,7 +1327,15 @@ pub(crate) mod tests {
             evidence: Evidence::default(),
             checked_at: approved.version,
         };
-        let plan = edit(&approved, &caller("bea", Role::Buyer), next, true, Some(&r)).unwrap();
+        let plan = edit(
+            &approved,
+            &caller("bea", Role::Buyer),
+            next,
+            true,
+            true,
+            Some(&r),
+        )
+        .unwrap();
         assert_eq!(plan.audit_action, "request.reopened");
         let after = applied(&approved, &plan);
         assert_eq!(after.status, Status::AwaitingDecision);
@@ -1254,7 +1374,15 @@ pub(crate) mod tests {
             evidence: Evidence::default(),
             checked_at: approved.version,
         };
-        let plan = edit(&approved, &caller("bea", Role::Buyer), next, true, Some(&r)).unwrap();
+        let plan = edit(
+            &approved,
+            &caller("bea", Role::Buyer),
+            next,
+            true,
+            true,
+            Some(&r),
+        )
+        .unwrap();
         assert_eq!(plan.audit_action, "request.edited");
         let after = applied(&approved, &plan);
         assert_eq!(after.status, Status::Approved);
@@ -1299,5 +1427,125 @@ pub(crate) mod tests {
         let after = applied(&state, &plan);
         assert_eq!(after.status, Status::Approved);
         assert_eq!(after.steps[0].state, StepState::Satisfied);
+    }
+    #[test]
+    fn a_products_valid_acceptance_settles_the_review_by_reference_and_asks_only_the_rest() {
+        use crate::domain::assessment::AssessmentStatus;
+        use crate::domain::reuse::{Held, OpenFinding, ProductFacts, Scope, Standing};
+        use chrono::{TimeZone, Utc};
+        let mut f = fixtures::fields();
+        f.annual_operating_cost_cents = 100_000;
+        f.hosting = Hosting::VendorCloud;
+        f.data_classes = [DataClass::Confidential].into();
+        f.product_id = Some(Uuid::from_u128(1));
+        let baseline = Uuid::from_u128(2);
+        let product = ProductFacts {
+            id: Uuid::from_u128(1),
+            vendor_id: f.vendor_id,
+            name: "MeetNow".into(),
+            assessments: vec![Held {
+                id: baseline,
+                template_id: "city-baseline".into(),
+                current_version: true,
+                status: AssessmentStatus::Accepted,
+                scope: Some(Scope {
+                    data_classes: [DataClass::Confidential].into(),
+                    hosting: Hosting::VendorCloud,
+                    users: 500,
+                }),
+                cycle: 1,
+                due_date: chrono::NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),
+                accepted: Some((
+                    Utc.with_ymd_and_hms(2026, 7, 1, 12, 0, 0).unwrap(),
+                    "ana".into(),
+                )),
+            }],
+            open_findings: Vec::new(),
+        };
+        let mut routing = fixtures::routing();
+        // No product: the request names one that is not this vendor's.
+        let refused = submit(
+            &draft(f.clone()),
+            &caller("bea", Role::Buyer),
+            &routing,
+            &Evidence::default(),
+            1,
+        );
+        assert!(
+            matches!(refused, Err(Refusal::Invalid(ref faults)) if faults[0].field == "product_id")
+        );
+
+        routing.product = Some(product.clone());
+        let state = draft(f.clone());
+        let plan = submit(
+            &state,
+            &caller("bea", Role::Buyer),
+            &routing,
+            &Evidence::default(),
+            1,
+        )
+        .unwrap();
+        let after = applied(&state, &plan);
+        assert!(plan.assessments.is_empty(), "{:?}", plan.assessments);
+        let review = after
+            .steps
+            .iter()
+            .find(|s| s.kind == StepKindTag::SecurityReview)
+            .unwrap();
+        assert_eq!(review.state, StepState::Satisfied);
+        assert!(
+            review.note.contains("city-baseline by reference"),
+            "{}",
+            review.note
+        );
+        let product_review = after.route.as_ref().unwrap().product.clone().unwrap();
+        assert_eq!(product_review.questionnaires[0].standing, Standing::Reused);
+
+        // A critical finding standing on the reused assessment holds the step, and shows on the route.
+        routing.product.as_mut().unwrap().open_findings = vec![OpenFinding {
+            id: Uuid::from_u128(3),
+            assessment_id: baseline,
+            template_id: "city-baseline".into(),
+            question_id: "IAM-01".into(),
+            severity: "critical".into(),
+            title: "No single sign-on".into(),
+            status: "open".into(),
+        }];
+        let plan = submit(
+            &state,
+            &caller("bea", Role::Buyer),
+            &routing,
+            &Evidence::default(),
+            1,
+        )
+        .unwrap();
+        let after = applied(&state, &plan);
+        let review = after
+            .steps
+            .iter()
+            .find(|s| s.kind == StepKindTag::SecurityReview)
+            .unwrap();
+        assert_eq!(review.state, StepState::Pending);
+        assert_eq!(after.route.unwrap().product.unwrap().open_findings.len(), 1);
+
+        // Health data widens the scope: the baseline is asked again (a new cycle) and the addendum is new.
+        routing.product.as_mut().unwrap().open_findings.clear();
+        f.data_classes = [DataClass::Confidential, DataClass::Health].into();
+        let plan = submit(
+            &draft(f),
+            &caller("bea", Role::Buyer),
+            &routing,
+            &Evidence::default(),
+            1,
+        )
+        .unwrap();
+        assert_eq!(plan.assessments, ["city-baseline", "hipaa-addendum"]);
+        let route = plan.version.unwrap().route;
+        let p = route.product.unwrap();
+        assert_eq!(p.get("city-baseline").unwrap().continues(), Some(baseline));
+        assert_eq!(
+            p.get("hipaa-addendum").unwrap().standing,
+            Standing::NeedsReview
+        );
     }
 }

@@ -11,6 +11,7 @@ use crate::domain::policy::{
     format_cents,
 };
 use crate::domain::request::{Renews, RequestFields};
+use crate::domain::reuse::{self, ProductFacts, ProductReview, Scope};
 use crate::domain::workflow::{StepState, decider};
 
 use super::requests::Step;
@@ -28,8 +29,11 @@ pub struct Routing {
     /// The vendor's other submitted or approved spend in the request's fiscal year, and how many requests.
     pub fy_other_cents: i64,
     pub fy_other_count: u32,
-    /// The best likely duplicate the CIO has not dismissed, described for the route's reason.
+    /// Every likely duplicate the CIO has not dismissed, described for the route's reason.
     pub likely_duplicate: Option<String>,
+    /// Possible overlaps not dismissed, described, with their scores: those at or above the policy's
+    /// `duplicate_notice_score` become the route's notices.
+    pub overlaps: Vec<(String, f64)>,
     /// For a renewal: what its link names, as loaded; `None` when the link names nothing the buyer may renew.
     pub prior: Option<Prior>,
     /// The remediation orders standing against the vendor, described for the route's reason; `None` when none
@@ -37,6 +41,11 @@ pub struct Routing {
     pub vendor_open_orders: Option<String>,
     /// The department's budget for the fiscal year and the line the fields name [EO 2025 Art. 2].
     pub budget: BudgetFacts,
+    /// The product the fields name, with its assessments and standing findings; `None` when they name none, or
+    /// name one that is not this vendor's.
+    pub product: Option<ProductFacts>,
+    /// The day the validity of the product's acceptances is judged on.
+    pub today: chrono::NaiveDate,
 }
 
 /// What a renewal renews, as the store found it.
@@ -299,7 +308,44 @@ pub fn route_for(fields: &RequestFields, department: &str, routing: &Routing) ->
         &facts(fields, department, routing, material),
     );
     route.renewal = basis;
+    route.notices = routing
+        .overlaps
+        .iter()
+        .filter(|(_, score)| *score >= routing.policy.duplicate_notice_score)
+        .map(|(text, _)| text.clone())
+        .collect();
+    route.product = product_review(&route, fields, routing);
     route
+}
+
+/// What a request asks of a product's review: its data classes, hosting and users.
+pub fn scope_of(fields: &RequestFields) -> Scope {
+    Scope {
+        data_classes: fields.data_classes.clone(),
+        hosting: fields.hosting,
+        users: fields.expected_users,
+    }
+}
+
+/// For fields that name a product: each questionnaire of the route's security review judged against the
+/// product's assessments, with the findings standing on the product.
+pub fn product_review(
+    route: &Route,
+    fields: &RequestFields,
+    routing: &Routing,
+) -> Option<ProductReview> {
+    let product = routing.product.as_ref()?;
+    let questionnaires = route
+        .step(StepKindTag::SecurityReview)
+        .map(|s| s.questionnaires.clone())
+        .unwrap_or_default();
+    Some(reuse::review(
+        &routing.policy,
+        product,
+        &questionnaires,
+        &scope_of(fields),
+        routing.today,
+    ))
 }
 
 /// Whether the text the duplicate check reads is the same in both versions.
@@ -564,6 +610,7 @@ pub(crate) mod tests {
             requested_start_date: NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
             renews: None,
             budget_line_id: None,
+            product_id: None,
         }
     }
 
@@ -576,9 +623,12 @@ pub(crate) mod tests {
             fy_other_cents: 0,
             fy_other_count: 0,
             likely_duplicate: None,
+            overlaps: Vec::new(),
             prior: None,
             vendor_open_orders: None,
             budget: Default::default(),
+            product: None,
+            today: NaiveDate::from_ymd_opt(2026, 8, 1).unwrap(),
         }
     }
 
@@ -786,5 +836,19 @@ pub(crate) mod tests {
         assert!(!rose_more_than(100, 110, 10));
         assert!(rose_more_than(100, 111, 10));
         assert_eq!(count(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn possible_overlaps_at_the_notice_level_become_notices_that_block_nothing() {
+        let mut routing = routing();
+        routing.overlaps = vec![
+            ("the city already runs A".into(), 0.52),
+            ("the city already runs B".into(), 0.40),
+        ];
+        let route = route_for(&fields(), "DOIT", &routing);
+        assert_eq!(route.notices, ["the city already runs A"]);
+        assert!(route.step(StepKindTag::CioDuplicateReview).is_none());
+        routing.policy.duplicate_notice_score = 0.3;
+        assert_eq!(route_for(&fields(), "DOIT", &routing).notices.len(), 2);
     }
 }

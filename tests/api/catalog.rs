@@ -48,13 +48,20 @@ both!(
         app.post("/api/v1/catalog/services", &app.token(Role::Admin), esign()).await.problem(409, "duplicate_service");
         let bad = app.post("/api/v1/catalog/services", &app.token(Role::Admin), json!({"name": " ", "status": "gone"})).await;
         bad.problem(422, "validation_failed");
-        assert_eq!(bad.fields(), ["name", "status"]);
+        assert_eq!(bad.fields(), ["name", "status", "owning_team", "access"]);
+        let mut no_team = json!({"name": "Citywide GIS", "owning_team": "  "});
+        let refused = app.post("/api/v1/catalog/services", &app.token(Role::Cio), no_team.clone()).await;
+        refused.problem(422, "validation_failed");
+        assert_eq!(refused.fields(), ["owning_team", "access"]);
+        assert!(refused.text.contains("is required for an active or retiring service"), "{}", refused.text);
+        no_team["status"] = json!("retired");
+        app.post("/api/v1/catalog/services", &app.token(Role::Cio), no_team).await.ok(201);
 
         let vendor = app.vendor_token(uuid::Uuid::new_v4());
         let found = app.get("/api/v1/catalog/services?q=docusign", &vendor).await;
         assert_eq!(found.ok(200)["page"]["total"], 1);
-        let none = app.get("/api/v1/catalog/services?status=retired", &vendor).await;
-        assert_eq!(none.ok(200)["page"]["total"], 0);
+        let retired = app.get("/api/v1/catalog/services?status=retired", &vendor).await;
+        assert_eq!(retired.ok(200)["items"][0]["name"], "Citywide GIS", "a retired service may omit both");
 
         let path = created.header("location").unwrap().to_string();
         let retired = app.patch(&path, &app.token(Role::Cio), json!({"status": "retired"}), Some("\"1\"")).await;
@@ -70,7 +77,8 @@ both!(
         let app = TestApp::spawn(backend).await;
         add_service(&app, esign()).await;
         add_service(&app, json!({"name": "Citywide GIS", "capabilities": ["web maps", "spatial analysis"],
-                                  "aliases": ["=HYPERLINK(\"http://evil\")", "ArcGIS"]}))
+                                  "aliases": ["=HYPERLINK(\"http://evil\")", "ArcGIS"],
+                                  "owning_team": "DoIT GIS", "access": "gis@city.example"}))
         .await;
         let reader = app.token(Role::Auditor);
         for (path, content_type) in [
@@ -134,6 +142,10 @@ both!(
             let ws = book.add_worksheet();
             ws.write_string(0, 0, "Name").unwrap();
             ws.write_string(1, 0, "Enterprise e-signature").unwrap();
+            ws.write_string(0, 1, "Owning team").unwrap();
+            ws.write_string(1, 1, "DoIT").unwrap();
+            ws.write_string(0, 2, "Access").unwrap();
+            ws.write_string(1, 2, "https://it.city.example/esign").unwrap();
             book.save_to_buffer().unwrap()
         };
         let held = app.import_slots.take().await.expect("the only slot is free");
@@ -157,7 +169,7 @@ both!(
     async fn a_bad_upload_names_every_cell_and_stores_nothing(backend) {
         let app = TestApp::spawn(backend).await;
         let admin = app.token(Role::Admin);
-        let csv = "Name,Status,Aliases\nGood one,active,A\n,active,B\nOdd,sometimes,C\n";
+        let csv = "Name,Status,Aliases,Owning team,Access\nGood one,active,A,DoIT,x\n,active,B,DoIT,x\nOdd,sometimes,C,DoIT,x\n";
         let resp = upload(&app, &admin, "text/csv", csv.as_bytes().to_vec()).await;
         resp.problem(422, "validation_failed");
         assert_eq!(resp.fields(), ["csv!A3", "csv!B4"]);

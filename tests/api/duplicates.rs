@@ -186,3 +186,198 @@ both!(
         app.stop().await;
     }
 );
+
+fn service(name: &str, capabilities: &[&str], aliases: &[&str]) -> Value {
+    json!({
+        "name": name, "category": "Collaboration", "description": "",
+        "capabilities": capabilities, "aliases": aliases,
+        "owning_team": "DoIT", "access": "https://it.city.example/services"
+    })
+}
+
+both!(
+    async fn every_likely_duplicate_is_named_and_the_step_says_which_remain_after_a_dismissal(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let docusign = add_service(&app, esign()).await;
+        let adobe = add_service(&app, service("Finance e-signature (Adobe Sign)", &["electronic signatures"], &["Adobe Sign"])).await;
+        let gis = add_service(&app, service("Citywide GIS", &["web maps"], &["ArcGIS"])).await;
+        let vendor = app.create_vendor("Inkwell Software").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let (id, body) = submitted(
+            &app,
+            &buyer,
+            request(&vendor, "Electronic signature tool for permits", "Inkwell Sign", &["electronic signatures"]),
+        )
+        .await;
+        assert_eq!(body["status"], "awaiting_decision");
+        let route = app.get(&format!("/api/v1/requests/{id}/route"), &buyer).await.ok(200).clone();
+        let reason = step(&route, "cio_duplicate_review").unwrap()["grounds"][0]["reason"].as_str().unwrap().to_string();
+        assert!(reason.contains("Enterprise e-signature") && reason.contains("Finance e-signature (Adobe Sign)"), "{reason}");
+
+        let cio = app.token(Role::Cio);
+        let dismissed = app
+            .transition(&format!("/api/v1/requests/{id}/duplicates/dismissals"), &cio, Some(&json!({"candidate_kind": "service", "candidate_id": adobe["id"], "reason": "Finance only"})))
+            .await;
+        assert_eq!(dismissed.ok(200)["status"], "awaiting_decision", "one likely duplicate still stands");
+        let route = app.get(&format!("/api/v1/requests/{id}/route"), &buyer).await.ok(200).clone();
+        let review = step(&route, "cio_duplicate_review").unwrap();
+        assert_eq!(review["state"], "pending");
+        let note = review["note"].as_str().unwrap();
+        assert!(note.contains("Finance e-signature (Adobe Sign) dismissed"), "{note}");
+        assert!(note.contains("still standing: Enterprise e-signature"), "{note}");
+
+        // Denying as a duplicate of a service the check never put forward needs an explicit confirmation.
+        let deny = |service: &Value, confirm: Option<bool>| {
+            let mut body = json!({"step": "cio_duplicate_review", "outcome": "deny", "reason_code": "duplicate_of_central_service",
+                                  "rationale": "The city already runs this", "service_id": service["id"]});
+            if let Some(confirm) = confirm {
+                body["confirm_not_candidate"] = json!(confirm);
+            }
+            body
+        };
+        let path = format!("/api/v1/requests/{id}/decisions");
+        let unconfirmed = app.transition(&path, &cio, Some(&deny(&gis, None))).await;
+        let problem = unconfirmed.problem(422, "validation_failed").clone();
+        assert_eq!(problem["errors"][0]["field"], "confirm_not_candidate");
+        let report = app.get(&format!("/api/v1/requests/{id}"), &buyer).await;
+        assert_eq!(report.ok(200)["status"], "awaiting_decision", "nothing changed");
+        app.transition(&path, &cio, Some(&deny(&gis, Some(false)))).await.problem(422, "validation_failed");
+        let confirmed = app.transition(&path, &cio, Some(&deny(&gis, Some(true)))).await;
+        let result = confirmed.ok(201);
+        assert_eq!(result["decision"]["use_instead"]["name"], "Citywide GIS");
+        assert_eq!(result["decision"]["use_instead"]["owning_team"], "DoIT");
+        let _ = docusign;
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn a_product_written_apart_or_abbreviated_is_recognised(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let desk = add_service(&app, service("IT service desk", &["help desk tickets"], &["ServiceNow"])).await;
+        let m365 = add_service(&app, service("Microsoft 365", &["team chat", "email"], &["Microsoft Teams", "Outlook"])).await;
+        let vendor = app.create_vendor("Reseller").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        for (title, product, expected) in [
+            ("Service Now licences for the library", "Service Now", &desk),
+            ("MS Teams phone licences", "MS Teams", &m365),
+        ] {
+            let draft = app.post("/api/v1/requests", &buyer, request(&vendor, title, product, &[])).await;
+            let id = draft.ok(201)["id"].as_str().unwrap().to_string();
+            let report = app.get(&format!("/api/v1/requests/{id}/duplicates"), &buyer).await;
+            let top = &report.ok(200)["candidates"][0];
+            assert_eq!(top["id"], expected["id"], "{title}: {}", report.text);
+            assert_eq!(top["class"], "likely_duplicate", "{title}");
+        }
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn the_cio_office_adds_vocabulary_and_the_check_uses_it_at_once(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let service = add_service(&app, service("Water quality program tracker", &["hydrant flushing schedules"], &[])).await;
+        let vendor = app.create_vendor("Flowline").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let draft = app.post("/api/v1/requests", &buyer, request(&vendor, "UDF sequencing app", "Flowline UDF", &[])).await;
+        let id = draft.ok(201)["id"].as_str().unwrap().to_string();
+        let report = format!("/api/v1/requests/{id}/duplicates");
+        let before = app.get(&report, &buyer).await;
+        assert!(before.ok(200)["candidates"].as_array().unwrap().iter().all(|c| c["id"] != service["id"]), "{}", before.text);
+
+        let path = "/api/v1/duplicates/vocabulary";
+        let cio = app.token(Role::Cio);
+        let entry = json!({"concept": "hydrant_flushing", "label": "hydrant flushing",
+                           "phrases": ["hydrant flushing", "unidirectional flushing", "udf", "udf sequencing"]});
+        app.post(path, &buyer, entry.clone()).await.problem(403, "forbidden");
+        let unlabelled = app.post(path, &cio, json!({"concept": "hydrant_flushing", "phrases": ["udf"]})).await;
+        assert_eq!(unlabelled.problem(422, "validation_failed")["errors"][0]["field"], "label");
+        let both_kinds = app.post(path, &cio, json!({"concept": "esign", "phrases": ["x"], "abbreviation": "ds", "expansion": "docusign"})).await;
+        assert_eq!(both_kinds.problem(422, "validation_failed")["errors"][0]["field"], "abbreviation");
+        assert_eq!(app.count("SELECT COUNT(*) FROM duplicate_vocabulary").await, 0, "nothing stored on refusal");
+
+        let created = app.post(path, &cio, entry).await.ok(201).clone();
+        assert!(!created["created_by"].as_str().unwrap().is_empty());
+        let after = app.get(&report, &buyer).await;
+        let found = after.ok(200)["candidates"].as_array().unwrap().iter().find(|c| c["id"] == service["id"]).cloned();
+        let found = found.unwrap_or_else(|| panic!("the new concept links the request to the service: {}", after.text));
+        assert!(found["evidence"]["matched_terms"].as_array().unwrap().iter().any(|t| t == "hydrant flushing"), "{found}");
+
+        let listed = app.get(path, &app.token(Role::Auditor)).await.ok(200).clone();
+        assert_eq!(listed["entries"][0]["concept"], "hydrant_flushing");
+        assert!(listed["concepts"].as_array().unwrap().iter().any(|c| c["id"] == "hydrant_flushing"));
+        assert!(listed["concepts"].as_array().unwrap().iter().any(|c| c["id"] == "esign"), "the shipped lexicon is listed too");
+
+        let abbreviation = app.post(path, &cio, json!({"abbreviation": "wq", "expansion": "water quality"})).await;
+        abbreviation.ok(201);
+
+        let entry_path = format!("{path}/{}", created["id"].as_str().unwrap());
+        let delete = |token: String| {
+            let app = &app;
+            let entry_path = entry_path.clone();
+            async move { app.call(reqwest::Method::DELETE, &entry_path, Some(&token), None, &[]).await }
+        };
+        delete(buyer.clone()).await.problem(403, "forbidden");
+        assert_eq!(delete(cio.clone()).await.status.as_u16(), 204);
+        delete(cio.clone()).await.problem(404, "not_found");
+        let gone = app.get(&report, &buyer).await;
+        assert!(gone.ok(200)["candidates"].as_array().unwrap().iter().all(|c| c["id"] != service["id"]), "{}", gone.text);
+        let trail = app.get("/api/v1/audit?object_type=duplicate_vocabulary", &app.token(Role::Auditor)).await;
+        let actions: Vec<&str> = trail.ok(200)["items"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+        assert_eq!(actions.iter().filter(|a| **a == "duplicate_vocabulary.added").count(), 2, "{actions:?}");
+        assert!(actions.contains(&"duplicate_vocabulary.removed"), "{actions:?}");
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn a_possible_overlap_above_the_notice_level_puts_a_notice_on_the_route_before_and_after_submitting(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        add_service(&app, json!({
+            "name": "Zoom video conferencing and webinars", "category": "Collaboration",
+            "description": "Citywide Zoom for Government licences for video meetings, large webinars and hybrid public meetings, with cloud recording, live captions and streaming.",
+            "capabilities": ["video conferencing", "webinars", "hybrid public meetings", "meeting recording and live captions", "live streaming"],
+            "aliases": ["Zoom", "Zoom for Government"], "owning_team": "DoIT Collaboration", "access": "https://it.city.example/zoom"
+        }))
+        .await;
+        let vendor = app.create_vendor("ON24").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let mut body = request(&vendor, "Webinar software for citizenship information sessions", "ON24",
+                               &["webinars", "language interpretation channels", "registration"]);
+        body["description"] = json!("Run large online information sessions with Q&A, interpretation channels and registration.");
+        let draft = app.post("/api/v1/requests", &buyer, body).await;
+        let id = draft.ok(201)["id"].as_str().unwrap().to_string();
+        let report = app.get(&format!("/api/v1/requests/{id}/duplicates"), &buyer).await.ok(200).clone();
+        let top = report["candidates"][0].clone();
+        assert_eq!(top["class"], "possible_overlap", "{report}");
+        let score = top["score"].as_f64().unwrap();
+        assert!(score >= 0.45, "above the default notice level: {score}");
+
+        // The buyer sees it before submitting.
+        let preview = app.get(&format!("/api/v1/requests/{id}/preview"), &buyer).await.ok(200).clone();
+        let notices = preview["notices"].as_array().unwrap().clone();
+        assert_eq!(notices.len(), 1, "{preview}");
+        let notice = notices[0].as_str().unwrap();
+        assert!(notice.starts_with("the city already runs Zoom video conferencing and webinars"), "{notice}");
+        assert!(notice.contains("ask its owning team for access"), "{notice}");
+        assert!(step(&preview, "cio_duplicate_review").is_none(), "a notice blocks nothing");
+
+        // Submitted, the route carries the same notice and nothing waits on it.
+        let (submitted_id, after) = submitted_again(&app, &buyer, &id).await;
+        assert_eq!(after["status"], "approved");
+        let route = app.get(&format!("/api/v1/requests/{submitted_id}/route"), &app.token(Role::Cio)).await.ok(200).clone();
+        assert_eq!(route["notices"], json!(notices));
+        app.stop().await;
+    }
+);
+
+async fn submitted_again(app: &TestApp, buyer: &str, id: &str) -> (String, Value) {
+    let resp = app
+        .transition(&format!("/api/v1/requests/{id}/submit"), buyer, None)
+        .await;
+    (id.to_string(), resp.ok(200).clone())
+}

@@ -329,9 +329,12 @@ impl Replay<'_> {
                     fy_other_cents: 0,
                     fy_other_count: 0,
                     likely_duplicate: None,
+                    overlaps: Vec::new(),
                     prior: None,
                     vendor_open_orders: None,
                     budget: Default::default(),
+                    product: None,
+                    today: chrono::Utc::now().date_naive(),
                 },
             );
             if !fresh.prohibitions.is_empty() {

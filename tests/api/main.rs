@@ -23,6 +23,7 @@ mod operations;
 mod preconditions;
 mod registry;
 mod requests;
+mod reuse;
 mod safeguards;
 mod smtp_sink;
 mod surveillance;
