@@ -302,7 +302,7 @@ mod tests {
 
     #[test]
     fn every_bad_cell_is_named_and_nothing_passes() {
-        let csv = "Name,Status,Aliases\nGood,active,A\n,active,B\nBad status,sometimes,C\nGood,retired,D\n";
+        let csv = "Name,Status,Aliases,Owning team,Access\nGood,active,A,DoIT,Ask DoIT\n,active,B,DoIT,Ask DoIT\nBad status,sometimes,C,DoIT,Ask DoIT\nGood,retired,D,,\n";
         let problem = import(csv.as_bytes(), &Limits::default())
             .unwrap_err()
             .to_problem();
