@@ -1058,28 +1058,23 @@ fn data_class_label(code: &str) -> &'static str {
     }
 }
 
+/// Every staff role: the request list and a request's page are theirs to read, as in the API.
+const STAFF: &[Role] = &[
+    Role::Buyer,
+    Role::SecurityAnalyst,
+    Role::Cio,
+    Role::Finance,
+    Role::Admin,
+    Role::Auditor,
+];
+
 #[handler]
 async fn requests_page(
     req: &Request,
     console: Data<&Arc<Console>>,
     store: Data<&Store>,
 ) -> Response {
-    let session = attempt!(
-        require(
-            req,
-            &console,
-            &store,
-            &[
-                Role::Buyer,
-                Role::SecurityAnalyst,
-                Role::Cio,
-                Role::Finance,
-                Role::Admin,
-                Role::Auditor
-            ]
-        )
-        .await
-    );
+    let session = attempt!(require(req, &console, &store, STAFF).await);
     let answer = console.get(&session, "/api/v1/requests?limit=200").await;
     if !answer.ok() {
         return console.refusal(&session, &answer);
@@ -1290,22 +1285,7 @@ async fn request_page(
     store: Data<&Store>,
     Path(id): Path<String>,
 ) -> Response {
-    let session = attempt!(
-        require(
-            req,
-            &console,
-            &store,
-            &[
-                Role::Buyer,
-                Role::SecurityAnalyst,
-                Role::Cio,
-                Role::Finance,
-                Role::Admin,
-                Role::Auditor
-            ]
-        )
-        .await
-    );
+    let session = attempt!(require(req, &console, &store, STAFF).await);
     let id = attempt!(parse_id(&console, &session, &id));
     let read = console
         .get(&session, &format!("/api/v1/requests/{id}"))
