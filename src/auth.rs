@@ -144,6 +144,50 @@ struct InvitationClaims {
     exp: i64,
 }
 
+/// What an invitation token says. The token is made from these alone (issued at the invitation's creation), so
+/// the same invitation always gives the same token: a message can carry the link without the token being kept
+/// anywhere.
+pub struct InvitationTerms<'a> {
+    pub id: Uuid,
+    pub vendor: Uuid,
+    pub contact: &'a str,
+    pub issued_at: chrono::DateTime<Utc>,
+    pub expires_at: chrono::DateTime<Utc>,
+}
+
+/// The invitation token of `terms`, signed with the instance's local secret (as [`Verifier::mint_invitation`]
+/// does), for the job runner, which sends invitation e-mails without a verifier.
+pub fn invitation_token(
+    secret: &Secret,
+    audience: &str,
+    terms: &InvitationTerms<'_>,
+) -> anyhow::Result<String> {
+    let key = EncodingKey::from_secret(secret.expose().as_bytes());
+    encode_invitation(&key, audience, terms)
+}
+
+fn encode_invitation(
+    key: &EncodingKey,
+    audience: &str,
+    terms: &InvitationTerms<'_>,
+) -> anyhow::Result<String> {
+    let claims = InvitationClaims {
+        sub: terms.contact.to_string(),
+        roles: vec![Role::Vendor.as_str().to_string()],
+        vendor: terms.vendor.to_string(),
+        iss: INVITATION_ISSUER.to_string(),
+        aud: audience.to_string(),
+        jti: terms.id.to_string(),
+        iat: terms.issued_at.timestamp(),
+        exp: terms.expires_at.timestamp(),
+    };
+    Ok(jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        key,
+    )?)
+}
+
 /// Verifies bearer tokens. Built once at start from configuration.
 pub struct Verifier {
     staff: StaffKeys,
@@ -244,28 +288,8 @@ impl Verifier {
     }
 
     /// Mints the token a vendor contact uses, valid until `expires_at` unless the invitation is revoked.
-    pub fn mint_invitation(
-        &self,
-        invitation: Uuid,
-        vendor: Uuid,
-        contact: &str,
-        expires_at: chrono::DateTime<Utc>,
-    ) -> anyhow::Result<String> {
-        let claims = InvitationClaims {
-            sub: contact.to_string(),
-            roles: vec![Role::Vendor.as_str().to_string()],
-            vendor: vendor.to_string(),
-            iss: INVITATION_ISSUER.to_string(),
-            aud: self.config.audience.clone(),
-            jti: invitation.to_string(),
-            iat: Utc::now().timestamp(),
-            exp: expires_at.timestamp(),
-        };
-        Ok(jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &self.local_encoding,
-        )?)
+    pub fn mint_invitation(&self, terms: &InvitationTerms<'_>) -> anyhow::Result<String> {
+        encode_invitation(&self.local_encoding, &self.config.audience, terms)
     }
 
     fn verify_invitation(&self, token: &str) -> Result<Principal, ApiError> {

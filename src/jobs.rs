@@ -81,7 +81,7 @@ pub async fn run_once(
         deliver(store, secret.expose().as_bytes(), now, &mut report).await?;
     }
     if let Some(mailer) = &mailer {
-        deliver_mail(store, mailer, now, &mut report).await?;
+        deliver_mail(store, config, mailer, now, &mut report).await?;
     }
     Ok(report)
 }
@@ -349,11 +349,13 @@ async fn finish(
 /// oldest). Every row of a message is recorded alike.
 async fn deliver_mail(
     store: &Store,
+    config: &Config,
     mailer: &Mailer,
     now: DateTime<Utc>,
     report: &mut RunReport,
 ) -> Result<(), ApiError> {
     let runner = format!("runner-{}", Uuid::new_v4().simple());
+    let mut invitations = Invitations::default();
     loop {
         let batch = claim(store, "email", &runner, now).await?;
         if batch.is_empty() {
@@ -362,8 +364,9 @@ async fn deliver_mail(
         let mut messages: Vec<(OutboxMail, Vec<DeliveryRecord>)> = Vec::new();
         let mut digests: HashMap<String, usize> = HashMap::new();
         for delivery in batch {
-            let mail: OutboxMail =
+            let mut mail: OutboxMail =
                 serde_json::from_str(&delivery.body).map_err(|e| ApiError::Internal(e.into()))?;
+            invitations.fill(store, config, now, &mut mail).await?;
             if delivery.digest {
                 if let Some(&at) = digests.get(&delivery.url) {
                     messages[at].1.push(delivery);
@@ -375,11 +378,13 @@ async fn deliver_mail(
         }
         for (mut mail, rows) in messages {
             if rows[0].digest {
-                let parts: Vec<crate::domain::mail::Rendered> = rows
-                    .iter()
-                    .filter_map(|r| serde_json::from_str::<OutboxMail>(&r.body).ok())
-                    .map(|m| m.mail)
-                    .collect();
+                let mut parts = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    if let Ok(mut part) = serde_json::from_str::<OutboxMail>(&row.body) {
+                        invitations.fill(store, config, now, &mut part).await?;
+                        parts.push(part.mail);
+                    }
+                }
                 mail.mail = crate::domain::mail::render_digest(&parts);
             }
             let error = mailer.send(&mail).await.err();
@@ -395,6 +400,57 @@ async fn deliver_mail(
             // A digest is one message, however many rows it carried.
             report.mailed = report.mailed.min(before + 1);
         }
+    }
+}
+
+/// Puts the invitation link into the invitation e-mails of one pass, minting each token from its invitation just
+/// before the message leaves (the outbox never holds one). The signing secret is looked up once, when a pass
+/// first needs it.
+#[derive(Default)]
+struct Invitations {
+    secret: Option<crate::config::Secret>,
+}
+
+impl Invitations {
+    async fn fill(
+        &mut self,
+        store: &Store,
+        config: &Config,
+        now: DateTime<Utc>,
+        mail: &mut OutboxMail,
+    ) -> Result<(), ApiError> {
+        let Some(id) = mail.invitation else {
+            return Ok(());
+        };
+        let token = match store.invitation(id).await? {
+            Some(found) if found.revoked_at.is_none() && found.expires_at > now => {
+                if self.secret.is_none() {
+                    self.secret = match &config.auth.hs256_secret {
+                        Some(secret) => Some(secret.clone()),
+                        None => store.kept_secret().await?,
+                    };
+                }
+                let Some(secret) = &self.secret else {
+                    return Err(ApiError::Internal(anyhow::anyhow!(
+                        "no secret to sign invitation tokens with: the database was never bootstrapped"
+                    )));
+                };
+                let terms = crate::auth::InvitationTerms {
+                    id: found.id,
+                    vendor: found.vendor_id,
+                    contact: &found.contact_email,
+                    issued_at: found.created_at,
+                    expires_at: found.expires_at,
+                };
+                let token = crate::auth::invitation_token(secret, &config.auth.audience, &terms)
+                    .map_err(ApiError::Internal)?;
+                Some(token)
+            }
+            _ => None,
+        };
+        mail.mail =
+            crate::domain::mail::fill_invitation(&mail.mail, &config.public_url, token.as_deref());
+        Ok(())
     }
 }
 

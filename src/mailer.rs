@@ -21,6 +21,10 @@ pub struct OutboxMail {
     pub to: String,
     pub message_id: String,
     pub mail: Rendered,
+    /// The invitation whose link the message carries, filled in just before it is sent
+    /// ([`crate::domain::mail::fill_invitation`]).
+    #[serde(default)]
+    pub invitation: Option<uuid::Uuid>,
 }
 
 /// An SMTP connection pool and the sender, built from the settings.

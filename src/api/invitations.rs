@@ -175,12 +175,15 @@ impl InvitationsApi {
             )
             .await?;
         let token = verifier
-            .mint_invitation(record.id, id.0, &email, expires_at)
+            .mint_invitation(&crate::auth::InvitationTerms {
+                id: record.id,
+                vendor: id.0,
+                contact: &email,
+                issued_at: record.created_at,
+                expires_at: record.expires_at,
+            })
             .map_err(ApiError::Internal)?;
-        let link = format!(
-            "{}/portal/enter?token={token}",
-            config.public_url.trim_end_matches('/')
-        );
+        let link = crate::domain::mail::invitation_link(&config.public_url, &token);
         Ok(InvitationCreated::Created(Json(InvitationIssued {
             invitation: record.into(),
             token,

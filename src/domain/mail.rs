@@ -252,7 +252,23 @@ pub fn next_digest_at(now: DateTime<Utc>, hour_utc: u32) -> DateTime<Utc> {
     }
 }
 
-/// The one place links are made: the API URL of an object for now; a console page once the console exists.
+/// The link a message gives a person of `role`: the console's page for the object where it has one for that role,
+/// otherwise the object's API URL ([`link`], which webhooks always carry).
+pub fn link_for(public_url: &str, role: &str, subject_type: &str, subject_id: &str) -> String {
+    let base = public_url.trim_end_matches('/');
+    let page = match (subject_type, Role::parse(role)) {
+        ("request", Some(role)) if role != Role::Vendor => Some(format!("requests/{subject_id}")),
+        ("assessment", Some(Role::Vendor)) => Some(format!("portal/assessments/{subject_id}")),
+        ("assessment", Some(Role::SecurityAnalyst)) => Some(format!("reviews/{subject_id}")),
+        _ => None,
+    };
+    match page {
+        Some(page) => format!("{base}/{page}"),
+        None => link(public_url, subject_type, subject_id),
+    }
+}
+
+/// The API URL of an object: the link of webhook bodies, and of messages where the console has no page.
 pub fn link(public_url: &str, subject_type: &str, subject_id: &str) -> String {
     let base = public_url.trim_end_matches('/');
     let path = match subject_type {
@@ -268,6 +284,51 @@ pub fn link(public_url: &str, subject_type: &str, subject_id: &str) -> String {
         _ => return format!("{base}/api/v1/notifications"),
     };
     format!("{base}/api/v1/{path}/{subject_id}")
+}
+
+/// Where a vendor contact opens the portal with an invitation token.
+pub fn invitation_link(public_url: &str, token: &str) -> String {
+    format!(
+        "{}/portal/enter?token={token}",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// Stands for the invitation token in an invitation e-mail until it is sent: the outbox keeps the message
+/// without the token, and the runner mints it (the same every time) just before sending.
+pub const INVITATION_TOKEN_SLOT: &str = "INVITATION-TOKEN";
+
+/// An invitation e-mail made ready to send: the slot link becomes the invitation's own link, or, when the
+/// invitation was revoked or has expired since the message was queued, the portal's address with a line that
+/// says so.
+pub fn fill_invitation(mail: &Rendered, public_url: &str, token: Option<&str>) -> Rendered {
+    let slot = invitation_link(public_url, INVITATION_TOKEN_SLOT);
+    match token {
+        Some(token) => {
+            let link = invitation_link(public_url, token);
+            Rendered {
+                subject: mail.subject.clone(),
+                text: mail.text.replace(&slot, &link),
+                html: mail.html.replace(&slot, &link),
+            }
+        }
+        None => {
+            let portal = format!("{}/portal", public_url.trim_end_matches('/'));
+            let note = "This invitation was revoked or has expired since this message was written; ask the city \
+                        buyer who invited you for a new one.";
+            Rendered {
+                subject: mail.subject.clone(),
+                text: mail
+                    .text
+                    .replacen("\n\nOpen it: ", &format!("\n\n{note}\n\nOpen it: "), 1)
+                    .replace(&slot, &portal),
+                html: mail
+                    .html
+                    .replacen("</p><p><a ", &format!("</p><p>{note}</p><p><a "), 1)
+                    .replace(&slot, &portal),
+            }
+        }
+    }
 }
 
 /// An object named in words, for a message's subject and body and a webhook's body.
@@ -575,7 +636,41 @@ mod tests {
     }
 
     #[test]
-    fn links_point_at_the_api_until_the_console_exists() {
+    fn messages_link_to_the_console_page_of_the_reader_and_otherwise_to_the_api() {
+        let base = "https://pr.city.example/";
+        assert_eq!(
+            link_for(base, "buyer", "request", "r1"),
+            "https://pr.city.example/requests/r1"
+        );
+        assert_eq!(
+            link_for(base, "cio", "request", "r1"),
+            "https://pr.city.example/requests/r1"
+        );
+        assert_eq!(
+            link_for(base, "vendor", "assessment", "a1"),
+            "https://pr.city.example/portal/assessments/a1"
+        );
+        assert_eq!(
+            link_for(base, "security_analyst", "assessment", "a1"),
+            "https://pr.city.example/reviews/a1"
+        );
+        // No console page for these readers or objects yet: the API.
+        assert_eq!(
+            link_for(base, "cio", "assessment", "a1"),
+            "https://pr.city.example/api/v1/assessments/a1"
+        );
+        assert_eq!(
+            link_for(base, "vendor", "finding", "f1"),
+            "https://pr.city.example/api/v1/findings/f1"
+        );
+        assert_eq!(
+            link_for(base, "vendor", "request", "r1"),
+            "https://pr.city.example/api/v1/requests/r1"
+        );
+    }
+
+    #[test]
+    fn api_links_name_the_object() {
         assert_eq!(
             link("https://pr.city.example/", "finding", "f1"),
             "https://pr.city.example/api/v1/findings/f1"

@@ -190,6 +190,16 @@ impl Repo {
         Ok(Secret::new(secret))
     }
 
+    /// The secret kept in the database for locally minted tokens (made by [`Repo::bootstrap`]), if any.
+    pub async fn kept_secret(&self) -> Result<Option<Secret>, ApiError> {
+        let found: Option<(String,)> =
+            sqlx::query_as("SELECT value FROM instance_settings WHERE key = $1")
+                .bind(SECRET_KEY)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.map(|(value,)| Secret::new(value)))
+    }
+
     pub async fn list_departments(
         &self,
         filter: &DepartmentFilter,

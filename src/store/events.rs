@@ -339,6 +339,24 @@ impl Repo {
                     (None, Some(vendor)) => vendor_addresses(&mut tx, vendor).await?,
                     (None, None) => Vec::new(),
                 };
+                // An invitation's own e-mail (to the invited contact) carries the portal link; its token is
+                // minted when the message leaves, never kept here.
+                let invitation = (notification.subject_type == "vendor_invitation"
+                    && notification.recipient_role == crate::auth::Role::Vendor.as_str())
+                .then_some(notification.subject_id.as_str());
+                let link = match invitation {
+                    Some(_) => crate::domain::mail::invitation_link(
+                        to.public_url,
+                        crate::domain::mail::INVITATION_TOKEN_SLOT,
+                    ),
+                    None => crate::domain::mail::link_for(
+                        to.public_url,
+                        &notification.recipient_role,
+                        &notification.subject_type,
+                        &notification.subject_id,
+                    ),
+                };
+                let named = Named { link, ..named.clone() };
                 let rendered = crate::domain::mail::render(&notification.message, &named);
                 for address in crate::domain::mail::addresses(
                     mail,
@@ -356,7 +374,7 @@ impl Repo {
                     let message_id =
                         crate::domain::mail::message_id(id, mail.from.as_deref().unwrap_or(""));
                     let body = serde_json::to_string(&serde_json::json!({
-                        "to": address, "message_id": message_id, "mail": rendered,
+                        "to": address, "message_id": message_id, "mail": rendered, "invitation": invitation,
                     }))
                     .map_err(|e| ApiError::Internal(e.into()))?;
                     let url = format!("mailto:{address}");

@@ -693,6 +693,16 @@ impl Store {
         dispatch!(self, r => r.revoke_invitation(actor, vendor_id, id, department).await)
     }
 
+    /// An invitation as stored, revoked or not.
+    pub async fn invitation(&self, id: Uuid) -> Result<Option<InvitationRecord>, ApiError> {
+        dispatch!(self, r => r.invitation(id).await)
+    }
+
+    /// The secret the database keeps for locally minted tokens, when the configuration names none.
+    pub async fn kept_secret(&self) -> Result<Option<crate::config::Secret>, ApiError> {
+        dispatch!(self, r => r.kept_secret().await)
+    }
+
     /// What an invitation token reaches, if the invitation is still active (not revoked, not expired) and was
     /// issued for a request.
     pub async fn invitation_grant(

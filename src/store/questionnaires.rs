@@ -647,6 +647,15 @@ impl Repo {
         Ok(updated)
     }
 
+    pub async fn invitation(&self, id: Uuid) -> Result<Option<InvitationRecord>, ApiError> {
+        Ok(
+            sqlx::query_as("SELECT * FROM vendor_invitations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     pub async fn invitation_grant(&self, id: Uuid) -> Result<Option<InvitationGrant>, ApiError> {
         let found: Option<InvitationRecord> =
             sqlx::query_as("SELECT * FROM vendor_invitations WHERE id = $1")

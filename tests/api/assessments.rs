@@ -7,7 +7,7 @@ use crate::helpers::{Resp, TestApp};
 
 /// A vendor-hosted system holding Massachusetts residents' personal information: the route asks for the
 /// 201 CMR 17.00 questionnaire and the city baseline.
-async fn routed_request(app: &TestApp, vendor: &Value) -> String {
+pub(crate) async fn routed_request(app: &TestApp, vendor: &Value) -> String {
     // A second request finds the department made (409) by the first.
     app.post(
         "/api/v1/departments",

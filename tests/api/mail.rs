@@ -10,7 +10,7 @@ use procurement_review::domain::webhook::MAX_ATTEMPTS;
 use procurement_review::jobs::run_once;
 use serde_json::{Value, json};
 
-use crate::assessments::{accepted_with_a_finding, first_critical_yes};
+use crate::assessments::{accepted_with_a_finding, first_critical_yes, routed_request};
 use crate::both;
 use crate::helpers::{Backend, TestApp};
 use crate::smtp_sink::{Mode, Sink};
@@ -155,11 +155,15 @@ both!(
             let body = message.body();
             assert!(body.contains("text/plain") && body.contains("text/html"), "{body}");
         }
-        let link = |path: &str| format!("https://review.city.example/api/v1/{path}");
-        assert!(sink.to(VENDOR_SALES).iter().any(|m| m.body().contains(&link(&format!("assessments/{assessment}")))));
-        assert!(sink.to(CIO).iter().filter(|m| m.body().contains(&link(&format!("findings/{fid}")))).count() == 2);
+        // Each reader gets the console page the console has for them, the API URL otherwise.
+        let link = |path: &str| format!("https://review.city.example/{path}");
+        let portal = link(&format!("portal/assessments/{assessment}"));
+        assert!(sink.to(VENDOR_SALES).iter().any(|m| m.body().contains(&portal)));
+        let review = link(&format!("reviews/{assessment}"));
+        assert!(sink.to(SECURITY).iter().any(|m| m.body().contains(&review)));
+        assert!(sink.to(CIO).iter().filter(|m| m.body().contains(&link(&format!("api/v1/findings/{fid}")))).count() == 2);
         let request = sink.to(DOIT_BUYERS)[0].body();
-        assert!(request.contains("/api/v1/requests/"), "{request}");
+        assert!(request.contains("https://review.city.example/requests/"), "{request}");
         assert!(request.contains("DOIT, from Case Systems LLC"), "{request}");
 
         // Each outbox row was sent once: another pass sends nothing.
@@ -204,7 +208,7 @@ both!(
         assert!(sink.to(VENDOR_SALES).is_empty() && sink.to(OTHER_VENDOR).is_empty(), "a vendor may not read a request");
         assert_eq!((inbox(&sink, SECURITY), inbox(&sink, FINANCE)), (vec![], vec![]), "no step of theirs");
         let approved = sink.to(DOIT_BUYERS).into_iter().find(|m| m.subject().ends_with("approved")).unwrap();
-        assert!(approved.body().contains(&format!("https://review.city.example/api/v1/requests/{doit}")));
+        assert!(approved.body().contains(&format!("https://review.city.example/requests/{doit}")));
         app.stop().await;
     }
 );
@@ -307,7 +311,7 @@ both!(
         assert_eq!(digest[0].subject(), "[Procurement review] Daily digest: 2 notifications");
         let body = digest[0].body();
         assert!(body.contains("Request \"E-signature for permits\"") && body.contains("Request \"Permit kiosk\""), "{body}");
-        assert!(body.contains(&format!("/api/v1/requests/{first}")));
+        assert!(body.contains(&format!("https://review.city.example/requests/{first}")));
         pass(&app, digest_at + Duration::days(1)).await;
         assert_eq!(sink.to(DOIT_BUYERS).len(), 1, "sent once");
         app.stop().await;
@@ -335,7 +339,7 @@ both!(
         assert_eq!(reminders.len(), 2, "one per questionnaire");
         for m in &reminders {
             assert!(m.subject().starts_with("[Procurement review] Questionnaire \""), "{}", m.subject());
-            assert!(m.body().contains("https://review.city.example/api/v1/assessments/"));
+            assert!(m.body().contains("https://review.city.example/portal/assessments/"));
         }
         pass(&app, week_before + Duration::hours(3)).await;
         assert_eq!(sink.to(VENDOR_SALES).len(), 2, "a reminder is never sent twice");
@@ -387,6 +391,66 @@ both!(
              format!("{title} was re-opened for review after a material change")]
         );
         assert!(sink.to(VENDOR_SALES).is_empty() && sink.to(SECURITY).is_empty() && sink.to(ISD_BUYERS).is_empty());
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn an_invitation_email_carries_its_link_and_the_token_is_never_stored(backend) {
+        let sink = Sink::start(Mode::Accept).await;
+        let app = spawn(backend, &sink, &[]).await;
+        let vendor = vendor_with_contact(&app, "Case Systems LLC", VENDOR_SALES).await;
+        let request = routed_request(&app, &vendor).await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let vendor_id = vendor["id"].as_str().unwrap();
+        let invite = |contact: &'static str| {
+            let (app, buyer) = (&app, &buyer);
+            let body = json!({"request_id": request, "contact_email": contact, "contact_name": "Sam"});
+            async move { app.invite(buyer, vendor_id, body).await.ok(201).clone() }
+        };
+        let kept = invite(INVITED).await;
+        let token = kept["token"].as_str().unwrap().to_string();
+        // Revoked before the runner passes: its message must not carry a working link.
+        let revoked = invite("late@vendor.example").await;
+        let revoked_id = revoked["invitation"]["id"].as_str().unwrap();
+        let revoked_token = revoked["token"].as_str().unwrap().to_string();
+        app.post(&format!("/api/v1/vendors/{vendor_id}/invitations/{revoked_id}/revoke"), &buyer, json!({}))
+            .await
+            .ok(200);
+
+        // Queued but not sent: the outbox holds neither token.
+        app.store.fan_out(
+            &procurement_review::store::FanOut {
+                webhook_urls: &[], mail: Some(&app.config.mail), public_url: &app.config.public_url,
+            },
+            Utc::now(),
+        ).await.unwrap();
+        let bodies = app.count("SELECT COUNT(*) FROM webhook_deliveries WHERE channel = 'email' \
+                                 AND url IN ('mailto:security@vendor.example', 'mailto:late@vendor.example')").await;
+        assert_eq!(bodies, 2, "one message per invitation");
+        for t in [&token, &revoked_token] {
+            let stored = app.count(&format!("SELECT COUNT(*) FROM webhook_deliveries WHERE body LIKE '%{t}%'")).await;
+            assert_eq!(stored, 0, "a token was written to the outbox");
+        }
+
+        pass(&app, Utc::now()).await;
+        let invited = sink.to(INVITED);
+        assert_eq!(invited.len(), 1);
+        let body = invited[0].body();
+        let link = format!("https://review.city.example/portal/enter?token={token}");
+        assert!(body.contains(&format!("Open it: {link}")), "{body}");
+        assert!(body.contains(&format!("href=\"{link}\"")), "{body}");
+        assert!(!body.contains("INVITATION-TOKEN"), "{body}");
+        // The link's token is the one the API handed out, and it opens the vendor's questionnaires.
+        let listed = app.get("/api/v1/assessments", &token).await;
+        assert!(!listed.ok(200)["items"].as_array().unwrap().is_empty());
+
+        let late = sink.to("late@vendor.example");
+        assert_eq!(late.len(), 1);
+        let body = late[0].body();
+        assert!(body.contains("This invitation was revoked or has expired"), "{body}");
+        assert!(body.contains("Open it: https://review.city.example/portal\r\n"), "{body}");
+        assert!(!body.contains(&revoked_token) && !body.contains("INVITATION-TOKEN"), "{body}");
         app.stop().await;
     }
 );
