@@ -555,6 +555,29 @@ fn tokenize(text: &str) -> Vec<String> {
     out
 }
 
+/// The sentences and clauses of a free text: a phrase never runs across their ends ("... link meeting video.
+/// Meeting minutes" holds no "video meeting"). A stop or other mark ends one only when a space or the end follows,
+/// so "Boston.gov" or "v2.1" stay whole.
+fn clauses(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, ch)) = chars.next() {
+        let next_is_space = chars.peek().is_none_or(|(_, c)| c.is_whitespace());
+        let ends = ch == '\n' || (matches!(ch, '.' | ';' | '!' | '?') && next_is_space);
+        if ends {
+            if !text[start..i].trim().is_empty() {
+                out.push(&text[start..i]);
+            }
+            start = i + ch.len_utf8();
+        }
+    }
+    if !text[start..].trim().is_empty() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
 fn has_vowel(s: &str) -> bool {
     s.bytes()
         .any(|b| matches!(b, b'a' | b'e' | b'i' | b'o' | b'u' | b'y'))
@@ -1077,6 +1100,13 @@ impl FieldText {
         }
     }
 
+    /// A description: one field per clause ([`clauses`]), so that no phrase joins two sentences.
+    fn prose(lex: &Lexicon, text: &str, weight: f32) -> impl Iterator<Item = FieldText> {
+        clauses(text)
+            .into_iter()
+            .map(move |clause| FieldText::new(lex, clause, weight))
+    }
+
     /// A title becomes two fields: what is bought, and what follows "for".
     fn title(lex: &Lexicon, text: &str, weight: f32) -> [FieldText; 2] {
         let raw = lex.words(text);
@@ -1137,10 +1167,12 @@ impl DuplicateIndex {
         if entry.status == ServiceStatus::Retired {
             return;
         }
-        let mut fields = vec![
-            FieldText::new(&self.lex, &entry.name, W_NAME),
-            FieldText::new(&self.lex, &entry.description, W_DESCRIPTION),
-        ];
+        let mut fields = vec![FieldText::new(&self.lex, &entry.name, W_NAME)];
+        fields.extend(FieldText::prose(
+            &self.lex,
+            &entry.description,
+            W_DESCRIPTION,
+        ));
         for capability in &entry.capabilities {
             fields.push(FieldText::new(&self.lex, capability, W_CAPABILITY));
         }
@@ -1225,9 +1257,13 @@ impl DuplicateIndex {
         self.remove(CandidateKind::Purchase, &purchase.id);
         let mut fields = vec![
             FieldText::new(&self.lex, &purchase.product_name, W_NAME),
-            FieldText::new(&self.lex, &purchase.description, W_DESCRIPTION),
             FieldText::new(&self.lex, &purchase.vendor_name, W_VENDOR),
         ];
+        fields.extend(FieldText::prose(
+            &self.lex,
+            &purchase.description,
+            W_DESCRIPTION,
+        ));
         fields.extend(FieldText::title(&self.lex, &purchase.title, W_NAME));
         for capability in &purchase.capabilities {
             fields.push(FieldText::new(&self.lex, capability, W_CAPABILITY));
@@ -1491,16 +1527,18 @@ impl DuplicateIndex {
                 W_PRODUCT,
             ),
             (
-                FieldKind::Description,
-                self.lex.words(&request.description),
-                W_DESCRIPTION,
-            ),
-            (
                 FieldKind::Vendor,
                 self.lex.words(&request.vendor_name),
                 W_VENDOR,
             ),
         ];
+        for clause in clauses(&request.description) {
+            fields.push((
+                FieldKind::Description,
+                self.lex.words(clause),
+                W_DESCRIPTION,
+            ));
+        }
         for capability in &request.capabilities {
             fields.push((
                 FieldKind::Capability,
@@ -2177,6 +2215,49 @@ mod tests {
         assert_eq!(stem("licences"), stem("licenses"));
         assert_ne!(stem("licensing"), stem("license"));
         assert_eq!(stem("digitise"), stem("digitize"));
+    }
+
+    #[test]
+    fn a_phrase_never_runs_across_the_end_of_a_sentence() {
+        assert_eq!(
+            clauses(
+                "Publish minutes and link meeting video. Meeting minutes; v2.1 on Boston.gov!\nDone"
+            ),
+            vec![
+                "Publish minutes and link meeting video",
+                " Meeting minutes",
+                " v2.1 on Boston.gov",
+                "Done"
+            ]
+        );
+        assert!(clauses("").is_empty() && clauses(" \n ").is_empty());
+        // "video. Meeting" is no "video meeting": restating the need after a sentence cannot add video
+        // conferencing and take "video" away from the service that has it.
+        let index = catalogue();
+        let plain = request(
+            "Agenda publishing",
+            "Publish agendas for board meetings and link the meeting video.",
+        );
+        let restated = request(
+            "Agenda publishing",
+            "Publish agendas for board meetings and link the meeting video. Meeting agendas.",
+        );
+        let (before, after) = (top(&index, &plain), top(&index, &restated));
+        if let (Some(before), Some(after)) = (&before, &after) {
+            assert!(
+                after.score + 1e-9 >= before.score,
+                "{before:?} -> {after:?}"
+            );
+        }
+        let video =
+            DuplicateIndex::new().analyse_request(&request("x", "link meeting video. Meeting"));
+        assert!(
+            !video
+                .features
+                .iter()
+                .any(|f| f.label == "video conferencing"),
+            "a phrase joined two sentences"
+        );
     }
 
     #[test]
