@@ -1828,6 +1828,35 @@ mod tests {
             read(&bytes, &asked(Family::Hecvat, Some("hecvat-4"))),
             Err(Failure::Mismatch { .. })
         ));
+        let on_prem = fixtures::hecvat_v3_sheet(
+            "HECVAT - On-Prem",
+            "HECVAT On-Prem",
+            &[("DOCU-03", "Yes", "")],
+        );
+        let Err(Failure::NoCrosswalk { found }) = read(&on_prem, &HECVAT) else {
+            panic!("refused");
+        };
+        assert_eq!(
+            (found.version.as_str(), found.how.as_str()),
+            (
+                "hecvat-3",
+                "sheet \"HECVAT - On-Prem\" with \"Vendor Answers\" blocks (HECVAT 3 On-Prem)"
+            )
+        );
+    }
+
+    #[test]
+    fn a_hecvat_3_sheet_renamed_to_name_no_edition_is_told_lite_by_its_own_ids() {
+        let rows = [("HLDA-03", "No", "")];
+        let renamed = fixtures::hecvat_v3_sheet("HECVAT", "HECVAT", &rows);
+        let got = read(&renamed, &HECVAT).expect("read");
+        assert_eq!(got.version, "hecvat-3-lite");
+        assert!(got.how.contains("(HECVAT 3 Lite)"), "{}", got.how);
+        let full = fixtures::hecvat_v3_sheet("HECVAT", "HECVAT", &[("DATA-03", "Yes", "")]);
+        let Err(Failure::NoCrosswalk { found }) = read(&full, &HECVAT) else {
+            panic!("refused");
+        };
+        assert!(found.how.contains("(HECVAT 3 Full)"), "{}", found.how);
     }
 
     #[test]

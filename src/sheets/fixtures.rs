@@ -132,7 +132,8 @@ pub fn hecvat_lite_3(title: &str, answers: &[(&str, &str, &str)]) -> Vec<u8> {
     hecvat_v3_sheet("HECVAT - Lite", title, answers)
 }
 
-fn hecvat_v3_sheet(name: &str, title: &str, answers: &[(&str, &str, &str)]) -> Vec<u8> {
+/// The HECVAT 3 layout on a sheet named `name` (`HECVAT - On-Prem`, or a sheet renamed to name no edition).
+pub fn hecvat_v3_sheet(name: &str, title: &str, answers: &[(&str, &str, &str)]) -> Vec<u8> {
     build(|book| {
         let intro = book.add_worksheet();
         intro.set_name("Instructions")?;
