@@ -150,11 +150,15 @@ pub enum UploadFormat {
     CaiqV301,
     /// A CSA CAIQ v4.0.x; another version is refused, naming it.
     CaiqV4,
-    /// An EDUCAUSE HECVAT, version told from the file (only version 4 is read; version 3 is refused, naming it).
+    /// An EDUCAUSE HECVAT, version told from the file (version 4 and Lite 3.06 are read; HECVAT 3 Full and On-Prem
+    /// and other Lite versions are refused, naming them).
     Hecvat,
-    /// An EDUCAUSE HECVAT 3 (Full, Lite or On-Prem): refused, as there is no crosswalk for its IDs.
+    /// An EDUCAUSE HECVAT 3 Full or On-Prem: refused, as there is no reviewed ID list and crosswalk for its IDs.
     #[oai(rename = "hecvat-3")]
     Hecvat3,
+    /// An EDUCAUSE HECVAT Lite 3.06 (its own IDs, apart from Full's and HECVAT 4's).
+    #[oai(rename = "hecvat-3-lite")]
+    Hecvat3Lite,
     /// An EDUCAUSE HECVAT 4.
     #[oai(rename = "hecvat-4")]
     Hecvat4,
@@ -179,6 +183,7 @@ impl UploadFormat {
             UploadFormat::CaiqV4 => "caiq-v4",
             UploadFormat::Hecvat => "hecvat",
             UploadFormat::Hecvat3 => "hecvat-3",
+            UploadFormat::Hecvat3Lite => "hecvat-3-lite",
             UploadFormat::Hecvat4 => "hecvat-4",
             UploadFormat::Nist80053 => "nist-800-53",
             UploadFormat::Nist80053r5 => "nist-800-53r5",
@@ -196,6 +201,7 @@ impl UploadFormat {
             UploadFormat::CaiqV4 => (Family::Caiq, Some("caiq-v4")),
             UploadFormat::Hecvat => (Family::Hecvat, None),
             UploadFormat::Hecvat3 => (Family::Hecvat, Some("hecvat-3")),
+            UploadFormat::Hecvat3Lite => (Family::Hecvat, Some("hecvat-3-lite")),
             UploadFormat::Hecvat4 => (Family::Hecvat, Some("hecvat-4")),
             UploadFormat::Nist80053 => (Family::Nist, None),
             UploadFormat::Nist80053r5 => (Family::Nist, Some("nist-800-53r5")),
@@ -470,8 +476,8 @@ impl WorkbooksApi {
         slots: Data<&ImportSlots>,
         auth: Auth<Vendor>,
         id: Path<Uuid>,
-        /// `own` (default), `caiq`, `caiq-v3.0.1`, `caiq-v4`, `hecvat`, `hecvat-3`, `hecvat-4`, `nist-800-53`,
-        /// `nist-800-53r5` or `mapped`.
+        /// `own` (default), `caiq`, `caiq-v3.0.1`, `caiq-v4`, `hecvat`, `hecvat-3`, `hecvat-3-lite`, `hecvat-4`,
+        /// `nist-800-53`, `nist-800-53r5` or `mapped`.
         format: Query<Option<UploadFormat>>,
         /// Let derived answers replace answers the vendor gave directly.
         overwrite: Query<Option<bool>>,

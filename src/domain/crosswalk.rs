@@ -165,6 +165,10 @@ const LISTS: &[(&str, &str)] = &[
         include_str!("../../questionnaires/formats/caiq-v4.toml"),
     ),
     (
+        "questionnaires/formats/hecvat-3-lite.toml",
+        include_str!("../../questionnaires/formats/hecvat-3-lite.toml"),
+    ),
+    (
         "questionnaires/formats/hecvat-4.toml",
         include_str!("../../questionnaires/formats/hecvat-4.toml"),
     ),
@@ -186,6 +190,10 @@ const CROSSWALKS: &[(&str, &str)] = &[
     (
         "questionnaires/crosswalks/caiq-v4.toml",
         include_str!("../../questionnaires/crosswalks/caiq-v4.toml"),
+    ),
+    (
+        "questionnaires/crosswalks/hecvat-3-lite.toml",
+        include_str!("../../questionnaires/crosswalks/hecvat-3-lite.toml"),
     ),
     (
         "questionnaires/crosswalks/hecvat-4.toml",
@@ -309,6 +317,7 @@ mod tests {
         let counts: Vec<(&str, usize)> = [
             "caiq-v3.0.1",
             "caiq-v4",
+            "hecvat-3-lite",
             "hecvat-4",
             "nist-800-53r5",
             "vsaq",
@@ -321,6 +330,7 @@ mod tests {
             [
                 ("caiq-v3.0.1", 295),
                 ("caiq-v4", 261),
+                ("hecvat-3-lite", 94),
                 ("hecvat-4", 332),
                 ("nist-800-53r5", 287),
                 ("vsaq", 129)
@@ -329,6 +339,7 @@ mod tests {
         for list in [
             "caiq-v3.0.1",
             "caiq-v4",
+            "hecvat-3-lite",
             "hecvat-4",
             "nist-800-53r5",
             "vsaq",
@@ -347,6 +358,7 @@ mod tests {
             [
                 "caiq-v3.0.1",
                 "caiq-v4",
+                "hecvat-3-lite",
                 "hecvat-4",
                 "nist-800-53r5",
                 "vsaq"

@@ -5,7 +5,8 @@
 //! FedRAMP control implementation summary (CIS) worksheet in the NIST SP 800-53 Rev. 5 ID space. The version is
 //! told from the workbook itself (sheet names, version text, header text and layout), never assumed from what the
 //! caller asked: a version read through another version's IDs gives wrong answers, which is worse than none. A
-//! version this service has no crosswalk for (HECVAT 3, CAIQ v3.1) is refused by name; a mismatch between the
+//! version this service has no crosswalk for (HECVAT 3 Full and On-Prem, a Lite other than 3.06, CAIQ v3.1) is
+//! refused by name; a mismatch between the
 //! family or version asked and the one found is named. Any other layout is read as the caller maps it
 //! ([`Mapping`]), by our own question IDs or by the IDs of a named version.
 //!
@@ -249,6 +250,7 @@ pub fn read(bytes: &[u8], asked: &Asked) -> Result<Outcome, Failure> {
         "caiq-v4" => read_caiq_v4(&book, &mut out)?,
         "caiq-v3.0.1" => read_caiq_v3(&book, &mut out)?,
         "hecvat-4" => read_hecvat(&book, HecvatVersion::V4, &mut out)?,
+        "hecvat-3-lite" => read_hecvat(&book, HecvatVersion::V3, &mut out)?,
         "nist-800-53r5" => read_cis(&book, &mut out)?,
         other => unreachable!("{other} has a crosswalk but no reader"),
     }
@@ -556,19 +558,10 @@ fn caiq_id_of(text: &str) -> String {
 }
 
 fn detect_hecvat(book: &Workbook) -> Option<Detected> {
-    if let Some((name, _)) = book.sheets.iter().find(|(name, range)| {
+    if let Some((name, range)) = book.sheets.iter().find(|(name, range)| {
         normalise(name).starts_with("hecvat") && has_block_header(range, HecvatVersion::V3)
     }) {
-        let edition = match normalise(name) {
-            n if n.contains("lite") => "Lite",
-            n if n.contains("prem") => "On-Prem",
-            _ => "Full",
-        };
-        return Some(Detected {
-            family: Family::Hecvat,
-            version: "hecvat-3".to_owned(),
-            how: format!("sheet \"{name}\" with \"Vendor Answers\" blocks (HECVAT 3 {edition})"),
-        });
+        return Some(detect_hecvat_3(book, name, range));
     }
     let tabs: Vec<&str> = book
         .sheets
@@ -584,7 +577,7 @@ fn detect_hecvat(book: &Workbook) -> Option<Detected> {
         .sheets
         .iter()
         .filter(|(name, _)| normalise(name).starts_with("start"))
-        .find_map(|(_, range)| hecvat_version_text(&leading_text(range, 30)));
+        .find_map(|(_, range)| hecvat_version_text(&leading_text(range, 30), &['4']));
     let list = tabs
         .iter()
         .map(|t| format!("\"{t}\""))
@@ -604,14 +597,130 @@ fn detect_hecvat(book: &Workbook) -> Option<Detected> {
     })
 }
 
-/// `4.1.4` from text like "HECVAT Version 4.1.4".
-fn hecvat_version_text(text: &str) -> Option<String> {
+/// The Lite 3 version whose question IDs were reviewed (`questionnaires/formats/hecvat-3-lite.toml`).
+const HECVAT_LITE_REVIEWED: &str = "3.06";
+
+/// A HECVAT 3 question sheet (`HECVAT - Full`, `- Lite`, `- On-Prem`, with "Vendor Answers" blocks). Lite is told by
+/// the sheet's name (or, on a sheet whose name names no edition, by its own `HLxx-nn` IDs), and is read only when the workbook names no other version than
+/// the reviewed one and every ID on the sheet is in that version's list: Lite 2.x and its offshoots reuse the same
+/// IDs for other questions. Full and On-Prem are known but have no reviewed ID list, so they are refused by name.
+fn detect_hecvat_3(book: &Workbook, name: &str, range: &Range<Data>) -> Detected {
+    let ids = hecvat_sheet_ids(range);
+    let lite_ids = ids.iter().filter(|id| is_hecvat_lite_id(id)).count();
+    let sheet_name = normalise(name);
+    // The sheet's name says the edition; Lite's own IDs tell it only on a sheet renamed to say none.
+    let edition = if sheet_name.contains("lite") {
+        "Lite"
+    } else if sheet_name.contains("prem") {
+        "On-Prem"
+    } else if sheet_name.contains("full") || lite_ids == 0 {
+        "Full"
+    } else {
+        "Lite"
+    };
+    let stated = std::iter::once(range)
+        .chain(
+            book.sheets
+                .iter()
+                .filter(|(n, _)| {
+                    let n = normalise(n);
+                    n.starts_with("start") || n.starts_with("instructions")
+                })
+                .map(|(_, r)| r),
+        )
+        .find_map(|r| hecvat_version_text(&leading_text(r, 30), &['2', '3']));
+    let named = stated.as_deref().map_or_else(String::new, |v| {
+        format!(", version {v} named in the workbook")
+    });
+    let layout =
+        format!("sheet \"{name}\" with \"Vendor Answers\" blocks (HECVAT 3 {edition}{named})");
+    if edition != "Lite" {
+        return Detected {
+            family: Family::Hecvat,
+            version: "hecvat-3".to_owned(),
+            how: layout,
+        };
+    }
+    let list = crosswalk::registry()
+        .id_list("hecvat-3-lite")
+        .expect("the HECVAT Lite 3 list is shipped");
+    let unknown: Vec<&String> = ids
+        .iter()
+        .filter(|id| !list.questions.contains_key(*id))
+        .collect();
+    let (version, how) = match (&stated, unknown.first()) {
+        (Some(v), _) if v != HECVAT_LITE_REVIEWED => (
+            "hecvat-lite",
+            format!("{layout}; only Lite {HECVAT_LITE_REVIEWED}'s question IDs have been reviewed"),
+        ),
+        (_, Some(first)) => (
+            "hecvat-lite",
+            format!(
+                "{layout}; {} of its {} question IDs (first {first}) are not HECVAT Lite {HECVAT_LITE_REVIEWED}'s, \
+                 so it is another Lite version",
+                unknown.len(),
+                ids.len()
+            ),
+        ),
+        _ => (
+            "hecvat-3-lite",
+            format!(
+                "{layout}; all of its {} question IDs are HECVAT Lite {HECVAT_LITE_REVIEWED}'s",
+                ids.len()
+            ),
+        ),
+    };
+    Detected {
+        family: Family::Hecvat,
+        version: version.to_owned(),
+        how,
+    }
+}
+
+/// The question IDs of a HECVAT 3 sheet: on every row under a block header, the first cell left of the answer column
+/// that holds an ID.
+fn hecvat_sheet_ids(range: &Range<Data>) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut answer_col: Option<u32> = None;
+    for (_, cells) in rows_of(range) {
+        if let Some((answer, _)) = block_header(&cells, HecvatVersion::V3) {
+            answer_col = Some(answer);
+            continue;
+        }
+        let Some(answer) = answer_col else {
+            continue;
+        };
+        if let Some(id) = cells
+            .iter()
+            .filter(|(col, _)| *col < answer)
+            .map(|(_, cell)| cell_text(cell))
+            .find(|text| is_hecvat_id(text))
+        {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
+/// Lite's own section prefixes: `HLAP`, `HLDA`, ...
+fn is_hecvat_lite_id(id: &str) -> bool {
+    id.starts_with("HL") && is_hecvat_id(id)
+}
+
+/// `4.1.4` from text like "HECVAT Version 4.1.4" (or `3.06` from "HECVAT - Lite | v3.06"), when its first digit is
+/// one of `majors`. Only the few words after "HECVAT" are looked at, so that a question's "WCAG 2.1" further on is
+/// never taken for a version.
+fn hecvat_version_text(text: &str, majors: &[char]) -> Option<String> {
     let lower = text.to_lowercase();
-    let at = lower.find("hecvat")?;
-    lower[at..]
-        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .find(|word| word.starts_with('4') && word.contains('.'))
-        .map(|word| word.trim_end_matches('.').to_owned())
+    lower.match_indices("hecvat").find_map(|(at, _)| {
+        lower[at..]
+            .chars()
+            .take(40)
+            .collect::<String>()
+            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .find(|word| word.starts_with(majors) && word.contains('.'))
+            .map(|word| word.trim_end_matches('.').to_owned())
+    })
 }
 
 fn detect_cis(book: &Workbook) -> Option<Detected> {
@@ -1719,6 +1828,85 @@ mod tests {
             read(&bytes, &asked(Family::Hecvat, Some("hecvat-4"))),
             Err(Failure::Mismatch { .. })
         ));
+        let on_prem = fixtures::hecvat_v3_sheet(
+            "HECVAT - On-Prem",
+            "HECVAT On-Prem",
+            &[("DOCU-03", "Yes", "")],
+        );
+        let Err(Failure::NoCrosswalk { found }) = read(&on_prem, &HECVAT) else {
+            panic!("refused");
+        };
+        assert_eq!(
+            (found.version.as_str(), found.how.as_str()),
+            (
+                "hecvat-3",
+                "sheet \"HECVAT - On-Prem\" with \"Vendor Answers\" blocks (HECVAT 3 On-Prem)"
+            )
+        );
+    }
+
+    #[test]
+    fn a_hecvat_3_sheet_renamed_to_name_no_edition_is_told_lite_by_its_own_ids() {
+        let rows = [("HLDA-03", "No", "")];
+        let renamed = fixtures::hecvat_v3_sheet("HECVAT", "HECVAT", &rows);
+        let got = read(&renamed, &HECVAT).expect("read");
+        assert_eq!(got.version, "hecvat-3-lite");
+        assert!(got.how.contains("(HECVAT 3 Lite)"), "{}", got.how);
+        let full = fixtures::hecvat_v3_sheet("HECVAT", "HECVAT", &[("DATA-03", "Yes", "")]);
+        let Err(Failure::NoCrosswalk { found }) = read(&full, &HECVAT) else {
+            panic!("refused");
+        };
+        assert!(found.how.contains("(HECVAT 3 Full)"), "{}", found.how);
+    }
+
+    #[test]
+    fn a_hecvat_lite_3_06_is_read_and_other_lite_versions_are_refused_by_name() {
+        let rows = [("HLDA-02", "Yes", ""), ("DOCU-10", "No", "")];
+        let named = fixtures::hecvat_lite_3("HECVAT - Lite | Version 3.06 (synthetic)", &rows);
+        let got = read(&named, &HECVAT).expect("read");
+        assert_eq!(got.version, "hecvat-3-lite");
+        assert_eq!(
+            got.how,
+            "sheet \"HECVAT - Lite\" with \"Vendor Answers\" blocks (HECVAT 3 Lite, version 3.06 named in the \
+             workbook); all of its 4 question IDs are HECVAT Lite 3.06's"
+        );
+        assert_eq!(got.answers.len(), 2, "GNRL-01 and GNRL-02 are free text");
+        // Without a version named, the IDs alone decide.
+        let unnamed = fixtures::hecvat_lite_3("HECVAT Lite (synthetic)", &rows);
+        assert_eq!(read(&unnamed, &HECVAT).unwrap().version, "hecvat-3-lite");
+        assert!(matches!(
+            read(&named, &asked(Family::Hecvat, Some("hecvat-4"))),
+            Err(Failure::Mismatch { .. })
+        ));
+
+        // Lite 2.x reuses the HL IDs for other questions: refused by the version it names...
+        let older = fixtures::hecvat_lite_3("HECVAT - Lite | Version 2.11", &rows);
+        let Err(Failure::NoCrosswalk { found }) = read(&older, &HECVAT) else {
+            panic!("refused");
+        };
+        assert_eq!(found.version, "hecvat-lite");
+        assert!(
+            found.how.ends_with(
+                "(HECVAT 3 Lite, version 2.11 named in the workbook); only Lite 3.06's question \
+                 IDs have been reviewed"
+            ),
+            "{}",
+            found.how
+        );
+        // ... or, naming none, by an ID Lite 3.06 does not have.
+        let other = fixtures::hecvat_lite_3(
+            "HECVAT Lite (synthetic)",
+            &[("HLDA-02", "Yes", ""), ("HLCP-01", "Yes", "")],
+        );
+        let Err(Failure::NoCrosswalk { found }) = read(&other, &HECVAT) else {
+            panic!("refused");
+        };
+        assert_eq!(found.version, "hecvat-lite");
+        assert!(
+            found.how.ends_with("1 of its 4 question IDs (first HLCP-01) are not HECVAT Lite 3.06's, so it is another Lite version"),
+            "{}",
+            found.how
+        );
     }
 
     #[test]
@@ -2172,6 +2360,95 @@ mod tests {
         assert_eq!(result.unmapped, ["COMP-01"]);
     }
 
+    /// HECVAT Lite 3 reuses HECVAT 4's prefixes with other numbers: each trap below is an ID that asks one thing in
+    /// Lite 3 and another in HECVAT 4, and must land (or not) by its Lite 3 meaning.
+    #[test]
+    fn the_hecvat_3_lite_answer_key() {
+        let bytes = fixtures::hecvat_lite_3(
+            "HECVAT - Lite | Version 3.06",
+            &[
+                ("COMP-03", "No", ""),
+                ("COMP-04", "Yes", ""),
+                ("COMP-06", "Yes", "Card payments through our processor."),
+                ("DOCU-01", "Yes", ""),
+                ("DOCU-02", "Yes", "CAIQ v4 attached."),
+                ("DOCU-10", "No", ""),
+                ("HLAA-01", "Yes", "SAML 2.0."),
+                ("HLAA-07", "Yes", ""),
+                ("HLAP-01", "Yes", ""),
+                ("HLDA-02", "Yes", "TLS is required."),
+                ("HLDA-03", "No", ""),
+                ("HLIH-01", "Yes", ""),
+                ("HLNT-02", "Yes", ""),
+                ("HLSY-04", "No", ""),
+                ("HLTP-01", "Yes", ""),
+                ("HLTP-02", "No", ""),
+                ("ITAC-08", "Yes", ""),
+            ],
+        );
+        let got = read(&bytes, &HECVAT).unwrap();
+        assert_eq!(got.version, "hecvat-3-lite");
+        let through = through("hecvat-3-lite");
+
+        let city = map_to_template(&shipped("city-baseline"), &got.answers, through);
+        assert_eq!(
+            filled(&city),
+            [
+                ("ENC-02", "no".into()),
+                ("IAM-01", "yes".into()),
+                ("IAM-06", "yes".into()),
+                ("INC-01", "yes".into()),
+                ("LOG-01", "yes".into()),
+                ("SUB-01", "yes".into()),
+                ("SUB-05", "no".into()),
+                ("VUL-04", "no".into()),
+            ]
+        );
+        // The issue's trap: "Yes, TLS is required" in transit is a hint for in transit, never our at-rest answer.
+        assert_eq!(city.filled["ENC-02"].sources, ["hecvat-3-lite:HLDA-03"]);
+        assert_eq!(
+            hints(&city),
+            [
+                ("ENC-01", "hecvat-3-lite:HLDA-02", "yes"),
+                ("BCK-06", "hecvat-3-lite:DOCU-10", "no"),
+                ("ASR-01", "hecvat-3-lite:DOCU-01", "yes"),
+            ]
+        );
+        // DOCU-02 is HECVAT 4's disaster recovery plan but Lite 3's completed CAIQ: no link, so BCK-06 takes only the
+        // hint above; COMP-04 (HECVAT 4's security office) is Lite 3's development team.
+        assert!(!city.filled.contains_key("BCK-06"));
+        assert_eq!(
+            city.unmapped,
+            [
+                "COMP-03", "COMP-04", "COMP-06", "DOCU-02", "HLNT-02", "ITAC-08"
+            ]
+        );
+
+        let ma = map_to_template(&shipped("ma-201-cmr-17"), &got.answers, through);
+        assert_eq!(
+            filled(&ma),
+            [
+                ("ENC-01", "yes".into()),
+                ("PROV-01", "yes".into()),
+                ("PROV-02", "no".into()),
+                ("SYS-02", "yes".into()),
+            ]
+        );
+        assert_eq!(
+            hints(&ma),
+            [
+                ("WISP-03", "hecvat-3-lite:COMP-03", "no"),
+                ("PROV-06", "hecvat-3-lite:DOCU-01", "yes"),
+            ]
+        );
+
+        // COMP-06 asks whether card data is held at all (HECVAT 4's PCID-01, the attestation, is no Lite 3 question):
+        // a hint for PAN storage, never a PCI attestation.
+        let pci = map_to_template(&shipped("pci-addendum"), &got.answers, through);
+        assert!(pci.filled.is_empty());
+        assert_eq!(hints(&pci), [("PCI-09", "hecvat-3-lite:COMP-06", "yes")]);
+    }
+
     #[test]
     fn disagreeing_sources_leave_the_question_unfilled_and_agreeing_ones_fill_it_together() {
         let template = shipped("ma-201-cmr-17");
@@ -2252,8 +2529,21 @@ mod tests {
         assert_eq!(column_index("ab"), Some(27));
         assert_eq!(column_index("1B"), None);
         assert_eq!(
-            hecvat_version_text("HECVAT Version 4.1.4 (2025)").as_deref(),
+            hecvat_version_text("HECVAT Version 4.1.4 (2025)", &['4']).as_deref(),
             Some("4.1.4")
+        );
+        assert_eq!(
+            hecvat_version_text("HECVAT - Lite | Version 3.06 GNRL-05 WCAG 2.1", &['2', '3'])
+                .as_deref(),
+            Some("3.06")
+        );
+        assert_eq!(
+            hecvat_version_text(
+                "HECVAT - Lite GNRL-05 Link to the VPAT meeting WCAG 2.1 AA",
+                &['2', '3']
+            ),
+            None,
+            "a number far from the name is no version"
         );
     }
 }

@@ -122,15 +122,27 @@ fn by_section<'a>(answers: &'a [Triple<'a>]) -> Vec<(&'a str, Vec<&'a Triple<'a>
 /// opened by a header row `<Section> | | Vendor Answers | Additional Information | Guidance`. Each triple is
 /// (HECVAT ID like `HLDA-07`, answer, additional information).
 pub fn hecvat_v3(answers: &[(&str, &str, &str)]) -> Vec<u8> {
+    hecvat_v3_sheet("HECVAT - Full", "HECVAT Full (synthetic)", answers)
+}
+
+/// The same layout as [`hecvat_v3`] on a sheet named `HECVAT - Lite`, whose first cell is `title` (where the
+/// workbook names its version, e.g. "HECVAT - Lite | Version 3.06"). Lite's IDs (`HLDA-02`, `DOCU-10`) are given
+/// in the triples like any other.
+pub fn hecvat_lite_3(title: &str, answers: &[(&str, &str, &str)]) -> Vec<u8> {
+    hecvat_v3_sheet("HECVAT - Lite", title, answers)
+}
+
+/// The HECVAT 3 layout on a sheet named `name` (`HECVAT - On-Prem`, or a sheet renamed to name no edition).
+pub fn hecvat_v3_sheet(name: &str, title: &str, answers: &[(&str, &str, &str)]) -> Vec<u8> {
     build(|book| {
         let intro = book.add_worksheet();
         intro.set_name("Instructions")?;
         intro.write_string(0, 0, "Synthetic HECVAT-shaped workbook for tests.")?;
 
         let sheet = book.add_worksheet();
-        sheet.set_name("HECVAT - Full")?;
+        sheet.set_name(name)?;
         let bold = Format::new().set_bold();
-        sheet.write_string_with_format(0, 0, "HECVAT Full (synthetic)", &bold)?;
+        sheet.write_string_with_format(0, 0, title, &bold)?;
         write_v3_header(sheet, 2, "General Information", &bold)?;
         sheet.write_string(3, 0, "GNRL-01")?;
         sheet.write_string(3, 1, "Made-up: vendor name")?;

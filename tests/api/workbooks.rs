@@ -33,19 +33,24 @@ pub async fn setup(app: &TestApp) -> (String, String, Value) {
         )
         .await;
     let token = invited.ok(201)["token"].as_str().unwrap().to_string();
-    let list = app.get("/api/v1/assessments", &token).await.ok(200).clone();
-    let assessment = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["template_id"] == "ma-201-cmr-17")
-        .unwrap()
-        .clone();
+    let assessment = assessment_of(app, &token, "ma-201-cmr-17").await;
     (
         token,
         assessment["id"].as_str().unwrap().to_string(),
         assessment,
     )
+}
+
+/// The vendor's assessment on `template`, as the assessment list shows it.
+pub async fn assessment_of(app: &TestApp, token: &str, template: &str) -> Value {
+    let list = app.get("/api/v1/assessments", token).await.ok(200).clone();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["template_id"] == template)
+        .unwrap_or_else(|| panic!("no {template} assessment in {list}"))
+        .clone()
 }
 
 /// Uploads a workbook as a vendor who has just read the assessment (its ETag as `If-Match`).

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::both;
 use crate::helpers::{Resp, TestApp};
-use crate::workbooks::{download, setup, sorted};
+use crate::workbooks::{assessment_of, download, setup, sorted};
 
 /// A CAIQ v4 against the 201 CMR 17.00 questionnaire's crosswalk: answers that carry over (an N/A where the
 /// question allows it), answers to related questions (one with `&` in its ID, an N/A, two that disagree), and IDs
@@ -263,22 +263,8 @@ both!(
             assert_eq!(sorted(&body["unmapped"]), ["APPL-12a", "HLDA-07"], "{case}");
             assert_eq!(strings(&body["not_asked"]), ["PROV-02"], "{case}: THRD-01 maps to a question asked only after PROV-01 is Yes");
             assert_eq!(body["conflicts"], json!([]), "{case}");
-            let mut hinted: Vec<String> = body["hints"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|h| {
-                    format!(
-                        "{}<-{}={}",
-                        h["question_id"].as_str().unwrap(),
-                        h["source"].as_str().unwrap(),
-                        h["answer"].as_str().unwrap()
-                    )
-                })
-                .collect();
-            hinted.sort();
             assert_eq!(
-                hinted,
+                hinted(&body),
                 [
                     "AUTH-02<-hecvat-4:AAAI-03=yes",
                     "MON-04<-hecvat-4:HFIH-01=na",
@@ -302,6 +288,127 @@ both!(
             );
             app.stop().await;
         }
+    }
+);
+
+/// A HECVAT Lite 3.06 whose IDs HECVAT 4 uses for other questions: HLDA-02 (in transit) beside HLDA-03 (at rest),
+/// DOCU-02 (a completed CAIQ; HECVAT 4's disaster recovery plan), COMP-04 (development teams; HECVAT 4's security
+/// office), COMP-06 (card data held; no PCI attestation in Lite).
+const HECVAT_LITE_ROWS: &[(&str, &str, &str)] = &[
+    ("COMP-03", "No", ""),
+    ("COMP-04", "Yes", ""),
+    ("COMP-06", "Yes", ""),
+    ("DOCU-01", "Yes", ""),
+    ("DOCU-02", "Yes", "CAIQ v4 attached."),
+    ("DOCU-10", "No", ""),
+    ("HLAA-01", "Yes", "SAML 2.0."),
+    ("HLDA-02", "Yes", "Yes, TLS is required."),
+    ("HLDA-03", "No", ""),
+    ("HLNT-02", "Yes", ""),
+    ("HLTP-01", "Yes", ""),
+    ("HLTP-02", "Yes", ""),
+];
+
+fn hinted(body: &Value) -> Vec<String> {
+    let mut hinted: Vec<String> = body["hints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            format!(
+                "{}<-{}={}",
+                h["question_id"].as_str().unwrap(),
+                h["source"].as_str().unwrap(),
+                h["answer"].as_str().unwrap()
+            )
+        })
+        .collect();
+    hinted.sort();
+    hinted
+}
+
+both!(
+    async fn a_hecvat_lite_3_is_read_by_its_own_ids_and_its_traps_land_right(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (token, ma, _) = setup(&app).await;
+        let city = assessment_of(&app, &token, "city-baseline").await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let xlsx = content_type("xlsx");
+        let bytes = || fixtures::hecvat_lite_3("HECVAT - Lite | Version 3.06", HECVAT_LITE_ROWS);
+
+        // Asked for HECVAT 4, a Lite 3 is refused naming both; nothing is stored.
+        let resp = upload_as(&app, &token, &city, "?format=hecvat-4", xlsx, bytes()).await;
+        resp.problem(422, "format_mismatch");
+        let detail = resp.body["detail"].as_str().unwrap();
+        assert!(detail.contains("hecvat-4") && detail.contains("hecvat-3-lite"), "{detail}");
+        assert!(stored(&app, &token, &city).await.is_empty());
+
+        let resp = upload_as(&app, &token, &city, "?format=hecvat-3-lite", xlsx, bytes()).await;
+        let body = resp.ok(200).clone();
+        assert_eq!(body["format"], "hecvat-3-lite");
+        assert!(body["detected_by"].as_str().unwrap().contains("(HECVAT 3 Lite, version 3.06 named in the workbook)"), "{body}");
+        assert_eq!(sorted(&body["added"]), ["ENC-02", "IAM-01", "SUB-01", "SUB-05"], "{body}");
+        assert_eq!(sorted(&body["unmapped"]), ["COMP-03", "COMP-04", "COMP-06", "DOCU-02", "HLNT-02"]);
+        assert_eq!(body["not_asked"], json!([]), "SUB-05 follows SUB-01, which the same file answers");
+        assert_eq!(
+            hinted(&body),
+            [
+                "ASR-01<-hecvat-3-lite:DOCU-01=yes",
+                "BCK-06<-hecvat-3-lite:DOCU-10=no",
+                "ENC-01<-hecvat-3-lite:HLDA-02=yes",
+            ]
+        );
+        // The answer key: in transit is never at rest (ENC-02 is HLDA-03's No, ENC-01 only a hint), and Lite's
+        // DOCU-02 never answers the disaster recovery plan.
+        assert_eq!(
+            stored(&app, &token, &city).await,
+            [
+                answer("IAM-01", "yes", Some("SAML 2.0."), "hecvat-3-lite:HLAA-01"),
+                answer("ENC-02", "no", None, "hecvat-3-lite:HLDA-03"),
+                answer("SUB-01", "yes", None, "hecvat-3-lite:HLTP-01"),
+                answer("SUB-05", "yes", None, "hecvat-3-lite:HLTP-02"),
+            ]
+        );
+
+        let resp = upload_as(&app, &token, &ma, "?format=hecvat", xlsx, bytes()).await;
+        let body = resp.ok(200).clone();
+        assert_eq!(body["format"], "hecvat-3-lite");
+        assert_eq!(sorted(&body["added"]), ["ENC-01", "PROV-01", "PROV-02", "SYS-02"], "{body}");
+        assert_eq!(
+            hinted(&body),
+            [
+                "PROV-06<-hecvat-3-lite:DOCU-01=yes",
+                "WISP-03<-hecvat-3-lite:COMP-03=no",
+            ],
+            "COMP-03 is Lite's security office; COMP-04 (development teams) gives no hint"
+        );
+        assert_eq!(
+            stored(&app, &token, &ma).await,
+            [
+                answer("PROV-01", "yes", None, "hecvat-3-lite:HLTP-01"),
+                answer("PROV-02", "yes", None, "hecvat-3-lite:HLTP-02"),
+                answer("ENC-01", "yes", Some("Yes, TLS is required."), "hecvat-3-lite:HLDA-02"),
+                answer("SYS-02", "yes", None, "hecvat-3-lite:HLNT-02"),
+            ]
+        );
+
+        // A Lite naming another version reuses the HL IDs for other questions: refused by name, nothing stored.
+        let resp = upload_as(
+            &app,
+            &token,
+            &city,
+            "?format=hecvat",
+            xlsx,
+            fixtures::hecvat_lite_3("HECVAT - Lite | Version 2.11", HECVAT_LITE_ROWS),
+        )
+        .await;
+        resp.problem(422, "unsupported_format_version");
+        let detail = resp.body["detail"].as_str().unwrap();
+        assert!(detail.contains("the file is hecvat-lite") && detail.contains("2.11"), "{detail}");
+        assert_eq!(stored(&app, &token, &city).await.len(), 4, "the earlier answers stand, nothing added");
+        app.stop().await;
     }
 );
 
