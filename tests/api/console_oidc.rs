@@ -441,3 +441,58 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    async fn people_signed_in_by_the_provider_receive_the_mail_their_role_may_read(backend) {
+        let sink = crate::smtp_sink::Sink::start(crate::smtp_sink::Mode::Accept).await;
+        let port = sink.port;
+        let (app, provider) = spawn_with(backend, move |c| {
+            crate::mail::mail_settings(c, port, &[]);
+            // Links at the address listened on, so that the browser steps reach this service.
+            c.public_url = String::new();
+            // Roles where the suite's own API tokens carry them.
+            c.auth.role_claim = "roles".into();
+        })
+        .await;
+        for (sub, roles, department, email) in [
+            ("carla", "cio", None, "carla@city.example"),
+            ("bea", "buyer", Some("DOIT"), "bea@doit.city.example"),
+            ("ivan", "buyer", Some("ISD"), "ivan@isd.city.example"),
+            ("ada", "admin", None, "ada@city.example"),
+        ] {
+            let mut claims = json!({"sub": sub, "email": email, "email_verified": true, "roles": [roles]});
+            if let Some(d) = department {
+                claims["department"] = json!(d);
+            }
+            provider.next(claims);
+            assert_eq!(sign_in(&app).await.done.status, 303);
+        }
+        let vendor = app.create_vendor("Case Systems LLC").await;
+        crate::mail::submitted_request(&app, "DOIT", &vendor, "Case management").await;
+        crate::mail::pass(&app, chrono::Utc::now()).await;
+
+        let submitted = "[Procurement review] Request \"Case management\" was submitted for review";
+        // The CIO (a decider of the route) and DOIT's buyer, besides the configured mailboxes.
+        assert_eq!(crate::mail::inbox(&sink, "carla@city.example"), [submitted]);
+        assert_eq!(crate::mail::inbox(&sink, "bea@doit.city.example"), [submitted]);
+        assert_eq!(crate::mail::inbox(&sink, "cio-office@city.example"), [submitted]);
+        // Not another department's buyer, not an admin.
+        assert!(sink.to("ivan@isd.city.example").is_empty());
+        assert!(sink.to("ada@city.example").is_empty());
+
+        // A person whose last sign-in is too old is no longer reached.
+        app.exec_sql("UPDATE console_sessions SET revoked_at = created_at").await;
+        let old = chrono::Utc::now() - chrono::Duration::days(procurement_review::domain::mail::PEOPLE_DAYS + 1);
+        let old = match backend {
+            Backend::Sqlite => format!("'{}'", old.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+            Backend::Postgres => format!("'{}'::timestamptz", old.to_rfc3339()),
+        };
+        app.exec_sql(&format!("UPDATE identity_people SET last_signed_in = {old} WHERE subject_key = 'carla'")).await;
+        crate::mail::submitted_request(&app, "DOIT", &vendor, "Second system").await;
+        crate::mail::pass(&app, chrono::Utc::now()).await;
+        assert_eq!(crate::mail::inbox(&sink, "carla@city.example"), [submitted]);
+        assert_eq!(crate::mail::inbox(&sink, "bea@doit.city.example").len(), 2);
+        app.stop().await;
+        provider.stop();
+    }
+);
