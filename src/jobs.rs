@@ -135,12 +135,12 @@ async fn due_notifications(
             &[],
         );
     }
-    for (id, expiry) in sources.risk_acceptances {
+    for (id, vendor, expiry) in sources.risk_acceptances {
         push(
             risk_acceptance_reminders(expiry, today),
             "finding",
             id,
-            None,
+            Some(vendor),
             &[],
         );
     }

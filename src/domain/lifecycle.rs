@@ -263,8 +263,9 @@ impl Recipient {
     }
 }
 
-/// The vendor acts on its questionnaires and remediation plans; the analysts watch risk acceptances and the
-/// annual re-assessment; the CIO office owns renewals and late decisions. The buyers of the departments
+/// The vendor acts on its questionnaires and remediation plans; the analysts watch the annual re-assessment;
+/// the CIO office owns renewals, late decisions and risk acceptances (which only it grants), whose ending the
+/// vendor of the finding also hears of. The buyers of the departments
 /// concerned (`departments`: the request's, or those of a contract's requests) also hear when their purchase is
 /// held up (a questionnaire overdue, a decision waiting too long) and when their contract nears its notice
 /// period.
@@ -279,10 +280,13 @@ pub fn recipients_of(
         | Reminder::QuestionnaireOverdue { .. }
         | Reminder::RemediationDue { .. }
         | Reminder::RemediationOverdue { .. } => Role::Vendor,
-        Reminder::RiskAcceptanceExpiring { .. }
-        | Reminder::RiskAcceptanceExpired { .. }
-        | Reminder::ReassessmentDue { .. }
-        | Reminder::ReassessmentOverdue { .. } => Role::SecurityAnalyst,
+        // Only the CIO office accepts or renews a risk; the vendor whose finding it is hears too (below).
+        Reminder::RiskAcceptanceExpiring { .. } | Reminder::RiskAcceptanceExpired { .. } => {
+            Role::Cio
+        }
+        Reminder::ReassessmentDue { .. } | Reminder::ReassessmentOverdue { .. } => {
+            Role::SecurityAnalyst
+        }
         Reminder::ContractEnding { .. } | Reminder::DecisionEscalation { .. } => Role::Cio,
         Reminder::IncidentNoticeDue { .. } => Role::SecurityAnalyst,
         Reminder::IncidentNoticeOverdue { .. }
@@ -309,6 +313,10 @@ pub fn recipients_of(
         Reminder::IncidentNoticeOverdue { .. } => add(Role::SecurityAnalyst),
         // The recipient of an overdue order hears too.
         Reminder::OrderOverdue { .. } => add(Role::Vendor),
+        // The finding is the vendor's: its risk acceptance ending reopens work for it.
+        Reminder::RiskAcceptanceExpiring { .. } | Reminder::RiskAcceptanceExpired { .. } => {
+            add(Role::Vendor)
+        }
         _ => {}
     }
     let buyers_hear = matches!(
@@ -562,5 +570,26 @@ mod tests {
             days_left: 7,
         };
         assert_eq!(recipients_of(&due, Some(vendor), &departments).len(), 1);
+    }
+
+    #[test]
+    fn a_risk_acceptance_ending_reaches_the_cio_office_and_the_vendor_not_the_analysts() {
+        use crate::auth::Role;
+        let vendor = uuid::Uuid::from_u128(7);
+        let expiry = NaiveDate::from_ymd_opt(2027, 1, 15).unwrap();
+        for reminder in [
+            Reminder::RiskAcceptanceExpiring {
+                expiry,
+                threshold_days: 30,
+                days_left: 30,
+            },
+            Reminder::RiskAcceptanceExpired { expiry },
+        ] {
+            let to: Vec<(Role, Option<uuid::Uuid>)> = recipients_of(&reminder, Some(vendor), &[])
+                .iter()
+                .map(|r| (r.role, r.vendor))
+                .collect();
+            assert_eq!(to, vec![(Role::Cio, None), (Role::Vendor, Some(vendor))]);
+        }
     }
 }

@@ -84,7 +84,7 @@ impl Repo {
         .fetch_all(&self.pool)
         .await?;
         let risk_acceptances = sqlx::query_as(
-            "SELECT f.id, f.risk_expires_on FROM findings f JOIN requests r ON r.id = f.request_id \
+            "SELECT f.id, f.vendor_id, f.risk_expires_on FROM findings f JOIN requests r ON r.id = f.request_id \
              WHERE f.status = 'risk_accepted' AND f.risk_expires_on IS NOT NULL \
              AND r.status NOT IN ('withdrawn', 'denied') ORDER BY f.id",
         )

@@ -573,7 +573,7 @@ pub struct ReminderSources {
     /// Findings with a remediation plan: id, vendor, due date.
     pub remediations: Vec<(Uuid, Uuid, chrono::NaiveDate)>,
     /// Findings whose risk is accepted: id, expiry.
-    pub risk_acceptances: Vec<(Uuid, chrono::NaiveDate)>,
+    pub risk_acceptances: Vec<(Uuid, Uuid, chrono::NaiveDate)>,
     /// Contracts neither decommissioned nor cancelled, not yet ended: id, start date, end date, renewal notice
     /// days.
     pub contracts: Vec<(Uuid, chrono::NaiveDate, chrono::NaiveDate, i32)>,

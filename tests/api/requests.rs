@@ -701,3 +701,42 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    async fn spend_with_one_vendor_adds_up_across_departments_within_a_fiscal_year(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        department(&app, "PRK").await;
+        let vendor = app.create_vendor("SignIt Inc").await;
+        let other_vendor = app.create_vendor("Other Vendor Inc").await;
+        let doit = app.buyer_token("DOIT", "bea");
+        let prk = app.buyer_token("PRK", "pat");
+
+        let (first, _) = app.draft_and_submit(&doit, body(&vendor, 6_000_000)).await;
+        let route = app.get(&format!("/api/v1/requests/{first}/route"), &doit).await.ok(200).clone();
+        assert!(step(&route, "finance_approval").is_none(), "$60,000 alone stays under Finance's threshold");
+
+        // Another vendor's spend does not count toward this one's.
+        let (unrelated, _) = app.draft_and_submit(&prk, body(&other_vendor, 6_000_000)).await;
+        let route = app.get(&format!("/api/v1/requests/{unrelated}/route"), &prk).await.ok(200).clone();
+        assert!(step(&route, "finance_approval").is_none());
+
+        // The same vendor from another department in the same fiscal year: $120,000 together.
+        let (second, _) = app.draft_and_submit(&prk, body(&vendor, 6_000_000)).await;
+        let route = app.get(&format!("/api/v1/requests/{second}/route"), &prk).await.ok(200).clone();
+        let finance = step(&route, "finance_approval").expect("a Finance step from the fiscal-year aggregate");
+        assert_eq!(finance["grounds"][0]["rule_id"], "finance-vendor-fy-aggregate");
+        assert_eq!(
+            finance["grounds"][0]["reason"],
+            "spend with this vendor in FY2027 totals $120,000.00 across 2 purchases (this one $60,000.00), \
+             at or above $100,000.00"
+        );
+
+        // The next fiscal year starts again from nothing.
+        let next_year = with(body(&vendor, 6_000_000), json!({"requested_start_date": "2027-09-01"}));
+        let (later, _) = app.draft_and_submit(&prk, next_year).await;
+        let route = app.get(&format!("/api/v1/requests/{later}/route"), &prk).await.ok(200).clone();
+        assert!(step(&route, "finance_approval").is_none(), "FY2028 holds only this purchase");
+        app.stop().await;
+    }
+);
