@@ -52,7 +52,7 @@ fn cookie(cookies: &[String], name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-async fn spawn(backend: Backend) -> (TestApp, Provider) {
+pub async fn spawn(backend: Backend) -> (TestApp, Provider) {
     // Roles as Keycloak nests them: the API's claim settings apply to the console's sign-in too.
     spawn_with(backend, |c| c.auth.role_claim = "realm_access.roles".into()).await
 }
