@@ -350,3 +350,67 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Secret;
+
+    fn config() -> OidcConfig {
+        OidcConfig {
+            issuer_url: Some("https://id.city.example/realms/city".into()),
+            client_id: Some("procurement".into()),
+            client_secret: Some(Secret::new("oidc-s3cret")),
+            provider_name: "CityID".into(),
+        }
+    }
+
+    #[test]
+    fn the_redirect_uri_is_the_public_urls_callback_and_the_secret_never_prints() {
+        let o = OidcSignIn::from_config(&config(), "https://review.city.example/")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            o.redirect_uri(),
+            "https://review.city.example/login/oidc/callback"
+        );
+        assert_eq!(o.provider_name(), "CityID");
+        let printed = format!("{o:?}");
+        assert!(!printed.contains("oidc-s3cret"), "{printed}");
+        assert!(printed.contains("procurement"), "{printed}");
+        assert!(
+            OidcSignIn::from_config(&OidcConfig::default(), "http://x")
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_binding_cookie_is_short_lived_http_only_lax_and_secure_behind_https() {
+        assert_eq!(
+            browser_cookie(false, Some("abc")),
+            "pr_oidc=abc; Path=/; HttpOnly; SameSite=Lax; Max-Age=600"
+        );
+        let secure = browser_cookie(true, Some("abc"));
+        assert!(secure.starts_with("__Host-pr_oidc=abc;"), "{secure}");
+        assert!(secure.ends_with("; Secure"), "{secure}");
+        assert!(browser_cookie(false, None).contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn a_vendor_or_a_buyer_without_a_department_is_not_signed_in_as_staff() {
+        let who = |roles: Vec<Role>, department: Option<&str>| Principal {
+            subject: "p".into(),
+            name: None,
+            roles,
+            department: department.map(str::to_string),
+            vendor: None,
+            invitation: None,
+            grant: None,
+        };
+        assert!(staff_fault(&who(vec![Role::Buyer], None)).is_some());
+        assert!(staff_fault(&who(vec![Role::Buyer], Some("DOIT"))).is_none());
+        assert!(staff_fault(&who(vec![Role::Vendor], None)).is_some());
+        assert!(staff_fault(&who(vec![Role::Cio], None)).is_none());
+    }
+}
