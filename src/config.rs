@@ -87,6 +87,41 @@ pub struct Config {
     pub auth: AuthConfig,
     /// E-mail notifications over SMTP; off while `mail.smtp_host` is unset.
     pub mail: MailConfig,
+    /// Staff sign-in to the console through an OpenID Connect provider; off while `oidc.issuer_url` is unset.
+    pub oidc: OidcConfig,
+}
+
+/// The console's OpenID Connect sign-in (authorization code flow with PKCE). The redirect URI to register with
+/// the provider is `{public_url}/login/oidc/callback`; roles and department come from the ID token's claims
+/// named by `auth.role_claim` and `auth.department_claim`, as for API tokens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The provider's issuer URL; its `/.well-known/openid-configuration` is read on the first sign-in.
+    pub issuer_url: Option<String>,
+    /// This service's client id at the provider (the ID token's audience).
+    pub client_id: Option<String>,
+    /// This service's client secret at the provider (never logged nor printed).
+    pub client_secret: Option<Secret>,
+    /// The provider's name as the sign-in page shows it: "Sign in with {provider_name}".
+    pub provider_name: String,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        OidcConfig {
+            issuer_url: None,
+            client_id: None,
+            client_secret: None,
+            provider_name: "the city's identity provider".to_string(),
+        }
+    }
+}
+
+impl OidcConfig {
+    pub fn enabled(&self) -> bool {
+        self.issuer_url.is_some()
+    }
 }
 
 /// How the SMTP connection is secured.
@@ -201,6 +236,7 @@ impl Default for Config {
             webhook_urls: Vec::new(),
             webhook_secret: None,
             auth: AuthConfig::default(),
+            oidc: OidcConfig::default(),
             mail: MailConfig {
                 digest_hour_utc: 7,
                 ..MailConfig::default()
@@ -343,6 +379,10 @@ impl Config {
                 }
                 self.mail.department_contacts = contacts;
             }
+            "oidc_issuer_url" => self.oidc.issuer_url = Some(value.to_string()),
+            "oidc_client_id" => self.oidc.client_id = Some(value.to_string()),
+            "oidc_client_secret" => self.oidc.client_secret = Some(Secret::new(value)),
+            "oidc_provider_name" => self.oidc.provider_name = value.to_string(),
             "auth_hs256_secret" => a.hs256_secret = Some(Secret::new(value)),
             "auth_jwt_public_key_file" => a.jwt_public_key_file = Some(PathBuf::from(value)),
             "auth_jwks_file" => a.jwks_file = Some(PathBuf::from(value)),
@@ -397,7 +437,40 @@ impl Config {
         if self.http_max_connections == 0 {
             bail!("http_max_connections must be at least 1");
         }
+        self.check_oidc()?;
         self.check_mail()
+    }
+
+    fn check_oidc(&self) -> anyhow::Result<()> {
+        let o = &self.oidc;
+        let given = [
+            o.issuer_url.is_some(),
+            o.client_id.is_some(),
+            o.client_secret.is_some(),
+        ];
+        if given.iter().any(|g| *g) && !given.iter().all(|g| *g) {
+            bail!("oidc.issuer_url, oidc.client_id and oidc.client_secret go together");
+        }
+        if let Some(url) = &o.issuer_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            bail!(
+                "oidc.issuer_url {url:?} must start with https:// (or http:// for a local test provider)"
+            );
+        }
+        if o.client_id.as_deref().is_some_and(|c| c.trim().is_empty()) {
+            bail!("oidc.client_id must not be empty");
+        }
+        if o.enabled()
+            && !self.public_url.is_empty()
+            && !(self.public_url.starts_with("https://") || self.public_url.starts_with("http://"))
+        {
+            bail!(
+                "public_url {:?} must start with https:// or http://",
+                self.public_url
+            );
+        }
+        Ok(())
     }
 
     fn check_mail(&self) -> anyhow::Result<()> {
@@ -647,6 +720,46 @@ mod tests {
             let err = Config::load_from(None, &env(&vars)).unwrap_err();
             assert!(format!("{err:#}").contains(said), "{name}: {err:#}");
         }
+    }
+
+    #[test]
+    fn oidc_settings_go_together_and_the_client_secret_never_prints() {
+        let c = Config::load_from(
+            None,
+            &env(&[
+                (
+                    "PROCUREMENT_REVIEW_OIDC_ISSUER_URL",
+                    "https://id.city.example",
+                ),
+                ("PROCUREMENT_REVIEW_OIDC_CLIENT_ID", "procurement"),
+                ("PROCUREMENT_REVIEW_OIDC_CLIENT_SECRET", "oidc-s3cret"),
+                ("PROCUREMENT_REVIEW_OIDC_PROVIDER_NAME", "CityID"),
+            ]),
+        )
+        .unwrap();
+        assert!(c.oidc.enabled());
+        assert_eq!(c.oidc.provider_name, "CityID");
+        assert!(!format!("{c:?}").contains("oidc-s3cret"));
+        let err = Config::load_from(
+            None,
+            &env(&[(
+                "PROCUREMENT_REVIEW_OIDC_ISSUER_URL",
+                "https://id.city.example",
+            )]),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("go together"), "{err:#}");
+        let err = Config::load_from(
+            None,
+            &env(&[
+                ("PROCUREMENT_REVIEW_OIDC_ISSUER_URL", "id.city.example"),
+                ("PROCUREMENT_REVIEW_OIDC_CLIENT_ID", "procurement"),
+                ("PROCUREMENT_REVIEW_OIDC_CLIENT_SECRET", "x"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("https://"), "{err:#}");
+        assert!(!Config::default().oidc.enabled());
     }
 
     #[test]

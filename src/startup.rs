@@ -110,6 +110,14 @@ impl Application {
         let (services, purchases) = detector.sizes();
         tracing::info!(services, purchases, "duplicate index built");
         let import_slots = ImportSlots::from_config(&config);
+        // The redirect URI is the public URL's: known only now that the address listened on is.
+        let oidc = crate::console::oidc::OidcSignIn::from_config(&config.oidc, &config.public_url)?;
+        if let Some(o) = &oidc {
+            tracing::info!(
+                redirect_uri = o.redirect_uri(),
+                "staff sign in to the console through the identity provider"
+            );
+        }
         let app = routes(
             store.clone(),
             verifier,
@@ -117,6 +125,7 @@ impl Application {
             templates,
             import_slots.clone(),
             &config,
+            oidc,
         )
         .boxed();
         Ok(Application {
@@ -169,6 +178,7 @@ pub fn routes(
     templates: Arc<Templates>,
     import_slots: ImportSlots,
     config: &Config,
+    oidc: Option<crate::console::oidc::OidcSignIn>,
 ) -> impl Endpoint<Output = Response> + use<> {
     let api = openapi_service();
     let document = spec_json();
@@ -189,10 +199,8 @@ pub fn routes(
         .data(Arc::new(Metrics::default()))
         .map_to_response()
         .boxed();
-    let console = Arc::new(crate::console::Console::new(
-        console_api,
-        &config.public_url,
-    ));
+    let console =
+        Arc::new(crate::console::Console::new(console_api, &config.public_url).with_oidc(oidc));
     let limits = BodyLimits {
         json: config.max_body_bytes,
         upload: config.max_upload_bytes,

@@ -10,6 +10,7 @@
 //! and the one small script are served from the binary too. The Content-Security-Policy of a console page allows
 //! nothing inline: scripts, styles and forms from the service's own origin only, and no framing.
 
+pub mod oidc;
 pub mod session;
 
 use std::sync::Arc;
@@ -44,6 +45,8 @@ pub struct Console {
     env: Environment<'static>,
     /// Cookies get `Secure` (and the `__Host-` prefix) when the public URL is https.
     secure: bool,
+    /// Staff sign-in through an OpenID Connect provider, when one is configured.
+    oidc: Option<oidc::OidcSignIn>,
 }
 
 fn environment() -> Environment<'static> {
@@ -143,7 +146,22 @@ impl Console {
             secure: public_url
                 .get(..8)
                 .is_some_and(|s| s.eq_ignore_ascii_case("https://")),
+            oidc: None,
         }
+    }
+
+    /// Offers sign-in through `oidc` (when Some) on the sign-in page.
+    pub fn with_oidc(mut self, oidc: Option<oidc::OidcSignIn>) -> Console {
+        self.oidc = oidc;
+        self
+    }
+
+    /// The sign-in page, with `context` and the identity provider's button when one is configured.
+    pub fn signin(&self, status: StatusCode, mut context: Value) -> Response {
+        if let Some(o) = &self.oidc {
+            context["oidc_provider"] = json!(o.provider_name());
+        }
+        self.render(status, "signin.html", None, context)
     }
 
     pub fn secure(&self) -> bool {
@@ -357,6 +375,8 @@ pub fn mount(route: Route) -> Route {
         .at("/assets/console.css", get(stylesheet))
         .at("/assets/console.js", get(script))
         .at("/login", get(login))
+        .at("/login/oidc", get(oidc_start))
+        .at(oidc::CALLBACK_PATH, get(oidc_callback))
         .at("/sign-out", post(sign_out))
         .at("/portal/enter", get(enter_portal))
         .at("/portal", get(portal))
@@ -390,10 +410,8 @@ async fn require(
         .await
         .map_err(|e| Box::new(e.into_response()))?;
     let Some(session) = found else {
-        return Err(Box::new(console.render(
+        return Err(Box::new(console.signin(
             StatusCode::UNAUTHORIZED,
-            "signin.html",
-            None,
             json!({"notice": "Sign in to see this page."}),
         )));
     };
@@ -504,10 +522,8 @@ async fn home(
 ) -> Response {
     match session::current(req, &store, console.secure).await {
         Ok(Some(s)) => see_other(home_of(s.role())),
-        Ok(None) => console.render(
+        Ok(None) => console.signin(
             StatusCode::OK,
-            "signin.html",
-            None,
             json!({"signed_out": query.signed_out.is_some()}),
         ),
         Err(e) => e.into_response(),
@@ -537,14 +553,7 @@ async fn login(
     store: Data<&Store>,
     query: Query<LoginQuery>,
 ) -> Response {
-    let refused = |text: &str| {
-        console.render(
-            StatusCode::UNAUTHORIZED,
-            "signin.html",
-            None,
-            json!({"notice": text}),
-        )
-    };
+    let refused = |text: &str| console.signin(StatusCode::UNAUTHORIZED, json!({"notice": text}));
     let Some(code) = query
         .code
         .as_deref()
@@ -586,14 +595,7 @@ async fn enter_portal(
     verifier: Data<&Arc<Verifier>>,
     query: Query<EnterQuery>,
 ) -> Response {
-    let refused = |text: &str| {
-        console.render(
-            StatusCode::UNAUTHORIZED,
-            "signin.html",
-            None,
-            json!({"notice": text}),
-        )
-    };
+    let refused = |text: &str| console.signin(StatusCode::UNAUTHORIZED, json!({"notice": text}));
     let Some(token) = query.token.as_deref().filter(|t| !t.is_empty()) else {
         return refused("This invitation link is incomplete.");
     };
@@ -629,6 +631,190 @@ async fn enter_portal(
         Ok(_) => signed_in(&console, &cookie, "/portal"),
         Err(e) => e.into_response(),
     }
+}
+
+/// Starts a sign-in through the identity provider: keeps the attempt, binds it to this browser with a short-lived
+/// cookie, and sends the browser to the provider.
+#[handler]
+async fn oidc_start(console: Data<&Arc<Console>>, store: Data<&Store>) -> Response {
+    let Some(provider) = &console.oidc else {
+        return console.signin(
+            StatusCode::NOT_FOUND,
+            json!({"notice": "Sign-in through an identity provider is not set up on this service."}),
+        );
+    };
+    let started = match provider.start().await {
+        Ok(s) => s,
+        Err(refusal) => return oidc_refused(&console, &refusal),
+    };
+    let browser = session::secret();
+    let attempt = crate::store::NewOidcAttempt {
+        state_hash: session::hash(&started.state),
+        browser_hash: session::hash(&browser),
+        nonce: started.nonce,
+        pkce_verifier: started.pkce_verifier,
+        expires_at: crate::domain::now() + chrono::Duration::minutes(oidc::ATTEMPT_MINUTES),
+    };
+    let actor = Actor {
+        subject: "anonymous browser".into(),
+        role: "system".into(),
+        request_id: None,
+        invitation: None,
+    };
+    if let Err(e) = store.start_oidc_attempt(&actor, attempt).await {
+        return e.into_response();
+    }
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, started.url)
+        .header(
+            header::SET_COOKIE,
+            oidc::browser_cookie(console.secure, Some(&browser)),
+        )
+        .finish()
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// A refused sign-in: the sign-in page with the reason and the status that fits, the binding cookie cleared, and
+/// the reason logged (never a code, a token or the secret: `Refusal` holds none).
+fn oidc_refused(console: &Console, refusal: &oidc::Refusal) -> Response {
+    tracing::warn!(
+        status = refusal.status,
+        reason = %refusal.text,
+        "an identity provider sign-in was refused"
+    );
+    let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    without_binding(
+        console,
+        console.signin(status, json!({"notice": refusal.text})),
+    )
+}
+
+/// `page` with the cookie that bound a sign-in to the browser cleared: the sign-in is over either way.
+fn without_binding(console: &Console, mut page: Response) -> Response {
+    page.headers_mut().append(
+        header::SET_COOKIE,
+        oidc::browser_cookie(console.secure, None)
+            .parse()
+            .expect("a valid header value"),
+    );
+    page
+}
+
+/// The provider sends the browser back here: the attempt is taken once (its state, for this browser), the code
+/// exchanged, the ID token verified and read, and the session opened; the browser goes on to the console's home, so
+/// that the code leaves the address bar.
+#[handler]
+async fn oidc_callback(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    verifier: Data<&Arc<Verifier>>,
+    query: Query<CallbackQuery>,
+) -> Response {
+    let refuse = |status: u16, text: &str| {
+        oidc_refused(
+            &console,
+            &oidc::Refusal {
+                status,
+                text: text.to_string(),
+            },
+        )
+    };
+    let Some(provider) = &console.oidc else {
+        return refuse(
+            404,
+            "Sign-in through an identity provider is not set up on this service.",
+        );
+    };
+    let Some(state) = query
+        .state
+        .as_deref()
+        .filter(|s| !s.is_empty() && s.len() <= 200)
+    else {
+        return refuse(
+            400,
+            "This sign-in answer carries no state. Start the sign-in again.",
+        );
+    };
+    let browser = session::named_cookie(req, oidc::browser_cookie_name(console.secure));
+    let attempt = match store
+        .take_oidc_attempt(
+            &session::hash(state),
+            browser.as_deref().map(session::hash).as_deref(),
+        )
+        .await
+    {
+        Ok(a) => a,
+        Err(e) if e.status() == StatusCode::BAD_REQUEST => {
+            return refuse(
+                400,
+                &format!("Not signed in: {e}. Start the sign-in again."),
+            );
+        }
+        Err(e) => return e.into_response(),
+    };
+    if let Some(error) = &query.error {
+        let error: String = error
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(60)
+            .collect();
+        return refuse(
+            401,
+            &format!("The identity provider did not sign you in ({error})."),
+        );
+    }
+    let Some(code) = query.code.as_deref().filter(|c| !c.is_empty()) else {
+        return refuse(
+            400,
+            "This sign-in answer carries no code. Start the sign-in again.",
+        );
+    };
+    let who = match provider
+        .finish(&verifier, code, &attempt.pkce_verifier, &attempt.nonce)
+        .await
+    {
+        Ok(s) => s,
+        Err(refusal) => return oidc_refused(&console, &refusal),
+    };
+    let principal = who.principal;
+    let actor = Actor {
+        subject: principal.subject.clone(),
+        role: principal
+            .roles
+            .first()
+            .map(|r| r.as_str().to_string())
+            .unwrap_or_default(),
+        request_id: None,
+        invitation: None,
+    };
+    let at = crate::domain::now();
+    let (cookie, mut row) = session::new_session(
+        &principal,
+        "oidc",
+        at + chrono::Duration::hours(session::SESSION_HOURS),
+    );
+    row.email = who.email.clone();
+    let person = who.email.map(|email| crate::store::IdentityPerson {
+        subject_key: principal.subject_key(),
+        subject: principal.subject.clone(),
+        name: principal.name.clone(),
+        email,
+        roles: row.roles.clone(),
+        department: principal.department.clone(),
+        last_signed_in: at,
+    });
+    if let Err(e) = store.open_identified_session(&actor, row, person).await {
+        return e.into_response();
+    }
+    without_binding(&console, signed_in(&console, &cookie, "/"))
 }
 
 #[handler]

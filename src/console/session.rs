@@ -59,7 +59,11 @@ pub fn set_cookie(secure: bool, value: Option<&str>, max_age_seconds: i64) -> St
 
 /// The session cookie's value, if the browser sent one.
 pub fn cookie_value(req: &Request, secure: bool) -> Option<String> {
-    let name = cookie_name(secure);
+    named_cookie(req, cookie_name(secure))
+}
+
+/// The value of the cookie `name`, if the browser sent one that is not empty.
+pub fn named_cookie(req: &Request, name: &str) -> Option<String> {
     req.headers()
         .get_all(header::COOKIE)
         .iter()
@@ -162,6 +166,7 @@ pub fn new_session(
             invitation_id: principal.invitation,
             method: method.to_string(),
             expires_at,
+            email: None,
         },
     )
 }

@@ -211,14 +211,33 @@ pub fn audiences(event: Event, parties: &Parties) -> Vec<Audience> {
     unique
 }
 
+/// Someone who signed in through the identity provider and gave an address, with the roles and department that
+/// sign-in gave them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedInPerson {
+    pub email: String,
+    pub roles: Vec<Role>,
+    pub department: Option<String>,
+    pub last_signed_in: DateTime<Utc>,
+}
+
+/// How long after their last sign-in a person's address still receives their role's mail. Their roles are those
+/// the identity provider gave at that sign-in: someone who lost a role there stops receiving its mail at the
+/// latest this long after, without signing in again.
+pub const PEOPLE_DAYS: i64 = 30;
+
 /// The addresses a notification for `role` (narrowed to `department` or to a vendor with `vendor_contacts`)
 /// reaches: the CIO office, Finance and the security team at their mailboxes, a department's buyers at its
-/// contact list, a vendor at its contacts. Admins and auditors read everything in the service and get no mail.
+/// contact list, a vendor at its contacts; and the `people` who signed in through the identity provider within
+/// [`PEOPLE_DAYS`] of `now` with that role (a buyer only for their own department). Admins and auditors read
+/// everything in the service and get no mail; vendors sign in with invitations, so only their contacts do.
 pub fn addresses(
     mail: &MailConfig,
     role: &str,
     department: Option<&str>,
     vendor_contacts: &[String],
+    people: &[SignedInPerson],
+    now: DateTime<Utc>,
 ) -> Vec<String> {
     let mut out: Vec<String> = match role {
         "cio" => mail.cio_office.clone(),
@@ -231,6 +250,23 @@ pub fn addresses(
         "vendor" => vendor_contacts.to_vec(),
         _ => Vec::new(),
     };
+    let reached = |p: &SignedInPerson| {
+        let Some(r) = Role::parse(role) else {
+            return false;
+        };
+        let for_role = match r {
+            Role::Cio | Role::Finance | Role::SecurityAnalyst => true,
+            Role::Buyer => department.is_some() && p.department.as_deref() == department,
+            Role::Vendor | Role::Admin | Role::Auditor => false,
+        };
+        for_role && p.roles.contains(&r) && p.last_signed_in > now - Duration::days(PEOPLE_DAYS)
+    };
+    out.extend(
+        people
+            .iter()
+            .filter(|p| reached(p))
+            .map(|p| p.email.clone()),
+    );
     let mut seen = std::collections::BTreeSet::new();
     out.retain(|a| seen.insert(a.trim().to_lowercase()));
     out
@@ -599,23 +635,78 @@ mod tests {
         };
         mail.department_contacts
             .insert("DOIT".into(), vec!["buy@doit.example".into()]);
-        assert_eq!(addresses(&mail, "cio", None, &[]), ["cio@city.example"]);
+        let now = Utc::now();
+        let addresses = |role: &str, department: Option<&str>, contacts: &[String]| {
+            addresses(&mail, role, department, contacts, &[], now)
+        };
+        assert_eq!(addresses("cio", None, &[]), ["cio@city.example"]);
         assert_eq!(
-            addresses(&mail, "security_analyst", None, &[]),
+            addresses("security_analyst", None, &[]),
             ["sec@city.example"]
         );
+        assert_eq!(addresses("buyer", Some("DOIT"), &[]), ["buy@doit.example"]);
+        assert!(addresses("buyer", Some("ISD"), &[]).is_empty());
+        assert!(addresses("buyer", None, &[]).is_empty());
         assert_eq!(
-            addresses(&mail, "buyer", Some("DOIT"), &[]),
-            ["buy@doit.example"]
-        );
-        assert!(addresses(&mail, "buyer", Some("ISD"), &[]).is_empty());
-        assert!(addresses(&mail, "buyer", None, &[]).is_empty());
-        assert_eq!(
-            addresses(&mail, "vendor", None, &["v@vendor.example".into()]),
+            addresses("vendor", None, &["v@vendor.example".into()]),
             ["v@vendor.example"]
         );
-        assert!(addresses(&mail, "auditor", None, &[]).is_empty());
-        assert!(addresses(&mail, "admin", None, &[]).is_empty());
+        assert!(addresses("auditor", None, &[]).is_empty());
+        assert!(addresses("admin", None, &[]).is_empty());
+    }
+
+    #[test]
+    fn people_signed_in_by_the_identity_provider_receive_their_roles_mail_only_while_recent() {
+        let now = Utc::now();
+        let mut mail = MailConfig {
+            cio_office: vec!["cio@city.example".into()],
+            ..MailConfig::default()
+        };
+        mail.department_contacts
+            .insert("DOIT".into(), vec!["buy@doit.example".into()]);
+        let person =
+            |email: &str, roles: &[Role], department: Option<&str>, days_ago: i64| SignedInPerson {
+                email: email.into(),
+                roles: roles.to_vec(),
+                department: department.map(str::to_string),
+                last_signed_in: now - Duration::days(days_ago),
+            };
+        let people = [
+            person("carla@city.example", &[Role::Cio], None, 1),
+            person("bea@doit.example", &[Role::Buyer], Some("DOIT"), 2),
+            person("ivan@isd.example", &[Role::Buyer], Some("ISD"), 2),
+            person(
+                "ana@city.example",
+                &[Role::SecurityAnalyst, Role::Finance],
+                None,
+                3,
+            ),
+            person("ada@city.example", &[Role::Admin, Role::Auditor], None, 1),
+            person("old@city.example", &[Role::Cio], None, PEOPLE_DAYS + 1),
+            // Already a mailbox of the role: one message, not two.
+            person("CIO@city.example", &[Role::Cio], None, 1),
+        ];
+        let to = |role: &str, department: Option<&str>| {
+            addresses(&mail, role, department, &[], &people, now)
+        };
+        assert_eq!(to("cio", None), ["cio@city.example", "carla@city.example"]);
+        assert_eq!(
+            to("buyer", Some("DOIT")),
+            ["buy@doit.example", "bea@doit.example"]
+        );
+        assert_eq!(to("buyer", Some("ISD")), ["ivan@isd.example"]);
+        assert!(
+            to("buyer", None).is_empty(),
+            "a buyer hears only of a department"
+        );
+        assert_eq!(to("finance", None), ["ana@city.example"]);
+        assert_eq!(to("security_analyst", None), ["ana@city.example"]);
+        assert!(to("admin", None).is_empty());
+        assert!(to("auditor", None).is_empty());
+        assert!(
+            to("vendor", None).is_empty(),
+            "no staff member hears a vendor's mail"
+        );
     }
 
     #[test]

@@ -267,6 +267,29 @@ impl Repo {
     /// row per URL and an e-mail row per address. Returns how many notifications it fanned out. Two runners may
     /// race: the one whose update marks the notification does the work.
     pub async fn fan_out(&self, to: &FanOut<'_>, at: DateTime<Utc>) -> Result<usize, ApiError> {
+        // People who signed in through the identity provider and gave an address, recently enough to be reached.
+        let since = at - chrono::Duration::days(crate::domain::mail::PEOPLE_DAYS);
+        let people: Vec<crate::domain::mail::SignedInPerson> = if to.mail.is_some() {
+            let rows: Vec<crate::store::IdentityPerson> =
+                sqlx::query_as("SELECT * FROM identity_people WHERE last_signed_in > $1")
+                    .bind(since)
+                    .fetch_all(&self.pool)
+                    .await?;
+            rows.into_iter()
+                .map(|p| crate::domain::mail::SignedInPerson {
+                    email: p.email,
+                    roles: p
+                        .roles
+                        .split(' ')
+                        .filter_map(crate::auth::Role::parse)
+                        .collect(),
+                    department: p.department,
+                    last_signed_in: p.last_signed_in,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let waiting: Vec<NotificationRecord> = sqlx::query_as(
             "SELECT * FROM notifications WHERE fanned_out = $1 ORDER BY created_at, id LIMIT 1000",
         )
@@ -363,6 +386,8 @@ impl Repo {
                     &notification.recipient_role,
                     notification.recipient_dept.as_deref(),
                     &contacts,
+                    &people,
+                    at,
                 ) {
                     let digest = crate::domain::mail::wants_digest(mail, &address);
                     let due = if digest {

@@ -438,6 +438,35 @@ impl Store {
         dispatch!(self, r => r.open_session(actor, session).await)
     }
 
+    pub async fn start_oidc_attempt(
+        &self,
+        actor: &Actor,
+        new: NewOidcAttempt,
+    ) -> Result<OidcAttemptRecord, ApiError> {
+        dispatch!(self, r => r.start_oidc_attempt(actor, new).await)
+    }
+
+    pub async fn take_oidc_attempt(
+        &self,
+        state_hash: &str,
+        browser_hash: Option<&str>,
+    ) -> Result<OidcAttemptRecord, ApiError> {
+        dispatch!(self, r => r.take_oidc_attempt(state_hash, browser_hash).await)
+    }
+
+    pub async fn open_identified_session(
+        &self,
+        actor: &Actor,
+        session: NewSession,
+        person: Option<IdentityPerson>,
+    ) -> Result<SessionRecord, ApiError> {
+        dispatch!(self, r => r.open_identified_session(actor, session, person).await)
+    }
+
+    pub async fn identity_people(&self) -> Result<Vec<IdentityPerson>, ApiError> {
+        dispatch!(self, r => r.identity_people().await)
+    }
+
     pub async fn find_session(&self, token_hash: &str) -> Result<Option<SessionRecord>, ApiError> {
         dispatch!(self, r => r.find_session(token_hash).await)
     }

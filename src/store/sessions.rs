@@ -4,7 +4,10 @@ use uuid::Uuid;
 
 use crate::domain::now;
 use crate::error::ApiError;
-use crate::store::{Actor, LoginLinkRecord, NewLoginLink, NewSession, SessionRecord, to_json};
+use crate::store::{
+    Actor, IdentityPerson, LoginLinkRecord, NewLoginLink, NewOidcAttempt, NewSession,
+    OidcAttemptRecord, SessionRecord, to_json,
+};
 
 async fn insert_session(
     tx: &mut Tx,
@@ -13,8 +16,8 @@ async fn insert_session(
 ) -> Result<SessionRecord, ApiError> {
     let created: SessionRecord = sqlx::query_as(
         "INSERT INTO console_sessions (id, token_hash, csrf_token, subject, name, roles, department, vendor_id, \
-         invitation_id, method, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-         RETURNING *",
+         invitation_id, method, created_at, expires_at, email) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+         $12, $13) RETURNING *",
     )
     .bind(Uuid::new_v4())
     .bind(&new.token_hash)
@@ -28,6 +31,7 @@ async fn insert_session(
     .bind(&new.method)
     .bind(now())
     .bind(new.expires_at)
+    .bind(&new.email)
     .fetch_one(&mut **tx)
     .await?;
     audit(
@@ -149,6 +153,160 @@ impl Repo {
         let created = insert_session(&mut tx, actor, &session).await?;
         tx.commit().await?;
         Ok(created)
+    }
+
+    /// Starts an OpenID Connect sign-in: keeps what the callback will check the provider's answer with.
+    pub async fn start_oidc_attempt(
+        &self,
+        actor: &Actor,
+        new: NewOidcAttempt,
+    ) -> Result<OidcAttemptRecord, ApiError> {
+        let mut tx = begin(&self.writer).await?;
+        let created: OidcAttemptRecord = sqlx::query_as(
+            "INSERT INTO console_oidc_attempts (id, state_hash, browser_hash, nonce, pkce_verifier, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+        )
+        .bind(Uuid::new_v4())
+        .bind(&new.state_hash)
+        .bind(&new.browser_hash)
+        .bind(&new.nonce)
+        .bind(&new.pkce_verifier)
+        .bind(now())
+        .bind(new.expires_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            actor,
+            "console.oidc_started",
+            "console_oidc_attempt",
+            &created.id.to_string(),
+            None,
+            Some(to_json(&created)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Takes the sign-in whose `state` hashes to `state_hash`, once, for the browser whose cookie hashes to
+    /// `browser_hash`: an unknown state, another browser's, a used or an expired one is refused (400) and changes
+    /// nothing; otherwise the attempt is marked used before the provider is asked anything, so that a replayed
+    /// callback finds it used.
+    pub async fn take_oidc_attempt(
+        &self,
+        state_hash: &str,
+        browser_hash: Option<&str>,
+    ) -> Result<OidcAttemptRecord, ApiError> {
+        let refused = |detail: &str| {
+            ApiError::new(
+                poem::http::StatusCode::BAD_REQUEST,
+                "oidc_state",
+                detail.to_string(),
+            )
+        };
+        let mut tx = begin(&self.writer).await?;
+        let attempt: OidcAttemptRecord = sqlx::query_as(concat!(
+            "SELECT * FROM console_oidc_attempts WHERE state_hash = $1",
+            for_update!()
+        ))
+        .bind(state_hash)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| refused("this sign-in answer does not belong to a sign-in started here"))?;
+        if browser_hash != Some(attempt.browser_hash.as_str()) {
+            return Err(refused(
+                "this sign-in answer belongs to a sign-in started in another browser",
+            ));
+        }
+        if attempt.used_at.is_some() {
+            return Err(refused("this sign-in answer has been used already"));
+        }
+        let at = now();
+        if attempt.expires_at <= at {
+            return Err(refused("this sign-in took too long; start again"));
+        }
+        let used: OidcAttemptRecord = sqlx::query_as(
+            "UPDATE console_oidc_attempts SET used_at = $2 WHERE id = $1 RETURNING *",
+        )
+        .bind(attempt.id)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            &Actor {
+                subject: "identity provider callback".into(),
+                role: "system".into(),
+                request_id: None,
+                invitation: None,
+            },
+            "console.oidc_answered",
+            "console_oidc_attempt",
+            &attempt.id.to_string(),
+            Some(to_json(&attempt)),
+            Some(to_json(&used)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(used)
+    }
+
+    /// Opens the session of someone the identity provider signed in and, when the provider gave an address,
+    /// records them (with the roles and department of this sign-in) among the people notifications may reach.
+    pub async fn open_identified_session(
+        &self,
+        actor: &Actor,
+        session: NewSession,
+        person: Option<IdentityPerson>,
+    ) -> Result<SessionRecord, ApiError> {
+        let mut tx = begin(&self.writer).await?;
+        let created = insert_session(&mut tx, actor, &session).await?;
+        if let Some(person) = person {
+            let before: Option<IdentityPerson> = sqlx::query_as(concat!(
+                "SELECT * FROM identity_people WHERE subject_key = $1",
+                for_update!()
+            ))
+            .bind(&person.subject_key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let after: IdentityPerson = sqlx::query_as(
+                "INSERT INTO identity_people (subject_key, subject, name, email, roles, department, \
+                 last_signed_in) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (subject_key) DO UPDATE SET \
+                 subject = excluded.subject, name = excluded.name, email = excluded.email, roles = excluded.roles, \
+                 department = excluded.department, last_signed_in = excluded.last_signed_in RETURNING *",
+            )
+            .bind(&person.subject_key)
+            .bind(&person.subject)
+            .bind(&person.name)
+            .bind(&person.email)
+            .bind(&person.roles)
+            .bind(&person.department)
+            .bind(person.last_signed_in)
+            .fetch_one(&mut *tx)
+            .await?;
+            audit(
+                &mut tx,
+                actor,
+                "identity_person.recorded",
+                "identity_person",
+                &after.subject_key,
+                before.map(|b| to_json(&b)),
+                Some(to_json(&after)),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// People who signed in through the identity provider and gave an address.
+    pub async fn identity_people(&self) -> Result<Vec<IdentityPerson>, ApiError> {
+        Ok(
+            sqlx::query_as("SELECT * FROM identity_people ORDER BY subject_key")
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// The session whose cookie hashes to `token_hash`, whatever its state (the caller checks expiry and

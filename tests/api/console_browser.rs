@@ -649,3 +649,46 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
     drop(driver);
     app.stop().await;
 }
+
+/// A CIO signs in through the identity provider (the local provider of `oidc_provider.rs`) in Chromium: the
+/// sign-in page offers the provider, the browser goes there and back, and lands on the inbox with no code in the
+/// address bar.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cio_signs_in_through_the_identity_provider_in_chromium() {
+    if !browser_available() {
+        return;
+    }
+    let (app, provider) = crate::console_oidc::spawn(Backend::Sqlite).await;
+    provider.next(
+        json!({"sub": "carla", "email": "carla@city.example", "email_verified": true,
+                         "realm_access": {"roles": ["cio"]}}),
+    );
+    let driver = Driver::start();
+    let c = driver.browser().await;
+    let axe = axe_source();
+
+    c.goto(&format!("{}/", app.base)).await.unwrap();
+    accessible(&c, &axe, "the sign-in page offering the identity provider").await;
+    c.find(Locator::LinkText("Sign in with CityID"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&c, "/inbox").await;
+    let url = c.current_url().await.unwrap();
+    assert_eq!(url.query(), None, "no code in the address bar: {url}");
+    assert!(text(&c).await.contains("Inbox"), "{}", text(&c).await);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM console_sessions WHERE method = 'oidc' AND subject = 'carla'"
+        )
+        .await,
+        1
+    );
+
+    c.close().await.unwrap();
+    drop(driver);
+    app.stop().await;
+    provider.stop();
+}

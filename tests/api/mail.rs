@@ -25,7 +25,7 @@ const OTHER_VENDOR: &str = "hello@other-vendor.example";
 /// The contact `assessments::accepted_with_a_finding` invites.
 const INVITED: &str = "security@vendor.example";
 
-fn mail_settings(c: &mut Config, port: u16, digest: &[&str]) {
+pub fn mail_settings(c: &mut Config, port: u16, digest: &[&str]) {
     c.public_url = "https://review.city.example".into();
     c.mail.smtp_host = Some("127.0.0.1".into());
     c.mail.smtp_port = Some(port);
@@ -73,7 +73,7 @@ async fn department(app: &TestApp, code: &str) {
 }
 
 /// A $60,000 on-premises purchase of public data by `department`: routed to the CIO by value alone.
-async fn submitted_request(
+pub async fn submitted_request(
     app: &TestApp,
     department_code: &str,
     vendor: &Value,
@@ -85,12 +85,12 @@ async fn submitted_request(
     app.draft_and_submit(&buyer, body).await.0
 }
 
-async fn pass(app: &TestApp, now: DateTime<Utc>) -> procurement_review::jobs::RunReport {
+pub async fn pass(app: &TestApp, now: DateTime<Utc>) -> procurement_review::jobs::RunReport {
     run_once(&app.store, &app.config, now).await.unwrap()
 }
 
 /// The subjects of the messages each address received, sorted.
-fn inbox(sink: &Sink, address: &str) -> Vec<String> {
+pub fn inbox(sink: &Sink, address: &str) -> Vec<String> {
     let mut subjects: Vec<String> = sink.to(address).iter().map(|m| m.subject()).collect();
     subjects.sort();
     subjects
