@@ -379,7 +379,10 @@ impl Repo {
                         &notification.subject_id,
                     ),
                 };
-                let named = Named { link, ..named.clone() };
+                let named = Named {
+                    link,
+                    ..named.clone()
+                };
                 let rendered = crate::domain::mail::render(&notification.message, &named);
                 for address in crate::domain::mail::addresses(
                     mail,
