@@ -361,7 +361,13 @@ async fn deliver_mail(
         if batch.is_empty() {
             return Ok(());
         }
-        let mut messages: Vec<(OutboxMail, Vec<DeliveryRecord>)> = Vec::new();
+        // Per message: what is sent, the rows it settles, and a digest's parts (each row's own message).
+        type Message = (
+            OutboxMail,
+            Vec<DeliveryRecord>,
+            Vec<crate::domain::mail::Rendered>,
+        );
+        let mut messages: Vec<Message> = Vec::new();
         let mut digests: HashMap<String, usize> = HashMap::new();
         for delivery in batch {
             let mut mail: OutboxMail =
@@ -369,22 +375,19 @@ async fn deliver_mail(
             invitations.fill(store, config, now, &mut mail).await?;
             if delivery.digest {
                 if let Some(&at) = digests.get(&delivery.url) {
+                    messages[at].2.push(mail.mail);
                     messages[at].1.push(delivery);
                     continue;
                 }
                 digests.insert(delivery.url.clone(), messages.len());
+                let part = mail.mail.clone();
+                messages.push((mail, vec![delivery], vec![part]));
+            } else {
+                messages.push((mail, vec![delivery], Vec::new()));
             }
-            messages.push((mail, vec![delivery]));
         }
-        for (mut mail, rows) in messages {
+        for (mut mail, rows, parts) in messages {
             if rows[0].digest {
-                let mut parts = Vec::with_capacity(rows.len());
-                for row in &rows {
-                    if let Ok(mut part) = serde_json::from_str::<OutboxMail>(&row.body) {
-                        invitations.fill(store, config, now, &mut part).await?;
-                        parts.push(part.mail);
-                    }
-                }
                 mail.mail = crate::domain::mail::render_digest(&parts);
             }
             let error = mailer.send(&mail).await.err();
@@ -423,7 +426,7 @@ impl Invitations {
             return Ok(());
         };
         let token = match store.invitation(id).await? {
-            Some(found) if found.revoked_at.is_none() && found.expires_at > now => {
+            Some(found) if found.is_active_at(now) => {
                 if self.secret.is_none() {
                     self.secret = match &config.auth.hs256_secret {
                         Some(secret) => Some(secret.clone()),

@@ -729,35 +729,22 @@ mod tests {
     #[test]
     fn messages_link_to_the_console_page_of_the_reader_and_otherwise_to_the_api() {
         let base = "https://pr.city.example/";
-        assert_eq!(
-            link_for(base, "buyer", "request", "r1"),
-            "https://pr.city.example/requests/r1"
-        );
-        assert_eq!(
-            link_for(base, "cio", "request", "r1"),
-            "https://pr.city.example/requests/r1"
-        );
-        assert_eq!(
-            link_for(base, "vendor", "assessment", "a1"),
-            "https://pr.city.example/portal/assessments/a1"
-        );
-        assert_eq!(
-            link_for(base, "security_analyst", "assessment", "a1"),
-            "https://pr.city.example/reviews/a1"
-        );
-        // No console page for these readers or objects yet: the API.
-        assert_eq!(
-            link_for(base, "cio", "assessment", "a1"),
-            "https://pr.city.example/api/v1/assessments/a1"
-        );
-        assert_eq!(
-            link_for(base, "vendor", "finding", "f1"),
-            "https://pr.city.example/api/v1/findings/f1"
-        );
-        assert_eq!(
-            link_for(base, "vendor", "request", "r1"),
-            "https://pr.city.example/api/v1/requests/r1"
-        );
+        for (role, subject_type, id, expected) in [
+            ("buyer", "request", "r1", "requests/r1"),
+            ("cio", "request", "r1", "requests/r1"),
+            ("vendor", "assessment", "a1", "portal/assessments/a1"),
+            ("security_analyst", "assessment", "a1", "reviews/a1"),
+            // No console page for these readers or objects yet: the API.
+            ("cio", "assessment", "a1", "api/v1/assessments/a1"),
+            ("vendor", "finding", "f1", "api/v1/findings/f1"),
+            ("vendor", "request", "r1", "api/v1/requests/r1"),
+        ] {
+            assert_eq!(
+                link_for(base, role, subject_type, id),
+                format!("https://pr.city.example/{expected}"),
+                "{role} reading {subject_type}"
+            );
+        }
     }
 
     #[test]

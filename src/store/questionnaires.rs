@@ -657,16 +657,13 @@ impl Repo {
     }
 
     pub async fn invitation_grant(&self, id: Uuid) -> Result<Option<InvitationGrant>, ApiError> {
-        let found: Option<InvitationRecord> =
-            sqlx::query_as("SELECT * FROM vendor_invitations WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        let Some(found) = found else { return Ok(None) };
+        let Some(found) = self.invitation(id).await? else {
+            return Ok(None);
+        };
         let Some(request) = found.request_id else {
             return Ok(None);
         };
-        if found.revoked_at.is_some() || found.expires_at <= now() {
+        if !found.is_active_at(now()) {
             return Ok(None);
         }
         Ok(Some(InvitationGrant {

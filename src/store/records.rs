@@ -185,6 +185,13 @@ pub struct InvitationRecord {
     pub revoke_reason: Option<String>,
 }
 
+impl InvitationRecord {
+    /// Neither revoked nor expired at `at`: its token still opens what it names.
+    pub fn is_active_at(&self, at: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at > at
+    }
+}
+
 /// An invitation to make, checked for form by the caller; the store checks it against the request.
 #[derive(Debug, Clone)]
 pub struct NewInvitation {
