@@ -797,8 +797,9 @@ impl Store {
         vendor_id: Option<Uuid>,
         status: Option<AssessmentStatus>,
         page: PageRequest,
-    ) -> Result<Paged<AssessmentRecord>, ApiError> {
-        dispatch!(self, r => r.list_assessments(scope, request_id, vendor_id, status, page).await)
+        after: Option<&Keyset>,
+    ) -> Result<(Paged<AssessmentRecord>, Option<Keyset>), ApiError> {
+        dispatch!(self, r => r.list_assessments(scope, request_id, vendor_id, status, page, after).await)
     }
 
     pub async fn get_assessment(
