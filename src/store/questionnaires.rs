@@ -10,8 +10,8 @@ use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
     Actor, AnswerEntry, AnswerRecord, AssessmentRecord, ClosedWork, EvidenceRecord, FindingFilter,
-    FindingRecord, InvitationRecord, Keyset, NewCycle, NewFinding, NewInvitation, Paged, RequestRecord,
-    ReviewComment, ReviewRecord, VendorScope, to_json,
+    FindingRecord, InvitationRecord, Keyset, NewCycle, NewFinding, NewInvitation, Paged,
+    RequestRecord, ReviewComment, ReviewRecord, VendorScope, to_json,
 };
 use crate::workflow::assessments::{self as rules, InvitationTarget, VendorWork};
 
