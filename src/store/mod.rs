@@ -545,6 +545,11 @@ impl Store {
         dispatch!(self, r => r.services_changed_since(since).await)
     }
 
+    /// The duplicate index's change counter: it moves with every change to what the index reads.
+    pub async fn duplicate_index_counter(&self) -> Result<i64, ApiError> {
+        dispatch!(self, r => r.duplicate_index_counter().await)
+    }
+
     pub async fn purchases_changed_since(
         &self,
         since: Option<chrono::DateTime<chrono::Utc>>,
