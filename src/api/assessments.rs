@@ -640,7 +640,7 @@ impl AssessmentsApi {
         cursor: Query<Option<String>>,
     ) -> Result<Json<AssessmentPage>, ApiError> {
         let page = PageRequest::parse(limit.0, offset.0)?;
-        let after = super::parse_cursor(cursor.0.as_deref(), &page)?;
+        let after = super::parse_cursor(cursor.0.as_deref(), &page, crate::store::Keyset::decode)?;
         let (found, next) = store
             .list_assessments(
                 &vendor_scope(&auth),

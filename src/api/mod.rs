@@ -211,12 +211,13 @@ impl poem_openapi::types::ParseFromParameter for IfMatch {
     }
 }
 
-/// The keyset a list's `cursor` names: refused beside a non-zero `offset`, or when it is not a `next_cursor`
-/// this service handed out.
-pub fn parse_cursor(
+/// Where a list's `cursor` says the page starts (`decode` reads the list's kind of cursor): refused beside a
+/// non-zero `offset`, or when it is not a `next_cursor` this service handed out.
+pub fn parse_cursor<T>(
     cursor: Option<&str>,
     page: &crate::domain::PageRequest,
-) -> Result<Option<crate::store::Keyset>, ApiError> {
+    decode: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
     let Some(token) = cursor else {
         return Ok(None);
     };
@@ -226,7 +227,7 @@ pub fn parse_cursor(
             "give either `cursor` or `offset`, not both",
         ));
     }
-    crate::store::Keyset::decode(token)
+    decode(token)
         .map(Some)
         .ok_or_else(|| ApiError::field("cursor", "is not a `next_cursor` this service handed out"))
 }

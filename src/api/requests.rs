@@ -655,7 +655,7 @@ impl RequestsApi {
         cursor: Query<Option<String>>,
     ) -> Result<Json<RequestPage>, ApiError> {
         let page = PageRequest::parse(limit.0, offset.0)?;
-        let after = super::parse_cursor(cursor.0.as_deref(), &page)?;
+        let after = super::parse_cursor(cursor.0.as_deref(), &page, crate::store::Keyset::decode)?;
         let awaiting_kinds = match awaiting.0.as_deref() {
             None => None,
             Some("me") => {

@@ -1390,8 +1390,9 @@ impl Store {
         &self,
         filter: &AuditFilter,
         page: PageRequest,
-    ) -> Result<Paged<AuditRecord>, ApiError> {
-        dispatch!(self, r => r.list_audit(filter, page).await)
+        after: Option<SeqCursor>,
+    ) -> Result<(Paged<AuditRecord>, Option<SeqCursor>), ApiError> {
+        dispatch!(self, r => r.list_audit(filter, page, after).await)
     }
 
     /// Incremental: the records after the last checkpoint (`GET /audit/verify`).

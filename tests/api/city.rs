@@ -85,6 +85,22 @@ both!(
             "the trail holds the records wanted"
         );
         assert!(made.audit_appended > 0);
+        // The trail pages by cursor, oldest first, every record once and in order.
+        let mut seqs: Vec<i64> = Vec::new();
+        let mut next = "/api/v1/audit?limit=200".to_string();
+        loop {
+            let page = app.get(&next, &auditor).await.ok(200).clone();
+            assert_eq!(page["page"]["total"].as_i64(), Some(scale.audit_records));
+            seqs.extend(page["items"].as_array().unwrap().iter().map(|r| r["seq"].as_i64().unwrap()));
+            match page["page"]["next_cursor"].as_str() {
+                Some(c) => next = format!("/api/v1/audit?limit=200&cursor={c}"),
+                None => break,
+            }
+        }
+        assert_eq!(seqs.len() as i64, scale.audit_records);
+        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "in order, without a gap");
+        app.get(&format!("{next}&offset=5"), &auditor).await.problem(422, "validation_failed");
+        app.get("/api/v1/audit?cursor=bm90LWEtY3Vyc29y", &auditor).await.problem(422, "validation_failed");
         let verified = app.get("/api/v1/audit/verify", &auditor).await;
         assert_eq!(verified.ok(200)["ok"], true, "{}", verified.text);
 
