@@ -26,6 +26,9 @@ struct State {
     synced_to: Option<DateTime<Utc>>,
     /// The CIO office's vocabulary entries the index was built with.
     vocabulary: Vec<dup::VocabularyEntry>,
+    /// Requests applied whose last change lies inside the look-back window, with that change's time: read
+    /// again by the next catch-up's window, they are not fetched again unless they changed since.
+    applied: std::collections::HashMap<uuid::Uuid, DateTime<Utc>>,
     /// The store's change counter when the index last caught up: while it reads the same, nothing the index
     /// reads has changed and the catch-up is skipped.
     counter: Option<i64>,
@@ -159,6 +162,7 @@ impl Detector {
                 index,
                 synced_to: Some(started),
                 vocabulary,
+                applied: Default::default(),
                 counter: state.counter,
             };
             return Ok(());
@@ -171,9 +175,31 @@ impl Detector {
         let look_from = since.map(|t| t - Duration::seconds(CLOCK_SLACK_SECONDS));
         let started = crate::domain::now();
         let services = store.services_changed_since(look_from).await?;
-        let purchases = store.purchases_changed_since(look_from).await?;
+        let purchases = match look_from {
+            None => store.purchases_changed_since(None).await?,
+            Some(from) => {
+                // Under a steady stream of writes the window holds every request changed in the last few
+                // seconds; only those not applied as they stand now are read whole.
+                let stamps = store.purchase_stamps_since(from).await?;
+                let fresh: Vec<uuid::Uuid> = {
+                    let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+                    stamps
+                        .iter()
+                        .filter(|(id, at)| state.applied.get(id) != Some(at))
+                        .map(|(id, _)| *id)
+                        .collect()
+                };
+                store.purchases_by_id(&fresh).await?
+            }
+        };
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         apply(&mut state.index, &services, &purchases);
+        for p in &purchases {
+            state.applied.insert(p.id, p.updated_at);
+        }
+        if let Some(from) = look_from {
+            state.applied.retain(|_, at| *at > from);
+        }
         if state.synced_to.is_none_or(|t| t < started) {
             state.synced_to = Some(started);
         }

@@ -557,6 +557,19 @@ impl Store {
         dispatch!(self, r => r.purchases_changed_since(since).await)
     }
 
+    /// The id and last change of each request changed after `since`.
+    pub async fn purchase_stamps_since(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(Uuid, chrono::DateTime<chrono::Utc>)>, ApiError> {
+        dispatch!(self, r => r.purchase_stamps_since(since).await)
+    }
+
+    /// The requests `ids` as the duplicate index reads them.
+    pub async fn purchases_by_id(&self, ids: &[Uuid]) -> Result<Vec<PurchaseRecord>, ApiError> {
+        dispatch!(self, r => r.purchases_by_id(ids).await)
+    }
+
     pub async fn request_duplicates(
         &self,
         id: Uuid,

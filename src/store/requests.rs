@@ -1790,6 +1790,41 @@ impl Repo {
         .await?)
     }
 
+    /// The id and last change of each request changed after `since`: what the duplicate index compares with
+    /// what it has applied before reading any row whole.
+    pub async fn purchase_stamps_since(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(Uuid, chrono::DateTime<chrono::Utc>)>, ApiError> {
+        Ok(
+            sqlx::query_as("SELECT id, updated_at FROM requests WHERE updated_at > $1")
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// The requests `ids` as the duplicate index reads them.
+    pub async fn purchases_by_id(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<Vec<crate::store::PurchaseRecord>, ApiError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT r.id, r.department_code, r.status, r.fields, v.legal_name AS vendor_name, r.updated_at \
+                 FROM requests r JOIN vendors v ON v.id = r.vendor_id WHERE r.id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            query.push(")");
+            found.extend(query.build_query_as().fetch_all(&self.pool).await?);
+        }
+        Ok(found)
+    }
+
     pub async fn list_decisions(&self, request_id: Uuid) -> Result<Vec<Decision>, ApiError> {
         let rows: Vec<DecisionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{DECISION_SELECT} WHERE d.request_id = $1 ORDER BY d.decided_at, d.id"
