@@ -3,7 +3,7 @@
 //! up by id and version, including versions that are no longer on disk.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
@@ -24,7 +24,8 @@ impl Templates {
         let mut current = Vec::new();
         let mut by_version = HashMap::new();
         for template in checked {
-            let path = dir.join(template.file_name());
+            // `load_dir` names each template by the path it found it at, `dir` included.
+            let path = PathBuf::from(template.file_name());
             let source = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?;
             store

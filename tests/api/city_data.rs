@@ -278,7 +278,11 @@ pub fn request_body(i: usize, scale: &Scale, vendor: &str, pi_stride: usize) -> 
     let r = spread(i as u64);
     let (product, category, capability, purpose) = PRODUCTS[(r % PRODUCTS.len() as u64) as usize];
     let annual = ANNUAL_CENTS[((r >> 8) % ANNUAL_CENTS.len() as u64) as usize];
-    let capital = if (r >> 16) % 5 == 0 { annual / 2 } else { 0 };
+    let capital = if (r >> 16).is_multiple_of(5) {
+        annual / 2
+    } else {
+        0
+    };
     // Fiscal years end on June 30: FY2027 runs from 2026-07-01. Spread the starts over the last `fiscal_years`.
     let today = Utc::now().date_naive();
     let current_fy = if today.month() >= 7 {
@@ -289,7 +293,7 @@ pub fn request_body(i: usize, scale: &Scale, vendor: &str, pi_stride: usize) -> 
     let fy = current_fy - (i as i32 % scale.fiscal_years);
     let start =
         NaiveDate::from_ymd_opt(fy - 1, 7, 1).unwrap() + Duration::days((r >> 24) as i64 % 360);
-    let pi = pi_stride > 0 && i % pi_stride == 0;
+    let pi = pi_stride > 0 && i.is_multiple_of(pi_stride);
     let data_classes = if pi {
         json!(["pi_ma"])
     } else {
@@ -584,7 +588,7 @@ pub async fn generate(
                 };
                 if !id.is_empty() {
                     // Two requests in three that wait for the CIO or Finance get their decision.
-                    if spread(i as u64 ^ 0xD0) % 3 != 0 {
+                    if !spread(i as u64 ^ 0xD0).is_multiple_of(3) {
                         decided
                             .fetch_add(decide(&http, &cio, &finance, &id).await, Ordering::Relaxed);
                     }

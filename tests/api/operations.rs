@@ -144,3 +144,57 @@ both!(
         app.stop().await;
     }
 );
+
+/// README's run command: the binary started from the checkout with nothing configured but a database (the
+/// default questionnaire folder is `questionnaires`, relative to where it runs) gets ready and serves the API.
+#[tokio::test]
+async fn the_binary_serves_from_the_checkout_with_the_default_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_procurement-review"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env(
+            "PROCUREMENT_REVIEW_DATABASE_URL",
+            format!("sqlite:{}", dir.path().join("run.db").display()),
+        )
+        .env("PROCUREMENT_REVIEW_JOBS_INTERVAL_SECONDS", "0")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut ready = None;
+    for _ in 0..200 {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            panic!("the service exited ({status}): {err}");
+        }
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
+            ready = Some(r.status());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let questionnaires = client
+        .get(format!("http://127.0.0.1:{port}/api/v1/questionnaires"))
+        .send()
+        .await
+        .map(|r| r.status());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(ready, Some(reqwest::StatusCode::OK));
+    assert_eq!(
+        questionnaires.unwrap(),
+        reqwest::StatusCode::UNAUTHORIZED,
+        "the API answers (a token is needed)"
+    );
+}
