@@ -213,6 +213,26 @@ impl poem_openapi::types::ParseFromParameter for IfMatch {
     }
 }
 
+/// The keyset a list's `cursor` names: refused beside a non-zero `offset`, or when it is not a `next_cursor`
+/// this service handed out.
+pub fn parse_cursor(
+    cursor: Option<&str>,
+    page: &crate::domain::PageRequest,
+) -> Result<Option<crate::store::Keyset>, ApiError> {
+    let Some(token) = cursor else {
+        return Ok(None);
+    };
+    if page.offset != 0 {
+        return Err(ApiError::field(
+            "offset",
+            "give either `cursor` or `offset`, not both",
+        ));
+    }
+    crate::store::Keyset::decode(token)
+        .map(Some)
+        .ok_or_else(|| ApiError::field("cursor", "is not a `next_cursor` this service handed out"))
+}
+
 /// Page metadata returned with every list.
 #[derive(Debug, Clone, Object)]
 pub struct PageInfo {
@@ -229,6 +249,23 @@ pub struct PageInfo {
 }
 
 impl PageInfo {
+    /// The page's metadata when it was asked for by `cursor` (`after`) or by offset; `next` is where the
+    /// following page starts, if there is one.
+    pub fn keyset(
+        total: i64,
+        page: crate::domain::PageRequest,
+        returned: usize,
+        after: Option<&crate::store::Keyset>,
+        next: Option<crate::store::Keyset>,
+    ) -> PageInfo {
+        let mut info = PageInfo::new(total, page, returned);
+        info.next_cursor = next.map(|k| k.encode());
+        if after.is_some() {
+            info.next_offset = None;
+        }
+        info
+    }
+
     pub fn new(total: i64, page: crate::domain::PageRequest, returned: usize) -> PageInfo {
         let next = page.offset + returned as i64;
         PageInfo {

@@ -573,6 +573,11 @@ impl Store {
         dispatch!(self, r => r.services_changed_since(since).await)
     }
 
+    /// The duplicate index's change counter: it moves with every change to what the index reads.
+    pub async fn duplicate_index_counter(&self) -> Result<i64, ApiError> {
+        dispatch!(self, r => r.duplicate_index_counter().await)
+    }
+
     pub async fn purchases_changed_since(
         &self,
         since: Option<chrono::DateTime<chrono::Utc>>,
@@ -833,8 +838,9 @@ impl Store {
         vendor_id: Option<Uuid>,
         status: Option<AssessmentStatus>,
         page: PageRequest,
-    ) -> Result<Paged<AssessmentRecord>, ApiError> {
-        dispatch!(self, r => r.list_assessments(scope, request_id, vendor_id, status, page).await)
+        after: Option<&Keyset>,
+    ) -> Result<(Paged<AssessmentRecord>, Option<Keyset>), ApiError> {
+        dispatch!(self, r => r.list_assessments(scope, request_id, vendor_id, status, page, after).await)
     }
 
     pub async fn get_assessment(
