@@ -184,6 +184,7 @@ fn bench_submit(c: &mut Criterion) {
                     let detection = Detection {
                         for_version: version,
                         candidates: Vec::new(),
+                        carried: Vec::new(),
                     };
                     rt.block_on(store.submit_request(
                         &buyer,

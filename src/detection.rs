@@ -217,6 +217,12 @@ impl Detector {
         Ok(state.index.check(text, MAX_CANDIDATES))
     }
 
+    /// The lexicon of the index as it stands (the CIO office's vocabulary included once a check caught up).
+    pub fn lexicon(&self) -> std::sync::Arc<dup::Lexicon> {
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        state.index.lexicon()
+    }
+
     pub fn sizes(&self) -> (usize, usize) {
         let state = self.state.read().unwrap_or_else(|e| e.into_inner());
         (state.index.service_count(), state.index.purchase_count())

@@ -12,6 +12,7 @@ use super::me::ApiTags;
 use super::requests::{Buyer, RequestView, scope_of, shaped};
 use crate::auth::{Auth, Permission, Role, Staff};
 use crate::detection::{Detector, request_text};
+use crate::domain::duplicate_learning::carried_over;
 use crate::domain::duplicates::{Candidate, Evidence};
 use crate::error::{ApiError, FieldError};
 use crate::store::{DismissalRecord, DuplicateRecord, ExceptionRecord, Store};
@@ -66,14 +67,22 @@ pub struct DismissalView {
     pub reason: String,
     pub dismissed_by: String,
     pub dismissed_at: DateTime<Utc>,
+    /// The request the CIO office dismissed the match for: this one, or an earlier request of the same
+    /// department naming the same product (`carried_over`).
+    pub request_id: Uuid,
+    /// True when the dismissal was made for an earlier request of the same department naming the same product
+    /// and carries over to this one: the match adds no duplicate review step and no notice.
+    pub carried_over: bool,
 }
 
-impl From<&DismissalRecord> for DismissalView {
-    fn from(d: &DismissalRecord) -> Self {
+impl DismissalView {
+    fn of(d: &DismissalRecord, carried_over: bool) -> Self {
         DismissalView {
             reason: d.reason.clone(),
             dismissed_by: d.dismissed_by.clone(),
             dismissed_at: d.dismissed_at,
+            request_id: d.request_id,
+            carried_over,
         }
     }
 }
@@ -89,7 +98,8 @@ pub struct CandidateView {
     /// `likely_duplicate` or `possible_overlap`.
     pub class: String,
     pub evidence: MatchEvidence,
-    /// Set when the CIO dismissed this match for this request.
+    /// Set when the CIO office dismissed this match for this request, or for an earlier request of the same
+    /// department naming the same product (`carried_over`).
     pub dismissed: Option<DismissalView>,
 }
 
@@ -110,10 +120,22 @@ fn dismissal_of<'a>(
         .find(|d| d.candidate_kind == kind && d.candidate_id == id)
 }
 
-pub(crate) fn view_of(c: &Candidate, dismissals: &[DismissalRecord]) -> CandidateView {
+pub(crate) fn view_of(
+    c: &Candidate,
+    dismissals: &[DismissalRecord],
+    carried: &[DismissalRecord],
+) -> CandidateView {
     let kind = tag(&c.kind);
+    let dismissed = dismissal_of(dismissals, &kind, &c.id)
+        .map(|d| DismissalView::of(d, false))
+        .or_else(|| {
+            carried
+                .iter()
+                .find(|p| p.candidate_kind == kind && p.candidate_id == c.id)
+                .map(|d| DismissalView::of(d, true))
+        });
     CandidateView {
-        dismissed: dismissal_of(dismissals, &kind, &c.id).map(DismissalView::from),
+        dismissed,
         kind,
         id: c.id.clone(),
         name: c.name.clone(),
@@ -127,7 +149,12 @@ fn recorded_view(r: &DuplicateRecord, dismissals: &[DismissalRecord]) -> Candida
     let evidence: Evidence = serde_json::from_value(r.evidence.0.clone()).unwrap_or_default();
     CandidateView {
         dismissed: dismissal_of(dismissals, &r.candidate_kind, &r.candidate_id)
-            .map(DismissalView::from),
+            .map(|d| DismissalView::of(d, false))
+            .or_else(|| {
+                r.carried_from
+                    .as_ref()
+                    .map(|p| DismissalView::of(&p.0, true))
+            }),
         kind: r.candidate_kind.clone(),
         id: r.candidate_id.clone(),
         name: r.name.clone(),
@@ -265,6 +292,15 @@ impl DuplicatesApi {
             )
             .await?;
         let dismissals = store.dismissals(request.id).await?;
+        let carried = carried_over(
+            &detector.lexicon(),
+            request.id,
+            &request.department_code,
+            &request.fields.0.product_name,
+            &store
+                .prior_dismissals(&request.department_code, request.id)
+                .await?,
+        );
         let recorded = store
             .request_duplicates(request.id, request.submission)
             .await?;
@@ -272,7 +308,10 @@ impl DuplicatesApi {
             request_id: request.id,
             submission: request.submission,
             checked_at: crate::domain::now(),
-            candidates: candidates.iter().map(|c| view_of(c, &dismissals)).collect(),
+            candidates: candidates
+                .iter()
+                .map(|c| view_of(c, &dismissals, &carried))
+                .collect(),
             recorded: recorded
                 .iter()
                 .map(|r| recorded_view(r, &dismissals))

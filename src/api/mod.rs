@@ -1,6 +1,7 @@
 //! The HTTP API under `/api/v1`: one module per resource. Handlers are thin: parse into domain types, check
 //! scope, call the store, shape the response.
 
+pub mod alias_proposals;
 pub mod assessments;
 pub mod audit;
 pub mod budgets;
@@ -64,6 +65,7 @@ apis!(
     duplicates::DuplicatesApi,
     catalog::CatalogApi,
     vocabulary::VocabularyApi,
+    alias_proposals::AliasProposalsApi,
     invitations::InvitationsApi,
     assessments::AssessmentsApi,
     workbooks::Imports,

@@ -22,7 +22,9 @@ pub struct NotificationView {
     /// `contract_ending`, `decision_escalation` and the incident, order and surveillance report reminders. Events:
     /// `invitation_sent`, `request_submitted`, `request_approved`, `request_denied`, `request_changes_requested`,
     /// `request_reopened`, `assessment_submitted`, `assessment_returned`, `assessment_accepted`, `finding_raised`,
-    /// `risk_accepted`, `duplicate_exception_requested`, `duplicate_exception_decided`.
+    /// `risk_accepted`, `duplicate_exception_requested`, `duplicate_exception_decided`, `duplicate_flagged` (to
+    /// the CIO office, the catalogue's owner: a submitted request with a likely duplicate or a possible overlap
+    /// at the policy's notice level, each named).
     pub kind: String,
     /// `assessment`, `finding`, `vendor`, `contract`, `request`, `vendor_invitation`, `incident`,
     /// `remediation_order` or `surveillance_technology`.

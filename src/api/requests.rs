@@ -372,6 +372,10 @@ pub struct RouteView {
     /// Non-blocking notices: possible overlaps with what the city already runs, at or above the policy's
     /// `duplicate_notice_score` ("the city already runs X ... ask its owning team for access").
     pub notices: Vec<String>,
+    /// Duplicate candidates the CIO office already dismissed for another request of this department naming
+    /// the same product, each with that dismissal cited (who, when, for which request, why): they add no
+    /// duplicate review step and no notice.
+    pub dismissed_earlier: Vec<String>,
 }
 
 /// One step the route would have, as the planner would open it.
@@ -437,6 +441,9 @@ pub struct PreviewView {
     pub steps: Vec<PlannedStepView>,
     /// Non-blocking notices the route would carry: possible overlaps with what the city already runs.
     pub notices: Vec<String>,
+    /// Duplicate candidates set aside by the CIO office's earlier dismissal for another request of this
+    /// department naming the same product, with that dismissal cited.
+    pub dismissed_earlier: Vec<String>,
     /// Questionnaires the vendor would be asked to answer (those the product's accepted review satisfies by
     /// reference are left out).
     pub questionnaires: Vec<String>,
@@ -574,10 +581,12 @@ pub enum DecisionCreated {
     Created(Json<DecisionResult>, #[oai(header = "ETag")] String),
 }
 
-/// Runs the duplicate check for a request's fields as they stand at `version`.
+/// Runs the duplicate check for request `id`'s fields as they stand at `version`, with the CIO office's
+/// earlier dismissals that carry over to it (same department and product).
 pub async fn detect(
     store: &Store,
     detector: &Detector,
+    id: Uuid,
     fields: &RequestFields,
     department: &str,
     version: i64,
@@ -590,9 +599,18 @@ pub async fn detect(
     let candidates = detector
         .check(store, &request_text(fields, department, &vendor_name))
         .await?;
+    let prior = store.prior_dismissals(department, id).await?;
+    let carried = crate::domain::duplicate_learning::carried_over(
+        &detector.lexicon(),
+        id,
+        department,
+        &fields.product_name,
+        &prior,
+    );
     Ok(Detection {
         for_version: version,
         candidates,
+        carried,
     })
 }
 
@@ -753,6 +771,7 @@ impl RequestsApi {
                 detect(
                     &store,
                     &detector,
+                    current.id,
                     &next,
                     &current.department_code,
                     current.version,
@@ -801,6 +820,7 @@ impl RequestsApi {
         let detection = detect(
             &store,
             &detector,
+            current.id,
             &current.fields.0,
             &current.department_code,
             current.version,
@@ -944,6 +964,7 @@ impl RequestsApi {
                 .map(StepView::new)
                 .collect::<Result<Vec<_>, _>>()?,
             notices: route.notices,
+            dismissed_earlier: route.dismissed_earlier,
         }))
     }
 
@@ -970,6 +991,7 @@ impl RequestsApi {
         let detection = detect(
             &store,
             &detector,
+            current.id,
             &current.fields.0,
             &current.department_code,
             current.version,
@@ -979,7 +1001,7 @@ impl RequestsApi {
         let duplicates = detection
             .candidates
             .iter()
-            .map(|c| super::duplicates::view_of(c, &dismissals))
+            .map(|c| super::duplicates::view_of(c, &dismissals, &detection.carried))
             .collect();
         let plan = store
             .preview_submission(&auth.caller(), &scope, id.0, detection)
@@ -1008,6 +1030,7 @@ impl RequestsApi {
             prohibitions: prohibitions_of(&route),
             steps: version.steps.iter().map(PlannedStepView::from).collect(),
             notices: route.notices.clone(),
+            dismissed_earlier: route.dismissed_earlier.clone(),
             questionnaires: plan.assessments,
             duplicates,
         }))
@@ -1076,7 +1099,10 @@ impl RequestsApi {
     /// that of two deciders acting at once exactly one wins (the other gets 412). Nobody who created, edited or
     /// submitted any version of the request decides it (403 `separation_of_duties`). A denial closes every other
     /// waiting step and the vendor's open questionnaires; a request for changes closes this version's waiting
-    /// steps. The request is approved only when every step of its route is settled.
+    /// steps. The request is approved only when every step of its route is settled. A denial as
+    /// `duplicate_of_central_service` proposes the request's product name as an alias of the service named
+    /// (unless the service already answers to it), for the CIO office to accept or reject
+    /// (`/catalog/alias-proposals`).
     #[oai(
         path = "/requests/:id/decisions",
         method = "post",
@@ -1085,6 +1111,7 @@ impl RequestsApi {
     async fn decide(
         &self,
         store: Data<&Store>,
+        detector: Data<&Arc<Detector>>,
         auth: Auth<Decider>,
         id: Path<Uuid>,
         #[oai(name = "If-Match")] if_match: Header<IfMatch>,
@@ -1093,8 +1120,9 @@ impl RequestsApi {
         let expected = if_match.0.version()?;
         let decision = CheckedDecision::parse(body.0)?;
         let caller = auth.caller();
+        let lexicon = detector.lexicon();
         let (recorded, request) = store
-            .decide(&auth.actor(), &caller, id.0, expected, decision)
+            .decide(&auth.actor(), &caller, id.0, expected, decision, &lexicon)
             .await?;
         let view = shaped(&store, &caller, request.id).await?;
         let tag = etag(view.version);

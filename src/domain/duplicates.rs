@@ -439,6 +439,12 @@ impl Lexicon {
         out
     }
 
+    /// A name as the matcher compares names: known abbreviations expanded, then spacing, punctuation and case
+    /// removed (`MS Teams` -> `microsoftteams`, `Docu Sign` -> `docusign`).
+    pub fn glued_name(&self, text: &str) -> String {
+        self.words(text).concat()
+    }
+
     /// Tokenised and expanded.
     fn words(&self, text: &str) -> Vec<String> {
         self.expand(tokenize(text))
@@ -1151,6 +1157,11 @@ impl DuplicateIndex {
     }
 
     /// Number of indexed (active or retiring) services.
+    /// The lexicon the index reads with.
+    pub fn lexicon(&self) -> std::sync::Arc<Lexicon> {
+        self.lex.clone()
+    }
+
     pub fn service_count(&self) -> usize {
         self.services
     }

@@ -30,10 +30,11 @@ pub enum Event {
     RiskAccepted,
     ExceptionRequested,
     ExceptionDecided,
+    DuplicateFlagged,
 }
 
 impl Event {
-    pub const ALL: [Event; 13] = [
+    pub const ALL: [Event; 14] = [
         Event::InvitationSent,
         Event::RequestSubmitted,
         Event::RequestApproved,
@@ -47,6 +48,7 @@ impl Event {
         Event::RiskAccepted,
         Event::ExceptionRequested,
         Event::ExceptionDecided,
+        Event::DuplicateFlagged,
     ];
 
     /// The notification's `kind`.
@@ -65,6 +67,7 @@ impl Event {
             Event::RiskAccepted => "risk_accepted",
             Event::ExceptionRequested => "duplicate_exception_requested",
             Event::ExceptionDecided => "duplicate_exception_decided",
+            Event::DuplicateFlagged => "duplicate_flagged",
         }
     }
 
@@ -84,6 +87,7 @@ impl Event {
             Event::RiskAccepted => "was accepted as a risk by the CIO office",
             Event::ExceptionRequested => "asks for an exception to a likely duplicate purchase",
             Event::ExceptionDecided => "had its duplicate exception decided by the CIO office",
+            Event::DuplicateFlagged => "was submitted and may duplicate what the city already runs",
         }
     }
 }
@@ -108,6 +112,20 @@ pub fn request_events(action: &str, from: &str, to: &str) -> Vec<Event> {
         _ => return Vec::new(),
     };
     std::iter::once(first).chain(settled).collect()
+}
+
+/// What a submitted route says the catalogue owner should hear of: every likely duplicate the duplicate review
+/// names, then each overlap notice; `None` when there is neither. Matches an earlier dismissal set aside are
+/// not repeated.
+pub fn duplicate_flag(route: &crate::domain::policy::Route) -> Option<String> {
+    let mut parts: Vec<String> = route
+        .step(crate::domain::policy::StepKindTag::CioDuplicateReview)
+        .into_iter()
+        .flat_map(|s| s.grounds.iter())
+        .map(|g| g.reason.clone())
+        .collect();
+    parts.extend(route.notices.iter().cloned());
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// The event an assessment review is.
@@ -199,7 +217,9 @@ pub fn audiences(event: Event, parties: &Parties) -> Vec<Audience> {
             out.push(Audience::role(Role::Cio));
             out.extend(vendor);
         }
-        Event::ExceptionRequested => out.push(Audience::role(Role::Cio)),
+        // The CIO office owns the catalogue of central services: it hears of every likely duplicate and of every
+        // possible overlap at the notice level, even when nothing waits for it.
+        Event::ExceptionRequested | Event::DuplicateFlagged => out.push(Audience::role(Role::Cio)),
         Event::ExceptionDecided => out.extend(buyers),
     }
     let mut unique = Vec::new();
@@ -499,6 +519,26 @@ fn one_line(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_catalogue_owner_hears_of_overlap_notices_and_of_nothing_when_there_are_none() {
+        let mut route: crate::domain::policy::Route = serde_json::from_value(serde_json::json!({
+            "policy_label": "p", "total_contract_value_cents": 0, "fy_vendor_total_cents": 0,
+            "fiscal_year": 2027, "fast_path": false, "prohibitions": [], "steps": []
+        }))
+        .unwrap();
+        assert_eq!(duplicate_flag(&route), None);
+        route.notices =
+            vec!["the city already runs Zoom (possible overlap, match score 0.52)".into()];
+        assert_eq!(
+            duplicate_flag(&route).as_deref(),
+            Some("the city already runs Zoom (possible overlap, match score 0.52)")
+        );
+        assert_eq!(
+            audiences(Event::DuplicateFlagged, &Parties::default()),
+            vec![Audience::role(Role::Cio)]
+        );
+    }
 
     fn parties() -> Parties {
         Parties {

@@ -8,6 +8,7 @@ pub mod comparison;
 pub mod council;
 pub mod crosswalk;
 pub mod deadlines;
+pub mod duplicate_learning;
 pub mod duplicates;
 pub mod identity;
 pub mod incidents;

@@ -1571,6 +1571,10 @@ pub struct Route {
     /// `duplicate_notice_score`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<String>,
+    /// Duplicate candidates set aside by the CIO office's earlier dismissal for another request of the same
+    /// department naming the same product, each with that dismissal cited: no step, no notice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dismissed_earlier: Vec<String>,
     /// For a request that names a product: each questionnaire of the security review against the product's
     /// accepted assessments (satisfied by reference, or a new cycle and why), and the findings standing on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1643,6 +1647,7 @@ pub fn evaluate(policy: &Policy, facts: &RequestFacts) -> Route {
         comparison: None,
         budget: view.budget,
         notices: Vec::new(),
+        dismissed_earlier: Vec::new(),
         product: None,
     }
 }

@@ -359,6 +359,7 @@ mod tests {
             comparison: None,
             budget: None,
             notices: vec![],
+            dismissed_earlier: vec![],
             product: None,
         }
     }

@@ -7,7 +7,8 @@ use crate::domain::catalog::{CatalogService, ServiceFields};
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
-    Actor, CatalogFilter, Paged, VocabularyRecord, contains_pattern, to_json, unique_as,
+    Actor, AliasProposalRecord, CatalogFilter, Paged, VocabularyRecord, contains_pattern, to_json,
+    unique_as,
 };
 
 fn name_key(name: &str) -> String {
@@ -313,5 +314,214 @@ impl Repo {
         .await?;
         tx.commit().await?;
         Ok(true)
+    }
+}
+
+const PROPOSAL_SELECT: &str = "SELECT p.*, c.name AS service_name FROM alias_proposals p JOIN catalog_services c ON c.id = p.service_id";
+
+/// An alias proposal with its service's name.
+async fn proposal_on(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    id: Uuid,
+) -> Result<Option<AliasProposalRecord>, ApiError> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{PROPOSAL_SELECT} WHERE p.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// A proposal written or locked in this transaction that cannot be read back.
+fn gone(id: Uuid) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!(
+        "alias proposal {id} vanished in its transaction"
+    ))
+}
+
+/// Inside a denial's transaction: proposes the request's product name as an alias of the service the CIO
+/// named, unless the service already answers to it or the same alias already waits for a decision.
+pub(super) async fn propose_alias(
+    tx: &mut Tx,
+    actor: &Actor,
+    lex: &crate::domain::duplicates::Lexicon,
+    service_id: Uuid,
+    product_name: &str,
+    request_id: Uuid,
+    submission: i32,
+) -> Result<Option<AliasProposalRecord>, ApiError> {
+    let service: Option<CatalogService> =
+        sqlx::query_as("SELECT * FROM catalog_services WHERE id = $1")
+            .bind(service_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some(service) = service else {
+        return Ok(None);
+    };
+    let Some(alias) = crate::domain::duplicate_learning::proposed_alias(
+        lex,
+        product_name,
+        &service.name,
+        &service.aliases,
+    ) else {
+        return Ok(None);
+    };
+    let key = lex.glued_name(&alias);
+    let (open,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM alias_proposals WHERE service_id = $1 AND alias_key = $2 AND status = 'proposed'",
+    )
+    .bind(service_id)
+    .bind(&key)
+    .fetch_one(&mut **tx)
+    .await?;
+    if open > 0 {
+        return Ok(None);
+    }
+    let at = now();
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO alias_proposals (id, service_id, alias, alias_key, request_id, submission, proposed_by, \
+         proposed_at, status, version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'proposed', 1, $8)",
+    )
+    .bind(id)
+    .bind(service_id)
+    .bind(&alias)
+    .bind(&key)
+    .bind(request_id)
+    .bind(submission)
+    .bind(&actor.subject)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    let created = proposal_on(tx, id).await?.ok_or_else(|| gone(id))?;
+    audit(
+        tx,
+        actor,
+        "alias_proposal.created",
+        "alias_proposal",
+        &id.to_string(),
+        None,
+        Some(to_json(&created)),
+    )
+    .await?;
+    Ok(Some(created))
+}
+
+impl Repo {
+    pub async fn list_alias_proposals(
+        &self,
+        status: Option<&str>,
+        service_id: Option<Uuid>,
+        page: PageRequest,
+    ) -> Result<Paged<AliasProposalRecord>, ApiError> {
+        const WHERE: &str =
+            "WHERE ($1 IS NULL OR p.status = $1) AND ($2 IS NULL OR p.service_id = $2)";
+        let items: Vec<AliasProposalRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{PROPOSAL_SELECT} {WHERE} ORDER BY p.proposed_at, p.id LIMIT $3 OFFSET $4"
+        )))
+        .bind(status)
+        .bind(service_id)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM alias_proposals p {WHERE}"
+        )))
+        .bind(status)
+        .bind(service_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Paged { items, total })
+    }
+
+    pub async fn get_alias_proposal(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<AliasProposalRecord>, ApiError> {
+        let mut conn = self.pool.acquire().await?;
+        proposal_on(&mut conn, id).await
+    }
+
+    /// The CIO office accepts a proposed alias (it is added to the service, as an edit of its aliases would
+    /// add it, so the duplicate index picks it up) or rejects it with a reason; both audited with the change.
+    pub async fn decide_alias_proposal(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: i64,
+        reason: Option<&str>,
+    ) -> Result<AliasProposalRecord, ApiError> {
+        let accept = reason.is_none();
+        let mut tx = begin(&self.writer).await?;
+        let locked: Option<(Uuid,)> = sqlx::query_as(concat!(
+            "SELECT id FROM alias_proposals WHERE id = $1",
+            for_update!()
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if locked.is_none() {
+            return Err(ApiError::not_found("alias proposal"));
+        }
+        let current = proposal_on(&mut tx, id).await?.ok_or_else(|| gone(id))?;
+        check_version(current.version, Some(if_match))?;
+        if current.status != "proposed" {
+            return Err(ApiError::conflict(
+                "already_decided",
+                format!("this alias proposal was already {}", current.status),
+            ));
+        }
+        if accept {
+            let service: CatalogService = sqlx::query_as(concat!(
+                "SELECT * FROM catalog_services WHERE id = $1",
+                for_update!()
+            ))
+            .bind(current.service_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let known = service
+                .aliases
+                .iter()
+                .any(|a| name_key(a) == name_key(&current.alias));
+            if !known {
+                let mut aliases = service.aliases.clone();
+                aliases.push(current.alias.clone());
+                let input = crate::domain::catalog::CatalogServiceInput {
+                    aliases: Some(aliases),
+                    ..Default::default()
+                };
+                let fields = ServiceFields::parse_json(input, Some(&service))?;
+                replace_service(&mut tx, actor, &service, &fields).await?;
+            }
+        }
+        sqlx::query(
+            "UPDATE alias_proposals SET status = $2, decided_by = $3, decided_at = $4, decision_reason = $5, \
+             version = version + 1, updated_at = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(if accept { "accepted" } else { "rejected" })
+        .bind(&actor.subject)
+        .bind(now())
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        let updated = proposal_on(&mut tx, id).await?.ok_or_else(|| gone(id))?;
+        audit(
+            &mut tx,
+            actor,
+            if accept {
+                "alias_proposal.accepted"
+            } else {
+                "alias_proposal.rejected"
+            },
+            "alias_proposal",
+            &id.to_string(),
+            Some(to_json(&current)),
+            Some(to_json(&updated)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(updated)
     }
 }

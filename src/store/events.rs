@@ -129,9 +129,41 @@ pub(super) async fn record_event(
     parties: &Parties,
     mail_to: Option<&str>,
 ) -> Result<(), ApiError> {
+    let noted = Noted {
+        occurrence,
+        mail_to,
+        detail: None,
+    };
+    record_noted(tx, event, subject_type, subject_id, parties, noted).await
+}
+
+/// Which happening of an event, whose vendor address to copy, and what to add to the message.
+struct Noted<'a> {
+    occurrence: &'a str,
+    mail_to: Option<&'a str>,
+    detail: Option<&'a str>,
+}
+
+/// [`record_event`], with `detail` added to the message after a colon.
+async fn record_noted(
+    tx: &mut Tx,
+    event: Event,
+    subject_type: &str,
+    subject_id: Uuid,
+    parties: &Parties,
+    noted: Noted<'_>,
+) -> Result<(), ApiError> {
+    let Noted {
+        occurrence,
+        mail_to,
+        detail,
+    } = noted;
     let subject = subject_id.to_string();
     let named = describe_on(tx, subject_type, &subject).await?;
-    let message = event_message(event, &named);
+    let mut message = event_message(event, &named);
+    if let Some(detail) = detail {
+        message = format!("{message}: {detail}");
+    }
     let at = now();
     for audience in audiences(event, parties) {
         let mut key = format!(
@@ -189,6 +221,22 @@ pub(super) async fn request_changed(
     let occurrence = format!("v{}", after.version);
     for event in events {
         record_event(tx, event, "request", after.id, &occurrence, &parties, None).await?;
+    }
+    // A new submitted version that may duplicate a central service or another department's purchase: the CIO
+    // office, which owns the catalogue, hears of it with every match named.
+    let flag = after
+        .route
+        .as_ref()
+        .filter(|_| after.submission != before.submission)
+        .and_then(|route| crate::domain::mail::duplicate_flag(&route.0));
+    if let Some(detail) = flag {
+        let noted = Noted {
+            occurrence: &occurrence,
+            mail_to: None,
+            detail: Some(&detail),
+        };
+        let flagged = Event::DuplicateFlagged;
+        record_noted(tx, flagged, "request", after.id, &parties, noted).await?;
     }
     Ok(())
 }

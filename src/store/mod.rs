@@ -386,8 +386,9 @@ impl Store {
         id: Uuid,
         if_match: i64,
         decision: CheckedDecision,
+        lex: &crate::domain::duplicates::Lexicon,
     ) -> Result<(Decision, RequestRecord), ApiError> {
-        dispatch!(self, r => r.decide(actor, caller, id, if_match, decision).await)
+        dispatch!(self, r => r.decide(actor, caller, id, if_match, decision, lex).await)
     }
 
     pub async fn list_decisions(&self, request_id: Uuid) -> Result<Vec<Decision>, ApiError> {
@@ -412,6 +413,33 @@ impl Store {
 
     pub async fn get_service(&self, id: Uuid) -> Result<Option<CatalogService>, ApiError> {
         dispatch!(self, r => r.get_service(id).await)
+    }
+
+    pub async fn list_alias_proposals(
+        &self,
+        status: Option<&str>,
+        service_id: Option<Uuid>,
+        page: PageRequest,
+    ) -> Result<Paged<AliasProposalRecord>, ApiError> {
+        dispatch!(self, r => r.list_alias_proposals(status, service_id, page).await)
+    }
+
+    pub async fn get_alias_proposal(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<AliasProposalRecord>, ApiError> {
+        dispatch!(self, r => r.get_alias_proposal(id).await)
+    }
+
+    /// Accepts the proposal when `reason` is `None`, rejects it with the reason otherwise.
+    pub async fn decide_alias_proposal(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: i64,
+        reason: Option<&str>,
+    ) -> Result<AliasProposalRecord, ApiError> {
+        dispatch!(self, r => r.decide_alias_proposal(actor, id, if_match, reason).await)
     }
 
     pub async fn create_login_link(
@@ -596,6 +624,14 @@ impl Store {
 
     pub async fn dismissals(&self, id: Uuid) -> Result<Vec<DismissalRecord>, ApiError> {
         dispatch!(self, r => r.dismissals(id).await)
+    }
+
+    pub async fn prior_dismissals(
+        &self,
+        department: &str,
+        request_id: Uuid,
+    ) -> Result<Vec<crate::domain::duplicate_learning::PriorDismissal>, ApiError> {
+        dispatch!(self, r => r.prior_dismissals(department, request_id).await)
     }
 
     pub async fn exceptions(&self, id: Uuid) -> Result<Vec<ExceptionRecord>, ApiError> {

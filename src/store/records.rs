@@ -129,6 +129,8 @@ pub struct PurchaseRecord {
 pub struct Detection {
     pub for_version: i64,
     pub candidates: Vec<crate::domain::duplicates::Candidate>,
+    /// The CIO office's earlier dismissals that carry over to this request (same department and product).
+    pub carried: Vec<crate::domain::duplicate_learning::PriorDismissal>,
 }
 
 /// A candidate recorded at submission.
@@ -141,16 +143,12 @@ pub struct DuplicateRecord {
     pub score: f64,
     pub class: String,
     pub evidence: Json<serde_json::Value>,
+    /// The earlier dismissal (same department and product) that set this candidate aside at submission.
+    pub carried_from: Option<Json<crate::domain::duplicate_learning::PriorDismissal>>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DismissalRecord {
-    pub candidate_kind: String,
-    pub candidate_id: String,
-    pub reason: String,
-    pub dismissed_by: String,
-    pub dismissed_at: DateTime<Utc>,
-}
+/// A CIO dismissal of a match for a request.
+pub type DismissalRecord = crate::domain::duplicate_learning::PriorDismissal;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ExceptionRecord {
@@ -1272,4 +1270,25 @@ mod keyset_tests {
             assert_eq!(Keyset::decode(bad), None, "{bad}");
         }
     }
+}
+
+/// A catalogue alias proposed by a denial as a duplicate of a central service, with the service's name.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct AliasProposalRecord {
+    pub id: Uuid,
+    pub service_id: Uuid,
+    pub service_name: String,
+    pub alias: String,
+    pub alias_key: String,
+    pub request_id: Uuid,
+    pub submission: i32,
+    pub proposed_by: String,
+    pub proposed_at: DateTime<Utc>,
+    /// `proposed`, `accepted` or `rejected`.
+    pub status: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decision_reason: Option<String>,
+    pub version: i64,
+    pub updated_at: DateTime<Utc>,
 }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::domain::audit::canonical_json;
 use crate::domain::council::CouncilOutcome;
+use crate::domain::duplicate_learning::PriorDismissal;
 use crate::domain::duplicates::Candidate;
 use crate::domain::policy::Policy;
 use crate::domain::request::{Renews, RequestFields, Status};
@@ -434,6 +435,7 @@ async fn load_routing(
         fy_other_count: fy_other_count as u32,
         likely_duplicate: finding.likely,
         overlaps: finding.overlaps,
+        dismissed_earlier: finding.dismissed_earlier,
         prior,
     })
 }
@@ -514,8 +516,57 @@ async fn duplicate_finding(
     submission: i32,
     detection: &Detection,
 ) -> Result<DuplicateFinding, ApiError> {
-    let recorded = record_candidates(tx, request_id, submission, &detection.candidates).await?;
+    let recorded = record_candidates(
+        tx,
+        request_id,
+        submission,
+        &detection.candidates,
+        &detection.carried,
+    )
+    .await?;
     finding_of(tx, request_id, &recorded).await
+}
+
+/// A candidate recorded for a submitted version: kind, id, name, score, class, and the earlier dismissal
+/// (same department and product) that set it aside.
+type Recorded = (
+    String,
+    String,
+    String,
+    f64,
+    String,
+    Option<Json<PriorDismissal>>,
+);
+
+/// The candidates the CIO office set aside for this request: its own dismissals, and the earlier ones that
+/// carried over to the recorded candidates.
+async fn dismissed_pairs(
+    tx: &mut Tx,
+    request_id: Uuid,
+    candidates: &[Recorded],
+) -> Result<Vec<(String, String)>, ApiError> {
+    let mut dismissed: Vec<(String, String)> = sqlx::query_as(
+        "SELECT candidate_kind, candidate_id FROM duplicate_dismissals WHERE request_id = $1",
+    )
+    .bind(request_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    dismissed.extend(
+        candidates
+            .iter()
+            .filter(|c| c.5.is_some())
+            .map(|c| (c.0.clone(), c.1.clone())),
+    );
+    Ok(dismissed)
+}
+
+fn describe_candidate(kind: &str, name: &str, score: f64) -> String {
+    let what = if kind == "service" {
+        "central service"
+    } else {
+        "purchase by another department"
+    };
+    format!("{name} ({what}, match score {score:.2})")
 }
 
 /// What the duplicate check found that routing reads.
@@ -524,26 +575,34 @@ struct DuplicateFinding {
     likely: Option<String>,
     /// Possible overlaps not dismissed, each described with its score, for the route's notices.
     overlaps: Vec<(String, f64)>,
+    /// Candidates set aside by an earlier dismissal of the same department and product, each with it cited.
+    dismissed_earlier: Vec<String>,
 }
 
 async fn finding_of(
     tx: &mut Tx,
     request_id: Uuid,
-    candidates: &[(String, String, String, f64, String)],
+    candidates: &[Recorded],
 ) -> Result<DuplicateFinding, ApiError> {
     let likely = undismissed_likely(tx, request_id, candidates).await?;
-    let dismissed: Vec<(String, String)> = sqlx::query_as(
-        "SELECT candidate_kind, candidate_id FROM duplicate_dismissals WHERE request_id = $1",
-    )
-    .bind(request_id)
-    .fetch_all(&mut **tx)
-    .await?;
+    let dismissed = dismissed_pairs(tx, request_id, candidates).await?;
+    let dismissed_earlier = candidates
+        .iter()
+        .filter_map(|(kind, _, name, score, _, carried)| {
+            let prior = &carried.as_ref()?.0;
+            Some(format!(
+                "{}: {}",
+                describe_candidate(kind, name, *score),
+                prior.citation()
+            ))
+        })
+        .collect();
     let overlaps = candidates
         .iter()
-        .filter(|(kind, id, _, _, class)| {
+        .filter(|(kind, id, _, _, class, _)| {
             class == "possible_overlap" && !dismissed.iter().any(|(k, i)| k == kind && i == id)
         })
-        .map(|(kind, _, name, score, _)| {
+        .map(|(kind, _, name, score, _, _)| {
             let text = if kind == "service" {
                 format!(
                     "the city already runs {name} (possible overlap, match score {score:.2}): ask its owning \
@@ -558,7 +617,11 @@ async fn finding_of(
             (text, *score)
         })
         .collect();
-    Ok(DuplicateFinding { likely, overlaps })
+    Ok(DuplicateFinding {
+        likely,
+        overlaps,
+        dismissed_earlier,
+    })
 }
 
 async fn write_steps(
@@ -876,7 +939,7 @@ const DECISION_SELECT: &str = "SELECT d.*, c.name AS service_name, c.owning_team
 async fn undismissed_likely(
     tx: &mut Tx,
     request_id: Uuid,
-    candidates: &[(String, String, String, f64, String)],
+    candidates: &[Recorded],
 ) -> Result<Option<String>, ApiError> {
     let standing = standing_likely(tx, request_id, candidates).await?;
     Ok((!standing.is_empty()).then(|| standing.join("; ")))
@@ -886,42 +949,30 @@ async fn undismissed_likely(
 async fn standing_likely(
     tx: &mut Tx,
     request_id: Uuid,
-    candidates: &[(String, String, String, f64, String)],
+    candidates: &[Recorded],
 ) -> Result<Vec<String>, ApiError> {
-    let dismissed: Vec<(String, String)> = sqlx::query_as(
-        "SELECT candidate_kind, candidate_id FROM duplicate_dismissals WHERE request_id = $1",
-    )
-    .bind(request_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut standing: Vec<&(String, String, String, f64, String)> = candidates
+    let dismissed = dismissed_pairs(tx, request_id, candidates).await?;
+    let mut standing: Vec<&Recorded> = candidates
         .iter()
-        .filter(|(kind, id, _, _, class)| {
+        .filter(|(kind, id, _, _, class, _)| {
             class == "likely_duplicate" && !dismissed.iter().any(|(k, i)| k == kind && i == id)
         })
         .collect();
     standing.sort_by(|a, b| b.3.total_cmp(&a.3).then_with(|| a.1.cmp(&b.1)));
     Ok(standing
         .into_iter()
-        .map(|(kind, _, name, score, _)| {
-            let what = if kind == "service" {
-                "central service"
-            } else {
-                "purchase by another department"
-            };
-            format!("{name} ({what}, match score {score:.2})")
-        })
+        .map(|(kind, _, name, score, _, _)| describe_candidate(kind, name, *score))
         .collect())
 }
 
-/// What the duplicate check recorded for a submitted version: kind, id, name, score, class.
+/// What the duplicate check recorded for a submitted version.
 async fn recorded_candidates(
     tx: &mut Tx,
     request_id: Uuid,
     submission: i32,
-) -> Result<Vec<(String, String, String, f64, String)>, ApiError> {
+) -> Result<Vec<Recorded>, ApiError> {
     Ok(sqlx::query_as(
-        "SELECT candidate_kind, candidate_id, name, score, class FROM request_duplicates \
+        "SELECT candidate_kind, candidate_id, name, score, class, carried_from FROM request_duplicates \
          WHERE request_id = $1 AND submission = $2",
     )
     .bind(request_id)
@@ -936,14 +987,19 @@ async fn record_candidates(
     request_id: Uuid,
     submission: i32,
     candidates: &[Candidate],
-) -> Result<Vec<(String, String, String, f64, String)>, ApiError> {
+    carried: &[PriorDismissal],
+) -> Result<Vec<Recorded>, ApiError> {
     let mut out = Vec::new();
     for c in candidates {
         let kind = enum_to_str(&c.kind);
         let class = enum_to_str(&c.class);
+        let prior = carried
+            .iter()
+            .find(|p| p.candidate_kind == kind && p.candidate_id == c.id)
+            .map(|p| Json(p.clone()));
         sqlx::query(
             "INSERT INTO request_duplicates (request_id, submission, candidate_kind, candidate_id, name, score, class, \
-             evidence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             evidence, carried_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(request_id)
         .bind(submission)
@@ -953,9 +1009,10 @@ async fn record_candidates(
         .bind(c.score)
         .bind(&class)
         .bind(Json(to_json(&c.evidence)))
+        .bind(&prior)
         .execute(&mut **tx)
         .await?;
-        out.push((kind, c.id.clone(), c.name.clone(), c.score, class));
+        out.push((kind, c.id.clone(), c.name.clone(), c.score, class, prior));
     }
     Ok(out)
 }
@@ -1447,6 +1504,7 @@ impl Repo {
         id: Uuid,
         if_match: i64,
         decision: CheckedDecision,
+        lex: &crate::domain::duplicates::Lexicon,
     ) -> Result<(Decision, RequestRecord), ApiError> {
         let (mut tx, current, state) = open_change(&self.writer, &Scope::All, id, if_match).await?;
         let known = service_exists(&mut tx, decision.service_id).await?;
@@ -1471,6 +1529,23 @@ impl Repo {
             ..actor.clone()
         };
         let updated = apply_plan(&mut tx, &decider_actor, &current, &plan, None).await?;
+        // A denial as a duplicate of a central service proposes the request's product name as an alias of it.
+        if let Some(d) = &plan.decision
+            && d.decision.outcome == Outcome::Deny
+            && d.decision.reason_code == Some(DenialReason::DuplicateOfCentralService)
+            && let Some(service) = d.decision.service_id
+        {
+            super::catalog_impl::propose_alias(
+                &mut tx,
+                &decider_actor,
+                lex,
+                service,
+                &state.fields.product_name,
+                id,
+                current.submission,
+            )
+            .await?;
+        }
         let row: DecisionRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{DECISION_SELECT} WHERE d.request_id = $1 AND d.submission = $2 AND d.step = $3"
         )))
@@ -1494,7 +1569,8 @@ impl Repo {
         submission: i32,
     ) -> Result<Vec<DuplicateRecord>, ApiError> {
         Ok(sqlx::query_as(
-            "SELECT submission, candidate_kind, candidate_id, name, score, class, evidence FROM request_duplicates \
+            "SELECT submission, candidate_kind, candidate_id, name, score, class, evidence, carried_from \
+             FROM request_duplicates \
              WHERE request_id = $1 AND submission = $2 ORDER BY score DESC, candidate_id",
         )
         .bind(id)
@@ -1505,10 +1581,28 @@ impl Repo {
 
     pub async fn dismissals(&self, id: Uuid) -> Result<Vec<DismissalRecord>, ApiError> {
         Ok(sqlx::query_as(
-            "SELECT candidate_kind, candidate_id, reason, dismissed_by, dismissed_at FROM duplicate_dismissals \
-             WHERE request_id = $1 ORDER BY dismissed_at",
+            "SELECT request_id, department_code, product_name, candidate_kind, candidate_id, reason, dismissed_by, \
+             dismissed_at FROM duplicate_dismissals WHERE request_id = $1 ORDER BY dismissed_at",
         )
         .bind(id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The CIO office's dismissals of catalogue services for the department's other requests, for the
+    /// carry-over (see [`crate::domain::duplicate_learning::carried_over`]).
+    pub async fn prior_dismissals(
+        &self,
+        department: &str,
+        request_id: Uuid,
+    ) -> Result<Vec<PriorDismissal>, ApiError> {
+        Ok(sqlx::query_as(
+            "SELECT request_id, department_code, product_name, candidate_kind, candidate_id, reason, dismissed_by, \
+             dismissed_at FROM duplicate_dismissals WHERE department_code = $1 AND candidate_kind = 'service' \
+             AND request_id <> $2 ORDER BY dismissed_at",
+        )
+        .bind(department)
+        .bind(request_id)
         .fetch_all(&self.pool)
         .await?)
     }
@@ -1544,7 +1638,7 @@ impl Repo {
         if is_recorded {
             sqlx::query(
                 "INSERT INTO duplicate_dismissals (request_id, candidate_kind, candidate_id, reason, dismissed_by, \
-                 dismissed_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                 dismissed_at, department_code, product_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(id)
             .bind(candidate_kind)
@@ -1552,6 +1646,8 @@ impl Repo {
             .bind(reason)
             .bind(&actor.subject)
             .bind(now())
+            .bind(&current.department_code)
+            .bind(&state.fields.product_name)
             .execute(&mut *tx)
             .await
             .map_err(unique_as("already_dismissed", || "this match is already dismissed".to_string()))?;

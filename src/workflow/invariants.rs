@@ -120,6 +120,7 @@ fn routing(world: &World) -> Routing {
         fy_other_count: 0,
         likely_duplicate: None,
         overlaps: Vec::new(),
+        dismissed_earlier: Vec::new(),
         prior: None,
         vendor_open_orders: None,
         budget: Default::default(),

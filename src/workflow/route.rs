@@ -34,6 +34,9 @@ pub struct Routing {
     /// Possible overlaps not dismissed, described, with their scores: those at or above the policy's
     /// `duplicate_notice_score` become the route's notices.
     pub overlaps: Vec<(String, f64)>,
+    /// Candidates an earlier dismissal of the same department and product set aside, each with it cited:
+    /// they add no step and no notice.
+    pub dismissed_earlier: Vec<String>,
     /// For a renewal: what its link names, as loaded; `None` when the link names nothing the buyer may renew.
     pub prior: Option<Prior>,
     /// The remediation orders standing against the vendor, described for the route's reason; `None` when none
@@ -314,6 +317,7 @@ pub fn route_for(fields: &RequestFields, department: &str, routing: &Routing) ->
         .filter(|(_, score)| *score >= routing.policy.duplicate_notice_score)
         .map(|(text, _)| text.clone())
         .collect();
+    route.dismissed_earlier = routing.dismissed_earlier.clone();
     route.product = product_review(&route, fields, routing);
     route
 }
@@ -624,6 +628,7 @@ pub(crate) mod tests {
             fy_other_count: 0,
             likely_duplicate: None,
             overlaps: Vec::new(),
+            dismissed_earlier: Vec::new(),
             prior: None,
             vendor_open_orders: None,
             budget: Default::default(),

@@ -371,9 +371,32 @@ both!(
         assert_eq!(after["status"], "approved");
         let route = app.get(&format!("/api/v1/requests/{submitted_id}/route"), &app.token(Role::Cio)).await.ok(200).clone();
         assert_eq!(route["notices"], json!(notices));
+
+        // The CIO office, which owns the catalogue, is told although nothing waits for it; the buyers are not.
+        let flagged = flagged_for(&app, &app.token(Role::Cio), &id).await;
+        assert_eq!(flagged.len(), 1, "{flagged:?}");
+        assert!(flagged[0].starts_with("Request \"Webinar software"), "{}", flagged[0]);
+        assert!(flagged[0].ends_with(&format!("may duplicate what the city already runs: {notice}")), "{}", flagged[0]);
+        assert!(flagged_for(&app, &buyer, &id).await.is_empty());
         app.stop().await;
     }
 );
+
+/// The messages of the `duplicate_flagged` notifications about request `id` that `token` reads.
+async fn flagged_for(app: &TestApp, token: &str, id: &str) -> Vec<String> {
+    let notes = app
+        .get("/api/v1/notifications?limit=200", token)
+        .await
+        .ok(200)
+        .clone();
+    notes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "duplicate_flagged" && n["subject_id"] == id)
+        .map(|n| n["message"].as_str().unwrap().to_string())
+        .collect()
+}
 
 async fn submitted_again(app: &TestApp, buyer: &str, id: &str) -> (String, Value) {
     let resp = app
@@ -381,3 +404,158 @@ async fn submitted_again(app: &TestApp, buyer: &str, id: &str) -> (String, Value
         .await;
     (id.to_string(), resp.ok(200).clone())
 }
+
+both!(
+    async fn a_cio_dismissal_carries_over_to_the_same_department_and_product(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        department(&app, "PARKS").await;
+        let adobe = add_service(&app, service("Finance e-signature (Adobe Sign)", &["electronic signatures"], &["Adobe Sign"])).await;
+        let vendor = app.create_vendor("Adobe Inc.").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let cio = app.token(Role::Cio);
+        let (first, body) = submitted(&app, &buyer, request(&vendor, "Adobe Sign for permits", "Adobe Sign", &[])).await;
+        assert_eq!(body["status"], "awaiting_decision");
+        let dismissed = app
+            .transition(&format!("/api/v1/requests/{first}/duplicates/dismissals"), &cio,
+                        Some(&json!({"candidate_kind": "service", "candidate_id": adobe["id"], "reason": "Finance's own tenant only"})))
+            .await;
+        assert_eq!(dismissed.ok(200)["status"], "approved");
+
+        // A later request of the department for the same product, written glued: reported, marked dismissed with
+        // the earlier dismissal cited, in the draft's dry run, the check and the route; no step, no notice.
+        let draft = app.post("/api/v1/requests", &buyer, request(&vendor, "Adobe Sign for licences", "AdobeSign", &[])).await;
+        let second = draft.ok(201)["id"].as_str().unwrap().to_string();
+        let preview = app.get(&format!("/api/v1/requests/{second}/preview"), &buyer).await.ok(200).clone();
+        assert_eq!(preview["status"], "approved", "{preview}");
+        assert!(preview["notices"].as_array().unwrap().is_empty(), "{preview}");
+        let cited = preview["dismissed_earlier"][0].as_str().unwrap().to_string();
+        assert!(cited.starts_with("Finance e-signature (Adobe Sign) (central service, match score"), "{cited}");
+        assert!(cited.contains("dismissed by user-cio on ") && cited.contains(&format!("for request {first}")), "{cited}");
+        assert!(cited.ends_with("(same department and product): Finance's own tenant only"), "{cited}");
+        let top = &preview["duplicates"][0];
+        assert_eq!(top["id"], adobe["id"]);
+        assert_eq!(top["dismissed"]["carried_over"], true);
+        assert_eq!(top["dismissed"]["request_id"], first.as_str());
+        assert_eq!(top["dismissed"]["dismissed_by"], "user-cio");
+
+        let submitted_second = app.transition(&format!("/api/v1/requests/{second}/submit"), &buyer, None).await;
+        assert_eq!(submitted_second.ok(200)["status"], "approved", "no duplicate review: {}", submitted_second.text);
+        let route = app.get(&format!("/api/v1/requests/{second}/route"), &buyer).await.ok(200).clone();
+        assert!(step(&route, "cio_duplicate_review").is_none(), "{route}");
+        assert!(route["notices"].as_array().unwrap().is_empty());
+        assert_eq!(route["dismissed_earlier"][0], cited.as_str());
+        let report = app.get(&format!("/api/v1/requests/{second}/duplicates"), &cio).await.ok(200).clone();
+        for list in ["candidates", "recorded"] {
+            let c = &report[list][0];
+            assert_eq!(c["id"], adobe["id"], "{list}");
+            assert_eq!(c["class"], "likely_duplicate", "{list}: still reported as it scores");
+            assert_eq!(c["dismissed"]["carried_over"], true, "{list}");
+            assert_eq!(c["dismissed"]["reason"], "Finance's own tenant only", "{list}");
+            assert_eq!(c["dismissed"]["request_id"], first.as_str(), "{list}");
+        }
+        let told = flagged_for(&app, &cio, &first).await;
+        assert!(told.len() == 1 && told[0].contains("Finance e-signature (Adobe Sign)"), "{told:?}");
+        assert!(flagged_for(&app, &cio, &second).await.is_empty(), "a match dismissed earlier is not flagged again");
+        let first_report = app.get(&format!("/api/v1/requests/{first}/duplicates"), &cio).await.ok(200).clone();
+        assert_eq!(first_report["recorded"][0]["dismissed"]["carried_over"], false, "its own dismissal");
+
+        // Another department, or a request that names no product (a placeholder: the field is required), is judged
+        // afresh.
+        let parks = app.buyer_token("PARKS", "pat");
+        let (_, other) = submitted(&app, &parks, request(&vendor, "Adobe Sign for permits", "Adobe Sign", &[])).await;
+        assert_eq!(other["status"], "awaiting_decision");
+        for product in ["TBD", "N/A"] {
+            let (id, unnamed) = submitted(&app, &buyer, request(&vendor, "Adobe Sign for permits", product, &[])).await;
+            assert_eq!(unnamed["status"], "awaiting_decision", "product {product:?}");
+            let route = app.get(&format!("/api/v1/requests/{id}/route"), &buyer).await.ok(200).clone();
+            assert!(route["dismissed_earlier"].as_array().unwrap().is_empty());
+        }
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn a_denial_as_a_duplicate_proposes_the_product_as_an_alias_for_the_cio_office_to_accept(backend) {
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        let esign = add_service(&app, esign()).await;
+        let vendor = app.create_vendor("Inkwell Software").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let cio = app.token(Role::Cio);
+        let deny = |service: &Value| json!({"step": "cio_duplicate_review", "outcome": "deny", "reason_code": "duplicate_of_central_service",
+                                            "rationale": "The city already runs e-signature", "service_id": service["id"]});
+        let (id, body) = submitted(&app, &buyer, request(&vendor, "Electronic signature tool for permits", "Inkwell Sign", &["electronic signatures"])).await;
+        assert_eq!(body["status"], "awaiting_decision");
+        app.transition(&format!("/api/v1/requests/{id}/decisions"), &cio, Some(&deny(&esign))).await.ok(201);
+
+        let list = "/api/v1/catalog/alias-proposals";
+        app.get(list, &app.vendor_token(uuid::Uuid::new_v4())).await.problem(403, "forbidden");
+        let listed = app.get(&format!("{list}?status=proposed"), &buyer).await.ok(200).clone();
+        assert_eq!(listed["page"]["total"], 1, "{listed}");
+        let proposal = listed["items"][0].clone();
+        assert_eq!(proposal["alias"], "Inkwell Sign");
+        assert_eq!(proposal["service_id"], esign["id"]);
+        assert_eq!(proposal["service_name"], "Enterprise e-signature");
+        assert_eq!(proposal["request_id"], id.as_str());
+        assert_eq!(proposal["proposed_by"], "user-cio");
+        let path = format!("{list}/{}", proposal["id"].as_str().unwrap());
+        app.get(&format!("{list}?status=maybe"), &cio).await.problem(400, "bad_parameter");
+        app.get(&format!("{list}/{}", uuid::Uuid::new_v4()), &cio).await.problem(404, "not_found");
+
+        // A buyer may not decide; a decision needs If-Match; a rejection needs a reason.
+        let tag = app.etag_of(&path, &cio).await;
+        let accept = format!("{path}/accept");
+        let call = |token: String, path: String, body: Option<Value>, tag: Option<String>| {
+            let app = &app;
+            async move {
+                let headers: Vec<(&str, &str)> = tag.as_deref().map(|t| vec![("If-Match", t)]).unwrap_or_default();
+                app.call(reqwest::Method::POST, &path, Some(&token), body.as_ref(), &headers).await
+            }
+        };
+        call(buyer.clone(), accept.clone(), None, Some(tag.clone())).await.problem(403, "forbidden");
+        call(cio.clone(), accept.clone(), None, None).await.problem(428, "precondition_required");
+        call(cio.clone(), accept.clone(), None, Some("\"99\"".into())).await.problem(412, "stale_etag");
+        let blank = call(cio.clone(), format!("{path}/reject"), Some(json!({"reason": "  "})), Some(tag.clone())).await;
+        assert_eq!(blank.problem(422, "validation_failed")["errors"][0]["field"], "reason");
+        assert_eq!(app.count("SELECT COUNT(*) FROM alias_proposals WHERE status = 'proposed'").await, 1, "nothing changed");
+
+        let accepted = call(cio.clone(), accept.clone(), None, Some(tag.clone())).await;
+        assert_eq!(accepted.ok(200)["status"], "accepted");
+        assert_eq!(accepted.body["decided_by"], "user-cio");
+        assert_ne!(accepted.header("etag").unwrap(), tag);
+        let service = app.get(&format!("/api/v1/catalog/services/{}", esign["id"].as_str().unwrap()), &cio).await.ok(200).clone();
+        assert!(service["aliases"].as_array().unwrap().iter().any(|a| a == "Inkwell Sign"), "{service}");
+        let again_tag = app.etag_of(&path, &cio).await;
+        call(cio.clone(), accept.clone(), None, Some(again_tag)).await.problem(409, "already_decided");
+
+        // The duplicate index picks the alias up: the product alone now names the service.
+        let draft = app.post("/api/v1/requests", &buyer, request(&vendor, "Licences for the clerk's office", "Inkwell Sign", &[])).await;
+        let next = draft.ok(201)["id"].as_str().unwrap().to_string();
+        let report = app.get(&format!("/api/v1/requests/{next}/duplicates"), &buyer).await.ok(200).clone();
+        assert_eq!(report["candidates"][0]["id"], esign["id"], "{report}");
+        assert_eq!(report["candidates"][0]["evidence"]["alias_hit"], "Inkwell Sign");
+
+        // A denial naming a product the service already answers to proposes nothing; a new one can be rejected.
+        let (known, _) = submitted(&app, &buyer, request(&vendor, "DocuSign for permits", "Docu Sign", &[])).await;
+        app.transition(&format!("/api/v1/requests/{known}/decisions"), &cio, Some(&deny(&esign))).await.ok(201);
+        assert_eq!(app.count("SELECT COUNT(*) FROM alias_proposals").await, 1, "DocuSign is already an alias");
+        let (other, _) = submitted(&app, &buyer, request(&vendor, "Electronic signature tool for permits", "QuillPad", &["electronic signatures"])).await;
+        app.transition(&format!("/api/v1/requests/{other}/decisions"), &cio, Some(&deny(&esign))).await.ok(201);
+        let open = app.get(&format!("{list}?status=proposed"), &cio).await.ok(200).clone();
+        let second = format!("{list}/{}", open["items"][0]["id"].as_str().unwrap());
+        let tag = app.etag_of(&second, &cio).await;
+        let rejected = call(app.token(Role::Admin), format!("{second}/reject"), Some(json!({"reason": "QuillPad is a pen tablet, not a signing service"})), Some(tag)).await;
+        assert_eq!(rejected.ok(200)["status"], "rejected");
+        assert_eq!(rejected.body["decision_reason"], "QuillPad is a pen tablet, not a signing service");
+        let service = app.get(&format!("/api/v1/catalog/services/{}", esign["id"].as_str().unwrap()), &cio).await.ok(200).clone();
+        assert!(service["aliases"].as_array().unwrap().iter().all(|a| a != "QuillPad"));
+
+        let trail = app.get("/api/v1/audit?object_type=alias_proposal", &app.token(Role::Auditor)).await;
+        let actions: Vec<&str> = trail.ok(200)["items"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+        for action in ["alias_proposal.created", "alias_proposal.accepted", "alias_proposal.rejected"] {
+            assert!(actions.contains(&action), "{action}: {actions:?}");
+        }
+        app.stop().await;
+    }
+);

@@ -330,6 +330,7 @@ impl Replay<'_> {
                     fy_other_count: 0,
                     likely_duplicate: None,
                     overlaps: Vec::new(),
+                    dismissed_earlier: Vec::new(),
                     prior: None,
                     vendor_open_orders: None,
                     budget: Default::default(),

@@ -370,7 +370,13 @@ both!(
         let title = "[Procurement review] Request \"DocuSign for grants\"";
         assert_eq!(
             inbox(&sink, CIO),
-            [format!("{title} asks for an exception to a likely duplicate purchase"), format!("{title} was submitted for review")]
+            [
+                format!("{title} asks for an exception to a likely duplicate purchase"),
+                // The CIO office owns the catalogue: it is told which match the check found.
+                format!("{title} was submitted and may duplicate what the city already runs: the duplicate check found a \
+                         likely duplicate: Enterprise e-signature (central service, match score 0.95)"),
+                format!("{title} was submitted for review"),
+            ]
         );
         assert_eq!(inbox(&sink, DOIT_BUYERS), [format!("{title} was submitted for review")]);
 

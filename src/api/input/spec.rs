@@ -343,6 +343,7 @@ const DATA_CLASSES: &[&str] = &[
 /// (Schemathesis) holds the service to it: a rule here that the domain does not keep, or one it keeps and
 /// this list lacks, fails that run.
 const FIELD_RULES: &[(&str, &str, Rule)] = &[
+    ("AliasRejectInput", "reason", Rule::NonBlank(2000)),
     ("CancelBody", "reason", Rule::NonBlank(20_000)),
     ("CatalogServiceInput", "name", Rule::NonBlank(200)),
     ("CatalogServiceInput", "aliases", Rule::NonBlank(120)),
