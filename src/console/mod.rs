@@ -67,6 +67,20 @@ fn environment() -> Environment<'static> {
         ("assessment.html", include_str!("templates/assessment.html")),
         ("reviews.html", include_str!("templates/reviews.html")),
         ("review.html", include_str!("templates/review.html")),
+        ("pager.html", include_str!("templates/pager.html")),
+        ("audit.html", include_str!("templates/audit.html")),
+        (
+            "audit_verify.html",
+            include_str!("templates/audit_verify.html"),
+        ),
+        ("registers.html", include_str!("templates/registers.html")),
+        ("catalog.html", include_str!("templates/catalog.html")),
+        (
+            "departments.html",
+            include_str!("templates/departments.html"),
+        ),
+        ("vendors.html", include_str!("templates/vendors.html")),
+        ("policy.html", include_str!("templates/policy.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("console template {name}: {e:#}"));
@@ -345,13 +359,31 @@ fn menu(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
             ("/requests/new", "New request"),
         ],
         Some(Role::Vendor) => vec![("/portal", "My questionnaires")],
-        Some(Role::SecurityAnalyst) => {
-            vec![("/reviews", "Review queue"), ("/requests", "Requests")]
-        }
-        Some(Role::Cio) | Some(Role::Finance) => {
-            vec![("/inbox", "Inbox"), ("/requests", "Requests")]
-        }
-        Some(Role::Admin) | Some(Role::Auditor) => vec![("/requests", "Requests")],
+        Some(Role::SecurityAnalyst) => vec![
+            ("/reviews", "Review queue"),
+            ("/requests", "Requests"),
+            ("/registers", "Registers"),
+        ],
+        Some(Role::Cio) => vec![
+            ("/inbox", "Inbox"),
+            ("/requests", "Requests"),
+            ("/catalog", "Catalogue"),
+            ("/registers", "Registers"),
+        ],
+        Some(Role::Finance) => vec![
+            ("/inbox", "Inbox"),
+            ("/requests", "Requests"),
+            ("/registers", "Registers"),
+        ],
+        Some(Role::Admin) | Some(Role::Auditor) => vec![
+            ("/requests", "Requests"),
+            ("/audit", "Audit trail"),
+            ("/registers", "Registers"),
+            ("/catalog", "Catalogue"),
+            ("/departments", "Departments"),
+            ("/vendors", "Vendors"),
+            ("/policy", "Policy versions"),
+        ],
         None => vec![],
     }
 }
@@ -392,10 +424,22 @@ pub fn mount(route: Route) -> Route {
         .at("/requests/:id", get(request_page))
         .at("/requests/:id/submit", post(request_transition))
         .at("/requests/:id/withdraw", post(request_transition))
+        .at("/requests/:id/edit", get(edit_request).post(save_request))
+        .at("/requests/:id/exception", post(ask_exception))
         .at("/requests/:id/decisions", post(decide))
         .at("/inbox", get(inbox))
         .at("/reviews", get(reviews))
         .at("/reviews/:id", get(review_page).post(review))
+        .at("/audit", get(admin::audit_page))
+        .at("/audit/verify", get(admin::audit_verify))
+        .at("/registers", get(admin::registers))
+        .at("/registers/:name", get(admin::register_file))
+        .at("/catalog", get(admin::catalog))
+        .at("/catalog/export.xlsx", get(admin::catalog_export))
+        .at("/catalog/import", post(admin::catalog_import))
+        .at("/departments", get(admin::departments))
+        .at("/vendors", get(admin::vendors))
+        .at("/policy", get(admin::policy_versions))
 }
 
 /// The live session of the request, or the page to answer instead: the sign-in page for none, a refusal for a
@@ -493,6 +537,8 @@ macro_rules! attempt {
         }
     };
 }
+
+mod admin;
 
 #[handler]
 async fn stylesheet() -> Response {
@@ -1138,6 +1184,43 @@ async fn download_workbook(
     resp
 }
 
+/// An upload form's fields: its CSRF token, the version it was read at, and the file (None when none was chosen).
+#[derive(Default)]
+struct Upload {
+    csrf: Option<String>,
+    version: Option<String>,
+    file: Option<Vec<u8>>,
+}
+
+/// Reads an upload form, or answers with the page that says it could not be read.
+async fn read_upload(
+    console: &Console,
+    session: &Session,
+    multipart: &mut Multipart,
+) -> Result<Upload, Box<Response>> {
+    let mut upload = Upload::default();
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => match field.name().unwrap_or("") {
+                "csrf" => upload.csrf = field.text().await.ok(),
+                "version" => upload.version = field.text().await.ok(),
+                "file" => upload.file = field.bytes().await.ok().filter(|f| !f.is_empty()),
+                _ => {}
+            },
+            Ok(None) => return Ok(upload),
+            Err(_) => {
+                return Err(Box::new(console.message(
+                    StatusCode::BAD_REQUEST,
+                    Some(session),
+                    "Upload not read",
+                    "The upload could not be read. Choose the file again and send it.",
+                    &[],
+                )));
+            }
+        }
+    }
+}
+
 #[handler]
 async fn upload_workbook(
     req: &Request,
@@ -1148,32 +1231,13 @@ async fn upload_workbook(
 ) -> Response {
     let session = attempt!(require(req, &console, &store, &[Role::Vendor]).await);
     let id = attempt!(parse_id(&console, &session, &id));
-    let (mut csrf, mut version, mut file) = (None, None, None);
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or("").to_string();
-                match name.as_str() {
-                    "csrf" => csrf = field.text().await.ok(),
-                    "version" => version = field.text().await.ok(),
-                    "file" => file = field.bytes().await.ok(),
-                    _ => {}
-                }
-            }
-            Ok(None) => break,
-            Err(_) => {
-                return console.message(
-                    StatusCode::BAD_REQUEST,
-                    Some(&session),
-                    "Upload not read",
-                    "The upload could not be read. Choose the file again and send it.",
-                    &[],
-                );
-            }
-        }
-    }
+    let Upload {
+        csrf,
+        version,
+        file,
+    } = attempt!(read_upload(&console, &session, &mut multipart).await);
     attempt!(check_csrf(&console, &session, csrf.as_deref()));
-    let Some(file) = file.filter(|f| !f.is_empty()) else {
+    let Some(file) = file else {
         return render_assessment(
             &console,
             &session,
@@ -1280,6 +1344,7 @@ async fn request_form(
     status: StatusCode,
     values: Value,
     errors: Vec<Value>,
+    edit: Value,
 ) -> Response {
     let vendors = console.get(session, "/api/v1/vendors?limit=200").await;
     let vendors = vendors.json()["items"].clone();
@@ -1297,7 +1362,7 @@ async fn request_form(
         status,
         "request_form.html",
         Some(session),
-        json!({"vendors": vendors, "classes": classes, "v": values, "errors": errors, "field_errors": by_field}),
+        json!({"vendors": vendors, "classes": classes, "v": values, "errors": errors, "field_errors": by_field, "edit": edit}),
     )
 }
 
@@ -1310,6 +1375,7 @@ async fn new_request(req: &Request, console: Data<&Arc<Console>>, store: Data<&S
         StatusCode::OK,
         json!({"term_months": "12", "hosting": "vendor_cloud", "data_classes": []}),
         vec![],
+        Value::Null,
     )
     .await
 }
@@ -1460,8 +1526,212 @@ async fn create_request(
         StatusCode::UNPROCESSABLE_ENTITY,
         request_values(&form),
         errors,
+        Value::Null,
     )
     .await
+}
+
+/// A stored request's fields as the form shows them: amounts in dollars, lists joined, flags as `yes`.
+fn stored_values(fields: &Value) -> Value {
+    let mut v = serde_json::Map::new();
+    for name in [
+        "title",
+        "description",
+        "vendor_id",
+        "product_name",
+        "category",
+        "hosting",
+        "requested_start_date",
+    ] {
+        if let Some(t) = fields[name].as_str() {
+            v.insert(name.into(), json!(t));
+        }
+    }
+    for (api, field) in [
+        ("capital_cost_cents", "capital_cost"),
+        ("annual_operating_cost_cents", "annual_operating_cost"),
+    ] {
+        if let Some(c) = fields[api].as_i64() {
+            let dollars = money(c).trim_start_matches('$').replace(',', "");
+            let dollars = dollars.strip_suffix(".00").unwrap_or(&dollars).to_string();
+            v.insert(field.into(), json!(dollars));
+        }
+    }
+    for name in ["term_months", "expected_users"] {
+        if let Some(n) = fields[name].as_i64() {
+            v.insert(name.into(), json!(n.to_string()));
+        }
+    }
+    let capabilities: Vec<&str> = fields["capabilities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    v.insert("capabilities".into(), json!(capabilities.join(", ")));
+    v.insert(
+        "data_classes".into(),
+        fields["data_classes"]
+            .clone()
+            .as_array()
+            .cloned()
+            .map(Value::Array)
+            .unwrap_or(json!([])),
+    );
+    for flag in [
+        "renewal",
+        "enterprise_agreement",
+        "surveillance",
+        "face_surveillance",
+    ] {
+        if fields[flag].as_bool() == Some(true) {
+            v.insert(flag.into(), json!("yes"));
+        }
+    }
+    Value::Object(v)
+}
+
+/// The edit form of a draft, of a request sent back for changes, or of an approved one (the API decides which
+/// edits re-open review).
+#[handler]
+async fn edit_request(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Buyer]).await);
+    let id = attempt!(parse_id(&console, &session, &id));
+    let read = console
+        .get(&session, &format!("/api/v1/requests/{id}"))
+        .await;
+    if !read.ok() {
+        return console.refusal(&session, &read);
+    }
+    let request = read.json();
+    let editable = request["allowed_actions"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|x| x == "edit"));
+    if !editable {
+        return console.message(
+            StatusCode::CONFLICT,
+            Some(&session),
+            "Not possible now",
+            &format!(
+                "A request that is {} cannot be edited by you now.",
+                label(request["status"].as_str().unwrap_or("")).to_lowercase()
+            ),
+            &[],
+        );
+    }
+    request_form(
+        &console,
+        &session,
+        StatusCode::OK,
+        stored_values(&request["fields"]),
+        vec![],
+        edit_context(&request, read.etag().as_deref()),
+    )
+    .await
+}
+
+fn edit_context(request: &Value, version: Option<&str>) -> Value {
+    json!({
+        "id": request["id"],
+        "title": request["fields"]["title"],
+        "status": request["status"],
+        "version": version,
+    })
+}
+
+/// Saves the edit with the version the form was read at (412 when someone changed it since); with
+/// `then=submit`, submits the saved draft on the version the edit answered with.
+#[handler]
+async fn save_request(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+    form: Form<Fields>,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Buyer]).await);
+    attempt!(check_csrf(&console, &session, form.get("csrf")));
+    let id = attempt!(parse_id(&console, &session, &id));
+    let (body, mut errors) = request_body(&form);
+    if errors.is_empty() {
+        let saved = console
+            .send_json(
+                &session,
+                Method::PATCH,
+                &format!("/api/v1/requests/{id}"),
+                &body,
+                form.get("version"),
+            )
+            .await;
+        if saved.ok() {
+            if form.get("then") == Some("submit") {
+                let submitted = console
+                    .transition(
+                        &session,
+                        &format!("/api/v1/requests/{id}/submit"),
+                        saved.etag().as_deref(),
+                    )
+                    .await;
+                return console.after(&session, &submitted, &format!("/requests/{id}"));
+            }
+            return see_other(&format!("/requests/{id}"));
+        }
+        if saved.status != StatusCode::UNPROCESSABLE_ENTITY {
+            return console.refusal(&session, &saved);
+        }
+        errors = saved.json()["errors"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+    }
+    let current = console
+        .get(&session, &format!("/api/v1/requests/{id}"))
+        .await;
+    if !current.ok() {
+        return console.refusal(&session, &current);
+    }
+    // The version the form was read at stays: a save after the faults are fixed still loses to a change made
+    // by someone else meanwhile.
+    request_form(
+        &console,
+        &session,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        request_values(&form),
+        errors,
+        edit_context(&current.json(), form.get("version")),
+    )
+    .await
+}
+
+/// The buyer asks for an exception to the duplicate review: why the purchase should go ahead although the city
+/// already runs something like it.
+#[handler]
+async fn ask_exception(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+    form: Form<Fields>,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Buyer]).await);
+    attempt!(check_csrf(&console, &session, form.get("csrf")));
+    let id = attempt!(parse_id(&console, &session, &id));
+    let body = json!({"justification": form.get("justification").unwrap_or("")});
+    let done = console
+        .send_json(
+            &session,
+            Method::POST,
+            &format!("/api/v1/requests/{id}/duplicates/exception"),
+            &body,
+            form.get("version"),
+        )
+        .await;
+    console.after(&session, &done, &format!("/requests/{id}"))
 }
 
 #[handler]
@@ -1510,6 +1780,21 @@ async fn request_page(
         })
         .cloned()
         .collect();
+    let decisions = if draft {
+        Value::Null
+    } else {
+        let d = console
+            .get(
+                &session,
+                &format!("/api/v1/requests/{id}/decisions?limit=200"),
+            )
+            .await;
+        if d.ok() {
+            d.json()["items"].clone()
+        } else {
+            Value::Null
+        }
+    };
     let actions: Vec<String> = request["allowed_actions"]
         .as_array()
         .into_iter()
@@ -1528,6 +1813,7 @@ async fn request_page(
             "duplicates": preview.get("duplicates").cloned().unwrap_or(Value::Null),
             "actions": actions,
             "decidable": decidable,
+            "decisions": decisions,
         }),
     )
 }
@@ -1777,6 +2063,6 @@ mod tests {
     fn every_template_compiles() {
         let env = environment();
         assert!(env.get_template("base.html").is_ok());
-        assert!(env.templates().count() >= 12);
+        assert!(env.templates().count() >= 20);
     }
 }

@@ -8,6 +8,7 @@ mod auth;
 mod budgets;
 mod catalog;
 mod console;
+mod console_admin;
 mod console_browser;
 mod console_oidc;
 mod contracts;
