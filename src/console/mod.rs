@@ -1887,10 +1887,11 @@ async fn decide(
     console.after(&session, &done, &format!("/requests/{id}"))
 }
 
-/// Whole days from `since` (an RFC 3339 time) to now.
-fn age_days(since: &str) -> Option<i64> {
-    let at = chrono::DateTime::parse_from_rfc3339(since).ok()?;
-    Some((Utc::now() - at.with_timezone(&Utc)).num_days())
+/// An RFC 3339 time of the API's.
+fn parse_time(text: &str) -> Option<chrono::DateTime<Utc>> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|at| at.with_timezone(&Utc))
 }
 
 #[handler]
@@ -1912,10 +1913,16 @@ async fn inbox(req: &Request, console: Data<&Arc<Console>>, store: Data<&Store>)
         .unwrap_or_default();
     // Oldest first: what has waited longest comes first.
     items.sort_by(|a, b| a["updated_at"].as_str().cmp(&b["updated_at"].as_str()));
+    // A request waits since it last changed (when it started to wait, or when a co-decider acted): the time the
+    // escalation reminder counts from, and it is past escalation by the reminder's own rule.
+    let now = Utc::now();
     for item in &mut items {
-        let age = item["updated_at"].as_str().and_then(age_days);
-        item["age_days"] = json!(age);
-        item["overdue"] = json!(matches!((age, escalation), (Some(a), Some(e)) if a >= e));
+        let since = item["updated_at"].as_str().and_then(parse_time);
+        item["age_days"] = json!(since.map(|at| (now - at).num_days()));
+        item["overdue"] = json!(matches!(
+            (since, escalation.and_then(|e| u32::try_from(e).ok())),
+            (Some(at), Some(e)) if crate::domain::deadlines::decision_escalation(at, now, e).is_some()
+        ));
     }
     console.render(
         StatusCode::OK,

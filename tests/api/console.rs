@@ -496,3 +496,25 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    async fn the_inbox_counts_the_wait_as_the_escalation_reminder_does_oldest_first(backend) {
+        let app = TestApp::spawn(backend).await;
+        let vendor = app.create_vendor("Signet").await;
+        department(&app, "DOIT").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        app.draft_and_submit(&buyer, with(purchase(&vendor), json!({"title": "Old permits"}))).await;
+        // The old one started to wait long ago: past the policy's escalation days.
+        assert_eq!(app.exec_sql("UPDATE requests SET updated_at = '2020-01-01T00:00:00Z'").await, 1);
+        app.draft_and_submit(&buyer, with(purchase(&vendor), json!({"title": "Fresh permits"}))).await;
+        let cio = sign_in(&app, Role::Cio, "carla", None).await;
+        let inbox = get(&app, "/inbox", Some(&cio)).await;
+        assert_eq!(inbox.status, 200);
+        let (o, f) = (inbox.text.find("Old permits").unwrap(), inbox.text.find("Fresh permits").unwrap());
+        assert!(o < f, "oldest first");
+        assert_eq!(inbox.text.matches("past escalation").count(), 1, "{}", inbox.text);
+        assert!(inbox.text[o..f].contains("past escalation"));
+        assert!(inbox.text[f..].contains("0 days"), "{}", inbox.text);
+        app.stop().await;
+    }
+);
