@@ -19,7 +19,7 @@ use crate::store::Store;
 const PAGE: i64 = 200;
 
 /// `text` as a query-string value: everything but the unreserved characters percent-encoded.
-fn encode(text: &str) -> String {
+pub(super) fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

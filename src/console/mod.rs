@@ -415,6 +415,8 @@ pub fn mount(route: Route) -> Route {
         .at("/portal/assessments/:id", get(assessment_page))
         .at("/portal/assessments/:id/answers", post(save_answers))
         .at("/portal/assessments/:id/submit", post(submit_assessment))
+        .at("/portal/assessments/:id/evidence", post(upload_evidence))
+        .at("/portal/findings/:id/remediation", post(plan_remediation))
         .at(
             "/portal/assessments/:id/workbook",
             get(download_workbook).post(upload_workbook),
@@ -916,6 +918,8 @@ struct Notice {
     saved: Option<String>,
     submitted: Option<String>,
     uploaded: Option<String>,
+    evidence: Option<String>,
+    planned: Option<String>,
 }
 
 /// The questions of an assessment grouped by section, each with its input's name.
@@ -953,8 +957,28 @@ async fn render_assessment(
         return console.refusal(session, &answer);
     }
     let detail = answer.json();
+    let findings = console
+        .get(
+            session,
+            &format!("/api/v1/findings?assessment_id={id}&limit=200"),
+        )
+        .await;
+    let findings = if findings.ok() {
+        findings.json()["items"].clone()
+    } else {
+        Value::Null
+    };
+    let file_questions: Vec<Value> = detail["questions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|q| q["kind"] == "file" && q["applicable"] == true)
+        .map(|q| json!({"id": q["id"], "text": q["text"]}))
+        .collect();
     let mut context = json!({
         "detail": detail,
+        "findings": findings,
+        "file_questions": file_questions,
         "sections": sections(&detail),
         "etag": answer.etag(),
         "answerable": matches!(detail["assessment"]["status"].as_str(), Some("open") | Some("returned")),
@@ -986,6 +1010,8 @@ async fn assessment_page(
             "The workbook was read: {} answers stored.",
             n.parse::<u32>().unwrap_or(0)
         )),
+        _ if notice.evidence.is_some() => Some("The evidence file is stored.".to_string()),
+        _ if notice.planned.is_some() => Some("Your remediation plan is recorded.".to_string()),
         _ => None,
     };
     render_assessment(
@@ -1190,6 +1216,11 @@ struct Upload {
     csrf: Option<String>,
     version: Option<String>,
     file: Option<Vec<u8>>,
+    /// The file's name and type as the browser sent them.
+    file_name: Option<String>,
+    content_type: Option<String>,
+    /// The question a piece of evidence supports, if one was chosen.
+    question_id: Option<String>,
 }
 
 /// Reads an upload form, or answers with the page that says it could not be read.
@@ -1204,7 +1235,12 @@ async fn read_upload(
             Ok(Some(field)) => match field.name().unwrap_or("") {
                 "csrf" => upload.csrf = field.text().await.ok(),
                 "version" => upload.version = field.text().await.ok(),
-                "file" => upload.file = field.bytes().await.ok().filter(|f| !f.is_empty()),
+                "question_id" => upload.question_id = field.text().await.ok(),
+                "file" => {
+                    upload.file_name = field.file_name().map(str::to_string);
+                    upload.content_type = field.content_type().map(str::to_string);
+                    upload.file = field.bytes().await.ok().filter(|f| !f.is_empty());
+                }
                 _ => {}
             },
             Ok(None) => return Ok(upload),
@@ -1235,6 +1271,7 @@ async fn upload_workbook(
         csrf,
         version,
         file,
+        ..
     } = attempt!(read_upload(&console, &session, &mut multipart).await);
     attempt!(check_csrf(&console, &session, csrf.as_deref()));
     let Some(file) = file else {
@@ -1280,6 +1317,130 @@ async fn upload_workbook(
         json!({"upload_errors": errors}),
     )
     .await
+}
+
+/// The vendor uploads a piece of evidence; the API judges the file by its bytes and stores it with its SHA-256.
+#[handler]
+async fn upload_evidence(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+    mut multipart: Multipart,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Vendor]).await);
+    let id = attempt!(parse_id(&console, &session, &id));
+    let upload = attempt!(read_upload(&console, &session, &mut multipart).await);
+    attempt!(check_csrf(&console, &session, upload.csrf.as_deref()));
+    let Some(file) = upload.file else {
+        return render_assessment(
+            &console,
+            &session,
+            id,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"evidence_errors": [{"field": "file", "message": "choose a file to upload"}]}),
+        )
+        .await;
+    };
+    let name = upload
+        .file_name
+        .as_deref()
+        .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n))
+        .filter(|n| !n.is_empty())
+        .unwrap_or("evidence");
+    let mut path = format!(
+        "/api/v1/assessments/{id}/evidence?filename={}",
+        admin::encode(name)
+    );
+    if let Some(q) = upload.question_id.as_deref().filter(|q| !q.is_empty()) {
+        path = format!("{path}&question_id={}", admin::encode(q));
+    }
+    let content_type = upload
+        .content_type
+        .as_deref()
+        .unwrap_or("application/octet-stream");
+    let stored = console
+        .call(
+            &session,
+            Method::POST,
+            &path,
+            Some((file, content_type)),
+            upload.version.as_deref(),
+        )
+        .await;
+    if stored.ok() {
+        // Evidence for a question answers it, on the version the upload moved the assessment to.
+        if let Some(q) = upload.question_id.as_deref().filter(|q| !q.is_empty()) {
+            let evidence = stored.json()["id"].clone();
+            let answered = console
+                .send_json(
+                    &session,
+                    Method::PUT,
+                    &format!("/api/v1/assessments/{id}/answers"),
+                    &json!({"answers": [{"question_id": q, "value": {"evidence_id": evidence}}]}),
+                    stored.etag().as_deref(),
+                )
+                .await;
+            if !answered.ok() {
+                return console.refusal(&session, &answered);
+            }
+        }
+        return see_other(&format!("/portal/assessments/{id}?evidence=1"));
+    }
+    if matches!(stored.status.as_u16(), 403 | 404 | 409 | 412 | 428) {
+        return console.refusal(&session, &stored);
+    }
+    let problem = stored.json();
+    let mut errors = problem["errors"].as_array().cloned().unwrap_or_default();
+    if errors.is_empty() {
+        errors.push(json!({"field": "file", "message": problem["detail"]}));
+    }
+    render_assessment(
+        &console,
+        &session,
+        id,
+        stored.status,
+        json!({"evidence_errors": errors}),
+    )
+    .await
+}
+
+/// The vendor plans the remediation of one of its findings: the plan and its due date, on the finding's version
+/// the page showed.
+#[handler]
+async fn plan_remediation(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+    form: Form<Fields>,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Vendor]).await);
+    attempt!(check_csrf(&console, &session, form.get("csrf")));
+    let id = attempt!(parse_id(&console, &session, &id));
+    let assessment = attempt!(parse_id(
+        &console,
+        &session,
+        form.get("assessment").unwrap_or("")
+    ));
+    let body = json!({
+        "plan": form.get("plan").unwrap_or(""),
+        "due_date": form.get("due_date").unwrap_or(""),
+    });
+    let done = console
+        .send_json(
+            &session,
+            Method::POST,
+            &format!("/api/v1/findings/{id}/remediation"),
+            &body,
+            form.get("version"),
+        )
+        .await;
+    console.after(
+        &session,
+        &done,
+        &format!("/portal/assessments/{assessment}?planned=1#findings-title"),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 //! The console's admin and auditor pages (audit trail and its verification, registers, catalogue with its
-//! workbook import, departments, vendors, policy versions) and the buyer's edit, resubmission and exception forms.
+//! workbook import, departments, vendors, policy versions), the buyer's edit, resubmission and exception forms,
+//! and the vendor's evidence upload and remediation plans.
 //! Each page asks the API as the signed-in person: a role the API refuses sees the refusal.
 
 use procurement_review::auth::Role;
@@ -10,12 +11,24 @@ use crate::catalog::{add_service, esign};
 use crate::console::{Page, client, department, get, hidden, post_form, sign_in};
 use crate::helpers::{TestApp, purchase, with};
 
-/// A multipart form post, as a browser sends a file upload: `fields`, then `file` named `file`.
+/// A catalogue upload as CSV.
 async fn post_upload(
     app: &TestApp,
     path: &str,
     cookie: &str,
     fields: &[(&str, &str)],
+    file: &[u8],
+) -> Page {
+    post_file(app, path, cookie, fields, ("catalog.csv", "text/csv"), file).await
+}
+
+/// A multipart form post, as a browser sends a file upload: `fields`, then `file` named `file`.
+async fn post_file(
+    app: &TestApp,
+    path: &str,
+    cookie: &str,
+    fields: &[(&str, &str)],
+    (file_name, content_type): (&str, &str),
     file: &[u8],
 ) -> Page {
     let boundary = "console-admin-test-boundary";
@@ -30,7 +43,7 @@ async fn post_upload(
     }
     body.extend_from_slice(
         format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"catalog.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n"
         )
         .as_bytes(),
     );
@@ -332,6 +345,114 @@ both!(
         assert_eq!(app.count("SELECT COUNT(*) FROM duplicate_exceptions").await, 1);
         let page = get(&app, &format!("/requests/{id}"), Some(&cookie)).await;
         assert!(!page.text.contains("Ask for an exception"), "asked once: {}", page.text);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn the_vendor_uploads_evidence_from_the_portal_and_a_wrong_file_is_shown_not_stored(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (_vendor, _request, issued) = crate::console::invited(&app).await;
+        let cookie = crate::console::cookie_of(&get(&app, issued["link"].as_str().unwrap(), None).await);
+        let portal = get(&app, "/portal", Some(&cookie)).await;
+        let title = portal.text.find("\">City security baseline</a>").expect("the baseline is listed");
+        let path = portal.text[title - 56..title].to_string();
+        let id = path.rsplit('/').next().unwrap().to_string();
+        let page = get(&app, &path, Some(&cookie)).await;
+        assert!(page.text.contains("Upload evidence"), "{}", page.text);
+        let (csrf, version) = (hidden(&page, "csrf"), hidden(&page, "version"));
+        let upload = format!("{path}/evidence");
+        let pdf = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n";
+
+        // Without the form's token, or from a staff session: nothing stored.
+        let forged = post_file(&app, &upload, &cookie, &[("version", &version)], ("soc2.pdf", "application/pdf"), pdf).await;
+        assert_eq!(forged.status, 403);
+        let buyer = sign_in(&app, Role::Buyer, "bea", Some("DOIT")).await;
+        let staff = post_file(&app, &upload, &buyer, &[("csrf", &csrf), ("version", &version)], ("soc2.pdf", "application/pdf"), pdf).await;
+        assert_eq!(staff.status, 403);
+        // Text that says it is a PDF: the API's refusal is shown, nothing is stored.
+        let wrong = post_file(&app, &upload, &cookie, &[("csrf", &csrf), ("version", &version)], ("soc2.pdf", "application/pdf"), b"just words").await;
+        assert!(wrong.status >= 400 && wrong.status < 500, "{}", wrong.status);
+        assert!(wrong.text.contains("The file was not stored"), "{}", wrong.text);
+        assert_eq!(app.count("SELECT COUNT(*) FROM evidence").await, 0);
+
+        // A file question, if the questionnaire asks one, is answered by the file uploaded for it.
+        let analyst = app.token(Role::SecurityAnalyst);
+        let detail = app.get(&format!("/api/v1/assessments/{id}"), &analyst).await.ok(200).clone();
+        let file_question = detail["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["kind"] == "file" && q["applicable"] == true)
+            .map(|q| q["id"].as_str().unwrap().to_string());
+        let mut fields = vec![("csrf", csrf.as_str()), ("version", version.as_str())];
+        if let Some(q) = &file_question {
+            fields.push(("question_id", q.as_str()));
+        }
+        let stored = post_file(&app, &upload, &cookie, &fields, ("soc2.pdf", "application/pdf"), pdf).await;
+        assert_eq!(stored.status, 303, "{}", stored.text);
+        assert_eq!(app.count("SELECT COUNT(*) FROM evidence").await, 1);
+        let after = get(&app, stored.location.as_deref().unwrap(), Some(&cookie)).await;
+        assert!(after.text.contains("soc2.pdf"), "{}", after.text);
+        assert!(after.text.contains("The evidence file is stored"));
+        if let Some(q) = &file_question {
+            let detail = app.get(&format!("/api/v1/assessments/{id}"), &analyst).await.ok(200).clone();
+            let answered = detail["questions"].as_array().unwrap().iter().find(|x| x["id"] == q.as_str()).unwrap().clone();
+            assert!(!answered["answer"].is_null(), "{answered}");
+        }
+        // The form read before the upload is stale now.
+        let stale = post_file(&app, &upload, &cookie, &[("csrf", &csrf), ("version", &version)], ("soc2.pdf", "application/pdf"), pdf).await;
+        assert_eq!(stale.status, 412);
+        assert_eq!(app.count("SELECT COUNT(*) FROM evidence").await, 1);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn the_vendor_reads_its_findings_and_plans_their_remediation(backend) {
+        let app = TestApp::spawn(backend).await;
+        let vendor = app.create_vendor("Remedy Inc").await;
+        let analyst = app.token(Role::SecurityAnalyst);
+        let template = app.get("/api/v1/questionnaires/ma-201-cmr-17", &analyst).await.ok(200).clone();
+        let critical = crate::assessments::first_critical_yes(&template);
+        let (token, ma, finding) = crate::assessments::accepted_with_a_finding(&app, &vendor, &critical).await;
+        let cookie = crate::console::cookie_of(&get(&app, &format!("/portal/enter?token={token}"), None).await);
+        let page = get(&app, &format!("/portal/assessments/{ma}"), Some(&cookie)).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let fid = finding["id"].as_str().unwrap();
+        assert!(page.text.contains(&format!("action=\"/portal/findings/{fid}/remediation\"")), "{}", page.text);
+        assert!(page.text.contains("Record the plan"));
+        let csrf = hidden(&page, "csrf");
+        let version = format!("\"{}\"", finding["version"]);
+        let path = format!("/portal/findings/{fid}/remediation");
+        let due = (chrono::Utc::now().date_naive() + chrono::Duration::days(60)).to_string();
+        let plan = "Enforce MFA for every administrator";
+
+        assert_eq!(
+            post_form(&app, &path, Some(&cookie), &[("version", &version), ("assessment", &ma), ("plan", plan), ("due_date", &due)]).await.status,
+            403
+        );
+        let blank = post_form(&app, &path, Some(&cookie), &[("csrf", &csrf), ("version", &version), ("assessment", &ma), ("plan", " "), ("due_date", &due)]).await;
+        assert_eq!(blank.status, 422, "{}", blank.text);
+        let buyer = sign_in(&app, Role::Buyer, "bea", Some("DOIT")).await;
+        let buyer_csrf = hidden(&get(&app, "/requests", Some(&buyer)).await, "csrf");
+        assert_eq!(
+            post_form(&app, &path, Some(&buyer), &[("csrf", &buyer_csrf), ("version", &version), ("assessment", &ma), ("plan", plan), ("due_date", &due)]).await.status,
+            403
+        );
+
+        let planned = post_form(&app, &path, Some(&cookie), &[("csrf", &csrf), ("version", &version), ("assessment", &ma), ("plan", plan), ("due_date", &due)]).await;
+        assert_eq!(planned.status, 303, "{}", planned.text);
+        let stored = app.get(&format!("/api/v1/findings/{fid}"), &analyst).await.ok(200).clone();
+        assert_eq!(stored["status"], "remediation_planned");
+        assert_eq!(stored["remediation_plan"], plan);
+        assert_eq!(stored["remediation_due"], due.as_str());
+        let shown = get(&app, &format!("/portal/assessments/{ma}?planned=1"), Some(&cookie)).await;
+        assert!(shown.text.contains("Your remediation plan is recorded"), "{}", shown.text);
+        assert!(shown.text.contains(plan));
+        // The same form again: the finding moved on since.
+        let stale = post_form(&app, &path, Some(&cookie), &[("csrf", &csrf), ("version", &version), ("assessment", &ma), ("plan", "Later"), ("due_date", &due)]).await;
+        assert_eq!(stale.status, 412);
         app.stop().await;
     }
 );

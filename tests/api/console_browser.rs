@@ -528,9 +528,16 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
         )
         .await
         .unwrap();
+    let wide = c
+        .execute(
+            "return document.documentElement.scrollWidth + ' vs ' + window.innerWidth + ': ' + Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > window.innerWidth || e.scrollWidth > e.clientWidth + 1).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right) + '/' + e.scrollWidth + '/' + e.clientWidth).join(', ');",
+            vec![],
+        )
+        .await
+        .unwrap();
     assert_eq!(
         fits, true,
-        "the questionnaire fits 320 px without scrolling sideways"
+        "the questionnaire fits 320 px without scrolling sideways (too wide: {wide})"
     );
     let mut passes = 0;
     loop {
