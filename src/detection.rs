@@ -26,6 +26,9 @@ struct State {
     synced_to: Option<DateTime<Utc>>,
     /// The CIO office's vocabulary entries the index was built with.
     vocabulary: Vec<dup::VocabularyEntry>,
+    /// The store's change counter when the index last caught up: while it reads the same, nothing the index
+    /// reads has changed and the catch-up is skipped.
+    counter: Option<i64>,
 }
 
 #[derive(Default)]
@@ -113,9 +116,25 @@ impl Detector {
         Ok(detector)
     }
 
-    /// Applies the vocabulary, catalogue and purchase changes made since the last look. A vocabulary change
-    /// (from any instance) rebuilds the index with the new lexicon: every document is read again.
+    /// Applies the vocabulary, catalogue and purchase changes made since the last look, unless the store's change
+    /// counter says nothing changed (one indexed read). A vocabulary change (from any instance) rebuilds the
+    /// index with the new lexicon: every document is read again.
     pub async fn refresh(&self, store: &Store) -> Result<(), ApiError> {
+        // Read before catching up: a change committed during the catch-up moves the counter past this value,
+        // so the next check catches up again.
+        let counter = store.duplicate_index_counter().await?;
+        if self.state.read().unwrap_or_else(|e| e.into_inner()).counter == Some(counter) {
+            return Ok(());
+        }
+        self.catch_up(store).await?;
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        if state.counter.is_none_or(|seen| seen < counter) {
+            state.counter = Some(counter);
+        }
+        Ok(())
+    }
+
+    async fn catch_up(&self, store: &Store) -> Result<(), ApiError> {
         let vocabulary: Vec<dup::VocabularyEntry> = store
             .vocabulary()
             .await?
@@ -140,6 +159,7 @@ impl Detector {
                 index,
                 synced_to: Some(started),
                 vocabulary,
+                counter: state.counter,
             };
             return Ok(());
         }

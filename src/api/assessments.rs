@@ -633,20 +633,25 @@ impl AssessmentsApi {
         status: Query<Option<AssessmentStatus>>,
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<i64>>,
-        /// Items to skip.
+        /// Items to skip (with `cursor`, leave out or 0).
         offset: Query<Option<i64>>,
+        /// Where the page starts: the `next_cursor` of the previous page (newest first). A deep page costs as
+        /// little as the first.
+        cursor: Query<Option<String>>,
     ) -> Result<Json<AssessmentPage>, ApiError> {
         let page = PageRequest::parse(limit.0, offset.0)?;
-        let found = store
+        let after = super::parse_cursor(cursor.0.as_deref(), &page, crate::store::Keyset::decode)?;
+        let (found, next) = store
             .list_assessments(
                 &vendor_scope(&auth),
                 request_id.0,
                 vendor_id.0,
                 status.0,
                 page,
+                after.as_ref(),
             )
             .await?;
-        let info = PageInfo::new(found.total, page, found.items.len());
+        let info = PageInfo::keyset(found.total, page, found.items.len(), after.as_ref(), next);
         let mut items = Vec::new();
         for a in found.items {
             let t = template_of(&templates, &store, &a).await?;

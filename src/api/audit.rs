@@ -9,7 +9,7 @@ use crate::auth::{AuditReader, Auth};
 use crate::domain::PageRequest;
 use crate::domain::audit::{AuditRecord, VerifyReport};
 use crate::error::ApiError;
-use crate::store::{AuditFilter, Store};
+use crate::store::{AuditFilter, SeqCursor, Store};
 
 #[derive(Debug, Object)]
 pub struct AuditPage {
@@ -39,18 +39,26 @@ impl AuditApi {
         action: Query<Option<String>>,
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<i64>>,
-        /// Items to skip.
+        /// Items to skip (with `cursor`, leave out or 0).
         offset: Query<Option<i64>>,
+        /// Where the page starts: the `next_cursor` of the previous page. A deep page costs as little as the
+        /// first.
+        cursor: Query<Option<String>>,
     ) -> Result<Json<AuditPage>, ApiError> {
         let page = PageRequest::parse(limit.0, offset.0)?;
+        let after = super::parse_cursor(cursor.0.as_deref(), &page, SeqCursor::decode)?;
         let filter = AuditFilter {
             object_type: object_type.0,
             object_id: object_id.0,
             actor: actor.0,
             action: action.0,
         };
-        let found = store.list_audit(&filter, page).await?;
-        let info = PageInfo::new(found.total, page, found.items.len());
+        let (found, next) = store.list_audit(&filter, page, after).await?;
+        let mut info = PageInfo::new(found.total, page, found.items.len());
+        info.next_cursor = next.map(|c| c.encode());
+        if after.is_some() {
+            info.next_offset = None;
+        }
         Ok(Json(AuditPage {
             items: found.items,
             page: info,

@@ -211,6 +211,27 @@ impl poem_openapi::types::ParseFromParameter for IfMatch {
     }
 }
 
+/// Where a list's `cursor` says the page starts (`decode` reads the list's kind of cursor): refused beside a
+/// non-zero `offset`, or when it is not a `next_cursor` this service handed out.
+pub fn parse_cursor<T>(
+    cursor: Option<&str>,
+    page: &crate::domain::PageRequest,
+    decode: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
+    let Some(token) = cursor else {
+        return Ok(None);
+    };
+    if page.offset != 0 {
+        return Err(ApiError::field(
+            "offset",
+            "give either `cursor` or `offset`, not both",
+        ));
+    }
+    decode(token)
+        .map(Some)
+        .ok_or_else(|| ApiError::field("cursor", "is not a `next_cursor` this service handed out"))
+}
+
 /// Page metadata returned with every list.
 #[derive(Debug, Clone, Object)]
 pub struct PageInfo {
@@ -227,6 +248,23 @@ pub struct PageInfo {
 }
 
 impl PageInfo {
+    /// The page's metadata when it was asked for by `cursor` (`after`) or by offset; `next` is where the
+    /// following page starts, if there is one.
+    pub fn keyset(
+        total: i64,
+        page: crate::domain::PageRequest,
+        returned: usize,
+        after: Option<&crate::store::Keyset>,
+        next: Option<crate::store::Keyset>,
+    ) -> PageInfo {
+        let mut info = PageInfo::new(total, page, returned);
+        info.next_cursor = next.map(|k| k.encode());
+        if after.is_some() {
+            info.next_offset = None;
+        }
+        info
+    }
+
     pub fn new(total: i64, page: crate::domain::PageRequest, returned: usize) -> PageInfo {
         let next = page.offset + returned as i64;
         PageInfo {

@@ -22,7 +22,7 @@ use crate::domain::lifecycle::ContractStatus;
 use crate::domain::orders::OrderStatus;
 use crate::domain::request::Status;
 use crate::error::ApiError;
-use crate::sheets::registers::{Cell, col, write};
+use crate::sheets::registers::{Cell, Register, col, write};
 use crate::store::{
     ContractFilter, FindingFilter, IncidentFilter, OrderFilter, Paged, RequestFilter, Store,
     VendorFilter,
@@ -97,23 +97,6 @@ impl ReportsApi {
             q: q.0.filter(|s| !s.trim().is_empty()),
         };
         let scope = scope_of(&auth);
-        // Page by keyset: each page costs the same however deep into the register it is.
-        let mut rows = Vec::new();
-        let mut after = None;
-        loop {
-            let page = PageRequest {
-                limit: PageRequest::MAX_LIMIT,
-                offset: 0,
-            };
-            let (got, next) = store
-                .list_requests(&scope, &filter, page, after.as_ref())
-                .await?;
-            rows.extend(got.items);
-            match next {
-                Some(k) if (rows.len() as i64) < MAX_ROWS => after = Some(k),
-                _ => break,
-            }
-        }
         let names = vendor_names(&store).await?;
         let columns = [
             col("Title", 36.0),
@@ -133,11 +116,21 @@ impl ReportsApi {
             col("Submitted by", 18.0),
             col("Updated", 17.0),
         ];
-        let cells: Vec<Vec<Cell>> = rows
-            .iter()
-            .map(|r| {
+        // Page by keyset, each page written as it comes (constant-memory mode): each page costs the same however
+        // deep into the register it is, and only one page of rows is held at a time.
+        let mut register = Register::new("Requests", &columns)?;
+        let mut after = None;
+        loop {
+            let page = PageRequest {
+                limit: PageRequest::MAX_LIMIT,
+                offset: 0,
+            };
+            let (got, next) = store
+                .list_requests(&scope, &filter, page, after.as_ref())
+                .await?;
+            for r in &got.items {
                 let f = &r.fields.0;
-                vec![
+                register.push(&[
                     Cell::Text(r.title.clone()),
                     Cell::Text(r.department_code.clone()),
                     Cell::Text(names.get(&r.vendor_id).cloned().unwrap_or_default()),
@@ -160,10 +153,14 @@ impl ReportsApi {
                     Cell::Date(f.requested_start_date),
                     Cell::Text(r.submitted_by.clone().unwrap_or_default()),
                     Cell::Time(r.updated_at),
-                ]
-            })
-            .collect();
-        let bytes = super::blocking(move || write("Requests", &columns, &cells)).await?;
+                ])?;
+            }
+            match next {
+                Some(k) if (register.len() as i64) < MAX_ROWS => after = Some(k),
+                _ => break,
+            }
+        }
+        let bytes = super::blocking(move || register.finish()).await?;
         Ok(file(bytes, "requests.xlsx"))
     }
 

@@ -18,7 +18,7 @@ use crate::domain::request::{RequestFields, RequestInput, Status};
 use crate::domain::workflow::{CheckedDecision, Decision, DecisionInput, StepState};
 use crate::error::ApiError;
 use crate::store::{
-    Detection, Keyset, RequestFilter, RequestRecord, Scope, StepRecord, Store, VersionRecord,
+    Detection, RequestFilter, RequestRecord, Scope, StepRecord, Store, VersionRecord,
 };
 use crate::workflow::Caller;
 use crate::workflow::requests::{RequestState, allowed_actions};
@@ -655,20 +655,7 @@ impl RequestsApi {
         cursor: Query<Option<String>>,
     ) -> Result<Json<RequestPage>, ApiError> {
         let page = PageRequest::parse(limit.0, offset.0)?;
-        let after = match cursor.0.as_deref() {
-            None => None,
-            Some(token) => {
-                if page.offset != 0 {
-                    return Err(ApiError::field(
-                        "offset",
-                        "give either `cursor` or `offset`, not both",
-                    ));
-                }
-                Some(Keyset::decode(token).ok_or_else(|| {
-                    ApiError::field("cursor", "is not a `next_cursor` this service handed out")
-                })?)
-            }
-        };
+        let after = super::parse_cursor(cursor.0.as_deref(), &page, crate::store::Keyset::decode)?;
         let awaiting_kinds = match awaiting.0.as_deref() {
             None => None,
             Some("me") => {
@@ -706,11 +693,7 @@ impl RequestsApi {
         let (found, next) = store
             .list_requests(&scope_of(&auth), &filter, page, after.as_ref())
             .await?;
-        let mut info = PageInfo::new(found.total, page, found.items.len());
-        info.next_cursor = next.map(|k| k.encode());
-        if after.is_some() {
-            info.next_offset = None;
-        }
+        let info = PageInfo::keyset(found.total, page, found.items.len(), after.as_ref(), next);
         let states = store.request_states(&found.items).await?;
         let items = found
             .items

@@ -42,31 +42,58 @@ pub(crate) fn excel_date(d: NaiveDate) -> Option<ExcelDateTime> {
     ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8).ok()
 }
 
-pub fn write(
-    sheet_name: &str,
-    columns: &[Column],
-    rows: &[Vec<Cell>],
-) -> Result<Vec<u8>, ApiError> {
-    let mut book = XlsxWorkbook::new();
-    let header = Format::new()
-        .set_bold()
-        .set_background_color("#DCE6F1")
-        .set_text_wrap();
-    let money = Format::new().set_num_format("$#,##0.00");
-    let date = Format::new().set_num_format("yyyy-mm-dd");
-    let time = Format::new().set_num_format("yyyy-mm-dd hh:mm");
-    let sheet = book.add_worksheet();
-    sheet.set_name(sheet_name).map_err(fail)?;
-    for (c, column) in columns.iter().enumerate() {
-        sheet
-            .write_string_with_format(0, c as u16, column.header, &header)
-            .map_err(fail)?;
-        sheet
-            .set_column_width(c as u16, column.width)
-            .map_err(fail)?;
+/// A register being written a row at a time, in rust_xlsxwriter's constant-memory mode: each row goes to a
+/// temporary file as it is written, so a register of 100,000 rows holds no more in memory than one of ten.
+pub struct Register {
+    book: XlsxWorkbook,
+    columns: u16,
+    rows: u32,
+    money: Format,
+    date: Format,
+    time: Format,
+}
+
+impl Register {
+    pub fn new(sheet_name: &str, columns: &[Column]) -> Result<Register, ApiError> {
+        let mut book = XlsxWorkbook::new();
+        let header = Format::new()
+            .set_bold()
+            .set_background_color("#DCE6F1")
+            .set_text_wrap();
+        let sheet = book.add_worksheet_with_constant_memory().map_err(fail)?;
+        sheet.set_name(sheet_name).map_err(fail)?;
+        for (c, column) in columns.iter().enumerate() {
+            sheet
+                .set_column_width(c as u16, column.width)
+                .map_err(fail)?;
+            sheet
+                .write_string_with_format(0, c as u16, column.header, &header)
+                .map_err(fail)?;
+        }
+        sheet.set_freeze_panes(1, 0).map_err(fail)?;
+        Ok(Register {
+            book,
+            columns: columns.len() as u16,
+            rows: 0,
+            money: Format::new().set_num_format("$#,##0.00"),
+            date: Format::new().set_num_format("yyyy-mm-dd"),
+            time: Format::new().set_num_format("yyyy-mm-dd hh:mm"),
+        })
     }
-    for (r, row) in rows.iter().enumerate() {
-        let r = r as u32 + 1;
+
+    /// Rows written so far (the header not counted).
+    pub fn len(&self) -> usize {
+        self.rows as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Writes the next row.
+    pub fn push(&mut self, row: &[Cell]) -> Result<(), ApiError> {
+        let r = self.rows + 1;
+        let sheet = self.book.worksheet_from_index(0).map_err(fail)?;
         for (c, cell) in row.iter().enumerate() {
             let c = c as u16;
             match cell {
@@ -75,13 +102,13 @@ pub fn write(
                 }
                 Cell::Money(cents) => {
                     sheet
-                        .write_number_with_format(r, c, *cents as f64 / 100.0, &money)
+                        .write_number_with_format(r, c, *cents as f64 / 100.0, &self.money)
                         .map_err(fail)?;
                 }
                 Cell::Date(d) => match excel_date(*d) {
                     Some(day) => {
                         sheet
-                            .write_datetime_with_format(r, c, day, &date)
+                            .write_datetime_with_format(r, c, day, &self.date)
                             .map_err(fail)?;
                     }
                     None => {
@@ -96,7 +123,7 @@ pub fn write(
                     match moment {
                         Some(dt) => {
                             sheet
-                                .write_datetime_with_format(r, c, dt, &time)
+                                .write_datetime_with_format(r, c, dt, &self.time)
                                 .map_err(fail)?;
                         }
                         None => {
@@ -115,17 +142,30 @@ pub fn write(
                 Cell::Empty => {}
             }
         }
+        self.rows = r;
+        Ok(())
     }
-    sheet.set_freeze_panes(1, 0).map_err(fail)?;
-    sheet
-        .autofilter(
-            0,
-            0,
-            rows.len().max(1) as u32,
-            columns.len().saturating_sub(1) as u16,
-        )
-        .map_err(fail)?;
-    book.save_to_buffer().map_err(fail)
+
+    /// The finished workbook.
+    pub fn finish(mut self) -> Result<Vec<u8>, ApiError> {
+        let (rows, columns) = (self.rows.max(1), self.columns.saturating_sub(1));
+        let sheet = self.book.worksheet_from_index(0).map_err(fail)?;
+        sheet.autofilter(0, 0, rows, columns).map_err(fail)?;
+        self.book.save_to_buffer().map_err(fail)
+    }
+}
+
+/// A whole register from rows already in hand.
+pub fn write(
+    sheet_name: &str,
+    columns: &[Column],
+    rows: &[Vec<Cell>],
+) -> Result<Vec<u8>, ApiError> {
+    let mut register = Register::new(sheet_name, columns)?;
+    for row in rows {
+        register.push(row)?;
+    }
+    register.finish()
 }
 
 #[cfg(test)]

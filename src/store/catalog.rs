@@ -154,6 +154,15 @@ impl Repo {
         )
     }
 
+    /// The duplicate index's change counter: it moves with every change to what the index reads.
+    pub async fn duplicate_index_counter(&self) -> Result<i64, ApiError> {
+        let (value,): (i64,) =
+            sqlx::query_as("SELECT value FROM change_counters WHERE name = 'duplicate_index'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(value)
+    }
+
     pub async fn get_service(&self, id: Uuid) -> Result<Option<CatalogService>, ApiError> {
         Ok(
             sqlx::query_as("SELECT * FROM catalog_services WHERE id = $1")

@@ -17,7 +17,8 @@ use crate::domain::registry::{
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
-    Actor, AuditFilter, DepartmentFilter, Paged, VendorFilter, contains_pattern, to_json, unique_as,
+    Actor, AuditFilter, DepartmentFilter, Paged, SeqCursor, VendorFilter, contains_pattern,
+    to_json, unique_as,
 };
 
 #[derive(Clone)]
@@ -454,30 +455,59 @@ impl Repo {
         &self,
         filter: &AuditFilter,
         page: PageRequest,
-    ) -> Result<Paged<AuditRecord>, ApiError> {
-        let items: Vec<AuditRecord> = sqlx::query_as(
-            "SELECT * FROM audit_log WHERE ($1 IS NULL OR object_type = $1) AND ($2 IS NULL OR object_id = $2) \
-             AND ($3 IS NULL OR actor = $3) AND ($4 IS NULL OR action = $4) ORDER BY seq LIMIT $5 OFFSET $6",
+        after: Option<SeqCursor>,
+    ) -> Result<(Paged<AuditRecord>, Option<SeqCursor>), ApiError> {
+        // After a cursor the page starts past its record, by the primary key: a deep page costs what the first does.
+        let (start, offset) = match after {
+            Some(c) => (c.0, 0),
+            None => (i64::MIN, page.offset),
+        };
+        let mut items: Vec<AuditRecord> = sqlx::query_as(
+            "SELECT * FROM audit_log WHERE seq > $7 AND ($1 IS NULL OR object_type = $1) \
+             AND ($2 IS NULL OR object_id = $2) AND ($3 IS NULL OR actor = $3) AND ($4 IS NULL OR action = $4) \
+             ORDER BY seq LIMIT $5 OFFSET $6",
         )
         .bind(filter.object_type.as_deref())
         .bind(filter.object_id.as_deref())
         .bind(filter.actor.as_deref())
         .bind(filter.action.as_deref())
-        .bind(page.limit)
-        .bind(page.offset)
+        .bind(page.limit + 1)
+        .bind(offset)
+        .bind(start)
         .fetch_all(&self.pool)
         .await?;
-        let (total,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM audit_log WHERE ($1 IS NULL OR object_type = $1) AND ($2 IS NULL OR object_id = $2) \
-             AND ($3 IS NULL OR actor = $3) AND ($4 IS NULL OR action = $4)",
-        )
-        .bind(filter.object_type.as_deref())
-        .bind(filter.object_id.as_deref())
-        .bind(filter.actor.as_deref())
-        .bind(filter.action.as_deref())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(Paged { items, total })
+        let next = if items.len() as i64 > page.limit {
+            items.truncate(page.limit as usize);
+            items.last().map(|r| SeqCursor(r.seq))
+        } else {
+            None
+        };
+        let unfiltered = filter.object_type.is_none()
+            && filter.object_id.is_none()
+            && filter.actor.is_none()
+            && filter.action.is_none();
+        let (total,): (i64,) = if unfiltered {
+            // The chain numbers its records without a gap (a gap is what verification reports as a removed
+            // record), so the whole trail's length is read from its head and its first record, not counted.
+            sqlx::query_as(
+                "SELECT (SELECT last_seq FROM audit_head WHERE id = 1) \
+                 - COALESCE((SELECT MIN(seq) FROM audit_log), 1) + 1",
+            )
+            .fetch_one(&self.pool)
+            .await?
+        } else {
+            sqlx::query_as(
+                "SELECT COUNT(*) FROM audit_log WHERE ($1 IS NULL OR object_type = $1) \
+                 AND ($2 IS NULL OR object_id = $2) AND ($3 IS NULL OR actor = $3) AND ($4 IS NULL OR action = $4)",
+            )
+            .bind(filter.object_type.as_deref())
+            .bind(filter.object_id.as_deref())
+            .bind(filter.actor.as_deref())
+            .bind(filter.action.as_deref())
+            .fetch_one(&self.pool)
+            .await?
+        };
+        Ok((Paged { items, total }, next))
     }
 
     async fn audit_head(&self) -> Result<(i64, String), ApiError> {

@@ -545,6 +545,11 @@ impl Store {
         dispatch!(self, r => r.services_changed_since(since).await)
     }
 
+    /// The duplicate index's change counter: it moves with every change to what the index reads.
+    pub async fn duplicate_index_counter(&self) -> Result<i64, ApiError> {
+        dispatch!(self, r => r.duplicate_index_counter().await)
+    }
+
     pub async fn purchases_changed_since(
         &self,
         since: Option<chrono::DateTime<chrono::Utc>>,
@@ -797,8 +802,9 @@ impl Store {
         vendor_id: Option<Uuid>,
         status: Option<AssessmentStatus>,
         page: PageRequest,
-    ) -> Result<Paged<AssessmentRecord>, ApiError> {
-        dispatch!(self, r => r.list_assessments(scope, request_id, vendor_id, status, page).await)
+        after: Option<&Keyset>,
+    ) -> Result<(Paged<AssessmentRecord>, Option<Keyset>), ApiError> {
+        dispatch!(self, r => r.list_assessments(scope, request_id, vendor_id, status, page, after).await)
     }
 
     pub async fn get_assessment(
@@ -1384,8 +1390,9 @@ impl Store {
         &self,
         filter: &AuditFilter,
         page: PageRequest,
-    ) -> Result<Paged<AuditRecord>, ApiError> {
-        dispatch!(self, r => r.list_audit(filter, page).await)
+        after: Option<SeqCursor>,
+    ) -> Result<(Paged<AuditRecord>, Option<SeqCursor>), ApiError> {
+        dispatch!(self, r => r.list_audit(filter, page, after).await)
     }
 
     /// Incremental: the records after the last checkpoint (`GET /audit/verify`).

@@ -10,8 +10,8 @@ use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
     Actor, AnswerEntry, AnswerRecord, AssessmentRecord, ClosedWork, EvidenceRecord, FindingFilter,
-    FindingRecord, InvitationRecord, NewCycle, NewFinding, NewInvitation, Paged, RequestRecord,
-    ReviewComment, ReviewRecord, VendorScope, to_json,
+    FindingRecord, InvitationRecord, Keyset, NewCycle, NewFinding, NewInvitation, Paged,
+    RequestRecord, ReviewComment, ReviewRecord, VendorScope, to_json,
 };
 use crate::workflow::assessments::{self as rules, InvitationTarget, VendorWork};
 
@@ -694,7 +694,8 @@ impl Repo {
         vendor_id: Option<Uuid>,
         status: Option<AssessmentStatus>,
         page: PageRequest,
-    ) -> Result<Paged<AssessmentRecord>, ApiError> {
+        after: Option<&Keyset>,
+    ) -> Result<(Paged<AssessmentRecord>, Option<Keyset>), ApiError> {
         let scope = scope_binds(scope);
         const WHERE: &str = concat!(
             "FROM assessments a JOIN requests r ON r.id = a.request_id WHERE ",
@@ -702,8 +703,16 @@ impl Repo {
             " AND ($5 IS NULL OR a.request_id = $5) AND ($6 IS NULL OR a.status = $6) \
              AND ($7 IS NULL OR a.vendor_id = $7)"
         );
-        let items: Vec<AssessmentRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT a.* {WHERE} ORDER BY a.created_at DESC, a.id LIMIT $8 OFFSET $9"
+        // After a cursor, the page starts past its row: newest first, ties by id, through the index in that order.
+        let (start, offset) = match after {
+            Some(_) => (
+                " AND (a.created_at < $10 OR (a.created_at = $10 AND a.id > $11))",
+                0,
+            ),
+            None => ("", page.offset),
+        };
+        let mut items: Vec<AssessmentRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT a.* {WHERE}{start} ORDER BY a.created_at DESC, a.id LIMIT $8 OFFSET $9"
         )))
         .bind(scope.department.as_deref())
         .bind(scope.vendor)
@@ -712,10 +721,21 @@ impl Repo {
         .bind(request_id)
         .bind(status.map(|s| s.as_str()))
         .bind(vendor_id)
-        .bind(page.limit)
-        .bind(page.offset)
+        .bind(page.limit + 1)
+        .bind(offset)
+        .bind(after.map(|k| k.created_at))
+        .bind(after.map(|k| k.id))
         .fetch_all(&self.pool)
         .await?;
+        let next = if items.len() as i64 > page.limit {
+            items.truncate(page.limit as usize);
+            items.last().map(|a| Keyset {
+                created_at: a.created_at,
+                id: a.id,
+            })
+        } else {
+            None
+        };
         let (total,): (i64,) =
             sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
                 .bind(scope.department.as_deref())
@@ -727,7 +747,7 @@ impl Repo {
                 .bind(vendor_id)
                 .fetch_one(&self.pool)
                 .await?;
-        Ok(Paged { items, total })
+        Ok((Paged { items, total }, next))
     }
 
     pub async fn get_assessment(

@@ -1200,9 +1200,45 @@ impl Keyset {
     }
 }
 
+/// Where an oldest-first page of a sequence-numbered list (the audit trail) ends: the number of its last row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeqCursor(pub i64);
+
+impl SeqCursor {
+    /// An opaque token for the client: URL-safe base64 of `seq|<number>`.
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("seq|{}", self.0))
+    }
+
+    /// The cursor a token names, or `None` for anything this service did not hand out.
+    pub fn decode(token: &str) -> Option<SeqCursor> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token.trim())
+            .ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        text.strip_prefix("seq|")?.parse().ok().map(SeqCursor)
+    }
+}
+
 #[cfg(test)]
 mod keyset_tests {
     use super::Keyset;
+
+    #[test]
+    fn a_sequence_cursor_survives_its_token_and_no_keyset_passes_for_one() {
+        use super::SeqCursor;
+        let c = SeqCursor(1_000_042);
+        assert_eq!(SeqCursor::decode(&c.encode()), Some(c));
+        let k = Keyset {
+            created_at: chrono::Utc::now(),
+            id: uuid::Uuid::new_v4(),
+        };
+        assert_eq!(SeqCursor::decode(&k.encode()), None);
+        assert_eq!(Keyset::decode(&c.encode()), None);
+        assert_eq!(SeqCursor::decode("seq|12"), None, "not base64 of it");
+    }
 
     #[test]
     fn a_keyset_survives_its_token_and_anything_else_is_refused() {

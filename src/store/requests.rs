@@ -1212,8 +1212,8 @@ impl Repo {
         if let Some(status) = filter.status {
             matches.push("r.status = {}", [Arg::Text(status.as_str().to_string())]);
         }
-        if let Some(department) = department {
-            matches.push("r.department_code = {}", [Arg::Text(department)]);
+        if let Some(department) = &department {
+            matches.push("r.department_code = {}", [Arg::Text(department.clone())]);
         }
         if let Some(vendor) = filter.vendor_id {
             matches.push("r.vendor_id = {}", [Arg::Id(vendor)]);
@@ -1244,13 +1244,33 @@ impl Repo {
                 args,
             );
         }
-        let (total,): (i64,) = matches
-            .bind_to(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT COUNT(*) FROM requests r{}",
-                matches.where_sql()
+        // Filtered by status and department only (or not at all), the total is a sum over the counts the
+        // triggers keep (migration 0025): a few rows, however many requests there are. Other filters count.
+        let counted =
+            filter.vendor_id.is_none() && filter.q.is_none() && filter.awaiting_kinds.is_none();
+        let (total,): (i64,) = if counted {
+            let mut kept = Conditions::default();
+            if let Some(status) = filter.status {
+                kept.push("r.status = {}", [Arg::Text(status.as_str().to_string())]);
+            }
+            if let Some(department) = &department {
+                kept.push("r.department_code = {}", [Arg::Text(department.clone())]);
+            }
+            kept.bind_to(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT CAST(COALESCE(SUM(r.n), 0) AS BIGINT) FROM request_counts r{}",
+                kept.where_sql()
             ))))
             .fetch_one(&self.pool)
-            .await?;
+            .await?
+        } else {
+            matches
+                .bind_to(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT COUNT(*) FROM requests r{}",
+                    matches.where_sql()
+                ))))
+                .fetch_one(&self.pool)
+                .await?
+        };
         let mut paged = matches;
         let offset = match after {
             Some(k) => {

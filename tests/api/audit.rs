@@ -230,7 +230,7 @@ both!(
 
         // An attacker with write access edits a record and recomputes every hash after it, and the head.
         let page = PageRequest { limit: 200, offset: 0 };
-        let mut records = app.store.list_audit(&AuditFilter::default(), page).await.unwrap().items;
+        let mut records = app.store.list_audit(&AuditFilter::default(), page, None).await.unwrap().0.items;
         let mut prev = String::new();
         for r in records.iter_mut().filter(|r| r.seq >= target) {
             if r.seq == target {

@@ -254,6 +254,11 @@ impl TestApp {
     }
 
     /// A staff token for `role` (buyers get department `DOIT`).
+    /// What signs and checks this app's tokens (for helpers that mint their own).
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
     pub fn token(&self, role: Role) -> String {
         let department = (role == Role::Buyer).then(|| "DOIT".to_string());
         self.mint(role, "user-".to_string() + role.as_str(), department, None)

@@ -7,6 +7,9 @@ mod audit;
 mod auth;
 mod budgets;
 mod catalog;
+mod city;
+#[allow(dead_code)] // the bench uses more of it (benches/city.rs)
+mod city_data;
 mod console;
 mod console_admin;
 mod console_browser;

@@ -740,3 +740,57 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    async fn list_totals_follow_every_status_and_department_change(backend) {
+        // Totals filtered by status and department come from counts kept by triggers; each must equal a count
+        // of the table after creating, submitting, deciding and withdrawing, in every filter combination.
+        let app = TestApp::spawn(backend).await;
+        department(&app, "DOIT").await;
+        department(&app, "PARKS").await;
+        let vendor = app.create_vendor("Counted Vendor").await;
+        let doit = app.buyer_token("DOIT", "bea");
+        let parks = app.buyer_token("PARKS", "pat");
+        let mut ids = Vec::new();
+        for (token, annual) in [(&doit, 1_000), (&doit, 50_000_000), (&doit, 2_000), (&parks, 3_000)] {
+            ids.push(draft(&app, token, body(&vendor, annual)).await["id"].as_str().unwrap().to_string());
+        }
+        submit(&app, &doit, &ids[0]).await.ok(200);
+        submit(&app, &doit, &ids[1]).await.ok(200);
+        withdraw(&app, &doit, &ids[1]).await.ok(200);
+        let auditor = app.token(Role::Auditor);
+        let statuses = ["draft", "approved", "awaiting_decision", "withdrawn", "in_review"];
+        for department in [None, Some("DOIT"), Some("PARKS")] {
+            for status in std::iter::once(None).chain(statuses.iter().map(Some)) {
+                let mut query = vec!["limit=1".to_string()];
+                let mut sql = vec!["1 = 1".to_string()];
+                if let Some(d) = department {
+                    query.push(format!("department={d}"));
+                    sql.push(format!("department_code = '{d}'"));
+                }
+                if let Some(s) = status {
+                    query.push(format!("status={s}"));
+                    sql.push(format!("status = '{s}'"));
+                }
+                let listed = app.get(&format!("/api/v1/requests?{}", query.join("&")), &auditor).await;
+                let counted = app
+                    .count(&format!("SELECT COUNT(*) FROM requests WHERE {}", sql.join(" AND ")))
+                    .await;
+                assert_eq!(
+                    listed.ok(200)["page"]["total"].as_i64().unwrap(),
+                    counted,
+                    "department {department:?}, status {status:?}"
+                );
+            }
+        }
+        assert_eq!(app.get("/api/v1/requests", &auditor).await.ok(200)["page"]["total"], 4);
+        // The buyer's scope is a department filter: PARKS sees its one request, in any status filter.
+        assert_eq!(app.get("/api/v1/requests", &parks).await.ok(200)["page"]["total"], 1);
+        assert_eq!(app.get("/api/v1/requests?status=draft", &parks).await.ok(200)["page"]["total"], 1);
+        assert_eq!(app.get("/api/v1/requests?status=approved", &parks).await.ok(200)["page"]["total"], 0);
+        // A vendor filter is counted from the table.
+        let by_vendor = format!("/api/v1/requests?vendor_id={}", vendor["id"].as_str().unwrap());
+        assert_eq!(app.get(&by_vendor, &auditor).await.ok(200)["page"]["total"], 4);
+        app.stop().await;
+    }
+);
