@@ -518,3 +518,32 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    async fn each_identity_provider_sign_in_started_clears_the_expired_attempts(backend) {
+        let app = TestApp::spawn(backend).await;
+        let actor = procurement_review::store::Actor {
+            subject: "anonymous browser".into(),
+            role: "system".into(),
+            request_id: None,
+            invitation: None,
+        };
+        let attempt = |n: u32| procurement_review::store::NewOidcAttempt {
+            state_hash: format!("state-{n}"),
+            browser_hash: format!("browser-{n}"),
+            nonce: "nonce".into(),
+            pkce_verifier: "verifier".into(),
+            expires_at: chrono::Utc::now() + chrono::Duration::minutes(10),
+        };
+        app.store.start_oidc_attempt(&actor, attempt(1)).await.unwrap();
+        app.store.start_oidc_attempt(&actor, attempt(2)).await.unwrap();
+        // The first has expired; the second has not.
+        assert_eq!(app.exec_sql("UPDATE console_oidc_attempts SET expires_at = created_at WHERE state_hash = 'state-1'").await, 1);
+        app.store.start_oidc_attempt(&actor, attempt(3)).await.unwrap();
+        assert_eq!(app.count("SELECT COUNT(*) FROM console_oidc_attempts").await, 2);
+        assert_eq!(app.count("SELECT COUNT(*) FROM console_oidc_attempts WHERE state_hash = 'state-1'").await, 0);
+        // Its start stays in the audit trail.
+        assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'console.oidc_started'").await, 3);
+        app.stop().await;
+    }
+);
