@@ -1157,20 +1157,24 @@ impl AssessmentsApi {
         severity: Query<Option<String>>,
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<i64>>,
-        /// Items to skip.
+        /// Items to skip (with `cursor`, leave out or 0).
         offset: Query<Option<i64>>,
+        /// Where the page starts: the `next_cursor` of the previous page (oldest first). A deep page costs as
+        /// little as the first.
+        cursor: Query<Option<String>>,
     ) -> Result<Json<FindingPage>, ApiError> {
         let page = PageRequest::parse(limit.0, offset.0)?;
+        let after = super::parse_cursor(cursor.0.as_deref(), &page, crate::store::Keyset::decode)?;
         let filter = FindingFilter {
             request_id: request_id.0,
             assessment_id: assessment_id.0,
             status: status.0.map(|s| s.as_str().to_string()),
             severity: severity.0,
         };
-        let found = store
-            .list_findings(&vendor_scope(&auth), &filter, page)
+        let (found, next) = store
+            .list_findings(&vendor_scope(&auth), &filter, page, after.as_ref())
             .await?;
-        let info = PageInfo::new(found.total, page, found.items.len());
+        let info = PageInfo::keyset(found.total, page, found.items.len(), after.as_ref(), next);
         Ok(Json(FindingPage {
             items: found.items.into_iter().map(finding_view).collect(),
             page: info,

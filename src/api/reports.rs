@@ -236,7 +236,10 @@ impl ReportsApi {
             severity: severity.0,
         };
         let scope = vendor_scope(&auth);
-        let findings = all_pages(|p| store.list_findings(&scope, &filter, p)).await?;
+        let (store, scope, filter) = (&*store, &scope, &filter);
+        let findings =
+            all_pages(|p| async move { Ok(store.list_findings(scope, filter, p, None).await?.0) })
+                .await?;
         let columns = [
             col("Severity", 10.0),
             col("Status", 18.0),

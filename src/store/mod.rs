@@ -918,8 +918,9 @@ impl Store {
         scope: &VendorScope,
         filter: &FindingFilter,
         page: PageRequest,
-    ) -> Result<Paged<FindingRecord>, ApiError> {
-        dispatch!(self, r => r.list_findings(scope, filter, page).await)
+        after: Option<&Keyset>,
+    ) -> Result<(Paged<FindingRecord>, Option<Keyset>), ApiError> {
+        dispatch!(self, r => r.list_findings(scope, filter, page, after).await)
     }
 
     pub async fn get_finding(

@@ -727,15 +727,7 @@ impl Repo {
         .bind(after.map(|k| k.id))
         .fetch_all(&self.pool)
         .await?;
-        let next = if items.len() as i64 > page.limit {
-            items.truncate(page.limit as usize);
-            items.last().map(|a| Keyset {
-                created_at: a.created_at,
-                id: a.id,
-            })
-        } else {
-            None
-        };
+        let next = Keyset::next_of(&mut items, page.limit, |a| (a.created_at, a.id));
         let (total,): (i64,) =
             sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
                 .bind(scope.department.as_deref())
@@ -1153,7 +1145,8 @@ impl Repo {
         scope: &VendorScope,
         filter: &FindingFilter,
         page: PageRequest,
-    ) -> Result<Paged<FindingRecord>, ApiError> {
+        after: Option<&Keyset>,
+    ) -> Result<(Paged<FindingRecord>, Option<Keyset>), ApiError> {
         let scope = scope_binds(scope);
         const WHERE: &str = concat!(
             "FROM findings f JOIN requests r ON r.id = f.request_id WHERE ",
@@ -1161,8 +1154,16 @@ impl Repo {
             " AND ($5 IS NULL OR f.request_id = $5) AND ($6 IS NULL OR f.assessment_id = $6) \
              AND ($7 IS NULL OR f.status = $7) AND ($8 IS NULL OR f.severity = $8)"
         );
-        let items: Vec<FindingRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT f.* {WHERE} ORDER BY f.created_at, f.id LIMIT $9 OFFSET $10"
+        // After a cursor, the page starts past its row: oldest first, ties by id.
+        let (start, offset) = match after {
+            Some(_) => (
+                " AND (f.created_at > $11 OR (f.created_at = $11 AND f.id > $12))",
+                0,
+            ),
+            None => ("", page.offset),
+        };
+        let mut items: Vec<FindingRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT f.* {WHERE}{start} ORDER BY f.created_at, f.id LIMIT $9 OFFSET $10"
         )))
         .bind(scope.department.as_deref())
         .bind(scope.vendor)
@@ -1172,10 +1173,13 @@ impl Repo {
         .bind(filter.assessment_id)
         .bind(filter.status.as_deref())
         .bind(filter.severity.as_deref())
-        .bind(page.limit)
-        .bind(page.offset)
+        .bind(page.limit + 1)
+        .bind(offset)
+        .bind(after.map(|k| k.created_at))
+        .bind(after.map(|k| k.id))
         .fetch_all(&self.pool)
         .await?;
+        let next = Keyset::next_of(&mut items, page.limit, |f| (f.created_at, f.id));
         let (total,): (i64,) =
             sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
                 .bind(scope.department.as_deref())
@@ -1188,7 +1192,7 @@ impl Repo {
                 .bind(filter.severity.as_deref())
                 .fetch_one(&self.pool)
                 .await?;
-        Ok(Paged { items, total })
+        Ok((Paged { items, total }, next))
     }
 
     pub async fn get_finding(

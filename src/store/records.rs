@@ -1200,6 +1200,25 @@ impl Keyset {
     }
 }
 
+impl Keyset {
+    /// Cuts a page read with one row more than `limit` back to `limit` rows; returns where the next page starts
+    /// (the last row kept, by `key`) when there was that one more row.
+    pub fn next_of<T>(
+        items: &mut Vec<T>,
+        limit: i64,
+        key: impl Fn(&T) -> (DateTime<Utc>, Uuid),
+    ) -> Option<Keyset> {
+        if items.len() as i64 <= limit {
+            return None;
+        }
+        items.truncate(limit as usize);
+        items.last().map(|row| {
+            let (created_at, id) = key(row);
+            Keyset { created_at, id }
+        })
+    }
+}
+
 /// Where an oldest-first page of a sequence-numbered list (the audit trail) ends: the number of its last row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeqCursor(pub i64);

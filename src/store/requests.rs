@@ -1298,15 +1298,7 @@ impl Repo {
             .bind(offset)
             .fetch_all(&self.pool)
             .await?;
-        let next = if items.len() as i64 > page.limit {
-            items.truncate(page.limit as usize);
-            items.last().map(|r| Keyset {
-                created_at: r.created_at,
-                id: r.id,
-            })
-        } else {
-            None
-        };
+        let next = Keyset::next_of(&mut items, page.limit, |r| (r.created_at, r.id));
         Ok((Paged { items, total }, next))
     }
 

@@ -73,6 +73,12 @@ both!(
         assert_eq!(total as usize, made.assessments);
         assert_eq!(assessments.len(), made.assessments);
 
+        assert!(made.accepted_assessments > 0);
+        let (findings, total) = walk(&app, "/api/v1/findings", &analyst).await;
+        assert!(total > 0, "accepted assessments with unmet expectations raise findings");
+        assert_eq!(findings.len() as i64, total);
+        assert_eq!(findings.iter().collect::<HashSet<_>>().len(), findings.len());
+
         let (vendors, total) = walk(&app, "/api/v1/vendors", &cio).await;
         assert!(total as usize >= scale.vendors);
         assert_eq!(vendors.len(), total as usize);

@@ -1,7 +1,8 @@
 //! A city's worth of data, made through the service's own HTTP API: departments, vendors, purchase requests over
 //! ten fiscal years (drafted and submitted, so that routes, versions, duplicate candidates, assessments and the
-//! audit trail are the service's own), vendors' answers to the questionnaires those routes ask for, and CIO and
-//! Finance decisions on part of what waits for them. Only the part of the audit trail beyond what those actions
+//! audit trail are the service's own), vendors' answers to the questionnaires those routes ask for, CIO and
+//! Finance decisions on part of what waits for them, and the security team's acceptance of part of what vendors
+//! submit (whose unmet expectations become findings). Only the part of the audit trail beyond what those actions
 //! write is appended directly: hash-chained records of vendor contact edits, made with the service's own
 //! `chain_hash`, so that the chain verifies.
 //!
@@ -74,6 +75,7 @@ pub struct Generated {
     pub assessments: usize,
     pub answered: usize,
     pub submitted_assessments: usize,
+    pub accepted_assessments: usize,
     pub decisions: usize,
     pub audit_appended: i64,
 }
@@ -402,7 +404,7 @@ where
     }
 }
 
-/// A valid answer to each question of `questions` that is shown: yes to yes/no questions, the first option of a
+/// A valid answer to each question of `questions` that is shown: yes to most yes/no questions, the first option of a
 /// choice, a short text, the smallest allowed number, a date; no file. Questions shown only after another answer are
 /// answered when that answer shows them.
 fn answers_for(questions: &[Value]) -> Vec<Value> {
@@ -423,6 +425,8 @@ fn answers_for(questions: &[Value]) -> Vec<Value> {
         let id = q["id"].as_str().unwrap_or_default().to_string();
         let first_option = q["options"][0].as_str().unwrap_or("").to_string();
         let (value, token) = match q["kind"].as_str().unwrap_or_default() {
+            // One yes/no question in five is answered no: what the template expects is then not always met.
+            "yes_no" if out.len() % 5 == 4 => (json!("no"), "no".to_string()),
             "yes_no" => (json!("yes"), "yes".to_string()),
             "single_choice" => (json!(first_option.clone()), first_option),
             "multiple_choice" => (json!([first_option.clone()]), first_option),
@@ -657,6 +661,14 @@ pub async fn generate(
     }
     let answered = Arc::new(AtomicUsize::new(0));
     let submitted = Arc::new(AtomicUsize::new(0));
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let analyst = Arc::new(token(
+        verifier,
+        Role::SecurityAnalyst,
+        "city-analyst",
+        None,
+        None,
+    ));
     {
         let mut vendor_tokens = std::collections::HashMap::new();
         for (_, vendor, _, _) in &assessments {
@@ -673,9 +685,21 @@ pub async fn generate(
         let assessments = Arc::new(assessments);
         let templates = Arc::new(templates);
         let vendor_tokens = Arc::new(vendor_tokens);
-        let (http, answered, submitted) = (http.clone(), answered.clone(), submitted.clone());
+        let (http, answered, submitted, accepted, analyst) = (
+            http.clone(),
+            answered.clone(),
+            submitted.clone(),
+            accepted.clone(),
+            analyst.clone(),
+        );
         in_parallel(assessments.len(), scale.clients, move |i| {
-            let (http, answered, submitted) = (http.clone(), answered.clone(), submitted.clone());
+            let (http, answered, submitted, accepted, analyst) = (
+                http.clone(),
+                answered.clone(),
+                submitted.clone(),
+                accepted.clone(),
+                analyst.clone(),
+            );
             let (assessments, templates, vendor_tokens) = (
                 assessments.clone(),
                 templates.clone(),
@@ -696,7 +720,7 @@ pub async fn generate(
                     .await;
                 answered.fetch_add(1, Ordering::Relaxed);
                 if i % 3 != 0 {
-                    let (status, _, _) = http
+                    let (status, etag, _) = http
                         .send(
                             reqwest::Method::POST,
                             &format!("/api/v1/assessments/{id}/submit"),
@@ -707,6 +731,18 @@ pub async fn generate(
                         .await;
                     if status == 200 {
                         submitted.fetch_add(1, Ordering::Relaxed);
+                        // The analyst accepts half of what is submitted: unmet expectations become findings.
+                        if i % 2 == 0 {
+                            http.ok(
+                                reqwest::Method::POST,
+                                &format!("/api/v1/assessments/{id}/review"),
+                                &analyst,
+                                Some(&json!({"outcome": "accept"})),
+                                etag.as_deref(),
+                            )
+                            .await;
+                            accepted.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                 }
             }
@@ -715,9 +751,10 @@ pub async fn generate(
     }
     made.answered = answered.load(Ordering::Relaxed);
     made.submitted_assessments = submitted.load(Ordering::Relaxed);
+    made.accepted_assessments = accepted.load(Ordering::Relaxed);
     say(&format!(
-        "{} assessments, {} answered, {} submitted",
-        made.assessments, made.answered, made.submitted_assessments
+        "{} assessments, {} answered, {} submitted, {} accepted",
+        made.assessments, made.answered, made.submitted_assessments, made.accepted_assessments
     ));
 
     made.audit_appended = append_audit(store, scale.audit_records).await;
