@@ -67,6 +67,20 @@ fn environment() -> Environment<'static> {
         ("assessment.html", include_str!("templates/assessment.html")),
         ("reviews.html", include_str!("templates/reviews.html")),
         ("review.html", include_str!("templates/review.html")),
+        ("pager.html", include_str!("templates/pager.html")),
+        ("audit.html", include_str!("templates/audit.html")),
+        (
+            "audit_verify.html",
+            include_str!("templates/audit_verify.html"),
+        ),
+        ("registers.html", include_str!("templates/registers.html")),
+        ("catalog.html", include_str!("templates/catalog.html")),
+        (
+            "departments.html",
+            include_str!("templates/departments.html"),
+        ),
+        ("vendors.html", include_str!("templates/vendors.html")),
+        ("policy.html", include_str!("templates/policy.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("console template {name}: {e:#}"));
@@ -345,13 +359,31 @@ fn menu(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
             ("/requests/new", "New request"),
         ],
         Some(Role::Vendor) => vec![("/portal", "My questionnaires")],
-        Some(Role::SecurityAnalyst) => {
-            vec![("/reviews", "Review queue"), ("/requests", "Requests")]
-        }
-        Some(Role::Cio) | Some(Role::Finance) => {
-            vec![("/inbox", "Inbox"), ("/requests", "Requests")]
-        }
-        Some(Role::Admin) | Some(Role::Auditor) => vec![("/requests", "Requests")],
+        Some(Role::SecurityAnalyst) => vec![
+            ("/reviews", "Review queue"),
+            ("/requests", "Requests"),
+            ("/registers", "Registers"),
+        ],
+        Some(Role::Cio) => vec![
+            ("/inbox", "Inbox"),
+            ("/requests", "Requests"),
+            ("/catalog", "Catalogue"),
+            ("/registers", "Registers"),
+        ],
+        Some(Role::Finance) => vec![
+            ("/inbox", "Inbox"),
+            ("/requests", "Requests"),
+            ("/registers", "Registers"),
+        ],
+        Some(Role::Admin) | Some(Role::Auditor) => vec![
+            ("/requests", "Requests"),
+            ("/audit", "Audit trail"),
+            ("/registers", "Registers"),
+            ("/catalog", "Catalogue"),
+            ("/departments", "Departments"),
+            ("/vendors", "Vendors"),
+            ("/policy", "Policy versions"),
+        ],
         None => vec![],
     }
 }
@@ -383,6 +415,8 @@ pub fn mount(route: Route) -> Route {
         .at("/portal/assessments/:id", get(assessment_page))
         .at("/portal/assessments/:id/answers", post(save_answers))
         .at("/portal/assessments/:id/submit", post(submit_assessment))
+        .at("/portal/assessments/:id/evidence", post(upload_evidence))
+        .at("/portal/findings/:id/remediation", post(plan_remediation))
         .at(
             "/portal/assessments/:id/workbook",
             get(download_workbook).post(upload_workbook),
@@ -392,10 +426,22 @@ pub fn mount(route: Route) -> Route {
         .at("/requests/:id", get(request_page))
         .at("/requests/:id/submit", post(request_transition))
         .at("/requests/:id/withdraw", post(request_transition))
+        .at("/requests/:id/edit", get(edit_request).post(save_request))
+        .at("/requests/:id/exception", post(ask_exception))
         .at("/requests/:id/decisions", post(decide))
         .at("/inbox", get(inbox))
         .at("/reviews", get(reviews))
         .at("/reviews/:id", get(review_page).post(review))
+        .at("/audit", get(admin::audit_page))
+        .at("/audit/verify", get(admin::audit_verify))
+        .at("/registers", get(admin::registers))
+        .at("/registers/:name", get(admin::register_file))
+        .at("/catalog", get(admin::catalog))
+        .at("/catalog/export.xlsx", get(admin::catalog_export))
+        .at("/catalog/import", post(admin::catalog_import))
+        .at("/departments", get(admin::departments))
+        .at("/vendors", get(admin::vendors))
+        .at("/policy", get(admin::policy_versions))
 }
 
 /// The live session of the request, or the page to answer instead: the sign-in page for none, a refusal for a
@@ -493,6 +539,8 @@ macro_rules! attempt {
         }
     };
 }
+
+mod admin;
 
 #[handler]
 async fn stylesheet() -> Response {
@@ -870,6 +918,8 @@ struct Notice {
     saved: Option<String>,
     submitted: Option<String>,
     uploaded: Option<String>,
+    evidence: Option<String>,
+    planned: Option<String>,
 }
 
 /// The questions of an assessment grouped by section, each with its input's name.
@@ -907,8 +957,28 @@ async fn render_assessment(
         return console.refusal(session, &answer);
     }
     let detail = answer.json();
+    let findings = console
+        .get(
+            session,
+            &format!("/api/v1/findings?assessment_id={id}&limit=200"),
+        )
+        .await;
+    let findings = if findings.ok() {
+        findings.json()["items"].clone()
+    } else {
+        Value::Null
+    };
+    let file_questions: Vec<Value> = detail["questions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|q| q["kind"] == "file" && q["applicable"] == true)
+        .map(|q| json!({"id": q["id"], "text": q["text"]}))
+        .collect();
     let mut context = json!({
         "detail": detail,
+        "findings": findings,
+        "file_questions": file_questions,
         "sections": sections(&detail),
         "etag": answer.etag(),
         "answerable": matches!(detail["assessment"]["status"].as_str(), Some("open") | Some("returned")),
@@ -940,6 +1010,8 @@ async fn assessment_page(
             "The workbook was read: {} answers stored.",
             n.parse::<u32>().unwrap_or(0)
         )),
+        _ if notice.evidence.is_some() => Some("The evidence file is stored.".to_string()),
+        _ if notice.planned.is_some() => Some("Your remediation plan is recorded.".to_string()),
         _ => None,
     };
     render_assessment(
@@ -1138,6 +1210,53 @@ async fn download_workbook(
     resp
 }
 
+/// An upload form's fields: its CSRF token, the version it was read at, and the file (None when none was chosen).
+#[derive(Default)]
+struct Upload {
+    csrf: Option<String>,
+    version: Option<String>,
+    file: Option<Vec<u8>>,
+    /// The file's name and type as the browser sent them.
+    file_name: Option<String>,
+    content_type: Option<String>,
+    /// The question a piece of evidence supports, if one was chosen.
+    question_id: Option<String>,
+}
+
+/// Reads an upload form, or answers with the page that says it could not be read.
+async fn read_upload(
+    console: &Console,
+    session: &Session,
+    multipart: &mut Multipart,
+) -> Result<Upload, Box<Response>> {
+    let mut upload = Upload::default();
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => match field.name().unwrap_or("") {
+                "csrf" => upload.csrf = field.text().await.ok(),
+                "version" => upload.version = field.text().await.ok(),
+                "question_id" => upload.question_id = field.text().await.ok(),
+                "file" => {
+                    upload.file_name = field.file_name().map(str::to_string);
+                    upload.content_type = field.content_type().map(str::to_string);
+                    upload.file = field.bytes().await.ok().filter(|f| !f.is_empty());
+                }
+                _ => {}
+            },
+            Ok(None) => return Ok(upload),
+            Err(_) => {
+                return Err(Box::new(console.message(
+                    StatusCode::BAD_REQUEST,
+                    Some(session),
+                    "Upload not read",
+                    "The upload could not be read. Choose the file again and send it.",
+                    &[],
+                )));
+            }
+        }
+    }
+}
+
 #[handler]
 async fn upload_workbook(
     req: &Request,
@@ -1148,32 +1267,14 @@ async fn upload_workbook(
 ) -> Response {
     let session = attempt!(require(req, &console, &store, &[Role::Vendor]).await);
     let id = attempt!(parse_id(&console, &session, &id));
-    let (mut csrf, mut version, mut file) = (None, None, None);
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or("").to_string();
-                match name.as_str() {
-                    "csrf" => csrf = field.text().await.ok(),
-                    "version" => version = field.text().await.ok(),
-                    "file" => file = field.bytes().await.ok(),
-                    _ => {}
-                }
-            }
-            Ok(None) => break,
-            Err(_) => {
-                return console.message(
-                    StatusCode::BAD_REQUEST,
-                    Some(&session),
-                    "Upload not read",
-                    "The upload could not be read. Choose the file again and send it.",
-                    &[],
-                );
-            }
-        }
-    }
+    let Upload {
+        csrf,
+        version,
+        file,
+        ..
+    } = attempt!(read_upload(&console, &session, &mut multipart).await);
     attempt!(check_csrf(&console, &session, csrf.as_deref()));
-    let Some(file) = file.filter(|f| !f.is_empty()) else {
+    let Some(file) = file else {
         return render_assessment(
             &console,
             &session,
@@ -1216,6 +1317,130 @@ async fn upload_workbook(
         json!({"upload_errors": errors}),
     )
     .await
+}
+
+/// The vendor uploads a piece of evidence; the API judges the file by its bytes and stores it with its SHA-256.
+#[handler]
+async fn upload_evidence(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+    mut multipart: Multipart,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Vendor]).await);
+    let id = attempt!(parse_id(&console, &session, &id));
+    let upload = attempt!(read_upload(&console, &session, &mut multipart).await);
+    attempt!(check_csrf(&console, &session, upload.csrf.as_deref()));
+    let Some(file) = upload.file else {
+        return render_assessment(
+            &console,
+            &session,
+            id,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"evidence_errors": [{"field": "file", "message": "choose a file to upload"}]}),
+        )
+        .await;
+    };
+    let name = upload
+        .file_name
+        .as_deref()
+        .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n))
+        .filter(|n| !n.is_empty())
+        .unwrap_or("evidence");
+    let mut path = format!(
+        "/api/v1/assessments/{id}/evidence?filename={}",
+        admin::encode(name)
+    );
+    if let Some(q) = upload.question_id.as_deref().filter(|q| !q.is_empty()) {
+        path = format!("{path}&question_id={}", admin::encode(q));
+    }
+    let content_type = upload
+        .content_type
+        .as_deref()
+        .unwrap_or("application/octet-stream");
+    let stored = console
+        .call(
+            &session,
+            Method::POST,
+            &path,
+            Some((file, content_type)),
+            upload.version.as_deref(),
+        )
+        .await;
+    if stored.ok() {
+        // Evidence for a question answers it, on the version the upload moved the assessment to.
+        if let Some(q) = upload.question_id.as_deref().filter(|q| !q.is_empty()) {
+            let evidence = stored.json()["id"].clone();
+            let answered = console
+                .send_json(
+                    &session,
+                    Method::PUT,
+                    &format!("/api/v1/assessments/{id}/answers"),
+                    &json!({"answers": [{"question_id": q, "value": {"evidence_id": evidence}}]}),
+                    stored.etag().as_deref(),
+                )
+                .await;
+            if !answered.ok() {
+                return console.refusal(&session, &answered);
+            }
+        }
+        return see_other(&format!("/portal/assessments/{id}?evidence=1"));
+    }
+    if matches!(stored.status.as_u16(), 403 | 404 | 409 | 412 | 428) {
+        return console.refusal(&session, &stored);
+    }
+    let problem = stored.json();
+    let mut errors = problem["errors"].as_array().cloned().unwrap_or_default();
+    if errors.is_empty() {
+        errors.push(json!({"field": "file", "message": problem["detail"]}));
+    }
+    render_assessment(
+        &console,
+        &session,
+        id,
+        stored.status,
+        json!({"evidence_errors": errors}),
+    )
+    .await
+}
+
+/// The vendor plans the remediation of one of its findings: the plan and its due date, on the finding's version
+/// the page showed.
+#[handler]
+async fn plan_remediation(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+    form: Form<Fields>,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Vendor]).await);
+    attempt!(check_csrf(&console, &session, form.get("csrf")));
+    let id = attempt!(parse_id(&console, &session, &id));
+    let assessment = attempt!(parse_id(
+        &console,
+        &session,
+        form.get("assessment").unwrap_or("")
+    ));
+    let body = json!({
+        "plan": form.get("plan").unwrap_or(""),
+        "due_date": form.get("due_date").unwrap_or(""),
+    });
+    let done = console
+        .send_json(
+            &session,
+            Method::POST,
+            &format!("/api/v1/findings/{id}/remediation"),
+            &body,
+            form.get("version"),
+        )
+        .await;
+    console.after(
+        &session,
+        &done,
+        &format!("/portal/assessments/{assessment}?planned=1#findings-title"),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1280,6 +1505,7 @@ async fn request_form(
     status: StatusCode,
     values: Value,
     errors: Vec<Value>,
+    edit: Value,
 ) -> Response {
     let vendors = console.get(session, "/api/v1/vendors?limit=200").await;
     let vendors = vendors.json()["items"].clone();
@@ -1297,7 +1523,7 @@ async fn request_form(
         status,
         "request_form.html",
         Some(session),
-        json!({"vendors": vendors, "classes": classes, "v": values, "errors": errors, "field_errors": by_field}),
+        json!({"vendors": vendors, "classes": classes, "v": values, "errors": errors, "field_errors": by_field, "edit": edit}),
     )
 }
 
@@ -1310,6 +1536,7 @@ async fn new_request(req: &Request, console: Data<&Arc<Console>>, store: Data<&S
         StatusCode::OK,
         json!({"term_months": "12", "hosting": "vendor_cloud", "data_classes": []}),
         vec![],
+        Value::Null,
     )
     .await
 }
@@ -1460,8 +1687,212 @@ async fn create_request(
         StatusCode::UNPROCESSABLE_ENTITY,
         request_values(&form),
         errors,
+        Value::Null,
     )
     .await
+}
+
+/// A stored request's fields as the form shows them: amounts in dollars, lists joined, flags as `yes`.
+fn stored_values(fields: &Value) -> Value {
+    let mut v = serde_json::Map::new();
+    for name in [
+        "title",
+        "description",
+        "vendor_id",
+        "product_name",
+        "category",
+        "hosting",
+        "requested_start_date",
+    ] {
+        if let Some(t) = fields[name].as_str() {
+            v.insert(name.into(), json!(t));
+        }
+    }
+    for (api, field) in [
+        ("capital_cost_cents", "capital_cost"),
+        ("annual_operating_cost_cents", "annual_operating_cost"),
+    ] {
+        if let Some(c) = fields[api].as_i64() {
+            let dollars = money(c).trim_start_matches('$').replace(',', "");
+            let dollars = dollars.strip_suffix(".00").unwrap_or(&dollars).to_string();
+            v.insert(field.into(), json!(dollars));
+        }
+    }
+    for name in ["term_months", "expected_users"] {
+        if let Some(n) = fields[name].as_i64() {
+            v.insert(name.into(), json!(n.to_string()));
+        }
+    }
+    let capabilities: Vec<&str> = fields["capabilities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    v.insert("capabilities".into(), json!(capabilities.join(", ")));
+    v.insert(
+        "data_classes".into(),
+        fields["data_classes"]
+            .clone()
+            .as_array()
+            .cloned()
+            .map(Value::Array)
+            .unwrap_or(json!([])),
+    );
+    for flag in [
+        "renewal",
+        "enterprise_agreement",
+        "surveillance",
+        "face_surveillance",
+    ] {
+        if fields[flag].as_bool() == Some(true) {
+            v.insert(flag.into(), json!("yes"));
+        }
+    }
+    Value::Object(v)
+}
+
+/// The edit form of a draft, of a request sent back for changes, or of an approved one (the API decides which
+/// edits re-open review).
+#[handler]
+async fn edit_request(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Buyer]).await);
+    let id = attempt!(parse_id(&console, &session, &id));
+    let read = console
+        .get(&session, &format!("/api/v1/requests/{id}"))
+        .await;
+    if !read.ok() {
+        return console.refusal(&session, &read);
+    }
+    let request = read.json();
+    let editable = request["allowed_actions"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|x| x == "edit"));
+    if !editable {
+        return console.message(
+            StatusCode::CONFLICT,
+            Some(&session),
+            "Not possible now",
+            &format!(
+                "A request that is {} cannot be edited by you now.",
+                label(request["status"].as_str().unwrap_or("")).to_lowercase()
+            ),
+            &[],
+        );
+    }
+    request_form(
+        &console,
+        &session,
+        StatusCode::OK,
+        stored_values(&request["fields"]),
+        vec![],
+        edit_context(&request, read.etag().as_deref()),
+    )
+    .await
+}
+
+fn edit_context(request: &Value, version: Option<&str>) -> Value {
+    json!({
+        "id": request["id"],
+        "title": request["fields"]["title"],
+        "status": request["status"],
+        "version": version,
+    })
+}
+
+/// Saves the edit with the version the form was read at (412 when someone changed it since); with
+/// `then=submit`, submits the saved draft on the version the edit answered with.
+#[handler]
+async fn save_request(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+    form: Form<Fields>,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Buyer]).await);
+    attempt!(check_csrf(&console, &session, form.get("csrf")));
+    let id = attempt!(parse_id(&console, &session, &id));
+    let (body, mut errors) = request_body(&form);
+    if errors.is_empty() {
+        let saved = console
+            .send_json(
+                &session,
+                Method::PATCH,
+                &format!("/api/v1/requests/{id}"),
+                &body,
+                form.get("version"),
+            )
+            .await;
+        if saved.ok() {
+            if form.get("then") == Some("submit") {
+                let submitted = console
+                    .transition(
+                        &session,
+                        &format!("/api/v1/requests/{id}/submit"),
+                        saved.etag().as_deref(),
+                    )
+                    .await;
+                return console.after(&session, &submitted, &format!("/requests/{id}"));
+            }
+            return see_other(&format!("/requests/{id}"));
+        }
+        if saved.status != StatusCode::UNPROCESSABLE_ENTITY {
+            return console.refusal(&session, &saved);
+        }
+        errors = saved.json()["errors"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+    }
+    let current = console
+        .get(&session, &format!("/api/v1/requests/{id}"))
+        .await;
+    if !current.ok() {
+        return console.refusal(&session, &current);
+    }
+    // The version the form was read at stays: a save after the faults are fixed still loses to a change made
+    // by someone else meanwhile.
+    request_form(
+        &console,
+        &session,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        request_values(&form),
+        errors,
+        edit_context(&current.json(), form.get("version")),
+    )
+    .await
+}
+
+/// The buyer asks for an exception to the duplicate review: why the purchase should go ahead although the city
+/// already runs something like it.
+#[handler]
+async fn ask_exception(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+    form: Form<Fields>,
+) -> Response {
+    let session = attempt!(require(req, &console, &store, &[Role::Buyer]).await);
+    attempt!(check_csrf(&console, &session, form.get("csrf")));
+    let id = attempt!(parse_id(&console, &session, &id));
+    let body = json!({"justification": form.get("justification").unwrap_or("")});
+    let done = console
+        .send_json(
+            &session,
+            Method::POST,
+            &format!("/api/v1/requests/{id}/duplicates/exception"),
+            &body,
+            form.get("version"),
+        )
+        .await;
+    console.after(&session, &done, &format!("/requests/{id}"))
 }
 
 #[handler]
@@ -1510,6 +1941,21 @@ async fn request_page(
         })
         .cloned()
         .collect();
+    let decisions = if draft {
+        Value::Null
+    } else {
+        let d = console
+            .get(
+                &session,
+                &format!("/api/v1/requests/{id}/decisions?limit=200"),
+            )
+            .await;
+        if d.ok() {
+            d.json()["items"].clone()
+        } else {
+            Value::Null
+        }
+    };
     let actions: Vec<String> = request["allowed_actions"]
         .as_array()
         .into_iter()
@@ -1528,6 +1974,7 @@ async fn request_page(
             "duplicates": preview.get("duplicates").cloned().unwrap_or(Value::Null),
             "actions": actions,
             "decidable": decidable,
+            "decisions": decisions,
         }),
     )
 }
@@ -1601,10 +2048,11 @@ async fn decide(
     console.after(&session, &done, &format!("/requests/{id}"))
 }
 
-/// Whole days from `since` (an RFC 3339 time) to now.
-fn age_days(since: &str) -> Option<i64> {
-    let at = chrono::DateTime::parse_from_rfc3339(since).ok()?;
-    Some((Utc::now() - at.with_timezone(&Utc)).num_days())
+/// An RFC 3339 time of the API's.
+fn parse_time(text: &str) -> Option<chrono::DateTime<Utc>> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|at| at.with_timezone(&Utc))
 }
 
 #[handler]
@@ -1626,10 +2074,16 @@ async fn inbox(req: &Request, console: Data<&Arc<Console>>, store: Data<&Store>)
         .unwrap_or_default();
     // Oldest first: what has waited longest comes first.
     items.sort_by(|a, b| a["updated_at"].as_str().cmp(&b["updated_at"].as_str()));
+    // A request waits since it last changed (when it started to wait, or when a co-decider acted): the time the
+    // escalation reminder counts from, and it is past escalation by the reminder's own rule.
+    let now = Utc::now();
     for item in &mut items {
-        let age = item["updated_at"].as_str().and_then(age_days);
-        item["age_days"] = json!(age);
-        item["overdue"] = json!(matches!((age, escalation), (Some(a), Some(e)) if a >= e));
+        let since = item["updated_at"].as_str().and_then(parse_time);
+        item["age_days"] = json!(since.map(|at| (now - at).num_days()));
+        item["overdue"] = json!(matches!(
+            (since, escalation.and_then(|e| u32::try_from(e).ok())),
+            (Some(at), Some(e)) if crate::domain::deadlines::decision_escalation(at, now, e).is_some()
+        ));
     }
     console.render(
         StatusCode::OK,
@@ -1777,6 +2231,6 @@ mod tests {
     fn every_template_compiles() {
         let env = environment();
         assert!(env.get_template("base.html").is_ok());
-        assert!(env.templates().count() >= 12);
+        assert!(env.templates().count() >= 20);
     }
 }

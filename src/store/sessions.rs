@@ -162,6 +162,12 @@ impl Repo {
         new: NewOidcAttempt,
     ) -> Result<OidcAttemptRecord, ApiError> {
         let mut tx = begin(&self.writer).await?;
+        // An attempt past its expiry can never be taken (the callback refuses it as unknown): each new attempt
+        // clears those away, so the table holds only the sign-ins of the last few minutes.
+        sqlx::query("DELETE FROM console_oidc_attempts WHERE expires_at <= $1")
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
         let created: OidcAttemptRecord = sqlx::query_as(
             "INSERT INTO console_oidc_attempts (id, state_hash, browser_hash, nonce, pkce_verifier, created_at, \
              expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",

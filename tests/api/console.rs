@@ -496,3 +496,54 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    async fn the_inbox_counts_the_wait_as_the_escalation_reminder_does_oldest_first(backend) {
+        let app = TestApp::spawn(backend).await;
+        let vendor = app.create_vendor("Signet").await;
+        department(&app, "DOIT").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        app.draft_and_submit(&buyer, with(purchase(&vendor), json!({"title": "Old permits"}))).await;
+        // The old one started to wait long ago: past the policy's escalation days.
+        assert_eq!(app.exec_sql("UPDATE requests SET updated_at = '2020-01-01T00:00:00Z'").await, 1);
+        app.draft_and_submit(&buyer, with(purchase(&vendor), json!({"title": "Fresh permits"}))).await;
+        let cio = sign_in(&app, Role::Cio, "carla", None).await;
+        let inbox = get(&app, "/inbox", Some(&cio)).await;
+        assert_eq!(inbox.status, 200);
+        let (o, f) = (inbox.text.find("Old permits").unwrap(), inbox.text.find("Fresh permits").unwrap());
+        assert!(o < f, "oldest first");
+        assert_eq!(inbox.text.matches("past escalation").count(), 1, "{}", inbox.text);
+        assert!(inbox.text[o..f].contains("past escalation"));
+        assert!(inbox.text[f..].contains("0 days"), "{}", inbox.text);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn each_identity_provider_sign_in_started_clears_the_expired_attempts(backend) {
+        let app = TestApp::spawn(backend).await;
+        let actor = procurement_review::store::Actor {
+            subject: "anonymous browser".into(),
+            role: "system".into(),
+            request_id: None,
+            invitation: None,
+        };
+        let attempt = |n: u32| procurement_review::store::NewOidcAttempt {
+            state_hash: format!("state-{n}"),
+            browser_hash: format!("browser-{n}"),
+            nonce: "nonce".into(),
+            pkce_verifier: "verifier".into(),
+            expires_at: chrono::Utc::now() + chrono::Duration::minutes(10),
+        };
+        app.store.start_oidc_attempt(&actor, attempt(1)).await.unwrap();
+        app.store.start_oidc_attempt(&actor, attempt(2)).await.unwrap();
+        // The first has expired; the second has not.
+        assert_eq!(app.exec_sql("UPDATE console_oidc_attempts SET expires_at = created_at WHERE state_hash = 'state-1'").await, 1);
+        app.store.start_oidc_attempt(&actor, attempt(3)).await.unwrap();
+        assert_eq!(app.count("SELECT COUNT(*) FROM console_oidc_attempts").await, 2);
+        assert_eq!(app.count("SELECT COUNT(*) FROM console_oidc_attempts WHERE state_hash = 'state-1'").await, 0);
+        // Its start stays in the audit trail.
+        assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'console.oidc_started'").await, 3);
+        app.stop().await;
+    }
+);

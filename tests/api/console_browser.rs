@@ -346,6 +346,18 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
     assert!(draft.contains("$60,000.00"), "{draft}");
     assert!(draft.contains("city-baseline"), "{draft}");
     accessible(&c, &axe, "a draft with its route").await;
+    // The edit form shows the draft's values; leaving it changes nothing.
+    c.find(Locator::LinkText("Edit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&c, "/edit").await;
+    assert!(text(&c).await.contains("Edit request: Permit e-signature"));
+    accessible(&c, &axe, "the edit form of a draft").await;
+    c.back().await.unwrap();
+    wait_for_page(&c, &request_id).await;
     let stored = app
         .get(
             &format!("/api/v1/requests/{request_id}"),
@@ -516,9 +528,16 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
         )
         .await
         .unwrap();
+    let wide = c
+        .execute(
+            "return document.documentElement.scrollWidth + ' vs ' + window.innerWidth + ': ' + Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > window.innerWidth || e.scrollWidth > e.clientWidth + 1).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right) + '/' + e.scrollWidth + '/' + e.clientWidth).join(', ');",
+            vec![],
+        )
+        .await
+        .unwrap();
     assert_eq!(
         fits, true,
-        "the questionnaire fits 320 px without scrolling sideways"
+        "the questionnaire fits 320 px without scrolling sideways (too wide: {wide})"
     );
     let mut passes = 0;
     loop {
@@ -644,6 +663,30 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
         ["approved", "in_review"].contains(&request["status"].as_str().unwrap()),
         "{request}"
     );
+
+    // --- The auditor's pages: the trail, its verification, registers, catalogue, departments, vendors, policy.
+    c.delete_all_cookies().await.unwrap();
+    c.goto(&login_link(&app, Role::Auditor, "aud", None, None).await)
+        .await
+        .unwrap();
+    assert_eq!(path(&c).await, "/requests");
+    for (page, shows) in [
+        ("/audit", "request.created"),
+        ("/audit/verify", "The chain is intact"),
+        ("/registers", "Registers"),
+        ("/catalog", "Service catalogue"),
+        ("/departments", "DOIT"),
+        ("/vendors", "Signet Systems"),
+        ("/policy", "Policy versions"),
+    ] {
+        c.goto(&format!("{}{page}", app.base)).await.unwrap();
+        let shown = text(&c).await;
+        assert!(shown.contains(shows), "{page}: {shown}");
+        accessible(&c, &axe, page).await;
+        if page == "/audit" {
+            screenshot(&c, "auditor-audit.png").await;
+        }
+    }
 
     c.close().await.unwrap();
     drop(driver);

@@ -11,6 +11,7 @@ mod city;
 #[allow(dead_code)] // the bench uses more of it (benches/city.rs)
 mod city_data;
 mod console;
+mod console_admin;
 mod console_browser;
 mod console_oidc;
 mod contracts;
