@@ -299,7 +299,12 @@ async fn bench_backend(label: &str, url: &str, scale: &Scale) {
             .unwrap();
         for item in page["items"].as_array().unwrap() {
             ids.push(item["id"].as_str().unwrap().to_string());
-            vendors.push(item["fields"]["vendor_id"].as_str().expect("a vendor id").to_string());
+            vendors.push(
+                item["fields"]["vendor_id"]
+                    .as_str()
+                    .expect("a vendor id")
+                    .to_string(),
+            );
         }
         match page["page"]["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
