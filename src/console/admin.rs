@@ -345,11 +345,7 @@ pub async fn catalog_import(
         return console.refusal(&session, &read);
     }
     // Each cell the API names is shown in a table of cell and problem; nothing was stored.
-    let problem = read.json();
-    let mut errors = problem["errors"].as_array().cloned().unwrap_or_default();
-    if errors.is_empty() {
-        errors.push(json!({"field": "file", "message": problem["detail"]}));
-    }
+    let errors = read.upload_faults();
     render_catalog(
         &console,
         &session,

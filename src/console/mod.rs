@@ -144,6 +144,17 @@ impl Answer {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 
+    /// The faults an upload's problem document names (each `{field, message}`: a cell, a question, the file),
+    /// or, when it names none, its detail as a fault of the file.
+    pub fn upload_faults(&self) -> Vec<Value> {
+        let problem = self.json();
+        let mut errors = problem["errors"].as_array().cloned().unwrap_or_default();
+        if errors.is_empty() {
+            errors.push(json!({"field": "file", "message": problem["detail"]}));
+        }
+        errors
+    }
+
     pub fn etag(&self) -> Option<String> {
         self.headers
             .get(header::ETAG)
@@ -1304,11 +1315,7 @@ async fn upload_workbook(
     if read.status == StatusCode::PRECONDITION_FAILED || read.status == StatusCode::NOT_FOUND {
         return console.refusal(&session, &read);
     }
-    let problem = read.json();
-    let mut errors = problem["errors"].as_array().cloned().unwrap_or_default();
-    if errors.is_empty() {
-        errors.push(json!({"field": "file", "message": problem["detail"]}));
-    }
+    let errors = read.upload_faults();
     render_assessment(
         &console,
         &session,
@@ -1390,11 +1397,7 @@ async fn upload_evidence(
     if matches!(stored.status.as_u16(), 403 | 404 | 409 | 412 | 428) {
         return console.refusal(&session, &stored);
     }
-    let problem = stored.json();
-    let mut errors = problem["errors"].as_array().cloned().unwrap_or_default();
-    if errors.is_empty() {
-        errors.push(json!({"field": "file", "message": problem["detail"]}));
-    }
+    let errors = stored.upload_faults();
     render_assessment(
         &console,
         &session,
