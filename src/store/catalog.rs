@@ -466,12 +466,7 @@ impl Repo {
         }
         let current = proposal_on(&mut tx, id).await?.ok_or_else(|| gone(id))?;
         check_version(current.version, Some(if_match))?;
-        if current.status != "proposed" {
-            return Err(ApiError::conflict(
-                "already_decided",
-                format!("this alias proposal was already {}", current.status),
-            ));
-        }
+        crate::workflow::duplicates::decide_alias_proposal(&current.status)?;
         if accept {
             let service: CatalogService = sqlx::query_as(concat!(
                 "SELECT * FROM catalog_services WHERE id = $1",

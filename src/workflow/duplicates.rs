@@ -156,8 +156,32 @@ pub fn decide_exception(
     Ok(status_after(state, Vec::new(), action))
 }
 
+/// A proposed alias (from a denial as a duplicate) is accepted or rejected once: `status` is the proposal's.
+pub fn decide_alias_proposal(status: &str) -> Result<(), Refusal> {
+    if status != "proposed" {
+        return Err(Refusal::conflict(
+            "already_decided",
+            format!("this alias proposal was already {status}"),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_alias_proposal_is_decided_once() {
+        assert!(super::decide_alias_proposal("proposed").is_ok());
+        for done in ["accepted", "rejected"] {
+            let refusal = super::decide_alias_proposal(done).unwrap_err();
+            let error = crate::error::ApiError::from(refusal);
+            assert!(
+                format!("{error:?}").contains("already_decided"),
+                "{error:?}"
+            );
+        }
+    }
+
     use super::*;
     use crate::workflow::requests::tests::{caller, draft};
     use crate::workflow::route::tests::fields;
