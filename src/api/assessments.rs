@@ -651,7 +651,13 @@ impl AssessmentsApi {
                 after.as_ref(),
             )
             .await?;
-        let info = PageInfo::keyset(found.total, page, found.items.len(), after.as_ref(), next);
+        let info = PageInfo::keyset(
+            found.total,
+            page,
+            found.items.len(),
+            after.is_some(),
+            next.map(|k| k.encode()),
+        );
         let mut items = Vec::new();
         for a in found.items {
             let t = template_of(&templates, &store, &a).await?;
@@ -1174,7 +1180,13 @@ impl AssessmentsApi {
         let (found, next) = store
             .list_findings(&vendor_scope(&auth), &filter, page, after.as_ref())
             .await?;
-        let info = PageInfo::keyset(found.total, page, found.items.len(), after.as_ref(), next);
+        let info = PageInfo::keyset(
+            found.total,
+            page,
+            found.items.len(),
+            after.is_some(),
+            next.map(|k| k.encode()),
+        );
         Ok(Json(FindingPage {
             items: found.items.into_iter().map(finding_view).collect(),
             page: info,

@@ -54,11 +54,13 @@ impl AuditApi {
             action: action.0,
         };
         let (found, next) = store.list_audit(&filter, page, after).await?;
-        let mut info = PageInfo::new(found.total, page, found.items.len());
-        info.next_cursor = next.map(|c| c.encode());
-        if after.is_some() {
-            info.next_offset = None;
-        }
+        let info = PageInfo::keyset(
+            found.total,
+            page,
+            found.items.len(),
+            after.is_some(),
+            next.map(|c| c.encode()),
+        );
         Ok(Json(AuditPage {
             items: found.items,
             page: info,

@@ -250,18 +250,18 @@ pub struct PageInfo {
 }
 
 impl PageInfo {
-    /// The page's metadata when it was asked for by `cursor` (`after`) or by offset; `next` is where the
-    /// following page starts, if there is one.
+    /// The page's metadata when it was asked for by `cursor` (`by_cursor`) or by offset; `next_cursor` is where
+    /// the following page starts, if there is one.
     pub fn keyset(
         total: i64,
         page: crate::domain::PageRequest,
         returned: usize,
-        after: Option<&crate::store::Keyset>,
-        next: Option<crate::store::Keyset>,
+        by_cursor: bool,
+        next_cursor: Option<String>,
     ) -> PageInfo {
         let mut info = PageInfo::new(total, page, returned);
-        info.next_cursor = next.map(|k| k.encode());
-        if after.is_some() {
+        info.next_cursor = next_cursor;
+        if by_cursor {
             info.next_offset = None;
         }
         info

@@ -711,7 +711,13 @@ impl RequestsApi {
         let (found, next) = store
             .list_requests(&scope_of(&auth), &filter, page, after.as_ref())
             .await?;
-        let info = PageInfo::keyset(found.total, page, found.items.len(), after.as_ref(), next);
+        let info = PageInfo::keyset(
+            found.total,
+            page,
+            found.items.len(),
+            after.is_some(),
+            next.map(|k| k.encode()),
+        );
         let states = store.request_states(&found.items).await?;
         let items = found
             .items
