@@ -133,10 +133,6 @@ impl Server {
             .env("PROCUREMENT_REVIEW_AUTH_HS256_SECRET", SECRET)
             .env("PROCUREMENT_REVIEW_JOBS_INTERVAL_SECONDS", "0")
             .env("PROCUREMENT_REVIEW_LOG_LEVEL", "warn")
-            .env(
-                "PROCUREMENT_REVIEW_QUESTIONNAIRES_DIR",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/questionnaires"),
-            )
             .spawn()
             .expect("the release binary starts");
         let base = format!("http://127.0.0.1:{port}");

@@ -68,7 +68,7 @@ async fn serve() -> Served {
         listen: "127.0.0.1:0".parse().unwrap(),
         log_level: "warn".into(),
         jobs_interval_seconds: 0,
-        questionnaires_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/questionnaires").into(),
+        questionnaires_dir: None,
         ..Config::default()
     };
     config.auth.hs256_secret = Some(Secret::new(SECRET));

@@ -264,7 +264,7 @@ async fn queue_messages(store: &Store, config: &Config, round: usize) {
     store.insert_notifications(items, now).await.unwrap();
     let fan_out = FanOut {
         webhook_urls: &[],
-        mail: Some(&config.mail),
+        mail: Some(config.mail.mailboxes()),
         public_url: &config.public_url,
     };
     assert_eq!(store.fan_out(&fan_out, now).await.unwrap(), MESSAGES);

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::auth::{MintRequest, Role, Verifier};
 use crate::config::Config;
-use crate::startup::{Application, open_store, shutdown_signal, spec_yaml};
+use crate::startup::{Application, open_existing_store, open_store, shutdown_signal, spec_yaml};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -195,7 +195,7 @@ async fn run(command: Option<Command>, mut config: Config) -> anyhow::Result<Exi
             if let Some(listen) = listen {
                 config.listen = listen;
             }
-            crate::telemetry::init(config.log_format, &config.log_level);
+            crate::telemetry::init(config.log_format, &config.log_level)?;
             let app = Application::build(config.clone()).await?;
             tracing::info!(
                 address = %app.addr(),
@@ -230,7 +230,7 @@ async fn run(command: Option<Command>, mut config: Config) -> anyhow::Result<Exi
                 anyhow::anyhow!("--role {role:?} is not one of {}", all.join(", "))
             })?;
             let ttl_seconds = parse_ttl(&ttl).map_err(|e| anyhow::anyhow!("--ttl {e}"))?;
-            let (store, secret) = open_store(&config).await?;
+            let (store, secret) = open_existing_store(&config).await?;
             store.close().await;
             let verifier = Verifier::new(&config.auth, &secret)?;
             let token = verifier.mint(&MintRequest {
@@ -253,7 +253,7 @@ async fn run(command: Option<Command>, mut config: Config) -> anyhow::Result<Exi
                 let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
                 anyhow::anyhow!("--role {role:?} is not one of {}", all.join(", "))
             })?;
-            let (store, secret) = open_store(&config).await?;
+            let (store, secret) = open_existing_store(&config).await?;
             let verifier = Verifier::new(&config.auth, &secret)?;
             let base = if config.public_url.is_empty() {
                 format!("http://{}", config.listen)
@@ -283,7 +283,7 @@ async fn run(command: Option<Command>, mut config: Config) -> anyhow::Result<Exi
                 .iter()
                 .map(|a| parse_anchor(a))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let (store, _) = open_store(&config).await?;
+            let (store, _) = open_existing_store(&config).await?;
             let started = Instant::now();
             let mut line = ProgressLine {
                 started,

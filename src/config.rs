@@ -74,8 +74,8 @@ pub struct Config {
     pub http_idle_timeout_ms: u64,
     /// Connections served at once; more wait in the listen queue until one closes.
     pub http_max_connections: usize,
-    /// Folder of questionnaire templates (`*.toml`).
-    pub questionnaires_dir: PathBuf,
+    /// Folder of questionnaire templates (`*.toml`) to use instead of the ones built into the binary.
+    pub questionnaires_dir: Option<PathBuf>,
     /// Days a vendor invitation stays valid unless revoked.
     pub invitation_days: u32,
     /// Seconds between passes of the job runner (reminders, webhook deliveries); 0 turns it off.
@@ -165,6 +165,19 @@ pub struct MailConfig {
 }
 
 impl MailConfig {
+    /// The mailboxes the notification rules address.
+    pub fn mailboxes(&self) -> crate::domain::mail::Mailboxes {
+        crate::domain::mail::Mailboxes {
+            from: self.from.clone(),
+            cio_office: self.cio_office.clone(),
+            finance: self.finance.clone(),
+            security: self.security.clone(),
+            department_contacts: self.department_contacts.clone(),
+            digest: self.digest.clone(),
+            digest_hour_utc: self.digest_hour_utc,
+        }
+    }
+
     /// Whether e-mail is on.
     pub fn enabled(&self) -> bool {
         self.smtp_host.is_some()
@@ -230,7 +243,7 @@ impl Default for Config {
             http_body_timeout_ms: 60_000,
             http_idle_timeout_ms: 75_000,
             http_max_connections: 512,
-            questionnaires_dir: PathBuf::from("questionnaires"),
+            questionnaires_dir: None,
             invitation_days: 30,
             jobs_interval_seconds: 60,
             webhook_urls: Vec::new(),
@@ -335,7 +348,7 @@ impl Config {
             "http_body_timeout_ms" => self.http_body_timeout_ms = parse(value)?,
             "http_idle_timeout_ms" => self.http_idle_timeout_ms = parse(value)?,
             "http_max_connections" => self.http_max_connections = parse(value)?,
-            "questionnaires_dir" => self.questionnaires_dir = PathBuf::from(value),
+            "questionnaires_dir" => self.questionnaires_dir = Some(PathBuf::from(value)),
             "invitation_days" => self.invitation_days = parse(value)?,
             "jobs_interval_seconds" => self.jobs_interval_seconds = parse(value)?,
             "webhook_urls" => {

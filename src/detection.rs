@@ -6,7 +6,7 @@ use std::sync::RwLock;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::catalog::CatalogService;
+use crate::domain::catalog::{CatalogService, ServiceStatus};
 use crate::domain::duplicates::{
     self as dup, Candidate, CatalogEntry, DuplicateIndex, PastPurchase, RequestText,
 };
@@ -47,10 +47,10 @@ fn entry(s: &CatalogService) -> CatalogEntry {
         description: s.description.clone(),
         capabilities: s.capabilities.clone(),
         aliases: s.aliases.clone(),
-        status: match s.status.as_str() {
-            "active" => dup::ServiceStatus::Active,
-            "retiring" => dup::ServiceStatus::Retiring,
-            _ => dup::ServiceStatus::Retired,
+        status: match s.status {
+            ServiceStatus::Active => dup::ServiceStatus::Active,
+            ServiceStatus::Retiring => dup::ServiceStatus::Retiring,
+            ServiceStatus::Retired => dup::ServiceStatus::Retired,
         },
     }
 }
@@ -122,6 +122,7 @@ impl Detector {
     /// Applies the vocabulary, catalogue and purchase changes made since the last look, unless the store's change
     /// counter says nothing changed (one indexed read). A vocabulary change (from any instance) rebuilds the
     /// index with the new lexicon: every document is read again.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn refresh(&self, store: &Store) -> Result<(), ApiError> {
         // Read before catching up: a change committed during the catch-up moves the counter past this value,
         // so the next check catches up again.
@@ -207,6 +208,7 @@ impl Detector {
     }
 
     /// Ranks candidates for a request, after catching up with changes.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn check(
         &self,
         store: &Store,

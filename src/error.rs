@@ -23,22 +23,26 @@ use serde::Serialize;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
-/// One field (or spreadsheet cell) at fault in a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Object)]
-pub struct FieldError {
-    /// The JSON field path (`contacts[0].email`), query/path parameter, header, or spreadsheet cell
-    /// (`Questions!D14`) at fault.
-    pub field: String,
-    /// What is wrong with it, in words a person can act on.
-    pub message: String,
+pub use crate::domain::invalid::{FieldError, Invalid};
+
+/// 415 for what is not a workbook, 413 for what is too large to read, 422 otherwise (an encrypted workbook).
+impl From<crate::sheets::limits::Refusal> for ApiError {
+    fn from(r: crate::sheets::limits::Refusal) -> Self {
+        let status = match r.code {
+            "unsupported_file" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "file_too_large" | "too_large_uncompressed" | "too_many_cells" | "too_many_entries" => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError::new(status, r.code, r.message)
+    }
 }
 
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+/// The domain's refusal of an input is a 422 naming each field.
+impl From<Invalid> for ApiError {
+    fn from(invalid: Invalid) -> Self {
+        ApiError::validation(invalid.0)
     }
 }
 

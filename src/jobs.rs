@@ -59,6 +59,7 @@ pub struct RunReport {
 
 /// One pass: make the reminders due at `now`, fan new notifications out to the outbox, then attempt the
 /// webhook deliveries and e-mails due at `now`.
+#[tracing::instrument(name = "jobs.pass", skip_all, fields(now = %now))]
 pub async fn run_once(
     store: &Store,
     config: &Config,
@@ -69,7 +70,7 @@ pub async fn run_once(
     let mailer = crate::mailer::Mailer::from_config(&config.mail).map_err(ApiError::Internal)?;
     let fan_out = FanOut {
         webhook_urls: &config.webhook_urls,
-        mail: mailer.as_ref().map(|_| &config.mail),
+        mail: mailer.as_ref().map(|_| config.mail.mailboxes()),
         public_url: &config.public_url,
     };
     let mut report = RunReport {
@@ -87,6 +88,7 @@ pub async fn run_once(
 }
 
 /// Every reminder due today, as notifications (the store drops those already made).
+#[tracing::instrument(level = "debug", skip_all)]
 async fn due_notifications(
     store: &Store,
     now: DateTime<Utc>,
@@ -256,6 +258,7 @@ async fn due_notifications(
 }
 
 /// Claims due deliveries in batches until none is left, posting each with its signature.
+#[tracing::instrument(name = "jobs.webhooks", skip_all)]
 async fn deliver(
     store: &Store,
     secret: &[u8],
@@ -347,6 +350,7 @@ async fn finish(
 /// Claims due e-mails in batches until none is left and sends them: one message per row, except the rows of
 /// an address that chose the daily digest, which leave together as one message (with the Message-ID of the
 /// oldest). Every row of a message is recorded alike.
+#[tracing::instrument(name = "jobs.mail", skip_all)]
 async fn deliver_mail(
     store: &Store,
     config: &Config,

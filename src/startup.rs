@@ -69,6 +69,23 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(Store, crate::config
     let store = Store::open(&config.database_url, config.database_max_connections)
         .await
         .context("opening the database")?;
+    bootstrap(store, config).await
+}
+
+/// As [`open_store`], for the commands that mint credentials: the database must already exist.
+pub async fn open_existing_store(
+    config: &Config,
+) -> anyhow::Result<(Store, crate::config::Secret)> {
+    let store = Store::open_existing(&config.database_url, config.database_max_connections)
+        .await
+        .context("opening the database")?;
+    bootstrap(store, config).await
+}
+
+async fn bootstrap(
+    store: Store,
+    config: &Config,
+) -> anyhow::Result<(Store, crate::config::Secret)> {
     let kept = store
         .bootstrap()
         .await
@@ -98,13 +115,11 @@ impl Application {
                 .map_err(|e| anyhow::anyhow!("building the duplicate index: {e}"))?,
         );
         let templates = Arc::new(
-            Templates::load(&config.questionnaires_dir, &store)
+            Templates::load(config.questionnaires_dir.as_deref(), &store)
                 .await
-                .with_context(|| {
-                    format!(
-                        "loading questionnaire templates from {}",
-                        config.questionnaires_dir.display()
-                    )
+                .with_context(|| match &config.questionnaires_dir {
+                    Some(dir) => format!("loading questionnaire templates from {}", dir.display()),
+                    None => "loading the questionnaire templates built into the binary".to_string(),
                 })?,
         );
         let (services, purchases) = detector.sizes();

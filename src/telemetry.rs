@@ -8,9 +8,14 @@ tokio::task_local! {
     static REQUEST_ID: String;
 }
 
-/// Installs the global subscriber; a second call (tests) is a no-op.
-pub fn init(format: LogFormat, level: &str) {
-    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+/// Installs the global subscriber; a second call (tests) is a no-op. A `level` that is not a filter
+/// (`info`, `warn,procurement_review=debug`) is refused rather than replaced by some default.
+///
+/// JSON lines carry the list of spans they happened in: the request (with its id), then the store method or
+/// job step, so a slow request can be followed down to its statements (`sqlx::query=debug`).
+pub fn init(format: LogFormat, level: &str) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(level)
+        .map_err(|e| anyhow::anyhow!("log_level {level:?} is not a log filter: {e}"))?;
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match format {
         LogFormat::Text => registry.with(fmt::layer().with_target(false)).try_init(),
@@ -20,10 +25,11 @@ pub fn init(format: LogFormat, level: &str) {
                     .json()
                     .flatten_event(true)
                     .with_current_span(true)
-                    .with_span_list(false),
+                    .with_span_list(true),
             )
             .try_init(),
     };
+    Ok(())
 }
 
 /// Runs `fut` with `id` as the current request id.

@@ -111,7 +111,7 @@ fn finding_view(f: FindingRecord) -> FindingView {
         title: f.title,
         reason: f.reason,
         citation: f.citation,
-        status: FindingStatus::parse(&f.status).unwrap_or(FindingStatus::Open),
+        status: f.status,
         remediation_plan: f.remediation_plan,
         remediation_due: f.remediation_due,
         resolution_note: f.resolution_note,
@@ -563,7 +563,8 @@ pub struct AssessmentsApi;
 impl AssessmentsApi {
     /// Questionnaire templates
     ///
-    /// The templates on disk now, with their content-hash versions. Every signed-in role.
+    /// The templates in use (those built into the binary, or `questionnaires_dir`'s), with their content-hash
+    /// versions. Every signed-in role.
     #[oai(
         path = "/questionnaires",
         method = "get",

@@ -59,6 +59,7 @@ impl ContractBody {
             safeguard_clauses: self.safeguard_clauses,
         }
         .check(&LIBRARY)
+        .map_err(ApiError::from)
     }
 }
 

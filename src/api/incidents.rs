@@ -202,7 +202,7 @@ pub struct IncidentEvidenceView {
 impl From<IncidentEvidenceRecord> for IncidentEvidenceView {
     fn from(e: IncidentEvidenceRecord) -> Self {
         IncidentEvidenceView {
-            kind: EvidenceKind::parse(&e.kind).unwrap_or(EvidenceKind::Evidence),
+            kind: e.kind,
             id: e.id,
             file_name: e.file_name,
             content_type: e.content_type,
@@ -831,7 +831,7 @@ impl IncidentsApi {
             };
             let target = assessment.as_ref().map(|a| ReviewTarget {
                 vendor_id: a.vendor_id,
-                status: a.status.clone(),
+                status: a.status,
             });
             plan_reassessment(incident.incident.vendor_id, target.as_ref())?;
             assessment

@@ -358,7 +358,7 @@ fn view(d: ProductDetail, policy: &Policy, caller: &Principal) -> ProductView {
             question_id: f.finding.question_id,
             severity: f.finding.severity,
             title: f.finding.title,
-            status: f.finding.status,
+            status: f.finding.status.as_str().into(),
             remediation_due: f.finding.remediation_due,
         })
         .collect();

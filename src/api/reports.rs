@@ -257,7 +257,7 @@ impl ReportsApi {
             .map(|f| {
                 vec![
                     Cell::Text(f.severity.clone()),
-                    Cell::Text(f.status.clone()),
+                    Cell::Text(f.status.as_str().into()),
                     Cell::Text(f.question_id.clone()),
                     Cell::Text(f.title.clone()),
                     Cell::Text(f.reason.clone()),
@@ -610,7 +610,7 @@ impl ReportsApi {
                 vec![
                     Cell::Text(s.name.clone()),
                     Cell::Text(s.category.clone()),
-                    Cell::Text(s.status.clone()),
+                    Cell::Text(s.status.as_str().to_string()),
                     Cell::Text(s.capabilities.join("; ")),
                     Cell::Text(s.aliases.join("; ")),
                     Cell::Text(s.owning_team.clone()),

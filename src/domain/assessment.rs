@@ -5,7 +5,7 @@ use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::{ApiError, FieldError};
+use crate::domain::invalid::{FieldError, Invalid};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "snake_case")]
@@ -211,16 +211,16 @@ impl FindingChange {
         }
     }
 
-    pub fn plan(plan: &str, due: NaiveDate, today: NaiveDate) -> Result<FindingChange, ApiError> {
-        let plan = Self::text("plan", plan, 5000).map_err(|e| ApiError::validation(vec![e]))?;
+    pub fn plan(plan: &str, due: NaiveDate, today: NaiveDate) -> Result<FindingChange, Invalid> {
+        let plan = Self::text("plan", plan, 5000).map_err(|e| Invalid(vec![e]))?;
         if due < today {
-            return Err(ApiError::field("due_date", "must not be in the past"));
+            return Err(Invalid::field("due_date", "must not be in the past"));
         }
         Ok(FindingChange::PlanRemediation { plan, due })
     }
 
-    pub fn resolve(note: &str) -> Result<FindingChange, ApiError> {
-        let note = Self::text("note", note, 5000).map_err(|e| ApiError::validation(vec![e]))?;
+    pub fn resolve(note: &str) -> Result<FindingChange, Invalid> {
+        let note = Self::text("note", note, 5000).map_err(|e| Invalid(vec![e]))?;
         Ok(FindingChange::Resolve { note })
     }
 
@@ -229,14 +229,13 @@ impl FindingChange {
         rationale: &str,
         expires_on: NaiveDate,
         today: NaiveDate,
-    ) -> Result<FindingChange, ApiError> {
-        let rationale =
-            Self::text("rationale", rationale, 5000).map_err(|e| ApiError::validation(vec![e]))?;
+    ) -> Result<FindingChange, Invalid> {
+        let rationale = Self::text("rationale", rationale, 5000).map_err(|e| Invalid(vec![e]))?;
         if expires_on <= today {
-            return Err(ApiError::field("expires_on", "must be after today"));
+            return Err(Invalid::field("expires_on", "must be after today"));
         }
         if expires_on > today + chrono::Duration::days(3 * 366) {
-            return Err(ApiError::field("expires_on", "must be within three years"));
+            return Err(Invalid::field("expires_on", "must be within three years"));
         }
         Ok(FindingChange::AcceptRisk {
             rationale,
@@ -311,18 +310,12 @@ mod tests {
     fn a_risk_acceptance_needs_a_rationale_and_a_future_expiry() {
         let today = d(2026, 11, 21);
         assert!(FindingChange::accept_risk("compensating controls", d(2027, 6, 30), today).is_ok());
-        let e = FindingChange::accept_risk(" ", d(2027, 6, 30), today)
-            .unwrap_err()
-            .to_problem();
-        assert_eq!(e.errors[0].field, "rationale");
-        let e = FindingChange::accept_risk("x", today, today)
-            .unwrap_err()
-            .to_problem();
-        assert_eq!(e.errors[0].field, "expires_on");
-        let e = FindingChange::accept_risk("x", d(2031, 1, 1), today)
-            .unwrap_err()
-            .to_problem();
-        assert_eq!(e.errors[0].field, "expires_on");
+        let e = FindingChange::accept_risk(" ", d(2027, 6, 30), today).unwrap_err();
+        assert_eq!(e.0[0].field, "rationale");
+        let e = FindingChange::accept_risk("x", today, today).unwrap_err();
+        assert_eq!(e.0[0].field, "expires_on");
+        let e = FindingChange::accept_risk("x", d(2031, 1, 1), today).unwrap_err();
+        assert_eq!(e.0[0].field, "expires_on");
     }
 
     #[test]
@@ -332,8 +325,7 @@ mod tests {
         assert_eq!(
             FindingChange::plan("enable MFA", d(2026, 11, 20), today)
                 .unwrap_err()
-                .to_problem()
-                .errors[0]
+                .0[0]
                 .field,
             "due_date"
         );

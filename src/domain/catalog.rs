@@ -5,7 +5,7 @@ use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::{ApiError, FieldError};
+use crate::domain::invalid::{FieldError, Invalid};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "snake_case")]
@@ -52,8 +52,8 @@ pub struct CatalogService {
     #[sqlx(json)]
     pub aliases: Vec<String>,
     pub owning_team: String,
-    /// `active`, `retiring` or `retired`; retired services are not matched.
-    pub status: String,
+    /// Retired services are not matched.
+    pub status: ServiceStatus,
     /// How a department gets access: a contact or a link.
     pub access: String,
     pub version: i64,
@@ -173,9 +173,7 @@ impl ServiceFields {
                 ));
                 ServiceStatus::Active
             }),
-            None => current
-                .and_then(|c| ServiceStatus::parse(&c.status))
-                .unwrap_or(ServiceStatus::Active),
+            None => current.map_or(ServiceStatus::Active, |c| c.status),
         };
         let capabilities = phrases(
             &mut errors,
@@ -223,8 +221,8 @@ impl ServiceFields {
     pub fn parse_json(
         input: CatalogServiceInput,
         current: Option<&CatalogService>,
-    ) -> Result<ServiceFields, ApiError> {
-        Self::parse(input, current, &|f| f.to_string()).map_err(ApiError::validation)
+    ) -> Result<ServiceFields, Invalid> {
+        Self::parse(input, current, &|f| f.to_string()).map_err(Invalid)
     }
 }
 

@@ -299,11 +299,9 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::questionnaire::load_dir;
 
     fn shipped_templates() -> Vec<Template> {
-        load_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/questionnaires"))
-            .expect("shipped templates load")
+        crate::domain::questionnaire::shipped().expect("shipped templates load")
     }
 
     #[test]

@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use super::deadlines::Reminder;
 use super::policy::{DataClass, Route, StepKindTag};
 use super::safeguards::{Clause, ClauseLibrary, ClauseStatus, applicable};
-use crate::error::{ApiError, FieldError};
+use crate::domain::invalid::{FieldError, Invalid};
 
 /// The clause library, read once.
 pub static LIBRARY: LazyLock<ClauseLibrary> = LazyLock::new(ClauseLibrary::embedded);
@@ -175,7 +175,7 @@ pub struct ContractFields {
 
 impl ContractFields {
     /// Checks the fields together; every fault is named.
-    pub fn check(self, library: &ClauseLibrary) -> Result<ContractFields, ApiError> {
+    pub fn check(self, library: &ClauseLibrary) -> Result<ContractFields, Invalid> {
         let mut errors = Vec::new();
         if self.contract_number.trim().is_empty() {
             errors.push(FieldError::new("contract_number", "must not be blank"));
@@ -204,7 +204,7 @@ impl ContractFields {
             }
         }
         if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
+            return Err(Invalid(errors));
         }
         let mut fields = self;
         fields.contract_number = fields.contract_number.trim().to_string();
@@ -243,7 +243,7 @@ pub struct Cancellation {
 /// buyers where the reminder concerns their purchase.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
-    pub role: crate::auth::Role,
+    pub role: crate::domain::roles::Role,
     pub vendor: Option<uuid::Uuid>,
     pub department: Option<String>,
     /// A copy to a second role (an escalation's analysts, an overdue order's recipient).
@@ -274,7 +274,7 @@ pub fn recipients_of(
     vendor: Option<uuid::Uuid>,
     departments: &[String],
 ) -> Vec<Recipient> {
-    use crate::auth::Role;
+    use crate::domain::roles::Role;
     let role = match reminder {
         Reminder::QuestionnaireDue { .. }
         | Reminder::QuestionnaireOverdue { .. }
@@ -536,7 +536,7 @@ mod tests {
 
     #[test]
     fn buyers_hear_when_their_purchase_is_held_up_and_each_recipient_has_its_own_key() {
-        use crate::auth::Role;
+        use crate::domain::roles::Role;
         let vendor = uuid::Uuid::nil();
         let departments = vec!["DOIT".to_string(), "BPD".to_string(), "DOIT".to_string()];
         let overdue = Reminder::QuestionnaireOverdue {
@@ -574,7 +574,7 @@ mod tests {
 
     #[test]
     fn a_risk_acceptance_ending_reaches_the_cio_office_and_the_vendor_not_the_analysts() {
-        use crate::auth::Role;
+        use crate::domain::roles::Role;
         let vendor = uuid::Uuid::from_u128(7);
         let expiry = NaiveDate::from_ymd_opt(2027, 1, 15).unwrap();
         for reminder in [

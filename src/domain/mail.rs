@@ -10,9 +10,26 @@ use chrono::{DateTime, Duration, NaiveTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::auth::Role;
-use crate::config::MailConfig;
+use crate::domain::roles::Role;
 use crate::domain::text::escape_html as escape;
+
+/// Where each role's mail goes and who chose the daily digest: the part of the mail settings the rules read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Mailboxes {
+    /// The From address of every message; its domain names the messages' ids.
+    pub from: Option<String>,
+    /// The CIO office's mailbox: what the CIO role is told.
+    pub cio_office: Vec<String>,
+    pub finance: Vec<String>,
+    /// What the security analysts are told.
+    pub security: Vec<String>,
+    /// Each department's buyer contacts, by department code.
+    pub department_contacts: std::collections::BTreeMap<String, Vec<String>>,
+    /// Addresses that chose a daily digest instead of a message per notification.
+    pub digest: Vec<String>,
+    /// Hour of the day (UTC, 0-23) at which the daily digests leave.
+    pub digest_hour_utc: u32,
+}
 
 /// Something that happened that someone is waiting to hear of (the reminders are the other notifications).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,7 +269,7 @@ pub const PEOPLE_DAYS: i64 = 30;
 /// [`PEOPLE_DAYS`] of `now` with that role (a buyer only for their own department). Admins and auditors read
 /// everything in the service and get no mail; vendors sign in with invitations, so only their contacts do.
 pub fn addresses(
-    mail: &MailConfig,
+    mail: &Mailboxes,
     role: &str,
     department: Option<&str>,
     vendor_contacts: &[String],
@@ -293,7 +310,7 @@ pub fn addresses(
 }
 
 /// Whether `address` chose the daily digest.
-pub fn wants_digest(mail: &MailConfig, address: &str) -> bool {
+pub fn wants_digest(mail: &Mailboxes, address: &str) -> bool {
     mail.digest.iter().any(|a| a.eq_ignore_ascii_case(address))
 }
 
@@ -667,11 +684,11 @@ mod tests {
 
     #[test]
     fn addresses_come_from_the_role_mailboxes_department_lists_and_vendor_contacts() {
-        let mut mail = MailConfig {
+        let mut mail = Mailboxes {
             cio_office: vec!["cio@city.example".into()],
             finance: vec!["finance@city.example".into()],
             security: vec!["sec@city.example".into(), "SEC@city.example".into()],
-            ..MailConfig::default()
+            ..Mailboxes::default()
         };
         mail.department_contacts
             .insert("DOIT".into(), vec!["buy@doit.example".into()]);
@@ -698,9 +715,9 @@ mod tests {
     #[test]
     fn people_signed_in_by_the_identity_provider_receive_their_roles_mail_only_while_recent() {
         let now = Utc::now();
-        let mut mail = MailConfig {
+        let mut mail = Mailboxes {
             cio_office: vec!["cio@city.example".into()],
-            ..MailConfig::default()
+            ..Mailboxes::default()
         };
         mail.department_contacts
             .insert("DOIT".into(), vec!["buy@doit.example".into()]);

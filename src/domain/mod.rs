@@ -12,6 +12,7 @@ pub mod duplicate_learning;
 pub mod duplicates;
 pub mod identity;
 pub mod incidents;
+pub mod invalid;
 pub mod invitation;
 pub mod lifecycle;
 pub mod mail;
@@ -21,6 +22,7 @@ pub mod questionnaire;
 pub mod registry;
 pub mod request;
 pub mod reuse;
+pub mod roles;
 pub mod safeguards;
 pub mod text;
 pub mod webhook;
@@ -37,30 +39,20 @@ impl PageRequest {
     pub const DEFAULT_LIMIT: i64 = 50;
     pub const MAX_LIMIT: i64 = 200;
 
-    pub fn parse(
-        limit: Option<i64>,
-        offset: Option<i64>,
-    ) -> Result<PageRequest, crate::error::ApiError> {
+    pub fn parse(limit: Option<i64>, offset: Option<i64>) -> Result<PageRequest, invalid::Invalid> {
         let mut errors = Vec::new();
         let limit = limit.unwrap_or(Self::DEFAULT_LIMIT);
         if !(1..=Self::MAX_LIMIT).contains(&limit) {
-            errors.push(crate::error::FieldError::new(
+            errors.push(invalid::FieldError::new(
                 "limit",
                 format!("must be between 1 and {}", Self::MAX_LIMIT),
             ));
         }
         let offset = offset.unwrap_or(0);
         if offset < 0 {
-            errors.push(crate::error::FieldError::new(
-                "offset",
-                "must not be negative",
-            ));
+            errors.push(invalid::FieldError::new("offset", "must not be negative"));
         }
-        if errors.is_empty() {
-            Ok(PageRequest { limit, offset })
-        } else {
-            Err(crate::error::ApiError::validation(errors))
-        }
+        invalid::Invalid::check(errors, PageRequest { limit, offset })
     }
 }
 

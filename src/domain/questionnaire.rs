@@ -12,7 +12,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::Path;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize, Serializer};
@@ -325,7 +324,7 @@ pub struct Section {
     pub questions: Vec<Question>,
 }
 
-/// A validated questionnaire template. The only way to get one is [`Template::from_toml`] (or [`load_dir`]), so
+/// A validated questionnaire template. The only way to get one is [`Template::from_toml`] (or [`from_sources`]), so
 /// every `Template` in the program has passed validation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Template {
@@ -434,12 +433,6 @@ pub enum TemplateError {
         id: String,
         first: String,
     },
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 fn format_faults(file: &str, faults: &[Fault]) -> String {
@@ -450,33 +443,52 @@ fn format_faults(file: &str, faults: &[Fault]) -> String {
         .join("\n")
 }
 
-/// Loads every `*.toml` file in `dir`, sorted by template id. Fails on the first file that does not validate and
-/// on two files with the same template id.
-pub fn load_dir(dir: impl AsRef<Path>) -> Result<Vec<Template>, TemplateError> {
-    let dir = dir.as_ref();
-    let io_error = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| TemplateError::Io { path, source }
-    };
-    let mut paths = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
-        let path = entry.map_err(io_error(dir))?.path();
-        if path.is_file() && path.extension().is_some_and(|ext| ext == "toml") {
-            paths.push(path);
-        }
-    }
-    // Sorted so that which of two faulty files is reported does not depend on the file system's order.
-    paths.sort();
+/// The templates the service ships with, compiled into the binary so that it runs from any directory. A test in
+/// `templates` checks that this list is exactly the `.toml` files of `questionnaires/`.
+pub const SHIPPED: &[(&str, &str)] = &[
+    (
+        "questionnaires/city-baseline.toml",
+        include_str!("../../questionnaires/city-baseline.toml"),
+    ),
+    (
+        "questionnaires/cjis-addendum.toml",
+        include_str!("../../questionnaires/cjis-addendum.toml"),
+    ),
+    (
+        "questionnaires/hipaa-addendum.toml",
+        include_str!("../../questionnaires/hipaa-addendum.toml"),
+    ),
+    (
+        "questionnaires/ma-201-cmr-17.toml",
+        include_str!("../../questionnaires/ma-201-cmr-17.toml"),
+    ),
+    (
+        "questionnaires/pci-addendum.toml",
+        include_str!("../../questionnaires/pci-addendum.toml"),
+    ),
+    (
+        "questionnaires/surveillance.toml",
+        include_str!("../../questionnaires/surveillance.toml"),
+    ),
+];
 
-    let mut templates: Vec<Template> = Vec::with_capacity(paths.len());
+/// The shipped templates, checked.
+pub fn shipped() -> Result<Vec<Template>, TemplateError> {
+    from_sources(
+        SHIPPED
+            .iter()
+            .map(|(file, text)| (file.to_string(), text.to_string())),
+    )
+}
+
+/// Checks each `(file name, text)` as a template, refusing two that declare the same id, and sorts them by id.
+/// Faults name the file as given; the first faulty source in the order given is reported.
+pub fn from_sources(
+    sources: impl IntoIterator<Item = (String, String)>,
+) -> Result<Vec<Template>, TemplateError> {
+    let mut templates: Vec<Template> = Vec::new();
     let mut files_by_id: BTreeMap<String, String> = BTreeMap::new();
-    for path in paths {
-        let file = path.display().to_string();
-        let bytes = std::fs::read(&path).map_err(io_error(&path))?;
-        let text = String::from_utf8(bytes).map_err(|_| TemplateError::Syntax {
-            file: file.clone(),
-            message: "not UTF-8 text".to_owned(),
-        })?;
+    for (file, text) in sources {
         let template = Template::from_toml(&file, &text)?;
         if let Some(first) = files_by_id.get(&template.id) {
             return Err(TemplateError::DuplicateId {
@@ -1521,7 +1533,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const TEMPLATE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/questionnaires");
     const FILE: &str = "questionnaires/x.toml";
     const HEAD: &str = "id = \"t\"\ntitle = \"T\"\ndescription = \"d\"\napplies_to = \"a\"\n";
 
@@ -2272,29 +2283,6 @@ mod tests {
         );
     }
 
-    /// A fresh directory under the system temp dir, removed when dropped.
-    struct ScratchDir(std::path::PathBuf);
-
-    impl ScratchDir {
-        fn new(name: &str) -> ScratchDir {
-            let path =
-                std::env::temp_dir().join(format!("questionnaire-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path).unwrap();
-            ScratchDir(path)
-        }
-
-        fn write(&self, file: &str, text: &str) {
-            std::fs::write(self.0.join(file), text).unwrap();
-        }
-    }
-
-    impl Drop for ScratchDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
     fn named(id: &str) -> String {
         format!(
             "id = \"{id}\"\ntitle = \"T\"\ndescription = \"d\"\napplies_to = \"a\"\n{}",
@@ -2302,13 +2290,13 @@ mod tests {
         )
     }
 
+    fn source(file: &str, id: &str) -> (String, String) {
+        (file.to_string(), named(id))
+    }
+
     #[test]
-    fn load_dir_sorts_by_id_and_skips_other_files() {
-        let dir = ScratchDir::new("sorted");
-        dir.write("1.toml", &named("zeta"));
-        dir.write("2.toml", &named("alpha"));
-        dir.write("README.md", "not a template");
-        let ids: Vec<String> = load_dir(&dir.0)
+    fn sources_are_sorted_by_template_id() {
+        let ids: Vec<String> = from_sources([source("1.toml", "zeta"), source("2.toml", "alpha")])
             .unwrap()
             .into_iter()
             .map(|t| t.id)
@@ -2317,24 +2305,20 @@ mod tests {
     }
 
     #[test]
-    fn load_dir_refuses_two_files_with_the_same_template_id() {
-        let dir = ScratchDir::new("duplicate");
-        dir.write("a.toml", &named("same"));
-        dir.write("b.toml", &named("same"));
-        let message = load_dir(&dir.0).expect_err("duplicate ids").to_string();
-        let a = dir.0.join("a.toml").display().to_string();
-        let b = dir.0.join("b.toml").display().to_string();
+    fn two_sources_with_the_same_template_id_are_refused_naming_both() {
+        let message = from_sources([source("a.toml", "same"), source("b.toml", "same")])
+            .expect_err("duplicate ids")
+            .to_string();
         assert_eq!(
             message,
-            format!("{b}: template id \"same\" is already used by {a}")
+            "b.toml: template id \"same\" is already used by a.toml"
         );
     }
 
     // ----- the shipped templates -----
 
     fn shipped() -> Vec<Template> {
-        load_dir(TEMPLATE_DIR)
-            .unwrap_or_else(|error| panic!("shipped templates must load:\n{error}"))
+        super::shipped().unwrap_or_else(|error| panic!("shipped templates must load:\n{error}"))
     }
 
     #[test]

@@ -6,7 +6,7 @@ use poem_openapi::types::MaybeUndefined;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::{ApiError, FieldError};
+use crate::domain::invalid::{FieldError, Invalid};
 
 /// The seven bodies that Boston's Surveillance Oversight Ordinance (City Code 16-63) applies to.
 pub const ORDINANCE_BODIES: [(&str, &str); 7] = [
@@ -135,11 +135,11 @@ impl Check {
         value.to_string()
     }
 
-    fn finish<T>(self, value: T) -> Result<T, ApiError> {
+    fn finish<T>(self, value: T) -> Result<T, Invalid> {
         if self.0.is_empty() {
             Ok(value)
         } else {
-            Err(ApiError::validation(self.0))
+            Err(Invalid(self.0))
         }
     }
 }
@@ -162,7 +162,7 @@ pub fn parse_department_code(field: &str, code: &str) -> Result<String, FieldErr
 }
 
 impl NewDepartment {
-    pub fn parse(body: NewDepartmentBody) -> Result<NewDepartment, ApiError> {
+    pub fn parse(body: NewDepartmentBody) -> Result<NewDepartment, Invalid> {
         let mut check = Check(Vec::new());
         let code = parse_department_code("code", &body.code).unwrap_or_else(|e| {
             check.0.push(e);
@@ -180,7 +180,7 @@ impl NewDepartment {
     pub fn patched(
         current: &Department,
         patch: DepartmentPatchBody,
-    ) -> Result<NewDepartment, ApiError> {
+    ) -> Result<NewDepartment, Invalid> {
         let mut check = Check(Vec::new());
         let name = match patch.name {
             Some(name) => check.text("name", &name, 200),
@@ -274,7 +274,7 @@ fn parse_contacts(check: &mut Check, contacts: Vec<Contact>) -> Vec<Contact> {
 }
 
 impl NewVendor {
-    pub fn parse(body: NewVendorBody) -> Result<NewVendor, ApiError> {
+    pub fn parse(body: NewVendorBody) -> Result<NewVendor, Invalid> {
         let mut check = Check(Vec::new());
         let legal_name = check.text("legal_name", &body.legal_name, 300);
         let website = parse_website(&mut check, body.website.as_deref());
@@ -288,7 +288,7 @@ impl NewVendor {
         })
     }
 
-    pub fn patched(current: &Vendor, patch: VendorPatchBody) -> Result<NewVendor, ApiError> {
+    pub fn patched(current: &Vendor, patch: VendorPatchBody) -> Result<NewVendor, Invalid> {
         let mut check = Check(Vec::new());
         let legal_name = match patch.legal_name {
             Some(v) => check.text("legal_name", &v, 300),
@@ -359,8 +359,8 @@ mod tests {
         body.website = Some("ftp://x".into());
         body.hq_country = "USA".into();
         body.contacts[0].email = "nobody".into();
-        let problem = NewVendor::parse(body).unwrap_err().to_problem();
-        let fields: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
+        let problem = NewVendor::parse(body).unwrap_err();
+        let fields: Vec<&str> = problem.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
             ["legal_name", "website", "hq_country", "contacts[0].email"]

@@ -8,8 +8,8 @@ use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::invalid::{FieldError, Invalid};
 use crate::domain::policy::{DataClass, Hosting};
-use crate::error::{ApiError, FieldError};
 
 /// Ten billion dollars: anything above is a typing error, not a purchase.
 pub const MAX_CENTS: i64 = 1_000_000_000_000;
@@ -171,7 +171,7 @@ impl RequestFields {
     pub fn parse(
         input: RequestInput,
         current: Option<&RequestFields>,
-    ) -> Result<RequestFields, ApiError> {
+    ) -> Result<RequestFields, Invalid> {
         let mut c = Check(Vec::new());
         let cur = current;
         let title = c.text(
@@ -375,7 +375,7 @@ impl RequestFields {
                 .or(cur.map(|r| r.requested_start_date)),
         );
         if !c.0.is_empty() {
-            return Err(ApiError::validation(c.0));
+            return Err(Invalid(c.0));
         }
         Ok(RequestFields {
             title,
@@ -538,8 +538,8 @@ mod tests {
         i.term_months = Some(0);
         i.data_classes = Some(vec!["pi_ma".into(), "pii".into()]);
         i.hosting = Some("mainframe".into());
-        let p = RequestFields::parse(i, None).unwrap_err().to_problem();
-        let fields: Vec<&str> = p.errors.iter().map(|e| e.field.as_str()).collect();
+        let p = RequestFields::parse(i, None).unwrap_err();
+        let fields: Vec<&str> = p.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
             [
@@ -558,8 +558,8 @@ mod tests {
         let mut i = input();
         i.data_classes = Some(vec!["public".into(), "health".into()]);
         i.face_surveillance = Some(true);
-        let p = RequestFields::parse(i, None).unwrap_err().to_problem();
-        let fields: Vec<&str> = p.errors.iter().map(|e| e.field.as_str()).collect();
+        let p = RequestFields::parse(i, None).unwrap_err();
+        let fields: Vec<&str> = p.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["data_classes", "surveillance"]);
     }
 
@@ -585,8 +585,8 @@ mod tests {
         i.hosting = None;
         i.data_classes = None;
         i.expected_users = None;
-        let p = RequestFields::parse(i, None).unwrap_err().to_problem();
-        let fields: Vec<&str> = p.errors.iter().map(|e| e.field.as_str()).collect();
+        let p = RequestFields::parse(i, None).unwrap_err();
+        let fields: Vec<&str> = p.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
             [
@@ -605,21 +605,19 @@ mod tests {
     fn a_renewal_names_what_it_renews_and_only_a_renewal_does() {
         let mut i = input();
         i.renewal = Some(true);
-        let p = RequestFields::parse(i.clone(), None)
-            .unwrap_err()
-            .to_problem();
-        assert_eq!(p.errors[0].field, "renews_request_id");
+        let p = RequestFields::parse(i.clone(), None).unwrap_err();
+        assert_eq!(p.0[0].field, "renews_request_id");
         let target = Uuid::new_v4();
         i.renews_contract_id = Some(target);
         let r = RequestFields::parse(i.clone(), None).unwrap();
         assert_eq!(r.renews, Some(Renews::Contract(target)));
         i.renews_request_id = Some(target);
-        let p = RequestFields::parse(i, None).unwrap_err().to_problem();
-        assert_eq!(p.errors[0].field, "renews_contract_id");
+        let p = RequestFields::parse(i, None).unwrap_err();
+        assert_eq!(p.0[0].field, "renews_contract_id");
         let mut plain = input();
         plain.renews_request_id = Some(target);
-        let p = RequestFields::parse(plain, None).unwrap_err().to_problem();
-        assert_eq!(p.errors[0].field, "renews_request_id");
+        let p = RequestFields::parse(plain, None).unwrap_err();
+        assert_eq!(p.0[0].field, "renews_request_id");
         // An edit that ends the renewal drops the link; one that keeps it keeps the link.
         let renewal = RequestFields::parse(
             RequestInput {

@@ -6,10 +6,10 @@ use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::Role;
+use crate::domain::invalid::{FieldError as Fault, Refusal};
 use crate::domain::policy::{Ground, Route, RouteStep, StepKindTag};
 use crate::domain::request::Status;
-use crate::workflow::{Fault, Refusal};
+use crate::domain::roles::Role;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "snake_case")]
@@ -174,6 +174,9 @@ pub struct UseInstead {
     pub access: String,
 }
 
+/// The `step` of the decision the policy itself records when it prohibits a purchase (no person decided it).
+pub const POLICY_STEP: &str = "policy";
+
 /// A recorded decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Object)]
 pub struct Decision {
@@ -181,6 +184,7 @@ pub struct Decision {
     pub request_id: Uuid,
     /// The submitted version decided.
     pub submission: i64,
+    /// The route step decided, or `policy` for the denial the policy itself gives a prohibited purchase.
     pub step: String,
     pub outcome: Outcome,
     pub conditions: Vec<String>,

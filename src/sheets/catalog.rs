@@ -31,7 +31,7 @@ fn row_values(s: &CatalogService) -> [String; 8] {
         s.capabilities.join("; "),
         s.aliases.join("; "),
         s.owning_team.clone(),
-        s.status.clone(),
+        s.status.as_str().to_string(),
         s.access.clone(),
     ]
 }
@@ -155,11 +155,11 @@ pub(crate) fn read_sheet_rows(
             }
             Ok(("csv".to_string(), rows))
         }
-        None => Err(ApiError::new(
-            poem::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_file",
-            "send an xlsx, xlsm, xls or ods workbook, or CSV text",
-        )),
+        None => Err(super::limits::Refusal {
+            code: "unsupported_file",
+            message: "send an xlsx, xlsm, xls or ods workbook, or CSV text".into(),
+        }
+        .into()),
     }
 }
 
@@ -257,7 +257,7 @@ mod tests {
             capabilities: vec!["electronic signatures".into(), "document signing".into()],
             aliases: vec![alias.into()],
             owning_team: "DoIT".into(),
-            status: "active".into(),
+            status: crate::domain::catalog::ServiceStatus::Active,
             access: "https://it.city.example/esign".into(),
             version: 1,
             created_at: Utc::now(),

@@ -209,6 +209,7 @@ pub struct Outcome {
 /// questions (HECVAT's vendor name, product) are skipped as not a choice. An ID answered twice keeps its first
 /// answer; a second, different answer is an error naming both cells, as one of them must be wrong and only the
 /// vendor knows which.
+#[tracing::instrument(level = "debug", skip_all, fields(bytes = bytes.len()))]
 pub fn read(bytes: &[u8], asked: &Asked) -> Result<Outcome, Failure> {
     let book = Workbook::open(bytes)?;
     // The asked family first; the others only to name what was sent instead.
@@ -264,6 +265,7 @@ pub fn read(bytes: &[u8], asked: &Asked) -> Result<Outcome, Failure> {
 }
 
 /// Reads a sheet as `mapping` describes it.
+#[tracing::instrument(level = "debug", skip_all, fields(bytes = bytes.len()))]
 pub fn read_mapped(bytes: &[u8], mapping: &Mapping) -> Result<Outcome, Failure> {
     let book = Workbook::open(bytes)?;
     let mut out = Collector::default();
@@ -1577,10 +1579,9 @@ pub fn map_to_template(
 mod tests {
     use super::super::fixtures;
     use super::*;
-    use crate::domain::questionnaire::load_dir;
 
     fn shipped(id: &str) -> Template {
-        load_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/questionnaires"))
+        crate::domain::questionnaire::shipped()
             .expect("shipped templates load")
             .into_iter()
             .find(|template| template.id == id)

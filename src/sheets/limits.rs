@@ -71,21 +71,6 @@ impl std::fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
-/// 415 for what is not a workbook, 413 for what is too large to read, 422 otherwise (an encrypted workbook).
-impl From<Refusal> for crate::error::ApiError {
-    fn from(r: Refusal) -> Self {
-        use poem::http::StatusCode;
-        let status = match r.code {
-            "unsupported_file" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "file_too_large" | "too_large_uncompressed" | "too_many_cells" | "too_many_entries" => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        };
-        crate::error::ApiError::new(status, r.code, r.message)
-    }
-}
-
 impl Refusal {
     fn new(code: &'static str, message: impl Into<String>) -> Refusal {
         Refusal {
@@ -101,6 +86,7 @@ const ODS_MIMETYPE: &[u8] = b"application/vnd.oasis.opendocument.spreadsheet";
 const SEND_INSTEAD: &str = "send the questionnaire as an xlsx, xlsm, xls or ods workbook";
 
 /// Checks an upload before it is parsed: its kind by content, encryption, and the cost of reading it.
+#[tracing::instrument(level = "debug", skip_all, fields(bytes = bytes.len()))]
 pub fn check(bytes: &[u8], limits: &Limits) -> Result<WorkbookKind, Refusal> {
     if bytes.len() > limits.max_bytes {
         return Err(Refusal::new(

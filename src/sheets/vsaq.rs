@@ -91,7 +91,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::domain::questionnaire::load_dir;
+    use crate::domain::questionnaire::shipped;
     use crate::sheets::external::{Through, map_to_template};
 
     /// A VSAQ questionnaire file as published: `//` licence lines on top, strings joined with `+`.
@@ -190,7 +190,7 @@ mod tests {
                 text: "dc_outage_partly".into()
             }]
         );
-        let templates = load_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/questionnaires")).unwrap();
+        let templates = shipped().unwrap();
         let find = |id: &str| templates.iter().find(|t| t.id == id).unwrap();
         let through = Through::version("vsaq").unwrap();
         let wisp = map_to_template(find("ma-201-cmr-17"), &got.answers, through);

@@ -127,6 +127,7 @@ pub struct ImportedWorkbook {
 /// Writes the workbook for one assessment: instructions, every question of `template` (conditional ones included,
 /// with the condition spelt out), `prior` answers prefilled (by question id; ids the template lacks are skipped),
 /// and the hidden `_meta` sheet. The error is rust_xlsxwriter's, which only a bug in this layout would cause.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn export(
     meta: &WorkbookMeta,
     template: &Template,
@@ -734,6 +735,7 @@ fn answer_text(answer: &Answer) -> String {
 /// so is a question whose row is missing. A workbook made for another assessment, template or template version is
 /// refused on its `_meta` sheet alone: its answers were written against other questions, so judging them cell by
 /// cell would only bury that one message.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn import(
     bytes: &[u8],
     expected: &WorkbookMeta,
@@ -1823,8 +1825,7 @@ kind = "file"
 
     #[test]
     fn every_shipped_template_exports_and_reads_back_empty() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/questionnaires");
-        for template in crate::domain::questionnaire::load_dir(dir).unwrap() {
+        for template in crate::domain::questionnaire::shipped().unwrap() {
             let meta = WorkbookMeta {
                 assessment_id: "a".into(),
                 template_id: template.id.clone(),

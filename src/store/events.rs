@@ -401,7 +401,7 @@ impl Repo {
                 };
                 insert_outbox(&mut tx, &row, at).await?;
             }
-            if let Some(mail) = to.mail {
+            if let Some(mail) = &to.mail {
                 let contacts = match (
                     notification.payload.0.get("mail_to"),
                     notification.recipient_vendor,

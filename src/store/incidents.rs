@@ -297,7 +297,7 @@ impl Repo {
                 vendor_findings,
             } => {
                 let findings = plan::plan_review(&state, findings)?;
-                let target: Option<(Uuid, Uuid, String)> =
+                let target: Option<(Uuid, Uuid, crate::domain::assessment::AssessmentStatus)> =
                     match assessment_id {
                         Some(a) => sqlx::query_as(
                             "SELECT request_id, vendor_id, status FROM assessments WHERE id = $1",
@@ -314,7 +314,7 @@ impl Repo {
                     .as_ref()
                     .map(|(_, vendor_id, status)| plan::ReviewTarget {
                         vendor_id: *vendor_id,
-                        status: status.clone(),
+                        status: *status,
                     });
                 let raised = plan::plan_review_findings(
                     current.incident.vendor_id,

@@ -11,9 +11,11 @@ pub mod postgres;
 pub mod sqlite;
 
 mod records;
+mod types;
 pub use records::*;
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::str::FromStr;
 
 use anyhow::{Context, bail};
@@ -42,9 +44,12 @@ use crate::workflow::Caller;
 pub struct FanOut<'a> {
     pub webhook_urls: &'a [String],
     /// `None` while e-mail is off.
-    pub mail: Option<&'a crate::config::MailConfig>,
+    pub mail: Option<crate::domain::mail::Mailboxes>,
     pub public_url: &'a str,
 }
+
+/// An open remediation order: id, vendor, department, due date, status.
+pub type OpenOrder = (Uuid, Option<Uuid>, Option<String>, NaiveDate, String);
 
 /// Who is acting, as recorded in the audit trail.
 #[derive(Debug, Clone)]
@@ -159,6 +164,7 @@ macro_rules! dispatch {
 impl Store {
     /// Opens the database the URL names (`sqlite:` or `postgres:`), applying migrations on a dedicated
     /// connection first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn open(url: &Secret, max_connections: u32) -> anyhow::Result<Store> {
         let url = url.expose();
         if url.starts_with("sqlite:") {
@@ -178,6 +184,30 @@ impl Store {
         }
     }
 
+    /// Opens a database that must already exist: the commands that mint tokens and sign-in links use it, so that
+    /// run from the wrong directory they say so instead of creating a new database (and a signing key the service
+    /// does not know). PostgreSQL refuses a missing database by itself.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn open_existing(url: &Secret, max_connections: u32) -> anyhow::Result<Store> {
+        let text = url.expose();
+        if text.starts_with("sqlite:") {
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str(text)
+                .context("parsing the SQLite database URL")?;
+            let file = options.get_filename();
+            if file != Path::new(":memory:") && !file.exists() {
+                let here = std::env::current_dir()
+                    .map(|d| format!(" (looked in {})", d.display()))
+                    .unwrap_or_default();
+                bail!(
+                    "there is no database at {}{here}: run this where the service runs, or set \
+                     PROCUREMENT_REVIEW_DATABASE_URL to the service's database",
+                    file.display()
+                );
+            }
+        }
+        Store::open(url, max_connections).await
+    }
+
     pub fn backend(&self) -> &'static str {
         match self {
             Store::Sqlite(_) => "sqlite",
@@ -185,20 +215,24 @@ impl Store {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close(&self) {
         dispatch!(self, r => r.pool.close().await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ping(&self) -> Result<(), ApiError> {
         dispatch!(self, r => r.ping().await)
     }
 
     /// Seeds what a new installation needs (the ordinance bodies) and returns the instance's HS256 secret,
     /// generating and keeping one on first run.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn bootstrap(&self) -> Result<Secret, ApiError> {
         dispatch!(self, r => r.bootstrap().await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_departments(
         &self,
         filter: &DepartmentFilter,
@@ -207,10 +241,12 @@ impl Store {
         dispatch!(self, r => r.list_departments(filter, page).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_department(&self, id: Uuid) -> Result<Option<Department>, ApiError> {
         dispatch!(self, r => r.get_department(id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_department(
         &self,
         actor: &Actor,
@@ -219,6 +255,7 @@ impl Store {
         dispatch!(self, r => r.create_department(actor, new).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_department(
         &self,
         actor: &Actor,
@@ -229,6 +266,7 @@ impl Store {
         dispatch!(self, r => r.update_department(actor, id, if_match, patch).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_vendors(
         &self,
         filter: &VendorFilter,
@@ -237,14 +275,17 @@ impl Store {
         dispatch!(self, r => r.list_vendors(filter, page).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_vendor(&self, id: Uuid) -> Result<Option<Vendor>, ApiError> {
         dispatch!(self, r => r.get_vendor(id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_vendor(&self, actor: &Actor, new: NewVendor) -> Result<Vendor, ApiError> {
         dispatch!(self, r => r.create_vendor(actor, new).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_vendor(
         &self,
         actor: &Actor,
@@ -255,19 +296,23 @@ impl Store {
         dispatch!(self, r => r.update_vendor(actor, id, if_match, patch).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn current_policy(&self) -> Result<PolicyRecord, ApiError> {
         dispatch!(self, r => r.current_policy().await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_policy(&self, version: i32) -> Result<Option<PolicyRecord>, ApiError> {
         dispatch!(self, r => r.get_policy(version).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_policies(&self, page: PageRequest) -> Result<Paged<PolicyRecord>, ApiError> {
         dispatch!(self, r => r.list_policies(page).await)
     }
 
     /// Publishes `policy` over the current version `if_match` (the version the admin read).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn publish_policy(
         &self,
         actor: &Actor,
@@ -277,6 +322,7 @@ impl Store {
         dispatch!(self, r => r.publish_policy_over(actor, if_match, policy).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_request(
         &self,
         actor: &Actor,
@@ -286,10 +332,12 @@ impl Store {
         dispatch!(self, r => r.create_request(actor, caller, fields).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_request(&self, scope: &Scope, id: Uuid) -> Result<RequestRecord, ApiError> {
         dispatch!(self, r => r.get_request(scope, id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_requests(
         &self,
         scope: &Scope,
@@ -301,6 +349,7 @@ impl Store {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_request(
         &self,
         actor: &Actor,
@@ -315,6 +364,7 @@ impl Store {
     }
 
     /// What the planners read of each request of a page (without the decided version).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn request_states(
         &self,
         records: &[RequestRecord],
@@ -323,6 +373,7 @@ impl Store {
     }
 
     /// A request with what the planners read of it.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn request_state(
         &self,
         scope: &Scope,
@@ -331,6 +382,7 @@ impl Store {
         dispatch!(self, r => r.request_state(scope, id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn submit_request(
         &self,
         actor: &Actor,
@@ -344,6 +396,7 @@ impl Store {
     }
 
     /// The plan submitting the request now would carry out, with nothing written.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn preview_submission(
         &self,
         caller: &Caller,
@@ -354,6 +407,7 @@ impl Store {
         dispatch!(self, r => r.preview_submission(caller, scope, id, detection).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn withdraw_request(
         &self,
         actor: &Actor,
@@ -365,6 +419,7 @@ impl Store {
         dispatch!(self, r => r.withdraw_request(actor, caller, scope, id, if_match).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reroute_request(
         &self,
         actor: &Actor,
@@ -375,10 +430,12 @@ impl Store {
         dispatch!(self, r => r.reroute_request(actor, caller, id, if_match).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn route_steps(&self, request: &RequestRecord) -> Result<Vec<StepRecord>, ApiError> {
         dispatch!(self, r => r.route_steps(request).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn decide(
         &self,
         actor: &Actor,
@@ -391,14 +448,17 @@ impl Store {
         dispatch!(self, r => r.decide(actor, caller, id, if_match, decision, lex).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_decisions(&self, request_id: Uuid) -> Result<Vec<Decision>, ApiError> {
         dispatch!(self, r => r.list_decisions(request_id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_versions(&self, request_id: Uuid) -> Result<Vec<VersionRecord>, ApiError> {
         dispatch!(self, r => r.list_versions(request_id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_services(
         &self,
         filter: &CatalogFilter,
@@ -407,14 +467,17 @@ impl Store {
         dispatch!(self, r => r.list_services(filter, page).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn all_services(&self) -> Result<Vec<CatalogService>, ApiError> {
         dispatch!(self, r => r.all_services().await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_service(&self, id: Uuid) -> Result<Option<CatalogService>, ApiError> {
         dispatch!(self, r => r.get_service(id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_alias_proposals(
         &self,
         status: Option<&str>,
@@ -424,6 +487,7 @@ impl Store {
         dispatch!(self, r => r.list_alias_proposals(status, service_id, page).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_alias_proposal(
         &self,
         id: Uuid,
@@ -432,6 +496,7 @@ impl Store {
     }
 
     /// Accepts the proposal when `reason` is `None`, rejects it with the reason otherwise.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn decide_alias_proposal(
         &self,
         actor: &Actor,
@@ -442,6 +507,7 @@ impl Store {
         dispatch!(self, r => r.decide_alias_proposal(actor, id, if_match, reason).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_login_link(
         &self,
         actor: &Actor,
@@ -450,6 +516,7 @@ impl Store {
         dispatch!(self, r => r.create_login_link(actor, new).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn redeem_login_link(
         &self,
         code_hash: &str,
@@ -458,6 +525,7 @@ impl Store {
         dispatch!(self, r => r.redeem_login_link(code_hash, session).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn open_session(
         &self,
         actor: &Actor,
@@ -466,6 +534,7 @@ impl Store {
         dispatch!(self, r => r.open_session(actor, session).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn start_oidc_attempt(
         &self,
         actor: &Actor,
@@ -474,6 +543,7 @@ impl Store {
         dispatch!(self, r => r.start_oidc_attempt(actor, new).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn take_oidc_attempt(
         &self,
         state_hash: &str,
@@ -482,6 +552,7 @@ impl Store {
         dispatch!(self, r => r.take_oidc_attempt(state_hash, browser_hash).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn open_identified_session(
         &self,
         actor: &Actor,
@@ -491,26 +562,32 @@ impl Store {
         dispatch!(self, r => r.open_identified_session(actor, session, person).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn identity_people(&self) -> Result<Vec<IdentityPerson>, ApiError> {
         dispatch!(self, r => r.identity_people().await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_session(&self, token_hash: &str) -> Result<Option<SessionRecord>, ApiError> {
         dispatch!(self, r => r.find_session(token_hash).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn revoke_session(&self, actor: &Actor, id: Uuid) -> Result<(), ApiError> {
         dispatch!(self, r => r.revoke_session(actor, id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_profiles(&self) -> Result<Vec<ImportProfileRecord>, ApiError> {
         dispatch!(self, r => r.list_profiles().await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_profile(&self, name: &str) -> Result<Option<ImportProfileRecord>, ApiError> {
         dispatch!(self, r => r.get_profile(name).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_profile(
         &self,
         actor: &Actor,
@@ -520,6 +597,7 @@ impl Store {
         dispatch!(self, r => r.create_profile(actor, name, mapping).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_profile(
         &self,
         actor: &Actor,
@@ -531,6 +609,7 @@ impl Store {
         dispatch!(self, r => r.update_profile(actor, current_name, if_match, name, mapping).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_profile(
         &self,
         actor: &Actor,
@@ -540,6 +619,7 @@ impl Store {
         dispatch!(self, r => r.delete_profile(actor, name, if_match).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_service(
         &self,
         actor: &Actor,
@@ -548,6 +628,7 @@ impl Store {
         dispatch!(self, r => r.create_service(actor, fields).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_service(
         &self,
         actor: &Actor,
@@ -558,6 +639,7 @@ impl Store {
         dispatch!(self, r => r.update_service(actor, id, if_match, input).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn load_services(
         &self,
         actor: &Actor,
@@ -566,6 +648,7 @@ impl Store {
         dispatch!(self, r => r.load_services(actor, entries).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn services_changed_since(
         &self,
         since: Option<chrono::DateTime<chrono::Utc>>,
@@ -574,10 +657,12 @@ impl Store {
     }
 
     /// The duplicate index's change counter: it moves with every change to what the index reads.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn duplicate_index_counter(&self) -> Result<i64, ApiError> {
         dispatch!(self, r => r.duplicate_index_counter().await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purchases_changed_since(
         &self,
         since: Option<chrono::DateTime<chrono::Utc>>,
@@ -586,6 +671,7 @@ impl Store {
     }
 
     /// The id and last change of each request changed after `since`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purchase_stamps_since(
         &self,
         since: chrono::DateTime<chrono::Utc>,
@@ -594,10 +680,12 @@ impl Store {
     }
 
     /// The requests `ids` as the duplicate index reads them.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purchases_by_id(&self, ids: &[Uuid]) -> Result<Vec<PurchaseRecord>, ApiError> {
         dispatch!(self, r => r.purchases_by_id(ids).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn request_duplicates(
         &self,
         id: Uuid,
@@ -606,10 +694,12 @@ impl Store {
         dispatch!(self, r => r.request_duplicates(id, submission).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn vocabulary(&self) -> Result<Vec<VocabularyRecord>, ApiError> {
         dispatch!(self, r => r.vocabulary().await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_vocabulary(
         &self,
         actor: &Actor,
@@ -618,14 +708,17 @@ impl Store {
         dispatch!(self, r => r.add_vocabulary(actor, entry).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn remove_vocabulary(&self, actor: &Actor, id: Uuid) -> Result<bool, ApiError> {
         dispatch!(self, r => r.remove_vocabulary(actor, id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn dismissals(&self, id: Uuid) -> Result<Vec<DismissalRecord>, ApiError> {
         dispatch!(self, r => r.dismissals(id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn prior_dismissals(
         &self,
         department: &str,
@@ -634,11 +727,13 @@ impl Store {
         dispatch!(self, r => r.prior_dismissals(department, request_id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn exceptions(&self, id: Uuid) -> Result<Vec<ExceptionRecord>, ApiError> {
         dispatch!(self, r => r.exceptions(id).await)
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn dismiss_duplicate(
         &self,
         actor: &Actor,
@@ -652,6 +747,7 @@ impl Store {
         dispatch!(self, r => r.dismiss_duplicate(actor, caller, id, candidate_kind, candidate_id, reason, if_match).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn request_exception(
         &self,
         actor: &Actor,
@@ -664,6 +760,7 @@ impl Store {
         dispatch!(self, r => r.request_exception(actor, caller, scope, id, if_match, justification).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn decide_exception(
         &self,
         actor: &Actor,
@@ -677,6 +774,7 @@ impl Store {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn attach_council_document(
         &self,
         actor: &Actor,
@@ -691,6 +789,7 @@ impl Store {
         dispatch!(self, r => r.attach_council_document(actor, caller, scope, id, kind, file_name, content_type, data).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn council_documents(
         &self,
         id: Uuid,
@@ -698,6 +797,7 @@ impl Store {
         dispatch!(self, r => r.council_documents(id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn council_document_file(
         &self,
         id: Uuid,
@@ -706,6 +806,7 @@ impl Store {
         dispatch!(self, r => r.council_document_file(id, document_id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn council_votes(
         &self,
         id: Uuid,
@@ -713,6 +814,7 @@ impl Store {
         dispatch!(self, r => r.council_votes(id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_council_vote(
         &self,
         actor: &Actor,
@@ -725,6 +827,7 @@ impl Store {
         dispatch!(self, r => r.record_council_vote(actor, caller, id, if_match, vote, today).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn register_template(
         &self,
         template_id: &str,
@@ -735,6 +838,7 @@ impl Store {
         dispatch!(self, r => r.register_template(template_id, version, file_name, source).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn template_source(
         &self,
         template_id: &str,
@@ -745,6 +849,7 @@ impl Store {
 
     /// Makes an invitation for a request (or named assessments of it), checked against the request by
     /// [`crate::workflow::assessments::plan_invitation`].
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_invitation(
         &self,
         actor: &Actor,
@@ -755,6 +860,7 @@ impl Store {
 
     /// A vendor's invitations, newest first (with `department`, only those of that department's requests); 404
     /// for a vendor that does not exist.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_invitations(
         &self,
         vendor_id: Uuid,
@@ -766,6 +872,7 @@ impl Store {
 
     /// Revokes an invitation of the vendor's; with `department` (a buyer), only one issued for a request of that
     /// department (any other answers 404).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn revoke_invitation(
         &self,
         actor: &Actor,
@@ -777,17 +884,20 @@ impl Store {
     }
 
     /// An invitation as stored, revoked or not.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn invitation(&self, id: Uuid) -> Result<Option<InvitationRecord>, ApiError> {
         dispatch!(self, r => r.invitation(id).await)
     }
 
     /// The secret the database keeps for locally minted tokens, when the configuration names none.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn kept_secret(&self) -> Result<Option<crate::config::Secret>, ApiError> {
         dispatch!(self, r => r.kept_secret().await)
     }
 
     /// What an invitation token reaches, if the invitation is still active (not revoked, not expired) and was
     /// issued for a request.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn invitation_grant(
         &self,
         id: Uuid,
@@ -798,6 +908,7 @@ impl Store {
     /// Cancels the request's assessments not yet accepted and revokes its invitations, in a transaction of its
     /// own. Withdrawing, denying and closing a request do the same inside their own transaction (the store's
     /// `close_for_request`); this is for tests and tools that close the work alone.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close_request_work(
         &self,
         actor: &Actor,
@@ -807,6 +918,7 @@ impl Store {
         dispatch!(self, r => r.close_request_work(actor, request_id, reason).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_product(
         &self,
         actor: &Actor,
@@ -816,6 +928,7 @@ impl Store {
         dispatch!(self, r => r.create_product(actor, caller, product).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_product(
         &self,
         vendor: Option<Uuid>,
@@ -824,6 +937,7 @@ impl Store {
         dispatch!(self, r => r.get_product(vendor, id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_products(
         &self,
         vendor: Option<Uuid>,
@@ -833,6 +947,7 @@ impl Store {
         dispatch!(self, r => r.list_products(vendor, q, page).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn confirm_reuse(
         &self,
         actor: &Actor,
@@ -844,6 +959,7 @@ impl Store {
         dispatch!(self, r => r.confirm_reuse(actor, caller, id, if_match, questionnaire).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_assessments(
         &self,
         scope: &VendorScope,
@@ -856,6 +972,7 @@ impl Store {
         dispatch!(self, r => r.list_assessments(scope, request_id, vendor_id, status, page, after).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_assessment(
         &self,
         scope: &VendorScope,
@@ -864,10 +981,12 @@ impl Store {
         dispatch!(self, r => r.get_assessment(scope, id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn answers(&self, assessment_id: Uuid) -> Result<Vec<AnswerRecord>, ApiError> {
         dispatch!(self, r => r.answers(assessment_id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn save_answers(
         &self,
         actor: &Actor,
@@ -880,6 +999,7 @@ impl Store {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn import_answers(
         &self,
         actor: &Actor,
@@ -894,6 +1014,7 @@ impl Store {
         dispatch!(self, r => r.import_answers(actor, scope, id, expected_version, entries, file_name, content_type, original).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn submit_assessment(
         &self,
         actor: &Actor,
@@ -906,6 +1027,7 @@ impl Store {
         dispatch!(self, r => r.submit_assessment(actor, scope, id, expected_version, answers, score).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn review_assessment(
         &self,
         actor: &Actor,
@@ -918,6 +1040,7 @@ impl Store {
         dispatch!(self, r => r.review_assessment(actor, id, if_match, accept, comments, findings).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn start_cycle(
         &self,
         actor: &Actor,
@@ -928,11 +1051,13 @@ impl Store {
         dispatch!(self, r => r.start_cycle(actor, id, if_match, cycle).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reviews(&self, assessment_id: Uuid) -> Result<Vec<ReviewRecord>, ApiError> {
         dispatch!(self, r => r.reviews(assessment_id).await)
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn store_evidence(
         &self,
         actor: &Actor,
@@ -947,6 +1072,7 @@ impl Store {
         dispatch!(self, r => r.store_evidence(actor, scope, assessment_id, expected_version, question_id, file_name, content_type, data).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_evidence(
         &self,
         assessment_id: Uuid,
@@ -954,6 +1080,7 @@ impl Store {
         dispatch!(self, r => r.list_evidence(assessment_id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn evidence_file(
         &self,
         assessment_id: Uuid,
@@ -962,6 +1089,7 @@ impl Store {
         dispatch!(self, r => r.evidence_file(assessment_id, evidence_id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_findings(
         &self,
         scope: &VendorScope,
@@ -972,6 +1100,7 @@ impl Store {
         dispatch!(self, r => r.list_findings(scope, filter, page, after).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_finding(
         &self,
         scope: &VendorScope,
@@ -980,6 +1109,7 @@ impl Store {
         dispatch!(self, r => r.get_finding(scope, id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn change_finding(
         &self,
         actor: &Actor,
@@ -991,6 +1121,7 @@ impl Store {
         dispatch!(self, r => r.change_finding(actor, scope, id, if_match, change).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn safeguards(
         &self,
         scope: &Scope,
@@ -999,6 +1130,7 @@ impl Store {
         dispatch!(self, r => r.safeguards(scope, id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_safeguards(
         &self,
         actor: &Actor,
@@ -1010,6 +1142,7 @@ impl Store {
         dispatch!(self, r => r.record_safeguards(actor, caller, id, if_match, changes).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_contracts(
         &self,
         filter: &ContractFilter,
@@ -1019,10 +1152,12 @@ impl Store {
         dispatch!(self, r => r.list_contracts(filter, today, page).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_contract(&self, id: Uuid) -> Result<ContractDetail, ApiError> {
         dispatch!(self, r => r.get_contract(id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_contract(
         &self,
         actor: &Actor,
@@ -1031,6 +1166,7 @@ impl Store {
         dispatch!(self, r => r.create_contract(actor, fields).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_contract(
         &self,
         actor: &Actor,
@@ -1041,6 +1177,7 @@ impl Store {
         dispatch!(self, r => r.update_contract(actor, id, if_match, fields).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn decommission_contract(
         &self,
         actor: &Actor,
@@ -1051,6 +1188,7 @@ impl Store {
         dispatch!(self, r => r.decommission_contract(actor, id, if_match, decommission).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn cancel_contract(
         &self,
         actor: &Actor,
@@ -1061,6 +1199,7 @@ impl Store {
         dispatch!(self, r => r.cancel_contract(actor, id, if_match, cancellation).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_incidents(
         &self,
         scope: &IncidentScope,
@@ -1070,6 +1209,7 @@ impl Store {
         dispatch!(self, r => r.list_incidents(scope, filter, page).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_incident(
         &self,
         scope: &IncidentScope,
@@ -1079,6 +1219,7 @@ impl Store {
     }
 
     /// Records a report, checked by [`crate::workflow::incidents::plan_report`].
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn report_incident(
         &self,
         actor: &Actor,
@@ -1088,6 +1229,7 @@ impl Store {
         dispatch!(self, r => r.report_incident(actor, reporter, new).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn step_incident(
         &self,
         actor: &Actor,
@@ -1098,6 +1240,7 @@ impl Store {
         dispatch!(self, r => r.step_incident(actor, id, if_match, step).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_incident_notice(
         &self,
         actor: &Actor,
@@ -1108,6 +1251,7 @@ impl Store {
         dispatch!(self, r => r.record_incident_notice(actor, id, if_match, notice).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn hold_incident(
         &self,
         actor: &Actor,
@@ -1120,6 +1264,7 @@ impl Store {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn attach_incident_evidence(
         &self,
         actor: &Actor,
@@ -1135,6 +1280,7 @@ impl Store {
     }
 
     /// A file of an incident; the read is written to the audit trail (chain of custody).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn read_incident_evidence(
         &self,
         actor: &Actor,
@@ -1145,6 +1291,7 @@ impl Store {
         dispatch!(self, r => r.read_incident_evidence(actor, scope, id, evidence_id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_incident_evidence(
         &self,
         actor: &Actor,
@@ -1154,10 +1301,12 @@ impl Store {
         dispatch!(self, r => r.delete_incident_evidence(actor, id, evidence_id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn open_incidents(&self) -> Result<Vec<IncidentDetail>, ApiError> {
         dispatch!(self, r => r.open_incidents().await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_orders(
         &self,
         scope: &IncidentScope,
@@ -1167,6 +1316,7 @@ impl Store {
         dispatch!(self, r => r.list_orders(scope, filter, page).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_order(
         &self,
         scope: &IncidentScope,
@@ -1175,6 +1325,7 @@ impl Store {
         dispatch!(self, r => r.get_order(scope, id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_order(
         &self,
         actor: &Actor,
@@ -1183,6 +1334,7 @@ impl Store {
         dispatch!(self, r => r.issue_order(actor, new).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn change_order(
         &self,
         actor: &Actor,
@@ -1196,12 +1348,12 @@ impl Store {
     }
 
     /// Open orders: id, vendor, department, due date, status.
-    pub async fn open_orders(
-        &self,
-    ) -> Result<Vec<(Uuid, Option<Uuid>, Option<String>, NaiveDate, String)>, ApiError> {
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn open_orders(&self) -> Result<Vec<OpenOrder>, ApiError> {
         dispatch!(self, r => r.open_orders().await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reassessment_schedule(
         &self,
         months: u32,
@@ -1210,10 +1362,12 @@ impl Store {
         dispatch!(self, r => r.reassessment_schedule(months, only).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reminder_sources(&self, today: NaiveDate) -> Result<ReminderSources, ApiError> {
         dispatch!(self, r => r.reminder_sources(today).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_notifications(
         &self,
         items: Vec<NewNotification>,
@@ -1223,10 +1377,12 @@ impl Store {
     }
 
     /// Fans new notifications (events and reminders) out to the outbox; returns how many.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn fan_out(&self, to: &FanOut<'_>, at: DateTime<Utc>) -> Result<usize, ApiError> {
         dispatch!(self, r => r.fan_out(to, at).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn claim_deliveries(
         &self,
         channel: &str,
@@ -1238,6 +1394,7 @@ impl Store {
         dispatch!(self, r => r.claim_deliveries(channel, runner, at, lease_until, limit).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn finish_delivery(
         &self,
         id: Uuid,
@@ -1248,6 +1405,7 @@ impl Store {
         dispatch!(self, r => r.finish_delivery(id, runner, outcome, at).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_notifications(
         &self,
         audience: &NotificationAudience,
@@ -1258,6 +1416,7 @@ impl Store {
     }
 
     /// Notifications addressed to `audience`, and how many of them its reader has not marked read.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn notification_counts(
         &self,
         audience: &NotificationAudience,
@@ -1265,6 +1424,7 @@ impl Store {
         dispatch!(self, r => r.notification_counts(audience).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mark_notifications_read(
         &self,
         actor: &Actor,
@@ -1274,6 +1434,7 @@ impl Store {
         dispatch!(self, r => r.mark_notifications_read(actor, audience, id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_deliveries(
         &self,
         status: Option<&str>,
@@ -1283,6 +1444,7 @@ impl Store {
         dispatch!(self, r => r.list_deliveries(status, channel, page).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn retry_delivery(
         &self,
         actor: &Actor,
@@ -1291,6 +1453,7 @@ impl Store {
         dispatch!(self, r => r.retry_delivery(actor, id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_plan_items(
         &self,
         page: PageRequest,
@@ -1298,10 +1461,12 @@ impl Store {
         dispatch!(self, r => r.list_plan_items(page).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_plan_item(&self, id: Uuid) -> Result<PlanItemRecord, ApiError> {
         dispatch!(self, r => r.get_plan_item(id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_plan_item(
         &self,
         actor: &Actor,
@@ -1311,6 +1476,7 @@ impl Store {
         dispatch!(self, r => r.create_plan_item(actor, caller, fields).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_plan_item(
         &self,
         actor: &Actor,
@@ -1322,6 +1488,7 @@ impl Store {
         dispatch!(self, r => r.update_plan_item(actor, caller, id, if_match, fields).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn load_plan_items(
         &self,
         actor: &Actor,
@@ -1331,10 +1498,12 @@ impl Store {
         dispatch!(self, r => r.load_plan_items(actor, caller, rows).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn all_plan_items(&self) -> Result<Vec<PlanItemRecord>, ApiError> {
         dispatch!(self, r => r.all_plan_items().await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_budgets(
         &self,
         scope: &Scope,
@@ -1344,10 +1513,12 @@ impl Store {
         dispatch!(self, r => r.list_budgets(scope, filter, page).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_budget(&self, scope: &Scope, id: Uuid) -> Result<BudgetDetail, ApiError> {
         dispatch!(self, r => r.get_budget(scope, id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_budget(
         &self,
         actor: &Actor,
@@ -1358,6 +1529,7 @@ impl Store {
         dispatch!(self, r => r.create_budget(actor, caller, fiscal_year, lines).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn replace_budget_lines(
         &self,
         actor: &Actor,
@@ -1370,6 +1542,7 @@ impl Store {
         dispatch!(self, r => r.replace_budget_lines(actor, caller, scope, id, if_match, lines).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn submit_budget(
         &self,
         actor: &Actor,
@@ -1382,6 +1555,7 @@ impl Store {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn review_budget(
         &self,
         actor: &Actor,
@@ -1394,10 +1568,12 @@ impl Store {
         dispatch!(self, r => r.review_budget(actor, caller, acting, id, if_match, review).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn surveillance_register(&self) -> Result<Vec<TechnologyRecord>, ApiError> {
         dispatch!(self, r => r.surveillance_register().await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn surveillance_reports(
         &self,
         year: Option<i32>,
@@ -1406,6 +1582,7 @@ impl Store {
         dispatch!(self, r => r.surveillance_reports(year, request_id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_surveillance_report(
         &self,
         scope: &Scope,
@@ -1414,6 +1591,7 @@ impl Store {
         dispatch!(self, r => r.get_surveillance_report(scope, id).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_surveillance_report(
         &self,
         actor: &Actor,
@@ -1425,6 +1603,7 @@ impl Store {
         dispatch!(self, r => r.create_surveillance_report(actor, caller, request_id, year, fields).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_surveillance_report(
         &self,
         actor: &Actor,
@@ -1436,6 +1615,7 @@ impl Store {
         dispatch!(self, r => r.update_surveillance_report(actor, caller, id, if_match, fields).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_audit(
         &self,
         filter: &AuditFilter,
@@ -1446,10 +1626,12 @@ impl Store {
     }
 
     /// Incremental: the records after the last checkpoint (`GET /audit/verify`).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn verify_audit(&self, actor: &str) -> Result<VerifyReport, ApiError> {
         dispatch!(self, r => r.verify_audit(actor).await)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn audit_checkpoint(
         &self,
         number: i64,
@@ -1458,6 +1640,7 @@ impl Store {
     }
 
     /// Every record and checkpoint (`procurement-review audit verify`); `progress` hears (done, to do).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn verify_audit_full(
         &self,
         actor: &str,

@@ -161,7 +161,7 @@ pub(super) async fn product_facts(
             question_id: f.finding.question_id.clone(),
             severity: f.finding.severity.clone(),
             title: f.finding.title.clone(),
-            status: f.finding.status.clone(),
+            status: f.finding.status.as_str().into(),
         })
         .collect();
     Ok(Some(ProductFacts {

@@ -4,7 +4,7 @@
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::domain::assessment::{AssessmentStatus, FindingChange, FindingStatus, ScoreView};
+use crate::domain::assessment::{AssessmentStatus, FindingChange, ScoreView};
 use crate::domain::invitation::InvitationGrant;
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
@@ -1255,7 +1255,7 @@ impl Repo {
         {
             return Err(ApiError::stale(&format!("\"{}\"", current.version)));
         }
-        let from = FindingStatus::parse(&current.status).unwrap_or(FindingStatus::Open);
+        let from = current.status;
         let to = change.target();
         rules::may_change_finding(from, to)?;
         let (plan, due, note, rationale, expires) = match &change {

@@ -232,7 +232,7 @@ pub struct AssessmentRecord {
     pub vendor_id: Uuid,
     pub template_id: String,
     pub template_version: String,
-    pub status: String,
+    pub status: crate::domain::assessment::AssessmentStatus,
     pub due_date: chrono::NaiveDate,
     pub submission: i32,
     pub score: Option<Json<crate::domain::assessment::ScoreView>>,
@@ -256,8 +256,7 @@ pub struct AssessmentRecord {
 
 impl AssessmentRecord {
     pub fn status(&self) -> crate::domain::assessment::AssessmentStatus {
-        crate::domain::assessment::AssessmentStatus::parse(&self.status)
-            .unwrap_or(crate::domain::assessment::AssessmentStatus::Open)
+        self.status
     }
 
     /// The assessment as the workflow's rules see it.
@@ -362,7 +361,7 @@ pub struct FindingRecord {
     pub title: String,
     pub reason: String,
     pub citation: Option<String>,
-    pub status: String,
+    pub status: crate::domain::assessment::FindingStatus,
     pub remediation_plan: Option<String>,
     pub remediation_due: Option<chrono::NaiveDate>,
     pub resolution_note: Option<String>,
@@ -779,7 +778,7 @@ pub struct IncidentRecord {
 pub struct IncidentEvidenceRecord {
     pub id: Uuid,
     pub incident_id: Uuid,
-    pub kind: String,
+    pub kind: crate::domain::incidents::EvidenceKind,
     pub file_name: String,
     pub content_type: String,
     pub size_bytes: i64,
@@ -940,9 +939,9 @@ impl IncidentDetail {
 
     /// Whether a written law-enforcement determination is on file [c.93H §4].
     pub fn law_enforcement_delay(&self) -> bool {
-        self.evidence.iter().any(|e| {
-            e.kind == crate::domain::incidents::EvidenceKind::LawEnforcementDetermination.as_str()
-        })
+        self.evidence
+            .iter()
+            .any(|e| e.kind == crate::domain::incidents::EvidenceKind::LawEnforcementDetermination)
     }
 }
 

@@ -43,9 +43,9 @@ struct DecisionRow {
     request_id: Uuid,
     submission: i32,
     step: String,
-    outcome: String,
+    outcome: Outcome,
     conditions: Json<Vec<String>>,
-    reason_code: Option<String>,
+    reason_code: Option<DenialReason>,
     rationale: Option<String>,
     decided_by: String,
     role: String,
@@ -57,10 +57,6 @@ struct DecisionRow {
     service_team: Option<String>,
     #[sqlx(default)]
     service_access: Option<String>,
-}
-
-fn enum_from_str<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
-    serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
 }
 
 fn enum_to_str<T: serde::Serialize>(v: &T) -> String {
@@ -77,12 +73,9 @@ impl DecisionRow {
             request_id: self.request_id,
             submission: self.submission as i64,
             step: self.step,
-            outcome: enum_from_str(&self.outcome).unwrap_or(Outcome::Deny),
+            outcome: self.outcome,
             conditions: self.conditions.0,
-            reason_code: self
-                .reason_code
-                .as_deref()
-                .and_then(enum_from_str::<DenialReason>),
+            reason_code: self.reason_code,
             rationale: self.rationale,
             decided_by: self.decided_by,
             role: self.role,
@@ -911,9 +904,9 @@ async fn insert_decision(
     .bind(request_id)
     .bind(submission)
     .bind(step)
-    .bind(enum_to_str(&decision.outcome))
+    .bind(decision.outcome)
     .bind(Json(&decision.conditions))
-    .bind(decision.reason_code.as_ref().map(enum_to_str))
+    .bind(decision.reason_code)
     .bind(decision.rationale.as_deref())
     .bind(&d.decided_by)
     .bind(&d.role)

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 use super::{Caller, Fault, Refusal};
-use crate::auth::Role;
 use crate::domain::budgets::{BudgetStatus, LineFields};
+use crate::domain::roles::Role;
 
 /// The CIO office (and admins) keep the plan.
 pub fn plan_editor(caller: &Caller) -> Result<(), Refusal> {

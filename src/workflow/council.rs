@@ -4,9 +4,9 @@
 
 use chrono::NaiveDate;
 
-use crate::auth::Role;
 use crate::domain::council::CouncilOutcome;
 use crate::domain::policy::StepKindTag;
+use crate::domain::roles::Role;
 use crate::domain::workflow::StepState;
 
 use super::requests::{Action, Evidence, Plan, RequestState, ensure, settle_plan};

@@ -1,8 +1,8 @@
 //! The CIO's review of a likely duplicate of a central service [EO 2025 Art. 3]: dismissing a match, and a
 //! buyer's exception and the CIO's answer to it.
 
-use crate::auth::Role;
 use crate::domain::policy::StepKindTag;
+use crate::domain::roles::Role;
 use crate::domain::workflow::StepState;
 
 use super::requests::{Action, Plan, RequestState, StepChange, ensure, status_after};

@@ -304,7 +304,7 @@ pub struct ReviewFinding {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReviewTarget {
     pub vendor_id: Uuid,
-    pub status: String,
+    pub status: crate::domain::assessment::AssessmentStatus,
 }
 
 /// Findings raised by a review go on an assessment of the incident's vendor that is not cancelled, so that they
@@ -333,7 +333,9 @@ pub fn plan_review_findings(
             "assessment_id",
             "the assessment is another vendor's",
         )),
-        (Some(_), Some(t)) if t.status == "cancelled" => {
+        (Some(_), Some(t))
+            if t.status == crate::domain::assessment::AssessmentStatus::Cancelled =>
+        {
             faults.push(Fault::new("assessment_id", "the assessment is cancelled"))
         }
         _ => {}
@@ -391,13 +393,15 @@ pub fn plan_reassessment(
             "assessment_id",
             "the assessment is another vendor's",
         )),
-        (Some(_), Some(t)) if t.status != "accepted" => Err(Refusal::conflict(
-            "assessment_not_accepted",
-            format!(
-                "the assessment is {}: a re-assessment opens the next cycle of an accepted one",
-                t.status
-            ),
-        )),
+        (Some(_), Some(t)) if t.status != crate::domain::assessment::AssessmentStatus::Accepted => {
+            Err(Refusal::conflict(
+                "assessment_not_accepted",
+                format!(
+                    "the assessment is {}: a re-assessment opens the next cycle of an accepted one",
+                    t.status.as_str()
+                ),
+            ))
+        }
         _ => Ok(()),
     }
 }
@@ -677,7 +681,7 @@ mod tests {
         };
         let own = ReviewTarget {
             vendor_id: VENDOR,
-            status: "accepted".into(),
+            status: crate::domain::assessment::AssessmentStatus::Accepted,
         };
         assert_eq!(
             plan_review_findings(Some(VENDOR), None, &[]),
@@ -715,11 +719,11 @@ mod tests {
     fn a_reassessment_starts_from_an_accepted_assessment_of_the_incidents_vendor() {
         let accepted = ReviewTarget {
             vendor_id: VENDOR,
-            status: "accepted".into(),
+            status: crate::domain::assessment::AssessmentStatus::Accepted,
         };
         assert_eq!(plan_reassessment(Some(VENDOR), Some(&accepted)), Ok(()));
         let open = ReviewTarget {
-            status: "open".into(),
+            status: crate::domain::assessment::AssessmentStatus::Open,
             ..accepted.clone()
         };
         assert_eq!(

@@ -22,11 +22,11 @@ use super::requests::tests::applied;
 use super::requests::{self, Evidence, Plan, RequestState, status_after};
 use super::route::{self, Routing};
 use super::{Caller, council, safeguards};
-use crate::auth::Role;
 use crate::domain::council::{CouncilOutcome, SURVEILLANCE_IMPACT_REPORT, SURVEILLANCE_USE_POLICY};
 use crate::domain::lifecycle::{LIBRARY, checklist};
 use crate::domain::policy::{DataClass, Hosting, Policy, StepKindTag};
 use crate::domain::request::{RequestFields, Status};
+use crate::domain::roles::Role;
 use crate::domain::safeguards::ClauseStatus;
 use crate::domain::workflow::{CheckedDecision, DenialReason, Outcome, StepState, decider};
 

@@ -7,9 +7,7 @@ pub mod budgets;
 pub mod contracts;
 pub mod webhooks;
 
-use std::fmt;
-
-use crate::auth::Role;
+use crate::domain::roles::Role;
 
 pub mod council;
 pub mod duplicates;
@@ -61,98 +59,4 @@ pub fn subject_key(subject: &str) -> String {
     subject.trim().to_lowercase()
 }
 
-/// Why a command was refused, in words a person can act on, with a stable machine-readable code.
-///
-/// The API answers each kind with its own status: `Conflict` 409 (with the actions that would have been
-/// allowed), `Forbidden` 403, `Invalid` 422 (naming every field at fault), `NotFound` 404.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// The object's state does not allow the command.
-    Conflict {
-        code: &'static str,
-        detail: String,
-        allowed: Vec<String>,
-    },
-    /// The actor may not do this, whatever the state.
-    Forbidden { code: &'static str, detail: String },
-    /// Input that parsed but breaks a rule: each field (JSON path, parameter or spreadsheet cell) and why.
-    Invalid(Vec<Fault>),
-    /// An object the command names does not exist or lies outside the actor's scope.
-    NotFound(&'static str),
-}
-
-/// One field at fault.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fault {
-    pub field: String,
-    pub message: String,
-}
-
-impl Fault {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Fault {
-        Fault {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl Refusal {
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Refusal {
-        Refusal::Conflict {
-            code,
-            detail: detail.into(),
-            allowed: Vec::new(),
-        }
-    }
-
-    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Refusal {
-        Refusal::Forbidden {
-            code,
-            detail: detail.into(),
-        }
-    }
-
-    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Refusal {
-        Refusal::Invalid(vec![Fault {
-            field: field.into(),
-            message: message.into(),
-        }])
-    }
-
-    /// The actions that would have been allowed, for a conflict.
-    pub fn with_allowed(mut self, actions: Vec<String>) -> Refusal {
-        if let Refusal::Conflict { allowed, .. } = &mut self {
-            *allowed = actions;
-        }
-        self
-    }
-
-    pub fn code(&self) -> &'static str {
-        match self {
-            Refusal::Conflict { code, .. } | Refusal::Forbidden { code, .. } => code,
-            Refusal::Invalid(_) => "validation_failed",
-            Refusal::NotFound(_) => "not_found",
-        }
-    }
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Refusal::Conflict { detail, .. } | Refusal::Forbidden { detail, .. } => {
-                f.write_str(detail)
-            }
-            Refusal::Invalid(faults) => {
-                let parts: Vec<String> = faults
-                    .iter()
-                    .map(|fault| format!("{}: {}", fault.field, fault.message))
-                    .collect();
-                f.write_str(&parts.join("; "))
-            }
-            Refusal::NotFound(what) => write!(f, "{what} not found"),
-        }
-    }
-}
-
-impl std::error::Error for Refusal {}
+pub use crate::domain::invalid::{FieldError as Fault, Refusal};

@@ -3,7 +3,7 @@
 
 use super::requests::RequestState;
 use super::{Caller, Refusal};
-use crate::auth::Role;
+use crate::domain::roles::Role;
 
 /// Buyers, security analysts, the CIO office and admins register a vendor's product; the vendor must be
 /// registered.

@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use uuid::Uuid;
 
-use crate::auth::Role;
 use crate::domain::council::CouncilOutcome;
 use crate::domain::lifecycle::{LIBRARY, checklist, unsettled};
 use crate::domain::policy::{Policy, Route, RouteStep, StepKindTag};
 use crate::domain::request::{RequestFields, Status};
+use crate::domain::roles::Role;
 use crate::domain::safeguards::ClauseStatus;
 use crate::domain::workflow::{
     CheckedDecision, DenialReason, NamedService, Outcome, StepState, decider, pending_note,
@@ -678,7 +678,7 @@ fn new_version(
     let mut plan = Plan::new(status, audit_action);
     if route.is_prohibited() {
         plan.decision = Some(NewDecision {
-            step: "policy".into(),
+            step: crate::domain::workflow::POLICY_STEP.into(),
             decision: CheckedDecision {
                 step: StepKindTag::CioApproval,
                 outcome: Outcome::Deny,

@@ -219,7 +219,7 @@ impl TestApp {
             database_max_connections: 5,
             listen: "127.0.0.1:0".parse().unwrap(),
             shutdown_grace_seconds: 1,
-            questionnaires_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("questionnaires"),
+            questionnaires_dir: None,
             ..Config::default()
         };
         config.auth.hs256_secret = Some(Secret::new(TEST_SECRET));
@@ -499,6 +499,22 @@ impl TestApp {
                 .unwrap()
                 .rows_affected(),
         }
+    }
+
+    /// As [`exec_sql`](Self::exec_sql), for a statement the database may refuse: its error message.
+    pub async fn try_exec_sql(&self, sql: &str) -> Result<u64, String> {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        let done = match &self.store {
+            Store::Sqlite(r) => sqlx::query(sql)
+                .execute(&r.pool)
+                .await
+                .map(|d| d.rows_affected()),
+            Store::Postgres(r) => sqlx::query(sql)
+                .execute(&r.pool)
+                .await
+                .map(|d| d.rows_affected()),
+        };
+        done.map_err(|e| e.to_string())
     }
 
     pub async fn count(&self, sql: &str) -> i64 {

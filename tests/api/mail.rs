@@ -427,7 +427,7 @@ both!(
         // Queued but not sent: the outbox holds neither token.
         app.store.fan_out(
             &procurement_review::store::FanOut {
-                webhook_urls: &[], mail: Some(&app.config.mail), public_url: &app.config.public_url,
+                webhook_urls: &[], mail: Some(app.config.mail.mailboxes()), public_url: &app.config.public_url,
             },
             Utc::now(),
         ).await.unwrap();

@@ -32,6 +32,7 @@ mod requests;
 mod reuse;
 mod safeguards;
 mod smtp_sink;
+mod states;
 mod surveillance;
 mod workbooks;
 mod workbooks_excel;

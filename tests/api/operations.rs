@@ -147,27 +147,43 @@ both!(
 
 /// README's run command: the binary started from the checkout with nothing configured but a database (the
 /// default questionnaire folder is `questionnaires`, relative to where it runs) gets ready and serves the API.
-#[tokio::test]
-async fn the_binary_serves_from_the_checkout_with_the_default_settings() {
-    let dir = tempfile::tempdir().unwrap();
+/// The binary, run with `args` in `dir` with no settings but the listener's and the job runner's.
+fn binary(dir: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_procurement-review"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("PROCUREMENT_REVIEW_DATABASE_URL")
+        .env_remove("DATABASE_URL")
+        .env_remove("PROCUREMENT_REVIEW_CONFIG")
+        .env("PROCUREMENT_REVIEW_JOBS_INTERVAL_SECONDS", "0");
+    command
+}
+
+/// What the service writes to standard output (its log), read as it goes so that the pipe never fills; the text
+/// comes back once the process has ended.
+type Log = std::thread::JoinHandle<String>;
+
+/// Starts `serve` in `dir` with `env` set, on a free port, and waits until it is ready.
+async fn serve(dir: &std::path::Path, env: &[(&str, &str)]) -> (std::process::Child, u16, Log) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_procurement-review"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env(
-            "PROCUREMENT_REVIEW_DATABASE_URL",
-            format!("sqlite:{}", dir.path().join("run.db").display()),
-        )
-        .env("PROCUREMENT_REVIEW_JOBS_INTERVAL_SECONDS", "0")
+    let mut child = binary(dir, &["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut out = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut out);
+        out
+    });
     let client = reqwest::Client::new();
-    let mut ready = None;
     for _ in 0..200 {
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();
@@ -179,22 +195,141 @@ async fn the_binary_serves_from_the_checkout_with_the_default_settings() {
             .send()
             .await
         {
-            ready = Some(r.status());
-            break;
+            assert_eq!(r.status(), reqwest::StatusCode::OK);
+            return (child, port, log);
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let questionnaires = client
-        .get(format!("http://127.0.0.1:{port}/api/v1/questionnaires"))
+    let _ = child.kill();
+    panic!("the service did not answer /readyz within 20 s");
+}
+
+/// With JSON logs at `procurement_review=debug,sqlx::query=debug`, each statement's line names the spans it ran in: the request, with
+/// its id, and the store method that issued it.
+#[tokio::test]
+async fn a_statement_is_logged_inside_its_request_and_store_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port, log) = serve(
+        dir.path(),
+        &[
+            ("PROCUREMENT_REVIEW_LOG_FORMAT", "json"),
+            ("PROCUREMENT_REVIEW_LOG_LEVEL", "warn,procurement_review=debug,sqlx::query=debug"),
+        ],
+    )
+    .await;
+    let token = binary(dir.path(), &["token", "--role", "admin", "--sub", "ops"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
+    let listed = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/api/v1/vendors"))
+        .bearer_auth(&token)
+        .header("x-request-id", "trace-me-1")
         .send()
         .await
-        .map(|r| r.status());
+        .unwrap();
+    assert_eq!(listed.status(), reqwest::StatusCode::OK);
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(ready, Some(reqwest::StatusCode::OK));
-    assert_eq!(
-        questionnaires.unwrap(),
-        reqwest::StatusCode::UNAUTHORIZED,
-        "the API answers (a token is needed)"
+    let out = log.join().unwrap();
+    let traced = out
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|line| {
+            let spans = line["spans"].as_array().cloned().unwrap_or_default();
+            spans
+                .iter()
+                .any(|s| s["name"] == "request" && s["request_id"] == "trace-me-1")
+                && spans.iter().any(|s| s["name"] == "list_vendors")
+        });
+    assert!(
+        traced.is_some_and(|line| line["target"] == "sqlx::query"),
+        "no statement logged inside request trace-me-1 and list_vendors:\n{out}"
     );
+}
+
+/// A log level that is not a filter stops the service at start, naming it.
+#[test]
+fn a_log_level_that_is_not_a_filter_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = binary(dir.path(), &["serve", "--listen", "127.0.0.1:0"])
+        .env("PROCUREMENT_REVIEW_LOG_LEVEL", "loud=[")
+        .output()
+        .unwrap();
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        message.contains("log_level \"loud=[\" is not a log filter"),
+        "{message}"
+    );
+}
+
+/// The release binary alone, copied anywhere, runs: the questionnaire templates are inside it, the embedded
+/// database is made where it runs, and `token` there mints what the service accepts. Elsewhere, `token` says there
+/// is no database instead of making one with a signing key the service does not know.
+#[tokio::test]
+async fn the_binary_runs_from_any_directory_with_the_default_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let refused = binary(
+        elsewhere.path(),
+        &["token", "--role", "admin", "--sub", "ops"],
+    )
+    .output()
+    .unwrap();
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success(),
+        "token with no database: {message}"
+    );
+    assert!(
+        message.contains("there is no database at procurement-review.db"),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read_dir(elsewhere.path()).unwrap().count(),
+        0,
+        "nothing was created"
+    );
+
+    let (mut child, port, _log) = serve(dir.path(), &[]).await;
+    let client = reqwest::Client::new();
+    let minted = binary(dir.path(), &["token", "--role", "admin", "--sub", "ops"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8_lossy(&minted.stdout).trim().to_string();
+    let questionnaires = client
+        .get(format!("http://127.0.0.1:{port}/api/v1/questionnaires"))
+        .bearer_auth(&token)
+        .send()
+        .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        minted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&minted.stderr)
+    );
+    let questionnaires = questionnaires.unwrap();
+    assert_eq!(questionnaires.status(), reqwest::StatusCode::OK);
+    let body: serde_json::Value = questionnaires.json().await.unwrap();
+    let mut ids: Vec<&str> = body
+        .as_array()
+        .unwrap_or_else(|| panic!("a list of templates: {body}"))
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            "city-baseline",
+            "cjis-addendum",
+            "hipaa-addendum",
+            "ma-201-cmr-17",
+            "pci-addendum",
+            "surveillance"
+        ]
+    );
+    assert!(dir.path().join("procurement-review.db").exists());
 }
