@@ -143,11 +143,14 @@ impl ApiResponse for ImportError {
 pub enum UploadFormat {
     /// The workbook this service exported for the assessment.
     Own,
-    /// A CSA CAIQ, version told from the file (v3.0.1 or v4).
+    /// A CSA CAIQ, version told from the file (v3.0.1, v3.1 or v4).
     Caiq,
     /// A CSA CAIQ v3.0.1; another version is refused, naming it.
     #[oai(rename = "caiq-v3.0.1")]
     CaiqV301,
+    /// A CSA CAIQ v3.1; another version is refused, naming it.
+    #[oai(rename = "caiq-v3.1")]
+    CaiqV31,
     /// A CSA CAIQ v4.0.x; another version is refused, naming it.
     CaiqV4,
     /// An EDUCAUSE HECVAT, version told from the file (version 4 and Lite 3.06 are read; HECVAT 3 Full and On-Prem
@@ -180,6 +183,7 @@ impl UploadFormat {
             UploadFormat::Own => "own",
             UploadFormat::Caiq => "caiq",
             UploadFormat::CaiqV301 => "caiq-v3.0.1",
+            UploadFormat::CaiqV31 => "caiq-v3.1",
             UploadFormat::CaiqV4 => "caiq-v4",
             UploadFormat::Hecvat => "hecvat",
             UploadFormat::Hecvat3 => "hecvat-3",
@@ -198,6 +202,7 @@ impl UploadFormat {
             UploadFormat::Own | UploadFormat::Mapped => return None,
             UploadFormat::Caiq => (Family::Caiq, None),
             UploadFormat::CaiqV301 => (Family::Caiq, Some("caiq-v3.0.1")),
+            UploadFormat::CaiqV31 => (Family::Caiq, Some("caiq-v3.1")),
             UploadFormat::CaiqV4 => (Family::Caiq, Some("caiq-v4")),
             UploadFormat::Hecvat => (Family::Hecvat, None),
             UploadFormat::Hecvat3 => (Family::Hecvat, Some("hecvat-3")),
@@ -243,8 +248,8 @@ const SKIPPED_LISTED: usize = 50;
 /// What an upload changed.
 #[derive(Debug, Object)]
 pub struct WorkbookImport {
-    /// What was read: `own`, `mapped`, or the format version found in the file (`caiq-v3.0.1`, `caiq-v4`,
-    /// `hecvat-4`, `nist-800-53r5`).
+    /// What was read: `own`, `mapped`, or the format version found in the file (`caiq-v3.0.1`, `caiq-v3.1`,
+    /// `caiq-v4`, `hecvat-3-lite`, `hecvat-4`, `nist-800-53r5`).
     pub format: String,
     /// How the version was told from the file (sheet, version text, layout), or the mapping used.
     pub detected_by: Option<String>,
@@ -448,10 +453,11 @@ impl WorkbooksApi {
     ///
     /// The vendor. `format=own` reads the workbook downloaded for this assessment. The other formats carry
     /// answers over from a file the vendor already has: `caiq`, `hecvat` and `nist-800-53` name a family whose
-    /// version is told from the file itself (`caiq-v3.0.1`, `caiq-v4`, `hecvat-4`, `nist-800-53r5` for a FedRAMP
-    /// CIS worksheet); naming a version (`format=caiq-v4`) refuses a file of another version, naming both; a
-    /// version without a crosswalk (HECVAT 3, CAIQ v3.1) is refused by name (422 `unsupported_format_version`)
-    /// rather than read through another version's IDs. `mapped` reads any other layout as the query describes it
+    /// version is told from the file itself (`caiq-v3.0.1`, `caiq-v3.1`, `caiq-v4`, `hecvat-4`, `nist-800-53r5`
+    /// for a FedRAMP CIS worksheet); naming a version (`format=caiq-v4`) refuses a file of another version, naming
+    /// both; a version without a crosswalk (HECVAT 3 other than Lite 3.06), or a CAIQ v3 whose version neither its
+    /// text nor its question IDs settle, is refused by name (422 `unsupported_format_version`) rather than read
+    /// through another version's IDs. `mapped` reads any other layout as the query describes it
     /// (`answer_column` with `answer_words`, or `yes_column` / `no_column` / `na_column` for marked layouts;
     /// `id_space` names the format version whose IDs the sheet holds, otherwise they are our question IDs).
     /// Answers are carried over through each version's crosswalk: links of strength `same` become derived answers
@@ -476,8 +482,8 @@ impl WorkbooksApi {
         slots: Data<&ImportSlots>,
         auth: Auth<Vendor>,
         id: Path<Uuid>,
-        /// `own` (default), `caiq`, `caiq-v3.0.1`, `caiq-v4`, `hecvat`, `hecvat-3`, `hecvat-3-lite`, `hecvat-4`,
-        /// `nist-800-53`, `nist-800-53r5` or `mapped`.
+        /// `own` (default), `caiq`, `caiq-v3.0.1`, `caiq-v3.1`, `caiq-v4`, `hecvat`, `hecvat-3`, `hecvat-3-lite`,
+        /// `hecvat-4`, `nist-800-53`, `nist-800-53r5` or `mapped`.
         format: Query<Option<UploadFormat>>,
         /// Let derived answers replace answers the vendor gave directly.
         overwrite: Query<Option<bool>>,

@@ -161,6 +161,10 @@ const LISTS: &[(&str, &str)] = &[
         include_str!("../../questionnaires/formats/caiq-v3.0.1.toml"),
     ),
     (
+        "questionnaires/formats/caiq-v3.1.toml",
+        include_str!("../../questionnaires/formats/caiq-v3.1.toml"),
+    ),
+    (
         "questionnaires/formats/caiq-v4.toml",
         include_str!("../../questionnaires/formats/caiq-v4.toml"),
     ),
@@ -186,6 +190,10 @@ const CROSSWALKS: &[(&str, &str)] = &[
     (
         "questionnaires/crosswalks/caiq-v3.0.1.toml",
         include_str!("../../questionnaires/crosswalks/caiq-v3.0.1.toml"),
+    ),
+    (
+        "questionnaires/crosswalks/caiq-v3.1.toml",
+        include_str!("../../questionnaires/crosswalks/caiq-v3.1.toml"),
     ),
     (
         "questionnaires/crosswalks/caiq-v4.toml",
@@ -314,6 +322,7 @@ mod tests {
     fn the_shipped_lists_hold_every_published_question() {
         let counts: Vec<(&str, usize)> = [
             "caiq-v3.0.1",
+            "caiq-v3.1",
             "caiq-v4",
             "hecvat-3-lite",
             "hecvat-4",
@@ -327,6 +336,7 @@ mod tests {
             counts,
             [
                 ("caiq-v3.0.1", 295),
+                ("caiq-v3.1", 310),
                 ("caiq-v4", 261),
                 ("hecvat-3-lite", 94),
                 ("hecvat-4", 332),
@@ -336,6 +346,7 @@ mod tests {
         );
         for list in [
             "caiq-v3.0.1",
+            "caiq-v3.1",
             "caiq-v4",
             "hecvat-3-lite",
             "hecvat-4",
@@ -355,6 +366,7 @@ mod tests {
             registry().readable_versions().collect::<Vec<_>>(),
             [
                 "caiq-v3.0.1",
+                "caiq-v3.1",
                 "caiq-v4",
                 "hecvat-3-lite",
                 "hecvat-4",

@@ -1,12 +1,13 @@
 //! Questionnaires vendors already have, read into Yes / No / N/A answers by their own IDs, then crosswalked onto a
 //! template's questions so that an analyst starts from what the vendor has already said.
 //!
-//! Every format is versioned: CSA CAIQ v3.0.1 and v4, EDUCAUSE HECVAT 3 (Full, Lite, On-Prem) and 4, and the
-//! FedRAMP control implementation summary (CIS) worksheet in the NIST SP 800-53 Rev. 5 ID space. The version is
-//! told from the workbook itself (sheet names, version text, header text and layout), never assumed from what the
-//! caller asked: a version read through another version's IDs gives wrong answers, which is worse than none. A
-//! version this service has no crosswalk for (HECVAT 3 Full and On-Prem, a Lite other than 3.06, CAIQ v3.1) is
-//! refused by name; a mismatch between the
+//! Every format is versioned: CSA CAIQ v3.0.1, v3.1 and v4, EDUCAUSE HECVAT 3 (Full, Lite, On-Prem) and 4, and
+//! the FedRAMP control implementation summary (CIS) worksheet in the NIST SP 800-53 Rev. 5 ID space. The version
+//! is told from the workbook itself (sheet names, version text, header text and layout, and for a CAIQ v3 that
+//! names no version the question IDs only one of v3.0.1 and v3.1 has), never assumed from what the caller asked:
+//! a version read through another version's IDs gives wrong answers, which is worse than none (CAIQ v3.1 kept many
+//! of v3.0.1's IDs for other questions). A version this service has no crosswalk for (HECVAT 3 Full and On-Prem,
+//! a Lite other than 3.06), or a CAIQ v3 whose version is not settled, is refused by name; a mismatch between the
 //! family or version asked and the one found is named. Any other layout is read as the caller maps it
 //! ([`Mapping`]), by our own question IDs or by the IDs of a named version.
 //!
@@ -249,7 +250,7 @@ pub fn read(bytes: &[u8], asked: &Asked) -> Result<Outcome, Failure> {
     let mut out = Collector::default();
     match detected.version.as_str() {
         "caiq-v4" => read_caiq_v4(&book, &mut out)?,
-        "caiq-v3.0.1" => read_caiq_v3(&book, &mut out)?,
+        "caiq-v3.0.1" | "caiq-v3.1" => read_caiq_v3(&book, &mut out)?,
         "hecvat-4" => read_hecvat(&book, HecvatVersion::V4, &mut out)?,
         "hecvat-3-lite" => read_hecvat(&book, HecvatVersion::V3, &mut out)?,
         "nist-800-53r5" => read_cis(&book, &mut out)?,
@@ -444,49 +445,16 @@ fn detect_caiq(book: &Workbook) -> Option<Detected> {
         });
     }
     let (name, range, _) = caiq_v3_sheet(book)?;
-    let marker = format!("{name} {}", leading_text(range, 3));
-    let (version, how) = if marker.contains("3.0.1") {
-        (
-            "caiq-v3.0.1",
+    let named = caiq_v3_versions_named(&format!("{name} {}", leading_text(range, 3)));
+    let (version, how) = match named.as_slice() {
+        [version] => (
+            *version,
             format!(
-                "sheet \"{name}\" names version 3.0.1 (Yes / No / Not Applicable answer columns)"
+                "sheet \"{name}\" names version {} (Yes / No / Not Applicable answer columns)",
+                version.trim_start_matches("caiq-v")
             ),
-        )
-    } else if marker.contains("3.1") {
-        (
-            "caiq-v3.1",
-            format!(
-                "sheet \"{name}\" names version 3.1 (Yes / No / Not Applicable answer columns)"
-            ),
-        )
-    } else {
-        let list = crosswalk::registry()
-            .id_list("caiq-v3.0.1")
-            .expect("the CAIQ v3.0.1 list is shipped");
-        let ids = caiq_ids(range);
-        let known = ids
-            .iter()
-            .filter(|id| list.questions.contains_key(*id))
-            .count();
-        if !ids.is_empty() && known == ids.len() {
-            (
-                "caiq-v3.0.1",
-                format!(
-                    "sheet \"{name}\" in the CAIQ v3 layout names no version; all of its {known} question IDs are \
-                     CAIQ v3.0.1's"
-                ),
-            )
-        } else {
-            (
-                "caiq-v3",
-                format!(
-                    "sheet \"{name}\" in the CAIQ v3 layout names no version, and {} of its {} question IDs are \
-                     not CAIQ v3.0.1's (CAIQ v3.1 has more questions)",
-                    ids.len() - known,
-                    ids.len()
-                ),
-            )
-        }
+        ),
+        _ => caiq_v3_version_by_ids(name, range),
     };
     Some(Detected {
         family: Family::Caiq,
@@ -495,8 +463,102 @@ fn detect_caiq(book: &Workbook) -> Option<Detected> {
     })
 }
 
-/// The CAIQ v3 answer layout: a header row with "Question ID" and the questions' column, then (on that row or the
-/// next) the three answer columns "Yes", "No" and "Not Applicable".
+/// The CAIQ v3 versions `text` (a sheet's name and first rows) names as the questionnaire's: `3.0.1` or `3.1` after
+/// "CAIQ" or "Questionnaire" (with or without a `v` or "version" between). Other version numbers are not the
+/// questionnaire's: CAIQ v3.1's own header says "CCM v3.0.1 Compliance Mapping", as it asks about the controls of
+/// CCM v3.0.1, and its mapping columns name other standards' versions.
+fn caiq_v3_versions_named(text: &str) -> Vec<&'static str> {
+    let text = text.to_lowercase().replace(['_', '-'], " ");
+    let mut named = Vec::new();
+    for (number, version) in [("3.0.1", "caiq-v3.0.1"), ("3.1", "caiq-v3.1")] {
+        let is_named = text.match_indices(number).any(|(at, _)| {
+            let (before, after) = (&text[..at], &text[at + number.len()..]);
+            // Not part of a longer number: 13.1, 3.1.2.
+            let digit = |c: char| c.is_ascii_digit();
+            let bounded = !before.ends_with(|c: char| digit(c) || c == '.')
+                && !after.starts_with(digit)
+                && !after
+                    .strip_prefix('.')
+                    .is_some_and(|rest| rest.starts_with(digit));
+            let before = before.trim_end();
+            let before = before
+                .strip_suffix("version")
+                .or_else(|| before.strip_suffix('v'))
+                .unwrap_or(before)
+                .trim_end();
+            bounded && (before.ends_with("caiq") || before.ends_with("questionnaire"))
+        });
+        if is_named {
+            named.push(version);
+        }
+    }
+    named
+}
+
+/// The version of a CAIQ v3 sheet that names none (or both), told by its question IDs: CAIQ v3.1 dropped some of
+/// v3.0.1's IDs (`DSI-01.7`) and added others (`STA-05.6`), and kept the rest, some of them asking something else
+/// (`HRS-01.1`). Only IDs of one version alone settle it; IDs both share, a mix, or an ID of neither are refused
+/// as `caiq-v3`, never guessed.
+fn caiq_v3_version_by_ids(name: &str, range: &Range<Data>) -> (&'static str, String) {
+    let list = |version: &str| {
+        &crosswalk::registry()
+            .id_list(version)
+            .unwrap_or_else(|| panic!("the {version} list is shipped"))
+            .questions
+    };
+    let (v3_0_1, v3_1) = (list("caiq-v3.0.1"), list("caiq-v3.1"));
+    let ids = caiq_ids(range);
+    let of = |in_3_0_1: bool, in_3_1: bool| -> Vec<&str> {
+        ids.iter()
+            .filter(|id| v3_0_1.contains_key(*id) == in_3_0_1 && v3_1.contains_key(*id) == in_3_1)
+            .map(String::as_str)
+            .collect()
+    };
+    let (only_3_0_1, only_3_1, neither) = (of(true, false), of(false, true), of(false, false));
+    let head = format!("sheet \"{name}\" in the CAIQ v3 layout names no single version");
+    let count = ids.len();
+    match (only_3_0_1.first(), only_3_1.first()) {
+        _ if ids.is_empty() => ("caiq-v3", format!("{head} and holds no question IDs")),
+        _ if !neither.is_empty() => (
+            "caiq-v3",
+            format!(
+                "{head}, and it holds question IDs of neither CAIQ v3.0.1 nor v3.1 ({} of {count}, first {})",
+                neither.len(),
+                neither[0]
+            ),
+        ),
+        (Some(first), None) => (
+            "caiq-v3.0.1",
+            format!(
+                "{head}; its {count} question IDs are all CAIQ v3.0.1's, {} of them v3.0.1's alone ({first})",
+                only_3_0_1.len()
+            ),
+        ),
+        (None, Some(first)) => (
+            "caiq-v3.1",
+            format!(
+                "{head}; its {count} question IDs are all CAIQ v3.1's, {} of them v3.1's alone ({first})",
+                only_3_1.len()
+            ),
+        ),
+        (Some(old), Some(new)) => (
+            "caiq-v3",
+            format!("{head}, and its question IDs mix CAIQ v3.0.1's ({old}) and v3.1's ({new})"),
+        ),
+        (None, None) => (
+            "caiq-v3",
+            format!(
+                "{head}, and all of its {count} question IDs are in both CAIQ v3.0.1 and v3.1, which ask \
+                 different things under some of the same IDs; name the version in the sheet name or title \
+                 (for example \"CAIQ v3.1\")"
+            ),
+        ),
+    }
+}
+
+/// The CAIQ v3 answer layout: a header row with "Question ID" and the questions' column, then (on that row or one
+/// of the next two: v3.0.1 has a two-row header, v3.1 a three-row one) the three answer columns "Yes", "No" and
+/// "Not Applicable", and a "Notes" column on any of those rows.
 struct CaiqV3Columns {
     header_row: u32,
     id: u32,
@@ -519,14 +581,15 @@ fn caiq_v3_sheet(book: &Workbook) -> Option<(&str, &Range<Data>, CaiqV3Columns)>
             texts.iter().find(|(_, t)| t == wanted).map(|(col, _)| *col)
         };
         let id = column(&header.1, "question id")?;
-        let notes = header
-            .1
-            .iter()
-            .find(|(_, t)| t.starts_with("notes"))
-            .map(|(col, _)| *col);
-        let answer_row = rows[index..].iter().take(2).find(|(_, texts)| {
+        let answer_index = rows[index..].iter().take(3).position(|(_, texts)| {
             column(texts, "yes").is_some() && column(texts, "not applicable").is_some()
         })?;
+        let answer_row = &rows[index + answer_index];
+        let notes = rows[index..=index + answer_index]
+            .iter()
+            .flat_map(|(_, texts)| texts)
+            .find(|(_, t)| t.starts_with("notes"))
+            .map(|(col, _)| *col);
         Some((
             name.as_str(),
             range,
@@ -1731,27 +1794,136 @@ mod tests {
     }
 
     #[test]
-    fn a_caiq_v3_without_a_version_is_told_by_its_ids_and_v3_1_is_refused_by_name() {
+    fn a_caiq_v3_1_is_read_in_its_published_layout_and_told_by_its_sheet_name() {
+        let bytes = fixtures::caiq_v3_1(&[
+            ("AIS-01.1", "yes", "We follow an SDLC standard."),
+            ("AIS-01.2", "no", ""),
+            ("AIS-02.1", "", ""),
+            ("STA-05.6", "na", ""),
+            ("STA-05.10", "yes", ""),
+        ]);
+        let got = read(&bytes, &CAIQ).expect("read");
+        // Its header says "CCM v3.0.1 Compliance Mapping": the controls' version, not the questionnaire's.
+        assert_eq!(got.version, "caiq-v3.1");
+        assert!(
+            got.how
+                .contains("sheet \"CAIQ v3.1\" names version 3.1 (Yes / No / Not Applicable"),
+            "{}",
+            got.how
+        );
+        assert_eq!(
+            ids_and_values(&got.answers),
+            [
+                ("AIS-01.1", Yes),
+                ("AIS-01.2", No),
+                ("STA-05.6", Na),
+                ("STA-05.10", Yes)
+            ]
+        );
+        let cells: Vec<&str> = got.answers.iter().map(|a| a.cell.as_str()).collect();
+        assert_eq!(
+            cells,
+            [
+                "'CAIQ v3.1'!W5",
+                "'CAIQ v3.1'!X6",
+                "'CAIQ v3.1'!Y8",
+                "'CAIQ v3.1'!W9"
+            ]
+        );
+        assert_eq!(
+            got.answers[0].comment.as_deref(),
+            Some("We follow an SDLC standard.")
+        );
+
+        // Asked for by version, it is read; asked for as v3.0.1, the mismatch is named.
+        let asked_v3_1 = asked(Family::Caiq, Some("caiq-v3.1"));
+        assert_eq!(
+            read(&bytes, &asked_v3_1).expect("read").version,
+            "caiq-v3.1"
+        );
+        let Err(Failure::Mismatch { asked, found }) =
+            read(&bytes, &asked(Family::Caiq, Some("caiq-v3.0.1")))
+        else {
+            panic!("refused");
+        };
+        assert_eq!(
+            (asked.as_str(), found.version.as_str()),
+            ("caiq-v3.0.1", "caiq-v3.1")
+        );
+    }
+
+    #[test]
+    fn a_caiq_v3_naming_no_version_is_told_only_by_ids_one_version_alone_has() {
+        let version_of = |rows: &[(&str, &str, &str)]| match read(
+            &fixtures::caiq_v3("Questionnaire", rows),
+            &CAIQ,
+        ) {
+            Ok(got) => (got.version, got.how),
+            Err(Failure::NoCrosswalk { found }) => (found.version, found.how),
+            Err(other) => panic!("{other:?}"),
+        };
+
+        // DSI-01.7 is v3.0.1's alone (v3.1 moved it to STA-05.9).
+        let (version, how) = version_of(&[("AIS-01.1", "yes", ""), ("DSI-01.7", "no", "")]);
+        assert_eq!(version, "caiq-v3.0.1");
+        assert!(
+            how.contains(
+                "its 2 question IDs are all CAIQ v3.0.1's, 1 of them v3.0.1's alone (DSI-01.7)"
+            ),
+            "{how}"
+        );
+
+        // STA-05.6 is v3.1's alone.
+        let (version, how) = version_of(&[("AIS-01.1", "yes", ""), ("STA-05.6", "no", "")]);
+        assert_eq!(version, "caiq-v3.1");
+        assert!(
+            how.contains(
+                "its 2 question IDs are all CAIQ v3.1's, 1 of them v3.1's alone (STA-05.6)"
+            ),
+            "{how}"
+        );
+
+        // IDs both versions list (GRM-06.1 asks something else in each): not guessed.
+        let (version, how) = version_of(&[("AIS-01.1", "yes", ""), ("GRM-06.1", "no", "")]);
+        assert_eq!(version, "caiq-v3");
+        assert!(
+            how.contains("all of its 2 question IDs are in both CAIQ v3.0.1 and v3.1"),
+            "{how}"
+        );
+
+        // A mix of the two, or an ID of neither: not guessed either.
+        let (version, how) = version_of(&[("DSI-01.7", "yes", ""), ("STA-05.6", "no", "")]);
+        assert_eq!(version, "caiq-v3");
+        assert!(
+            how.contains("mix CAIQ v3.0.1's (DSI-01.7) and v3.1's (STA-05.6)"),
+            "{how}"
+        );
+        let (version, how) = version_of(&[("AIS-01.1", "yes", ""), ("AIS-01.6", "no", "")]);
+        assert_eq!(version, "caiq-v3");
+        assert!(
+            how.contains("question IDs of neither CAIQ v3.0.1 nor v3.1 (1 of 2, first AIS-01.6)"),
+            "{how}"
+        );
+
+        // A title naming the version settles it; another standard's version in it does not.
         let rows = [("AIS-01.1", "yes", ""), ("GRM-06.1", "no", "")];
-        let got = read(&fixtures::caiq_v3("Questionnaire", &rows), &CAIQ).expect("read");
-        assert_eq!(got.version, "caiq-v3.0.1");
-        assert!(got.how.contains("all of its 2 question IDs"), "{}", got.how);
-
-        // An ID v3.0.1 lacks, and no version named: not guessed.
-        let rows = [("AIS-01.1", "yes", ""), ("AIS-01.6", "no", "")];
-        let Err(Failure::NoCrosswalk { found }) =
-            read(&fixtures::caiq_v3("Questionnaire", &rows), &CAIQ)
-        else {
-            panic!("refused");
-        };
-        assert_eq!(found.version, "caiq-v3");
-
-        let Err(Failure::NoCrosswalk { found }) =
-            read(&fixtures::caiq_v3("CAIQ v3.1", &rows), &CAIQ)
-        else {
-            panic!("refused");
-        };
-        assert_eq!(found.version, "caiq-v3.1");
+        for (title, version) in [
+            ("CAIQ v3.1", "caiq-v3.1"),
+            ("CAIQ_v3.1_Final", "caiq-v3.1"),
+            (
+                "Consensus Assessments Initiative Questionnaire v3.0.1",
+                "caiq-v3.0.1",
+            ),
+            ("CCM v3.0.1 Compliance Mapping", "caiq-v3"),
+            ("HITRUST CSF v8.1, PCI DSS v3.2", "caiq-v3"),
+        ] {
+            let found = match read(&fixtures::caiq_v3(title, &rows), &CAIQ) {
+                Ok(got) => got.version,
+                Err(Failure::NoCrosswalk { found }) => found.version,
+                Err(other) => panic!("{other:?}"),
+            };
+            assert_eq!(found, version, "{title}");
+        }
     }
 
     #[test]
@@ -2318,6 +2490,94 @@ mod tests {
         );
         assert_eq!(hints(&result), [("IAM-03", "caiq-v3.0.1:IAM-12.6", "no")]);
         assert_eq!(result.unmapped, ["MOS-01.1"]);
+    }
+
+    /// CAIQ v3.1 kept many v3.0.1 IDs but changed what some ask: each trap below is an ID whose v3.0.1 meaning
+    /// was linked and whose v3.1 meaning is not (or is linked elsewhere), and must land by its v3.1 meaning.
+    #[test]
+    fn the_caiq_v3_1_answer_key() {
+        let bytes = fixtures::caiq_v3_1(&[
+            ("AIS-01.5", "yes", ""),
+            ("BCR-11.3", "yes", "Nightly snapshots."),
+            ("BCR-11.4", "yes", ""),
+            ("BCR-11.5", "no", ""),
+            ("BCR-11.7", "yes", "Restore tested in March."),
+            ("EKM-03.1", "yes", "AES-256 at rest."),
+            ("GRM-05.1", "yes", ""),
+            ("HRS-01.1", "yes", ""),
+            ("HRS-09.5", "yes", ""),
+            ("IAM-12.1", "yes", ""),
+            ("IVS-08.3", "no", ""),
+            ("SEF-02.1", "yes", ""),
+            ("SEF-03.1", "yes", ""),
+            ("STA-05.6", "na", ""),
+            ("STA-05.10", "no", ""),
+            ("STA-09.1", "no", ""),
+        ]);
+        let got = read(&bytes, &CAIQ).unwrap();
+        assert_eq!(got.version, "caiq-v3.1");
+        let through = through("caiq-v3.1");
+
+        let city = map_to_template(&shipped("city-baseline"), &got.answers, through);
+        assert_eq!(
+            filled(&city),
+            [
+                ("BCK-04", "yes".into()),
+                ("DEV-02", "yes".into()),
+                ("DEV-05", "no".into()),
+                ("ENC-02", "yes".into()),
+                ("IAM-01", "yes".into()),
+                ("INC-01", "yes".into()),
+            ]
+        );
+        // The restore test is BCR-11.7 in v3.1; BCR-11.5 (v3.0.1's restore test) now asks about VM rollback.
+        assert_eq!(city.filled["BCK-04"].sources, ["caiq-v3.1:BCR-11.7"]);
+        assert_eq!(
+            city.filled["BCK-04"].comment.as_deref(),
+            Some("Restore tested in March.")
+        );
+        assert_eq!(
+            hints(&city),
+            [
+                ("SUB-05", "caiq-v3.1:STA-09.1", "no"),
+                ("BCK-01", "caiq-v3.1:BCR-11.3", "yes"),
+            ]
+        );
+        // SEF-03.1 (v3.0.1's SIEM) is now the staff's duty to report events: no hint for around-the-clock alerting.
+        assert_eq!(
+            city.unmapped,
+            [
+                "BCR-11.4",
+                "BCR-11.5",
+                "GRM-05.1",
+                "HRS-01.1",
+                "HRS-09.5",
+                "SEF-03.1",
+                "STA-05.6",
+                "STA-05.10"
+            ]
+        );
+
+        let ma = map_to_template(&shipped("ma-201-cmr-17"), &got.answers, through);
+        // Yearly training is HRS-09.5 in v3.1 (v3.0.1's HRS-03.5).
+        assert_eq!(filled(&ma), [("WISP-06", "yes".into())]);
+        // Breach notice: STA-05.10, not HRS-01.1 (now the return of assets); providers: STA-09.1, not GRM-05.1
+        // (now management's commitment).
+        assert_eq!(
+            hints(&ma),
+            [
+                ("PROV-02", "caiq-v3.1:STA-09.1", "no"),
+                ("MON-04", "caiq-v3.1:SEF-02.1", "yes"),
+                ("CON-01", "caiq-v3.1:STA-05.10", "no"),
+            ]
+        );
+
+        let cjis = map_to_template(&shipped("cjis-addendum"), &got.answers, through);
+        assert!(cjis.filled.is_empty());
+        assert_eq!(hints(&cjis), [("CJIS-12", "caiq-v3.1:STA-05.10", "no")]);
+
+        let surveillance = map_to_template(&shipped("surveillance"), &got.answers, through);
+        assert!(surveillance.filled.is_empty() && surveillance.hints.is_empty());
     }
 
     #[test]

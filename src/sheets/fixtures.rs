@@ -1,4 +1,4 @@
-//! Synthetic CAIQ v3.0.1 and v4, HECVAT 3 and 4 and FedRAMP CIS workbooks for tests, unit and HTTP alike.
+//! Synthetic CAIQ v3.0.1, v3.1 and v4, HECVAT 3 and 4 and FedRAMP CIS workbooks for tests, unit and HTTP alike.
 //!
 //! They reproduce the layouts the readers in [`super::external`] must cope with (sheet names, header rows, merged
 //! cells, formulas with cached values, hidden sheets and rows, trailing notes), never the published content: the
@@ -325,6 +325,100 @@ pub fn caiq_v3(title: &str, answers: &[(&str, &str, &str)]) -> Vec<u8> {
             }
             if !notes.is_empty() {
                 sheet.write_string(row, 8, *notes)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// A CAIQ v3.1-shaped workbook, as CSA published it (`CAIQ_v3.1_Final.xlsx`): sheet `CAIQ v3.1` (the only place
+/// the version is named), a title row without a version, then a three-row merged header. Row 2: Control Domain,
+/// Control ID, Question ID, Control Specification, Consensus Assessment Questions (A-E), "Consensus Assessment
+/// Answers" merged over W-Y, Notes (Z), and "CCM v3.0.1 Compliance Mapping" merged over the mapping columns from
+/// AB, as v3.1 asks about CCM v3.0.1's controls; row 3: the mapped standards' names (with their own versions);
+/// row 4: Yes, No, Not Applicable under W-Y and the sub-columns of the composite mappings. Columns F-V, which the
+/// readers do not use, stay empty. Rows are sparse as in the download: only a control's first question carries
+/// the domain, control ID, specification and mappings. Each triple is (question ID, `yes` / `no` / `na` or
+/// anything else to mark nothing, notes); the answer is an `X` in W, X or Y.
+pub fn caiq_v3_1(answers: &[(&str, &str, &str)]) -> Vec<u8> {
+    build(|book| {
+        let sheet = book.add_worksheet();
+        sheet.set_name("CAIQ v3.1")?;
+        let bold = Format::new().set_bold().set_text_wrap();
+        sheet.write_string_with_format(
+            0,
+            0,
+            "Consensus Assessments Initiative Questionnaire (synthetic)",
+            &bold,
+        )?;
+        for (col, header) in [
+            "Control Domain",
+            "Control ID",
+            "Question ID",
+            "Control Specification",
+            "Consensus Assessment Questions",
+        ]
+        .iter()
+        .enumerate()
+        {
+            sheet.merge_range(1, col as u16, 3, col as u16, header, &bold)?;
+        }
+        sheet.merge_range(1, 22, 2, 24, "Consensus Assessment Answers", &bold)?;
+        sheet.merge_range(1, 25, 3, 25, "Notes", &bold)?;
+        sheet.merge_range(1, 27, 1, 40, "CCM v3.0.1 Compliance Mapping", &bold)?;
+        for (col, standard) in [
+            (27, "AICPA\nTSC 2009"),
+            (29, "AICPA\nTSC 2014"),
+            (36, "COBIT 5.0"),
+            (37, "COPPA"),
+        ] {
+            sheet.merge_range(2, col, 3, col, standard, &bold)?;
+        }
+        sheet.merge_range(
+            2,
+            38,
+            2,
+            40,
+            "CSA Enterprise Architecture (formerly the Trusted Cloud Initiative)",
+            &bold,
+        )?;
+        for (offset, sub) in ["Domain > Container > Capability", "Public", "Private"]
+            .iter()
+            .enumerate()
+        {
+            sheet.write_string_with_format(3, 38 + offset as u16, *sub, &bold)?;
+        }
+        for (offset, mark) in ["Yes", "No", "Not Applicable"].iter().enumerate() {
+            sheet.write_string_with_format(3, 22 + offset as u16, *mark, &bold)?;
+        }
+        let mut previous = "";
+        for (index, (id, answer, notes)) in answers.iter().enumerate() {
+            let row = 4 + index as u32;
+            let control = control_of(id);
+            if control != previous {
+                sheet.write_string(row, 0, "Made-up domain\nMade-up control")?;
+                sheet.write_string(row, 1, control)?;
+                sheet.write_string(row, 3, "Made-up specification.")?;
+                sheet.write_string(row, 27, "S1.1.0")?;
+                sheet.write_string(row, 36, "APO01.01")?;
+                sheet.write_string(row, 38, "Made-up > architecture > path")?;
+                sheet.write_string(row, 39, "shared")?;
+                sheet.write_string(row, 40, "x")?;
+                previous = control;
+            }
+            sheet.write_string(row, 2, *id)?;
+            sheet.write_string(row, 4, format!("Made-up question {id} for tests?"))?;
+            let column = match answer.to_ascii_lowercase().as_str() {
+                "yes" => Some(22),
+                "no" => Some(23),
+                "na" => Some(24),
+                _ => None,
+            };
+            if let Some(column) = column {
+                sheet.write_string(row, column, "X")?;
+            }
+            if !notes.is_empty() {
+                sheet.write_string(row, 25, *notes)?;
             }
         }
         Ok(())

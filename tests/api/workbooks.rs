@@ -375,6 +375,70 @@ both!(
 );
 
 both!(
+    async fn a_caiq_v3_1_is_read_by_its_own_ids_and_an_unsettled_caiq_v3_is_refused_by_name(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (token, aid, _) = setup(&app).await;
+        // IDs CAIQ v3.1 kept from v3.0.1 for other questions (HRS-01.1, GRM-05.1) must not land where v3.0.1's did.
+        let v3_1 = fixtures::caiq_v3_1(&[
+            ("GRM-05.1", "yes", ""),
+            ("HRS-01.1", "yes", ""),
+            ("HRS-09.5", "yes", "All staff, every year."),
+            ("SEF-02.1", "yes", ""),
+            ("STA-05.10", "no", ""),
+            ("STA-09.1", "no", ""),
+        ]);
+        let resp = upload(&app, &token, &aid, "?format=caiq", v3_1.clone()).await;
+        let body = resp.ok(200).clone();
+        assert_eq!(body["format"], "caiq-v3.1");
+        assert!(
+            body["detected_by"].as_str().unwrap().starts_with("sheet \"CAIQ v3.1\" names version 3.1"),
+            "{body}"
+        );
+        assert_eq!(body["added"], json!(["WISP-06"]), "{body}");
+        assert_eq!(body["unmapped"], json!(["GRM-05.1", "HRS-01.1"]), "{body}");
+        let hints: Vec<(&str, &str, &str)> = body["hints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| (h["question_id"].as_str().unwrap(), h["source"].as_str().unwrap(), h["answer"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            hints,
+            [
+                ("PROV-02", "caiq-v3.1:STA-09.1", "no"),
+                ("MON-04", "caiq-v3.1:SEF-02.1", "yes"),
+                ("CON-01", "caiq-v3.1:STA-05.10", "no"),
+            ]
+        );
+        let detail = app.get(&format!("/api/v1/assessments/{aid}"), &token).await.ok(200).clone();
+        let wisp_06 = detail["questions"].as_array().unwrap().iter().find(|q| q["id"] == "WISP-06").unwrap().clone();
+        assert_eq!(
+            (&wisp_06["answer"], &wisp_06["source"], &wisp_06["comment"]),
+            (&json!("yes"), &json!("caiq-v3.1:HRS-09.5"), &json!("All staff, every year."))
+        );
+
+        // Sent as v3.0.1, it is named for what it is.
+        let resp = upload(&app, &token, &aid, "?format=caiq-v3.0.1", v3_1).await;
+        resp.problem(422, "format_mismatch");
+        assert!(
+            resp.body["detail"].as_str().unwrap().starts_with("format=caiq-v3.0.1 was asked, but the file is caiq-v3.1"),
+            "{}",
+            resp.text
+        );
+
+        // No version named, and only IDs both versions share: not guessed.
+        let unsettled = fixtures::caiq_v3("Questionnaire", &[("AIS-01.1", "yes", ""), ("GRM-06.1", "no", "")]);
+        let resp = upload(&app, &token, &aid, "?format=caiq", unsettled).await;
+        resp.problem(422, "unsupported_format_version");
+        let detail = resp.body["detail"].as_str().unwrap();
+        assert!(detail.starts_with("the file is caiq-v3 (sheet \"CAIQ\" in the CAIQ v3 layout names no single version"), "{detail}");
+        assert!(detail.contains("all of its 2 question IDs are in both CAIQ v3.0.1 and v3.1"), "{detail}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM evidence").await, 1, "only the file that was read is kept");
+        app.stop().await;
+    }
+);
+
+both!(
     async fn hecvat_4_is_read_and_hecvat_3_is_refused_by_name(backend) {
         let app = TestApp::spawn(backend).await;
         let (token, aid, _) = setup(&app).await;
