@@ -213,7 +213,10 @@ async fn a_statement_is_logged_inside_its_request_and_store_method() {
         dir.path(),
         &[
             ("PROCUREMENT_REVIEW_LOG_FORMAT", "json"),
-            ("PROCUREMENT_REVIEW_LOG_LEVEL", "warn,procurement_review=debug,sqlx::query=debug"),
+            (
+                "PROCUREMENT_REVIEW_LOG_LEVEL",
+                "warn,procurement_review=debug,sqlx::query=debug",
+            ),
         ],
     )
     .await;
