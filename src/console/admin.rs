@@ -12,7 +12,8 @@ use poem::{Request, Response, handler};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Console, STAFF, require};
+use super::requests::STAFF;
+use super::{Console, require};
 use crate::store::Store;
 
 /// Rows a list page shows at once (the API's largest page).
@@ -308,7 +309,7 @@ pub async fn catalog_import(
     mut multipart: Multipart,
 ) -> Response {
     let session = attempt!(require(req, &console, &store, STAFF).await);
-    let upload = attempt!(super::read_upload(&console, &session, &mut multipart).await);
+    let upload = attempt!(super::portal::read_upload(&console, &session, &mut multipart).await);
     attempt!(super::check_csrf(
         &console,
         &session,
