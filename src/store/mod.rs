@@ -161,6 +161,23 @@ macro_rules! dispatch {
     };
 }
 
+/// Writes the `Store` methods that only pass their arguments on: for each signature given, with its doc comment
+/// (`pub async fn name(&self, a: A) -> R;`), a method that calls the backend repository's method of the same name
+/// inside a debug span named after it.
+macro_rules! forward {
+    ($($(#[$meta:meta])* pub async fn $name:ident(&self $(, $arg:ident: $ty:ty)* $(,)?) -> $ret:ty;)*) => {
+        impl Store {
+            $(
+                $(#[$meta])*
+                #[tracing::instrument(level = "debug", skip_all)]
+                pub async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    dispatch!(self, r => r.$name($($arg),*).await)
+                }
+            )*
+        }
+    };
+}
+
 impl Store {
     /// Opens the database the URL names (`sqlite:` or `postgres:`), applying migrations on a dedicated
     /// connection first.
@@ -220,97 +237,6 @@ impl Store {
         dispatch!(self, r => r.pool.close().await)
     }
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn ping(&self) -> Result<(), ApiError> {
-        dispatch!(self, r => r.ping().await)
-    }
-
-    /// Seeds what a new installation needs (the ordinance bodies) and returns the instance's HS256 secret,
-    /// generating and keeping one on first run.
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn bootstrap(&self) -> Result<Secret, ApiError> {
-        dispatch!(self, r => r.bootstrap().await)
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn list_departments(
-        &self,
-        filter: &DepartmentFilter,
-        page: PageRequest,
-    ) -> Result<Paged<Department>, ApiError> {
-        dispatch!(self, r => r.list_departments(filter, page).await)
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get_department(&self, id: Uuid) -> Result<Option<Department>, ApiError> {
-        dispatch!(self, r => r.get_department(id).await)
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn create_department(
-        &self,
-        actor: &Actor,
-        new: NewDepartment,
-    ) -> Result<Department, ApiError> {
-        dispatch!(self, r => r.create_department(actor, new).await)
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn update_department(
-        &self,
-        actor: &Actor,
-        id: Uuid,
-        if_match: i64,
-        patch: DepartmentPatchBody,
-    ) -> Result<Department, ApiError> {
-        dispatch!(self, r => r.update_department(actor, id, if_match, patch).await)
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn list_vendors(
-        &self,
-        filter: &VendorFilter,
-        page: PageRequest,
-    ) -> Result<Paged<Vendor>, ApiError> {
-        dispatch!(self, r => r.list_vendors(filter, page).await)
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get_vendor(&self, id: Uuid) -> Result<Option<Vendor>, ApiError> {
-        dispatch!(self, r => r.get_vendor(id).await)
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn create_vendor(&self, actor: &Actor, new: NewVendor) -> Result<Vendor, ApiError> {
-        dispatch!(self, r => r.create_vendor(actor, new).await)
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn update_vendor(
-        &self,
-        actor: &Actor,
-        id: Uuid,
-        if_match: i64,
-        patch: VendorPatchBody,
-    ) -> Result<Vendor, ApiError> {
-        dispatch!(self, r => r.update_vendor(actor, id, if_match, patch).await)
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn current_policy(&self) -> Result<PolicyRecord, ApiError> {
-        dispatch!(self, r => r.current_policy().await)
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get_policy(&self, version: i32) -> Result<Option<PolicyRecord>, ApiError> {
-        dispatch!(self, r => r.get_policy(version).await)
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn list_policies(&self, page: PageRequest) -> Result<Paged<PolicyRecord>, ApiError> {
-        dispatch!(self, r => r.list_policies(page).await)
-    }
-
     /// Publishes `policy` over the current version `if_match` (the version the admin read).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn publish_policy(
@@ -321,35 +247,73 @@ impl Store {
     ) -> Result<PolicyRecord, ApiError> {
         dispatch!(self, r => r.publish_policy_over(actor, if_match, policy).await)
     }
+}
 
-    #[tracing::instrument(level = "debug", skip_all)]
+// The methods that only pass their arguments to the backend's repository: each is written once, as its
+// signature, and `forward!` writes the body (and a debug span) for both backends.
+forward! {
+    pub async fn ping(&self) -> Result<(), ApiError>;
+
+    /// Seeds what a new installation needs (the ordinance bodies) and returns the instance's HS256 secret,
+    /// generating and keeping one on first run.
+    pub async fn bootstrap(&self) -> Result<Secret, ApiError>;
+
+    pub async fn list_departments(
+        &self,
+        filter: &DepartmentFilter,
+        page: PageRequest,
+    ) -> Result<Paged<Department>, ApiError>;
+
+    pub async fn get_department(&self, id: Uuid) -> Result<Option<Department>, ApiError>;
+
+    pub async fn create_department(&self, actor: &Actor, new: NewDepartment) -> Result<Department, ApiError>;
+
+    pub async fn update_department(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: i64,
+        patch: DepartmentPatchBody,
+    ) -> Result<Department, ApiError>;
+
+    pub async fn list_vendors(&self, filter: &VendorFilter, page: PageRequest) -> Result<Paged<Vendor>, ApiError>;
+
+    pub async fn get_vendor(&self, id: Uuid) -> Result<Option<Vendor>, ApiError>;
+
+    pub async fn create_vendor(&self, actor: &Actor, new: NewVendor) -> Result<Vendor, ApiError>;
+
+    pub async fn update_vendor(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        if_match: i64,
+        patch: VendorPatchBody,
+    ) -> Result<Vendor, ApiError>;
+
+    pub async fn current_policy(&self) -> Result<PolicyRecord, ApiError>;
+
+    pub async fn get_policy(&self, version: i32) -> Result<Option<PolicyRecord>, ApiError>;
+
+    pub async fn list_policies(&self, page: PageRequest) -> Result<Paged<PolicyRecord>, ApiError>;
+
     pub async fn create_request(
         &self,
         actor: &Actor,
         caller: &Caller,
         fields: RequestFields,
-    ) -> Result<RequestRecord, ApiError> {
-        dispatch!(self, r => r.create_request(actor, caller, fields).await)
-    }
+    ) -> Result<RequestRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get_request(&self, scope: &Scope, id: Uuid) -> Result<RequestRecord, ApiError> {
-        dispatch!(self, r => r.get_request(scope, id).await)
-    }
+    pub async fn get_request(&self, scope: &Scope, id: Uuid) -> Result<RequestRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_requests(
         &self,
         scope: &Scope,
         filter: &RequestFilter,
         page: PageRequest,
         after: Option<&Keyset>,
-    ) -> Result<(Paged<RequestRecord>, Option<Keyset>), ApiError> {
-        dispatch!(self, r => r.list_requests(scope, filter, page, after).await)
-    }
+    ) -> Result<(Paged<RequestRecord>, Option<Keyset>), ApiError>;
 
     #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_request(
         &self,
         actor: &Actor,
@@ -359,30 +323,21 @@ impl Store {
         if_match: i64,
         next: RequestFields,
         detection: Option<Detection>,
-    ) -> Result<RequestRecord, ApiError> {
-        dispatch!(self, r => r.update_request(actor, caller, scope, id, if_match, next, detection).await)
-    }
+    ) -> Result<RequestRecord, ApiError>;
 
     /// What the planners read of each request of a page (without the decided version).
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn request_states(
         &self,
         records: &[RequestRecord],
-    ) -> Result<Vec<crate::workflow::requests::RequestState>, ApiError> {
-        dispatch!(self, r => r.request_states(records).await)
-    }
+    ) -> Result<Vec<crate::workflow::requests::RequestState>, ApiError>;
 
     /// A request with what the planners read of it.
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn request_state(
         &self,
         scope: &Scope,
         id: Uuid,
-    ) -> Result<(RequestRecord, crate::workflow::requests::RequestState), ApiError> {
-        dispatch!(self, r => r.request_state(scope, id).await)
-    }
+    ) -> Result<(RequestRecord, crate::workflow::requests::RequestState), ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn submit_request(
         &self,
         actor: &Actor,
@@ -391,23 +346,17 @@ impl Store {
         id: Uuid,
         if_match: i64,
         detection: Detection,
-    ) -> Result<RequestRecord, ApiError> {
-        dispatch!(self, r => r.submit_request(actor, caller, scope, id, if_match, detection).await)
-    }
+    ) -> Result<RequestRecord, ApiError>;
 
     /// The plan submitting the request now would carry out, with nothing written.
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn preview_submission(
         &self,
         caller: &Caller,
         scope: &Scope,
         id: Uuid,
         detection: Detection,
-    ) -> Result<crate::workflow::requests::Plan, ApiError> {
-        dispatch!(self, r => r.preview_submission(caller, scope, id, detection).await)
-    }
+    ) -> Result<crate::workflow::requests::Plan, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn withdraw_request(
         &self,
         actor: &Actor,
@@ -415,27 +364,18 @@ impl Store {
         scope: &Scope,
         id: Uuid,
         if_match: i64,
-    ) -> Result<RequestRecord, ApiError> {
-        dispatch!(self, r => r.withdraw_request(actor, caller, scope, id, if_match).await)
-    }
+    ) -> Result<RequestRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reroute_request(
         &self,
         actor: &Actor,
         caller: &Caller,
         id: Uuid,
         if_match: i64,
-    ) -> Result<RequestRecord, ApiError> {
-        dispatch!(self, r => r.reroute_request(actor, caller, id, if_match).await)
-    }
+    ) -> Result<RequestRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn route_steps(&self, request: &RequestRecord) -> Result<Vec<StepRecord>, ApiError> {
-        dispatch!(self, r => r.route_steps(request).await)
-    }
+    pub async fn route_steps(&self, request: &RequestRecord) -> Result<Vec<StepRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn decide(
         &self,
         actor: &Actor,
@@ -444,160 +384,82 @@ impl Store {
         if_match: i64,
         decision: CheckedDecision,
         lex: &crate::domain::duplicates::Lexicon,
-    ) -> Result<(Decision, RequestRecord), ApiError> {
-        dispatch!(self, r => r.decide(actor, caller, id, if_match, decision, lex).await)
-    }
+    ) -> Result<(Decision, RequestRecord), ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn list_decisions(&self, request_id: Uuid) -> Result<Vec<Decision>, ApiError> {
-        dispatch!(self, r => r.list_decisions(request_id).await)
-    }
+    pub async fn list_decisions(&self, request_id: Uuid) -> Result<Vec<Decision>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn list_versions(&self, request_id: Uuid) -> Result<Vec<VersionRecord>, ApiError> {
-        dispatch!(self, r => r.list_versions(request_id).await)
-    }
+    pub async fn list_versions(&self, request_id: Uuid) -> Result<Vec<VersionRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_services(
         &self,
         filter: &CatalogFilter,
         page: PageRequest,
-    ) -> Result<Paged<CatalogService>, ApiError> {
-        dispatch!(self, r => r.list_services(filter, page).await)
-    }
+    ) -> Result<Paged<CatalogService>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn all_services(&self) -> Result<Vec<CatalogService>, ApiError> {
-        dispatch!(self, r => r.all_services().await)
-    }
+    pub async fn all_services(&self) -> Result<Vec<CatalogService>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get_service(&self, id: Uuid) -> Result<Option<CatalogService>, ApiError> {
-        dispatch!(self, r => r.get_service(id).await)
-    }
+    pub async fn get_service(&self, id: Uuid) -> Result<Option<CatalogService>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_alias_proposals(
         &self,
         status: Option<&str>,
         service_id: Option<Uuid>,
         page: PageRequest,
-    ) -> Result<Paged<AliasProposalRecord>, ApiError> {
-        dispatch!(self, r => r.list_alias_proposals(status, service_id, page).await)
-    }
+    ) -> Result<Paged<AliasProposalRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get_alias_proposal(
-        &self,
-        id: Uuid,
-    ) -> Result<Option<AliasProposalRecord>, ApiError> {
-        dispatch!(self, r => r.get_alias_proposal(id).await)
-    }
+    pub async fn get_alias_proposal(&self, id: Uuid) -> Result<Option<AliasProposalRecord>, ApiError>;
 
     /// Accepts the proposal when `reason` is `None`, rejects it with the reason otherwise.
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn decide_alias_proposal(
         &self,
         actor: &Actor,
         id: Uuid,
         if_match: i64,
         reason: Option<&str>,
-    ) -> Result<AliasProposalRecord, ApiError> {
-        dispatch!(self, r => r.decide_alias_proposal(actor, id, if_match, reason).await)
-    }
+    ) -> Result<AliasProposalRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn create_login_link(
-        &self,
-        actor: &Actor,
-        new: NewLoginLink,
-    ) -> Result<LoginLinkRecord, ApiError> {
-        dispatch!(self, r => r.create_login_link(actor, new).await)
-    }
+    pub async fn create_login_link(&self, actor: &Actor, new: NewLoginLink) -> Result<LoginLinkRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn redeem_login_link(
-        &self,
-        code_hash: &str,
-        session: NewSession,
-    ) -> Result<SessionRecord, ApiError> {
-        dispatch!(self, r => r.redeem_login_link(code_hash, session).await)
-    }
+    pub async fn redeem_login_link(&self, code_hash: &str, session: NewSession) -> Result<SessionRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn open_session(
-        &self,
-        actor: &Actor,
-        session: NewSession,
-    ) -> Result<SessionRecord, ApiError> {
-        dispatch!(self, r => r.open_session(actor, session).await)
-    }
+    pub async fn open_session(&self, actor: &Actor, session: NewSession) -> Result<SessionRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn start_oidc_attempt(
         &self,
         actor: &Actor,
         new: NewOidcAttempt,
-    ) -> Result<OidcAttemptRecord, ApiError> {
-        dispatch!(self, r => r.start_oidc_attempt(actor, new).await)
-    }
+    ) -> Result<OidcAttemptRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn take_oidc_attempt(
         &self,
         state_hash: &str,
         browser_hash: Option<&str>,
-    ) -> Result<OidcAttemptRecord, ApiError> {
-        dispatch!(self, r => r.take_oidc_attempt(state_hash, browser_hash).await)
-    }
+    ) -> Result<OidcAttemptRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn open_identified_session(
         &self,
         actor: &Actor,
         session: NewSession,
         person: Option<IdentityPerson>,
-    ) -> Result<SessionRecord, ApiError> {
-        dispatch!(self, r => r.open_identified_session(actor, session, person).await)
-    }
+    ) -> Result<SessionRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn identity_people(&self) -> Result<Vec<IdentityPerson>, ApiError> {
-        dispatch!(self, r => r.identity_people().await)
-    }
+    pub async fn identity_people(&self) -> Result<Vec<IdentityPerson>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn find_session(&self, token_hash: &str) -> Result<Option<SessionRecord>, ApiError> {
-        dispatch!(self, r => r.find_session(token_hash).await)
-    }
+    pub async fn find_session(&self, token_hash: &str) -> Result<Option<SessionRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn revoke_session(&self, actor: &Actor, id: Uuid) -> Result<(), ApiError> {
-        dispatch!(self, r => r.revoke_session(actor, id).await)
-    }
+    pub async fn revoke_session(&self, actor: &Actor, id: Uuid) -> Result<(), ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn list_profiles(&self) -> Result<Vec<ImportProfileRecord>, ApiError> {
-        dispatch!(self, r => r.list_profiles().await)
-    }
+    pub async fn list_profiles(&self) -> Result<Vec<ImportProfileRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get_profile(&self, name: &str) -> Result<Option<ImportProfileRecord>, ApiError> {
-        dispatch!(self, r => r.get_profile(name).await)
-    }
+    pub async fn get_profile(&self, name: &str) -> Result<Option<ImportProfileRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_profile(
         &self,
         actor: &Actor,
         name: &str,
         mapping: &crate::sheets::external::Mapping,
-    ) -> Result<ImportProfileRecord, ApiError> {
-        dispatch!(self, r => r.create_profile(actor, name, mapping).await)
-    }
+    ) -> Result<ImportProfileRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_profile(
         &self,
         actor: &Actor,
@@ -605,135 +467,71 @@ impl Store {
         if_match: i64,
         name: &str,
         mapping: &crate::sheets::external::Mapping,
-    ) -> Result<ImportProfileRecord, ApiError> {
-        dispatch!(self, r => r.update_profile(actor, current_name, if_match, name, mapping).await)
-    }
+    ) -> Result<ImportProfileRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn delete_profile(
-        &self,
-        actor: &Actor,
-        name: &str,
-        if_match: i64,
-    ) -> Result<(), ApiError> {
-        dispatch!(self, r => r.delete_profile(actor, name, if_match).await)
-    }
+    pub async fn delete_profile(&self, actor: &Actor, name: &str, if_match: i64) -> Result<(), ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn create_service(
-        &self,
-        actor: &Actor,
-        fields: ServiceFields,
-    ) -> Result<CatalogService, ApiError> {
-        dispatch!(self, r => r.create_service(actor, fields).await)
-    }
+    pub async fn create_service(&self, actor: &Actor, fields: ServiceFields) -> Result<CatalogService, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_service(
         &self,
         actor: &Actor,
         id: Uuid,
         if_match: i64,
         input: CatalogServiceInput,
-    ) -> Result<CatalogService, ApiError> {
-        dispatch!(self, r => r.update_service(actor, id, if_match, input).await)
-    }
+    ) -> Result<CatalogService, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn load_services(
         &self,
         actor: &Actor,
         entries: Vec<ServiceFields>,
-    ) -> Result<(usize, usize), ApiError> {
-        dispatch!(self, r => r.load_services(actor, entries).await)
-    }
+    ) -> Result<(usize, usize), ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn services_changed_since(
         &self,
         since: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> Result<Vec<CatalogService>, ApiError> {
-        dispatch!(self, r => r.services_changed_since(since).await)
-    }
+    ) -> Result<Vec<CatalogService>, ApiError>;
 
     /// The duplicate index's change counter: it moves with every change to what the index reads.
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn duplicate_index_counter(&self) -> Result<i64, ApiError> {
-        dispatch!(self, r => r.duplicate_index_counter().await)
-    }
+    pub async fn duplicate_index_counter(&self) -> Result<i64, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purchases_changed_since(
         &self,
         since: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> Result<Vec<PurchaseRecord>, ApiError> {
-        dispatch!(self, r => r.purchases_changed_since(since).await)
-    }
+    ) -> Result<Vec<PurchaseRecord>, ApiError>;
 
     /// The id and last change of each request changed after `since`.
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purchase_stamps_since(
         &self,
         since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<(Uuid, chrono::DateTime<chrono::Utc>)>, ApiError> {
-        dispatch!(self, r => r.purchase_stamps_since(since).await)
-    }
+    ) -> Result<Vec<(Uuid, chrono::DateTime<chrono::Utc>)>, ApiError>;
 
     /// The requests `ids` as the duplicate index reads them.
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn purchases_by_id(&self, ids: &[Uuid]) -> Result<Vec<PurchaseRecord>, ApiError> {
-        dispatch!(self, r => r.purchases_by_id(ids).await)
-    }
+    pub async fn purchases_by_id(&self, ids: &[Uuid]) -> Result<Vec<PurchaseRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn request_duplicates(
-        &self,
-        id: Uuid,
-        submission: i32,
-    ) -> Result<Vec<DuplicateRecord>, ApiError> {
-        dispatch!(self, r => r.request_duplicates(id, submission).await)
-    }
+    pub async fn request_duplicates(&self, id: Uuid, submission: i32) -> Result<Vec<DuplicateRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn vocabulary(&self) -> Result<Vec<VocabularyRecord>, ApiError> {
-        dispatch!(self, r => r.vocabulary().await)
-    }
+    pub async fn vocabulary(&self) -> Result<Vec<VocabularyRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_vocabulary(
         &self,
         actor: &Actor,
         entry: &crate::domain::duplicates::VocabularyEntry,
-    ) -> Result<VocabularyRecord, ApiError> {
-        dispatch!(self, r => r.add_vocabulary(actor, entry).await)
-    }
+    ) -> Result<VocabularyRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn remove_vocabulary(&self, actor: &Actor, id: Uuid) -> Result<bool, ApiError> {
-        dispatch!(self, r => r.remove_vocabulary(actor, id).await)
-    }
+    pub async fn remove_vocabulary(&self, actor: &Actor, id: Uuid) -> Result<bool, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn dismissals(&self, id: Uuid) -> Result<Vec<DismissalRecord>, ApiError> {
-        dispatch!(self, r => r.dismissals(id).await)
-    }
+    pub async fn dismissals(&self, id: Uuid) -> Result<Vec<DismissalRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn prior_dismissals(
         &self,
         department: &str,
         request_id: Uuid,
-    ) -> Result<Vec<crate::domain::duplicate_learning::PriorDismissal>, ApiError> {
-        dispatch!(self, r => r.prior_dismissals(department, request_id).await)
-    }
+    ) -> Result<Vec<crate::domain::duplicate_learning::PriorDismissal>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn exceptions(&self, id: Uuid) -> Result<Vec<ExceptionRecord>, ApiError> {
-        dispatch!(self, r => r.exceptions(id).await)
-    }
+    pub async fn exceptions(&self, id: Uuid) -> Result<Vec<ExceptionRecord>, ApiError>;
 
     #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn dismiss_duplicate(
         &self,
         actor: &Actor,
@@ -743,11 +541,8 @@ impl Store {
         candidate_id: &str,
         reason: &str,
         if_match: i64,
-    ) -> Result<RequestRecord, ApiError> {
-        dispatch!(self, r => r.dismiss_duplicate(actor, caller, id, candidate_kind, candidate_id, reason, if_match).await)
-    }
+    ) -> Result<RequestRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn request_exception(
         &self,
         actor: &Actor,
@@ -756,11 +551,8 @@ impl Store {
         id: Uuid,
         if_match: i64,
         justification: &str,
-    ) -> Result<ExceptionRecord, ApiError> {
-        dispatch!(self, r => r.request_exception(actor, caller, scope, id, if_match, justification).await)
-    }
+    ) -> Result<ExceptionRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn decide_exception(
         &self,
         actor: &Actor,
@@ -769,12 +561,9 @@ impl Store {
         if_match: i64,
         grant: bool,
         reason: &str,
-    ) -> Result<(ExceptionRecord, RequestRecord), ApiError> {
-        dispatch!(self, r => r.decide_exception(actor, caller, id, if_match, grant, reason).await)
-    }
+    ) -> Result<(ExceptionRecord, RequestRecord), ApiError>;
 
     #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn attach_council_document(
         &self,
         actor: &Actor,
@@ -785,36 +574,21 @@ impl Store {
         file_name: &str,
         content_type: &str,
         data: &[u8],
-    ) -> Result<crate::domain::council::CouncilDocument, ApiError> {
-        dispatch!(self, r => r.attach_council_document(actor, caller, scope, id, kind, file_name, content_type, data).await)
-    }
+    ) -> Result<crate::domain::council::CouncilDocument, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn council_documents(
         &self,
         id: Uuid,
-    ) -> Result<Vec<crate::domain::council::CouncilDocument>, ApiError> {
-        dispatch!(self, r => r.council_documents(id).await)
-    }
+    ) -> Result<Vec<crate::domain::council::CouncilDocument>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn council_document_file(
         &self,
         id: Uuid,
         document_id: Uuid,
-    ) -> Result<Option<(crate::domain::council::CouncilDocument, Vec<u8>)>, ApiError> {
-        dispatch!(self, r => r.council_document_file(id, document_id).await)
-    }
+    ) -> Result<Option<(crate::domain::council::CouncilDocument, Vec<u8>)>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn council_votes(
-        &self,
-        id: Uuid,
-    ) -> Result<Vec<crate::domain::council::CouncilVote>, ApiError> {
-        dispatch!(self, r => r.council_votes(id).await)
-    }
+    pub async fn council_votes(&self, id: Uuid) -> Result<Vec<crate::domain::council::CouncilVote>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_council_vote(
         &self,
         actor: &Actor,
@@ -823,131 +597,84 @@ impl Store {
         if_match: i64,
         vote: crate::workflow::council::VoteInput,
         today: NaiveDate,
-    ) -> Result<(crate::domain::council::CouncilVote, RequestRecord), ApiError> {
-        dispatch!(self, r => r.record_council_vote(actor, caller, id, if_match, vote, today).await)
-    }
+    ) -> Result<(crate::domain::council::CouncilVote, RequestRecord), ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn register_template(
         &self,
         template_id: &str,
         version: &str,
         file_name: &str,
         source: &str,
-    ) -> Result<(), ApiError> {
-        dispatch!(self, r => r.register_template(template_id, version, file_name, source).await)
-    }
+    ) -> Result<(), ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn template_source(
         &self,
         template_id: &str,
         version: &str,
-    ) -> Result<Option<(String, String)>, ApiError> {
-        dispatch!(self, r => r.template_source(template_id, version).await)
-    }
+    ) -> Result<Option<(String, String)>, ApiError>;
 
     /// Makes an invitation for a request (or named assessments of it), checked against the request by
     /// [`crate::workflow::assessments::plan_invitation`].
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn create_invitation(
-        &self,
-        actor: &Actor,
-        new: NewInvitation,
-    ) -> Result<InvitationRecord, ApiError> {
-        dispatch!(self, r => r.create_invitation(actor, new).await)
-    }
+    pub async fn create_invitation(&self, actor: &Actor, new: NewInvitation) -> Result<InvitationRecord, ApiError>;
 
     /// A vendor's invitations, newest first (with `department`, only those of that department's requests); 404
     /// for a vendor that does not exist.
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_invitations(
         &self,
         vendor_id: Uuid,
         department: Option<&str>,
         page: PageRequest,
-    ) -> Result<Paged<InvitationRecord>, ApiError> {
-        dispatch!(self, r => r.list_invitations(vendor_id, department, page).await)
-    }
+    ) -> Result<Paged<InvitationRecord>, ApiError>;
 
     /// Revokes an invitation of the vendor's; with `department` (a buyer), only one issued for a request of that
     /// department (any other answers 404).
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn revoke_invitation(
         &self,
         actor: &Actor,
         vendor_id: Uuid,
         id: Uuid,
         department: Option<&str>,
-    ) -> Result<InvitationRecord, ApiError> {
-        dispatch!(self, r => r.revoke_invitation(actor, vendor_id, id, department).await)
-    }
+    ) -> Result<InvitationRecord, ApiError>;
 
     /// An invitation as stored, revoked or not.
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn invitation(&self, id: Uuid) -> Result<Option<InvitationRecord>, ApiError> {
-        dispatch!(self, r => r.invitation(id).await)
-    }
+    pub async fn invitation(&self, id: Uuid) -> Result<Option<InvitationRecord>, ApiError>;
 
     /// The secret the database keeps for locally minted tokens, when the configuration names none.
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn kept_secret(&self) -> Result<Option<crate::config::Secret>, ApiError> {
-        dispatch!(self, r => r.kept_secret().await)
-    }
+    pub async fn kept_secret(&self) -> Result<Option<crate::config::Secret>, ApiError>;
 
     /// What an invitation token reaches, if the invitation is still active (not revoked, not expired) and was
     /// issued for a request.
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn invitation_grant(
         &self,
         id: Uuid,
-    ) -> Result<Option<crate::domain::invitation::InvitationGrant>, ApiError> {
-        dispatch!(self, r => r.invitation_grant(id).await)
-    }
+    ) -> Result<Option<crate::domain::invitation::InvitationGrant>, ApiError>;
 
     /// Cancels the request's assessments not yet accepted and revokes its invitations, in a transaction of its
     /// own. Withdrawing, denying and closing a request do the same inside their own transaction (the store's
     /// `close_for_request`); this is for tests and tools that close the work alone.
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close_request_work(
         &self,
         actor: &Actor,
         request_id: Uuid,
         reason: &str,
-    ) -> Result<ClosedWork, ApiError> {
-        dispatch!(self, r => r.close_request_work(actor, request_id, reason).await)
-    }
+    ) -> Result<ClosedWork, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_product(
         &self,
         actor: &Actor,
         caller: &Caller,
         product: NewProduct,
-    ) -> Result<ProductRecord, ApiError> {
-        dispatch!(self, r => r.create_product(actor, caller, product).await)
-    }
+    ) -> Result<ProductRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get_product(
-        &self,
-        vendor: Option<Uuid>,
-        id: Uuid,
-    ) -> Result<ProductDetail, ApiError> {
-        dispatch!(self, r => r.get_product(vendor, id).await)
-    }
+    pub async fn get_product(&self, vendor: Option<Uuid>, id: Uuid) -> Result<ProductDetail, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_products(
         &self,
         vendor: Option<Uuid>,
         q: Option<&str>,
         page: PageRequest,
-    ) -> Result<Paged<ProductDetail>, ApiError> {
-        dispatch!(self, r => r.list_products(vendor, q, page).await)
-    }
+    ) -> Result<Paged<ProductDetail>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn confirm_reuse(
         &self,
         actor: &Actor,
@@ -955,11 +682,8 @@ impl Store {
         id: Uuid,
         if_match: i64,
         questionnaire: &str,
-    ) -> Result<RequestRecord, ApiError> {
-        dispatch!(self, r => r.confirm_reuse(actor, caller, id, if_match, questionnaire).await)
-    }
+    ) -> Result<RequestRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_assessments(
         &self,
         scope: &VendorScope,
@@ -968,25 +692,12 @@ impl Store {
         status: Option<AssessmentStatus>,
         page: PageRequest,
         after: Option<&Keyset>,
-    ) -> Result<(Paged<AssessmentRecord>, Option<Keyset>), ApiError> {
-        dispatch!(self, r => r.list_assessments(scope, request_id, vendor_id, status, page, after).await)
-    }
+    ) -> Result<(Paged<AssessmentRecord>, Option<Keyset>), ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get_assessment(
-        &self,
-        scope: &VendorScope,
-        id: Uuid,
-    ) -> Result<AssessmentRecord, ApiError> {
-        dispatch!(self, r => r.get_assessment(scope, id).await)
-    }
+    pub async fn get_assessment(&self, scope: &VendorScope, id: Uuid) -> Result<AssessmentRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn answers(&self, assessment_id: Uuid) -> Result<Vec<AnswerRecord>, ApiError> {
-        dispatch!(self, r => r.answers(assessment_id).await)
-    }
+    pub async fn answers(&self, assessment_id: Uuid) -> Result<Vec<AnswerRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn save_answers(
         &self,
         actor: &Actor,
@@ -994,12 +705,9 @@ impl Store {
         id: Uuid,
         if_match: Option<i64>,
         entries: Vec<AnswerEntry>,
-    ) -> Result<AssessmentRecord, ApiError> {
-        dispatch!(self, r => r.save_answers(actor, scope, id, if_match, entries).await)
-    }
+    ) -> Result<AssessmentRecord, ApiError>;
 
     #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn import_answers(
         &self,
         actor: &Actor,
@@ -1010,11 +718,8 @@ impl Store {
         file_name: &str,
         content_type: &str,
         original: &[u8],
-    ) -> Result<(AssessmentRecord, EvidenceRecord), ApiError> {
-        dispatch!(self, r => r.import_answers(actor, scope, id, expected_version, entries, file_name, content_type, original).await)
-    }
+    ) -> Result<(AssessmentRecord, EvidenceRecord), ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn submit_assessment(
         &self,
         actor: &Actor,
@@ -1023,11 +728,8 @@ impl Store {
         expected_version: i64,
         answers: serde_json::Value,
         score: ScoreView,
-    ) -> Result<AssessmentRecord, ApiError> {
-        dispatch!(self, r => r.submit_assessment(actor, scope, id, expected_version, answers, score).await)
-    }
+    ) -> Result<AssessmentRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn review_assessment(
         &self,
         actor: &Actor,
@@ -1036,28 +738,19 @@ impl Store {
         accept: bool,
         comments: Vec<ReviewComment>,
         findings: Vec<NewFinding>,
-    ) -> Result<(AssessmentRecord, Vec<FindingRecord>), ApiError> {
-        dispatch!(self, r => r.review_assessment(actor, id, if_match, accept, comments, findings).await)
-    }
+    ) -> Result<(AssessmentRecord, Vec<FindingRecord>), ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn start_cycle(
         &self,
         actor: &Actor,
         id: Uuid,
         if_match: Option<i64>,
         cycle: NewCycle,
-    ) -> Result<AssessmentRecord, ApiError> {
-        dispatch!(self, r => r.start_cycle(actor, id, if_match, cycle).await)
-    }
+    ) -> Result<AssessmentRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn reviews(&self, assessment_id: Uuid) -> Result<Vec<ReviewRecord>, ApiError> {
-        dispatch!(self, r => r.reviews(assessment_id).await)
-    }
+    pub async fn reviews(&self, assessment_id: Uuid) -> Result<Vec<ReviewRecord>, ApiError>;
 
     #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn store_evidence(
         &self,
         actor: &Actor,
@@ -1068,48 +761,26 @@ impl Store {
         file_name: &str,
         content_type: &str,
         data: &[u8],
-    ) -> Result<(AssessmentRecord, EvidenceRecord), ApiError> {
-        dispatch!(self, r => r.store_evidence(actor, scope, assessment_id, expected_version, question_id, file_name, content_type, data).await)
-    }
+    ) -> Result<(AssessmentRecord, EvidenceRecord), ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn list_evidence(
-        &self,
-        assessment_id: Uuid,
-    ) -> Result<Vec<EvidenceRecord>, ApiError> {
-        dispatch!(self, r => r.list_evidence(assessment_id).await)
-    }
+    pub async fn list_evidence(&self, assessment_id: Uuid) -> Result<Vec<EvidenceRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn evidence_file(
         &self,
         assessment_id: Uuid,
         evidence_id: Uuid,
-    ) -> Result<Option<(EvidenceRecord, Vec<u8>)>, ApiError> {
-        dispatch!(self, r => r.evidence_file(assessment_id, evidence_id).await)
-    }
+    ) -> Result<Option<(EvidenceRecord, Vec<u8>)>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_findings(
         &self,
         scope: &VendorScope,
         filter: &FindingFilter,
         page: PageRequest,
         after: Option<&Keyset>,
-    ) -> Result<(Paged<FindingRecord>, Option<Keyset>), ApiError> {
-        dispatch!(self, r => r.list_findings(scope, filter, page, after).await)
-    }
+    ) -> Result<(Paged<FindingRecord>, Option<Keyset>), ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get_finding(
-        &self,
-        scope: &VendorScope,
-        id: Uuid,
-    ) -> Result<FindingRecord, ApiError> {
-        dispatch!(self, r => r.get_finding(scope, id).await)
-    }
+    pub async fn get_finding(&self, scope: &VendorScope, id: Uuid) -> Result<FindingRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn change_finding(
         &self,
         actor: &Actor,
@@ -1117,20 +788,14 @@ impl Store {
         id: Uuid,
         if_match: Option<i64>,
         change: FindingChange,
-    ) -> Result<FindingRecord, ApiError> {
-        dispatch!(self, r => r.change_finding(actor, scope, id, if_match, change).await)
-    }
+    ) -> Result<FindingRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn safeguards(
         &self,
         scope: &Scope,
         id: Uuid,
-    ) -> Result<(RequestRecord, Vec<ChecklistEntry>, Vec<SafeguardRecord>), ApiError> {
-        dispatch!(self, r => r.safeguards(scope, id).await)
-    }
+    ) -> Result<(RequestRecord, Vec<ChecklistEntry>, Vec<SafeguardRecord>), ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_safeguards(
         &self,
         actor: &Actor,
@@ -1138,120 +803,76 @@ impl Store {
         id: Uuid,
         if_match: i64,
         changes: Vec<(String, ClauseStatus)>,
-    ) -> Result<(RequestRecord, Vec<ChecklistEntry>, Vec<SafeguardRecord>), ApiError> {
-        dispatch!(self, r => r.record_safeguards(actor, caller, id, if_match, changes).await)
-    }
+    ) -> Result<(RequestRecord, Vec<ChecklistEntry>, Vec<SafeguardRecord>), ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_contracts(
         &self,
         filter: &ContractFilter,
         today: NaiveDate,
         page: PageRequest,
-    ) -> Result<Paged<ContractDetail>, ApiError> {
-        dispatch!(self, r => r.list_contracts(filter, today, page).await)
-    }
+    ) -> Result<Paged<ContractDetail>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get_contract(&self, id: Uuid) -> Result<ContractDetail, ApiError> {
-        dispatch!(self, r => r.get_contract(id).await)
-    }
+    pub async fn get_contract(&self, id: Uuid) -> Result<ContractDetail, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn create_contract(
-        &self,
-        actor: &Actor,
-        fields: ContractFields,
-    ) -> Result<ContractDetail, ApiError> {
-        dispatch!(self, r => r.create_contract(actor, fields).await)
-    }
+    pub async fn create_contract(&self, actor: &Actor, fields: ContractFields) -> Result<ContractDetail, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_contract(
         &self,
         actor: &Actor,
         id: Uuid,
         if_match: i64,
         fields: ContractFields,
-    ) -> Result<ContractDetail, ApiError> {
-        dispatch!(self, r => r.update_contract(actor, id, if_match, fields).await)
-    }
+    ) -> Result<ContractDetail, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn decommission_contract(
         &self,
         actor: &Actor,
         id: Uuid,
         if_match: i64,
         decommission: Decommission,
-    ) -> Result<ContractDetail, ApiError> {
-        dispatch!(self, r => r.decommission_contract(actor, id, if_match, decommission).await)
-    }
+    ) -> Result<ContractDetail, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn cancel_contract(
         &self,
         actor: &Actor,
         id: Uuid,
         if_match: i64,
         cancellation: Cancellation,
-    ) -> Result<ContractDetail, ApiError> {
-        dispatch!(self, r => r.cancel_contract(actor, id, if_match, cancellation).await)
-    }
+    ) -> Result<ContractDetail, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_incidents(
         &self,
         scope: &IncidentScope,
         filter: &IncidentFilter,
         page: PageRequest,
-    ) -> Result<Paged<IncidentDetail>, ApiError> {
-        dispatch!(self, r => r.list_incidents(scope, filter, page).await)
-    }
+    ) -> Result<Paged<IncidentDetail>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get_incident(
-        &self,
-        scope: &IncidentScope,
-        id: Uuid,
-    ) -> Result<IncidentDetail, ApiError> {
-        dispatch!(self, r => r.get_incident(scope, id).await)
-    }
+    pub async fn get_incident(&self, scope: &IncidentScope, id: Uuid) -> Result<IncidentDetail, ApiError>;
 
     /// Records a report, checked by [`crate::workflow::incidents::plan_report`].
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn report_incident(
         &self,
         actor: &Actor,
         reporter: &crate::workflow::incidents::Reporter,
         new: crate::workflow::incidents::NewIncident,
-    ) -> Result<IncidentDetail, ApiError> {
-        dispatch!(self, r => r.report_incident(actor, reporter, new).await)
-    }
+    ) -> Result<IncidentDetail, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn step_incident(
         &self,
         actor: &Actor,
         id: Uuid,
         if_match: i64,
         step: IncidentStep,
-    ) -> Result<IncidentDetail, ApiError> {
-        dispatch!(self, r => r.step_incident(actor, id, if_match, step).await)
-    }
+    ) -> Result<IncidentDetail, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_incident_notice(
         &self,
         actor: &Actor,
         id: Uuid,
         if_match: i64,
         notice: NewNotice,
-    ) -> Result<IncidentDetail, ApiError> {
-        dispatch!(self, r => r.record_incident_notice(actor, id, if_match, notice).await)
-    }
+    ) -> Result<IncidentDetail, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn hold_incident(
         &self,
         actor: &Actor,
@@ -1259,12 +880,9 @@ impl Store {
         if_match: i64,
         hold: bool,
         reason: &str,
-    ) -> Result<IncidentDetail, ApiError> {
-        dispatch!(self, r => r.hold_incident(actor, id, if_match, hold, reason).await)
-    }
+    ) -> Result<IncidentDetail, ApiError>;
 
     #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn attach_incident_evidence(
         &self,
         actor: &Actor,
@@ -1275,66 +893,41 @@ impl Store {
         file_name: &str,
         content_type: &str,
         data: &[u8],
-    ) -> Result<(IncidentDetail, IncidentEvidenceRecord), ApiError> {
-        dispatch!(self, r => r.attach_incident_evidence(actor, scope, id, if_match, kind, file_name, content_type, data).await)
-    }
+    ) -> Result<(IncidentDetail, IncidentEvidenceRecord), ApiError>;
 
     /// A file of an incident; the read is written to the audit trail (chain of custody).
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn read_incident_evidence(
         &self,
         actor: &Actor,
         scope: &IncidentScope,
         id: Uuid,
         evidence_id: Uuid,
-    ) -> Result<(IncidentEvidenceRecord, Vec<u8>), ApiError> {
-        dispatch!(self, r => r.read_incident_evidence(actor, scope, id, evidence_id).await)
-    }
+    ) -> Result<(IncidentEvidenceRecord, Vec<u8>), ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_incident_evidence(
         &self,
         actor: &Actor,
         id: Uuid,
         evidence_id: Uuid,
-    ) -> Result<(), ApiError> {
-        dispatch!(self, r => r.delete_incident_evidence(actor, id, evidence_id).await)
-    }
+    ) -> Result<(), ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn open_incidents(&self) -> Result<Vec<IncidentDetail>, ApiError> {
-        dispatch!(self, r => r.open_incidents().await)
-    }
+    pub async fn open_incidents(&self) -> Result<Vec<IncidentDetail>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_orders(
         &self,
         scope: &IncidentScope,
         filter: &OrderFilter,
         page: PageRequest,
-    ) -> Result<Paged<OrderRecord>, ApiError> {
-        dispatch!(self, r => r.list_orders(scope, filter, page).await)
-    }
+    ) -> Result<Paged<OrderRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get_order(
-        &self,
-        scope: &IncidentScope,
-        id: Uuid,
-    ) -> Result<OrderRecord, ApiError> {
-        dispatch!(self, r => r.get_order(scope, id).await)
-    }
+    pub async fn get_order(&self, scope: &IncidentScope, id: Uuid) -> Result<OrderRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issue_order(
         &self,
         actor: &Actor,
         new: crate::workflow::orders::NewOrder,
-    ) -> Result<OrderRecord, ApiError> {
-        dispatch!(self, r => r.issue_order(actor, new).await)
-    }
+    ) -> Result<OrderRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn change_order(
         &self,
         actor: &Actor,
@@ -1343,46 +936,28 @@ impl Store {
         if_match: i64,
         change: OrderChange,
         appeal_days: u32,
-    ) -> Result<OrderRecord, ApiError> {
-        dispatch!(self, r => r.change_order(actor, scope, id, if_match, change, appeal_days).await)
-    }
+    ) -> Result<OrderRecord, ApiError>;
 
     /// Open orders: id, vendor, department, due date, status.
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn open_orders(&self) -> Result<Vec<OpenOrder>, ApiError> {
-        dispatch!(self, r => r.open_orders().await)
-    }
+    pub async fn open_orders(&self) -> Result<Vec<OpenOrder>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reassessment_schedule(
         &self,
         months: u32,
         only: Option<&[Uuid]>,
-    ) -> Result<HashMap<Uuid, NaiveDate>, ApiError> {
-        dispatch!(self, r => r.reassessment_schedule(months, only).await)
-    }
+    ) -> Result<HashMap<Uuid, NaiveDate>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn reminder_sources(&self, today: NaiveDate) -> Result<ReminderSources, ApiError> {
-        dispatch!(self, r => r.reminder_sources(today).await)
-    }
+    pub async fn reminder_sources(&self, today: NaiveDate) -> Result<ReminderSources, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_notifications(
         &self,
         items: Vec<NewNotification>,
         at: DateTime<Utc>,
-    ) -> Result<Vec<NotificationRecord>, ApiError> {
-        dispatch!(self, r => r.insert_notifications(items, at).await)
-    }
+    ) -> Result<Vec<NotificationRecord>, ApiError>;
 
     /// Fans new notifications (events and reminders) out to the outbox; returns how many.
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn fan_out(&self, to: &FanOut<'_>, at: DateTime<Utc>) -> Result<usize, ApiError> {
-        dispatch!(self, r => r.fan_out(to, at).await)
-    }
+    pub async fn fan_out(&self, to: &FanOut<'_>, at: DateTime<Utc>) -> Result<usize, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn claim_deliveries(
         &self,
         channel: &str,
@@ -1390,93 +965,53 @@ impl Store {
         at: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
-    ) -> Result<Vec<DeliveryRecord>, ApiError> {
-        dispatch!(self, r => r.claim_deliveries(channel, runner, at, lease_until, limit).await)
-    }
+    ) -> Result<Vec<DeliveryRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn finish_delivery(
         &self,
         id: Uuid,
         runner: &str,
         outcome: DeliveryOutcome,
         at: DateTime<Utc>,
-    ) -> Result<bool, ApiError> {
-        dispatch!(self, r => r.finish_delivery(id, runner, outcome, at).await)
-    }
+    ) -> Result<bool, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_notifications(
         &self,
         audience: &NotificationAudience,
         unread_only: bool,
         page: PageRequest,
-    ) -> Result<(Paged<NotificationRecord>, i64), ApiError> {
-        dispatch!(self, r => r.list_notifications(audience, unread_only, page).await)
-    }
+    ) -> Result<(Paged<NotificationRecord>, i64), ApiError>;
 
     /// Notifications addressed to `audience`, and how many of them its reader has not marked read.
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn notification_counts(
-        &self,
-        audience: &NotificationAudience,
-    ) -> Result<(i64, i64), ApiError> {
-        dispatch!(self, r => r.notification_counts(audience).await)
-    }
+    pub async fn notification_counts(&self, audience: &NotificationAudience) -> Result<(i64, i64), ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mark_notifications_read(
         &self,
         actor: &Actor,
         audience: &NotificationAudience,
         id: Option<Uuid>,
-    ) -> Result<Vec<Uuid>, ApiError> {
-        dispatch!(self, r => r.mark_notifications_read(actor, audience, id).await)
-    }
+    ) -> Result<Vec<Uuid>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_deliveries(
         &self,
         status: Option<&str>,
         channel: Option<&str>,
         page: PageRequest,
-    ) -> Result<Paged<DeliveryRecord>, ApiError> {
-        dispatch!(self, r => r.list_deliveries(status, channel, page).await)
-    }
+    ) -> Result<Paged<DeliveryRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn retry_delivery(
-        &self,
-        actor: &Actor,
-        id: Uuid,
-    ) -> Result<DeliveryRecord, ApiError> {
-        dispatch!(self, r => r.retry_delivery(actor, id).await)
-    }
+    pub async fn retry_delivery(&self, actor: &Actor, id: Uuid) -> Result<DeliveryRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn list_plan_items(
-        &self,
-        page: PageRequest,
-    ) -> Result<Paged<PlanItemRecord>, ApiError> {
-        dispatch!(self, r => r.list_plan_items(page).await)
-    }
+    pub async fn list_plan_items(&self, page: PageRequest) -> Result<Paged<PlanItemRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get_plan_item(&self, id: Uuid) -> Result<PlanItemRecord, ApiError> {
-        dispatch!(self, r => r.get_plan_item(id).await)
-    }
+    pub async fn get_plan_item(&self, id: Uuid) -> Result<PlanItemRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_plan_item(
         &self,
         actor: &Actor,
         caller: &Caller,
         fields: crate::domain::budgets::PlanItemFields,
-    ) -> Result<PlanItemRecord, ApiError> {
-        dispatch!(self, r => r.create_plan_item(actor, caller, fields).await)
-    }
+    ) -> Result<PlanItemRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_plan_item(
         &self,
         actor: &Actor,
@@ -1484,52 +1019,34 @@ impl Store {
         id: Uuid,
         if_match: i64,
         fields: crate::domain::budgets::PlanItemFields,
-    ) -> Result<PlanItemRecord, ApiError> {
-        dispatch!(self, r => r.update_plan_item(actor, caller, id, if_match, fields).await)
-    }
+    ) -> Result<PlanItemRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn load_plan_items(
         &self,
         actor: &Actor,
         caller: &Caller,
         rows: Vec<crate::sheets::budgets::PlanRow>,
-    ) -> Result<(usize, usize), ApiError> {
-        dispatch!(self, r => r.load_plan_items(actor, caller, rows).await)
-    }
+    ) -> Result<(usize, usize), ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn all_plan_items(&self) -> Result<Vec<PlanItemRecord>, ApiError> {
-        dispatch!(self, r => r.all_plan_items().await)
-    }
+    pub async fn all_plan_items(&self) -> Result<Vec<PlanItemRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_budgets(
         &self,
         scope: &Scope,
         filter: &BudgetFilter,
         page: PageRequest,
-    ) -> Result<Paged<BudgetDetail>, ApiError> {
-        dispatch!(self, r => r.list_budgets(scope, filter, page).await)
-    }
+    ) -> Result<Paged<BudgetDetail>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn get_budget(&self, scope: &Scope, id: Uuid) -> Result<BudgetDetail, ApiError> {
-        dispatch!(self, r => r.get_budget(scope, id).await)
-    }
+    pub async fn get_budget(&self, scope: &Scope, id: Uuid) -> Result<BudgetDetail, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_budget(
         &self,
         actor: &Actor,
         caller: &Caller,
         fiscal_year: i32,
         lines: Vec<crate::domain::budgets::LineFields>,
-    ) -> Result<BudgetDetail, ApiError> {
-        dispatch!(self, r => r.create_budget(actor, caller, fiscal_year, lines).await)
-    }
+    ) -> Result<BudgetDetail, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn replace_budget_lines(
         &self,
         actor: &Actor,
@@ -1538,11 +1055,8 @@ impl Store {
         id: Uuid,
         if_match: i64,
         lines: Vec<crate::domain::budgets::LineFields>,
-    ) -> Result<BudgetDetail, ApiError> {
-        dispatch!(self, r => r.replace_budget_lines(actor, caller, scope, id, if_match, lines).await)
-    }
+    ) -> Result<BudgetDetail, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn submit_budget(
         &self,
         actor: &Actor,
@@ -1550,12 +1064,9 @@ impl Store {
         scope: &Scope,
         id: Uuid,
         if_match: i64,
-    ) -> Result<BudgetDetail, ApiError> {
-        dispatch!(self, r => r.submit_budget(actor, caller, scope, id, if_match).await)
-    }
+    ) -> Result<BudgetDetail, ApiError>;
 
     #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn review_budget(
         &self,
         actor: &Actor,
@@ -1564,34 +1075,22 @@ impl Store {
         id: Uuid,
         if_match: i64,
         review: crate::workflow::budgets::Review,
-    ) -> Result<BudgetDetail, ApiError> {
-        dispatch!(self, r => r.review_budget(actor, caller, acting, id, if_match, review).await)
-    }
+    ) -> Result<BudgetDetail, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn surveillance_register(&self) -> Result<Vec<TechnologyRecord>, ApiError> {
-        dispatch!(self, r => r.surveillance_register().await)
-    }
+    pub async fn surveillance_register(&self) -> Result<Vec<TechnologyRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn surveillance_reports(
         &self,
         year: Option<i32>,
         request_id: Option<Uuid>,
-    ) -> Result<Vec<SurveillanceReportRecord>, ApiError> {
-        dispatch!(self, r => r.surveillance_reports(year, request_id).await)
-    }
+    ) -> Result<Vec<SurveillanceReportRecord>, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn get_surveillance_report(
         &self,
         scope: &Scope,
         id: Uuid,
-    ) -> Result<SurveillanceReportRecord, ApiError> {
-        dispatch!(self, r => r.get_surveillance_report(scope, id).await)
-    }
+    ) -> Result<SurveillanceReportRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_surveillance_report(
         &self,
         actor: &Actor,
@@ -1599,11 +1098,8 @@ impl Store {
         request_id: Uuid,
         year: i32,
         fields: crate::workflow::surveillance::ReportFields,
-    ) -> Result<SurveillanceReportRecord, ApiError> {
-        dispatch!(self, r => r.create_surveillance_report(actor, caller, request_id, year, fields).await)
-    }
+    ) -> Result<SurveillanceReportRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_surveillance_report(
         &self,
         actor: &Actor,
@@ -1611,43 +1107,26 @@ impl Store {
         id: Uuid,
         if_match: i64,
         fields: crate::workflow::surveillance::ReportFields,
-    ) -> Result<SurveillanceReportRecord, ApiError> {
-        dispatch!(self, r => r.update_surveillance_report(actor, caller, id, if_match, fields).await)
-    }
+    ) -> Result<SurveillanceReportRecord, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_audit(
         &self,
         filter: &AuditFilter,
         page: PageRequest,
         after: Option<SeqCursor>,
-    ) -> Result<(Paged<AuditRecord>, Option<SeqCursor>), ApiError> {
-        dispatch!(self, r => r.list_audit(filter, page, after).await)
-    }
+    ) -> Result<(Paged<AuditRecord>, Option<SeqCursor>), ApiError>;
 
     /// Incremental: the records after the last checkpoint (`GET /audit/verify`).
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn verify_audit(&self, actor: &str) -> Result<VerifyReport, ApiError> {
-        dispatch!(self, r => r.verify_audit(actor).await)
-    }
+    pub async fn verify_audit(&self, actor: &str) -> Result<VerifyReport, ApiError>;
 
-    #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn audit_checkpoint(
-        &self,
-        number: i64,
-    ) -> Result<Option<CheckpointSummary>, ApiError> {
-        dispatch!(self, r => r.audit_checkpoint(number).await)
-    }
+    pub async fn audit_checkpoint(&self, number: i64) -> Result<Option<CheckpointSummary>, ApiError>;
 
     /// Every record and checkpoint (`procurement-review audit verify`); `progress` hears (done, to do).
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn verify_audit_full(
         &self,
         actor: &str,
         progress: &mut (dyn FnMut(i64, i64) + Send),
-    ) -> Result<VerifyReport, ApiError> {
-        dispatch!(self, r => r.verify_audit_full(actor, progress).await)
-    }
+    ) -> Result<VerifyReport, ApiError>;
 }
 
 #[cfg(test)]
