@@ -136,6 +136,12 @@ impl ApiError {
         }
     }
 
+    /// 400 for a request that cannot be acted on as sent (not a field's fault: a sign-in callback that matches no
+    /// attempt, say).
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

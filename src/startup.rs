@@ -9,10 +9,9 @@ use anyhow::Context;
 use poem::http::{HeaderValue, StatusCode};
 use poem::web::Data;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler};
-use poem_openapi::{OpenApiService, OperationId};
+use poem_openapi::OperationId;
 use tracing::Instrument;
 
-use crate::api::input::StrictApis;
 use crate::api::workbooks::ImportSlots;
 use crate::auth::Verifier;
 use crate::config::Config;
@@ -25,33 +24,7 @@ use crate::templates::Templates;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-pub use crate::api::Apis;
-
-pub fn openapi_service() -> OpenApiService<StrictApis, ()> {
-    OpenApiService::new(StrictApis(crate::api::apis()), "procurement-review", env!("CARGO_PKG_VERSION")).description(
-        "Security review and approval routing for a city's technology purchases. Errors are \
-         application/problem+json (RFC 9457) with a stable `code`; lists paginate with `limit` and `offset`; \
-         updates and state transitions take `If-Match`.",
-    )
-}
-
-/// The OpenAPI document, with the input rules the gate enforces written into its schemas.
-fn spec_document() -> serde_yaml::Value {
-    let mut document = serde_yaml::from_str(&openapi_service().spec_yaml())
-        .expect("poem-openapi writes a YAML document");
-    crate::api::input::spec::tighten(&mut document);
-    document
-}
-
-/// The OpenAPI document as YAML, exactly as committed in `openapi/openapi.yaml`.
-pub fn spec_yaml() -> String {
-    serde_yaml::to_string(&spec_document()).expect("the document serialises")
-}
-
-/// The same document as JSON, served at `/openapi.json`.
-pub fn spec_json() -> String {
-    serde_json::to_string_pretty(&spec_document()).expect("the document serialises")
-}
+pub use crate::api::document::{openapi_service, spec_json, spec_yaml};
 
 pub struct Application {
     listener: tokio::net::TcpListener,

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod contracts;
 pub mod council;
 pub mod departments;
+pub mod document;
 pub mod duplicates;
 pub mod incidents;
 pub mod input;

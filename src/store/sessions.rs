@@ -204,13 +204,7 @@ impl Repo {
         state_hash: &str,
         browser_hash: Option<&str>,
     ) -> Result<OidcAttemptRecord, ApiError> {
-        let refused = |detail: &str| {
-            ApiError::new(
-                poem::http::StatusCode::BAD_REQUEST,
-                "oidc_state",
-                detail.to_string(),
-            )
-        };
+        let refused = |detail: &str| ApiError::bad_request("oidc_state", detail);
         let mut tx = begin(&self.writer).await?;
         let attempt: OidcAttemptRecord = sqlx::query_as(concat!(
             "SELECT * FROM console_oidc_attempts WHERE state_hash = $1",

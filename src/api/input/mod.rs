@@ -46,15 +46,15 @@ use crate::error::{ApiError, FieldError};
 const UNREADABLE: &[u8] = b"\0";
 
 /// The service's APIs with every operation behind the input gate.
-pub struct StrictApis(pub crate::startup::Apis);
+pub struct StrictApis(pub crate::api::Apis);
 
 impl OpenApi for StrictApis {
     fn meta() -> Vec<MetaApi> {
-        crate::startup::Apis::meta()
+        crate::api::Apis::meta()
     }
 
     fn register(registry: &mut Registry) {
-        crate::startup::Apis::register(registry);
+        crate::api::Apis::register(registry);
     }
 
     fn add_routes(self, route_table: &mut HashMap<String, HashMap<Method, BoxEndpoint<'static>>>) {

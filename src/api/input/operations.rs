@@ -123,5 +123,5 @@ fn is_text(registry: &Registry, schema: &MetaSchemaRef) -> bool {
 /// The operations of this service's API.
 pub fn catalog() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
-    CATALOG.get_or_init(Catalog::of::<crate::startup::Apis>)
+    CATALOG.get_or_init(Catalog::of::<crate::api::Apis>)
 }

@@ -789,7 +789,7 @@ components:
 
     #[test]
     fn every_rule_names_a_field_of_the_published_document() {
-        let document: Value = serde_yaml::from_str(&crate::startup::spec_yaml()).unwrap();
+        let document: Value = serde_yaml::from_str(&crate::api::document::spec_yaml()).unwrap();
         let schemas = &document["components"]["schemas"];
         for (schema, field, _) in FIELD_RULES {
             let property = &schemas[*schema]["properties"][*field];
