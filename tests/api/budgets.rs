@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use crate::both;
 use crate::helpers::{Resp, TestApp, purchase, with};
-use crate::requests::department;
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
@@ -161,7 +160,7 @@ async fn approved_budget(app: &TestApp, buyer: &str) -> (String, String) {
 both!(
     async fn a_budget_is_approved_only_by_the_cio_and_finance_together_after_one_return(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let buyer = app.buyer_token("DOIT", "buyer-doit");
         let cio = app.token(Role::Cio);
         // The plan is the CIO office's; a buyer may read it, not add to it.
@@ -216,7 +215,7 @@ both!(
 both!(
     async fn requests_draw_on_their_budget_line_and_withdrawals_and_denials_release_it(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("SignIt Inc").await;
         let buyer = app.buyer_token("DOIT", "buyer-doit");
         let (budget, line_id) = approved_budget(&app, &buyer).await;
@@ -310,7 +309,7 @@ both!(
 both!(
     async fn a_department_without_an_approved_budget_keeps_todays_route(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("SignIt Inc").await;
         let buyer = app.buyer_token("DOIT", "buyer-doit");
         let small = with(purchase(&vendor), json!({"annual_operating_cost_cents": 1_000_000}));
@@ -368,7 +367,7 @@ async fn download(app: &TestApp, token: &str, path: &str) -> Vec<u8> {
 both!(
     async fn the_plan_and_a_budgets_lines_go_out_and_back_as_workbooks_with_every_bad_cell_named(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let cio = app.token(Role::Cio);
         let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
         let item = id(app.post("/api/v1/plan/items", &cio, plan_item()).await.ok(201));

@@ -119,17 +119,6 @@ pub async fn login_link(
     .unwrap()
 }
 
-/// Registers a department (buyers act only for registered ones).
-pub async fn department(app: &TestApp, code: &str) {
-    app.post(
-        "/api/v1/departments",
-        &app.token(Role::Admin),
-        json!({"code": code, "name": code}),
-    )
-    .await
-    .ok(201);
-}
-
 /// Signs in with a fresh login link; returns the session cookie.
 pub async fn sign_in(app: &TestApp, role: Role, sub: &str, department: Option<&str>) -> String {
     let link = login_link(app, role, sub, department, None).await;
@@ -265,7 +254,7 @@ both!(
     async fn the_buyers_form_creates_a_draft_through_the_api_and_shows_each_fault_at_its_field(backend) {
         let app = TestApp::spawn(backend).await;
         let vendor = app.create_vendor("Signet").await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let cookie = sign_in(&app, Role::Buyer, "bea", Some("DOIT")).await;
         let form_page = get(&app, "/requests/new", Some(&cookie)).await;
         assert!(form_page.text.contains("Signet"), "the vendors are offered");
@@ -358,7 +347,7 @@ both!(
     async fn another_departments_request_is_not_found_from_the_console_either(backend) {
         let app = TestApp::spawn(backend).await;
         let vendor = app.create_vendor("Signet").await;
-        department(&app, "PWD").await;
+        app.department("PWD").await;
         let other = app.buyer_token("PWD", "pete");
         let created = app.post("/api/v1/requests", &other, purchase(&vendor)).await;
         let id = created.ok(201)["id"].as_str().unwrap().to_string();
@@ -372,7 +361,7 @@ both!(
 /// A submitted request that asks the vendor for questionnaires, an invitation for it, and its link.
 pub async fn invited(app: &TestApp) -> (Value, String, Value) {
     let vendor = app.create_vendor("Caseflow Inc").await;
-    department(app, "DOIT").await;
+    app.department("DOIT").await;
     let buyer = app.buyer_token("DOIT", "bea");
     let (request, _) = app
         .draft_and_submit(
@@ -501,7 +490,7 @@ both!(
     async fn the_inbox_counts_the_wait_as_the_escalation_reminder_does_oldest_first(backend) {
         let app = TestApp::spawn(backend).await;
         let vendor = app.create_vendor("Signet").await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let buyer = app.buyer_token("DOIT", "bea");
         app.draft_and_submit(&buyer, with(purchase(&vendor), json!({"title": "Old permits"}))).await;
         // The old one started to wait long ago: past the policy's escalation days.

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::both;
 use crate::catalog::{add_service, esign};
-use crate::console::{Page, client, department, get, hidden, post_form, sign_in};
+use crate::console::{Page, client, get, hidden, post_form, sign_in};
 use crate::helpers::{TestApp, purchase, with};
 
 /// A catalogue upload as CSV.
@@ -77,8 +77,8 @@ async fn post_file(
 both!(
     async fn the_audit_trail_is_filtered_paged_and_verified_for_auditors_and_refused_to_a_buyer(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
-        department(&app, "PWD").await;
+        app.department("DOIT").await;
+        app.department("PWD").await;
         let auditor = sign_in(&app, Role::Auditor, "aud", None).await;
         let page = get(&app, "/audit", Some(&auditor)).await;
         assert_eq!(page.status, 200, "{}", page.text);
@@ -226,7 +226,7 @@ both!(
     async fn the_buyer_edits_a_draft_with_the_pages_version_and_answers_a_change_request(backend) {
         let app = TestApp::spawn(backend).await;
         let vendor = app.create_vendor("Signet").await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let token = app.buyer_token("DOIT", "bea");
         let id = app.post("/api/v1/requests", &token, purchase(&vendor)).await.ok(201)["id"].as_str().unwrap().to_string();
         let cookie = sign_in(&app, Role::Buyer, "bea", Some("DOIT")).await;
@@ -314,7 +314,7 @@ both!(
 both!(
     async fn the_buyer_asks_for_a_duplicate_exception_from_the_request_page(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         add_service(&app, esign()).await;
         let vendor = app.create_vendor("DocuSign, Inc.").await;
         let token = app.buyer_token("DOIT", "bea");

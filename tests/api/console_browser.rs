@@ -275,7 +275,7 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
     let c = driver.browser().await;
     let axe = axe_source();
     let vendor = app.create_vendor("Signet Systems").await;
-    crate::console::department(&app, "DOIT").await;
+    app.department("DOIT").await;
 
     // --- The buyer signs in with a login link and lands on the department's requests.
     let link = login_link(&app, Role::Buyer, "bea", Some("DOIT"), None).await;

@@ -5,16 +5,6 @@ use crate::both;
 use crate::catalog::{add_service, esign};
 use crate::helpers::TestApp;
 
-async fn department(app: &TestApp, code: &str) {
-    app.post(
-        "/api/v1/departments",
-        &app.token(Role::Admin),
-        json!({"code": code, "name": code}),
-    )
-    .await
-    .ok(201);
-}
-
 /// A small on-premises purchase of public data: nothing routes it but the duplicate check.
 fn request(vendor: &Value, title: &str, product: &str, capabilities: &[&str]) -> Value {
     json!({
@@ -41,7 +31,7 @@ fn step<'a>(route: &'a Value, kind: &str) -> Option<&'a Value> {
 both!(
     async fn a_product_name_that_is_a_catalogue_alias_puts_the_request_before_the_cio(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let service = add_service(&app, esign()).await;
         let vendor = app.create_vendor("DocuSign, Inc.").await;
         let buyer = app.buyer_token("DOIT", "bea");
@@ -84,7 +74,7 @@ both!(
 both!(
     async fn a_paraphrased_request_matches_and_the_cio_can_dismiss_the_match(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         add_service(&app, esign()).await;
         let vendor = app.create_vendor("Inkwell Software").await;
         let buyer = app.buyer_token("DOIT", "bea");
@@ -121,7 +111,7 @@ both!(
 both!(
     async fn a_buyer_asks_for_an_exception_and_the_cio_grants_it(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         add_service(&app, esign()).await;
         let vendor = app.create_vendor("DocuSign, Inc.").await;
         let buyer = app.buyer_token("DOIT", "bea");
@@ -154,8 +144,8 @@ both!(
 both!(
     async fn another_departments_approved_purchase_is_a_candidate_and_generic_words_are_not(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "PARKS").await;
-        department(&app, "DOIT").await;
+        app.department("PARKS").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Esri").await;
         let parks = app.buyer_token("PARKS", "pat");
         let (first, body) = submitted(&app, &parks, request(&vendor, "ArcGIS Online seats for tree inventory", "ArcGIS Online", &["web maps"])).await;
@@ -198,7 +188,7 @@ fn service(name: &str, capabilities: &[&str], aliases: &[&str]) -> Value {
 both!(
     async fn every_likely_duplicate_is_named_and_the_step_says_which_remain_after_a_dismissal(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let docusign = add_service(&app, esign()).await;
         let adobe = add_service(&app, service("Finance e-signature (Adobe Sign)", &["electronic signatures"], &["Adobe Sign"])).await;
         let gis = add_service(&app, service("Citywide GIS", &["web maps"], &["ArcGIS"])).await;
@@ -255,7 +245,7 @@ both!(
 both!(
     async fn a_product_written_apart_or_abbreviated_is_recognised(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let desk = add_service(&app, service("IT service desk", &["help desk tickets"], &["ServiceNow"])).await;
         let m365 = add_service(&app, service("Microsoft 365", &["team chat", "email"], &["Microsoft Teams", "Outlook"])).await;
         let vendor = app.create_vendor("Reseller").await;
@@ -278,7 +268,7 @@ both!(
 both!(
     async fn the_cio_office_adds_vocabulary_and_the_check_uses_it_at_once(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let service = add_service(&app, service("Water quality program tracker", &["hydrant flushing schedules"], &[])).await;
         let vendor = app.create_vendor("Flowline").await;
         let buyer = app.buyer_token("DOIT", "bea");
@@ -336,7 +326,7 @@ both!(
 both!(
     async fn a_possible_overlap_above_the_notice_level_puts_a_notice_on_the_route_before_and_after_submitting(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         add_service(&app, json!({
             "name": "Zoom video conferencing and webinars", "category": "Collaboration",
             "description": "Citywide Zoom for Government licences for video meetings, large webinars and hybrid public meetings, with cloud recording, live captions and streaming.",
@@ -408,8 +398,8 @@ async fn submitted_again(app: &TestApp, buyer: &str, id: &str) -> (String, Value
 both!(
     async fn a_cio_dismissal_carries_over_to_the_same_department_and_product(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
-        department(&app, "PARKS").await;
+        app.department("DOIT").await;
+        app.department("PARKS").await;
         let adobe = add_service(&app, service("Finance e-signature (Adobe Sign)", &["electronic signatures"], &["Adobe Sign"])).await;
         let vendor = app.create_vendor("Adobe Inc.").await;
         let buyer = app.buyer_token("DOIT", "bea");
@@ -478,7 +468,7 @@ both!(
 both!(
     async fn a_denial_as_a_duplicate_proposes_the_product_as_an_alias_for_the_cio_office_to_accept(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let esign = add_service(&app, esign()).await;
         let vendor = app.create_vendor("Inkwell Software").await;
         let buyer = app.buyer_token("DOIT", "bea");

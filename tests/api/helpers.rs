@@ -25,7 +25,8 @@ pub enum Backend {
 /// `both!(async fn name(backend) { ... })` makes `name::sqlite` and `name::postgres`.
 #[macro_export]
 macro_rules! both {
-    ($(#[$meta:meta])* async fn $name:ident($backend:ident) $body:block) => {
+    // `both!(if ready(); async fn ...)`: the cases skip themselves where `ready()` is false (a tool missing outside CI).
+    (if $ready:expr; $(#[$meta:meta])* async fn $name:ident($backend:ident) $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -35,17 +36,23 @@ macro_rules! both {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
+                if !$ready {
+                    return;
+                }
                 case($crate::helpers::Backend::Sqlite).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if $crate::helpers::postgres_url().is_none() {
+                if $crate::helpers::postgres_url().is_none() || !$ready {
                     return;
                 }
                 case($crate::helpers::Backend::Postgres).await;
             }
         }
+    };
+    ($(#[$meta:meta])* async fn $name:ident($backend:ident) $body:block) => {
+        $crate::both!(if true; $(#[$meta])* async fn $name($backend) $body);
     };
 }
 
@@ -525,7 +532,7 @@ impl TestApp {
         }
     }
 
-    /// Stops the server and drops the PostgreSQL schema.
+    /// Stops the server and drops the PostgreSQL schema. A test that panics before this is cleaned up by `Drop`.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -533,13 +540,61 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
-        if let Some((admin, schema)) = self.pg_schema.take()
-            && let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await
-        {
-            let _ = conn
-                .execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                .await;
-            let _ = conn.close().await;
+        if let Some((admin, schema)) = self.pg_schema.take() {
+            drop_schema(&admin, &schema).await;
+        }
+    }
+
+    /// Creates a department (named `Dept {code}`) as an admin.
+    pub async fn department(&self, code: &str) {
+        self.create_department(code).await.ok(201);
+    }
+
+    /// As [`department`](Self::department), for a helper that may run twice in a test: an existing department
+    /// of that code is fine.
+    pub async fn ensure_department(&self, code: &str) {
+        let made = self.create_department(code).await;
+        if made.status != StatusCode::CREATED {
+            made.problem(409, "duplicate_department");
+        }
+    }
+
+    async fn create_department(&self, code: &str) -> Resp {
+        self.post(
+            "/api/v1/departments",
+            &self.token(Role::Admin),
+            serde_json::json!({"code": code, "name": format!("Dept {code}")}),
+        )
+        .await
+    }
+}
+
+async fn drop_schema(admin: &str, schema: &str) {
+    if let Ok(mut conn) = sqlx::PgConnection::connect(admin).await {
+        let _ = conn
+            .execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+            .await;
+        let _ = conn.close().await;
+    }
+}
+
+/// A test that ends without `stop()` (it panicked) still stops its server and drops its PostgreSQL schema; the
+/// schema is dropped on a thread of its own, since `Drop` cannot wait inside the test's runtime.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some((admin, schema)) = self.pg_schema.take() {
+            let _ = std::thread::spawn(move || {
+                if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    runtime.block_on(drop_schema(&admin, &schema));
+                }
+            })
+            .join();
         }
     }
 }

@@ -224,7 +224,7 @@ both!(
         }
 
         // The review raises a finding against the vendor on its assessment, into the findings lifecycle.
-        crate::requests::department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let purchase = crate::helpers::with(crate::helpers::purchase(&vendor), json!({"data_classes": ["pi_ma"]}));
         app.draft_and_submit(&app.token(Role::Buyer), purchase).await;
         let assessments = app.get(&format!("/api/v1/assessments?vendor_id={}", id_of(&vendor)), &analyst).await.ok(200).clone();
@@ -530,7 +530,7 @@ async fn route_grounds(app: &TestApp, buyer: &str, vendor: &Value) -> Vec<String
 both!(
     async fn an_order_is_appealed_once_and_while_it_stands_new_requests_with_the_vendor_go_to_the_cio(backend) {
         let app = TestApp::spawn(backend).await;
-        crate::requests::department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Acme Cloud").await;
         let other = app.create_vendor("Other Hosting").await;
         let vendor_token = app.vendor_token(uuid_of(&vendor));
@@ -623,8 +623,8 @@ both!(
 both!(
     async fn a_granted_appeal_withdraws_a_departments_order_within_its_days(backend) {
         let app = TestApp::spawn(backend).await;
-        crate::requests::department(&app, "DOIT").await;
-        crate::requests::department(&app, "PARKS").await;
+        app.department("DOIT").await;
+        app.department("PARKS").await;
         let analyst = app.token(Role::SecurityAnalyst);
         let cio = app.token(Role::Cio);
         let incident = app.post("/api/v1/incidents", &analyst, report(Utc::now() - Duration::days(1))).await.ok(201).clone();

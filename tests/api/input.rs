@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::both;
 use crate::helpers::{Resp, TestApp};
-use crate::requests::{body, department, with};
+use crate::requests::{body, with};
 
 /// A complete draft that the service accepts as it is.
 fn request_body(vendor: &Value) -> Value {
@@ -16,7 +16,7 @@ fn request_body(vendor: &Value) -> Value {
 
 /// A buyer of department DOIT, and a registered vendor.
 async fn buyer_and_vendor(app: &TestApp) -> (String, Value) {
-    department(app, "DOIT").await;
+    app.department("DOIT").await;
     (
         app.buyer_token("DOIT", "bea"),
         app.create_vendor("Acme").await,

@@ -63,15 +63,6 @@ async fn vendor_with_contact(app: &TestApp, name: &str, email: &str) -> Value {
     .clone()
 }
 
-async fn department(app: &TestApp, code: &str) {
-    app.post(
-        "/api/v1/departments",
-        &app.token(Role::Admin),
-        json!({"code": code, "name": code}),
-    )
-    .await;
-}
-
 /// A $60,000 on-premises purchase of public data by `department`: routed to the CIO by value alone.
 pub async fn submitted_request(
     app: &TestApp,
@@ -79,7 +70,7 @@ pub async fn submitted_request(
     vendor: &Value,
     title: &str,
 ) -> String {
-    department(app, department_code).await;
+    app.ensure_department(department_code).await;
     let buyer = app.buyer_token(department_code, "bea");
     let body = crate::helpers::with(crate::helpers::purchase(vendor), json!({"title": title}));
     app.draft_and_submit(&buyer, body).await.0
@@ -323,7 +314,7 @@ both!(
         let sink = Sink::start(Mode::Accept).await;
         let app = spawn(backend, &sink, &[]).await;
         let vendor = vendor_with_contact(&app, "Case Systems LLC", VENDOR_SALES).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let body = json!({"title": "Case management", "vendor_id": vendor["id"], "product_name": "CaseFlow",
                    "capital_cost_cents": 0, "annual_operating_cost_cents": 1_000_000, "term_months": 12,
@@ -351,7 +342,7 @@ both!(
     async fn a_duplicate_exception_and_a_reopened_request_are_mailed(backend) {
         let sink = Sink::start(Mode::Accept).await;
         let app = spawn(backend, &sink, &[]).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         crate::catalog::add_service(&app, crate::catalog::esign()).await;
         let vendor = vendor_with_contact(&app, "DocuSign, Inc.", VENDOR_SALES).await;
         let buyer = app.buyer_token("DOIT", "bea");

@@ -33,6 +33,7 @@ mod reuse;
 mod safeguards;
 mod smtp_sink;
 mod states;
+mod store;
 mod surveillance;
 mod workbooks;
 mod workbooks_excel;

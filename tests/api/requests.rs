@@ -32,17 +32,6 @@ pub(crate) fn with(mut base: Value, changes: Value) -> Value {
     base
 }
 
-pub(crate) async fn department(app: &TestApp, code: &str) {
-    let admin = app.token(Role::Admin);
-    app.post(
-        "/api/v1/departments",
-        &admin,
-        json!({"code": code, "name": format!("Dept {code}")}),
-    )
-    .await
-    .ok(201);
-}
-
 async fn draft(app: &TestApp, buyer: &str, body: Value) -> Value {
     app.post("/api/v1/requests", buyer, body)
         .await
@@ -87,7 +76,7 @@ fn step<'a>(route: &'a Value, kind: &str) -> Option<&'a Value> {
 both!(
     async fn a_request_over_the_cio_threshold_is_routed_with_its_reason_and_approved_by_the_cio(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("SignIt Inc").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let created = draft(&app, &buyer, body(&vendor, 6_000_000)).await;
@@ -138,7 +127,7 @@ both!(
 both!(
     async fn finance_co_approves_large_purchases_and_conditions_are_kept(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Big Systems").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let id = draft(&app, &buyer, body(&vendor, 15_000_000)).await["id"].as_str().unwrap().to_string();
@@ -178,7 +167,7 @@ both!(
 both!(
     async fn the_submitter_never_decides_their_own_request(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Self Dealing Co").await;
         let buyer = app.buyer_token("DOIT", "casey");
         let id = draft(&app, &buyer, body(&vendor, 6_000_000)).await["id"].as_str().unwrap().to_string();
@@ -194,7 +183,7 @@ both!(
 both!(
     async fn invalid_requests_name_every_field_and_store_nothing(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Valid Vendor").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let bad = with(
@@ -222,8 +211,8 @@ both!(
 both!(
     async fn a_buyer_sees_only_their_department(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
-        department(&app, "PARKS").await;
+        app.department("DOIT").await;
+        app.department("PARKS").await;
         let vendor = app.create_vendor("Shared Vendor").await;
         let doit = app.buyer_token("DOIT", "bea");
         let parks = app.buyer_token("PARKS", "pat");
@@ -247,7 +236,7 @@ both!(
 both!(
     async fn stale_etags_and_disallowed_transitions_are_refused(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Etag Co").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let id = draft(&app, &buyer, body(&vendor, 1_000)).await["id"].as_str().unwrap().to_string();
@@ -271,7 +260,7 @@ both!(
 both!(
     async fn changes_requested_send_the_request_back_and_versions_are_kept(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Revise Co").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let id = draft(&app, &buyer, body(&vendor, 6_000_000)).await["id"].as_str().unwrap().to_string();
@@ -309,7 +298,7 @@ both!(
 both!(
     async fn a_denial_needs_a_reason_and_ends_the_request(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Deny Co").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let id = draft(&app, &buyer, body(&vendor, 6_000_000)).await["id"].as_str().unwrap().to_string();
@@ -332,7 +321,7 @@ both!(
 both!(
     async fn a_buyer_withdraws_before_a_decision(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Withdraw Co").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let id = draft(&app, &buyer, body(&vendor, 6_000_000)).await["id"].as_str().unwrap().to_string();
@@ -348,7 +337,7 @@ both!(
 both!(
     async fn face_surveillance_is_refused_for_any_department(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Faces Inc").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let request = with(body(&vendor, 1_000), json!({"surveillance": true, "face_surveillance": true}));
@@ -367,7 +356,7 @@ both!(
 both!(
     async fn surveillance_by_an_ordinance_body_needs_city_council_approval(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Cameras Co").await;
         let request = with(body(&vendor, 1_000), json!({"surveillance": true}));
         let police = app.buyer_token("BPD", "officer");
@@ -393,7 +382,7 @@ both!(
     async fn splitting_a_purchase_across_departments_does_not_escape_review(backend) {
         let app = TestApp::spawn(backend).await;
         for code in ["DOIT", "PARKS", "LIB"] {
-            department(&app, code).await;
+            app.department(code).await;
         }
         let vendor = app.create_vendor("Split Co").await;
         let mut last = String::new();
@@ -417,7 +406,7 @@ both!(
 both!(
     async fn a_material_change_after_approval_reopens_review(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Grow Co").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let id = draft(&app, &buyer, body(&vendor, 6_000_000)).await["id"].as_str().unwrap().to_string();
@@ -442,7 +431,7 @@ both!(
 both!(
     async fn twenty_concurrent_decisions_record_exactly_one(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Race Co").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let id = draft(&app, &buyer, body(&vendor, 6_000_000)).await["id"].as_str().unwrap().to_string();
@@ -480,7 +469,7 @@ both!(
 both!(
     async fn an_admin_publishes_a_policy_version_and_reroutes_under_it(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let admin = app.token(Role::Admin);
         let current = app.get("/api/v1/policy", &app.token(Role::Buyer)).await.ok(200).clone();
         assert_eq!(current["version"], 1);
@@ -550,8 +539,8 @@ fn route_shape(route: &Value) -> Vec<(String, String, Vec<String>)> {
 both!(
     async fn a_drafts_preview_is_the_route_its_submission_then_gets_and_writes_nothing(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
-        department(&app, "PRK").await;
+        app.department("DOIT").await;
+        app.department("PRK").await;
         crate::catalog::add_service(&app, crate::catalog::esign()).await;
         let vendor = app.create_vendor("DocuSign, Inc.").await;
         let buyer = app.buyer_token("DOIT", "bea");
@@ -598,8 +587,8 @@ both!(
 both!(
     async fn a_preview_refuses_as_submitting_would(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
-        department(&app, "PRK").await;
+        app.department("DOIT").await;
+        app.department("PRK").await;
         let vendor = app.create_vendor("SignIt Inc").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let created = draft(&app, &buyer, body(&vendor, 6_000_000)).await;
@@ -642,8 +631,8 @@ both!(
 both!(
     async fn requests_page_by_cursor_newest_first_without_shifting(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
-        department(&app, "PRK").await;
+        app.department("DOIT").await;
+        app.department("PRK").await;
         let vendor = app.create_vendor("SignIt Inc").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let mut made = Vec::new();
@@ -705,8 +694,8 @@ both!(
 both!(
     async fn spend_with_one_vendor_adds_up_across_departments_within_a_fiscal_year(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
-        department(&app, "PRK").await;
+        app.department("DOIT").await;
+        app.department("PRK").await;
         let vendor = app.create_vendor("SignIt Inc").await;
         let other_vendor = app.create_vendor("Other Vendor Inc").await;
         let doit = app.buyer_token("DOIT", "bea");
@@ -746,8 +735,8 @@ both!(
         // Totals filtered by status and department come from counts kept by triggers; each must equal a count
         // of the table after creating, submitting, deciding and withdrawing, in every filter combination.
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
-        department(&app, "PARKS").await;
+        app.department("DOIT").await;
+        app.department("PARKS").await;
         let vendor = app.create_vendor("Counted Vendor").await;
         let doit = app.buyer_token("DOIT", "bea");
         let parks = app.buyer_token("PARKS", "pat");

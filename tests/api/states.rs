@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::both;
 use crate::catalog::esign;
 use crate::helpers::{Backend, TestApp};
-use crate::requests::{body, department};
+use crate::requests::body;
 
 /// The statement that lets an unknown request status in, per backend.
 fn drop_status_guard(backend: Backend) -> &'static [&'static str] {
@@ -24,7 +24,7 @@ fn drop_status_guard(backend: Backend) -> &'static [&'static str] {
 both!(
     async fn the_database_refuses_a_state_the_service_does_not_know(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("SignIt Inc").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let (id, submitted) = app.draft_and_submit(&buyer, body(&vendor, 6_000_000)).await;
@@ -61,7 +61,7 @@ both!(
 both!(
     async fn an_unknown_stored_status_fails_the_read_and_the_edit_instead_of_reading_as_a_draft(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("SignIt Inc").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let (id, _) = app.draft_and_submit(&buyer, body(&vendor, 6_000_000)).await;

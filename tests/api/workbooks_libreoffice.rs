@@ -24,7 +24,8 @@ use procurement_review::domain::questionnaire::Template;
 use procurement_review::sheets::{Workbook, fixtures, workbook};
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp};
+use crate::both;
+use crate::helpers::TestApp;
 use crate::workbooks::{answer_of, download, question_row, setup, sorted, template, upload};
 use crate::workbooks_formats::{CAIQ_ROWS, HECVAT_ROWS};
 
@@ -35,34 +36,6 @@ pub fn libreoffice_here() -> bool {
         &["--version"],
         "install LibreOffice Calc (Debian: apt-get install --no-install-recommends libreoffice-calc)",
     )
-}
-
-/// Like `both!`, for tests that need LibreOffice: they skip themselves where it is missing (outside CI).
-macro_rules! both_with_libreoffice {
-    (async fn $name:ident($backend:ident) $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn case($backend: Backend) $body
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                if !libreoffice_here() {
-                    return;
-                }
-                case(Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if $crate::helpers::postgres_url().is_none() || !libreoffice_here() {
-                    return;
-                }
-                case(Backend::Postgres).await;
-            }
-        }
-    };
 }
 
 /// The Basic macro: reads a job file (source, destination, filter name, then `Sheet!Cell=typed text` lines), opens
@@ -749,7 +722,8 @@ fn comment_cell(t: &Template, id: &str) -> String {
     answer_cell(t, id).replace("!D", "!E")
 }
 
-both_with_libreoffice!(
+both!(
+    if libreoffice_here();
     async fn a_workbook_filled_in_and_saved_by_libreoffice_imports_with_the_answers_typed(backend) {
         let app = TestApp::spawn(backend).await;
         let (token, aid, _) = setup(&app).await;

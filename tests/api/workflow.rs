@@ -10,16 +10,6 @@ use serde_json::{Value, json};
 use crate::both;
 use crate::helpers::{Resp, TestApp, purchase, with};
 
-async fn department(app: &TestApp, code: &str) {
-    app.post(
-        "/api/v1/departments",
-        &app.token(Role::Admin),
-        json!({"code": code, "name": format!("Dept {code}")}),
-    )
-    .await
-    .ok(201);
-}
-
 fn id(v: &Value) -> String {
     v["id"].as_str().expect("an id").to_string()
 }
@@ -105,7 +95,7 @@ async fn approved(app: &TestApp, buyer: &str, vendor: &Value) -> String {
 both!(
     async fn a_misspelt_route_fact_is_refused_and_nothing_is_stored(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Faces Inc").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let typo = with(
@@ -135,7 +125,7 @@ both!(
 both!(
     async fn more_users_after_approval_reopen_review_with_the_reason(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Grow Co").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let request = approved(&app, &buyer, &vendor).await;
@@ -164,7 +154,7 @@ both!(
 both!(
     async fn moving_to_vendor_hosting_after_approval_needs_the_security_review(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Host Co").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let request = approved(&app, &buyer, &vendor).await;
@@ -190,7 +180,7 @@ both!(
 both!(
     async fn small_rises_in_cost_add_up_against_the_decided_value(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Creep Co").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let request = approved(&app, &buyer, &vendor).await;
@@ -219,7 +209,7 @@ both!(
 both!(
     async fn a_renewal_names_what_it_renews_and_takes_the_fast_path_only_when_nothing_material_changed(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Renew Co").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let huge = with(
@@ -391,7 +381,7 @@ both!(
 both!(
     async fn a_withdrawn_request_closes_its_steps_cancels_the_vendors_work_and_stops_reminders(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Case Systems").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let body = with(purchase(&vendor), json!({"hosting": "vendor_cloud", "data_classes": ["pi_ma"]}));
@@ -429,7 +419,7 @@ both!(
 both!(
     async fn a_denial_by_finance_closes_the_cios_waiting_step(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Costly Co").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let request = draft(&app, &buyer, with(purchase(&vendor), json!({"annual_operating_cost_cents": 15_000_000}))).await;
@@ -454,7 +444,7 @@ both!(
 both!(
     async fn nobody_who_wrote_a_version_decides_it_whatever_the_case_or_spacing_of_their_name(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Duty Co").await;
         let buyer = app.buyer_token("DOIT", "buyer-isd");
         let request = draft(&app, &buyer, purchase(&vendor)).await;
@@ -481,7 +471,7 @@ both!(
 both!(
     async fn changes_of_a_request_need_its_etag_and_reads_give_it(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Etag Co").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let request = draft(&app, &buyer, purchase(&vendor)).await;
@@ -519,7 +509,7 @@ both!(
 both!(
     async fn allowed_actions_say_what_this_caller_may_do_now(backend) {
         let app = TestApp::spawn(backend).await;
-        department(&app, "DOIT").await;
+        app.department("DOIT").await;
         let vendor = app.create_vendor("Actions Co").await;
         let buyer = app.buyer_token("DOIT", "bea");
         let request = draft(&app, &buyer, purchase(&vendor)).await;
