@@ -47,7 +47,7 @@ both!(
         let page = PageRequest { limit: 10, offset: 0 };
         let filter = DepartmentFilter { q: Some("doi".into()), ..DepartmentFilter::default() };
         let found = store.list_departments(&filter, page).await.unwrap();
-        assert_eq!(found.items, [renamed.clone()]);
+        assert_eq!(found.items, std::slice::from_ref(&renamed));
         let none = DepartmentFilter { surveillance_ordinance: Some(true), q: Some("doi".into()) };
         assert!(store.list_departments(&none, page).await.unwrap().items.is_empty());
 
