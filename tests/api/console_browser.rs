@@ -632,19 +632,28 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
     .click()
     .await
     .unwrap();
+    // The form posts back to the page it is on, so the address alone does not say the decision has been made:
+    // wait for it to be recorded.
+    let started = Instant::now();
+    let decisions = loop {
+        let read = app
+            .get(
+                &format!("/api/v1/requests/{request_id}/decisions"),
+                &app.token(Role::Admin),
+            )
+            .await
+            .ok(200)
+            .clone();
+        let decisions = read
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| read["items"].as_array().cloned().unwrap());
+        if !decisions.is_empty() || started.elapsed() > Duration::from_secs(20) {
+            break decisions;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     wait_for_page(&c, &request_id).await;
-    let decisions = app
-        .get(
-            &format!("/api/v1/requests/{request_id}/decisions"),
-            &app.token(Role::Admin),
-        )
-        .await
-        .ok(200)
-        .clone();
-    let decisions = decisions
-        .as_array()
-        .cloned()
-        .unwrap_or_else(|| decisions["items"].as_array().cloned().unwrap());
     assert!(
         decisions.iter().any(|d| d["step"] == "cio_approval"
             && d["outcome"] == "approve"
