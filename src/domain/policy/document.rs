@@ -148,7 +148,6 @@ impl Policy {
         })
     }
 
-    /// The city's default policy ([`DEFAULT_POLICY_TOML`]).
     /// The day by which the Annual Surveillance Reports on `year` are due (in the year after it).
     pub fn surveillance_report_due(&self, year: i32) -> NaiveDate {
         date_or_calendar_limit(
@@ -158,6 +157,7 @@ impl Policy {
         )
     }
 
+    /// The city's default policy ([`DEFAULT_POLICY_TOML`]).
     pub fn default_policy() -> Policy {
         // A unit test parses and validates the embedded text, so this cannot fail in a built binary.
         Policy::from_toml(DEFAULT_POLICY_TOML).expect("the embedded default policy is valid")
