@@ -51,7 +51,11 @@ impl Templates {
                 .map(|(file, text)| (file.to_string(), text.to_string()))
                 .collect(),
         };
-        let texts: HashMap<String, String> = sources.iter().cloned().collect();
+        let sources: Vec<(&str, &str)> = sources
+            .iter()
+            .map(|(f, t)| (f.as_str(), t.as_str()))
+            .collect();
+        let texts: HashMap<&str, &str> = sources.iter().copied().collect();
         let checked = from_sources(sources).map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut current = Vec::new();
         let mut by_version = HashMap::new();
@@ -61,7 +65,7 @@ impl Templates {
                     &template.id,
                     template.version(),
                     template.file_name(),
-                    &texts[template.file_name()],
+                    texts[template.file_name()],
                 )
                 .await
                 .map_err(|e| anyhow::anyhow!("recording template {}: {e}", template.id))?;

@@ -59,13 +59,6 @@ struct DecisionRow {
     service_access: Option<String>,
 }
 
-fn enum_to_str<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 impl DecisionRow {
     fn into_decision(self) -> Decision {
         Decision {
@@ -984,8 +977,8 @@ async fn record_candidates(
 ) -> Result<Vec<Recorded>, ApiError> {
     let mut out = Vec::new();
     for c in candidates {
-        let kind = enum_to_str(&c.kind);
-        let class = enum_to_str(&c.class);
+        let kind = crate::store::types::serde_text(&c.kind);
+        let class = crate::store::types::serde_text(&c.class);
         let prior = carried
             .iter()
             .find(|p| p.candidate_kind == kind && p.candidate_id == c.id)

@@ -65,10 +65,10 @@ fn unknown(what: &str, stored: &str) -> BoxDynError {
 }
 
 /// The text form serde gives a unit variant (`snake_case` for every state enum here).
-fn serde_text<T: serde::Serialize>(value: &T) -> String {
+pub(super) fn serde_text<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(text)) => text,
-        other => unreachable!("a state enum serialises as a string, not {other:?}"),
+        other => unreachable!("a unit enum serialises as a string, not {other:?}"),
     }
 }
 

@@ -493,19 +493,9 @@ impl TestApp {
 
     /// Runs raw SQL against the test database, bypassing the service (to tamper, or to inspect).
     pub async fn exec_sql(&self, sql: &str) -> u64 {
-        let sql = sqlx::AssertSqlSafe(sql.to_string());
-        match &self.store {
-            Store::Sqlite(r) => sqlx::query(sql)
-                .execute(&r.pool)
-                .await
-                .unwrap()
-                .rows_affected(),
-            Store::Postgres(r) => sqlx::query(sql)
-                .execute(&r.pool)
-                .await
-                .unwrap()
-                .rows_affected(),
-        }
+        self.try_exec_sql(sql)
+            .await
+            .unwrap_or_else(|error| panic!("{sql}: {error}"))
     }
 
     /// As [`exec_sql`](Self::exec_sql), for a statement the database may refuse: its error message.

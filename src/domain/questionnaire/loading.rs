@@ -40,27 +40,23 @@ pub const SHIPPED: &[(&str, &str)] = &[
 
 /// The shipped templates, checked.
 pub fn shipped() -> Result<Vec<Template>, TemplateError> {
-    from_sources(
-        SHIPPED
-            .iter()
-            .map(|(file, text)| (file.to_string(), text.to_string())),
-    )
+    from_sources(SHIPPED.iter().copied())
 }
 
 /// Checks each `(file name, text)` as a template, refusing two that declare the same id, and sorts them by id.
 /// Faults name the file as given; the first faulty source in the order given is reported.
-pub fn from_sources(
-    sources: impl IntoIterator<Item = (String, String)>,
+pub fn from_sources<'a>(
+    sources: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Result<Vec<Template>, TemplateError> {
     let mut templates: Vec<Template> = Vec::new();
-    let mut files_by_id: BTreeMap<String, String> = BTreeMap::new();
+    let mut files_by_id: BTreeMap<String, &str> = BTreeMap::new();
     for (file, text) in sources {
-        let template = Template::from_toml(&file, &text)?;
+        let template = Template::from_toml(file, text)?;
         if let Some(first) = files_by_id.get(&template.id) {
             return Err(TemplateError::DuplicateId {
-                file,
+                file: file.to_string(),
                 id: template.id,
-                first: first.clone(),
+                first: first.to_string(),
             });
         }
         files_by_id.insert(template.id.clone(), file);
@@ -888,23 +884,22 @@ mod tests {
         )
     }
 
-    fn source(file: &str, id: &str) -> (String, String) {
-        (file.to_string(), named(id))
-    }
-
     #[test]
     fn sources_are_sorted_by_template_id() {
-        let ids: Vec<String> = from_sources([source("1.toml", "zeta"), source("2.toml", "alpha")])
-            .unwrap()
-            .into_iter()
-            .map(|t| t.id)
-            .collect();
+        let (zeta, alpha) = (named("zeta"), named("alpha"));
+        let ids: Vec<String> =
+            from_sources([("1.toml", zeta.as_str()), ("2.toml", alpha.as_str())])
+                .unwrap()
+                .into_iter()
+                .map(|t| t.id)
+                .collect();
         assert_eq!(ids, vec!["alpha", "zeta"]);
     }
 
     #[test]
     fn two_sources_with_the_same_template_id_are_refused_naming_both() {
-        let message = from_sources([source("a.toml", "same"), source("b.toml", "same")])
+        let same = named("same");
+        let message = from_sources([("a.toml", same.as_str()), ("b.toml", same.as_str())])
             .expect_err("duplicate ids")
             .to_string();
         assert_eq!(
