@@ -85,8 +85,8 @@ async fn seeded(dir: &std::path::Path) -> Store {
         let vendor = vendors[i % VENDORS];
         sqlx::query(
             "INSERT INTO requests (id, department_code, vendor_id, status, title, fields, total_contract_value_cents, \
-             fiscal_year, submission, created_by, version, created_at, updated_at) \
-             VALUES ($1, 'BPD', $2, 'approved', 'seed', $3, 1000000, 2027, 1, 'seed', 1, $4, $4)",
+             fiscal_year, submission, created_by, version, created_at, updated_at, holds_personal_information) \
+             VALUES ($1, 'BPD', $2, 'approved', 'seed', $3, 1000000, 2027, 1, 'seed', 1, $4, $4, TRUE)",
         )
         .bind(request)
         .bind(vendor)

@@ -403,6 +403,14 @@ impl RequestFields {
         })
     }
 
+    /// Whether the purchase puts personal information of Massachusetts or Connecticut residents with the vendor:
+    /// such a vendor is re-assessed on a schedule (201 CMR 17.03(2)(i)).
+    pub fn holds_personal_information(&self) -> bool {
+        self.data_classes
+            .iter()
+            .any(|c| matches!(c, DataClass::PiMa | DataClass::PiCt))
+    }
+
     /// Capital plus operating cost over the term, in cents (rounded half up).
     pub fn total_contract_value_cents(&self) -> i64 {
         crate::domain::policy::total_contract_value_cents(

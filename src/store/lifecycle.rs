@@ -11,8 +11,6 @@ use crate::domain::deadlines::next_review_date;
 use crate::domain::lifecycle::{
     Cancellation, ChecklistEntry, ContractFields, ContractStatus, Decommission,
 };
-use crate::domain::policy::DataClass;
-use crate::domain::request::RequestFields;
 use crate::domain::safeguards::ClauseStatus;
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
@@ -461,15 +459,14 @@ impl Repo {
     /// review or approved with `pi_ma` or `pi_ct`) and has an accepted assessment: `months` after the last one.
     /// `only` narrows it to the vendors of one page or one read, so that reading a vendor does not scan every
     /// request in the city; `None` schedules every vendor (the job runner, the overdue list).
-    ///
-    /// Data classes live in the request's JSON fields, which the two backends query differently, so the
-    /// filtering is done here; a city has hundreds of vendors, not millions.
+    /// Which requests hold such information is kept in a column beside their fields (migration 0027), so this
+    /// reads no request's fields.
     pub async fn reassessment_schedule(
         &self,
         months: u32,
         only: Option<&[Uuid]>,
     ) -> Result<HashMap<Uuid, NaiveDate>, ApiError> {
-        let mut holding: Vec<(Uuid, Json<RequestFields>)> = Vec::new();
+        let mut holders: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
         let mut accepted: Vec<(Uuid, chrono::DateTime<chrono::Utc>)> = Vec::new();
         // Every vendor in one query each, or the vendors asked for, 500 at a time.
         let chunks: Vec<Option<&[Uuid]>> = match only {
@@ -485,16 +482,15 @@ impl Repo {
                 ),
             };
             let sql = format!(
-                "SELECT vendor_id, fields FROM requests \
-                 WHERE status IN ('in_review', 'awaiting_decision', 'approved', 'approved_with_conditions'){}",
+                "SELECT DISTINCT vendor_id FROM requests WHERE holds_personal_information = TRUE \
+                 AND status IN ('in_review', 'awaiting_decision', 'approved', 'approved_with_conditions'){}",
                 among("vendor_id")
             );
-            let mut query =
-                sqlx::query_as::<_, (Uuid, Json<RequestFields>)>(sqlx::AssertSqlSafe(sql));
+            let mut query = sqlx::query_scalar::<_, Uuid>(sqlx::AssertSqlSafe(sql));
             for id in chunk.unwrap_or_default() {
                 query = query.bind(id);
             }
-            holding.extend(query.fetch_all(&self.pool).await?);
+            holders.extend(query.fetch_all(&self.pool).await?);
             // From the vendor's assessments to their reviews: SQLite, left to choose, scans every review instead.
             let sql = format!(
                 "SELECT a.vendor_id, r.reviewed_at FROM assessments a CROSS JOIN assessment_reviews r \
@@ -509,15 +505,6 @@ impl Repo {
             }
             accepted.extend(query.fetch_all(&self.pool).await?);
         }
-        let holders: std::collections::HashSet<Uuid> = holding
-            .into_iter()
-            .filter(|(_, f)| {
-                f.0.data_classes
-                    .iter()
-                    .any(|c| matches!(c, DataClass::PiMa | DataClass::PiCt))
-            })
-            .map(|(v, _)| v)
-            .collect();
         let mut last: HashMap<Uuid, NaiveDate> = HashMap::new();
         for (vendor, at) in accepted.into_iter().filter(|(v, _)| holders.contains(v)) {
             let day = at.date_naive();

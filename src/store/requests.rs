@@ -697,7 +697,8 @@ pub(super) async fn apply_plan(
         sqlx::query(
             "UPDATE requests SET fields = $2, title = $3, vendor_id = $4, total_contract_value_cents = $5, \
              fiscal_year = $6, submission = $7, policy_version = $8, route = $9, submitted_by = $10, \
-             budget_line_id = $11, capital_cents = $12, annual_operating_cents = $13 WHERE id = $1",
+             budget_line_id = $11, capital_cents = $12, annual_operating_cents = $13, \
+             holds_personal_information = $14 WHERE id = $1",
         )
         .bind(id)
         .bind(Json(&v.fields))
@@ -712,6 +713,7 @@ pub(super) async fn apply_plan(
         .bind(v.fields.budget_line_id)
         .bind(v.fields.capital_cost_cents)
         .bind(v.fields.annual_operating_cost_cents)
+        .bind(v.fields.holds_personal_information())
         .execute(&mut **tx)
         .await?;
     }
@@ -719,7 +721,8 @@ pub(super) async fn apply_plan(
         let (_, policy) = load_policy(tx, None).await?;
         sqlx::query(
             "UPDATE requests SET fields = $2, title = $3, vendor_id = $4, total_contract_value_cents = $5, \
-             fiscal_year = $6, budget_line_id = $7, capital_cents = $8, annual_operating_cents = $9 WHERE id = $1",
+             fiscal_year = $6, budget_line_id = $7, capital_cents = $8, annual_operating_cents = $9, \
+             holds_personal_information = $10 WHERE id = $1",
         )
         .bind(id)
         .bind(Json(fields))
@@ -730,6 +733,7 @@ pub(super) async fn apply_plan(
         .bind(fields.budget_line_id)
         .bind(fields.capital_cost_cents)
         .bind(fields.annual_operating_cost_cents)
+        .bind(fields.holds_personal_information())
         .execute(&mut **tx)
         .await?;
     }
@@ -1073,8 +1077,8 @@ impl Repo {
         let created: RequestRecord = sqlx::query_as(
             "INSERT INTO requests (id, department_code, vendor_id, status, title, fields, total_contract_value_cents, \
              fiscal_year, submission, created_by, version, created_at, updated_at, budget_line_id, capital_cents, \
-             annual_operating_cents) \
-             VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, 0, $8, 1, $9, $9, $10, $11, $12) RETURNING *",
+             annual_operating_cents, holds_personal_information) \
+             VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, 0, $8, 1, $9, $9, $10, $11, $12, $13) RETURNING *",
         )
         .bind(Uuid::new_v4())
         .bind(&department)
@@ -1088,6 +1092,7 @@ impl Repo {
         .bind(fields.budget_line_id)
         .bind(fields.capital_cost_cents)
         .bind(fields.annual_operating_cost_cents)
+        .bind(fields.holds_personal_information())
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query("INSERT INTO request_authors (request_id, subject_key) VALUES ($1, $2)")

@@ -501,6 +501,19 @@ both!(
         assert!(overdue_vendors(&app).await.is_empty(), "accepted today: not due");
         app.exec_sql("UPDATE assessment_reviews SET reviewed_at = '2025-06-30T12:00:00+00:00'").await;
         assert_eq!(overdue_vendors(&app).await, [vendor_id]);
+        // Who holds personal information is the request's column, written with its fields: a database from
+        // before the column gets it from the fields by the migration's own statement.
+        assert_eq!(app.count("SELECT COUNT(*) FROM requests WHERE holds_personal_information = TRUE").await, 1);
+        app.exec_sql("UPDATE requests SET holds_personal_information = FALSE").await;
+        assert!(overdue_vendors(&app).await.is_empty(), "no holder, no schedule");
+        let migration = if app.database_url.starts_with("postgres") {
+            include_str!("../../migrations/postgres/0027_personal_information_holders.sql")
+        } else {
+            include_str!("../../migrations/sqlite/0027_personal_information_holders.sql")
+        };
+        let backfill = migration.split(';').find(|s| s.contains("UPDATE requests")).unwrap();
+        app.exec_sql(backfill).await;
+        assert_eq!(overdue_vendors(&app).await, [vendor_id]);
         let read = app.get(&format!("/api/v1/vendors/{vendor_id}"), &analyst).await;
         assert_eq!(read.ok(200)["next_review_on"], "2026-06-30", "twelve months after the last acceptance");
         // A page of vendors is scheduled for its own vendors only: a vendor with no review has no date.

@@ -429,6 +429,28 @@ both!(
 );
 
 both!(
+    async fn whether_a_request_holds_personal_information_follows_its_fields(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.department("DOIT").await;
+        let vendor = app.create_vendor("Holder Co").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        // The only request in the database.
+        let holds = |_: String| app.count("SELECT COUNT(*) FROM requests WHERE holds_personal_information = TRUE");
+        let created = draft(&app, &buyer, with(body(&vendor, 6_000_000), json!({"data_classes": ["pi_ma"]}))).await;
+        let id = created["id"].as_str().unwrap().to_string();
+        assert_eq!(holds(id.clone()).await, 1, "written with the draft");
+        edit(&app, &buyer, &id, json!({"data_classes": ["public"]})).await.ok(200);
+        assert_eq!(holds(id.clone()).await, 0, "an edit of the draft clears it");
+        submit(&app, &buyer, &id).await.ok(200);
+        decide(&app, &app.token(Role::Cio), &id, json!({"step": "cio_approval", "outcome": "approve"})).await.ok(201);
+        let edited = edit(&app, &buyer, &id, json!({"data_classes": ["pi_ct"]})).await;
+        assert_eq!(edited.ok(200)["submission"], 2, "a new version of the decided request");
+        assert_eq!(holds(id.clone()).await, 1, "and the version sets it again");
+        app.stop().await;
+    }
+);
+
+both!(
     async fn twenty_concurrent_decisions_record_exactly_one(backend) {
         let app = TestApp::spawn(backend).await;
         app.department("DOIT").await;
