@@ -493,10 +493,10 @@ pub struct BudgetPositionView {
 impl From<&crate::domain::policy::BudgetPosition> for BudgetPositionView {
     fn from(b: &crate::domain::policy::BudgetPosition) -> Self {
         BudgetPositionView {
-            line_id: b.line_id.parse().unwrap_or_default(),
+            line_id: b.line_id,
             label: b.label.clone(),
             approved: b.approved,
-            plan_item_id: b.plan_item_id.as_deref().and_then(|id| id.parse().ok()),
+            plan_item_id: b.plan_item_id,
             plan_item: b.plan_item.clone(),
             capital: b.capital.into(),
             operating: b.operating.into(),

@@ -298,12 +298,12 @@ pub(super) async fn budget_facts(
         .fetch_one(&mut **tx)
         .await?;
     facts.line = Some(BudgetLineFacts {
-        line_id: id.to_string(),
+        line_id: id,
         label: line.label,
         approved: line
             .approved_capital_cents
             .zip(line.approved_operating_cents),
-        plan_item_id: line.plan_item_id.map(|id| id.to_string()),
+        plan_item_id: line.plan_item_id,
         plan_item: plan_item.map(|(t,)| t),
         committed_capital_cents,
         committed_operating_cents,

@@ -271,7 +271,13 @@ pub fn plan_decide_appeal(
     let reason = text("reason", reason, "say why the appeal is decided so")?;
     let status = match outcome {
         AppealOutcome::Granted => OrderStatus::Withdrawn,
-        AppealOutcome::Upheld => state.status_before_appeal.unwrap_or(OrderStatus::Issued),
+        // Upholding restores the status the appeal interrupted; never a guess when it was not recorded.
+        AppealOutcome::Upheld => state.status_before_appeal.ok_or_else(|| {
+            Refusal::conflict(
+                "order_status_before_appeal_unknown",
+                "the order's status before the appeal is not recorded, so upholding cannot restore it",
+            )
+        })?,
     };
     Ok((status, reason))
 }
@@ -416,6 +422,17 @@ mod tests {
         assert_eq!(
             fields(plan_decide_appeal(&appealed, AppealOutcome::Granted, "").unwrap_err()),
             ["reason"]
+        );
+        let unrecorded = OrderState {
+            status_before_appeal: None,
+            ..appealed
+        };
+        assert_eq!(
+            plan_decide_appeal(&unrecorded, AppealOutcome::Upheld, "stands")
+                .unwrap_err()
+                .code(),
+            "order_status_before_appeal_unknown",
+            "upholding never guesses the status to go back to"
         );
         assert_eq!(
             plan_decide_appeal(&state(OrderStatus::Issued), AppealOutcome::Upheld, "x")

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::money::{format_cents, total_contract_value_cents};
 
@@ -150,12 +151,12 @@ pub struct BudgetFacts {
 /// A budget line as routing sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BudgetLineFacts {
-    pub line_id: String,
+    pub line_id: Uuid,
     pub label: String,
     /// The amounts the CIO and Finance last approved jointly: capital, then yearly operating (staff and other).
     /// `None` for a line never approved: it funds nothing yet.
     pub approved: Option<(i64, i64)>,
-    pub plan_item_id: Option<String>,
+    pub plan_item_id: Option<Uuid>,
     pub plan_item: Option<String>,
     /// What the other requests on the line that are in review or approved draw on it: capital, yearly operating.
     pub committed_capital_cents: i64,
@@ -207,11 +208,11 @@ impl Draw {
 /// Where a purchase stands on the budget line it names, as the route shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BudgetPosition {
-    pub line_id: String,
+    pub line_id: Uuid,
     pub label: String,
     /// Whether the line's budget is approved (a line never approved funds nothing).
     pub approved: bool,
-    pub plan_item_id: Option<String>,
+    pub plan_item_id: Option<Uuid>,
     pub plan_item: Option<String>,
     /// One-off costs against the line's capital amount.
     pub capital: Draw,
@@ -228,10 +229,10 @@ impl BudgetPosition {
     ) -> BudgetPosition {
         let (capital, operating) = line.approved.unwrap_or((0, 0));
         BudgetPosition {
-            line_id: line.line_id.clone(),
+            line_id: line.line_id,
             label: line.label.clone(),
             approved: line.approved.is_some(),
-            plan_item_id: line.plan_item_id.clone(),
+            plan_item_id: line.plan_item_id,
             plan_item: line.plan_item.clone(),
             capital: Draw::new(capital, line.committed_capital_cents, capital_cents),
             operating: Draw::new(
