@@ -9,7 +9,8 @@
 //! through the service's own API (`tests/api/city_data.rs`; about 10 minutes a backend on the 2-core machine) and
 //! kept: the SQLite file under `target/city/`, the PostgreSQL database by name. `CITY_DIVIDE=10` makes and uses a
 //! tenth of the scale; `CITY_SECONDS` (default 8) is each operation's run, `CITY_CONNECTIONS` (default 32) the
-//! connections of the read runs.
+//! connections of the read runs; `CITY_ONLY=text` runs only the operations whose name contains the text (beside
+//! `/healthz`), to profile one of them (`perf record -p` on the server while it runs).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -385,8 +386,15 @@ async fn bench_backend(label: &str, url: &str, scale: &Scale) {
             &cio,
         ),
     ];
+    // `CITY_ONLY=text` runs only the operations whose name contains it (and `/healthz`, the ceiling), for a
+    // profile of one of them; the register is then left out unless its name matches too.
+    let only = std::env::var("CITY_ONLY").ok();
+    let wanted = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| name.contains(o) || name == "GET /healthz")
+    };
     let mut runs: Vec<Run> = Vec::new();
-    for (name, path, token) in reads {
+    for (name, path, token) in reads.into_iter().filter(|(name, _, _)| wanted(name)) {
         let (base, token) = (base.clone(), (*token).clone());
         runs.push(
             drive(name, connections, seconds, move |client, n| {
@@ -400,6 +408,9 @@ async fn bench_backend(label: &str, url: &str, scale: &Scale) {
 
     // Writes: a buyer drafts and submits (two calls); a flow is both.
     for clients in [1usize, 4, 16] {
+        if !wanted(&format!("create + submit, {clients} clients (flows)")) {
+            continue;
+        }
         let (base, vendors, buyer) = (base.clone(), vendors.clone(), buyer.clone());
         let scale = *scale;
         runs.push(
@@ -463,6 +474,9 @@ async fn bench_backend(label: &str, url: &str, scale: &Scale) {
         );
     }
 
+    if !wanted("requests register") {
+        return;
+    }
     // The requests register: every request, timed, with the server's memory before and after.
     let (before, _) = server.memory();
     let started = Instant::now();
