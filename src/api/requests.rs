@@ -18,10 +18,10 @@ use crate::domain::request::{RequestFields, RequestInput, Status};
 use crate::domain::workflow::{CheckedDecision, Decision, DecisionInput, StepState};
 use crate::error::ApiError;
 use crate::store::{
-    Detection, RequestFilter, RequestRecord, Scope, StepRecord, Store, VersionRecord,
+    Detection, RequestFilter, RequestSummary, Scope, StepRecord, Store, VersionRecord,
 };
 use crate::workflow::Caller;
-use crate::workflow::requests::{RequestState, allowed_actions};
+use crate::workflow::requests::{Standing, allowed_actions};
 
 pub struct Buyer;
 impl Permission for Buyer {
@@ -147,7 +147,7 @@ pub struct RequestView {
 
 impl RequestView {
     /// The request as `caller` sees it.
-    pub fn new(r: RequestRecord, state: &RequestState, caller: &Caller) -> Result<Self, ApiError> {
+    pub fn new(r: RequestSummary, state: &Standing, caller: &Caller) -> Result<Self, ApiError> {
         Ok(RequestView {
             status: r.status()?,
             allowed_actions: allowed_actions(state, caller)
@@ -173,8 +173,8 @@ impl RequestView {
 
 /// Reads the request back as `caller` sees it, after a change.
 pub async fn shaped(store: &Store, caller: &Caller, id: Uuid) -> Result<RequestView, ApiError> {
-    let (record, state) = store.request_state(&Scope::All, id).await?;
-    RequestView::new(record, &state, caller)
+    let (record, standing) = store.request_standing(&Scope::All, id).await?;
+    RequestView::new(record, &standing, caller)
 }
 
 #[derive(Debug, Object)]
@@ -718,7 +718,7 @@ impl RequestsApi {
             after.is_some(),
             next.map(|k| k.encode()),
         );
-        let states = store.request_states(&found.items).await?;
+        let states = store.request_standings(&found.items).await?;
         let items = found
             .items
             .into_iter()
@@ -738,8 +738,12 @@ impl RequestsApi {
         auth: Auth<Staff>,
         id: Path<Uuid>,
     ) -> Result<RequestResponse, ApiError> {
-        let (record, state) = store.request_state(&scope_of(&auth), id.0).await?;
-        Ok(respond(RequestView::new(record, &state, &auth.caller())?))
+        let (record, standing) = store.request_standing(&scope_of(&auth), id.0).await?;
+        Ok(respond(RequestView::new(
+            record,
+            &standing,
+            &auth.caller(),
+        )?))
     }
 
     /// Edit a request

@@ -311,7 +311,7 @@ forward! {
         filter: &RequestFilter,
         page: PageRequest,
         after: Option<&Keyset>,
-    ) -> Result<(Paged<RequestRecord>, Option<Keyset>), ApiError>;
+    ) -> Result<(Paged<RequestSummary>, Option<Keyset>), ApiError>;
 
     #[allow(clippy::too_many_arguments)]
     pub async fn update_request(
@@ -325,11 +325,18 @@ forward! {
         detection: Option<Detection>,
     ) -> Result<RequestRecord, ApiError>;
 
-    /// What the planners read of each request of a page (without the decided version).
-    pub async fn request_states(
+    /// What deciding a caller's actions reads of each request of a page.
+    pub async fn request_standings(
         &self,
-        records: &[RequestRecord],
-    ) -> Result<Vec<crate::workflow::requests::RequestState>, ApiError>;
+        records: &[RequestSummary],
+    ) -> Result<Vec<crate::workflow::requests::Standing>, ApiError>;
+
+    /// A request's row without its route, and what deciding a caller's actions reads of it.
+    pub async fn request_standing(
+        &self,
+        scope: &Scope,
+        id: Uuid,
+    ) -> Result<(RequestSummary, crate::workflow::requests::Standing), ApiError>;
 
     /// A request with what the planners read of it.
     pub async fn request_state(

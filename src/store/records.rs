@@ -24,8 +24,9 @@ impl Scope {
     }
 }
 
+/// A request's row without its route's document: what reads, lists and the register show.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct RequestRecord {
+pub struct RequestSummary {
     pub id: Uuid,
     pub department_code: String,
     pub vendor_id: Uuid,
@@ -36,7 +37,6 @@ pub struct RequestRecord {
     pub fiscal_year: i32,
     pub submission: i32,
     pub policy_version: Option<i32>,
-    pub route: Option<Json<Route>>,
     pub created_by: String,
     pub submitted_by: Option<String>,
     pub version: i64,
@@ -46,7 +46,12 @@ pub struct RequestRecord {
     pub decided_submission: Option<i32>,
 }
 
-impl RequestRecord {
+/// The columns of [`RequestSummary`], of a table aliased `r`.
+pub const REQUEST_SUMMARY_COLUMNS: &str = "r.id, r.department_code, r.vendor_id, r.status, r.title, r.fields, \
+     r.total_contract_value_cents, r.fiscal_year, r.submission, r.policy_version, r.created_by, r.submitted_by, \
+     r.version, r.created_at, r.updated_at, r.decided_submission";
+
+impl RequestSummary {
     /// The status; a value the service does not know is an error, never read as some default.
     pub fn status(&self) -> Result<Status, crate::error::ApiError> {
         Status::parse(&self.status).ok_or_else(|| {
@@ -56,6 +61,22 @@ impl RequestRecord {
                 self.status
             ))
         })
+    }
+}
+
+/// A request's whole row: the summary and the route of its current submission, which the planners read.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RequestRecord {
+    #[sqlx(flatten)]
+    pub summary: RequestSummary,
+    pub route: Option<Json<Route>>,
+}
+
+impl std::ops::Deref for RequestRecord {
+    type Target = RequestSummary;
+
+    fn deref(&self) -> &RequestSummary {
+        &self.summary
     }
 }
 

@@ -20,11 +20,11 @@ use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
     Actor, Detection, DismissalRecord, DuplicateRecord, ExceptionRecord, Keyset, Paged,
-    PolicyRecord, RequestFilter, RequestRecord, Scope, StepRecord, VersionRecord, contains_pattern,
-    to_json, unique_as,
+    PolicyRecord, REQUEST_SUMMARY_COLUMNS, RequestFilter, RequestRecord, RequestSummary, Scope, StepRecord,
+    VersionRecord, contains_pattern, to_json, unique_as,
 };
 use crate::workflow::Caller;
-use crate::workflow::requests::{self as plans, Evidence, Plan, RequestState, Step};
+use crate::workflow::requests::{self as plans, Evidence, Plan, RequestState, Standing, Step};
 use crate::workflow::route::{DecidedVersion, Prior, PriorTerms, Routing, per_year};
 
 /// A submitted version's fields, route and policy version.
@@ -251,6 +251,76 @@ pub(super) async fn load_state(
         decided,
         open_exception: open_exceptions > 0,
     })
+}
+
+/// The [`Standing`] of each record: the kind and state of each step of its current submission, in route order;
+/// who wrote a version and who decided a step (one query for both, with the exceptions that wait).
+async fn standings_of(
+    tx: &mut Tx,
+    records: &[RequestSummary],
+) -> Result<Vec<Standing>, ApiError> {
+    let n = records.len();
+    let list = |from: usize| {
+        (from..from + n)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut steps_q = sqlx::query_as::<_, (Uuid, i32, String, StepState)>(sqlx::AssertSqlSafe(format!(
+        "SELECT request_id, submission, kind, state FROM route_steps WHERE request_id IN ({}) ORDER BY position",
+        list(1)
+    )));
+    for r in records {
+        steps_q = steps_q.bind(r.id);
+    }
+    let steps = steps_q.fetch_all(&mut **tx).await?;
+    // Authors ('a'), deciders of a CIO or Finance step ('d'), and the submissions with an exception that waits.
+    let mut people_q = sqlx::query_as::<_, (Uuid, String, String, i32)>(sqlx::AssertSqlSafe(format!(
+        "SELECT request_id, 'a', subject_key, 0 FROM request_authors WHERE request_id IN ({}) \
+         UNION ALL SELECT DISTINCT request_id, 'd', decided_by, 0 FROM decisions \
+         WHERE role IN ('cio', 'finance') AND request_id IN ({}) \
+         UNION ALL SELECT request_id, 'x', '', submission FROM duplicate_exceptions \
+         WHERE status = 'requested' AND request_id IN ({})",
+        list(1),
+        list(n + 1),
+        list(2 * n + 1)
+    )));
+    for _ in 0..3 {
+        for r in records {
+            people_q = people_q.bind(r.id);
+        }
+    }
+    let people = people_q.fetch_all(&mut **tx).await?;
+    records
+        .iter()
+        .map(|record| {
+            let steps = steps
+                .iter()
+                .filter(|(id, n, _, _)| *id == record.id && *n == record.submission)
+                .map(|(_, _, kind, state)| {
+                    let kind = crate::domain::workflow::parse_step_kind(kind).ok_or_else(|| {
+                        corrupt(format!("a route step has an unknown kind {kind:?}"))
+                    })?;
+                    Ok((kind, *state))
+                })
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            let of = |what: &'static str| {
+                people
+                    .iter()
+                    .filter(move |(id, w, _, _)| *id == record.id && w == what)
+            };
+            Ok(Standing {
+                status: record.status()?,
+                department: record.department_code.clone(),
+                steps,
+                authors: of("a").map(|(_, _, k, _)| k.clone()).collect(),
+                deciders: of("d")
+                    .map(|(_, _, d, _)| crate::workflow::subject_key(d))
+                    .collect(),
+                open_exception: of("x").any(|(_, _, _, n)| *n == record.submission),
+            })
+        })
+        .collect()
 }
 
 pub(super) async fn load_policy(
@@ -1142,94 +1212,39 @@ impl Repo {
         Ok((record, state))
     }
 
-    /// What the planners read of each request, for a page of them: the steps of the current submission, the
-    /// authors and open exceptions, in three queries. The decided version is left out (lists do not need it).
-    pub async fn request_states(
+    /// A request's row without its route, with what deciding the caller's actions reads of it: three queries
+    /// in one read transaction, and no JSON parsed but the fields.
+    pub async fn request_standing(
         &self,
-        records: &[RequestRecord],
-    ) -> Result<Vec<RequestState>, ApiError> {
+        scope: &Scope,
+        id: Uuid,
+    ) -> Result<(RequestSummary, Standing), ApiError> {
+        let mut tx = self.pool.begin().await?;
+        let record: RequestSummary = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {REQUEST_SUMMARY_COLUMNS} FROM requests r WHERE r.id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .filter(|r: &RequestSummary| scope.admits_department(&r.department_code))
+        .ok_or_else(|| ApiError::not_found("request"))?;
+        let mut standings = standings_of(&mut tx, std::slice::from_ref(&record)).await?;
+        tx.rollback().await?;
+        Ok((record, standings.remove(0)))
+    }
+
+    /// What deciding the caller's actions reads of each request of a page: two queries for the whole page.
+    pub async fn request_standings(
+        &self,
+        records: &[RequestSummary],
+    ) -> Result<Vec<Standing>, ApiError> {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let list = crate::store::placeholders(records.len());
         let mut tx = self.pool.begin().await?;
-        let mut states = Vec::with_capacity(records.len());
-        let mut all_steps: Vec<(Uuid, i32, StepRecord)> = Vec::new();
-        {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT request_id, submission, kind, position, state, detail, note, updated_at, conditions, \
-                 settled_in FROM route_steps WHERE request_id IN ({list}) ORDER BY position"
-            )));
-            for r in records {
-                q = q.bind(r.id);
-            }
-            for row in q.fetch_all(&mut *tx).await? {
-                use sqlx::Row;
-                let record = <StepRecord as sqlx::FromRow<_>>::from_row(&row)?;
-                all_steps.push((
-                    row.try_get("request_id")?,
-                    row.try_get("submission")?,
-                    record,
-                ));
-            }
-        }
-        let mut authors_q = sqlx::query_as::<_, (Uuid, String)>(sqlx::AssertSqlSafe(format!(
-            "SELECT request_id, subject_key FROM request_authors WHERE request_id IN ({list})"
-        )));
-        for r in records {
-            authors_q = authors_q.bind(r.id);
-        }
-        let authors = authors_q.fetch_all(&mut *tx).await?;
-        let mut open_q = sqlx::query_as::<_, (Uuid, i32)>(sqlx::AssertSqlSafe(format!(
-            "SELECT request_id, submission FROM duplicate_exceptions WHERE status = 'requested' \
-             AND request_id IN ({list})"
-        )));
-        for r in records {
-            open_q = open_q.bind(r.id);
-        }
-        let open = open_q.fetch_all(&mut *tx).await?;
-        let mut deciders_q = sqlx::query_as::<_, (Uuid, String)>(sqlx::AssertSqlSafe(format!(
-            "SELECT DISTINCT request_id, decided_by FROM decisions WHERE role IN ('cio', 'finance') \
-             AND request_id IN ({list})"
-        )));
-        for r in records {
-            deciders_q = deciders_q.bind(r.id);
-        }
-        let deciders = deciders_q.fetch_all(&mut *tx).await?;
+        let standings = standings_of(&mut tx, records).await?;
         tx.rollback().await?;
-        for record in records {
-            let steps = all_steps
-                .iter()
-                .filter(|(id, n, _)| *id == record.id && *n == record.submission)
-                .map(|(_, _, s)| step_of(s.clone()))
-                .collect::<Result<Vec<_>, _>>()?;
-            states.push(RequestState {
-                id: record.id,
-                department: record.department_code.clone(),
-                status: status_of(record)?,
-                version: record.version,
-                submission: record.submission,
-                fields: record.fields.0.clone(),
-                route: record.route.as_ref().map(|r| r.0.clone()),
-                policy_version: record.policy_version,
-                steps,
-                authors: authors
-                    .iter()
-                    .filter(|(id, _)| *id == record.id)
-                    .map(|(_, k)| k.clone())
-                    .collect(),
-                deciders: deciders
-                    .iter()
-                    .filter(|(id, _)| *id == record.id)
-                    .map(|(_, d)| crate::workflow::subject_key(d))
-                    .collect(),
-                decided: None,
-                open_exception: open
-                    .iter()
-                    .any(|(id, n)| *id == record.id && *n == record.submission),
-            });
-        }
-        Ok(states)
+        Ok(standings)
     }
 
     /// A page of requests, newest first: after `after` when given (keyset), else at `page.offset`. Only the
@@ -1240,7 +1255,7 @@ impl Repo {
         filter: &RequestFilter,
         page: PageRequest,
         after: Option<&Keyset>,
-    ) -> Result<(Paged<RequestRecord>, Option<Keyset>), ApiError> {
+    ) -> Result<(Paged<RequestSummary>, Option<Keyset>), ApiError> {
         let department = match scope {
             Scope::All => filter.department.clone(),
             Scope::Department(own) => {
@@ -1335,9 +1350,10 @@ impl Repo {
             None => page.offset,
         };
         let n = paged.args.len();
-        let mut items: Vec<RequestRecord> = paged
+        let mut items: Vec<RequestSummary> = paged
             .bind_to(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT r.* FROM requests r{} ORDER BY r.created_at DESC, r.id LIMIT ${} OFFSET ${}",
+                "SELECT {REQUEST_SUMMARY_COLUMNS} FROM requests r{} ORDER BY r.created_at DESC, r.id \
+                 LIMIT ${} OFFSET ${}",
                 paged.where_sql(),
                 n + 1,
                 n + 2

@@ -10,6 +10,8 @@
 //!   only for decisions.
 //! - Nobody decides a step of a request whose any version they created, edited or submitted, and nobody who
 //!   decided one writes a version of it.
+//! - The current submission's steps are its route's steps, kind for kind and in order (what a caller may do is
+//!   read from the steps, without the route).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
@@ -373,6 +375,14 @@ impl World {
     /// Every invariant, or the first one broken, in words.
     fn check(&self) -> Result<(), String> {
         let s = &self.state;
+        // What a caller may do is read from the steps alone (`Standing`), so they must be the route's.
+        if let Some(route) = &s.route {
+            let kinds: Vec<StepKindTag> = s.steps.iter().map(|st| st.kind).collect();
+            let routed: Vec<StepKindTag> = route.steps.iter().map(|st| st.kind).collect();
+            if kinds != routed {
+                return Err(format!("steps {kinds:?} are not the route's {routed:?}"));
+            }
+        }
         let waiting: Vec<StepKindTag> = s
             .steps
             .iter()

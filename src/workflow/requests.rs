@@ -66,8 +66,42 @@ impl RequestState {
         self.steps.iter().find(|s| s.kind == kind)
     }
 
+    /// What deciding the caller's actions reads of this state.
+    pub fn standing(&self) -> Standing {
+        Standing {
+            status: self.status,
+            department: self.department.clone(),
+            steps: self.steps.iter().map(|s| (s.kind, s.state)).collect(),
+            authors: self.authors.clone(),
+            deciders: self.deciders.clone(),
+            open_exception: self.open_exception,
+        }
+    }
+}
+
+/// What [`allowed_actions`] reads of a request: its status, the kind and state of each step of the current
+/// submission (in route order; they are the route's steps, one for one, which the invariants check), who wrote
+/// a version and who decided a step, and whether an exception waits. Reads and lists load only this, not the
+/// route's document nor the decided version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standing {
+    pub status: Status,
+    pub department: String,
+    pub steps: Vec<(StepKindTag, StepState)>,
+    pub authors: BTreeSet<String>,
+    pub deciders: BTreeSet<String>,
+    pub open_exception: bool,
+}
+
+impl Standing {
+    fn has(&self, kind: StepKindTag) -> bool {
+        self.steps.iter().any(|(k, _)| *k == kind)
+    }
+
     fn pending(&self, kind: StepKindTag) -> bool {
-        self.step(kind).is_some_and(route::waiting)
+        self.steps
+            .iter()
+            .any(|(k, s)| *k == kind && *s == StepState::Pending)
     }
 }
 
@@ -158,14 +192,14 @@ impl Action {
 
 /// What this caller may do to the request now: the state allows it, the caller's role and scope do, and no
 /// rule of separation forbids it.
-pub fn allowed_actions(state: &RequestState, caller: &Caller) -> Vec<Action> {
+pub fn allowed_actions(state: &Standing, caller: &Caller) -> Vec<Action> {
     Action::ALL
         .into_iter()
         .filter(|a| a.state_allows(state.status) && may(state, caller, *a))
         .collect()
 }
 
-fn may(state: &RequestState, caller: &Caller, action: Action) -> bool {
+fn may(state: &Standing, caller: &Caller, action: Action) -> bool {
     let buyer = caller.buys_for(&state.department);
     let author = state.authors.contains(&caller.key);
     let duplicate_pending = state.pending(StepKindTag::CioDuplicateReview);
@@ -176,16 +210,15 @@ fn may(state: &RequestState, caller: &Caller, action: Action) -> bool {
         Action::Withdraw => buyer,
         Action::Decide => {
             !author
-                && state.steps.iter().any(|s| {
-                    route::waiting(s) && decider(s.kind).is_some_and(|role| caller.has(role))
+                && state.steps.iter().any(|(kind, step)| {
+                    *step == StepState::Pending
+                        && decider(*kind).is_some_and(|role| caller.has(role))
                 })
         }
         Action::Reroute => caller.has(Role::Admin),
         Action::RecordSafeguards => {
             (caller.has(Role::SecurityAnalyst) || caller.has(Role::Cio))
-                && state.route.as_ref().is_some_and(|r| {
-                    r.requires(StepKindTag::ContractSafeguards) || r.requires(StepKindTag::Evidence)
-                })
+                && (state.has(StepKindTag::ContractSafeguards) || state.has(StepKindTag::Evidence))
         }
         Action::DismissDuplicate => caller.has(Role::Cio) && !author && duplicate_pending,
         Action::AskException => buyer && duplicate_pending && !state.open_exception,
@@ -202,7 +235,7 @@ pub fn ensure(state: &RequestState, caller: &Caller, action: Action) -> Result<(
     if action.state_allows(state.status) {
         return Ok(());
     }
-    let allowed: Vec<String> = allowed_actions(state, caller)
+    let allowed: Vec<String> = allowed_actions(&state.standing(), caller)
         .into_iter()
         .map(|a| a.as_str().to_string())
         .collect();
@@ -1223,9 +1256,9 @@ pub(crate) mod tests {
         assert_eq!(state.status, Status::AwaitingDecision);
         assert_eq!(state.submission, 1);
         let cio = caller("carla", Role::Cio);
-        assert_eq!(allowed_actions(&state, &cio), [Action::Decide]);
+        assert_eq!(allowed_actions(&state.standing(), &cio), [Action::Decide]);
         assert_eq!(
-            allowed_actions(&state, &caller("bea", Role::Buyer)),
+            allowed_actions(&state.standing(), &caller("bea", Role::Buyer)),
             [Action::Withdraw]
         );
         let approved = approve(&state, StepKindTag::CioApproval, &cio);
@@ -1253,7 +1286,7 @@ pub(crate) mod tests {
                     .code(),
                 "separation_of_duties"
             );
-            assert!(!allowed_actions(&state, &cio).contains(&Action::Decide));
+            assert!(!allowed_actions(&state.standing(), &cio).contains(&Action::Decide));
         }
     }
 
@@ -1294,7 +1327,7 @@ pub(crate) mod tests {
             cio.note,
             "closed: fin denied the request on finance_approval"
         );
-        assert!(allowed_actions(&after, &caller("carla", Role::Cio)).is_empty());
+        assert!(allowed_actions(&after.standing(), &caller("carla", Role::Cio)).is_empty());
     }
 
     #[test]
