@@ -20,8 +20,8 @@ use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
     Actor, Detection, DismissalRecord, DuplicateRecord, ExceptionRecord, Keyset, Paged,
-    PolicyRecord, REQUEST_SUMMARY_COLUMNS, RequestFilter, RequestRecord, RequestSummary, Scope, StepRecord,
-    VersionRecord, contains_pattern, to_json, unique_as,
+    PolicyRecord, REQUEST_SUMMARY_COLUMNS, RequestFilter, RequestRecord, RequestSummary, Scope,
+    StepRecord, VersionRecord, contains_pattern, to_json, unique_as,
 };
 use crate::workflow::Caller;
 use crate::workflow::requests::{self as plans, Evidence, Plan, RequestState, Standing, Step};
@@ -255,10 +255,7 @@ pub(super) async fn load_state(
 
 /// The [`Standing`] of each record: the kind and state of each step of its current submission, in route order;
 /// who wrote a version and who decided a step (one query for both, with the exceptions that wait).
-async fn standings_of(
-    tx: &mut Tx,
-    records: &[RequestSummary],
-) -> Result<Vec<Standing>, ApiError> {
+async fn standings_of(tx: &mut Tx, records: &[RequestSummary]) -> Result<Vec<Standing>, ApiError> {
     let n = records.len();
     let list = |from: usize| {
         (from..from + n)
@@ -266,25 +263,28 @@ async fn standings_of(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let mut steps_q = sqlx::query_as::<_, (Uuid, i32, String, StepState)>(sqlx::AssertSqlSafe(format!(
-        "SELECT request_id, submission, kind, state FROM route_steps WHERE request_id IN ({}) ORDER BY position",
-        list(1)
-    )));
+    let mut steps_q = sqlx::query_as::<_, (Uuid, i32, String, StepState)>(sqlx::AssertSqlSafe(
+        format!(
+            "SELECT request_id, submission, kind, state FROM route_steps WHERE request_id IN ({}) ORDER BY position",
+            list(1)
+        ),
+    ));
     for r in records {
         steps_q = steps_q.bind(r.id);
     }
     let steps = steps_q.fetch_all(&mut **tx).await?;
     // Authors ('a'), deciders of a CIO or Finance step ('d'), and the submissions with an exception that waits.
-    let mut people_q = sqlx::query_as::<_, (Uuid, String, String, i32)>(sqlx::AssertSqlSafe(format!(
-        "SELECT request_id, 'a', subject_key, 0 FROM request_authors WHERE request_id IN ({}) \
+    let mut people_q =
+        sqlx::query_as::<_, (Uuid, String, String, i32)>(sqlx::AssertSqlSafe(format!(
+            "SELECT request_id, 'a', subject_key, 0 FROM request_authors WHERE request_id IN ({}) \
          UNION ALL SELECT DISTINCT request_id, 'd', decided_by, 0 FROM decisions \
          WHERE role IN ('cio', 'finance') AND request_id IN ({}) \
          UNION ALL SELECT request_id, 'x', '', submission FROM duplicate_exceptions \
          WHERE status = 'requested' AND request_id IN ({})",
-        list(1),
-        list(n + 1),
-        list(2 * n + 1)
-    )));
+            list(1),
+            list(n + 1),
+            list(2 * n + 1)
+        )));
     for _ in 0..3 {
         for r in records {
             people_q = people_q.bind(r.id);
