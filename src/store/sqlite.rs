@@ -86,6 +86,7 @@ mod products_impl {
 mod questionnaires_impl {
     use super::*;
     include!("questionnaires.rs");
+    include!("assessments.rs");
 }
 
 mod lifecycle_impl {

@@ -4,18 +4,21 @@
 // The generic mapping's six settings are query parameters, each an argument of the upload handler.
 #![allow(clippy::too_many_arguments)]
 
+mod planning;
+mod reading;
+
+use planning::{Reading, plan_import};
+pub(super) use reading::{IMPORT_TIME_LIMIT, parse_off_thread, upload_limits};
+pub use reading::{ImportError, ImportSlot, ImportSlots};
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::{Binary, Json};
-use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
 use super::assessments::{Vendor, matches_read, vendor_scope};
@@ -23,119 +26,19 @@ use super::me::ApiTags;
 use super::{IfMatch, SpreadsheetUpload, XLSX_CONTENT_TYPE, etag};
 use crate::auth::{AnyRole, Auth};
 use crate::config::Config;
-use crate::domain::questionnaire::{self as q, Template};
-use crate::error::{ApiError, FieldError, PROBLEM_CONTENT_TYPE, Problem};
+use crate::error::{ApiError, FieldError};
 use crate::sheets::external::{self, Mapping};
-use crate::sheets::limits::{self, Limits};
+use crate::sheets::limits;
 use crate::sheets::workbook::{self, PriorAnswer, WorkbookMeta};
 use crate::store::{AnswerEntry, AssessmentRecord, Store};
 use crate::templates::Templates;
 use crate::workflow::assessments as workflow;
-
-/// One import may not hold a worker longer than this.
-pub(super) const IMPORT_TIME_LIMIT: Duration = Duration::from_secs(30);
-
-/// What an upload refused for want of an import slot is told to wait: by then the imports holding the slots have
-/// usually finished, or been refused for taking longer than [`IMPORT_TIME_LIMIT`].
-const BUSY_RETRY_AFTER: Duration = IMPORT_TIME_LIMIT;
-
-/// The slots for reading uploaded spreadsheets (`max_concurrent_imports`), shared by every upload. An import holds
-/// one from the upload check to the end of the parse, in the blocking thread that does the work: a request refused
-/// for taking too long does not stop that thread, and its slot frees only when the thread is done.
-#[derive(Clone)]
-pub struct ImportSlots {
-    slots: Arc<Semaphore>,
-    wait: Duration,
-}
-
-/// A taken import slot; dropping it frees the slot.
-pub struct ImportSlot {
-    _permit: OwnedSemaphorePermit,
-}
-
-impl ImportSlots {
-    pub fn new(count: usize, wait: Duration) -> ImportSlots {
-        ImportSlots {
-            slots: Arc::new(Semaphore::new(count.min(Semaphore::MAX_PERMITS))),
-            wait,
-        }
-    }
-
-    pub fn from_config(config: &Config) -> ImportSlots {
-        Self::new(
-            config.max_concurrent_imports,
-            Duration::from_millis(config.import_wait_ms),
-        )
-    }
-
-    /// Takes a slot, waiting up to `import_wait_ms` for one to free; refused with 503 `imports_busy` otherwise.
-    pub async fn take(&self) -> Result<ImportSlot, ApiError> {
-        match tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(ImportSlot { _permit: permit }),
-            Ok(Err(closed)) => Err(ApiError::Internal(anyhow::anyhow!("import slots: {closed}"))),
-            Err(_) => Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "imports_busy",
-                format!(
-                    "the service is already reading as many uploaded spreadsheets as it reads at once; nothing was \
-                     stored; send the same file again in {} seconds",
-                    BUSY_RETRY_AFTER.as_secs()
-                ),
-            )
-            .with_retry_after(BUSY_RETRY_AFTER.as_secs())),
-        }
-    }
-}
 
 #[derive(ApiResponse)]
 pub enum WorkbookImported {
     /// The answers were stored; the `ETag` is the assessment's new version.
     #[oai(status = 200)]
     Ok(Json<WorkbookImport>, #[oai(header = "ETag")] String),
-}
-
-/// The error of an operation that reads an uploaded spreadsheet: any [`ApiError`], documented in the OpenAPI
-/// document with the usual statuses and also 503 `imports_busy` and its `Retry-After`.
-pub struct ImportError(ApiError);
-
-impl From<ApiError> for ImportError {
-    fn from(error: ApiError) -> Self {
-        ImportError(error)
-    }
-}
-
-impl From<ImportError> for poem::Error {
-    fn from(error: ImportError) -> Self {
-        error.0.into()
-    }
-}
-
-impl ApiResponse for ImportError {
-    fn meta() -> MetaResponses {
-        let mut meta = ApiError::meta();
-        meta.responses.push(MetaResponse {
-            description: "Every slot for reading uploaded spreadsheets stayed taken by other uploads while this \
-                          one waited (`imports_busy`); nothing was stored. Send the file again after `Retry-After`.",
-            status: Some(503),
-            status_range: None,
-            content: vec![MetaMediaType {
-                content_type: PROBLEM_CONTENT_TYPE,
-                schema: Problem::schema_ref(),
-            }],
-            headers: vec![MetaHeader {
-                name: "Retry-After".to_string(),
-                description: Some("Seconds to wait before sending the file again.".to_string()),
-                required: true,
-                deprecated: false,
-                schema: u64::schema_ref(),
-            }],
-        });
-        meta
-    }
-
-    fn register(registry: &mut Registry) {
-        ApiError::register(registry);
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -242,9 +145,6 @@ pub struct SkippedCell {
     pub text: String,
 }
 
-/// How many skipped cells an import report lists; the count says how many there were.
-const SKIPPED_LISTED: usize = 50;
-
 /// What an upload changed.
 #[derive(Debug, Object)]
 pub struct WorkbookImport {
@@ -296,39 +196,6 @@ pub enum WorkbookFile {
     ),
 }
 
-/// What an uploaded spreadsheet may cost to read: the configured upload size, the default unpacked-size and cell
-/// caps. The same for every operation that reads one.
-pub(super) fn upload_limits(config: &Config) -> Limits {
-    Limits {
-        max_bytes: config.max_upload_bytes,
-        ..Limits::default()
-    }
-}
-
-/// Takes an import slot, then runs parsing off the async workers, refused after `time_limit`
-/// ([`IMPORT_TIME_LIMIT`]). The slot moves into the blocking work and is freed when the work ends, which may be
-/// after the request was refused.
-pub(super) async fn parse_off_thread<T: Send + 'static>(
-    slots: &ImportSlots,
-    time_limit: Duration,
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let slot = slots.take().await?;
-    let work = move || {
-        let result = work();
-        drop(slot);
-        result
-    };
-    match tokio::time::timeout(time_limit, super::blocking(work)).await {
-        Ok(result) => result,
-        Err(_) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "import_too_slow",
-            "the file took too long to read; split it or remove what is not the questionnaire",
-        )),
-    }
-}
-
 fn meta_of(a: &AssessmentRecord, vendor_name: String) -> WorkbookMeta {
     WorkbookMeta {
         assessment_id: a.id.to_string(),
@@ -336,51 +203,6 @@ fn meta_of(a: &AssessmentRecord, vendor_name: String) -> WorkbookMeta {
         template_version: a.template_version.clone(),
         vendor_name,
         due: Some(a.due_date),
-    }
-}
-
-/// A reading failure as the client sees it: cells and settings by name, the format by its public name.
-fn read_failure(failure: external::Failure) -> ApiError {
-    use external::Failure;
-    let unprocessable = |code: &'static str, message: String| ApiError::Problem {
-        status: StatusCode::UNPROCESSABLE_ENTITY,
-        code,
-        detail: message.clone(),
-        errors: vec![FieldError::new("format", message)],
-        allowed: Vec::new(),
-        retry_after_seconds: None,
-    };
-    let readable = || {
-        crate::domain::crosswalk::registry()
-            .readable_versions()
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    match failure {
-        Failure::Cells(errors) => ApiError::validation(errors),
-        Failure::NotFound { asked, message } => unprocessable(
-            "format_not_found",
-            format!("format={asked} was asked, but {message}"),
-        ),
-        Failure::Mismatch { asked, found } => unprocessable(
-            "format_mismatch",
-            format!(
-                "format={asked} was asked, but the file is {} ({}); send format={} to read it",
-                found.version, found.how, found.version
-            ),
-        ),
-        Failure::NoCrosswalk { found } => unprocessable(
-            "unsupported_format_version",
-            format!(
-                "the file is {} ({}); this service has no crosswalk for {}, so it reads no answers from it rather \
-                 than read them through another version's question IDs. Versions read: {}; any other layout can \
-                 be read with format=mapped",
-                found.version,
-                found.how,
-                found.version,
-                readable()
-            ),
-        ),
     }
 }
 
@@ -800,251 +622,11 @@ async fn finish_import(
     ))
 }
 
-/// How an upload is read.
-enum Reading {
-    /// Our own workbook.
-    Own,
-    /// A known format, its version told from the file.
-    Detected(external::Asked),
-    /// A sheet as the caller maps it.
-    Mapped(Mapping),
-    /// A Google VSAQ answer map.
-    Vsaq,
-}
-
 fn extension(kind: limits::WorkbookKind) -> &'static str {
     match kind {
         limits::WorkbookKind::Xlsx => "xlsx",
         limits::WorkbookKind::Xlsm => "xlsm",
         limits::WorkbookKind::Xls => "xls",
         limits::WorkbookKind::Ods => "ods",
-    }
-}
-
-/// Reads the upload and works out, against the stored answers, what to store and what to report.
-fn plan_import(
-    bytes: &[u8],
-    template: &Template,
-    meta: &WorkbookMeta,
-    reading: Reading,
-    stored: &[crate::store::AnswerRecord],
-    overwrite: bool,
-) -> Result<(Vec<AnswerEntry>, WorkbookImport), ApiError> {
-    let existing = |qid: &str| stored.iter().find(|s| s.question_id == qid);
-    let mut entries = Vec::new();
-    let mut summary = WorkbookImport {
-        format: String::new(),
-        detected_by: None,
-        stored: false,
-        added: vec![],
-        changed: vec![],
-        cleared: vec![],
-        unchanged: 0,
-        kept_direct: vec![],
-        unmapped: vec![],
-        conflicts: vec![],
-        hints: vec![],
-        not_a_choice: 0,
-        not_a_choice_cells: vec![],
-        not_asked: vec![],
-        evidence_id: None,
-        version: 0,
-    };
-    let note =
-        |entry: &AnswerEntry, summary: &mut WorkbookImport| match existing(&entry.question_id) {
-            None => summary.added.push(entry.question_id.clone()),
-            Some(old)
-                if Some(&old.value.0) == entry.value.as_ref()
-                    && old.comment == entry.comment
-                    && old.evidence_ref == entry.evidence_ref =>
-            {
-                summary.unchanged += 1
-            }
-            Some(_) => summary.changed.push(entry.question_id.clone()),
-        };
-    let outcome = match reading {
-        Reading::Own => {
-            summary.format = "own".into();
-            let imported = workbook::import(bytes, meta, template).map_err(ApiError::validation)?;
-            for (qid, answer) in imported.answers {
-                match answer.answer {
-                    Some(a) => {
-                        let entry = AnswerEntry {
-                            question_id: qid,
-                            value: Some(a.to_json()),
-                            comment: answer.comment,
-                            evidence_ref: answer.evidence_ref,
-                            source: "workbook".to_string(),
-                        };
-                        note(&entry, &mut summary);
-                        entries.push(entry);
-                    }
-                    None => {
-                        if existing(&qid).is_some() {
-                            summary.cleared.push(qid.clone());
-                            entries.push(AnswerEntry::cleared(qid, "workbook"));
-                        }
-                    }
-                }
-            }
-            None
-        }
-        Reading::Detected(asked) => Some(external::read(bytes, &asked).map_err(read_failure)?),
-        Reading::Vsaq => Some(crate::sheets::vsaq::read(bytes).map_err(read_failure)?),
-        Reading::Mapped(mapping) => {
-            let outcome = external::read_mapped(bytes, &mapping).map_err(read_failure)?;
-            Some((outcome, mapping.id_space)).map(|(mut outcome, space)| {
-                if let Some(space) = space {
-                    // The IDs are that version's; the crosswalk is found by this name below.
-                    outcome.version = format!("mapped:{space}");
-                }
-                outcome
-            })
-        }
-    };
-    if let Some(outcome) = outcome {
-        let (through, format) = match outcome.version.strip_prefix("mapped:") {
-            Some(space) => (external::Through::version(space), "mapped".to_owned()),
-            None if outcome.version == "mapped" => {
-                (Some(external::Through::OwnIds), outcome.version.clone())
-            }
-            None => (
-                external::Through::version(&outcome.version),
-                outcome.version.clone(),
-            ),
-        };
-        let through = through.ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!("no crosswalk for {}", outcome.version))
-        })?;
-        summary.format = format;
-        summary.detected_by = Some(outcome.how.clone());
-        summary.not_a_choice = outcome.not_a_choice.len();
-        summary.not_a_choice_cells = outcome
-            .not_a_choice
-            .iter()
-            .take(SKIPPED_LISTED)
-            .map(|skipped| SkippedCell {
-                cell: skipped.cell.clone(),
-                text: skipped.text.clone(),
-            })
-            .collect();
-        let mapped = external::map_to_template(template, &outcome.answers, through);
-        summary.unmapped = mapped.unmapped;
-        summary.hints = mapped
-            .hints
-            .into_iter()
-            .map(|hint| ImportHint {
-                question_id: hint.question_id,
-                source: hint.source,
-                answer: hint.answer.token().to_owned(),
-                comment: hint.comment,
-            })
-            .collect();
-        summary.conflicts = mapped
-            .conflicts
-            .into_iter()
-            .map(|c| ImportConflict {
-                question_id: c.question_id,
-                sources: c
-                    .sources_and_answers
-                    .iter()
-                    .map(|s| format!("{}={}", s.source, s.answer.token()))
-                    .collect(),
-                reason: c.reason,
-            })
-            .collect();
-        for (qid, derived) in mapped.filled {
-            let direct = existing(&qid).is_some_and(|s| !s.source.contains(':'));
-            if direct && !overwrite {
-                summary.kept_direct.push(qid);
-                continue;
-            }
-            // The file gives no evidence reference; one the vendor gave before stays with the question.
-            let evidence_ref = existing(&qid).and_then(|s| s.evidence_ref.clone());
-            let entry = AnswerEntry {
-                question_id: qid,
-                value: Some(derived.answer.to_json()),
-                comment: derived.comment,
-                evidence_ref,
-                source: derived.sources.join(", "),
-            };
-            note(&entry, &mut summary);
-            entries.push(entry);
-        }
-    }
-    // Answers carried over still have to be answers the template accepts where they are asked.
-    let mut merged: BTreeMap<String, q::Answer> = stored
-        .iter()
-        .filter_map(|s| {
-            Some((
-                s.question_id.clone(),
-                q::parse_answer(template.question(&s.question_id)?, &s.value.0).ok()?,
-            ))
-        })
-        .collect();
-    for AnswerEntry {
-        question_id: qid,
-        value,
-        ..
-    } in &entries
-    {
-        match value {
-            Some(v) => {
-                if let Some(a) = template
-                    .question(qid)
-                    .and_then(|q| q::parse_answer(q, v).ok())
-                {
-                    merged.insert(qid.clone(), a);
-                }
-            }
-            None => {
-                merged.remove(qid);
-            }
-        }
-    }
-    let (kept, not_asked): (Vec<AnswerEntry>, Vec<AnswerEntry>) =
-        entries.into_iter().partition(|entry| {
-            entry.value.is_none()
-                || template
-                    .question(&entry.question_id)
-                    .is_some_and(|q| q::is_applicable(template, q, &merged))
-        });
-    summary.not_asked = not_asked.into_iter().map(|e| e.question_id).collect();
-    for qid in &summary.not_asked {
-        summary.added.retain(|a| a != qid);
-        summary.changed.retain(|c| c != qid);
-    }
-    Ok((kept, summary))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_parse_refused_for_time_keeps_its_slot_until_its_work_really_ends() {
-        let slots = ImportSlots::new(1, Duration::ZERO);
-        let (finish, finished) = std::sync::mpsc::channel::<()>();
-        // A zero time limit refuses the request while the work waits for `finish`.
-        let refused = parse_off_thread(&slots, Duration::ZERO, move || {
-            finished.recv().ok();
-            Ok(())
-        })
-        .await
-        .expect_err("refused for time");
-        assert_eq!(refused.code(), "import_too_slow");
-
-        assert_eq!(slots.slots.available_permits(), 0);
-        let busy = slots
-            .take()
-            .await
-            .err()
-            .expect("no slot while the work runs");
-        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(busy.code(), "imports_busy");
-
-        finish.send(()).unwrap();
-        // Completes once the blocking work has ended and dropped the slot.
-        let _slot = slots.slots.clone().acquire_owned().await.unwrap();
     }
 }
