@@ -225,7 +225,7 @@ pub struct Candidate {
 // ---------------------------------------------------------------------------------------------------------
 
 /// The shipped default lexicon (TOML), reviewed with the code.
-pub const DEFAULT_LEXICON: &str = include_str!("duplicates_lexicon.toml");
+pub const DEFAULT_LEXICON: &str = include_str!("../duplicates_lexicon.toml");
 
 /// One concept of the lexicon: phrases that mean one capability. A phrase starting with `~` is weak (counts
 /// half): it usually, but not always, means the concept.
