@@ -1,5 +1,9 @@
 use super::super::fixtures;
+use super::caiq::is_caiq_id;
+use super::hecvat::{hecvat_version_text, is_hecvat_id};
+use super::mapped::column_index;
 use super::*;
+use crate::domain::questionnaire::{Answer, Template, YesNo};
 
 fn shipped(id: &str) -> Template {
     crate::domain::questionnaire::shipped()
