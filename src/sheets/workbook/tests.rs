@@ -1,8 +1,13 @@
 use std::io::Read;
 
+use calamine::Data;
+use rust_xlsxwriter::{Format, Workbook as XlsxWorkbook};
 use serde_json::json;
 
+use super::writer::{LINE_HEIGHT, wrapped_lines};
 use super::*;
+use crate::domain::questionnaire::{MAX_EVIDENCE_REF_CHARS, Template, YesNo, parse_answer};
+use crate::sheets::{Workbook, cell_text, rows_of};
 
 const TEMPLATE: &str = r#"
 id = "test-all-kinds"
