@@ -1,3 +1,4 @@
+use super::analysis::{stem, tokenize};
 use super::*;
 
 fn service(
