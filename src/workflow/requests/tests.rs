@@ -1,5 +1,6 @@
 use super::*;
-use crate::domain::policy::{DataClass, Hosting};
+use crate::domain::policy::{DataClass, Hosting, Policy};
+use crate::domain::workflow::NamedService;
 use crate::workflow::route::tests as fixtures;
 
 pub(crate) fn caller(subject: &str, role: Role) -> Caller {
