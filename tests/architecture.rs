@@ -1,7 +1,8 @@
 //! The layers, read from the source: the domain (types and rules) and the workflow planners do no I/O and know
 //! nothing of HTTP, the database or the service around them; the spreadsheet readers and writers know nothing of
-//! the API or the store. Every import and path in a layer's files (test modules aside) is checked against what
-//! the layer may reach, and a violation is named with its file, line and import.
+//! the API or the store. Every import and path in a layer's files (test modules aside, whether written inline or
+//! in files of their own) is checked against what the layer may reach, and a violation is named with its file,
+//! line and import.
 //!
 //! Edges that are known to break the rule and not yet removed are listed in [`KNOWN`]; the test also fails when
 //! one of them is gone, so that the list only shrinks.
@@ -145,6 +146,39 @@ fn code_lines(text: &str) -> Vec<(usize, String, bool)> {
     out
 }
 
+/// The files of the test modules that `file` declares out of line (`#[cfg(test)]`, maybe other attributes, then
+/// `mod tests;`): in `m/mod.rs` (or `lib.rs`, `main.rs`) that is `m/tests.rs` or `m/tests/mod.rs`, in `m.rs` it is
+/// `m/tests.rs` or `m/tests/mod.rs`. Their code is test code, held to no layer, like a test module written inline.
+fn test_module_files(file: &Path, text: &str) -> Vec<PathBuf> {
+    let dir = match file.file_name().and_then(|name| name.to_str()) {
+        Some("mod.rs" | "lib.rs" | "main.rs") => file.parent().unwrap().to_path_buf(),
+        _ => file.with_extension(""),
+    };
+    let mut out = Vec::new();
+    let mut lines = text.lines().map(str::trim);
+    while let Some(line) = lines.next() {
+        if line != "#[cfg(test)]" {
+            continue;
+        }
+        let Some(declaration) = lines.by_ref().find(|next| !next.starts_with("#[")) else {
+            break;
+        };
+        let declaration = ["pub(crate) ", "pub(super) ", "pub "]
+            .iter()
+            .fold(declaration, |d, visibility| {
+                d.trim_start_matches(visibility)
+            });
+        if let Some(name) = declaration
+            .strip_prefix("mod ")
+            .and_then(|rest| rest.strip_suffix(';'))
+        {
+            out.push(dir.join(format!("{name}.rs")));
+            out.push(dir.join(name).join("mod.rs"));
+        }
+    }
+    out
+}
+
 /// The `crate::` modules named by a line, including those of a grouped `use crate::{a::X, b};` that the
 /// statement spreads over several lines (`group` carries the open group between lines).
 fn crate_modules(code: &str, group: &mut Option<String>) -> Vec<String> {
@@ -233,7 +267,11 @@ fn each_layer_reaches_only_the_layers_below_it() {
         rust_files(&root.join(layer.dir), &mut files);
         files.sort();
         assert!(!files.is_empty(), "{} holds no Rust files", layer.dir);
-        for file in files {
+        let tests: Vec<PathBuf> = files
+            .iter()
+            .flat_map(|file| test_module_files(file, &std::fs::read_to_string(file).unwrap()))
+            .collect();
+        for file in files.into_iter().filter(|file| !tests.contains(file)) {
             let name = file.strip_prefix(root).unwrap().display().to_string();
             let text = std::fs::read_to_string(&file).unwrap();
             let mut group = None;
@@ -320,6 +358,33 @@ fn the_checker_sees_plain_grouped_and_inline_imports() {
     assert_eq!(
         beyond_annotation("sqlx::query(\"SELECT 1\")"),
         Some("sqlx::")
+    );
+    assert_eq!(
+        test_module_files(
+            Path::new("src/domain/a/mod.rs"),
+            "mod b;\n#[cfg(test)]\nmod tests;\n#[cfg(test)]\n#[allow(dead_code)]\npub(crate) mod helpers;\n",
+        ),
+        [
+            "src/domain/a/tests.rs",
+            "src/domain/a/tests/mod.rs",
+            "src/domain/a/helpers.rs",
+            "src/domain/a/helpers/mod.rs"
+        ]
+        .map(PathBuf::from)
+    );
+    assert_eq!(
+        test_module_files(
+            Path::new("src/domain/b.rs"),
+            "#[cfg(test)]\nmod tests {\n}\n"
+        ),
+        Vec::<PathBuf>::new()
+    );
+    assert_eq!(
+        test_module_files(Path::new("src/domain/b.rs"), "#[cfg(test)]\nmod tests;\n"),
+        [
+            PathBuf::from("src/domain/b/tests.rs"),
+            PathBuf::from("src/domain/b/tests/mod.rs")
+        ]
     );
     let code = code_lines(
         "use a; // crate::store\n#[derive(\n  sqlx::Type,\n)]\nstruct A;\n#[cfg(test)]\nmod tests {\nuse crate::store;\n}\n",

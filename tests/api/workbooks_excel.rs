@@ -4,7 +4,8 @@
 //! inline dropdown list, an active sheet that is hidden, print titles without their sheet.
 //!
 //! rust_xlsxwriter is tested against files Excel itself wrote, so what this guards is our use of it and the one
-//! step that is ours alone: repacking the zip to drop `customHeight` (see `workbook::auto_fit_flags`).
+//! step that is ours alone: repacking the zip to drop `customHeight` (see `auto_fit_flags` in
+//! `src/sheets/workbook/writer.rs`).
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
