@@ -53,6 +53,9 @@ include!("common.rs");
 mod requests_impl {
     use super::*;
     include!("requests.rs");
+    include!("request_plans.rs");
+    include!("request_commands.rs");
+    include!("request_reviews.rs");
 }
 
 mod sessions_impl {
