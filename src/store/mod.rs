@@ -103,7 +103,12 @@ pub(crate) fn contains_pattern(needle: &str) -> String {
 
 /// `$1, $2, ..., $count`: the placeholders of an `IN (...)` list, written the same way on both backends.
 pub(crate) fn placeholders(count: usize) -> String {
-    (1..=count)
+    placeholders_from(1, count)
+}
+
+/// `count` numbered parameters starting at `$first`, for a second or third list in one statement.
+pub(crate) fn placeholders_from(first: usize, count: usize) -> String {
+    (first..first + count)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")

@@ -140,13 +140,14 @@ fn status_of(record: &RequestRecord) -> Result<Status, ApiError> {
     record.status()
 }
 
+/// A stored step kind; one the service does not know is an error.
+fn step_kind(text: &str) -> Result<crate::domain::policy::StepKindTag, ApiError> {
+    crate::domain::workflow::parse_step_kind(text)
+        .ok_or_else(|| corrupt(format!("a route step has an unknown kind {text:?}")))
+}
+
 fn step_of(record: StepRecord) -> Result<Step, ApiError> {
-    let kind = crate::domain::workflow::parse_step_kind(&record.kind).ok_or_else(|| {
-        corrupt(format!(
-            "a route step has an unknown kind {:?}",
-            record.kind
-        ))
-    })?;
+    let kind = step_kind(&record.kind)?;
     let state = StepState::parse(&record.state).ok_or_else(|| {
         corrupt(format!(
             "a route step has an unknown state {:?}",
@@ -180,11 +181,9 @@ pub(super) async fn load_state(
     record: &RequestRecord,
 ) -> Result<RequestState, ApiError> {
     let steps = load_steps(tx, record.id, record.submission).await?;
-    let authors: Vec<(String,)> =
-        sqlx::query_as("SELECT subject_key FROM request_authors WHERE request_id = $1")
-            .bind(record.id)
-            .fetch_all(&mut **tx)
-            .await?;
+    let people = people_of(tx, std::slice::from_ref(&record.summary))
+        .await?
+        .remove(0);
     let decided = match record.decided_submission {
         None => None,
         Some(n) => {
@@ -220,19 +219,6 @@ pub(super) async fn load_state(
             })
         }
     };
-    let deciders: Vec<(String,)> = sqlx::query_as(
-        "SELECT DISTINCT decided_by FROM decisions WHERE request_id = $1 AND role IN ('cio', 'finance')",
-    )
-    .bind(record.id)
-    .fetch_all(&mut **tx)
-    .await?;
-    let (open_exceptions,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM duplicate_exceptions WHERE request_id = $1 AND submission = $2 AND status = 'requested'",
-    )
-    .bind(record.id)
-    .bind(record.submission)
-    .fetch_one(&mut **tx)
-    .await?;
     Ok(RequestState {
         id: record.id,
         department: record.department_code.clone(),
@@ -243,81 +229,90 @@ pub(super) async fn load_state(
         route: record.route.as_ref().map(|r| r.0.clone()),
         policy_version: record.policy_version,
         steps,
-        authors: authors.into_iter().map(|(k,)| k).collect(),
-        deciders: deciders
-            .iter()
-            .map(|(d,)| crate::workflow::subject_key(d))
-            .collect(),
+        authors: people.authors,
+        deciders: people.deciders,
         decided,
-        open_exception: open_exceptions > 0,
+        open_exception: people.open_exception,
     })
 }
 
-/// The [`Standing`] of each record: the kind and state of each step of its current submission, in route order;
-/// who wrote a version and who decided a step (one query for both, with the exceptions that wait).
-async fn standings_of(tx: &mut Tx, records: &[RequestSummary]) -> Result<Vec<Standing>, ApiError> {
+/// Who wrote a version of a request and who decided a CIO or Finance step of it, and whether an exception waits
+/// on its current submission.
+struct People {
+    authors: std::collections::BTreeSet<String>,
+    deciders: std::collections::BTreeSet<String>,
+    open_exception: bool,
+}
+
+/// The [`People`] of each record, in one query for all of them.
+async fn people_of(tx: &mut Tx, records: &[RequestSummary]) -> Result<Vec<People>, ApiError> {
     let n = records.len();
-    let list = |from: usize| {
-        (from..from + n)
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let list = |first| crate::store::placeholders_from(first, n);
+    // Authors ('a'), deciders ('d'), and the submissions with an exception that waits ('x').
+    let mut query = sqlx::query_as::<_, (Uuid, String, String, i32)>(sqlx::AssertSqlSafe(format!(
+        "SELECT request_id, 'a', subject_key, 0 FROM request_authors WHERE request_id IN ({}) \
+         UNION ALL SELECT DISTINCT request_id, 'd', decided_by, 0 FROM decisions \
+         WHERE role IN ('cio', 'finance') AND request_id IN ({}) \
+         UNION ALL SELECT request_id, 'x', '', submission FROM duplicate_exceptions \
+         WHERE status = 'requested' AND request_id IN ({})",
+        list(1),
+        list(n + 1),
+        list(2 * n + 1)
+    )));
+    for _ in 0..3 {
+        for r in records {
+            query = query.bind(r.id);
+        }
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    Ok(records
+        .iter()
+        .map(|record| {
+            let of = |what: &'static str| {
+                rows.iter()
+                    .filter(move |(id, w, _, _)| *id == record.id && w == what)
+            };
+            People {
+                authors: of("a").map(|(_, _, k, _)| k.clone()).collect(),
+                deciders: of("d")
+                    .map(|(_, _, d, _)| crate::workflow::subject_key(d))
+                    .collect(),
+                open_exception: of("x").any(|(_, _, _, n)| *n == record.submission),
+            }
+        })
+        .collect())
+}
+
+/// The [`Standing`] of each record: the kind and state of each step of its current submission, in route order,
+/// and its [`People`]; two queries for all of them.
+async fn standings_of(tx: &mut Tx, records: &[RequestSummary]) -> Result<Vec<Standing>, ApiError> {
     let mut steps_q = sqlx::query_as::<_, (Uuid, i32, String, StepState)>(sqlx::AssertSqlSafe(
         format!(
             "SELECT request_id, submission, kind, state FROM route_steps WHERE request_id IN ({}) ORDER BY position",
-            list(1)
+            crate::store::placeholders(records.len())
         ),
     ));
     for r in records {
         steps_q = steps_q.bind(r.id);
     }
     let steps = steps_q.fetch_all(&mut **tx).await?;
-    // Authors ('a'), deciders of a CIO or Finance step ('d'), and the submissions with an exception that waits.
-    let mut people_q =
-        sqlx::query_as::<_, (Uuid, String, String, i32)>(sqlx::AssertSqlSafe(format!(
-            "SELECT request_id, 'a', subject_key, 0 FROM request_authors WHERE request_id IN ({}) \
-         UNION ALL SELECT DISTINCT request_id, 'd', decided_by, 0 FROM decisions \
-         WHERE role IN ('cio', 'finance') AND request_id IN ({}) \
-         UNION ALL SELECT request_id, 'x', '', submission FROM duplicate_exceptions \
-         WHERE status = 'requested' AND request_id IN ({})",
-            list(1),
-            list(n + 1),
-            list(2 * n + 1)
-        )));
-    for _ in 0..3 {
-        for r in records {
-            people_q = people_q.bind(r.id);
-        }
-    }
-    let people = people_q.fetch_all(&mut **tx).await?;
+    let people = people_of(tx, records).await?;
     records
         .iter()
-        .map(|record| {
+        .zip(people)
+        .map(|(record, people)| {
             let steps = steps
                 .iter()
                 .filter(|(id, n, _, _)| *id == record.id && *n == record.submission)
-                .map(|(_, _, kind, state)| {
-                    let kind = crate::domain::workflow::parse_step_kind(kind).ok_or_else(|| {
-                        corrupt(format!("a route step has an unknown kind {kind:?}"))
-                    })?;
-                    Ok((kind, *state))
-                })
+                .map(|(_, _, kind, state)| Ok((step_kind(kind)?, *state)))
                 .collect::<Result<Vec<_>, ApiError>>()?;
-            let of = |what: &'static str| {
-                people
-                    .iter()
-                    .filter(move |(id, w, _, _)| *id == record.id && w == what)
-            };
             Ok(Standing {
                 status: record.status()?,
                 department: record.department_code.clone(),
                 steps,
-                authors: of("a").map(|(_, _, k, _)| k.clone()).collect(),
-                deciders: of("d")
-                    .map(|(_, _, d, _)| crate::workflow::subject_key(d))
-                    .collect(),
-                open_exception: of("x").any(|(_, _, _, n)| *n == record.submission),
+                authors: people.authors,
+                deciders: people.deciders,
+                open_exception: people.open_exception,
             })
         })
         .collect()
