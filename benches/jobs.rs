@@ -12,7 +12,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use procurement_review::config::{Config, Secret, SmtpSecurity};
 use procurement_review::domain::registry::NewVendor;
-use procurement_review::domain::request::{RequestFields, RequestInput};
+use procurement_review::domain::requests::{RequestFields, RequestInput};
 use procurement_review::jobs::run_once;
 use procurement_review::store::{Actor, FanOut, NewNotification, Store};
 use uuid::Uuid;

@@ -10,7 +10,7 @@ use procurement_review::auth::Role;
 use procurement_review::config::Secret;
 use procurement_review::domain::policy::{DataClass, Hosting, Policy, RequestFacts, evaluate};
 use procurement_review::domain::registry::NewVendor;
-use procurement_review::domain::request::{RequestFields, RequestInput};
+use procurement_review::domain::requests::{RequestFields, RequestInput};
 use procurement_review::store::{Actor, Detection, Scope, Store};
 use procurement_review::workflow::Caller;
 use uuid::Uuid;

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use calamine::Reader;
 use criterion::{Criterion, criterion_group, criterion_main};
 use procurement_review::domain::crosswalk::{Crosswalk, Links};
-use procurement_review::domain::questionnaire::Template;
+use procurement_review::domain::questionnaires::Template;
 use procurement_review::sheets::external::{self, Asked, Family, Mapping, Through};
 use procurement_review::sheets::{fixtures, limits, workbook};
 use serde_json::json;

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::config::{AuthConfig, Secret};
 use crate::domain::identity::{subject_fault, subject_key};
-use crate::domain::invitation::InvitationGrant;
+use crate::domain::invitations::InvitationGrant;
 use crate::error::ApiError;
 
 pub use crate::domain::roles::Role;

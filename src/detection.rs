@@ -10,7 +10,7 @@ use crate::domain::catalog::{CatalogService, ServiceStatus};
 use crate::domain::duplicates::{
     self as dup, Candidate, CatalogEntry, DuplicateIndex, PastPurchase, RequestText,
 };
-use crate::domain::request::{RequestFields, Status};
+use crate::domain::requests::{RequestFields, Status};
 use crate::error::ApiError;
 use crate::store::{PurchaseRecord, Store};
 

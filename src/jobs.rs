@@ -14,14 +14,14 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::config::Config;
+use crate::domain::contracts::recipients_of;
 use crate::domain::deadlines::{
     Reminder, contract_ending, decision_escalation, incident_notice_reminder, order_reminders,
     questionnaire_reminders, reassessment, remediation_reminders, risk_acceptance_reminders,
 };
 use crate::domain::incidents::{DeadlineTerms, deadline_state, eastern_date, incident_deadlines};
-use crate::domain::lifecycle::recipients_of;
 use crate::domain::orders::OrderStatus;
-use crate::domain::webhook::{SIGNATURE_HEADER, next_attempt_after, signature_header};
+use crate::domain::webhooks::{SIGNATURE_HEADER, next_attempt_after, signature_header};
 use crate::error::ApiError;
 use crate::mailer::{Mailer, OutboxMail};
 use crate::store::{DeliveryOutcome, DeliveryRecord, FanOut, NewNotification, Store};
@@ -309,7 +309,7 @@ async fn claim(
 }
 
 /// Records one attempt: delivered, or failed and retried after the back-off, or dead-lettered once
-/// [`crate::domain::webhook::MAX_ATTEMPTS`] have failed; counts it in `counts` (delivered, retried, dead) when
+/// [`crate::domain::webhooks::MAX_ATTEMPTS`] have failed; counts it in `counts` (delivered, retried, dead) when
 /// the runner still held the claim. Never logs the body.
 async fn finish(
     store: &Store,

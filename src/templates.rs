@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
 
-use crate::domain::questionnaire::{SHIPPED, Template, from_sources};
+use crate::domain::questionnaires::{SHIPPED, Template, from_sources};
 use crate::error::ApiError;
 use crate::store::Store;
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::me::ApiTags;
 use super::{IfMatch, PageInfo, etag};
 use crate::auth::{Auth, Permission, Role, Staff};
-use crate::domain::lifecycle::{
+use crate::domain::contracts::{
     Cancellation, ContractFields, ContractStatus, Decommission, LIBRARY,
 };
 use crate::domain::safeguards::pre_2012_flag;

@@ -30,7 +30,7 @@ impl Permission for CouncilClerk {
 pub struct CouncilView {
     pub request_id: Uuid,
     /// The state of the current submission's `council_approval` step, if its route has one.
-    pub step_state: Option<crate::domain::workflow::StepState>,
+    pub step_state: Option<crate::domain::route::StepState>,
     /// The documents the step needs (`surveillance_use_policy`, `surveillance_impact_report`).
     pub documents_needed: Vec<String>,
     /// Needed documents not attached yet.

@@ -12,7 +12,7 @@ use super::me::ApiTags;
 use super::{PageInfo, etag};
 use crate::auth::{AnyRole, Auth, Principal, Role, VendorEditor};
 use crate::domain::PageRequest;
-use crate::domain::assessment::AssessmentStatus;
+use crate::domain::assessments::AssessmentStatus;
 use crate::domain::policy::{DataClass, Policy};
 use crate::domain::reuse::{ProductReview, valid_until};
 use crate::error::{ApiError, FieldError};

@@ -16,13 +16,13 @@ use super::me::ApiTags;
 use super::requests::scope_of;
 use crate::auth::{AnyRole, Auth, Staff};
 use crate::domain::PageRequest;
-use crate::domain::assessment::FindingStatus;
+use crate::domain::assessments::FindingStatus;
+use crate::domain::contracts::ContractStatus;
 use crate::domain::incidents::{DeadlineStatus, DeadlineTerms, IncidentStatus, eastern_date};
-use crate::domain::lifecycle::ContractStatus;
 use crate::domain::orders::OrderStatus;
-use crate::domain::request::Status;
+use crate::domain::requests::Status;
 use crate::error::ApiError;
-use crate::sheets::registers::{Cell, Register, col, write};
+use crate::sheets::reports::{Cell, Register, col, write};
 use crate::store::{
     ContractFilter, FindingFilter, IncidentFilter, OrderFilter, Paged, RequestFilter, Store,
     VendorFilter,

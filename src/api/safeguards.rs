@@ -11,7 +11,7 @@ use super::me::ApiTags;
 use super::requests::scope_of;
 use super::{IfMatch, etag};
 use crate::auth::{Auth, Permission, Role, Staff};
-use crate::domain::lifecycle::ChecklistEntry;
+use crate::domain::contracts::ChecklistEntry;
 use crate::domain::now;
 use crate::domain::safeguards::{ClauseStatus, render_text};
 use crate::error::{ApiError, FieldError};
@@ -58,7 +58,7 @@ pub struct SafeguardView {
 #[derive(Debug, Object)]
 pub struct SafeguardsView {
     pub request_id: Uuid,
-    pub request_status: crate::domain::request::Status,
+    pub request_status: crate::domain::requests::Status,
     /// The request's version; the ETag is `"<version>"`.
     pub version: i64,
     /// Required clauses neither present nor waived.

@@ -18,7 +18,7 @@ use crate::auth::{Auth, Staff};
 use crate::domain::text::escape_html as escape;
 use crate::domain::{PageRequest, now};
 use crate::error::{ApiError, FieldError};
-use crate::sheets::registers::{Cell, col, write};
+use crate::sheets::reports::{Cell, col, write};
 use crate::store::{Store, SurveillanceReportRecord, TechnologyRecord};
 use crate::workflow::surveillance::{ReportFields, Sharing, Technology, missing};
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::invalid::FieldError as Fault;
-use crate::domain::request::MAX_CENTS;
+use crate::domain::requests::MAX_CENTS;
 
 /// The plan looks five fiscal years ahead [EO 2025 Art. 1].
 pub const PLAN_HORIZON_YEARS: i32 = 5;

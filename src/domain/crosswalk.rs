@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 
 use serde::Serialize;
 
-use super::questionnaire::{AnswerKind, Template};
+use super::questionnaires::{AnswerKind, Template};
 
 /// How much a link claims.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -309,7 +309,7 @@ mod tests {
     use super::*;
 
     fn shipped_templates() -> Vec<Template> {
-        crate::domain::questionnaire::shipped().expect("shipped templates load")
+        crate::domain::questionnaires::shipped().expect("shipped templates load")
     }
 
     #[test]

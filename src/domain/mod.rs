@@ -1,10 +1,11 @@
 //! Pure types and rules: no I/O here. Request bodies are parsed into these types once, at the boundary.
 
-pub mod assessment;
+pub mod assessments;
 pub mod audit;
 pub mod budgets;
 pub mod catalog;
 pub mod comparison;
+pub mod contracts;
 pub mod council;
 pub mod crosswalk;
 pub mod deadlines;
@@ -13,20 +14,19 @@ pub mod duplicates;
 pub mod identity;
 pub mod incidents;
 pub mod invalid;
-pub mod invitation;
-pub mod lifecycle;
+pub mod invitations;
 pub mod mail;
 pub mod orders;
 pub mod policy;
-pub mod questionnaire;
+pub mod questionnaires;
 pub mod registry;
-pub mod request;
+pub mod requests;
 pub mod reuse;
 pub mod roles;
+pub mod route;
 pub mod safeguards;
 pub mod text;
-pub mod webhook;
-pub mod workflow;
+pub mod webhooks;
 
 /// Offset pagination with a bounded page size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

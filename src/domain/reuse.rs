@@ -80,8 +80,8 @@ pub fn valid_until(
 /// The questions `current` asks that `accepted` did not ask in the same words and form: new or changed. An
 /// acceptance of `accepted` stands for `current` only when there are none.
 pub fn new_or_changed(
-    accepted: &super::questionnaire::Template,
-    current: &super::questionnaire::Template,
+    accepted: &super::questionnaires::Template,
+    current: &super::questionnaires::Template,
 ) -> Vec<String> {
     current
         .questions()
@@ -146,7 +146,7 @@ pub struct Held {
     pub template_id: String,
     /// Whether its template version asks nothing the current version does not (same questions, same answers).
     pub current_version: bool,
-    pub status: super::assessment::AssessmentStatus,
+    pub status: super::assessments::AssessmentStatus,
     pub scope: Option<Scope>,
     pub cycle: i32,
     pub due_date: NaiveDate,
@@ -321,7 +321,7 @@ fn judge(
         .iter()
         .filter(|a| {
             a.template_id == questionnaire
-                && a.status == super::assessment::AssessmentStatus::Accepted
+                && a.status == super::assessments::AssessmentStatus::Accepted
                 && a.accepted.is_some()
         })
         .max_by_key(|a| a.accepted.as_ref().map(|(at, _)| *at));
@@ -401,7 +401,7 @@ fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::assessment::AssessmentStatus;
+    use crate::domain::assessments::AssessmentStatus;
     use chrono::TimeZone;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -623,7 +623,7 @@ mod tests {
             )
         };
         let parse = |text: String| {
-            crate::domain::questionnaire::Template::from_toml("questionnaires/t.toml", &text)
+            crate::domain::questionnaires::Template::from_toml("questionnaires/t.toml", &text)
                 .unwrap()
         };
         let old = parse(source(""));

@@ -40,7 +40,7 @@ pub const MULTI_LINE_FIELDS: &[&str] = &[
 /// Longest one-line text accepted where the field states no tighter limit of its own.
 pub const MAX_ONE_LINE_CHARS: usize = 1_000;
 /// Longest prose accepted where the field states no tighter limit: the longest text answer to a questionnaire.
-pub const MAX_MULTI_LINE_CHARS: usize = crate::domain::questionnaire::MAX_TEXT_ANSWER_CHARS;
+pub const MAX_MULTI_LINE_CHARS: usize = crate::domain::questionnaires::MAX_TEXT_ANSWER_CHARS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextKind {

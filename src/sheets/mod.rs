@@ -6,7 +6,7 @@ pub mod catalog;
 pub mod external;
 pub mod fixtures;
 pub mod limits;
-pub mod registers;
+pub mod reports;
 pub mod vsaq;
 pub mod workbook;
 

@@ -91,7 +91,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::domain::questionnaire::shipped;
+    use crate::domain::questionnaires::shipped;
     use crate::sheets::external::{Through, map_to_template};
 
     /// A VSAQ questionnaire file as published: `//` licence lines on top, strings joined with `+`.

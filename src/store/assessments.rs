@@ -443,7 +443,7 @@ impl Repo {
         let at = now();
         sqlx::query("UPDATE answers SET source = $2, updated_by = $3, updated_at = $4 WHERE assessment_id = $1")
             .bind(id)
-            .bind(crate::domain::assessment::prior_cycle_source(current.cycle))
+            .bind(crate::domain::assessments::prior_cycle_source(current.cycle))
             .bind(&actor.subject)
             .bind(at)
             .execute(&mut *tx)

@@ -1,5 +1,5 @@
 // The City Technology Plan, departments' technology budgets and their joint approval, and what routing reads
-// of a request's budget line. Included by both backends as a submodule, like requests.rs: each command locks,
+// of a request's budget line. Included by both backends as a submodule, like requests/loaders.rs: each command locks,
 // loads, lets `crate::workflow::budgets` plan, applies and audits in one transaction.
 
 use std::collections::{BTreeSet, HashMap};

@@ -1,4 +1,4 @@
-// The service catalogue. Included by both backends as a submodule, like requests.rs.
+// The service catalogue. Included by both backends as a submodule, like requests/loaders.rs.
 
 use sqlx::types::Json;
 use uuid::Uuid;

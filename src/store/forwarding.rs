@@ -10,16 +10,16 @@ use uuid::Uuid;
 use super::*;
 use crate::config::Secret;
 use crate::domain::PageRequest;
-use crate::domain::assessment::{AssessmentStatus, FindingChange, ScoreView};
+use crate::domain::assessments::{AssessmentStatus, FindingChange, ScoreView};
 use crate::domain::audit::{AuditRecord, CheckpointSummary, VerifyReport};
 use crate::domain::catalog::{CatalogService, CatalogServiceInput, ServiceFields};
-use crate::domain::lifecycle::{Cancellation, ChecklistEntry, ContractFields, Decommission};
+use crate::domain::contracts::{Cancellation, ChecklistEntry, ContractFields, Decommission};
 use crate::domain::registry::{
     Department, DepartmentPatchBody, NewDepartment, NewVendor, Vendor, VendorPatchBody,
 };
-use crate::domain::request::RequestFields;
+use crate::domain::requests::RequestFields;
+use crate::domain::route::{CheckedDecision, Decision};
 use crate::domain::safeguards::ClauseStatus;
-use crate::domain::workflow::{CheckedDecision, Decision};
 use crate::error::ApiError;
 use crate::workflow::Caller;
 
@@ -426,7 +426,7 @@ forward! {
     pub async fn invitation_grant(
         &self,
         id: Uuid,
-    ) -> Result<Option<crate::domain::invitation::InvitationGrant>, ApiError>;
+    ) -> Result<Option<crate::domain::invitations::InvitationGrant>, ApiError>;
 
     /// Cancels the request's assessments not yet accepted and revokes its invitations, in a transaction of its
     /// own. Withdrawing, denying and closing a request do the same inside their own transaction (the store's

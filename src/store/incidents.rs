@@ -1,5 +1,5 @@
 // Incidents: reports, their lifecycle, the notices sent, and the evidence kept as uploaded (every read of it
-// audited). Included by both backends as a submodule, like requests.rs. The rules are the planner's
+// audited). Included by both backends as a submodule, like requests/loaders.rs. The rules are the planner's
 // (`crate::workflow::incidents`); the deadlines are computed from the stored dates (`crate::domain::incidents`).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -297,7 +297,7 @@ impl Repo {
                 vendor_findings,
             } => {
                 let findings = plan::plan_review(&state, findings)?;
-                let target: Option<(Uuid, Uuid, crate::domain::assessment::AssessmentStatus)> =
+                let target: Option<(Uuid, Uuid, crate::domain::assessments::AssessmentStatus)> =
                     match assessment_id {
                         Some(a) => sqlx::query_as(
                             "SELECT request_id, vendor_id, status FROM assessments WHERE id = $1",

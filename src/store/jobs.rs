@@ -1,5 +1,5 @@
 // Notifications and the webhook outbox, for the job runner (`crate::jobs`). Included by both backends as a
-// submodule, like requests.rs. The runner passes its clock in: nothing here that decides what is due reads
+// submodule, like requests/loaders.rs. The runner passes its clock in: nothing here that decides what is due reads
 // the wall clock.
 
 use chrono::{DateTime, NaiveDate, Utc};

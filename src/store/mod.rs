@@ -45,7 +45,7 @@ pub struct Actor {
     pub request_id: Option<String>,
     /// When a vendor acts with an invitation token: the invitation, which each audit record names with the
     /// staff member who issued it.
-    pub invitation: Option<crate::domain::invitation::InvitationGrant>,
+    pub invitation: Option<crate::domain::invitations::InvitationGrant>,
 }
 
 impl Actor {

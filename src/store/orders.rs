@@ -1,5 +1,5 @@
 // Remediation orders: issue, the recipient's acknowledgement and completion report, the CIO office's
-// verification or reopening, and the appeal. Included by both backends as a submodule, like requests.rs. The
+// verification or reopening, and the appeal. Included by both backends as a submodule, like requests/loaders.rs. The
 // rules are the planner's (`crate::workflow::orders`).
 
 use std::collections::BTreeMap;

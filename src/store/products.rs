@@ -1,13 +1,13 @@
 // Products, their assessments across departments, and the reuse of an accepted assessment by later requests.
-// Included by both backends as a submodule, like requests.rs.
+// Included by both backends as a submodule, like requests/loaders.rs.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::domain::assessment::AssessmentStatus;
-use crate::domain::questionnaire::Template;
+use crate::domain::assessments::AssessmentStatus;
+use crate::domain::questionnaires::Template;
 use crate::domain::reuse::{Held, OpenFinding, ProductFacts, ProductReview};
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
@@ -279,7 +279,7 @@ pub(super) async fn continue_cycle(
     tx: &mut Tx,
     created: &AssessmentRecord,
     previous: Uuid,
-) -> Result<(AssessmentRecord, crate::domain::assessment::CarryOver), ApiError> {
+) -> Result<(AssessmentRecord, crate::domain::assessments::CarryOver), ApiError> {
     let prev: AssessmentRecord = sqlx::query_as("SELECT * FROM assessments WHERE id = $1")
         .bind(previous)
         .fetch_one(&mut **tx)
@@ -311,7 +311,7 @@ pub(super) async fn continue_cycle(
     .bind(previous)
     .fetch_all(&mut **tx)
     .await?;
-    let mut carry = crate::domain::assessment::carry_over(
+    let mut carry = crate::domain::assessments::carry_over(
         &template,
         answers.iter().map(|a| (a.question_id.as_str(), &a.value.0)),
     );
@@ -327,7 +327,7 @@ pub(super) async fn continue_cycle(
         carry.retired.extend(reworded);
         carry.retired.sort();
     }
-    let source = crate::domain::assessment::prior_cycle_source(prev.cycle);
+    let source = crate::domain::assessments::prior_cycle_source(prev.cycle);
     let at = now();
     for a in answers
         .iter()

@@ -1,12 +1,12 @@
 // Templates, vendor invitations, and the assessments a request's route makes and its closing cancels, with the
 // helpers assessments.rs shares (answers, evidence, reviews and findings live there). Included by both backends
-// as a submodule, like requests.rs, with assessments.rs after it.
+// as a submodule, like requests/loaders.rs, with assessments.rs after it.
 
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::domain::assessment::{AssessmentStatus, FindingChange, ScoreView};
-use crate::domain::invitation::InvitationGrant;
+use crate::domain::assessments::{AssessmentStatus, FindingChange, ScoreView};
+use crate::domain::invitations::InvitationGrant;
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{

@@ -60,10 +60,10 @@ include!("common.rs");
 
 mod requests_impl {
     use super::*;
-    include!("requests.rs");
-    include!("request_plans.rs");
-    include!("request_commands.rs");
-    include!("request_reviews.rs");
+    include!("requests/loaders.rs");
+    include!("requests/plans.rs");
+    include!("requests/commands.rs");
+    include!("requests/reviews.rs");
 }
 
 mod sessions_impl {
@@ -92,9 +92,9 @@ mod questionnaires_impl {
     include!("assessments.rs");
 }
 
-mod lifecycle_impl {
+mod contracts_impl {
     use super::*;
-    include!("lifecycle.rs");
+    include!("contracts.rs");
 }
 
 mod jobs_impl {

@@ -1,5 +1,5 @@
 // The register of surveillance technologies the City Council approved, and the covered departments' Annual
-// Surveillance Reports [Boston 16-63]. Included by both backends as a submodule, like requests.rs.
+// Surveillance Reports [Boston 16-63]. Included by both backends as a submodule, like requests/loaders.rs.
 
 use std::collections::HashMap;
 
@@ -7,7 +7,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::domain::now;
-use crate::domain::request::RequestFields;
+use crate::domain::requests::RequestFields;
 use crate::error::ApiError;
 use crate::store::{
     Actor, Scope, SurveillanceReportRecord, TechnologyRecord, UsePolicyRecord, to_json, unique_as,

@@ -9,12 +9,12 @@
 
 use sqlx::error::BoxDynError;
 
-use crate::domain::assessment::{AssessmentStatus, FindingStatus};
+use crate::domain::assessments::{AssessmentStatus, FindingStatus};
 use crate::domain::catalog::ServiceStatus;
 use crate::domain::incidents::{EvidenceKind, IncidentStatus};
 use crate::domain::orders::OrderStatus;
-use crate::domain::request::Status;
-use crate::domain::workflow::{DenialReason, Outcome, StepState};
+use crate::domain::requests::Status;
+use crate::domain::route::{DenialReason, Outcome, StepState};
 
 /// Implements `sqlx::Type`, `Decode` and `Encode` for a state enum stored as text.
 ///
@@ -241,7 +241,7 @@ mod tests {
                     StepKindTag::ALL
                         .iter()
                         .map(|k| k.as_str().to_string())
-                        .chain([crate::domain::workflow::POLICY_STEP.to_string()])
+                        .chain([crate::domain::route::POLICY_STEP.to_string()])
                         .collect(),
                 ),
             ),

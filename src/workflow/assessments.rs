@@ -4,8 +4,8 @@
 use uuid::Uuid;
 
 use super::{Fault, Refusal};
-use crate::domain::assessment::{AssessmentStatus, FindingStatus};
-use crate::domain::request::Status as RequestStatus;
+use crate::domain::assessments::{AssessmentStatus, FindingStatus};
+use crate::domain::requests::Status as RequestStatus;
 
 /// An assessment as the rules see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::{Fault, Refusal};
-use crate::domain::lifecycle::{
+use crate::domain::contracts::{
     Cancellation, ContractDays, ContractFields, ContractStatus, Decommission,
 };
 
@@ -233,7 +233,7 @@ pub fn plan_cancel(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::lifecycle::Closed;
+    use crate::domain::contracts::Closed;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()

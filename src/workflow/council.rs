@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use crate::domain::council::CouncilOutcome;
 use crate::domain::policy::StepKindTag;
 use crate::domain::roles::Role;
-use crate::domain::workflow::StepState;
+use crate::domain::route::StepState;
 
 use super::requests::{Action, Evidence, Plan, RequestState, ensure, settle_plan};
 use super::{Caller, Fault, Refusal};
@@ -149,7 +149,7 @@ mod tests {
     use super::*;
     use crate::domain::council::{SURVEILLANCE_IMPACT_REPORT, SURVEILLANCE_USE_POLICY};
     use crate::domain::policy::DataClass;
-    use crate::domain::request::Status;
+    use crate::domain::requests::Status;
     use crate::workflow::requests::tests::{applied, caller, draft};
     use crate::workflow::requests::{self, Evidence};
     use crate::workflow::route::tests::{fields, routing};

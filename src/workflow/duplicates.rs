@@ -3,7 +3,7 @@
 
 use crate::domain::policy::StepKindTag;
 use crate::domain::roles::Role;
-use crate::domain::workflow::StepState;
+use crate::domain::route::StepState;
 
 use super::requests::{Action, Plan, RequestState, StepChange, ensure, status_after};
 use super::{Caller, Refusal};
@@ -188,7 +188,7 @@ mod tests {
 
     fn in_review() -> RequestState {
         let mut state = draft(fields());
-        state.status = crate::domain::request::Status::AwaitingDecision;
+        state.status = crate::domain::requests::Status::AwaitingDecision;
         state.submission = 1;
         let route = crate::workflow::route::route_for(
             &state.fields,
@@ -281,7 +281,7 @@ mod tests {
 
     #[test]
     fn denying_as_a_duplicate_of_a_service_that_was_no_candidate_needs_a_confirmation() {
-        use crate::domain::workflow::{CheckedDecision, DenialReason, NamedService, Outcome};
+        use crate::domain::route::{CheckedDecision, DenialReason, NamedService, Outcome};
         let state = in_review();
         let cio = caller("carla", Role::Cio);
         let deny = |confirm: bool| CheckedDecision {

@@ -304,7 +304,7 @@ pub struct ReviewFinding {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReviewTarget {
     pub vendor_id: Uuid,
-    pub status: crate::domain::assessment::AssessmentStatus,
+    pub status: crate::domain::assessments::AssessmentStatus,
 }
 
 /// Findings raised by a review go on an assessment of the incident's vendor that is not cancelled, so that they
@@ -334,7 +334,7 @@ pub fn plan_review_findings(
             "the assessment is another vendor's",
         )),
         (Some(_), Some(t))
-            if t.status == crate::domain::assessment::AssessmentStatus::Cancelled =>
+            if t.status == crate::domain::assessments::AssessmentStatus::Cancelled =>
         {
             faults.push(Fault::new("assessment_id", "the assessment is cancelled"))
         }
@@ -393,7 +393,9 @@ pub fn plan_reassessment(
             "assessment_id",
             "the assessment is another vendor's",
         )),
-        (Some(_), Some(t)) if t.status != crate::domain::assessment::AssessmentStatus::Accepted => {
+        (Some(_), Some(t))
+            if t.status != crate::domain::assessments::AssessmentStatus::Accepted =>
+        {
             Err(Refusal::conflict(
                 "assessment_not_accepted",
                 format!(
@@ -681,7 +683,7 @@ mod tests {
         };
         let own = ReviewTarget {
             vendor_id: VENDOR,
-            status: crate::domain::assessment::AssessmentStatus::Accepted,
+            status: crate::domain::assessments::AssessmentStatus::Accepted,
         };
         assert_eq!(
             plan_review_findings(Some(VENDOR), None, &[]),
@@ -719,11 +721,11 @@ mod tests {
     fn a_reassessment_starts_from_an_accepted_assessment_of_the_incidents_vendor() {
         let accepted = ReviewTarget {
             vendor_id: VENDOR,
-            status: crate::domain::assessment::AssessmentStatus::Accepted,
+            status: crate::domain::assessments::AssessmentStatus::Accepted,
         };
         assert_eq!(plan_reassessment(Some(VENDOR), Some(&accepted)), Ok(()));
         let open = ReviewTarget {
-            status: crate::domain::assessment::AssessmentStatus::Open,
+            status: crate::domain::assessments::AssessmentStatus::Open,
             ..accepted.clone()
         };
         assert_eq!(

@@ -24,13 +24,13 @@ use super::requests::tests::applied;
 use super::requests::{self, Evidence, Plan, RequestState, status_after};
 use super::route::{self, Routing};
 use super::{Caller, council, safeguards};
+use crate::domain::contracts::{LIBRARY, checklist};
 use crate::domain::council::{CouncilOutcome, SURVEILLANCE_IMPACT_REPORT, SURVEILLANCE_USE_POLICY};
-use crate::domain::lifecycle::{LIBRARY, checklist};
 use crate::domain::policy::{DataClass, Hosting, Policy, StepKindTag};
-use crate::domain::request::{RequestFields, Status};
+use crate::domain::requests::{RequestFields, Status};
 use crate::domain::roles::Role;
+use crate::domain::route::{CheckedDecision, DenialReason, Outcome, StepState, decider};
 use crate::domain::safeguards::ClauseStatus;
-use crate::domain::workflow::{CheckedDecision, DenialReason, Outcome, StepState, decider};
 
 static POLICY: LazyLock<Policy> = LazyLock::new(Policy::default_policy);
 
@@ -281,7 +281,7 @@ impl World {
                     &self.state,
                     &who,
                     decision,
-                    crate::domain::workflow::NamedService::CANDIDATE,
+                    crate::domain::route::NamedService::CANDIDATE,
                 ) {
                     self.apply(&plan, &who);
                 }

@@ -81,7 +81,7 @@ pub fn confirm_reuse(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::request::Status;
+    use crate::domain::requests::Status;
     use crate::workflow::requests::tests::{caller, draft};
     use crate::workflow::route::tests::fields;
 

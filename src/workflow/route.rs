@@ -10,9 +10,9 @@ use crate::domain::policy::{
     BudgetFacts, DataClass, Hosting, Policy, RequestFacts, Route, RouteStep, StepKindTag, evaluate,
     format_cents,
 };
-use crate::domain::request::{Renews, RequestFields};
+use crate::domain::requests::{Renews, RequestFields};
 use crate::domain::reuse::{self, ProductFacts, ProductReview, Scope};
-use crate::domain::workflow::{StepState, decider};
+use crate::domain::route::{StepState, decider};
 
 use super::requests::Step;
 

@@ -1,7 +1,7 @@
 //! The contract clauses a routed request's safeguards and evidence steps name [201 CMR 17.03(2)(f)(2)]:
 //! analysts and the CIO record clauses present; only the CIO waives one.
 
-use crate::domain::lifecycle::{ChecklistEntry, LIBRARY, checklist};
+use crate::domain::contracts::{ChecklistEntry, LIBRARY, checklist};
 use crate::domain::policy::Route;
 use crate::domain::roles::Role;
 use crate::domain::safeguards::ClauseStatus;

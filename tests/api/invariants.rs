@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use procurement_review::auth::Role;
 use procurement_review::domain::policy::Policy;
-use procurement_review::domain::request::{RequestFields, RequestInput};
+use procurement_review::domain::requests::{RequestFields, RequestInput};
 use procurement_review::workflow::route::{Routing, route_for};
 use procurement_review::workflow::subject_key;
 use proptest::prelude::*;

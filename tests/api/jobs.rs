@@ -7,7 +7,7 @@ use poem::{
 };
 use procurement_review::auth::Role;
 use procurement_review::config::{Config, Secret};
-use procurement_review::domain::webhook::{MAX_ATTEMPTS, SIGNATURE_HEADER, verify};
+use procurement_review::domain::webhooks::{MAX_ATTEMPTS, SIGNATURE_HEADER, verify};
 use procurement_review::jobs::run_once;
 use procurement_review::store::{DeliveryOutcome, Store};
 use reqwest::Method;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use procurement_review::auth::Role;
 use procurement_review::config::{Config, SmtpSecurity};
-use procurement_review::domain::webhook::MAX_ATTEMPTS;
+use procurement_review::domain::webhooks::MAX_ATTEMPTS;
 use procurement_review::jobs::run_once;
 use serde_json::{Value, json};
 

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use procurement_review::auth::Role;
 use procurement_review::domain::crosswalk::registry;
-use procurement_review::domain::questionnaire::Template;
+use procurement_review::domain::questionnaires::Template;
 use procurement_review::sheets::{fixtures, workbook};
 use serde_json::{Value, json};
 

@@ -306,7 +306,7 @@ both!(
         let t = template("ma-201-cmr-17");
         // Prior answers at their longest and most awkward: a text answer and a comment at their limits,
         // formula-like text, characters XML must escape.
-        let longest = "x".repeat(procurement_review::domain::questionnaire::MAX_TEXT_ANSWER_CHARS);
+        let longest = "x".repeat(procurement_review::domain::questionnaires::MAX_TEXT_ANSWER_CHARS);
         let given = json!({"answers": [
             {"question_id": "WISP-04", "value": longest, "comment": "y".repeat(10_000)},
             {"question_id": "MON-02", "value": "no", "comment": "=HYPERLINK(\"http://x\") & <b>\u{1F512}</b>"},

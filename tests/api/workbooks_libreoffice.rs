@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use calamine::Data;
-use procurement_review::domain::questionnaire::Template;
+use procurement_review::domain::questionnaires::Template;
 use procurement_review::sheets::{Workbook, fixtures, workbook};
 use serde_json::json;
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use procurement_review::domain::questionnaire::{AnswerKind, Question, Template};
+use procurement_review::domain::questionnaires::{AnswerKind, Question, Template};
 use serde_json::{Value, json};
 
 use crate::both;

@@ -13,7 +13,7 @@ use crate::api::me::ApiTags;
 use crate::api::{IfMatch, PageInfo, etag};
 use crate::auth::{AnyRole, Auth, Permission};
 use crate::domain::PageRequest;
-use crate::domain::assessment::{FindingChange, FindingStatus, FindingView};
+use crate::domain::assessments::{FindingChange, FindingStatus, FindingView};
 use crate::error::ApiError;
 use crate::store::{FindingFilter, Store};
 

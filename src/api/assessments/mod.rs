@@ -26,8 +26,8 @@ use uuid::Uuid;
 
 use super::etag;
 use crate::auth::{Permission, Principal, Role};
-use crate::domain::assessment::{AssessmentView, FindingView};
-use crate::domain::questionnaire::{self as q, Answer, Template};
+use crate::domain::assessments::{AssessmentView, FindingView};
+use crate::domain::questionnaires::{self as q, Answer, Template};
 use crate::error::ApiError;
 use crate::store::{
     AnswerRecord, AssessmentRecord, EvidenceRecord, FindingRecord, Store, VendorScope,
@@ -63,7 +63,7 @@ pub fn vendor_scope(p: &Principal) -> VendorScope {
             (Some(_), Some(grant)) => VendorScope::Invitation(grant.clone()),
             // The extractor resolves every invitation; should one come through unresolved, it reaches nothing.
             (Some(id), None) => {
-                VendorScope::Invitation(crate::domain::invitation::InvitationGrant {
+                VendorScope::Invitation(crate::domain::invitations::InvitationGrant {
                     id,
                     vendor: v,
                     request: Uuid::nil(),

@@ -14,8 +14,8 @@ use super::{Analyst, finding_view, matches_read, parsed_answers, template_of, vi
 use crate::api::me::ApiTags;
 use crate::api::{IfMatch, etag};
 use crate::auth::Auth;
-use crate::domain::assessment::{AssessmentView, FindingView};
-use crate::domain::questionnaire::{self as q, Template};
+use crate::domain::assessments::{AssessmentView, FindingView};
+use crate::domain::questionnaires::{self as q, Template};
 use crate::error::{ApiError, FieldError};
 use crate::store::{AssessmentRecord, NewCycle, NewFinding, ReviewComment, Store, VendorScope};
 use crate::templates::Templates;
@@ -100,7 +100,7 @@ pub(crate) async fn start_reassessment(
     (
         AssessmentRecord,
         Arc<Template>,
-        crate::domain::assessment::CarryOver,
+        crate::domain::assessments::CarryOver,
     ),
     ApiError,
 > {
@@ -130,7 +130,7 @@ pub(crate) async fn start_reassessment(
         })?
         .clone();
     let stored = store.answers(a.id).await?;
-    let carry = crate::domain::assessment::carry_over(
+    let carry = crate::domain::assessments::carry_over(
         &current,
         stored.iter().map(|s| (s.question_id.as_str(), &s.value.0)),
     );

@@ -564,7 +564,7 @@ impl IncidentsApi {
         #[oai(validator(max_length = 200))] reporter_name: Query<Option<String>>,
         #[oai(validator(max_length = 200))] reporter_title: Query<Option<String>>,
     ) -> Result<XlsxFile, ApiError> {
-        use crate::sheets::registers::{Cell, col, write};
+        use crate::sheets::reports::{Cell, col, write};
         let packet = Self::packet(
             &store,
             id.0,

@@ -15,7 +15,7 @@ use serde_yaml::{Mapping, Value};
 use crate::api::surveillance::REPORT_YEARS;
 use crate::domain::PageRequest;
 use crate::domain::budgets::FISCAL_YEARS;
-use crate::domain::request::{MAX_CENTS, MAX_TERM_MONTHS, MAX_USERS};
+use crate::domain::requests::{MAX_CENTS, MAX_TERM_MONTHS, MAX_USERS};
 use crate::domain::text::TextKind;
 use crate::workflow::incidents::MAX_RESIDENTS;
 
@@ -632,7 +632,7 @@ fn state_rule(schema: &mut Value, rules: &[(&str, &str, Rule)], schema_name: &st
         }
         Rule::SomeOf(_) | Rule::NotEmpty => unreachable!("stated on the list above"),
         Rule::Clause => {
-            let ids = crate::domain::lifecycle::LIBRARY
+            let ids = crate::domain::contracts::LIBRARY
                 .clauses()
                 .iter()
                 .map(|c| Value::from(c.id.as_str()))

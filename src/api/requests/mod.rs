@@ -13,8 +13,8 @@ use crate::auth::{Admin, Auth, Permission, Principal, Role, Staff};
 use crate::detection::{Detector, request_text};
 use crate::domain::PageRequest;
 use crate::domain::policy::Hosting;
-use crate::domain::request::{RequestFields, RequestInput, Status};
-use crate::domain::workflow::{CheckedDecision, DecisionInput};
+use crate::domain::requests::{RequestFields, RequestInput, Status};
+use crate::domain::route::{CheckedDecision, DecisionInput};
 use crate::error::ApiError;
 use crate::store::{Detection, RequestFilter, RequestSummary, Scope, Store};
 use crate::workflow::Caller;
@@ -104,11 +104,11 @@ impl From<&RequestFields> for RequestFieldsView {
             face_surveillance: f.face_surveillance,
             requested_start_date: f.requested_start_date,
             renews_request_id: match f.renews {
-                Some(crate::domain::request::Renews::Request(id)) => Some(id),
+                Some(crate::domain::requests::Renews::Request(id)) => Some(id),
                 _ => None,
             },
             renews_contract_id: match f.renews {
-                Some(crate::domain::request::Renews::Contract(id)) => Some(id),
+                Some(crate::domain::requests::Renews::Contract(id)) => Some(id),
                 _ => None,
             },
             budget_line_id: f.budget_line_id,

@@ -8,8 +8,8 @@ use crate::api::PageInfo;
 use crate::domain::PageRequest;
 use crate::domain::comparison::{Check, Comparison, RenewalBasis};
 use crate::domain::policy::Ground;
-use crate::domain::request::Status;
-use crate::domain::workflow::{Decision, StepState};
+use crate::domain::requests::Status;
+use crate::domain::route::{Decision, StepState};
 use crate::error::ApiError;
 use crate::store::{StepRecord, VersionRecord};
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use poem::http::StatusCode;
 
 use super::{ImportConflict, ImportHint, SkippedCell, WorkbookImport};
-use crate::domain::questionnaire::{self as q, Template};
+use crate::domain::questionnaires::{self as q, Template};
 use crate::error::{ApiError, FieldError};
 use crate::sheets::external::{self, Mapping};
 use crate::sheets::workbook::{self, WorkbookMeta};

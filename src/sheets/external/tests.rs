@@ -3,10 +3,10 @@ use super::caiq::is_caiq_id;
 use super::hecvat::{hecvat_version_text, is_hecvat_id};
 use super::mapped::column_index;
 use super::*;
-use crate::domain::questionnaire::{Answer, Template, YesNo};
+use crate::domain::questionnaires::{Answer, Template, YesNo};
 
 fn shipped(id: &str) -> Template {
-    crate::domain::questionnaire::shipped()
+    crate::domain::questionnaires::shipped()
         .expect("shipped templates load")
         .into_iter()
         .find(|template| template.id == id)

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{ExternalAnswer, ExternalValue};
 use crate::domain::crosswalk::{self, Crosswalk};
-use crate::domain::questionnaire::{Answer, AnswerKind, Template, YesNo};
+use crate::domain::questionnaires::{Answer, AnswerKind, Template, YesNo};
 
 /// Which IDs the answers are in, and so how they reach our questions.
 #[derive(Debug, Clone, Copy)]

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use crate::domain::questionnaire::Answer;
+use crate::domain::questionnaires::Answer;
 
 /// The sheet of instructions, first in the workbook.
 pub const INSTRUCTIONS_SHEET: &str = "Instructions";
@@ -79,7 +79,7 @@ const META_LIST_COL: u16 = 3;
 pub struct WorkbookMeta {
     pub assessment_id: String,
     pub template_id: String,
-    /// The template's content hash ([`Template::version`](crate::domain::questionnaire::Template::version)) the
+    /// The template's content hash ([`Template::version`](crate::domain::questionnaires::Template::version)) the
     /// assessment is answered against.
     pub template_version: String,
     pub vendor_name: String,

@@ -11,7 +11,7 @@ use super::{
     ANSWER_COL, COMMENT_COL, EVIDENCE_COL, HEADERS, ID_COL, ImportedAnswer, ImportedWorkbook,
     META_ASSESSMENT, META_SHEET, META_TEMPLATE, META_VERSION, QUESTIONS_SHEET, WorkbookMeta,
 };
-use crate::domain::questionnaire::{
+use crate::domain::questionnaires::{
     Answer, AnswerKind, MAX_COMMENT_CHARS, MAX_EVIDENCE_REF_CHARS, Question, Template, note_text,
     parse_answer,
 };

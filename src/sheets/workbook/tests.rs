@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::writer::{LINE_HEIGHT, wrapped_lines};
 use super::*;
-use crate::domain::questionnaire::{MAX_EVIDENCE_REF_CHARS, Template, YesNo, parse_answer};
+use crate::domain::questionnaires::{MAX_EVIDENCE_REF_CHARS, Template, YesNo, parse_answer};
 use crate::sheets::{Workbook, cell_text, rows_of};
 
 const TEMPLATE: &str = r#"
@@ -767,7 +767,7 @@ fn the_instructions_show_no_escaping_apostrophes() {
 
 #[test]
 fn every_shipped_template_exports_and_reads_back_empty() {
-    for template in crate::domain::questionnaire::shipped().unwrap() {
+    for template in crate::domain::questionnaires::shipped().unwrap() {
         let meta = WorkbookMeta {
             assessment_id: "a".into(),
             template_id: template.id.clone(),

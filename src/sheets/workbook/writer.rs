@@ -16,7 +16,7 @@ use super::{
     META_SHEET, META_TEMPLATE, META_VENDOR, META_VERSION, NOTES_COL, PriorAnswer, QUESTIONS_SHEET,
     WIDTHS, WorkbookMeta,
 };
-use crate::domain::questionnaire::{
+use crate::domain::questionnaires::{
     Answer, AnswerKind, MAX_TEXT_ANSWER_CHARS, Question, Template, YesNo, parse_answer,
 };
 use crate::sheets::{column_letters, neutralise};
@@ -548,7 +548,7 @@ fn write_prior_answer(
             return Ok(None);
         }
         Ok(Answer::Date(date)) => {
-            if let Some(day) = crate::sheets::registers::excel_date(date) {
+            if let Some(day) = crate::sheets::reports::excel_date(date) {
                 sheet.write_datetime_with_format(row, ANSWER_COL, &day, &formats.open_date)?;
                 return Ok(None);
             }

@@ -15,7 +15,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::domain::policy::{Policy, Route, RouteStep};
-use crate::domain::request::{RequestFields, Status};
+use crate::domain::requests::{RequestFields, Status};
 
 /// Which objects a caller may see. Out-of-scope objects answer 404, exactly like missing ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,7 +244,7 @@ pub enum VendorScope {
     /// A vendor token from the identity provider or the CLI: every one of the vendor's.
     Vendor(Uuid),
     /// A vendor invitation token: the assessments it was issued for.
-    Invitation(crate::domain::invitation::InvitationGrant),
+    Invitation(crate::domain::invitations::InvitationGrant),
 }
 
 /// What closing a request did to the work hanging off it.
@@ -263,10 +263,10 @@ pub struct AssessmentRecord {
     pub vendor_id: Uuid,
     pub template_id: String,
     pub template_version: String,
-    pub status: crate::domain::assessment::AssessmentStatus,
+    pub status: crate::domain::assessments::AssessmentStatus,
     pub due_date: chrono::NaiveDate,
     pub submission: i32,
-    pub score: Option<Json<crate::domain::assessment::ScoreView>>,
+    pub score: Option<Json<crate::domain::assessments::ScoreView>>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -286,7 +286,7 @@ pub struct AssessmentRecord {
 }
 
 impl AssessmentRecord {
-    pub fn status(&self) -> crate::domain::assessment::AssessmentStatus {
+    pub fn status(&self) -> crate::domain::assessments::AssessmentStatus {
         self.status
     }
 
@@ -392,7 +392,7 @@ pub struct FindingRecord {
     pub title: String,
     pub reason: String,
     pub citation: Option<String>,
-    pub status: crate::domain::assessment::FindingStatus,
+    pub status: crate::domain::assessments::FindingStatus,
     pub remediation_plan: Option<String>,
     pub remediation_due: Option<chrono::NaiveDate>,
     pub resolution_note: Option<String>,
@@ -488,9 +488,9 @@ pub struct ContractRecord {
 
 impl ContractRecord {
     /// The days that decide the contract's status, and how it was closed.
-    pub fn days(&self) -> crate::domain::lifecycle::ContractDays {
-        use crate::domain::lifecycle::Closed;
-        crate::domain::lifecycle::ContractDays {
+    pub fn days(&self) -> crate::domain::contracts::ContractDays {
+        use crate::domain::contracts::Closed;
+        crate::domain::contracts::ContractDays {
             start: self.start_date,
             end: self.end_date,
             notice_starts_on: self.notice_starts_on,
@@ -518,7 +518,7 @@ pub struct ContractDetail {
 #[derive(Debug, Clone, Default)]
 pub struct ContractFilter {
     pub vendor_id: Option<Uuid>,
-    pub status: Option<crate::domain::lifecycle::ContractStatus>,
+    pub status: Option<crate::domain::contracts::ContractStatus>,
     pub request_id: Option<Uuid>,
 }
 
@@ -563,7 +563,7 @@ pub struct NotificationAudience {
     /// Who is reading: read marks are kept per reader (the subject's normalised key).
     pub reader: String,
     /// For a vendor invitation token: only notifications about the assessments it reaches and their findings.
-    pub invitation: Option<crate::domain::invitation::InvitationGrant>,
+    pub invitation: Option<crate::domain::invitations::InvitationGrant>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
@@ -623,7 +623,7 @@ pub struct ReminderSources {
 pub struct NewCycle {
     pub template_version: String,
     pub due_date: chrono::NaiveDate,
-    pub carry: crate::domain::assessment::CarryOver,
+    pub carry: crate::domain::assessments::CarryOver,
     pub note: Option<String>,
 }
 

@@ -2,9 +2,9 @@
 //! re-opens), decide, withdraw and reroute, with the routing of a new version that submit and edit share.
 
 use crate::domain::policy::{Policy, StepKindTag};
-use crate::domain::request::{RequestFields, Status};
+use crate::domain::requests::{RequestFields, Status};
 use crate::domain::roles::Role;
-use crate::domain::workflow::{
+use crate::domain::route::{
     CheckedDecision, DenialReason, NamedService, Outcome, StepState, decider, pending_note,
     prohibition_rationale,
 };
@@ -108,7 +108,7 @@ fn new_version(
     let mut plan = Plan::new(status, audit_action);
     if route.is_prohibited() {
         plan.decision = Some(NewDecision {
-            step: crate::domain::workflow::POLICY_STEP.into(),
+            step: crate::domain::route::POLICY_STEP.into(),
             decision: CheckedDecision {
                 step: StepKindTag::CioApproval,
                 outcome: Outcome::Deny,

@@ -11,15 +11,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use uuid::Uuid;
 
+use crate::domain::contracts::{LIBRARY, checklist, unsettled};
 use crate::domain::council::CouncilOutcome;
-use crate::domain::lifecycle::{LIBRARY, checklist, unsettled};
 use crate::domain::policy::{Route, RouteStep, StepKindTag};
-use crate::domain::request::{RequestFields, Status};
+use crate::domain::requests::{RequestFields, Status};
 use crate::domain::roles::Role;
-use crate::domain::safeguards::ClauseStatus;
-use crate::domain::workflow::{
+use crate::domain::route::{
     CheckedDecision, DenialReason, Outcome, StepState, decider, pending_note, status_from_steps,
 };
+use crate::domain::safeguards::ClauseStatus;
 
 use super::route::{self, DecidedVersion};
 use super::{Caller, Refusal};

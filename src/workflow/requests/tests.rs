@@ -1,6 +1,6 @@
 use super::*;
 use crate::domain::policy::{DataClass, Hosting, Policy};
-use crate::domain::workflow::NamedService;
+use crate::domain::route::NamedService;
 use crate::workflow::route::tests as fixtures;
 
 pub(crate) fn caller(subject: &str, role: Role) -> Caller {
@@ -308,7 +308,7 @@ fn evidence_on_file_settles_a_resubmitted_security_review() {
 }
 #[test]
 fn a_products_valid_acceptance_settles_the_review_by_reference_and_asks_only_the_rest() {
-    use crate::domain::assessment::AssessmentStatus;
+    use crate::domain::assessments::AssessmentStatus;
     use crate::domain::reuse::{Held, OpenFinding, ProductFacts, Scope, Standing};
     use chrono::{TimeZone, Utc};
     let mut f = fixtures::fields();

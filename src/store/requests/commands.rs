@@ -1,4 +1,4 @@
-// Part of the requests SQL, included by both backends right after requests.rs into the same module: it shares
+// Part of the requests SQL, included by both backends right after requests/loaders.rs into the same module: it shares
 // that file's imports and private helpers, so it has no `use` lines of its own (they would be imported twice).
 //
 // The request commands and reads: policies, create, read, list, edit, submit, preview, withdraw, reroute, decide.
@@ -451,7 +451,7 @@ impl Repo {
                     .any(|(kind, cid, ..)| kind == "service" && *cid == service)
             }
         };
-        let service = crate::domain::workflow::NamedService { known, candidate };
+        let service = crate::domain::route::NamedService { known, candidate };
         let plan = plans::decide(&state, caller, decision, service)?;
         let decider_actor = Actor {
             role: plan

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::domain::invalid::{FieldError as Fault, Refusal};
 use crate::domain::policy::{Ground, Route, RouteStep, StepKindTag};
-use crate::domain::request::Status;
+use crate::domain::requests::Status;
 use crate::domain::roles::Role;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]

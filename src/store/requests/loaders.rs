@@ -12,8 +12,8 @@ use crate::domain::council::CouncilOutcome;
 use crate::domain::duplicate_learning::PriorDismissal;
 use crate::domain::duplicates::Candidate;
 use crate::domain::policy::Policy;
-use crate::domain::request::{Renews, RequestFields, Status};
-use crate::domain::workflow::{
+use crate::domain::requests::{Renews, RequestFields, Status};
+use crate::domain::route::{
     CheckedDecision, Decision, DenialReason, Outcome, StepState, UseInstead,
 };
 use crate::domain::{PageRequest, now};
@@ -142,7 +142,7 @@ fn status_of(record: &RequestRecord) -> Result<Status, ApiError> {
 
 /// A stored step kind; one the service does not know is an error.
 fn step_kind(text: &str) -> Result<crate::domain::policy::StepKindTag, ApiError> {
-    crate::domain::workflow::parse_step_kind(text)
+    crate::domain::route::parse_step_kind(text)
         .ok_or_else(|| corrupt(format!("a route step has an unknown kind {text:?}")))
 }
 

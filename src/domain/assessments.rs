@@ -257,14 +257,14 @@ pub struct CarryOver {
 
 /// Sorts the last answers (question id and stored value) into those a new cycle carries and those it retires.
 pub fn carry_over<'a>(
-    template: &crate::domain::questionnaire::Template,
+    template: &crate::domain::questionnaires::Template,
     answers: impl IntoIterator<Item = (&'a str, &'a serde_json::Value)>,
 ) -> CarryOver {
     let mut out = CarryOver::default();
     for (question_id, value) in answers {
         let fits = template
             .question(question_id)
-            .is_some_and(|q| crate::domain::questionnaire::parse_answer(q, value).is_ok());
+            .is_some_and(|q| crate::domain::questionnaires::parse_answer(q, value).is_ok());
         if fits {
             out.carried.push(question_id.to_string());
         } else {
@@ -333,7 +333,7 @@ mod tests {
 
     #[test]
     fn a_new_cycle_carries_answers_the_template_still_reads_and_retires_the_rest() {
-        let template = crate::domain::questionnaire::Template::from_toml(
+        let template = crate::domain::questionnaires::Template::from_toml(
             "questionnaires/t.toml",
             "id = \"t\"\ntitle = \"T\"\ndescription = \"d\"\napplies_to = \"a\"\n\
              [[sections]]\nid = \"s\"\ntitle = \"S\"\n\

@@ -1,5 +1,5 @@
 // Contract safeguards checklists, contracts, and the vendors' re-assessment schedule. Included by both backends
-// as a submodule, like requests.rs.
+// as a submodule, like requests/loaders.rs.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -7,10 +7,10 @@ use chrono::NaiveDate;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::domain::deadlines::next_review_date;
-use crate::domain::lifecycle::{
+use crate::domain::contracts::{
     Cancellation, ChecklistEntry, ContractFields, ContractStatus, Decommission,
 };
+use crate::domain::deadlines::next_review_date;
 use crate::domain::safeguards::ClauseStatus;
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;

@@ -1,4 +1,4 @@
-// Part of the requests SQL, included by both backends right after requests.rs into the same module: it shares
+// Part of the requests SQL, included by both backends right after requests/loaders.rs into the same module: it shares
 // that file's imports and private helpers, so it has no `use` lines of its own (they would be imported twice).
 //
 // Applying a planner's plan: the row, versions, steps, decisions, duplicate candidates, audit.
