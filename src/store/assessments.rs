@@ -203,8 +203,8 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "assessment.answered",
             "assessment",
@@ -213,7 +213,6 @@ impl Repo {
             Some(serde_json::json!({"answers": changes, "version": updated.version})),
         )
         .await?;
-        tx.commit().await?;
         Ok(updated)
     }
 
@@ -245,8 +244,8 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "assessment.imported",
             "assessment",
@@ -255,7 +254,6 @@ impl Repo {
             Some(serde_json::json!({"answers": changes, "file": evidence.id, "version": updated.version})),
         )
         .await?;
-        tx.commit().await?;
         Ok((updated, evidence))
     }
 
@@ -301,8 +299,8 @@ impl Repo {
         .await?;
         let event = crate::domain::mail::Event::AssessmentSubmitted;
         super::events_impl::assessment_event(&mut tx, event, &updated).await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "assessment.submitted",
             "assessment",
@@ -311,7 +309,6 @@ impl Repo {
             Some(serde_json::json!({"assessment": updated, "answers": answers})),
         )
         .await?;
-        tx.commit().await?;
         Ok(updated)
     }
 
@@ -458,8 +455,8 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "assessment.cycle_started",
             "assessment",
@@ -471,7 +468,6 @@ impl Repo {
             ),
         )
         .await?;
-        tx.commit().await?;
         Ok(updated)
     }
 
@@ -649,14 +645,9 @@ impl Repo {
         change: FindingChange,
     ) -> Result<FindingRecord, ApiError> {
         let mut tx = begin(&self.writer).await?;
-        let current: FindingRecord = sqlx::query_as(concat!(
-            "SELECT * FROM findings WHERE id = $1",
-            for_update!()
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| ApiError::not_found("finding"))?;
+        let current: FindingRecord = lock(&mut tx, "SELECT * FROM findings WHERE id = $1", id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("finding"))?;
         if !visible(
             &mut tx,
             scope,

@@ -129,15 +129,10 @@ async fn lock_budget(
     id: Uuid,
     if_match: i64,
 ) -> Result<BudgetDetail, ApiError> {
-    let current: BudgetRecord = sqlx::query_as(concat!(
-        "SELECT * FROM budgets WHERE id = $1",
-        for_update!()
-    ))
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?
-    .filter(|b: &BudgetRecord| scope.admits_department(&b.department_code))
-    .ok_or(Refusal::NotFound("budget"))?;
+    let current: BudgetRecord = lock(tx, "SELECT * FROM budgets WHERE id = $1", id)
+        .await?
+        .filter(|b: &BudgetRecord| scope.admits_department(&b.department_code))
+        .ok_or(Refusal::NotFound("budget"))?;
     check_version(current.version, Some(if_match))?;
     budget_detail(tx, current).await
 }
@@ -219,8 +214,8 @@ async fn finish_budget(
         .fetch_one(&mut *tx)
         .await?;
     let detail = budget_detail(&mut tx, record).await?;
-    audit(
-        &mut tx,
+    commit_audited(
+        tx,
         actor,
         action,
         "budget",
@@ -229,7 +224,6 @@ async fn finish_budget(
         Some(to_json(&detail)),
     )
     .await?;
-    tx.commit().await?;
     Ok(detail)
 }
 
@@ -271,13 +265,8 @@ pub(super) async fn budget_facts(
         line: None,
     };
     let Some(id) = line_id else { return Ok(facts) };
-    let _locked: Option<(Uuid,)> = sqlx::query_as(concat!(
-        "SELECT id FROM budget_lines WHERE id = $1",
-        for_update!()
-    ))
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let _locked: Option<(Uuid,)> =
+        lock(tx, "SELECT id FROM budget_lines WHERE id = $1", id).await?;
     let found = line_ref(tx, Some(id)).await?;
     plan::check_line(Some(id), found.as_ref(), department, fiscal_year)?;
     let line: BudgetLineRecord = sqlx::query_as("SELECT * FROM budget_lines WHERE id = $1")
@@ -364,8 +353,8 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "plan_item.created",
             "plan_item",
@@ -374,7 +363,6 @@ impl Repo {
             Some(to_json(&record)),
         )
         .await?;
-        tx.commit().await?;
         Ok(record)
     }
 
@@ -389,14 +377,9 @@ impl Repo {
     ) -> Result<PlanItemRecord, ApiError> {
         plan::plan_editor(caller)?;
         let mut tx = begin(&self.writer).await?;
-        let before: PlanItemRecord = sqlx::query_as(concat!(
-            "SELECT * FROM plan_items WHERE id = $1",
-            for_update!()
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Refusal::NotFound("plan item"))?;
+        let before: PlanItemRecord = lock(&mut tx, "SELECT * FROM plan_items WHERE id = $1", id)
+            .await?
+            .ok_or(Refusal::NotFound("plan item"))?;
         check_version(before.version, Some(if_match))?;
         let record: PlanItemRecord = sqlx::query_as(
             "UPDATE plan_items SET title = $2, description = $3, departments = $4, centralization = $5, priority = $6, \
@@ -416,8 +399,8 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "plan_item.updated",
             "plan_item",
@@ -426,7 +409,6 @@ impl Repo {
             Some(to_json(&record)),
         )
         .await?;
-        tx.commit().await?;
         Ok(record)
     }
 
@@ -465,13 +447,10 @@ impl Repo {
             let (action, before, record): (&str, Option<PlanItemRecord>, PlanItemRecord) = match id
             {
                 Some(id) => {
-                    let before: PlanItemRecord = sqlx::query_as(concat!(
-                        "SELECT * FROM plan_items WHERE id = $1",
-                        for_update!()
-                    ))
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                    let before: PlanItemRecord =
+                        lock(&mut tx, "SELECT * FROM plan_items WHERE id = $1", id)
+                            .await?
+                            .ok_or(sqlx::Error::RowNotFound)?;
                     let record = sqlx::query_as(
                         "UPDATE plan_items SET title = $2, description = $3, departments = $4, centralization = $5, \
                          priority = $6, first_fiscal_year = $7, last_fiscal_year = $8, capital_cents = $9, \

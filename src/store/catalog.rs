@@ -192,14 +192,10 @@ impl Repo {
         input: crate::domain::catalog::CatalogServiceInput,
     ) -> Result<CatalogService, ApiError> {
         let mut tx = begin(&self.writer).await?;
-        let current: CatalogService = sqlx::query_as(concat!(
-            "SELECT * FROM catalog_services WHERE id = $1",
-            for_update!()
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| ApiError::not_found("catalogue service"))?;
+        let current: CatalogService =
+            lock(&mut tx, "SELECT * FROM catalog_services WHERE id = $1", id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("catalogue service"))?;
         check_version(current.version, Some(if_match))?;
         let fields = ServiceFields::parse_json(input, Some(&current))?;
         let updated = replace_service(&mut tx, actor, &current, &fields).await?;
@@ -217,12 +213,11 @@ impl Repo {
         let mut tx = begin(&self.writer).await?;
         let (mut created, mut updated) = (0, 0);
         for f in &entries {
-            let existing: Option<CatalogService> = sqlx::query_as(concat!(
+            let existing: Option<CatalogService> = lock(
+                &mut tx,
                 "SELECT * FROM catalog_services WHERE name_key = $1",
-                for_update!()
-            ))
-            .bind(name_key(&f.name))
-            .fetch_optional(&mut *tx)
+                name_key(&f.name),
+            )
             .await?;
             match existing {
                 Some(current) => {
@@ -271,8 +266,8 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "duplicate_vocabulary.added",
             "duplicate_vocabulary",
@@ -281,19 +276,17 @@ impl Repo {
             Some(to_json(&created)),
         )
         .await?;
-        tx.commit().await?;
         Ok(created)
     }
 
     /// Removes a vocabulary entry, audited in the same transaction; `false` when there is none.
     pub async fn remove_vocabulary(&self, actor: &Actor, id: Uuid) -> Result<bool, ApiError> {
         let mut tx = begin(&self.writer).await?;
-        let current: Option<VocabularyRecord> = sqlx::query_as(concat!(
+        let current: Option<VocabularyRecord> = lock(
+            &mut tx,
             "SELECT * FROM duplicate_vocabulary WHERE id = $1",
-            for_update!()
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
+            id,
+        )
         .await?;
         let Some(current) = current else {
             return Ok(false);
@@ -302,8 +295,8 @@ impl Repo {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "duplicate_vocabulary.removed",
             "duplicate_vocabulary",
@@ -312,7 +305,6 @@ impl Repo {
             None,
         )
         .await?;
-        tx.commit().await?;
         Ok(true)
     }
 }
@@ -454,13 +446,8 @@ impl Repo {
     ) -> Result<AliasProposalRecord, ApiError> {
         let accept = reason.is_none();
         let mut tx = begin(&self.writer).await?;
-        let locked: Option<(Uuid,)> = sqlx::query_as(concat!(
-            "SELECT id FROM alias_proposals WHERE id = $1",
-            for_update!()
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let locked: Option<(Uuid,)> =
+            lock(&mut tx, "SELECT id FROM alias_proposals WHERE id = $1", id).await?;
         if locked.is_none() {
             return Err(ApiError::not_found("alias proposal"));
         }
@@ -468,13 +455,13 @@ impl Repo {
         check_version(current.version, Some(if_match))?;
         crate::workflow::duplicates::decide_alias_proposal(&current.status)?;
         if accept {
-            let service: CatalogService = sqlx::query_as(concat!(
+            let service: CatalogService = lock(
+                &mut tx,
                 "SELECT * FROM catalog_services WHERE id = $1",
-                for_update!()
-            ))
-            .bind(current.service_id)
-            .fetch_one(&mut *tx)
-            .await?;
+                current.service_id,
+            )
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
             let known = service
                 .aliases
                 .iter()
@@ -502,8 +489,8 @@ impl Repo {
         .execute(&mut *tx)
         .await?;
         let updated = proposal_on(&mut tx, id).await?.ok_or_else(|| gone(id))?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             if accept {
                 "alias_proposal.accepted"
@@ -516,7 +503,6 @@ impl Repo {
             Some(to_json(&updated)),
         )
         .await?;
-        tx.commit().await?;
         Ok(updated)
     }
 }

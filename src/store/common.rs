@@ -96,6 +96,45 @@ fn check_version(current: i64, if_match: Option<i64>) -> Result<(), ApiError> {
     }
 }
 
+/// The first step of a change: the row `select` finds by its one parameter `$1`, locked for the rest of the
+/// write transaction (the backend's `for_update!()` is appended to `select`); `None` when there is none. The
+/// caller then says what a missing row (or one outside the caller's scope) is, and checks the version read.
+async fn lock<'k, T, K>(tx: &mut Tx, select: &'static str, key: K) -> Result<Option<T>, ApiError>
+where
+    T: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+    K: 'k + sqlx::Encode<'k, Db> + sqlx::Type<Db> + Send,
+{
+    let sql = sqlx::AssertSqlSafe([select, for_update!()].concat());
+    Ok(sqlx::query_as(sql)
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await?)
+}
+
+/// The last step of a change: records it in the audit chain, in the change's own transaction, and commits.
+async fn commit_audited(
+    mut tx: Tx,
+    actor: &Actor,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Result<(), ApiError> {
+    audit(
+        &mut tx,
+        actor,
+        action,
+        object_type,
+        object_id,
+        before,
+        after,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 const SECRET_KEY: &str = "jwt_hs256_secret";
 const SEEDED_KEY: &str = "seeded_ordinance_bodies";
 const POLICY_SEEDED_KEY: &str = "seeded_default_policy";
@@ -256,8 +295,8 @@ impl Repo {
         .await
         .map_err(unique_as("duplicate_department", || format!("a department with code {} exists", new.code)))?;
         let id = created.id.to_string();
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "department.created",
             "department",
@@ -266,7 +305,6 @@ impl Repo {
             Some(to_json(&created)),
         )
         .await?;
-        tx.commit().await?;
         Ok(created)
     }
 
@@ -278,14 +316,9 @@ impl Repo {
         patch: DepartmentPatchBody,
     ) -> Result<Department, ApiError> {
         let mut tx = begin(&self.writer).await?;
-        let current: Department = sqlx::query_as(concat!(
-            "SELECT * FROM departments WHERE id = $1",
-            for_update!()
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| ApiError::not_found("department"))?;
+        let current: Department = lock(&mut tx, "SELECT * FROM departments WHERE id = $1", id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("department"))?;
         check_version(current.version, Some(if_match))?;
         let next = NewDepartment::patched(&current, patch)?;
         let updated: Department = sqlx::query_as(
@@ -298,8 +331,8 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "department.updated",
             "department",
@@ -308,7 +341,6 @@ impl Repo {
             Some(to_json(&updated)),
         )
         .await?;
-        tx.commit().await?;
         Ok(updated)
     }
 
@@ -372,8 +404,8 @@ impl Repo {
         .await
         .map_err(|e| Self::vendor_conflict(&new, e))?;
         let id = created.id.to_string();
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "vendor.created",
             "vendor",
@@ -382,7 +414,6 @@ impl Repo {
             Some(to_json(&created)),
         )
         .await?;
-        tx.commit().await?;
         Ok(created)
     }
 
@@ -394,14 +425,9 @@ impl Repo {
         patch: VendorPatchBody,
     ) -> Result<Vendor, ApiError> {
         let mut tx = begin(&self.writer).await?;
-        let current: Vendor = sqlx::query_as(concat!(
-            "SELECT * FROM vendors WHERE id = $1",
-            for_update!()
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| ApiError::not_found("vendor"))?;
+        let current: Vendor = lock(&mut tx, "SELECT * FROM vendors WHERE id = $1", id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("vendor"))?;
         check_version(current.version, Some(if_match))?;
         let next = NewVendor::patched(&current, patch)?;
         let updated: Vendor = sqlx::query_as(
@@ -418,8 +444,8 @@ impl Repo {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| Self::vendor_conflict(&next, e))?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "vendor.updated",
             "vendor",
@@ -428,7 +454,6 @@ impl Repo {
             Some(to_json(&updated)),
         )
         .await?;
-        tx.commit().await?;
         Ok(updated)
     }
 

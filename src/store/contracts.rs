@@ -105,14 +105,9 @@ fn duplicate_number(number: &str) -> impl FnOnce(sqlx::Error) -> ApiError + '_ {
 
 /// Locks a contract for a change and checks the version the caller read.
 async fn lock_contract(tx: &mut Tx, id: Uuid, if_match: i64) -> Result<ContractRecord, ApiError> {
-    let current: ContractRecord = sqlx::query_as(concat!(
-        "SELECT * FROM contracts WHERE id = $1",
-        for_update!()
-    ))
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or_else(|| ApiError::not_found("contract"))?;
+    let current: ContractRecord = lock(tx, "SELECT * FROM contracts WHERE id = $1", id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("contract"))?;
     check_version(current.version, Some(if_match))?;
     Ok(current)
 }
@@ -127,8 +122,8 @@ async fn finish(
 ) -> Result<ContractDetail, ApiError> {
     let detail = contract_detail(&mut tx, record).await?;
     let id = detail.contract.id.to_string();
-    audit(
-        &mut tx,
+    commit_audited(
+        tx,
         actor,
         action,
         "contract",
@@ -137,7 +132,6 @@ async fn finish(
         Some(to_json(&detail)),
     )
     .await?;
-    tx.commit().await?;
     Ok(detail)
 }
 

@@ -68,15 +68,10 @@ async fn lock_incident(
     id: Uuid,
     if_match: i64,
 ) -> Result<IncidentDetail, ApiError> {
-    let current: IncidentRecord = sqlx::query_as(concat!(
-        "SELECT * FROM incidents WHERE id = $1",
-        for_update!()
-    ))
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?
-    .filter(|i| scope.admits(i))
-    .ok_or(Refusal::NotFound("incident"))?;
+    let current: IncidentRecord = lock(tx, "SELECT * FROM incidents WHERE id = $1", id)
+        .await?
+        .filter(|i| scope.admits(i))
+        .ok_or(Refusal::NotFound("incident"))?;
     check_version(current.version, Some(if_match))?;
     detail(tx, current).await
 }
@@ -103,8 +98,8 @@ async fn finish(
     .fetch_one(&mut *tx)
     .await?;
     let after = detail(&mut tx, record).await?;
-    audit(
-        &mut tx,
+    commit_audited(
+        tx,
         actor,
         action,
         "incident",
@@ -113,7 +108,6 @@ async fn finish(
         Some(to_json(&after)),
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 
@@ -256,8 +250,8 @@ impl Repo {
         .await?;
         let created = detail(&mut tx, record).await?;
         let id = created.incident.id.to_string();
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "incident.reported",
             "incident",
@@ -266,7 +260,6 @@ impl Repo {
             Some(to_json(&created)),
         )
         .await?;
-        tx.commit().await?;
         Ok(created)
     }
 
@@ -537,8 +530,8 @@ impl Repo {
                 .bind(evidence_id)
                 .fetch_one(&mut *tx)
                 .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "incident.evidence_read",
             "incident_evidence",
@@ -547,7 +540,6 @@ impl Repo {
             Some(to_json(&meta)),
         )
         .await?;
-        tx.commit().await?;
         Ok((meta, data))
     }
 
@@ -559,14 +551,9 @@ impl Repo {
         evidence_id: Uuid,
     ) -> Result<(), ApiError> {
         let mut tx = begin(&self.writer).await?;
-        let record: IncidentRecord = sqlx::query_as(concat!(
-            "SELECT * FROM incidents WHERE id = $1",
-            for_update!()
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Refusal::NotFound("incident"))?;
+        let record: IncidentRecord = lock(&mut tx, "SELECT * FROM incidents WHERE id = $1", id)
+            .await?
+            .ok_or(Refusal::NotFound("incident"))?;
         let current = detail(&mut tx, record).await?;
         let meta = current
             .evidence
@@ -580,8 +567,8 @@ impl Repo {
             .bind(evidence_id)
             .execute(&mut *tx)
             .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "incident.evidence_deleted",
             "incident_evidence",
@@ -590,7 +577,6 @@ impl Repo {
             None,
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 

@@ -171,8 +171,8 @@ impl Repo {
                 continue;
             };
             let id = created.id.to_string();
-            audit(
-                &mut tx,
+            commit_audited(
+                tx,
                 &system,
                 "notification.created",
                 "notification",
@@ -181,7 +181,6 @@ impl Repo {
                 Some(to_json(&created)),
             )
             .await?;
-            tx.commit().await?;
             made.push(created);
         }
         Ok(made)
@@ -428,12 +427,11 @@ impl Repo {
         id: Uuid,
     ) -> Result<DeliveryRecord, ApiError> {
         let mut tx = begin(&self.writer).await?;
-        let current: DeliveryRecord = sqlx::query_as(concat!(
+        let current: DeliveryRecord = lock(
+            &mut tx,
             "SELECT * FROM webhook_deliveries WHERE id = $1",
-            for_update!()
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
+            id,
+        )
         .await?
         .ok_or_else(|| ApiError::not_found("webhook delivery"))?;
         crate::workflow::webhooks::plan_retry(&current.status)?;
@@ -447,8 +445,8 @@ impl Repo {
         .fetch_one(&mut *tx)
         .await?;
         let view = |d: &DeliveryRecord| serde_json::json!({"status": d.status, "attempts": d.attempts, "url": d.url});
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "webhook.retried",
             "webhook_delivery",
@@ -457,7 +455,6 @@ impl Repo {
             Some(view(&updated)),
         )
         .await?;
-        tx.commit().await?;
         Ok(updated)
     }
 }

@@ -161,8 +161,8 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "order.issued",
             "remediation_order",
@@ -171,7 +171,6 @@ impl Repo {
             Some(to_json(&record)),
         )
         .await?;
-        tx.commit().await?;
         Ok(record)
     }
 
@@ -186,12 +185,11 @@ impl Repo {
         appeal_days: u32,
     ) -> Result<OrderRecord, ApiError> {
         let mut tx = begin(&self.writer).await?;
-        let current: OrderRecord = sqlx::query_as(concat!(
+        let current: OrderRecord = lock(
+            &mut tx,
             "SELECT * FROM remediation_orders WHERE id = $1",
-            for_update!()
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
+            id,
+        )
         .await?
         .filter(|o| scope.admits_order(o))
         .ok_or(Refusal::NotFound("order"))?;
@@ -292,8 +290,8 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             action,
             "remediation_order",
@@ -302,7 +300,6 @@ impl Repo {
             Some(to_json(&record)),
         )
         .await?;
-        tx.commit().await?;
         Ok(record)
     }
 

@@ -402,8 +402,8 @@ impl Repo {
                 product.name
             )
         }))?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "product.created",
             "product",
@@ -412,7 +412,6 @@ impl Repo {
             Some(to_json(&created)),
         )
         .await?;
-        tx.commit().await?;
         Ok(created)
     }
 

@@ -61,8 +61,8 @@ impl Repo {
         .fetch_one(&mut *tx)
         .await
         .map_err(duplicate(name))?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "import_profile.created",
             "import_profile",
@@ -71,7 +71,6 @@ impl Repo {
             Some(to_json(&created)),
         )
         .await?;
-        tx.commit().await?;
         Ok(created)
     }
 
@@ -85,12 +84,11 @@ impl Repo {
         mapping: &Mapping,
     ) -> Result<ImportProfileRecord, ApiError> {
         let mut tx = begin(&self.writer).await?;
-        let current: ImportProfileRecord = sqlx::query_as(concat!(
+        let current: ImportProfileRecord = lock(
+            &mut tx,
             "SELECT * FROM import_profiles WHERE name_key = $1",
-            for_update!()
-        ))
-        .bind(profile_key(current_name))
-        .fetch_optional(&mut *tx)
+            profile_key(current_name),
+        )
         .await?
         .ok_or_else(|| ApiError::not_found("import profile"))?;
         check_version(current.version, Some(if_match))?;
@@ -107,8 +105,8 @@ impl Repo {
         .fetch_one(&mut *tx)
         .await
         .map_err(duplicate(name))?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "import_profile.updated",
             "import_profile",
@@ -117,7 +115,6 @@ impl Repo {
             Some(to_json(&updated)),
         )
         .await?;
-        tx.commit().await?;
         Ok(updated)
     }
 
@@ -128,12 +125,11 @@ impl Repo {
         if_match: i64,
     ) -> Result<(), ApiError> {
         let mut tx = begin(&self.writer).await?;
-        let current: ImportProfileRecord = sqlx::query_as(concat!(
+        let current: ImportProfileRecord = lock(
+            &mut tx,
             "SELECT * FROM import_profiles WHERE name_key = $1",
-            for_update!()
-        ))
-        .bind(profile_key(name))
-        .fetch_optional(&mut *tx)
+            profile_key(name),
+        )
         .await?
         .ok_or_else(|| ApiError::not_found("import profile"))?;
         check_version(current.version, Some(if_match))?;
@@ -141,8 +137,8 @@ impl Repo {
             .bind(current.id)
             .execute(&mut *tx)
             .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "import_profile.deleted",
             "import_profile",
@@ -151,7 +147,6 @@ impl Repo {
             None,
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 }

@@ -63,13 +63,8 @@ async fn lock_assessment(
     scope: &VendorScope,
     id: Uuid,
 ) -> Result<AssessmentRecord, ApiError> {
-    let found: Option<AssessmentRecord> = sqlx::query_as(concat!(
-        "SELECT * FROM assessments WHERE id = $1",
-        for_update!()
-    ))
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let found: Option<AssessmentRecord> =
+        lock(tx, "SELECT * FROM assessments WHERE id = $1", id).await?;
     let found = found.ok_or_else(|| ApiError::not_found("assessment"))?;
     if visible(tx, scope, found.vendor_id, found.request_id, found.id).await? {
         Ok(found)
@@ -286,13 +281,9 @@ async fn close_work(
     let assessments = request_assessments(tx, request_id, keep).await?;
     let at = now();
     for id in rules::plan_close(&assessments) {
-        let current: AssessmentRecord = sqlx::query_as(concat!(
-            "SELECT * FROM assessments WHERE id = $1",
-            for_update!()
-        ))
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await?;
+        let current: AssessmentRecord = lock(tx, "SELECT * FROM assessments WHERE id = $1", id)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
         let updated: AssessmentRecord = sqlx::query_as(
             "UPDATE assessments SET status = 'cancelled', cancelled_at = $2, cancel_reason = $3, version = version + 1, \
              updated_at = $2 WHERE id = $1 RETURNING *",
@@ -459,8 +450,8 @@ impl Repo {
         )
         .await?;
         let id = created.id.to_string();
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "invitation.created",
             "vendor_invitation",
@@ -469,7 +460,6 @@ impl Repo {
             Some(to_json(&created)),
         )
         .await?;
-        tx.commit().await?;
         Ok(created)
     }
 

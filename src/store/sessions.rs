@@ -69,8 +69,8 @@ impl Repo {
         .bind(new.expires_at)
         .fetch_one(&mut *tx)
         .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "console.login_link_issued",
             "console_login_link",
@@ -79,7 +79,6 @@ impl Repo {
             Some(to_json(&created)),
         )
         .await?;
-        tx.commit().await?;
         Ok(created)
     }
 
@@ -92,12 +91,11 @@ impl Repo {
         mut session: NewSession,
     ) -> Result<SessionRecord, ApiError> {
         let mut tx = begin(&self.writer).await?;
-        let link: LoginLinkRecord = sqlx::query_as(concat!(
+        let link: LoginLinkRecord = lock(
+            &mut tx,
             "SELECT * FROM console_login_links WHERE code_hash = $1",
-            for_update!()
-        ))
-        .bind(code_hash)
-        .fetch_optional(&mut *tx)
+            code_hash,
+        )
         .await?
         .ok_or_else(|| ApiError::unauthorized("this sign-in link is not known"))?;
         if link.used_at.is_some() {
@@ -181,8 +179,8 @@ impl Repo {
         .bind(new.expires_at)
         .fetch_one(&mut *tx)
         .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "console.oidc_started",
             "console_oidc_attempt",
@@ -191,7 +189,6 @@ impl Repo {
             Some(to_json(&created)),
         )
         .await?;
-        tx.commit().await?;
         Ok(created)
     }
 
@@ -206,12 +203,11 @@ impl Repo {
     ) -> Result<OidcAttemptRecord, ApiError> {
         let refused = |detail: &str| ApiError::bad_request("oidc_state", detail);
         let mut tx = begin(&self.writer).await?;
-        let attempt: OidcAttemptRecord = sqlx::query_as(concat!(
+        let attempt: OidcAttemptRecord = lock(
+            &mut tx,
             "SELECT * FROM console_oidc_attempts WHERE state_hash = $1",
-            for_update!()
-        ))
-        .bind(state_hash)
-        .fetch_optional(&mut *tx)
+            state_hash,
+        )
         .await?
         .ok_or_else(|| refused("this sign-in answer does not belong to a sign-in started here"))?;
         if browser_hash != Some(attempt.browser_hash.as_str()) {
@@ -233,8 +229,8 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             &Actor {
                 subject: "identity provider callback".into(),
                 role: "system".into(),
@@ -248,7 +244,6 @@ impl Repo {
             Some(to_json(&used)),
         )
         .await?;
-        tx.commit().await?;
         Ok(used)
     }
 
@@ -263,12 +258,11 @@ impl Repo {
         let mut tx = begin(&self.writer).await?;
         let created = insert_session(&mut tx, actor, &session).await?;
         if let Some(person) = person {
-            let before: Option<IdentityPerson> = sqlx::query_as(concat!(
+            let before: Option<IdentityPerson> = lock(
+                &mut tx,
                 "SELECT * FROM identity_people WHERE subject_key = $1",
-                for_update!()
-            ))
-            .bind(&person.subject_key)
-            .fetch_optional(&mut *tx)
+                &person.subject_key,
+            )
             .await?;
             let after: IdentityPerson = sqlx::query_as(
                 "INSERT INTO identity_people (subject_key, subject, name, email, roles, department, \
@@ -323,13 +317,8 @@ impl Repo {
     /// Ends a session (sign-out). Ending one already ended changes nothing and is not audited again.
     pub async fn revoke_session(&self, actor: &Actor, id: Uuid) -> Result<(), ApiError> {
         let mut tx = begin(&self.writer).await?;
-        let current: Option<SessionRecord> = sqlx::query_as(concat!(
-            "SELECT * FROM console_sessions WHERE id = $1",
-            for_update!()
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let current: Option<SessionRecord> =
+            lock(&mut tx, "SELECT * FROM console_sessions WHERE id = $1", id).await?;
         let Some(current) = current.filter(|s| s.revoked_at.is_none()) else {
             return Ok(());
         };
@@ -339,8 +328,8 @@ impl Repo {
                 .bind(now())
                 .fetch_one(&mut *tx)
                 .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "console.signed_out",
             "console_session",
@@ -349,7 +338,6 @@ impl Repo {
             Some(to_json(&updated)),
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 }

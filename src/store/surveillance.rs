@@ -161,8 +161,8 @@ impl Repo {
         .map_err(unique_as("report_exists", || {
             format!("the report on this technology for {year} is filed: replace it instead")
         }))?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "surveillance_report.filed",
             "surveillance_report",
@@ -171,7 +171,6 @@ impl Repo {
             Some(to_json(&record)),
         )
         .await?;
-        tx.commit().await?;
         Ok(record)
     }
 
@@ -184,12 +183,11 @@ impl Repo {
         fields: ReportFields,
     ) -> Result<SurveillanceReportRecord, ApiError> {
         let mut tx = begin(&self.writer).await?;
-        let before: SurveillanceReportRecord = sqlx::query_as(concat!(
+        let before: SurveillanceReportRecord = lock(
+            &mut tx,
             "SELECT * FROM surveillance_reports WHERE id = $1",
-            for_update!()
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
+            id,
+        )
         .await?
         .ok_or(Refusal::NotFound("surveillance report"))?;
         check_version(before.version, Some(if_match))?;
@@ -212,8 +210,8 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "surveillance_report.replaced",
             "surveillance_report",
@@ -222,7 +220,6 @@ impl Repo {
             Some(to_json(&record)),
         )
         .await?;
-        tx.commit().await?;
         Ok(record)
     }
 }

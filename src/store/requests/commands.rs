@@ -96,8 +96,8 @@ impl Repo {
             .bind(&caller.key)
             .execute(&mut *tx)
             .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "request.created",
             "request",
@@ -106,7 +106,6 @@ impl Repo {
             Some(snapshot(&created)),
         )
         .await?;
-        tx.commit().await?;
         Ok(created)
     }
 

@@ -106,13 +106,7 @@ fn snapshot(r: &RequestRecord) -> serde_json::Value {
 
 /// Locks a request's row; one outside the caller's scope is not found, like a missing one.
 async fn lock_row(tx: &mut Tx, scope: &Scope, id: Uuid) -> Result<RequestRecord, ApiError> {
-    let found: Option<RequestRecord> = sqlx::query_as(concat!(
-        "SELECT * FROM requests WHERE id = $1",
-        for_update!()
-    ))
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let found: Option<RequestRecord> = lock(tx, "SELECT * FROM requests WHERE id = $1", id).await?;
     found
         .filter(|r| scope.admits_department(&r.department_code))
         .ok_or_else(|| ApiError::not_found("request"))
@@ -334,13 +328,8 @@ pub(super) async fn load_policy(
 async fn vendor_exists(tx: &mut Tx, vendor_id: Uuid) -> Result<bool, ApiError> {
     // Locking the vendor serialises submissions with one vendor, so two halves of a split purchase submitted
     // at the same moment still see each other's spend.
-    let found: Option<(Uuid,)> = sqlx::query_as(concat!(
-        "SELECT id FROM vendors WHERE id = $1",
-        for_update!()
-    ))
-    .bind(vendor_id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let found: Option<(Uuid,)> =
+        lock(tx, "SELECT id FROM vendors WHERE id = $1", vendor_id).await?;
     Ok(found.is_some())
 }
 

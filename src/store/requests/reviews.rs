@@ -212,8 +212,8 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;
-        audit(
-            &mut tx,
+        commit_audited(
+            tx,
             actor,
             "request.council_document_attached",
             "request",
@@ -222,7 +222,6 @@ impl Repo {
             Some(to_json(&document)),
         )
         .await?;
-        tx.commit().await?;
         Ok(document)
     }
 
