@@ -27,6 +27,7 @@ const SERVICE: &[&str] = &[
     "store",
     "telemetry",
     "templates",
+    "tls",
 ];
 
 /// Crates and std modules that do I/O or serve HTTP.
