@@ -16,8 +16,13 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use procurement_review::domain::crosswalk::{Crosswalk, Links};
 use procurement_review::domain::questionnaires::Template;
 use procurement_review::sheets::external::{self, Asked, Family, Mapping, Through};
-use procurement_review::sheets::{fixtures, limits, workbook};
+use procurement_review::sheets::{limits, workbook};
 use serde_json::json;
+
+/// The synthetic workbooks of the tests (a test file, not part of the library).
+#[allow(dead_code)] // the tests use the rest
+#[path = "../tests/support/sheet_fixtures.rs"]
+mod fixtures;
 
 /// A distinct CAIQ-shaped ID (`XAB-07.3`) for question `q`.
 fn caiq_id(q: usize) -> String {

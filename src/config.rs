@@ -84,6 +84,9 @@ pub struct Config {
     pub webhook_urls: Vec<String>,
     /// Shared secret of the webhook signature (HMAC-SHA256); required when `webhook_urls` is set.
     pub webhook_secret: Option<Secret>,
+    /// PEM file of certificate authorities that webhook deliveries, e-mail and the OpenID Connect client trust
+    /// besides the platform's certificate store ([`crate::tls`]).
+    pub tls_ca_file: Option<PathBuf>,
     pub auth: AuthConfig,
     /// E-mail notifications over SMTP; off while `mail.smtp_host` is unset.
     pub mail: MailConfig,
@@ -248,6 +251,7 @@ impl Default for Config {
             jobs_interval_seconds: 60,
             webhook_urls: Vec::new(),
             webhook_secret: None,
+            tls_ca_file: None,
             auth: AuthConfig::default(),
             oidc: OidcConfig::default(),
             mail: MailConfig {
@@ -360,6 +364,7 @@ impl Config {
                     .collect()
             }
             "webhook_secret" => self.webhook_secret = Some(Secret::new(value)),
+            "tls_ca_file" => self.tls_ca_file = Some(PathBuf::from(value)),
             "mail_smtp_host" => self.mail.smtp_host = Some(value.to_string()),
             "mail_smtp_port" => self.mail.smtp_port = Some(parse(value)?),
             "mail_smtp_security" => {

@@ -25,6 +25,7 @@ use crate::domain::webhooks::{SIGNATURE_HEADER, next_attempt_after, signature_he
 use crate::error::ApiError;
 use crate::mailer::{Mailer, OutboxMail};
 use crate::store::{DeliveryOutcome, DeliveryRecord, FanOut, NewNotification, Store};
+use crate::tls::{ExtraRoots, error_chain};
 
 /// How long a claimed delivery stays with its runner: well over the HTTP timeout, so that a live runner never
 /// loses a claim it is still working on.
@@ -67,7 +68,9 @@ pub async fn run_once(
 ) -> Result<RunReport, ApiError> {
     let due = due_notifications(store, now).await?;
     let made = store.insert_notifications(due, now).await?;
-    let mailer = crate::mailer::Mailer::from_config(&config.mail).map_err(ApiError::Internal)?;
+    let roots = ExtraRoots::load(config.tls_ca_file.as_deref()).map_err(ApiError::Internal)?;
+    let mailer =
+        crate::mailer::Mailer::from_config(&config.mail, &roots).map_err(ApiError::Internal)?;
     let fan_out = FanOut {
         webhook_urls: &config.webhook_urls,
         mail: mailer.as_ref().map(|_| config.mail.mailboxes()),
@@ -79,7 +82,11 @@ pub async fn run_once(
         ..RunReport::default()
     };
     if let Some(secret) = &config.webhook_secret {
-        deliver(store, secret.expose().as_bytes(), now, &mut report).await?;
+        let client = roots
+            .http(reqwest::Client::builder().timeout(HTTP_TIMEOUT))
+            .build()
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        deliver(store, &client, secret.expose().as_bytes(), now, &mut report).await?;
     }
     if let Some(mailer) = &mailer {
         deliver_mail(store, config, mailer, now, &mut report).await?;
@@ -261,15 +268,12 @@ async fn due_notifications(
 #[tracing::instrument(name = "jobs.webhooks", skip_all)]
 async fn deliver(
     store: &Store,
+    client: &reqwest::Client,
     secret: &[u8],
     now: DateTime<Utc>,
     report: &mut RunReport,
 ) -> Result<(), ApiError> {
     let runner = format!("runner-{}", Uuid::new_v4().simple());
-    let client = reqwest::Client::builder()
-        .timeout(HTTP_TIMEOUT)
-        .build()
-        .map_err(|e| ApiError::Internal(e.into()))?;
     loop {
         let batch = claim(store, "webhook", &runner, now).await?;
         if batch.is_empty() {
@@ -288,7 +292,7 @@ async fn deliver(
             let error = match sent {
                 Ok(resp) if resp.status().is_success() => None,
                 Ok(resp) => Some(format!("the receiver answered {}", resp.status())),
-                Err(e) => Some(format!("the request failed: {e}")),
+                Err(e) => Some(format!("the request failed: {}", error_chain(&e))),
             };
             let counts = (&mut report.delivered, &mut report.retried, &mut report.dead);
             finish(store, &delivery, &runner, error, now, counts).await?;

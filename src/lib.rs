@@ -21,4 +21,5 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod templates;
+pub mod tls;
 pub mod workflow;

@@ -1,16 +1,18 @@
-//! Sending e-mail over SMTP with lettre (tokio, rustls with the ring provider). The job runner hands it the
-//! outbox rows of the e-mail channel; what each says was rendered when the row was made.
+//! Sending e-mail over SMTP with lettre (tokio, rustls with the ring provider, trusting what [`crate::tls`]
+//! says). The job runner hands it the outbox rows of the e-mail channel; what each says was rendered when the row
+//! was made.
 
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart, header::MessageId};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::Tls;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Deserialize;
 
 use crate::config::{MailConfig, SmtpSecurity};
 use crate::domain::mail::Rendered;
+use crate::tls::ExtraRoots;
 
 /// Time allowed for one SMTP conversation.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -34,8 +36,9 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    /// `None` while e-mail is off (no `mail.smtp_host`).
-    pub fn from_config(mail: &MailConfig) -> anyhow::Result<Option<Mailer>> {
+    /// `None` while e-mail is off (no `mail.smtp_host`). The connection trusts what [`crate::tls`] says, with
+    /// `roots` (`tls_ca_file`).
+    pub fn from_config(mail: &MailConfig, roots: &ExtraRoots) -> anyhow::Result<Option<Mailer>> {
         let Some(host) = &mail.smtp_host else {
             return Ok(None);
         };
@@ -48,7 +51,7 @@ impl Mailer {
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
             .port(mail.port())
             .timeout(Some(SMTP_TIMEOUT));
-        let tls = || TlsParameters::new(host.clone());
+        let tls = || roots.smtp(host);
         builder = match mail.smtp_security {
             SmtpSecurity::Starttls => builder.tls(Tls::Required(tls()?)),
             SmtpSecurity::Tls => builder.tls(Tls::Wrapper(tls()?)),

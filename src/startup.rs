@@ -21,6 +21,7 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::telemetry;
 use crate::templates::Templates;
+use crate::tls::ExtraRoots;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -69,6 +70,8 @@ async fn bootstrap(
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        // Read once here so that a bad file stops the start; the job runner reads it again for each pass.
+        let tls_roots = ExtraRoots::load(config.tls_ca_file.as_deref())?;
         let (store, secret) = open_store(&config).await?;
         let verifier = Arc::new(Verifier::new(&config.auth, &secret)?);
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -99,7 +102,11 @@ impl Application {
         tracing::info!(services, purchases, "duplicate index built");
         let import_slots = ImportSlots::from_config(&config);
         // The redirect URI is the public URL's: known only now that the address listened on is.
-        let oidc = crate::console::oidc::OidcSignIn::from_config(&config.oidc, &config.public_url)?;
+        let oidc = crate::console::oidc::OidcSignIn::from_config(
+            &config.oidc,
+            &config.public_url,
+            &tls_roots,
+        )?;
         if let Some(o) = &oidc {
             tracing::info!(
                 redirect_uri = o.redirect_uri(),

@@ -25,6 +25,7 @@ use crate::domain::budgets::{
     BudgetStatus, Centralization, FISCAL_YEARS, LineFields, PlanItemFields, check_lines,
 };
 use crate::error::{ApiError, FieldError};
+use crate::sheets::budgets::LineRow;
 use crate::store::{BudgetDetail, BudgetFilter, PlanItemRecord, Store};
 use crate::workflow::budgets::Review;
 
@@ -121,6 +122,51 @@ impl From<PlanItemRecord> for PlanItemView {
             updated_at: r.updated_at,
         }
     }
+}
+
+/// A plan item as the workbook export writes it; an unknown stored centralization is an error naming it.
+fn plan_row(r: PlanItemRecord) -> Result<(Uuid, PlanItemFields), ApiError> {
+    let centralization = Centralization::parse(&r.centralization).ok_or_else(|| {
+        ApiError::Internal(anyhow::anyhow!(
+            "plan item {} has an unknown centralization {:?}",
+            r.id,
+            r.centralization
+        ))
+    })?;
+    let fields = PlanItemFields {
+        title: r.title,
+        description: r.description,
+        departments: r.departments.0,
+        centralization,
+        priority: r.priority,
+        first_fiscal_year: r.first_fiscal_year,
+        last_fiscal_year: r.last_fiscal_year,
+        capital_cents: r.capital_cents,
+        operating_cents: r.operating_cents,
+    };
+    Ok((r.id, fields))
+}
+
+/// A budget's lines as the workbook export writes them.
+fn line_rows(budget: &BudgetDetail) -> Vec<LineRow> {
+    budget
+        .lines
+        .iter()
+        .map(|l| LineRow {
+            fields: LineFields {
+                id: Some(l.line.id),
+                label: l.line.label.clone(),
+                plan_item_id: l.line.plan_item_id,
+                capital_cents: l.line.capital_cents,
+                operating_staff_cents: l.line.operating_staff_cents,
+                operating_other_cents: l.line.operating_other_cents,
+            },
+            approved_capital_cents: l.line.approved_capital_cents,
+            approved_operating_cents: l.line.approved_operating_cents,
+            committed_capital_cents: l.committed_capital_cents,
+            committed_operating_cents: l.committed_operating_cents,
+        })
+        .collect()
 }
 
 /// What a plan upload did.
@@ -447,7 +493,12 @@ impl BudgetsApi {
         store: Data<&Store>,
         _auth: Auth<Staff>,
     ) -> Result<XlsxFile, ApiError> {
-        let items = store.all_plan_items().await?;
+        let items = store
+            .all_plan_items()
+            .await?
+            .into_iter()
+            .map(plan_row)
+            .collect::<Result<Vec<_>, _>>()?;
         let bytes = blocking(move || crate::sheets::budgets::export_plan(&items)).await?;
         Ok(XlsxFile::Ok(
             Binary(bytes),
@@ -653,7 +704,8 @@ impl BudgetsApi {
             "budget-{}-FY{}.xlsx",
             budget.budget.department_code, budget.budget.fiscal_year
         );
-        let bytes = blocking(move || crate::sheets::budgets::export_lines(&budget)).await?;
+        let lines = line_rows(&budget);
+        let bytes = blocking(move || crate::sheets::budgets::export_lines(&lines)).await?;
         Ok(XlsxFile::Ok(
             Binary(bytes),
             format!("attachment; filename=\"{name}\""),

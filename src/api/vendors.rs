@@ -3,6 +3,7 @@ use std::collections::HashMap;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
@@ -10,7 +11,7 @@ use super::me::ApiTags;
 use super::{IfMatch, PageInfo, etag};
 use crate::auth::{AnyRole, Auth, Role, Staff, VendorEditor};
 use crate::domain::PageRequest;
-use crate::domain::registry::{NewVendor, NewVendorBody, Vendor, VendorPatchBody};
+use crate::domain::registry::{Contact, NewVendor, NewVendorBody, Patch, Vendor, VendorPatch};
 use crate::error::ApiError;
 use crate::store::{Store, VendorFilter};
 
@@ -21,6 +22,31 @@ pub enum ReassessmentFilter {
     /// Holding personal information, with the last accepted assessment older than the policy's
     /// `reassessment_months` [201 CMR 17.03(2)(i)].
     Overdue,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct VendorPatchBody {
+    pub legal_name: Option<String>,
+    /// `null` clears the website.
+    pub website: MaybeUndefined<String>,
+    pub hq_country: Option<String>,
+    /// Replaces the whole list.
+    pub contacts: Option<Vec<Contact>>,
+}
+
+impl From<VendorPatchBody> for VendorPatch {
+    fn from(body: VendorPatchBody) -> Self {
+        VendorPatch {
+            legal_name: body.legal_name,
+            website: match body.website {
+                MaybeUndefined::Undefined => Patch::Keep,
+                MaybeUndefined::Null => Patch::Clear,
+                MaybeUndefined::Value(v) => Patch::Set(v),
+            },
+            hq_country: body.hq_country,
+            contacts: body.contacts,
+        }
+    }
 }
 
 #[derive(Debug, Object)]
@@ -193,7 +219,7 @@ impl VendorsApi {
     ) -> Result<VendorResponse, ApiError> {
         let expected = if_match.version()?;
         let updated = store
-            .update_vendor(&auth.actor(), id.0, expected, body.0)
+            .update_vendor(&auth.actor(), id.0, expected, body.0.into())
             .await?;
         let tag = etag(updated.version);
         Ok(VendorResponse::Ok(

@@ -26,6 +26,7 @@ use tokio::sync::Mutex;
 
 use crate::auth::{Principal, Role, Verifier};
 use crate::config::OidcConfig;
+use crate::tls::{ExtraRoots, error_chain};
 
 /// How long a sign-in may take at the provider.
 pub const ATTEMPT_MINUTES: i64 = 10;
@@ -121,10 +122,12 @@ pub struct SignedIn {
 }
 
 impl OidcSignIn {
-    /// `None` when `oidc.issuer_url` is unset.
+    /// `None` when `oidc.issuer_url` is unset. The provider's certificate is checked as [`crate::tls`] says, with
+    /// `roots` (`tls_ca_file`).
     pub fn from_config(
         config: &OidcConfig,
         public_url: &str,
+        roots: &ExtraRoots,
     ) -> anyhow::Result<Option<OidcSignIn>> {
         let (Some(issuer), Some(client_id), Some(secret)) =
             (&config.issuer_url, &config.client_id, &config.client_secret)
@@ -137,7 +140,8 @@ impl OidcSignIn {
         let redirect = RedirectUrl::new(redirect.clone())
             .map_err(|e| anyhow::anyhow!("the redirect URI {redirect:?} (from public_url): {e}"))?;
         // No redirects: an answer from elsewhere than the configured provider is not followed.
-        let http = reqwest::Client::builder()
+        let http = roots
+            .http(reqwest::Client::builder())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
             .build()?;
@@ -340,17 +344,6 @@ fn claims_refusal(e: openidconnect::ClaimsVerificationError) -> Refusal {
     Refusal::new(401, text)
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,9 +360,13 @@ mod tests {
 
     #[test]
     fn the_redirect_uri_is_the_public_urls_callback_and_the_secret_never_prints() {
-        let o = OidcSignIn::from_config(&config(), "https://review.city.example/")
-            .unwrap()
-            .unwrap();
+        let o = OidcSignIn::from_config(
+            &config(),
+            "https://review.city.example/",
+            &ExtraRoots::default(),
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(
             o.redirect_uri(),
             "https://review.city.example/login/oidc/callback"
@@ -379,7 +376,7 @@ mod tests {
         assert!(!printed.contains("oidc-s3cret"), "{printed}");
         assert!(printed.contains("procurement"), "{printed}");
         assert!(
-            OidcSignIn::from_config(&OidcConfig::default(), "http://x")
+            OidcSignIn::from_config(&OidcConfig::default(), "http://x", &ExtraRoots::default())
                 .unwrap()
                 .is_none()
         );

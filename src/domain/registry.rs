@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use poem_openapi::Object;
-use poem_openapi::types::MaybeUndefined;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -93,13 +92,22 @@ pub struct NewVendorBody {
     pub contacts: Vec<Contact>,
 }
 
-#[derive(Debug, Clone, Object, Default)]
-pub struct VendorPatchBody {
+/// One field of a partial update that may also be cleared: left out (keep the value), cleared, or set. The API
+/// reads it from a field left out, `null`, or a value.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Patch<T> {
+    #[default]
+    Keep,
+    Clear,
+    Set(T),
+}
+
+/// A vendor edit: fields left out (`None`, [`Patch::Keep`]) keep their value; `contacts` replaces the whole list.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct VendorPatch {
     pub legal_name: Option<String>,
-    /// `null` clears the website.
-    pub website: MaybeUndefined<String>,
+    pub website: Patch<String>,
     pub hq_country: Option<String>,
-    /// Replaces the whole list.
     pub contacts: Option<Vec<Contact>>,
 }
 
@@ -288,16 +296,16 @@ impl NewVendor {
         })
     }
 
-    pub fn patched(current: &Vendor, patch: VendorPatchBody) -> Result<NewVendor, Invalid> {
+    pub fn patched(current: &Vendor, patch: VendorPatch) -> Result<NewVendor, Invalid> {
         let mut check = Check(Vec::new());
         let legal_name = match patch.legal_name {
             Some(v) => check.text("legal_name", &v, 300),
             None => current.legal_name.clone(),
         };
         let website = match patch.website {
-            MaybeUndefined::Undefined => current.website.clone(),
-            MaybeUndefined::Null => None,
-            MaybeUndefined::Value(v) => parse_website(&mut check, Some(&v)),
+            Patch::Keep => current.website.clone(),
+            Patch::Clear => None,
+            Patch::Set(v) => parse_website(&mut check, Some(&v)),
         };
         let hq_country = match patch.hq_country {
             Some(v) => parse_country(&mut check, &v),
@@ -365,6 +373,50 @@ mod tests {
             fields,
             ["legal_name", "website", "hq_country", "contacts[0].email"]
         );
+    }
+
+    #[test]
+    fn a_vendor_edit_keeps_clears_or_sets_the_website() {
+        let new = NewVendor::parse(vendor_body()).unwrap();
+        let current = Vendor {
+            id: Uuid::new_v4(),
+            legal_name: new.legal_name,
+            website: new.website,
+            hq_country: new.hq_country,
+            contacts: new.contacts,
+            version: 1,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            next_review_on: None,
+        };
+        let website = |website: Patch<String>| {
+            NewVendor::patched(
+                &current,
+                VendorPatch {
+                    website,
+                    ..VendorPatch::default()
+                },
+            )
+            .map(|v| v.website)
+        };
+        assert_eq!(
+            website(Patch::Keep).unwrap().as_deref(),
+            Some("https://acme.example")
+        );
+        assert_eq!(website(Patch::Clear).unwrap(), None);
+        assert_eq!(
+            website(Patch::Set("https://sign.acme.example".into()))
+                .unwrap()
+                .as_deref(),
+            Some("https://sign.acme.example")
+        );
+        let fields: Vec<String> = website(Patch::Set("ftp://x".into()))
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["website"]);
     }
 
     #[test]

@@ -11,7 +11,6 @@ use super::limits::Limits;
 use super::{cell_ref, neutralise, split_list};
 use crate::domain::budgets::{Centralization, LineFields, PlanItemFields, check_lines};
 use crate::error::{ApiError, FieldError};
-use crate::store::{BudgetDetail, PlanItemRecord};
 
 pub const PLAN_SHEET: &str = "Plan";
 pub const LINES_SHEET: &str = "Lines";
@@ -107,17 +106,30 @@ fn write_sheet(name: &str, headers: &[&str], rows: &[Vec<Value>]) -> Result<Vec<
     book.save_to_buffer().map_err(fail)
 }
 
-pub fn export_plan(items: &[PlanItemRecord]) -> Result<Vec<u8>, ApiError> {
+/// A budget line as the export shows it: what the department fills in (`fields`, whose `id` is the line's), then,
+/// for reading, what was approved and what the requests on the line draw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRow {
+    pub fields: LineFields,
+    pub approved_capital_cents: Option<i64>,
+    pub approved_operating_cents: Option<i64>,
+    /// Capital and yearly operating costs of the requests in review or approved on the line.
+    pub committed_capital_cents: i64,
+    pub committed_operating_cents: i64,
+}
+
+/// The plan's items, each with its id, in the layout [`import_plan`] reads back.
+pub fn export_plan(items: &[(Uuid, PlanItemFields)]) -> Result<Vec<u8>, ApiError> {
     let headers: Vec<&str> = PLAN_COLUMNS.iter().map(|(_, h)| *h).collect();
     let rows: Vec<Vec<Value>> = items
         .iter()
-        .map(|i| {
+        .map(|(id, i)| {
             vec![
-                Value::Text(i.id.to_string()),
+                Value::Text(id.to_string()),
                 Value::Text(i.title.clone()),
                 Value::Text(i.description.clone()),
-                Value::Text(i.departments.0.join("; ")),
-                Value::Text(i.centralization.clone()),
+                Value::Text(i.departments.join("; ")),
+                Value::Text(i.centralization.as_str().to_string()),
                 Value::Number(i64::from(i.priority)),
                 Value::Number(i64::from(i.first_fiscal_year)),
                 Value::Number(i64::from(i.last_fiscal_year)),
@@ -129,32 +141,31 @@ pub fn export_plan(items: &[PlanItemRecord]) -> Result<Vec<u8>, ApiError> {
     write_sheet(PLAN_SHEET, &headers, &rows)
 }
 
-pub fn export_lines(budget: &BudgetDetail) -> Result<Vec<u8>, ApiError> {
+/// A budget's lines in the layout [`import_lines`] reads back, with the read-only columns after them.
+pub fn export_lines(lines: &[LineRow]) -> Result<Vec<u8>, ApiError> {
     let mut headers: Vec<&str> = LINE_COLUMNS.iter().map(|(_, h)| *h).collect();
     headers.extend(LINE_READ_ONLY);
     let opt = |v: Option<i64>| v.map(Value::Dollars).unwrap_or(Value::Empty);
-    let rows: Vec<Vec<Value>> = budget
-        .lines
+    let id = |v: Option<Uuid>| {
+        v.map(|id| Value::Text(id.to_string()))
+            .unwrap_or(Value::Empty)
+    };
+    let rows: Vec<Vec<Value>> = lines
         .iter()
         .map(|l| {
             vec![
-                Value::Text(l.line.id.to_string()),
-                Value::Text(l.line.label.clone()),
-                l.line
-                    .plan_item_id
-                    .map(|id| Value::Text(id.to_string()))
-                    .unwrap_or(Value::Empty),
-                Value::Dollars(l.line.capital_cents),
-                Value::Dollars(l.line.operating_staff_cents),
-                Value::Dollars(l.line.operating_other_cents),
-                opt(l.line.approved_capital_cents),
-                opt(l.line.approved_operating_cents),
+                id(l.fields.id),
+                Value::Text(l.fields.label.clone()),
+                id(l.fields.plan_item_id),
+                Value::Dollars(l.fields.capital_cents),
+                Value::Dollars(l.fields.operating_staff_cents),
+                Value::Dollars(l.fields.operating_other_cents),
+                opt(l.approved_capital_cents),
+                opt(l.approved_operating_cents),
                 opt(l
-                    .line
                     .approved_capital_cents
                     .map(|a| a - l.committed_capital_cents)),
                 opt(l
-                    .line
                     .approved_operating_cents
                     .map(|a| a - l.committed_operating_cents)),
             ]
@@ -452,5 +463,48 @@ mod tests {
             (lines[0].capital_cents, lines[0].operating_cents()),
             (5_000_000, 6_000_000)
         );
+    }
+
+    #[test]
+    fn the_exports_read_back_as_what_was_written() {
+        let item = PlanItemFields {
+            title: "E-signature".into(),
+            description: "=one service for every department".into(),
+            departments: vec!["DOIT".into(), "BPD".into()],
+            centralization: Centralization::Shared,
+            priority: 3,
+            first_fiscal_year: 2027,
+            last_fiscal_year: 2031,
+            capital_cents: 20_000_012,
+            operating_cents: 5_000_000,
+        };
+        let id = Uuid::new_v4();
+        let bytes = export_plan(&[(id, item.clone())]).unwrap();
+        let read = import_plan(&bytes, &Limits::default()).unwrap();
+        assert_eq!(read, [(Some(id), "Plan!A2".to_string(), item)]);
+
+        let line = LineFields {
+            id: Some(Uuid::new_v4()),
+            label: "Cameras".into(),
+            plan_item_id: Some(id),
+            capital_cents: 5_000_000,
+            operating_staff_cents: 2_000_050,
+            operating_other_cents: 0,
+        };
+        let row = LineRow {
+            fields: line.clone(),
+            approved_capital_cents: Some(6_000_000),
+            approved_operating_cents: None,
+            committed_capital_cents: 1_000_000,
+            committed_operating_cents: 0,
+        };
+        let bytes = export_lines(&[row]).unwrap();
+        assert_eq!(import_lines(&bytes, &Limits::default()).unwrap(), [line]);
+        let book = crate::sheets::Workbook::read(&bytes).unwrap();
+        let (_, cells) = book.sheet(LINES_SHEET).unwrap();
+        let remaining: Vec<String> = (6..10)
+            .map(|c| crate::sheets::cell_text(cells.get((1, c)).unwrap()))
+            .collect();
+        assert_eq!(remaining, ["60000", "", "50000", ""]);
     }
 }

@@ -4,7 +4,11 @@
 pub mod budgets;
 pub mod catalog;
 pub mod external;
-pub mod fixtures;
+/// Synthetic workbooks for the unit tests, shared with the HTTP tests and the benches (a test file, not part of
+/// the library).
+#[cfg(test)]
+#[path = "../../tests/support/sheet_fixtures.rs"]
+mod fixtures;
 pub mod limits;
 pub mod reports;
 pub mod vsaq;

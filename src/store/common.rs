@@ -12,7 +12,7 @@ use crate::domain::audit::{
 };
 use crate::domain::registry::{
     Department, DepartmentPatchBody, NewDepartment, NewVendor, ORDINANCE_BODIES, Vendor,
-    VendorPatchBody,
+    VendorPatch,
 };
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
@@ -422,7 +422,7 @@ impl Repo {
         actor: &Actor,
         id: Uuid,
         if_match: i64,
-        patch: VendorPatchBody,
+        patch: VendorPatch,
     ) -> Result<Vendor, ApiError> {
         let mut tx = begin(&self.writer).await?;
         let current: Vendor = lock(&mut tx, "SELECT * FROM vendors WHERE id = $1", id)

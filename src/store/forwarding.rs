@@ -15,7 +15,7 @@ use crate::domain::audit::{AuditRecord, CheckpointSummary, VerifyReport};
 use crate::domain::catalog::{CatalogService, CatalogServiceInput, ServiceFields};
 use crate::domain::contracts::{Cancellation, ChecklistEntry, ContractFields, Decommission};
 use crate::domain::registry::{
-    Department, DepartmentPatchBody, NewDepartment, NewVendor, Vendor, VendorPatchBody,
+    Department, DepartmentPatchBody, NewDepartment, NewVendor, Vendor, VendorPatch,
 };
 use crate::domain::requests::RequestFields;
 use crate::domain::route::{CheckedDecision, Decision};
@@ -59,7 +59,7 @@ forward! {
         actor: &Actor,
         id: Uuid,
         if_match: i64,
-        patch: VendorPatchBody,
+        patch: VendorPatch,
     ) -> Result<Vendor, ApiError>;
 
     pub async fn current_policy(&self) -> Result<PolicyRecord, ApiError>;

@@ -1,6 +1,10 @@
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
 use poem::web::Data;
 use poem::{
     EndpointExt, Request, Route, Server, handler, http::StatusCode, listener::TcpListener, post,
@@ -12,6 +16,11 @@ use procurement_review::jobs::run_once;
 use procurement_review::store::{DeliveryOutcome, Store};
 use reqwest::Method;
 use serde_json::{Value, json};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::crypto::ring;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::both;
 use crate::helpers::{Backend, TestApp};
@@ -69,6 +78,61 @@ impl Receiver {
 
     fn accepted(&self) -> Vec<Value> {
         self.accepted.lock().unwrap().clone()
+    }
+}
+
+/// A webhook receiver over HTTPS on 127.0.0.1, as behind the city's own certificate authority: its certificate
+/// (`tests/keys/localhost.pem`) is signed by a test authority that neither the platform's store nor the bundled
+/// roots know. It counts the requests that reach it and answers 204.
+#[derive(Clone, Default)]
+struct HttpsReceiver {
+    requests: Arc<Mutex<usize>>,
+}
+
+fn test_keys() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/keys")
+}
+
+impl HttpsReceiver {
+    async fn start(&self) -> String {
+        let certificates = CertificateDer::pem_file_iter(test_keys().join("localhost.pem"))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_file(test_keys().join("localhost-key.pem")).unwrap();
+        let tls = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certificates, key)
+            .unwrap();
+        let acceptor = TlsAcceptor::from(Arc::new(tls));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests = self.requests.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (acceptor, requests) = (acceptor.clone(), requests.clone());
+                tokio::spawn(async move {
+                    // A client that does not trust the certificate ends the connection in the handshake.
+                    let Ok(stream) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let answer = service_fn(move |_request| {
+                        *requests.lock().unwrap() += 1;
+                        async { hyper::Response::builder().status(204).body(String::new()) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), answer)
+                        .await;
+                });
+            }
+        });
+        format!("https://{addr}/hook")
+    }
+
+    fn requests(&self) -> usize {
+        *self.requests.lock().unwrap()
     }
 }
 
@@ -482,6 +546,35 @@ both!(
 
         // Nothing more on a rerun the same day.
         assert_eq!(run_once(&app.store, &app.config, later).await.unwrap().notifications, 0);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn a_receiver_behind_the_citys_own_authority_is_reached_once_tls_ca_file_names_it(backend) {
+        let https = HttpsReceiver::default();
+        let url = https.start().await;
+        let app = TestApp::spawn_with(backend, |c: &mut Config| {
+            c.webhook_urls = vec![url];
+            c.webhook_secret = Some(Secret::new(WEBHOOK_SECRET));
+        })
+        .await;
+        // The submission's three notifications: the pass does not know the receiver's authority.
+        request_with_questionnaires(&app, &Receiver::default()).await;
+        assert_eq!(https.requests(), 0, "refused in the handshake");
+        let admin = app.token(Role::Admin);
+        let pending = app.get("/api/v1/webhooks/deliveries?status=pending", &admin).await.ok(200).clone();
+        assert_eq!(pending["page"]["total"], 3);
+        let error = pending["items"][0]["last_error"].as_str().unwrap();
+        assert!(error.contains("invalid peer certificate: UnknownIssuer"), "{error}");
+
+        let mut trusting = app.config.clone();
+        trusting.tls_ca_file = Some(test_keys().join("test-ca.pem"));
+        let report = run_once(&app.store, &trusting, Utc::now() + Duration::hours(1)).await.unwrap();
+        assert_eq!((report.delivered, report.retried), (3, 0));
+        assert_eq!(https.requests(), 3);
+        let delivered = app.get("/api/v1/webhooks/deliveries?status=delivered", &admin).await.ok(200).clone();
+        assert_eq!(delivered["page"]["total"], 3);
         app.stop().await;
     }
 );

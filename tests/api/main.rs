@@ -18,6 +18,9 @@ mod contracts;
 mod duplicates;
 mod edge;
 mod errors;
+#[allow(dead_code)] // the unit tests use the rest (src/sheets)
+#[path = "../support/sheet_fixtures.rs"]
+mod fixtures;
 mod incidents;
 mod input;
 mod invariants;

@@ -97,13 +97,17 @@ both!(
         let vendor = app.create_vendor("Mapping Co").await;
         let path = format!("/api/v1/vendors/{}", vendor["id"].as_str().unwrap());
         let analyst = app.token(Role::SecurityAnalyst);
+        let renamed = app.patch_with_etag(&path, &analyst, json!({"legal_name": "Mapping Company"})).await;
+        assert_eq!(renamed.ok(200)["website"], "https://vendor.example", "a website left out is kept");
+        let moved = app.patch_with_etag(&path, &analyst, json!({"website": "https://maps.example"})).await;
+        assert_eq!(moved.ok(200)["website"], "https://maps.example");
         let updated = app.patch_with_etag(&path, &analyst, json!({"website": null, "hq_country": "CA"})).await;
         let body = updated.ok(200);
         assert_eq!(body["website"], serde_json::Value::Null);
         assert_eq!(body["hq_country"], "CA");
-        assert_eq!(body["legal_name"], "Mapping Co");
+        assert_eq!(body["legal_name"], "Mapping Company");
         let finance = app.token(Role::Finance);
-        app.patch(&path, &finance, json!({"hq_country": "US"}), Some("\"2\"")).await.problem(403, "forbidden");
+        app.patch(&path, &finance, json!({"hq_country": "US"}), Some("\"4\"")).await.problem(403, "forbidden");
         app.stop().await;
     }
 );

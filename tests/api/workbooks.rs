@@ -3,10 +3,11 @@ use std::collections::BTreeMap;
 use procurement_review::auth::Role;
 use procurement_review::domain::crosswalk::registry;
 use procurement_review::domain::questionnaires::Template;
-use procurement_review::sheets::{fixtures, workbook};
+use procurement_review::sheets::workbook;
 use serde_json::{Value, json};
 
 use crate::both;
+use crate::fixtures;
 use crate::helpers::{Resp, TestApp};
 
 /// A vendor with an open 201 CMR 17.00 assessment and its invitation token.

@@ -2,15 +2,15 @@
 //! named .xlsx that are something else.
 //!
 //! The xls and ods files under `tests/fixtures/` are LibreOffice conversions of the synthetic workbooks that
-//! `sheets::fixtures` makes from the rows below (see `tests/fixtures/README.md`); each format must carry over the
-//! same answers as the xlsx it was made from.
+//! `tests/support/sheet_fixtures.rs` makes from the rows below (see `tests/fixtures/README.md`); each format must
+//! carry over the same answers as the xlsx it was made from.
 
 use std::io::{Read, Write};
 
-use procurement_review::sheets::fixtures;
 use serde_json::{Value, json};
 
 use crate::both;
+use crate::fixtures;
 use crate::helpers::{Resp, TestApp};
 use crate::workbooks::{assessment_of, download, setup, sorted};
 

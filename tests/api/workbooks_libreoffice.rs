@@ -21,10 +21,11 @@ use std::time::{Duration, Instant};
 
 use calamine::Data;
 use procurement_review::domain::questionnaires::Template;
-use procurement_review::sheets::{Workbook, fixtures, workbook};
+use procurement_review::sheets::{Workbook, workbook};
 use serde_json::json;
 
 use crate::both;
+use crate::fixtures;
 use crate::helpers::TestApp;
 use crate::workbooks::{answer_of, download, question_row, setup, sorted, template, upload};
 use crate::workbooks_formats::{CAIQ_ROWS, HECVAT_ROWS};

@@ -1166,3 +1166,48 @@ fn ids_are_recognised_in_both_formats() {
         "a number far from the name is no version"
     );
 }
+
+// The synthetic workbooks themselves (tests/support/sheet_fixtures.rs) carry the traps of the real layouts.
+
+/// One part of an xlsx, as text.
+fn fixture_part(bytes: &[u8], name: &str) -> String {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name(name).unwrap(), &mut text).unwrap();
+    text
+}
+
+#[test]
+fn the_caiq_fixture_has_the_traps_of_the_real_layout() {
+    let bytes = fixtures::caiq_v4(&[("BCR-08.1", "Yes", ""), ("BCR-08.2", "No", "")]);
+    let sheet = fixture_part(&bytes, "xl/worksheets/sheet2.xml");
+    assert!(sheet.contains(r#"<mergeCell ref="G3:G4"/>"#), "{sheet}");
+    let strings = fixture_part(&bytes, "xl/sharedStrings.xml");
+    assert!(strings.contains("CSP CAIQ  Answer"), "doubled space");
+    assert!(strings.contains("SSRM Control\nOwnership"), "line break");
+    assert!(strings.contains("End of Standard"));
+    assert!(strings.contains("Copyright"));
+}
+
+#[test]
+fn the_hecvat_4_fixture_has_formulas_a_hidden_tab_and_hidden_rows() {
+    let bytes = fixtures::hecvat_v4(&[("DOCU-01", "Yes", ""), ("DOCU-02", "No", "")]);
+    let workbook = fixture_part(&bytes, "xl/workbook.xml");
+    assert!(
+        workbook.contains(r#"name="Infrastructure" sheetId="5" state="hidden""#),
+        "{workbook}"
+    );
+    let organization = fixture_part(&bytes, "xl/worksheets/sheet3.xml");
+    assert!(organization.contains("<f>"), "formula question cells");
+    assert!(organization.contains(r#"hidden="1""#), "hidden row");
+    let strings = fixture_part(&bytes, "xl/sharedStrings.xml");
+    assert!(
+        strings.contains(r#"<t xml:space="preserve"> Section DOCU</t>"#),
+        "block title with a leading space: {strings}"
+    );
+    assert!(
+        fixture_part(&bytes, "xl/worksheets/sheet5.xml")
+            .contains(r#"<f>"Made-up question DOCU-01"#),
+        "the first question is repeated on the hidden tab"
+    );
+}

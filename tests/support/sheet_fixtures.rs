@@ -1,10 +1,13 @@
 //! Synthetic CAIQ v3.0.1, v3.1 and v4, HECVAT 3 and 4 and FedRAMP CIS workbooks for tests, unit and HTTP alike.
 //!
-//! They reproduce the layouts the readers in [`super::external`] must cope with (sheet names, header rows, merged
-//! cells, formulas with cached values, hidden sheets and rows, trailing notes), never the published content: the
-//! CAIQ and HECVAT question texts are copyrighted, so every question here is made-up text. Each function takes
-//! `(question id, answer, comment)` triples and panics only if rust_xlsxwriter refuses the fixed layout, which a
-//! test would show at once.
+//! This file is test code, not part of the library: `src/sheets` includes it for its unit tests, and the HTTP
+//! tests (`tests/api/main.rs`) and the benches (`benches/sheets.rs`) include it as a module of their own.
+//!
+//! They reproduce the layouts the readers in `procurement_review::sheets::external` must cope with (sheet names,
+//! header rows, merged cells, formulas with cached values, hidden sheets and rows, trailing notes), never the
+//! published content: the CAIQ and HECVAT question texts are copyrighted, so every question here is made-up
+//! text. Each function takes `(question id, answer, comment)` triples and panics only if rust_xlsxwriter refuses
+//! the fixed layout, which a test would show at once.
 
 use rust_xlsxwriter::{Format, FormatAlign, Formula, Workbook, Worksheet, XlsxError};
 
@@ -477,56 +480,4 @@ fn build(fill: impl FnOnce(&mut Workbook) -> Result<(), XlsxError>) -> Vec<u8> {
     let mut book = Workbook::new();
     fill(&mut book).expect("the fixture layout is valid");
     book.save_to_buffer().expect("the fixture workbook saves")
-}
-
-#[cfg(test)]
-mod tests {
-    use std::io::Read;
-
-    use super::*;
-
-    fn part(bytes: &[u8], name: &str) -> String {
-        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-        let mut text = String::new();
-        archive
-            .by_name(name)
-            .unwrap()
-            .read_to_string(&mut text)
-            .unwrap();
-        text
-    }
-
-    #[test]
-    fn the_caiq_fixture_has_the_traps_of_the_real_layout() {
-        let bytes = caiq_v4(&[("BCR-08.1", "Yes", ""), ("BCR-08.2", "No", "")]);
-        let sheet = part(&bytes, "xl/worksheets/sheet2.xml");
-        assert!(sheet.contains(r#"<mergeCell ref="G3:G4"/>"#), "{sheet}");
-        let strings = part(&bytes, "xl/sharedStrings.xml");
-        assert!(strings.contains("CSP CAIQ  Answer"), "doubled space");
-        assert!(strings.contains("SSRM Control\nOwnership"), "line break");
-        assert!(strings.contains("End of Standard"));
-        assert!(strings.contains("Copyright"));
-    }
-
-    #[test]
-    fn the_hecvat_4_fixture_has_formulas_a_hidden_tab_and_hidden_rows() {
-        let bytes = hecvat_v4(&[("DOCU-01", "Yes", ""), ("DOCU-02", "No", "")]);
-        let workbook = part(&bytes, "xl/workbook.xml");
-        assert!(
-            workbook.contains(r#"name="Infrastructure" sheetId="5" state="hidden""#),
-            "{workbook}"
-        );
-        let organization = part(&bytes, "xl/worksheets/sheet3.xml");
-        assert!(organization.contains("<f>"), "formula question cells");
-        assert!(organization.contains(r#"hidden="1""#), "hidden row");
-        let strings = part(&bytes, "xl/sharedStrings.xml");
-        assert!(
-            strings.contains(r#"<t xml:space="preserve"> Section DOCU</t>"#),
-            "block title with a leading space: {strings}"
-        );
-        assert!(
-            part(&bytes, "xl/worksheets/sheet5.xml").contains(r#"<f>"Made-up question DOCU-01"#),
-            "the first question is repeated on the hidden tab"
-        );
-    }
 }
