@@ -66,6 +66,12 @@ pub struct AuditQuery {
     object_id: Option<String>,
     actor: Option<String>,
     action: Option<String>,
+    /// Where the page starts: the API's `next_cursor` of the page before. A deep page of a long trail costs as
+    /// little as the first.
+    cursor: Option<String>,
+    /// Rows a page, 1 to 200.
+    limit: Option<i64>,
+    /// Links made before the cursor (kept working): rows to skip.
     offset: Option<i64>,
 }
 
@@ -83,8 +89,13 @@ pub async fn audit_page(
         ("actor", query.actor.as_deref()),
         ("action", query.action.as_deref()),
     ]);
-    let offset = query.offset.unwrap_or(0).max(0);
-    let mut path = format!("/api/v1/audit?limit={PAGE}&offset={offset}");
+    let limit = query.limit.unwrap_or(PAGE).clamp(1, PAGE);
+    let mut path = format!("/api/v1/audit?limit={limit}");
+    match (&query.cursor, query.offset.unwrap_or(0).max(0)) {
+        (Some(cursor), _) => path.push_str(&format!("&cursor={}", encode(cursor))),
+        (None, offset) if offset > 0 => path.push_str(&format!("&offset={offset}")),
+        _ => {}
+    }
     if !filters.is_empty() {
         path = format!("{path}&{filters}");
     }
@@ -93,14 +104,26 @@ pub async fn audit_page(
         return console.refusal(&session, &answer);
     }
     let body = answer.json();
+    let same = |extra: &str| {
+        let mut link = format!("/audit?limit={limit}");
+        if !filters.is_empty() {
+            link = format!("{link}&{filters}");
+        }
+        format!("{link}{extra}")
+    };
+    let next = body["page"]["next_cursor"]
+        .as_str()
+        .map(|c| same(&format!("&cursor={}", encode(c))));
+    let later_page = query.cursor.is_some() || query.offset.unwrap_or(0) > 0;
     console.render(
         StatusCode::OK,
         "audit.html",
         Some(&session),
         json!({
             "items": body["items"],
-            "paging": pager(&body["page"]),
-            "filters": filters,
+            "total": body["page"]["total"],
+            "next": next,
+            "first": later_page.then(|| same("")),
             "f": {
                 "object_type": query.object_type,
                 "object_id": query.object_id,

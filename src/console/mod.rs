@@ -74,6 +74,8 @@ fn environment() -> Environment<'static> {
         ),
         ("vendors.html", include_str!("templates/vendors.html")),
         ("policy.html", include_str!("templates/policy.html")),
+        ("findings.html", include_str!("templates/findings.html")),
+        ("finding.html", include_str!("templates/finding.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("console template {name}: {e:#}"));
@@ -243,6 +245,23 @@ impl Console {
         .await
     }
 
+    /// A form's change sent to the API as JSON on the version the form was read at (its `version` field), then
+    /// on to `location` when the API made it, the refusal's page when it did not.
+    pub async fn change(
+        &self,
+        session: &Session,
+        method: Method,
+        path: &str,
+        body: &Value,
+        form: &Fields,
+        location: &str,
+    ) -> Response {
+        let done = self
+            .send_json(session, method, path, body, form.get("version"))
+            .await;
+        self.after(session, &done, location)
+    }
+
     /// A change without a body (submit, withdraw), made on the version the form was read at.
     pub async fn transition(&self, session: &Session, path: &str, version: Option<&str>) -> Answer {
         self.call(session, Method::POST, path, None, version).await
@@ -365,12 +384,14 @@ fn menu(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
         Some(Role::Vendor) => vec![("/portal", "My questionnaires")],
         Some(Role::SecurityAnalyst) => vec![
             ("/reviews", "Review queue"),
+            ("/findings", "Findings"),
             ("/requests", "Requests"),
             ("/registers", "Registers"),
         ],
         Some(Role::Cio) => vec![
             ("/inbox", "Inbox"),
             ("/requests", "Requests"),
+            ("/findings", "Findings"),
             ("/catalog", "Catalogue"),
             ("/registers", "Registers"),
         ],
@@ -454,8 +475,17 @@ pub fn mount(route: Route) -> Route {
         )
         .at("/requests/:id/exception", post(requests::ask_exception))
         .at("/requests/:id/decisions", post(requests::decide))
+        .at(
+            "/requests/:id/exception/decision",
+            post(checks::decide_exception),
+        )
+        .at("/requests/:id/safeguards", post(checks::record_clause))
+        .at("/requests/:id/council/vote", post(checks::record_vote))
         .at("/inbox", get(requests::inbox))
         .at("/reviews", get(reviews::reviews))
+        .at("/findings", get(findings::findings))
+        .at("/findings/:id", get(findings::finding_page))
+        .at("/findings/:id/:action", post(findings::finding_action))
         .at(
             "/reviews/:id",
             get(reviews::review_page).post(reviews::review),
@@ -569,6 +599,8 @@ macro_rules! attempt {
 }
 
 mod admin;
+mod checks;
+mod findings;
 mod portal;
 mod requests;
 mod reviews;

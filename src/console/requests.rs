@@ -454,16 +454,16 @@ pub(super) async fn ask_exception(
     attempt!(check_csrf(&console, &session, form.get("csrf")));
     let id = attempt!(parse_id(&console, &session, &id));
     let body = json!({"justification": form.get("justification").unwrap_or("")});
-    let done = console
-        .send_json(
+    console
+        .change(
             &session,
             Method::POST,
             &format!("/api/v1/requests/{id}/duplicates/exception"),
             &body,
-            form.get("version"),
+            &form,
+            &format!("/requests/{id}"),
         )
-        .await;
-    console.after(&session, &done, &format!("/requests/{id}"))
+        .await
 }
 
 #[handler]
@@ -527,6 +527,11 @@ pub(super) async fn request_page(
             Value::Null
         }
     };
+    let checks = if draft {
+        Value::Null
+    } else {
+        super::checks::request_checks(&console, &session, id, route_steps).await
+    };
     let actions: Vec<String> = request["allowed_actions"]
         .as_array()
         .into_iter()
@@ -546,6 +551,7 @@ pub(super) async fn request_page(
             "actions": actions,
             "decidable": decidable,
             "decisions": decisions,
+            "checks": checks,
         }),
     )
 }
@@ -607,16 +613,16 @@ pub(super) async fn decide(
     if !conditions.is_empty() {
         body["conditions"] = json!(conditions);
     }
-    let done = console
-        .send_json(
+    console
+        .change(
             &session,
             Method::POST,
             &format!("/api/v1/requests/{id}/decisions"),
             &body,
-            form.get("version"),
+            &form,
+            &format!("/requests/{id}"),
         )
-        .await;
-    console.after(&session, &done, &format!("/requests/{id}"))
+        .await
 }
 
 /// An RFC 3339 time of the API's.

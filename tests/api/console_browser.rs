@@ -20,7 +20,7 @@ use procurement_review::sheets::workbook;
 use serde_json::{Value, json};
 
 use crate::console::login_link;
-use crate::helpers::{Backend, TestApp, outside_program};
+use crate::helpers::{Backend, TestApp, outside_program, purchase, with};
 
 const INSTALL: &str = "install them with `apt-get install chromium chromium-driver`";
 
@@ -258,6 +258,35 @@ async fn activate_by_keyboard(c: &Client, label: &str) {
         }
     }
     panic!("the keyboard never reached {label:?}");
+}
+
+/// A police surveillance purchase holding health data, sent back for changes once and submitted again: its page has a
+/// safeguards checklist, the Council's part and two versions to compare.
+async fn checked_request(app: &TestApp, vendor: &Value) -> String {
+    // The police department is under the surveillance ordinance, so its surveillance purchases go to the Council.
+    app.ensure_department("BPD").await;
+    let buyer = app.buyer_token("BPD", "bob");
+    let body = with(
+        purchase(vendor),
+        json!({"title": "Clinic cameras", "product_name": "ClinicCam", "surveillance": true,
+               "data_classes": ["health"]}),
+    );
+    let (id, _) = app.draft_and_submit(&buyer, body).await;
+    app.transition(
+        &format!("/api/v1/requests/{id}/decisions"),
+        &app.token(Role::Cio),
+        Some(&json!({"step": "cio_approval", "outcome": "request_changes", "rationale": "How many users?"})),
+    )
+    .await
+    .ok(201);
+    let path = format!("/api/v1/requests/{id}");
+    app.patch_with_etag(&path, &buyer, json!({"expected_users": 150}))
+        .await
+        .ok(200);
+    app.transition(&format!("{path}/submit"), &buyer, None)
+        .await
+        .ok(200);
+    id
 }
 
 fn browser_available() -> bool {
@@ -672,6 +701,61 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
         ["approved", "in_review"].contains(&request["status"].as_str().unwrap()),
         "{request}"
     );
+
+    // --- The checks beside the route, for the CIO and for an admin: the safeguards checklist with its forms, the
+    // Council's documents and vote form, and the versions compared side by side.
+    let checked = checked_request(&app, &vendor).await;
+    c.goto(&format!("{}/requests/{checked}", app.base))
+        .await
+        .unwrap();
+    wait_for_page(&c, &checked).await;
+    let shown = text(&c).await;
+    for part in ["Contract safeguards", "City Council", "Versions compared"] {
+        assert!(shown.contains(part), "{part}: {shown}");
+    }
+    accessible(
+        &c,
+        &axe,
+        "a request's safeguards, Council and versions, for the CIO",
+    )
+    .await;
+    // The findings list and a finding's page with the risk acceptance form.
+    let template = app
+        .get(
+            "/api/v1/questionnaires/ma-201-cmr-17",
+            &app.token(Role::Cio),
+        )
+        .await
+        .ok(200)
+        .clone();
+    let critical = crate::assessments::first_critical_yes(&template);
+    let findings_vendor = app.create_vendor("Findings Co").await;
+    let (_, _, finding) =
+        crate::assessments::accepted_with_a_finding(&app, &findings_vendor, &critical).await;
+    c.goto(&format!("{}/findings", app.base)).await.unwrap();
+    wait_for_page(&c, "/findings").await;
+    let title = finding["title"].as_str().unwrap();
+    assert!(text(&c).await.contains(title));
+    accessible(&c, &axe, "the open findings").await;
+    c.find(Locator::LinkText(title))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&c, finding["id"].as_str().unwrap()).await;
+    assert!(text(&c).await.contains("Accept the risk"));
+    accessible(&c, &axe, "a finding, for the CIO").await;
+    c.delete_all_cookies().await.unwrap();
+    c.goto(&login_link(&app, Role::Admin, "ada", None, None).await)
+        .await
+        .unwrap();
+    c.goto(&format!("{}/requests/{checked}", app.base))
+        .await
+        .unwrap();
+    wait_for_page(&c, &checked).await;
+    assert!(text(&c).await.contains("Record the vote"));
+    accessible(&c, &axe, "a request's Council vote form, for an admin").await;
 
     // --- The auditor's pages: the trail, its verification, registers, catalogue, departments, vendors, policy.
     c.delete_all_cookies().await.unwrap();

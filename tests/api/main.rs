@@ -13,6 +13,7 @@ mod city_data;
 mod console;
 mod console_admin;
 mod console_browser;
+mod console_checks;
 mod console_oidc;
 mod contracts;
 mod duplicates;
