@@ -25,6 +25,7 @@ pub mod reuse;
 pub mod roles;
 pub mod safeguards;
 pub mod text;
+pub mod text_forms;
 pub mod webhook;
 pub mod workflow;
 
