@@ -15,6 +15,7 @@ use poem_openapi::registry::{MetaSecurityScheme, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use strum::VariantArray;
 use uuid::Uuid;
 
 use crate::config::{AuthConfig, Secret};
@@ -378,7 +379,10 @@ impl Verifier {
             Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
             _ => Vec::new(),
         };
-        let mut roles: Vec<Role> = names.into_iter().filter_map(Role::parse).collect();
+        let mut roles: Vec<Role> = names
+            .into_iter()
+            .filter_map(|name| Role::try_from(name).ok())
+            .collect();
         roles.dedup();
         if roles.is_empty() {
             return Err(ApiError::forbidden(format!(
@@ -667,7 +671,7 @@ impl<'a, P: Permission> ApiExtractor<'a> for Auth<P> {
 /// Distinct roles, for `/me`.
 pub fn role_names(roles: &[Role]) -> Vec<String> {
     let set: HashSet<Role> = roles.iter().copied().collect();
-    Role::ALL
+    Role::VARIANTS
         .iter()
         .filter(|r| set.contains(r))
         .map(|r| r.as_str().to_string())

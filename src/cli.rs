@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::auth::{MintRequest, Role, Verifier};
 use crate::config::Config;
+use crate::domain::text_forms::one_of;
 use crate::startup::{Application, open_existing_store, open_store, shutdown_signal, spec_yaml};
 
 #[derive(Debug, Parser)]
@@ -134,6 +135,12 @@ fn rate(records: i64, elapsed: Duration) -> f64 {
     records as f64 / elapsed.as_secs_f64().max(1e-9)
 }
 
+/// The role `--role` names, or an error listing the roles there are.
+fn role_arg(role: &str) -> anyhow::Result<Role> {
+    Role::try_from(role)
+        .map_err(|_| anyhow::anyhow!("--role {role:?} is not one of {}", one_of::<Role>()))
+}
+
 pub fn parse_ttl(text: &str) -> Result<i64, String> {
     let text = text.trim();
     let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
@@ -225,10 +232,7 @@ async fn run(command: Option<Command>, mut config: Config) -> anyhow::Result<Exi
             vendor,
             ttl,
         } => {
-            let role = Role::parse(&role).ok_or_else(|| {
-                let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-                anyhow::anyhow!("--role {role:?} is not one of {}", all.join(", "))
-            })?;
+            let role = role_arg(&role)?;
             let ttl_seconds = parse_ttl(&ttl).map_err(|e| anyhow::anyhow!("--ttl {e}"))?;
             let (store, secret) = open_existing_store(&config).await?;
             store.close().await;
@@ -249,10 +253,7 @@ async fn run(command: Option<Command>, mut config: Config) -> anyhow::Result<Exi
             department,
             vendor,
         } => {
-            let role = Role::parse(&role).ok_or_else(|| {
-                let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-                anyhow::anyhow!("--role {role:?} is not one of {}", all.join(", "))
-            })?;
+            let role = role_arg(&role)?;
             let (store, secret) = open_existing_store(&config).await?;
             let verifier = Verifier::new(&config.auth, &secret)?;
             let base = if config.public_url.is_empty() {

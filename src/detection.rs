@@ -76,7 +76,7 @@ fn apply(index: &mut DuplicateIndex, services: &[CatalogService], purchases: &[P
     }
     for p in purchases {
         // Approved purchases are what other departments already bought; anything else leaves the index.
-        let approved = Status::parse(&p.status).is_some_and(Status::is_approved);
+        let approved = Status::try_from(p.status.as_str()).is_ok_and(Status::is_approved);
         if approved {
             index.upsert_purchase(purchase(p));
         } else {

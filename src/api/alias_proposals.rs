@@ -7,6 +7,7 @@ use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use strum::{IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use super::catalog::CatalogEditor;
@@ -19,6 +20,8 @@ use crate::store::{AliasProposalRecord, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum AliasProposalStatus {
     Proposed,
     Accepted,
@@ -27,11 +30,7 @@ pub enum AliasProposalStatus {
 
 impl AliasProposalStatus {
     fn as_str(self) -> &'static str {
-        match self {
-            AliasProposalStatus::Proposed => "proposed",
-            AliasProposalStatus::Accepted => "accepted",
-            AliasProposalStatus::Rejected => "rejected",
-        }
+        self.into()
     }
 }
 

@@ -325,7 +325,7 @@ impl TryFrom<BudgetDetail> for BudgetView {
 
     fn try_from(d: BudgetDetail) -> Result<Self, ApiError> {
         let b = d.budget;
-        let status = BudgetStatus::parse(&b.status).ok_or_else(|| {
+        let status = BudgetStatus::try_from(b.status.as_str()).map_err(|_| {
             ApiError::Internal(anyhow::anyhow!(
                 "budget {} has an unknown status {:?}",
                 b.id,

@@ -287,6 +287,14 @@ impl PageInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::text_forms::tests::openapi_agrees;
+
+    #[test]
+    fn query_filters_take_the_published_forms_as_stored() {
+        openapi_agrees::<notifications::DeliveryStatus>();
+        openapi_agrees::<notifications::DeliveryChannel>();
+        openapi_agrees::<alias_proposals::AliasProposalStatus>();
+    }
 
     #[test]
     fn a_plain_ascii_name_is_sent_as_is_and_any_other_with_an_rfc_6266_filename_star() {

@@ -5,6 +5,7 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
+use strum::{IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use super::PageInfo;
@@ -98,6 +99,8 @@ async fn read_result(
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum DeliveryStatus {
     Pending,
     Delivered,
@@ -107,16 +110,14 @@ pub enum DeliveryStatus {
 
 impl DeliveryStatus {
     fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Pending => "pending",
-            DeliveryStatus::Delivered => "delivered",
-            DeliveryStatus::Dead => "dead",
-        }
+        self.into()
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum DeliveryChannel {
     /// A signed JSON POST to a webhook URL.
     Webhook,
@@ -126,10 +127,7 @@ pub enum DeliveryChannel {
 
 impl DeliveryChannel {
     fn as_str(self) -> &'static str {
-        match self {
-            DeliveryChannel::Webhook => "webhook",
-            DeliveryChannel::Email => "email",
-        }
+        self.into()
     }
 }
 

@@ -13,7 +13,7 @@ use super::{PageInfo, etag};
 use crate::auth::{AnyRole, Auth, Principal, Role, VendorEditor};
 use crate::domain::PageRequest;
 use crate::domain::assessments::AssessmentStatus;
-use crate::domain::policy::{DataClass, Policy};
+use crate::domain::policy::{DataClass, Hosting, Policy};
 use crate::domain::reuse::{ProductReview, valid_until};
 use crate::error::{ApiError, FieldError};
 use crate::store::{NewProduct, ProductDetail, Store};
@@ -57,7 +57,7 @@ impl ProductInput {
                 aliases.push(alias.to_string());
             }
         }
-        if !matches!(self.hosting.as_str(), "vendor_cloud" | "on_premises") {
+        if Hosting::try_from(self.hosting.as_str()).is_err() {
             errors.push(FieldError::new(
                 "hosting",
                 "must be vendor_cloud or on_premises",
@@ -65,10 +65,10 @@ impl ProductInput {
         }
         let mut classes: Vec<DataClass> = Vec::new();
         for (i, c) in self.data_classes.iter().enumerate() {
-            match DataClass::parse(c) {
-                Some(class) if !classes.contains(&class) => classes.push(class),
-                Some(_) => {}
-                None => errors.push(FieldError::new(
+            match DataClass::try_from(c.as_str()) {
+                Ok(class) if !classes.contains(&class) => classes.push(class),
+                Ok(_) => {}
+                Err(_) => errors.push(FieldError::new(
                     format!("data_classes[{i}]"),
                     format!("{c:?} is not a data class"),
                 )),

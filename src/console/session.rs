@@ -111,7 +111,11 @@ fn principal_of(record: &SessionRecord) -> Principal {
     Principal {
         subject: record.subject.clone(),
         name: record.name.clone(),
-        roles: record.roles.split(' ').filter_map(Role::parse).collect(),
+        roles: record
+            .roles
+            .split(' ')
+            .filter_map(|role| Role::try_from(role).ok())
+            .collect(),
         department: record.department.clone(),
         vendor: record.vendor_id,
         invitation: record.invitation_id,

@@ -7,6 +7,7 @@ use poem::web::{Data, Form, Query};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 use serde_json::json;
+use strum::VariantArray;
 
 use super::{Console, Fields, check_csrf, home_of, oidc, require, see_other, session};
 use crate::auth::{Role, Verifier};
@@ -345,7 +346,7 @@ pub(super) async fn sign_out(
     store: Data<&Store>,
     form: Form<Fields>,
 ) -> Response {
-    let session = attempt!(require(req, &console, &store, &Role::ALL).await);
+    let session = attempt!(require(req, &console, &store, Role::VARIANTS).await);
     attempt!(check_csrf(&console, &session, form.get("csrf")));
     if let Err(e) = store
         .revoke_session(&session.actor(), session.record.id)

@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use crate::domain::invalid::{FieldError, Invalid};
@@ -10,6 +11,8 @@ use crate::domain::invalid::{FieldError, Invalid};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum AssessmentStatus {
     /// The vendor is answering.
     Open,
@@ -25,25 +28,7 @@ pub enum AssessmentStatus {
 
 impl AssessmentStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            AssessmentStatus::Open => "open",
-            AssessmentStatus::Submitted => "submitted",
-            AssessmentStatus::Returned => "returned",
-            AssessmentStatus::Accepted => "accepted",
-            AssessmentStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<AssessmentStatus> {
-        [
-            Self::Open,
-            Self::Submitted,
-            Self::Returned,
-            Self::Accepted,
-            Self::Cancelled,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+        self.into()
     }
 
     /// Whether the vendor may change answers.
@@ -55,6 +40,8 @@ impl AssessmentStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum FindingStatus {
     Open,
     RemediationPlanned,
@@ -64,23 +51,7 @@ pub enum FindingStatus {
 
 impl FindingStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            FindingStatus::Open => "open",
-            FindingStatus::RemediationPlanned => "remediation_planned",
-            FindingStatus::Resolved => "resolved",
-            FindingStatus::RiskAccepted => "risk_accepted",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<FindingStatus> {
-        [
-            Self::Open,
-            Self::RemediationPlanned,
-            Self::Resolved,
-            Self::RiskAccepted,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+        self.into()
     }
 
     /// Open and planned findings still stand; a critical one blocks approval.

@@ -6,6 +6,7 @@ use poem_openapi::{Enum, Object};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use strum::{IntoStaticStr, VariantArray};
 
 /// The hash the first record chains to.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -156,6 +157,8 @@ fn write_canonical(value: &Value, out: &mut String) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum VerifyScope {
     /// The records after the last checkpoint, and the record the checkpoint names (`GET /audit/verify`).
     Incremental,
@@ -165,10 +168,7 @@ pub enum VerifyScope {
 
 impl VerifyScope {
     pub fn as_str(self) -> &'static str {
-        match self {
-            VerifyScope::Incremental => "incremental",
-            VerifyScope::Full => "full",
-        }
+        self.into()
     }
 }
 

@@ -4,6 +4,7 @@
 
 use poem_openapi::Enum;
 use serde::{Deserialize, Serialize};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use crate::domain::invalid::FieldError as Fault;
@@ -18,6 +19,8 @@ pub const FISCAL_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Centralization {
     /// I&T runs it for every department (a centralized service offering).
     Centralize,
@@ -29,20 +32,7 @@ pub enum Centralization {
 
 impl Centralization {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Centralization::Centralize => "centralize",
-            Centralization::Shared => "shared",
-            Centralization::Department => "department",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Centralization> {
-        match s {
-            "centralize" => Some(Centralization::Centralize),
-            "shared" => Some(Centralization::Shared),
-            "department" => Some(Centralization::Department),
-            _ => None,
-        }
+        self.into()
     }
 }
 
@@ -148,6 +138,8 @@ impl PlanItemFields {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum BudgetStatus {
     /// The department is drafting it (or an amendment of an approved one).
     Draft,
@@ -161,22 +153,7 @@ pub enum BudgetStatus {
 
 impl BudgetStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            BudgetStatus::Draft => "draft",
-            BudgetStatus::Submitted => "submitted",
-            BudgetStatus::Returned => "returned",
-            BudgetStatus::Approved => "approved",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<BudgetStatus> {
-        match s {
-            "draft" => Some(BudgetStatus::Draft),
-            "submitted" => Some(BudgetStatus::Submitted),
-            "returned" => Some(BudgetStatus::Returned),
-            "approved" => Some(BudgetStatus::Approved),
-            _ => None,
-        }
+        self.into()
     }
 }
 

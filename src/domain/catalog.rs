@@ -3,13 +3,17 @@
 use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use crate::domain::invalid::{FieldError, Invalid};
+use crate::domain::text_forms::one_of;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case", ascii_case_insensitive)]
 pub enum ServiceStatus {
     Active,
     Retiring,
@@ -17,24 +21,8 @@ pub enum ServiceStatus {
 }
 
 impl ServiceStatus {
-    pub const ALL: [ServiceStatus; 3] = [
-        ServiceStatus::Active,
-        ServiceStatus::Retiring,
-        ServiceStatus::Retired,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            ServiceStatus::Active => "active",
-            ServiceStatus::Retiring => "retiring",
-            ServiceStatus::Retired => "retired",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<ServiceStatus> {
-        Self::ALL
-            .into_iter()
-            .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
+        self.into()
     }
 }
 
@@ -166,10 +154,10 @@ impl ServiceFields {
             false,
         );
         let status = match input.status {
-            Some(s) => ServiceStatus::parse(&s).unwrap_or_else(|| {
+            Some(s) => ServiceStatus::try_from(s.trim()).unwrap_or_else(|_| {
                 errors.push(FieldError::new(
                     name_field("status"),
-                    format!("{s:?} is not one of active, retiring, retired"),
+                    format!("{s:?} is not one of {}", one_of::<ServiceStatus>()),
                 ));
                 ServiceStatus::Active
             }),

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
 use chrono::NaiveDate;
+use strum::{IntoStaticStr, VariantArray};
 
 use super::deadlines::Reminder;
 use super::policy::{DataClass, Route, StepKindTag};
@@ -99,6 +100,8 @@ pub fn unsettled(
 )]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum ContractStatus {
     /// Signed, but its start date is still ahead: it can be cancelled.
     Pending,
@@ -148,14 +151,7 @@ impl ContractDays {
 
 impl ContractStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ContractStatus::Pending => "pending",
-            ContractStatus::Active => "active",
-            ContractStatus::Expiring => "expiring",
-            ContractStatus::Ended => "ended",
-            ContractStatus::Decommissioned => "decommissioned",
-            ContractStatus::Cancelled => "cancelled",
-        }
+        self.into()
     }
 }
 

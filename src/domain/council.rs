@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 /// The documents a Council approval needs [Boston 16-63.3]: the policy names them on the route step.
@@ -13,6 +14,8 @@ pub const SURVEILLANCE_IMPACT_REPORT: &str = "surveillance_impact_report";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum CouncilOutcome {
     Approved,
     Rejected,
@@ -20,16 +23,7 @@ pub enum CouncilOutcome {
 
 impl CouncilOutcome {
     pub fn as_str(self) -> &'static str {
-        match self {
-            CouncilOutcome::Approved => "approved",
-            CouncilOutcome::Rejected => "rejected",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<CouncilOutcome> {
-        [CouncilOutcome::Approved, CouncilOutcome::Rejected]
-            .into_iter()
-            .find(|o| o.as_str() == s)
+        self.into()
     }
 }
 

@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use serde::{Deserialize, Serialize};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 
 use super::deadlines::{
     CT_IDENTITY_PROTECTION_MONTHS, CT_NOTICE_DAYS, MA_CREDIT_MONITORING_MONTHS,
@@ -25,6 +26,8 @@ use super::deadlines::{
 )]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum IncidentStatus {
     /// Reported by the vendor or by staff; nobody has looked at it yet.
     Reported,
@@ -42,34 +45,8 @@ pub enum IncidentStatus {
 }
 
 impl IncidentStatus {
-    pub const ALL: [IncidentStatus; 7] = [
-        IncidentStatus::Reported,
-        IncidentStatus::Triaged,
-        IncidentStatus::Contained,
-        IncidentStatus::NoticesSent,
-        IncidentStatus::PostIncidentReview,
-        IncidentStatus::Closed,
-        IncidentStatus::ClosedNotBreach,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            IncidentStatus::Reported => "reported",
-            IncidentStatus::Triaged => "triaged",
-            IncidentStatus::Contained => "contained",
-            IncidentStatus::NoticesSent => "notices_sent",
-            IncidentStatus::PostIncidentReview => "post_incident_review",
-            IncidentStatus::Closed => "closed",
-            IncidentStatus::ClosedNotBreach => "closed_not_breach",
-        }
-    }
-
-    /// The status a stored name stands for; an unknown name is refused by name, never defaulted.
-    pub fn parse(name: &str) -> Result<IncidentStatus, String> {
-        IncidentStatus::ALL
-            .into_iter()
-            .find(|s| s.as_str() == name)
-            .ok_or_else(|| format!("{name:?} is not an incident status"))
+        self.into()
     }
 
     pub fn is_open(self) -> bool {
@@ -96,6 +73,8 @@ impl IncidentStatus {
 )]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum NoticeRecipient {
     /// The Massachusetts Attorney General [c.93H §3].
     MaAttorneyGeneral,
@@ -110,29 +89,8 @@ pub enum NoticeRecipient {
 }
 
 impl NoticeRecipient {
-    pub const ALL: [NoticeRecipient; 5] = [
-        NoticeRecipient::MaAttorneyGeneral,
-        NoticeRecipient::MaOcabr,
-        NoticeRecipient::MaResidents,
-        NoticeRecipient::CtAttorneyGeneral,
-        NoticeRecipient::CtResidents,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            NoticeRecipient::MaAttorneyGeneral => "ma_attorney_general",
-            NoticeRecipient::MaOcabr => "ma_ocabr",
-            NoticeRecipient::MaResidents => "ma_residents",
-            NoticeRecipient::CtAttorneyGeneral => "ct_attorney_general",
-            NoticeRecipient::CtResidents => "ct_residents",
-        }
-    }
-
-    pub fn parse(name: &str) -> Result<NoticeRecipient, String> {
-        NoticeRecipient::ALL
-            .into_iter()
-            .find(|s| s.as_str() == name)
-            .ok_or_else(|| format!("{name:?} is not a notice recipient"))
+        self.into()
     }
 }
 
@@ -140,6 +98,8 @@ impl NoticeRecipient {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum EvidenceKind {
     /// Logs, screenshots, forensic reports: what happened.
     Evidence,
@@ -152,22 +112,7 @@ pub enum EvidenceKind {
 
 impl EvidenceKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            EvidenceKind::Evidence => "evidence",
-            EvidenceKind::LawEnforcementDetermination => "law_enforcement_determination",
-            EvidenceKind::NoticeCopy => "notice_copy",
-        }
-    }
-
-    pub fn parse(name: &str) -> Result<EvidenceKind, String> {
-        [
-            EvidenceKind::Evidence,
-            EvidenceKind::LawEnforcementDetermination,
-            EvidenceKind::NoticeCopy,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == name)
-        .ok_or_else(|| format!("{name:?} is not an evidence kind"))
+        self.into()
     }
 }
 
@@ -941,20 +886,5 @@ mod tests {
         assert_eq!(value(&ct, "residents_affected"), "7");
         assert_eq!(value(&ct, "total_affected"), "130");
         assert!(value(&ct, "identity_theft_protection").contains("24 months"));
-    }
-
-    #[test]
-    fn stored_names_parse_back_and_unknown_ones_are_refused_by_name() {
-        for status in IncidentStatus::ALL {
-            assert_eq!(IncidentStatus::parse(status.as_str()), Ok(status));
-        }
-        assert!(
-            IncidentStatus::parse("open")
-                .unwrap_err()
-                .contains("\"open\"")
-        );
-        for recipient in NoticeRecipient::ALL {
-            assert_eq!(NoticeRecipient::parse(recipient.as_str()), Ok(recipient));
-        }
     }
 }

@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use serde::Serialize;
+use strum::{IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use crate::domain::roles::Role;
@@ -31,13 +32,16 @@ pub struct Mailboxes {
     pub digest_hour_utc: u32,
 }
 
-/// Something that happened that someone is waiting to hear of (the reminders are the other notifications).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Something that happened that someone is waiting to hear of (the reminders are the other notifications). Its
+/// text form is the notification's `kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Event {
     InvitationSent,
     RequestSubmitted,
     RequestApproved,
     RequestDenied,
+    #[strum(serialize = "request_changes_requested")]
     ChangesRequested,
     RequestReopened,
     AssessmentSubmitted,
@@ -45,47 +49,17 @@ pub enum Event {
     AssessmentAccepted,
     FindingRaised,
     RiskAccepted,
+    #[strum(serialize = "duplicate_exception_requested")]
     ExceptionRequested,
+    #[strum(serialize = "duplicate_exception_decided")]
     ExceptionDecided,
     DuplicateFlagged,
 }
 
 impl Event {
-    pub const ALL: [Event; 14] = [
-        Event::InvitationSent,
-        Event::RequestSubmitted,
-        Event::RequestApproved,
-        Event::RequestDenied,
-        Event::ChangesRequested,
-        Event::RequestReopened,
-        Event::AssessmentSubmitted,
-        Event::AssessmentReturned,
-        Event::AssessmentAccepted,
-        Event::FindingRaised,
-        Event::RiskAccepted,
-        Event::ExceptionRequested,
-        Event::ExceptionDecided,
-        Event::DuplicateFlagged,
-    ];
-
     /// The notification's `kind`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Event::InvitationSent => "invitation_sent",
-            Event::RequestSubmitted => "request_submitted",
-            Event::RequestApproved => "request_approved",
-            Event::RequestDenied => "request_denied",
-            Event::ChangesRequested => "request_changes_requested",
-            Event::RequestReopened => "request_reopened",
-            Event::AssessmentSubmitted => "assessment_submitted",
-            Event::AssessmentReturned => "assessment_returned",
-            Event::AssessmentAccepted => "assessment_accepted",
-            Event::FindingRaised => "finding_raised",
-            Event::RiskAccepted => "risk_accepted",
-            Event::ExceptionRequested => "duplicate_exception_requested",
-            Event::ExceptionDecided => "duplicate_exception_decided",
-            Event::DuplicateFlagged => "duplicate_flagged",
-        }
+        self.into()
     }
 
     /// What happened, after the object's name: `Request "Case management" ... was approved`.
@@ -288,7 +262,7 @@ pub fn addresses(
         _ => Vec::new(),
     };
     let reached = |p: &SignedInPerson| {
-        let Some(r) = Role::parse(role) else {
+        let Ok(r) = Role::try_from(role) else {
             return false;
         };
         let for_role = match r {
@@ -329,7 +303,7 @@ pub fn next_digest_at(now: DateTime<Utc>, hour_utc: u32) -> DateTime<Utc> {
 /// otherwise the object's API URL ([`link`], which webhooks always carry).
 pub fn link_for(public_url: &str, role: &str, subject_type: &str, subject_id: &str) -> String {
     let base = public_url.trim_end_matches('/');
-    let page = match (subject_type, Role::parse(role)) {
+    let page = match (subject_type, Role::try_from(role).ok()) {
         ("request", Some(role)) if role != Role::Vendor => Some(format!("requests/{subject_id}")),
         ("assessment", Some(Role::Vendor)) => Some(format!("portal/assessments/{subject_id}")),
         ("assessment", Some(Role::SecurityAnalyst)) => Some(format!("reviews/{subject_id}")),
@@ -645,7 +619,7 @@ mod tests {
 
     #[test]
     fn a_vendor_never_hears_of_a_request_and_buyers_only_of_their_department() {
-        for event in Event::ALL {
+        for &event in Event::VARIANTS {
             let heard = audiences(event, &parties());
             assert!(!heard.is_empty(), "{event:?} reaches someone");
             for a in &heard {

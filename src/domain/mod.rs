@@ -26,6 +26,7 @@ pub mod roles;
 pub mod route;
 pub mod safeguards;
 pub mod text;
+pub mod text_forms;
 pub mod webhooks;
 
 /// Offset pagination with a bounded page size.

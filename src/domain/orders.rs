@@ -3,11 +3,14 @@
 //! the CIO office verifies or reopens; the recipient may appeal once, and the CIO office decides the appeal.
 
 use serde::{Deserialize, Serialize};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 
 /// Where an order stands. `verified` and `withdrawn` are for good; every other status is an open order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum OrderStatus {
     /// Issued; the recipient has not acknowledged it.
     Issued,
@@ -25,34 +28,8 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 7] = [
-        OrderStatus::Issued,
-        OrderStatus::Acknowledged,
-        OrderStatus::CompletionReported,
-        OrderStatus::Reopened,
-        OrderStatus::Appealed,
-        OrderStatus::Verified,
-        OrderStatus::Withdrawn,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Issued => "issued",
-            OrderStatus::Acknowledged => "acknowledged",
-            OrderStatus::CompletionReported => "completion_reported",
-            OrderStatus::Reopened => "reopened",
-            OrderStatus::Appealed => "appealed",
-            OrderStatus::Verified => "verified",
-            OrderStatus::Withdrawn => "withdrawn",
-        }
-    }
-
-    /// The status a stored name stands for; an unknown name is refused by name.
-    pub fn parse(name: &str) -> Result<OrderStatus, String> {
-        OrderStatus::ALL
-            .into_iter()
-            .find(|s| s.as_str() == name)
-            .ok_or_else(|| format!("{name:?} is not an order status"))
+        self.into()
     }
 
     /// Whether the order still stands against its recipient.
@@ -82,6 +59,8 @@ pub fn describe_open_orders(orders: &[(uuid::Uuid, chrono::NaiveDate)]) -> Optio
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum AppealOutcome {
     /// The order stands, in the status it had before the appeal.
     Upheld,
@@ -91,10 +70,7 @@ pub enum AppealOutcome {
 
 impl AppealOutcome {
     pub fn as_str(self) -> &'static str {
-        match self {
-            AppealOutcome::Upheld => "upheld",
-            AppealOutcome::Granted => "granted",
-        }
+        self.into()
     }
 }
 
@@ -115,14 +91,12 @@ mod tests {
 
     #[test]
     fn the_open_statuses_in_sql_are_exactly_the_open_ones() {
-        for status in OrderStatus::ALL {
+        for status in OrderStatus::VARIANTS {
             assert_eq!(
                 OPEN_STATUSES_SQL.contains(&format!("'{}'", status.as_str())),
                 status.is_open(),
                 "{status:?}"
             );
-            assert_eq!(OrderStatus::parse(status.as_str()), Ok(status));
         }
-        assert!(OrderStatus::parse("done").is_err());
     }
 }

@@ -6,10 +6,12 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use crate::domain::invalid::{FieldError, Invalid};
 use crate::domain::policy::{DataClass, Hosting};
+use crate::domain::text_forms::one_of;
 
 /// Ten billion dollars: anything above is a typing error, not a purchase.
 pub const MAX_CENTS: i64 = 1_000_000_000_000;
@@ -252,17 +254,13 @@ impl RequestFields {
             "from 0 to 10,000,000",
         );
         let hosting = match input.hosting {
-            Some(h) => match h.trim() {
-                "vendor_cloud" => Hosting::VendorCloud,
-                "on_premises" => Hosting::OnPremises,
-                other => {
-                    c.0.push(FieldError::new(
-                        "hosting",
-                        format!("{other:?} is not one of vendor_cloud, on_premises"),
-                    ));
-                    Hosting::VendorCloud
-                }
-            },
+            Some(h) => Hosting::try_from(h.trim()).unwrap_or_else(|_| {
+                c.0.push(FieldError::new(
+                    "hosting",
+                    format!("{:?} is not one of {}", h.trim(), one_of::<Hosting>()),
+                ));
+                Hosting::VendorCloud
+            }),
             None => match cur {
                 Some(r) => r.hosting,
                 None => {
@@ -275,16 +273,14 @@ impl RequestFields {
             Some(list) => {
                 let mut set = BTreeSet::new();
                 for (i, name) in list.iter().enumerate() {
-                    match DataClass::parse(name.trim()) {
-                        Some(dc) => {
+                    match DataClass::try_from(name.trim()) {
+                        Ok(dc) => {
                             set.insert(dc);
                         }
-                        None => {
-                            let all: Vec<&str> =
-                                DataClass::ALL.iter().map(|d| d.as_str()).collect();
+                        Err(_) => {
                             c.0.push(FieldError::new(
                                 format!("data_classes[{i}]"),
-                                format!("{name:?} is not one of {}", all.join(", ")),
+                                format!("{name:?} is not one of {}", one_of::<DataClass>()),
                             ));
                         }
                     }
@@ -424,6 +420,8 @@ impl RequestFields {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     Draft,
     Submitted,
@@ -437,34 +435,9 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 9] = [
-        Status::Draft,
-        Status::Submitted,
-        Status::InReview,
-        Status::AwaitingDecision,
-        Status::Approved,
-        Status::ApprovedWithConditions,
-        Status::Denied,
-        Status::ChangesRequested,
-        Status::Withdrawn,
-    ];
-
+    /// The text form (`in_review`): stored, published and sent as it is.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Draft => "draft",
-            Status::Submitted => "submitted",
-            Status::InReview => "in_review",
-            Status::AwaitingDecision => "awaiting_decision",
-            Status::Approved => "approved",
-            Status::ApprovedWithConditions => "approved_with_conditions",
-            Status::Denied => "denied",
-            Status::ChangesRequested => "changes_requested",
-            Status::Withdrawn => "withdrawn",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|st| st.as_str() == s)
+        self.into()
     }
 
     /// Under review: spend in these states counts toward the fiscal-year totals, as does approved spend.

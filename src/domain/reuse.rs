@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use strum::{IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use super::policy::{DataClass, Hosting, Policy};
@@ -34,7 +35,7 @@ impl ReusePolicy {
     pub fn faults(&self) -> Vec<String> {
         let mut out = Vec::new();
         for (class, months) in &self.validity_months {
-            if DataClass::parse(class).is_none() {
+            if DataClass::try_from(class.as_str()).is_err() {
                 out.push(format!(
                     "reuse.validity_months: {class:?} is not a data class"
                 ));
@@ -179,6 +180,8 @@ pub struct ProductFacts {
 /// Where one questionnaire of the route stands with the product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Standing {
     /// Already reviewed and valid: the questionnaire is satisfied by reference.
     Reused,
@@ -194,13 +197,7 @@ pub enum Standing {
 
 impl Standing {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Standing::Reused => "reused",
-            Standing::AwaitingConfirmation => "awaiting_confirmation",
-            Standing::ScopeWidened => "scope_widened",
-            Standing::Expired => "expired",
-            Standing::NeedsReview => "needs_review",
-        }
+        self.into()
     }
 }
 

@@ -2,10 +2,13 @@
 //! caller proves a role (a token, a session, an invitation) is `auth`'s business.
 
 use serde::{Deserialize, Serialize};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, poem_openapi::Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     Buyer,
     Vendor,
@@ -17,29 +20,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
-        Role::Buyer,
-        Role::Vendor,
-        Role::SecurityAnalyst,
-        Role::Cio,
-        Role::Finance,
-        Role::Admin,
-        Role::Auditor,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Buyer => "buyer",
-            Role::Vendor => "vendor",
-            Role::SecurityAnalyst => "security_analyst",
-            Role::Cio => "cio",
-            Role::Finance => "finance",
-            Role::Admin => "admin",
-            Role::Auditor => "auditor",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
+        self.into()
     }
 }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use crate::domain::invalid::{FieldError as Fault, Refusal};
@@ -14,6 +15,8 @@ use crate::domain::roles::Role;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum StepState {
     Pending,
     Satisfied,
@@ -27,25 +30,7 @@ pub enum StepState {
 
 impl StepState {
     pub fn as_str(self) -> &'static str {
-        match self {
-            StepState::Pending => "pending",
-            StepState::Satisfied => "satisfied",
-            StepState::Waived => "waived",
-            StepState::Blocked => "blocked",
-            StepState::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<StepState> {
-        [
-            StepState::Pending,
-            StepState::Satisfied,
-            StepState::Waived,
-            StepState::Blocked,
-            StepState::Closed,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
+        self.into()
     }
 
     pub fn is_done(self) -> bool {
@@ -60,10 +45,6 @@ pub fn decider(kind: StepKindTag) -> Option<Role> {
         StepKindTag::FinanceApproval => Some(Role::Finance),
         _ => None,
     }
-}
-
-pub fn parse_step_kind(s: &str) -> Option<StepKindTag> {
-    StepKindTag::ALL.into_iter().find(|k| k.as_str() == s)
 }
 
 /// What a pending step is waiting for, in words a buyer can read.
@@ -120,6 +101,8 @@ pub fn status_from_steps(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Outcome {
     Approve,
     ApproveWithConditions,
@@ -130,6 +113,8 @@ pub enum Outcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum DenialReason {
     SecurityRisk,
     Cost,
@@ -230,7 +215,7 @@ impl NamedService {
 impl CheckedDecision {
     pub fn parse(input: DecisionInput) -> Result<CheckedDecision, Refusal> {
         let mut errors = Vec::new();
-        let kind = parse_step_kind(input.step.trim());
+        let kind = StepKindTag::try_from(input.step.trim()).ok();
         let step = kind.filter(|k| decider(*k).is_some());
         match kind {
             Some(StepKindTag::CouncilApproval) => errors.push(Fault::new(

@@ -20,15 +20,19 @@ use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 
 use crate::domain::policy::DataClass;
+use crate::domain::text_forms::one_of;
 
 /// The clause library the service ships with.
 pub const EMBEDDED_CLAUSES_TOML: &str = include_str!("safeguard_clauses.toml");
 
-/// When a clause is asked for.
+/// When a clause is asked for. Declaration order is the order they are listed to people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray, strum::Display)]
+#[strum(serialize_all = "snake_case")]
 pub enum AppliesTo {
     /// The vendor will hold personal information of Massachusetts residents (data class `pi_ma`), which makes it
     /// a service provider under 201 CMR 17.02.
@@ -46,33 +50,9 @@ pub enum AppliesTo {
 }
 
 impl AppliesTo {
-    /// Every value, in the order they are listed to people.
-    pub const ALL: [AppliesTo; 6] = [
-        AppliesTo::ServiceProviderMaPi,
-        AppliesTo::CtPi,
-        AppliesTo::Cjis,
-        AppliesTo::Health,
-        AppliesTo::Cardholder,
-        AppliesTo::Always,
-    ];
-
     /// The name used in the clause library, e.g. `service_provider_ma_pi`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            AppliesTo::ServiceProviderMaPi => "service_provider_ma_pi",
-            AppliesTo::CtPi => "ct_pi",
-            AppliesTo::Cjis => "cjis",
-            AppliesTo::Health => "health",
-            AppliesTo::Cardholder => "cardholder",
-            AppliesTo::Always => "always",
-        }
-    }
-
-    /// The value named by `name`, if there is one.
-    pub fn parse(name: &str) -> Option<AppliesTo> {
-        AppliesTo::ALL
-            .into_iter()
-            .find(|value| value.as_str() == name)
+        self.into()
     }
 
     /// What a data class brings in; `confidential` and `public` bring in only the `always` clauses.
@@ -88,15 +68,11 @@ impl AppliesTo {
     }
 }
 
-impl fmt::Display for AppliesTo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// Whether a clause blocks approval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Level {
     /// The checklist is not satisfied until the clause is present or waived.
     Required,
@@ -107,16 +83,7 @@ pub enum Level {
 impl Level {
     /// The name used in the clause library.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Required => "required",
-            Level::Recommended => "recommended",
-        }
-    }
-
-    fn parse(name: &str) -> Option<Level> {
-        [Level::Required, Level::Recommended]
-            .into_iter()
-            .find(|level| level.as_str() == name)
+        self.into()
     }
 }
 
@@ -221,26 +188,27 @@ impl ClauseLibrary {
             if raw_clause.applies_to.is_empty() {
                 fault(format!(
                     "applies_to is empty; use one or more of {}",
-                    known_applies_to()
+                    one_of::<AppliesTo>()
                 ));
             }
             for value in &raw_clause.applies_to {
-                match AppliesTo::parse(value) {
-                    Some(applies) if applies_to.contains(&applies) => {
+                match AppliesTo::try_from(value.as_str()) {
+                    Ok(applies) if applies_to.contains(&applies) => {
                         fault(format!("applies_to lists {value:?} twice"));
                     }
-                    Some(applies) => applies_to.push(applies),
-                    None => fault(format!(
+                    Ok(applies) => applies_to.push(applies),
+                    Err(_) => fault(format!(
                         "applies_to {value:?} is not one of {}",
-                        known_applies_to()
+                        one_of::<AppliesTo>()
                     )),
                 }
             }
-            let level = Level::parse(&raw_clause.level);
+            let level = Level::try_from(raw_clause.level.as_str()).ok();
             if level.is_none() {
                 fault(format!(
-                    "level {:?} is not one of required, recommended",
-                    raw_clause.level
+                    "level {:?} is not one of {}",
+                    raw_clause.level,
+                    one_of::<Level>()
                 ));
             }
             for parameter in raw_clause.parameters.keys() {
@@ -457,10 +425,6 @@ struct RawClause {
     parameters: BTreeMap<String, ParameterValue>,
 }
 
-fn known_applies_to() -> String {
-    AppliesTo::ALL.map(AppliesTo::as_str).join(", ")
-}
-
 fn id_fault(id: &str) -> Option<String> {
     if id.trim().is_empty() {
         Some("id is empty".to_owned())
@@ -609,7 +573,7 @@ mod tests {
                 .as_array()
                 .expect("safeguard and evidence rules select by data class")
                 .iter()
-                .map(|name| DataClass::parse(name.as_str().unwrap()).unwrap())
+                .map(|name| DataClass::try_from(name.as_str().unwrap()).unwrap())
                 .collect();
             for class in when_classes {
                 named_by_class

@@ -10,6 +10,7 @@ use super::catalog::{normalise_header, read_sheet_rows};
 use super::limits::Limits;
 use super::{cell_ref, neutralise, split_list};
 use crate::domain::budgets::{Centralization, LineFields, PlanItemFields, check_lines};
+use crate::domain::text_forms::one_of;
 use crate::error::{ApiError, FieldError};
 
 pub const PLAN_SHEET: &str = "Plan";
@@ -325,10 +326,10 @@ pub fn import_plan(bytes: &[u8], limits: &Limits) -> Result<Vec<PlanRow>, ApiErr
         let get = |i: usize| sheet.get(cells, i);
         let before = errors.len();
         let id = id_of(&mut errors, at("id"), &get(0));
-        let centralization = Centralization::parse(get(4).trim()).unwrap_or_else(|| {
+        let centralization = Centralization::try_from(get(4).trim()).unwrap_or_else(|_| {
             errors.push(FieldError::new(
                 at("centralization"),
-                format!("{:?} is not one of centralize, shared, department", get(4)),
+                format!("{:?} is not one of {}", get(4), one_of::<Centralization>()),
             ));
             Centralization::Department
         });

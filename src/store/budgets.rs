@@ -100,7 +100,7 @@ fn state_of(detail: &BudgetDetail) -> Result<BudgetState, ApiError> {
     Ok(BudgetState {
         department: b.department_code.clone(),
         fiscal_year: b.fiscal_year,
-        status: BudgetStatus::parse(&b.status).ok_or_else(|| corrupt_status(b))?,
+        status: BudgetStatus::try_from(b.status.as_str()).map_err(|_| corrupt_status(b))?,
         submission: b.submission,
         amendment: b.amendment,
         ever_approved: b.approved_at.is_some(),

@@ -329,7 +329,7 @@ impl Repo {
                     roles: p
                         .roles
                         .split(' ')
-                        .filter_map(crate::auth::Role::parse)
+                        .filter_map(|role| crate::auth::Role::try_from(role).ok())
                         .collect(),
                     department: p.department,
                     last_signed_in: p.last_signed_in,

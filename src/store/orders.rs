@@ -17,7 +17,10 @@ use crate::workflow::orders::{self as plan, NewOrder, OrderRecipient, OrderState
 
 fn state_of(record: &OrderRecord) -> Result<OrderState, ApiError> {
     let before = match &record.status_before_appeal {
-        Some(name) => Some(OrderStatus::parse(name).map_err(|e| sqlx::Error::Decode(e.into()))?),
+        Some(name) => Some(
+            crate::store::types::stored::<OrderStatus>("order status", name)
+                .map_err(sqlx::Error::Decode)?,
+        ),
         None => None,
     };
     Ok(OrderState {

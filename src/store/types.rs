@@ -7,6 +7,8 @@
 //!
 //! One impl per enum, generic over the backend, so SQLite and PostgreSQL decode alike.
 
+use std::str::FromStr;
+
 use sqlx::error::BoxDynError;
 
 use crate::domain::assessments::{AssessmentStatus, FindingStatus};
@@ -16,11 +18,10 @@ use crate::domain::orders::OrderStatus;
 use crate::domain::requests::Status;
 use crate::domain::route::{DenialReason, Outcome, StepState};
 
-/// Implements `sqlx::Type`, `Decode` and `Encode` for a state enum stored as text.
-///
-/// `$parse` turns the stored text into `Option<$ty>`; `$text` turns a value into its text form.
+/// Implements `sqlx::Type`, `Decode` and `Encode` for a state enum stored as its text form: the one strum
+/// derives on the enum (`IntoStaticStr` to write it, `EnumString` to read it back).
 macro_rules! text_state {
-    ($ty:ty, $what:literal, $parse:expr, $text:expr) => {
+    ($ty:ty, $what:literal) => {
         impl<DB: sqlx::Database> sqlx::Type<DB> for $ty
         where
             str: sqlx::Type<DB>,
@@ -39,9 +40,7 @@ macro_rules! text_state {
             &'r str: sqlx::Decode<'r, DB>,
         {
             fn decode(value: DB::ValueRef<'r>) -> Result<Self, BoxDynError> {
-                let stored = <&'r str as sqlx::Decode<'r, DB>>::decode(value)?;
-                let parse: fn(&str) -> Option<$ty> = $parse;
-                parse(stored).ok_or_else(|| unknown($what, stored))
+                stored($what, <&'r str as sqlx::Decode<'r, DB>>::decode(value)?)
             }
         }
 
@@ -53,139 +52,38 @@ macro_rules! text_state {
                 &self,
                 buf: &mut <DB as sqlx::Database>::ArgumentBuffer,
             ) -> Result<sqlx::encode::IsNull, BoxDynError> {
-                let text: fn(&$ty) -> String = $text;
-                <String as sqlx::Encode<'q, DB>>::encode(text(self), buf)
+                let text: &'static str = (*self).into();
+                <String as sqlx::Encode<'q, DB>>::encode(text.to_string(), buf)
             }
         }
     };
 }
 
-fn unknown(what: &str, stored: &str) -> BoxDynError {
-    format!("the stored {what} {stored:?} is not one this service knows").into()
+/// The state a stored text form stands for; one the service does not know is an error that names the column's
+/// kind (`what`) and the value, never a default.
+pub(super) fn stored<T: FromStr>(what: &str, stored: &str) -> Result<T, BoxDynError> {
+    stored
+        .parse()
+        .map_err(|_| format!("the stored {what} {stored:?} is not one this service knows").into())
 }
 
-/// The text form serde gives a unit variant (`snake_case` for every state enum here).
-pub(super) fn serde_text<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(text)) => text,
-        other => unreachable!("a unit enum serialises as a string, not {other:?}"),
-    }
-}
-
-fn serde_parse<T: serde::de::DeserializeOwned>(stored: &str) -> Option<T> {
-    serde_json::from_value(serde_json::Value::String(stored.to_string())).ok()
-}
-
-text_state!(Status, "request status", Status::parse, |s| s
-    .as_str()
-    .to_string());
-text_state!(StepState, "step state", StepState::parse, |s| s
-    .as_str()
-    .to_string());
-text_state!(
-    AssessmentStatus,
-    "assessment status",
-    AssessmentStatus::parse,
-    |s| s.as_str().to_string()
-);
-text_state!(FindingStatus, "finding status", FindingStatus::parse, |s| s
-    .as_str()
-    .to_string());
-text_state!(
-    IncidentStatus,
-    "incident status",
-    |s| IncidentStatus::parse(s).ok(),
-    |s| s.as_str().to_string()
-);
-text_state!(
-    EvidenceKind,
-    "incident evidence kind",
-    |s| EvidenceKind::parse(s).ok(),
-    |s| s.as_str().to_string()
-);
-text_state!(
-    OrderStatus,
-    "order status",
-    |s| OrderStatus::parse(s).ok(),
-    |s| s.as_str().to_string()
-);
-text_state!(
-    ServiceStatus,
-    "catalogue service status",
-    ServiceStatus::parse,
-    |s| s.as_str().to_string()
-);
-text_state!(Outcome, "decision outcome", serde_parse, serde_text);
-text_state!(DenialReason, "denial reason", serde_parse, serde_text);
+text_state!(Status, "request status");
+text_state!(StepState, "step state");
+text_state!(AssessmentStatus, "assessment status");
+text_state!(FindingStatus, "finding status");
+text_state!(IncidentStatus, "incident status");
+text_state!(EvidenceKind, "incident evidence kind");
+text_state!(OrderStatus, "order status");
+text_state!(ServiceStatus, "catalogue service status");
+text_state!(Outcome, "decision outcome");
+text_state!(DenialReason, "denial reason");
 
 #[cfg(test)]
 mod tests {
+    use strum::VariantArray;
+
     use super::*;
     use crate::domain::policy::StepKindTag;
-
-    /// Every value of each enum: the `match` fails to compile when a variant is added and not listed here.
-    fn every_step_state() -> Vec<StepState> {
-        let all = [
-            StepState::Pending,
-            StepState::Satisfied,
-            StepState::Waived,
-            StepState::Blocked,
-            StepState::Closed,
-        ];
-        for s in all {
-            match s {
-                StepState::Pending
-                | StepState::Satisfied
-                | StepState::Waived
-                | StepState::Blocked
-                | StepState::Closed => {}
-            }
-        }
-        all.to_vec()
-    }
-
-    fn every_outcome() -> Vec<Outcome> {
-        let all = [
-            Outcome::Approve,
-            Outcome::ApproveWithConditions,
-            Outcome::Deny,
-            Outcome::RequestChanges,
-        ];
-        for o in all {
-            match o {
-                Outcome::Approve
-                | Outcome::ApproveWithConditions
-                | Outcome::Deny
-                | Outcome::RequestChanges => {}
-            }
-        }
-        all.to_vec()
-    }
-
-    fn every_denial_reason() -> Vec<DenialReason> {
-        use DenialReason::*;
-        let all = [
-            SecurityRisk,
-            Cost,
-            ContractTerms,
-            ProhibitedTechnology,
-            DuplicateOfCentralService,
-            CouncilRejected,
-            Other,
-        ];
-        for r in all {
-            match r {
-                SecurityRisk
-                | Cost
-                | ContractTerms
-                | ProhibitedTechnology
-                | DuplicateOfCentralService
-                | CouncilRejected
-                | Other => {}
-            }
-        }
-        all.to_vec()
-    }
 
     /// The values migration 0026 allows in `table.column`, as written in each backend's file.
     fn allowed(sql: &str, table: &str, column: &str) -> Vec<String> {
@@ -208,53 +106,36 @@ mod tests {
 
     #[test]
     fn the_known_state_constraints_list_exactly_the_domain_values() {
-        let text = |values: Vec<String>| {
-            let mut values = values;
+        fn text(mut values: Vec<String>) -> Vec<String> {
             values.sort();
             values
-        };
+        }
+        /// Every text form of `T`, sorted.
+        fn forms<T: VariantArray + Copy + Into<&'static str>>() -> Vec<String> {
+            text(
+                T::VARIANTS
+                    .iter()
+                    .map(|v| (*v).into())
+                    .map(String::from)
+                    .collect(),
+            )
+        }
         let expected = [
-            (
-                "requests",
-                "status",
-                text(Status::ALL.iter().map(|s| s.as_str().into()).collect()),
-            ),
-            (
-                "route_steps",
-                "kind",
-                text(StepKindTag::ALL.iter().map(|k| k.as_str().into()).collect()),
-            ),
-            (
-                "route_steps",
-                "state",
-                text(
-                    every_step_state()
-                        .iter()
-                        .map(|s| s.as_str().into())
-                        .collect(),
-                ),
-            ),
+            ("requests", "status", forms::<Status>()),
+            ("route_steps", "kind", forms::<StepKindTag>()),
+            ("route_steps", "state", forms::<StepState>()),
             (
                 "decisions",
                 "step",
                 text(
-                    StepKindTag::ALL
-                        .iter()
-                        .map(|k| k.as_str().to_string())
+                    forms::<StepKindTag>()
+                        .into_iter()
                         .chain([crate::domain::route::POLICY_STEP.to_string()])
                         .collect(),
                 ),
             ),
-            (
-                "decisions",
-                "outcome",
-                text(every_outcome().iter().map(serde_text).collect()),
-            ),
-            (
-                "decisions",
-                "reason_code",
-                text(every_denial_reason().iter().map(serde_text).collect()),
-            ),
+            ("decisions", "outcome", forms::<Outcome>()),
+            ("decisions", "reason_code", forms::<DenialReason>()),
         ];
         for (backend, sql) in [
             (

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use strum::{IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use super::{Fault, Refusal};
@@ -30,7 +31,8 @@ pub struct References {
 }
 
 /// A change of a recorded contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum ContractAction {
     Replace,
     Decommission,
@@ -39,11 +41,7 @@ pub enum ContractAction {
 
 impl ContractAction {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ContractAction::Replace => "replace",
-            ContractAction::Decommission => "decommission",
-            ContractAction::Cancel => "cancel",
-        }
+        self.into()
     }
 }
 
@@ -234,6 +232,12 @@ pub fn plan_cancel(
 mod tests {
     use super::*;
     use crate::domain::contracts::Closed;
+    use crate::domain::text_forms::tests::pinned;
+
+    #[test]
+    fn actions_are_named_as_clients_are_told_them() {
+        pinned::<ContractAction>(&["replace", "decommission", "cancel"]);
+    }
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
+use strum::{IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use super::{Fault, Refusal};
@@ -31,7 +32,8 @@ impl IncidentState {
 }
 
 /// A change of an incident.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum IncidentAction {
     Triage,
     Contain,
@@ -44,15 +46,7 @@ pub enum IncidentAction {
 
 impl IncidentAction {
     pub fn as_str(self) -> &'static str {
-        match self {
-            IncidentAction::Triage => "triage",
-            IncidentAction::Contain => "contain",
-            IncidentAction::RecordNotice => "record_notice",
-            IncidentAction::Review => "review",
-            IncidentAction::Close => "close",
-            IncidentAction::NotABreach => "not_a_breach",
-            IncidentAction::AttachEvidence => "attach_evidence",
-        }
+        self.into()
     }
 }
 
@@ -486,6 +480,20 @@ pub fn plan_hold(hold: bool, reason: &str) -> Result<String, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::text_forms::tests::pinned;
+
+    #[test]
+    fn actions_are_named_as_clients_are_told_them() {
+        pinned::<IncidentAction>(&[
+            "triage",
+            "contain",
+            "record_notice",
+            "review",
+            "close",
+            "not_a_breach",
+            "attach_evidence",
+        ]);
+    }
 
     const VENDOR: Uuid = Uuid::from_u128(1);
     const OTHER: Uuid = Uuid::from_u128(2);

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate};
+use strum::{IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use super::{Fault, Refusal};
@@ -53,7 +54,8 @@ pub struct OrderState {
 }
 
 /// A change of an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum OrderAction {
     Acknowledge,
     ReportCompletion,
@@ -65,14 +67,7 @@ pub enum OrderAction {
 
 impl OrderAction {
     pub fn as_str(self) -> &'static str {
-        match self {
-            OrderAction::Acknowledge => "acknowledge",
-            OrderAction::ReportCompletion => "report_completion",
-            OrderAction::Verify => "verify",
-            OrderAction::Reopen => "reopen",
-            OrderAction::Appeal => "appeal",
-            OrderAction::DecideAppeal => "decide_appeal",
-        }
+        self.into()
     }
 }
 
@@ -285,6 +280,19 @@ pub fn plan_decide_appeal(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::text_forms::tests::pinned;
+
+    #[test]
+    fn actions_are_named_as_clients_are_told_them() {
+        pinned::<OrderAction>(&[
+            "acknowledge",
+            "report_completion",
+            "verify",
+            "reopen",
+            "appeal",
+            "decide_appeal",
+        ]);
+    }
 
     const VENDOR: Uuid = Uuid::from_u128(1);
     const OTHER: Uuid = Uuid::from_u128(2);

@@ -66,9 +66,9 @@ impl IncidentBody {
         let mut faults = Vec::new();
         let mut classes = Vec::new();
         for (i, name) in self.data_classes.iter().enumerate() {
-            match DataClass::parse(name.trim()) {
-                Some(class) => classes.push(class.as_str().to_string()),
-                None => faults.push(FieldError::new(
+            match DataClass::try_from(name.trim()) {
+                Ok(class) => classes.push(class.as_str().to_string()),
+                Err(_) => faults.push(FieldError::new(
                     format!("data_classes[{i}]"),
                     format!("{name:?} is not a data class"),
                 )),

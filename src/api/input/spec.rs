@@ -822,7 +822,7 @@ components:
 
     #[test]
     fn the_data_classes_stated_are_the_domain_s() {
-        let domain: Vec<&str> = crate::domain::policy::DataClass::ALL
+        let domain: Vec<&str> = <crate::domain::policy::DataClass as strum::VariantArray>::VARIANTS
             .iter()
             .map(|c| c.as_str())
             .collect();

@@ -61,7 +61,7 @@ pub struct StepView {
 
 impl StepView {
     pub(super) fn new(s: StepRecord) -> Result<Self, ApiError> {
-        let state = StepState::parse(&s.state).ok_or_else(|| {
+        let state = StepState::try_from(s.state.as_str()).map_err(|_| {
             ApiError::Internal(anyhow::anyhow!(
                 "a route step has an unknown state {:?}",
                 s.state

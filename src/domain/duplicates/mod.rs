@@ -84,6 +84,7 @@ pub use lexicon::{
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
+use strum::{IntoStaticStr, VariantArray};
 
 use analysis::{FuzzyVocab, clauses, split_purpose};
 
@@ -187,6 +188,8 @@ pub struct RequestText {
 /// What a candidate is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum CandidateKind {
     Service,
     Purchase,
@@ -195,6 +198,8 @@ pub enum CandidateKind {
 /// How sure the match is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum MatchClass {
     /// Score at or above [`LIKELY_THRESHOLD`].
     LikelyDuplicate,

@@ -4,13 +4,17 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use super::money::{format_cents, total_contract_value_cents};
 
-/// What kind of data a purchased system will hold; each class brings its own reviews.
+/// What kind of data a purchased system will hold; each class brings its own reviews. Declaration order is the
+/// order they are listed to people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum DataClass {
     /// Personal information of Massachusetts residents in the sense of 201 CMR 17.02.
     PiMa,
@@ -29,35 +33,9 @@ pub enum DataClass {
 }
 
 impl DataClass {
-    /// Every class, in the order they are listed to people.
-    pub const ALL: [DataClass; 7] = [
-        DataClass::PiMa,
-        DataClass::PiCt,
-        DataClass::Cjis,
-        DataClass::Health,
-        DataClass::Cardholder,
-        DataClass::Confidential,
-        DataClass::Public,
-    ];
-
     /// The wire name, e.g. `pi_ma`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            DataClass::PiMa => "pi_ma",
-            DataClass::PiCt => "pi_ct",
-            DataClass::Cjis => "cjis",
-            DataClass::Health => "health",
-            DataClass::Cardholder => "cardholder",
-            DataClass::Confidential => "confidential",
-            DataClass::Public => "public",
-        }
-    }
-
-    /// The class named by its wire name, if there is one.
-    pub fn parse(name: &str) -> Option<DataClass> {
-        DataClass::ALL
-            .into_iter()
-            .find(|class| class.as_str() == name)
+        self.into()
     }
 
     /// The class in words, as reasons quote it.
@@ -82,6 +60,8 @@ impl DataClass {
 /// Where the purchased system runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Hosting {
     /// The vendor runs it (SaaS, vendor-managed cloud).
     VendorCloud,
@@ -282,15 +262,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn data_class_names_parse_back_to_their_class() {
-        for class in DataClass::ALL {
-            assert_eq!(DataClass::parse(class.as_str()), Some(class));
-            assert_eq!(
-                serde_json::to_string(&class).unwrap(),
-                format!("\"{}\"", class.as_str())
-            );
-            assert_eq!(class.is_public(), class == DataClass::Public);
+    fn only_public_is_public_and_names_are_read_as_written() {
+        for class in DataClass::VARIANTS {
+            assert_eq!(class.is_public(), *class == DataClass::Public);
         }
-        assert_eq!(DataClass::parse("PI_MA"), None);
+        assert_eq!(DataClass::try_from("pi_ma"), Ok(DataClass::PiMa));
+        assert!(DataClass::try_from("PI_MA").is_err());
     }
 }

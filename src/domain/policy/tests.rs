@@ -1,4 +1,5 @@
 use chrono::NaiveDate;
+use strum::VariantArray;
 
 use super::*;
 
@@ -626,7 +627,7 @@ fn steps_come_out_in_route_order_whatever_the_rule_order() {
     assert_eq!(policy.validate(), Ok(()));
     let route = evaluate(&policy, &quiet_request());
     let kinds: Vec<StepKindTag> = route.steps.iter().map(|step| step.kind).collect();
-    assert_eq!(kinds, StepKindTag::ALL);
+    assert_eq!(kinds, StepKindTag::VARIANTS);
     let security = route.step(StepKindTag::SecurityReview).unwrap();
     assert_eq!(security.questionnaires, ["a", "m", "z"]);
     assert_eq!(

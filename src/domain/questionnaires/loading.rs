@@ -4,6 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
+use crate::domain::text_forms::one_of;
+
 use super::{
     AnswerKind, Expected, Fault, Location, Question, Section, ShowIf, Template, TemplateError,
     Weight, YesNo, is_na_token, quote,
@@ -319,20 +321,21 @@ fn build_question(
     if raw.text.trim().is_empty() {
         faults.push("text is empty".to_owned());
     }
-    let Some(kind) = AnswerKind::parse(&raw.kind) else {
+    let Ok(kind) = AnswerKind::try_from(raw.kind.as_str()) else {
         faults.push(format!(
             "unknown kind {}; expected one of {}",
             quote(&raw.kind),
-            AnswerKind::ALL.map(AnswerKind::as_str).join(", ")
+            one_of::<AnswerKind>()
         ));
         return None;
     };
     let weight = match raw.weight.as_deref() {
         None => Weight::Standard,
-        Some(name) => Weight::parse(name).unwrap_or_else(|| {
+        Some(name) => Weight::try_from(name).unwrap_or_else(|_| {
             faults.push(format!(
-                "unknown weight {}; expected one of critical, standard, minor",
-                quote(name)
+                "unknown weight {}; expected one of {}",
+                quote(name),
+                one_of::<Weight>()
             ));
             Weight::Standard
         }),

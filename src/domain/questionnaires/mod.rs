@@ -14,6 +14,7 @@ use std::fmt;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 
 mod answers;
 mod loading;
@@ -52,6 +53,8 @@ pub fn note_text(text: Option<&str>, max: usize) -> Result<Option<String>, Strin
 /// How a question is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray, strum::Display)]
+#[strum(serialize_all = "snake_case")]
 pub enum AnswerKind {
     /// Yes or No, plus N/A where the question allows it.
     YesNo,
@@ -70,33 +73,9 @@ pub enum AnswerKind {
 }
 
 impl AnswerKind {
-    const ALL: [AnswerKind; 7] = [
-        AnswerKind::YesNo,
-        AnswerKind::SingleChoice,
-        AnswerKind::MultipleChoice,
-        AnswerKind::Text,
-        AnswerKind::Number,
-        AnswerKind::Date,
-        AnswerKind::File,
-    ];
-
     /// The name used in template files.
     pub fn as_str(self) -> &'static str {
-        match self {
-            AnswerKind::YesNo => "yes_no",
-            AnswerKind::SingleChoice => "single_choice",
-            AnswerKind::MultipleChoice => "multiple_choice",
-            AnswerKind::Text => "text",
-            AnswerKind::Number => "number",
-            AnswerKind::Date => "date",
-            AnswerKind::File => "file",
-        }
-    }
-
-    fn parse(name: &str) -> Option<AnswerKind> {
-        AnswerKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == name)
+        self.into()
     }
 
     fn is_choice(self) -> bool {
@@ -104,15 +83,11 @@ impl AnswerKind {
     }
 }
 
-impl fmt::Display for AnswerKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// How much a scored question counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Weight {
     Critical,
     Standard,
@@ -120,8 +95,6 @@ pub enum Weight {
 }
 
 impl Weight {
-    const ALL: [Weight; 3] = [Weight::Critical, Weight::Standard, Weight::Minor];
-
     /// Points at stake: the 20/10/5 scale that HECVAT uses, so vendors' own expectations carry over.
     pub fn points(self) -> u32 {
         match self {
@@ -142,17 +115,7 @@ impl Weight {
 
     /// The name used in template files.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Weight::Critical => "critical",
-            Weight::Standard => "standard",
-            Weight::Minor => "minor",
-        }
-    }
-
-    fn parse(name: &str) -> Option<Weight> {
-        Weight::ALL
-            .into_iter()
-            .find(|weight| weight.as_str() == name)
+        self.into()
     }
 }
 

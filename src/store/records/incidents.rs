@@ -186,7 +186,7 @@ impl IncidentRecord {
     pub fn status(
         &self,
     ) -> Result<crate::domain::incidents::IncidentStatus, crate::error::ApiError> {
-        crate::domain::incidents::IncidentStatus::parse(&self.status)
+        crate::store::types::stored("incident status", &self.status)
             .map_err(|e| crate::error::ApiError::Internal(anyhow::anyhow!(e)))
     }
 
@@ -210,7 +210,7 @@ impl IncidentDetail {
         self.notices
             .iter()
             .filter_map(|n| {
-                crate::domain::incidents::NoticeRecipient::parse(&n.recipient)
+                crate::domain::incidents::NoticeRecipient::try_from(n.recipient.as_str())
                     .ok()
                     .map(|r| (r, n.sent_at))
             })
@@ -249,7 +249,6 @@ impl IncidentScope {
 impl OrderRecord {
     /// The stored status, refused by name when unknown (see [`IncidentRecord::status`]).
     pub fn status(&self) -> Result<crate::domain::orders::OrderStatus, sqlx::Error> {
-        crate::domain::orders::OrderStatus::parse(&self.status)
-            .map_err(|e| sqlx::Error::Decode(e.into()))
+        crate::store::types::stored("order status", &self.status).map_err(sqlx::Error::Decode)
     }
 }

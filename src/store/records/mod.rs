@@ -64,7 +64,7 @@ pub const REQUEST_SUMMARY_COLUMNS: &str = "r.id, r.department_code, r.vendor_id,
 impl RequestSummary {
     /// The status; a value the service does not know is an error, never read as some default.
     pub fn status(&self) -> Result<Status, crate::error::ApiError> {
-        Status::parse(&self.status).ok_or_else(|| {
+        Status::try_from(self.status.as_str()).map_err(|_| {
             crate::error::ApiError::Internal(anyhow::anyhow!(
                 "request {} has an unknown status {:?}",
                 self.id,

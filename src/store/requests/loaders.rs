@@ -136,13 +136,13 @@ fn status_of(record: &RequestRecord) -> Result<Status, ApiError> {
 
 /// A stored step kind; one the service does not know is an error.
 fn step_kind(text: &str) -> Result<crate::domain::policy::StepKindTag, ApiError> {
-    crate::domain::route::parse_step_kind(text)
-        .ok_or_else(|| corrupt(format!("a route step has an unknown kind {text:?}")))
+    crate::domain::policy::StepKindTag::try_from(text)
+        .map_err(|_| corrupt(format!("a route step has an unknown kind {text:?}")))
 }
 
 fn step_of(record: StepRecord) -> Result<Step, ApiError> {
     let kind = step_kind(&record.kind)?;
-    let state = StepState::parse(&record.state).ok_or_else(|| {
+    let state = StepState::try_from(record.state.as_str()).map_err(|_| {
         corrupt(format!(
             "a route step has an unknown state {:?}",
             record.state
@@ -520,7 +520,7 @@ pub(super) async fn load_evidence(
     let council_vote = match vote {
         None => None,
         Some((outcome, docket, date)) => Some((
-            CouncilOutcome::parse(&outcome).ok_or_else(|| {
+            CouncilOutcome::try_from(outcome.as_str()).map_err(|_| {
                 corrupt(format!("a Council vote has an unknown outcome {outcome:?}"))
             })?,
             docket,

@@ -330,8 +330,8 @@ async fn record_candidates(
 ) -> Result<Vec<Recorded>, ApiError> {
     let mut out = Vec::new();
     for c in candidates {
-        let kind = crate::store::types::serde_text(&c.kind);
-        let class = crate::store::types::serde_text(&c.class);
+        let kind: &'static str = c.kind.into();
+        let class: &'static str = c.class.into();
         let prior = carried
             .iter()
             .find(|p| p.candidate_kind == kind && p.candidate_id == c.id)
@@ -342,16 +342,23 @@ async fn record_candidates(
         )
         .bind(request_id)
         .bind(submission)
-        .bind(&kind)
+        .bind(kind)
         .bind(&c.id)
         .bind(&c.name)
         .bind(c.score)
-        .bind(&class)
+        .bind(class)
         .bind(Json(to_json(&c.evidence)))
         .bind(&prior)
         .execute(&mut **tx)
         .await?;
-        out.push((kind, c.id.clone(), c.name.clone(), c.score, class, prior));
+        out.push((
+            kind.to_string(),
+            c.id.clone(),
+            c.name.clone(),
+            c.score,
+            class.to_string(),
+            prior,
+        ));
     }
     Ok(out)
 }

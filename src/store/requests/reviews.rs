@@ -404,7 +404,7 @@ impl CouncilVoteRow {
             submission: self.submission,
             docket: self.docket,
             vote_date: self.vote_date,
-            outcome: CouncilOutcome::parse(&self.outcome).ok_or_else(|| {
+            outcome: CouncilOutcome::try_from(self.outcome.as_str()).map_err(|_| {
                 corrupt(format!(
                     "a Council vote has an unknown outcome {:?}",
                     self.outcome

@@ -9,6 +9,7 @@ pub use commands::{Reevaluation, create, decide, edit, reroute, submit, withdraw
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use strum::{IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use crate::domain::contracts::{LIBRARY, checklist, unsettled};
@@ -128,7 +129,8 @@ pub struct Evidence {
 }
 
 /// Something a caller can do to a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Action {
     Edit,
     Submit,
@@ -144,34 +146,8 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 11] = [
-        Action::Edit,
-        Action::Submit,
-        Action::Withdraw,
-        Action::Decide,
-        Action::Reroute,
-        Action::RecordSafeguards,
-        Action::DismissDuplicate,
-        Action::AskException,
-        Action::DecideException,
-        Action::AttachCouncilDocument,
-        Action::RecordCouncilVote,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Edit => "edit",
-            Action::Submit => "submit",
-            Action::Withdraw => "withdraw",
-            Action::Decide => "decide",
-            Action::Reroute => "reroute",
-            Action::RecordSafeguards => "record_safeguards",
-            Action::DismissDuplicate => "dismiss_duplicate",
-            Action::AskException => "ask_exception",
-            Action::DecideException => "decide_exception",
-            Action::AttachCouncilDocument => "attach_council_document",
-            Action::RecordCouncilVote => "record_council_vote",
-        }
+        self.into()
     }
 
     /// Whether the request's state allows the action at all, whoever asks.
@@ -196,8 +172,9 @@ impl Action {
 /// What this caller may do to the request now: the state allows it, the caller's role and scope do, and no
 /// rule of separation forbids it.
 pub fn allowed_actions(state: &Standing, caller: &Caller) -> Vec<Action> {
-    Action::ALL
-        .into_iter()
+    Action::VARIANTS
+        .iter()
+        .copied()
         .filter(|a| a.state_allows(state.status) && may(state, caller, *a))
         .collect()
 }
@@ -259,7 +236,8 @@ pub fn ensure(state: &RequestState, caller: &Caller, action: Action) -> Result<(
 }
 
 /// How a new submitted version came about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum VersionKind {
     /// The buyer submitted it.
     Submitted,
@@ -271,11 +249,7 @@ pub enum VersionKind {
 
 impl VersionKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            VersionKind::Submitted => "submitted",
-            VersionKind::Edited => "edited",
-            VersionKind::Reopened => "reopened",
-        }
+        self.into()
     }
 }
 

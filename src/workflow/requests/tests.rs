@@ -1,5 +1,6 @@
 use super::*;
 use crate::domain::policy::{DataClass, Hosting, Policy};
+use crate::domain::text_forms::tests::pinned;
 use crate::domain::route::NamedService;
 use crate::workflow::route::tests as fixtures;
 
@@ -93,6 +94,24 @@ fn approve(state: &RequestState, kind: StepKindTag, who: &Caller) -> RequestStat
         state,
         &decide(state, who, decision, NamedService::CANDIDATE).unwrap(),
     )
+}
+
+#[test]
+fn actions_and_version_kinds_are_named_as_stored_and_sent() {
+    pinned::<Action>(&[
+        "edit",
+        "submit",
+        "withdraw",
+        "decide",
+        "reroute",
+        "record_safeguards",
+        "dismiss_duplicate",
+        "ask_exception",
+        "decide_exception",
+        "attach_council_document",
+        "record_council_vote",
+    ]);
+    pinned::<VersionKind>(&["submitted", "edited", "reopened"]);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
+use strum::{IntoStaticStr, VariantArray};
 
 use super::PolicyFault;
 use crate::domain::policy::RequestView;
@@ -13,6 +14,8 @@ use crate::domain::policy::money::format_cents;
 /// A numeric fact a condition can compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum NumericFact {
     /// See [`total_contract_value_cents`](crate::domain::policy::total_contract_value_cents).
     TotalContractValueCents,
@@ -31,14 +34,7 @@ pub enum NumericFact {
 impl NumericFact {
     /// The wire name, e.g. `total_contract_value_cents`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            NumericFact::TotalContractValueCents => "total_contract_value_cents",
-            NumericFact::FyVendorTotalCents => "fy_vendor_total_cents",
-            NumericFact::CapitalCents => "capital_cents",
-            NumericFact::AnnualOperatingCents => "annual_operating_cents",
-            NumericFact::Users => "users",
-            NumericFact::TermMonths => "term_months",
-        }
+        self.into()
     }
 
     /// Whether the fact is an amount of money in cents (and is quoted as dollars).

@@ -1,10 +1,13 @@
 //! A rule's outcome: the kinds of step a route can contain (StepKindTag, StepKind) and Outcome with its text form.
 
 use serde::{Deserialize, Serialize};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 
 /// The kinds of step a route can contain. Declaration order is the order steps appear in a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum StepKindTag {
     /// See [`StepKind::CioDuplicateReview`].
     CioDuplicateReview,
@@ -23,28 +26,9 @@ pub enum StepKindTag {
 }
 
 impl StepKindTag {
-    /// Every kind, in route order.
-    pub const ALL: [StepKindTag; 7] = [
-        StepKindTag::CioDuplicateReview,
-        StepKindTag::CioApproval,
-        StepKindTag::FinanceApproval,
-        StepKindTag::SecurityReview,
-        StepKindTag::ContractSafeguards,
-        StepKindTag::Evidence,
-        StepKindTag::CouncilApproval,
-    ];
-
     /// The wire name, e.g. `security_review`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            StepKindTag::CioDuplicateReview => "cio_duplicate_review",
-            StepKindTag::CioApproval => "cio_approval",
-            StepKindTag::FinanceApproval => "finance_approval",
-            StepKindTag::SecurityReview => "security_review",
-            StepKindTag::ContractSafeguards => "contract_safeguards",
-            StepKindTag::Evidence => "evidence",
-            StepKindTag::CouncilApproval => "council_approval",
-        }
+        self.into()
     }
 
     /// The step in words.
