@@ -126,7 +126,7 @@ impl From<PlanItemRecord> for PlanItemView {
 
 /// A plan item as the workbook export writes it; an unknown stored centralization is an error naming it.
 fn plan_row(r: PlanItemRecord) -> Result<(Uuid, PlanItemFields), ApiError> {
-    let centralization = Centralization::parse(&r.centralization).ok_or_else(|| {
+    let centralization = Centralization::try_from(r.centralization.as_str()).map_err(|_| {
         ApiError::Internal(anyhow::anyhow!(
             "plan item {} has an unknown centralization {:?}",
             r.id,

@@ -14,10 +14,10 @@ use crate::domain::assessments::{AssessmentStatus, FindingStatus};
 use crate::domain::audit::VerifyScope;
 use crate::domain::budgets::{BudgetStatus, Centralization};
 use crate::domain::catalog::ServiceStatus;
+use crate::domain::contracts::ContractStatus;
 use crate::domain::council::CouncilOutcome;
 use crate::domain::duplicates::{CandidateKind, MatchClass};
 use crate::domain::incidents::{EvidenceKind, IncidentStatus, NoticeRecipient};
-use crate::domain::contracts::ContractStatus;
 use crate::domain::mail::Event;
 use crate::domain::orders::{AppealOutcome, OrderStatus};
 use crate::domain::policy::{DataClass, Hosting, NumericFact, StepKindTag};
@@ -25,8 +25,8 @@ use crate::domain::questionnaires::{AnswerKind, Weight};
 use crate::domain::requests::Status;
 use crate::domain::reuse::Standing;
 use crate::domain::roles::Role;
-use crate::domain::safeguards::{AppliesTo, Level};
 use crate::domain::route::{DenialReason, Outcome, StepState};
+use crate::domain::safeguards::{AppliesTo, Level};
 
 /// Each value of `T` with its text form; no two values share a form.
 pub(crate) fn forms<T>() -> Vec<(T, &'static str)>

@@ -1,7 +1,7 @@
 use super::*;
 use crate::domain::policy::{DataClass, Hosting, Policy};
-use crate::domain::text_forms::tests::pinned;
 use crate::domain::route::NamedService;
+use crate::domain::text_forms::tests::pinned;
 use crate::workflow::route::tests as fixtures;
 
 pub(crate) fn caller(subject: &str, role: Role) -> Caller {
