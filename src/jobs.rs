@@ -60,17 +60,27 @@ pub struct RunReport {
 
 /// One pass: make the reminders due at `now`, fan new notifications out to the outbox, then attempt the
 /// webhook deliveries and e-mails due at `now`.
-#[tracing::instrument(name = "jobs.pass", skip_all, fields(now = %now))]
 pub async fn run_once(
     store: &Store,
     config: &Config,
     now: DateTime<Utc>,
 ) -> Result<RunReport, ApiError> {
+    let roots = ExtraRoots::load(config.tls_ca_file.as_deref()).map_err(ApiError::Internal)?;
+    run_pass(store, config, &roots, now).await
+}
+
+/// [`run_once`] with `tls_ca_file` already read: the runner reads it once, when the service starts.
+#[tracing::instrument(name = "jobs.pass", skip_all, fields(now = %now))]
+pub async fn run_pass(
+    store: &Store,
+    config: &Config,
+    roots: &ExtraRoots,
+    now: DateTime<Utc>,
+) -> Result<RunReport, ApiError> {
     let due = due_notifications(store, now).await?;
     let made = store.insert_notifications(due, now).await?;
-    let roots = ExtraRoots::load(config.tls_ca_file.as_deref()).map_err(ApiError::Internal)?;
     let mailer =
-        crate::mailer::Mailer::from_config(&config.mail, &roots).map_err(ApiError::Internal)?;
+        crate::mailer::Mailer::from_config(&config.mail, roots).map_err(ApiError::Internal)?;
     let fan_out = FanOut {
         webhook_urls: &config.webhook_urls,
         mail: mailer.as_ref().map(|_| config.mail.mailboxes()),
@@ -470,6 +480,7 @@ impl Invitations {
 pub fn spawn(
     store: Store,
     config: Config,
+    roots: ExtraRoots,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     if config.jobs_interval_seconds == 0 {
@@ -484,7 +495,7 @@ pub fn spawn(
                 _ = ticks.tick() => {}
                 _ = stop.changed() => return,
             }
-            match run_once(&store, &config, crate::domain::now()).await {
+            match run_pass(&store, &config, &roots, crate::domain::now()).await {
                 Ok(report) if report != RunReport::default() => tracing::info!(?report, "jobs ran"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "the job runner's pass failed"),

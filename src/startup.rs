@@ -35,6 +35,7 @@ pub struct Application {
     grace: Duration,
     config: Config,
     import_slots: ImportSlots,
+    tls_roots: ExtraRoots,
 }
 
 /// Opens the store and returns the secret that signs locally minted tokens: the configured one, or the one the
@@ -70,7 +71,7 @@ async fn bootstrap(
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        // Read once here so that a bad file stops the start; the job runner reads it again for each pass.
+        // Read once here, so that a bad file stops the start; the job runner and the OIDC client keep what was read.
         let tls_roots = ExtraRoots::load(config.tls_ca_file.as_deref())?;
         let (store, secret) = open_store(&config).await?;
         let verifier = Arc::new(Verifier::new(&config.auth, &secret)?);
@@ -131,6 +132,7 @@ impl Application {
             grace: Duration::from_secs(config.shutdown_grace_seconds),
             config,
             import_slots,
+            tls_roots,
         })
     }
 
@@ -154,7 +156,12 @@ impl Application {
         signal: impl std::future::Future<Output = ()>,
     ) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let runner = crate::jobs::spawn(self.store.clone(), self.config.clone(), stopped);
+        let runner = crate::jobs::spawn(
+            self.store.clone(),
+            self.config.clone(),
+            self.tls_roots.clone(),
+            stopped,
+        );
         let limits = crate::edge::ConnectionLimits::from_config(&self.config);
         let result = crate::edge::serve(self.listener, self.app, limits, signal, self.grace).await;
         let _ = stop.send(true);

@@ -62,7 +62,7 @@ impl ExtraRoots {
     /// TLS parameters for an SMTP connection to `host`: the platform's store, or the built-in roots where the
     /// platform has no certificates, and these authorities.
     pub fn smtp(&self, host: &str) -> anyhow::Result<TlsParameters> {
-        let store = if rustls_native_certs::load_native_certs().certs.is_empty() {
+        let store = if !platform_has_certificates() {
             CertificateStore::WebpkiRoots
         } else {
             // With lettre's `rustls-native-certs` feature, the default store is the platform's.
@@ -74,6 +74,13 @@ impl ExtraRoots {
         }
         Ok(builder.build_rustls()?)
     }
+}
+
+/// Whether the platform's certificate store holds any certificate: read from disk once a process, not for each
+/// SMTP connection the mailer sets up.
+fn platform_has_certificates() -> bool {
+    static FOUND: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FOUND.get_or_init(|| !rustls_native_certs::load_native_certs().certs.is_empty())
 }
 
 /// An error with the errors that caused it, `: `-separated: an HTTP client's own message names the URL, its causes
