@@ -13,13 +13,18 @@ use serde_json::{Value, json};
 
 use super::admin::encode;
 use super::{Console, Fields, check_csrf, parse_id, require};
+use strum::VariantArray;
+
 use crate::auth::Role;
+use crate::domain::assessments::FindingStatus;
 use crate::store::Store;
 
 const READERS: &[Role] = &[Role::SecurityAnalyst, Role::Cio];
 
-/// The statuses the list filters by, in the order a finding moves through them.
-const STATUSES: [&str; 4] = ["open", "remediation_planned", "resolved", "risk_accepted"];
+/// The statuses the list filters by, in the order a finding moves through them (the domain's own list).
+fn statuses() -> Vec<&'static str> {
+    FindingStatus::VARIANTS.iter().map(|s| s.as_str()).collect()
+}
 
 #[derive(Debug, Deserialize)]
 pub(super) struct ListQuery {
@@ -39,7 +44,7 @@ pub(super) async fn findings(
     let status = query.status.as_deref().unwrap_or("open");
     let mut path = String::from("/api/v1/findings?limit=50");
     if status != "all" {
-        if !STATUSES.contains(&status) {
+        if !statuses().contains(&status) {
             return console.message(
                 StatusCode::BAD_REQUEST,
                 Some(&session),
@@ -69,7 +74,7 @@ pub(super) async fn findings(
             "items": body["items"],
             "total": body["page"]["total"],
             "status": status,
-            "statuses": STATUSES,
+            "statuses": statuses(),
             "next": next,
         }),
     )
