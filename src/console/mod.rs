@@ -74,6 +74,18 @@ fn environment() -> Environment<'static> {
         ),
         ("vendors.html", include_str!("templates/vendors.html")),
         ("policy.html", include_str!("templates/policy.html")),
+        (
+            "department_form.html",
+            include_str!("templates/department_form.html"),
+        ),
+        (
+            "vendor_form.html",
+            include_str!("templates/vendor_form.html"),
+        ),
+        (
+            "policy_form.html",
+            include_str!("templates/policy_form.html"),
+        ),
         ("findings.html", include_str!("templates/findings.html")),
         ("finding.html", include_str!("templates/finding.html")),
     ] {
@@ -497,9 +509,29 @@ pub fn mount(route: Route) -> Route {
         .at("/catalog", get(admin::catalog))
         .at("/catalog/export.xlsx", get(admin::catalog_export))
         .at("/catalog/import", post(admin::catalog_import))
-        .at("/departments", get(admin::departments))
-        .at("/vendors", get(admin::vendors))
+        .at(
+            "/departments",
+            get(admin::departments).post(registry::create_department),
+        )
+        .at("/departments/new", get(registry::new_department))
+        .at(
+            "/departments/:id/edit",
+            get(registry::edit_department).post(registry::save_department),
+        )
+        .at(
+            "/vendors",
+            get(admin::vendors).post(registry::create_vendor),
+        )
+        .at("/vendors/new", get(registry::new_vendor))
+        .at(
+            "/vendors/:id/edit",
+            get(registry::edit_vendor).post(registry::save_vendor),
+        )
         .at("/policy", get(admin::policy_versions))
+        .at(
+            "/policy/edit",
+            get(registry::edit_policy).post(registry::publish_policy),
+        )
 }
 
 /// The live session of the request, or the page to answer instead: the sign-in page for none, a refusal for a
@@ -602,6 +634,7 @@ mod admin;
 mod checks;
 mod findings;
 mod portal;
+mod registry;
 mod requests;
 mod reviews;
 mod signin;

@@ -757,6 +757,42 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
     assert!(text(&c).await.contains("Record the vote"));
     accessible(&c, &axe, "a request's Council vote form, for an admin").await;
 
+    // --- The admin's forms: a vendor registered with faults comes back with them next to the fields; the policy
+    // document in its text area.
+    c.goto(&format!("{}/vendors", app.base)).await.unwrap();
+    c.find(Locator::LinkText("New vendor"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&c, "/vendors/new").await;
+    accessible(&c, &axe, "the new vendor form").await;
+    c.find(Locator::Id("website"))
+        .await
+        .unwrap()
+        .send_keys("ftp://nowhere")
+        .await
+        .unwrap();
+    c.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&c, "/vendors").await;
+    let shown = text(&c).await;
+    assert!(shown.contains("Please correct 3 problems"), "{shown}");
+    assert!(
+        shown.contains("must be an http:// or https:// address"),
+        "{shown}"
+    );
+    accessible(&c, &axe, "the vendor form with its faults").await;
+    c.goto(&format!("{}/policy/edit", app.base)).await.unwrap();
+    wait_for_page(&c, "/policy/edit").await;
+    assert!(text(&c).await.contains("Publish as version"));
+    accessible(&c, &axe, "the policy edit form").await;
+
     // --- The auditor's pages: the trail, its verification, registers, catalogue, departments, vendors, policy.
     c.delete_all_cookies().await.unwrap();
     c.goto(&login_link(&app, Role::Auditor, "aud", None, None).await)
