@@ -82,6 +82,16 @@ both!(
         assert_eq!(stored["surveillance_ordinance"], false, "an unticked box clears the flag");
         assert_eq!(audited(&app, "department.updated", "adam").await, 1);
 
+        // A blank name is the API's fault of `name`, shown beside it on the version the form was read at.
+        let blank = post_form(&app, &format!("/departments/{id}/edit"), Some(&admin), &[
+            ("csrf", &csrf), ("version", "\"2\""), ("name", "  "), ("surveillance_ordinance", "yes"),
+        ]).await;
+        assert_eq!(blank.status, 422, "{}", blank.text);
+        assert!(element(&blank, "name-error").contains("must not be empty"), "{}", blank.text);
+        assert_eq!(hidden(&blank, "version"), "\"2\"");
+        assert!(blank.text.contains("checked"), "the ticked box stays ticked: {}", blank.text);
+        assert_eq!(department(&app, "HR-2").await["name"], "People Operations");
+
         // The same form sent again is on a version that is no longer current: refused and shown, not applied.
         let stale = post_form(&app, &format!("/departments/{id}/edit"), Some(&admin), &[
             ("csrf", &csrf), ("version", &version), ("name", "Stale Name"),
