@@ -2,6 +2,7 @@
 
 use uuid::Uuid;
 
+use crate::config::Secret;
 use crate::domain::now;
 use crate::error::ApiError;
 use crate::store::{
@@ -16,8 +17,8 @@ async fn insert_session(
 ) -> Result<SessionRecord, ApiError> {
     let created: SessionRecord = sqlx::query_as(
         "INSERT INTO console_sessions (id, token_hash, csrf_token, subject, name, roles, department, vendor_id, \
-         invitation_id, method, created_at, expires_at, email) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-         $12, $13) RETURNING *",
+         invitation_id, method, created_at, expires_at, email, id_token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+         $10, $11, $12, $13, $14) RETURNING *",
     )
     .bind(Uuid::new_v4())
     .bind(&new.token_hash)
@@ -32,6 +33,7 @@ async fn insert_session(
     .bind(now())
     .bind(new.expires_at)
     .bind(&new.email)
+    .bind(new.id_token.as_ref().map(Secret::expose))
     .fetch_one(&mut **tx)
     .await?;
     audit(
@@ -314,20 +316,32 @@ impl Repo {
         )
     }
 
-    /// Ends a session (sign-out). Ending one already ended changes nothing and is not audited again.
-    pub async fn revoke_session(&self, actor: &Actor, id: Uuid) -> Result<(), ApiError> {
+    /// Ends a session (sign-out) and clears the ID token kept with it, returning that token (for the identity
+    /// provider's end-session endpoint). Ending one already ended changes nothing, returns no token and is not
+    /// audited again.
+    pub async fn revoke_session(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+    ) -> Result<Option<Secret>, ApiError> {
         let mut tx = begin(&self.writer).await?;
         let current: Option<SessionRecord> =
             lock(&mut tx, "SELECT * FROM console_sessions WHERE id = $1", id).await?;
         let Some(current) = current.filter(|s| s.revoked_at.is_none()) else {
-            return Ok(());
+            return Ok(None);
         };
-        let updated: SessionRecord =
-            sqlx::query_as("UPDATE console_sessions SET revoked_at = $2 WHERE id = $1 RETURNING *")
+        let id_token: Option<String> =
+            sqlx::query_scalar("SELECT id_token FROM console_sessions WHERE id = $1")
                 .bind(id)
-                .bind(now())
                 .fetch_one(&mut *tx)
                 .await?;
+        let updated: SessionRecord = sqlx::query_as(
+            "UPDATE console_sessions SET revoked_at = $2, id_token = NULL WHERE id = $1 RETURNING *",
+        )
+        .bind(id)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
         commit_audited(
             tx,
             actor,
@@ -338,6 +352,6 @@ impl Repo {
             Some(to_json(&updated)),
         )
         .await?;
-        Ok(())
+        Ok(id_token.map(Secret::new))
     }
 }
