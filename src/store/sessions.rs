@@ -251,6 +251,7 @@ impl Repo {
 
     /// Opens the session of someone the identity provider signed in and, when the provider gave an address,
     /// records them (with the roles and department of this sign-in) among the people notifications may reach.
+    /// Clears the ID tokens kept with sessions past their expiry.
     pub async fn open_identified_session(
         &self,
         actor: &Actor,
@@ -258,6 +259,14 @@ impl Repo {
         person: Option<IdentityPerson>,
     ) -> Result<SessionRecord, ApiError> {
         let mut tx = begin(&self.writer).await?;
+        // A session's ID token is kept only to sign it out at the provider, which an expired session is never
+        // again: each new sign-in through the provider clears those, as a new attempt clears expired attempts.
+        sqlx::query(
+            "UPDATE console_sessions SET id_token = NULL WHERE id_token IS NOT NULL AND expires_at <= $1",
+        )
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
         let created = insert_session(&mut tx, actor, &session).await?;
         if let Some(person) = person {
             let before: Option<IdentityPerson> = lock(

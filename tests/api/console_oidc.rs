@@ -649,3 +649,28 @@ both!(
         provider.stop();
     }
 );
+
+both!(
+    async fn an_expired_sessions_id_token_is_cleared_by_the_next_sign_in_through_the_provider(backend) {
+        let (app, provider) = spawn(backend).await;
+        let first = cio_signed_in(&app, &provider).await;
+        app.exec_sql("UPDATE console_sessions SET expires_at = created_at").await;
+        assert_eq!(get(&app, "/inbox", Some(&first)).await.status, 401);
+        assert_eq!(app.count("SELECT COUNT(*) FROM console_sessions WHERE id_token IS NOT NULL").await, 1);
+
+        let second = cio_signed_in(&app, &provider).await;
+        let issued = provider.id_tokens();
+        assert_eq!(issued.len(), 2);
+        // Only the live session keeps its token: the expired one's is gone.
+        assert_eq!(app.count("SELECT COUNT(*) FROM console_sessions WHERE id_token IS NOT NULL").await, 1);
+        assert_eq!(
+            app.count(&format!("SELECT COUNT(*) FROM console_sessions WHERE id_token = '{}'", issued[1])).await,
+            1
+        );
+        let out = sign_out(&app, &second).await;
+        let location = reqwest::Url::parse(out.location.as_deref().unwrap()).unwrap();
+        assert_eq!(param(&location, "id_token_hint").as_deref(), Some(issued[1].as_str()));
+        app.stop().await;
+        provider.stop();
+    }
+);
