@@ -40,6 +40,9 @@ pub struct Console {
     secure: bool,
     /// Staff sign-in through an OpenID Connect provider, when one is configured.
     oidc: Option<oidc::OidcSignIn>,
+    /// The Content-Security-Policy of every page: [`PAGE_POLICY`], with the provider's origin allowed as a form
+    /// target when one is configured (see [`Console::with_oidc`]).
+    policy: String,
 }
 
 fn environment() -> Environment<'static> {
@@ -179,11 +182,21 @@ impl Console {
                 .get(..8)
                 .is_some_and(|s| s.eq_ignore_ascii_case("https://")),
             oidc: None,
+            policy: PAGE_POLICY.to_string(),
         }
     }
 
-    /// Offers sign-in through `oidc` (when Some) on the sign-in page.
+    /// Offers sign-in through `oidc` (when Some) on the sign-in page. The sign-out form of an OpenID Connect
+    /// session is answered with a redirect to the provider, and browsers hold a form's redirects to the page's
+    /// `form-action`: pages then allow the provider's origin there too.
     pub fn with_oidc(mut self, oidc: Option<oidc::OidcSignIn>) -> Console {
+        self.policy = match &oidc {
+            Some(o) => PAGE_POLICY.replace(
+                "form-action 'self'",
+                &format!("form-action 'self' {}", o.origin()),
+            ),
+            None => PAGE_POLICY.to_string(),
+        };
         self.oidc = oidc;
         self
     }
@@ -317,13 +330,14 @@ impl Console {
             .get_template(template)
             .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(&context))));
         match html {
-            Ok(html) => html_response(status, html),
+            Ok(html) => html_response(status, html, &self.policy),
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), template, "a console page failed to render");
                 html_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "<!doctype html><html lang=\"en\"><title>Error</title><h1>The page could not be shown</h1>"
                         .to_string(),
+                    &self.policy,
                 )
             }
         }
@@ -371,11 +385,11 @@ impl Console {
     }
 }
 
-fn html_response(status: StatusCode, html: String) -> Response {
+fn html_response(status: StatusCode, html: String, policy: &str) -> Response {
     Response::builder()
         .status(status)
         .content_type("text/html; charset=utf-8")
-        .header(header::CONTENT_SECURITY_POLICY, PAGE_POLICY)
+        .header(header::CONTENT_SECURITY_POLICY, policy)
         .body(html)
 }
 

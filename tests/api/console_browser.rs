@@ -824,7 +824,8 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
 
 /// A CIO signs in through the identity provider (the local provider of `oidc_provider.rs`) in Chromium: the
 /// sign-in page offers the provider, the browser goes there and back, and lands on the inbox with no code in the
-/// address bar.
+/// address bar. Signing out goes through the provider's end-session endpoint (the page's `form-action` lets the
+/// sign-out form's redirect go there) and back to the sign-in page, which says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cio_signs_in_through_the_identity_provider_in_chromium() {
     if !browser_available() {
@@ -856,6 +857,49 @@ async fn a_cio_signs_in_through_the_identity_provider_in_chromium() {
             "SELECT COUNT(*) FROM console_sessions WHERE method = 'oidc' AND subject = 'carla'"
         )
         .await,
+        1
+    );
+
+    c.find(Locator::XPath("//button[normalize-space()='Sign out']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let url = c.current_url().await.unwrap();
+        let state = c
+            .execute("return document.readyState;", vec![])
+            .await
+            .unwrap();
+        if state == "complete" && url.query().is_some_and(|q| q.contains("signed_out=1")) {
+            assert_eq!(url.path(), "/", "{url}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never back from the provider: {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        text(&c).await.contains("You have signed out."),
+        "{}",
+        text(&c).await
+    );
+    accessible(
+        &c,
+        &axe,
+        "the sign-in page after signing out at the provider",
+    )
+    .await;
+    let ended = provider.sessions_ended();
+    assert_eq!(ended.len(), 1, "the provider ended its session");
+    assert_eq!(ended[0].subject, "carla");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM console_sessions WHERE revoked_at IS NOT NULL AND id_token IS NULL")
+            .await,
         1
     );
 
