@@ -250,6 +250,8 @@ pub async fn register_file(
 pub struct ListQuery {
     offset: Option<i64>,
     imported: Option<String>,
+    /// A service the catalogue form just `added` or `changed`.
+    saved: Option<String>,
     /// The policy version an admin just published (the policy edit form's redirect).
     published: Option<u32>,
 }
@@ -292,6 +294,11 @@ pub async fn catalog(
     query: Query<ListQuery>,
 ) -> Response {
     let session = attempt!(require(req, &console, &store, STAFF).await);
+    let saved = match query.saved.as_deref() {
+        Some("added") => Some("The service was added to the catalogue.".to_string()),
+        Some("changed") => Some("The service was saved.".to_string()),
+        _ => None,
+    };
     let notice = query.imported.as_deref().map(|n| {
         let (created, updated) = n.split_once('-').unwrap_or((n, "0"));
         format!(
@@ -305,7 +312,7 @@ pub async fn catalog(
         &session,
         StatusCode::OK,
         query.offset.unwrap_or(0).max(0),
-        json!({"notice": notice}),
+        json!({"notice": notice.or(saved)}),
     )
     .await
 }

@@ -72,6 +72,10 @@ fn environment() -> Environment<'static> {
         ("registers.html", include_str!("templates/registers.html")),
         ("catalog.html", include_str!("templates/catalog.html")),
         (
+            "catalog_form.html",
+            include_str!("templates/catalog_form.html"),
+        ),
+        (
             "departments.html",
             include_str!("templates/departments.html"),
         ),
@@ -500,6 +504,11 @@ pub fn mount(route: Route) -> Route {
             get(requests::edit_request).post(requests::save_request),
         )
         .at("/requests/:id/exception", post(requests::ask_exception))
+        .at("/requests/:id/invitations", post(invitations::invite))
+        .at(
+            "/requests/:id/invitations/:invitation/revoke",
+            post(invitations::revoke),
+        )
         .at("/requests/:id/decisions", post(requests::decide))
         .at(
             "/requests/:id/exception/decision",
@@ -520,7 +529,15 @@ pub fn mount(route: Route) -> Route {
         .at("/audit/verify", get(admin::audit_verify))
         .at("/registers", get(admin::registers))
         .at("/registers/:name", get(admin::register_file))
-        .at("/catalog", get(admin::catalog))
+        .at(
+            "/catalog",
+            get(admin::catalog).post(catalog::create_service),
+        )
+        .at("/catalog/new", get(catalog::new_service))
+        .at(
+            "/catalog/:id/edit",
+            get(catalog::edit_service).post(catalog::save_service),
+        )
         .at("/catalog/export.xlsx", get(admin::catalog_export))
         .at("/catalog/import", post(admin::catalog_import))
         .at(
@@ -645,8 +662,10 @@ macro_rules! attempt {
 }
 
 mod admin;
+mod catalog;
 mod checks;
 mod findings;
+mod invitations;
 mod portal;
 mod registry;
 mod requests;

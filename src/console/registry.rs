@@ -24,7 +24,7 @@ use crate::store::Store;
 const ADMIN: &[Role] = &[Role::Admin];
 
 /// The id of the input a field's fault is shown beside: `contacts[2].email` -> `contacts-2-email`.
-fn anchor(field: &str) -> String {
+pub(super) fn anchor(field: &str) -> String {
     field
         .replace("].", "-")
         .replace(['[', '.'], "-")
@@ -32,7 +32,7 @@ fn anchor(field: &str) -> String {
 }
 
 /// The faults with the anchor of their input, and each field's message(s), for the template.
-fn with_anchors(errors: Vec<Value>) -> (Vec<Value>, Value) {
+pub(super) fn with_anchors(errors: Vec<Value>) -> (Vec<Value>, Value) {
     let mut by_field = Map::new();
     let errors: Vec<Value> = errors
         .into_iter()
@@ -54,7 +54,7 @@ fn with_anchors(errors: Vec<Value>) -> (Vec<Value>, Value) {
 /// The faults of a refusal the form shows again: the fields a 400/422 names, or the detail of one that names
 /// none (a duplicate code or legal name, 409) as a fault of `field`. None for a refusal the form cannot show
 /// (not allowed, not found, a stale version), which the caller handles.
-fn form_faults(answer: &Answer, field: &str) -> Option<Vec<Value>> {
+pub(super) fn form_faults(answer: &Answer, field: &str) -> Option<Vec<Value>> {
     let s = answer.status;
     if s != StatusCode::UNPROCESSABLE_ENTITY
         && s != StatusCode::BAD_REQUEST
@@ -72,7 +72,7 @@ fn form_faults(answer: &Answer, field: &str) -> Option<Vec<Value>> {
 }
 
 /// The fault shown when the object changed since the form was read.
-fn stale_fault(what: &str) -> Value {
+pub(super) fn stale_fault(what: &str) -> Value {
     json!({
         "field": "version",
         "message": format!(

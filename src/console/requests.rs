@@ -475,23 +475,35 @@ pub(super) async fn request_page(
 ) -> Response {
     let session = attempt!(require(req, &console, &store, STAFF).await);
     let id = attempt!(parse_id(&console, &session, &id));
+    show_request(&console, &session, id, StatusCode::OK, Value::Null).await
+}
+
+/// The request page with `status`; `invite` is the invitation form as sent (its values and faults) when it is
+/// shown again after a refusal, null otherwise.
+pub(super) async fn show_request(
+    console: &Console,
+    session: &Session,
+    id: uuid::Uuid,
+    status: StatusCode,
+    invite: Value,
+) -> Response {
     let read = console
-        .get(&session, &format!("/api/v1/requests/{id}"))
+        .get(session, &format!("/api/v1/requests/{id}"))
         .await;
     if !read.ok() {
-        return console.refusal(&session, &read);
+        return console.refusal(session, &read);
     }
     let request = read.json();
     let draft = request["status"].as_str() == Some("draft");
     // A draft shows the route it would get if submitted now; a submitted request the route it got.
     let (route, preview) = if draft {
         let p = console
-            .get(&session, &format!("/api/v1/requests/{id}/preview"))
+            .get(session, &format!("/api/v1/requests/{id}/preview"))
             .await;
         (Value::Null, if p.ok() { p.json() } else { Value::Null })
     } else {
         let r = console
-            .get(&session, &format!("/api/v1/requests/{id}/route"))
+            .get(session, &format!("/api/v1/requests/{id}/route"))
             .await;
         (if r.ok() { r.json() } else { Value::Null }, Value::Null)
     };
@@ -517,7 +529,7 @@ pub(super) async fn request_page(
     } else {
         let d = console
             .get(
-                &session,
+                session,
                 &format!("/api/v1/requests/{id}/decisions?limit=200"),
             )
             .await;
@@ -530,7 +542,7 @@ pub(super) async fn request_page(
     let checks = if draft {
         Value::Null
     } else {
-        super::checks::request_checks(&console, &session, id, route_steps).await
+        super::checks::request_checks(console, session, id, route_steps).await
     };
     let actions: Vec<String> = request["allowed_actions"]
         .as_array()
@@ -538,11 +550,14 @@ pub(super) async fn request_page(
         .flatten()
         .filter_map(|a| a.as_str().map(str::to_string))
         .collect();
+    let invitations = super::invitations::request_invitations(console, session, id, &request).await;
     console.render(
-        StatusCode::OK,
+        status,
         "request.html",
-        Some(&session),
+        Some(session),
         json!({
+            "invitations": invitations,
+            "invite": super::invitations::invite_form(console, session, id, &request, invite).await,
             "r": request,
             "etag": read.etag(),
             "route": route_steps,

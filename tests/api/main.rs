@@ -15,6 +15,7 @@ mod console_admin;
 mod console_browser;
 mod console_checks;
 mod console_forms;
+mod console_invite;
 mod console_oidc;
 mod contracts;
 mod duplicates;
