@@ -63,6 +63,22 @@ pub(super) async fn request_invitations(
     if !listed.ok() {
         return Value::Null;
     }
+    // The questionnaires an invitation names, by title.
+    let assessments = console
+        .get(
+            session,
+            &format!("/api/v1/assessments?request_id={id}&limit=200"),
+        )
+        .await
+        .json();
+    let title = |assessment: &Value| -> Value {
+        assessments["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["id"] == *assessment)
+            .map_or_else(|| assessment.clone(), |a| a["template_title"].clone())
+    };
     let now = Utc::now();
     let request_id = id.to_string();
     let items: Vec<Value> = listed.json()["items"]
@@ -84,6 +100,13 @@ pub(super) async fn request_invitations(
                 "active"
             };
             i["state"] = json!(state);
+            let named: Vec<Value> = i["assessment_ids"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(&title)
+                .collect();
+            i["questionnaires"] = Value::Array(named);
             i
         })
         .collect();

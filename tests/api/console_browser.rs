@@ -793,6 +793,73 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
     assert!(text(&c).await.contains("Publish as version"));
     accessible(&c, &axe, "the policy edit form").await;
 
+    // --- A catalogue service added with faults; a request's vendor invited with a bad address, then invited.
+    c.goto(&format!("{}/catalog", app.base)).await.unwrap();
+    c.find(Locator::LinkText("Add a service"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&c, "/catalog/new").await;
+    accessible(&c, &axe, "the new service form").await;
+    c.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&c, "/catalog").await;
+    let shown = text(&c).await;
+    assert!(shown.contains("Please correct 3 problems"), "{shown}");
+    accessible(&c, &axe, "the service form with its faults").await;
+    c.goto(&format!("{}/requests/{checked}", app.base))
+        .await
+        .unwrap();
+    wait_for_page(&c, &checked).await;
+    c.find(Locator::Id("contact_email"))
+        .await
+        .unwrap()
+        .send_keys("nobody")
+        .await
+        .unwrap();
+    let invite = "//button[normalize-space()='Invite the vendor']";
+    c.find(Locator::XPath(invite))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&c, "/invitations").await;
+    let shown = text(&c).await;
+    assert!(shown.contains("must be an e-mail address"), "{shown}");
+    accessible(&c, &axe, "the invitation form with its fault").await;
+    let email = c.find(Locator::Id("contact_email")).await.unwrap();
+    email.clear().await.unwrap();
+    email.send_keys("sec@signet.example").await.unwrap();
+    c.find(Locator::XPath(invite))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The refused form's address holds the request's id too: wait for the request page itself.
+    let started = Instant::now();
+    while path(&c).await.ends_with("/invitations") {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the invitation was not sent"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for_page(&c, &checked).await;
+    let shown = text(&c).await;
+    assert!(
+        shown.contains("sec@signet.example") && shown.contains("Active until"),
+        "{shown}"
+    );
+    accessible(&c, &axe, "a request's invitations, for an admin").await;
+
     // --- The auditor's pages: the trail, its verification, registers, catalogue, departments, vendors, policy.
     c.delete_all_cookies().await.unwrap();
     c.goto(&login_link(&app, Role::Auditor, "aud", None, None).await)

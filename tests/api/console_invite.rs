@@ -132,6 +132,11 @@ both!(
         let page = get(&app, &format!("/requests/{request}"), Some(&buyer)).await;
         assert!(page.text.contains("Sam Lee &lt;sec@caseflow.example&gt;"), "{}", page.text);
         assert!(page.text.contains("Active until"), "{}", page.text);
+        let row = &page.text[page.text.find("Sam Lee &lt;").unwrap()..];
+        let row = &row[..row.find("</tr>").unwrap()];
+        let chosen = app.get(&format!("/api/v1/assessments/{assessment}"), &app.token(Role::SecurityAnalyst)).await;
+        let title = chosen.ok(200)["assessment"]["template_title"].as_str().unwrap().replace('\'', "&#x27;");
+        assert!(row.contains(&format!("<td>{title}</td>")), "the questionnaire it names, by title: {row}");
         let revoke = format!("/requests/{request}/invitations/{id}/revoke");
         assert!(page.text.contains(&format!("action=\"{revoke}\"")), "{}", page.text);
         // Other staff see the list, without the forms.
