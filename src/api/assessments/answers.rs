@@ -290,8 +290,9 @@ impl AssessmentsApi {
     /// Save answers
     ///
     /// The vendor, in as many parts as it likes, while the assessment is open or returned. Each answer is
-    /// checked against its question's kind and N/A rule; a question whose condition does not hold is not asked
-    /// and cannot be answered. All answers of one call are stored, or none. `If-Match` (required) names the
+    /// checked against its question's kind and N/A rule; a question whose condition does not hold (given the
+    /// stored answers with this call's applied, so a question and the answer that asks it may come together) is not
+    /// asked and cannot be answered. All answers of one call are stored, or none. `If-Match` (required) names the
     /// version of the assessment read (`GET /assessments/{id}` sends it as `ETag`).
     #[oai(
         path = "/assessments/:id/answers",
