@@ -572,6 +572,9 @@ both!(
         assert_eq!(refused.status, 422, "{}", refused.text);
         assert!(refused.text.contains("BCK-04 is asked only when BCK-01 is yes"), "{}", refused.text);
         assert!(refused.text.contains(r#"id="e-BCK-04""#), "{}", refused.text);
+        // The refused form shows what was sent, and for a question it did not show, the stored answer.
+        assert!(refused.text.contains(r#"id="BCK-04-1" name="a.BCK-04" value="yes" checked"#), "{}", refused.text);
+        assert!(refused.text.contains(r#"id="BCK-03-1" name="a.BCK-03" value="yes" checked disabled>"#), "{}", refused.text);
         assert!(answers.get("BCK-04").unwrap().is_null());
         assert!(answers_of(&app, &id).await["BCK-04"].is_null(), "nothing stored");
         app.stop().await;
