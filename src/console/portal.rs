@@ -193,11 +193,22 @@ pub(super) async fn save_answers(
     let detail = current.json();
     let mut answers = Vec::new();
     let mut asked = Vec::new();
+    // The page names the questions it shows in `shown` fields: those asked given the stored answers, and, with the
+    // page's script, those its answers ask before they are saved (the script shows and hides questions as the
+    // answers change, and a hidden question's fields, `shown` too, are disabled). A form without them (an older
+    // page) is read as showing the questions asked given the stored answers. A question the page does not show is
+    // left as stored; the API refuses an answer to a question its request's answers do not ask.
+    let shown = form.all("shown");
     for q in detail["questions"].as_array().into_iter().flatten() {
         let (Some(qid), Some(kind)) = (q["id"].as_str(), q["kind"].as_str()) else {
             continue;
         };
-        if !q["applicable"].as_bool().unwrap_or(false) || kind == "file" {
+        let on_page = if shown.is_empty() {
+            q["applicable"].as_bool().unwrap_or(false)
+        } else {
+            shown.contains(&qid)
+        };
+        if !on_page || kind == "file" {
             continue;
         }
         let value = answer_value(kind, &form.all(&format!("a.{qid}")));

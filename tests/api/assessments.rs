@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use procurement_review::auth::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -390,6 +392,114 @@ both!(
         app.stop().await;
     }
 );
+
+/// Whether each question is asked, read from the assessment view's structured conditions the way the portal's script
+/// reads them: in order, a question with a condition is asked when the question it names is asked and has one of its
+/// values (a list answer: one of them selected).
+fn asked_by_conditions(detail: &Value) -> BTreeMap<String, bool> {
+    let mut asked = BTreeMap::new();
+    let questions = detail["questions"].as_array().unwrap();
+    for q in questions {
+        let on = match q["condition"].as_object() {
+            None => true,
+            Some(condition) => {
+                let on = condition["question_id"].as_str().unwrap();
+                let answer = &questions.iter().find(|c| c["id"] == on).unwrap()["answer"];
+                let given: Vec<&Value> = match answer {
+                    Value::Array(items) => items.iter().collect(),
+                    Value::Null => vec![],
+                    one => vec![one],
+                };
+                asked[on]
+                    && condition["any_of"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|v| given.contains(&v))
+            }
+        };
+        asked.insert(q["id"].as_str().unwrap().to_string(), on);
+    }
+    asked
+}
+
+both!(
+    async fn the_structured_conditions_of_the_view_are_the_templates_and_decide_as_the_service_does(backend) {
+        let app = TestApp::spawn(backend).await;
+        let vendor = app.create_vendor("Chain Co").await;
+        let request = routed_request(&app, &vendor).await;
+        let (token, _) = invite(&app, &vendor, &request).await;
+        let items = app.get("/api/v1/assessments", &token).await.ok(200)["items"].as_array().unwrap().clone();
+        let baseline = items.iter().find(|a| a["template_id"] == "city-baseline").unwrap()["id"].as_str().unwrap().to_string();
+        let path = format!("/api/v1/assessments/{baseline}");
+        let template = app.get("/api/v1/questionnaires/city-baseline", &token).await.ok(200).clone();
+
+        // Each question's condition is its template's `show_if`, with the same canonical values; none has one
+        // the template does not.
+        let detail = app.get(&path, &token).await.ok(200).clone();
+        let mut conditional = 0;
+        for q in detail["questions"].as_array().unwrap() {
+            let show_if = &question(&template, q["id"].as_str().unwrap())["show_if"];
+            if show_if.is_null() {
+                assert!(q["condition"].is_null(), "{q}");
+            } else {
+                assert_eq!(q["condition"], json!({"question_id": show_if["question"], "any_of": show_if["any_of"]}), "{q}");
+                conditional += 1;
+            }
+        }
+        assert!(conditional >= 10, "{conditional}");
+        let bck05 = detail["questions"].as_array().unwrap().iter().find(|q| q["id"] == "BCK-05").unwrap();
+        assert_eq!(bck05["condition"], json!({"question_id": "BCK-04", "any_of": ["yes"]}));
+        assert_eq!(bck05["asked_when"], "when BCK-04 is yes");
+
+        // The chain BCK-01 -> BCK-04 -> BCK-05: in every state the conditions decide as the service does.
+        let states = [
+            json!([]),
+            json!([{"question_id": "BCK-01", "value": "yes"}]),
+            json!([{"question_id": "BCK-04", "value": "yes"}]),
+            json!([{"question_id": "BCK-01", "value": "no"}]),
+            json!([{"question_id": "BCK-01", "value": "yes"}, {"question_id": "BCK-04", "value": "no"}]),
+        ];
+        let mut bck05_asked = vec![];
+        for answers in states {
+            if !answers.as_array().unwrap().is_empty() {
+                app.save_answers(&token, &baseline, &json!({"answers": answers})).await.ok(200);
+            }
+            let detail = app.get(&path, &token).await.ok(200).clone();
+            assert_eq!(applicable_of(&detail), asked_by_conditions(&detail), "after {answers}");
+            bck05_asked.push(asked_by_conditions(&detail)["BCK-05"]);
+        }
+        // Asked once BCK-04 is yes under BCK-01 yes; not asked when BCK-01 turns no though BCK-04's stored answer
+        // is still yes.
+        assert_eq!(bck05_asked, [false, false, true, false, false]);
+        let stored = app.get(&path, &token).await.ok(200).clone();
+        let bck01 = stored["questions"].as_array().unwrap().iter().find(|q| q["id"] == "BCK-01").unwrap();
+        assert_eq!(bck01["answer"], "yes");
+
+        // BCK-05 under BCK-01 no: refused as before, naming the condition.
+        app.save_answers(&token, &baseline, &json!({"answers": [{"question_id": "BCK-01", "value": "no"}]})).await.ok(200);
+        let refused = app
+            .save_answers(&token, &baseline, &json!({"answers": [{"question_id": "BCK-04", "value": "yes"}, {"question_id": "BCK-05", "value": "2026-01-05"}]}))
+            .await;
+        refused.problem(422, "validation_failed");
+        assert!(refused.text.contains("BCK-04 is asked only when BCK-01 is yes"), "{}", refused.text);
+        app.stop().await;
+    }
+);
+
+fn applicable_of(detail: &Value) -> BTreeMap<String, bool> {
+    detail["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            (
+                q["id"].as_str().unwrap().to_string(),
+                q["applicable"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
 
 both!(
     async fn evidence_over_the_upload_limit_is_refused(backend) {

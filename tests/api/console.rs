@@ -486,6 +486,101 @@ both!(
     }
 );
 
+/// The stored answer of each question of assessment `id` (null where none).
+async fn answers_of(app: &TestApp, id: &str) -> std::collections::BTreeMap<String, Value> {
+    let detail = app
+        .get(
+            &format!("/api/v1/assessments/{id}"),
+            &app.token(Role::SecurityAnalyst),
+        )
+        .await
+        .ok(200)
+        .clone();
+    detail["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| (q["id"].as_str().unwrap().to_string(), q["answer"].clone()))
+        .collect()
+}
+
+both!(
+    async fn a_dependent_question_the_page_showed_before_saving_is_saved_with_its_answer(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (_vendor, _request, issued) = invited(&app).await;
+        let cookie = cookie_of(&get(&app, issued["link"].as_str().unwrap(), None).await);
+        let portal = get(&app, "/portal", Some(&cookie)).await;
+        let title = portal.text.find("\">City security baseline</a>").expect("the baseline is listed");
+        let path = portal.text[title - 56..title].to_string();
+        let id = path.rsplit('/').next().unwrap().to_string();
+        let page = get(&app, &path, Some(&cookie)).await;
+        // The condition, for the script: the question it depends on and the answers that ask it; a question not
+        // asked yet has its fields disabled, its `shown` field too.
+        assert!(
+            page.text.contains(r#"id="q-BCK-05" data-question="BCK-05" data-kind="date" data-asked-when="when BCK-04 is yes" data-when-question="BCK-04" data-when-any-of='["yes"]' hidden>"#),
+            "{}",
+            page.text
+        );
+        assert!(page.text.contains(r#"<input type="hidden" name="shown" value="BCK-02" disabled>"#));
+        assert!(page.text.contains(r#"<input type="hidden" name="shown" value="BCK-01">"#));
+        assert!(page.text.contains(r#"id="BCK-03-1" name="a.BCK-03" value="yes" disabled>"#), "{}", page.text);
+
+        // The script showed BCK-02 to BCK-04 when BCK-01 became yes, and the vendor answered two of them before
+        // saving: all three answers are stored by the one save.
+        let (csrf, version) = (hidden(&page, "csrf"), hidden(&page, "version"));
+        let saved = post_form(
+            &app,
+            &format!("{path}/answers"),
+            Some(&cookie),
+            &[
+                ("csrf", &csrf), ("version", &version),
+                ("shown", "BCK-01"), ("shown", "BCK-02"), ("shown", "BCK-03"), ("shown", "BCK-04"),
+                ("a.BCK-01", "yes"), ("a.BCK-02", "12"), ("a.BCK-03", "yes"),
+            ],
+        )
+        .await;
+        assert_eq!(saved.status, 303, "{}", saved.text);
+        let answers = answers_of(&app, &id).await;
+        assert_eq!((&answers["BCK-01"], &answers["BCK-02"], &answers["BCK-03"]), (&json!("yes"), &json!(12.0), &json!("yes")));
+
+        // BCK-01 back to no: the script hid BCK-02 and BCK-03 and disabled their fields, so the form does not
+        // show them; their answers stay as stored (not asked, they do not count).
+        let page = get(&app, &path, Some(&cookie)).await;
+        let (csrf, version) = (hidden(&page, "csrf"), hidden(&page, "version"));
+        let saved = post_form(
+            &app,
+            &format!("{path}/answers"),
+            Some(&cookie),
+            &[("csrf", &csrf), ("version", &version), ("shown", "BCK-01"), ("a.BCK-01", "no")],
+        )
+        .await;
+        assert_eq!(saved.status, 303, "{}", saved.text);
+        let answers = answers_of(&app, &id).await;
+        assert_eq!((&answers["BCK-01"], &answers["BCK-02"], &answers["BCK-03"]), (&json!("no"), &json!(12.0), &json!("yes")));
+
+        // A form that shows a question the answers do not ask is refused at that question, as the API refuses
+        // it; nothing is stored.
+        let page = get(&app, &path, Some(&cookie)).await;
+        let (csrf, version) = (hidden(&page, "csrf"), hidden(&page, "version"));
+        let refused = post_form(
+            &app,
+            &format!("{path}/answers"),
+            Some(&cookie),
+            &[("csrf", &csrf), ("version", &version), ("shown", "BCK-01"), ("shown", "BCK-04"), ("a.BCK-04", "yes")],
+        )
+        .await;
+        assert_eq!(refused.status, 422, "{}", refused.text);
+        assert!(refused.text.contains("BCK-04 is asked only when BCK-01 is yes"), "{}", refused.text);
+        assert!(refused.text.contains(r#"id="e-BCK-04""#), "{}", refused.text);
+        // The refused form shows what was sent, and for a question it did not show, the stored answer.
+        assert!(refused.text.contains(r#"id="BCK-04-1" name="a.BCK-04" value="yes" checked"#), "{}", refused.text);
+        assert!(refused.text.contains(r#"id="BCK-03-1" name="a.BCK-03" value="yes" checked disabled>"#), "{}", refused.text);
+        assert!(answers.get("BCK-04").unwrap().is_null());
+        assert!(answers_of(&app, &id).await["BCK-04"].is_null(), "nothing stored");
+        app.stop().await;
+    }
+);
+
 both!(
     async fn the_inbox_counts_the_wait_as_the_escalation_reminder_does_oldest_first(backend) {
         let app = TestApp::spawn(backend).await;

@@ -54,6 +54,8 @@ pub struct QuestionState {
     pub citation: Option<String>,
     /// When the question is asked, e.g. `when SUB-01 is yes`.
     pub asked_when: Option<String>,
+    /// The same condition, for a program to apply as the answers change; null when the question is always asked.
+    pub condition: Option<QuestionCondition>,
     /// Whether the question is asked, given the answers so far.
     pub applicable: bool,
     pub answer: Option<Value>,
@@ -62,6 +64,28 @@ pub struct QuestionState {
     pub evidence_ref: Option<String>,
     /// `vendor`, or where a derived answer came from (`caiq-v4:IAM-14.1`).
     pub source: Option<String>,
+}
+
+/// When a question is asked: the question it depends on is itself asked and its answer has one of `any_of`.
+/// Conditions chain: a question whose controlling question is not asked is not asked either, whatever the answer
+/// stored for the controlling question.
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+pub struct QuestionCondition {
+    /// The earlier question whose answer decides.
+    pub question_id: String,
+    /// The answers that ask this question, as the answer's JSON value spells them: `yes`, `no` or `na` for a
+    /// yes/no question, an option's text for a choice question (for a multiple choice, the option being among
+    /// those selected), `na` for N/A.
+    pub any_of: Vec<String>,
+}
+
+impl From<&q::ShowIf> for QuestionCondition {
+    fn from(show_if: &q::ShowIf) -> Self {
+        QuestionCondition {
+            question_id: show_if.question.clone(),
+            any_of: show_if.any_of.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Object)]
@@ -231,6 +255,7 @@ impl AssessmentsApi {
                         .show_if
                         .as_ref()
                         .map(|s| format!("when {} is {}", s.question, s.any_of.join(" or "))),
+                    condition: question.show_if.as_ref().map(QuestionCondition::from),
                     applicable: q::is_applicable(&t, question, &parsed),
                     answer: answer.map(|a| a.value.0.clone()),
                     comment: answer.and_then(|a| a.comment.clone()),
@@ -265,8 +290,9 @@ impl AssessmentsApi {
     /// Save answers
     ///
     /// The vendor, in as many parts as it likes, while the assessment is open or returned. Each answer is
-    /// checked against its question's kind and N/A rule; a question whose condition does not hold is not asked
-    /// and cannot be answered. All answers of one call are stored, or none. `If-Match` (required) names the
+    /// checked against its question's kind and N/A rule; a question whose condition does not hold (given the
+    /// stored answers with this call's applied, so a question and the answer that asks it may come together) is not
+    /// asked and cannot be answered. All answers of one call are stored, or none. `If-Match` (required) names the
     /// version of the assessment read (`GET /assessments/{id}` sends it as `ETag`).
     #[oai(
         path = "/assessments/:id/answers",
