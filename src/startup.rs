@@ -253,7 +253,10 @@ struct BodyLimits {
 
 /// Upload routes take files; everything else takes JSON.
 fn is_upload_route(path: &str) -> bool {
-    path.ends_with("/workbook") || path.ends_with("/evidence") || path.ends_with("/import")
+    path.ends_with("/workbook")
+        || path.ends_with("/evidence")
+        || path.ends_with("/import")
+        || path.ends_with("/council/documents")
 }
 
 fn request_id(req: &Request) -> String {

@@ -150,6 +150,7 @@ pub(super) async fn request_checks(
         .flatten()
         .any(|e| e["status"] == "requested");
     let role = session.role();
+    let council_waits = council["step_state"] == "pending";
     json!({
         "duplicates": duplicates,
         "safeguards": safeguards,
@@ -159,6 +160,7 @@ pub(super) async fn request_checks(
         "can_record_clause": matches!(role, Some(Role::Cio | Role::SecurityAnalyst)),
         "can_waive": role == Some(Role::Cio),
         "can_vote": role == Some(Role::Admin),
+        "can_attach_council": council_waits && super::council::may_attach(session),
     })
 }
 

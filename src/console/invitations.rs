@@ -278,7 +278,15 @@ pub(super) async fn invite(
         errors = faults;
         status = sent.status;
     }
-    show_request(&console, &session, id, status, sent_form(&form, errors)).await
+    show_request(
+        &console,
+        &session,
+        id,
+        status,
+        sent_form(&form, errors),
+        Value::Null,
+    )
+    .await
 }
 
 #[handler]

@@ -516,6 +516,14 @@ pub fn mount(route: Route) -> Route {
         )
         .at("/requests/:id/safeguards", post(checks::record_clause))
         .at("/requests/:id/council/vote", post(checks::record_vote))
+        .at(
+            "/requests/:id/council/documents",
+            post(council::upload_document),
+        )
+        .at(
+            "/requests/:id/council/documents/:document",
+            get(council::download_document),
+        )
         .at("/inbox", get(requests::inbox))
         .at("/reviews", get(reviews::reviews))
         .at("/findings", get(findings::findings))
@@ -664,6 +672,7 @@ macro_rules! attempt {
 mod admin;
 mod catalog;
 mod checks;
+mod council;
 mod findings;
 mod invitations;
 mod portal;

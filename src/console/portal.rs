@@ -354,9 +354,22 @@ pub(super) struct Upload {
     pub(super) file: Option<Vec<u8>>,
     /// The file's name and type as the browser sent them.
     file_name: Option<String>,
-    content_type: Option<String>,
+    pub(super) content_type: Option<String>,
     /// The question a piece of evidence supports, if one was chosen.
     question_id: Option<String>,
+    /// The kind of document chosen (a Council document's).
+    pub(super) kind: Option<String>,
+}
+
+impl Upload {
+    /// The file's own name as the browser sent it, without any folder, or `fallback` when it sent none.
+    pub(super) fn plain_name<'a>(&'a self, fallback: &'a str) -> &'a str {
+        self.file_name
+            .as_deref()
+            .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n))
+            .filter(|n| !n.is_empty())
+            .unwrap_or(fallback)
+    }
 }
 
 /// Reads an upload form, or answers with the page that says it could not be read.
@@ -372,6 +385,7 @@ pub(super) async fn read_upload(
                 "csrf" => upload.csrf = field.text().await.ok(),
                 "version" => upload.version = field.text().await.ok(),
                 "question_id" => upload.question_id = field.text().await.ok(),
+                "kind" => upload.kind = field.text().await.ok(),
                 "file" => {
                     upload.file_name = field.file_name().map(str::to_string);
                     upload.content_type = field.content_type().map(str::to_string);
@@ -462,9 +476,9 @@ pub(super) async fn upload_evidence(
 ) -> Response {
     let session = attempt!(require(req, &console, &store, &[Role::Vendor]).await);
     let id = attempt!(parse_id(&console, &session, &id));
-    let upload = attempt!(read_upload(&console, &session, &mut multipart).await);
+    let mut upload = attempt!(read_upload(&console, &session, &mut multipart).await);
     attempt!(check_csrf(&console, &session, upload.csrf.as_deref()));
-    let Some(file) = upload.file else {
+    let Some(file) = upload.file.take() else {
         return render_assessment(
             &console,
             &session,
@@ -474,12 +488,7 @@ pub(super) async fn upload_evidence(
         )
         .await;
     };
-    let name = upload
-        .file_name
-        .as_deref()
-        .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n))
-        .filter(|n| !n.is_empty())
-        .unwrap_or("evidence");
+    let name = upload.plain_name("evidence");
     let mut path = format!(
         "/api/v1/assessments/{id}/evidence?filename={}",
         super::admin::encode(name)

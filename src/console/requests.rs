@@ -475,17 +475,26 @@ pub(super) async fn request_page(
 ) -> Response {
     let session = attempt!(require(req, &console, &store, STAFF).await);
     let id = attempt!(parse_id(&console, &session, &id));
-    show_request(&console, &session, id, StatusCode::OK, Value::Null).await
+    show_request(
+        &console,
+        &session,
+        id,
+        StatusCode::OK,
+        Value::Null,
+        Value::Null,
+    )
+    .await
 }
 
-/// The request page with `status`; `invite` is the invitation form as sent (its values and faults) when it is
-/// shown again after a refusal, null otherwise.
+/// The request page with `status`; `invite` is the invitation form as sent (its values and faults) and
+/// `council` the Council document upload as sent, when it is shown again after a refusal, null otherwise.
 pub(super) async fn show_request(
     console: &Console,
     session: &Session,
     id: uuid::Uuid,
     status: StatusCode,
     invite: Value,
+    council: Value,
 ) -> Response {
     let read = console
         .get(session, &format!("/api/v1/requests/{id}"))
@@ -567,6 +576,11 @@ pub(super) async fn show_request(
             "decidable": decidable,
             "decisions": decisions,
             "checks": checks,
+            "council_upload": if council.is_null() {
+                super::council::upload_form("", Vec::new())
+            } else {
+                council
+            },
         }),
     )
 }

@@ -23,7 +23,7 @@ async fn post_upload(
 }
 
 /// A multipart form post, as a browser sends a file upload: `fields`, then `file` named `file`.
-async fn post_file(
+pub async fn post_file(
     app: &TestApp,
     path: &str,
     cookie: &str,

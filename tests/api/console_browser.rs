@@ -894,6 +894,81 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
     wait_for_page(&c, &checked).await;
     assert!(text(&c).await.contains("Record the vote"));
     accessible(&c, &axe, "a request's Council vote form, for an admin").await;
+    // The admin attaches the Council's impact report: bytes of no kind the service keeps come back with the fault
+    // next to the file and nothing stored; a text file is attached and listed with its download link.
+    let council_file = |name: &str, bytes: &[u8]| {
+        let path = std::env::temp_dir().join(format!("{}-{name}", uuid::Uuid::new_v4()));
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let attach = |file: PathBuf| {
+        let c = c.clone();
+        async move {
+            c.find(Locator::Css(
+                "#council-kind option[value='surveillance_impact_report']",
+            ))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+            c.find(Locator::Id("council-file"))
+                .await
+                .unwrap()
+                .send_keys(file.to_str().unwrap())
+                .await
+                .unwrap();
+            c.find(Locator::XPath(
+                "//button[normalize-space()='Attach the document']",
+            ))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+            std::fs::remove_file(file).ok();
+        }
+    };
+    attach(council_file("impact.bin", &[0, 159, 146, 150, 0])).await;
+    wait_for_page(&c, "/council/documents").await;
+    let refused = text(&c).await;
+    assert!(
+        refused
+            .contains("a Council document must be a PDF, PNG, JPEG, office document or text file"),
+        "{refused}"
+    );
+    accessible(&c, &axe, "a refused Council document with its fault").await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM council_documents").await, 0);
+    attach(council_file(
+        "impact-report.txt",
+        b"Surveillance Impact Report: ClinicCam",
+    ))
+    .await;
+    let started = Instant::now();
+    while !path(&c).await.ends_with(&checked) {
+        if started.elapsed() > Duration::from_secs(60) {
+            panic!(
+                "the upload never came back to the request: {} {}",
+                path(&c).await,
+                text(&c).await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for_page(&c, &checked).await;
+    let listed = text(&c).await;
+    assert!(listed.contains("Surveillance impact report: "), "{listed}");
+    let link = c
+        .find(Locator::Css("a[href*='/council/documents/']"))
+        .await
+        .unwrap();
+    assert!(link.text().await.unwrap().ends_with("impact-report.txt"));
+    accessible(&c, &axe, "a request's Council documents, for an admin").await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM council_documents WHERE kind = 'surveillance_impact_report' AND uploaded_by = 'ada'")
+            .await,
+        1
+    );
 
     // --- The admin's forms: a vendor registered with faults comes back with them next to the fields; the policy
     // document in its text area.

@@ -14,6 +14,7 @@ mod console;
 mod console_admin;
 mod console_browser;
 mod console_checks;
+mod console_council;
 mod console_forms;
 mod console_invite;
 mod console_oidc;
