@@ -607,7 +607,7 @@ impl Repo {
         .bind(at)
         .execute(&mut *tx)
         .await
-        .map_err(unique_as("budget_exists", || {
+        .map_err(unique_as(ProblemCode::BudgetExists, || {
             format!("{department} already has a technology budget for FY{fiscal_year}: amend that one")
         }))?;
         write_lines(&mut tx, id, &lines, &[]).await?;
@@ -694,7 +694,7 @@ impl Repo {
         .bind(at)
         .execute(&mut *tx)
         .await
-        .map_err(unique_as("already_reviewed", || "this submission is already reviewed by your office".into()))?;
+        .map_err(unique_as(ProblemCode::AlreadyReviewed, || "this submission is already reviewed by your office".into()))?;
         if decided.approves_budget {
             sqlx::query(
                 "UPDATE budget_lines SET approved_capital_cents = capital_cents, \

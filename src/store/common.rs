@@ -15,7 +15,7 @@ use crate::domain::registry::{
     VendorPatch,
 };
 use crate::domain::{PageRequest, now};
-use crate::error::ApiError;
+use crate::error::{ApiError, ProblemCode};
 use crate::store::{
     Actor, AuditFilter, DepartmentFilter, Paged, SeqCursor, VendorFilter, contains_pattern,
     to_json, unique_as,
@@ -293,7 +293,7 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await
-        .map_err(unique_as("duplicate_department", || format!("a department with code {} exists", new.code)))?;
+        .map_err(unique_as(ProblemCode::DuplicateDepartment, || format!("a department with code {} exists", new.code)))?;
         let id = created.id.to_string();
         commit_audited(
             tx,
@@ -381,7 +381,7 @@ impl Repo {
     }
 
     fn vendor_conflict(new: &NewVendor, e: sqlx::Error) -> ApiError {
-        unique_as("duplicate_vendor", || {
+        unique_as(ProblemCode::DuplicateVendor, || {
             format!("a vendor named {:?} is already registered", new.legal_name)
         })(e)
     }

@@ -14,6 +14,7 @@ mod records;
 mod types;
 pub use records::*;
 
+use crate::domain::problems::ProblemCode;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -125,7 +126,7 @@ pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
 /// For `.map_err(..)` on a write: a unique violation becomes [`ApiError::constraint`] with this code and the
 /// detail `detail` writes; any other error passes through as an internal one.
 pub(crate) fn unique_as(
-    code: &'static str,
+    code: ProblemCode,
     detail: impl FnOnce() -> String,
 ) -> impl FnOnce(sqlx::Error) -> ApiError {
     move |err| {

@@ -17,7 +17,7 @@ pub(crate) fn profile_key(name: &str) -> String {
 }
 
 fn duplicate(name: &str) -> impl FnOnce(sqlx::Error) -> ApiError + '_ {
-    unique_as("duplicate_profile", move || {
+    unique_as(ProblemCode::DuplicateProfile, move || {
         format!("an import profile named {name:?} exists")
     })
 }

@@ -1,3 +1,4 @@
+use crate::domain::problems::ProblemCode;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -571,7 +572,7 @@ impl RequestsApi {
         let (Some(route), Some(policy_version)) = (request.route.clone(), request.policy_version)
         else {
             return Err(ApiError::conflict(
-                "not_routed",
+                ProblemCode::NotRouted,
                 "the request has not been submitted yet",
             ));
         };

@@ -92,7 +92,7 @@ impl Repo {
             .bind(&state.fields.product_name)
             .execute(&mut *tx)
             .await
-            .map_err(unique_as("already_dismissed", || "this match is already dismissed".to_string()))?;
+            .map_err(unique_as(ProblemCode::AlreadyDismissed, || "this match is already dismissed".to_string()))?;
         }
         let standing = standing_likely(&mut tx, id, &recorded).await?;
         let dismissed_name = recorded
@@ -137,7 +137,7 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await
-        .map_err(unique_as("exception_exists", || "an exception was already asked for this version".to_string()))?;
+        .map_err(unique_as(ProblemCode::ExceptionExists, || "an exception was already asked for this version".to_string()))?;
         let extra = serde_json::json!({"exception": {"justification": justification, "status": "requested"}});
         apply_plan(&mut tx, actor, &current, &plan, Some(extra)).await?;
         tx.commit().await?;
@@ -305,7 +305,7 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await
-        .map_err(unique_as("council_step_settled", || "the Council's vote on this version is already recorded".into()))?;
+        .map_err(unique_as(ProblemCode::CouncilStepSettled, || "the Council's vote on this version is already recorded".into()))?;
         let recorded = row.into_vote()?;
         let extra = serde_json::json!({"council_vote": to_json(&recorded)});
         let updated = apply_plan(&mut tx, actor, &current, &plan, Some(extra)).await?;
@@ -443,7 +443,7 @@ pub(super) async fn insert_policy(
     .bind(now())
     .fetch_one(&mut **tx)
     .await
-    .map_err(unique_as("concurrent_publish", || {
+    .map_err(unique_as(ProblemCode::ConcurrentPublish, || {
         "another policy version was published at the same moment; retry".to_string()
     }))?;
     audit(
