@@ -32,7 +32,8 @@ pub enum Command {
     ///
     /// Staff sign in to the web console through an OpenID Connect provider when PROCUREMENT_REVIEW_OIDC_ISSUER_URL,
     /// _OIDC_CLIENT_ID and _OIDC_CLIENT_SECRET are set (or [oidc] issuer_url, client_id, client_secret in the file);
-    /// register {public_url}/login/oidc/callback as the redirect URI with the provider. See README, "Web console".
+    /// register {public_url}/login/oidc/callback as the redirect URI with the provider, and {public_url}/?signed_out=1
+    /// as the post-logout redirect URI when it signs people out (end_session_endpoint). See README, "Web console".
     Serve {
         /// Address to listen on, e.g. 127.0.0.1:8080 (overrides PROCUREMENT_REVIEW_LISTEN).
         #[arg(long)]

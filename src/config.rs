@@ -95,8 +95,9 @@ pub struct Config {
 }
 
 /// The console's OpenID Connect sign-in (authorization code flow with PKCE). The redirect URI to register with
-/// the provider is `{public_url}/login/oidc/callback`; roles and department come from the ID token's claims
-/// named by `auth.role_claim` and `auth.department_claim`, as for API tokens.
+/// the provider is `{public_url}/login/oidc/callback`, and the post-logout redirect URI `{public_url}/?signed_out=1`
+/// (signing out signs out at the provider too when it publishes an `end_session_endpoint`); roles and department
+/// come from the ID token's claims named by `auth.role_claim` and `auth.department_claim`, as for API tokens.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OidcConfig {

@@ -250,6 +250,8 @@ pub async fn register_file(
 pub struct ListQuery {
     offset: Option<i64>,
     imported: Option<String>,
+    /// The policy version an admin just published (the policy edit form's redirect).
+    published: Option<u32>,
 }
 
 async fn render_catalog(
@@ -381,7 +383,7 @@ pub async fn catalog_import(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Departments, vendors, policy versions: read-only lists
+// Departments, vendors, policy versions: the lists (the admin's forms that change them are in `registry.rs`)
 
 /// A list page: the API's page at `api` (with `limit` and `offset`) rendered by `template`.
 async fn list_page(
@@ -391,6 +393,7 @@ async fn list_page(
     api: &str,
     offset: Option<i64>,
     template: &str,
+    notice: Option<String>,
 ) -> Response {
     let session = attempt!(require(req, console, store, STAFF).await);
     let offset = offset.unwrap_or(0).max(0);
@@ -405,7 +408,7 @@ async fn list_page(
         StatusCode::OK,
         template,
         Some(&session),
-        json!({"items": body["items"], "paging": pager(&body["page"])}),
+        json!({"items": body["items"], "paging": pager(&body["page"]), "notice": notice}),
     )
 }
 
@@ -423,6 +426,7 @@ pub async fn departments(
         "/api/v1/departments",
         query.offset,
         "departments.html",
+        None,
     )
     .await
 }
@@ -441,6 +445,7 @@ pub async fn vendors(
         "/api/v1/vendors",
         query.offset,
         "vendors.html",
+        None,
     )
     .await
 }
@@ -459,6 +464,9 @@ pub async fn policy_versions(
         "/api/v1/policy/versions",
         query.offset,
         "policy.html",
+        query
+            .published
+            .map(|v| format!("Version {v} of the policy is published.")),
     )
     .await
 }

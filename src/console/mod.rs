@@ -40,6 +40,9 @@ pub struct Console {
     secure: bool,
     /// Staff sign-in through an OpenID Connect provider, when one is configured.
     oidc: Option<oidc::OidcSignIn>,
+    /// The Content-Security-Policy of every page: [`PAGE_POLICY`], with the provider's origin allowed as a form
+    /// target when one is configured (see [`Console::with_oidc`]).
+    policy: String,
 }
 
 fn environment() -> Environment<'static> {
@@ -74,6 +77,18 @@ fn environment() -> Environment<'static> {
         ),
         ("vendors.html", include_str!("templates/vendors.html")),
         ("policy.html", include_str!("templates/policy.html")),
+        (
+            "department_form.html",
+            include_str!("templates/department_form.html"),
+        ),
+        (
+            "vendor_form.html",
+            include_str!("templates/vendor_form.html"),
+        ),
+        (
+            "policy_form.html",
+            include_str!("templates/policy_form.html"),
+        ),
         ("findings.html", include_str!("templates/findings.html")),
         ("finding.html", include_str!("templates/finding.html")),
     ] {
@@ -167,11 +182,21 @@ impl Console {
                 .get(..8)
                 .is_some_and(|s| s.eq_ignore_ascii_case("https://")),
             oidc: None,
+            policy: PAGE_POLICY.to_string(),
         }
     }
 
-    /// Offers sign-in through `oidc` (when Some) on the sign-in page.
+    /// Offers sign-in through `oidc` (when Some) on the sign-in page. The sign-out form of an OpenID Connect
+    /// session is answered with a redirect to the provider, and browsers hold a form's redirects to the page's
+    /// `form-action`: pages then allow the provider's origin there too.
     pub fn with_oidc(mut self, oidc: Option<oidc::OidcSignIn>) -> Console {
+        self.policy = match &oidc {
+            Some(o) => PAGE_POLICY.replace(
+                "form-action 'self'",
+                &format!("form-action 'self' {}", o.origin()),
+            ),
+            None => PAGE_POLICY.to_string(),
+        };
         self.oidc = oidc;
         self
     }
@@ -305,13 +330,14 @@ impl Console {
             .get_template(template)
             .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(&context))));
         match html {
-            Ok(html) => html_response(status, html),
+            Ok(html) => html_response(status, html, &self.policy),
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), template, "a console page failed to render");
                 html_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "<!doctype html><html lang=\"en\"><title>Error</title><h1>The page could not be shown</h1>"
                         .to_string(),
+                    &self.policy,
                 )
             }
         }
@@ -359,11 +385,11 @@ impl Console {
     }
 }
 
-fn html_response(status: StatusCode, html: String) -> Response {
+fn html_response(status: StatusCode, html: String, policy: &str) -> Response {
     Response::builder()
         .status(status)
         .content_type("text/html; charset=utf-8")
-        .header(header::CONTENT_SECURITY_POLICY, PAGE_POLICY)
+        .header(header::CONTENT_SECURITY_POLICY, policy)
         .body(html)
 }
 
@@ -497,9 +523,29 @@ pub fn mount(route: Route) -> Route {
         .at("/catalog", get(admin::catalog))
         .at("/catalog/export.xlsx", get(admin::catalog_export))
         .at("/catalog/import", post(admin::catalog_import))
-        .at("/departments", get(admin::departments))
-        .at("/vendors", get(admin::vendors))
+        .at(
+            "/departments",
+            get(admin::departments).post(registry::create_department),
+        )
+        .at("/departments/new", get(registry::new_department))
+        .at(
+            "/departments/:id/edit",
+            get(registry::edit_department).post(registry::save_department),
+        )
+        .at(
+            "/vendors",
+            get(admin::vendors).post(registry::create_vendor),
+        )
+        .at("/vendors/new", get(registry::new_vendor))
+        .at(
+            "/vendors/:id/edit",
+            get(registry::edit_vendor).post(registry::save_vendor),
+        )
         .at("/policy", get(admin::policy_versions))
+        .at(
+            "/policy/edit",
+            get(registry::edit_policy).post(registry::publish_policy),
+        )
 }
 
 /// The live session of the request, or the page to answer instead: the sign-in page for none, a refusal for a
@@ -602,6 +648,7 @@ mod admin;
 mod checks;
 mod findings;
 mod portal;
+mod registry;
 mod requests;
 mod reviews;
 mod signin;

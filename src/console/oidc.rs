@@ -7,6 +7,10 @@
 //! and department with the API's own claim mapping ([`Verifier::principal`]) and opens the same server-side
 //! session a login link opens.
 //!
+//! Signing out of an OpenID Connect session also signs out at the provider when its metadata publishes an
+//! `end_session_endpoint` (RP-Initiated Logout 1.0): the session keeps the ID token it was opened with, and
+//! [`OidcSignIn::end_session`] gives the address to send the browser to, with that token as `id_token_hint`.
+//!
 //! The provider's metadata and keys are read on the first sign-in (not at start, so that the service starts while
 //! the provider is down) and read again after [`METADATA_MINUTES`], so that rotated keys are picked up.
 
@@ -14,18 +18,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreJwsSigningAlgorithm,
 };
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    RequestTokenError, Scope, TokenResponse,
+    EndpointSet, IssuerUrl, LogoutRequest, Nonce, PkceCodeChallenge, PkceCodeVerifier,
+    PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, RequestTokenError, Scope,
+    TokenResponse,
 };
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
 use crate::auth::{Principal, Role, Verifier};
-use crate::config::OidcConfig;
+use crate::config::{OidcConfig, Secret};
 use crate::tls::{ExtraRoots, error_chain};
 
 /// How long a sign-in may take at the provider.
@@ -34,6 +39,9 @@ pub const ATTEMPT_MINUTES: i64 = 10;
 pub const METADATA_MINUTES: u64 = 15;
 /// The path of the callback: the redirect URI to register with the provider is the public URL and this path.
 pub const CALLBACK_PATH: &str = "/login/oidc/callback";
+/// Where the provider sends the browser back after signing out there (after the public URL): the home page,
+/// which then says the person has signed out.
+pub const SIGNED_OUT_PATH: &str = "/?signed_out=1";
 
 /// What the provider signs ID tokens with that this service accepts (those the API accepts from an identity
 /// provider); never a symmetric algorithm keyed with the client secret.
@@ -90,9 +98,10 @@ pub struct OidcSignIn {
     client_id: ClientId,
     client_secret: ClientSecret,
     redirect: RedirectUrl,
+    post_logout: PostLogoutRedirectUrl,
     provider_name: String,
     http: reqwest::Client,
-    metadata: Mutex<Option<(Instant, Arc<CoreProviderMetadata>)>>,
+    metadata: Mutex<Option<(Instant, Arc<ProviderMetadataWithLogout>)>>,
 }
 
 impl std::fmt::Debug for OidcSignIn {
@@ -114,11 +123,13 @@ pub struct Started {
     pub pkce_verifier: String,
 }
 
-/// Who the provider signed in, as the API would see them, and the address it gave.
+/// Who the provider signed in, as the API would see them, the address it gave, and the ID token it issued (kept
+/// with the session for signing out at the provider).
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub principal: Principal,
     pub email: Option<String>,
+    pub id_token: Secret,
 }
 
 impl OidcSignIn {
@@ -139,6 +150,10 @@ impl OidcSignIn {
         let redirect = format!("{}{CALLBACK_PATH}", public_url.trim_end_matches('/'));
         let redirect = RedirectUrl::new(redirect.clone())
             .map_err(|e| anyhow::anyhow!("the redirect URI {redirect:?} (from public_url): {e}"))?;
+        let post_logout = format!("{}{SIGNED_OUT_PATH}", public_url.trim_end_matches('/'));
+        let post_logout = PostLogoutRedirectUrl::new(post_logout.clone()).map_err(|e| {
+            anyhow::anyhow!("the post-logout redirect URI {post_logout:?} (from public_url): {e}")
+        })?;
         // No redirects: an answer from elsewhere than the configured provider is not followed.
         let http = roots
             .http(reqwest::Client::builder())
@@ -150,6 +165,7 @@ impl OidcSignIn {
             client_id: ClientId::new(client_id.clone()),
             client_secret: ClientSecret::new(secret.expose().to_string()),
             redirect,
+            post_logout,
             provider_name: config.provider_name.clone(),
             http,
             metadata: Mutex::new(None),
@@ -164,9 +180,21 @@ impl OidcSignIn {
         self.redirect.as_str()
     }
 
+    /// Where the provider sends the browser back after signing out there: `{public_url}/?signed_out=1`.
+    pub fn post_logout_redirect_uri(&self) -> &str {
+        self.post_logout.as_str()
+    }
+
+    /// The provider's origin (`https://id.city.example`): console pages let their forms lead there, because
+    /// signing out (a form) is answered with a redirect to the provider's end-session endpoint, and browsers hold
+    /// such a redirect to the page's `form-action`.
+    pub fn origin(&self) -> String {
+        self.issuer.url().origin().ascii_serialization()
+    }
+
     /// The provider's metadata and keys, read now when they were never read or are older than
     /// [`METADATA_MINUTES`] (or `fresh`).
-    async fn metadata(&self, fresh: bool) -> Result<Arc<CoreProviderMetadata>, Refusal> {
+    async fn metadata(&self, fresh: bool) -> Result<Arc<ProviderMetadataWithLogout>, Refusal> {
         let mut cached = self.metadata.lock().await;
         if !fresh
             && let Some((at, meta)) = cached.as_ref()
@@ -174,7 +202,7 @@ impl OidcSignIn {
         {
             return Ok(meta.clone());
         }
-        let meta = CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
+        let meta = ProviderMetadataWithLogout::discover_async(self.issuer.clone(), &self.http)
             .await
             .map_err(|e| {
                 tracing::warn!(
@@ -198,7 +226,7 @@ impl OidcSignIn {
 
     fn client(
         &self,
-        meta: &CoreProviderMetadata,
+        meta: &ProviderMetadataWithLogout,
     ) -> CoreClient<
         EndpointSet,
         EndpointNotSet,
@@ -306,7 +334,42 @@ impl OidcSignIn {
             .filter(|_| claims.email_verified() != Some(false))
             .map(|e| e.as_str().trim().to_string())
             .filter(|e| e.parse::<lettre::Address>().is_ok());
-        Ok(SignedIn { principal, email })
+        Ok(SignedIn {
+            principal,
+            email,
+            id_token: Secret::new(id_token.to_string()),
+        })
+    }
+
+    /// Where to send a browser whose session was opened with `id_token` to sign out at the provider too:
+    /// the provider's `end_session_endpoint` with `id_token_hint`, `client_id`, `post_logout_redirect_uri` and a
+    /// random `state`. `None` (sign out here only) when the provider publishes no end-session endpoint, publishes
+    /// one on another origin than the issuer's (the page's `form-action` would stop the browser there), or cannot
+    /// be reached.
+    pub async fn end_session(&self, id_token: &Secret) -> Option<String> {
+        let meta = self.metadata(false).await.ok()?;
+        let endpoint = meta.additional_metadata().end_session_endpoint.clone()?;
+        if endpoint.url().origin().ascii_serialization() != self.origin() {
+            tracing::warn!(
+                issuer = self.issuer.as_str(),
+                end_session_endpoint = endpoint.as_str(),
+                "the identity provider's end-session endpoint is on another origin than the issuer: \
+                 signing out ends the console's session only"
+            );
+            return None;
+        }
+        let id_token: CoreIdToken = id_token
+            .expose()
+            .parse()
+            .map_err(|_| tracing::warn!("a kept ID token could not be read; signing out here only"))
+            .ok()?;
+        let url = LogoutRequest::from(endpoint)
+            .set_id_token_hint(&id_token)
+            .set_client_id(self.client_id.clone())
+            .set_post_logout_redirect_uri(self.post_logout.clone())
+            .set_state(CsrfToken::new_random())
+            .http_get_url();
+        Some(url.to_string())
     }
 }
 
@@ -372,6 +435,11 @@ mod tests {
             "https://review.city.example/login/oidc/callback"
         );
         assert_eq!(o.provider_name(), "CityID");
+        assert_eq!(
+            o.post_logout_redirect_uri(),
+            "https://review.city.example/?signed_out=1"
+        );
+        assert_eq!(o.origin(), "https://id.city.example");
         let printed = format!("{o:?}");
         assert!(!printed.contains("oidc-s3cret"), "{printed}");
         assert!(printed.contains("procurement"), "{printed}");

@@ -171,6 +171,7 @@ pub fn new_session(
             method: method.to_string(),
             expires_at,
             email: None,
+            id_token: None,
         },
     )
 }

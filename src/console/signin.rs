@@ -324,6 +324,7 @@ pub(super) async fn oidc_callback(
         at + chrono::Duration::hours(session::SESSION_HOURS),
     );
     row.email = who.email.clone();
+    row.id_token = Some(who.id_token);
     let person = who.email.map(|email| crate::store::IdentityPerson {
         subject_key: principal.subject_key(),
         subject: principal.subject.clone(),
@@ -339,6 +340,7 @@ pub(super) async fn oidc_callback(
     without_binding(&console, signed_in(&console, &cookie, "/"))
 }
 
+/// Ends the session (and, for one the identity provider opened, sends the browser to sign out there too).
 #[handler]
 pub(super) async fn sign_out(
     req: &Request,
@@ -348,15 +350,25 @@ pub(super) async fn sign_out(
 ) -> Response {
     let session = attempt!(require(req, &console, &store, Role::VARIANTS).await);
     attempt!(check_csrf(&console, &session, form.get("csrf")));
-    if let Err(e) = store
+    let id_token = match store
         .revoke_session(&session.actor(), session.record.id)
         .await
     {
-        return e.into_response();
+        Ok(token) => token,
+        Err(e) => return e.into_response(),
+    };
+    // A session the identity provider opened ends there too when the provider says where (RP-Initiated Logout):
+    // the provider sends the browser back to `/?signed_out=1`. Otherwise, or when the provider cannot be reached,
+    // the browser goes there at once.
+    let mut location = oidc::SIGNED_OUT_PATH.to_string();
+    if let (Some(provider), Some(token)) = (&console.oidc, &id_token)
+        && let Some(url) = provider.end_session(token).await
+    {
+        location = url;
     }
     Response::builder()
         .status(StatusCode::SEE_OTHER)
-        .header(header::LOCATION, "/?signed_out=1")
+        .header(header::LOCATION, location)
         .header(
             header::SET_COOKIE,
             session::set_cookie(console.secure, None, 0),

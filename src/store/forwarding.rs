@@ -226,7 +226,8 @@ forward! {
 
     pub async fn find_session(&self, token_hash: &str) -> Result<Option<SessionRecord>, ApiError>;
 
-    pub async fn revoke_session(&self, actor: &Actor, id: Uuid) -> Result<(), ApiError>;
+    /// Ends a session; returns the ID token that was kept with it (cleared in the same transaction).
+    pub async fn revoke_session(&self, actor: &Actor, id: Uuid) -> Result<Option<Secret>, ApiError>;
 
     pub async fn list_profiles(&self) -> Result<Vec<ImportProfileRecord>, ApiError>;
 

@@ -2,6 +2,7 @@
 
 use uuid::Uuid;
 
+use crate::config::Secret;
 use crate::domain::now;
 use crate::error::ApiError;
 use crate::store::{
@@ -16,8 +17,8 @@ async fn insert_session(
 ) -> Result<SessionRecord, ApiError> {
     let created: SessionRecord = sqlx::query_as(
         "INSERT INTO console_sessions (id, token_hash, csrf_token, subject, name, roles, department, vendor_id, \
-         invitation_id, method, created_at, expires_at, email) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-         $12, $13) RETURNING *",
+         invitation_id, method, created_at, expires_at, email, id_token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+         $10, $11, $12, $13, $14) RETURNING *",
     )
     .bind(Uuid::new_v4())
     .bind(&new.token_hash)
@@ -32,6 +33,7 @@ async fn insert_session(
     .bind(now())
     .bind(new.expires_at)
     .bind(&new.email)
+    .bind(new.id_token.as_ref().map(Secret::expose))
     .fetch_one(&mut **tx)
     .await?;
     audit(
@@ -249,6 +251,7 @@ impl Repo {
 
     /// Opens the session of someone the identity provider signed in and, when the provider gave an address,
     /// records them (with the roles and department of this sign-in) among the people notifications may reach.
+    /// Clears the ID tokens kept with sessions past their expiry.
     pub async fn open_identified_session(
         &self,
         actor: &Actor,
@@ -256,6 +259,14 @@ impl Repo {
         person: Option<IdentityPerson>,
     ) -> Result<SessionRecord, ApiError> {
         let mut tx = begin(&self.writer).await?;
+        // A session's ID token is kept only to sign it out at the provider, which an expired session is never
+        // again: each new sign-in through the provider clears those, as a new attempt clears expired attempts.
+        sqlx::query(
+            "UPDATE console_sessions SET id_token = NULL WHERE id_token IS NOT NULL AND expires_at <= $1",
+        )
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
         let created = insert_session(&mut tx, actor, &session).await?;
         if let Some(person) = person {
             let before: Option<IdentityPerson> = lock(
@@ -314,20 +325,32 @@ impl Repo {
         )
     }
 
-    /// Ends a session (sign-out). Ending one already ended changes nothing and is not audited again.
-    pub async fn revoke_session(&self, actor: &Actor, id: Uuid) -> Result<(), ApiError> {
+    /// Ends a session (sign-out) and clears the ID token kept with it, returning that token (for the identity
+    /// provider's end-session endpoint). Ending one already ended changes nothing, returns no token and is not
+    /// audited again.
+    pub async fn revoke_session(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+    ) -> Result<Option<Secret>, ApiError> {
         let mut tx = begin(&self.writer).await?;
         let current: Option<SessionRecord> =
             lock(&mut tx, "SELECT * FROM console_sessions WHERE id = $1", id).await?;
         let Some(current) = current.filter(|s| s.revoked_at.is_none()) else {
-            return Ok(());
+            return Ok(None);
         };
-        let updated: SessionRecord =
-            sqlx::query_as("UPDATE console_sessions SET revoked_at = $2 WHERE id = $1 RETURNING *")
+        let id_token: Option<String> =
+            sqlx::query_scalar("SELECT id_token FROM console_sessions WHERE id = $1")
                 .bind(id)
-                .bind(now())
                 .fetch_one(&mut *tx)
                 .await?;
+        let updated: SessionRecord = sqlx::query_as(
+            "UPDATE console_sessions SET revoked_at = $2, id_token = NULL WHERE id = $1 RETURNING *",
+        )
+        .bind(id)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
         commit_audited(
             tx,
             actor,
@@ -338,6 +361,6 @@ impl Repo {
             Some(to_json(&updated)),
         )
         .await?;
-        Ok(())
+        Ok(id_token.map(Secret::new))
     }
 }

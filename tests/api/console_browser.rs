@@ -757,6 +757,42 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
     assert!(text(&c).await.contains("Record the vote"));
     accessible(&c, &axe, "a request's Council vote form, for an admin").await;
 
+    // --- The admin's forms: a vendor registered with faults comes back with them next to the fields; the policy
+    // document in its text area.
+    c.goto(&format!("{}/vendors", app.base)).await.unwrap();
+    c.find(Locator::LinkText("New vendor"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&c, "/vendors/new").await;
+    accessible(&c, &axe, "the new vendor form").await;
+    c.find(Locator::Id("website"))
+        .await
+        .unwrap()
+        .send_keys("ftp://nowhere")
+        .await
+        .unwrap();
+    c.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_page(&c, "/vendors").await;
+    let shown = text(&c).await;
+    assert!(shown.contains("Please correct 3 problems"), "{shown}");
+    assert!(
+        shown.contains("must be an http:// or https:// address"),
+        "{shown}"
+    );
+    accessible(&c, &axe, "the vendor form with its faults").await;
+    c.goto(&format!("{}/policy/edit", app.base)).await.unwrap();
+    wait_for_page(&c, "/policy/edit").await;
+    assert!(text(&c).await.contains("Publish as version"));
+    accessible(&c, &axe, "the policy edit form").await;
+
     // --- The auditor's pages: the trail, its verification, registers, catalogue, departments, vendors, policy.
     c.delete_all_cookies().await.unwrap();
     c.goto(&login_link(&app, Role::Auditor, "aud", None, None).await)
@@ -788,7 +824,8 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
 
 /// A CIO signs in through the identity provider (the local provider of `oidc_provider.rs`) in Chromium: the
 /// sign-in page offers the provider, the browser goes there and back, and lands on the inbox with no code in the
-/// address bar.
+/// address bar. Signing out goes through the provider's end-session endpoint (the page's `form-action` lets the
+/// sign-out form's redirect go there) and back to the sign-in page, which says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cio_signs_in_through_the_identity_provider_in_chromium() {
     if !browser_available() {
@@ -820,6 +857,49 @@ async fn a_cio_signs_in_through_the_identity_provider_in_chromium() {
             "SELECT COUNT(*) FROM console_sessions WHERE method = 'oidc' AND subject = 'carla'"
         )
         .await,
+        1
+    );
+
+    c.find(Locator::XPath("//button[normalize-space()='Sign out']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let url = c.current_url().await.unwrap();
+        let state = c
+            .execute("return document.readyState;", vec![])
+            .await
+            .unwrap();
+        if state == "complete" && url.query().is_some_and(|q| q.contains("signed_out=1")) {
+            assert_eq!(url.path(), "/", "{url}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never back from the provider: {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        text(&c).await.contains("You have signed out."),
+        "{}",
+        text(&c).await
+    );
+    accessible(
+        &c,
+        &axe,
+        "the sign-in page after signing out at the provider",
+    )
+    .await;
+    let ended = provider.sessions_ended();
+    assert_eq!(ended.len(), 1, "the provider ended its session");
+    assert_eq!(ended[0].subject, "carla");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM console_sessions WHERE revoked_at IS NOT NULL AND id_token IS NULL")
+            .await,
         1
     );
 

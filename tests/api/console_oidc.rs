@@ -1,10 +1,11 @@
 //! Staff sign-in to the console through OpenID Connect, against the local provider of `oidc_provider.rs`: the
-//! whole authorization code flow with PKCE over HTTP, and each refusal opening no session.
+//! whole authorization code flow with PKCE over HTTP, each refusal opening no session, and signing out at the
+//! provider too (RP-Initiated Logout).
 
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::console::client;
+use crate::console::{client, get, hidden, post_form};
 use crate::helpers::{Backend, TEST_SECRET, TestApp};
 use crate::oidc_provider::{Bend, CLIENT_ID, CLIENT_SECRET, Provider};
 use procurement_review::config::{Config, Secret};
@@ -72,6 +73,7 @@ async fn spawn_with(
     })
     .await;
     provider.register(&format!("{}/login/oidc/callback", app.base));
+    provider.register_post_logout(&format!("{}/?signed_out=1", app.base));
     (app, provider)
 }
 
@@ -492,6 +494,182 @@ both!(
         crate::mail::pass(&app, chrono::Utc::now()).await;
         assert_eq!(crate::mail::inbox(&sink, "carla@city.example"), [submitted]);
         assert_eq!(crate::mail::inbox(&sink, "bea@doit.city.example").len(), 2);
+        app.stop().await;
+        provider.stop();
+    }
+);
+
+/// A query parameter of `url`.
+fn param(url: &reqwest::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Signs carla (CIO) in through the provider and returns her session cookie's value.
+async fn cio_signed_in(app: &TestApp, provider: &Provider) -> String {
+    provider.next(cio());
+    let flow = sign_in(app).await;
+    assert_eq!(flow.done.status, 303, "{}", flow.done.text);
+    cookie(&flow.done.cookies, "pr_session").expect("a session cookie")
+}
+
+/// Posts the sign-out form of `session`'s inbox, with its CSRF token.
+async fn sign_out(app: &TestApp, session: &str) -> crate::console::Page {
+    let inbox = get(app, "/inbox", Some(session)).await;
+    assert_eq!(inbox.status, 200, "{}", inbox.text);
+    assert!(
+        inbox.text.contains(r#"action="/sign-out""#),
+        "{}",
+        inbox.text
+    );
+    post_form(
+        app,
+        "/sign-out",
+        Some(session),
+        &[("csrf", &hidden(&inbox, "csrf"))],
+    )
+    .await
+}
+
+both!(
+    async fn signing_out_of_a_provider_session_signs_out_at_the_provider_too(backend) {
+        let (app, provider) = spawn(backend).await;
+        let session = cio_signed_in(&app, &provider).await;
+        let issued = provider.id_tokens();
+        assert_eq!(issued.len(), 1);
+        // The ID token is kept with the session, and nowhere in the audit trail.
+        assert_eq!(
+            app.count(&format!("SELECT COUNT(*) FROM console_sessions WHERE id_token = '{}'", issued[0])).await,
+            1
+        );
+        let audited = format!("SELECT COUNT(*) FROM audit_log WHERE CAST(after AS TEXT) LIKE '%{}%'", issued[0]);
+        assert_eq!(app.count(&audited).await, 0);
+        // Pages let their forms lead to the provider, since the sign-out form is answered with a redirect there.
+        let inbox = get(&app, "/inbox", Some(&session)).await;
+        let csp = inbox.csp.unwrap();
+        assert!(csp.contains(&format!("form-action 'self' {};", provider.issuer)), "{csp}");
+
+        let out = sign_out(&app, &session).await;
+        assert_eq!(out.status, 303, "{}", out.text);
+        assert!(out.set_cookie.as_deref().unwrap().contains("Max-Age=0"), "{:?}", out.set_cookie);
+        let location = reqwest::Url::parse(out.location.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            format!("{}{}", location.origin().ascii_serialization(), location.path()),
+            format!("{}/end_session", provider.issuer)
+        );
+        assert_eq!(param(&location, "id_token_hint").as_deref(), Some(issued[0].as_str()));
+        assert_eq!(param(&location, "client_id").as_deref(), Some(CLIENT_ID));
+        let back = format!("{}/?signed_out=1", app.base);
+        assert_eq!(param(&location, "post_logout_redirect_uri").as_deref(), Some(back.as_str()));
+        let state = param(&location, "state").expect("a state");
+        assert!(state.len() >= 16, "{state}");
+
+        // Our session is over before the browser reaches the provider: the old cookie no longer works, and the
+        // kept ID token is gone with it.
+        assert_eq!(get(&app, "/inbox", Some(&session)).await.status, 401);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM console_sessions WHERE revoked_at IS NOT NULL AND id_token IS NULL").await,
+            1
+        );
+        assert_eq!(app.count("SELECT COUNT(*) FROM console_sessions WHERE id_token IS NOT NULL").await, 0);
+        assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'console.signed_out'").await, 1);
+        assert_eq!(app.count(&audited).await, 0);
+
+        // The provider accepts the request, ends its session and sends the browser back with the state to the
+        // home page, which says so.
+        let at_provider = step(location.as_str(), None).await;
+        assert_eq!(at_provider.status, 302, "{}", at_provider.text);
+        let returned = reqwest::Url::parse(at_provider.location.as_deref().unwrap()).unwrap();
+        assert!(returned.as_str().starts_with(&back), "{returned}");
+        assert_eq!(param(&returned, "state"), Some(state.clone()));
+        let ended = provider.sessions_ended();
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].subject, "carla");
+        assert_eq!(ended[0].id_token_hint, issued[0]);
+        assert_eq!(ended[0].client_id.as_deref(), Some(CLIENT_ID));
+        assert_eq!(ended[0].post_logout_redirect_uri, back);
+        assert_eq!(ended[0].state.as_deref(), Some(state.as_str()));
+        let home = step(returned.as_str(), None).await;
+        assert_eq!(home.status, 200, "{}", home.text);
+        assert!(home.text.contains("You have signed out."), "{}", home.text);
+        assert!(home.text.contains("Sign in with CityID"), "{}", home.text);
+
+        // Posting the old session's form again sends nobody to the provider a second time.
+        let again = post_form(&app, "/sign-out", Some(&session), &[("csrf", "stale")]).await;
+        assert_eq!(again.status, 401);
+        assert_eq!(provider.sessions_ended().len(), 1);
+        app.stop().await;
+        provider.stop();
+    }
+);
+
+both!(
+    async fn without_an_end_session_endpoint_signing_out_ends_the_console_session_only(backend) {
+        let (app, provider) = spawn(backend).await;
+        provider.publish_end_session(false);
+        let session = cio_signed_in(&app, &provider).await;
+        assert_eq!(app.count("SELECT COUNT(*) FROM console_sessions WHERE id_token IS NOT NULL").await, 1);
+
+        let out = sign_out(&app, &session).await;
+        assert_eq!(out.status, 303, "{}", out.text);
+        assert_eq!(out.location.as_deref(), Some("/?signed_out=1"));
+        assert!(out.set_cookie.as_deref().unwrap().contains("Max-Age=0"), "{:?}", out.set_cookie);
+        assert_eq!(get(&app, "/inbox", Some(&session)).await.status, 401);
+        assert_eq!(app.count("SELECT COUNT(*) FROM console_sessions WHERE id_token IS NOT NULL").await, 0);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM console_sessions WHERE revoked_at IS NOT NULL").await,
+            1
+        );
+        assert!(provider.sessions_ended().is_empty());
+        let home = get(&app, "/?signed_out=1", None).await;
+        assert!(home.text.contains("You have signed out."), "{}", home.text);
+        app.stop().await;
+        provider.stop();
+    }
+);
+
+both!(
+    async fn a_login_link_session_signs_out_here_even_with_a_provider_that_publishes_an_end_session(backend) {
+        let (app, provider) = spawn(backend).await;
+        let session = crate::console::sign_in(&app, procurement_review::auth::Role::Cio, "carla", None).await;
+        assert_eq!(app.count("SELECT COUNT(*) FROM console_sessions WHERE method = 'login_link'").await, 1);
+
+        let out = sign_out(&app, &session).await;
+        assert_eq!(out.status, 303, "{}", out.text);
+        assert_eq!(out.location.as_deref(), Some("/?signed_out=1"));
+        assert_eq!(get(&app, "/inbox", Some(&session)).await.status, 401);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM console_sessions WHERE revoked_at IS NOT NULL").await,
+            1
+        );
+        assert!(provider.sessions_ended().is_empty());
+        assert!(provider.id_tokens().is_empty());
+        app.stop().await;
+        provider.stop();
+    }
+);
+
+both!(
+    async fn an_expired_sessions_id_token_is_cleared_by_the_next_sign_in_through_the_provider(backend) {
+        let (app, provider) = spawn(backend).await;
+        let first = cio_signed_in(&app, &provider).await;
+        app.exec_sql("UPDATE console_sessions SET expires_at = created_at").await;
+        assert_eq!(get(&app, "/inbox", Some(&first)).await.status, 401);
+        assert_eq!(app.count("SELECT COUNT(*) FROM console_sessions WHERE id_token IS NOT NULL").await, 1);
+
+        let second = cio_signed_in(&app, &provider).await;
+        let issued = provider.id_tokens();
+        assert_eq!(issued.len(), 2);
+        // Only the live session keeps its token: the expired one's is gone.
+        assert_eq!(app.count("SELECT COUNT(*) FROM console_sessions WHERE id_token IS NOT NULL").await, 1);
+        assert_eq!(
+            app.count(&format!("SELECT COUNT(*) FROM console_sessions WHERE id_token = '{}'", issued[1])).await,
+            1
+        );
+        let out = sign_out(&app, &second).await;
+        let location = reqwest::Url::parse(out.location.as_deref().unwrap()).unwrap();
+        assert_eq!(param(&location, "id_token_hint").as_deref(), Some(issued[1].as_str()));
         app.stop().await;
         provider.stop();
     }

@@ -14,6 +14,7 @@ mod console;
 mod console_admin;
 mod console_browser;
 mod console_checks;
+mod console_forms;
 mod console_oidc;
 mod contracts;
 mod duplicates;

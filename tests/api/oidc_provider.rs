@@ -2,8 +2,12 @@
 //! signs the next person in at once and redirects back with a code) and `/token` (client authentication, single
 //! use codes, the redirect URI and the PKCE verifier checked, an RS256 ID token signed with `tests/keys`).
 //!
-//! It follows OpenID Connect Core 1.0 and RFC 7636 as far as the console's sign-in uses them, so the
-//! `openidconnect` crate talks to it as to a real provider. A test sets who signs in next ([`Provider::next`]) and
+//! `/end_session` signs the person out as OpenID Connect RP-Initiated Logout 1.0 says (the `id_token_hint` verified
+//! as one of its own tokens for this client, the `post_logout_redirect_uri` registered) and sends the browser back
+//! with the `state`; a test may have the discovery document not publish it ([`Provider::publish_end_session`]).
+//!
+//! It follows OpenID Connect Core 1.0, RP-Initiated Logout 1.0 and RFC 7636 as far as the console uses them, so
+//! the `openidconnect` crate talks to it as to a real provider. A test sets who signs in next ([`Provider::next`]) and
 //! may bend the ID token (another audience, another nonce, already expired) to see the console refuse it.
 
 use std::collections::HashMap;
@@ -41,13 +45,28 @@ struct Grant {
     used: bool,
 }
 
+/// A sign-out the provider was asked for at `/end_session`, as it read it.
+#[derive(Debug, Clone)]
+pub struct EndSession {
+    pub id_token_hint: String,
+    pub subject: String,
+    pub client_id: Option<String>,
+    pub post_logout_redirect_uri: String,
+    pub state: Option<String>,
+}
+
 #[derive(Default)]
 struct State {
     redirect_uri: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    /// Whether the discovery document leaves `end_session_endpoint` out.
+    hide_end_session: bool,
     next: Map<String, Value>,
     bend: Bend,
     codes: HashMap<String, Grant>,
     tokens_issued: u32,
+    id_tokens: Vec<String>,
+    sessions_ended: Vec<EndSession>,
 }
 
 pub struct Provider {
@@ -66,6 +85,7 @@ impl Provider {
             .at("/jwks", get(jwks))
             .at("/authorize", get(authorize))
             .at("/token", post(token))
+            .at("/end_session", get(end_session))
             .data(state.clone())
             .data(Issuer(issuer.clone()));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -93,6 +113,26 @@ impl Provider {
         self.state.lock().unwrap().redirect_uri = Some(redirect_uri.to_string());
     }
 
+    /// The one URI `/end_session` may send the browser back to.
+    pub fn register_post_logout(&self, uri: &str) {
+        self.state.lock().unwrap().post_logout_redirect_uri = Some(uri.to_string());
+    }
+
+    /// Whether the discovery document publishes `end_session_endpoint` (it does unless told otherwise).
+    pub fn publish_end_session(&self, publish: bool) {
+        self.state.lock().unwrap().hide_end_session = !publish;
+    }
+
+    /// The ID tokens issued so far, oldest first.
+    pub fn id_tokens(&self) -> Vec<String> {
+        self.state.lock().unwrap().id_tokens.clone()
+    }
+
+    /// The sign-outs asked for at `/end_session` and carried out, oldest first.
+    pub fn sessions_ended(&self) -> Vec<EndSession> {
+        self.state.lock().unwrap().sessions_ended.clone()
+    }
+
     /// Who signs in at `/authorize` from now on: these claims, besides `iss`, `aud`, `exp`, `iat` and `nonce`.
     pub fn next(&self, claims: Value) {
         self.state.lock().unwrap().next = claims.as_object().unwrap().clone();
@@ -118,9 +158,9 @@ impl Provider {
 struct Issuer(String);
 
 #[handler]
-fn discovery(issuer: Data<&Issuer>) -> Json<Value> {
+fn discovery(issuer: Data<&Issuer>, state: Data<&Arc<Mutex<State>>>) -> Json<Value> {
     let i = &issuer.0.0;
-    Json(json!({
+    let mut document = json!({
         "issuer": i,
         "authorization_endpoint": format!("{i}/authorize"),
         "token_endpoint": format!("{i}/token"),
@@ -132,7 +172,11 @@ fn discovery(issuer: Data<&Issuer>) -> Json<Value> {
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "email", "profile"],
         "claims_supported": ["sub", "email", "email_verified", "name"]
-    }))
+    });
+    if !state.lock().unwrap().hide_end_session {
+        document["end_session_endpoint"] = json!(format!("{i}/end_session"));
+    }
+    Json(document)
 }
 
 #[handler]
@@ -314,6 +358,7 @@ fn token(
         jsonwebtoken::EncodingKey::from_rsa_pem(include_bytes!("../keys/rsa-private.pem")).unwrap();
     let id_token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
     s.tokens_issued += 1;
+    s.id_tokens.push(id_token.clone());
     Response::builder()
         .content_type("application/json")
         .header("cache-control", "no-store")
@@ -326,4 +371,67 @@ fn token(
             })
             .to_string(),
         )
+}
+
+#[derive(Deserialize)]
+struct EndSessionQuery {
+    id_token_hint: Option<String>,
+    client_id: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+}
+
+/// RP-Initiated Logout: the hint must be an ID token this provider signed for the client (an expired one is
+/// still a good hint), `client_id` when sent must be its audience, and the browser goes back only to the
+/// registered URI, with the `state` added.
+#[handler]
+fn end_session(
+    state: Data<&Arc<Mutex<State>>>,
+    issuer: Data<&Issuer>,
+    q: Query<EndSessionQuery>,
+) -> Response {
+    let mut s = state.lock().unwrap();
+    if s.hide_end_session {
+        return Response::builder().status(StatusCode::NOT_FOUND).finish();
+    }
+    let Some(hint) = q.id_token_hint.clone() else {
+        return bad("id_token_hint is required");
+    };
+    let key =
+        jsonwebtoken::DecodingKey::from_rsa_pem(include_bytes!("../keys/rsa-public.pem")).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.validate_exp = false;
+    validation.set_audience(&[CLIENT_ID]);
+    validation.set_issuer(&[&issuer.0.0]);
+    let Ok(verified) = jsonwebtoken::decode::<Map<String, Value>>(&hint, &key, &validation) else {
+        return bad("id_token_hint is not an ID token of this provider for this client");
+    };
+    if q.client_id.as_deref().is_some_and(|c| c != CLIENT_ID) {
+        return bad("client_id is not the ID token's audience");
+    }
+    let Some(uri) = q
+        .post_logout_redirect_uri
+        .clone()
+        .filter(|u| Some(u) == s.post_logout_redirect_uri.as_ref())
+    else {
+        return bad("post_logout_redirect_uri is not registered for this client");
+    };
+    s.sessions_ended.push(EndSession {
+        id_token_hint: hint,
+        subject: verified.claims["sub"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        client_id: q.client_id.clone(),
+        post_logout_redirect_uri: uri.clone(),
+        state: q.state.clone(),
+    });
+    let mut url = reqwest::Url::parse(&uri).unwrap();
+    if let Some(st) = &q.state {
+        url.query_pairs_mut().append_pair("state", st);
+    }
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header("location", url.to_string())
+        .finish()
 }

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::config::Secret;
+
 /// A one-time console sign-in link (`procurement-review login-link`): who it signs in, until when, and whether it
 /// was used. The code itself is never stored, only its SHA-256.
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
@@ -58,6 +60,8 @@ pub struct NewSession {
     pub method: String,
     pub expires_at: DateTime<Utc>,
     pub email: Option<String>,
+    /// The ID token the identity provider issued (OpenID Connect sessions only), for signing out there too.
+    pub id_token: Option<Secret>,
 }
 
 /// An OpenID Connect sign-in under way: the `state` sent to the provider (its SHA-256), the browser that started
