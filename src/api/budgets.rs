@@ -26,7 +26,7 @@ use crate::domain::budgets::{
 };
 use crate::error::{ApiError, FieldError};
 use crate::sheets::budgets::LineRow;
-use crate::store::{BudgetDetail, BudgetFilter, PlanItemRecord, Store};
+use crate::store::{BudgetDetail, BudgetFilter, PlanItemLoad, PlanItemRecord, Store};
 use crate::workflow::budgets::Review;
 
 /// Those who keep the City Technology Plan: the CIO office and admins.
@@ -530,6 +530,10 @@ impl BudgetsApi {
             crate::sheets::budgets::import_plan(&bytes, &limits)
         })
         .await?;
+        let rows = rows
+            .into_iter()
+            .map(|(id, cell, fields)| PlanItemLoad { id, cell, fields })
+            .collect();
         let (created, updated) = store
             .load_plan_items(&auth.actor(), &auth.caller(), rows)
             .await?;

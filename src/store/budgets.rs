@@ -14,7 +14,7 @@ use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
     Actor, BudgetDetail, BudgetFilter, BudgetLineDetail, BudgetLineRecord, BudgetRecord,
-    BudgetReviewRecord, Paged, PlanItemRecord, Scope, to_json, unique_as,
+    BudgetReviewRecord, Paged, PlanItemLoad, PlanItemRecord, Scope, to_json, unique_as,
 };
 use crate::workflow::budgets::{self as plan, BudgetState, LineRef, LineState, Review};
 use crate::workflow::{Caller, Refusal};
@@ -418,12 +418,12 @@ impl Repo {
         &self,
         actor: &Actor,
         caller: &Caller,
-        rows: Vec<crate::sheets::budgets::PlanRow>,
+        rows: Vec<PlanItemLoad>,
     ) -> Result<(usize, usize), ApiError> {
         plan::plan_editor(caller)?;
         let mut tx = begin(&self.writer).await?;
         let mut unknown = Vec::new();
-        for (id, cell, _) in &rows {
+        for PlanItemLoad { id, cell, .. } in &rows {
             if let Some(id) = id {
                 let found: Option<(Uuid,)> =
                     sqlx::query_as("SELECT id FROM plan_items WHERE id = $1")
@@ -443,7 +443,7 @@ impl Repo {
         }
         let (mut created, mut updated) = (0, 0);
         let at = now();
-        for (id, _, fields) in rows {
+        for PlanItemLoad { id, fields, .. } in rows {
             let (action, before, record): (&str, Option<PlanItemRecord>, PlanItemRecord) = match id
             {
                 Some(id) => {

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::domain::now;
 use crate::error::ApiError;
-use crate::sheets::external::Mapping;
+use crate::domain::crosswalk::Mapping;
 use crate::store::{Actor, ImportProfileRecord, to_json, unique_as};
 
 /// Names compare without regard to case or runs of spaces.

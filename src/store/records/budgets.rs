@@ -24,6 +24,15 @@ pub struct PlanItemRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+/// One row of a plan upload, as the store loads it: the item it updates (none for a new item), where that id was
+/// read (named when it is refused, e.g. the cell `A7`), and the item's fields.
+#[derive(Debug, Clone)]
+pub struct PlanItemLoad {
+    pub id: Option<Uuid>,
+    pub cell: String,
+    pub fields: crate::domain::budgets::PlanItemFields,
+}
+
 /// A department's technology budget for one fiscal year [EO 2025 Art. 2].
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct BudgetRecord {

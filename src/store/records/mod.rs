@@ -307,7 +307,7 @@ pub struct ImportProfileRecord {
     #[serde(skip)]
     pub name_key: String,
     #[sqlx(json)]
-    pub mapping: crate::sheets::external::Mapping,
+    pub mapping: crate::domain::crosswalk::Mapping,
     pub version: i64,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
