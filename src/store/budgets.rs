@@ -8,7 +8,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::auth::Role;
-use crate::domain::budgets::{BudgetStatus, LineFields, PlanItemFields};
+use crate::domain::budgets::{LineFields, PlanItemFields};
 use crate::domain::policy::{BudgetFacts, BudgetLineFacts};
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
@@ -87,20 +87,12 @@ async fn budget_detail(tx: &mut Tx, budget: BudgetRecord) -> Result<BudgetDetail
     })
 }
 
-fn corrupt_status(budget: &BudgetRecord) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!(
-        "budget {} has an unknown status {:?}",
-        budget.id,
-        budget.status
-    ))
-}
-
-fn state_of(detail: &BudgetDetail) -> Result<BudgetState, ApiError> {
+fn state_of(detail: &BudgetDetail) -> BudgetState {
     let b = &detail.budget;
-    Ok(BudgetState {
+    BudgetState {
         department: b.department_code.clone(),
         fiscal_year: b.fiscal_year,
-        status: BudgetStatus::try_from(b.status.as_str()).map_err(|_| corrupt_status(b))?,
+        status: b.status,
         submission: b.submission,
         amendment: b.amendment,
         ever_approved: b.approved_at.is_some(),
@@ -119,7 +111,7 @@ fn state_of(detail: &BudgetDetail) -> Result<BudgetState, ApiError> {
             .filter(|r| r.submission == b.submission && r.outcome == "approved")
             .map(|r| r.role.clone())
             .collect(),
-    })
+    }
 }
 
 /// Locks a budget for a change, checks the version the caller read and loads it with its lines.
@@ -627,7 +619,7 @@ impl Repo {
     ) -> Result<BudgetDetail, ApiError> {
         let mut tx = begin(&self.writer).await?;
         let before = lock_budget(&mut tx, scope, id, if_match).await?;
-        let change = plan::plan_lines(&state_of(&before)?, caller, &lines)?;
+        let change = plan::plan_lines(&state_of(&before), caller, &lines)?;
         plan::plan_items_known(&lines, &known_plan_items(&mut tx, &lines).await?)?;
         write_lines(&mut tx, id, &lines, &change.removed).await?;
         sqlx::query(
@@ -653,7 +645,7 @@ impl Repo {
     ) -> Result<BudgetDetail, ApiError> {
         let mut tx = begin(&self.writer).await?;
         let before = lock_budget(&mut tx, scope, id, if_match).await?;
-        plan::plan_submit(&state_of(&before)?, caller)?;
+        plan::plan_submit(&state_of(&before), caller)?;
         sqlx::query(
             "UPDATE budgets SET status = 'submitted', submission = submission + 1, version = version + 1, \
              updated_at = $2 WHERE id = $1",
@@ -678,7 +670,7 @@ impl Repo {
     ) -> Result<BudgetDetail, ApiError> {
         let mut tx = begin(&self.writer).await?;
         let before = lock_budget(&mut tx, &Scope::All, id, if_match).await?;
-        let decided = plan::plan_review(&state_of(&before)?, caller, acting, &review)?;
+        let decided = plan::plan_review(&state_of(&before), caller, acting, &review)?;
         let at = now();
         sqlx::query(
             "INSERT INTO budget_reviews (id, budget_id, submission, role, outcome, comments, reviewed_by, reviewed_at) \

@@ -3,9 +3,9 @@
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::domain::crosswalk::Mapping;
 use crate::domain::now;
 use crate::error::ApiError;
-use crate::domain::crosswalk::Mapping;
 use crate::store::{Actor, ImportProfileRecord, to_json, unique_as};
 
 /// Names compare without regard to case or runs of spaces.
