@@ -10,7 +10,7 @@ use crate::domain::catalog::{CatalogService, ServiceStatus};
 use crate::domain::duplicates::{
     self as dup, Candidate, CatalogEntry, DuplicateIndex, PastPurchase, RequestText,
 };
-use crate::domain::requests::{RequestFields, Status};
+use crate::domain::requests::RequestFields;
 use crate::error::ApiError;
 use crate::store::{PurchaseRecord, Store};
 
@@ -76,8 +76,7 @@ fn apply(index: &mut DuplicateIndex, services: &[CatalogService], purchases: &[P
     }
     for p in purchases {
         // Approved purchases are what other departments already bought; anything else leaves the index.
-        let approved = Status::try_from(p.status.as_str()).is_ok_and(Status::is_approved);
-        if approved {
+        if p.status.is_approved() {
             index.upsert_purchase(purchase(p));
         } else {
             index.remove_purchase(&p.id.to_string());

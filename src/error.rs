@@ -24,18 +24,13 @@ use serde::Serialize;
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 pub use crate::domain::invalid::{FieldError, Invalid};
+pub use crate::domain::problems::ProblemCode;
 
-/// 415 for what is not a workbook, 413 for what is too large to read, 422 otherwise (an encrypted workbook).
+/// 415 for what is not a workbook, 413 for what is too large to read, 422 otherwise (an encrypted workbook):
+/// each code's own status.
 impl From<crate::sheets::limits::Refusal> for ApiError {
     fn from(r: crate::sheets::limits::Refusal) -> Self {
-        let status = match r.code {
-            "unsupported_file" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "file_too_large" | "too_large_uncompressed" | "too_many_cells" | "too_many_entries" => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        };
-        ApiError::new(status, r.code, r.message)
+        ApiError::new(status_of(r.code), r.code, r.message)
     }
 }
 
@@ -60,7 +55,7 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// Stable machine-readable code, e.g. `validation_failed`, `not_found`, `stale_etag`.
-    pub code: String,
+    pub code: ProblemCode,
     /// The request id (also sent as `X-Request-Id`), to quote when reporting a problem.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,7 +75,7 @@ pub enum ApiError {
     #[error("{detail}")]
     Problem {
         status: StatusCode,
-        code: &'static str,
+        code: ProblemCode,
         detail: String,
         errors: Vec<FieldError>,
         allowed: Vec<String>,
@@ -92,7 +87,12 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ProblemCode, detail: impl Into<String>) -> Self {
+        debug_assert!(
+            code == ProblemCode::RequestFailed || status_of(code) == status,
+            "{code} is answered with {}, not {status}",
+            status_of(code)
+        );
         ApiError::Problem {
             status,
             code,
@@ -110,7 +110,7 @@ impl ApiError {
         };
         ApiError::Problem {
             status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "validation_failed",
+            code: ProblemCode::ValidationFailed,
             detail,
             errors,
             allowed: Vec::new(),
@@ -128,7 +128,7 @@ impl ApiError {
         let (name, message) = (name.into(), message.into());
         ApiError::Problem {
             status: StatusCode::BAD_REQUEST,
-            code: "bad_parameter",
+            code: ProblemCode::BadParameter,
             detail: format!("{name}: {message}"),
             errors: vec![FieldError::new(name, message)],
             allowed: Vec::new(),
@@ -138,34 +138,34 @@ impl ApiError {
 
     /// 400 for a request that cannot be acted on as sent (not a field's fault: a sign-in callback that matches no
     /// attempt, say).
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: ProblemCode, detail: impl Into<String>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
     pub fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ProblemCode::NotFound,
             format!("{what} not found"),
         )
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+        Self::new(StatusCode::UNAUTHORIZED, ProblemCode::Unauthorized, detail)
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Self::new(StatusCode::FORBIDDEN, ProblemCode::Forbidden, detail)
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ProblemCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
 
     pub fn stale(current_etag: &str) -> Self {
         Self::new(
             StatusCode::PRECONDITION_FAILED,
-            "stale_etag",
+            ProblemCode::StaleEtag,
             format!("the object has changed since it was read; its current ETag is {current_etag}"),
         )
     }
@@ -173,7 +173,7 @@ impl ApiError {
     /// 409 for a write that a database constraint refused: a duplicate key, or a concurrent change that got
     /// there first. This is the store's only conflict; a rule that refuses a command belongs to a planner in
     /// `crate::workflow`, which answers with a [`crate::workflow::Refusal`].
-    pub fn constraint(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn constraint(code: ProblemCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
 
@@ -181,7 +181,7 @@ impl ApiError {
     pub fn precondition_required() -> Self {
         Self::new(
             StatusCode::PRECONDITION_REQUIRED,
-            "precondition_required",
+            ProblemCode::PreconditionRequired,
             "send If-Match with the ETag of the version you read (GET the object for its ETag)",
         )
     }
@@ -193,10 +193,10 @@ impl ApiError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ProblemCode {
         match self {
-            ApiError::Problem { code, .. } => code,
-            ApiError::Internal(_) => "internal_error",
+            ApiError::Problem { code, .. } => *code,
+            ApiError::Internal(_) => ProblemCode::InternalError,
         }
     }
 
@@ -217,11 +217,14 @@ impl ApiError {
             ),
         };
         Problem {
-            type_: format!("tag:procurement-review,2026:problem/{}", self.code()),
+            type_: format!(
+                "tag:procurement-review,2026:problem/{}",
+                self.code().as_str()
+            ),
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: status.as_u16(),
             detail,
-            code: self.code().to_string(),
+            code: self.code(),
             request_id: crate::telemetry::current_request_id(),
             errors,
             allowed,
@@ -295,6 +298,99 @@ impl From<crate::workflow::Refusal> for ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         ApiError::Internal(anyhow::Error::new(err))
+    }
+}
+
+/// The status a problem with `code` is answered with. Each code has one, so that a client can rely on it and the
+/// spec can list a response's codes under its status; `request_failed`, the framework's catch-all for a status
+/// it raised without saying why, is listed under 400.
+pub fn status_of(code: ProblemCode) -> StatusCode {
+    match code {
+        ProblemCode::BadBody
+        | ProblemCode::BadParameter
+        | ProblemCode::BadRequest
+        | ProblemCode::OidcState => StatusCode::BAD_REQUEST,
+        ProblemCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ProblemCode::Forbidden | ProblemCode::SeparationOfDuties => StatusCode::FORBIDDEN,
+        ProblemCode::NotFound | ProblemCode::NoRoute => StatusCode::NOT_FOUND,
+        ProblemCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ProblemCode::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+        ProblemCode::AlreadyConfirmed
+        | ProblemCode::AlreadyDecided
+        | ProblemCode::AlreadyDismissed
+        | ProblemCode::AlreadyReviewed
+        | ProblemCode::AlreadyRevoked
+        | ProblemCode::AppealTooLate
+        | ProblemCode::AppealUsed
+        | ProblemCode::AssessmentCancelled
+        | ProblemCode::AssessmentNotAccepted
+        | ProblemCode::AssessmentNotEditable
+        | ProblemCode::AssessmentNotSubmitted
+        | ProblemCode::BudgetExists
+        | ProblemCode::BudgetNotDraft
+        | ProblemCode::BudgetNotSubmitted
+        | ProblemCode::BudgetUnderReview
+        | ProblemCode::ChangedDuringEdit
+        | ProblemCode::ChangedDuringSubmission
+        | ProblemCode::ConcurrentPublish
+        | ProblemCode::ConfirmationNotRequired
+        | ProblemCode::ContractCancelled
+        | ProblemCode::ContractDecommissioned
+        | ProblemCode::ContractNotStarted
+        | ProblemCode::ContractStarted
+        | ProblemCode::CouncilDocumentsMissing
+        | ProblemCode::CouncilStepSettled
+        | ProblemCode::DeliveryNotDead
+        | ProblemCode::DuplicateContract
+        | ProblemCode::DuplicateDepartment
+        | ProblemCode::DuplicateProfile
+        | ProblemCode::DuplicateService
+        | ProblemCode::DuplicateVendor
+        | ProblemCode::EvidenceOnHold
+        | ProblemCode::EvidencePreserved
+        | ProblemCode::ExceptionExists
+        | ProblemCode::IncidentClosed
+        | ProblemCode::IncidentState
+        | ProblemCode::LineApproved
+        | ProblemCode::LineInUse
+        | ProblemCode::NoCouncilStep
+        | ProblemCode::NoDecidedVersion
+        | ProblemCode::NoDuplicateReview
+        | ProblemCode::NoOpenException
+        | ProblemCode::NoSafeguardsStep
+        | ProblemCode::NotInReview
+        | ProblemCode::NotRouted
+        | ProblemCode::NoticesOutstanding
+        | ProblemCode::OrderClosed
+        | ProblemCode::OrderState
+        | ProblemCode::OrderStatusBeforeAppealUnknown
+        | ProblemCode::ProductExists
+        | ProblemCode::ReportExists
+        | ProblemCode::RequestClosed
+        | ProblemCode::ReviewRequired
+        | ProblemCode::StepNotInRoute
+        | ProblemCode::TemplateNotLoaded
+        | ProblemCode::TransitionNotAllowed => StatusCode::CONFLICT,
+        ProblemCode::StaleEtag => StatusCode::PRECONDITION_FAILED,
+        ProblemCode::BodyTooLarge
+        | ProblemCode::FileTooLarge
+        | ProblemCode::TooLargeUncompressed
+        | ProblemCode::TooManyCells
+        | ProblemCode::TooManyEntries => StatusCode::PAYLOAD_TOO_LARGE,
+        ProblemCode::UnsupportedFile
+        | ProblemCode::ContentTypeMismatch
+        | ProblemCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ProblemCode::ValidationFailed
+        | ProblemCode::EncryptedWorkbook
+        | ProblemCode::XmlEntities
+        | ProblemCode::FormatMismatch
+        | ProblemCode::FormatNotFound
+        | ProblemCode::UnsupportedFormatVersion
+        | ProblemCode::ImportTooSlow => StatusCode::UNPROCESSABLE_ENTITY,
+        ProblemCode::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+        ProblemCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        ProblemCode::ImportsBusy | ProblemCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+        ProblemCode::RequestFailed => StatusCode::BAD_REQUEST,
     }
 }
 
@@ -406,7 +502,7 @@ pub fn problem_from_poem_error(err: poem::Error) -> ApiError {
                 retry_after_seconds,
             } => ApiError::Problem {
                 status: *status,
-                code,
+                code: *code,
                 detail: detail.clone(),
                 errors: errors.clone(),
                 allowed: allowed.clone(),
@@ -425,7 +521,7 @@ pub fn problem_from_poem_error(err: poem::Error) -> ApiError {
         let field = payload_error_field(&e.reason);
         return ApiError::Problem {
             status: StatusCode::BAD_REQUEST,
-            code: "bad_body",
+            code: ProblemCode::BadBody,
             detail: format!("the request body could not be read: {}", e.reason),
             errors: vec![FieldError::new(field, e.reason.clone())],
             allowed: Vec::new(),
@@ -435,14 +531,14 @@ pub fn problem_from_poem_error(err: poem::Error) -> ApiError {
     if let Some(e) = err.downcast_ref::<oai::ParseMultipartError>() {
         return ApiError::new(
             StatusCode::BAD_REQUEST,
-            "bad_body",
+            ProblemCode::BadBody,
             format!("the multipart body could not be read: {}", e.reason),
         );
     }
     if let Some(e) = err.downcast_ref::<oai::ContentTypeError>() {
         return ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ProblemCode::UnsupportedMediaType,
             e.to_string(),
         );
     }
@@ -450,14 +546,14 @@ pub fn problem_from_poem_error(err: poem::Error) -> ApiError {
         return ApiError::unauthorized("a bearer token is required");
     }
     if err.is::<poem::error::NotFoundError>() || err.status() == StatusCode::NOT_FOUND {
-        return ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route");
+        return ApiError::new(StatusCode::NOT_FOUND, ProblemCode::NoRoute, "no such route");
     }
     if err.is::<poem::error::MethodNotAllowedError>()
         || err.status() == StatusCode::METHOD_NOT_ALLOWED
     {
         return ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            ProblemCode::MethodNotAllowed,
             "this route does not accept that method",
         );
     }
@@ -465,7 +561,7 @@ pub fn problem_from_poem_error(err: poem::Error) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::new(
             status,
-            "body_too_large",
+            ProblemCode::BodyTooLarge,
             "the request body is larger than the limit",
         );
     }
@@ -473,11 +569,11 @@ pub fn problem_from_poem_error(err: poem::Error) -> ApiError {
         return ApiError::Internal(anyhow::anyhow!("{err}"));
     }
     let code = match status {
-        StatusCode::BAD_REQUEST => "bad_request",
-        StatusCode::UNAUTHORIZED => "unauthorized",
-        StatusCode::FORBIDDEN => "forbidden",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        _ => "request_failed",
+        StatusCode::BAD_REQUEST => ProblemCode::BadRequest,
+        StatusCode::UNAUTHORIZED => ProblemCode::Unauthorized,
+        StatusCode::FORBIDDEN => ProblemCode::Forbidden,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ProblemCode::UnsupportedMediaType,
+        _ => ProblemCode::RequestFailed,
     };
     ApiError::new(status, code, err.to_string())
 }
@@ -520,8 +616,12 @@ mod tests {
 
     #[test]
     fn a_retry_after_is_sent_as_a_header_and_survives_the_framework() {
-        let busy = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "imports_busy", "busy")
-            .with_retry_after(30);
+        let busy = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ProblemCode::ImportsBusy,
+            "busy",
+        )
+        .with_retry_after(30);
         // Handlers' errors reach the client through poem and `problem_from_poem_error`.
         let response = problem_from_poem_error(poem::Error::from(busy)).into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);

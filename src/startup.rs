@@ -1,6 +1,7 @@
 //! Wiring: database, keys, routes, middleware. `Application::build` binds first, so tests can ask for port 0
 //! and learn the real address before serving.
 
+use crate::domain::problems::ProblemCode;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -352,7 +353,7 @@ async fn cap_body(req: &mut Request, limit: usize, timeout: Duration) -> Result<
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
+            ProblemCode::BodyTooLarge,
             format!("the request body is larger than the limit of {limit} bytes"),
         )
     };
@@ -376,7 +377,7 @@ async fn cap_body(req: &mut Request, limit: usize, timeout: Duration) -> Result<
         Err(poem::error::ReadBodyError::PayloadTooLarge) => Err(too_large()),
         Err(e) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "bad_body",
+            ProblemCode::BadBody,
             format!("the request body could not be read: {e}"),
         )),
     }
@@ -398,7 +399,7 @@ async fn readyz(store: Data<&Store>) -> Response {
             tracing::warn!(error = %e, "readiness check failed");
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "not_ready",
+                ProblemCode::NotReady,
                 "the database does not answer",
             )
             .into_response()

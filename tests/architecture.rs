@@ -85,6 +85,7 @@ fn layers() -> Vec<Layer> {
                 "jobs",
                 "detection",
                 "templates",
+                "sheets",
             ],
             paths: vec!["poem::", "reqwest::"],
             annotations_only: false,

@@ -26,7 +26,7 @@ use crate::domain::budgets::{
 };
 use crate::error::{ApiError, FieldError};
 use crate::sheets::budgets::LineRow;
-use crate::store::{BudgetDetail, BudgetFilter, PlanItemRecord, Store};
+use crate::store::{BudgetDetail, BudgetFilter, PlanItemLoad, PlanItemRecord, Store};
 use crate::workflow::budgets::Review;
 
 /// Those who keep the City Technology Plan: the CIO office and admins.
@@ -110,7 +110,7 @@ impl From<PlanItemRecord> for PlanItemView {
             title: r.title,
             description: r.description,
             departments: r.departments.0,
-            centralization: r.centralization,
+            centralization: r.centralization.as_str().to_string(),
             priority: r.priority,
             first_fiscal_year: r.first_fiscal_year,
             last_fiscal_year: r.last_fiscal_year,
@@ -124,27 +124,20 @@ impl From<PlanItemRecord> for PlanItemView {
     }
 }
 
-/// A plan item as the workbook export writes it; an unknown stored centralization is an error naming it.
-fn plan_row(r: PlanItemRecord) -> Result<(Uuid, PlanItemFields), ApiError> {
-    let centralization = Centralization::try_from(r.centralization.as_str()).map_err(|_| {
-        ApiError::Internal(anyhow::anyhow!(
-            "plan item {} has an unknown centralization {:?}",
-            r.id,
-            r.centralization
-        ))
-    })?;
+/// A plan item as the workbook export writes it.
+fn plan_row(r: PlanItemRecord) -> (Uuid, PlanItemFields) {
     let fields = PlanItemFields {
         title: r.title,
         description: r.description,
         departments: r.departments.0,
-        centralization,
+        centralization: r.centralization,
         priority: r.priority,
         first_fiscal_year: r.first_fiscal_year,
         last_fiscal_year: r.last_fiscal_year,
         capital_cents: r.capital_cents,
         operating_cents: r.operating_cents,
     };
-    Ok((r.id, fields))
+    (r.id, fields)
 }
 
 /// A budget's lines as the workbook export writes them.
@@ -320,29 +313,20 @@ pub struct BudgetView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl TryFrom<BudgetDetail> for BudgetView {
-    type Error = ApiError;
-
-    fn try_from(d: BudgetDetail) -> Result<Self, ApiError> {
+impl From<BudgetDetail> for BudgetView {
+    fn from(d: BudgetDetail) -> Self {
         let b = d.budget;
-        let status = BudgetStatus::try_from(b.status.as_str()).map_err(|_| {
-            ApiError::Internal(anyhow::anyhow!(
-                "budget {} has an unknown status {:?}",
-                b.id,
-                b.status
-            ))
-        })?;
         let approvals = d
             .reviews
             .iter()
             .filter(|r| r.submission == b.submission && r.outcome == "approved")
             .map(|r| r.role.clone())
             .collect();
-        Ok(BudgetView {
+        BudgetView {
             id: b.id,
             department_code: b.department_code,
             fiscal_year: b.fiscal_year,
-            status,
+            status: b.status,
             amendment: b.amendment,
             submission: b.submission,
             approvals,
@@ -389,7 +373,7 @@ impl TryFrom<BudgetDetail> for BudgetView {
             created_by: b.created_by,
             created_at: b.created_at,
             updated_at: b.updated_at,
-        })
+        }
     }
 }
 
@@ -417,7 +401,7 @@ pub enum BudgetResponse {
 }
 
 fn respond(detail: BudgetDetail) -> Result<BudgetResponse, ApiError> {
-    let view = BudgetView::try_from(detail)?;
+    let view = BudgetView::from(detail);
     let tag = etag(view.version);
     Ok(BudgetResponse::Ok(Json(view), tag))
 }
@@ -498,7 +482,7 @@ impl BudgetsApi {
             .await?
             .into_iter()
             .map(plan_row)
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Vec<_>>();
         let bytes = blocking(move || crate::sheets::budgets::export_plan(&items)).await?;
         Ok(XlsxFile::Ok(
             Binary(bytes),
@@ -530,6 +514,10 @@ impl BudgetsApi {
             crate::sheets::budgets::import_plan(&bytes, &limits)
         })
         .await?;
+        let rows = rows
+            .into_iter()
+            .map(|(id, cell, fields)| PlanItemLoad { id, cell, fields })
+            .collect();
         let (created, updated) = store
             .load_plan_items(&auth.actor(), &auth.caller(), rows)
             .await?;
@@ -606,11 +594,7 @@ impl BudgetsApi {
         let found = store.list_budgets(&scope_of(&auth), &filter, page).await?;
         let info = PageInfo::new(found.total, page, found.items.len());
         Ok(Json(BudgetPage {
-            items: found
-                .items
-                .into_iter()
-                .map(BudgetView::try_from)
-                .collect::<Result<_, _>>()?,
+            items: found.items.into_iter().map(BudgetView::from).collect(),
             page: info,
         }))
     }
@@ -632,7 +616,7 @@ impl BudgetsApi {
             .create_budget(&auth.actor(), &auth.caller(), year, lines)
             .await?;
         let location = format!("{}/budgets/{}", super::PREFIX, created.budget.id);
-        let view = BudgetView::try_from(created)?;
+        let view = BudgetView::from(created);
         let tag = etag(view.version);
         Ok(BudgetCreated::Created(Json(view), location, tag))
     }

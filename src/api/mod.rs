@@ -28,6 +28,7 @@ pub mod vendors;
 pub mod vocabulary;
 pub mod workbooks;
 
+use crate::domain::problems::ProblemCode;
 use poem_openapi::Object;
 
 use crate::auth::{Auth, Permission};
@@ -125,7 +126,7 @@ pub fn parse_if_match(value: Option<&str>) -> Result<Option<i64>, ApiError> {
     bare.parse::<i64>().map(Some).map_err(|_| {
         ApiError::new(
             poem::http::StatusCode::PRECONDITION_FAILED,
-            "stale_etag",
+            ProblemCode::StaleEtag,
             format!("If-Match {raw} is not an ETag this service issued"),
         )
     })
@@ -138,7 +139,7 @@ pub fn require_if_match(value: Option<&str>) -> Result<i64, ApiError> {
         None | Some("") => Err(ApiError::precondition_required()),
         Some("*") => Err(ApiError::new(
             poem::http::StatusCode::PRECONDITION_FAILED,
-            "stale_etag",
+            ProblemCode::StaleEtag,
             "If-Match * is not accepted here: send the ETag of the version you read",
         )),
         Some(raw) => Ok(parse_if_match(Some(raw))?.expect("a value other than * names a version")),

@@ -111,7 +111,7 @@ pub struct OrderView {
 }
 
 pub fn view(o: OrderRecord) -> Result<OrderView, ApiError> {
-    let status = o.status()?;
+    let status = o.status;
     let appeal = match (o.appeal_grounds, o.appealed_by, o.appealed_at) {
         (Some(grounds), Some(appealed_by), Some(appealed_at)) => Some(AppealView {
             grounds,

@@ -135,7 +135,7 @@ impl ReportsApi {
                     Cell::Text(r.department_code.clone()),
                     Cell::Text(names.get(&r.vendor_id).cloned().unwrap_or_default()),
                     Cell::Text(f.product_name.clone()),
-                    Cell::Text(r.status.clone()),
+                    Cell::Text(r.status.as_str().to_string()),
                     Cell::Number(r.submission as f64),
                     Cell::Money(f.capital_cost_cents),
                     Cell::Money(f.annual_operating_cost_cents),
@@ -553,7 +553,7 @@ impl ReportsApi {
                     vec![
                         Cell::Text(b.budget.department_code.clone()),
                         Cell::Number(f64::from(b.budget.fiscal_year)),
-                        Cell::Text(b.budget.status.clone()),
+                        Cell::Text(b.budget.status.as_str().to_string()),
                         Cell::Number(f64::from(b.budget.amendment)),
                         Cell::Text(l.line.label.clone()),
                         Cell::Text(l.plan_item_title.clone().unwrap_or_default()),

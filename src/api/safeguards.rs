@@ -139,7 +139,7 @@ fn view(
     Ok(SafeguardsResponse::Ok(
         Json(SafeguardsView {
             request_id: request.id,
-            request_status: request.status()?,
+            request_status: request.status,
             version: request.version,
             outstanding,
             clauses,

@@ -2,6 +2,7 @@
 //! at fault; and [`Refusal`], a command the rules refuse. They know nothing of HTTP: the API answers each with its
 //! problem document (`crate::error`).
 
+use crate::domain::problems::ProblemCode;
 use poem_openapi::Object;
 use serde::Serialize;
 
@@ -65,12 +66,12 @@ impl std::error::Error for Invalid {}
 pub enum Refusal {
     /// The object's state does not allow the command.
     Conflict {
-        code: &'static str,
+        code: ProblemCode,
         detail: String,
         allowed: Vec<String>,
     },
     /// The actor may not do this, whatever the state.
-    Forbidden { code: &'static str, detail: String },
+    Forbidden { code: ProblemCode, detail: String },
     /// Input that parsed but breaks a rule: each field (JSON path, parameter or spreadsheet cell) and why.
     Invalid(Vec<FieldError>),
     /// An object the command names does not exist or lies outside the actor's scope.
@@ -78,7 +79,7 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Refusal {
+    pub fn conflict(code: ProblemCode, detail: impl Into<String>) -> Refusal {
         Refusal::Conflict {
             code,
             detail: detail.into(),
@@ -86,7 +87,7 @@ impl Refusal {
         }
     }
 
-    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Refusal {
+    pub fn forbidden(code: ProblemCode, detail: impl Into<String>) -> Refusal {
         Refusal::Forbidden {
             code,
             detail: detail.into(),
@@ -108,11 +109,11 @@ impl Refusal {
         self
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ProblemCode {
         match self {
-            Refusal::Conflict { code, .. } | Refusal::Forbidden { code, .. } => code,
-            Refusal::Invalid(_) => "validation_failed",
-            Refusal::NotFound(_) => "not_found",
+            Refusal::Conflict { code, .. } | Refusal::Forbidden { code, .. } => *code,
+            Refusal::Invalid(_) => ProblemCode::ValidationFailed,
+            Refusal::NotFound(_) => ProblemCode::NotFound,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod invitations;
 pub mod mail;
 pub mod orders;
 pub mod policy;
+pub mod problems;
 pub mod questionnaires;
 pub mod registry;
 pub mod requests;

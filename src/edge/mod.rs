@@ -5,6 +5,7 @@ mod allow;
 mod connections;
 mod headers;
 
+use crate::domain::problems::ProblemCode;
 use poem::Response;
 use poem::http::{HeaderValue, StatusCode, header};
 
@@ -18,7 +19,7 @@ use crate::error::ApiError;
 pub fn body_timed_out(timeout: std::time::Duration) -> ApiError {
     ApiError::new(
         StatusCode::REQUEST_TIMEOUT,
-        "body_timeout",
+        ProblemCode::BodyTimeout,
         format!(
             "the request body did not arrive within {} ms; the connection is closed",
             timeout.as_millis()

@@ -1,6 +1,7 @@
 //! The catalogue as a spreadsheet (xlsx) or CSV, so that a CIO office can maintain it where it already works.
 //! One row per service; list cells (capabilities, aliases) separate entries with `;` or line breaks.
 
+use crate::domain::problems::ProblemCode;
 use rust_xlsxwriter::{Format, Workbook as XlsxWorkbook};
 
 use super::limits::{self, Limits};
@@ -156,7 +157,7 @@ pub(crate) fn read_sheet_rows(
             Ok(("csv".to_string(), rows))
         }
         None => Err(super::limits::Refusal {
-            code: "unsupported_file",
+            code: ProblemCode::UnsupportedFile,
             message: "send an xlsx, xlsm, xls or ods workbook, or CSV text".into(),
         }
         .into()),

@@ -8,13 +8,13 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::auth::Role;
-use crate::domain::budgets::{BudgetStatus, LineFields, PlanItemFields};
+use crate::domain::budgets::{LineFields, PlanItemFields};
 use crate::domain::policy::{BudgetFacts, BudgetLineFacts};
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
     Actor, BudgetDetail, BudgetFilter, BudgetLineDetail, BudgetLineRecord, BudgetRecord,
-    BudgetReviewRecord, Paged, PlanItemRecord, Scope, to_json, unique_as,
+    BudgetReviewRecord, Paged, PlanItemLoad, PlanItemRecord, Scope, to_json, unique_as,
 };
 use crate::workflow::budgets::{self as plan, BudgetState, LineRef, LineState, Review};
 use crate::workflow::{Caller, Refusal};
@@ -87,20 +87,12 @@ async fn budget_detail(tx: &mut Tx, budget: BudgetRecord) -> Result<BudgetDetail
     })
 }
 
-fn corrupt_status(budget: &BudgetRecord) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!(
-        "budget {} has an unknown status {:?}",
-        budget.id,
-        budget.status
-    ))
-}
-
-fn state_of(detail: &BudgetDetail) -> Result<BudgetState, ApiError> {
+fn state_of(detail: &BudgetDetail) -> BudgetState {
     let b = &detail.budget;
-    Ok(BudgetState {
+    BudgetState {
         department: b.department_code.clone(),
         fiscal_year: b.fiscal_year,
-        status: BudgetStatus::try_from(b.status.as_str()).map_err(|_| corrupt_status(b))?,
+        status: b.status,
         submission: b.submission,
         amendment: b.amendment,
         ever_approved: b.approved_at.is_some(),
@@ -119,7 +111,7 @@ fn state_of(detail: &BudgetDetail) -> Result<BudgetState, ApiError> {
             .filter(|r| r.submission == b.submission && r.outcome == "approved")
             .map(|r| r.role.clone())
             .collect(),
-    })
+    }
 }
 
 /// Locks a budget for a change, checks the version the caller read and loads it with its lines.
@@ -418,12 +410,12 @@ impl Repo {
         &self,
         actor: &Actor,
         caller: &Caller,
-        rows: Vec<crate::sheets::budgets::PlanRow>,
+        rows: Vec<PlanItemLoad>,
     ) -> Result<(usize, usize), ApiError> {
         plan::plan_editor(caller)?;
         let mut tx = begin(&self.writer).await?;
         let mut unknown = Vec::new();
-        for (id, cell, _) in &rows {
+        for PlanItemLoad { id, cell, .. } in &rows {
             if let Some(id) = id {
                 let found: Option<(Uuid,)> =
                     sqlx::query_as("SELECT id FROM plan_items WHERE id = $1")
@@ -443,7 +435,7 @@ impl Repo {
         }
         let (mut created, mut updated) = (0, 0);
         let at = now();
-        for (id, _, fields) in rows {
+        for PlanItemLoad { id, fields, .. } in rows {
             let (action, before, record): (&str, Option<PlanItemRecord>, PlanItemRecord) = match id
             {
                 Some(id) => {
@@ -607,7 +599,7 @@ impl Repo {
         .bind(at)
         .execute(&mut *tx)
         .await
-        .map_err(unique_as("budget_exists", || {
+        .map_err(unique_as(ProblemCode::BudgetExists, || {
             format!("{department} already has a technology budget for FY{fiscal_year}: amend that one")
         }))?;
         write_lines(&mut tx, id, &lines, &[]).await?;
@@ -627,7 +619,7 @@ impl Repo {
     ) -> Result<BudgetDetail, ApiError> {
         let mut tx = begin(&self.writer).await?;
         let before = lock_budget(&mut tx, scope, id, if_match).await?;
-        let change = plan::plan_lines(&state_of(&before)?, caller, &lines)?;
+        let change = plan::plan_lines(&state_of(&before), caller, &lines)?;
         plan::plan_items_known(&lines, &known_plan_items(&mut tx, &lines).await?)?;
         write_lines(&mut tx, id, &lines, &change.removed).await?;
         sqlx::query(
@@ -653,7 +645,7 @@ impl Repo {
     ) -> Result<BudgetDetail, ApiError> {
         let mut tx = begin(&self.writer).await?;
         let before = lock_budget(&mut tx, scope, id, if_match).await?;
-        plan::plan_submit(&state_of(&before)?, caller)?;
+        plan::plan_submit(&state_of(&before), caller)?;
         sqlx::query(
             "UPDATE budgets SET status = 'submitted', submission = submission + 1, version = version + 1, \
              updated_at = $2 WHERE id = $1",
@@ -678,7 +670,7 @@ impl Repo {
     ) -> Result<BudgetDetail, ApiError> {
         let mut tx = begin(&self.writer).await?;
         let before = lock_budget(&mut tx, &Scope::All, id, if_match).await?;
-        let decided = plan::plan_review(&state_of(&before)?, caller, acting, &review)?;
+        let decided = plan::plan_review(&state_of(&before), caller, acting, &review)?;
         let at = now();
         sqlx::query(
             "INSERT INTO budget_reviews (id, budget_id, submission, role, outcome, comments, reviewed_by, reviewed_at) \
@@ -694,7 +686,7 @@ impl Repo {
         .bind(at)
         .execute(&mut *tx)
         .await
-        .map_err(unique_as("already_reviewed", || "this submission is already reviewed by your office".into()))?;
+        .map_err(unique_as(ProblemCode::AlreadyReviewed, || "this submission is already reviewed by your office".into()))?;
         if decided.approves_budget {
             sqlx::query(
                 "UPDATE budget_lines SET approved_capital_cents = capital_cents, \

@@ -19,7 +19,7 @@ fn name_key(name: &str) -> String {
 }
 
 fn conflict(fields: &ServiceFields, e: sqlx::Error) -> ApiError {
-    unique_as("duplicate_service", || {
+    unique_as(ProblemCode::DuplicateService, || {
         format!("a catalogue service named {:?} exists", fields.name)
     })(e)
 }

@@ -98,7 +98,7 @@ async fn link_requests(
 }
 
 fn duplicate_number(number: &str) -> impl FnOnce(sqlx::Error) -> ApiError + '_ {
-    unique_as("duplicate_contract", move || {
+    unique_as(ProblemCode::DuplicateContract, move || {
         format!("a contract numbered {number:?} is already recorded")
     })
 }

@@ -209,7 +209,8 @@ pub(super) async fn request_changed(
     before: &RequestRecord,
     after: &RequestRecord,
 ) -> Result<(), ApiError> {
-    let events = crate::domain::mail::request_events(action, &before.status, &after.status);
+    let events =
+        crate::domain::mail::request_events(action, before.status.as_str(), after.status.as_str());
     if events.is_empty() {
         return Ok(());
     }

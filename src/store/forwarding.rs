@@ -237,7 +237,7 @@ forward! {
         &self,
         actor: &Actor,
         name: &str,
-        mapping: &crate::sheets::external::Mapping,
+        mapping: &crate::domain::crosswalk::Mapping,
     ) -> Result<ImportProfileRecord, ApiError>;
 
     pub async fn update_profile(
@@ -246,7 +246,7 @@ forward! {
         current_name: &str,
         if_match: i64,
         name: &str,
-        mapping: &crate::sheets::external::Mapping,
+        mapping: &crate::domain::crosswalk::Mapping,
     ) -> Result<ImportProfileRecord, ApiError>;
 
     pub async fn delete_profile(&self, actor: &Actor, name: &str, if_match: i64) -> Result<(), ApiError>;
@@ -805,7 +805,7 @@ forward! {
         &self,
         actor: &Actor,
         caller: &Caller,
-        rows: Vec<crate::sheets::budgets::PlanRow>,
+        rows: Vec<crate::store::PlanItemLoad>,
     ) -> Result<(usize, usize), ApiError>;
 
     pub async fn all_plan_items(&self) -> Result<Vec<PlanItemRecord>, ApiError>;

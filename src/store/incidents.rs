@@ -50,7 +50,7 @@ async fn terms(tx: &mut Tx) -> Result<DeadlineTerms, ApiError> {
 fn state_of(detail: &IncidentDetail, terms: DeadlineTerms) -> Result<IncidentState, ApiError> {
     let deadlines = rules::incident_deadlines(&detail.incident.facts(), terms);
     Ok(IncidentState {
-        status: detail.incident.status()?,
+        status: detail.incident.status,
         hold: detail.incident.hold,
         required: rules::required_notices(&deadlines),
         sent: detail
@@ -85,10 +85,7 @@ async fn finish(
     status: Option<rules::IncidentStatus>,
 ) -> Result<IncidentDetail, ApiError> {
     let id = before.incident.id;
-    let status = status.map_or_else(
-        || before.incident.status.clone(),
-        |s| s.as_str().to_string(),
-    );
+    let status = status.unwrap_or(before.incident.status);
     let record: IncidentRecord = sqlx::query_as(
         "UPDATE incidents SET status = $2, version = version + 1, updated_at = $3 WHERE id = $1 RETURNING *",
     )

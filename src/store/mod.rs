@@ -1,9 +1,16 @@
 //! Storage: one API, one implementation per backend.
 //!
-//! The queries live once, in `common.rs`, which each backend module includes with its own `Db` type, pool and
-//! transaction opener: the SQL text (with `$N` placeholders, `RETURNING`, `ON CONFLICT`) serves both, while
-//! each backend keeps native column types and its own migrations folder. Where the SQL must differ, the
-//! including module defines a small macro (`for_update!`) that `concat!` splices in.
+//! The queries live once, in files each backend module includes with its own `Db` type, pool and transaction
+//! opener: the SQL text (with `$N` placeholders, `RETURNING`, `ON CONFLICT`) serves both, while each backend
+//! keeps native column types and its own migrations folder. Where the SQL must differ, the including module
+//! defines a small macro (`for_update!`) that `concat!` splices in.
+//!
+//! `common.rs` (included at the backend's top level) holds the `Repo`, the audit append and the helpers every
+//! write uses, and the instance's bootstrap. Each part of the domain is a file included as a submodule of the
+//! backend (`mod registry_impl { use super::*; include!("registry.rs"); }`): `registry.rs` (departments,
+//! vendors), `audit.rs` (the audit trail's reads, verification and checkpoints), `requests/`, `catalog.rs`,
+//! `budgets.rs`, and so on. The records they read and write are in `records/`; `types.rs` reads the domain's
+//! enums from their stored names.
 //!
 //! Every write runs in one transaction that also appends to the audit chain.
 
@@ -14,6 +21,7 @@ mod records;
 mod types;
 pub use records::*;
 
+use crate::domain::problems::ProblemCode;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -125,7 +133,7 @@ pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
 /// For `.map_err(..)` on a write: a unique violation becomes [`ApiError::constraint`] with this code and the
 /// detail `detail` writes; any other error passes through as an internal one.
 pub(crate) fn unique_as(
-    code: &'static str,
+    code: ProblemCode,
     detail: impl FnOnce() -> String,
 ) -> impl FnOnce(sqlx::Error) -> ApiError {
     move |err| {

@@ -15,20 +15,13 @@ use crate::store::{Actor, IncidentScope, OrderChange, OrderFilter, OrderRecord, 
 use crate::workflow::Refusal;
 use crate::workflow::orders::{self as plan, NewOrder, OrderRecipient, OrderState, References};
 
-fn state_of(record: &OrderRecord) -> Result<OrderState, ApiError> {
-    let before = match &record.status_before_appeal {
-        Some(name) => Some(
-            crate::store::types::stored::<OrderStatus>("order status", name)
-                .map_err(sqlx::Error::Decode)?,
-        ),
-        None => None,
-    };
-    Ok(OrderState {
-        status: record.status()?,
-        status_before_appeal: before,
+fn state_of(record: &OrderRecord) -> OrderState {
+    OrderState {
+        status: record.status,
+        status_before_appeal: record.status_before_appeal,
         issued_on: crate::domain::incidents::eastern_date(record.issued_at),
         appealed: record.appeal_grounds.is_some(),
-    })
+    }
 }
 
 async fn references(tx: &mut Tx, new: &NewOrder) -> Result<References, ApiError> {
@@ -197,7 +190,7 @@ impl Repo {
         .filter(|o| scope.admits_order(o))
         .ok_or(Refusal::NotFound("order"))?;
         check_version(current.version, Some(if_match))?;
-        let state = state_of(&current)?;
+        let state = state_of(&current);
         let at = now();
         let today = crate::domain::incidents::eastern_date(at);
         let who = actor.subject.as_str();

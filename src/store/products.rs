@@ -396,7 +396,7 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await
-        .map_err(unique_as("product_exists", || {
+        .map_err(unique_as(ProblemCode::ProductExists, || {
             format!(
                 "the vendor already has a product named {:?}",
                 product.name

@@ -3,9 +3,9 @@
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::domain::crosswalk::Mapping;
 use crate::domain::now;
 use crate::error::ApiError;
-use crate::sheets::external::Mapping;
 use crate::store::{Actor, ImportProfileRecord, to_json, unique_as};
 
 /// Names compare without regard to case or runs of spaces.
@@ -17,7 +17,7 @@ pub(crate) fn profile_key(name: &str) -> String {
 }
 
 fn duplicate(name: &str) -> impl FnOnce(sqlx::Error) -> ApiError + '_ {
-    unique_as("duplicate_profile", move || {
+    unique_as(ProblemCode::DuplicateProfile, move || {
         format!("an import profile named {name:?} exists")
     })
 }

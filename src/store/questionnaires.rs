@@ -401,7 +401,7 @@ impl Repo {
             vendor: new.vendor_id,
             request_vendor: request.vendor_id,
             request_department: &request.department_code,
-            request_status: request.status()?,
+            request_status: request.status,
             assessments: &assessments,
         };
         let named = rules::plan_invitation(

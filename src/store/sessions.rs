@@ -203,7 +203,7 @@ impl Repo {
         state_hash: &str,
         browser_hash: Option<&str>,
     ) -> Result<OidcAttemptRecord, ApiError> {
-        let refused = |detail: &str| ApiError::bad_request("oidc_state", detail);
+        let refused = |detail: &str| ApiError::bad_request(ProblemCode::OidcState, detail);
         let mut tx = begin(&self.writer).await?;
         let attempt: OidcAttemptRecord = lock(
             &mut tx,

@@ -58,6 +58,16 @@ impl Repo {
 
 include!("common.rs");
 
+mod registry_impl {
+    use super::*;
+    include!("registry.rs");
+}
+
+mod audit_impl {
+    use super::*;
+    include!("audit.rs");
+}
+
 mod requests_impl {
     use super::*;
     include!("requests/loaders.rs");

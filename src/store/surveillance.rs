@@ -158,7 +158,7 @@ impl Repo {
         .bind(at)
         .fetch_one(&mut *tx)
         .await
-        .map_err(unique_as("report_exists", || {
+        .map_err(unique_as(ProblemCode::ReportExists, || {
             format!("the report on this technology for {year} is filed: replace it instead")
         }))?;
         commit_audited(

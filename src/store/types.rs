@@ -12,9 +12,12 @@ use std::str::FromStr;
 use sqlx::error::BoxDynError;
 
 use crate::domain::assessments::{AssessmentStatus, FindingStatus};
+use crate::domain::budgets::{BudgetStatus, Centralization};
 use crate::domain::catalog::ServiceStatus;
+use crate::domain::council::CouncilOutcome;
 use crate::domain::incidents::{EvidenceKind, IncidentStatus};
 use crate::domain::orders::OrderStatus;
+use crate::domain::policy::StepKindTag;
 use crate::domain::requests::Status;
 use crate::domain::route::{DenialReason, Outcome, StepState};
 
@@ -77,13 +80,16 @@ text_state!(OrderStatus, "order status");
 text_state!(ServiceStatus, "catalogue service status");
 text_state!(Outcome, "decision outcome");
 text_state!(DenialReason, "denial reason");
+text_state!(StepKindTag, "step kind");
+text_state!(BudgetStatus, "budget status");
+text_state!(Centralization, "plan item centralization");
+text_state!(CouncilOutcome, "Council outcome");
 
 #[cfg(test)]
 mod tests {
     use strum::VariantArray;
 
     use super::*;
-    use crate::domain::policy::StepKindTag;
 
     /// The values migration 0026 allows in `table.column`, as written in each backend's file.
     fn allowed(sql: &str, table: &str, column: &str) -> Vec<String> {

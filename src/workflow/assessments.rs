@@ -1,6 +1,7 @@
 //! Assessments, the invitations that bring a vendor to them, and their findings: which command each state
 //! allows. The store loads the state under a lock, asks here, and applies what is allowed.
 
+use crate::domain::problems::ProblemCode;
 use uuid::Uuid;
 
 use super::{Fault, Refusal};
@@ -54,7 +55,7 @@ fn cancelled(state: AssessmentState<'_>) -> Option<Refusal> {
             .map(|r| format!(" ({r})"))
             .unwrap_or_default();
         Refusal::conflict(
-            "assessment_cancelled",
+            ProblemCode::AssessmentCancelled,
             format!("the assessment is cancelled{why}; it takes no further answers, submission or review"),
         )
     })
@@ -65,7 +66,7 @@ fn cancelled(state: AssessmentState<'_>) -> Option<Refusal> {
 fn require(
     state: AssessmentState<'_>,
     allowed: bool,
-    code: &'static str,
+    code: ProblemCode,
     why: &str,
 ) -> Result<(), Refusal> {
     if let Some(refusal) = cancelled(state) {
@@ -88,7 +89,7 @@ pub fn vendor_may(state: AssessmentState<'_>, work: VendorWork) -> Result<(), Re
     require(
         state,
         state.status.editable(),
-        "assessment_not_editable",
+        ProblemCode::AssessmentNotEditable,
         &why,
     )
 }
@@ -98,7 +99,7 @@ pub fn may_review(state: AssessmentState<'_>) -> Result<(), Refusal> {
     require(
         state,
         state.status == AssessmentStatus::Submitted,
-        "assessment_not_submitted",
+        ProblemCode::AssessmentNotSubmitted,
         "only a submitted assessment is reviewed",
     )
 }
@@ -108,7 +109,7 @@ pub fn may_start_cycle(state: AssessmentState<'_>) -> Result<(), Refusal> {
     require(
         state,
         state.status == AssessmentStatus::Accepted,
-        "assessment_not_accepted",
+        ProblemCode::AssessmentNotAccepted,
         "a new review cycle starts from an accepted assessment",
     )
 }
@@ -119,7 +120,7 @@ pub fn may_change_finding(from: FindingStatus, to: FindingStatus) -> Result<(), 
         return Ok(());
     }
     Err(Refusal::conflict(
-        "transition_not_allowed",
+        ProblemCode::TransitionNotAllowed,
         format!(
             "a finding that is {} cannot become {}",
             from.as_str(),
@@ -140,7 +141,7 @@ pub fn may_revoke(
     }
     if already_revoked {
         return Err(Refusal::conflict(
-            "already_revoked",
+            ProblemCode::AlreadyRevoked,
             "the invitation is already revoked",
         ));
     }
@@ -216,7 +217,7 @@ pub fn plan_invitation(
         RequestStatus::Withdrawn | RequestStatus::Denied
     ) {
         return Err(Refusal::conflict(
-            "request_closed",
+            ProblemCode::RequestClosed,
             format!(
                 "the request is {}; a closed request takes no new invitation",
                 target.request_status.as_str()
@@ -254,7 +255,7 @@ mod tests {
     }
 
     fn conflict_code(r: Result<(), Refusal>) -> &'static str {
-        r.unwrap_err().code()
+        r.unwrap_err().code().as_str()
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! when, and the joint approval of each budget by the CIO office and Finance. Also the check of the budget line
 //! a request names.
 
+use crate::domain::problems::ProblemCode;
 use std::collections::{BTreeMap, BTreeSet};
 
 use uuid::Uuid;
@@ -16,7 +17,7 @@ pub fn plan_editor(caller: &Caller) -> Result<(), Refusal> {
         Ok(())
     } else {
         Err(Refusal::forbidden(
-            "forbidden",
+            ProblemCode::Forbidden,
             "the CIO office keeps the City Technology Plan",
         ))
     }
@@ -74,7 +75,7 @@ fn drafter(state_department: &str, caller: &Caller) -> Result<(), Refusal> {
         Ok(())
     } else {
         Err(Refusal::forbidden(
-            "forbidden",
+            ProblemCode::Forbidden,
             format!("only buyers of {state_department} draft and submit its technology budget"),
         ))
     }
@@ -85,7 +86,7 @@ pub fn plan_create(caller: &Caller, department_known: bool) -> Result<String, Re
     let department = caller.department.clone().unwrap_or_default();
     if !caller.has(Role::Buyer) || !department_known {
         return Err(Refusal::forbidden(
-            "forbidden",
+            ProblemCode::Forbidden,
             format!("your token names department {department:?}, which is not registered"),
         ));
     }
@@ -124,7 +125,7 @@ pub fn plan_lines(
         BudgetStatus::Approved => (state.amendment + 1, "budget.amendment_started"),
         BudgetStatus::Submitted => {
             return Err(Refusal::conflict(
-                "budget_under_review",
+                ProblemCode::BudgetUnderReview,
                 "the budget is before the CIO office and Finance: wait for their approval or its return",
             )
             .with_allowed(actions(state.status)));
@@ -153,7 +154,7 @@ pub fn plan_lines(
         }
         if line.approved {
             return Err(Refusal::conflict(
-                "line_approved",
+                ProblemCode::LineApproved,
                 format!(
                     "line {} was approved: it stays in the budget (set its amounts to zero instead)",
                     line.id
@@ -162,7 +163,7 @@ pub fn plan_lines(
         }
         if line.requests > 0 {
             return Err(Refusal::conflict(
-                "line_in_use",
+                ProblemCode::LineInUse,
                 format!(
                     "line {} funds {} request(s): it stays in the budget",
                     line.id, line.requests
@@ -188,7 +189,7 @@ pub fn plan_submit(state: &BudgetState, caller: &Caller) -> Result<(), Refusal> 
         }
         BudgetStatus::Draft | BudgetStatus::Returned => Ok(()),
         other => Err(Refusal::conflict(
-            "budget_not_draft",
+            ProblemCode::BudgetNotDraft,
             format!(
                 "the budget is {}: only a draft or returned budget is submitted",
                 other.as_str()
@@ -235,14 +236,14 @@ pub fn plan_review(
         Role::Finance if caller.has(Role::Finance) => "finance",
         _ => {
             return Err(Refusal::forbidden(
-                "forbidden",
+                ProblemCode::Forbidden,
                 "the CIO office and Finance approve department technology budgets",
             ));
         }
     };
     if state.status != BudgetStatus::Submitted {
         return Err(Refusal::conflict(
-            "budget_not_submitted",
+            ProblemCode::BudgetNotSubmitted,
             format!(
                 "the budget is {}: only a submitted budget is reviewed",
                 state.status.as_str()
@@ -252,7 +253,7 @@ pub fn plan_review(
     }
     if state.approvals.contains(role) {
         return Err(Refusal::conflict(
-            "already_reviewed",
+            ProblemCode::AlreadyReviewed,
             format!("{role} has already approved this submission; the other approver decides now"),
         ));
     }

@@ -3,6 +3,7 @@
 //! decommissioned only once it has started, on a day that has come. Cancelled and decommissioned contracts no
 //! longer change.
 
+use crate::domain::problems::ProblemCode;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -67,15 +68,15 @@ fn allow(state: &ContractState, action: ContractAction, today: NaiveDate) -> Res
     let start = state.days.start;
     let refusal = match status {
         ContractStatus::Decommissioned => Refusal::conflict(
-            "contract_decommissioned",
+            ProblemCode::ContractDecommissioned,
             "the contract is decommissioned; it no longer changes",
         ),
         ContractStatus::Cancelled => Refusal::conflict(
-            "contract_cancelled",
+            ProblemCode::ContractCancelled,
             "the contract is cancelled; it no longer changes",
         ),
         ContractStatus::Pending => Refusal::conflict(
-            "contract_not_started",
+            ProblemCode::ContractNotStarted,
             format!(
                 "the contract is pending: it starts on {start}; a contract that never started is cancelled, \
                  not decommissioned"
@@ -83,7 +84,7 @@ fn allow(state: &ContractState, action: ContractAction, today: NaiveDate) -> Res
         ),
         ContractStatus::Active | ContractStatus::Expiring | ContractStatus::Ended => {
             Refusal::conflict(
-                "contract_started",
+                ProblemCode::ContractStarted,
                 format!(
                     "the contract is {}: it started on {start}; only a pending contract is cancelled, a started \
                      one is decommissioned",
@@ -305,7 +306,7 @@ mod tests {
         }
     }
 
-    fn conflict_of(refusal: Refusal) -> (&'static str, String, Vec<String>) {
+    fn conflict_of(refusal: Refusal) -> (ProblemCode, String, Vec<String>) {
         match refusal {
             Refusal::Conflict {
                 code,

@@ -2,6 +2,7 @@
 //! vote, which an admin records. An approving vote with every document satisfies the step; a rejecting vote
 //! denies the request.
 
+use crate::domain::problems::ProblemCode;
 use chrono::NaiveDate;
 
 use crate::domain::council::CouncilOutcome;
@@ -28,7 +29,7 @@ fn council_step(state: &RequestState) -> Result<&super::requests::Step, Refusal>
         .find(|s| s.kind == StepKindTag::CouncilApproval)
         .ok_or_else(|| {
             Refusal::conflict(
-                "no_council_step",
+                ProblemCode::NoCouncilStep,
                 "this request's route has no council_approval step: the ordinance does not cover it",
             )
         })
@@ -40,14 +41,14 @@ pub fn attach_document(state: &RequestState, caller: &Caller, kind: &str) -> Res
     ensure(state, caller, Action::AttachCouncilDocument)?;
     if !(caller.buys_for(&state.department) || caller.has(Role::Admin)) {
         return Err(Refusal::forbidden(
-            "forbidden",
+            ProblemCode::Forbidden,
             "a buyer of the department or an admin attaches the Council's documents",
         ));
     }
     let step = council_step(state)?;
     if step.state != StepState::Pending {
         return Err(Refusal::conflict(
-            "council_step_settled",
+            ProblemCode::CouncilStepSettled,
             format!(
                 "the council_approval step is already {}",
                 step.state.as_str()
@@ -78,7 +79,7 @@ pub fn record_vote(
     ensure(state, caller, Action::RecordCouncilVote)?;
     if !caller.has(Role::Admin) {
         return Err(Refusal::forbidden(
-            "forbidden",
+            ProblemCode::Forbidden,
             "an admin records the City Council's vote",
         ));
     }
@@ -104,7 +105,7 @@ pub fn record_vote(
     let step = council_step(state)?;
     if step.state != StepState::Pending {
         return Err(Refusal::conflict(
-            "council_step_settled",
+            ProblemCode::CouncilStepSettled,
             format!(
                 "the council_approval step is already {}: a vote is recorded once",
                 step.state.as_str()
@@ -121,7 +122,7 @@ pub fn record_vote(
             .collect();
         if !missing.is_empty() {
             return Err(Refusal::conflict(
-                "council_documents_missing",
+                ProblemCode::CouncilDocumentsMissing,
                 format!(
                     "an approval is recorded with the documents the Council approved: attach {} first",
                     missing.join(" and ")
@@ -136,7 +137,7 @@ pub fn record_vote(
     };
     let mut plan = settle_plan(state, &with_vote).ok_or_else(|| {
         Refusal::conflict(
-            "council_step_settled",
+            ProblemCode::CouncilStepSettled,
             "the vote settles nothing on this request",
         )
     })?;

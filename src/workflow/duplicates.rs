@@ -2,6 +2,7 @@
 //! buyer's exception and the CIO's answer to it.
 
 use crate::domain::policy::StepKindTag;
+use crate::domain::problems::ProblemCode;
 use crate::domain::roles::Role;
 use crate::domain::route::StepState;
 
@@ -11,13 +12,13 @@ use super::{Caller, Refusal};
 fn cio_not_author(state: &RequestState, caller: &Caller) -> Result<(), Refusal> {
     if !caller.has(Role::Cio) {
         return Err(Refusal::forbidden(
-            "forbidden",
+            ProblemCode::Forbidden,
             "the CIO reviews likely duplicates",
         ));
     }
     if state.authors.contains(&caller.key) {
         return Err(Refusal::forbidden(
-            "separation_of_duties",
+            ProblemCode::SeparationOfDuties,
             "you created, edited or submitted a version of this request: someone else reviews it",
         ));
     }
@@ -107,13 +108,13 @@ pub fn ask_exception(state: &RequestState, caller: &Caller) -> Result<Plan, Refu
     ensure(state, caller, Action::AskException)?;
     if !duplicate_step_waiting(state) {
         return Err(Refusal::conflict(
-            "no_duplicate_review",
+            ProblemCode::NoDuplicateReview,
             "an exception is asked while the request waits for the CIO's duplicate review",
         ));
     }
     if state.open_exception {
         return Err(Refusal::conflict(
-            "exception_exists",
+            ProblemCode::ExceptionExists,
             "an exception was already asked for this version",
         ));
     }
@@ -135,7 +136,7 @@ pub fn decide_exception(
     cio_not_author(state, caller)?;
     if !state.open_exception {
         return Err(Refusal::conflict(
-            "no_open_exception",
+            ProblemCode::NoOpenException,
             "no exception is waiting for a decision on this version",
         ));
     }
@@ -160,7 +161,7 @@ pub fn decide_exception(
 pub fn decide_alias_proposal(status: &str) -> Result<(), Refusal> {
     if status != "proposed" {
         return Err(Refusal::conflict(
-            "already_decided",
+            ProblemCode::AlreadyDecided,
             format!("this alias proposal was already {status}"),
         ));
     }

@@ -5,6 +5,7 @@
 //! [201 CMR 17.03(2)(j)]. Evidence is never replaced: each upload is kept beside the others, and none is deleted
 //! while the incident is open or a hold stands.
 
+use crate::domain::problems::ProblemCode;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
@@ -76,11 +77,11 @@ fn allow(state: &IncidentState, action: IncidentAction) -> Result<(), Refusal> {
     let status = state.status.as_str();
     let refusal = match (state.status, action) {
         (IncidentStatus::Closed | IncidentStatus::ClosedNotBreach, _) => Refusal::conflict(
-            "incident_closed",
+            ProblemCode::IncidentClosed,
             format!("the incident is {status}; it no longer changes"),
         ),
         (_, IncidentAction::Close) => Refusal::conflict(
-            "review_required",
+            ProblemCode::ReviewRequired,
             format!(
                 "the incident is {status}: a breach is closed only after its post-incident review \
                  [201 CMR 17.03(2)(j)]"
@@ -89,7 +90,7 @@ fn allow(state: &IncidentState, action: IncidentAction) -> Result<(), Refusal> {
         (IncidentStatus::Contained, IncidentAction::Review) => {
             let missing: Vec<&str> = state.missing_notices().iter().map(|r| r.as_str()).collect();
             Refusal::conflict(
-                "notices_outstanding",
+                ProblemCode::NoticesOutstanding,
                 format!(
                     "notices still to record before the review: {}",
                     missing.join(", ")
@@ -97,7 +98,7 @@ fn allow(state: &IncidentState, action: IncidentAction) -> Result<(), Refusal> {
             )
         }
         _ => Refusal::conflict(
-            "incident_state",
+            ProblemCode::IncidentState,
             format!(
                 "the incident is {status}; {} is not possible now",
                 action.as_str()
@@ -391,7 +392,7 @@ pub fn plan_reassessment(
             if t.status != crate::domain::assessments::AssessmentStatus::Accepted =>
         {
             Err(Refusal::conflict(
-                "assessment_not_accepted",
+                ProblemCode::AssessmentNotAccepted,
                 format!(
                     "the assessment is {}: a re-assessment opens the next cycle of an accepted one",
                     t.status.as_str()
@@ -445,7 +446,7 @@ pub fn plan_attach(state: &IncidentState) -> Result<(), Refusal> {
 pub fn plan_delete_evidence(state: &IncidentState) -> Result<(), Refusal> {
     if state.status.is_open() {
         return Err(Refusal::conflict(
-            "evidence_preserved",
+            ProblemCode::EvidencePreserved,
             format!(
                 "the incident is {}: its evidence is preserved as uploaded until it is closed",
                 state.status.as_str()
@@ -454,7 +455,7 @@ pub fn plan_delete_evidence(state: &IncidentState) -> Result<(), Refusal> {
     }
     if state.hold {
         return Err(Refusal::conflict(
-            "evidence_on_hold",
+            ProblemCode::EvidenceOnHold,
             "a hold stands on the incident: its evidence is preserved until the hold is lifted",
         ));
     }
@@ -541,7 +542,7 @@ mod tests {
     }
 
     fn code(refusal: Refusal) -> &'static str {
-        refusal.code()
+        refusal.code().as_str()
     }
 
     fn state(

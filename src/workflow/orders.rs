@@ -5,6 +5,7 @@
 //! from the order's issue, from any open status but `appealed`; the CIO office upholds the order (it returns to
 //! the status it had) or grants the appeal (the order is withdrawn).
 
+use crate::domain::problems::ProblemCode;
 use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate};
@@ -95,17 +96,17 @@ fn allow(state: &OrderState, action: OrderAction) -> Result<(), Refusal> {
     let status = state.status.as_str();
     let refusal = if !state.status.is_open() {
         Refusal::conflict(
-            "order_closed",
+            ProblemCode::OrderClosed,
             format!("the order is {status}; it no longer changes"),
         )
     } else if action == OrderAction::Appeal {
         Refusal::conflict(
-            "appeal_used",
+            ProblemCode::AppealUsed,
             "the order was appealed once already; an order is appealed once",
         )
     } else {
         Refusal::conflict(
-            "order_state",
+            ProblemCode::OrderState,
             format!(
                 "the order is {status}; {} is not possible now",
                 action.as_str()
@@ -246,7 +247,7 @@ pub fn plan_appeal(
     let last_day = state.issued_on + Duration::days(i64::from(appeal_days));
     if today > last_day {
         return Err(Refusal::conflict(
-            "appeal_too_late",
+            ProblemCode::AppealTooLate,
             format!(
                 "an order is appealed within {appeal_days} days of its issue: the last day for this one was \
                  {last_day}"
@@ -269,7 +270,7 @@ pub fn plan_decide_appeal(
         // Upholding restores the status the appeal interrupted; never a guess when it was not recorded.
         AppealOutcome::Upheld => state.status_before_appeal.ok_or_else(|| {
             Refusal::conflict(
-                "order_status_before_appeal_unknown",
+                ProblemCode::OrderStatusBeforeAppealUnknown,
                 "the order's status before the appeal is not recorded, so upholding cannot restore it",
             )
         })?,

@@ -3,6 +3,7 @@
 
 use super::requests::RequestState;
 use super::{Caller, Refusal};
+use crate::domain::problems::ProblemCode;
 use crate::domain::roles::Role;
 
 /// Buyers, security analysts, the CIO office and admins register a vendor's product; the vendor must be
@@ -13,7 +14,7 @@ pub fn create(caller: &Caller, vendor_known: bool) -> Result<(), Refusal> {
         .any(|r| caller.has(*r));
     if !may {
         return Err(Refusal::forbidden(
-            "forbidden",
+            ProblemCode::Forbidden,
             "buyers, security analysts, the CIO office and admins register products",
         ));
     }
@@ -44,13 +45,13 @@ pub fn confirm_reuse(
 ) -> Result<(), Refusal> {
     if !caller.has(Role::SecurityAnalyst) {
         return Err(Refusal::forbidden(
-            "forbidden",
+            ProblemCode::Forbidden,
             "a security analyst confirms a reuse",
         ));
     }
     if !state.status.in_review() {
         return Err(Refusal::conflict(
-            "not_in_review",
+            ProblemCode::NotInReview,
             format!(
                 "the request is {}: a reuse is confirmed while it is under review",
                 state.status.as_str()
@@ -65,13 +66,13 @@ pub fn confirm_reuse(
             ),
         )),
         Some(r) if !r.needs_confirmation => Err(Refusal::conflict(
-            "confirmation_not_required",
+            ProblemCode::ConfirmationNotRequired,
             format!(
                 "the reuse of {questionnaire} needed no confirmation under the policy it was routed under"
             ),
         )),
         Some(r) if r.confirmed => Err(Refusal::conflict(
-            "already_confirmed",
+            ProblemCode::AlreadyConfirmed,
             format!("the reuse of {questionnaire} is already confirmed"),
         )),
         Some(_) => Ok(()),
@@ -96,7 +97,7 @@ mod tests {
         assert!(matches!(
             confirm_reuse(&state, &ana, "city-baseline", held),
             Err(Refusal::Conflict {
-                code: "not_in_review",
+                code: ProblemCode::NotInReview,
                 ..
             })
         ));
@@ -117,7 +118,7 @@ mod tests {
         assert!(matches!(
             confirm_reuse(&state, &ana, "city-baseline", done),
             Err(Refusal::Conflict {
-                code: "already_confirmed",
+                code: ProblemCode::AlreadyConfirmed,
                 ..
             })
         ));
@@ -128,7 +129,7 @@ mod tests {
         assert!(matches!(
             confirm_reuse(&state, &ana, "city-baseline", free),
             Err(Refusal::Conflict {
-                code: "confirmation_not_required",
+                code: ProblemCode::ConfirmationNotRequired,
                 ..
             })
         ));

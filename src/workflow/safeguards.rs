@@ -3,6 +3,7 @@
 
 use crate::domain::contracts::{ChecklistEntry, LIBRARY, checklist};
 use crate::domain::policy::Route;
+use crate::domain::problems::ProblemCode;
 use crate::domain::roles::Role;
 use crate::domain::safeguards::ClauseStatus;
 
@@ -19,7 +20,7 @@ pub fn checklist_of(
         .unwrap_or_default();
     if entries.is_empty() {
         return Err(Refusal::conflict(
-            "no_safeguards_step",
+            ProblemCode::NoSafeguardsStep,
             "this request's route needs neither contract safeguards nor evidence",
         ));
     }
@@ -36,7 +37,7 @@ pub fn record(
     ensure(state, caller, Action::RecordSafeguards)?;
     if !(caller.has(Role::SecurityAnalyst) || caller.has(Role::Cio)) {
         return Err(Refusal::forbidden(
-            "forbidden",
+            ProblemCode::Forbidden,
             "security analysts and the CIO record contract clauses",
         ));
     }
@@ -46,7 +47,7 @@ pub fn record(
         && !caller.has(Role::Cio)
     {
         return Err(Refusal::forbidden(
-            "forbidden",
+            ProblemCode::Forbidden,
             "only the CIO waives a contract clause",
         ));
     }

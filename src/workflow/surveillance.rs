@@ -2,6 +2,7 @@
 //! approved, the covered departments' Annual Surveillance Reports, which of them are missing from the city's
 //! report, and when a department is reminded.
 
+use crate::domain::problems::ProblemCode;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -108,7 +109,7 @@ pub fn plan_report(
 ) -> Result<(), Refusal> {
     if !caller.buys_for(&technology.department) {
         return Err(Refusal::forbidden(
-            "forbidden",
+            ProblemCode::Forbidden,
             format!(
                 "the buyers of {} report on its surveillance technologies",
                 technology.department

@@ -1,6 +1,7 @@
 //! Webhook deliveries: which one an admin may send again.
 
 use super::Refusal;
+use crate::domain::problems::ProblemCode;
 
 /// A delivery is sent again only once it has been dead-lettered: a pending one is still being tried, and a
 /// delivered one arrived.
@@ -9,7 +10,7 @@ pub fn plan_retry(status: &str) -> Result<(), Refusal> {
         Ok(())
     } else {
         Err(Refusal::conflict(
-            "delivery_not_dead",
+            ProblemCode::DeliveryNotDead,
             format!("the delivery is {status}; only a dead-lettered delivery is retried"),
         ))
     }

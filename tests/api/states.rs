@@ -85,3 +85,44 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    async fn an_unknown_stored_plan_item_centralization_fails_the_read_instead_of_being_passed_on(backend) {
+        let app = TestApp::spawn(backend).await;
+        let cio = app.token(Role::Cio);
+        let item = app
+            .post(
+                "/api/v1/plan/items",
+                &cio,
+                json!({
+                    "title": "Citywide e-signature", "description": "One signing service for every department",
+                    "departments": ["DOIT"], "centralization": "shared", "priority": 1,
+                    "first_fiscal_year": 2027, "last_fiscal_year": 2031,
+                    "capital_cents": 20_000_000, "operating_cents": 5_000_000
+                }),
+            )
+            .await;
+        let id = item.ok(201)["id"].as_str().unwrap().to_string();
+        let path = format!("/api/v1/plan/items/{id}");
+        assert_eq!(app.get(&path, &cio).await.ok(200)["centralization"], "shared");
+
+        // Around the column's CHECK: on SQLite for this one connection, on PostgreSQL by dropping it.
+        app.exec_sql(match backend {
+            Backend::Sqlite => {
+                "PRAGMA ignore_check_constraints = ON; \
+                 UPDATE plan_items SET centralization = 'regional'; \
+                 PRAGMA ignore_check_constraints = OFF"
+            }
+            Backend::Postgres => "ALTER TABLE plan_items DROP CONSTRAINT plan_items_centralization_check",
+        })
+        .await;
+        if backend == Backend::Postgres {
+            app.exec_sql("UPDATE plan_items SET centralization = 'regional'").await;
+        }
+        assert_eq!(app.count("SELECT COUNT(*) FROM plan_items WHERE centralization = 'regional'").await, 1);
+
+        app.get(&path, &cio).await.problem(500, "internal_error");
+        app.get("/api/v1/plan/items", &cio).await.problem(500, "internal_error");
+        app.stop().await;
+    }
+);

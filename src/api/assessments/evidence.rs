@@ -1,6 +1,7 @@
 //! Evidence: a vendor's upload to an assessment and its download, and the check of an uploaded document (also
 //! used by the council's and the incidents' uploads).
 
+use crate::domain::problems::ProblemCode;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::{Binary, Json};
@@ -96,14 +97,14 @@ pub(crate) fn checked_document(
     let sniffed = evidence_kind(bytes).ok_or_else(|| {
         ApiError::new(
             poem::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_file",
+            ProblemCode::UnsupportedFile,
             format!("{what} must be a PDF, PNG, JPEG, office document or text file"),
         )
     })?;
     if !declared_agrees(declared, sniffed) {
         return Err(ApiError::new(
             poem::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "content_type_mismatch",
+            ProblemCode::ContentTypeMismatch,
             format!("the file is {sniffed}, not {declared}"),
         ));
     }

@@ -1,6 +1,7 @@
 //! The analyst's review of a submitted assessment (accepted, raising findings, or returned with comments), and
 //! the start of its next review cycle.
 
+use crate::domain::problems::ProblemCode;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -124,7 +125,7 @@ pub(crate) async fn start_reassessment(
         .current_of(&a.template_id)
         .ok_or_else(|| {
             ApiError::conflict(
-                "template_not_loaded",
+                ProblemCode::TemplateNotLoaded,
                 format!("the questionnaire {} is no longer loaded", a.template_id),
             )
         })?

@@ -145,7 +145,7 @@ pub fn view(
     let deadlines = rules::incident_deadlines(&facts, terms);
     let sent = detail.sent();
     let delay = detail.law_enforcement_delay();
-    let status = detail.incident.status()?;
+    let status = detail.incident.status;
     let required = rules::required_notices(&deadlines);
     let state = IncidentState {
         status,

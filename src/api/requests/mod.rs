@@ -1,3 +1,4 @@
+use crate::domain::problems::ProblemCode;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -149,7 +150,7 @@ impl RequestView {
     /// The request as `caller` sees it.
     pub fn new(r: RequestSummary, state: &Standing, caller: &Caller) -> Result<Self, ApiError> {
         Ok(RequestView {
-            status: r.status()?,
+            status: r.status,
             allowed_actions: allowed_actions(state, caller)
                 .into_iter()
                 .map(|a| a.as_str().to_string())
@@ -402,7 +403,7 @@ impl RequestsApi {
         let next = RequestFields::parse(body.0, Some(&current.fields.0))?;
         // An approved request is re-evaluated: check the edited request for duplicates first, outside the
         // transaction.
-        let detection = if current.status()?.is_approved() {
+        let detection = if current.status.is_approved() {
             Some(
                 detect(
                     &store,
@@ -571,7 +572,7 @@ impl RequestsApi {
         let (Some(route), Some(policy_version)) = (request.route.clone(), request.policy_version)
         else {
             return Err(ApiError::conflict(
-                "not_routed",
+                ProblemCode::NotRouted,
                 "the request has not been submitted yet",
             ));
         };
@@ -595,10 +596,7 @@ impl RequestsApi {
                 .product
                 .as_ref()
                 .map(super::products::ProductReviewView::from),
-            steps: steps
-                .into_iter()
-                .map(StepView::new)
-                .collect::<Result<Vec<_>, _>>()?,
+            steps: steps.into_iter().map(StepView::from).collect(),
             notices: route.notices,
             dismissed_earlier: route.dismissed_earlier,
         }))

@@ -10,7 +10,6 @@ use crate::domain::comparison::{Check, Comparison, RenewalBasis};
 use crate::domain::policy::Ground;
 use crate::domain::requests::Status;
 use crate::domain::route::{Decision, StepState};
-use crate::error::ApiError;
 use crate::store::{StepRecord, VersionRecord};
 
 use super::*;
@@ -59,18 +58,12 @@ pub struct StepView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl StepView {
-    pub(super) fn new(s: StepRecord) -> Result<Self, ApiError> {
-        let state = StepState::try_from(s.state.as_str()).map_err(|_| {
-            ApiError::Internal(anyhow::anyhow!(
-                "a route step has an unknown state {:?}",
-                s.state
-            ))
-        })?;
+impl From<StepRecord> for StepView {
+    fn from(s: StepRecord) -> Self {
         let d = s.detail.0;
-        Ok(StepView {
-            kind: s.kind,
-            state,
+        StepView {
+            kind: s.kind.as_str().to_string(),
+            state: s.state,
             note: s.note,
             conditions: s.conditions.0,
             settled_in: s.settled_in,
@@ -80,7 +73,7 @@ impl StepView {
             attachments: d.attachments,
             items: d.items,
             updated_at: s.updated_at,
-        })
+        }
     }
 }
 

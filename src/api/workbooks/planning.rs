@@ -1,6 +1,7 @@
 //! An upload read and weighed against the stored answers: what to store, and the report of what changed, what
 //! was kept, skipped or not asked.
 
+use crate::domain::problems::ProblemCode;
 use std::collections::BTreeMap;
 
 use poem::http::StatusCode;
@@ -18,7 +19,7 @@ const SKIPPED_LISTED: usize = 50;
 /// A reading failure as the client sees it: cells and settings by name, the format by its public name.
 fn read_failure(failure: external::Failure) -> ApiError {
     use external::Failure;
-    let unprocessable = |code: &'static str, message: String| ApiError::Problem {
+    let unprocessable = |code: ProblemCode, message: String| ApiError::Problem {
         status: StatusCode::UNPROCESSABLE_ENTITY,
         code,
         detail: message.clone(),
@@ -35,18 +36,18 @@ fn read_failure(failure: external::Failure) -> ApiError {
     match failure {
         Failure::Cells(errors) => ApiError::validation(errors),
         Failure::NotFound { asked, message } => unprocessable(
-            "format_not_found",
+            ProblemCode::FormatNotFound,
             format!("format={asked} was asked, but {message}"),
         ),
         Failure::Mismatch { asked, found } => unprocessable(
-            "format_mismatch",
+            ProblemCode::FormatMismatch,
             format!(
                 "format={asked} was asked, but the file is {} ({}); send format={} to read it",
                 found.version, found.how, found.version
             ),
         ),
         Failure::NoCrosswalk { found } => unprocessable(
-            "unsupported_format_version",
+            ProblemCode::UnsupportedFormatVersion,
             format!(
                 "the file is {} ({}); this service has no crosswalk for {}, so it reads no answers from it rather \
                  than read them through another version's question IDs. Versions read: {}; any other layout can \

@@ -2,6 +2,7 @@
 //! catalogue, budget lines): the import slots and the time limit, the size limits, and the error that documents
 //! 503 `imports_busy`.
 
+use crate::domain::problems::ProblemCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,7 +59,7 @@ impl ImportSlots {
             Ok(Err(closed)) => Err(ApiError::Internal(anyhow::anyhow!("import slots: {closed}"))),
             Err(_) => Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "imports_busy",
+                ProblemCode::ImportsBusy,
                 format!(
                     "the service is already reading as many uploaded spreadsheets as it reads at once; nothing was \
                      stored; send the same file again in {} seconds",
@@ -141,7 +142,7 @@ pub(in crate::api) async fn parse_off_thread<T: Send + 'static>(
         Ok(result) => result,
         Err(_) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "import_too_slow",
+            ProblemCode::ImportTooSlow,
             "the file took too long to read; split it or remove what is not the questionnaire",
         )),
     }

@@ -30,13 +30,15 @@ pub use to_template::{
     Conflict, CrosswalkResult, Derived, Hint, SourcedAnswer, Through, map_to_template,
 };
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use calamine::{Data, Range};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{Workbook, cell_ref, cell_text, rows_of};
 use crate::domain::crosswalk;
+/// The hand mapping is a plain value of the domain (a saved profile holds one); re-exported where it is read.
+pub use crate::domain::crosswalk::Mapping;
 use crate::error::FieldError;
 use caiq::{detect_caiq, read_caiq_v3, read_caiq_v4};
 use cis::{detect_cis, read_cis};
@@ -111,41 +113,6 @@ impl From<FieldError> for Failure {
     fn from(error: FieldError) -> Self {
         Failure::Cells(vec![error])
     }
-}
-
-/// Where a hand-mapped sheet keeps its IDs and answers, and what its answer words mean. Field names are the query
-/// parameters' (and a saved profile's), so that a fault names the setting as the caller wrote it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Mapping {
-    /// Sheet name, matched without regard to case.
-    pub sheet: String,
-    /// 1-based row of the header; answers are read from the rows below it.
-    pub header_row: u32,
-    /// Column letters, e.g. `A`.
-    pub id_column: String,
-    /// One column holding answer words. Either this or the mark columns below.
-    #[serde(default)]
-    pub answer_column: Option<String>,
-    /// Columns where a mark (any text, usually `X`) means Yes, No or N/A, as CAIQ v3 and the FedRAMP CIS
-    /// worksheet lay their answers out.
-    #[serde(default)]
-    pub yes_column: Option<String>,
-    #[serde(default)]
-    pub no_column: Option<String>,
-    #[serde(default)]
-    pub na_column: Option<String>,
-    #[serde(default)]
-    pub comment_column: Option<String>,
-    /// What each answer word means, as `yes`, `no` or `na`; words are matched without regard to case or
-    /// surrounding spaces, e.g. `"Implemented" -> "yes"`, `"Partial" -> "no"`. Empty: Yes, No, NA and N/A. Any
-    /// other text in the answer column (a free-text answer) is not a choice: skipped and counted, not an error.
-    #[serde(default)]
-    pub answer_words: BTreeMap<String, String>,
-    /// The format version whose IDs the sheet holds (e.g. `caiq-v4` for a CAIQ re-typed into another layout), so
-    /// that its crosswalk is used; without it, the IDs are read as our own question IDs.
-    #[serde(default)]
-    pub id_space: Option<String>,
 }
 
 /// The three answers the crosswalk carries over.

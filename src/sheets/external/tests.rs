@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use super::super::fixtures;
 use super::caiq::is_caiq_id;
 use super::hecvat::{hecvat_version_text, is_hecvat_id};

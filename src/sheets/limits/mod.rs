@@ -11,6 +11,7 @@
 //! Legacy xls is accepted on its container alone: its cells sit in a BIFF stream inside OLE2 that this check does
 //! not parse, so its cost is bounded only by the byte cap and xls's own grid (65,536 rows by 256 columns).
 
+use crate::domain::problems::ProblemCode;
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
 
@@ -58,7 +59,7 @@ pub enum WorkbookKind {
 pub struct Refusal {
     /// Stable and machine-readable: `file_too_large`, `unsupported_file`, `encrypted_workbook`,
     /// `too_many_entries`, `too_large_uncompressed`, `too_many_cells` or `xml_entities`.
-    pub code: &'static str,
+    pub code: ProblemCode,
     /// What was found and what to send instead, in words an uploader can act on.
     pub message: String,
 }
@@ -72,7 +73,7 @@ impl std::fmt::Display for Refusal {
 impl std::error::Error for Refusal {}
 
 impl Refusal {
-    fn new(code: &'static str, message: impl Into<String>) -> Refusal {
+    fn new(code: ProblemCode, message: impl Into<String>) -> Refusal {
         Refusal {
             code,
             message: message.into(),
@@ -90,7 +91,7 @@ const SEND_INSTEAD: &str = "send the questionnaire as an xlsx, xlsm, xls or ods 
 pub fn check(bytes: &[u8], limits: &Limits) -> Result<WorkbookKind, Refusal> {
     if bytes.len() > limits.max_bytes {
         return Err(Refusal::new(
-            "file_too_large",
+            ProblemCode::FileTooLarge,
             format!(
                 "the file is {} bytes; the most this service accepts is {} bytes",
                 bytes.len(),
@@ -104,7 +105,7 @@ pub fn check(bytes: &[u8], limits: &Limits) -> Result<WorkbookKind, Refusal> {
         check_zip(bytes, limits)
     } else {
         Err(Refusal::new(
-            "unsupported_file",
+            ProblemCode::UnsupportedFile,
             format!(
                 "the file is {}, not a workbook; {SEND_INSTEAD}",
                 describe(bytes)
@@ -145,7 +146,7 @@ fn contains_utf16(haystack: &[u8], name: &str) -> bool {
 fn check_ole2(bytes: &[u8]) -> Result<WorkbookKind, Refusal> {
     if contains_utf16(bytes, "EncryptedPackage") || contains_utf16(bytes, "EncryptionInfo") {
         return Err(Refusal::new(
-            "encrypted_workbook",
+            ProblemCode::EncryptedWorkbook,
             "the workbook is protected by a password to open it, so it cannot be read; remove the password \
              (File > Info > Protect Workbook > Encrypt with Password, then clear it) and upload it again",
         ));
@@ -154,7 +155,7 @@ fn check_ole2(bytes: &[u8]) -> Result<WorkbookKind, Refusal> {
         return Ok(WorkbookKind::Xls);
     }
     Err(Refusal::new(
-        "unsupported_file",
+        ProblemCode::UnsupportedFile,
         format!(
             "the file is an Office document but not a workbook (a Word or Outlook file?); {SEND_INSTEAD}"
         ),
@@ -164,14 +165,14 @@ fn check_ole2(bytes: &[u8]) -> Result<WorkbookKind, Refusal> {
 fn check_zip(bytes: &[u8], limits: &Limits) -> Result<WorkbookKind, Refusal> {
     let damaged = |e: zip::result::ZipError| {
         Refusal::new(
-            "unsupported_file",
+            ProblemCode::UnsupportedFile,
             format!("the file looks like a zip archive but cannot be opened ({e}); {SEND_INSTEAD}"),
         )
     };
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(damaged)?;
     if archive.len() > limits.max_entries {
         return Err(Refusal::new(
-            "too_many_entries",
+            ProblemCode::TooManyEntries,
             format!(
                 "the workbook holds {} parts; the most this service reads is {}",
                 archive.len(),
@@ -221,7 +222,7 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<WorkbookKind, Refusal> {
             "a zip archive but not a workbook"
         };
         return Err(Refusal::new(
-            "unsupported_file",
+            ProblemCode::UnsupportedFile,
             format!("the file is {what}; {SEND_INSTEAD}"),
         ));
     };
@@ -238,7 +239,7 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<WorkbookKind, Refusal> {
     for (name, declared) in names.iter().filter(|(name, _)| is_xml_part(kind, name)) {
         let forged = |e: std::io::Error| {
             Refusal::new(
-                "unsupported_file",
+                ProblemCode::UnsupportedFile,
                 format!(
                     "the part {name} of the workbook cannot be unpacked ({e}); the file is damaged or forged"
                 ),
@@ -277,7 +278,7 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<WorkbookKind, Refusal> {
         };
         if declares_entities {
             return Err(Refusal::new(
-                "xml_entities",
+                ProblemCode::XmlEntities,
                 format!(
                     "the part {name} of the workbook declares a DOCTYPE or XML entities, the means of external \
                      entity (XXE) and entity expansion attacks; spreadsheet programs never write them, so the file \
@@ -302,7 +303,7 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<WorkbookKind, Refusal> {
         if cells > limits.max_cells {
             let (area, place) = largest.unwrap_or((estimate, format!("the part {name}")));
             return Err(Refusal::new(
-                "too_many_cells",
+                ProblemCode::TooManyCells,
                 format!(
                     "{place}: {area} cells between its first and last filled cell, which a reader holds whole \
                      ({cells} so far in the workbook); the most this service reads is {} cells in all; delete the \
@@ -381,7 +382,7 @@ fn xml_unescape(text: &str) -> String {
 
 fn too_large_uncompressed(total: u64, limits: &Limits) -> Refusal {
     Refusal::new(
-        "too_large_uncompressed",
+        ProblemCode::TooLargeUncompressed,
         format!(
             "the workbook unpacks to {total} bytes; the most this service reads is {} bytes",
             limits.max_uncompressed_bytes
@@ -425,7 +426,7 @@ fn with_entry<T>(
 ) -> Result<T, Refusal> {
     let unreadable = |e: String| {
         Refusal::new(
-            "unsupported_file",
+            ProblemCode::UnsupportedFile,
             format!("the part {name} of the workbook cannot be read ({e}); {SEND_INSTEAD}"),
         )
     };

@@ -12,7 +12,7 @@ pub struct PlanItemRecord {
     pub title: String,
     pub description: String,
     pub departments: Json<Vec<String>>,
-    pub centralization: String,
+    pub centralization: crate::domain::budgets::Centralization,
     pub priority: i32,
     pub first_fiscal_year: i32,
     pub last_fiscal_year: i32,
@@ -24,13 +24,22 @@ pub struct PlanItemRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+/// One row of a plan upload, as the store loads it: the item it updates (none for a new item), where that id was
+/// read (named when it is refused, e.g. the cell `A7`), and the item's fields.
+#[derive(Debug, Clone)]
+pub struct PlanItemLoad {
+    pub id: Option<Uuid>,
+    pub cell: String,
+    pub fields: crate::domain::budgets::PlanItemFields,
+}
+
 /// A department's technology budget for one fiscal year [EO 2025 Art. 2].
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct BudgetRecord {
     pub id: Uuid,
     pub department_code: String,
     pub fiscal_year: i32,
-    pub status: String,
+    pub status: crate::domain::budgets::BudgetStatus,
     pub amendment: i32,
     pub submission: i32,
     pub approved_at: Option<DateTime<Utc>>,

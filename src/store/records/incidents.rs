@@ -37,7 +37,7 @@ pub struct IncidentRecord {
     pub city_notified_at: DateTime<Utc>,
     pub steps_taken: Option<String>,
     pub responsible_person: Option<String>,
-    pub status: String,
+    pub status: crate::domain::incidents::IncidentStatus,
     pub not_breach_reason: Option<String>,
     pub review_findings: Option<String>,
     pub review_finding_ids: Json<Vec<Uuid>>,
@@ -129,8 +129,8 @@ pub struct OrderRecord {
     pub finding_ids: Json<Vec<Uuid>>,
     pub actions: Json<Vec<String>>,
     pub due_date: chrono::NaiveDate,
-    pub status: String,
-    pub status_before_appeal: Option<String>,
+    pub status: crate::domain::orders::OrderStatus,
+    pub status_before_appeal: Option<crate::domain::orders::OrderStatus>,
     pub acknowledged_by: Option<String>,
     pub acknowledged_at: Option<DateTime<Utc>>,
     pub completion_note: Option<String>,
@@ -182,14 +182,6 @@ pub enum OrderChange {
 }
 
 impl IncidentRecord {
-    /// The stored status; the table's CHECK admits only known names, so another is a fault of the store.
-    pub fn status(
-        &self,
-    ) -> Result<crate::domain::incidents::IncidentStatus, crate::error::ApiError> {
-        crate::store::types::stored("incident status", &self.status)
-            .map_err(|e| crate::error::ApiError::Internal(anyhow::anyhow!(e)))
-    }
-
     /// What the deadlines read of the incident.
     pub fn facts(&self) -> crate::domain::incidents::IncidentFacts {
         crate::domain::incidents::IncidentFacts {
@@ -243,12 +235,5 @@ impl IncidentScope {
             IncidentScope::Invitation { .. } => false,
             IncidentScope::Department(d) => order.department_code.as_deref() == Some(d),
         }
-    }
-}
-
-impl OrderRecord {
-    /// The stored status, refused by name when unknown (see [`IncidentRecord::status`]).
-    pub fn status(&self) -> Result<crate::domain::orders::OrderStatus, sqlx::Error> {
-        crate::store::types::stored("order status", &self.status).map_err(sqlx::Error::Decode)
     }
 }

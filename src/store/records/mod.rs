@@ -40,7 +40,7 @@ pub struct RequestSummary {
     pub id: Uuid,
     pub department_code: String,
     pub vendor_id: Uuid,
-    pub status: String,
+    pub status: Status,
     pub title: String,
     pub fields: Json<RequestFields>,
     pub total_contract_value_cents: i64,
@@ -60,19 +60,6 @@ pub struct RequestSummary {
 pub const REQUEST_SUMMARY_COLUMNS: &str = "r.id, r.department_code, r.vendor_id, r.status, r.title, r.fields, \
      r.total_contract_value_cents, r.fiscal_year, r.submission, r.policy_version, r.created_by, r.submitted_by, \
      r.version, r.created_at, r.updated_at, r.decided_submission";
-
-impl RequestSummary {
-    /// The status; a value the service does not know is an error, never read as some default.
-    pub fn status(&self) -> Result<Status, crate::error::ApiError> {
-        Status::try_from(self.status.as_str()).map_err(|_| {
-            crate::error::ApiError::Internal(anyhow::anyhow!(
-                "request {} has an unknown status {:?}",
-                self.id,
-                self.status
-            ))
-        })
-    }
-}
 
 /// A request's whole row: the summary and the route of its current submission, which the planners read.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -104,9 +91,9 @@ pub struct RequestFilter {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StepRecord {
-    pub kind: String,
+    pub kind: crate::domain::policy::StepKindTag,
     pub position: i32,
-    pub state: String,
+    pub state: crate::domain::route::StepState,
     pub detail: Json<RouteStep>,
     pub note: String,
     pub updated_at: DateTime<Utc>,
@@ -149,7 +136,7 @@ pub struct CatalogFilter {
 pub struct PurchaseRecord {
     pub id: Uuid,
     pub department_code: String,
-    pub status: String,
+    pub status: Status,
     pub fields: Json<RequestFields>,
     pub vendor_name: String,
     pub updated_at: DateTime<Utc>,
@@ -307,7 +294,7 @@ pub struct ImportProfileRecord {
     #[serde(skip)]
     pub name_key: String,
     #[sqlx(json)]
-    pub mapping: crate::sheets::external::Mapping,
+    pub mapping: crate::domain::crosswalk::Mapping,
     pub version: i64,
     pub created_by: String,
     pub created_at: DateTime<Utc>,

@@ -11,8 +11,8 @@ use crate::domain::audit::canonical_json;
 use crate::domain::council::CouncilOutcome;
 use crate::domain::duplicate_learning::PriorDismissal;
 use crate::domain::duplicates::Candidate;
-use crate::domain::policy::Policy;
-use crate::domain::requests::{Renews, RequestFields, Status};
+use crate::domain::policy::{Policy, StepKindTag};
+use crate::domain::requests::{Renews, RequestFields};
 use crate::domain::route::{
     CheckedDecision, Decision, DenialReason, Outcome, StepState, UseInstead,
 };
@@ -128,34 +128,17 @@ fn corrupt(what: String) -> ApiError {
     ApiError::Internal(anyhow::anyhow!(what))
 }
 
-/// A stored status the service does not know is an error, never a default: an unknown state must not read as
-/// an editable draft.
-fn status_of(record: &RequestRecord) -> Result<Status, ApiError> {
-    record.status()
-}
-
-/// A stored step kind; one the service does not know is an error.
-fn step_kind(text: &str) -> Result<crate::domain::policy::StepKindTag, ApiError> {
-    crate::domain::policy::StepKindTag::try_from(text)
-        .map_err(|_| corrupt(format!("a route step has an unknown kind {text:?}")))
-}
-
-fn step_of(record: StepRecord) -> Result<Step, ApiError> {
-    let kind = step_kind(&record.kind)?;
-    let state = StepState::try_from(record.state.as_str()).map_err(|_| {
-        corrupt(format!(
-            "a route step has an unknown state {:?}",
-            record.state
-        ))
-    })?;
-    Ok(Step {
-        kind,
-        state,
+// A stored status, step kind or step state the service does not know fails the read that meets it (see
+// `store::types`), never a default: an unknown state must not read as an editable draft.
+fn step_of(record: StepRecord) -> Step {
+    Step {
+        kind: record.kind,
+        state: record.state,
         note: record.note,
         detail: record.detail.0,
         conditions: record.conditions.0,
         settled_in: record.settled_in,
-    })
+    }
 }
 
 async fn load_steps(tx: &mut Tx, id: Uuid, submission: i32) -> Result<Vec<Step>, ApiError> {
@@ -166,7 +149,7 @@ async fn load_steps(tx: &mut Tx, id: Uuid, submission: i32) -> Result<Vec<Step>,
     .bind(submission)
     .fetch_all(&mut **tx)
     .await?;
-    rows.into_iter().map(step_of).collect()
+    Ok(rows.into_iter().map(step_of).collect())
 }
 
 /// Everything the planners read about a request.
@@ -216,7 +199,7 @@ pub(super) async fn load_state(
     Ok(RequestState {
         id: record.id,
         department: record.department_code.clone(),
-        status: status_of(record)?,
+        status: record.status,
         version: record.version,
         submission: record.submission,
         fields: record.fields.0.clone(),
@@ -280,12 +263,12 @@ async fn people_of(tx: &mut Tx, records: &[RequestSummary]) -> Result<Vec<People
 /// The [`Standing`] of each record: the kind and state of each step of its current submission, in route order,
 /// and its [`People`]; two queries for all of them.
 async fn standings_of(tx: &mut Tx, records: &[RequestSummary]) -> Result<Vec<Standing>, ApiError> {
-    let mut steps_q = sqlx::query_as::<_, (Uuid, i32, String, StepState)>(sqlx::AssertSqlSafe(
-        format!(
+    let mut steps_q = sqlx::query_as::<_, (Uuid, i32, StepKindTag, StepState)>(
+        sqlx::AssertSqlSafe(format!(
             "SELECT request_id, submission, kind, state FROM route_steps WHERE request_id IN ({}) ORDER BY position",
             crate::store::placeholders(records.len())
-        ),
-    ));
+        )),
+    );
     for r in records {
         steps_q = steps_q.bind(r.id);
     }
@@ -298,10 +281,10 @@ async fn standings_of(tx: &mut Tx, records: &[RequestSummary]) -> Result<Vec<Sta
             let steps = steps
                 .iter()
                 .filter(|(id, n, _, _)| *id == record.id && *n == record.submission)
-                .map(|(_, _, kind, state)| Ok((step_kind(kind)?, *state)))
-                .collect::<Result<Vec<_>, ApiError>>()?;
+                .map(|(_, _, kind, state)| (*kind, *state))
+                .collect();
             Ok(Standing {
-                status: record.status()?,
+                status: record.status,
                 department: record.department_code.clone(),
                 steps,
                 authors: people.authors,
@@ -359,7 +342,7 @@ async fn load_prior(
             let Some(target) = found.filter(|r| r.department_code == department) else {
                 return Ok(None);
             };
-            let status = status_of(&target)?;
+            let status = target.status;
             let label = format!("request {:?}", target.fields.0.title);
             let terms = if status.is_approved() {
                 Ok(PriorTerms::of(&target.fields.0))
@@ -510,23 +493,13 @@ pub(super) async fn load_evidence(
     .bind(request_id)
     .fetch_all(&mut **tx)
     .await?;
-    let vote: Option<(String, String, chrono::NaiveDate)> = sqlx::query_as(
+    let council_vote: Option<(CouncilOutcome, String, chrono::NaiveDate)> = sqlx::query_as(
         "SELECT outcome, docket, vote_date FROM council_votes WHERE request_id = $1 AND submission = $2",
     )
     .bind(request_id)
     .bind(submission)
     .fetch_optional(&mut **tx)
     .await?;
-    let council_vote = match vote {
-        None => None,
-        Some((outcome, docket, date)) => Some((
-            CouncilOutcome::try_from(outcome.as_str()).map_err(|_| {
-                corrupt(format!("a Council vote has an unknown outcome {outcome:?}"))
-            })?,
-            docket,
-            date,
-        )),
-    };
     let documents: Vec<(String,)> =
         sqlx::query_as("SELECT DISTINCT kind FROM council_documents WHERE request_id = $1")
             .bind(request_id)

@@ -260,7 +260,7 @@ async fn insert_decision(
     .bind(decision.service_id)
     .fetch_one(&mut **tx)
     .await
-    .map_err(unique_as("already_decided", || format!("the {step} step of this version is already decided")))?;
+    .map_err(unique_as(ProblemCode::AlreadyDecided, || format!("the {step} step of this version is already decided")))?;
     let row: DecisionRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{DECISION_SELECT} WHERE d.id = $1"
     )))

@@ -92,7 +92,7 @@ impl Repo {
             .bind(&state.fields.product_name)
             .execute(&mut *tx)
             .await
-            .map_err(unique_as("already_dismissed", || "this match is already dismissed".to_string()))?;
+            .map_err(unique_as(ProblemCode::AlreadyDismissed, || "this match is already dismissed".to_string()))?;
         }
         let standing = standing_likely(&mut tx, id, &recorded).await?;
         let dismissed_name = recorded
@@ -137,7 +137,7 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await
-        .map_err(unique_as("exception_exists", || "an exception was already asked for this version".to_string()))?;
+        .map_err(unique_as(ProblemCode::ExceptionExists, || "an exception was already asked for this version".to_string()))?;
         let extra = serde_json::json!({"exception": {"justification": justification, "status": "requested"}});
         apply_plan(&mut tx, actor, &current, &plan, Some(extra)).await?;
         tx.commit().await?;
@@ -272,7 +272,7 @@ impl Repo {
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(CouncilVoteRow::into_vote).collect()
+        Ok(rows.into_iter().map(CouncilVoteRow::into_vote).collect())
     }
 
     /// Records the City Council's vote on the current submission; it settles the Council step (or denies the
@@ -305,8 +305,8 @@ impl Repo {
         .bind(now())
         .fetch_one(&mut *tx)
         .await
-        .map_err(unique_as("council_step_settled", || "the Council's vote on this version is already recorded".into()))?;
-        let recorded = row.into_vote()?;
+        .map_err(unique_as(ProblemCode::CouncilStepSettled, || "the Council's vote on this version is already recorded".into()))?;
+        let recorded = row.into_vote();
         let extra = serde_json::json!({"council_vote": to_json(&recorded)});
         let updated = apply_plan(&mut tx, actor, &current, &plan, Some(extra)).await?;
         tx.commit().await?;
@@ -390,30 +390,25 @@ struct CouncilVoteRow {
     submission: i32,
     docket: String,
     vote_date: chrono::NaiveDate,
-    outcome: String,
+    outcome: CouncilOutcome,
     note: Option<String>,
     recorded_by: String,
     recorded_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl CouncilVoteRow {
-    fn into_vote(self) -> Result<crate::domain::council::CouncilVote, ApiError> {
-        Ok(crate::domain::council::CouncilVote {
+    fn into_vote(self) -> crate::domain::council::CouncilVote {
+        crate::domain::council::CouncilVote {
             id: self.id,
             request_id: self.request_id,
             submission: self.submission,
             docket: self.docket,
             vote_date: self.vote_date,
-            outcome: CouncilOutcome::try_from(self.outcome.as_str()).map_err(|_| {
-                corrupt(format!(
-                    "a Council vote has an unknown outcome {:?}",
-                    self.outcome
-                ))
-            })?,
+            outcome: self.outcome,
             note: self.note,
             recorded_by: self.recorded_by,
             recorded_at: self.recorded_at,
-        })
+        }
     }
 }
 
@@ -443,7 +438,7 @@ pub(super) async fn insert_policy(
     .bind(now())
     .fetch_one(&mut **tx)
     .await
-    .map_err(unique_as("concurrent_publish", || {
+    .map_err(unique_as(ProblemCode::ConcurrentPublish, || {
         "another policy version was published at the same moment; retry".to_string()
     }))?;
     audit(

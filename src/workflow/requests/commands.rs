@@ -2,6 +2,7 @@
 //! re-opens), decide, withdraw and reroute, with the routing of a new version that submit and edit share.
 
 use crate::domain::policy::{Policy, StepKindTag};
+use crate::domain::problems::ProblemCode;
 use crate::domain::requests::{RequestFields, Status};
 use crate::domain::roles::Role;
 use crate::domain::route::{
@@ -145,7 +146,7 @@ fn new_version(
 fn not_a_decider(state: &RequestState, caller: &Caller) -> Result<(), Refusal> {
     if state.deciders.contains(&caller.key) {
         return Err(Refusal::forbidden(
-            "separation_of_duties",
+            ProblemCode::SeparationOfDuties,
             "you decided a step of this request: someone else edits or submits it",
         ));
     }
@@ -165,7 +166,7 @@ pub fn create(
     let department = caller.department.as_deref().unwrap_or_default();
     if !caller.has(Role::Buyer) || !department_known {
         return Err(Refusal::forbidden(
-            "forbidden",
+            ProblemCode::Forbidden,
             format!("your token names department {department:?}, which is not registered"),
         ));
     }
@@ -210,7 +211,7 @@ pub fn submit(
     not_a_decider(state, caller)?;
     if checked_at != state.version {
         return Err(Refusal::conflict(
-            "changed_during_submission",
+            ProblemCode::ChangedDuringSubmission,
             "the request changed while it was being checked; submit again",
         ));
     }
@@ -272,19 +273,19 @@ pub fn edit(
     }
     let decided = state.decided.as_ref().ok_or_else(|| {
         Refusal::conflict(
-            "no_decided_version",
+            ProblemCode::NoDecidedVersion,
             "the request is approved but no decided version is recorded; an admin must re-route it",
         )
     })?;
     let r = reevaluation.ok_or_else(|| {
         Refusal::conflict(
-            "changed_during_edit",
+            ProblemCode::ChangedDuringEdit,
             "the request was approved while the edit was being checked; send the edit again",
         )
     })?;
     if r.checked_at != state.version {
         return Err(Refusal::conflict(
-            "changed_during_edit",
+            ProblemCode::ChangedDuringEdit,
             "the request changed while the edit was being checked; send it again",
         ));
     }
@@ -348,7 +349,7 @@ pub fn decide(
     let role = decider(kind).expect("a checked decision names a decision step");
     if !caller.has(role) {
         return Err(Refusal::forbidden(
-            "forbidden",
+            ProblemCode::Forbidden,
             format!(
                 "the {} step is decided by the {} role",
                 kind.as_str(),
@@ -358,7 +359,7 @@ pub fn decide(
     }
     if state.authors.contains(&caller.key) {
         return Err(Refusal::forbidden(
-            "separation_of_duties",
+            ProblemCode::SeparationOfDuties,
             "you created, edited or submitted a version of this request: someone else decides it",
         ));
     }
@@ -370,14 +371,14 @@ pub fn decide(
         .collect();
     let Some(step) = state.step(kind) else {
         return Err(Refusal::conflict(
-            "step_not_in_route",
+            ProblemCode::StepNotInRoute,
             format!("this request's route has no {} step", kind.as_str()),
         )
         .with_allowed(waiting));
     };
     if step.state != StepState::Pending {
         return Err(Refusal::conflict(
-            "already_decided",
+            ProblemCode::AlreadyDecided,
             format!(
                 "the {} step is already {}",
                 kind.as_str(),

@@ -7,6 +7,7 @@ mod commands;
 
 pub use commands::{Reevaluation, create, decide, edit, reroute, submit, withdraw};
 
+use crate::domain::problems::ProblemCode;
 use std::collections::{BTreeMap, BTreeSet};
 
 use strum::{IntoStaticStr, VariantArray};
@@ -232,7 +233,7 @@ pub fn ensure(state: &RequestState, caller: &Caller, action: Action) -> Result<(
             allowed.join(", ")
         )
     };
-    Err(Refusal::conflict("transition_not_allowed", detail).with_allowed(allowed))
+    Err(Refusal::conflict(ProblemCode::TransitionNotAllowed, detail).with_allowed(allowed))
 }
 
 /// How a new submitted version came about.
