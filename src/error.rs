@@ -418,7 +418,8 @@ impl poem::error::ResponseError for ApiError {
     }
 }
 
-const DOCUMENTED: &[(u16, &str)] = &[
+/// What each error status means, as the document says it.
+pub(crate) const DOCUMENTED: &[(u16, &str)] = &[
     (400, "The request is malformed (bad JSON, bad parameter)."),
     (
         401,

@@ -316,7 +316,9 @@ async fn outermost<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
                 }
                 Err(err) => {
                     let op = err.data::<OperationId>().copied();
-                    (problem_from_poem_error(err).into_response(), op)
+                    let problem = problem_from_poem_error(err);
+                    let problem = crate::api::problems::held(problem, op.as_ref().map(|o| o.0));
+                    (problem.into_response(), op)
                 }
             }
         }

@@ -18,6 +18,7 @@ fn spec_document() -> serde_yaml::Value {
     let mut document = serde_yaml::from_str(&openapi_service().spec_yaml())
         .expect("poem-openapi writes a YAML document");
     super::input::spec::tighten(&mut document);
+    super::problems::document(&mut document);
     document
 }
 

@@ -18,6 +18,7 @@ pub mod me;
 pub mod notifications;
 pub mod orders;
 pub mod policy;
+pub mod problems;
 pub mod products;
 pub mod profiles;
 pub mod reports;

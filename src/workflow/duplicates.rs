@@ -175,10 +175,10 @@ mod tests {
         assert!(super::decide_alias_proposal("proposed").is_ok());
         for done in ["accepted", "rejected"] {
             let refusal = super::decide_alias_proposal(done).unwrap_err();
-            let error = crate::error::ApiError::from(refusal);
-            assert!(
-                format!("{error:?}").contains("already_decided"),
-                "{error:?}"
+            assert_eq!(
+                refusal.code(),
+                crate::domain::problems::ProblemCode::AlreadyDecided,
+                "{refusal:?}"
             );
         }
     }

@@ -235,6 +235,7 @@ impl TestApp {
         configure(&mut config);
         let kept_config = config.clone();
         let verifier = Verifier::new(&Default::default(), &Secret::new(TEST_SECRET)).unwrap();
+        procurement_review::api::problems::hold_to_the_document();
         let app = Application::build(config)
             .await
             .expect("build the application");
