@@ -13,7 +13,7 @@ use poem::web::{Data, Form, Path};
 use poem::{Request, Response, handler};
 use serde_json::{Value, json};
 
-use super::registry::{form_faults, stale_fault, with_anchors};
+use super::registry::{form_faults, refused_edit, with_anchors};
 use super::session::Session;
 use super::{Console, Fields, check_csrf, parse_id, require, see_other};
 use crate::api::catalog::CatalogEditor;
@@ -224,33 +224,26 @@ pub(super) async fn save_service(
     if saved.ok() {
         return see_other("/catalog?saved=changed");
     }
-    let stale = saved.status == StatusCode::PRECONDITION_FAILED;
-    let errors = match form_faults(&saved, "name") {
-        Some(errors) => errors,
-        None if stale => vec![stale_fault("service")],
-        None => return console.refusal(&session, &saved),
-    };
-    let current = console.get(&session, &path).await;
-    if !current.ok() {
-        return console.refusal(&session, &current);
-    }
-    let service = current.json();
-    // A fault keeps the version the form was read at; a stale form gets the current one, with what it holds.
-    let mut edit = if stale {
-        service_edit(&service, current.etag().as_deref())
-    } else {
-        service_edit(&service, form.get("version"))
-    };
-    if stale {
-        edit["stored"] = service.clone();
-    }
+    let refused = attempt!(
+        refused_edit(
+            &console,
+            &session,
+            &saved,
+            &path,
+            "name",
+            "service",
+            form.get("version"),
+            service_edit,
+        )
+        .await
+    );
     service_form(
         &console,
         &session,
         saved.status,
         service_values(&form),
-        errors,
-        edit,
+        refused.errors,
+        refused.edit,
     )
 }
 

@@ -83,6 +83,52 @@ pub(super) fn stale_fault(what: &str) -> Value {
     })
 }
 
+/// What a refused edit re-renders with: the faults to show, the object as stored now, and the edit (the version
+/// the form was read at for a fault; for a stale form the current version and, as `stored`, what it now holds).
+/// `Err` is the refusal page, for an answer that names no field and is not stale.
+pub(super) struct Refused {
+    pub errors: Vec<Value>,
+    pub stored: Value,
+    pub edit: Value,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn refused_edit(
+    console: &Console,
+    session: &Session,
+    saved: &Answer,
+    path: &str,
+    field: &str,
+    what: &str,
+    version: Option<&str>,
+    edit_of: fn(&Value, Option<&str>) -> Value,
+) -> Result<Refused, Box<Response>> {
+    let stale = saved.status == StatusCode::PRECONDITION_FAILED;
+    let errors = match form_faults(saved, field) {
+        Some(errors) => errors,
+        None if stale => vec![stale_fault(what)],
+        None => return Err(Box::new(console.refusal(session, saved))),
+    };
+    let current = console.get(session, path).await;
+    if !current.ok() {
+        return Err(Box::new(console.refusal(session, &current)));
+    }
+    let stored = current.json();
+    let mut edit = if stale {
+        edit_of(&stored, current.etag().as_deref())
+    } else {
+        edit_of(&stored, version)
+    };
+    if stale {
+        edit["stored"] = stored.clone();
+    }
+    Ok(Refused {
+        errors,
+        stored,
+        edit,
+    })
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Departments
 
@@ -223,29 +269,29 @@ pub(super) async fn save_department(
     if saved.ok() {
         return see_other("/departments");
     }
-    let stale = saved.status == StatusCode::PRECONDITION_FAILED;
-    let errors = match form_faults(&saved, "name") {
-        Some(errors) => errors,
-        None if stale => vec![stale_fault("department")],
-        None => return console.refusal(&session, &saved),
-    };
-    let current = console.get(&session, &path).await;
-    if !current.ok() {
-        return console.refusal(&session, &current);
-    }
-    let department = current.json();
-    // A fault keeps the version the form was read at; a stale form gets the current one, with what it holds.
-    let mut edit = if stale {
-        department_edit(&department, current.etag().as_deref())
-    } else {
-        department_edit(&department, form.get("version"))
-    };
-    if stale {
-        edit["stored"] = department.clone();
-    }
+    let refused = attempt!(
+        refused_edit(
+            &console,
+            &session,
+            &saved,
+            &path,
+            "name",
+            "department",
+            form.get("version"),
+            department_edit,
+        )
+        .await
+    );
     let mut values = department_values(&form);
-    values["code"] = department["code"].clone();
-    department_form(&console, &session, saved.status, values, errors, edit)
+    values["code"] = refused.stored["code"].clone();
+    department_form(
+        &console,
+        &session,
+        saved.status,
+        values,
+        refused.errors,
+        refused.edit,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -475,33 +521,26 @@ pub(super) async fn save_vendor(
     if saved.ok() {
         return see_other("/vendors");
     }
-    let stale = saved.status == StatusCode::PRECONDITION_FAILED;
-    let errors = match form_faults(&saved, "legal_name") {
-        Some(errors) => errors,
-        None if stale => vec![stale_fault("vendor")],
-        None => return console.refusal(&session, &saved),
-    };
-    let current = console.get(&session, &path).await;
-    if !current.ok() {
-        return console.refusal(&session, &current);
-    }
-    let vendor = current.json();
-    // A fault keeps the version the form was read at; a stale form gets the current one, with what it holds.
-    let mut edit = if stale {
-        vendor_edit(&vendor, current.etag().as_deref())
-    } else {
-        vendor_edit(&vendor, form.get("version"))
-    };
-    if stale {
-        edit["stored"] = vendor.clone();
-    }
+    let refused = attempt!(
+        refused_edit(
+            &console,
+            &session,
+            &saved,
+            &path,
+            "legal_name",
+            "vendor",
+            form.get("version"),
+            vendor_edit,
+        )
+        .await
+    );
     vendor_form(
         &console,
         &session,
         saved.status,
         vendor_values(&form),
-        errors,
-        edit,
+        refused.errors,
+        refused.edit,
     )
 }
 
