@@ -926,10 +926,11 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
             .click()
             .await
             .unwrap();
-            std::fs::remove_file(file).ok();
         }
     };
-    attach(council_file("impact.bin", &[0, 159, 146, 150, 0])).await;
+    // Chromium reads a chosen file after the click, so each file stays on disk until its page has come back.
+    let refused_file = council_file("impact.bin", &[0, 159, 146, 150, 0]);
+    attach(refused_file.clone()).await;
     wait_for_page(&c, "/council/documents").await;
     let refused = text(&c).await;
     assert!(
@@ -939,11 +940,11 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
     );
     accessible(&c, &axe, "a refused Council document with its fault").await;
     assert_eq!(app.count("SELECT COUNT(*) FROM council_documents").await, 0);
-    attach(council_file(
+    let report_file = council_file(
         "impact-report.txt",
         b"Surveillance Impact Report: ClinicCam",
-    ))
-    .await;
+    );
+    attach(report_file.clone()).await;
     let started = Instant::now();
     while !path(&c).await.ends_with(&checked) {
         if started.elapsed() > Duration::from_secs(60) {
@@ -956,6 +957,8 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     wait_for_page(&c, &checked).await;
+    std::fs::remove_file(refused_file).ok();
+    std::fs::remove_file(report_file).ok();
     let listed = text(&c).await;
     assert!(listed.contains("Surveillance impact report: "), "{listed}");
     let link = c
