@@ -250,10 +250,24 @@ pub async fn register_file(
 pub struct ListQuery {
     offset: Option<i64>,
     imported: Option<String>,
-    /// A service the catalogue form just `added` or `changed`.
+    /// An object (service, department, vendor) its form just `added` or `changed`.
     saved: Option<String>,
     /// The policy version an admin just published (the policy edit form's redirect).
     published: Option<u32>,
+}
+
+impl ListQuery {
+    /// The notice after a form's redirect with `?saved=added` or `?saved=changed`, naming the kind of object.
+    fn saved_notice(&self, what: &str) -> Option<String> {
+        match self.saved.as_deref() {
+            Some("added") if what == "service" => {
+                Some("The service was added to the catalogue.".to_string())
+            }
+            Some("added") => Some(format!("The {what} was added.")),
+            Some("changed") => Some(format!("The {what} was saved.")),
+            _ => None,
+        }
+    }
 }
 
 async fn render_catalog(
@@ -278,11 +292,7 @@ async fn render_catalog(
         "paging": pager(&body["page"]),
         "may_import": matches!(session.role(), Some(crate::auth::Role::Cio) | Some(crate::auth::Role::Admin)),
     });
-    if let (Some(target), Some(extra)) = (context.as_object_mut(), extra.as_object()) {
-        for (k, v) in extra {
-            target.insert(k.clone(), v.clone());
-        }
-    }
+    super::merge(&mut context, &extra);
     console.render(status, "catalog.html", Some(session), context)
 }
 
@@ -294,11 +304,7 @@ pub async fn catalog(
     query: Query<ListQuery>,
 ) -> Response {
     let session = attempt!(require(req, &console, &store, STAFF).await);
-    let saved = match query.saved.as_deref() {
-        Some("added") => Some("The service was added to the catalogue.".to_string()),
-        Some("changed") => Some("The service was saved.".to_string()),
-        _ => None,
-    };
+    let saved = query.saved_notice("service");
     let notice = query.imported.as_deref().map(|n| {
         let (created, updated) = n.split_once('-').unwrap_or((n, "0"));
         format!(
@@ -433,7 +439,7 @@ pub async fn departments(
         "/api/v1/departments",
         query.offset,
         "departments.html",
-        None,
+        query.saved_notice("department"),
     )
     .await
 }
@@ -452,7 +458,7 @@ pub async fn vendors(
         "/api/v1/vendors",
         query.offset,
         "vendors.html",
-        None,
+        query.saved_notice("vendor"),
     )
     .await
 }

@@ -270,7 +270,7 @@ pub(super) async fn invite(
             )
             .await;
         if sent.ok() {
-            return see_other(&format!("/requests/{id}#invitations-title"));
+            return see_other(&format!("/requests/{id}?invited=1#invitations-title"));
         }
         let Some(faults) = form_faults(&sent, "invitation") else {
             return console.refusal(&session, &sent);
@@ -314,7 +314,7 @@ pub(super) async fn revoke(
     console.after(
         &session,
         &revoked,
-        &format!("/requests/{id}#invitations-title"),
+        &format!("/requests/{id}?revoked=1#invitations-title"),
     )
 }
 

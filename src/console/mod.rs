@@ -602,6 +602,16 @@ async fn require(
     Ok(session)
 }
 
+/// Adds the keys of the object `extra` to the object `context` (a page's own context and what a caller adds: a
+/// notice, the faults of a refused form).
+fn merge(context: &mut Value, extra: &Value) {
+    if let (Some(target), Some(extra)) = (context.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            target.insert(k.clone(), v.clone());
+        }
+    }
+}
+
 /// A form's fields, in order.
 #[derive(Debug, Default, Deserialize)]
 #[serde(transparent)]

@@ -108,11 +108,7 @@ async fn render_assessment(
         "etag": answer.etag(),
         "answerable": matches!(detail["assessment"]["status"].as_str(), Some("open") | Some("returned")),
     });
-    if let (Some(target), Some(extra)) = (context.as_object_mut(), extra.as_object()) {
-        for (k, v) in extra {
-            target.insert(k.clone(), v.clone());
-        }
-    }
+    super::merge(&mut context, &extra);
     console.render(status, "assessment.html", Some(session), context)
 }
 

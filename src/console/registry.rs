@@ -202,7 +202,7 @@ pub(super) async fn create_department(
         .send_json(&session, Method::POST, "/api/v1/departments", &body, None)
         .await;
     if created.ok() {
-        return see_other("/departments");
+        return see_other("/departments?saved=added");
     }
     let Some(errors) = form_faults(&created, "code") else {
         return console.refusal(&session, &created);
@@ -267,7 +267,7 @@ pub(super) async fn save_department(
         .send_json(&session, Method::PATCH, &path, &body, form.get("version"))
         .await;
     if saved.ok() {
-        return see_other("/departments");
+        return see_other("/departments?saved=changed");
     }
     let refused = attempt!(
         refused_edit(
@@ -461,7 +461,7 @@ pub(super) async fn create_vendor(
         .send_json(&session, Method::POST, "/api/v1/vendors", &body, None)
         .await;
     if created.ok() {
-        return see_other("/vendors");
+        return see_other("/vendors?saved=added");
     }
     let Some(errors) = form_faults(&created, "legal_name") else {
         return console.refusal(&session, &created);
@@ -519,7 +519,7 @@ pub(super) async fn save_vendor(
         .send_json(&session, Method::PATCH, &path, &body, form.get("version"))
         .await;
     if saved.ok() {
-        return see_other("/vendors");
+        return see_other("/vendors?saved=changed");
     }
     let refused = attempt!(
         refused_edit(

@@ -466,22 +466,42 @@ pub(super) async fn ask_exception(
         .await
 }
 
+/// What the invitation forms just did, from their redirect: `?invited=1`, `?revoked=1`.
+#[derive(serde::Deserialize, Default)]
+pub(super) struct InvitationNotice {
+    invited: Option<String>,
+    revoked: Option<String>,
+}
+
 #[handler]
 pub(super) async fn request_page(
     req: &Request,
     console: Data<&Arc<Console>>,
     store: Data<&Store>,
     Path(id): Path<String>,
+    notice: poem::web::Query<InvitationNotice>,
 ) -> Response {
     let session = attempt!(require(req, &console, &store, STAFF).await);
     let id = attempt!(parse_id(&console, &session, &id));
-    show_request(
+    let notice = if notice.invited.is_some() {
+        Some("The invitation was sent: the contact gets an e-mail with the link.")
+    } else if notice.revoked.is_some() {
+        Some("The invitation was revoked: its link and any session opened with it no longer work.")
+    } else {
+        None
+    };
+    let mut context = json!({});
+    if let Some(n) = notice {
+        context["invitations_notice"] = json!(n);
+    }
+    render_request(
         &console,
         &session,
         id,
         StatusCode::OK,
         Value::Null,
         Value::Null,
+        context,
     )
     .await
 }
@@ -495,6 +515,19 @@ pub(super) async fn show_request(
     status: StatusCode,
     invite: Value,
     council: Value,
+) -> Response {
+    render_request(console, session, id, status, invite, council, json!({})).await
+}
+
+/// [`show_request`] with `extra` added to the page's context (a notice).
+async fn render_request(
+    console: &Console,
+    session: &Session,
+    id: uuid::Uuid,
+    status: StatusCode,
+    invite: Value,
+    council: Value,
+    extra: Value,
 ) -> Response {
     let read = console
         .get(session, &format!("/api/v1/requests/{id}"))
@@ -560,11 +593,7 @@ pub(super) async fn show_request(
         .filter_map(|a| a.as_str().map(str::to_string))
         .collect();
     let invitations = super::invitations::request_invitations(console, session, id, &request).await;
-    console.render(
-        status,
-        "request.html",
-        Some(session),
-        json!({
+    let mut context = json!({
             "invitations": invitations,
             "invite": super::invitations::invite_form(console, session, id, &request, invite).await,
             "r": request,
@@ -581,8 +610,9 @@ pub(super) async fn show_request(
             } else {
                 council
             },
-        }),
-    )
+    });
+    super::merge(&mut context, &extra);
+    console.render(status, "request.html", Some(session), context)
 }
 
 #[handler]

@@ -57,7 +57,10 @@ both!(
             ("csrf", &csrf), ("code", "hr-2"), ("name", "Human Resources"), ("surveillance_ordinance", "yes"),
         ]).await;
         assert_eq!(created.status, 303, "{}", created.text);
-        assert_eq!(created.location.as_deref(), Some("/departments"));
+        assert_eq!(created.location.as_deref(), Some("/departments?saved=added"));
+        let notice = get(&app, "/departments?saved=added", Some(&admin)).await;
+        assert!(notice.text.contains(r#"<p class="notice" role="status">The department was added.</p>"#), "{}", notice.text);
+        assert!(!list.text.contains("role=\"status\""), "no notice without a save: {}", list.text);
         let stored = department(&app, "HR-2").await;
         assert_eq!(stored["name"], "Human Resources", "the code is stored as the API normalises it");
         assert_eq!(stored["surveillance_ordinance"], true);
@@ -77,6 +80,9 @@ both!(
             ("csrf", &csrf), ("version", &version), ("name", "People Operations"),
         ]).await;
         assert_eq!(saved.status, 303, "{}", saved.text);
+        assert_eq!(saved.location.as_deref(), Some("/departments?saved=changed"));
+        let notice = get(&app, "/departments?saved=changed", Some(&admin)).await;
+        assert!(notice.text.contains(r#"<p class="notice" role="status">The department was saved.</p>"#), "{}", notice.text);
         let stored = department(&app, "HR-2").await;
         assert_eq!(stored["name"], "People Operations");
         assert_eq!(stored["surveillance_ordinance"], false, "an unticked box clears the flag");
@@ -174,7 +180,9 @@ both!(
             ("contact_name", ""), ("contact_email", ""), ("contact_phone", ""), ("contact_role", ""),
         ]).await;
         assert_eq!(created.status, 303, "{}", created.text);
-        assert_eq!(created.location.as_deref(), Some("/vendors"));
+        assert_eq!(created.location.as_deref(), Some("/vendors?saved=added"));
+        let notice = get(&app, "/vendors?saved=added", Some(&admin)).await;
+        assert!(notice.text.contains(r#"<p class="notice" role="status">The vendor was added.</p>"#), "{}", notice.text);
         assert_eq!(audited(&app, "vendor.created", "adam").await, 1);
         let token = app.token(Role::Admin);
         let found = app.get("/api/v1/vendors?q=Caseflow", &token).await.ok(200)["items"][0].clone();
@@ -210,6 +218,9 @@ both!(
         again[1] = ("version", fresh.as_str());
         let saved = post_form(&app, &format!("/vendors/{id}/edit"), Some(&admin), &again).await;
         assert_eq!(saved.status, 303, "{}", saved.text);
+        assert_eq!(saved.location.as_deref(), Some("/vendors?saved=changed"));
+        let notice = get(&app, "/vendors?saved=changed", Some(&admin)).await;
+        assert!(notice.text.contains(r#"<p class="notice" role="status">The vendor was saved.</p>"#), "{}", notice.text);
         let stored = app.get(&format!("/api/v1/vendors/{id}"), &token).await.ok(200).clone();
         assert_eq!(stored["legal_name"], "Caseflow Incorporated");
         assert!(stored["website"].is_null(), "a blank website clears it: {stored}");

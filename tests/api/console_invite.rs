@@ -91,7 +91,13 @@ both!(
             ("days", "14"), ("assessment_ids", &assessment),
         ]).await;
         assert_eq!(sent.status, 303, "{}", sent.text);
-        assert_eq!(sent.location, Some(format!("/requests/{request}#invitations-title")));
+        assert_eq!(sent.location, Some(format!("/requests/{request}?invited=1#invitations-title")));
+        let notice = get(&app, &format!("/requests/{request}?invited=1"), Some(&buyer)).await;
+        assert!(
+            notice.text.contains(r#"<p class="notice" role="status">The invitation was sent: the contact gets an e-mail with the link.</p>"#),
+            "{}",
+            notice.text
+        );
 
         // Stored as the API stores it, audited in the buyer's name, and its e-mail queued for the contact.
         let listed = invitations(&app, &vendor).await;
@@ -147,6 +153,9 @@ both!(
 
         let revoked = post_form(&app, &revoke, Some(&buyer), &[("csrf", &csrf)]).await;
         assert_eq!(revoked.status, 303, "{}", revoked.text);
+        assert_eq!(revoked.location, Some(format!("/requests/{request}?revoked=1#invitations-title")));
+        let notice = get(&app, &format!("/requests/{request}?revoked=1"), Some(&buyer)).await;
+        assert!(notice.text.contains(r#"role="status">The invitation was revoked"#), "{}", notice.text);
         let listed = invitations(&app, &vendor).await;
         assert_eq!(listed[0]["revoked_by"], "bea");
         assert_eq!(audited(&app, "invitation.revoked", "bea").await, 1);
