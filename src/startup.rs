@@ -299,12 +299,14 @@ async fn outermost<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Respo
         id.clone(),
         async {
             if let Some(limits) = limits {
-                let limit = if is_upload_route(&path) {
-                    limits.upload
+                let read = if is_upload_route(&path) && !path.starts_with("/api/") {
+                    cap_console_upload(&mut req, limits.upload, limits.timeout).await
+                } else if is_upload_route(&path) {
+                    cap_body(&mut req, limits.upload, limits.timeout).await
                 } else {
-                    limits.json
+                    cap_body(&mut req, limits.json, limits.timeout).await
                 };
-                if let Err(e) = cap_body(&mut req, limit, limits.timeout).await {
+                if let Err(e) = read {
                     return (crate::edge::closing_if_timed_out(e.into_response()), None);
                 }
             }
@@ -383,6 +385,77 @@ async fn cap_body(req: &mut Request, limit: usize, timeout: Duration) -> Result<
             format!("the request body could not be read: {e}"),
         )),
     }
+}
+
+/// What a console upload form may carry beyond the file: its other fields and the multipart framing.
+const FORM_ALLOWANCE: usize = 64 * 1024;
+
+/// How much of an oversized console upload is read and thrown away, in multiples of the limit, so that the
+/// browser (still sending) reads the page instead of a connection reset. Past that the connection is closed.
+const DRAIN_FACTOR: usize = 4;
+
+/// Reads a console upload form (a browser's multipart post) up to the upload limit and the form's allowance,
+/// within `timeout`. A bigger body is not kept: the bytes read are dropped, the rest is read and thrown away (up to
+/// [`DRAIN_FACTOR`] times the limit), and the request goes on with no body, marked [`OversizedUpload`], so that
+/// the page answers with the fault next to its file field instead of the API's 413 problem. The count is of the
+/// bytes actually read; the declared length only decides whether to read at all.
+async fn cap_console_upload(
+    req: &mut Request,
+    limit: usize,
+    timeout: Duration,
+) -> Result<(), ApiError> {
+    use tokio::io::AsyncReadExt;
+    let cap = limit.saturating_add(FORM_ALLOWANCE);
+    let drain = limit.saturating_mul(DRAIN_FACTOR).max(cap);
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let body = req.take_body();
+    let read = async move {
+        if declared.is_some_and(|n| n > drain as u64) {
+            return Ok(None);
+        }
+        let mut reader = body.into_async_read();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut data = Vec::new();
+        let mut total = 0usize;
+        loop {
+            let n = reader.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            total = total.saturating_add(n);
+            if total > drain {
+                break;
+            }
+            if total <= cap {
+                data.extend_from_slice(&buf[..n]);
+            } else if !data.is_empty() {
+                data = Vec::new();
+            }
+        }
+        Ok::<_, std::io::Error>((total <= cap).then_some(data))
+    };
+    let Ok(read) = tokio::time::timeout(timeout, read).await else {
+        return Err(crate::edge::body_timed_out(timeout));
+    };
+    match read {
+        Ok(Some(bytes)) => req.set_body(bytes),
+        Ok(None) => {
+            req.extensions_mut()
+                .insert(crate::console::OversizedUpload { limit });
+        }
+        Err(e) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ProblemCode::BadBody,
+                format!("the request body could not be read: {e}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[handler]

@@ -347,7 +347,18 @@ pub async fn catalog_import(
     mut multipart: Multipart,
 ) -> Response {
     let session = attempt!(require(req, &console, &store, STAFF).await);
-    let upload = attempt!(super::portal::read_upload(&console, &session, &mut multipart).await);
+    let upload =
+        attempt!(super::portal::read_upload(req, &console, &session, &mut multipart).await);
+    if let Some(fault) = upload.too_large {
+        return render_catalog(
+            &console,
+            &session,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            0,
+            json!({"upload_errors": [fault]}),
+        )
+        .await;
+    }
     attempt!(super::check_csrf(
         &console,
         &session,

@@ -79,9 +79,20 @@ pub(super) async fn upload_document(
 ) -> Response {
     let session = attempt!(require(req, &console, &store, CouncilClerk::ROLES).await);
     let id = attempt!(parse_id(&console, &session, &id));
-    let upload = attempt!(read_upload(&console, &session, &mut multipart).await);
-    attempt!(check_csrf(&console, &session, upload.csrf.as_deref()));
+    let upload = attempt!(read_upload(req, &console, &session, &mut multipart).await);
     let kind = upload.kind.as_deref().unwrap_or("").trim().to_string();
+    if let Some(fault) = upload.too_large {
+        return show_request(
+            &console,
+            &session,
+            id,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Value::Null,
+            upload_form(&kind, vec![fault]),
+        )
+        .await;
+    }
+    attempt!(check_csrf(&console, &session, upload.csrf.as_deref()));
     let path = format!(
         "/api/v1/requests/{id}/council/documents?kind={}&filename={}",
         encode(&kind),

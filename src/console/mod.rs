@@ -27,10 +27,10 @@ use crate::auth::{ConsolePrincipal, Role};
 use crate::error::problem_from_poem_error;
 use crate::store::Store;
 
-/// The policy of every console page: its own stylesheet and script, forms posted to itself, nothing inline,
-/// never framed.
+/// The policy of every console page: its own stylesheet and script, forms posted to itself (the script's saves
+/// too), nothing inline, never framed.
 pub const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+     connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// What the console needs: the API to call in-process, the templates, and how cookies are sent.
 pub struct Console {
@@ -140,6 +140,30 @@ pub fn label(code: &str) -> String {
         })
         .collect();
     words.join(" ")
+}
+
+/// Marks a console upload whose body was larger than `max_upload_bytes` (see `startup::cap_console_upload`): the
+/// body was read and dropped, and the page answers 413 with the fault next to its file field, storing nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct OversizedUpload {
+    pub limit: usize,
+}
+
+/// The fault of a file over the upload limit of `limit` bytes, as the file field shows it.
+pub fn too_large_fault(limit: usize) -> Value {
+    json!({"field": "file", "message": format!("the file is larger than {}", file_size(limit))})
+}
+
+/// `10 MB`, `1.5 MB`, `4.1 kB`, `900 bytes`: a byte count in decimal units, as people read file sizes.
+pub fn file_size(bytes: usize) -> String {
+    let (value, unit) = match bytes {
+        0..1_000 => return format!("{bytes} bytes"),
+        1_000..1_000_000 => (bytes as f64 / 1_000.0, "kB"),
+        _ => (bytes as f64 / 1_000_000.0, "MB"),
+    };
+    let text = format!("{value:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text} {unit}")
 }
 
 /// An answer of the API called in-process.
@@ -704,6 +728,11 @@ mod tests {
         assert_eq!(money(5), "$0.05");
         assert_eq!(label("cio_approval"), "CIO approval");
         assert_eq!(label("security_review"), "Security review");
+        assert_eq!(file_size(10_000_000), "10 MB");
+        assert_eq!(file_size(1_500_000), "1.5 MB");
+        assert_eq!(file_size(250_000), "250 kB");
+        assert_eq!(file_size(4096), "4.1 kB");
+        assert_eq!(file_size(900), "900 bytes");
     }
 
     #[test]

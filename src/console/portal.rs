@@ -169,22 +169,79 @@ fn answer_value(kind: &str, values: &[&str]) -> Option<Value> {
     }
 }
 
-#[handler]
-pub(super) async fn save_answers(
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Whether the answers form was sent by the page's script, which asks for JSON (`Accept: application/json`)
+/// instead of a page.
+fn from_script(req: &Request) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+/// An answer to the page's script: JSON, never cached.
+fn script_answer(status: StatusCode, body: Value) -> Response {
+    Response::builder()
+        .status(status)
+        .content_type("application/json")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(body.to_string())
+}
+
+/// A refusal as the script reads it: the status and a sentence for its status region. A stale version says so
+/// (`stale`): the script stops saving and asks the vendor to reload, so that nothing is overwritten.
+fn script_refusal(status: StatusCode, detail: &str) -> Response {
+    let message = match status.as_u16() {
+        401 => "your session has ended. Sign in again (open your invitation link) and reload the page.".to_string(),
+        403 => "this page is no longer valid for your session. Reload the page.".to_string(),
+        412 => "someone else saved these answers since you opened the page. Reload the page to see them, \
+                then give your change again."
+            .to_string(),
+        _ if !detail.is_empty() => detail.to_string(),
+        _ => "the service did not take it. Reload the page and try again.".to_string(),
+    };
+    script_answer(
+        status,
+        json!({"saved": false, "stale": status == StatusCode::PRECONDITION_FAILED, "message": message}),
+    )
+}
+
+/// What one save of the answers form came to.
+enum Saved {
+    /// The API refused the whole save (not found, not answerable now, a stale version, ...).
+    Refused(super::Answer),
+    /// Stored: the assessment's version now and the questions whose answers were sent.
+    Stored {
+        version: Option<String>,
+        questions: Vec<String>,
+    },
+    /// Nothing to store (the form holds what is stored): the assessment's version as read.
+    Unchanged { version: Option<String> },
+    /// The API refused some answers (422): its problem, and the question of each `answers[i]` it names.
+    Faults { problem: Value, asked: Vec<String> },
+}
+
+/// Saves the answers form through the API: each question the page shows (`shown`) whose answer or comment
+/// differs from the stored one, on the version the form holds. `Err` is the page to answer before anything was
+/// sent (no session, another role, a bad CSRF token or id).
+async fn save_form(
     req: &Request,
-    console: Data<&Arc<Console>>,
-    store: Data<&Store>,
-    Path(id): Path<String>,
-    form: Form<Fields>,
-) -> Response {
-    let session = attempt!(require(req, &console, &store, &[Role::Vendor]).await);
-    attempt!(check_csrf(&console, &session, form.get("csrf")));
-    let id = attempt!(parse_id(&console, &session, &id));
+    console: &Console,
+    store: &Store,
+    id: &str,
+    form: &Fields,
+) -> Result<(Session, Uuid, Saved), Box<Response>> {
+    let session = require(req, console, store, &[Role::Vendor]).await?;
+    check_csrf(console, &session, form.get("csrf"))?;
+    let id = parse_id(console, &session, id)?;
     let current = console
         .get(&session, &format!("/api/v1/assessments/{id}"))
         .await;
     if !current.ok() {
-        return console.refusal(&session, &current);
+        return Ok((session, id, Saved::Refused(current)));
     }
     let detail = current.json();
     let mut answers = Vec::new();
@@ -230,10 +287,13 @@ pub(super) async fn save_answers(
         asked.push(qid.to_string());
         answers.push(entry);
     }
-    if answers.is_empty() {
-        return see_other(&format!("/portal/assessments/{id}?saved=1"));
-    }
     let tag = form.get("version").unwrap_or("").to_string();
+    if answers.is_empty() {
+        let unchanged = Saved::Unchanged {
+            version: current.etag(),
+        };
+        return Ok((session, id, unchanged));
+    }
     let saved = console
         .send_json(
             &session,
@@ -243,41 +303,128 @@ pub(super) async fn save_answers(
             Some(&tag),
         )
         .await;
-    if saved.ok() {
-        return see_other(&format!("/portal/assessments/{id}?saved=1"));
-    }
-    if saved.status != StatusCode::UNPROCESSABLE_ENTITY {
-        return console.refusal(&session, &saved);
-    }
-    // Each fault the API names by `answers[i]...` is shown at the question it concerns.
-    let problem = saved.json();
-    let mut by_question = serde_json::Map::new();
-    let mut listed = Vec::new();
-    for e in problem["errors"].as_array().into_iter().flatten() {
-        let field = e["field"].as_str().unwrap_or("");
-        let message = e["message"].as_str().unwrap_or("").to_string();
-        let question = field
-            .strip_prefix("answers[")
-            .and_then(|rest| rest.split(']').next())
-            .and_then(|i| i.parse::<usize>().ok())
-            .and_then(|i| asked.get(i).cloned());
-        match question {
-            Some(qid) => {
-                by_question.insert(qid.clone(), Value::String(message.clone()));
-                listed
-                    .push(json!({"field": qid, "message": message, "anchor": format!("q-{qid}")}));
+    let outcome = if saved.ok() {
+        Saved::Stored {
+            version: saved.etag(),
+            questions: asked,
+        }
+    } else if saved.status == StatusCode::UNPROCESSABLE_ENTITY {
+        Saved::Faults {
+            problem: saved.json(),
+            asked,
+        }
+    } else {
+        Saved::Refused(saved)
+    };
+    Ok((session, id, outcome))
+}
+
+/// Each fault of a refused save with the question it concerns (the API names it by `answers[i]...`), or None for
+/// a fault of the form as a whole.
+fn faults_by_question(problem: &Value, asked: &[String]) -> Vec<(Option<String>, String, String)> {
+    problem["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let field = e["field"].as_str().unwrap_or("").to_string();
+            let message = e["message"].as_str().unwrap_or("").to_string();
+            let question = field
+                .strip_prefix("answers[")
+                .and_then(|rest| rest.split(']').next())
+                .and_then(|i| i.parse::<usize>().ok())
+                .and_then(|i| asked.get(i).cloned());
+            (question, field, message)
+        })
+        .collect()
+}
+
+/// The answers form's save, by the Save button (a page: on to the assessment, or the form again with each fault
+/// at its question) or by the page's script as the answers are given (`Accept: application/json`: the new version
+/// and the questions saved, each fault with its question, or the refusal; see [`script_refusal`]). Both go through
+/// [`save_form`], the same API call on the version the form holds.
+#[handler]
+pub(super) async fn save_answers(
+    req: &Request,
+    console: Data<&Arc<Console>>,
+    store: Data<&Store>,
+    Path(id): Path<String>,
+    form: Form<Fields>,
+) -> Response {
+    let script = from_script(req);
+    let (session, id, outcome) = match save_form(req, &console, &store, &id, &form).await {
+        Ok(done) => done,
+        Err(page) if script => return script_refusal(page.status(), ""),
+        Err(page) => return *page,
+    };
+    if script {
+        return match outcome {
+            Saved::Refused(answer) => script_refusal(
+                answer.status,
+                answer.json()["detail"].as_str().unwrap_or(""),
+            ),
+            // Nothing to store, but on a version that is not the current one: the page is stale all the same, and
+            // taking the new version would hide what someone else saved.
+            Saved::Unchanged { version } if version.as_deref() != form.get("version") => {
+                script_refusal(StatusCode::PRECONDITION_FAILED, "")
             }
-            None => listed.push(json!({"field": field, "message": message})),
+            Saved::Unchanged { version } => script_answer(
+                StatusCode::OK,
+                json!({"saved": true, "version": version, "questions": [], "saved_at": now()}),
+            ),
+            Saved::Stored { version, questions } => script_answer(
+                StatusCode::OK,
+                json!({
+                    "saved": true,
+                    "version": version,
+                    "questions": questions,
+                    "saved_at": now(),
+                }),
+            ),
+            Saved::Faults { problem, asked } => {
+                let errors: Vec<Value> = faults_by_question(&problem, &asked)
+                    .into_iter()
+                    .map(|(question, field, message)| {
+                        json!({"question_id": question, "field": field, "message": message})
+                    })
+                    .collect();
+                script_answer(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"saved": false, "stale": false, "version": form.get("version"), "errors": errors}),
+                )
+            }
+        };
+    }
+    match outcome {
+        Saved::Stored { .. } | Saved::Unchanged { .. } => {
+            see_other(&format!("/portal/assessments/{id}?saved=1"))
+        }
+        Saved::Refused(answer) => console.refusal(&session, &answer),
+        Saved::Faults { problem, asked } => {
+            // Each fault the API names by `answers[i]...` is shown at the question it concerns.
+            let mut by_question = serde_json::Map::new();
+            let mut listed = Vec::new();
+            for (question, field, message) in faults_by_question(&problem, &asked) {
+                match question {
+                    Some(qid) => {
+                        by_question.insert(qid.clone(), Value::String(message.clone()));
+                        listed.push(
+                            json!({"field": qid, "message": message, "anchor": format!("q-{qid}")}),
+                        );
+                    }
+                    None => listed.push(json!({"field": field, "message": message})),
+                }
+            }
+            render_assessment(
+                &console,
+                &session,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({"errors": listed, "question_errors": by_question, "sent": form_values(&form)}),
+            )
+            .await
         }
     }
-    render_assessment(
-        &console,
-        &session,
-        id,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        json!({"errors": listed, "question_errors": by_question, "sent": form_values(&form)}),
-    )
-    .await
 }
 
 /// What the vendor sent, so that a refused form shows it again instead of the stored answers.
@@ -355,6 +502,9 @@ pub(super) struct Upload {
     question_id: Option<String>,
     /// The kind of document chosen (a Council document's).
     pub(super) kind: Option<String>,
+    /// The fault of a file over the upload limit: the form was not read (or its file not kept), nothing is sent
+    /// to the API, and the page shows this next to the file field with 413.
+    pub(super) too_large: Option<Value>,
 }
 
 impl Upload {
@@ -368,13 +518,22 @@ impl Upload {
     }
 }
 
-/// Reads an upload form, or answers with the page that says it could not be read.
+/// Reads an upload form, or answers with the page that says it could not be read. A form whose body was over the
+/// upload limit (dropped at the door) or whose file is, is read as `too_large`, without its file.
 pub(super) async fn read_upload(
+    req: &Request,
     console: &Console,
     session: &Session,
     multipart: &mut Multipart,
 ) -> Result<Upload, Box<Response>> {
     let mut upload = Upload::default();
+    if let Some(over) = req.extensions().get::<super::OversizedUpload>() {
+        upload.too_large = Some(super::too_large_fault(over.limit));
+        return Ok(upload);
+    }
+    let limit = req
+        .data::<Arc<crate::config::Config>>()
+        .map(|c| c.max_upload_bytes);
     loop {
         match multipart.next_field().await {
             Ok(Some(field)) => match field.name().unwrap_or("") {
@@ -389,7 +548,15 @@ pub(super) async fn read_upload(
                 }
                 _ => {}
             },
-            Ok(None) => return Ok(upload),
+            Ok(None) => {
+                if let Some(limit) = limit
+                    && upload.file.as_ref().is_some_and(|f| f.len() > limit)
+                {
+                    upload.file = None;
+                    upload.too_large = Some(super::too_large_fault(limit));
+                }
+                return Ok(upload);
+            }
             Err(_) => {
                 return Err(Box::new(console.message(
                     StatusCode::BAD_REQUEST,
@@ -401,6 +568,23 @@ pub(super) async fn read_upload(
             }
         }
     }
+}
+
+const TOO_LARGE_WORKBOOK: (StatusCode, &str) = (StatusCode::PAYLOAD_TOO_LARGE, "upload_errors");
+const NO_WORKBOOK: (StatusCode, &str) = (StatusCode::UNPROCESSABLE_ENTITY, "upload_errors");
+const TOO_LARGE_EVIDENCE: (StatusCode, &str) = (StatusCode::PAYLOAD_TOO_LARGE, "evidence_errors");
+const NO_EVIDENCE: (StatusCode, &str) = (StatusCode::UNPROCESSABLE_ENTITY, "evidence_errors");
+
+/// The assessment page again, with `status`, after an upload refused before it reached the API (a file over the
+/// limit, none chosen), with `fault` shown as the `key` form's (`upload_errors`: the workbook's, `evidence_errors`).
+async fn upload_refused(
+    console: &Console,
+    session: &Session,
+    id: Uuid,
+    (status, key): (StatusCode, &str),
+    fault: Value,
+) -> Response {
+    render_assessment(console, session, id, status, json!({ key: [fault] })).await
 }
 
 #[handler]
@@ -417,18 +601,16 @@ pub(super) async fn upload_workbook(
         csrf,
         version,
         file,
+        too_large,
         ..
-    } = attempt!(read_upload(&console, &session, &mut multipart).await);
+    } = attempt!(read_upload(req, &console, &session, &mut multipart).await);
+    if let Some(fault) = too_large {
+        return upload_refused(&console, &session, id, TOO_LARGE_WORKBOOK, fault).await;
+    }
     attempt!(check_csrf(&console, &session, csrf.as_deref()));
     let Some(file) = file else {
-        return render_assessment(
-            &console,
-            &session,
-            id,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            json!({"upload_errors": [{"field": "file", "message": "choose a workbook to upload"}]}),
-        )
-        .await;
+        let fault = json!({"field": "file", "message": "choose a workbook to upload"});
+        return upload_refused(&console, &session, id, NO_WORKBOOK, fault).await;
     };
     let read = console
         .call(
@@ -472,17 +654,14 @@ pub(super) async fn upload_evidence(
 ) -> Response {
     let session = attempt!(require(req, &console, &store, &[Role::Vendor]).await);
     let id = attempt!(parse_id(&console, &session, &id));
-    let mut upload = attempt!(read_upload(&console, &session, &mut multipart).await);
+    let mut upload = attempt!(read_upload(req, &console, &session, &mut multipart).await);
+    if let Some(fault) = upload.too_large.take() {
+        return upload_refused(&console, &session, id, TOO_LARGE_EVIDENCE, fault).await;
+    }
     attempt!(check_csrf(&console, &session, upload.csrf.as_deref()));
     let Some(file) = upload.file.take() else {
-        return render_assessment(
-            &console,
-            &session,
-            id,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            json!({"evidence_errors": [{"field": "file", "message": "choose a file to upload"}]}),
-        )
-        .await;
+        let fault = json!({"field": "file", "message": "choose a file to upload"});
+        return upload_refused(&console, &session, id, NO_EVIDENCE, fault).await;
     };
     let name = upload.plain_name("evidence");
     let mut path = format!(

@@ -22,16 +22,13 @@ async fn post_upload(
     post_file(app, path, cookie, fields, ("catalog.csv", "text/csv"), file).await
 }
 
-/// A multipart form post, as a browser sends a file upload: `fields`, then `file` named `file`.
-pub async fn post_file(
-    app: &TestApp,
-    path: &str,
-    cookie: &str,
+/// A multipart body as a browser sends a file upload: `fields`, then `file` named `file`.
+pub fn multipart(
+    boundary: &str,
     fields: &[(&str, &str)],
     (file_name, content_type): (&str, &str),
     file: &[u8],
-) -> Page {
-    let boundary = "console-admin-test-boundary";
+) -> Vec<u8> {
     let mut body = Vec::new();
     for (name, value) in fields {
         body.extend_from_slice(
@@ -49,6 +46,20 @@ pub async fn post_file(
     );
     body.extend_from_slice(file);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body
+}
+
+/// A multipart form post, as a browser sends a file upload: `fields`, then `file` named `file`.
+pub async fn post_file(
+    app: &TestApp,
+    path: &str,
+    cookie: &str,
+    fields: &[(&str, &str)],
+    (file_name, content_type): (&str, &str),
+    file: &[u8],
+) -> Page {
+    let boundary = "console-admin-test-boundary";
+    let body = multipart(boundary, fields, (file_name, content_type), file);
     let resp = client()
         .post(format!("{}{path}", app.base))
         .header("cookie", format!("pr_session={cookie}"))

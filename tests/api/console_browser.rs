@@ -1,7 +1,8 @@
 //! The console in a real browser: Debian's Chromium driven through chromedriver (WebDriver), on SQLite. One story,
 //! as the people it is for live it: a buyer signs in with a login link, drafts a request and sees the route it
 //! would get, and submits it; the vendor opens its invitation link, answers by workbook (a bad cell is shown and
-//! nothing is stored, then a good workbook is read) and online with the keyboard alone, and submits; the analyst
+//! nothing is stored, then a good workbook is read) and online with the keyboard alone (each answer saved as it is
+//! given, without the Save button), and submits; the analyst
 //! accepts; the CIO decides from the inbox. axe-core runs inside Chromium on every page it shows and must find no
 //! WCAG 2.1 A or AA violation. Each role's main page is saved as a screenshot under `docs/screenshots/`.
 //!
@@ -207,7 +208,8 @@ async fn to_top(c: &Client) {
 
 /// Tabs through the answers form from the top of the page, answering each question not answered yet: the first
 /// choice with Space (the second, "No", with the down arrow for the questions in `no`), a number or a sentence typed
-/// in. Then Enter on "Save answers". Returns how many questions it answered.
+/// in and left with Tab. It stops at "Save answers" without pressing it: the page saves each answer as it is given.
+/// Returns how many questions it answered.
 async fn answer_by_keyboard(c: &Client, no: &[&str]) -> usize {
     to_top(c).await;
     let mut answered = 0;
@@ -216,8 +218,6 @@ async fn answer_by_keyboard(c: &Client, no: &[&str]) -> usize {
         let f = focused(c).await;
         let name = f["name"].as_str().unwrap_or("");
         if f["tag"] == "BUTTON" && f["text"] == "Save answers" {
-            press(c, ENTER).await;
-            wait_for_page(c, "/portal/assessments/").await;
             return answered;
         }
         let Some(qid) = name.strip_prefix("a.") else {
@@ -247,6 +247,43 @@ async fn answer_by_keyboard(c: &Client, no: &[&str]) -> usize {
         }
     }
     panic!("the keyboard never reached \"Save answers\"");
+}
+
+/// The assessment as an analyst reads it through the API.
+async fn assessment_detail(app: &TestApp, id: &str) -> Value {
+    app.get(
+        &format!("/api/v1/assessments/{id}"),
+        &app.token(Role::SecurityAnalyst),
+    )
+    .await
+    .ok(200)
+    .clone()
+}
+
+/// Waits until the answers page has saved everything given (its status region's state is `saved`) and returns
+/// what the region says.
+async fn saved_status(c: &Client) -> String {
+    let started = Instant::now();
+    loop {
+        let state = c
+            .execute(
+                "const s = document.getElementById('save-status');
+                 return s ? [s.getAttribute('data-save-state') || '', s.getAttribute('role') || '', s.textContent] : ['', '', ''];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if state[0] == "saved" {
+            assert_eq!(state[1], "status", "the region is announced");
+            return state[2].as_str().unwrap().to_string();
+        }
+        assert!(
+            !["failed", "stale"].contains(&state[0].as_str().unwrap())
+                && started.elapsed() < Duration::from_secs(20),
+            "the answers were not saved: {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Tabs on, from the top of the page or from where the focus is, until the field with id `id` has the focus.
@@ -503,14 +540,7 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
     );
 
     // A workbook with a bad cell: the cell and what is wrong are shown, nothing is stored.
-    let detail = app
-        .get(
-            &format!("/api/v1/assessments/{assessment_id}"),
-            &app.token(Role::SecurityAnalyst),
-        )
-        .await
-        .ok(200)
-        .clone();
+    let detail = assessment_detail(&app, &assessment_id).await;
     let template = crate::workbooks::template("city-baseline");
     let meta = workbook::WorkbookMeta {
         assessment_id: assessment_id.clone(),
@@ -665,34 +695,10 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
             "No longer asked: BCK-05.".to_string()
         )
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM answers").await,
-        1,
-        "nothing saved yet"
-    );
-
-    // The rest: a dependent question comes up as its answer is chosen, so one pass answers them all and is saved
-    // with them (BCK-02 and BCK-03 above too); a second pass finds nothing left.
-    let mut counts = Vec::new();
-    loop {
-        let answered = answer_by_keyboard(&c, &["ASR-01", "BCK-04"]).await;
-        assert!(text(&c).await.contains("Your answers are saved"));
-        counts.push(answered);
-        if answered == 0 || counts.len() == 5 {
-            break;
-        }
-    }
-    assert_eq!(counts.len(), 2, "answered per pass: {counts:?}");
-    let saved = app
-        .get(
-            &format!("/api/v1/assessments/{assessment_id}"),
-            &app.token(Role::SecurityAnalyst),
-        )
-        .await
-        .ok(200)
-        .clone();
-    let answer = |id: &str| {
-        saved["questions"]
+    // Each choice was saved as it was made, with no Save button pressed: the last ones are stored.
+    assert!(saved_status(&c).await.starts_with("Saved at "));
+    let stored_answer = |detail: &Value, id: &str| {
+        detail["questions"]
             .as_array()
             .unwrap()
             .iter()
@@ -700,6 +706,43 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
             .unwrap()["answer"]
             .clone()
     };
+    let so_far = assessment_detail(&app, &assessment_id).await;
+    assert_eq!(
+        [
+            stored_answer(&so_far, "BCK-01"),
+            stored_answer(&so_far, "BCK-04")
+        ],
+        [json!("yes"), json!("no")]
+    );
+
+    // The rest: a dependent question comes up as its answer is chosen, so one pass answers them all, each saved as
+    // it is given and a typed answer when it is left; a second pass finds nothing left. Save is never pressed.
+    let mut counts = Vec::new();
+    loop {
+        let answered = answer_by_keyboard(&c, &["ASR-01", "BCK-04"]).await;
+        let said = saved_status(&c).await;
+        assert!(said.starts_with("Saved at "), "{said}");
+        counts.push(answered);
+        if answered == 0 || counts.len() == 5 {
+            break;
+        }
+    }
+    assert_eq!(counts.len(), 2, "answered per pass: {counts:?}");
+    assert_eq!(
+        path(&c).await,
+        format!("/portal/assessments/{assessment_id}"),
+        "the page never reloaded"
+    );
+    let saved = assessment_detail(&app, &assessment_id).await;
+    let answer = |id: &str| stored_answer(&saved, id);
+    // Typed and left, not saved by a button: in the database.
+    let typed = saved["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["answer"] == "Described in our security plan, section 3.")
+        .count();
+    assert!(typed > 0, "the typed answers are stored: {saved}");
     assert_eq!(
         [
             answer("BCK-01"),
@@ -717,19 +760,13 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
         ]
     );
     accessible(&c, &axe, "the questionnaire, answered, at 320 px").await;
+    // The submission goes on the version the last save moved the assessment to (the page was never reloaded).
     activate_by_keyboard(&c, "Submit for review").await;
     wait_for_page(&c, "/portal/assessments/").await;
     let after = text(&c).await;
     assert!(after.contains("Submitted for review"), "{after}");
     c.set_window_size(1280, 1000).await.unwrap();
-    let stored = app
-        .get(
-            &format!("/api/v1/assessments/{assessment_id}"),
-            &app.token(Role::SecurityAnalyst),
-        )
-        .await
-        .ok(200)
-        .clone();
+    let stored = assessment_detail(&app, &assessment_id).await;
     assert_eq!(stored["assessment"]["status"], "submitted");
 
     // --- The analyst accepts from the review queue.
@@ -758,14 +795,7 @@ async fn the_whole_story_in_chromium_with_axe_on_every_page() {
     .unwrap();
     wait_for_page(&c, "/reviews/").await;
     assert!(text(&c).await.contains("The assessment is accepted"));
-    let stored = app
-        .get(
-            &format!("/api/v1/assessments/{assessment_id}"),
-            &app.token(Role::SecurityAnalyst),
-        )
-        .await
-        .ok(200)
-        .clone();
+    let stored = assessment_detail(&app, &assessment_id).await;
     assert_eq!(stored["assessment"]["status"], "accepted");
 
     // --- The CIO decides from the inbox.

@@ -165,10 +165,15 @@ both!(
         assert_eq!(memo.status, 422, "{}", memo.text);
         assert!(memo.text.contains("id=\"council-kind-error\""), "{}", memo.text);
         assert!(memo.text.contains("is not a document this step needs"), "{}", memo.text);
-        // Larger than the upload limit: refused at the door with the service's problem.
+        // Larger than the upload limit: the request page again, 413, with the fault next to the file field.
         let big = post_file(&app, &action, &bob, &policy, ("policy.pdf", "application/pdf"), &[b'%'; 5000]).await;
         assert_eq!(big.status, 413, "{}", big.text);
-        assert!(big.text.contains("body_too_large"), "{}", big.text);
+        assert!(
+            big.text.contains(r#"<p class="field-error" id="council-file-error">the file is larger than 4 kB</p>"#),
+            "{}",
+            big.text
+        );
+        assert!(big.text.contains(r#"aria-describedby="council-file-hint council-file-error" aria-invalid="true""#), "{}", big.text);
         assert_eq!(stored(&app).await, 0, "no refused upload is stored");
 
         // Once the Council has voted the step is settled: the page says why, next to the form's file.

@@ -18,6 +18,7 @@ mod console_council;
 mod console_forms;
 mod console_invite;
 mod console_oidc;
+mod console_saving;
 mod contracts;
 mod duplicates;
 mod edge;
