@@ -21,7 +21,9 @@ use crate::domain::deadlines::{
 };
 use crate::domain::incidents::{DeadlineTerms, deadline_state, eastern_date, incident_deadlines};
 use crate::domain::orders::OrderStatus;
-use crate::domain::webhooks::{SIGNATURE_HEADER, next_attempt_after, signature_header};
+use crate::domain::webhooks::{
+    DeliveryChannel, SIGNATURE_HEADER, next_attempt_after, signature_header,
+};
 use crate::error::ApiError;
 use crate::mailer::{Mailer, OutboxMail};
 use crate::store::{DeliveryOutcome, DeliveryRecord, FanOut, NewNotification, Store};
@@ -285,7 +287,7 @@ async fn deliver(
 ) -> Result<(), ApiError> {
     let runner = format!("runner-{}", Uuid::new_v4().simple());
     loop {
-        let batch = claim(store, "webhook", &runner, now).await?;
+        let batch = claim(store, DeliveryChannel::Webhook, &runner, now).await?;
         if batch.is_empty() {
             return Ok(());
         }
@@ -312,7 +314,7 @@ async fn deliver(
 
 async fn claim(
     store: &Store,
-    channel: &str,
+    channel: DeliveryChannel,
     runner: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<DeliveryRecord>, ApiError> {
@@ -339,7 +341,7 @@ async fn finish(
             let failed = u32::try_from(delivery.attempts + 1).unwrap_or(u32::MAX);
             let retry_at = next_attempt_after(failed)
                 .map(|wait| now + chrono::Duration::from_std(wait).unwrap_or_default());
-            tracing::warn!(delivery = %delivery.id, channel = %delivery.channel, url = %delivery.url, %error,
+            tracing::warn!(delivery = %delivery.id, channel = delivery.channel.as_str(), url = %delivery.url, %error,
                            dead = retry_at.is_none(), "delivery failed");
             DeliveryOutcome::Failed { error, retry_at }
         }
@@ -375,7 +377,7 @@ async fn deliver_mail(
     let runner = format!("runner-{}", Uuid::new_v4().simple());
     let mut invitations = Invitations::default();
     loop {
-        let batch = claim(store, "email", &runner, now).await?;
+        let batch = claim(store, DeliveryChannel::Email, &runner, now).await?;
         if batch.is_empty() {
             return Ok(());
         }

@@ -15,8 +15,8 @@ fn the_committed_openapi_spec_is_current() {
 
 #[test]
 fn every_operation_has_an_explicit_operation_id_and_a_summary() {
-    let spec: serde_yaml::Value =
-        serde_yaml::from_str(&procurement_review::startup::spec_yaml()).unwrap();
+    let spec: serde_norway::Value =
+        serde_norway::from_str(&procurement_review::startup::spec_yaml()).unwrap();
     let paths = spec["paths"].as_mapping().unwrap();
     let mut count = 0;
     for (path, ops) in paths {
@@ -38,8 +38,8 @@ fn every_operation_has_an_explicit_operation_id_and_a_summary() {
 /// Every place in `schema` (and what it references) that admits more than the gate lets through: an object
 /// open to other properties, a text without a length or character rule.
 fn open_places(
-    spec: &serde_yaml::Value,
-    schema: &serde_yaml::Value,
+    spec: &serde_norway::Value,
+    schema: &serde_norway::Value,
     at: &str,
     seen: &mut Vec<String>,
 ) -> Vec<String> {
@@ -95,8 +95,8 @@ fn open_places(
 
 #[test]
 fn every_schema_a_request_can_reach_is_closed_and_every_text_in_it_bounded() {
-    let spec: serde_yaml::Value =
-        serde_yaml::from_str(&procurement_review::startup::spec_yaml()).unwrap();
+    let spec: serde_norway::Value =
+        serde_norway::from_str(&procurement_review::startup::spec_yaml()).unwrap();
     let mut open = Vec::new();
     let mut bodies = 0;
     for (path, ops) in spec["paths"].as_mapping().unwrap() {

@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
-use strum::{IntoStaticStr, VariantArray};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::catalog::CatalogEditor;
@@ -15,24 +14,9 @@ use super::me::ApiTags;
 use super::{IfMatch, PageInfo, etag};
 use crate::auth::{Auth, Staff};
 use crate::domain::PageRequest;
+pub use crate::domain::duplicate_learning::AliasProposalStatus;
 use crate::error::ApiError;
 use crate::store::{AliasProposalRecord, Store};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-#[derive(IntoStaticStr, VariantArray)]
-#[strum(serialize_all = "snake_case")]
-pub enum AliasProposalStatus {
-    Proposed,
-    Accepted,
-    Rejected,
-}
-
-impl AliasProposalStatus {
-    fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
 
 /// A product name proposed as an alias of a catalogue service.
 #[derive(Debug, Object)]
@@ -48,8 +32,7 @@ pub struct AliasProposalView {
     /// The CIO who denied the request.
     pub proposed_by: String,
     pub proposed_at: DateTime<Utc>,
-    /// `proposed`, `accepted` (the alias was added to the service) or `rejected`.
-    pub status: String,
+    pub status: AliasProposalStatus,
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
     /// Why it was rejected.
@@ -125,11 +108,7 @@ impl AliasProposalsApi {
     ) -> Result<Json<AliasProposalPage>, ApiError> {
         let page = PageRequest::parse(limit.0, offset.0)?;
         let found = store
-            .list_alias_proposals(
-                status.0.map(AliasProposalStatus::as_str),
-                service_id.0,
-                page,
-            )
+            .list_alias_proposals(status.0, service_id.0, page)
             .await?;
         let info = PageInfo::new(found.total, page, found.items.len());
         Ok(Json(AliasProposalPage {

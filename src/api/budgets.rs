@@ -22,7 +22,8 @@ use crate::auth::{Auth, Permission, Role, Staff};
 use crate::config::Config;
 use crate::domain::PageRequest;
 use crate::domain::budgets::{
-    BudgetStatus, Centralization, FISCAL_YEARS, LineFields, PlanItemFields, check_lines,
+    BudgetReviewVerdict, BudgetStatus, Centralization, FISCAL_YEARS, LineFields, PlanItemFields,
+    check_lines,
 };
 use crate::error::{ApiError, FieldError};
 use crate::sheets::budgets::LineRow;
@@ -283,8 +284,7 @@ pub struct BudgetReviewView {
     pub submission: i32,
     /// `cio` or `finance`.
     pub role: String,
-    /// `approved` or `returned`.
-    pub outcome: String,
+    pub outcome: BudgetReviewVerdict,
     pub comment: Option<String>,
     pub reviewed_by: String,
     pub reviewed_at: DateTime<Utc>,
@@ -319,7 +319,7 @@ impl From<BudgetDetail> for BudgetView {
         let approvals = d
             .reviews
             .iter()
-            .filter(|r| r.submission == b.submission && r.outcome == "approved")
+            .filter(|r| r.submission == b.submission && r.outcome == BudgetReviewVerdict::Approved)
             .map(|r| r.role.clone())
             .collect();
         BudgetView {

@@ -14,8 +14,8 @@ pub fn openapi_service() -> OpenApiService<StrictApis, ()> {
 }
 
 /// The OpenAPI document, with the input rules the gate enforces written into its schemas.
-fn spec_document() -> serde_yaml::Value {
-    let mut document = serde_yaml::from_str(&openapi_service().spec_yaml())
+fn spec_document() -> serde_norway::Value {
+    let mut document = serde_norway::from_str(&openapi_service().spec_yaml())
         .expect("poem-openapi writes a YAML document");
     super::input::spec::tighten(&mut document);
     super::problems::document(&mut document);
@@ -24,7 +24,7 @@ fn spec_document() -> serde_yaml::Value {
 
 /// The OpenAPI document as YAML, exactly as committed in `openapi/openapi.yaml`.
 pub fn spec_yaml() -> String {
-    serde_yaml::to_string(&spec_document()).expect("the document serialises")
+    serde_norway::to_string(&spec_document()).expect("the document serialises")
 }
 
 /// The same document as JSON, served at `/openapi.json`.

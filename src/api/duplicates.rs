@@ -172,8 +172,7 @@ pub struct ExceptionView {
     pub justification: String,
     pub requested_by: String,
     pub requested_at: DateTime<Utc>,
-    /// `requested`, `granted` or `refused`.
-    pub status: String,
+    pub status: crate::domain::duplicates::ExceptionStatus,
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
     pub decision_reason: Option<String>,

@@ -1,11 +1,11 @@
 //! Notifications for the signed-in user, and the webhook outbox for admins.
 
+pub use crate::domain::webhooks::{DeliveryChannel, DeliveryStatus};
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{Enum, Object, OpenApi};
-use strum::{IntoStaticStr, VariantArray};
+use poem_openapi::{Object, OpenApi};
 use uuid::Uuid;
 
 use super::PageInfo;
@@ -97,54 +97,18 @@ async fn read_result(
     Ok(Json(ReadResult { marked, unread }))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-#[derive(IntoStaticStr, VariantArray)]
-#[strum(serialize_all = "snake_case")]
-pub enum DeliveryStatus {
-    Pending,
-    Delivered,
-    /// Failed every attempt; waits for an admin to retry it.
-    Dead,
-}
-
-impl DeliveryStatus {
-    fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-#[derive(IntoStaticStr, VariantArray)]
-#[strum(serialize_all = "snake_case")]
-pub enum DeliveryChannel {
-    /// A signed JSON POST to a webhook URL.
-    Webhook,
-    /// An e-mail over SMTP.
-    Email,
-}
-
-impl DeliveryChannel {
-    fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
-
 #[derive(Debug, Object)]
 pub struct DeliveryView {
     pub id: Uuid,
     pub notification_id: Uuid,
-    /// `webhook` or `email`.
-    pub channel: String,
+    pub channel: DeliveryChannel,
     /// The webhook URL, or `mailto:ADDRESS` for an e-mail.
     pub url: String,
     /// An e-mail's Message-ID, the same on every attempt.
     pub message_id: Option<String>,
     /// An e-mail held for its address's daily digest.
     pub digest: bool,
-    /// `pending`, `delivered` or `dead`.
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
@@ -282,13 +246,7 @@ impl NotificationsApi {
         offset: Query<Option<i64>>,
     ) -> Result<Json<DeliveryPage>, ApiError> {
         let page = PageRequest::parse(limit.0, offset.0)?;
-        let found = store
-            .list_deliveries(
-                status.0.map(DeliveryStatus::as_str),
-                channel.0.map(DeliveryChannel::as_str),
-                page,
-            )
-            .await?;
+        let found = store.list_deliveries(status.0, channel.0, page).await?;
         let info = PageInfo::new(found.total, page, found.items.len());
         Ok(Json(DeliveryPage {
             items: found.items.into_iter().map(DeliveryView::from).collect(),

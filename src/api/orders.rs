@@ -75,8 +75,8 @@ pub struct AppealView {
     pub grounds: String,
     pub appealed_by: String,
     pub appealed_at: DateTime<Utc>,
-    /// `upheld` or `granted`, once decided.
-    pub outcome: Option<String>,
+    /// Once decided.
+    pub outcome: Option<AppealOutcome>,
     pub reason: Option<String>,
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,

@@ -483,7 +483,11 @@ impl ReportsApi {
                 .appeal
                 .as_ref()
                 .map_or(String::new(), |a| match &a.outcome {
-                    Some(outcome) => format!("{outcome}: {}", a.reason.clone().unwrap_or_default()),
+                    Some(outcome) => format!(
+                        "{}: {}",
+                        outcome.as_str(),
+                        a.reason.clone().unwrap_or_default()
+                    ),
                     None => format!("pending: {}", a.grounds),
                 });
             cells.push(vec![

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::me::ApiTags;
@@ -13,7 +13,7 @@ use super::{IfMatch, etag};
 use crate::auth::{Auth, Permission, Role, Staff};
 use crate::domain::contracts::ChecklistEntry;
 use crate::domain::now;
-use crate::domain::safeguards::{ClauseStatus, render_text};
+use crate::domain::safeguards::{ClauseStatus, SafeguardState, render_text};
 use crate::error::{ApiError, FieldError};
 use crate::store::{RequestRecord, SafeguardRecord, Store};
 
@@ -21,14 +21,6 @@ use crate::store::{RequestRecord, SafeguardRecord, Store};
 pub struct SafeguardEditor;
 impl Permission for SafeguardEditor {
     const ROLES: &'static [Role] = &[Role::SecurityAnalyst, Role::Cio];
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum SafeguardState {
-    Missing,
-    Present,
-    Waived,
 }
 
 /// One clause of the checklist and where it stands.
@@ -100,11 +92,8 @@ fn view(
         .iter()
         .map(|entry| {
             let row = rows.iter().find(|r| r.clause_id == entry.clause_id);
-            let status = match row.map(|r| r.status.as_str()) {
-                Some("present") => SafeguardState::Present,
-                Some("waived") => SafeguardState::Waived,
-                _ => SafeguardState::Missing,
-            };
+            // A clause nobody has dealt with yet has no row.
+            let status = row.map_or(SafeguardState::Missing, |r| r.status);
             let field = |f: fn(&SafeguardRecord) -> Option<String>| row.and_then(f);
             SafeguardView {
                 clause_id: entry.clause_id.clone(),

@@ -37,6 +37,25 @@ impl AssessmentStatus {
     }
 }
 
+/// How an analyst's review of a submitted assessment ended, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum AssessmentReviewVerdict {
+    /// Accepted: its unmet expectations became findings.
+    Accepted,
+    /// Returned to the vendor with comments.
+    Returned,
+}
+
+impl AssessmentReviewVerdict {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]

@@ -157,6 +157,18 @@ impl BudgetStatus {
     }
 }
 
+/// How the CIO office or Finance reviewed a submitted budget, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum BudgetReviewVerdict {
+    Approved,
+    /// Sent back to the department with a comment.
+    Returned,
+}
+
 /// One line of a department's technology budget as the department states it. Capital and operating costs are
 /// apart, and operating is split into staff and other [EO 2025 Art. 2].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,6 +6,9 @@
 //! spacing, punctuation and case removed, so "Adobe Sign", "adobe-sign" and "AdobeSign" are one product.
 
 use chrono::{DateTime, Utc};
+use poem_openapi::Enum;
+use serde::{Deserialize, Serialize};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
 use super::duplicates::Lexicon;
@@ -33,6 +36,26 @@ const PLACEHOLDERS: &[&str] = &[
 pub fn product_key(lex: &Lexicon, product_name: &str) -> Option<String> {
     let key = lex.glued_name(product_name);
     (!key.is_empty() && !PLACEHOLDERS.contains(&key.as_str())).then_some(key)
+}
+
+/// Where a catalogue alias proposed by a denial as a duplicate of a central service stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum AliasProposalStatus {
+    /// Waits for the CIO office.
+    Proposed,
+    /// The alias was added to the service.
+    Accepted,
+    Rejected,
+}
+
+impl AliasProposalStatus {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 /// A CIO dismissal of a match for a request, as the store reads it (the row of `duplicate_dismissals`).

@@ -59,7 +59,7 @@ pub fn describe_open_orders(orders: &[(uuid::Uuid, chrono::NaiveDate)]) -> Optio
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
-#[derive(IntoStaticStr, VariantArray)]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
 #[strum(serialize_all = "snake_case")]
 pub enum AppealOutcome {
     /// The order stands, in the status it had before the appeal.

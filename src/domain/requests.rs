@@ -417,6 +417,28 @@ impl RequestFields {
     }
 }
 
+/// How a submitted version came about: `submitted` by the buyer, `edited` (an edit of a decided request that
+/// changed nothing material: the decision stands) or `reopened` (an edit that re-opened review).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum VersionKind {
+    /// The buyer submitted it.
+    Submitted,
+    /// An edit of a decided request that changed nothing material: the decision stands.
+    Edited,
+    /// An edit of a decided request that re-opened review.
+    Reopened,
+}
+
+impl VersionKind {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]

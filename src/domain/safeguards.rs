@@ -304,6 +304,24 @@ pub fn applicable<'a>(
         .collect()
 }
 
+/// Where a clause stands, without its particulars: as stored and as the checklist shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum SafeguardState {
+    Missing,
+    Present,
+    Waived,
+}
+
+impl SafeguardState {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 /// Where a clause stands on one purchase's checklist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]

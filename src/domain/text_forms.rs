@@ -4,7 +4,7 @@
 //! `VariantArray` for the list of its values) from the same `snake_case` rule as its serde and poem-openapi
 //! forms, so the one written to the database, the one in the OpenAPI document and the one a client is sent are
 //! the same; the tests below hold the three together for every value. The forms are stored and checked by the
-//! migrations' constraints (0026): renaming a variant changes its form, and the tests say so.
+//! migrations' constraints (tests/api/states.rs compares them): renaming a variant changes its form, and the tests say so.
 
 use strum::VariantArray;
 

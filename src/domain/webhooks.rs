@@ -12,7 +12,48 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
+use poem_openapi::Enum;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use strum::{EnumString, IntoStaticStr, VariantArray};
+
+/// Where a delivery of a notification stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    /// Failed every attempt; waits for an admin to retry it.
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// How a notification is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum DeliveryChannel {
+    /// A signed JSON POST to a webhook URL.
+    Webhook,
+    /// An e-mail over SMTP.
+    Email,
+}
+
+impl DeliveryChannel {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
 
 /// The HTTP header that carries the signature.
 pub const SIGNATURE_HEADER: &str = "Webhook-Signature";

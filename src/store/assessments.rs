@@ -326,7 +326,11 @@ impl Repo {
         let current = lock_assessment(&mut tx, &VendorScope::All, id).await?;
         check_assessment_version(&current, if_match)?;
         rules::may_review(current.state())?;
-        let outcome = if accept { "accepted" } else { "returned" };
+        let outcome = if accept {
+            AssessmentReviewVerdict::Accepted
+        } else {
+            AssessmentReviewVerdict::Returned
+        };
         let at = now();
         sqlx::query(
             "INSERT INTO assessment_reviews (id, assessment_id, submission, outcome, comments, reviewer, reviewed_at) \
@@ -402,7 +406,7 @@ impl Repo {
         audit(
             &mut tx,
             actor,
-            &format!("assessment.{outcome}"),
+            &format!("assessment.{}", outcome.as_str()),
             "assessment",
             &id.to_string(),
             Some(to_json(&current)),

@@ -8,7 +8,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::auth::Role;
-use crate::domain::budgets::{LineFields, PlanItemFields};
+use crate::domain::budgets::{BudgetReviewVerdict, LineFields, PlanItemFields};
 use crate::domain::policy::{BudgetFacts, BudgetLineFacts};
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
@@ -108,7 +108,7 @@ fn state_of(detail: &BudgetDetail) -> BudgetState {
         approvals: detail
             .reviews
             .iter()
-            .filter(|r| r.submission == b.submission && r.outcome == "approved")
+            .filter(|r| r.submission == b.submission && r.outcome == BudgetReviewVerdict::Approved)
             .map(|r| r.role.clone())
             .collect(),
     }

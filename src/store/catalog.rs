@@ -4,6 +4,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::domain::catalog::{CatalogService, ServiceFields};
+use crate::domain::duplicate_learning::AliasProposalStatus;
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
@@ -402,7 +403,7 @@ pub(super) async fn propose_alias(
 impl Repo {
     pub async fn list_alias_proposals(
         &self,
-        status: Option<&str>,
+        status: Option<AliasProposalStatus>,
         service_id: Option<Uuid>,
         page: PageRequest,
     ) -> Result<Paged<AliasProposalRecord>, ApiError> {
@@ -453,7 +454,7 @@ impl Repo {
         }
         let current = proposal_on(&mut tx, id).await?.ok_or_else(|| gone(id))?;
         check_version(current.version, Some(if_match))?;
-        crate::workflow::duplicates::decide_alias_proposal(&current.status)?;
+        crate::workflow::duplicates::decide_alias_proposal(current.status)?;
         if accept {
             let service: CatalogService = lock(
                 &mut tx,
@@ -482,7 +483,11 @@ impl Repo {
              version = version + 1, updated_at = $4 WHERE id = $1",
         )
         .bind(id)
-        .bind(if accept { "accepted" } else { "rejected" })
+        .bind(if accept {
+            AliasProposalStatus::Accepted
+        } else {
+            AliasProposalStatus::Rejected
+        })
         .bind(&actor.subject)
         .bind(now())
         .bind(reason)

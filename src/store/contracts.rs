@@ -11,7 +11,7 @@ use crate::domain::contracts::{
     Cancellation, ChecklistEntry, ContractFields, ContractStatus, Decommission,
 };
 use crate::domain::deadlines::next_review_date;
-use crate::domain::safeguards::ClauseStatus;
+use crate::domain::safeguards::{ClauseStatus, SafeguardState};
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
@@ -202,14 +202,23 @@ impl Repo {
                 waived_by,
                 waived_at,
             ) = match status {
-                ClauseStatus::Missing => ("missing", None, None, None, None, None, None, None),
+                ClauseStatus::Missing => (
+                    SafeguardState::Missing,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                ),
                 ClauseStatus::Present {
                     document,
                     section,
                     attested_by,
                     attested_at,
                 } => (
-                    "present",
+                    SafeguardState::Present,
                     Some(document),
                     Some(section),
                     Some(attested_by),
@@ -223,7 +232,7 @@ impl Repo {
                     waived_by,
                     waived_at,
                 } => (
-                    "waived",
+                    SafeguardState::Waived,
                     None,
                     None,
                     None,

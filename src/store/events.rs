@@ -11,6 +11,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::domain::mail::{Event, Named, Parties, audiences, event_message};
+use crate::domain::webhooks::DeliveryChannel;
 use crate::error::ApiError;
 use crate::store::{AssessmentRecord, FanOut, FindingRecord, NotificationRecord, RequestRecord};
 
@@ -395,7 +396,7 @@ impl Repo {
                     notification: notification.id,
                     url,
                     body: &body,
-                    channel: "webhook",
+                    channel: DeliveryChannel::Webhook,
                     message_id: None,
                     digest: false,
                     due: at,
@@ -460,7 +461,7 @@ impl Repo {
                         notification: notification.id,
                         url: &url,
                         body: &body,
-                        channel: "email",
+                        channel: DeliveryChannel::Email,
                         message_id: Some(&message_id),
                         digest,
                         due,
@@ -481,7 +482,7 @@ struct Outbox<'a> {
     notification: Uuid,
     url: &'a str,
     body: &'a str,
-    channel: &'a str,
+    channel: DeliveryChannel,
     message_id: Option<&'a str>,
     digest: bool,
     /// When it is first tried: now, or at the next digest.

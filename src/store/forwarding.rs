@@ -14,12 +14,14 @@ use crate::domain::assessments::{AssessmentStatus, FindingChange, ScoreView};
 use crate::domain::audit::{AuditRecord, CheckpointSummary, VerifyReport};
 use crate::domain::catalog::{CatalogService, CatalogServiceInput, ServiceFields};
 use crate::domain::contracts::{Cancellation, ChecklistEntry, ContractFields, Decommission};
+use crate::domain::duplicate_learning::AliasProposalStatus;
 use crate::domain::registry::{
     Department, DepartmentPatchBody, NewDepartment, NewVendor, Vendor, VendorPatch,
 };
 use crate::domain::requests::RequestFields;
 use crate::domain::route::{CheckedDecision, Decision};
 use crate::domain::safeguards::ClauseStatus;
+use crate::domain::webhooks::{DeliveryChannel, DeliveryStatus};
 use crate::error::ApiError;
 use crate::workflow::Caller;
 
@@ -181,7 +183,7 @@ forward! {
 
     pub async fn list_alias_proposals(
         &self,
-        status: Option<&str>,
+        status: Option<AliasProposalStatus>,
         service_id: Option<Uuid>,
         page: PageRequest,
     ) -> Result<Paged<AliasProposalRecord>, ApiError>;
@@ -740,7 +742,7 @@ forward! {
 
     pub async fn claim_deliveries(
         &self,
-        channel: &str,
+        channel: DeliveryChannel,
         runner: &str,
         at: DateTime<Utc>,
         lease_until: DateTime<Utc>,
@@ -774,8 +776,8 @@ forward! {
 
     pub async fn list_deliveries(
         &self,
-        status: Option<&str>,
-        channel: Option<&str>,
+        status: Option<DeliveryStatus>,
+        channel: Option<DeliveryChannel>,
         page: PageRequest,
     ) -> Result<Paged<DeliveryRecord>, ApiError>;
 

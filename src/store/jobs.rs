@@ -7,6 +7,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::domain::PageRequest;
+use crate::domain::webhooks::{DeliveryChannel, DeliveryStatus};
 use crate::error::ApiError;
 use crate::store::{
     Actor, DeliveryOutcome, DeliveryRecord, NewNotification, NotificationAudience,
@@ -191,7 +192,7 @@ impl Repo {
     /// skipped, not waited for.
     pub async fn claim_deliveries(
         &self,
-        channel: &str,
+        channel: DeliveryChannel,
         runner: &str,
         at: DateTime<Utc>,
         lease_until: DateTime<Utc>,
@@ -248,7 +249,11 @@ impl Repo {
                 .bind(id)
                 .bind(runner)
                 .bind(at)
-                .bind(if retry_at.is_some() { "pending" } else { "dead" })
+                .bind(if retry_at.is_some() {
+                    DeliveryStatus::Pending
+                } else {
+                    DeliveryStatus::Dead
+                })
                 .bind(retry_at.unwrap_or(at))
                 .bind(error)
                 .fetch_optional(&mut *tx)
@@ -259,7 +264,7 @@ impl Repo {
             tx.rollback().await?;
             return Ok(false);
         };
-        if updated.status == "dead" {
+        if updated.status == DeliveryStatus::Dead {
             let after = serde_json::json!({"status": "dead", "attempts": updated.attempts, "url": updated.url,
                                            "last_error": updated.last_error});
             audit(
@@ -396,8 +401,8 @@ impl Repo {
 
     pub async fn list_deliveries(
         &self,
-        status: Option<&str>,
-        channel: Option<&str>,
+        status: Option<DeliveryStatus>,
+        channel: Option<DeliveryChannel>,
         page: PageRequest,
     ) -> Result<Paged<DeliveryRecord>, ApiError> {
         let items = sqlx::query_as(
@@ -434,7 +439,7 @@ impl Repo {
         )
         .await?
         .ok_or_else(|| ApiError::not_found("webhook delivery"))?;
-        crate::workflow::webhooks::plan_retry(&current.status)?;
+        crate::workflow::webhooks::plan_retry(current.status)?;
         let at = crate::domain::now();
         let updated: DeliveryRecord = sqlx::query_as(
             "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $2, claimed_by = NULL, \

@@ -5,7 +5,9 @@
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::domain::assessments::{AssessmentStatus, FindingChange, ScoreView};
+use crate::domain::assessments::{
+    AssessmentReviewVerdict, AssessmentStatus, FindingChange, ScoreView,
+};
 use crate::domain::invitations::InvitationGrant;
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 use super::{Caller, Fault, Refusal};
-use crate::domain::budgets::{BudgetStatus, LineFields};
+use crate::domain::budgets::{BudgetReviewVerdict, BudgetStatus, LineFields};
 use crate::domain::roles::Role;
 
 /// The CIO office (and admins) keep the plan.
@@ -214,7 +214,7 @@ pub enum Review {
 pub struct ReviewPlan {
     /// `cio` or `finance`.
     pub role: &'static str,
-    pub outcome: &'static str,
+    pub outcome: BudgetReviewVerdict,
     pub comment: Option<String>,
     pub status: BudgetStatus,
     /// Both have approved: the lines' amounts become the approved ones.
@@ -267,7 +267,7 @@ pub fn plan_review(
             }
             ReviewPlan {
                 role,
-                outcome: "returned",
+                outcome: BudgetReviewVerdict::Returned,
                 comment: Some(comment.trim().to_string()),
                 status: BudgetStatus::Returned,
                 approves_budget: false,
@@ -279,7 +279,7 @@ pub fn plan_review(
             let both = state.approvals.contains(other);
             ReviewPlan {
                 role,
-                outcome: "approved",
+                outcome: BudgetReviewVerdict::Approved,
                 comment: None,
                 status: if both {
                     BudgetStatus::Approved

@@ -1,6 +1,7 @@
 //! The CIO's review of a likely duplicate of a central service [EO 2025 Art. 3]: dismissing a match, and a
 //! buyer's exception and the CIO's answer to it.
 
+use crate::domain::duplicate_learning::AliasProposalStatus;
 use crate::domain::policy::StepKindTag;
 use crate::domain::problems::ProblemCode;
 use crate::domain::roles::Role;
@@ -158,11 +159,11 @@ pub fn decide_exception(
 }
 
 /// A proposed alias (from a denial as a duplicate) is accepted or rejected once: `status` is the proposal's.
-pub fn decide_alias_proposal(status: &str) -> Result<(), Refusal> {
-    if status != "proposed" {
+pub fn decide_alias_proposal(status: AliasProposalStatus) -> Result<(), Refusal> {
+    if status != AliasProposalStatus::Proposed {
         return Err(Refusal::conflict(
             ProblemCode::AlreadyDecided,
-            format!("this alias proposal was already {status}"),
+            format!("this alias proposal was already {}", status.as_str()),
         ));
     }
     Ok(())
@@ -172,8 +173,9 @@ pub fn decide_alias_proposal(status: &str) -> Result<(), Refusal> {
 mod tests {
     #[test]
     fn an_alias_proposal_is_decided_once() {
-        assert!(super::decide_alias_proposal("proposed").is_ok());
-        for done in ["accepted", "rejected"] {
+        use crate::domain::duplicate_learning::AliasProposalStatus;
+        assert!(super::decide_alias_proposal(AliasProposalStatus::Proposed).is_ok());
+        for done in [AliasProposalStatus::Accepted, AliasProposalStatus::Rejected] {
             let refusal = super::decide_alias_proposal(done).unwrap_err();
             assert_eq!(
                 refusal.code(),

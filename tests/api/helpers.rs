@@ -515,6 +515,15 @@ impl TestApp {
         done.map_err(|e| e.to_string())
     }
 
+    /// The first column of every row `sql` returns, as text (to inspect the database's catalogue).
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        match &self.store {
+            Store::Sqlite(r) => sqlx::query_scalar(sql).fetch_all(&r.pool).await.unwrap(),
+            Store::Postgres(r) => sqlx::query_scalar(sql).fetch_all(&r.pool).await.unwrap(),
+        }
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         let sql = sqlx::AssertSqlSafe(sql.to_string());
         match &self.store {

@@ -453,7 +453,7 @@ both!(
         quiet.webhook_secret = None;
         assert_eq!(run_once(&app.store, &quiet, now).await.unwrap().notifications, 2);
         // A runner claims both for two minutes and dies.
-        let claimed = app.store.claim_deliveries("webhook", "runner-dead", now, now + Duration::minutes(2), 50).await.unwrap();
+        let claimed = app.store.claim_deliveries(procurement_review::domain::webhooks::DeliveryChannel::Webhook, "runner-dead", now, now + Duration::minutes(2), 50).await.unwrap();
         assert_eq!(claimed.len(), 2);
 
         let during = run_once(&app.store, &app.config, now + Duration::minutes(1)).await.unwrap();

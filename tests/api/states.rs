@@ -3,7 +3,23 @@
 //! some default — an unknown request status must never read as an editable draft.
 
 use procurement_review::auth::Role;
+use procurement_review::domain::assessments::{
+    AssessmentReviewVerdict, AssessmentStatus, FindingStatus,
+};
+use procurement_review::domain::budgets::{BudgetReviewVerdict, BudgetStatus, Centralization};
+use procurement_review::domain::catalog::ServiceStatus;
+use procurement_review::domain::council::CouncilOutcome;
+use procurement_review::domain::duplicate_learning::AliasProposalStatus;
+use procurement_review::domain::duplicates::ExceptionStatus;
+use procurement_review::domain::incidents::{EvidenceKind, IncidentStatus, NoticeRecipient};
+use procurement_review::domain::orders::{AppealOutcome, OrderStatus};
+use procurement_review::domain::policy::StepKindTag;
+use procurement_review::domain::requests::{Status, VersionKind};
+use procurement_review::domain::route::{DenialReason, Outcome, POLICY_STEP, StepState};
+use procurement_review::domain::safeguards::SafeguardState;
+use procurement_review::domain::webhooks::{DeliveryChannel, DeliveryStatus};
 use serde_json::json;
+use strum::VariantArray;
 
 use crate::both;
 use crate::catalog::esign;
@@ -19,6 +35,39 @@ fn drop_status_guard(backend: Backend) -> &'static [&'static str] {
         ],
         Backend::Postgres => &["ALTER TABLE requests DROP CONSTRAINT requests_status_known"],
     }
+}
+
+/// Writes `value` into `table.column` of every row around the column's CHECK (declared with the column): on SQLite
+/// for this one connection, on PostgreSQL by dropping the constraint.
+async fn write_around_check(
+    app: &TestApp,
+    backend: Backend,
+    table: &str,
+    column: &str,
+    value: &str,
+) {
+    let update = format!("UPDATE {table} SET {column} = '{value}'");
+    match backend {
+        Backend::Sqlite => {
+            app.exec_sql(&format!(
+                "PRAGMA ignore_check_constraints = ON; {update}; PRAGMA ignore_check_constraints = OFF"
+            ))
+            .await;
+        }
+        Backend::Postgres => {
+            app.exec_sql(&format!(
+                "ALTER TABLE {table} DROP CONSTRAINT {table}_{column}_check"
+            ))
+            .await;
+            app.exec_sql(&update).await;
+        }
+    }
+    let written = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM {table} WHERE {column} = '{value}'"
+        ))
+        .await;
+    assert!(written > 0, "{table}.{column} = {value:?} was written");
 }
 
 both!(
@@ -106,23 +155,192 @@ both!(
         let path = format!("/api/v1/plan/items/{id}");
         assert_eq!(app.get(&path, &cio).await.ok(200)["centralization"], "shared");
 
-        // Around the column's CHECK: on SQLite for this one connection, on PostgreSQL by dropping it.
-        app.exec_sql(match backend {
-            Backend::Sqlite => {
-                "PRAGMA ignore_check_constraints = ON; \
-                 UPDATE plan_items SET centralization = 'regional'; \
-                 PRAGMA ignore_check_constraints = OFF"
-            }
-            Backend::Postgres => "ALTER TABLE plan_items DROP CONSTRAINT plan_items_centralization_check",
-        })
-        .await;
-        if backend == Backend::Postgres {
-            app.exec_sql("UPDATE plan_items SET centralization = 'regional'").await;
-        }
-        assert_eq!(app.count("SELECT COUNT(*) FROM plan_items WHERE centralization = 'regional'").await, 1);
+        write_around_check(&app, backend, "plan_items", "centralization", "regional").await;
 
         app.get(&path, &cio).await.problem(500, "internal_error");
         app.get("/api/v1/plan/items", &cio).await.problem(500, "internal_error");
+        app.stop().await;
+    }
+);
+
+/// Every text form of `T`, sorted.
+fn forms<T: VariantArray + Copy + Into<&'static str>>() -> Vec<String> {
+    let mut forms: Vec<String> = T::VARIANTS
+        .iter()
+        .map(|v| String::from((*v).into()))
+        .collect();
+    forms.sort();
+    forms
+}
+
+/// Every state column the store reads into a domain enum, with that enum's text forms.
+fn state_columns() -> Vec<(&'static str, &'static str, Vec<String>)> {
+    let mut decision_steps = forms::<StepKindTag>();
+    decision_steps.push(POLICY_STEP.to_string());
+    decision_steps.sort();
+    vec![
+        ("requests", "status", forms::<Status>()),
+        ("request_versions", "kind", forms::<VersionKind>()),
+        ("route_steps", "kind", forms::<StepKindTag>()),
+        ("route_steps", "state", forms::<StepState>()),
+        ("decisions", "step", decision_steps),
+        ("decisions", "outcome", forms::<Outcome>()),
+        ("decisions", "reason_code", forms::<DenialReason>()),
+        ("council_votes", "outcome", forms::<CouncilOutcome>()),
+        ("catalog_services", "status", forms::<ServiceStatus>()),
+        ("duplicate_exceptions", "status", forms::<ExceptionStatus>()),
+        ("alias_proposals", "status", forms::<AliasProposalStatus>()),
+        ("request_safeguards", "status", forms::<SafeguardState>()),
+        ("assessments", "status", forms::<AssessmentStatus>()),
+        (
+            "assessment_reviews",
+            "outcome",
+            forms::<AssessmentReviewVerdict>(),
+        ),
+        ("findings", "status", forms::<FindingStatus>()),
+        ("webhook_deliveries", "status", forms::<DeliveryStatus>()),
+        ("webhook_deliveries", "channel", forms::<DeliveryChannel>()),
+        ("incidents", "status", forms::<IncidentStatus>()),
+        ("incident_evidence", "kind", forms::<EvidenceKind>()),
+        ("incident_notices", "recipient", forms::<NoticeRecipient>()),
+        ("remediation_orders", "status", forms::<OrderStatus>()),
+        (
+            "remediation_orders",
+            "status_before_appeal",
+            forms::<OrderStatus>(),
+        ),
+        (
+            "remediation_orders",
+            "appeal_outcome",
+            forms::<AppealOutcome>(),
+        ),
+        ("plan_items", "centralization", forms::<Centralization>()),
+        ("budgets", "status", forms::<BudgetStatus>()),
+        ("budget_reviews", "outcome", forms::<BudgetReviewVerdict>()),
+    ]
+}
+
+/// The quoted values of the list that starts at `start` in `sql` (up to its closing parenthesis), sorted.
+fn listed(sql: &str, start: usize) -> Vec<String> {
+    let end = start + sql[start..].find(')').expect("a closed list");
+    let mut values: Vec<String> = sql[start..end]
+        .split('\'')
+        .skip(1)
+        .step_by(2)
+        .map(String::from)
+        .collect();
+    values.sort();
+    values
+}
+
+/// The lists of values each constraint on `table.column` allows, as the database's catalogue holds them: on SQLite
+/// the CHECKs of the table's definition and the triggers' `NOT IN` lists; on PostgreSQL the CHECK constraints.
+async fn allowed(app: &TestApp, backend: Backend, table: &str, column: &str) -> Vec<Vec<String>> {
+    match backend {
+        Backend::Sqlite => {
+            let definitions = app
+                .texts(&format!("SELECT sql FROM sqlite_master WHERE tbl_name = '{table}' AND sql IS NOT NULL"))
+                .await;
+            let mut lists = Vec::new();
+            for sql in &definitions {
+                for marker in [format!("CHECK ({column} IN ("), format!("NEW.{column} NOT IN (")] {
+                    lists.extend(sql.match_indices(&marker).map(|(at, _)| listed(sql, at + marker.len())));
+                }
+            }
+            lists
+        }
+        Backend::Postgres => app
+            .texts(&format!(
+                "SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c \
+                 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) \
+                 WHERE c.conrelid = '{table}'::regclass AND c.contype = 'c' AND a.attname = '{column}'"
+            ))
+            .await
+            .iter()
+            .map(|definition| listed(definition, definition.find("ARRAY[").expect(definition)))
+            .collect(),
+    }
+}
+
+both!(
+    async fn every_state_column_is_constrained_to_exactly_its_enums_values(backend) {
+        let app = TestApp::spawn(backend).await;
+        for (table, column, expected) in state_columns() {
+            let lists = allowed(&app, backend, table, column).await;
+            assert!(!lists.is_empty(), "{backend:?}: {table}.{column} has no constraint");
+            for list in lists {
+                assert_eq!(list, expected, "{backend:?}: {table}.{column}");
+            }
+        }
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn an_order_status_before_appeal_or_a_notice_recipient_the_service_does_not_know_is_refused(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.department("DOIT").await;
+        let (id, now) = match backend {
+            Backend::Sqlite => ("randomblob(16)", "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"),
+            Backend::Postgres => ("gen_random_uuid()", "now()"),
+        };
+        let order = |before: &str| {
+            format!(
+                "INSERT INTO remediation_orders (id, department_code, finding_ids, actions, due_date, status, \
+                 status_before_appeal, issued_by, issued_at, updated_at) \
+                 VALUES ({id}, 'DOIT', '[]', '[\"patch\"]', '2031-01-31', 'appealed', {before}, 'cio', {now}, {now})"
+            )
+        };
+        // A known value goes in, and so does none (an order never appealed).
+        app.exec_sql(&order("'acknowledged'")).await;
+        app.exec_sql(&order("NULL")).await;
+        let refused = app.try_exec_sql(&order("'suspended'")).await.expect_err("an unknown status is refused");
+        let named = match backend {
+            Backend::Sqlite => "remediation_orders.status_before_appeal must be one of issued, acknowledged",
+            Backend::Postgres => "remediation_orders_status_before_appeal_known",
+        };
+        assert!(refused.contains(named), "{refused}");
+        let refused = app
+            .try_exec_sql("UPDATE remediation_orders SET status_before_appeal = 'suspended'")
+            .await
+            .expect_err("an unknown status is refused");
+        assert!(refused.contains(named), "{refused}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM remediation_orders WHERE status_before_appeal = 'suspended'").await, 0);
+
+        let notice = |recipient: &str| {
+            format!(
+                "INSERT INTO incident_notices (id, incident_id, recipient, sent_at, method, recorded_by, recorded_at) \
+                 VALUES ({id}, {id}, '{recipient}', {now}, 'letter', 'cio', {now})"
+            )
+        };
+        let refused = app.try_exec_sql(&notice("ny_attorney_general")).await.expect_err("an unknown recipient");
+        let named = match backend {
+            Backend::Sqlite => "incident_notices.recipient must be one of ma_attorney_general",
+            Backend::Postgres => "incident_notices_recipient_known",
+        };
+        assert!(refused.contains(named), "{refused}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM incident_notices").await, 0);
+        app.stop().await;
+    }
+);
+
+both!(
+    async fn an_unknown_stored_version_kind_fails_the_read_naming_it(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.department("DOIT").await;
+        let vendor = app.create_vendor("SignIt Inc").await;
+        let buyer = app.buyer_token("DOIT", "bea");
+        let (id, _) = app.draft_and_submit(&buyer, body(&vendor, 6_000_000)).await;
+        let path = format!("/api/v1/requests/{id}/versions");
+        let versions = app.get(&path, &buyer).await;
+        assert_eq!(versions.ok(200)["items"][0]["kind"], "submitted");
+
+        write_around_check(&app, backend, "request_versions", "kind", "merged").await;
+
+        app.get(&path, &buyer).await.problem(500, "internal_error");
+        let error = app.store.list_versions(id.parse().unwrap()).await.unwrap_err();
+        let error = format!("{error}");
+        assert!(error.contains("request version kind \"merged\" is not one this service knows"), "{error}");
         app.stop().await;
     }
 );

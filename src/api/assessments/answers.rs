@@ -91,8 +91,7 @@ impl From<&q::ShowIf> for QuestionCondition {
 #[derive(Debug, Object)]
 pub struct ReviewView {
     pub submission: i32,
-    /// `accepted` or `returned`.
-    pub outcome: String,
+    pub outcome: crate::domain::assessments::AssessmentReviewVerdict,
     pub comments: Vec<ReviewComment>,
     pub reviewer: String,
     pub reviewed_at: DateTime<Utc>,

@@ -71,7 +71,7 @@ impl From<IncidentEvidenceRecord> for IncidentEvidenceView {
 #[derive(Debug, Object)]
 pub struct NoticeView {
     pub id: Uuid,
-    pub recipient: String,
+    pub recipient: NoticeRecipient,
     pub sent_at: DateTime<Utc>,
     pub method: String,
     pub reference: Option<String>,
@@ -374,10 +374,10 @@ pub(super) fn packet_of(
         notices: detail
             .notices
             .iter()
-            .filter(|n| n.recipient.starts_with(prefix))
+            .filter(|n| n.recipient.as_str().starts_with(prefix))
             .map(|n| NoticeView {
                 id: n.id,
-                recipient: n.recipient.clone(),
+                recipient: n.recipient,
                 sent_at: n.sent_at,
                 method: n.method.clone(),
                 reference: n.reference.clone(),

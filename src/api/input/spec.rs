@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_yaml::{Mapping, Value};
+use serde_norway::{Mapping, Value};
 
 use crate::api::surveillance::REPORT_YEARS;
 use crate::domain::PageRequest;
@@ -670,7 +670,7 @@ mod tests {
     use super::*;
 
     fn tightened(yaml: &str) -> Value {
-        let mut document: Value = serde_yaml::from_str(yaml).unwrap();
+        let mut document: Value = serde_norway::from_str(yaml).unwrap();
         tighten(&mut document);
         document
     }
@@ -789,7 +789,7 @@ components:
 
     #[test]
     fn every_rule_names_a_field_of_the_published_document() {
-        let document: Value = serde_yaml::from_str(&crate::api::document::spec_yaml()).unwrap();
+        let document: Value = serde_norway::from_str(&crate::api::document::spec_yaml()).unwrap();
         let schemas = &document["components"]["schemas"];
         for (schema, field, _) in FIELD_RULES {
             let property = &schemas[*schema]["properties"][*field];

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use serde_yaml::{Mapping, Value};
+use serde_norway::{Mapping, Value};
 
 use crate::error::{ApiError, DOCUMENTED, PROBLEM_CONTENT_TYPE, ProblemCode, status_of};
 
@@ -103,7 +103,7 @@ fn operations(document: &Value) -> impl Iterator<Item = &Value> {
 pub fn codes() -> &'static Codes {
     static CODES: OnceLock<Codes> = OnceLock::new();
     CODES.get_or_init(|| {
-        let raw: Value = serde_yaml::from_str(&super::document::openapi_service().spec_yaml())
+        let raw: Value = serde_norway::from_str(&super::document::openapi_service().spec_yaml())
             .expect("poem-openapi writes a YAML document");
         codes_of_document(&raw)
     })
@@ -182,8 +182,8 @@ fn response(status: u16, codes: &[&str]) -> Value {
         .map(|(_, d)| *d)
         .unwrap_or("An error; `code` says which.");
     let names: Vec<Value> = codes.iter().map(|c| Value::from(*c)).collect();
-    let schema: Value =
-        serde_yaml::from_str("$ref: '#/components/schemas/Problem'").expect("a reference is YAML");
+    let schema: Value = serde_norway::from_str("$ref: '#/components/schemas/Problem'")
+        .expect("a reference is YAML");
     let mut content = Mapping::new();
     content.insert(
         Value::from(PROBLEM_CONTENT_TYPE),
@@ -260,7 +260,7 @@ mod tests {
     #[test]
     fn the_document_lists_each_status_an_operation_answers_with_its_codes() {
         let document: Value =
-            serde_yaml::from_str(&crate::api::document::spec_yaml()).expect("YAML");
+            serde_norway::from_str(&crate::api::document::spec_yaml()).expect("YAML");
         let operation = |path: &str, method: &str| document["paths"][path][method].clone();
         let codes = |op: &Value, status: &str| -> Vec<String> {
             op["responses"][status]["x-problem-codes"]

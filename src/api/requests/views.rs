@@ -332,9 +332,7 @@ impl From<&crate::domain::policy::BudgetPosition> for BudgetPositionView {
 #[derive(Debug, Object)]
 pub struct VersionView {
     pub submission: i32,
-    /// `submitted` (by the buyer), `edited` (an edit of a decided request that changed nothing material: the
-    /// decision stands) or `reopened` (an edit that re-opened review).
-    pub kind: String,
+    pub kind: crate::domain::requests::VersionKind,
     pub submitted_by: String,
     pub submitted_at: DateTime<Utc>,
     pub fields: RequestFieldsView,

@@ -84,7 +84,7 @@ pub use lexicon::{
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use strum::{IntoStaticStr, VariantArray};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 
 use analysis::{FuzzyVocab, clauses, split_purpose};
 
@@ -183,6 +183,26 @@ pub struct RequestText {
     pub capabilities: Vec<String>,
     /// The requesting department; its own purchases are not candidates.
     pub department: String,
+}
+
+/// Where a buyer's request for an exception (to go ahead although the purchase looks like a duplicate) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum ExceptionStatus {
+    /// Waits for the CIO.
+    Requested,
+    /// The CIO let the purchase go ahead: the duplicate review step is waived.
+    Granted,
+    Refused,
+}
+
+impl ExceptionStatus {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 /// What a candidate is.

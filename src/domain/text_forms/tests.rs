@@ -10,23 +10,25 @@ use serde::Serialize;
 use serde_json::Value;
 use strum::VariantArray;
 
-use crate::domain::assessments::{AssessmentStatus, FindingStatus};
+use crate::domain::assessments::{AssessmentReviewVerdict, AssessmentStatus, FindingStatus};
 use crate::domain::audit::VerifyScope;
-use crate::domain::budgets::{BudgetStatus, Centralization};
+use crate::domain::budgets::{BudgetReviewVerdict, BudgetStatus, Centralization};
 use crate::domain::catalog::ServiceStatus;
 use crate::domain::contracts::ContractStatus;
 use crate::domain::council::CouncilOutcome;
-use crate::domain::duplicates::{CandidateKind, MatchClass};
+use crate::domain::duplicate_learning::AliasProposalStatus;
+use crate::domain::duplicates::{CandidateKind, ExceptionStatus, MatchClass};
 use crate::domain::incidents::{EvidenceKind, IncidentStatus, NoticeRecipient};
 use crate::domain::mail::Event;
 use crate::domain::orders::{AppealOutcome, OrderStatus};
 use crate::domain::policy::{DataClass, Hosting, NumericFact, StepKindTag};
 use crate::domain::questionnaires::{AnswerKind, Weight};
-use crate::domain::requests::Status;
+use crate::domain::requests::{Status, VersionKind};
 use crate::domain::reuse::Standing;
 use crate::domain::roles::Role;
 use crate::domain::route::{DenialReason, Outcome, StepState};
-use crate::domain::safeguards::{AppliesTo, Level};
+use crate::domain::safeguards::{AppliesTo, Level, SafeguardState};
+use crate::domain::webhooks::{DeliveryChannel, DeliveryStatus};
 
 /// Each value of `T` with its text form; no two values share a form.
 pub(crate) fn forms<T>() -> Vec<(T, &'static str)>
@@ -99,7 +101,8 @@ fn every_text_form_is_the_serde_form() {
         ServiceStatus, CouncilOutcome, Role, IncidentStatus, NoticeRecipient, EvidenceKind,
         OrderStatus, AppealOutcome, Centralization, BudgetStatus, VerifyScope, ContractStatus,
         DataClass, Hosting, StepKindTag, NumericFact, AppliesTo, Level, AnswerKind, Weight,
-        Standing, CandidateKind, MatchClass,
+        Standing, CandidateKind, MatchClass, AssessmentReviewVerdict, BudgetReviewVerdict, DeliveryStatus, DeliveryChannel,
+        VersionKind, ExceptionStatus, SafeguardState, AliasProposalStatus,
     );
 }
 
@@ -109,7 +112,8 @@ fn every_published_text_form_is_the_openapi_form() {
         openapi_agrees: Status, StepState, Outcome, DenialReason, AssessmentStatus,
         FindingStatus, ServiceStatus, CouncilOutcome, Role, IncidentStatus, NoticeRecipient,
         EvidenceKind, OrderStatus, AppealOutcome, Centralization, BudgetStatus, VerifyScope,
-        ContractStatus,
+        ContractStatus, AssessmentReviewVerdict, BudgetReviewVerdict, DeliveryStatus, DeliveryChannel,
+        VersionKind, ExceptionStatus, SafeguardState, AliasProposalStatus,
     );
 }
 
@@ -119,7 +123,8 @@ fn every_parsed_text_form_reads_back_as_its_value() {
         parses_back: Status, StepState, Outcome, DenialReason, AssessmentStatus, FindingStatus,
         ServiceStatus, CouncilOutcome, Role, IncidentStatus, NoticeRecipient, EvidenceKind,
         OrderStatus, Centralization, BudgetStatus, DataClass, Hosting, StepKindTag, AppliesTo,
-        Level, AnswerKind, Weight,
+        Level, AnswerKind, Weight, AppealOutcome, AssessmentReviewVerdict, BudgetReviewVerdict, DeliveryStatus, DeliveryChannel,
+        VersionKind, ExceptionStatus, SafeguardState, AliasProposalStatus,
     );
 }
 

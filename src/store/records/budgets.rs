@@ -80,7 +80,7 @@ pub struct BudgetLineDetail {
 pub struct BudgetReviewRecord {
     pub submission: i32,
     pub role: String,
-    pub outcome: String,
+    pub outcome: crate::domain::budgets::BudgetReviewVerdict,
     pub comments: Option<String>,
     pub reviewed_by: String,
     pub reviewed_at: DateTime<Utc>,

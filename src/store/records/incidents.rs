@@ -72,7 +72,7 @@ pub struct IncidentEvidenceRecord {
 pub struct IncidentNoticeRecord {
     pub id: Uuid,
     pub incident_id: Uuid,
-    pub recipient: String,
+    pub recipient: crate::domain::incidents::NoticeRecipient,
     pub sent_at: DateTime<Utc>,
     pub method: String,
     pub reference: Option<String>,
@@ -143,7 +143,7 @@ pub struct OrderRecord {
     pub appeal_grounds: Option<String>,
     pub appealed_by: Option<String>,
     pub appealed_at: Option<DateTime<Utc>>,
-    pub appeal_outcome: Option<String>,
+    pub appeal_outcome: Option<crate::domain::orders::AppealOutcome>,
     pub appeal_reason: Option<String>,
     pub appeal_decided_by: Option<String>,
     pub appeal_decided_at: Option<DateTime<Utc>>,
@@ -197,15 +197,12 @@ impl IncidentRecord {
 }
 
 impl IncidentDetail {
-    /// The notices recorded, by recipient and time sent.
+    /// The notices recorded, by recipient and time sent. Every notice counts: a stored recipient the service does
+    /// not know fails the read that loads it, naming the value (`store::types`), rather than being left out here.
     pub fn sent(&self) -> Vec<(crate::domain::incidents::NoticeRecipient, DateTime<Utc>)> {
         self.notices
             .iter()
-            .filter_map(|n| {
-                crate::domain::incidents::NoticeRecipient::try_from(n.recipient.as_str())
-                    .ok()
-                    .map(|r| (r, n.sent_at))
-            })
+            .map(|n| (n.recipient, n.sent_at))
             .collect()
     }
 

@@ -109,8 +109,7 @@ pub struct VersionRecord {
     pub fields: Json<RequestFields>,
     pub submitted_by: String,
     pub submitted_at: DateTime<Utc>,
-    /// `submitted`, `edited` (a decided request's edit that changed nothing material) or `reopened`.
-    pub kind: String,
+    pub kind: crate::domain::requests::VersionKind,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -175,7 +174,7 @@ pub struct ExceptionRecord {
     pub justification: String,
     pub requested_by: String,
     pub requested_at: DateTime<Utc>,
-    pub status: String,
+    pub status: crate::domain::duplicates::ExceptionStatus,
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
     pub decision_reason: Option<String>,
@@ -356,7 +355,7 @@ pub struct EvidenceRecord {
 pub struct ReviewRecord {
     pub id: Uuid,
     pub submission: i32,
-    pub outcome: String,
+    pub outcome: crate::domain::assessments::AssessmentReviewVerdict,
     pub comments: Json<Vec<crate::store::ReviewComment>>,
     pub reviewer: String,
     pub reviewed_at: DateTime<Utc>,
@@ -413,7 +412,7 @@ pub struct NewFinding {
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct SafeguardRecord {
     pub clause_id: String,
-    pub status: String,
+    pub status: crate::domain::safeguards::SafeguardState,
     pub document: Option<String>,
     pub section: Option<String>,
     pub attested_by: Option<String>,
@@ -427,21 +426,21 @@ pub struct SafeguardRecord {
 
 impl SafeguardRecord {
     pub fn clause_status(&self) -> crate::domain::safeguards::ClauseStatus {
-        use crate::domain::safeguards::ClauseStatus;
+        use crate::domain::safeguards::{ClauseStatus, SafeguardState};
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        match self.status.as_str() {
-            "present" => ClauseStatus::Present {
+        match self.status {
+            SafeguardState::Present => ClauseStatus::Present {
                 document: text(&self.document),
                 section: text(&self.section),
                 attested_by: text(&self.attested_by),
                 attested_at: self.attested_at.unwrap_or(self.updated_at),
             },
-            "waived" => ClauseStatus::Waived {
+            SafeguardState::Waived => ClauseStatus::Waived {
                 justification: text(&self.justification),
                 waived_by: text(&self.waived_by),
                 waived_at: self.waived_at.unwrap_or(self.updated_at),
             },
-            _ => ClauseStatus::Missing,
+            SafeguardState::Missing => ClauseStatus::Missing,
         }
     }
 }
@@ -559,7 +558,7 @@ pub struct DeliveryRecord {
     pub notification_id: Uuid,
     pub url: String,
     pub body: String,
-    pub status: String,
+    pub status: crate::domain::webhooks::DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
@@ -568,8 +567,8 @@ pub struct DeliveryRecord {
     pub delivered_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// `webhook` (url is the receiver's) or `email` (url is `mailto:ADDRESS`).
-    pub channel: String,
+    /// A webhook (url is the receiver's) or an e-mail (url is `mailto:ADDRESS`).
+    pub channel: crate::domain::webhooks::DeliveryChannel,
     /// An e-mail's Message-ID, made with the row and kept across retries.
     pub message_id: Option<String>,
     /// An e-mail that waits for its address's daily digest.
@@ -748,8 +747,7 @@ pub struct AliasProposalRecord {
     pub submission: i32,
     pub proposed_by: String,
     pub proposed_at: DateTime<Utc>,
-    /// `proposed`, `accepted` or `rejected`.
-    pub status: String,
+    pub status: crate::domain::duplicate_learning::AliasProposalStatus,
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
     pub decision_reason: Option<String>,

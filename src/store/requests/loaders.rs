@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::domain::audit::canonical_json;
 use crate::domain::council::CouncilOutcome;
 use crate::domain::duplicate_learning::PriorDismissal;
-use crate::domain::duplicates::Candidate;
+use crate::domain::duplicates::{Candidate, ExceptionStatus};
 use crate::domain::policy::{Policy, StepKindTag};
 use crate::domain::requests::{Renews, RequestFields};
 use crate::domain::route::{

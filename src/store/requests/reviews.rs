@@ -156,7 +156,11 @@ impl Repo {
     ) -> Result<(ExceptionRecord, RequestRecord), ApiError> {
         let (mut tx, current, state) = open_change(&self.writer, &Scope::All, id, if_match).await?;
         let plan = crate::workflow::duplicates::decide_exception(&state, caller, grant, reason)?;
-        let status = if grant { "granted" } else { "refused" };
+        let status = if grant {
+            ExceptionStatus::Granted
+        } else {
+            ExceptionStatus::Refused
+        };
         let record: ExceptionRecord = sqlx::query_as(
             "UPDATE duplicate_exceptions SET status = $3, decided_by = $4, decided_at = $5, decision_reason = $6 \
              WHERE request_id = $1 AND submission = $2 AND status = 'requested' RETURNING id, submission, \

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::domain::contracts::{LIBRARY, checklist, unsettled};
 use crate::domain::council::CouncilOutcome;
 use crate::domain::policy::{Route, RouteStep, StepKindTag};
+pub use crate::domain::requests::VersionKind;
 use crate::domain::requests::{RequestFields, Status};
 use crate::domain::roles::Role;
 use crate::domain::route::{
@@ -234,24 +235,6 @@ pub fn ensure(state: &RequestState, caller: &Caller, action: Action) -> Result<(
         )
     };
     Err(Refusal::conflict(ProblemCode::TransitionNotAllowed, detail).with_allowed(allowed))
-}
-
-/// How a new submitted version came about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, VariantArray)]
-#[strum(serialize_all = "snake_case")]
-pub enum VersionKind {
-    /// The buyer submitted it.
-    Submitted,
-    /// An edit of a decided request that changed nothing material: the decision stands.
-    Edited,
-    /// An edit of a decided request that re-opened review.
-    Reopened,
-}
-
-impl VersionKind {
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
 }
 
 /// A new submitted version with its route and steps.
