@@ -170,7 +170,8 @@
         lastSaved = answers;
         setVersion(answer.version);
         var at = answer.saved_at ? new Date(answer.saved_at) : new Date();
-        say("Saved at " + at.toLocaleTimeString() + ".", again ? "pending" : "saved");
+        // Still pending when a change came while this save was under way (queued or waiting for its timer).
+        say("Saved at " + at.toLocaleTimeString() + ".", again || timer !== null ? "pending" : "saved");
       } else if (answer.stale) {
         stale = true;
         say("Not saved: " + answer.message, "stale");
