@@ -283,7 +283,7 @@ pub struct LineView {
 pub struct BudgetReviewView {
     pub submission: i32,
     /// `cio` or `finance`.
-    pub role: String,
+    pub role: Role,
     pub outcome: BudgetReviewVerdict,
     pub comment: Option<String>,
     pub reviewed_by: String,
@@ -301,7 +301,7 @@ pub struct BudgetView {
     pub amendment: i32,
     pub submission: i32,
     /// Who has approved the current submission: `cio`, `finance`.
-    pub approvals: Vec<String>,
+    pub approvals: Vec<Role>,
     /// When it was first jointly approved; the approved amounts stay in force while an amendment is reviewed.
     pub approved_at: Option<DateTime<Utc>>,
     pub lines: Vec<LineView>,
@@ -320,7 +320,7 @@ impl From<BudgetDetail> for BudgetView {
             .reviews
             .iter()
             .filter(|r| r.submission == b.submission && r.outcome == BudgetReviewVerdict::Approved)
-            .map(|r| r.role.clone())
+            .map(|r| r.role)
             .collect();
         BudgetView {
             id: b.id,

@@ -5,14 +5,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::me::ApiTags;
 use super::{IfMatch, PageInfo, etag};
 use crate::auth::{Auth, Permission, Role, Staff};
 use crate::domain::contracts::{
-    Cancellation, ContractFields, ContractStatus, Decommission, LIBRARY,
+    Cancellation, ContractFields, ContractStatus, DataDisposition, Decommission, LIBRARY,
 };
 use crate::domain::safeguards::pre_2012_flag;
 use crate::domain::{PageRequest, now};
@@ -63,15 +63,6 @@ impl ContractBody {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum DataDisposition {
-    /// The data was returned to the city.
-    Returned,
-    /// The data was destroyed [c.93I §2].
-    Destroyed,
-}
-
 #[derive(Debug, Object)]
 pub struct DecommissionBody {
     pub decommissioned_on: NaiveDate,
@@ -99,7 +90,7 @@ pub struct CancellationView {
 #[derive(Debug, Object)]
 pub struct DecommissionView {
     pub decommissioned_on: NaiveDate,
-    pub data_disposition: String,
+    pub data_disposition: DataDisposition,
     pub certificate_reference: String,
     pub certified_by: String,
     pub note: Option<String>,
@@ -331,10 +322,7 @@ impl ContractsApi {
         let body = body.0;
         let decommission = Decommission {
             decommissioned_on: body.decommissioned_on,
-            data_disposition: match body.data_disposition {
-                DataDisposition::Returned => "returned".into(),
-                DataDisposition::Destroyed => "destroyed".into(),
-            },
+            data_disposition: body.data_disposition,
             certificate_reference: body.certificate_reference,
             certified_by: body.certified_by,
             note: body.note,

@@ -120,7 +120,7 @@ impl CouncilApi {
             .unwrap_or_default();
         let missing = needed
             .iter()
-            .filter(|kind| !documents.iter().any(|d| &&d.kind == kind))
+            .filter(|kind| !documents.iter().any(|d| d.kind.as_str() == kind.as_str()))
             .cloned()
             .collect();
         let tag = etag(record.version);

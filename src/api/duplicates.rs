@@ -13,7 +13,7 @@ use super::requests::{Buyer, RequestView, scope_of, shaped};
 use crate::auth::{Auth, Permission, Role, Staff};
 use crate::detection::{Detector, request_text};
 use crate::domain::duplicate_learning::carried_over;
-use crate::domain::duplicates::{Candidate, Evidence};
+use crate::domain::duplicates::{Candidate, CandidateKind, Evidence, MatchClass};
 use crate::error::{ApiError, FieldError};
 use crate::store::{DismissalRecord, DuplicateRecord, ExceptionRecord, Store};
 
@@ -90,29 +90,21 @@ impl DismissalView {
 #[derive(Debug, Object)]
 pub struct CandidateView {
     /// `service` (a catalogue service) or `purchase` (another department's approved purchase).
-    pub kind: String,
+    pub kind: CandidateKind,
     pub id: String,
     pub name: String,
     /// 0 to 1.
     pub score: f64,
-    /// `likely_duplicate` or `possible_overlap`.
-    pub class: String,
+    pub class: MatchClass,
     pub evidence: MatchEvidence,
     /// Set when the CIO office dismissed this match for this request, or for an earlier request of the same
     /// department naming the same product (`carried_over`).
     pub dismissed: Option<DismissalView>,
 }
 
-fn tag<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 fn dismissal_of<'a>(
     dismissals: &'a [DismissalRecord],
-    kind: &str,
+    kind: CandidateKind,
     id: &str,
 ) -> Option<&'a DismissalRecord> {
     dismissals
@@ -125,8 +117,8 @@ pub(crate) fn view_of(
     dismissals: &[DismissalRecord],
     carried: &[DismissalRecord],
 ) -> CandidateView {
-    let kind = tag(&c.kind);
-    let dismissed = dismissal_of(dismissals, &kind, &c.id)
+    let kind = c.kind;
+    let dismissed = dismissal_of(dismissals, kind, &c.id)
         .map(|d| DismissalView::of(d, false))
         .or_else(|| {
             carried
@@ -140,7 +132,7 @@ pub(crate) fn view_of(
         id: c.id.clone(),
         name: c.name.clone(),
         score: c.score,
-        class: tag(&c.class),
+        class: c.class,
         evidence: MatchEvidence::from(&c.evidence),
     }
 }
@@ -148,18 +140,18 @@ pub(crate) fn view_of(
 fn recorded_view(r: &DuplicateRecord, dismissals: &[DismissalRecord]) -> CandidateView {
     let evidence: Evidence = serde_json::from_value(r.evidence.0.clone()).unwrap_or_default();
     CandidateView {
-        dismissed: dismissal_of(dismissals, &r.candidate_kind, &r.candidate_id)
+        dismissed: dismissal_of(dismissals, r.candidate_kind, &r.candidate_id)
             .map(|d| DismissalView::of(d, false))
             .or_else(|| {
                 r.carried_from
                     .as_ref()
                     .map(|p| DismissalView::of(&p.0, true))
             }),
-        kind: r.candidate_kind.clone(),
+        kind: r.candidate_kind,
         id: r.candidate_id.clone(),
         name: r.name.clone(),
         score: r.score,
-        class: r.class.clone(),
+        class: r.class,
         evidence: MatchEvidence::from(&evidence),
     }
 }
@@ -343,19 +335,19 @@ impl DuplicatesApi {
     ) -> Result<Json<RequestView>, ApiError> {
         let expected = if_match.0.version()?;
         let reason = required_text("reason", &body.reason, 2000)?;
-        if !matches!(body.candidate_kind.as_str(), "service" | "purchase") {
+        let Ok(candidate_kind) = body.candidate_kind.parse::<CandidateKind>() else {
             return Err(ApiError::field(
                 "candidate_kind",
                 "must be `service` or `purchase`",
             ));
-        }
+        };
         let caller = auth.caller();
         let updated = store
             .dismiss_duplicate(
                 &auth.actor(),
                 &caller,
                 id.0,
-                &body.candidate_kind,
+                candidate_kind,
                 &body.candidate_id,
                 &reason,
                 expected,

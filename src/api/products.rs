@@ -12,8 +12,9 @@ use super::me::ApiTags;
 use super::{PageInfo, etag};
 use crate::auth::{AnyRole, Auth, Principal, Role, VendorEditor};
 use crate::domain::PageRequest;
-use crate::domain::assessments::AssessmentStatus;
+use crate::domain::assessments::{AssessmentStatus, FindingStatus};
 use crate::domain::policy::{DataClass, Hosting, Policy};
+use crate::domain::questionnaires::Severity;
 use crate::domain::reuse::{ProductReview, valid_until};
 use crate::error::{ApiError, FieldError};
 use crate::store::{NewProduct, ProductDetail, Store};
@@ -57,7 +58,8 @@ impl ProductInput {
                 aliases.push(alias.to_string());
             }
         }
-        if Hosting::try_from(self.hosting.as_str()).is_err() {
+        let hosting = Hosting::try_from(self.hosting.as_str());
+        if hosting.is_err() {
             errors.push(FieldError::new(
                 "hosting",
                 "must be vendor_cloud or on_premises",
@@ -82,6 +84,9 @@ impl ProductInput {
                 "public stands alone: a product handling other classes is not public",
             ));
         }
+        let Ok(hosting) = hosting else {
+            return Err(ApiError::validation(errors));
+        };
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
         }
@@ -90,7 +95,7 @@ impl ProductInput {
             vendor_id: self.vendor_id,
             name,
             aliases,
-            hosting: self.hosting,
+            hosting,
             data_classes: classes.iter().map(|c| c.as_str().to_string()).collect(),
         })
     }
@@ -100,8 +105,7 @@ impl ProductInput {
 #[derive(Debug, Object)]
 pub struct CoverageView {
     pub data_classes: Vec<String>,
-    /// `vendor_cloud` or `on_premises`.
-    pub hosting: String,
+    pub hosting: Hosting,
     pub users: i64,
 }
 
@@ -138,9 +142,9 @@ pub struct ProductFindingView {
     pub assessment_id: Uuid,
     pub template_id: String,
     pub question_id: String,
-    pub severity: String,
+    pub severity: Severity,
     pub title: String,
-    pub status: String,
+    pub status: FindingStatus,
     pub remediation_due: Option<NaiveDate>,
     /// The request the finding was raised for; only for a caller who may read that request.
     pub request_id: Option<Uuid>,
@@ -152,7 +156,7 @@ pub struct ProductView {
     pub vendor_id: Uuid,
     pub name: String,
     pub aliases: Vec<String>,
-    pub hosting: String,
+    pub hosting: Hosting,
     pub data_classes: Vec<String>,
     pub version: i64,
     pub created_by: String,
@@ -215,9 +219,9 @@ pub struct RouteFindingView {
     pub assessment_id: Uuid,
     pub template_id: String,
     pub question_id: String,
-    pub severity: String,
+    pub severity: Severity,
     pub title: String,
-    pub status: String,
+    pub status: FindingStatus,
 }
 
 /// For a request that names a product: each questionnaire of its security review against the product's accepted
@@ -257,9 +261,9 @@ impl From<&ProductReview> for ProductReviewView {
                     assessment_id: f.assessment_id,
                     template_id: f.template_id.clone(),
                     question_id: f.question_id.clone(),
-                    severity: f.severity.clone(),
+                    severity: f.severity,
                     title: f.title.clone(),
-                    status: f.status.clone(),
+                    status: f.status,
                 })
                 .collect(),
         }
@@ -337,10 +341,7 @@ fn view(d: ProductDetail, policy: &Policy, caller: &Principal) -> ProductView {
                         .iter()
                         .map(|c| c.as_str().to_string())
                         .collect(),
-                    hosting: match s.hosting {
-                        crate::domain::policy::Hosting::VendorCloud => "vendor_cloud".into(),
-                        crate::domain::policy::Hosting::OnPremises => "on_premises".into(),
-                    },
+                    hosting: s.hosting,
                     users: s.users,
                 }),
                 continues_assessment_id: a.previous_assessment_id,
@@ -358,7 +359,7 @@ fn view(d: ProductDetail, policy: &Policy, caller: &Principal) -> ProductView {
             question_id: f.finding.question_id,
             severity: f.finding.severity,
             title: f.finding.title,
-            status: f.finding.status.as_str().into(),
+            status: f.finding.status,
             remediation_due: f.finding.remediation_due,
         })
         .collect();

@@ -256,7 +256,7 @@ impl ReportsApi {
             .iter()
             .map(|f| {
                 vec![
-                    Cell::Text(f.severity.clone()),
+                    Cell::Text(f.severity.as_str().into()),
                     Cell::Text(f.status.as_str().into()),
                     Cell::Text(f.question_id.clone()),
                     Cell::Text(f.title.clone()),
@@ -325,7 +325,9 @@ impl ReportsApi {
                         Cell::Date(d.decommissioned_on),
                         format!(
                             "data {}, certificate {} ({})",
-                            d.data_disposition, d.certificate_reference, d.certified_by
+                            d.data_disposition.as_str(),
+                            d.certificate_reference,
+                            d.certified_by
                         ),
                     ),
                     (None, None) => (Cell::Empty, String::new()),

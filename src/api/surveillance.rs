@@ -47,7 +47,7 @@ pub struct TechnologyView {
     pub council_docket: String,
     pub council_vote_date: NaiveDate,
     /// The request's status now (`approved` once every other review is done).
-    pub request_status: String,
+    pub request_status: crate::domain::requests::Status,
     /// The Surveillance Use Policy, every version filed, oldest first.
     pub use_policies: Vec<UsePolicyView>,
 }

@@ -144,8 +144,8 @@ pub struct FindingView {
     pub request_id: Uuid,
     pub vendor_id: Uuid,
     pub question_id: String,
-    /// `critical`, `moderate` or `low`, from the question's weight.
-    pub severity: String,
+    /// From the question's weight.
+    pub severity: crate::domain::questionnaires::Severity,
     pub title: String,
     /// e.g. `answered No; expected Yes`.
     pub reason: String,

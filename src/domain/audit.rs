@@ -6,7 +6,7 @@ use poem_openapi::{Enum, Object};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use strum::{IntoStaticStr, VariantArray};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 
 /// The hash the first record chains to.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -157,7 +157,7 @@ fn write_canonical(value: &Value, out: &mut String) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
-#[derive(IntoStaticStr, VariantArray)]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
 #[strum(serialize_all = "snake_case")]
 pub enum VerifyScope {
     /// The records after the last checkpoint, and the record the checkpoint names (`GET /audit/verify`).
@@ -231,7 +231,7 @@ pub struct Checkpoint {
     pub number: i64,
     pub verified_seq: i64,
     pub verified_hash: String,
-    pub scope: String,
+    pub scope: VerifyScope,
     pub at: DateTime<Utc>,
     pub actor: String,
     pub full_at: Option<DateTime<Utc>>,
@@ -260,7 +260,7 @@ impl Checkpoint {
             number: prev.map_or(1, |p| p.number + 1),
             verified_seq,
             verified_hash: verified_hash.to_string(),
-            scope: scope.as_str().to_string(),
+            scope,
             at,
             actor: actor.to_string(),
             full_at,
@@ -294,11 +294,7 @@ impl Checkpoint {
         CheckpointSummary {
             number: self.number,
             verified_seq: self.verified_seq,
-            scope: if self.scope == "full" {
-                VerifyScope::Full
-            } else {
-                VerifyScope::Incremental
-            },
+            scope: self.scope,
             at: self.at,
             hash: self.hash.clone(),
         }
@@ -774,6 +770,26 @@ mod tests {
         assert_eq!(cps[2].prev_hash, cps[1].hash);
         assert_eq!(cps[2].full_verification().unwrap().verified_seq, 2);
         assert!(verify_checkpoints(&cps, &c).is_empty());
+    }
+
+    /// A checkpoint's hash covers its scope as text (`full`, `incremental`): stored checkpoints are verified again
+    /// years on, so the text and the hash must never change with the type that carries the scope. The hashes are
+    /// SHA-256 of `[1,7,"abc","<scope>","2027-01-15T08:00:00.000000Z","auditor",<full_at>,<full_seq>,"000..."]`.
+    #[test]
+    fn a_checkpoints_hash_covers_its_scope_in_the_text_it_always_had() {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let full = Checkpoint::after(None, 7, "abc", VerifyScope::Full, at, "auditor");
+        assert_eq!(
+            full.hash,
+            "5b9be18c078b0e3e7e86712e748082c55286d92c48c29a5c077384e8ad98c7a6"
+        );
+        let incremental =
+            Checkpoint::after(None, 7, "abc", VerifyScope::Incremental, at, "auditor");
+        assert_eq!(
+            incremental.hash,
+            "7e2e40ed3aa7730317fe8dd058e87e690e6c480d02b3f80d4b436f0c408721cd"
+        );
+        assert_eq!(full.summary().scope, VerifyScope::Full);
     }
 
     #[track_caller]

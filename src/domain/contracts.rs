@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
 use chrono::NaiveDate;
-use strum::{IntoStaticStr, VariantArray};
+use strum::{EnumString, IntoStaticStr, VariantArray};
 
 use super::deadlines::Reminder;
 use super::policy::{DataClass, Route, StepKindTag};
@@ -218,12 +218,32 @@ impl ContractFields {
     }
 }
 
+/// What became of the city's data when a contract was decommissioned.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, poem_openapi::Enum,
+)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum DataDisposition {
+    /// The data was returned to the city.
+    Returned,
+    /// The data was destroyed [c.93I §2].
+    Destroyed,
+}
+
+impl DataDisposition {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 /// The end of a contract's life: the data returned or destroyed, and the certificate that says so.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Decommission {
     pub decommissioned_on: NaiveDate,
-    /// `returned` or `destroyed`.
-    pub data_disposition: String,
+    pub data_disposition: DataDisposition,
     pub certificate_reference: String,
     pub certified_by: String,
     pub note: Option<String>,

@@ -7,9 +7,27 @@ use serde::{Deserialize, Serialize};
 use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
-/// The documents a Council approval needs [Boston 16-63.3]: the policy names them on the route step.
-pub const SURVEILLANCE_USE_POLICY: &str = "surveillance_use_policy";
-pub const SURVEILLANCE_IMPACT_REPORT: &str = "surveillance_impact_report";
+/// The documents a Council approval needs [Boston 16-63.3]: the policy names them on the route step (its
+/// `attachments`, which a policy may only name from these).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Enum,
+)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub enum CouncilDocumentKind {
+    /// The Surveillance Use Policy.
+    SurveillanceUsePolicy,
+    /// The Surveillance Impact Report.
+    SurveillanceImpactReport,
+}
+
+impl CouncilDocumentKind {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
 #[serde(rename_all = "snake_case")]
@@ -48,8 +66,7 @@ pub struct CouncilVote {
 pub struct CouncilDocument {
     pub id: Uuid,
     pub request_id: Uuid,
-    /// `surveillance_use_policy` or `surveillance_impact_report`.
-    pub kind: String,
+    pub kind: CouncilDocumentKind,
     pub file_name: String,
     pub content_type: String,
     pub size_bytes: i64,

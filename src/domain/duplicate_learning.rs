@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use strum::{EnumString, IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
-use super::duplicates::Lexicon;
+use super::duplicates::{CandidateKind, Lexicon};
 
 /// Product names that name no product: a request that gives one of these names none.
 const PLACEHOLDERS: &[&str] = &[
@@ -67,7 +67,7 @@ pub struct PriorDismissal {
     pub department: String,
     /// The product that request named when the match was dismissed.
     pub product_name: String,
-    pub candidate_kind: String,
+    pub candidate_kind: CandidateKind,
     pub candidate_id: String,
     pub reason: String,
     pub dismissed_by: String,
@@ -106,7 +106,7 @@ pub fn carried_over(
     for p in prior {
         if p.request_id == request
             || p.department != department
-            || p.candidate_kind != "service"
+            || p.candidate_kind != CandidateKind::Service
             || product_key(lex, &p.product_name).as_deref() != Some(key.as_str())
         {
             continue;
@@ -154,7 +154,7 @@ mod tests {
             request_id: Uuid::from_u128(request),
             department: department.into(),
             product_name: product.into(),
-            candidate_kind: "service".into(),
+            candidate_kind: CandidateKind::Service,
             candidate_id: service.into(),
             reason: "Finance only".into(),
             dismissed_by: "carla".into(),
@@ -193,7 +193,7 @@ mod tests {
             dismissal(3, "FIN", "DocuSign", "svc-a"),
             dismissal(99, "FIN", "Adobe Sign", "svc-b"),
             PriorDismissal {
-                candidate_kind: "purchase".into(),
+                candidate_kind: CandidateKind::Purchase,
                 ..dismissal(4, "FIN", "Adobe Sign", "p-1")
             },
             dismissal(5, "FIN", "adobe sign", "svc-a"),

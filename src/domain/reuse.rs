@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use strum::{IntoStaticStr, VariantArray};
 use uuid::Uuid;
 
+use super::assessments::FindingStatus;
 use super::policy::{DataClass, Hosting, Policy};
+use super::questionnaires::Severity;
 
 /// How long an acceptance stands and whether its reuse needs an analyst's word: policy data.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -99,13 +101,6 @@ pub struct Scope {
     pub users: i64,
 }
 
-fn hosting_name(h: Hosting) -> &'static str {
-    match h {
-        Hosting::VendorCloud => "vendor_cloud",
-        Hosting::OnPremises => "on_premises",
-    }
-}
-
 /// How `wanted` goes beyond `covered`, in words; empty when it does not. Public data widens nothing; fewer users
 /// or fewer classes are covered.
 pub fn widening(covered: &Scope, wanted: &Scope) -> Vec<String> {
@@ -127,8 +122,8 @@ pub fn widening(covered: &Scope, wanted: &Scope) -> Vec<String> {
     if wanted.hosting != covered.hosting {
         out.push(format!(
             "hosting {} not covered (the accepted review covered {})",
-            hosting_name(wanted.hosting),
-            hosting_name(covered.hosting)
+            wanted.hosting.as_str(),
+            covered.hosting.as_str()
         ));
     }
     if wanted.users > covered.users {
@@ -162,9 +157,9 @@ pub struct OpenFinding {
     pub assessment_id: Uuid,
     pub template_id: String,
     pub question_id: String,
-    pub severity: String,
+    pub severity: Severity,
     pub title: String,
-    pub status: String,
+    pub status: FindingStatus,
 }
 
 /// A product as routing reads it: its assessments, newest first, and the findings standing on them.

@@ -4,7 +4,19 @@
 use serde::{Deserialize, Serialize};
 use strum::{EnumString, IntoStaticStr, VariantArray};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, poem_openapi::Enum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    poem_openapi::Enum,
+)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
 #[derive(IntoStaticStr, EnumString, VariantArray)]

@@ -363,7 +363,7 @@ impl Repo {
                 .bind(current.request_id)
                 .bind(current.vendor_id)
                 .bind(&f.question_id)
-                .bind(&f.severity)
+                .bind(f.severity)
                 .bind(&f.title)
                 .bind(&f.reason)
                 .bind(f.citation.as_deref())

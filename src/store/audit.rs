@@ -239,7 +239,7 @@ impl Repo {
             .bind(next.number)
             .bind(next.verified_seq)
             .bind(&next.verified_hash)
-            .bind(&next.scope)
+            .bind(next.scope)
             .bind(next.at)
             .bind(&next.actor)
             .bind(next.full_at)

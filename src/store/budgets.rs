@@ -109,7 +109,7 @@ fn state_of(detail: &BudgetDetail) -> BudgetState {
             .reviews
             .iter()
             .filter(|r| r.submission == b.submission && r.outcome == BudgetReviewVerdict::Approved)
-            .map(|r| r.role.clone())
+            .map(|r| r.role)
             .collect(),
     }
 }

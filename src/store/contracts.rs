@@ -421,7 +421,7 @@ impl Repo {
         )
         .bind(id)
         .bind(decommission.decommissioned_on)
-        .bind(&decommission.data_disposition)
+        .bind(decommission.data_disposition)
         .bind(&decommission.certificate_reference)
         .bind(&decommission.certified_by)
         .bind(decommission.note.as_deref())

@@ -11,6 +11,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::domain::mail::{Event, Named, Parties, audiences, event_message};
+use crate::domain::questionnaires::Severity;
 use crate::domain::webhooks::DeliveryChannel;
 use crate::error::ApiError;
 use crate::store::{AssessmentRecord, FanOut, FindingRecord, NotificationRecord, RequestRecord};
@@ -60,16 +61,17 @@ async fn describe_on(
             }
         }
         "finding" => {
-            let row: Option<(String, String, String, Option<chrono::NaiveDate>)> = sqlx::query_as(
-                "SELECT f.title, f.severity, v.legal_name, f.remediation_due FROM findings f \
+            let row: Option<(String, Severity, String, Option<chrono::NaiveDate>)> =
+                sqlx::query_as(
+                    "SELECT f.title, f.severity, v.legal_name, f.remediation_due FROM findings f \
                      JOIN vendors v ON v.id = f.vendor_id WHERE f.id = $1",
-            )
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
+                )
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
             if let Some((title, severity, vendor, due)) = row {
                 named.name = format!("Finding \"{title}\"");
-                named.facts.push(format!("{severity}, {vendor}"));
+                named.facts.push(format!("{}, {vendor}", severity.as_str()));
                 named
                     .facts
                     .extend(due.map(|d| format!("remediation due {d}")));

@@ -319,7 +319,7 @@ forward! {
         actor: &Actor,
         caller: &Caller,
         id: Uuid,
-        candidate_kind: &str,
+        candidate_kind: crate::domain::duplicates::CandidateKind,
         candidate_id: &str,
         reason: &str,
         if_match: i64,
@@ -668,6 +668,7 @@ forward! {
     pub async fn attach_incident_evidence(
         &self,
         actor: &Actor,
+        role: crate::domain::roles::Role,
         scope: &IncidentScope,
         id: Uuid,
         if_match: i64,

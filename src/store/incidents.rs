@@ -8,6 +8,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::domain::incidents::{self as rules, DeadlineTerms, EvidenceKind, NoticeRecipient};
+use crate::domain::roles::Role;
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
@@ -241,7 +242,7 @@ impl Repo {
         .bind(new.responsible_person.as_deref())
         .bind(false)
         .bind(&actor.subject)
-        .bind(&actor.role)
+        .bind(reporter.role())
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
@@ -327,7 +328,7 @@ impl Repo {
                         .bind(request_id)
                         .bind(vendor_id)
                         .bind(format!("PIR-{}-{}", &short[..8], n + 1))
-                        .bind(&f.severity)
+                        .bind(f.severity)
                         .bind(&f.title)
                         .bind(&f.reason)
                         .bind("201 CMR 17.03(2)(j)")
@@ -458,11 +459,12 @@ impl Repo {
         finish(tx, actor, action, &current, None).await
     }
 
-    /// Keeps a file for the incident as uploaded, with its SHA-256, who and when.
+    /// Keeps a file for the incident as uploaded, with its SHA-256, who (acting as `role`) and when.
     #[allow(clippy::too_many_arguments)]
     pub async fn attach_incident_evidence(
         &self,
         actor: &Actor,
+        role: Role,
         scope: &IncidentScope,
         id: Uuid,
         if_match: i64,
@@ -483,14 +485,14 @@ impl Repo {
         )))
         .bind(Uuid::new_v4())
         .bind(id)
-        .bind(kind.as_str())
+        .bind(kind)
         .bind(file_name)
         .bind(content_type)
         .bind(data.len() as i64)
         .bind(&sha256)
         .bind(data)
         .bind(&actor.subject)
-        .bind(&actor.role)
+        .bind(role)
         .bind(now())
         .fetch_one(&mut *tx)
         .await?;

@@ -159,9 +159,9 @@ pub(super) async fn product_facts(
             assessment_id: f.finding.assessment_id,
             template_id: f.template_id.clone(),
             question_id: f.finding.question_id.clone(),
-            severity: f.finding.severity.clone(),
+            severity: f.finding.severity,
             title: f.finding.title.clone(),
-            status: f.finding.status.as_str().into(),
+            status: f.finding.status,
         })
         .collect();
     Ok(Some(ProductFacts {
@@ -390,7 +390,7 @@ impl Repo {
         .bind(&product.name)
         .bind(crate::workflow::subject_key(&product.name))
         .bind(Json(&product.aliases))
-        .bind(&product.hosting)
+        .bind(product.hosting)
         .bind(Json(&product.data_classes))
         .bind(&actor.subject)
         .bind(at)

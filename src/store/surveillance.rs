@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::domain::council::CouncilDocumentKind;
 use crate::domain::now;
-use crate::domain::requests::RequestFields;
+use crate::domain::requests::{RequestFields, Status};
 use crate::error::ApiError;
 use crate::store::{
     Actor, Scope, SurveillanceReportRecord, TechnologyRecord, UsePolicyRecord, to_json, unique_as,
@@ -21,7 +22,7 @@ type RegisterRow = (
     String,
     String,
     Json<RequestFields>,
-    String,
+    Status,
     String,
     String,
     chrono::NaiveDate,
@@ -43,9 +44,10 @@ async fn register(tx: &mut Tx, only: Option<Uuid>) -> Result<Vec<TechnologyRecor
     .await?;
     let policies: Vec<UsePolicyRecord> = sqlx::query_as(
         "SELECT id, request_id, file_name, sha256, uploaded_at FROM council_documents \
-         WHERE kind = 'surveillance_use_policy' AND ($1 IS NULL OR request_id = $1) ORDER BY uploaded_at, id",
+         WHERE kind = $2 AND ($1 IS NULL OR request_id = $1) ORDER BY uploaded_at, id",
     )
     .bind(only)
+    .bind(CouncilDocumentKind::SurveillanceUsePolicy)
     .fetch_all(&mut **tx)
     .await?;
     let mut by_request: HashMap<Uuid, Vec<UsePolicyRecord>> = HashMap::new();

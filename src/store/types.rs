@@ -3,9 +3,9 @@
 //! A state column holds the state's text form (`open`, `remediation_planned`). Records read it straight into the
 //! domain's enum, so a value the service does not know fails the read with an error that names the column's
 //! kind and the value — never a default in its place (an unknown request status read as `draft` would make a
-//! closed request editable). The migrations' `CHECK` constraints (in the tables, and from 0026 and 0029) keep such
-//! values out in the first place; `tests/api/states.rs` holds each column's constraint to its enum's values, on
-//! both backends, from the database's catalogue.
+//! closed request editable). The migrations' `CHECK` constraints (in the tables, and from 0026, 0029 and 0030)
+//! keep such values out in the first place; `tests/api/states.rs` holds each column's constraint to its enum's
+//! values, on both backends, from the database's catalogue.
 //!
 //! One impl per enum, generic over the backend, so SQLite and PostgreSQL decode alike.
 
@@ -14,15 +14,19 @@ use std::str::FromStr;
 use sqlx::error::BoxDynError;
 
 use crate::domain::assessments::{AssessmentReviewVerdict, AssessmentStatus, FindingStatus};
+use crate::domain::audit::VerifyScope;
 use crate::domain::budgets::{BudgetReviewVerdict, BudgetStatus, Centralization};
 use crate::domain::catalog::ServiceStatus;
-use crate::domain::council::CouncilOutcome;
+use crate::domain::contracts::DataDisposition;
+use crate::domain::council::{CouncilDocumentKind, CouncilOutcome};
 use crate::domain::duplicate_learning::AliasProposalStatus;
-use crate::domain::duplicates::ExceptionStatus;
+use crate::domain::duplicates::{CandidateKind, ExceptionStatus, MatchClass};
 use crate::domain::incidents::{EvidenceKind, IncidentStatus, NoticeRecipient};
 use crate::domain::orders::{AppealOutcome, OrderStatus};
-use crate::domain::policy::StepKindTag;
+use crate::domain::policy::{Hosting, StepKindTag};
+use crate::domain::questionnaires::Severity;
 use crate::domain::requests::{Status, VersionKind};
+use crate::domain::roles::Role;
 use crate::domain::route::{DenialReason, Outcome, StepState};
 use crate::domain::safeguards::SafeguardState;
 use crate::domain::webhooks::{DeliveryChannel, DeliveryStatus};
@@ -100,6 +104,14 @@ text_state!(SafeguardState, "safeguard status");
 text_state!(AliasProposalStatus, "alias proposal status");
 text_state!(AppealOutcome, "appeal outcome");
 text_state!(NoticeRecipient, "incident notice recipient");
+text_state!(CandidateKind, "duplicate candidate kind");
+text_state!(MatchClass, "duplicate match class");
+text_state!(Severity, "finding severity");
+text_state!(Hosting, "product hosting");
+text_state!(DataDisposition, "contract data disposition");
+text_state!(Role, "role");
+text_state!(CouncilDocumentKind, "Council document kind");
+text_state!(VerifyScope, "audit checkpoint scope");
 
 #[cfg(test)]
 mod tests {

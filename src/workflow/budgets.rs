@@ -65,8 +65,8 @@ pub struct BudgetState {
     /// Approved at least once (an amendment in progress leaves the approved amounts in force).
     pub ever_approved: bool,
     pub lines: Vec<LineState>,
-    /// The roles (`cio`, `finance`) that approved the current submission.
-    pub approvals: BTreeSet<String>,
+    /// The roles (the CIO office, Finance) that approved the current submission.
+    pub approvals: BTreeSet<Role>,
 }
 
 /// A department's buyers draft their own budget.
@@ -212,8 +212,8 @@ pub enum Review {
 /// What a review does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReviewPlan {
-    /// `cio` or `finance`.
-    pub role: &'static str,
+    /// The CIO office or Finance.
+    pub role: Role,
     pub outcome: BudgetReviewVerdict,
     pub comment: Option<String>,
     pub status: BudgetStatus,
@@ -232,8 +232,8 @@ pub fn plan_review(
     review: &Review,
 ) -> Result<ReviewPlan, Refusal> {
     let role = match acting {
-        Role::Cio if caller.has(Role::Cio) => "cio",
-        Role::Finance if caller.has(Role::Finance) => "finance",
+        Role::Cio if caller.has(Role::Cio) => Role::Cio,
+        Role::Finance if caller.has(Role::Finance) => Role::Finance,
         _ => {
             return Err(Refusal::forbidden(
                 ProblemCode::Forbidden,
@@ -251,10 +251,13 @@ pub fn plan_review(
         )
         .with_allowed(actions(state.status)));
     }
-    if state.approvals.contains(role) {
+    if state.approvals.contains(&role) {
         return Err(Refusal::conflict(
             ProblemCode::AlreadyReviewed,
-            format!("{role} has already approved this submission; the other approver decides now"),
+            format!(
+                "{} has already approved this submission; the other approver decides now",
+                role.as_str()
+            ),
         ));
     }
     Ok(match review {
@@ -275,8 +278,12 @@ pub fn plan_review(
             }
         }
         Review::Approve => {
-            let other = if role == "cio" { "finance" } else { "cio" };
-            let both = state.approvals.contains(other);
+            let other = if role == Role::Cio {
+                Role::Finance
+            } else {
+                Role::Cio
+            };
+            let both = state.approvals.contains(&other);
             ReviewPlan {
                 role,
                 outcome: BudgetReviewVerdict::Approved,
@@ -371,7 +378,7 @@ mod tests {
             (first.status, first.approves_budget),
             (BudgetStatus::Submitted, false)
         );
-        s.approvals.insert("cio".into());
+        s.approvals.insert(Role::Cio);
         let again = plan_review(&s, &cio, Role::Cio, &Review::Approve).unwrap_err();
         assert_eq!(again.code(), "already_reviewed");
         let second = plan_review(&s, &finance, Role::Finance, &Review::Approve).unwrap();

@@ -286,7 +286,7 @@ mod tests {
     fn decommission(on: &str) -> Decommission {
         Decommission {
             decommissioned_on: d(on),
-            data_disposition: "destroyed".into(),
+            data_disposition: crate::domain::contracts::DataDisposition::Destroyed,
             certificate_reference: " DEST-1 ".into(),
             certified_by: "Pat Lee".into(),
             note: Some("  ".into()),

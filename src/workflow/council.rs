@@ -5,7 +5,7 @@
 use crate::domain::problems::ProblemCode;
 use chrono::NaiveDate;
 
-use crate::domain::council::CouncilOutcome;
+use crate::domain::council::{CouncilDocumentKind, CouncilOutcome};
 use crate::domain::policy::StepKindTag;
 use crate::domain::roles::Role;
 use crate::domain::route::StepState;
@@ -36,8 +36,12 @@ fn council_step(state: &RequestState) -> Result<&super::requests::Step, Refusal>
 }
 
 /// A document for the Council may be attached by a buyer of the department or an admin while the Council step
-/// waits, and only of a kind the step names.
-pub fn attach_document(state: &RequestState, caller: &Caller, kind: &str) -> Result<(), Refusal> {
+/// waits, and only of a kind the step names: that kind.
+pub fn attach_document(
+    state: &RequestState,
+    caller: &Caller,
+    kind: &str,
+) -> Result<CouncilDocumentKind, Refusal> {
     ensure(state, caller, Action::AttachCouncilDocument)?;
     if !(caller.buys_for(&state.department) || caller.has(Role::Admin)) {
         return Err(Refusal::forbidden(
@@ -55,16 +59,17 @@ pub fn attach_document(state: &RequestState, caller: &Caller, kind: &str) -> Res
             ),
         ));
     }
-    if !step.detail.attachments.iter().any(|a| a == kind) {
-        return Err(Refusal::field(
+    // The policy names only kinds the service keeps, so a kind the step names is one.
+    match kind.parse() {
+        Ok(known) if step.detail.attachments.iter().any(|a| a == kind) => Ok(known),
+        _ => Err(Refusal::field(
             "kind",
             format!(
                 "{kind:?} is not a document this step needs: one of {}",
                 step.detail.attachments.join(", ")
             ),
-        ));
+        )),
     }
-    Ok(())
 }
 
 /// Checks a vote and plans what it settles. An approving vote needs every attachment the step names on file;
@@ -147,8 +152,9 @@ pub fn record_vote(
 
 #[cfg(test)]
 mod tests {
+    use strum::VariantArray;
+
     use super::*;
-    use crate::domain::council::{SURVEILLANCE_IMPACT_REPORT, SURVEILLANCE_USE_POLICY};
     use crate::domain::policy::DataClass;
     use crate::domain::requests::Status;
     use crate::workflow::requests::tests::{applied, caller, draft};
@@ -200,11 +206,10 @@ mod tests {
         );
         assert_eq!(none.unwrap_err().code(), "council_documents_missing");
         let documents = Evidence {
-            council_documents: [
-                SURVEILLANCE_USE_POLICY.to_string(),
-                SURVEILLANCE_IMPACT_REPORT.to_string(),
-            ]
-            .into(),
+            council_documents: CouncilDocumentKind::VARIANTS
+                .iter()
+                .map(|k| k.as_str().to_string())
+                .collect(),
             ..Evidence::default()
         };
         let plan = record_vote(
@@ -283,8 +288,13 @@ mod tests {
             .code(),
             "forbidden"
         );
-        assert!(
-            attach_document(&state, &caller("bea", Role::Buyer), SURVEILLANCE_USE_POLICY).is_ok()
+        assert_eq!(
+            attach_document(
+                &state,
+                &caller("bea", Role::Buyer),
+                "surveillance_use_policy"
+            ),
+            Ok(CouncilDocumentKind::SurveillanceUsePolicy)
         );
         assert_eq!(
             attach_document(&state, &caller("bea", Role::Buyer), "minutes")

@@ -14,6 +14,8 @@ use uuid::Uuid;
 
 use super::{Fault, Refusal};
 use crate::domain::incidents::{IncidentStatus, NoticeRecipient};
+use crate::domain::questionnaires::Severity;
+use crate::domain::roles::Role;
 
 /// An incident as the planner sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,8 +115,18 @@ fn allow(state: &IncidentState, action: IncidentAction) -> Result<(), Refusal> {
 pub enum Reporter {
     /// A vendor, about its own service.
     Vendor(Uuid),
-    /// City staff (a call to 311, an analyst's discovery).
-    Staff,
+    /// City staff (a call to 311, an analyst's discovery), acting in the role named.
+    Staff(Role),
+}
+
+impl Reporter {
+    /// The role the report is recorded with.
+    pub fn role(&self) -> Role {
+        match self {
+            Reporter::Vendor(_) => Role::Vendor,
+            Reporter::Staff(role) => *role,
+        }
+    }
 }
 
 /// An incident as reported.
@@ -286,12 +298,21 @@ pub fn plan_review(state: &IncidentState, findings: &str) -> Result<String, Refu
     Ok(findings.to_string())
 }
 
-/// A finding the post-incident review raises against the vendor, into the findings lifecycle.
+/// A finding the post-incident review raises against the vendor, into the findings lifecycle, as the analyst
+/// sends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReviewFinding {
     pub title: String,
     /// `critical`, `moderate` or `low`, as the questionnaires' findings.
     pub severity: String,
+    pub reason: String,
+}
+
+/// A [`ReviewFinding`], checked: what is raised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RaisedFinding {
+    pub title: String,
+    pub severity: Severity,
     pub reason: String,
 }
 
@@ -310,7 +331,7 @@ pub fn plan_review_findings(
     incident_vendor: Option<Uuid>,
     target: Option<&ReviewTarget>,
     findings: &[ReviewFinding],
-) -> Result<Vec<ReviewFinding>, Refusal> {
+) -> Result<Vec<RaisedFinding>, Refusal> {
     if findings.is_empty() {
         return Ok(Vec::new());
     }
@@ -344,7 +365,8 @@ pub fn plan_review_findings(
                 "must not be blank",
             ));
         }
-        if !["critical", "moderate", "low"].contains(&f.severity.as_str()) {
+        let severity = f.severity.trim().parse::<Severity>();
+        if severity.is_err() {
             faults.push(Fault::new(
                 format!("vendor_findings[{i}].severity"),
                 "must be one of critical, moderate, low",
@@ -356,11 +378,13 @@ pub fn plan_review_findings(
                 "must not be blank",
             ));
         }
-        out.push(ReviewFinding {
-            title: title.to_string(),
-            severity: f.severity.clone(),
-            reason: f.reason.trim().to_string(),
-        });
+        if let Ok(severity) = severity {
+            out.push(RaisedFinding {
+                title: title.to_string(),
+                severity,
+                reason: f.reason.trim().to_string(),
+            });
+        }
     }
     if faults.is_empty() {
         Ok(out)
@@ -582,7 +606,8 @@ mod tests {
             residents_ct: -1,
             ..report()
         };
-        let refused = plan_report(staff, &Reporter::Staff, &refs(), at(NOW)).unwrap_err();
+        let analyst = Reporter::Staff(Role::SecurityAnalyst);
+        let refused = plan_report(staff, &analyst, &refs(), at(NOW)).unwrap_err();
         assert_eq!(
             fields(refused),
             [
@@ -598,7 +623,7 @@ mod tests {
             city_notified_at: at("2027-01-04T00:00:00Z"),
             ..report()
         };
-        let refused = plan_report(future, &Reporter::Staff, &refs(), at(NOW)).unwrap_err();
+        let refused = plan_report(future, &analyst, &refs(), at(NOW)).unwrap_err();
         assert_eq!(fields(refused), ["discovered_at", "city_notified_at"]);
     }
 
@@ -705,6 +730,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(raised[0].title, "Backups");
+        assert_eq!(raised[0].severity, Severity::Critical);
         assert_eq!(raised[0].reason, "backups outside the template");
         let theirs = ReviewTarget {
             vendor_id: OTHER,

@@ -18,6 +18,7 @@ use std::sync::LazyLock;
 
 use chrono::NaiveDate;
 use proptest::prelude::*;
+use strum::VariantArray;
 use uuid::Uuid;
 
 use super::requests::tests::applied;
@@ -25,7 +26,7 @@ use super::requests::{self, Evidence, Plan, RequestState, status_after};
 use super::route::{self, Routing};
 use super::{Caller, council, safeguards};
 use crate::domain::contracts::{LIBRARY, checklist};
-use crate::domain::council::{CouncilOutcome, SURVEILLANCE_IMPACT_REPORT, SURVEILLANCE_USE_POLICY};
+use crate::domain::council::{CouncilDocumentKind, CouncilOutcome};
 use crate::domain::policy::{DataClass, Hosting, Policy, StepKindTag};
 use crate::domain::requests::{RequestFields, Status};
 use crate::domain::roles::Role;
@@ -337,7 +338,7 @@ impl World {
             }
             Command::CouncilVote { approve, documents } => {
                 if *documents {
-                    for kind in [SURVEILLANCE_USE_POLICY, SURVEILLANCE_IMPACT_REPORT] {
+                    for kind in CouncilDocumentKind::VARIANTS.iter().map(|k| k.as_str()) {
                         if council::attach_document(&self.state, &admin, kind).is_ok() {
                             self.documents.insert(kind.to_string());
                         }

@@ -128,13 +128,6 @@ fn class_names(classes: impl IntoIterator<Item = DataClass>) -> String {
         .join(", ")
 }
 
-fn hosting_name(h: Hosting) -> &'static str {
-    match h {
-        Hosting::VendorCloud => "vendor_cloud",
-        Hosting::OnPremises => "on_premises",
-    }
-}
-
 fn count(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
@@ -208,12 +201,12 @@ pub fn renewal_basis(policy: &Policy, fields: &RequestFields, prior: &Prior) -> 
                 "hosting",
                 terms.hosting == fields.hosting,
                 if terms.hosting == fields.hosting {
-                    format!("hosting unchanged ({})", hosting_name(fields.hosting))
+                    format!("hosting unchanged ({})", fields.hosting.as_str())
                 } else {
                     format!(
                         "hosting {} -> {}",
-                        hosting_name(terms.hosting),
-                        hosting_name(fields.hosting)
+                        terms.hosting.as_str(),
+                        fields.hosting.as_str()
                     )
                 },
             );
@@ -459,7 +452,7 @@ const ROUTE_FACTS: [(&str, Shown); 14] = [
     }),
     ("term_months", |f| f.term_months.to_string()),
     ("expected_users", |f| count(f.expected_users)),
-    ("hosting", |f| hosting_name(f.hosting).to_string()),
+    ("hosting", |f| f.hosting.as_str().to_string()),
     ("data_classes", |f| {
         class_names(f.data_classes.iter().copied())
     }),

@@ -815,7 +815,7 @@ async fn job_runner_pass_over_a_thousand_open_incidents() {
                 responsible_person: None,
             };
             app.store
-                .report_incident(&Actor::system(), &Reporter::Staff, new)
+                .report_incident(&Actor::system(), &Reporter::Staff(Role::Admin), new)
                 .await
                 .unwrap();
         }

@@ -6,14 +6,17 @@ use procurement_review::auth::Role;
 use procurement_review::domain::assessments::{
     AssessmentReviewVerdict, AssessmentStatus, FindingStatus,
 };
+use procurement_review::domain::audit::VerifyScope;
 use procurement_review::domain::budgets::{BudgetReviewVerdict, BudgetStatus, Centralization};
 use procurement_review::domain::catalog::ServiceStatus;
-use procurement_review::domain::council::CouncilOutcome;
+use procurement_review::domain::contracts::DataDisposition;
+use procurement_review::domain::council::{CouncilDocumentKind, CouncilOutcome};
 use procurement_review::domain::duplicate_learning::AliasProposalStatus;
-use procurement_review::domain::duplicates::ExceptionStatus;
+use procurement_review::domain::duplicates::{CandidateKind, ExceptionStatus, MatchClass};
 use procurement_review::domain::incidents::{EvidenceKind, IncidentStatus, NoticeRecipient};
 use procurement_review::domain::orders::{AppealOutcome, OrderStatus};
-use procurement_review::domain::policy::StepKindTag;
+use procurement_review::domain::policy::{Hosting, StepKindTag};
+use procurement_review::domain::questionnaires::Severity;
 use procurement_review::domain::requests::{Status, VersionKind};
 use procurement_review::domain::route::{DenialReason, Outcome, POLICY_STEP, StepState};
 use procurement_review::domain::safeguards::SafeguardState;
@@ -165,10 +168,12 @@ both!(
 
 /// Every text form of `T`, sorted.
 fn forms<T: VariantArray + Copy + Into<&'static str>>() -> Vec<String> {
-    let mut forms: Vec<String> = T::VARIANTS
-        .iter()
-        .map(|v| String::from((*v).into()))
-        .collect();
+    forms_of(T::VARIANTS)
+}
+
+/// The text forms of `values` (some of an enum's values), sorted.
+fn forms_of<T: Copy + Into<&'static str>>(values: &[T]) -> Vec<String> {
+    let mut forms: Vec<String> = values.iter().map(|v| String::from((*v).into())).collect();
     forms.sort();
     forms
 }
@@ -217,6 +222,30 @@ fn state_columns() -> Vec<(&'static str, &'static str, Vec<String>)> {
         ("plan_items", "centralization", forms::<Centralization>()),
         ("budgets", "status", forms::<BudgetStatus>()),
         ("budget_reviews", "outcome", forms::<BudgetReviewVerdict>()),
+        // The CIO office and Finance review budgets; no other role.
+        (
+            "budget_reviews",
+            "role",
+            forms_of(&[Role::Cio, Role::Finance]),
+        ),
+        (
+            "request_duplicates",
+            "candidate_kind",
+            forms::<CandidateKind>(),
+        ),
+        ("request_duplicates", "class", forms::<MatchClass>()),
+        (
+            "duplicate_dismissals",
+            "candidate_kind",
+            forms::<CandidateKind>(),
+        ),
+        ("findings", "severity", forms::<Severity>()),
+        ("products", "hosting", forms::<Hosting>()),
+        ("contracts", "data_disposition", forms::<DataDisposition>()),
+        ("council_documents", "kind", forms::<CouncilDocumentKind>()),
+        ("incidents", "reporter_role", forms::<Role>()),
+        ("incident_evidence", "uploaded_role", forms::<Role>()),
+        ("audit_checkpoints", "scope", forms::<VerifyScope>()),
     ]
 }
 
@@ -341,6 +370,77 @@ both!(
         let error = app.store.list_versions(id.parse().unwrap()).await.unwrap_err();
         let error = format!("{error}");
         assert!(error.contains("request version kind \"merged\" is not one this service knows"), "{error}");
+        app.stop().await;
+    }
+);
+
+/// Lets `value` into `table.column` of every row around the constraint a later migration (0026, 0029, 0030) gave
+/// it: SQLite's triggers dropped, PostgreSQL's `table_column_known` CHECK dropped.
+async fn write_around_known(
+    app: &TestApp,
+    backend: Backend,
+    table: &str,
+    column: &str,
+    value: &str,
+) {
+    match backend {
+        Backend::Sqlite => {
+            for event in ["insert", "update"] {
+                app.exec_sql(&format!("DROP TRIGGER {table}_{column}_known_{event}"))
+                    .await;
+            }
+        }
+        Backend::Postgres => {
+            app.exec_sql(&format!(
+                "ALTER TABLE {table} DROP CONSTRAINT {table}_{column}_known"
+            ))
+            .await;
+        }
+    }
+    app.exec_sql(&format!("UPDATE {table} SET {column} = '{value}'"))
+        .await;
+    let written = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM {table} WHERE {column} = '{value}'"
+        ))
+        .await;
+    assert!(written > 0, "{table}.{column} = {value:?} was written");
+}
+
+both!(
+    async fn a_hosting_the_service_does_not_know_is_refused_and_if_stored_fails_the_read_naming_it(backend) {
+        let app = TestApp::spawn(backend).await;
+        let vendor = app.create_vendor("MeetNow Inc").await;
+        let analyst = app.token(Role::SecurityAnalyst);
+        let created = app
+            .post(
+                "/api/v1/products",
+                &analyst,
+                json!({"vendor_id": vendor["id"], "name": "MeetNow", "hosting": "on_premises",
+                       "data_classes": ["pi_ma"]}),
+            )
+            .await;
+        let id = created.ok(201)["id"].as_str().unwrap().to_string();
+        assert_eq!(created.body["hosting"], "on_premises");
+
+        let refused = app
+            .try_exec_sql("UPDATE products SET hosting = 'edge'")
+            .await
+            .expect_err("an unknown hosting is refused");
+        let named = match backend {
+            Backend::Sqlite => "products.hosting must be one of vendor_cloud, on_premises",
+            Backend::Postgres => "products_hosting_known",
+        };
+        assert!(refused.contains(named), "{refused}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM products WHERE hosting = 'on_premises'").await, 1);
+
+        write_around_known(&app, backend, "products", "hosting", "edge").await;
+
+        let path = format!("/api/v1/products/{id}");
+        app.get(&path, &analyst).await.problem(500, "internal_error");
+        let error = app.store.get_product(None, id.parse().unwrap()).await.unwrap_err();
+        let error = format!("{error}");
+        assert!(error.contains("product hosting \"edge\" is not one this service knows"), "{error}");
         app.stop().await;
     }
 );

@@ -22,13 +22,6 @@ use crate::store::{AssessmentRecord, NewCycle, NewFinding, ReviewComment, Store,
 use crate::templates::Templates;
 use crate::workflow::assessments as workflow;
 
-fn tag<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
 pub enum ReviewOutcome {
@@ -214,7 +207,7 @@ impl ReviewsApi {
                 .into_iter()
                 .map(|f| NewFinding {
                     question_id: f.question_id,
-                    severity: tag(&f.severity),
+                    severity: f.severity,
                     title: f.question_text,
                     reason: f.reason,
                     citation: f.citation,

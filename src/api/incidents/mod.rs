@@ -180,7 +180,7 @@ impl IncidentsApi {
             (Role::Vendor, None) => {
                 return Err(ApiError::forbidden("the vendor token names no vendor"));
             }
-            _ => (Reporter::Staff, None),
+            (role, _) => (Reporter::Staff(role), None),
         };
         let mut new = body.0.parse(matches!(reporter, Reporter::Vendor(_)), at)?;
         if let Some(request) = invitation_request
@@ -328,7 +328,7 @@ impl IncidentsApi {
                 .into_iter()
                 .map(|f| crate::workflow::incidents::ReviewFinding {
                     title: f.title,
-                    severity: f.severity.trim().to_string(),
+                    severity: f.severity,
                     reason: f.reason,
                 })
                 .collect(),
@@ -450,6 +450,7 @@ impl IncidentsApi {
         let (detail, stored) = store
             .attach_incident_evidence(
                 &auth.actor(),
+                auth.role,
                 &incident_scope(&auth),
                 id.0,
                 expected,

@@ -12,6 +12,7 @@ use crate::domain::incidents::{
     Jurisdiction, NoticeEntity, NoticeRecipient, PacketSource,
 };
 use crate::domain::policy::Policy;
+use crate::domain::roles::Role;
 use crate::error::ApiError;
 use crate::store::{IncidentDetail, IncidentEvidenceRecord};
 use crate::workflow::incidents::{IncidentState, allowed_actions};
@@ -48,7 +49,7 @@ pub struct IncidentEvidenceView {
     /// SHA-256 of the bytes as uploaded.
     pub sha256: String,
     pub uploaded_by: String,
-    pub uploaded_role: String,
+    pub uploaded_role: Role,
     pub uploaded_at: DateTime<Utc>,
 }
 
@@ -128,7 +129,7 @@ pub struct IncidentView {
     /// `attach_evidence`).
     pub allowed_actions: Vec<String>,
     pub reported_by: String,
-    pub reporter_role: String,
+    pub reporter_role: Role,
     /// The ETag is `"<version>"`.
     pub version: i64,
     pub created_at: DateTime<Utc>,

@@ -13,7 +13,6 @@ use super::{IfMatch, PageInfo, etag};
 use crate::auth::{Admin, Auth, Permission, Principal, Role, Staff};
 use crate::detection::{Detector, request_text};
 use crate::domain::PageRequest;
-use crate::domain::policy::Hosting;
 use crate::domain::requests::{RequestFields, RequestInput, Status};
 use crate::domain::route::{CheckedDecision, DecisionInput};
 use crate::error::ApiError;
@@ -92,10 +91,7 @@ impl From<&RequestFields> for RequestFieldsView {
             expected_users: f.expected_users,
             renewal: f.renewal,
             enterprise_agreement: f.enterprise_agreement,
-            hosting: match f.hosting {
-                Hosting::VendorCloud => "vendor_cloud".into(),
-                Hosting::OnPremises => "on_premises".into(),
-            },
+            hosting: f.hosting.as_str().into(),
             data_classes: f
                 .data_classes
                 .iter()

@@ -208,7 +208,9 @@ impl ExceptionStatus {
 /// What a candidate is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[derive(IntoStaticStr, VariantArray)]
+#[derive(poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
 #[strum(serialize_all = "snake_case")]
 pub enum CandidateKind {
     Service,
@@ -218,7 +220,9 @@ pub enum CandidateKind {
 /// How sure the match is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[derive(IntoStaticStr, VariantArray)]
+#[derive(poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
 #[strum(serialize_all = "snake_case")]
 pub enum MatchClass {
     /// Score at or above [`LIKELY_THRESHOLD`].

@@ -60,6 +60,8 @@ impl DataClass {
 /// Where the purchased system runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
 #[derive(IntoStaticStr, EnumString, VariantArray)]
 #[strum(serialize_all = "snake_case")]
 pub enum Hosting {
@@ -67,6 +69,12 @@ pub enum Hosting {
     VendorCloud,
     /// The city runs it on its own infrastructure.
     OnPremises,
+}
+
+impl Hosting {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 /// The facts about one purchase request that policy decides on. They are validated before they get here.

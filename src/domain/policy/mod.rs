@@ -52,7 +52,8 @@
 //! An outcome (`then`) is `{ step = "<kind>" }` for `cio_approval`, `finance_approval` and
 //! `cio_duplicate_review`; `{ step = "security_review", questionnaires = [..] }`,
 //! `{ step = "contract_safeguards", clauses = [..] }`, `{ step = "evidence", items = [..] }` or
-//! `{ step = "council_approval", attachments = [..] }` for the others; or `{ prohibit = "<code>" }`.
+//! `{ step = "council_approval", attachments = [..] }` for the others (attachments name Council documents the
+//! service keeps, [`crate::domain::council::CouncilDocumentKind`]); or `{ prohibit = "<code>" }`.
 //!
 //! A reason may use the placeholders in [`REASON_PLACEHOLDERS`]. `{threshold}` is the figure of the rule's
 //! first numeric comparison (reading the condition top to bottom), written as money when the fact is money.

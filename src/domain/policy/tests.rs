@@ -563,7 +563,7 @@ fn steps_come_out_in_route_order_whatever_the_rule_order() {
             title = "t"
             citation = "c"
             when = { always = true }
-            then = { step = "council_approval", attachments = ["b", "a"] }
+            then = { step = "council_approval", attachments = ["surveillance_use_policy", "surveillance_impact_report"] }
             reason = "r"
             [[rules]]
             id = "evidence"
@@ -639,7 +639,7 @@ fn steps_come_out_in_route_order_whatever_the_rule_order() {
             .step(StepKindTag::CouncilApproval)
             .unwrap()
             .attachments,
-        ["a", "b"]
+        ["surveillance_impact_report", "surveillance_use_policy"]
     );
     assert_eq!(route.prohibitions[0].code, "x");
 }

@@ -119,13 +119,26 @@ impl Weight {
     }
 }
 
-/// Severity of a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// Severity of a finding: from the weight of the question it was raised on, or as an analyst judged a vendor's
+/// incident findings.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
+#[derive(poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+#[derive(IntoStaticStr, EnumString, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Severity {
     Critical,
     Moderate,
     Low,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 /// A Yes / No / N/A answer.

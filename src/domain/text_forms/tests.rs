@@ -14,15 +14,15 @@ use crate::domain::assessments::{AssessmentReviewVerdict, AssessmentStatus, Find
 use crate::domain::audit::VerifyScope;
 use crate::domain::budgets::{BudgetReviewVerdict, BudgetStatus, Centralization};
 use crate::domain::catalog::ServiceStatus;
-use crate::domain::contracts::ContractStatus;
-use crate::domain::council::CouncilOutcome;
+use crate::domain::contracts::{ContractStatus, DataDisposition};
+use crate::domain::council::{CouncilDocumentKind, CouncilOutcome};
 use crate::domain::duplicate_learning::AliasProposalStatus;
 use crate::domain::duplicates::{CandidateKind, ExceptionStatus, MatchClass};
 use crate::domain::incidents::{EvidenceKind, IncidentStatus, NoticeRecipient};
 use crate::domain::mail::Event;
 use crate::domain::orders::{AppealOutcome, OrderStatus};
 use crate::domain::policy::{DataClass, Hosting, NumericFact, StepKindTag};
-use crate::domain::questionnaires::{AnswerKind, Weight};
+use crate::domain::questionnaires::{AnswerKind, Severity, Weight};
 use crate::domain::requests::{Status, VersionKind};
 use crate::domain::reuse::Standing;
 use crate::domain::roles::Role;
@@ -102,7 +102,8 @@ fn every_text_form_is_the_serde_form() {
         OrderStatus, AppealOutcome, Centralization, BudgetStatus, VerifyScope, ContractStatus,
         DataClass, Hosting, StepKindTag, NumericFact, AppliesTo, Level, AnswerKind, Weight,
         Standing, CandidateKind, MatchClass, AssessmentReviewVerdict, BudgetReviewVerdict, DeliveryStatus, DeliveryChannel,
-        VersionKind, ExceptionStatus, SafeguardState, AliasProposalStatus,
+        VersionKind, ExceptionStatus, SafeguardState, AliasProposalStatus, Severity,
+        DataDisposition, CouncilDocumentKind,
     );
 }
 
@@ -113,7 +114,8 @@ fn every_published_text_form_is_the_openapi_form() {
         FindingStatus, ServiceStatus, CouncilOutcome, Role, IncidentStatus, NoticeRecipient,
         EvidenceKind, OrderStatus, AppealOutcome, Centralization, BudgetStatus, VerifyScope,
         ContractStatus, AssessmentReviewVerdict, BudgetReviewVerdict, DeliveryStatus, DeliveryChannel,
-        VersionKind, ExceptionStatus, SafeguardState, AliasProposalStatus,
+        VersionKind, ExceptionStatus, SafeguardState, AliasProposalStatus, Hosting, CandidateKind,
+        MatchClass, Severity, DataDisposition, CouncilDocumentKind,
     );
 }
 
@@ -124,7 +126,8 @@ fn every_parsed_text_form_reads_back_as_its_value() {
         ServiceStatus, CouncilOutcome, Role, IncidentStatus, NoticeRecipient, EvidenceKind,
         OrderStatus, Centralization, BudgetStatus, DataClass, Hosting, StepKindTag, AppliesTo,
         Level, AnswerKind, Weight, AppealOutcome, AssessmentReviewVerdict, BudgetReviewVerdict, DeliveryStatus, DeliveryChannel,
-        VersionKind, ExceptionStatus, SafeguardState, AliasProposalStatus,
+        VersionKind, ExceptionStatus, SafeguardState, AliasProposalStatus, CandidateKind, MatchClass,
+        VerifyScope, Severity, DataDisposition, CouncilDocumentKind,
     );
 }
 

@@ -79,7 +79,8 @@ pub struct BudgetLineDetail {
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct BudgetReviewRecord {
     pub submission: i32,
-    pub role: String,
+    /// `cio` or `finance`.
+    pub role: crate::domain::roles::Role,
     pub outcome: crate::domain::budgets::BudgetReviewVerdict,
     pub comments: Option<String>,
     pub reviewed_by: String,

@@ -48,7 +48,7 @@ pub struct IncidentRecord {
     pub hold: bool,
     pub hold_reason: Option<String>,
     pub reported_by: String,
-    pub reporter_role: String,
+    pub reporter_role: crate::domain::roles::Role,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -64,7 +64,7 @@ pub struct IncidentEvidenceRecord {
     pub size_bytes: i64,
     pub sha256: String,
     pub uploaded_by: String,
-    pub uploaded_role: String,
+    pub uploaded_role: crate::domain::roles::Role,
     pub uploaded_at: DateTime<Utc>,
 }
 

@@ -154,11 +154,11 @@ pub struct Detection {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DuplicateRecord {
     pub submission: i32,
-    pub candidate_kind: String,
+    pub candidate_kind: crate::domain::duplicates::CandidateKind,
     pub candidate_id: String,
     pub name: String,
     pub score: f64,
-    pub class: String,
+    pub class: crate::domain::duplicates::MatchClass,
     pub evidence: Json<serde_json::Value>,
     /// The earlier dismissal (same department and product) that set this candidate aside at submission.
     pub carried_from: Option<Json<crate::domain::duplicate_learning::PriorDismissal>>,
@@ -374,7 +374,7 @@ pub struct FindingRecord {
     pub request_id: Uuid,
     pub vendor_id: Uuid,
     pub question_id: String,
-    pub severity: String,
+    pub severity: crate::domain::questionnaires::Severity,
     pub title: String,
     pub reason: String,
     pub citation: Option<String>,
@@ -402,7 +402,7 @@ pub struct FindingFilter {
 #[derive(Debug, Clone)]
 pub struct NewFinding {
     pub question_id: String,
-    pub severity: String,
+    pub severity: crate::domain::questionnaires::Severity,
     pub title: String,
     pub reason: String,
     pub citation: Option<String>,
@@ -458,7 +458,7 @@ pub struct ContractRecord {
     pub notice_starts_on: chrono::NaiveDate,
     pub safeguard_clauses: Json<Vec<String>>,
     pub decommissioned_on: Option<chrono::NaiveDate>,
-    pub data_disposition: Option<String>,
+    pub data_disposition: Option<crate::domain::contracts::DataDisposition>,
     pub certificate_reference: Option<String>,
     pub certified_by: Option<String>,
     pub decommission_note: Option<String>,
@@ -622,7 +622,7 @@ pub struct TechnologyRecord {
     pub title: String,
     pub technology: String,
     pub vendor_name: String,
-    pub request_status: String,
+    pub request_status: Status,
     pub docket: String,
     pub vote_date: chrono::NaiveDate,
     /// Each Surveillance Use Policy filed for it, oldest first: version 1, 2, ...
@@ -691,7 +691,7 @@ pub struct ProductRecord {
     pub name: String,
     pub name_key: String,
     pub aliases: Json<Vec<String>>,
-    pub hosting: String,
+    pub hosting: crate::domain::policy::Hosting,
     pub data_classes: Json<Vec<String>>,
     pub version: i64,
     pub created_by: String,
@@ -705,7 +705,7 @@ pub struct NewProduct {
     pub vendor_id: Uuid,
     pub name: String,
     pub aliases: Vec<String>,
-    pub hosting: String,
+    pub hosting: crate::domain::policy::Hosting,
     pub data_classes: Vec<String>,
 }
 

@@ -447,7 +447,7 @@ impl Repo {
                 recorded_candidates(&mut tx, id, current.submission)
                     .await?
                     .iter()
-                    .any(|(kind, cid, ..)| kind == "service" && *cid == service)
+                    .any(|(kind, cid, ..)| *kind == CandidateKind::Service && *cid == service)
             }
         };
         let service = crate::domain::route::NamedService { known, candidate };

@@ -8,9 +8,9 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::domain::audit::canonical_json;
-use crate::domain::council::CouncilOutcome;
+use crate::domain::council::{CouncilDocumentKind, CouncilOutcome};
 use crate::domain::duplicate_learning::PriorDismissal;
-use crate::domain::duplicates::{Candidate, ExceptionStatus};
+use crate::domain::duplicates::{Candidate, CandidateKind, ExceptionStatus, MatchClass};
 use crate::domain::policy::{Policy, StepKindTag};
 use crate::domain::requests::{Renews, RequestFields};
 use crate::domain::route::{
@@ -500,7 +500,7 @@ pub(super) async fn load_evidence(
     .bind(submission)
     .fetch_optional(&mut **tx)
     .await?;
-    let documents: Vec<(String,)> =
+    let documents: Vec<(CouncilDocumentKind,)> =
         sqlx::query_as("SELECT DISTINCT kind FROM council_documents WHERE request_id = $1")
             .bind(request_id)
             .fetch_all(&mut **tx)
@@ -517,7 +517,10 @@ pub(super) async fn load_evidence(
             .map(|r| (r.clause_id.clone(), r.clause_status()))
             .collect(),
         council_vote,
-        council_documents: documents.into_iter().map(|(k,)| k).collect(),
+        council_documents: documents
+            .into_iter()
+            .map(|(k,)| k.as_str().to_string())
+            .collect(),
     })
 }
 
@@ -543,11 +546,11 @@ async fn duplicate_finding(
 /// A candidate recorded for a submitted version: kind, id, name, score, class, and the earlier dismissal
 /// (same department and product) that set it aside.
 type Recorded = (
-    String,
+    CandidateKind,
     String,
     String,
     f64,
-    String,
+    MatchClass,
     Option<Json<PriorDismissal>>,
 );
 
@@ -557,8 +560,8 @@ async fn dismissed_pairs(
     tx: &mut Tx,
     request_id: Uuid,
     candidates: &[Recorded],
-) -> Result<Vec<(String, String)>, ApiError> {
-    let mut dismissed: Vec<(String, String)> = sqlx::query_as(
+) -> Result<Vec<(CandidateKind, String)>, ApiError> {
+    let mut dismissed: Vec<(CandidateKind, String)> = sqlx::query_as(
         "SELECT candidate_kind, candidate_id FROM duplicate_dismissals WHERE request_id = $1",
     )
     .bind(request_id)
@@ -568,13 +571,13 @@ async fn dismissed_pairs(
         candidates
             .iter()
             .filter(|c| c.5.is_some())
-            .map(|c| (c.0.clone(), c.1.clone())),
+            .map(|c| (c.0, c.1.clone())),
     );
     Ok(dismissed)
 }
 
-fn describe_candidate(kind: &str, name: &str, score: f64) -> String {
-    let what = if kind == "service" {
+fn describe_candidate(kind: CandidateKind, name: &str, score: f64) -> String {
+    let what = if kind == CandidateKind::Service {
         "central service"
     } else {
         "purchase by another department"
@@ -605,7 +608,7 @@ async fn finding_of(
             let prior = &carried.as_ref()?.0;
             Some(format!(
                 "{}: {}",
-                describe_candidate(kind, name, *score),
+                describe_candidate(*kind, name, *score),
                 prior.citation()
             ))
         })
@@ -613,10 +616,11 @@ async fn finding_of(
     let overlaps = candidates
         .iter()
         .filter(|(kind, id, _, _, class, _)| {
-            class == "possible_overlap" && !dismissed.iter().any(|(k, i)| k == kind && i == id)
+            *class == MatchClass::PossibleOverlap
+                && !dismissed.iter().any(|(k, i)| k == kind && i == id)
         })
         .map(|(kind, _, name, score, _, _)| {
-            let text = if kind == "service" {
+            let text = if *kind == CandidateKind::Service {
                 format!(
                     "the city already runs {name} (possible overlap, match score {score:.2}): ask its owning \
                      team for access before buying"

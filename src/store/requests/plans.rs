@@ -294,13 +294,14 @@ async fn standing_likely(
     let mut standing: Vec<&Recorded> = candidates
         .iter()
         .filter(|(kind, id, _, _, class, _)| {
-            class == "likely_duplicate" && !dismissed.iter().any(|(k, i)| k == kind && i == id)
+            *class == MatchClass::LikelyDuplicate
+                && !dismissed.iter().any(|(k, i)| k == kind && i == id)
         })
         .collect();
     standing.sort_by(|a, b| b.3.total_cmp(&a.3).then_with(|| a.1.cmp(&b.1)));
     Ok(standing
         .into_iter()
-        .map(|(kind, _, name, score, _, _)| describe_candidate(kind, name, *score))
+        .map(|(kind, _, name, score, _, _)| describe_candidate(*kind, name, *score))
         .collect())
 }
 
@@ -330,11 +331,9 @@ async fn record_candidates(
 ) -> Result<Vec<Recorded>, ApiError> {
     let mut out = Vec::new();
     for c in candidates {
-        let kind: &'static str = c.kind.into();
-        let class: &'static str = c.class.into();
         let prior = carried
             .iter()
-            .find(|p| p.candidate_kind == kind && p.candidate_id == c.id)
+            .find(|p| p.candidate_kind == c.kind && p.candidate_id == c.id)
             .map(|p| Json(p.clone()));
         sqlx::query(
             "INSERT INTO request_duplicates (request_id, submission, candidate_kind, candidate_id, name, score, class, \
@@ -342,21 +341,21 @@ async fn record_candidates(
         )
         .bind(request_id)
         .bind(submission)
-        .bind(kind)
+        .bind(c.kind)
         .bind(&c.id)
         .bind(&c.name)
         .bind(c.score)
-        .bind(class)
+        .bind(c.class)
         .bind(Json(to_json(&c.evidence)))
         .bind(&prior)
         .execute(&mut **tx)
         .await?;
         out.push((
-            kind.to_string(),
+            c.kind,
             c.id.clone(),
             c.name.clone(),
             c.score,
-            class.to_string(),
+            c.class,
             prior,
         ));
     }

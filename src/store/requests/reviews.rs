@@ -67,7 +67,7 @@ impl Repo {
         actor: &Actor,
         caller: &Caller,
         id: Uuid,
-        candidate_kind: &str,
+        candidate_kind: CandidateKind,
         candidate_id: &str,
         reason: &str,
         if_match: i64,
@@ -76,7 +76,7 @@ impl Repo {
         let recorded = recorded_candidates(&mut tx, id, current.submission).await?;
         let is_recorded = recorded
             .iter()
-            .any(|(k, c, ..)| k == candidate_kind && c == candidate_id);
+            .any(|(k, c, ..)| *k == candidate_kind && c == candidate_id);
         if is_recorded {
             sqlx::query(
                 "INSERT INTO duplicate_dismissals (request_id, candidate_kind, candidate_id, reason, dismissed_by, \
@@ -97,7 +97,7 @@ impl Repo {
         let standing = standing_likely(&mut tx, id, &recorded).await?;
         let dismissed_name = recorded
             .iter()
-            .find(|(k, c, ..)| k == candidate_kind && c == candidate_id)
+            .find(|(k, c, ..)| *k == candidate_kind && c == candidate_id)
             .map(|(_, _, name, ..)| name.as_str())
             .unwrap_or_default();
         let plan = crate::workflow::duplicates::dismiss(
@@ -197,7 +197,7 @@ impl Repo {
         let mut tx = begin(&self.writer).await?;
         let current = lock_row(&mut tx, scope, id).await?;
         let state = load_state(&mut tx, &current).await?;
-        crate::workflow::council::attach_document(&state, caller, kind)?;
+        let kind = crate::workflow::council::attach_document(&state, caller, kind)?;
         let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(data));
         let document: crate::domain::council::CouncilDocument = sqlx::query_as(
             "INSERT INTO council_documents (id, request_id, kind, file_name, content_type, size_bytes, sha256, data, \

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::domain::contracts::{LIBRARY, checklist, unsettled};
 use crate::domain::council::CouncilOutcome;
 use crate::domain::policy::{Route, RouteStep, StepKindTag};
+use crate::domain::questionnaires::Severity;
 pub use crate::domain::requests::VersionKind;
 use crate::domain::requests::{RequestFields, Status};
 use crate::domain::roles::Role;
@@ -572,7 +573,7 @@ fn with_product(evidence: &Evidence, route: &Route) -> Evidence {
     let critical = product
         .open_findings
         .iter()
-        .filter(|f| f.severity == "critical" && referenced.contains(&f.assessment_id))
+        .filter(|f| f.severity == Severity::Critical && referenced.contains(&f.assessment_id))
         .count();
     Evidence {
         reused_critical_findings: critical as u32,

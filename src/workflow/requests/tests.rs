@@ -404,9 +404,9 @@ fn a_products_valid_acceptance_settles_the_review_by_reference_and_asks_only_the
         assessment_id: baseline,
         template_id: "city-baseline".into(),
         question_id: "IAM-01".into(),
-        severity: "critical".into(),
+        severity: crate::domain::questionnaires::Severity::Critical,
         title: "No single sign-on".into(),
-        status: "open".into(),
+        status: crate::domain::assessments::FindingStatus::Open,
     }];
     let plan = submit(
         &state,

@@ -1,6 +1,8 @@
 //! A rule's outcome: the kinds of step a route can contain (StepKindTag, StepKind) and Outcome with its text form.
 
 use serde::{Deserialize, Serialize};
+
+use crate::domain::council::CouncilDocumentKind;
 use strum::{EnumString, IntoStaticStr, VariantArray};
 
 /// The kinds of step a route can contain. Declaration order is the order steps appear in a route.
@@ -172,9 +174,24 @@ impl TryFrom<OutcomeText> for Outcome {
             StepKindTag::Evidence => StepKind::Evidence {
                 items: items.take().unwrap_or_default(),
             },
-            StepKindTag::CouncilApproval => StepKind::CouncilApproval {
-                attachments: attachments.take().unwrap_or_default(),
-            },
+            StepKindTag::CouncilApproval => {
+                let attachments = attachments.take().unwrap_or_default();
+                // The Council's documents are stored by kind, so a policy names only kinds the service keeps.
+                if let Some(unknown) = attachments
+                    .iter()
+                    .find(|a| a.parse::<CouncilDocumentKind>().is_err())
+                {
+                    let known: Vec<&str> = CouncilDocumentKind::VARIANTS
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect();
+                    return Err(format!(
+                        "attachment {unknown:?} is not a Council document: one of {}",
+                        known.join(", ")
+                    ));
+                }
+                StepKind::CouncilApproval { attachments }
+            }
         };
         // Whatever list the step did not take is a list written for some other step.
         let leftover = [

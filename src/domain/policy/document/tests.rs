@@ -293,6 +293,14 @@ fn malformed_rules_are_refused_when_read_with_a_message_that_says_why() {
             "`clauses` does not apply to step security_review",
         ),
         (
+            rule_with(
+                always,
+                r#"{ step = "council_approval", attachments = ["surveillance_use_policy", "budget_memo"] }"#,
+            ),
+            "attachment \"budget_memo\" is not a Council document: one of surveillance_use_policy, \
+             surveillance_impact_report",
+        ),
+        (
             rule_with(always, r#"{ step = "cio_approval", prohibit = "x" }"#),
             "not both",
         ),
