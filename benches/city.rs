@@ -9,8 +9,10 @@
 //! through the service's own API (`tests/api/city_data.rs`; about 10 minutes a backend on the 2-core machine) and
 //! kept: the SQLite file under `target/city/`, the PostgreSQL database by name. `CITY_DIVIDE=10` makes and uses a
 //! tenth of the scale; `CITY_SECONDS` (default 8) is each operation's run, `CITY_CONNECTIONS` (default 32) the
-//! connections of the read runs; `CITY_ONLY=text` runs only the operations whose name contains the text (beside
-//! `/healthz`), to profile one of them (`perf record -p` on the server while it runs).
+//! connections of the read runs; `CITY_BINARY=path` runs that build of the server instead of this one's (to
+//! compare a change with the code before it on the same data); `CITY_ONLY=text` runs only the operations whose
+//! name contains the text (beside `/healthz`), to profile one of them (`perf record -p` on the server while it
+//! runs).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -128,7 +130,10 @@ impl Server {
             .local_addr()
             .unwrap()
             .port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_procurement-review"))
+        // `CITY_BINARY` drives another build of the server on the same data (a before-and-after comparison).
+        let binary = std::env::var("CITY_BINARY")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_procurement-review").to_string());
+        let child = std::process::Command::new(binary)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("PROCUREMENT_REVIEW_DATABASE_URL", url)
             .env("PROCUREMENT_REVIEW_AUTH_HS256_SECRET", SECRET)

@@ -24,6 +24,7 @@ pub mod profiles;
 pub mod reports;
 pub mod requests;
 pub mod safeguards;
+pub mod serialized;
 pub mod surveillance;
 pub mod vendors;
 pub mod vocabulary;
@@ -242,7 +243,7 @@ pub fn parse_cursor<T>(
 }
 
 /// Page metadata returned with every list.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct PageInfo {
     /// Matches in all pages.
     pub total: i64,
@@ -253,6 +254,7 @@ pub struct PageInfo {
     /// Where the next page starts, for lists that page by keyset (give it as `cursor`); absent on the last
     /// page and on lists that page by offset only.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
 

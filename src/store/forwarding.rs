@@ -99,11 +99,14 @@ forward! {
         detection: Option<Detection>,
     ) -> Result<RequestRecord, ApiError>;
 
-    /// What deciding a caller's actions reads of each request of a page.
-    pub async fn request_standings(
+    /// A page of requests, each with what deciding a caller's actions reads of it.
+    pub async fn list_request_standings(
         &self,
-        records: &[RequestSummary],
-    ) -> Result<Vec<crate::workflow::requests::Standing>, ApiError>;
+        scope: &Scope,
+        filter: &RequestFilter,
+        page: PageRequest,
+        after: Option<&Keyset>,
+    ) -> Result<crate::store::StandingPage, ApiError>;
 
     /// A request's row without its route, and what deciding a caller's actions reads of it.
     pub async fn request_standing(

@@ -17,6 +17,13 @@ macro_rules! for_update {
     };
 }
 
+// The aggregate that gathers a column into a JSON array (an ordered one with `ORDER BY` inside its call).
+macro_rules! json_array_agg {
+    () => {
+        "json_agg"
+    };
+}
+
 // Several runners claim outbox rows at once: each skips the rows another is claiming instead of waiting.
 macro_rules! skip_locked {
     () => {

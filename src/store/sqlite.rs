@@ -17,6 +17,13 @@ macro_rules! for_update {
     };
 }
 
+// The aggregate that gathers a column into a JSON array (an ordered one with `ORDER BY` inside its call).
+macro_rules! json_array_agg {
+    () => {
+        "json_group_array"
+    };
+}
+
 // BEGIN IMMEDIATE already serialises writers, so a claim needs no row lock.
 macro_rules! skip_locked {
     () => {

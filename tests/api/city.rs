@@ -5,7 +5,13 @@
 
 use std::collections::HashSet;
 
+use poem_openapi::types::ToJSON;
+use procurement_review::api::PageInfo;
+use procurement_review::api::requests;
 use procurement_review::auth::Role;
+use procurement_review::domain::PageRequest;
+use procurement_review::store::{RequestFilter, Scope};
+use procurement_review::workflow::Caller;
 use serde_json::Value;
 
 use crate::both;
@@ -59,6 +65,47 @@ both!(
         assert_eq!(requests.iter().collect::<HashSet<_>>().len(), requests.len());
         let made_ids: HashSet<&String> = made.requests.iter().collect();
         assert!(requests.iter().filter(|id| made_ids.contains(id)).count() >= scale.requests - 1);
+
+        // A page of requests is written by serde (`api::serialized`), not by poem-openapi's `ToJSON`: the two
+        // must give the same JSON for every request of every state the city holds, for the CIO (who may decide)
+        // and for the department's buyer (who may edit, submit, withdraw), on a page with a cursor to follow.
+        for (caller, scope) in [
+            (Caller::new("cio-carla", vec![Role::Cio, Role::Finance], None), Scope::All),
+            (
+                Caller::new("buyer-doit", vec![Role::Buyer], Some("DOIT".to_string())),
+                Scope::Department("DOIT".to_string()),
+            ),
+        ] {
+            let limit = PageRequest { limit: 60, offset: 0 };
+            let (found, next) = app
+                .store
+                .list_request_standings(&scope, &RequestFilter::default(), limit, None)
+                .await
+                .unwrap();
+            assert!(!found.items.is_empty());
+            let returned = found.items.len();
+            let page = requests::RequestPage {
+                items: found
+                    .items
+                    .into_iter()
+                    .map(|(record, standing)| requests::RequestView::new(record, &standing, &caller).unwrap())
+                    .collect(),
+                page: PageInfo::keyset(found.total, limit, returned, false, next.map(|k| k.encode())),
+            };
+            let statuses: HashSet<_> = page.items.iter().map(|r| r.status).collect();
+            let actions: HashSet<_> = page.items.iter().flat_map(|r| r.allowed_actions.clone()).collect();
+            assert!(statuses.len() >= 3, "varied states: {statuses:?}");
+            assert!(!actions.is_empty(), "some request allows {} something", caller.subject);
+            let by_serde = serde_json::to_value(&page).unwrap();
+            let by_poem = page.to_json().unwrap();
+            assert_eq!(by_serde, by_poem, "serde and poem-openapi write the page alike");
+            // And the service answers that JSON.
+            if caller.department.is_none() {
+                let cio = app.token(Role::Cio);
+                let answered = app.get("/api/v1/requests?limit=60", &cio).await;
+                assert_eq!(answered.ok(200)["items"].as_array().unwrap().len(), returned);
+            }
+        }
 
         // Ten fiscal years, each about a tenth of the requests.
         let mut years = HashSet::new();

@@ -9,6 +9,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
 
 use super::me::ApiTags;
+use super::serialized::{Serialized, rfc3339};
 use super::{IfMatch, PageInfo, etag};
 use crate::auth::{Admin, Auth, Permission, Principal, Role, Staff};
 use crate::detection::{Detector, request_text};
@@ -46,7 +47,7 @@ pub fn scope_of(p: &Principal) -> Scope {
 }
 
 /// The facts of a request, as the buyer stated them.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct RequestFieldsView {
     pub title: String,
     pub description: String,
@@ -114,7 +115,9 @@ impl From<&RequestFields> for RequestFieldsView {
     }
 }
 
-#[derive(Debug, Object)]
+// Answered by serde (`Serialized`), so its serde form must be its documented one; a plain comment, as a doc
+// comment would become the schema's description.
+#[derive(Debug, Object, serde::Serialize)]
 pub struct RequestView {
     pub id: Uuid,
     pub department_code: String,
@@ -132,7 +135,9 @@ pub struct RequestView {
     pub fiscal_year: i32,
     pub created_by: String,
     pub submitted_by: Option<String>,
+    #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339")]
     pub updated_at: DateTime<Utc>,
     /// The submitted version whose decision stands (set once a version is approved).
     pub decided_submission: Option<i32>,
@@ -174,7 +179,7 @@ pub async fn shaped(store: &Store, caller: &Caller, id: Uuid) -> Result<RequestV
     RequestView::new(record, &standing, caller)
 }
 
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct RequestPage {
     pub items: Vec<RequestView>,
     pub page: PageInfo,
@@ -194,7 +199,7 @@ pub enum RequestCreated {
 #[derive(ApiResponse)]
 pub enum RequestResponse {
     #[oai(status = 200)]
-    Ok(Json<RequestView>, #[oai(header = "ETag")] String),
+    Ok(Serialized<RequestView>, #[oai(header = "ETag")] String),
 }
 
 #[derive(ApiResponse)]
@@ -239,7 +244,7 @@ pub async fn detect(
 
 fn respond(view: RequestView) -> RequestResponse {
     let tag = etag(view.version);
-    RequestResponse::Ok(Json(view), tag)
+    RequestResponse::Ok(Serialized(view), tag)
 }
 
 pub struct RequestsApi;
@@ -294,7 +299,7 @@ impl RequestsApi {
         /// Where the page starts: the `next_cursor` of the previous page. A deep page costs as little as the
         /// first, and requests created meanwhile do not shift it.
         cursor: Query<Option<String>>,
-    ) -> Result<Json<RequestPage>, ApiError> {
+    ) -> Result<Serialized<RequestPage>, ApiError> {
         let page = PageRequest::parse(limit.0, offset.0)?;
         let after = super::parse_cursor(cursor.0.as_deref(), &page, crate::store::Keyset::decode)?;
         let awaiting_kinds = match awaiting.0.as_deref() {
@@ -332,7 +337,7 @@ impl RequestsApi {
             q: q.0.filter(|s| !s.trim().is_empty()),
         };
         let (found, next) = store
-            .list_requests(&scope_of(&auth), &filter, page, after.as_ref())
+            .list_request_standings(&scope_of(&auth), &filter, page, after.as_ref())
             .await?;
         let info = PageInfo::keyset(
             found.total,
@@ -341,14 +346,12 @@ impl RequestsApi {
             after.is_some(),
             next.map(|k| k.encode()),
         );
-        let states = store.request_standings(&found.items).await?;
         let items = found
             .items
             .into_iter()
-            .zip(states.iter())
-            .map(|(record, state)| RequestView::new(record, state, &caller))
+            .map(|(record, state)| RequestView::new(record, &state, &caller))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Json(RequestPage { items, page: info }))
+        Ok(Serialized(RequestPage { items, page: info }))
     }
 
     /// Read a request
@@ -763,5 +766,87 @@ impl RequestsApi {
             }),
             tag,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::types::ToJSON;
+
+    use super::*;
+
+    /// A request with every optional value present (`full`) or absent, at a sub-second time.
+    fn view(full: bool) -> RequestView {
+        let at = DateTime::parse_from_rfc3339("2026-12-03T10:11:12.345678Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let some = |n: u128| full.then(|| Uuid::from_u128(n));
+        RequestView {
+            id: Uuid::from_u128(1),
+            department_code: "DOIT".into(),
+            status: if full {
+                Status::Approved
+            } else {
+                Status::Draft
+            },
+            submission: i32::from(full),
+            version: 7,
+            policy_version: full.then_some(3),
+            fields: RequestFieldsView {
+                title: "Case \"management\" \u{e9}\n".into(),
+                description: String::new(),
+                vendor_id: Uuid::from_u128(2),
+                product_name: "Acme".into(),
+                category: "saas".into(),
+                capabilities: if full {
+                    vec!["a".into(), "b".into()]
+                } else {
+                    vec![]
+                },
+                capital_cost_cents: -1,
+                annual_operating_cost_cents: i64::MAX,
+                term_months: 36,
+                expected_users: 0,
+                renewal: full,
+                enterprise_agreement: !full,
+                hosting: "vendor_cloud".into(),
+                data_classes: vec!["pii".into()],
+                surveillance: full,
+                face_surveillance: false,
+                requested_start_date: NaiveDate::from_ymd_opt(2027, 7, 1).unwrap(),
+                renews_request_id: some(3),
+                renews_contract_id: some(4),
+                budget_line_id: some(5),
+                product_id: some(6),
+            },
+            total_contract_value_cents: 10,
+            fiscal_year: 2028,
+            created_by: "bea".into(),
+            submitted_by: full.then(|| "bea".into()),
+            created_at: at,
+            updated_at: at + chrono::Duration::days(1),
+            decided_submission: full.then_some(1),
+            allowed_actions: if full { vec!["edit".into()] } else { vec![] },
+        }
+    }
+
+    #[test]
+    fn serde_writes_a_request_page_as_poem_openapi_does() {
+        for (cursor, next_offset) in [(Some("abc".to_string()), None), (None, Some(50))] {
+            let page = RequestPage {
+                items: vec![view(true), view(false)],
+                page: PageInfo {
+                    total: 2,
+                    limit: 50,
+                    offset: 0,
+                    next_offset,
+                    next_cursor: cursor,
+                },
+            };
+            assert_eq!(
+                serde_json::to_value(&page).unwrap(),
+                page.to_json().unwrap()
+            );
+        }
     }
 }

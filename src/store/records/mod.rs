@@ -61,6 +61,12 @@ pub const REQUEST_SUMMARY_COLUMNS: &str = "r.id, r.department_code, r.vendor_id,
      r.total_contract_value_cents, r.fiscal_year, r.submission, r.policy_version, r.created_by, r.submitted_by, \
      r.version, r.created_at, r.updated_at, r.decided_submission";
 
+/// A page of requests, each with what deciding a caller's actions reads of it, and the next page's keyset.
+pub type StandingPage = (
+    crate::store::Paged<(RequestSummary, crate::workflow::requests::Standing)>,
+    Option<Keyset>,
+);
+
 /// A request's whole row: the summary and the route of its current submission, which the planners read.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RequestRecord {

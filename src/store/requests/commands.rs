@@ -137,39 +137,51 @@ impl Repo {
         Ok((record, state))
     }
 
-    /// A request's row without its route, with what deciding the caller's actions reads of it: three queries
-    /// in one read transaction, and no JSON parsed but the fields.
+    /// A request's row without its route, with what deciding the caller's actions reads of it: one statement,
+    /// so one consistent read without a transaction, and no JSON parsed but the fields.
     pub async fn request_standing(
         &self,
         scope: &Scope,
         id: Uuid,
     ) -> Result<(RequestSummary, Standing), ApiError> {
-        let mut tx = self.pool.begin().await?;
-        let record: RequestSummary = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {REQUEST_SUMMARY_COLUMNS} FROM requests r WHERE r.id = $1"
+        let row: StandingRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {REQUEST_SUMMARY_COLUMNS}, {STANDING_COLUMNS} FROM requests r WHERE r.id = $1"
         )))
         .bind(id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.pool)
         .await?
-        .filter(|r: &RequestSummary| scope.admits_department(&r.department_code))
+        .filter(|r: &StandingRow| scope.admits_department(&r.summary.department_code))
         .ok_or_else(|| ApiError::not_found("request"))?;
-        let mut standings = standings_of(&mut tx, std::slice::from_ref(&record)).await?;
-        tx.rollback().await?;
-        Ok((record, standings.remove(0)))
+        row.split()
     }
 
-    /// What deciding the caller's actions reads of each request of a page: two queries for the whole page.
-    pub async fn request_standings(
+    /// A page of requests as [`Self::list_requests`] gives it, each with what deciding the caller's actions
+    /// reads of it, in the page's own statement.
+    pub async fn list_request_standings(
         &self,
-        records: &[RequestSummary],
-    ) -> Result<Vec<Standing>, ApiError> {
-        if records.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.pool.begin().await?;
-        let standings = standings_of(&mut tx, records).await?;
-        tx.rollback().await?;
-        Ok(standings)
+        scope: &Scope,
+        filter: &RequestFilter,
+        page: PageRequest,
+        after: Option<&Keyset>,
+    ) -> Result<crate::store::StandingPage, ApiError> {
+        let columns = format!("{REQUEST_SUMMARY_COLUMNS}, {STANDING_COLUMNS}");
+        let (found, next) = self
+            .page_of_requests::<StandingRow>(&columns, scope, filter, page, after, |r| {
+                (r.summary.created_at, r.summary.id)
+            })
+            .await?;
+        let items = found
+            .items
+            .into_iter()
+            .map(StandingRow::split)
+            .collect::<Result<_, _>>()?;
+        Ok((
+            Paged {
+                items,
+                total: found.total,
+            },
+            next,
+        ))
     }
 
     /// A page of requests, newest first: after `after` when given (keyset), else at `page.offset`. Only the
@@ -181,6 +193,30 @@ impl Repo {
         page: PageRequest,
         after: Option<&Keyset>,
     ) -> Result<(Paged<RequestSummary>, Option<Keyset>), ApiError> {
+        self.page_of_requests(
+            REQUEST_SUMMARY_COLUMNS,
+            scope,
+            filter,
+            page,
+            after,
+            |r: &RequestSummary| (r.created_at, r.id),
+        )
+        .await
+    }
+
+    /// A page of `columns` of requests (aliased `r`) read as `R`, with the total and the next page's keyset.
+    async fn page_of_requests<R>(
+        &self,
+        columns: &str,
+        scope: &Scope,
+        filter: &RequestFilter,
+        page: PageRequest,
+        after: Option<&Keyset>,
+        key: impl Fn(&R) -> (chrono::DateTime<chrono::Utc>, Uuid),
+    ) -> Result<(Paged<R>, Option<Keyset>), ApiError>
+    where
+        R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+    {
         let department = match scope {
             Scope::All => filter.department.clone(),
             Scope::Department(own) => {
@@ -275,9 +311,9 @@ impl Repo {
             None => page.offset,
         };
         let n = paged.args.len();
-        let mut items: Vec<RequestSummary> = paged
+        let mut items: Vec<R> = paged
             .bind_to(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {REQUEST_SUMMARY_COLUMNS} FROM requests r{} ORDER BY r.created_at DESC, r.id \
+                "SELECT {columns} FROM requests r{} ORDER BY r.created_at DESC, r.id \
                  LIMIT ${} OFFSET ${}",
                 paged.where_sql(),
                 n + 1,
@@ -287,7 +323,7 @@ impl Repo {
             .bind(offset)
             .fetch_all(&self.pool)
             .await?;
-        let next = Keyset::next_of(&mut items, page.limit, |r| (r.created_at, r.id));
+        let next = Keyset::next_of(&mut items, page.limit, key);
         Ok((Paged { items, total }, next))
     }
 

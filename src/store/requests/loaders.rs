@@ -11,11 +11,9 @@ use crate::domain::audit::canonical_json;
 use crate::domain::council::{CouncilDocumentKind, CouncilOutcome};
 use crate::domain::duplicate_learning::PriorDismissal;
 use crate::domain::duplicates::{Candidate, CandidateKind, ExceptionStatus, MatchClass};
-use crate::domain::policy::{Policy, StepKindTag};
+use crate::domain::policy::Policy;
 use crate::domain::requests::{Renews, RequestFields};
-use crate::domain::route::{
-    CheckedDecision, Decision, DenialReason, Outcome, StepState, UseInstead,
-};
+use crate::domain::route::{CheckedDecision, Decision, DenialReason, Outcome, UseInstead};
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
@@ -158,9 +156,7 @@ pub(super) async fn load_state(
     record: &RequestRecord,
 ) -> Result<RequestState, ApiError> {
     let steps = load_steps(tx, record.id, record.submission).await?;
-    let people = people_of(tx, std::slice::from_ref(&record.summary))
-        .await?
-        .remove(0);
+    let people = people_of(tx, record.id).await?;
     let decided = match record.decided_submission {
         None => None,
         Some(n) => {
@@ -221,78 +217,108 @@ struct People {
     open_exception: bool,
 }
 
-/// The [`People`] of each record, in one query for all of them.
-async fn people_of(tx: &mut Tx, records: &[RequestSummary]) -> Result<Vec<People>, ApiError> {
-    let n = records.len();
-    let list = |first| crate::store::placeholders_from(first, n);
-    // Authors ('a'), deciders ('d'), and the submissions with an exception that waits ('x').
-    let mut query = sqlx::query_as::<_, (Uuid, String, String, i32)>(sqlx::AssertSqlSafe(format!(
-        "SELECT request_id, 'a', subject_key, 0 FROM request_authors WHERE request_id IN ({}) \
-         UNION ALL SELECT DISTINCT request_id, 'd', decided_by, 0 FROM decisions \
-         WHERE role IN ('cio', 'finance') AND request_id IN ({}) \
-         UNION ALL SELECT request_id, 'x', '', submission FROM duplicate_exceptions \
-         WHERE status = 'requested' AND request_id IN ({})",
-        list(1),
-        list(n + 1),
-        list(2 * n + 1)
-    )));
-    for _ in 0..3 {
-        for r in records {
-            query = query.bind(r.id);
-        }
-    }
-    let rows = query.fetch_all(&mut **tx).await?;
-    Ok(records
-        .iter()
-        .map(|record| {
-            let of = |what: &'static str| {
-                rows.iter()
-                    .filter(move |(id, w, _, _)| *id == record.id && w == what)
-            };
-            People {
-                authors: of("a").map(|(_, _, k, _)| k.clone()).collect(),
-                deciders: of("d")
-                    .map(|(_, _, d, _)| crate::workflow::subject_key(d))
-                    .collect(),
-                open_exception: of("x").any(|(_, _, _, n)| *n == record.submission),
-            }
-        })
-        .collect())
+/// The [`People`] of a request aliased `r`, as columns of its own row (correlated subqueries, so that one
+/// statement reads the row and them alike): authors ('standing_authors') and CIO or Finance deciders
+/// ('standing_deciders') as JSON arrays, and whether an exception waits on the current submission.
+macro_rules! people_columns {
+    () => {
+        concat!(
+            "(SELECT ",
+            json_array_agg!(),
+            "(a.subject_key) FROM request_authors a WHERE a.request_id = r.id) AS standing_authors, (SELECT ",
+            json_array_agg!(),
+            "(d.decided_by) FROM decisions d WHERE d.request_id = r.id AND d.role IN ('cio', 'finance')) \
+             AS standing_deciders, EXISTS (SELECT 1 FROM duplicate_exceptions x WHERE x.request_id = r.id \
+             AND x.submission = r.submission AND x.status = 'requested') AS standing_open_exception"
+        )
+    };
 }
 
-/// The [`Standing`] of each record: the kind and state of each step of its current submission, in route order,
-/// and its [`People`]; two queries for all of them.
-async fn standings_of(tx: &mut Tx, records: &[RequestSummary]) -> Result<Vec<Standing>, ApiError> {
-    let mut steps_q = sqlx::query_as::<_, (Uuid, i32, StepKindTag, StepState)>(
-        sqlx::AssertSqlSafe(format!(
-            "SELECT request_id, submission, kind, state FROM route_steps WHERE request_id IN ({}) ORDER BY position",
-            crate::store::placeholders(records.len())
-        )),
-    );
-    for r in records {
-        steps_q = steps_q.bind(r.id);
-    }
-    let steps = steps_q.fetch_all(&mut **tx).await?;
-    let people = people_of(tx, records).await?;
-    records
-        .iter()
-        .zip(people)
-        .map(|(record, people)| {
-            let steps = steps
+/// What deciding a caller's actions reads of a request aliased `r`, as columns of its row: the kind and state
+/// of each step of its current submission in route order (`kind:state`, a JSON array) and its [`People`].
+/// Selected beside [`REQUEST_SUMMARY_COLUMNS`], a read or a page is one statement, consistent without a
+/// transaction.
+pub(super) const STANDING_COLUMNS: &str = concat!(
+    "(SELECT ",
+    json_array_agg!(),
+    "(s.kind || ':' || s.state ORDER BY s.position) FROM route_steps s WHERE s.request_id = r.id \
+     AND s.submission = r.submission) AS standing_steps, ",
+    people_columns!()
+);
+
+#[derive(sqlx::FromRow)]
+struct PeopleRow {
+    standing_authors: Option<Json<Vec<String>>>,
+    standing_deciders: Option<Json<Vec<String>>>,
+    standing_open_exception: bool,
+}
+
+impl From<PeopleRow> for People {
+    fn from(row: PeopleRow) -> People {
+        let listed = |list: Option<Json<Vec<String>>>| list.map(|l| l.0).unwrap_or_default();
+        People {
+            authors: listed(row.standing_authors).into_iter().collect(),
+            deciders: listed(row.standing_deciders)
                 .iter()
-                .filter(|(id, n, _, _)| *id == record.id && *n == record.submission)
-                .map(|(_, _, kind, state)| (*kind, *state))
-                .collect();
-            Ok(Standing {
-                status: record.status,
-                department: record.department_code.clone(),
-                steps,
-                authors: people.authors,
-                deciders: people.deciders,
-                open_exception: people.open_exception,
+                .map(|d| crate::workflow::subject_key(d))
+                .collect(),
+            open_exception: row.standing_open_exception,
+        }
+    }
+}
+
+/// A request's summary with its [`Standing`], read by one statement (see [`STANDING_COLUMNS`]).
+#[derive(sqlx::FromRow)]
+pub(super) struct StandingRow {
+    #[sqlx(flatten)]
+    summary: RequestSummary,
+    standing_steps: Option<Json<Vec<String>>>,
+    #[sqlx(flatten)]
+    people: PeopleRow,
+}
+
+impl StandingRow {
+    /// The summary and its standing; a step kind or state the service does not know fails the read.
+    pub(super) fn split(self) -> Result<(RequestSummary, Standing), ApiError> {
+        let steps = self
+            .standing_steps
+            .map(|s| s.0)
+            .unwrap_or_default()
+            .iter()
+            .map(|step| {
+                let (kind, state) = step.split_once(':').unwrap_or((step, ""));
+                let known = |e: sqlx::error::BoxDynError| corrupt(e.to_string());
+                Ok((
+                    crate::store::types::stored("step kind", kind).map_err(known)?,
+                    crate::store::types::stored("step state", state).map_err(known)?,
+                ))
             })
-        })
-        .collect()
+            .collect::<Result<_, ApiError>>()?;
+        let people = People::from(self.people);
+        let summary = self.summary;
+        let standing = Standing {
+            status: summary.status,
+            department: summary.department_code.clone(),
+            steps,
+            authors: people.authors,
+            deciders: people.deciders,
+            open_exception: people.open_exception,
+        };
+        Ok((summary, standing))
+    }
+}
+
+/// The [`People`] of one request.
+async fn people_of(tx: &mut Tx, id: Uuid) -> Result<People, ApiError> {
+    let row: PeopleRow = sqlx::query_as(concat!(
+        "SELECT ",
+        people_columns!(),
+        " FROM requests r WHERE r.id = $1"
+    ))
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.into())
 }
 
 pub(super) async fn load_policy(
