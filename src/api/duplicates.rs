@@ -137,9 +137,20 @@ pub(crate) fn view_of(
     }
 }
 
-fn recorded_view(r: &DuplicateRecord, dismissals: &[DismissalRecord]) -> CandidateView {
-    let evidence: Evidence = serde_json::from_value(r.evidence.0.clone()).unwrap_or_default();
-    CandidateView {
+/// A candidate as recorded at submission. Evidence the code cannot read is an error naming the candidate, never an
+/// empty explanation.
+fn recorded_view(
+    r: &DuplicateRecord,
+    dismissals: &[DismissalRecord],
+) -> Result<CandidateView, ApiError> {
+    let evidence: Evidence = serde_json::from_value(r.evidence.0.clone()).map_err(|e| {
+        ApiError::Internal(anyhow::anyhow!(
+            "the stored evidence of duplicate candidate {} (submission {}) cannot be read: {e}",
+            r.candidate_id,
+            r.submission
+        ))
+    })?;
+    Ok(CandidateView {
         dismissed: dismissal_of(dismissals, r.candidate_kind, &r.candidate_id)
             .map(|d| DismissalView::of(d, false))
             .or_else(|| {
@@ -153,7 +164,7 @@ fn recorded_view(r: &DuplicateRecord, dismissals: &[DismissalRecord]) -> Candida
         score: r.score,
         class: r.class,
         evidence: MatchEvidence::from(&evidence),
-    }
+    })
 }
 
 #[derive(Debug, Object)]
@@ -306,7 +317,7 @@ impl DuplicatesApi {
             recorded: recorded
                 .iter()
                 .map(|r| recorded_view(r, &dismissals))
-                .collect(),
+                .collect::<Result<_, _>>()?,
             exceptions: store
                 .exceptions(request.id)
                 .await?

@@ -293,6 +293,14 @@ both!(
         let finding = body["findings"].as_array().unwrap().iter().find(|f| f["question_id"] == critical.as_str()).unwrap().clone();
         assert_eq!(finding["severity"], "critical");
         assert!(finding["citation"].as_str().unwrap().starts_with("201 CMR 17."));
+        // The list filters by severity; a severity that does not exist is refused, not answered with an empty page.
+        let critical_list = app.get(&format!("/api/v1/findings?assessment_id={ma}&severity=critical"), &analyst).await;
+        assert!(critical_list.ok(200)["items"].as_array().unwrap().iter().any(|f| f["id"] == finding["id"]));
+        let low_list = app.get(&format!("/api/v1/findings?assessment_id={ma}&severity=low"), &analyst).await;
+        assert!(low_list.ok(200)["items"].as_array().unwrap().iter().all(|f| f["severity"] == "low" && f["id"] != finding["id"]));
+        let bogus = app.get(&format!("/api/v1/findings?assessment_id={ma}&severity=severe"), &analyst).await;
+        bogus.problem(400, "bad_parameter");
+        assert_eq!(bogus.fields(), ["severity"]);
         app.assessment_action(Method::POST, &analyst, &baseline, "review", Some(&json!({"outcome": "accept"}))).await.ok(200);
         let route = app.get(&format!("/api/v1/requests/{request}/route"), &analyst).await.ok(200).clone();
         assert_eq!(step(&route, "security_review")["state"], "pending", "a critical finding stands");

@@ -546,6 +546,12 @@ both!(
         for action in ["alias_proposal.created", "alias_proposal.accepted", "alias_proposal.rejected"] {
             assert!(actions.contains(&action), "{action}: {actions:?}");
         }
+
+        // Evidence recorded at submission that the service cannot read answers 500; it is never shown as empty.
+        let recorded = app.get(&format!("/api/v1/requests/{known}/duplicates"), &cio).await.ok(200).clone();
+        assert!(recorded["recorded"][0]["evidence"].is_object(), "{recorded}");
+        assert!(app.exec_sql("UPDATE request_duplicates SET evidence = '\"unreadable\"'").await > 0);
+        app.get(&format!("/api/v1/requests/{known}/duplicates"), &cio).await.problem(500, "internal_error");
         app.stop().await;
     }
 );

@@ -14,6 +14,7 @@ use crate::api::{IfMatch, PageInfo, etag};
 use crate::auth::{AnyRole, Auth, Permission};
 use crate::domain::PageRequest;
 use crate::domain::assessments::{FindingChange, FindingStatus, FindingView};
+use crate::domain::questionnaires::Severity;
 use crate::error::ApiError;
 use crate::store::{FindingFilter, Store};
 
@@ -63,8 +64,7 @@ impl FindingsApi {
         request_id: Query<Option<Uuid>>,
         assessment_id: Query<Option<Uuid>>,
         status: Query<Option<FindingStatus>>,
-        /// `critical`, `moderate` or `low`.
-        severity: Query<Option<String>>,
+        severity: Query<Option<Severity>>,
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<i64>>,
         /// Items to skip (with `cursor`, leave out or 0).
@@ -80,7 +80,7 @@ impl FindingsApi {
             request_id: request_id.0,
             assessment_id: assessment_id.0,
             status: status.0.map(|s| s.as_str().to_string()),
-            severity: severity.0,
+            severity: severity.0.map(|s| s.as_str().to_string()),
         };
         let (found, next) = store
             .list_findings(&vendor_scope(&auth), &filter, page, after.as_ref())
