@@ -48,7 +48,8 @@ pub enum LogFormat {
 pub struct Config {
     /// `sqlite:FILE` (created on first run) or `postgres://...`.
     pub database_url: Secret,
-    pub database_max_connections: u32,
+    /// Pool size; unset, the backend's default ([`crate::store::Store::default_pool_size`]).
+    pub database_max_connections: Option<u32>,
     pub listen: SocketAddr,
     /// Public base URL of the service, used in links it hands out (vendor invitations, sign-in links). Empty
     /// (the default): `http://` and the address the service actually listens on.
@@ -233,7 +234,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             database_url: Secret::new("sqlite:procurement-review.db"),
-            database_max_connections: 10,
+            database_max_connections: None,
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
             public_url: String::new(),
             log_format: LogFormat::Text,
@@ -333,7 +334,7 @@ impl Config {
         match name {
             "config" => {}
             "database_url" => self.database_url = Secret::new(value),
-            "database_max_connections" => self.database_max_connections = parse(value)?,
+            "database_max_connections" => self.database_max_connections = Some(parse(value)?),
             "listen" => self.listen = parse(value)?,
             "public_url" => self.public_url = value.to_string(),
             "log_format" => {
@@ -420,7 +421,7 @@ impl Config {
         if self.auth.jwt_public_key_file.is_some() && self.auth.jwks_file.is_some() {
             bail!("configure either auth.jwt_public_key_file or auth.jwks_file, not both");
         }
-        if self.database_max_connections == 0 {
+        if self.database_max_connections == Some(0) {
             bail!("database_max_connections must be at least 1");
         }
         if !(1..=365).contains(&self.invitation_days) {
@@ -636,6 +637,39 @@ mod tests {
             .unwrap_err();
         assert!(
             format!("{err:#}").contains("PROCUREMENT_REVIEW_IMPORT_WAIT_MS"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn the_pool_size_is_the_backends_unless_configured_and_must_be_positive() {
+        let c = Config::load_from(None, &[]).unwrap();
+        assert_eq!(c.database_max_connections, None);
+        let sqlite = crate::store::Store::default_pool_size(&Secret::new("sqlite:x.db"));
+        let cores = std::thread::available_parallelism().unwrap().get() as u32;
+        assert_eq!(sqlite, cores + 1, "SQLite readers: the cores plus one");
+        assert_eq!(
+            crate::store::Store::default_pool_size(&Secret::new("postgres://h/db")),
+            10
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "database_max_connections = 7\n").unwrap();
+        let c = Config::load_from(Some(&path), &[]).unwrap();
+        assert_eq!(c.database_max_connections, Some(7));
+        let c = Config::load_from(
+            Some(&path),
+            &env(&[("PROCUREMENT_REVIEW_DATABASE_MAX_CONNECTIONS", "2")]),
+        )
+        .unwrap();
+        assert_eq!(c.database_max_connections, Some(2));
+        let err = Config::load_from(
+            None,
+            &env(&[("PROCUREMENT_REVIEW_DATABASE_MAX_CONNECTIONS", "0")]),
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("database_max_connections must be at least 1"),
             "{err:#}"
         );
     }

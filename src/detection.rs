@@ -18,6 +18,9 @@ use crate::store::{PurchaseRecord, Store};
 /// last look; looking back this far again costs a few idempotent upserts.
 const CLOCK_SLACK_SECONDS: i64 = 5;
 
+/// Approved purchases read at a time when the index is built (by default).
+const BUILD_PAGE: i64 = 1_000;
+
 pub const MAX_CANDIDATES: usize = 10;
 
 #[derive(Default)]
@@ -34,9 +37,19 @@ struct State {
     counter: Option<i64>,
 }
 
-#[derive(Default)]
 pub struct Detector {
     state: RwLock<State>,
+    /// Approved purchases read at a time when the index is built.
+    build_page: i64,
+}
+
+impl Default for Detector {
+    fn default() -> Self {
+        Detector {
+            state: RwLock::default(),
+            build_page: BUILD_PAGE,
+        }
+    }
 }
 
 fn entry(s: &CatalogService) -> CatalogEntry {
@@ -113,7 +126,15 @@ pub fn request_text(fields: &RequestFields, department: &str, vendor_name: &str)
 impl Detector {
     /// Builds the index from the database.
     pub async fn load(store: &Store) -> Result<Detector, ApiError> {
-        let detector = Detector::default();
+        Detector::load_paged(store, BUILD_PAGE).await
+    }
+
+    /// As [`Detector::load`], reading the approved purchases `page` at a time (the tests build in small pages).
+    pub async fn load_paged(store: &Store, page: i64) -> Result<Detector, ApiError> {
+        let detector = Detector {
+            build_page: page.max(1),
+            ..Detector::default()
+        };
         detector.refresh(store).await?;
         Ok(detector)
     }
@@ -137,6 +158,38 @@ impl Detector {
         Ok(())
     }
 
+    /// Builds the index anew from the catalogue and the approved purchases, a page of purchases at a time (the
+    /// build never holds every request at once), and puts it in place of the old one.
+    async fn rebuild(
+        &self,
+        store: &Store,
+        vocabulary: Vec<dup::VocabularyEntry>,
+    ) -> Result<(), ApiError> {
+        let started = crate::domain::now();
+        let mut index = DuplicateIndex::with_lexicon(lexicon_with(&vocabulary)?);
+        apply(&mut index, &store.services_changed_since(None).await?, &[]);
+        let mut after = None;
+        loop {
+            let page = store
+                .approved_purchases_after(after, self.build_page)
+                .await?;
+            apply(&mut index, &[], &page);
+            match page.last() {
+                Some(last) if page.len() as i64 == self.build_page => after = Some(last.id),
+                _ => break,
+            }
+        }
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        *state = State {
+            index,
+            synced_to: Some(started),
+            vocabulary,
+            applied: Default::default(),
+            counter: state.counter,
+        };
+        Ok(())
+    }
+
     async fn catch_up(&self, store: &Store) -> Result<(), ApiError> {
         let vocabulary: Vec<dup::VocabularyEntry> = store
             .vocabulary()
@@ -150,56 +203,36 @@ impl Detector {
             .unwrap_or_else(|e| e.into_inner())
             .vocabulary
             != vocabulary;
-        if changed {
-            let started = crate::domain::now();
-            let lexicon = lexicon_with(&vocabulary)?;
-            let mut index = DuplicateIndex::with_lexicon(lexicon);
-            let services = store.services_changed_since(None).await?;
-            let purchases = store.purchases_changed_since(None).await?;
-            apply(&mut index, &services, &purchases);
-            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
-            *state = State {
-                index,
-                synced_to: Some(started),
-                vocabulary,
-                applied: Default::default(),
-                counter: state.counter,
-            };
-            return Ok(());
-        }
         let since = self
             .state
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .synced_to;
-        let look_from = since.map(|t| t - Duration::seconds(CLOCK_SLACK_SECONDS));
-        let started = crate::domain::now();
-        let services = store.services_changed_since(look_from).await?;
-        let purchases = match look_from {
-            None => store.purchases_changed_since(None).await?,
-            Some(from) => {
-                // Under a steady stream of writes the window holds every request changed in the last few
-                // seconds; only those not applied as they stand now are read whole.
-                let stamps = store.purchase_stamps_since(from).await?;
-                let fresh: Vec<uuid::Uuid> = {
-                    let state = self.state.read().unwrap_or_else(|e| e.into_inner());
-                    stamps
-                        .iter()
-                        .filter(|(id, at)| state.applied.get(id) != Some(at))
-                        .map(|(id, _)| *id)
-                        .collect()
-                };
-                store.purchases_by_id(&fresh).await?
-            }
+        // A build from nothing at start, and with a new vocabulary (every document is tokenised anew).
+        let Some(since) = since.filter(|_| !changed) else {
+            return self.rebuild(store, vocabulary).await;
         };
+        let from = since - Duration::seconds(CLOCK_SLACK_SECONDS);
+        let started = crate::domain::now();
+        let services = store.services_changed_since(Some(from)).await?;
+        // Under a steady stream of writes the window holds every request changed in the last few seconds; only
+        // those not applied as they stand now are read whole.
+        let stamps = store.purchase_stamps_since(from).await?;
+        let fresh: Vec<uuid::Uuid> = {
+            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+            stamps
+                .iter()
+                .filter(|(id, at)| state.applied.get(id) != Some(at))
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        let purchases = store.purchases_by_id(&fresh).await?;
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         apply(&mut state.index, &services, &purchases);
         for p in &purchases {
             state.applied.insert(p.id, p.updated_at);
         }
-        if let Some(from) = look_from {
-            state.applied.retain(|_, at| *at > from);
-        }
+        state.applied.retain(|_, at| *at > from);
         if state.synced_to.is_none_or(|t| t < started) {
             state.synced_to = Some(started);
         }

@@ -26,7 +26,7 @@ use crate::tls::ExtraRoots;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-pub use crate::api::document::{openapi_service, spec_json, spec_yaml};
+pub use crate::api::document::{openapi_service, spec_json_and_yaml, spec_yaml};
 
 pub struct Application {
     listener: tokio::net::TcpListener,
@@ -42,17 +42,24 @@ pub struct Application {
 /// Opens the store and returns the secret that signs locally minted tokens: the configured one, or the one the
 /// database keeps (generated on first run).
 pub async fn open_store(config: &Config) -> anyhow::Result<(Store, crate::config::Secret)> {
-    let store = Store::open(&config.database_url, config.database_max_connections)
+    let store = Store::open(&config.database_url, pool_size(config))
         .await
         .context("opening the database")?;
     bootstrap(store, config).await
+}
+
+/// The configured pool size, or the backend's default.
+fn pool_size(config: &Config) -> u32 {
+    config
+        .database_max_connections
+        .unwrap_or_else(|| Store::default_pool_size(&config.database_url))
 }
 
 /// As [`open_store`], for the commands that mint credentials: the database must already exist.
 pub async fn open_existing_store(
     config: &Config,
 ) -> anyhow::Result<(Store, crate::config::Secret)> {
-    let store = Store::open_existing(&config.database_url, config.database_max_connections)
+    let store = Store::open_existing(&config.database_url, pool_size(config))
         .await
         .context("opening the database")?;
     bootstrap(store, config).await
@@ -184,7 +191,8 @@ pub fn routes(
     oidc: Option<crate::console::oidc::OidcSignIn>,
 ) -> impl Endpoint<Output = Response> + use<> {
     let api = openapi_service();
-    let document = spec_json();
+    // The document is generated once (it is the largest allocation of the start) and served in both forms.
+    let (document, yaml) = spec_json_and_yaml();
     let methods = crate::edge::RouteMethods::from_openapi(&document)
         .with("/healthz", &["get"])
         .with("/readyz", &["get"])
@@ -214,10 +222,7 @@ pub fn routes(
         .at("/readyz", get(readyz))
         .at("/metrics", get(metrics_text))
         .at("/openapi.json", spec_endpoint(document, "application/json"))
-        .at(
-            "/openapi.yaml",
-            spec_endpoint(spec_yaml(), "application/x-yaml"),
-        )
+        .at("/openapi.yaml", spec_endpoint(yaml, "application/x-yaml"))
         .nest("/docs", api.swagger_ui())
         .nest("/", api)
         .around(crate::console::root)

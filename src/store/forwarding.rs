@@ -280,9 +280,11 @@ forward! {
     /// The duplicate index's change counter: it moves with every change to what the index reads.
     pub async fn duplicate_index_counter(&self) -> Result<i64, ApiError>;
 
-    pub async fn purchases_changed_since(
+    /// A page of the approved purchases after the id `after`, in id order.
+    pub async fn approved_purchases_after(
         &self,
-        since: Option<chrono::DateTime<chrono::Utc>>,
+        after: Option<Uuid>,
+        limit: i64,
     ) -> Result<Vec<PurchaseRecord>, ApiError>;
 
     /// The id and last change of each request changed after `since`.

@@ -177,6 +177,30 @@ both!(
     }
 );
 
+both!(
+    async fn the_index_built_at_start_holds_every_approved_purchase_whatever_its_page(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.department("PARKS").await;
+        let vendor = app.create_vendor("Esri").await;
+        let parks = app.buyer_token("PARKS", "pat");
+        let mut approved = Vec::new();
+        for n in 0..5 {
+            let (id, body) = submitted(&app, &parks, request(&vendor, &format!("Licences batch {n}"), &format!("Product {n}"), &[])).await;
+            assert_eq!(body["status"], "approved");
+            approved.push(id);
+        }
+        // A draft is not a purchase the city made: it stays out of the index.
+        app.post("/api/v1/requests", &parks, request(&vendor, "Draft only", "Product X", &[])).await.ok(201);
+        let (_, services) = procurement_review::detection::Detector::load(&app.store).await.unwrap().sizes();
+        // Pages of 1, 2 (the last one short) and 5 (the last one full, then an empty page): the same index.
+        for page in [1, 2, 5] {
+            let index = procurement_review::detection::Detector::load_paged(&app.store, page).await.unwrap();
+            assert_eq!(index.sizes(), (services, approved.len()), "pages of {page}");
+        }
+        app.stop().await;
+    }
+);
+
 fn service(name: &str, capabilities: &[&str], aliases: &[&str]) -> Value {
     json!({
         "name": name, "category": "Collaboration", "description": "",

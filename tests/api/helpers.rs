@@ -223,7 +223,7 @@ impl TestApp {
         };
         let mut config = Config {
             database_url: Secret::new(database_url.clone()),
-            database_max_connections: 5,
+            database_max_connections: Some(5),
             listen: "127.0.0.1:0".parse().unwrap(),
             shutdown_grace_seconds: 1,
             questionnaires_dir: None,

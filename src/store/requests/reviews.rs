@@ -318,15 +318,22 @@ impl Repo {
     }
 
     /// Requests changed after `since` (all of them without it), for the duplicate index.
-    pub async fn purchases_changed_since(
+    /// A page of the approved purchases (what the duplicate index holds) after the id `after`, in id order: the
+    /// index is built a page at a time, so that its build never holds every request at once.
+    pub async fn approved_purchases_after(
         &self,
-        since: Option<chrono::DateTime<chrono::Utc>>,
+        after: Option<Uuid>,
+        limit: i64,
     ) -> Result<Vec<crate::store::PurchaseRecord>, ApiError> {
         Ok(sqlx::query_as(
             "SELECT r.id, r.department_code, r.status, r.fields, v.legal_name AS vendor_name, r.updated_at \
-             FROM requests r JOIN vendors v ON v.id = r.vendor_id WHERE ($1 IS NULL OR r.updated_at > $1)",
+             FROM requests r JOIN vendors v ON v.id = r.vendor_id \
+             WHERE r.status IN ($1, $2) AND ($3 IS NULL OR r.id > $3) ORDER BY r.id LIMIT $4",
         )
-        .bind(since)
+        .bind(crate::domain::requests::Status::Approved)
+        .bind(crate::domain::requests::Status::ApprovedWithConditions)
+        .bind(after)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?)
     }
