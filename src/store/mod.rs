@@ -204,7 +204,7 @@ impl Store {
     /// connection of their own): sqlx runs each SQLite connection on a thread of its own and a read is CPU work
     /// on that thread, so more readers than cores add memory (each connection's page cache, its thread and that
     /// thread's malloc arena) and no speed. The cores plus one: 3 on the 2-core machine measured, where 3 served
-    /// the city bench's reads as fast as 10 and the server's peak fell from 132 MB to 97 MB (README,
+    /// the city bench's reads as fast as 10 and the server's peak fell from 132 MB to 95 MB (README,
     /// Performance). On PostgreSQL a connection is a server process that waits on the network as much as it
     /// works: 10.
     pub fn default_pool_size(url: &Secret) -> u32 {

@@ -317,7 +317,6 @@ impl Repo {
         Ok((recorded, updated))
     }
 
-    /// Requests changed after `since` (all of them without it), for the duplicate index.
     /// A page of the approved purchases (what the duplicate index holds) after the id `after`, in id order: the
     /// index is built a page at a time, so that its build never holds every request at once.
     pub async fn approved_purchases_after(
