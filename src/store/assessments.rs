@@ -116,8 +116,8 @@ impl Repo {
     ) -> Result<(Paged<AssessmentRecord>, Option<Keyset>), ApiError> {
         let scope = scope_binds(scope);
         const WHERE: &str = concat!(
-            "FROM assessments a JOIN requests r ON r.id = a.request_id WHERE ",
-            scope_clause!("r", "a.vendor_id", "a.request_id", "a.id"),
+            "FROM assessments a WHERE ",
+            scope_clause!("a.vendor_id", "a.request_id", "a.id"),
             " AND ($5 IS NULL OR a.request_id = $5) AND ($6 IS NULL OR a.status = $6) \
              AND ($7 IS NULL OR a.vendor_id = $7)"
         );
@@ -567,8 +567,8 @@ impl Repo {
     ) -> Result<(Paged<FindingRecord>, Option<Keyset>), ApiError> {
         let scope = scope_binds(scope);
         const WHERE: &str = concat!(
-            "FROM findings f JOIN requests r ON r.id = f.request_id WHERE ",
-            scope_clause!("r", "f.vendor_id", "f.request_id", "f.assessment_id"),
+            "FROM findings f WHERE ",
+            scope_clause!("f.vendor_id", "f.request_id", "f.assessment_id"),
             " AND ($5 IS NULL OR f.request_id = $5) AND ($6 IS NULL OR f.assessment_id = $6) \
              AND ($7 IS NULL OR f.status = $7) AND ($8 IS NULL OR f.severity = $8)"
         );

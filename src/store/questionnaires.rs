@@ -28,12 +28,15 @@ struct ScopeBinds {
 }
 
 /// The scope clause over `$1` department code, `$2` vendor id, `$3` request id and `$4` the invitation naming the
-/// assessments: `$r` is the requests alias, `$v` the column holding the vendor, `$q` the request's and `$a` the
-/// assessment's.
+/// assessments: `$v` is the column holding the vendor, `$q` the request's and `$a` the assessment's. The
+/// department is asked of the request by its id (an indexed list of the department's requests), not by joining
+/// each row to its request: a list's count then reads only its own table (at a city's 20,000 assessments the
+/// join made each page's count 0.4 s).
 macro_rules! scope_clause {
-    ($r:literal, $v:literal, $q:literal, $a:literal) => {
+    ($v:literal, $q:literal, $a:literal) => {
         concat!(
-            "($1 IS NULL OR ", $r, ".department_code = $1) AND ($2 IS NULL OR ", $v, " = $2) ",
+            "($1 IS NULL OR ", $q, " IN (SELECT dr.id FROM requests dr WHERE dr.department_code = $1)) ",
+            "AND ($2 IS NULL OR ", $v, " = $2) ",
             "AND ($3 IS NULL OR ", $q, " = $3) AND ($4 IS NULL OR ", $a,
             " IN (SELECT ia.assessment_id FROM invitation_assessments ia WHERE ia.invitation_id = $4))"
         )
