@@ -1,6 +1,6 @@
 // Assessments: the list and the reads, answers (typed or imported), submission, the analyst's review, review
 // cycles, evidence and findings. Included by both backends after questionnaires.rs, in the same submodule: it uses
-// that file's imports, helpers (`lock_assessment`, `visible`, `scope_binds`, ...) and `scope_clause!` macro.
+// that file's imports, helpers (`lock_assessment`, `visible`, `scope_binds`, ...) and `push_scope`.
 
 /// Settles the request's steps that evidence completes (the security review once every questionnaire it names is
 /// accepted and no critical finding stands); called after each event that could complete one.
@@ -115,48 +115,49 @@ impl Repo {
         after: Option<&Keyset>,
     ) -> Result<(Paged<AssessmentRecord>, Option<Keyset>), ApiError> {
         let scope = scope_binds(scope);
-        const WHERE: &str = concat!(
-            "FROM assessments a WHERE ",
-            scope_clause!("a.vendor_id", "a.request_id", "a.id"),
-            " AND ($5 IS NULL OR a.request_id = $5) AND ($6 IS NULL OR a.status = $6) \
-             AND ($7 IS NULL OR a.vendor_id = $7)"
-        );
-        // After a cursor, the page starts past its row: newest first, ties by id, through the index in that order.
-        let (start, offset) = match after {
-            Some(_) => (
-                " AND (a.created_at < $10 OR (a.created_at = $10 AND a.id > $11))",
-                0,
-            ),
-            None => ("", page.offset),
+        let filtered = |select: &str| {
+            let mut query =
+                sqlx::QueryBuilder::<Db>::new(format!("{select} FROM assessments a WHERE 1 = 1"));
+            push_scope(&mut query, &scope, "a.vendor_id", "a.request_id", "a.id");
+            if let Some(request) = request_id {
+                query.push(" AND a.request_id = ").push_bind(request);
+            }
+            if let Some(status) = status {
+                query.push(" AND a.status = ").push_bind(status);
+            }
+            if let Some(vendor) = vendor_id {
+                query.push(" AND a.vendor_id = ").push_bind(vendor);
+            }
+            query
         };
-        let mut items: Vec<AssessmentRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT a.* {WHERE}{start} ORDER BY a.created_at DESC, a.id LIMIT $8 OFFSET $9"
-        )))
-        .bind(scope.department.as_deref())
-        .bind(scope.vendor)
-        .bind(scope.request)
-        .bind(scope.named_by)
-        .bind(request_id)
-        .bind(status.map(|s| s.as_str()))
-        .bind(vendor_id)
-        .bind(page.limit + 1)
-        .bind(offset)
-        .bind(after.map(|k| k.created_at))
-        .bind(after.map(|k| k.id))
-        .fetch_all(&self.pool)
-        .await?;
+        // After a cursor, the page starts past its row: newest first, ties by id, through the index in that order.
+        let mut listed = filtered("SELECT a.*");
+        let offset = match after {
+            Some(k) => {
+                listed
+                    .push(" AND (a.created_at < ")
+                    .push_bind(k.created_at)
+                    .push(" OR (a.created_at = ")
+                    .push_bind(k.created_at)
+                    .push(" AND a.id > ")
+                    .push_bind(k.id)
+                    .push("))");
+                0
+            }
+            None => page.offset,
+        };
+        listed
+            .push(" ORDER BY a.created_at DESC, a.id LIMIT ")
+            .push_bind(page.limit + 1)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        let mut items: Vec<AssessmentRecord> =
+            listed.build_query_as().fetch_all(&self.pool).await?;
         let next = Keyset::next_of(&mut items, page.limit, |a| (a.created_at, a.id));
-        let (total,): (i64,) =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
-                .bind(scope.department.as_deref())
-                .bind(scope.vendor)
-                .bind(scope.request)
-                .bind(scope.named_by)
-                .bind(request_id)
-                .bind(status.map(|s| s.as_str()))
-                .bind(vendor_id)
-                .fetch_one(&self.pool)
-                .await?;
+        let (total,): (i64,) = filtered("SELECT COUNT(*)")
+            .build_query_as()
+            .fetch_one(&self.pool)
+            .await?;
         Ok((Paged { items, total }, next))
     }
 
@@ -566,50 +567,57 @@ impl Repo {
         after: Option<&Keyset>,
     ) -> Result<(Paged<FindingRecord>, Option<Keyset>), ApiError> {
         let scope = scope_binds(scope);
-        const WHERE: &str = concat!(
-            "FROM findings f WHERE ",
-            scope_clause!("f.vendor_id", "f.request_id", "f.assessment_id"),
-            " AND ($5 IS NULL OR f.request_id = $5) AND ($6 IS NULL OR f.assessment_id = $6) \
-             AND ($7 IS NULL OR f.status = $7) AND ($8 IS NULL OR f.severity = $8)"
-        );
-        // After a cursor, the page starts past its row: oldest first, ties by id.
-        let (start, offset) = match after {
-            Some(_) => (
-                " AND (f.created_at > $11 OR (f.created_at = $11 AND f.id > $12))",
-                0,
-            ),
-            None => ("", page.offset),
+        let filtered = |select: &str| {
+            let mut query =
+                sqlx::QueryBuilder::<Db>::new(format!("{select} FROM findings f WHERE 1 = 1"));
+            push_scope(
+                &mut query,
+                &scope,
+                "f.vendor_id",
+                "f.request_id",
+                "f.assessment_id",
+            );
+            if let Some(request) = filter.request_id {
+                query.push(" AND f.request_id = ").push_bind(request);
+            }
+            if let Some(assessment) = filter.assessment_id {
+                query.push(" AND f.assessment_id = ").push_bind(assessment);
+            }
+            if let Some(status) = &filter.status {
+                query.push(" AND f.status = ").push_bind(status.clone());
+            }
+            if let Some(severity) = &filter.severity {
+                query.push(" AND f.severity = ").push_bind(severity.clone());
+            }
+            query
         };
-        let mut items: Vec<FindingRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT f.* {WHERE}{start} ORDER BY f.created_at, f.id LIMIT $9 OFFSET $10"
-        )))
-        .bind(scope.department.as_deref())
-        .bind(scope.vendor)
-        .bind(scope.request)
-        .bind(scope.named_by)
-        .bind(filter.request_id)
-        .bind(filter.assessment_id)
-        .bind(filter.status.as_deref())
-        .bind(filter.severity.as_deref())
-        .bind(page.limit + 1)
-        .bind(offset)
-        .bind(after.map(|k| k.created_at))
-        .bind(after.map(|k| k.id))
-        .fetch_all(&self.pool)
-        .await?;
+        // After a cursor, the page starts past its row: oldest first, ties by id.
+        let mut listed = filtered("SELECT f.*");
+        let offset = match after {
+            Some(k) => {
+                listed
+                    .push(" AND (f.created_at > ")
+                    .push_bind(k.created_at)
+                    .push(" OR (f.created_at = ")
+                    .push_bind(k.created_at)
+                    .push(" AND f.id > ")
+                    .push_bind(k.id)
+                    .push("))");
+                0
+            }
+            None => page.offset,
+        };
+        listed
+            .push(" ORDER BY f.created_at, f.id LIMIT ")
+            .push_bind(page.limit + 1)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        let mut items: Vec<FindingRecord> = listed.build_query_as().fetch_all(&self.pool).await?;
         let next = Keyset::next_of(&mut items, page.limit, |f| (f.created_at, f.id));
-        let (total,): (i64,) =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {WHERE}")))
-                .bind(scope.department.as_deref())
-                .bind(scope.vendor)
-                .bind(scope.request)
-                .bind(scope.named_by)
-                .bind(filter.request_id)
-                .bind(filter.assessment_id)
-                .bind(filter.status.as_deref())
-                .bind(filter.severity.as_deref())
-                .fetch_one(&self.pool)
-                .await?;
+        let (total,): (i64,) = filtered("SELECT COUNT(*)")
+            .build_query_as()
+            .fetch_one(&self.pool)
+            .await?;
         Ok((Paged { items, total }, next))
     }
 

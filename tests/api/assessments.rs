@@ -735,3 +735,35 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    async fn a_buyer_lists_only_its_departments_assessments_and_findings_with_totals_to_match(backend) {
+        let app = TestApp::spawn(backend).await;
+        let vendor = app.create_vendor("Scope Co").await;
+        let analyst = app.token(Role::SecurityAnalyst);
+        let template = app.get("/api/v1/questionnaires/ma-201-cmr-17", &analyst).await.ok(200).clone();
+        let critical = first_critical_yes(&template);
+        let (_, ma, finding) = accepted_with_a_finding(&app, &vendor, &critical).await;
+        app.department("PARKS").await;
+        let doit = app.buyer_token("DOIT", "bea");
+        let parks = app.buyer_token("PARKS", "pat");
+        let ids = |page: &Value| -> Vec<String> {
+            page["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect()
+        };
+        for list in ["/api/v1/assessments", "/api/v1/findings"] {
+            let all = app.get(list, &analyst).await.ok(200).clone();
+            let own = app.get(list, &doit).await.ok(200).clone();
+            let other = app.get(list, &parks).await.ok(200).clone();
+            assert!(!ids(&all).is_empty(), "{list}: {all}");
+            assert_eq!(ids(&own), ids(&all), "{list}: every one is DOIT's");
+            assert_eq!(own["page"]["total"], all["page"]["total"], "{list}");
+            assert!(ids(&other).is_empty(), "{list}: {other}");
+            assert_eq!(other["page"]["total"], 0, "{list}");
+        }
+        let own = app.get("/api/v1/assessments", &doit).await.ok(200).clone();
+        assert!(ids(&own).contains(&ma));
+        let own = app.get("/api/v1/findings", &doit).await.ok(200).clone();
+        assert!(ids(&own).contains(&finding["id"].as_str().unwrap().to_string()));
+        app.stop().await;
+    }
+);
