@@ -197,17 +197,10 @@ impl Detector {
             .iter()
             .map(|r| r.entry())
             .collect();
-        let changed = self
-            .state
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .vocabulary
-            != vocabulary;
-        let since = self
-            .state
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .synced_to;
+        let (changed, since) = {
+            let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+            (state.vocabulary != vocabulary, state.synced_to)
+        };
         // A build from nothing at start, and with a new vocabulary (every document is tokenised anew).
         let Some(since) = since.filter(|_| !changed) else {
             return self.rebuild(store, vocabulary).await;

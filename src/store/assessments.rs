@@ -1,6 +1,6 @@
 // Assessments: the list and the reads, answers (typed or imported), submission, the analyst's review, review
 // cycles, evidence and findings. Included by both backends after questionnaires.rs, in the same submodule: it uses
-// that file's imports, helpers (`lock_assessment`, `visible`, `scope_binds`, ...) and `push_scope`.
+// that file's imports, helpers (`lock_assessment`, `visible`, `scope_binds`, ...) and `scope_conditions`.
 
 /// Settles the request's steps that evidence completes (the security review once every questionnaire it names is
 /// accepted and no critical finding stands); called after each event that could complete one.
@@ -114,50 +114,53 @@ impl Repo {
         page: PageRequest,
         after: Option<&Keyset>,
     ) -> Result<(Paged<AssessmentRecord>, Option<Keyset>), ApiError> {
-        let scope = scope_binds(scope);
-        let filtered = |select: &str| {
-            let mut query =
-                sqlx::QueryBuilder::<Db>::new(format!("{select} FROM assessments a WHERE 1 = 1"));
-            push_scope(&mut query, &scope, "a.vendor_id", "a.request_id", "a.id");
-            if let Some(request) = request_id {
-                query.push(" AND a.request_id = ").push_bind(request);
-            }
-            if let Some(status) = status {
-                query.push(" AND a.status = ").push_bind(status);
-            }
-            if let Some(vendor) = vendor_id {
-                query.push(" AND a.vendor_id = ").push_bind(vendor);
-            }
-            query
-        };
+        let mut matches =
+            scope_conditions(&scope_binds(scope), "a.vendor_id", "a.request_id", "a.id");
+        if let Some(request) = request_id {
+            matches.push("a.request_id = {}", [Arg::Id(request)]);
+        }
+        if let Some(status) = status {
+            matches.push("a.status = {}", [Arg::Text(status.as_str().to_string())]);
+        }
+        if let Some(vendor) = vendor_id {
+            matches.push("a.vendor_id = {}", [Arg::Id(vendor)]);
+        }
+        let (total,): (i64,) = matches
+            .bind_to(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM assessments a{}",
+                matches.where_sql()
+            ))))
+            .fetch_one(&self.pool)
+            .await?;
         // After a cursor, the page starts past its row: newest first, ties by id, through the index in that order.
-        let mut listed = filtered("SELECT a.*");
+        let mut paged = matches;
         let offset = match after {
             Some(k) => {
-                listed
-                    .push(" AND (a.created_at < ")
-                    .push_bind(k.created_at)
-                    .push(" OR (a.created_at = ")
-                    .push_bind(k.created_at)
-                    .push(" AND a.id > ")
-                    .push_bind(k.id)
-                    .push("))");
+                paged.push(
+                    "(a.created_at < {} OR (a.created_at = {} AND a.id > {}))",
+                    [
+                        Arg::Time(k.created_at),
+                        Arg::Time(k.created_at),
+                        Arg::Id(k.id),
+                    ],
+                );
                 0
             }
             None => page.offset,
         };
-        listed
-            .push(" ORDER BY a.created_at DESC, a.id LIMIT ")
-            .push_bind(page.limit + 1)
-            .push(" OFFSET ")
-            .push_bind(offset);
-        let mut items: Vec<AssessmentRecord> =
-            listed.build_query_as().fetch_all(&self.pool).await?;
-        let next = Keyset::next_of(&mut items, page.limit, |a| (a.created_at, a.id));
-        let (total,): (i64,) = filtered("SELECT COUNT(*)")
-            .build_query_as()
-            .fetch_one(&self.pool)
+        let n = paged.args.len();
+        let mut items: Vec<AssessmentRecord> = paged
+            .bind_to(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT a.* FROM assessments a{} ORDER BY a.created_at DESC, a.id LIMIT ${} OFFSET ${}",
+                paged.where_sql(),
+                n + 1,
+                n + 2
+            ))))
+            .bind(page.limit + 1)
+            .bind(offset)
+            .fetch_all(&self.pool)
             .await?;
+        let next = Keyset::next_of(&mut items, page.limit, |a| (a.created_at, a.id));
         Ok((Paged { items, total }, next))
     }
 
@@ -566,58 +569,60 @@ impl Repo {
         page: PageRequest,
         after: Option<&Keyset>,
     ) -> Result<(Paged<FindingRecord>, Option<Keyset>), ApiError> {
-        let scope = scope_binds(scope);
-        let filtered = |select: &str| {
-            let mut query =
-                sqlx::QueryBuilder::<Db>::new(format!("{select} FROM findings f WHERE 1 = 1"));
-            push_scope(
-                &mut query,
-                &scope,
-                "f.vendor_id",
-                "f.request_id",
-                "f.assessment_id",
-            );
-            if let Some(request) = filter.request_id {
-                query.push(" AND f.request_id = ").push_bind(request);
-            }
-            if let Some(assessment) = filter.assessment_id {
-                query.push(" AND f.assessment_id = ").push_bind(assessment);
-            }
-            if let Some(status) = &filter.status {
-                query.push(" AND f.status = ").push_bind(status.clone());
-            }
-            if let Some(severity) = &filter.severity {
-                query.push(" AND f.severity = ").push_bind(severity.clone());
-            }
-            query
-        };
+        let mut matches = scope_conditions(
+            &scope_binds(scope),
+            "f.vendor_id",
+            "f.request_id",
+            "f.assessment_id",
+        );
+        if let Some(request) = filter.request_id {
+            matches.push("f.request_id = {}", [Arg::Id(request)]);
+        }
+        if let Some(assessment) = filter.assessment_id {
+            matches.push("f.assessment_id = {}", [Arg::Id(assessment)]);
+        }
+        if let Some(status) = &filter.status {
+            matches.push("f.status = {}", [Arg::Text(status.clone())]);
+        }
+        if let Some(severity) = &filter.severity {
+            matches.push("f.severity = {}", [Arg::Text(severity.clone())]);
+        }
+        let (total,): (i64,) = matches
+            .bind_to(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM findings f{}",
+                matches.where_sql()
+            ))))
+            .fetch_one(&self.pool)
+            .await?;
         // After a cursor, the page starts past its row: oldest first, ties by id.
-        let mut listed = filtered("SELECT f.*");
+        let mut paged = matches;
         let offset = match after {
             Some(k) => {
-                listed
-                    .push(" AND (f.created_at > ")
-                    .push_bind(k.created_at)
-                    .push(" OR (f.created_at = ")
-                    .push_bind(k.created_at)
-                    .push(" AND f.id > ")
-                    .push_bind(k.id)
-                    .push("))");
+                paged.push(
+                    "(f.created_at > {} OR (f.created_at = {} AND f.id > {}))",
+                    [
+                        Arg::Time(k.created_at),
+                        Arg::Time(k.created_at),
+                        Arg::Id(k.id),
+                    ],
+                );
                 0
             }
             None => page.offset,
         };
-        listed
-            .push(" ORDER BY f.created_at, f.id LIMIT ")
-            .push_bind(page.limit + 1)
-            .push(" OFFSET ")
-            .push_bind(offset);
-        let mut items: Vec<FindingRecord> = listed.build_query_as().fetch_all(&self.pool).await?;
-        let next = Keyset::next_of(&mut items, page.limit, |f| (f.created_at, f.id));
-        let (total,): (i64,) = filtered("SELECT COUNT(*)")
-            .build_query_as()
-            .fetch_one(&self.pool)
+        let n = paged.args.len();
+        let mut items: Vec<FindingRecord> = paged
+            .bind_to(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT f.* FROM findings f{} ORDER BY f.created_at, f.id LIMIT ${} OFFSET ${}",
+                paged.where_sql(),
+                n + 1,
+                n + 2
+            ))))
+            .bind(page.limit + 1)
+            .bind(offset)
+            .fetch_all(&self.pool)
             .await?;
+        let next = Keyset::next_of(&mut items, page.limit, |f| (f.created_at, f.id));
         Ok((Paged { items, total }, next))
     }
 

@@ -18,7 +18,7 @@ use crate::store::{
 };
 use crate::workflow::assessments::{self as rules, InvitationTarget, VendorWork};
 
-/// The four conditions a scope becomes (see [`push_scope`]).
+/// The four conditions a scope becomes (see [`scope_conditions`]).
 struct ScopeBinds {
     department: Option<String>,
     vendor: Option<Uuid>,
@@ -27,35 +27,34 @@ struct ScopeBinds {
     named_by: Option<Uuid>,
 }
 
-/// Appends the scope's conditions that are set to a list's query (which ends in `WHERE 1 = 1`), each as
-/// ` AND ...`: `v` is the column holding the vendor, `q` the request's and `a` the assessment's. Only what is set
-/// is written, so that an unfiltered count reads the table's smallest index instead of every row (written as
-/// `($n IS NULL OR ...)` for every filter, a page's count at a city's 20,000 assessments read each row and joined
-/// it to its request). The department is asked of the request by id, through the index of a department's
-/// requests, not by joining each row to its request.
-fn push_scope(query: &mut sqlx::QueryBuilder<Db>, scope: &ScopeBinds, v: &str, q: &str, a: &str) {
+/// The scope's conditions that are set, as [`Conditions`]: `v` is the column holding the vendor, `q` the
+/// request's and `a` the assessment's. Only what is set is written, so that an unfiltered count reads the table's
+/// smallest index instead of every row (written as `($n IS NULL OR ...)` for every filter, a page's count at a
+/// city's 20,000 assessments read each row and joined it to its request). The department is asked of the request
+/// by id, through the index of a department's requests, not by joining each row to its request.
+fn scope_conditions(scope: &ScopeBinds, v: &str, q: &str, a: &str) -> Conditions {
+    let mut matches = Conditions::default();
     if let Some(department) = &scope.department {
-        query
-            .push(format!(
-                " AND {q} IN (SELECT dr.id FROM requests dr WHERE dr.department_code = "
-            ))
-            .push_bind(department.clone())
-            .push(")");
+        matches.push(
+            &format!("{q} IN (SELECT dr.id FROM requests dr WHERE dr.department_code = {{}})"),
+            [Arg::Text(department.clone())],
+        );
     }
     if let Some(vendor) = scope.vendor {
-        query.push(format!(" AND {v} = ")).push_bind(vendor);
+        matches.push(&format!("{v} = {{}}"), [Arg::Id(vendor)]);
     }
     if let Some(request) = scope.request {
-        query.push(format!(" AND {q} = ")).push_bind(request);
+        matches.push(&format!("{q} = {{}}"), [Arg::Id(request)]);
     }
     if let Some(invitation) = scope.named_by {
-        query
-            .push(format!(
-                " AND {a} IN (SELECT ia.assessment_id FROM invitation_assessments ia WHERE ia.invitation_id = "
-            ))
-            .push_bind(invitation)
-            .push(")");
+        matches.push(
+            &format!(
+                "{a} IN (SELECT ia.assessment_id FROM invitation_assessments ia WHERE ia.invitation_id = {{}})"
+            ),
+            [Arg::Id(invitation)],
+        );
     }
+    matches
 }
 
 fn scope_binds(scope: &VendorScope) -> ScopeBinds {
