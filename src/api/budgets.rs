@@ -485,7 +485,7 @@ impl BudgetsApi {
             .collect::<Vec<_>>();
         let bytes = blocking(move || crate::sheets::budgets::export_plan(&items)).await?;
         Ok(XlsxFile::Ok(
-            Binary(bytes),
+            Binary(bytes.into()),
             "attachment; filename=\"technology-plan.xlsx\"".into(),
         ))
     }
@@ -691,7 +691,7 @@ impl BudgetsApi {
         let lines = line_rows(&budget);
         let bytes = blocking(move || crate::sheets::budgets::export_lines(&lines)).await?;
         Ok(XlsxFile::Ok(
-            Binary(bytes),
+            Binary(bytes.into()),
             format!("attachment; filename=\"{name}\""),
         ))
     }

@@ -62,7 +62,8 @@ pub enum XlsxFile {
         content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )]
     Ok(
-        Binary<Vec<u8>>,
+        /// A workbook in memory, or a large register streamed from the temporary file it was written to.
+        Binary<poem::Body>,
         #[oai(header = "Content-Disposition")] String,
     ),
 }
@@ -152,7 +153,7 @@ impl CatalogApi {
         let services = store.all_services().await?;
         let bytes = blocking(move || sheets::catalog::export_xlsx(&services)).await?;
         Ok(XlsxFile::Ok(
-            Binary(bytes),
+            Binary(bytes.into()),
             "attachment; filename=\"catalog.xlsx\"".into(),
         ))
     }

@@ -20,6 +20,7 @@ use crate::domain::assessments::FindingStatus;
 use crate::domain::contracts::ContractStatus;
 use crate::domain::incidents::{DeadlineStatus, DeadlineTerms, IncidentStatus, eastern_date};
 use crate::domain::orders::OrderStatus;
+use crate::domain::questionnaires::Severity;
 use crate::domain::requests::Status;
 use crate::error::ApiError;
 use crate::sheets::reports::{Cell, Register, col, write};
@@ -54,8 +55,22 @@ where
     }
 }
 
+/// A register finished into a temporary file and sent from it: the workbook is never held in memory whole.
+async fn streamed(register: Register, name: &str) -> Result<XlsxFile, ApiError> {
+    let finished = super::blocking(move || register.finish_to_file()).await?;
+    Ok(XlsxFile::Ok(
+        Binary(poem::Body::from_async_read(tokio::fs::File::from_std(
+            finished,
+        ))),
+        format!("attachment; filename=\"{name}\""),
+    ))
+}
+
 fn file(bytes: Vec<u8>, name: &str) -> XlsxFile {
-    XlsxFile::Ok(Binary(bytes), format!("attachment; filename=\"{name}\""))
+    XlsxFile::Ok(
+        Binary(bytes.into()),
+        format!("attachment; filename=\"{name}\""),
+    )
 }
 
 async fn vendor_names(store: &Store) -> Result<HashMap<Uuid, String>, ApiError> {
@@ -97,7 +112,6 @@ impl ReportsApi {
             q: q.0.filter(|s| !s.trim().is_empty()),
         };
         let scope = scope_of(&auth);
-        let names = vendor_names(&store).await?;
         let columns = [
             col("Title", 36.0),
             col("Department", 12.0),
@@ -116,24 +130,16 @@ impl ReportsApi {
             col("Submitted by", 18.0),
             col("Updated", 17.0),
         ];
-        // Page by keyset, each page written as it comes (constant-memory mode): each page costs the same however
-        // deep into the register it is, and only one page of rows is held at a time.
+        // One streamed statement, each row written as it comes (constant-memory mode): a consistent snapshot,
+        // and only one row held at a time however long the register is.
         let mut register = Register::new("Requests", &columns)?;
-        let mut after = None;
-        loop {
-            let page = PageRequest {
-                limit: PageRequest::MAX_LIMIT,
-                offset: 0,
-            };
-            let (got, next) = store
-                .list_requests(&scope, &filter, page, after.as_ref())
-                .await?;
-            for r in &got.items {
+        store
+            .each_request_register_row(&scope, &filter, MAX_ROWS, &mut |r| {
                 let f = &r.fields.0;
                 register.push(&[
-                    Cell::Text(r.title.clone()),
-                    Cell::Text(r.department_code.clone()),
-                    Cell::Text(names.get(&r.vendor_id).cloned().unwrap_or_default()),
+                    Cell::Text(r.title),
+                    Cell::Text(r.department_code),
+                    Cell::Text(r.vendor_name.unwrap_or_default()),
                     Cell::Text(f.product_name.clone()),
                     Cell::Text(r.status.as_str().to_string()),
                     Cell::Number(r.submission as f64),
@@ -151,17 +157,12 @@ impl ReportsApi {
                     ),
                     Cell::Bool(f.surveillance),
                     Cell::Date(f.requested_start_date),
-                    Cell::Text(r.submitted_by.clone().unwrap_or_default()),
+                    Cell::Text(r.submitted_by.unwrap_or_default()),
                     Cell::Time(r.updated_at),
-                ])?;
-            }
-            match next {
-                Some(k) if (register.len() as i64) < MAX_ROWS => after = Some(k),
-                _ => break,
-            }
-        }
-        let bytes = super::blocking(move || register.finish()).await?;
-        Ok(file(bytes, "requests.xlsx"))
+                ])
+            })
+            .await?;
+        streamed(register, "requests.xlsx").await
     }
 
     /// Register of vendors
@@ -227,19 +228,15 @@ impl ReportsApi {
         auth: Auth<AnyRole>,
         request_id: Query<Option<Uuid>>,
         status: Query<Option<FindingStatus>>,
-        severity: Query<Option<String>>,
+        severity: Query<Option<Severity>>,
     ) -> Result<XlsxFile, ApiError> {
         let filter = FindingFilter {
             request_id: request_id.0,
             assessment_id: None,
             status: status.0.map(|s| s.as_str().to_string()),
-            severity: severity.0,
+            severity: severity.0.map(|s| s.as_str().to_string()),
         };
         let scope = vendor_scope(&auth);
-        let (store, scope, filter) = (&*store, &scope, &filter);
-        let findings =
-            all_pages(|p| async move { Ok(store.list_findings(scope, filter, p, None).await?.0) })
-                .await?;
         let columns = [
             col("Severity", 10.0),
             col("Status", 18.0),
@@ -252,25 +249,25 @@ impl ReportsApi {
             col("Risk accepted until", 14.0),
             col("Raised", 17.0),
         ];
-        let cells: Vec<Vec<Cell>> = findings
-            .iter()
-            .map(|f| {
-                vec![
+        // Streamed and finished into a temporary file, as the requests register is.
+        let mut register = Register::new("Findings", &columns)?;
+        store
+            .each_finding_register_row(&scope, &filter, MAX_ROWS, &mut |f| {
+                register.push(&[
                     Cell::Text(f.severity.as_str().into()),
                     Cell::Text(f.status.as_str().into()),
-                    Cell::Text(f.question_id.clone()),
-                    Cell::Text(f.title.clone()),
-                    Cell::Text(f.reason.clone()),
-                    Cell::Text(f.citation.clone().unwrap_or_default()),
-                    Cell::Text(f.remediation_plan.clone().unwrap_or_default()),
+                    Cell::Text(f.question_id),
+                    Cell::Text(f.title),
+                    Cell::Text(f.reason),
+                    Cell::Text(f.citation.unwrap_or_default()),
+                    Cell::Text(f.remediation_plan.unwrap_or_default()),
                     f.remediation_due.map(Cell::Date).unwrap_or(Cell::Empty),
                     f.risk_expires_on.map(Cell::Date).unwrap_or(Cell::Empty),
                     Cell::Time(f.created_at),
-                ]
+                ])
             })
-            .collect();
-        let bytes = super::blocking(move || write("Findings", &columns, &cells)).await?;
-        Ok(file(bytes, "findings.xlsx"))
+            .await?;
+        streamed(register, "findings.xlsx").await
     }
 
     /// Register of contracts

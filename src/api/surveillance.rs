@@ -515,7 +515,7 @@ impl SurveillanceApi {
         let name = format!("surveillance-report-{}.xlsx", report.year);
         let bytes = super::blocking(move || write("Annual report", &columns, &rows)).await?;
         Ok(XlsxFile::Ok(
-            Binary(bytes),
+            Binary(bytes.into()),
             format!("attachment; filename=\"{name}\""),
         ))
     }

@@ -56,6 +56,9 @@ pub struct Register {
 impl Register {
     pub fn new(sheet_name: &str, columns: &[Column]) -> Result<Register, ApiError> {
         let mut book = XlsxWorkbook::new();
+        // Zip's fastest level: a register is a download made on demand, and the default level (6) spent about a
+        // fifth of the time of a 10,000-row register compressing it (README, Performance).
+        book.set_zip_compression_level(2);
         let header = Format::new()
             .set_bold()
             .set_background_color("#DCE6F1")
@@ -146,12 +149,30 @@ impl Register {
         Ok(())
     }
 
-    /// The finished workbook.
-    pub fn finish(mut self) -> Result<Vec<u8>, ApiError> {
+    fn close(&mut self) -> Result<(), ApiError> {
         let (rows, columns) = (self.rows.max(1), self.columns.saturating_sub(1));
         let sheet = self.book.worksheet_from_index(0).map_err(fail)?;
         sheet.autofilter(0, 0, rows, columns).map_err(fail)?;
+        Ok(())
+    }
+
+    /// The finished workbook.
+    pub fn finish(mut self) -> Result<Vec<u8>, ApiError> {
+        self.close()?;
         self.book.save_to_buffer().map_err(fail)
+    }
+
+    /// The finished workbook in an anonymous temporary file (removed when closed), read from its start: for a
+    /// register too large to hold in memory whole.
+    pub fn finish_to_file(mut self) -> Result<std::fs::File, ApiError> {
+        use std::io::{Seek, SeekFrom};
+        self.close()?;
+        let io =
+            |e: std::io::Error| ApiError::Internal(anyhow::anyhow!("writing the register: {e}"));
+        let mut file = tempfile::tempfile().map_err(io)?;
+        self.book.save_to_writer(&mut file).map_err(fail)?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        Ok(file)
     }
 }
 

@@ -569,24 +569,7 @@ impl Repo {
         page: PageRequest,
         after: Option<&Keyset>,
     ) -> Result<(Paged<FindingRecord>, Option<Keyset>), ApiError> {
-        let mut matches = scope_conditions(
-            &scope_binds(scope),
-            "f.vendor_id",
-            "f.request_id",
-            "f.assessment_id",
-        );
-        if let Some(request) = filter.request_id {
-            matches.push("f.request_id = {}", [Arg::Id(request)]);
-        }
-        if let Some(assessment) = filter.assessment_id {
-            matches.push("f.assessment_id = {}", [Arg::Id(assessment)]);
-        }
-        if let Some(status) = &filter.status {
-            matches.push("f.status = {}", [Arg::Text(status.clone())]);
-        }
-        if let Some(severity) = &filter.severity {
-            matches.push("f.severity = {}", [Arg::Text(severity.clone())]);
-        }
+        let matches = finding_conditions(scope, filter);
         let (total,): (i64,) = matches
             .bind_to(sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT COUNT(*) FROM findings f{}",
@@ -624,6 +607,27 @@ impl Repo {
             .await?;
         let next = Keyset::next_of(&mut items, page.limit, |f| (f.created_at, f.id));
         Ok((Paged { items, total }, next))
+    }
+
+    /// The findings register's rows: every finding `filter` asks within `scope`, oldest first (the list's order),
+    /// at most `limit`, each given to `each` as one streamed statement reads it. Returns the rows read.
+    pub async fn each_finding_register_row(
+        &self,
+        scope: &VendorScope,
+        filter: &FindingFilter,
+        limit: i64,
+        each: &mut EachRow<'_, FindingRecord>,
+    ) -> Result<u64, ApiError> {
+        let matches = finding_conditions(scope, filter);
+        let sql = format!(
+            "SELECT f.* FROM findings f{} ORDER BY f.created_at, f.id LIMIT ${}",
+            matches.where_sql(),
+            matches.args.len() + 1
+        );
+        let query = matches
+            .bind_to(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
+            .bind(limit);
+        each_row(query, &self.pool, each).await
     }
 
     pub async fn get_finding(
@@ -738,4 +742,27 @@ impl Repo {
         tx.commit().await?;
         Ok(updated)
     }
+}
+
+/// The conditions (on findings aliased `f`) that select what `filter` asks within `scope`.
+fn finding_conditions(scope: &VendorScope, filter: &FindingFilter) -> Conditions {
+    let mut matches = scope_conditions(
+        &scope_binds(scope),
+        "f.vendor_id",
+        "f.request_id",
+        "f.assessment_id",
+    );
+    if let Some(request) = filter.request_id {
+        matches.push("f.request_id = {}", [Arg::Id(request)]);
+    }
+    if let Some(assessment) = filter.assessment_id {
+        matches.push("f.assessment_id = {}", [Arg::Id(assessment)]);
+    }
+    if let Some(status) = &filter.status {
+        matches.push("f.status = {}", [Arg::Text(status.clone())]);
+    }
+    if let Some(severity) = &filter.severity {
+        matches.push("f.severity = {}", [Arg::Text(severity.clone())]);
+    }
+    matches
 }

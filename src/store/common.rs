@@ -264,6 +264,26 @@ enum Arg {
     Time(chrono::DateTime<chrono::Utc>),
 }
 
+/// Runs `query` on `pool`, giving each row to `each` as it is read: streamed, one row held at a time however
+/// many there are (the registers). Returns the rows read; an error from `each` ends the read with it.
+async fn each_row<'q, R>(
+    query: sqlx::query::QueryAs<'q, Db, R, <Db as sqlx::Database>::Arguments>,
+    pool: &Pool,
+    each: &mut crate::store::EachRow<'_, R>,
+) -> Result<u64, ApiError>
+where
+    R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin + 'q,
+{
+    use futures_util::TryStreamExt;
+    let mut rows = query.fetch(pool);
+    let mut read = 0;
+    while let Some(row) = rows.try_next().await? {
+        each(row)?;
+        read += 1;
+    }
+    Ok(read)
+}
+
 /// The filters a list was given, as SQL conditions with their values: only what was asked reaches the
 /// query, so the planner can use the index for it (a `$1 IS NULL OR ...` form defeats SQLite's).
 #[derive(Default)]

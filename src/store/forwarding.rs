@@ -87,6 +87,16 @@ forward! {
         after: Option<&Keyset>,
     ) -> Result<(Paged<RequestSummary>, Option<Keyset>), ApiError>;
 
+    /// The requests register's rows, newest first, at most `limit`, each given to `each` as one streamed
+    /// statement reads it; returns how many.
+    pub async fn each_request_register_row(
+        &self,
+        scope: &Scope,
+        filter: &RequestFilter,
+        limit: i64,
+        each: &mut EachRow<'_, RequestRegisterRow>,
+    ) -> Result<u64, ApiError>;
+
     #[allow(clippy::too_many_arguments)]
     pub async fn update_request(
         &self,
@@ -565,6 +575,16 @@ forward! {
         page: PageRequest,
         after: Option<&Keyset>,
     ) -> Result<(Paged<FindingRecord>, Option<Keyset>), ApiError>;
+
+    /// The findings register's rows, oldest first, at most `limit`, each given to `each` as one streamed
+    /// statement reads it; returns how many.
+    pub async fn each_finding_register_row(
+        &self,
+        scope: &VendorScope,
+        filter: &FindingFilter,
+        limit: i64,
+        each: &mut EachRow<'_, FindingRecord>,
+    ) -> Result<u64, ApiError>;
 
     pub async fn get_finding(&self, scope: &VendorScope, id: Uuid) -> Result<FindingRecord, ApiError>;
 

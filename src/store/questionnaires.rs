@@ -12,7 +12,7 @@ use crate::domain::invitations::InvitationGrant;
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
-    Actor, AnswerEntry, AnswerRecord, AssessmentRecord, ClosedWork, EvidenceRecord, FindingFilter,
+    Actor, AnswerEntry, EachRow, AnswerRecord, AssessmentRecord, ClosedWork, EvidenceRecord, FindingFilter,
     FindingRecord, InvitationRecord, Keyset, NewCycle, NewFinding, NewInvitation, Paged,
     RequestRecord, ReviewComment, ReviewRecord, VendorScope, to_json,
 };

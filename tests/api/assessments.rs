@@ -767,3 +767,71 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    async fn the_findings_register_holds_the_lists_findings_scoped_and_filtered_as_the_list_is(backend) {
+        let app = TestApp::spawn(backend).await;
+        let vendor = app.create_vendor("Register Findings Co").await;
+        let analyst = app.token(Role::SecurityAnalyst);
+        let template = app.get("/api/v1/questionnaires/ma-201-cmr-17", &analyst).await.ok(200).clone();
+        let critical = first_critical_yes(&template);
+        let (_, _, finding) = accepted_with_a_finding(&app, &vendor, &critical).await;
+        app.department("PARKS").await;
+        let vendor_id: uuid::Uuid = vendor["id"].as_str().unwrap().parse().unwrap();
+        // Each row of the register: severity, status, question and finding, as the list gives them in its order.
+        let register = |query: String, token: String| {
+            let client = app.client.clone();
+            let url = format!("{}/api/v1/reports/findings.xlsx{query}", app.base);
+            async move {
+                let resp = client.get(url).bearer_auth(token).send().await.unwrap();
+                assert_eq!(resp.status(), 200);
+                let bytes = resp.bytes().await.unwrap().to_vec();
+                let book = procurement_review::sheets::Workbook::read(&bytes).unwrap();
+                let (_, range) = book.sheet("Findings").unwrap();
+                (1..range.height() as u32)
+                    .map(|r| (0..4).map(|c| range.get_value((r, c)).unwrap().to_string()).collect::<Vec<_>>())
+                    .collect::<Vec<_>>()
+            }
+        };
+        let listed = |query: &str, token: String| {
+            let path = format!("/api/v1/findings?limit=200{query}");
+            let app = &app;
+            async move {
+                let page = app.get(&path, &token).await.ok(200).clone();
+                page["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| {
+                        ["severity", "status", "question_id", "title"]
+                            .iter()
+                            .map(|k| f[*k].as_str().unwrap().to_string())
+                            .collect::<Vec<_>>()
+                    })
+                    .collect::<Vec<_>>()
+            }
+        };
+        let all = register(String::new(), analyst.clone()).await;
+        assert!(!all.is_empty(), "{all:?}");
+        assert_eq!(all, listed("", analyst.clone()).await);
+        assert!(all.iter().any(|row| row[2] == critical && row[0] == "critical"), "{all:?}");
+        // The department's buyer and the vendor see every one of them; another department and another vendor none.
+        assert_eq!(register(String::new(), app.buyer_token("DOIT", "bea")).await, all);
+        assert_eq!(register(String::new(), app.vendor_token(vendor_id)).await, all);
+        assert!(register(String::new(), app.buyer_token("PARKS", "pat")).await.is_empty());
+        assert!(register(String::new(), app.vendor_token(uuid::Uuid::new_v4())).await.is_empty());
+        // Filters as the list's; a severity that does not exist is refused naming the parameter.
+        let critical_rows = register("?severity=critical".into(), analyst.clone()).await;
+        assert_eq!(critical_rows, listed("&severity=critical", analyst.clone()).await);
+        assert!(!critical_rows.is_empty() && critical_rows.iter().all(|r| r[0] == "critical"));
+        let request = finding["request_id"].as_str().unwrap();
+        assert_eq!(
+            register(format!("?request_id={request}&status=open"), analyst.clone()).await,
+            listed(&format!("&request_id={request}&status=open"), analyst.clone()).await
+        );
+        let bogus = app.get("/api/v1/reports/findings.xlsx?severity=severe", &analyst).await;
+        bogus.problem(400, "bad_parameter");
+        assert_eq!(bogus.fields(), ["severity"]);
+        app.stop().await;
+    }
+);

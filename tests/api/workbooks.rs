@@ -612,9 +612,36 @@ both!(
         assert_eq!(range.get_value((1, 6)), Some(&calamine::Data::Float(1234.56)), "money as a number");
         assert!(matches!(range.get_value((1, 13)), Some(calamine::Data::DateTime(_))), "dates as dates");
 
+        assert_eq!(range.get_value((1, 2)), Some(&calamine::Data::String("Register Co".into())), "the vendor's name");
+        assert_eq!(range.get_value((1, 4)), Some(&calamine::Data::String("draft".into())));
+
+        // Everyone's, newest first (the list's order); a filter narrows the register as it does the list, and a
+        // buyer asking another department's gets the header alone.
         let all = fetch(app.token(Role::Auditor)).await.bytes().await.unwrap().to_vec();
         let book = procurement_review::sheets::Workbook::read(&all).unwrap();
-        assert_eq!(book.sheet("Requests").unwrap().1.height(), 3);
+        let (_, range) = book.sheet("Requests").unwrap();
+        assert_eq!(range.height(), 3);
+        assert_eq!(range.get_value((1, 0)), Some(&calamine::Data::String("Tree inventory".into())));
+        let listed = app.get("/api/v1/requests", &app.token(Role::Auditor)).await.ok(200).clone();
+        assert_eq!(listed["items"][0]["fields"]["title"], "Tree inventory", "the list's order: {listed}");
+        let filtered = |query: &'static str, token: String| {
+            let client = app.client.clone();
+            let url = format!("{}/api/v1/reports/requests.xlsx?{query}", app.base);
+            async move {
+                let resp = client.get(url).bearer_auth(token).send().await.unwrap();
+                assert_eq!(resp.status(), 200);
+                let bytes = resp.bytes().await.unwrap().to_vec();
+                let book = procurement_review::sheets::Workbook::read(&bytes).unwrap();
+                let (_, range) = book.sheet("Requests").unwrap();
+                (1..range.height())
+                    .map(|r| range.get_value((r as u32, 1)).unwrap().to_string())
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(filtered("department=parks", app.token(Role::Auditor)).await, ["PARKS"]);
+        assert_eq!(filtered("q=tree", app.token(Role::Auditor)).await, ["PARKS"]);
+        assert_eq!(filtered("status=submitted", app.token(Role::Auditor)).await, Vec::<String>::new());
+        assert_eq!(filtered("department=PARKS", app.buyer_token("DOIT", "b")).await, Vec::<String>::new());
         for path in ["vendors.xlsx", "findings.xlsx", "catalog.xlsx"] {
             let resp = app.client.get(format!("{}/api/v1/reports/{path}", app.base)).bearer_auth(&admin).send().await.unwrap();
             assert_eq!(resp.status(), 200, "{path}");

@@ -585,6 +585,6 @@ impl IncidentsApi {
             Jurisdiction::Ma => format!("notice-packet-ma-{}.xlsx", id.0),
             Jurisdiction::Ct => format!("notice-packet-ct-{}.xlsx", id.0),
         };
-        Ok(XlsxFile::Ok(Binary(bytes), super::attachment(&name)))
+        Ok(XlsxFile::Ok(Binary(bytes.into()), super::attachment(&name)))
     }
 }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::domain::policy::{Policy, Route, RouteStep};
 use crate::domain::requests::{RequestFields, Status};
+use crate::error::ApiError;
 
 /// Which objects a caller may see. Out-of-scope objects answer 404, exactly like missing ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +61,25 @@ pub struct RequestSummary {
 pub const REQUEST_SUMMARY_COLUMNS: &str = "r.id, r.department_code, r.vendor_id, r.status, r.title, r.fields, \
      r.total_contract_value_cents, r.fiscal_year, r.submission, r.policy_version, r.created_by, r.submitted_by, \
      r.version, r.created_at, r.updated_at, r.decided_submission";
+
+/// A row of the requests register: what its columns show, the vendor's name joined in.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RequestRegisterRow {
+    pub title: String,
+    pub department_code: String,
+    /// None only if the vendor row is gone (the register shows an empty cell, never fails for it).
+    pub vendor_name: Option<String>,
+    pub fields: Json<RequestFields>,
+    pub status: Status,
+    pub submission: i32,
+    pub total_contract_value_cents: i64,
+    pub fiscal_year: i32,
+    pub submitted_by: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Receives each row of a streamed read, in order; an error ends the read with it.
+pub type EachRow<'a, R> = dyn FnMut(R) -> Result<(), ApiError> + Send + 'a;
 
 /// A page of requests, each with what deciding a caller's actions reads of it, and the next page's keyset.
 pub type StandingPage = (

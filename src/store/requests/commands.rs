@@ -184,6 +184,34 @@ impl Repo {
         ))
     }
 
+    /// The requests register's rows: every request `filter` asks within `scope`, newest first (the list's
+    /// order), at most `limit`, each given to `each` as it is read. One statement, streamed: a consistent
+    /// snapshot, and only one row held at a time however many there are. Returns the rows read.
+    pub async fn each_request_register_row(
+        &self,
+        scope: &Scope,
+        filter: &RequestFilter,
+        limit: i64,
+        each: &mut EachRow<'_, RequestRegisterRow>,
+    ) -> Result<u64, ApiError> {
+        let Some((matches, _)) = request_conditions(scope, filter) else {
+            return Ok(0);
+        };
+        let n = matches.args.len();
+        let sql = format!(
+            "SELECT r.title, r.department_code, v.legal_name AS vendor_name, r.fields, r.status, r.submission, \
+             r.total_contract_value_cents, r.fiscal_year, r.submitted_by, r.updated_at \
+             FROM requests r LEFT JOIN vendors v ON v.id = r.vendor_id{} \
+             ORDER BY r.created_at DESC, r.id LIMIT ${}",
+            matches.where_sql(),
+            n + 1
+        );
+        let query = matches
+            .bind_to(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
+            .bind(limit);
+        each_row(query, &self.pool, each).await
+    }
+
     /// A page of requests, newest first: after `after` when given (keyset), else at `page.offset`. Only the
     /// filters given reach the SQL, so each can use its index; the second value is the keyset of the next page.
     pub async fn list_requests(
@@ -217,57 +245,15 @@ impl Repo {
     where
         R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
     {
-        let department = match scope {
-            Scope::All => filter.department.clone(),
-            Scope::Department(own) => {
-                if filter.department.as_ref().is_some_and(|d| d != own) {
-                    return Ok((
-                        Paged {
-                            items: Vec::new(),
-                            total: 0,
-                        },
-                        None,
-                    ));
-                }
-                Some(own.clone())
-            }
-        };
-        let mut matches = Conditions::default();
-        if let Some(status) = filter.status {
-            matches.push("r.status = {}", [Arg::Text(status.as_str().to_string())]);
-        }
-        if let Some(department) = &department {
-            matches.push("r.department_code = {}", [Arg::Text(department.clone())]);
-        }
-        if let Some(vendor) = filter.vendor_id {
-            matches.push("r.vendor_id = {}", [Arg::Id(vendor)]);
-        }
-        if let Some(q) = filter.q.as_deref() {
-            matches.push(
-                "lower(r.title) LIKE {} ESCAPE '\\'",
-                [Arg::Text(contains_pattern(q))],
-            );
-        }
-        if let Some(kinds) = &filter.awaiting_kinds {
-            // A decision is waiting for "me" unless I wrote a version of the request: nobody decides their own.
-            let list = vec!["{}"; kinds.len().max(1)].join(", ");
-            let mut args: Vec<Arg> = kinds.iter().cloned().map(Arg::Text).collect();
-            if args.is_empty() {
-                args.push(Arg::Text(String::new()));
-            }
-            args.push(Arg::Text(
-                filter.awaiting_subject_key.clone().unwrap_or_default(),
+        let Some((matches, department)) = request_conditions(scope, filter) else {
+            return Ok((
+                Paged {
+                    items: Vec::new(),
+                    total: 0,
+                },
+                None,
             ));
-            matches.push(
-                &format!(
-                    "r.status IN ('in_review', 'awaiting_decision') AND EXISTS (SELECT 1 FROM route_steps s \
-                     WHERE s.request_id = r.id AND s.submission = r.submission AND s.state = 'pending' \
-                     AND s.kind IN ({list})) AND NOT EXISTS (SELECT 1 FROM request_authors a \
-                     WHERE a.request_id = r.id AND a.subject_key = {{}})"
-                ),
-                args,
-            );
-        }
+        };
         // Filtered by status and department only (or not at all), the total is a sum over the counts the
         // triggers keep (migration 0025): a few rows, however many requests there are. Other filters count.
         let counted =
@@ -530,4 +516,55 @@ impl Repo {
         tx.commit().await?;
         Ok((row.into_decision(), updated))
     }
+}
+
+/// The conditions (on requests aliased `r`) that select what `filter` asks within `scope`, and the department
+/// they are limited to; None when the scope admits none of it (another department's requests asked by a buyer).
+fn request_conditions(scope: &Scope, filter: &RequestFilter) -> Option<(Conditions, Option<String>)> {
+    let department = match scope {
+        Scope::All => filter.department.clone(),
+        Scope::Department(own) => {
+            if filter.department.as_ref().is_some_and(|d| d != own) {
+                return None;
+            }
+            Some(own.clone())
+        }
+    };
+    let mut matches = Conditions::default();
+    if let Some(status) = filter.status {
+        matches.push("r.status = {}", [Arg::Text(status.as_str().to_string())]);
+    }
+    if let Some(department) = &department {
+        matches.push("r.department_code = {}", [Arg::Text(department.clone())]);
+    }
+    if let Some(vendor) = filter.vendor_id {
+        matches.push("r.vendor_id = {}", [Arg::Id(vendor)]);
+    }
+    if let Some(q) = filter.q.as_deref() {
+        matches.push(
+            "lower(r.title) LIKE {} ESCAPE '\\'",
+            [Arg::Text(contains_pattern(q))],
+        );
+    }
+    if let Some(kinds) = &filter.awaiting_kinds {
+        // A decision is waiting for "me" unless I wrote a version of the request: nobody decides their own.
+        let list = vec!["{}"; kinds.len().max(1)].join(", ");
+        let mut args: Vec<Arg> = kinds.iter().cloned().map(Arg::Text).collect();
+        if args.is_empty() {
+            args.push(Arg::Text(String::new()));
+        }
+        args.push(Arg::Text(
+            filter.awaiting_subject_key.clone().unwrap_or_default(),
+        ));
+        matches.push(
+            &format!(
+                "r.status IN ('in_review', 'awaiting_decision') AND EXISTS (SELECT 1 FROM route_steps s \
+                 WHERE s.request_id = r.id AND s.submission = r.submission AND s.state = 'pending' \
+                 AND s.kind IN ({list})) AND NOT EXISTS (SELECT 1 FROM request_authors a \
+                 WHERE a.request_id = r.id AND a.subject_key = {{}})"
+            ),
+            args,
+        );
+    }
+    Some((matches, department))
 }

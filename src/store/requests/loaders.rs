@@ -17,8 +17,8 @@ use crate::domain::route::{CheckedDecision, Decision, DenialReason, Outcome, Use
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
-    Actor, Detection, DismissalRecord, DuplicateRecord, ExceptionRecord, Keyset, Paged,
-    PolicyRecord, REQUEST_SUMMARY_COLUMNS, RequestFilter, RequestRecord, RequestSummary, Scope,
+    Actor, Detection, EachRow, DismissalRecord, DuplicateRecord, ExceptionRecord, Keyset, Paged,
+    PolicyRecord, REQUEST_SUMMARY_COLUMNS, RequestFilter, RequestRecord, RequestRegisterRow, RequestSummary, Scope,
     StepRecord, VersionRecord, contains_pattern, to_json, unique_as,
 };
 use crate::workflow::Caller;
