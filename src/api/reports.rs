@@ -29,7 +29,8 @@ use crate::store::{
     VendorFilter,
 };
 
-/// A register is one download, not a page; this bounds its size.
+/// A register gathered whole before it is written (all but the requests and findings registers, which stream up
+/// to Excel's own limit) is one download, not a page; this bounds its size.
 const MAX_ROWS: i64 = 100_000;
 
 /// Reads every page of a list.
@@ -53,6 +54,11 @@ where
             return Ok(out);
         }
     }
+}
+
+/// How many rows a streamed register reads: one past what it holds, so that it can say when rows were left out.
+fn beyond(register: &Register) -> i64 {
+    i64::from(register.limit()) + 1
 }
 
 /// A register finished into a temporary file and sent from it: the workbook is never held in memory whole.
@@ -85,7 +91,8 @@ pub struct ReportsApi;
 impl ReportsApi {
     /// Register of requests
     ///
-    /// Filters and scope as `GET /requests`: buyers get their department's.
+    /// Filters and scope as `GET /requests`: buyers get their department's. Newest first, every matching request
+    /// up to 1,048,574 rows (Excel's sheet); past that, the row after the last says that rows were left out.
     #[oai(
         path = "/reports/requests.xlsx",
         method = "get",
@@ -134,7 +141,7 @@ impl ReportsApi {
         // and only one row held at a time however long the register is.
         let mut register = Register::new("Requests", &columns)?;
         store
-            .each_request_register_row(&scope, &filter, MAX_ROWS, &mut |r| {
+            .each_request_register_row(&scope, &filter, beyond(&register), &mut |r| {
                 let f = &r.fields.0;
                 register.push(&[
                     Cell::Text(r.title),
@@ -216,7 +223,8 @@ impl ReportsApi {
 
     /// Register of findings
     ///
-    /// Scoped as `GET /findings`: a vendor gets its own.
+    /// Scoped and filtered as `GET /findings`: a vendor gets its own. Oldest first, every matching finding up to
+    /// 1,048,574 rows (Excel's sheet); past that, the row after the last says that rows were left out.
     #[oai(
         path = "/reports/findings.xlsx",
         method = "get",
@@ -252,7 +260,7 @@ impl ReportsApi {
         // Streamed and finished into a temporary file, as the requests register is.
         let mut register = Register::new("Findings", &columns)?;
         store
-            .each_finding_register_row(&scope, &filter, MAX_ROWS, &mut |f| {
+            .each_finding_register_row(&scope, &filter, beyond(&register), &mut |f| {
                 register.push(&[
                     Cell::Text(f.severity.as_str().into()),
                     Cell::Text(f.status.as_str().into()),

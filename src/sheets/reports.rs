@@ -42,12 +42,20 @@ pub(crate) fn excel_date(d: NaiveDate) -> Option<ExcelDateTime> {
     ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8).ok()
 }
 
+/// The most rows a register holds below its header: Excel's sheet ends at row 1,048,576, and the row after the
+/// last one kept says that more were left out.
+pub const MAX_REGISTER_ROWS: u32 = 1_048_574;
+
 /// A register being written a row at a time, in rust_xlsxwriter's constant-memory mode: each row goes to a
 /// temporary file as it is written, so a register of 100,000 rows holds no more in memory than one of ten.
 pub struct Register {
     book: XlsxWorkbook,
     columns: u16,
     rows: u32,
+    /// At most this many rows are written; see [`MAX_REGISTER_ROWS`].
+    limit: u32,
+    /// Whether a row was offered past the limit: the finished register then says that rows were left out.
+    left_out: bool,
     money: Format,
     date: Format,
     time: Format,
@@ -79,10 +87,23 @@ impl Register {
             book,
             columns: columns.len() as u16,
             rows: 0,
+            limit: MAX_REGISTER_ROWS,
+            left_out: false,
             money: Format::new().set_num_format("$#,##0.00"),
             date: Format::new().set_num_format("yyyy-mm-dd"),
             time: Format::new().set_num_format("yyyy-mm-dd hh:mm"),
         })
+    }
+
+    /// The same register holding at most `limit` rows (tests use a small one).
+    pub fn with_limit(mut self, limit: u32) -> Register {
+        self.limit = limit.min(MAX_REGISTER_ROWS);
+        self
+    }
+
+    /// The most rows this register writes; a reader fetches one more to learn whether any are left out.
+    pub fn limit(&self) -> u32 {
+        self.limit
     }
 
     /// Rows written so far (the header not counted).
@@ -94,8 +115,13 @@ impl Register {
         self.rows == 0
     }
 
-    /// Writes the next row.
+    /// Writes the next row; past the limit the row is not written and the finished register says that rows were
+    /// left out (never a register that silently stops short).
     pub fn push(&mut self, row: &[Cell]) -> Result<(), ApiError> {
+        if self.rows >= self.limit {
+            self.left_out = true;
+            return Ok(());
+        }
         let r = self.rows + 1;
         let sheet = self.book.worksheet_from_index(0).map_err(fail)?;
         for (c, cell) in row.iter().enumerate() {
@@ -154,6 +180,17 @@ impl Register {
         let (rows, columns) = (self.rows.max(1), self.columns.saturating_sub(1));
         let sheet = self.book.worksheet_from_index(0).map_err(fail)?;
         sheet.autofilter(0, 0, rows, columns).map_err(fail)?;
+        if self.left_out {
+            let note = format!(
+                "More rows match than a register holds ({}): this one stops here. Narrow it with the filters \
+                 and download each part.",
+                self.limit
+            );
+            let bold = Format::new().set_bold();
+            sheet
+                .write_string_with_format(self.rows + 1, 0, note, &bold)
+                .map_err(fail)?;
+        }
         Ok(())
     }
 
@@ -224,6 +261,46 @@ mod tests {
         assert_eq!(range.get_value((1, 1)), Some(&Data::Float(12345.67)));
         assert!(matches!(range.get_value((1, 2)), Some(Data::DateTime(_))));
         assert_eq!(range.get_value((1, 3)), Some(&Data::Bool(true)));
+    }
+
+    #[test]
+    fn a_register_past_its_limit_says_that_rows_were_left_out() {
+        let columns = [col("Title", 30.0)];
+        let read = |register: Register| {
+            let bytes = register.finish().unwrap();
+            let book = Workbook::read(&bytes).unwrap();
+            let (_, range) = book.sheet("Requests").unwrap();
+            (1..range.height() as u32)
+                .map(|r| range.get_value((r, 0)).unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        let mut full = Register::new("Requests", &columns).unwrap().with_limit(2);
+        for title in ["a", "b"] {
+            full.push(&[Cell::Text(title.into())]).unwrap();
+        }
+        assert_eq!(
+            read(full),
+            ["a", "b"],
+            "exactly at the limit: nothing left out, no note"
+        );
+        let mut over = Register::new("Requests", &columns).unwrap().with_limit(2);
+        for title in ["a", "b", "c"] {
+            over.push(&[Cell::Text(title.into())]).unwrap();
+        }
+        let rows = read(over);
+        assert_eq!(rows[..2], ["a", "b"]);
+        assert_eq!(rows.len(), 3);
+        assert!(
+            rows[2].starts_with("More rows match than a register holds (2)"),
+            "{rows:?}"
+        );
+        assert_eq!(
+            Register::new("R", &columns)
+                .unwrap()
+                .with_limit(u32::MAX)
+                .limit(),
+            MAX_REGISTER_ROWS
+        );
     }
 
     #[test]
