@@ -23,14 +23,14 @@ use crate::domain::orders::OrderStatus;
 use crate::domain::questionnaires::Severity;
 use crate::domain::requests::Status;
 use crate::error::ApiError;
-use crate::sheets::reports::{Cell, Register, col, write};
+use crate::sheets::reports::{Cell, Column, Register, col};
 use crate::store::{
     ContractFilter, FindingFilter, IncidentFilter, OrderFilter, Paged, RequestFilter, Store,
     VendorFilter,
 };
 
 /// A register gathered whole before it is written (all but the requests and findings registers, which stream up
-/// to Excel's own limit) is one download, not a page; this bounds its size.
+/// to Excel's own limit) is one download, not a page; this bounds its size (and the register says so past it).
 const MAX_ROWS: i64 = 100_000;
 
 /// Reads every page of a list.
@@ -50,10 +50,22 @@ where
         let n = got.items.len() as i64;
         out.extend(got.items);
         offset += n;
-        if n < PageRequest::MAX_LIMIT || offset >= got.total || offset >= MAX_ROWS {
+        // Past the register's bound by at least one row, so that the register can say rows were left out.
+        if n < PageRequest::MAX_LIMIT || offset >= got.total || offset > MAX_ROWS {
             return Ok(out);
         }
     }
+}
+
+/// A register of rows gathered whole: at most [`MAX_ROWS`] of them, and past that the row after the last says
+/// that rows were left out.
+fn gathered(sheet_name: &str, columns: &[Column], rows: &[Vec<Cell>]) -> Result<Vec<u8>, ApiError> {
+    let limit = u32::try_from(MAX_ROWS).unwrap_or(u32::MAX);
+    let mut register = Register::new(sheet_name, columns)?.with_limit(limit);
+    for row in rows {
+        register.push(row)?;
+    }
+    register.finish()
 }
 
 /// How many rows a streamed register reads: one past what it holds, so that it can say when rows were left out.
@@ -217,7 +229,7 @@ impl ReportsApi {
                 ]
             })
             .collect();
-        let bytes = super::blocking(move || write("Vendors", &columns, &cells)).await?;
+        let bytes = super::blocking(move || gathered("Vendors", &columns, &cells)).await?;
         Ok(file(bytes, "vendors.xlsx"))
     }
 
@@ -353,7 +365,7 @@ impl ReportsApi {
                 ]
             })
             .collect();
-        let bytes = super::blocking(move || write("Contracts", &columns, &cells)).await?;
+        let bytes = super::blocking(move || gathered("Contracts", &columns, &cells)).await?;
         Ok(file(bytes, "contracts.xlsx"))
     }
 
@@ -437,7 +449,7 @@ impl ReportsApi {
                 Cell::Bool(view.hold),
             ]);
         }
-        let bytes = super::blocking(move || write("Incidents", &columns, &cells)).await?;
+        let bytes = super::blocking(move || gathered("Incidents", &columns, &cells)).await?;
         Ok(file(bytes, "incidents.xlsx"))
     }
 
@@ -509,7 +521,7 @@ impl ReportsApi {
                 Cell::Text(appeal),
             ]);
         }
-        let bytes = super::blocking(move || write("Orders", &columns, &cells)).await?;
+        let bytes = super::blocking(move || gathered("Orders", &columns, &cells)).await?;
         Ok(file(bytes, "orders.xlsx"))
     }
 
@@ -589,7 +601,7 @@ impl ReportsApi {
                 })
             })
             .collect();
-        let bytes = super::blocking(move || write("Budgets", &columns, &cells)).await?;
+        let bytes = super::blocking(move || gathered("Budgets", &columns, &cells)).await?;
         Ok(file(bytes, "budgets.xlsx"))
     }
 
@@ -630,7 +642,7 @@ impl ReportsApi {
                 ]
             })
             .collect();
-        let bytes = super::blocking(move || write("Catalogue", &columns, &cells)).await?;
+        let bytes = super::blocking(move || gathered("Catalogue", &columns, &cells)).await?;
         Ok(file(bytes, "catalog.xlsx"))
     }
 }
