@@ -132,35 +132,17 @@ impl Repo {
             ))))
             .fetch_one(&self.pool)
             .await?;
-        // After a cursor, the page starts past its row: newest first, ties by id, through the index in that order.
-        let mut paged = matches;
-        let offset = match after {
-            Some(k) => {
-                paged.push(
-                    "(a.created_at < {} OR (a.created_at = {} AND a.id > {}))",
-                    [
-                        Arg::Time(k.created_at),
-                        Arg::Time(k.created_at),
-                        Arg::Id(k.id),
-                    ],
-                );
-                0
-            }
-            None => page.offset,
-        };
-        let n = paged.args.len();
-        let mut items: Vec<AssessmentRecord> = paged
-            .bind_to(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT a.* FROM assessments a{} ORDER BY a.created_at DESC, a.id LIMIT ${} OFFSET ${}",
-                paged.where_sql(),
-                n + 1,
-                n + 2
-            ))))
-            .bind(page.limit + 1)
-            .bind(offset)
-            .fetch_all(&self.pool)
-            .await?;
-        let next = Keyset::next_of(&mut items, page.limit, |a| (a.created_at, a.id));
+        let (items, next) = keyset_page(
+            &self.pool,
+            "SELECT a.* FROM assessments a",
+            "a",
+            Age::NewestFirst,
+            matches,
+            page,
+            after,
+            |a: &AssessmentRecord| (a.created_at, a.id),
+        )
+        .await?;
         Ok((Paged { items, total }, next))
     }
 
@@ -577,35 +559,17 @@ impl Repo {
             ))))
             .fetch_one(&self.pool)
             .await?;
-        // After a cursor, the page starts past its row: oldest first, ties by id.
-        let mut paged = matches;
-        let offset = match after {
-            Some(k) => {
-                paged.push(
-                    "(f.created_at > {} OR (f.created_at = {} AND f.id > {}))",
-                    [
-                        Arg::Time(k.created_at),
-                        Arg::Time(k.created_at),
-                        Arg::Id(k.id),
-                    ],
-                );
-                0
-            }
-            None => page.offset,
-        };
-        let n = paged.args.len();
-        let mut items: Vec<FindingRecord> = paged
-            .bind_to(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT f.* FROM findings f{} ORDER BY f.created_at, f.id LIMIT ${} OFFSET ${}",
-                paged.where_sql(),
-                n + 1,
-                n + 2
-            ))))
-            .bind(page.limit + 1)
-            .bind(offset)
-            .fetch_all(&self.pool)
-            .await?;
-        let next = Keyset::next_of(&mut items, page.limit, |f| (f.created_at, f.id));
+        let (items, next) = keyset_page(
+            &self.pool,
+            "SELECT f.* FROM findings f",
+            "f",
+            Age::OldestFirst,
+            matches,
+            page,
+            after,
+            |f: &FindingRecord| (f.created_at, f.id),
+        )
+        .await?;
         Ok((Paged { items, total }, next))
     }
 

@@ -264,6 +264,65 @@ enum Arg {
     Time(chrono::DateTime<chrono::Utc>),
 }
 
+/// The order of a list paged by keyset on `(created_at, id)`.
+#[derive(Clone, Copy)]
+enum Age {
+    NewestFirst,
+    OldestFirst,
+}
+
+/// A page of `select` (a `SELECT ... FROM table alias` without conditions) that `matches` selects, ordered by
+/// `alias.created_at` as `age` says with ties by id: past `after` when given (keyset, through the index in that
+/// order), else at `page.offset`; with the next page's keyset, read by `key`. The one way every keyset list pages.
+async fn keyset_page<R>(
+    pool: &Pool,
+    select: &str,
+    alias: &str,
+    age: Age,
+    mut matches: Conditions,
+    page: crate::domain::PageRequest,
+    after: Option<&crate::store::Keyset>,
+    key: impl Fn(&R) -> (chrono::DateTime<chrono::Utc>, Uuid),
+) -> Result<(Vec<R>, Option<crate::store::Keyset>), ApiError>
+where
+    R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+{
+    let (past, direction) = match age {
+        Age::NewestFirst => ("<", " DESC"),
+        Age::OldestFirst => (">", ""),
+    };
+    let offset = match after {
+        Some(k) => {
+            matches.push(
+                &format!(
+                    "({alias}.created_at {past} {{}} OR ({alias}.created_at = {{}} AND {alias}.id > {{}}))"
+                ),
+                [
+                    Arg::Time(k.created_at),
+                    Arg::Time(k.created_at),
+                    Arg::Id(k.id),
+                ],
+            );
+            0
+        }
+        None => page.offset,
+    };
+    let n = matches.args.len();
+    let mut items: Vec<R> = matches
+        .bind_to(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{select}{} ORDER BY {alias}.created_at{direction}, {alias}.id LIMIT ${} OFFSET ${}",
+            matches.where_sql(),
+            n + 1,
+            n + 2
+        ))))
+        .bind(page.limit + 1)
+        .bind(offset)
+        .fetch_all(pool)
+        .await?;
+    let next = crate::store::Keyset::next_of(&mut items, page.limit, key);
+    Ok((items, next))
+}
+
 /// Runs `query` on `pool`, giving each row to `each` as it is read: streamed, one row held at a time however
 /// many there are (the registers). Returns the rows read; an error from `each` ends the read with it.
 async fn each_row<'q, R>(

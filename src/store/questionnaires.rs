@@ -12,9 +12,9 @@ use crate::domain::invitations::InvitationGrant;
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
-    Actor, AnswerEntry, EachRow, AnswerRecord, AssessmentRecord, ClosedWork, EvidenceRecord, FindingFilter,
-    FindingRecord, InvitationRecord, Keyset, NewCycle, NewFinding, NewInvitation, Paged,
-    RequestRecord, ReviewComment, ReviewRecord, VendorScope, to_json,
+    Actor, AnswerEntry, AnswerRecord, AssessmentRecord, ClosedWork, EachRow, EvidenceRecord,
+    FindingFilter, FindingRecord, InvitationRecord, Keyset, NewCycle, NewFinding, NewInvitation,
+    Paged, RequestRecord, ReviewComment, ReviewRecord, VendorScope, to_json,
 };
 use crate::workflow::assessments::{self as rules, InvitationTarget, VendorWork};
 

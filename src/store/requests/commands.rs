@@ -281,35 +281,17 @@ impl Repo {
                 .fetch_one(&self.pool)
                 .await?
         };
-        let mut paged = matches;
-        let offset = match after {
-            Some(k) => {
-                paged.push(
-                    "(r.created_at < {} OR (r.created_at = {} AND r.id > {}))",
-                    [
-                        Arg::Time(k.created_at),
-                        Arg::Time(k.created_at),
-                        Arg::Id(k.id),
-                    ],
-                );
-                0
-            }
-            None => page.offset,
-        };
-        let n = paged.args.len();
-        let mut items: Vec<R> = paged
-            .bind_to(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {columns} FROM requests r{} ORDER BY r.created_at DESC, r.id \
-                 LIMIT ${} OFFSET ${}",
-                paged.where_sql(),
-                n + 1,
-                n + 2
-            ))))
-            .bind(page.limit + 1)
-            .bind(offset)
-            .fetch_all(&self.pool)
-            .await?;
-        let next = Keyset::next_of(&mut items, page.limit, key);
+        let (items, next) = keyset_page(
+            &self.pool,
+            &format!("SELECT {columns} FROM requests r"),
+            "r",
+            Age::NewestFirst,
+            matches,
+            page,
+            after,
+            key,
+        )
+        .await?;
         Ok((Paged { items, total }, next))
     }
 
@@ -520,7 +502,10 @@ impl Repo {
 
 /// The conditions (on requests aliased `r`) that select what `filter` asks within `scope`, and the department
 /// they are limited to; None when the scope admits none of it (another department's requests asked by a buyer).
-fn request_conditions(scope: &Scope, filter: &RequestFilter) -> Option<(Conditions, Option<String>)> {
+fn request_conditions(
+    scope: &Scope,
+    filter: &RequestFilter,
+) -> Option<(Conditions, Option<String>)> {
     let department = match scope {
         Scope::All => filter.department.clone(),
         Scope::Department(own) => {

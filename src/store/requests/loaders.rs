@@ -17,9 +17,9 @@ use crate::domain::route::{CheckedDecision, Decision, DenialReason, Outcome, Use
 use crate::domain::{PageRequest, now};
 use crate::error::ApiError;
 use crate::store::{
-    Actor, Detection, EachRow, DismissalRecord, DuplicateRecord, ExceptionRecord, Keyset, Paged,
-    PolicyRecord, REQUEST_SUMMARY_COLUMNS, RequestFilter, RequestRecord, RequestRegisterRow, RequestSummary, Scope,
-    StepRecord, VersionRecord, contains_pattern, to_json, unique_as,
+    Actor, Detection, DismissalRecord, DuplicateRecord, EachRow, ExceptionRecord, Keyset, Paged,
+    PolicyRecord, REQUEST_SUMMARY_COLUMNS, RequestFilter, RequestRecord, RequestRegisterRow,
+    RequestSummary, Scope, StepRecord, VersionRecord, contains_pattern, to_json, unique_as,
 };
 use crate::workflow::Caller;
 use crate::workflow::requests::{self as plans, Evidence, Plan, RequestState, Standing, Step};
